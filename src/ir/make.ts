@@ -1,0 +1,52 @@
+import { DarbouxError } from '../errors.js';
+import { Expr, intern, type Attrs } from './expr.js';
+import { opDef } from './op.js';
+import { evaluateOp } from './evaluate-op.js';
+import { size } from './shape.js';
+import './ops/index.js';
+
+/** Whether a node is a compile-time constant (uniform `const` or general `tensor`). @example isConstant(constant(2)) // true */
+export function isConstant(e: Expr): boolean {
+  return e.op === 'const' || e.op === 'tensor';
+}
+
+/** Flat f64 values of a constant node. @example constantValues(constant(2))[0] // 2 */
+export function constantValues(e: Expr): Float64Array {
+  if (e.op === 'const') return new Float64Array(size(e.shape)).fill(e.attrs.value as number);
+  if (e.op === 'tensor') return Float64Array.from(e.attrs.values as readonly number[]);
+  throw new Error(`node ${e.op} is not a constant`);
+}
+
+/** Whether `e` is a constant whose every element equals `v` (so 0 matches -0). @example isConstantValue(constant(0), 0) */
+export function isConstantValue(e: Expr, v: number): boolean {
+  return e.op === 'const' && e.attrs.value === v;
+}
+
+/** A constant node holding `values` with `shape`, folded to a uniform `const` when all elements agree. @internal */
+export function constantNode(values: Float64Array, shape: readonly number[]): Expr {
+  const first = values[0]!;
+  if (values.every((v) => Object.is(v, first))) return intern('const', [], { value: first, shape: [...shape] }, shape);
+  return intern('tensor', [], { values: Array.from(values), shape: [...shape] }, shape);
+}
+
+/**
+ * The node factory: checks shapes, folds constants, applies the op's local simplifications, then interns.
+ * Every node in darboux is built here.
+ *
+ * @example
+ * make('add', [x, constant(0)]) === x; // true: x + 0 simplifies to x
+ */
+export function make(op: string, args: readonly Expr[], attrs: Attrs = {}): Expr {
+  const def = opDef(op);
+  for (const a of args) {
+    if (!(a instanceof Expr)) throw new DarbouxError('SHAPE', `${op}: argument is not an expression (got ${String(a)})`);
+  }
+  const shape = def.shape(args, attrs);
+  if (args.length > 0 && args.every(isConstant) && op !== 'input') {
+    const values = evaluateOp(def, args.map(constantValues), { args, attrs, shape });
+    return constantNode(values, shape);
+  }
+  const simplified = def.simplify?.(args, attrs, shape);
+  if (simplified !== undefined) return simplified;
+  return intern(op, args, attrs, shape);
+}
