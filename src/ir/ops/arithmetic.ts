@@ -28,6 +28,7 @@ elementwiseOp({
     if (isZero(b)) return ifShape(a, shape);
     if (b.op === 'neg') return make('sub', [a, b.args[0]!]);
     if (a.op === 'neg') return make('sub', [b, a.args[0]!]);
+    if (a === b) return make('mul', [constant(2), a]);
     const [x, y] = ordered(a, b);
     if (x !== a) return make('add', [x, y]);
     return undefined;

@@ -1,0 +1,56 @@
+import type { Expr } from '../ir/expr.js';
+import { size } from '../ir/shape.js';
+import { Lowering } from './lowering.js';
+import { jsSyntax } from './syntax-js.js';
+import type { Value } from '../ir/op.js';
+
+/** A compiled f64 function: reads flat input arrays, writes flat output arrays. */
+export interface JsFunction {
+  (inputs: readonly ArrayLike<number>[], outputs: readonly Float64Array[]): void;
+  /** The generated JavaScript source. */
+  readonly source: string;
+}
+
+/**
+ * Compiles a graph to a JavaScript function (straight-line f64 code with one temporary per shared node, loops
+ * for large tensor ops) through `new Function`, once. Input node k reads `inputs[k]`; output k is written
+ * flat into `outputs[k]`. No user-chosen name reaches the source.
+ *
+ * @example
+ * const f = compileJs([q, p], [H]);
+ * const out = [new Float64Array(1)];
+ * f([Float64Array.of(1, 0), Float64Array.of(0, 1)], out); // out[0][0] = H(q, p)
+ */
+export function compileJs(inputs: readonly Expr[], outputs: readonly Expr[]): JsFunction {
+  const lowering = new Lowering(jsSyntax);
+  const prologue: string[] = [];
+  inputs.forEach((node, k) => {
+    const name = `in${k}`;
+    prologue.push(`  const ${name} = inputs[${k}];`);
+    lowering.bind(node, node.shape.length === 0 ? { kind: 'scalar', code: `${name}[0]` } : { kind: 'array', name, size: size(node.shape) });
+  });
+  const values = lowering.emit(outputs);
+  const stores: string[] = [];
+  outputs.forEach((out, k) => {
+    stores.push(`  const out${k} = outputs[${k}];`);
+    for (const line of storeValue(`out${k}`, values[k]!, size(out.shape))) stores.push(`  ${line}`);
+  });
+  const source = [
+    '"use strict";',
+    ...lowering.hoisted,
+    'return function generated(inputs, outputs) {',
+    ...prologue,
+    ...lowering.lines,
+    ...stores,
+    '};',
+  ].join('\n');
+  const fn = new Function(source)() as (i: readonly ArrayLike<number>[], o: readonly Float64Array[]) => void;
+  return Object.assign(fn, { source }) as JsFunction;
+}
+
+/** Statements writing an emitted value into a flat array `target`. */
+export function storeValue(target: string, value: Value, n: number): string[] {
+  if (value.kind === 'scalar') return [`${target}[0] = ${value.code};`];
+  if (value.kind === 'unrolled') return value.elems.map((e, i) => `${target}[${i}] = ${e};`);
+  return [`for (let i = 0; i < ${n}; i++) ${target}[i] = ${value.name}[i];`];
+}

@@ -1,0 +1,180 @@
+import type { Expr } from '../ir/expr.js';
+import { opDef, type ElementwiseImpl, type EmitContext, type Value } from '../ir/op.js';
+import { size } from '../ir/shape.js';
+import { topologicalOrder } from '../ir/traverse.js';
+import type { Attrs } from '../ir/expr.js';
+
+/** The syntax of one target language; everything else about lowering is shared. */
+export interface TargetSyntax {
+  readonly name: 'js' | 'wgsl';
+  literal(v: number): string;
+  constDecl(name: string, code: string): string;
+  mutableDecl(name: string, code: string): string;
+  /** Declaration of a scratch array, hoisted to the function (WGSL) or closure (JS) preamble. */
+  arrayDecl(name: string, size: number): string;
+  /** Declaration of a constant tensor, hoisted to module (WGSL) or closure (JS) scope. */
+  constantArrayDecl(name: string, values: readonly number[]): string;
+  loopOpen(i: string, n: number): string;
+  elementwise(impl: ElementwiseImpl, args: string[], attrs: Attrs): string;
+}
+
+/**
+ * Lowers expression nodes to straight-line statements for one target: one temporary per shared node, an
+ * expression inlined where a scalar is used once, loops for large tensor ops, short tensors unrolled.
+ * Leaves (inputs) are bound by the caller; constants are handled here. Names are generated (`t12`, `a3`).
+ */
+export class Lowering implements EmitContext {
+  readonly target: 'js' | 'wgsl';
+  readonly unrollLimit: number;
+  /** Statements of the body, in order. */
+  readonly lines: string[] = [];
+  /** Hoisted declarations (scratch arrays, constant tensors). */
+  readonly hoisted: string[] = [];
+  private readonly values = new Map<Expr, Value>();
+  private readonly constantArrays = new Map<Expr, string>();
+  private readonly materialized = new Map<Expr, string>();
+  private counter = 0;
+  private depth = 0;
+  private nodeStart = 0;
+  private readonly prefix: string;
+
+  constructor(readonly syntax: TargetSyntax, options: { unrollLimit?: number; prefix?: string } = {}) {
+    this.target = syntax.name;
+    this.unrollLimit = options.unrollLimit ?? 16;
+    this.prefix = options.prefix ?? '';
+  }
+
+  /** Binds a leaf (an input) to a value in generated code. */
+  bind(node: Expr, value: Value): void {
+    this.values.set(node, value);
+  }
+
+  /** Emits every node needed for `roots` (in dependency order) and returns their values. */
+  emit(roots: readonly Expr[]): Value[] {
+    const order = topologicalOrder(roots).filter((n) => !this.values.has(n));
+    const uses = new Map<Expr, number>();
+    for (const r of roots) uses.set(r, (uses.get(r) ?? 0) + 2);
+    for (const n of order) for (const a of n.args) uses.set(a, (uses.get(a) ?? 0) + (n.shape.length === 0 ? 1 : 2));
+    for (const node of order) {
+      this.nodeStart = this.lines.length;
+      this.values.set(node, this.lower(node, (uses.get(node) ?? 0) === 1));
+    }
+    return roots.map((r) => this.value(r));
+  }
+
+  private lower(node: Expr, inlinable: boolean): Value {
+    if (node.op === 'const') {
+      const lit = this.literal(node.attrs.value as number);
+      return node.shape.length === 0 ? { kind: 'scalar', code: lit } : { kind: 'unrolled', elems: Array(size(node.shape)).fill(lit) };
+    }
+    if (node.op === 'tensor') {
+      const values = node.attrs.values as number[];
+      if (values.length <= this.unrollLimit) return { kind: 'unrolled', elems: values.map((v) => this.literal(v)) };
+      const name = this.fresh('k');
+      this.hoisted.push(this.syntax.constantArrayDecl(name, values));
+      return { kind: 'array', name, size: values.length };
+    }
+    if (node.op === 'input') throw new Error(`input '${String(node.attrs.name)}' (${node.attrs.role}) is not bound`);
+    const def = opDef(node.op);
+    if (def.elementwise !== undefined) return this.lowerElementwise(node, def.elementwise, inlinable);
+    return def.emit!(this, node);
+  }
+
+  private lowerElementwise(node: Expr, impl: ElementwiseImpl, inlinable: boolean): Value {
+    const n = size(node.shape);
+    const element = (i: number | string) => {
+      let args = node.args.map((a) => this.elem(a, i));
+      if (impl.repeatsArgs) args = args.map((code) => (isSimple(code) ? code : this.temp(code)));
+      return this.syntax.elementwise(impl, args, node.attrs);
+    };
+    if (node.shape.length === 0) {
+      const code = element(0);
+      return { kind: 'scalar', code: inlinable ? code : this.temp(code) };
+    }
+    if (n <= this.unrollLimit) return { kind: 'unrolled', elems: Array.from({ length: n }, (_, i) => this.temp(element(i))) };
+    const name = this.array(n);
+    this.loop(n, (i) => this.line(`${name}[${i}] = ${element(i)}`));
+    return { kind: 'array', name, size: n };
+  }
+
+  literal(v: number): string {
+    return this.syntax.literal(v);
+  }
+
+  value(e: Expr): Value {
+    const v = this.values.get(e);
+    if (v === undefined) throw new Error(`node ${e.op}#${e.id} used before it was lowered`);
+    return v;
+  }
+
+  elem(e: Expr, i: number | string): string {
+    const v = this.value(e);
+    if (v.kind === 'scalar') return v.code;
+    if (v.kind === 'array') return `${v.name}[${i}]`;
+    if (typeof i === 'number') return v.elems[i]!;
+    if (v.elems.every((x) => x === v.elems[0])) return v.elems[0]!;
+    return `${this.materialize(e, v.elems)}[${i}]`;
+  }
+
+  /** Copies an unrolled tensor into an array once, at top level, so it can be indexed dynamically. */
+  private materialize(e: Expr, elems: string[]): string {
+    let name = this.materialized.get(e);
+    if (name === undefined) {
+      name = this.fresh('a');
+      this.hoisted.push(this.syntax.arrayDecl(name, elems.length));
+      const copy = elems.map((x, k) => `${'  '.repeat(this.baseIndent)}${name}[${k}] = ${x};`);
+      this.lines.splice(this.nodeStart, 0, ...copy);
+      this.nodeStart += copy.length;
+      this.materialized.set(e, name);
+    }
+    return name;
+  }
+
+  /** Indentation of top-level statements (set by the caller that wraps the body). */
+  baseIndent = 1;
+
+  private fresh(kind: string): string {
+    return `${this.prefix}${kind}${this.counter++}`;
+  }
+
+  temp(code: string): string {
+    const name = this.fresh('t');
+    this.line(this.syntax.constDecl(name, code), false);
+    return name;
+  }
+
+  mutable(code: string): string {
+    const name = this.fresh('m');
+    this.line(this.syntax.mutableDecl(name, code), false);
+    return name;
+  }
+
+  array(n: number): string {
+    const name = this.fresh('a');
+    this.hoisted.push(this.syntax.arrayDecl(name, n));
+    return name;
+  }
+
+  line(code: string, terminate = true): void {
+    this.lines.push(`${'  '.repeat(this.baseIndent + this.depth)}${code}${terminate ? ';' : ''}`);
+  }
+
+  loop(n: number, body: (i: string) => void): void {
+    const i = this.fresh('i');
+    this.line(this.syntax.loopOpen(i, n), false);
+    this.depth++;
+    body(i);
+    this.depth--;
+    this.line('}', false);
+  }
+
+  /** Current number of emitted body lines (for callers that interleave their own statements). */
+  get length(): number {
+    return this.lines.length;
+  }
+}
+
+/** A name or a literal: safe to repeat in generated code. */
+function isSimple(code: string): boolean {
+  return /^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?$/.test(code) || /^\(?-?[0-9.e+-]+\)?$/.test(code);
+}

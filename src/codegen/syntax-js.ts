@@ -1,0 +1,22 @@
+import type { TargetSyntax } from './lowering.js';
+
+/** A JS numeric literal that round-trips exactly (negative values parenthesised). */
+export function jsLiteral(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return 'Infinity';
+  if (v === -Infinity) return '(-Infinity)';
+  if (Object.is(v, -0)) return '(-0)';
+  return v < 0 ? `(${String(v)})` : String(v);
+}
+
+/** JavaScript (f64) syntax for the shared lowering. */
+export const jsSyntax: TargetSyntax = {
+  name: 'js',
+  literal: jsLiteral,
+  constDecl: (name, code) => `const ${name} = ${code};`,
+  mutableDecl: (name, code) => `let ${name} = ${code};`,
+  arrayDecl: (name, n) => `const ${name} = new Float64Array(${n});`,
+  constantArrayDecl: (name, values) => `const ${name} = Float64Array.of(${values.map(jsLiteral).join(', ')});`,
+  loopOpen: (i, n) => `for (let ${i} = 0; ${i} < ${n}; ${i}++) {`,
+  elementwise: (impl, args, attrs) => impl.js(args, attrs),
+};

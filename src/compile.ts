@@ -1,0 +1,55 @@
+import { DarbouxError } from './errors.js';
+import type { Hamiltonian } from './hamiltonian.js';
+import { methods, methodNames } from './integrators/methods.js';
+import type { StepProgram } from './integrators/step-program.js';
+import { cpuStepper } from './cpu-stepper.js';
+import type { Stepper } from './stepper.js';
+
+/** Options of `compile`. */
+export interface CompileOptions {
+  /** Integration method (default 'leapfrog'). */
+  method?: string;
+  /** Step size: a finite positive number. */
+  dt: number;
+  /** 'cpu' (f64 JavaScript), 'gpu' (f32 WGSL) or 'auto' (default: GPU when an adapter exists, else CPU). */
+  backend?: 'cpu' | 'gpu' | 'auto';
+}
+
+/**
+ * Builds the step program of a method for a Hamiltonian (validating method and applicability).
+ *
+ * @example
+ * const program = stepProgram(h, 'leapfrog');
+ */
+export function stepProgram(h: Hamiltonian, method: string): StepProgram {
+  const build = Object.hasOwn(methods, method) ? methods[method] : undefined;
+  if (build === undefined) {
+    throw new DarbouxError('OPTION', `unknown method '${method}'; known methods: ${methodNames().join(', ')}`);
+  }
+  return h.memo(`program:${method}`, () => build(h));
+}
+
+/**
+ * Compiles a Hamiltonian and a method into a Stepper.
+ *
+ * @example
+ * const st = await compile(h, { method: 'leapfrog', dt: 0.01, backend: 'cpu' });
+ * const { q, p } = await st.run({ q0: [1, 0], p0: [0, 1], steps: 1000 });
+ * st.dispose();
+ */
+export async function compile(h: Hamiltonian, options: CompileOptions): Promise<Stepper> {
+  const { dt } = options;
+  if (typeof dt !== 'number' || !Number.isFinite(dt) || dt <= 0) {
+    throw new DarbouxError('OPTION', `dt must be a finite positive number, got ${String(dt)}`);
+  }
+  const method = options.method ?? 'leapfrog';
+  const backend = options.backend ?? 'auto';
+  if (!['cpu', 'gpu', 'auto'].includes(backend)) {
+    throw new DarbouxError('OPTION', `unknown backend '${String(backend)}'; use 'cpu', 'gpu' or 'auto'`);
+  }
+  const program = stepProgram(h, method);
+  if (backend === 'gpu') {
+    throw new DarbouxError('OPTION', "backend 'gpu' is not available in this build; use backend 'cpu'");
+  }
+  return cpuStepper(program, dt);
+}

@@ -1,0 +1,80 @@
+import { DarbouxError } from './errors.js';
+import { compileJsRunner } from './codegen/emit-js-stepper.js';
+import { jacobianFunction } from './integrators/jacobian.js';
+import type { StepProgram } from './integrators/step-program.js';
+import type { RunOptions, RunResult, Stepper } from './stepper.js';
+
+/** Checks run options against a stepper and returns the normalised batch and steps. @internal */
+export function checkRunOptions(options: RunOptions, dof: number): { batch: number; steps: number; record: number } {
+  const batch = options.batch ?? 1;
+  if (!Number.isInteger(batch) || batch < 1) throw new DarbouxError('INPUT', `batch must be a positive integer, got ${batch}`);
+  if (!Number.isInteger(options.steps) || options.steps < 0) {
+    throw new DarbouxError('INPUT', `steps must be a non-negative integer, got ${options.steps}`);
+  }
+  const expected = batch * dof;
+  for (const key of ['q0', 'p0'] as const) {
+    const arr = options[key];
+    if (arr === undefined || arr.length !== expected) {
+      throw new DarbouxError('INPUT', `${key} must have length batch·dof = ${batch}·${dof} = ${expected}, got ${arr?.length}`);
+    }
+  }
+  const record = options.record ?? 0;
+  if (!Number.isInteger(record) || record < 0) throw new DarbouxError('INPUT', `record must be a non-negative integer, got ${record}`);
+  return { batch, steps: options.steps, record };
+}
+
+/**
+ * The f64 CPU backend: a generated JavaScript runner for the step program, and the exact Jacobian from the
+ * program's tangent step.
+ *
+ * @example
+ * const st = cpuStepper(leapfrogStep(h), 0.01);
+ * await st.run({ q0: [1, 0], p0: [0, 1], steps: 100 });
+ */
+export function cpuStepper(program: StepProgram, dt: number): Stepper {
+  const h = program.hamiltonian;
+  const runner = compileJsRunner(program);
+  let jacobian: ReturnType<typeof jacobianFunction> | undefined;
+  let disposed = false;
+  const alive = () => {
+    if (disposed) throw new DarbouxError('INPUT', 'this stepper was disposed');
+  };
+  return {
+    method: program.method,
+    dt,
+    backend: 'cpu',
+    dof: h.dof,
+    source: runner.source,
+    async run(options: RunOptions): Promise<RunResult> {
+      alive();
+      const { batch, steps, record } = checkRunOptions(options, h.dof);
+      const q = Float64Array.from(options.q0), p = Float64Array.from(options.p0);
+      const count = record > 0 ? Math.floor(steps / record) : 0;
+      const rq = record > 0 ? new Float64Array(count * batch * h.dof) : null;
+      const rp = record > 0 ? new Float64Array(count * batch * h.dof) : null;
+      const status = runner(q, p, h.paramValues as Float64Array[], batch, steps, dt, options.t0 ?? 0, record, rq, rp);
+      if (status !== null) {
+        throw new DarbouxError(
+          'NONFINITE',
+          `non-finite state at step ${status.step + 1} of trajectory ${status.trajectory} (${program.method}, dt = ${dt}); ` +
+            'reduce dt or check the initial state',
+          status,
+        );
+      }
+      const result: RunResult = { q, p };
+      if (rq !== null && rp !== null) result.record = { every: record, count, q: rq, p: rp };
+      return result;
+    },
+    jacobian(q0, p0, t = 0) {
+      alive();
+      if (q0.length !== h.dof || p0.length !== h.dof) {
+        throw new DarbouxError('INPUT', `jacobian: q and p must have length ${h.dof}, got ${q0.length} and ${p0.length}`);
+      }
+      jacobian ??= jacobianFunction(program);
+      return jacobian(q0, p0, dt, t);
+    },
+    dispose() {
+      disposed = true;
+    },
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * darboux: Hamiltonians as typed expression graphs, differentiated symbolically and compiled into
+ * symplectic integrator kernels.
+ */
+export { DarbouxError, type DarbouxErrorCode } from './errors.js';
+export { parse, type FormulaSpec } from './parse.js';
+export { compile, stepProgram, type CompileOptions } from './compile.js';
+export type { Stepper, RunOptions, RunResult } from './stepper.js';
+export { Hamiltonian, type HamiltonianDefinition, type ParamValues } from './hamiltonian.js';
+export { phaseSpace, hamiltonian, type PhaseSpace } from './dsl.js';
+
+// IR and DSL builders.
+export { Expr, internedCount } from './ir/expr.js';
+export type { Shape } from './ir/shape.js';
+export {
+  abs, add, addAll, constant, cos, cosh, div, dot, exp, index, input, log, matTvec, matvec, mul, neg, outer, param,
+  pow, powi, sigmoid, sign, sin, sinh, softplus, sqrt, stack, stepSize, sub, sum, tan, tanh, tensorConstant, time,
+  unitVector, zeros, lift, type Operand,
+} from './ir/build.js';
+export { broadcast } from './ir/ops/tensor.js';
+export { make, isConstant } from './ir/make.js';
+export { topologicalOrder, graphSize, substitute, inputsOf } from './ir/traverse.js';
+export { printExpr } from './ir/printer.js';
+export { parseFormula } from './ir/parser.js';
+export { graphToJson, graphFromJson, serializeGraph, deserializeGraph } from './ir/json.js';
+export { opDef, opNames, defineOp, type OpDef } from './ir/op.js';
+
+// Transforms and lowering.
+export { jvp } from './autodiff/jvp.js';
+export { vjp, gradient } from './autodiff/vjp.js';
+export { compileJs, type JsFunction } from './codegen/emit-js.js';
+
+// Integrators.
+export type { StepProgram } from './integrators/step-program.js';
+export { leapfrogStep } from './integrators/leapfrog.js';
+export { rk4Step } from './integrators/rk4.js';
+export { methods, methodNames } from './integrators/methods.js';
+export { tangentStep, jacobianFunction, symplecticDefect } from './integrators/jacobian.js';
+export { splitSeparable } from './integrators/separability.js';
+
+// Models.
+export * from './models/index.js';

@@ -1,0 +1,66 @@
+import { DarbouxError } from './errors.js';
+import { index, input, param } from './ir/build.js';
+import type { Expr } from './ir/expr.js';
+import { parseFormula } from './ir/parser.js';
+import { Hamiltonian } from './hamiltonian.js';
+
+/** A Hamiltonian written as a formula. */
+export interface FormulaSpec {
+  /** Names of the positions. */
+  q: readonly string[];
+  /** Names of the conjugate momenta (same length as q). */
+  p: readonly string[];
+  /** The formula: numbers, the names, + − * / ^, unary minus, parentheses, sin cos tan exp log sqrt tanh sinh cosh abs. */
+  H: string;
+  /** Scalar parameters and their values. */
+  params?: Record<string, number>;
+}
+
+const FUNCTIONS = new Set(['sin', 'cos', 'tan', 'exp', 'log', 'sqrt', 'tanh', 'sinh', 'cosh', 'abs', 'softplus', 'sigmoid', 'sign']);
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Parses a Hamiltonian formula into a typed expression graph.
+ *
+ * @example
+ * const h = parse({ q: ['x', 'y'], p: ['px', 'py'], H: '(px^2+py^2)/2 + (x^2+y^2)/2 + lam*(x^2*y - y^3/3)', params: { lam: 1 } });
+ * h.dof; // 2
+ * h.isSeparable; // true
+ */
+export function parse(spec: FormulaSpec): Hamiltonian {
+  if (spec === null || typeof spec !== 'object') throw new DarbouxError('SPEC', 'parse needs { q, p, H, params? }');
+  const { q, p, H } = spec;
+  const params = spec.params ?? {};
+  if (!Array.isArray(q) || !Array.isArray(p)) throw new DarbouxError('SPEC', 'q and p must be arrays of names');
+  if (q.length === 0) throw new DarbouxError('SPEC', 'q is empty: a Hamiltonian needs at least one degree of freedom');
+  if (q.length !== p.length) {
+    throw new DarbouxError('SPEC', `q and p must have the same length (got ${q.length} positions and ${p.length} momenta)`);
+  }
+  if (typeof H !== 'string') throw new DarbouxError('SPEC', 'H must be a formula string');
+  const seen = new Map<string, string>();
+  const declare = (name: unknown, kind: string) => {
+    if (typeof name !== 'string' || !IDENTIFIER.test(name)) {
+      throw new DarbouxError('SPEC', `${kind} name ${JSON.stringify(name)} is not a valid identifier (letters, digits, _; not starting with a digit)`);
+    }
+    if (FUNCTIONS.has(name)) throw new DarbouxError('SPEC', `${kind} name '${name}' is a function name`);
+    const prev = seen.get(name);
+    if (prev !== undefined) throw new DarbouxError('SPEC', `duplicate name '${name}' (used as ${prev} and as ${kind})`);
+    seen.set(name, kind);
+  };
+  q.forEach((n) => declare(n, 'a position'));
+  p.forEach((n) => declare(n, 'a momentum'));
+  for (const [name, value] of Object.entries(params)) {
+    declare(name, 'a parameter');
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new DarbouxError('SPEC', `parameter '${name}' must be a finite number, got ${String(value)}`);
+    }
+  }
+  const dof = q.length;
+  const qv = input('q', 'q', [dof]), pv = input('p', 'p', [dof]);
+  const scope = new Map<string, Expr>();
+  q.forEach((n, i) => scope.set(n, index(qv, i)));
+  p.forEach((n, i) => scope.set(n, index(pv, i)));
+  for (const name of Object.keys(params)) scope.set(name, param(name));
+  const expr = parseFormula(H, scope);
+  return new Hamiltonian({ H: expr, q: qv, p: pv, params, names: { q, p } });
+}
