@@ -3,6 +3,8 @@ import { size } from '../ir/shape.js';
 import type { Value } from '../ir/op.js';
 import type { StepProgram } from '../integrators/step-program.js';
 import { Lowering } from './lowering.js';
+import { loopInvariants } from './invariants.js';
+import { topologicalOrder } from '../ir/traverse.js';
 import { jsSyntax } from './syntax-js.js';
 
 /** Where a run stopped on a non-finite state, or null when it completed. */
@@ -58,7 +60,14 @@ export function compileJsRunner(program: StepProgram): JsRunner {
       lowering.bind(node, { kind: 'array', name: `th${k}`, size: size(node.shape) });
     }
   });
-  const [nq, np] = lowering.emit([program.next.q, program.next.p]);
+  const roots = [program.next.q, program.next.p];
+  // Loop-invariant subexpressions (functions of dt and θ only) are computed once per call.
+  lowering.baseIndent = 1;
+  lowering.emit(loopInvariants(roots, [h.q, h.p, h.time]));
+  const invariantLines = lowering.takeLines();
+  lowering.baseIndent = 3;
+  const [nq, np] = lowering.emit(roots);
+  const usesTime = topologicalOrder(roots).includes(h.time);
   const el = (v: Value, i: number) => (v.kind === 'scalar' ? v.code : v.kind === 'unrolled' ? v.elems[i]! : `${v.name}[${i}]`);
   const idx = Array.from({ length: n }, (_, i) => i);
   const sq = (i: number) => (qv.kind === 'unrolled' ? qv.elems[i]! : `sqA[${i}]`);
@@ -74,13 +83,14 @@ export function compileJsRunner(program: StepProgram): JsRunner {
     ...(qv.kind === 'array' ? [`const sqA = new Float64Array(${n});`, `const spA = new Float64Array(${n});`] : []),
     'return function run(Q, P, params, batch, steps, dt, tStart, recordEvery, recordQ, recordP) {',
     ...prologue,
+    ...invariantLines,
     '  for (let b = 0; b < batch; b++) {',
     `    const o = b * ${n};`,
     ...declState,
     '    let untilRecord = recordEvery;',
     '    let recordAt = o;',
     '    for (let s = 0; s < steps; s++) {',
-    `${I}const time = tStart + s * dt;`,
+    ...(usesTime ? [`${I}const time = tStart + s * dt;`] : []),
     ...lowering.lines,
     ...idx.map((i) => `${I}const nq${i} = ${el(nq!, i)};`),
     ...idx.map((i) => `${I}const np${i} = ${el(np!, i)};`),

@@ -110,7 +110,7 @@ export class Lowering implements EmitContext {
   elem(e: Expr, i: number | string): string {
     const v = this.value(e);
     if (v.kind === 'scalar') return v.code;
-    if (v.kind === 'array') return `${v.name}[${i}]`;
+    if (v.kind === 'array') return `${v.name}[${offsetIndex(v.offset, i)}]`;
     if (typeof i === 'number') return v.elems[i]!;
     if (v.elems.every((x) => x === v.elems[0])) return v.elems[0]!;
     return `${this.materialize(e, v.elems)}[${i}]`;
@@ -168,10 +168,16 @@ export class Lowering implements EmitContext {
     this.line('}', false);
   }
 
-  /** Current number of emitted body lines (for callers that interleave their own statements). */
-  get length(): number {
-    return this.lines.length;
+  /** Removes and returns the statements emitted so far (e.g. a loop-invariant prologue). */
+  takeLines(): string[] {
+    return this.lines.splice(0, this.lines.length);
   }
+}
+
+/** `offset + i`, folded when both are numbers. */
+function offsetIndex(offset: number | string | undefined, i: number | string): number | string {
+  if (offset === undefined || offset === 0) return i;
+  return typeof i === 'number' && typeof offset === 'number' ? offset + i : `${offset} + ${i}`;
 }
 
 /** A name or a literal: safe to repeat in generated code. */

@@ -8,7 +8,7 @@ import type { Shape } from './shape.js';
 export type Value =
   | { kind: 'scalar'; code: string }
   | { kind: 'unrolled'; elems: string[] }
-  | { kind: 'array'; name: string; size: number };
+  | { kind: 'array'; name: string; size: number; offset?: number | string };
 
 /** What an op's `emit` sees: a small backend-neutral statement builder shared by the JS and WGSL emitters. */
 export interface EmitContext {

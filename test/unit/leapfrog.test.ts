@@ -104,7 +104,7 @@ describe('bad input gets a clear error', () => {
   it('refuses leapfrog on a non-separable H, naming a coupling term and suggesting midpoint', async () => {
     const h = parse({ q: ['x'], p: ['px'], H: 'px^2/2 + x^2/2 + x*px^2' });
     expect(h.isSeparable).toBe(false);
-    await expect(compile(h, { method: 'leapfrog', dt: 0.1 })).rejects.toThrow(/not separable.*'x \* px\^2'|not separable.*'px\^2 \* x'/);
+    await expect(compile(h, { method: 'leapfrog', dt: 0.1 })).rejects.toThrow(/not separable: the term 'x\*px\^2' couples q and p/);
     await expect(compile(h, { method: 'leapfrog', dt: 0.1 })).rejects.toThrow(/midpoint/);
   });
   it.each([0, -1, NaN, Infinity])('refuses dt = %s', async (dt) => {
@@ -121,7 +121,7 @@ describe('bad input gets a clear error', () => {
   it('names the step and trajectory of a non-finite state', async () => {
     const h = parse({ q: ['x'], p: ['px'], H: 'px^2/2 - x^4' }); // escapes to infinity in finite time
     const st = await compile(h, { method: 'leapfrog', dt: 0.1, backend: 'cpu' });
-    const err = await st.run({ q0: [0.1, 3], p0: [0, 0], steps: 1000, batch: 2 }).catch((e) => e);
+    const err = await st.run({ q0: [0, 3], p0: [0, 0], steps: 1000, batch: 2 }).catch((e) => e);
     expect(err).toBeInstanceOf(DarbouxError);
     expect(err.code).toBe('NONFINITE');
     expect(err.message).toMatch(/non-finite state at step \d+ of trajectory 1/);

@@ -1,0 +1,165 @@
+import type { Expr } from '../ir/expr.js';
+import type { Value } from '../ir/op.js';
+import { size } from '../ir/shape.js';
+import type { StepProgram } from '../integrators/step-program.js';
+import { Lowering } from './lowering.js';
+import { loopInvariants } from './invariants.js';
+import { topologicalOrder } from '../ir/traverse.js';
+import { wgslSyntax } from './syntax-wgsl.js';
+
+/** Threads per workgroup of every generated kernel. */
+export const WORKGROUP_SIZE = 64;
+
+/** State vectors up to this size live in scalar registers; larger ones in function-scope arrays. */
+const UNROLL_STATE = 32;
+
+/** Element i of an emitted value. */
+function element(v: Value, i: number): string {
+  if (v.kind === 'scalar') return v.code;
+  if (v.kind === 'unrolled') return v.elems[i]!;
+  const off = v.offset === undefined ? '' : `${v.offset} + `;
+  return `${v.name}[${off}${i}]`;
+}
+
+/** Binds each parameter to a slice of the packed `dParams` buffer; returns the packed offsets. */
+function bindParams(lowering: Lowering, params: readonly Expr[]): number[] {
+  const offsets: number[] = [];
+  let at = 0;
+  for (const node of params) {
+    offsets.push(at);
+    const n = size(node.shape);
+    lowering.bind(node, node.shape.length === 0 ? { kind: 'scalar', code: `dParams[${at}]` } : { kind: 'array', name: 'dParams', size: n, offset: at });
+    at += n;
+  }
+  return offsets;
+}
+
+/** Layout of the control uniform of a stepper kernel (u32/f32 words, in order). */
+export const STEPPER_CONTROL_WORDS = ['dt', 'tStart', 'steps', 'stepBase', 'offset', 'batch', 'recordEvery', 'recordCount'] as const;
+
+/**
+ * WGSL for a fused multi-step kernel: one invocation per trajectory, the state in registers for `steps`
+ * steps (loop inside the kernel), reading q, p once and writing once. Bindings (group 0): 0 state
+ * (q for the batch, then p), 1 packed parameters, 2 recorded states, 3 per-trajectory status (0, or the step
+ * at which the state became non-finite), 4 the control uniform.
+ *
+ * @example
+ * const wgsl = emitWgslStepper(leapfrogStep(h));
+ */
+export function emitWgslStepper(program: StepProgram): string {
+  const h = program.hamiltonian;
+  const n = h.dof;
+  const lowering = new Lowering(wgslSyntax, { prefix: 'v' });
+  lowering.baseIndent = 2;
+  const unrolled = n <= UNROLL_STATE;
+  const qv: Value = unrolled ? { kind: 'unrolled', elems: Array.from({ length: n }, (_, i) => `sq${i}`) } : { kind: 'array', name: 'sqA', size: n };
+  const pv: Value = unrolled ? { kind: 'unrolled', elems: Array.from({ length: n }, (_, i) => `sp${i}`) } : { kind: 'array', name: 'spA', size: n };
+  lowering.bind(h.q, qv);
+  lowering.bind(h.p, pv);
+  lowering.bind(h.dt, { kind: 'scalar', code: 'dt' });
+  lowering.bind(h.time, { kind: 'scalar', code: 'time' });
+  bindParams(lowering, h.params);
+  const roots = [program.next.q, program.next.p];
+  lowering.baseIndent = 1;
+  lowering.emit(loopInvariants(roots, [h.q, h.p, h.time]));
+  const invariantLines = lowering.takeLines();
+  lowering.baseIndent = 2;
+  const [nq, np] = lowering.emit(roots);
+  const usesTime = topologicalOrder(roots).includes(h.time);
+  const idx = Array.from({ length: n }, (_, i) => i);
+  const sq = (i: number) => element(qv, i), sp = (i: number) => element(pv, i);
+  const moduleScope = lowering.hoisted.filter((l) => l.startsWith('var<private>'));
+  const functionScope = lowering.hoisted.filter((l) => !l.startsWith('var<private>'));
+  return [
+    'struct Control {',
+    '  dt: f32, tStart: f32, steps: u32, stepBase: u32,',
+    '  offset: u32, batch: u32, recordEvery: u32, recordCount: u32,',
+    '}',
+    '@group(0) @binding(0) var<storage, read_write> dState: array<f32>;',
+    '@group(0) @binding(1) var<storage, read> dParams: array<f32>;',
+    '@group(0) @binding(2) var<storage, read_write> dRecord: array<f32>;',
+    '@group(0) @binding(3) var<storage, read_write> dStatus: array<u32>;',
+    '@group(0) @binding(4) var<uniform> dControl: Control;',
+    ...moduleScope,
+    '',
+    `@compute @workgroup_size(${WORKGROUP_SIZE})`,
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
+    '  let b = gid.x + dControl.offset;',
+    '  if (b >= dControl.batch || dStatus[b] != 0u) { return; }',
+    `  let qBase = b * ${n}u;`,
+    `  let pBase = (dControl.batch + b) * ${n}u;`,
+    ...functionScope.map((l) => `  ${l}`),
+    ...(unrolled
+      ? [...idx.map((i) => `  var sq${i}: f32 = dState[qBase + ${i}u];`), ...idx.map((i) => `  var sp${i}: f32 = dState[pBase + ${i}u];`)]
+      : [`  var sqA: array<f32, ${n}>;`, `  var spA: array<f32, ${n}>;`, `  for (var i: u32 = 0u; i < ${n}u; i++) { sqA[i] = dState[qBase + i]; spA[i] = dState[pBase + i]; }`]),
+    '  let dt = dControl.dt;',
+    ...invariantLines,
+    '  for (var s: u32 = 0u; s < dControl.steps; s++) {',
+    '    let step = dControl.stepBase + s;',
+    ...(usesTime ? ['    let time = dControl.tStart + f32(step) * dt;'] : []),
+    ...lowering.lines,
+    ...idx.map((i) => `    let nq${i} = ${element(nq!, i)};`),
+    ...idx.map((i) => `    let np${i} = ${element(np!, i)};`),
+    ...idx.map((i) => `    ${sq(i)} = nq${i}; ${sp(i)} = np${i};`),
+    `    let check = ${idx.map((i) => `nq${i} + np${i}`).join(' + ')};`,
+    '    if ((bitcast<u32>(check) & 0x7f800000u) == 0x7f800000u) { dStatus[b] = step + 1u; break; }',
+    '    if (dControl.recordEvery != 0u && (step + 1u) % dControl.recordEvery == 0u) {',
+    `      let at = ((step + 1u) / dControl.recordEvery - 1u) * dControl.batch * ${n}u + b * ${n}u;`,
+    `      let pAt = at + dControl.recordCount * dControl.batch * ${n}u;`,
+    ...idx.map((i) => `      dRecord[at + ${i}u] = nq${i}; dRecord[pAt + ${i}u] = np${i};`),
+    '    }',
+    '  }',
+    ...idx.map((i) => `  dState[qBase + ${i}u] = ${sq(i)}; dState[pBase + ${i}u] = ${sp(i)};`),
+    '}',
+    '',
+  ].join('\n');
+}
+
+/**
+ * WGSL for evaluating a graph at many points (one invocation per point): bindings 0 the inputs (each point's
+ * input nodes flattened in order, `inputStride` floats per point), 1 the outputs (`outputStride` per point),
+ * 2 a uniform with the point count. Used to check the WGSL backend against the f64 JS backend.
+ *
+ * @example
+ * const { wgsl, inputStride, outputStride } = emitWgslEvaluator([z], [f]);
+ */
+export function emitWgslEvaluator(inputs: readonly Expr[], outputs: readonly Expr[]): { wgsl: string; inputStride: number; outputStride: number } {
+  const lowering = new Lowering(wgslSyntax, { prefix: 'v' });
+  lowering.baseIndent = 1;
+  const inputStride = inputs.reduce((s, e) => s + size(e.shape), 0);
+  const outputStride = outputs.reduce((s, e) => s + size(e.shape), 0);
+  let at = 0;
+  for (const node of inputs) {
+    const offset = `inBase + ${at}`;
+    lowering.bind(node, node.shape.length === 0 ? { kind: 'scalar', code: `dIn[${offset}]` } : { kind: 'array', name: 'dIn', size: size(node.shape), offset });
+    at += size(node.shape);
+  }
+  const values = lowering.emit(outputs);
+  const stores: string[] = [];
+  let out = 0;
+  outputs.forEach((o, k) => {
+    for (let i = 0; i < size(o.shape); i++) stores.push(`  dOut[outBase + ${out + i}u] = ${element(values[k]!, i)};`);
+    out += size(o.shape);
+  });
+  const moduleScope = lowering.hoisted.filter((l) => l.startsWith('var<private>'));
+  const functionScope = lowering.hoisted.filter((l) => !l.startsWith('var<private>'));
+  const wgsl = [
+    'struct Control { count: u32, pad0: u32, pad1: u32, pad2: u32 }',
+    '@group(0) @binding(0) var<storage, read> dIn: array<f32>;',
+    '@group(0) @binding(1) var<storage, read_write> dOut: array<f32>;',
+    '@group(0) @binding(2) var<uniform> dControl: Control;',
+    ...moduleScope,
+    `@compute @workgroup_size(${WORKGROUP_SIZE})`,
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
+    '  let b = gid.x;',
+    '  if (b >= dControl.count) { return; }',
+    `  let inBase = i32(b * ${inputStride}u);`,
+    `  let outBase = b * ${outputStride}u;`,
+    ...functionScope.map((l) => `  ${l}`),
+    ...lowering.lines,
+    ...stores,
+    '}',
+    '',
+  ].join('\n');
+  return { wgsl, inputStride, outputStride };
+}

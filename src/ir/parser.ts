@@ -1,0 +1,286 @@
+/**
+ * The formula parser: a recursive-descent parser over {@link tokenize}'s tokens that builds nodes only through
+ * the builders, so the result is simplified and interned like any hand-built expression.
+ *
+ * Grammar (lowest precedence first):
+ *
+ *     formula  := expr END
+ *     expr     := term (('+' | '-') term)*            left-associative
+ *     term     := unary (('*' | '/') unary)*          left-associative
+ *     unary    := ('-' | '+') unary | power            so -x^2 is -(x^2)
+ *     power    := primary ('^' exponent)?
+ *     exponent := ('-' | '+') exponent | power        right-associative: 2^3^2 is 2^(3^2); x^-2 is allowed
+ *     primary  := NUMBER | NAME | FUNCTION '(' expr ')' | '(' expr ')'
+ */
+import { DarbouxError } from '../errors.js';
+import * as b from './build.js';
+import type { Expr } from './expr.js';
+import { tokenize, type Token } from './tokenizer.js';
+
+/** The functions a formula may call, each with exactly one argument. */
+export const FORMULA_FUNCTIONS: ReadonlyMap<string, (x: Expr) => Expr> = new Map([
+  ['sin', b.sin],
+  ['cos', b.cos],
+  ['tan', b.tan],
+  ['exp', b.exp],
+  ['log', b.log],
+  ['sqrt', b.sqrt],
+  ['tanh', b.tanh],
+  ['sinh', b.sinh],
+  ['cosh', b.cosh],
+  ['abs', b.abs],
+  ['softplus', b.softplus],
+  ['sigmoid', b.sigmoid],
+  ['sign', b.sign],
+]);
+
+/** Deepest nesting (parentheses, unary signs, exponents) accepted before a clean error instead of a stack overflow. */
+const MAX_NESTING = 1000;
+
+const BINARY: Readonly<Record<string, (a: Expr, c: Expr) => Expr>> = { '+': b.add, '-': b.sub, '*': b.mul, '/': b.div };
+
+/**
+ * Parses a formula into an expression, resolving names in `scope`. Operators: `+ - * / ^` with the usual
+ * precedence, unary minus and plus, parentheses, and one-argument calls of sin cos tan exp log sqrt tanh
+ * sinh cosh abs softplus sigmoid sign. `^` is right-associative and binds tighter than unary minus
+ * (`-x^2` is `-(x^2)`); an integer constant exponent becomes `powi`.
+ *
+ * Throws a `PARSE` {@link DarbouxError} whose message names the problem and its 1-based column, with
+ * `details.column` and `details.token`: unknown names and functions (with a close known name when there is
+ * one), unbalanced parentheses, missing operands, stray characters, missing operators, wrong argument counts.
+ *
+ * @example
+ * const q = input('q', 'q', [1]);
+ * const x = index(q, 0);
+ * parseFormula('-x^2 / 2', new Map([['x', x]])) === div(neg(powi(x, 2)), 2); // true
+ */
+export function parseFormula(text: string, scope: ReadonlyMap<string, Expr>): Expr {
+  if (typeof text !== 'string') throw new DarbouxError('PARSE', `a formula must be a string, got ${typeof text}`, { column: 1, token: '' });
+  const tokens = tokenize(text);
+  if (tokens.length === 1) throw new DarbouxError('PARSE', 'empty formula: write an expression such as px^2/2 + x^2/2', { column: 1, token: '' });
+  checkParentheses(tokens);
+  return new Parser(tokens, scope).formula();
+}
+
+/** Reports the first ')' without a match, or else an unclosed '(' (the innermost one). */
+function checkParentheses(tokens: readonly Token[]): void {
+  const open: Token[] = [];
+  for (const t of tokens) {
+    if (t.kind === '(') open.push(t);
+    else if (t.kind === ')') {
+      if (open.pop() === undefined) throw error(`unbalanced parenthesis: ')' at column ${t.column} has no match`, t);
+    }
+  }
+  const unclosed = open.pop();
+  if (unclosed !== undefined) throw error(`unbalanced parenthesis: '(' at column ${unclosed.column} is never closed`, unclosed);
+}
+
+function error(message: string, at: Token): DarbouxError {
+  return new DarbouxError('PARSE', message, { column: at.column, token: at.text });
+}
+
+/** How a token reads in a message. */
+const show = (t: Token) => (t.kind === 'end' ? 'the end of the formula' : `'${t.text}'`);
+
+class Parser {
+  private pos = 0;
+  private depth = 0;
+
+  constructor(
+    private readonly tokens: readonly Token[],
+    private readonly scope: ReadonlyMap<string, Expr>,
+  ) {}
+
+  formula(): Expr {
+    const e = this.expr();
+    const t = this.peek();
+    if (t.kind !== 'end') throw this.unexpected(t);
+    return e;
+  }
+
+  private peek(offset = 0): Token {
+    return this.tokens[Math.min(this.pos + offset, this.tokens.length - 1)]!;
+  }
+
+  private next(): Token {
+    const t = this.peek();
+    if (t.kind !== 'end') this.pos++;
+    return t;
+  }
+
+  private isOp(t: Token, ...ops: string[]): boolean {
+    return t.kind === 'op' && ops.includes(t.text);
+  }
+
+  private expr(): Expr {
+    let acc = this.term();
+    while (this.isOp(this.peek(), '+', '-')) {
+      const op = this.next();
+      acc = BINARY[op.text]!(acc, this.term());
+    }
+    return acc;
+  }
+
+  private term(): Expr {
+    let acc = this.unary();
+    while (this.isOp(this.peek(), '*', '/')) {
+      const op = this.next();
+      acc = BINARY[op.text]!(acc, this.unary());
+    }
+    return acc;
+  }
+
+  /** unary := ('-' | '+') unary | power; also used for exponents, where it yields exactly `exponent`. */
+  private unary(): Expr {
+    const t = this.peek();
+    if (this.isOp(t, '-', '+')) {
+      this.next();
+      this.enter(t);
+      const operand = this.unary();
+      this.depth--;
+      return t.text === '-' ? b.neg(operand) : operand;
+    }
+    return this.power();
+  }
+
+  private power(): Expr {
+    const base = this.primary();
+    const t = this.peek();
+    if (!this.isOp(t, '^')) return base;
+    this.next();
+    this.enter(t);
+    const exponent = this.unary(); // right-associative, and the exponent may start with a sign
+    this.depth--;
+    return b.pow(base, exponent);
+  }
+
+  private primary(): Expr {
+    const t = this.peek();
+    switch (t.kind) {
+      case 'number':
+        this.next();
+        return b.constant(t.value!);
+      case 'name':
+        return this.name();
+      case '(': {
+        this.next();
+        if (this.peek().kind === ')') throw error(`empty parentheses '()' at column ${t.column}`, t);
+        this.enter(t);
+        const inner = this.expr();
+        this.depth--;
+        this.close(t);
+        return inner;
+      }
+      default:
+        throw this.missingOperand(t);
+    }
+  }
+
+  private name(): Expr {
+    const t = this.next();
+    const fn = FORMULA_FUNCTIONS.get(t.text);
+    const called = this.peek().kind === '(';
+    if (called && fn !== undefined) return this.call(t, fn);
+    const value = this.scope.get(t.text);
+    if (value !== undefined) {
+      if (called) {
+        throw error(`'${t.text}' at column ${t.column} is not a function: write ${t.text}*(...) to multiply`, t);
+      }
+      return value;
+    }
+    if (fn !== undefined) throw error(`function '${t.text}' at column ${t.column} needs its argument in parentheses, as in ${t.text}(x)`, t);
+    if (called) {
+      throw error(`unknown function '${t.text}' at column ${t.column}${suggest(t.text, [...FORMULA_FUNCTIONS.keys()])}`, t);
+    }
+    const names = [...this.scope.keys()];
+    const known = suggest(t.text, names) || (names.length > 0 && names.length <= 12 ? ` (known names: ${names.join(', ')})` : '');
+    throw error(`unknown name '${t.text}' at column ${t.column}${known}`, t);
+  }
+
+  private call(fnToken: Token, fn: (x: Expr) => Expr): Expr {
+    const open = this.next();
+    this.enter(open);
+    const args: Expr[] = [];
+    if (this.peek().kind !== ')') {
+      args.push(this.expr());
+      while (this.peek().kind === ',') {
+        this.next();
+        args.push(this.expr());
+      }
+    }
+    this.depth--;
+    this.close(open);
+    if (args.length !== 1) {
+      throw error(`function '${fnToken.text}' at column ${fnToken.column} takes exactly one argument, got ${args.length}`, fnToken);
+    }
+    return fn(args[0]!);
+  }
+
+  /** Consumes the ')' matching `open`. */
+  private close(open: Token): void {
+    const t = this.peek();
+    if (t.kind === ')') {
+      this.next();
+      return;
+    }
+    if (t.kind === 'end') throw error(`unbalanced parenthesis: '(' at column ${open.column} is never closed`, open);
+    throw this.unexpected(t);
+  }
+
+  private enter(at: Token): void {
+    if (++this.depth > MAX_NESTING) {
+      throw error(`formula nested too deeply (more than ${MAX_NESTING} levels) at column ${at.column}`, at);
+    }
+  }
+
+  /** A token where an operator (or the end, or a ')') was expected. */
+  private unexpected(t: Token): DarbouxError {
+    if (t.kind === ',') return error(`unexpected ',' at column ${t.column}: commas only separate function arguments`, t);
+    if (t.kind === ')') return error(`unbalanced parenthesis: ')' at column ${t.column} has no match`, t);
+    const prev = this.tokens[this.pos - 1]!;
+    return error(`expected an operator between ${show(prev)} and ${show(t)} at column ${t.column}`, t);
+  }
+
+  /** A token where an operand was expected. */
+  private missingOperand(t: Token): DarbouxError {
+    const prev = this.pos > 0 ? this.tokens[this.pos - 1]! : undefined;
+    if (prev !== undefined && prev.kind === 'op') {
+      const where = t.kind === 'end' ? ' (the formula ends there)' : '';
+      return error(`missing operand after '${prev.text}' at column ${prev.column}${where}`, prev);
+    }
+    if (prev !== undefined && prev.kind === ',' && (t.kind === ')' || t.kind === ',')) {
+      return error(`missing argument after ',' at column ${prev.column}`, prev);
+    }
+    if (t.kind === 'op') return error(`missing operand before '${t.text}' at column ${t.column}`, t);
+    if (t.kind === ',') return error(`unexpected ',' at column ${t.column}: commas only separate function arguments`, t);
+    return error(`missing operand at column ${t.column}`, t);
+  }
+}
+
+/** ` (did you mean 'x'?)` when a candidate is within a small edit distance of `name`, else ''. */
+function suggest(name: string, candidates: readonly string[]): string {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  const limit = Math.max(1, Math.floor(name.length / 3));
+  for (const c of candidates) {
+    const d = c.toLowerCase() === name.toLowerCase() ? 0.5 : editDistance(name, c);
+    if (d <= limit && d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best === undefined ? '' : ` (did you mean '${best}'?)`;
+}
+
+/** Levenshtein distance (insertions, deletions, substitutions). */
+function editDistance(a: string, c: string): number {
+  let prev = Array.from({ length: c.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= c.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === c[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[c.length]!;
+}
