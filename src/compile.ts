@@ -4,9 +4,11 @@ import { methods, methodNames } from './integrators/methods.js';
 import type { StepProgram } from './integrators/step-program.js';
 import { cpuStepper } from './cpu-stepper.js';
 import type { Stepper } from './stepper.js';
+import { gpuStepper, type GpuOptions } from './gpu-stepper.js';
+import { gpuAvailable } from './runtime/index.js';
 
 /** Options of `compile`. */
-export interface CompileOptions {
+export interface CompileOptions extends GpuOptions {
   /** Integration method (default 'leapfrog'). */
   method?: string;
   /** Step size: a finite positive number. */
@@ -30,7 +32,8 @@ export function stepProgram(h: Hamiltonian, method: string): StepProgram {
 }
 
 /**
- * Compiles a Hamiltonian and a method into a Stepper.
+ * Compiles a Hamiltonian and a method into a Stepper. `backend: 'auto'` (the default) picks the GPU when a
+ * WebGPU adapter exists and the f64 CPU backend otherwise; `stepper.backend` says which.
  *
  * @example
  * const st = await compile(h, { method: 'leapfrog', dt: 0.01, backend: 'cpu' });
@@ -48,8 +51,8 @@ export async function compile(h: Hamiltonian, options: CompileOptions): Promise<
     throw new DarbouxError('OPTION', `unknown backend '${String(backend)}'; use 'cpu', 'gpu' or 'auto'`);
   }
   const program = stepProgram(h, method);
-  if (backend === 'gpu') {
-    throw new DarbouxError('OPTION', "backend 'gpu' is not available in this build; use backend 'cpu'");
+  if (backend === 'gpu' || (backend === 'auto' && (await gpuAvailable(options.adapter)))) {
+    return gpuStepper(program, dt, options);
   }
   return cpuStepper(program, dt);
 }

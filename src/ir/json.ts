@@ -61,8 +61,9 @@ function encodeAttr(v: AttrValue): JsonAttrValue {
  *
  * @example
  * const q = input('q', 'q', [2]);
- * const json = graphToJson(mul(-0, sin(index(q, 0)))); // { version: 1, nodes: [...], outputs: [k] }
- * graphFromJson(json)[0] === mul(-0, sin(index(q, 0))); // true
+ * const e = div(sin(index(q, 0)), -0);
+ * const json = graphToJson(e); // { version: 1, nodes: [...], outputs: [4] }, -0 written as { "$number": "-0" }
+ * graphFromJson(json)[0] === e; // true
  */
 export function graphToJson(outputs: Expr | readonly Expr[]): GraphJson {
   const roots: readonly Expr[] = outputs instanceof Expr ? [outputs] : outputs;

@@ -17,7 +17,7 @@ import * as b from './build.js';
 import type { Expr } from './expr.js';
 import { tokenize, type Token } from './tokenizer.js';
 
-/** The functions a formula may call, each with exactly one argument. */
+/** The functions a formula may call, each with exactly one argument. @example FORMULA_FUNCTIONS.has('tanh') // true */
 export const FORMULA_FUNCTIONS: ReadonlyMap<string, (x: Expr) => Expr> = new Map([
   ['sin', b.sin],
   ['cos', b.cos],
@@ -261,7 +261,7 @@ class Parser {
 function suggest(name: string, candidates: readonly string[]): string {
   let best: string | undefined;
   let bestDistance = Infinity;
-  const limit = Math.max(1, Math.floor(name.length / 3));
+  const limit = name.length <= 3 ? 1 : 2;
   for (const c of candidates) {
     const d = c.toLowerCase() === name.toLowerCase() ? 0.5 : editDistance(name, c);
     if (d <= limit && d < bestDistance) {

@@ -155,6 +155,13 @@ elementwiseOp({
     return i === 0 ? mul(b, pow(a, sub(b, 1))) : mul(n, log(a));
   },
   print: { infix: '^', precedence: 4, rightAssociative: true },
+  simplify([a, b]) {
+    // The `pow` builder's canonical form, also for nodes rebuilt by `make` (e.g. `substitute` turning the
+    // exponent into a constant): a small integer constant exponent is `powi`, so `x^2` means one node.
+    const n = b!.op === 'const' && b!.shape.length === 0 ? (b!.attrs.value as number) : NaN;
+    if (Number.isInteger(n) && Math.abs(n) <= 64) return make('powi', [a!], { n });
+    return undefined;
+  },
 });
 
 /** Local copy of unbroadcast (sum over broadcast dims) to keep add/sub rules one-liners. */

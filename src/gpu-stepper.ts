@@ -1,0 +1,152 @@
+import { DarbouxError } from './errors.js';
+import { emitWgslStepper, STEPPER_CONTROL_WORDS, WORKGROUP_SIZE } from './codegen/emit-wgsl.js';
+import { jacobianFunction } from './integrators/jacobian.js';
+import type { StepProgram } from './integrators/step-program.js';
+import { graphSize } from './ir/traverse.js';
+import { acquireGpu, createComputeKernel, createStorageBuffer, readBuffer, splitDispatch, type AdapterChoice, type Gpu } from './runtime/index.js';
+import { checkRunOptions } from './cpu-stepper.js';
+import type { RunOptions, RunResult, Stepper } from './stepper.js';
+
+/** GPU-specific options of `compile`. */
+export interface GpuOptions {
+  /** Which adapter to use (default: DARBOUX_ADAPTER, else hardware → llvmpipe → SwiftShader). */
+  adapter?: AdapterChoice;
+  /** Upper bound on trajectories per buffer set (default: from device limits); smaller values force splitting. */
+  maxTrajectoriesPerChunk?: number;
+  /** Upper bound on workgroups per dispatch (default: the device limit). */
+  maxWorkgroupsPerDispatch?: number;
+  /** Approximate node·step budget of one dispatch, which sets how many steps a dispatch fuses (default 2e8). */
+  dispatchBudget?: number;
+}
+
+/** A Stepper on the GPU, with the WGSL it dispatches. */
+export interface GpuStepper extends Stepper {
+  readonly wgsl: string;
+  readonly gpu: Gpu;
+}
+
+/**
+ * The f32 WGSL backend: one fused kernel advances every trajectory by K steps per dispatch with the state in
+ * registers. Batches beyond the device's binding-size or dispatch limits are split automatically. The
+ * Jacobian is the exact f64 one of the same step program (CPU).
+ *
+ * @example
+ * const st = await gpuStepper(leapfrogStep(h), 0.01);
+ * const { q, p } = await st.run({ q0, p0, steps: 1000, batch: 4096 });
+ */
+export async function gpuStepper(program: StepProgram, dt: number, options: GpuOptions = {}): Promise<GpuStepper> {
+  const h = program.hamiltonian;
+  const n = h.dof;
+  const gpu = await acquireGpu({ adapter: options.adapter });
+  const wgsl = emitWgslStepper(program);
+  const kernel = await createComputeKernel(gpu, { wgsl, label: `darboux-${program.method}` });
+  const packed = new Float32Array(Math.max(1, h.paramValues.reduce((s, v) => s + v.length, 0)));
+  let at = 0;
+  for (const v of h.paramValues) {
+    packed.set(v, at);
+    at += v.length;
+  }
+  const paramBuffer = createStorageBuffer(gpu, packed);
+  const cost = Math.max(1, graphSize([program.next.q, program.next.p]));
+  const maxWorkgroups = Math.min(options.maxWorkgroupsPerDispatch ?? Infinity, gpu.limits.maxComputeWorkgroupsPerDimension);
+  const bindingLimit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+  const chunkLimit = Math.max(1, Math.min(options.maxTrajectoriesPerChunk ?? Infinity, Math.floor(bindingLimit / (8 * n))));
+  let jacobian: ReturnType<typeof jacobianFunction> | undefined;
+  let disposed = false;
+
+  async function runChunk(q: Float64Array, p: Float64Array, first: number, count: number, steps: number, t0: number, record: number, recordCount: number, out: RunResult): Promise<void> {
+    const state = new Float32Array(2 * count * n);
+    state.set(q.subarray(first * n, (first + count) * n), 0);
+    state.set(p.subarray(first * n, (first + count) * n), count * n);
+    const stateBuffer = createStorageBuffer(gpu, state, { readable: true });
+    const recordFloats = record > 0 ? 2 * recordCount * count * n : 1;
+    if (recordFloats * 4 > bindingLimit) {
+      throw new DarbouxError('INPUT', `recording ${recordCount} snapshots of ${count} trajectories needs ${recordFloats * 4} bytes, over the device limit ${bindingLimit}; record less often`);
+    }
+    const recordBuffer = createStorageBuffer(gpu, recordFloats * 4, { readable: record > 0 });
+    const statusBuffer = createStorageBuffer(gpu, new Uint32Array(count), { readable: true });
+    const control = new ArrayBuffer(STEPPER_CONTROL_WORDS.length * 4);
+    const f32 = new Float32Array(control), u32 = new Uint32Array(control);
+    const controlBuffer = gpu.device.createBuffer({ size: control.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    const perDispatch = Math.max(1, Math.min(steps, Math.floor((options.dispatchBudget ?? 2e8) / (count * cost))));
+    try {
+      for (let base = 0; base < steps; base += perDispatch) {
+        for (const part of splitDispatch(count, WORKGROUP_SIZE, maxWorkgroups)) {
+          f32[0] = dt;
+          f32[1] = t0;
+          u32[2] = Math.min(perDispatch, steps - base);
+          u32[3] = base;
+          u32[4] = part.offset;
+          u32[5] = count;
+          u32[6] = record;
+          u32[7] = recordCount;
+          gpu.device.queue.writeBuffer(controlBuffer, 0, control);
+          kernel.dispatch([stateBuffer, paramBuffer, recordBuffer, statusBuffer, controlBuffer], part.workgroups);
+        }
+      }
+      const [stateOut, statusOut] = await Promise.all([readBuffer(gpu, stateBuffer), readBuffer(gpu, statusBuffer)]);
+      const status = new Uint32Array(statusOut);
+      for (let b = 0; b < count; b++) {
+        if (status[b] !== 0) {
+          throw new DarbouxError(
+            'NONFINITE',
+            `non-finite state at step ${status[b]} of trajectory ${first + b} (${program.method}, dt = ${dt}, gpu f32); reduce dt or check the initial state`,
+            { step: status[b]! - 1, trajectory: first + b },
+          );
+        }
+      }
+      const s = new Float32Array(stateOut);
+      for (let k = 0; k < count * n; k++) {
+        out.q[first * n + k] = s[k]!;
+        out.p[first * n + k] = s[count * n + k]!;
+      }
+      if (record > 0 && out.record) {
+        const r = new Float32Array(await readBuffer(gpu, recordBuffer));
+        const total = out.record.q.length / recordCount; // batch · dof
+        for (let k = 0; k < recordCount; k++) {
+          for (let j = 0; j < count * n; j++) {
+            out.record.q[k * total + first * n + j] = r[k * count * n + j]!;
+            out.record.p[k * total + first * n + j] = r[(recordCount + k) * count * n + j]!;
+          }
+        }
+      }
+    } finally {
+      stateBuffer.destroy();
+      recordBuffer.destroy();
+      statusBuffer.destroy();
+      controlBuffer.destroy();
+    }
+  }
+
+  return {
+    method: program.method,
+    dt,
+    backend: 'gpu',
+    dof: n,
+    source: wgsl,
+    wgsl,
+    gpu,
+    async run(options: RunOptions): Promise<RunResult> {
+      if (disposed) throw new DarbouxError('INPUT', 'this stepper was disposed');
+      const { batch, steps, record } = checkRunOptions(options, n);
+      const q = Float64Array.from(options.q0), p = Float64Array.from(options.p0);
+      const recordCount = record > 0 ? Math.floor(steps / record) : 0;
+      const out: RunResult = { q: new Float64Array(batch * n), p: new Float64Array(batch * n) };
+      if (record > 0) out.record = { every: record, count: recordCount, q: new Float64Array(recordCount * batch * n), p: new Float64Array(recordCount * batch * n) };
+      if (steps === 0) return { ...out, q, p };
+      for (let first = 0; first < batch; first += chunkLimit) {
+        await runChunk(q, p, first, Math.min(chunkLimit, batch - first), steps, options.t0 ?? 0, record, recordCount, out);
+      }
+      return out;
+    },
+    jacobian(q0, p0, t = 0) {
+      if (q0.length !== n || p0.length !== n) throw new DarbouxError('INPUT', `jacobian: q and p must have length ${n}, got ${q0.length} and ${p0.length}`);
+      jacobian ??= jacobianFunction(program);
+      return jacobian(q0, p0, dt, t);
+    },
+    dispose() {
+      if (!disposed) paramBuffer.destroy();
+      disposed = true;
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { compile, harmonicOscillator, henonHeiles, kepler, methodNames, pendulum, type Model } from '../../src/index.js';
+import { releaseGpu } from '../../src/runtime/index.js';
+
+afterAll(() => releaseGpu());
+
+/** Largest difference between GPU (f32) and CPU (f64) states, relative to the state's scale. */
+function relativeDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let worst = 0, scale = 1e-30;
+  for (let i = 0; i < a.length; i++) {
+    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return worst / scale;
+}
+
+/** A small batch of initial states scattered around the model's own. */
+function batchAround(model: Model, batch: number) {
+  const n = model.q0.length;
+  const q0 = new Float64Array(batch * n), p0 = new Float64Array(batch * n);
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < n; i++) {
+      q0[b * n + i] = model.q0[i]! + 0.01 * Math.sin(b + 3 * i);
+      p0[b * n + i] = model.p0[i]! + 0.01 * Math.cos(2 * b + i);
+    }
+  }
+  return { q0, p0 };
+}
+
+const models = [harmonicOscillator(), pendulum(), kepler({ eccentricity: 0.3 }), henonHeiles()];
+
+describe('GPU stepper agrees with the f64 CPU backend', () => {
+  for (const model of models) {
+    for (const method of methodNames()) {
+      it(`${model.name} × ${method}`, async () => {
+        const steps = 200, batch = 257;
+        const { q0, p0 } = batchAround(model, batch);
+        const gpu = await compile(model.hamiltonian, { method, dt: model.dt, backend: 'gpu' });
+        const cpu = await compile(model.hamiltonian, { method, dt: model.dt, backend: 'cpu' });
+        expect(gpu.backend).toBe('gpu');
+        const a = await gpu.run({ q0, p0, steps, batch, record: 50 });
+        const b = await cpu.run({ q0, p0, steps, batch, record: 50 });
+        // f32 rounding accumulates over 200 steps; 1e-4 relative is far below any method or model error.
+        expect(relativeDifference(a.q, b.q)).toBeLessThan(1e-4);
+        expect(relativeDifference(a.p, b.p)).toBeLessThan(1e-4);
+        expect(relativeDifference(a.record!.q, b.record!.q)).toBeLessThan(1e-4);
+        expect(relativeDifference(a.record!.p, b.record!.p)).toBeLessThan(1e-4);
+        gpu.dispose();
+        cpu.dispose();
+      });
+    }
+  }
+});
+
+describe('GPU batches', () => {
+  it('splits a batch larger than one dispatch and one buffer set, and stays right', async () => {
+    const model = henonHeiles();
+    const batch = 1000;
+    const { q0, p0 } = batchAround(model, batch);
+    const split = await compile(model.hamiltonian, { dt: 0.05, backend: 'gpu', maxTrajectoriesPerChunk: 300, maxWorkgroupsPerDispatch: 2 });
+    const whole = await compile(model.hamiltonian, { dt: 0.05, backend: 'cpu' });
+    const a = await split.run({ q0, p0, steps: 100, batch });
+    const b = await whole.run({ q0, p0, steps: 100, batch });
+    expect(relativeDifference(a.q, b.q)).toBeLessThan(1e-4);
+    expect(relativeDifference(a.p, b.p)).toBeLessThan(1e-4);
+  });
+
+  it('fuses many steps per dispatch and still splits long runs into several dispatches', async () => {
+    const model = kepler({ eccentricity: 0.3 });
+    const st = await compile(model.hamiltonian, { dt: 0.01, backend: 'gpu', dispatchBudget: 64 * 29 * 10 });
+    const cpu = await compile(model.hamiltonian, { dt: 0.01, backend: 'cpu' });
+    const a = await st.run({ q0: model.q0, p0: model.p0, steps: 1000 });
+    const b = await cpu.run({ q0: model.q0, p0: model.p0, steps: 1000 });
+    expect(relativeDifference(a.q, b.q)).toBeLessThan(1e-3);
+  });
+
+  it('reports a non-finite state with its step and trajectory', async () => {
+    const model = harmonicOscillator({ k: -1 }); // an unstable "oscillator": grows like e^t
+    const st = await compile(model.hamiltonian, { dt: 0.5, backend: 'gpu' });
+    await expect(st.run({ q0: [0, 1], p0: [0, 0], steps: 10_000, batch: 2 })).rejects.toThrow(/non-finite state at step \d+ of trajectory 1/);
+  });
+});
