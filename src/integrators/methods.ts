@@ -1,15 +1,21 @@
 import type { StepBuilder } from './step-program.js';
 import { leapfrogStep } from './leapfrog.js';
 import { rk4Step } from './rk4.js';
+import { suzuki6Step, symplecticEulerStep, yoshida4Step, yoshida8Step } from './compositions.js';
 
 /**
  * The integration methods `compile` knows, by name.
  *
  * @example
- * Object.keys(methods) // ['leapfrog', 'rk4']
+ * Object.keys(methods) // ['leapfrog', 'symplecticEulerA', …, 'rk4']
  */
 export const methods: Readonly<Record<string, StepBuilder>> = {
   leapfrog: leapfrogStep,
+  symplecticEulerA: symplecticEulerStep('A'),
+  symplecticEulerB: symplecticEulerStep('B'),
+  yoshida4: yoshida4Step,
+  suzuki6: suzuki6Step,
+  yoshida8: yoshida8Step,
   rk4: rk4Step,
 };
 
