@@ -1,5 +1,6 @@
 import { DarbouxError } from './errors.js';
-import { compileJsRunner } from './codegen/emit-js-stepper.js';
+import { compileJsRunner, JS_FIXED_POINT } from './codegen/emit-js-stepper.js';
+import type { FixedPointSettings } from './codegen/step-body.js';
 import { jacobianFunction } from './integrators/jacobian.js';
 import type { StepProgram } from './integrators/step-program.js';
 import type { RunOptions, RunResult, Stepper } from './stepper.js';
@@ -23,6 +24,16 @@ export function checkRunOptions(options: RunOptions, dof: number): { batch: numb
   return { batch, steps: options.steps, record };
 }
 
+/** The error for an implicit step whose fixed-point iteration did not converge. @internal */
+export function noConvergence(method: string, dt: number, step: number, trajectory: number, residual: number, iterations: number): DarbouxError {
+  return new DarbouxError(
+    'NO_CONVERGENCE',
+    `${method}: the implicit solve did not converge at step ${step + 1} of trajectory ${trajectory} ` +
+      `(residual ${residual.toExponential(3)} after ${iterations} iterations); reduce dt or raise maxIterations`,
+    { step, trajectory, residual, iterations },
+  );
+}
+
 /**
  * The f64 CPU backend: a generated JavaScript runner for the step program, and the exact Jacobian from the
  * program's tangent step.
@@ -31,9 +42,9 @@ export function checkRunOptions(options: RunOptions, dof: number): { batch: numb
  * const st = cpuStepper(leapfrogStep(h), 0.01);
  * await st.run({ q0: [1, 0], p0: [0, 1], steps: 100 });
  */
-export function cpuStepper(program: StepProgram, dt: number): Stepper {
+export function cpuStepper(program: StepProgram, dt: number, settings: Partial<FixedPointSettings> = {}): Stepper {
   const h = program.hamiltonian;
-  const runner = compileJsRunner(program);
+  const runner = compileJsRunner(program, { ...JS_FIXED_POINT, ...settings });
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
   let disposed = false;
   const alive = () => {
@@ -53,15 +64,20 @@ export function cpuStepper(program: StepProgram, dt: number): Stepper {
       const rq = record > 0 ? new Float64Array(count * batch * h.dof) : null;
       const rp = record > 0 ? new Float64Array(count * batch * h.dof) : null;
       const status = runner(q, p, h.paramValues as Float64Array[], batch, steps, dt, options.t0 ?? 0, record, rq, rp);
-      if (status !== null) {
+      const failure = status.failure;
+      if (failure?.kind === 'nonfinite') {
         throw new DarbouxError(
           'NONFINITE',
-          `non-finite state at step ${status.step + 1} of trajectory ${status.trajectory} (${program.method}, dt = ${dt}); ` +
+          `non-finite state at step ${failure.step + 1} of trajectory ${failure.trajectory} (${program.method}, dt = ${dt}); ` +
             'reduce dt or check the initial state',
-          status,
+          { ...failure },
         );
       }
+      if (failure?.kind === 'noConvergence') throw noConvergence(program.method, dt, failure.step, failure.trajectory, failure.residual!, failure.iterations!);
       const result: RunResult = { q, p };
+      if (program.implicit) {
+        result.stats = { iterations: { mean: steps > 0 ? status.iterationsTotal / (steps * batch) : 0, max: status.iterationsMax } };
+      }
       if (rq !== null && rp !== null) result.record = { every: record, count, q: rq, p: rp };
       return result;
     },
@@ -70,7 +86,7 @@ export function cpuStepper(program: StepProgram, dt: number): Stepper {
       if (q0.length !== h.dof || p0.length !== h.dof) {
         throw new DarbouxError('INPUT', `jacobian: q and p must have length ${h.dof}, got ${q0.length} and ${p0.length}`);
       }
-      jacobian ??= jacobianFunction(program);
+      jacobian ??= jacobianFunction(program, { ...JS_FIXED_POINT, ...settings });
       return jacobian(q0, p0, dt, t);
     },
     dispose() {

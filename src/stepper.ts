@@ -24,6 +24,8 @@ export interface RunResult {
   p: Float64Array;
   /** Recorded states: `count` snapshots × batch × dof, after steps k, 2k, … */
   record?: { every: number; count: number; q: Float64Array; p: Float64Array };
+  /** Implicit methods: fixed-point iterations per step (mean over all steps and trajectories, and max). */
+  stats?: { iterations: { mean: number; max: number } };
 }
 
 /** A compiled integrator for one Hamiltonian, method and step size. */

@@ -1,4 +1,3 @@
-import type { Expr } from '../ir/expr.js';
 import { size } from '../ir/shape.js';
 import type { Value } from '../ir/op.js';
 import type { StepProgram } from '../integrators/step-program.js';
@@ -6,9 +5,15 @@ import { Lowering } from './lowering.js';
 import { loopInvariants } from './invariants.js';
 import { topologicalOrder } from '../ir/traverse.js';
 import { jsSyntax } from './syntax-js.js';
+import { elementOf, emitStep, varyingNodes, type FixedPointDialect, type FixedPointSettings } from './step-body.js';
 
-/** Where a run stopped on a non-finite state, or null when it completed. */
-export type JsRunStatus = { step: number; trajectory: number } | null;
+/** What a generated runner returns: the first failure, or null, and fixed-point iteration statistics. */
+export interface JsRunStatus {
+  failure: { kind: 'nonfinite' | 'noConvergence'; step: number; trajectory: number; residual?: number; iterations?: number } | null;
+  /** Total and maximum fixed-point iterations over all steps (0 for explicit methods). */
+  iterationsTotal: number;
+  iterationsMax: number;
+}
 
 /** The generated batched runner. Arrays are trajectory-major (batch × dof); `record*` may be null. */
 export type JsRunner = ((
@@ -27,20 +32,34 @@ export type JsRunner = ((
 /** State vectors up to this size live in scalar locals; larger ones in arrays. */
 const UNROLL_STATE = 64;
 
+const jsFixedPoint: FixedPointDialect = {
+  mutable: (name, code) => `let ${name} = ${code};`,
+  loopOpen: 'for (;;) {',
+  abs: (x) => `Math.abs(${x})`,
+  max: (a, b) => `Math.max(${a}, ${b})`,
+  huge: 'Infinity',
+  fail: (residual, iterations) => [
+    `return { failure: { kind: 'noConvergence', step: s, trajectory: b, residual: ${residual}, iterations: ${iterations} }, iterationsTotal, iterationsMax };`,
+  ],
+};
+
+/** Default fixed-point settings for f64: updates at a few ulps of the state. */
+export const JS_FIXED_POINT: FixedPointSettings = { tolerance: 4 * Number.EPSILON, maxIterations: 100 };
+
 /**
  * Generates the CPU runner for a step program: per trajectory, the state is loaded into locals, the step body
- * (straight-line f64 code) runs `steps` times, a cheap finiteness test per step reports the first non-finite
- * state, and every `recordEvery`-th state can be recorded. Compiled once with `new Function`.
+ * (straight-line f64 code, plus the fixed-point loop of implicit methods) runs `steps` times, a cheap
+ * finiteness test per step reports the first non-finite state, and every `recordEvery`-th state can be
+ * recorded. Loop-invariant subexpressions are computed once. Compiled once with `new Function`.
  *
  * @example
  * const run = compileJsRunner(leapfrogStep(h));
  * run(Q, P, h.paramValues, batch, 1000, 0.01, 0, 0, null, null);
  */
-export function compileJsRunner(program: StepProgram): JsRunner {
+export function compileJsRunner(program: StepProgram, settings: FixedPointSettings = JS_FIXED_POINT): JsRunner {
   const h = program.hamiltonian;
   const n = h.dof;
   const lowering = new Lowering(jsSyntax, { prefix: 'v' });
-  lowering.baseIndent = 3;
   const stateValue = (prefix: string): Value =>
     n <= UNROLL_STATE
       ? { kind: 'unrolled', elems: Array.from({ length: n }, (_, i) => `${prefix}${i}`) }
@@ -52,36 +71,31 @@ export function compileJsRunner(program: StepProgram): JsRunner {
   lowering.bind(h.time, { kind: 'scalar', code: 'time' });
   const prologue: string[] = [];
   h.params.forEach((node, k) => {
-    if (node.shape.length === 0) {
-      prologue.push(`  const th${k} = params[${k}][0];`);
-      lowering.bind(node, { kind: 'scalar', code: `th${k}` });
-    } else {
-      prologue.push(`  const th${k} = params[${k}];`);
-      lowering.bind(node, { kind: 'array', name: `th${k}`, size: size(node.shape) });
-    }
+    prologue.push(node.shape.length === 0 ? `  const th${k} = params[${k}][0];` : `  const th${k} = params[${k}];`);
+    lowering.bind(node, node.shape.length === 0 ? { kind: 'scalar', code: `th${k}` } : { kind: 'array', name: `th${k}`, size: size(node.shape) });
   });
-  const roots = [program.next.q, program.next.p];
+  const fp = program.implicit;
+  const allRoots = [program.next.q, program.next.p, ...(fp ? [...fp.update, ...fp.initial] : [])];
   // Loop-invariant subexpressions (functions of dt and θ only) are computed once per call.
   lowering.baseIndent = 1;
-  lowering.emit(loopInvariants(roots, [h.q, h.p, h.time]));
+  lowering.emit(loopInvariants(allRoots, varyingNodes(program)));
   const invariantLines = lowering.takeLines();
   lowering.baseIndent = 3;
-  const [nq, np] = lowering.emit(roots);
-  const usesTime = topologicalOrder(roots).includes(h.time);
-  const el = (v: Value, i: number) => (v.kind === 'scalar' ? v.code : v.kind === 'unrolled' ? v.elems[i]! : `${v.name}[${i}]`);
+  const { next: [nq, np], iterations } = emitStep(lowering, program, { q: qv, p: pv }, jsFixedPoint, settings);
+  const usesTime = topologicalOrder(allRoots).includes(h.time);
   const idx = Array.from({ length: n }, (_, i) => i);
-  const sq = (i: number) => (qv.kind === 'unrolled' ? qv.elems[i]! : `sqA[${i}]`);
-  const spv = (i: number) => (pv.kind === 'unrolled' ? pv.elems[i]! : `spA[${i}]`);
+  const sq = (i: number) => elementOf(qv, i), sp = (i: number) => elementOf(pv, i);
   const I = '      ';
   const declState =
     qv.kind === 'unrolled'
-      ? [`    let ${idx.map((i) => `${sq(i)} = Q[o + ${i}]`).join(', ')};`, `    let ${idx.map((i) => `${spv(i)} = P[o + ${i}]`).join(', ')};`]
+      ? [`    let ${idx.map((i) => `${sq(i)} = Q[o + ${i}]`).join(', ')};`, `    let ${idx.map((i) => `${sp(i)} = P[o + ${i}]`).join(', ')};`]
       : [`    for (let i = 0; i < ${n}; i++) { sqA[i] = Q[o + i]; spA[i] = P[o + i]; }`];
   const source = [
     '"use strict";',
     ...lowering.hoisted,
     ...(qv.kind === 'array' ? [`const sqA = new Float64Array(${n});`, `const spA = new Float64Array(${n});`] : []),
     'return function run(Q, P, params, batch, steps, dt, tStart, recordEvery, recordQ, recordP) {',
+    '  let iterationsTotal = 0, iterationsMax = 0;',
     ...prologue,
     ...invariantLines,
     '  for (let b = 0; b < batch; b++) {',
@@ -92,27 +106,23 @@ export function compileJsRunner(program: StepProgram): JsRunner {
     '    for (let s = 0; s < steps; s++) {',
     ...(usesTime ? [`${I}const time = tStart + s * dt;`] : []),
     ...lowering.lines,
-    ...idx.map((i) => `${I}const nq${i} = ${el(nq!, i)};`),
-    ...idx.map((i) => `${I}const np${i} = ${el(np!, i)};`),
-    ...idx.map((i) => `${I}${sq(i)} = nq${i}; ${spv(i)} = np${i};`),
+    ...(iterations ? [`${I}iterationsTotal += ${iterations}; if (${iterations} > iterationsMax) iterationsMax = ${iterations};`] : []),
+    ...idx.map((i) => `${I}const nq${i} = ${elementOf(nq, i)};`),
+    ...idx.map((i) => `${I}const np${i} = ${elementOf(np, i)};`),
+    ...idx.map((i) => `${I}${sq(i)} = nq${i}; ${sp(i)} = np${i};`),
     `${I}const check = ${idx.map((i) => `nq${i} + np${i}`).join(' + ')};`,
-    `${I}if (check - check !== 0) return { step: s, trajectory: b };`,
+    `${I}if (check - check !== 0) return { failure: { kind: 'nonfinite', step: s, trajectory: b }, iterationsTotal, iterationsMax };`,
     `${I}if (recordQ !== null && --untilRecord === 0) {`,
     `${I}  untilRecord = recordEvery;`,
     ...idx.map((i) => `${I}  recordQ[recordAt + ${i}] = nq${i}; recordP[recordAt + ${i}] = np${i};`),
     `${I}  recordAt += batch * ${n};`,
     `${I}}`,
     '    }',
-    ...idx.map((i) => `    Q[o + ${i}] = ${sq(i)}; P[o + ${i}] = ${spv(i)};`),
+    ...idx.map((i) => `    Q[o + ${i}] = ${sq(i)}; P[o + ${i}] = ${sp(i)};`),
     '  }',
-    '  return null;',
+    '  return { failure: null, iterationsTotal, iterationsMax };',
     '};',
   ].join('\n');
   const fn = new Function(source)();
   return Object.assign(fn, { source }) as JsRunner;
-}
-
-/** Nodes of a program's next state (for size reports). @example programOutputs(p).length === 2 */
-export function programOutputs(program: StepProgram): Expr[] {
-  return [program.next.q, program.next.p];
 }

@@ -28,20 +28,36 @@ export class Lowering implements EmitContext {
   readonly unrollLimit: number;
   /** Statements of the body, in order. */
   readonly lines: string[] = [];
-  /** Hoisted declarations (scratch arrays, constant tensors). */
-  readonly hoisted: string[] = [];
-  private readonly values = new Map<Expr, Value>();
-  private readonly constantArrays = new Map<Expr, string>();
+  /** Hoisted declarations (scratch arrays, constant tensors), shared with forks. */
+  readonly hoisted: string[];
+  private readonly values: Map<Expr, Value>;
   private readonly materialized = new Map<Expr, string>();
-  private counter = 0;
+  private readonly names: { counter: number };
   private depth = 0;
   private nodeStart = 0;
   private readonly prefix: string;
 
-  constructor(readonly syntax: TargetSyntax, options: { unrollLimit?: number; prefix?: string } = {}) {
+  constructor(readonly syntax: TargetSyntax, options: { unrollLimit?: number; prefix?: string } = {}, parent?: Lowering) {
     this.target = syntax.name;
-    this.unrollLimit = options.unrollLimit ?? 16;
-    this.prefix = options.prefix ?? '';
+    this.unrollLimit = options.unrollLimit ?? parent?.unrollLimit ?? 16;
+    this.prefix = options.prefix ?? parent?.prefix ?? '';
+    this.hoisted = parent?.hoisted ?? [];
+    this.names = parent?.names ?? { counter: 0 };
+    this.values = new Map(parent?.values);
+    if (parent) this.baseIndent = parent.baseIndent;
+  }
+
+  /**
+   * A nested scope (e.g. the body of a fixed-point loop): it sees every value lowered so far and shares
+   * generated names and hoisted declarations, but what it lowers stays in its own `lines` and values.
+   */
+  fork(): Lowering {
+    return new Lowering(this.syntax, {}, this);
+  }
+
+  /** Whether a node already has a value in this scope. */
+  has(node: Expr): boolean {
+    return this.values.has(node);
   }
 
   /** Binds a leaf (an input) to a value in generated code. */
@@ -133,8 +149,9 @@ export class Lowering implements EmitContext {
   /** Indentation of top-level statements (set by the caller that wraps the body). */
   baseIndent = 1;
 
-  private fresh(kind: string): string {
-    return `${this.prefix}${kind}${this.counter++}`;
+  /** A fresh generated identifier. */
+  fresh(kind: string): string {
+    return `${this.prefix}${kind}${this.names.counter++}`;
   }
 
   temp(code: string): string {

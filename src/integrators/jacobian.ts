@@ -3,6 +3,9 @@ import type { Expr } from '../ir/expr.js';
 import { jvp } from '../autodiff/jvp.js';
 import { compileJs, type JsFunction } from '../codegen/emit-js.js';
 import type { StepProgram } from './step-program.js';
+import { implicitJacobianFunction } from './implicit-jacobian.js';
+import { JS_FIXED_POINT } from '../codegen/emit-js-stepper.js';
+import type { FixedPointSettings } from '../codegen/step-body.js';
 
 /**
  * The tangent step of a program: (q, p, δq, δp) ↦ (δq′, δp′) = Φ′(q, p)·(δq, δp), by forward-mode
@@ -12,6 +15,7 @@ import type { StepProgram } from './step-program.js';
  * const { dq, dp } = tangentStep(program); // expressions in q, p, dt, t, θ and the tangent inputs
  */
 export function tangentStep(program: StepProgram): { tq: Expr; tp: Expr; dq: Expr; dp: Expr } {
+  if (program.implicit) throw new Error('tangentStep: implicit programs go through the implicit function theorem (implicitJacobianFunction)');
   const h = program.hamiltonian;
   const tq = input('aux', 'tangent_q', [h.dof]);
   const tp = input('aux', 'tangent_p', [h.dof]);
@@ -26,7 +30,11 @@ export function tangentStep(program: StepProgram): { tq: Expr; tp: Expr; dq: Exp
  * @example
  * const J = jacobianFunction(program)(q, p, 0.01, 0); // Float64Array of (2·dof)²
  */
-export function jacobianFunction(program: StepProgram): (q: ArrayLike<number>, p: ArrayLike<number>, dt: number, t: number) => Float64Array {
+export function jacobianFunction(
+  program: StepProgram,
+  settings: FixedPointSettings = JS_FIXED_POINT,
+): (q: ArrayLike<number>, p: ArrayLike<number>, dt: number, t: number) => Float64Array {
+  if (program.implicit) return implicitJacobianFunction(program, settings);
   const h = program.hamiltonian;
   const { tq, tp, dq, dp } = tangentStep(program);
   const f: JsFunction = compileJs([h.q, h.p, h.dt, h.time, tq, tp, ...h.params], [dq, dp]);

@@ -13,8 +13,24 @@ export interface StepProgram {
   /** Whether the step is symmetric (time-reversible): Φ₋ₕ ∘ Φₕ = id. */
   readonly symmetric: boolean;
   readonly hamiltonian: Hamiltonian;
-  /** State after one step of size dt starting at time t. */
+  /** State after one step of size dt starting at time t (may refer to the unknowns of `implicit`). */
   readonly next: { readonly q: Expr; readonly p: Expr };
+  /** For implicit methods: the fixed-point problem solved at every step before `next` is evaluated. */
+  readonly implicit?: FixedPointProblem;
+}
+
+/**
+ * A fixed point W = F(W; q, p, dt, t, θ) over one or more unknown vectors (aux input nodes). It is solved by
+ * iteration from a predictor; derivatives go through it by the implicit function theorem, never by
+ * differentiating the iterations.
+ */
+export interface FixedPointProblem {
+  /** The unknown vectors (aux input nodes). */
+  readonly unknowns: readonly Expr[];
+  /** Predictor: starting values, as expressions of the step's inputs. */
+  readonly initial: readonly Expr[];
+  /** The map F, one expression per unknown. */
+  readonly update: readonly Expr[];
 }
 
 /** Builds a step program for a Hamiltonian (throws if the method does not apply to it). */

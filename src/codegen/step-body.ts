@@ -1,0 +1,101 @@
+import type { Expr } from '../ir/expr.js';
+import type { Value } from '../ir/op.js';
+import { size } from '../ir/shape.js';
+import type { StepProgram } from '../integrators/step-program.js';
+import { loopInvariants } from './invariants.js';
+import type { Lowering } from './lowering.js';
+
+/** Target-specific statements of the fixed-point loop. */
+export interface FixedPointDialect {
+  mutable(name: string, code: string): string;
+  loopOpen: string;
+  abs(x: string): string;
+  max(a: string, b: string): string;
+  /** Largest finite number (initial "previous update"). */
+  huge: string;
+  /** Statements run when the iteration does not converge (must leave the loop). */
+  fail(residual: string, iterations: string): string[];
+}
+
+/** Convergence settings of the fixed-point iteration, as code. */
+export interface FixedPointSettings {
+  /** Relative tolerance on the max-norm of the update, relative to the state's max-norm. */
+  tolerance: number;
+  maxIterations: number;
+}
+
+/** Element i of an emitted value. */
+export function elementOf(v: Value, i: number): string {
+  if (v.kind === 'scalar') return v.code;
+  if (v.kind === 'unrolled') return v.elems[i]!;
+  const off = v.offset === undefined ? '' : `${v.offset} + `;
+  return `${v.name}[${off}${i}]`;
+}
+
+/**
+ * Lowers one step of a program into `lowering` and returns the values of q′ and p′. Explicit programs are
+ * straight-line code. Implicit ones declare their unknowns as mutable scalars set by the predictor, iterate
+ * W ← F(W) in a nested scope until the update's max-norm is at rounding level relative to the state
+ * (or has stopped decreasing there), fail with the residual and iteration count after `maxIterations`, and
+ * then evaluate q′, p′ at the converged W. `iterations` names the variable holding this step's count.
+ */
+export function emitStep(
+  lowering: Lowering,
+  program: StepProgram,
+  state: { q: Value; p: Value },
+  dialect: FixedPointDialect,
+  settings: FixedPointSettings,
+): { next: [Value, Value]; iterations: string | null } {
+  const roots = [program.next.q, program.next.p];
+  const fp = program.implicit;
+  if (fp === undefined) {
+    const [q, p] = lowering.emit(roots);
+    return { next: [q!, p!], iterations: null };
+  }
+  const L = (code: string) => lowering.line(code, false);
+  // Predictor and everything that does not depend on the unknowns: once per step.
+  const initial = lowering.emit(fp.initial);
+  lowering.emit(loopInvariants([...fp.update, ...roots], fp.unknowns));
+  const vars = fp.unknowns.map((u, k) => {
+    const names = Array.from({ length: size(u.shape) }, () => lowering.fresh('w'));
+    names.forEach((name, i) => L(dialect.mutable(name, elementOf(initial[k]!, i))));
+    lowering.bind(u, { kind: 'unrolled', elems: names });
+    return names;
+  });
+  const n = program.hamiltonian.dof;
+  const stateElems = Array.from({ length: n }, (_, i) => [elementOf(state.q, i), elementOf(state.p, i)]).flat();
+  const scale = lowering.fresh('scale'), it = lowering.fresh('iterations'), prev = lowering.fresh('previous');
+  const magnitudes = [...stateElems, ...vars.flat(), lowering.literal(1e-300)].map((e) => dialect.abs(e));
+  L(dialect.mutable(scale, magnitudes.reduce((a, b) => dialect.max(a, b))));
+  L(dialect.mutable(it, '0'));
+  L(dialect.mutable(prev, dialect.huge));
+  const lit = (v: number) => lowering.literal(v);
+  L(dialect.loopOpen);
+  const body = lowering.fork();
+  body.baseIndent = lowering.baseIndent + 1;
+  const updated = body.emit(fp.update);
+  const B = (code: string) => body.line(code, false);
+  B(`${it} = ${it} + 1;`);
+  const fresh = vars.map((names, k) => names.map((_, i) => body.temp(elementOf(updated[k]!, i))));
+  const delta = body.temp(
+    vars.flatMap((names, k) => names.map((w, i) => dialect.abs(`${fresh[k]![i]} - ${w}`))).reduce((a, b) => dialect.max(a, b)),
+  );
+  vars.forEach((names, k) => names.forEach((w, i) => B(`${w} = ${fresh[k]![i]};`)));
+  B(`if (${delta} <= ${lit(settings.tolerance)} * ${scale}) { break; }`);
+  // At the rounding floor the update stops decreasing: accept only there.
+  B(`if (${delta} >= ${prev} && ${delta} <= ${lit(64 * settings.tolerance)} * ${scale}) { break; }`);
+  B(`if (${it} >= ${settings.maxIterations}) {`);
+  for (const s of dialect.fail(delta, it)) B(`  ${s}`);
+  B('}');
+  B(`${prev} = ${delta};`);
+  lowering.lines.push(...body.lines);
+  L('}');
+  const [q, p] = lowering.emit(roots);
+  return { next: [q!, p!], iterations: it };
+}
+
+/** The unknown and input nodes that vary inside a step (for loop-invariant hoisting). */
+export function varyingNodes(program: StepProgram): Expr[] {
+  const h = program.hamiltonian;
+  return [h.q, h.p, h.time, ...(program.implicit?.unknowns ?? [])];
+}

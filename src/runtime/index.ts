@@ -1,0 +1,17 @@
+/**
+ * The WebGPU runtime: adapter selection (hardware → Mesa llvmpipe → SwiftShader), one cached device per
+ * adapter choice, compute kernels with WGSL-line error reporting, buffers and dispatch splitting.
+ */
+export { type AdapterChoice, ADAPTER_CHOICES, SOFTWARE_ADAPTER_PACKAGES, SWIFTSHADER_ICD } from './adapter.js';
+export { acquireGpu, releaseGpu, gpuInfo, gpuAvailable, checkDevice, type Gpu, type GpuInfo, type GpuLimits, type AcquireOptions } from './device.js';
+export { createComputeKernel, splitDispatch, type ComputeKernel, type KernelSource, type DispatchChunk } from './kernel.js';
+export {
+  createStorageBuffer,
+  createUniformBuffer,
+  writeBuffer,
+  readBuffer,
+  READBACK_TIMEOUT_MS,
+  type BufferData,
+  type StorageBufferOptions,
+  type ReadBufferOptions,
+} from './buffers.js';
