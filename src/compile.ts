@@ -15,6 +15,10 @@ export interface CompileOptions extends GpuOptions {
   dt: number;
   /** 'cpu' (f64 JavaScript), 'gpu' (f32 WGSL) or 'auto' (default: GPU when an adapter exists, else CPU). */
   backend?: 'cpu' | 'gpu' | 'auto';
+  /** Implicit methods: relative tolerance of the fixed-point update (default: 4 ulps of the backend's precision). */
+  tolerance?: number;
+  /** Implicit methods: maximum fixed-point iterations per step (default 100). */
+  maxIterations?: number;
 }
 
 /**
@@ -51,8 +55,14 @@ export async function compile(h: Hamiltonian, options: CompileOptions): Promise<
     throw new DarbouxError('OPTION', `unknown backend '${String(backend)}'; use 'cpu', 'gpu' or 'auto'`);
   }
   const program = stepProgram(h, method);
+  for (const key of ['tolerance', 'maxIterations'] as const) {
+    const v = options[key];
+    if (v !== undefined && (!Number.isFinite(v) || v <= 0 || (key === 'maxIterations' && !Number.isInteger(v)))) {
+      throw new DarbouxError('OPTION', `${key} must be a positive ${key === 'maxIterations' ? 'integer' : 'number'}, got ${v}`);
+    }
+  }
   if (backend === 'gpu' || (backend === 'auto' && (await gpuAvailable(options.adapter)))) {
     return gpuStepper(program, dt, options);
   }
-  return cpuStepper(program, dt);
+  return cpuStepper(program, dt, { tolerance: options.tolerance, maxIterations: options.maxIterations });
 }

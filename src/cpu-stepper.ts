@@ -44,7 +44,11 @@ export function noConvergence(method: string, dt: number, step: number, trajecto
  */
 export function cpuStepper(program: StepProgram, dt: number, settings: Partial<FixedPointSettings> = {}): Stepper {
   const h = program.hamiltonian;
-  const runner = compileJsRunner(program, { ...JS_FIXED_POINT, ...settings });
+  const fixedPoint: FixedPointSettings = {
+    tolerance: settings.tolerance ?? JS_FIXED_POINT.tolerance,
+    maxIterations: settings.maxIterations ?? JS_FIXED_POINT.maxIterations,
+  };
+  const runner = compileJsRunner(program, fixedPoint);
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
   let disposed = false;
   const alive = () => {
@@ -86,7 +90,7 @@ export function cpuStepper(program: StepProgram, dt: number, settings: Partial<F
       if (q0.length !== h.dof || p0.length !== h.dof) {
         throw new DarbouxError('INPUT', `jacobian: q and p must have length ${h.dof}, got ${q0.length} and ${p0.length}`);
       }
-      jacobian ??= jacobianFunction(program, { ...JS_FIXED_POINT, ...settings });
+      jacobian ??= jacobianFunction(program, fixedPoint);
       return jacobian(q0, p0, dt, t);
     },
     dispose() {

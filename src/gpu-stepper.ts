@@ -1,10 +1,12 @@
 import { DarbouxError } from './errors.js';
-import { emitWgslStepper, STEPPER_CONTROL_WORDS, WORKGROUP_SIZE } from './codegen/emit-wgsl.js';
+import { emitWgslStepper, NO_CONVERGENCE_FLAG, STATUS_WORDS, STEPPER_CONTROL_WORDS, WGSL_FIXED_POINT, WORKGROUP_SIZE } from './codegen/emit-wgsl.js';
+import type { FixedPointSettings } from './codegen/step-body.js';
+import { JS_FIXED_POINT } from './codegen/emit-js-stepper.js';
 import { jacobianFunction } from './integrators/jacobian.js';
 import type { StepProgram } from './integrators/step-program.js';
 import { graphSize } from './ir/traverse.js';
-import { acquireGpu, createComputeKernel, createStorageBuffer, readBuffer, splitDispatch, type AdapterChoice, type Gpu } from './runtime/index.js';
-import { checkRunOptions } from './cpu-stepper.js';
+import { acquireGpu, createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type AdapterChoice, type Gpu } from './runtime/index.js';
+import { checkRunOptions, noConvergence } from './cpu-stepper.js';
 import type { RunOptions, RunResult, Stepper } from './stepper.js';
 
 /** GPU-specific options of `compile`. */
@@ -34,11 +36,15 @@ export interface GpuStepper extends Stepper {
  * const st = await gpuStepper(leapfrogStep(h), 0.01);
  * const { q, p } = await st.run({ q0, p0, steps: 1000, batch: 4096 });
  */
-export async function gpuStepper(program: StepProgram, dt: number, options: GpuOptions = {}): Promise<GpuStepper> {
+export async function gpuStepper(program: StepProgram, dt: number, options: GpuOptions & Partial<FixedPointSettings> = {}): Promise<GpuStepper> {
   const h = program.hamiltonian;
   const n = h.dof;
   const gpu = await acquireGpu({ adapter: options.adapter });
-  const wgsl = emitWgslStepper(program);
+  const settings: FixedPointSettings = {
+    tolerance: Math.max(options.tolerance ?? WGSL_FIXED_POINT.tolerance, WGSL_FIXED_POINT.tolerance),
+    maxIterations: options.maxIterations ?? WGSL_FIXED_POINT.maxIterations,
+  };
+  const wgsl = emitWgslStepper(program, settings);
   const kernel = await createComputeKernel(gpu, { wgsl, label: `darboux-${program.method}` });
   const packed = new Float32Array(Math.max(1, h.paramValues.reduce((s, v) => s + v.length, 0)));
   let at = 0;
@@ -54,7 +60,8 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
   let disposed = false;
 
-  async function runChunk(q: Float64Array, p: Float64Array, first: number, count: number, steps: number, t0: number, record: number, recordCount: number, out: RunResult): Promise<void> {
+  type Accumulated = RunResult & { iterationsTotal?: number; iterationsMax?: number };
+  async function runChunk(q: Float64Array, p: Float64Array, first: number, count: number, steps: number, t0: number, record: number, recordCount: number, out: Accumulated): Promise<void> {
     const state = new Float32Array(2 * count * n);
     state.set(q.subarray(first * n, (first + count) * n), 0);
     state.set(p.subarray(first * n, (first + count) * n), count * n);
@@ -64,10 +71,10 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
       throw new DarbouxError('INPUT', `recording ${recordCount} snapshots of ${count} trajectories needs ${recordFloats * 4} bytes, over the device limit ${bindingLimit}; record less often`);
     }
     const recordBuffer = createStorageBuffer(gpu, recordFloats * 4, { readable: record > 0 });
-    const statusBuffer = createStorageBuffer(gpu, new Uint32Array(count), { readable: true });
+    const statusBuffer = createStorageBuffer(gpu, new Uint32Array(count * STATUS_WORDS), { readable: true });
     const control = new ArrayBuffer(STEPPER_CONTROL_WORDS.length * 4);
     const f32 = new Float32Array(control), u32 = new Uint32Array(control);
-    const controlBuffer = gpu.device.createBuffer({ size: control.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    const controlBuffer = createUniformBuffer(gpu, control.byteLength);
     const perDispatch = Math.max(1, Math.min(steps, Math.floor((options.dispatchBudget ?? 2e8) / (count * cost))));
     try {
       for (let base = 0; base < steps; base += perDispatch) {
@@ -80,20 +87,27 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
           u32[5] = count;
           u32[6] = record;
           u32[7] = recordCount;
-          gpu.device.queue.writeBuffer(controlBuffer, 0, control);
+          writeBuffer(gpu, controlBuffer, control);
           kernel.dispatch([stateBuffer, paramBuffer, recordBuffer, statusBuffer, controlBuffer], part.workgroups);
         }
       }
       const [stateOut, statusOut] = await Promise.all([readBuffer(gpu, stateBuffer), readBuffer(gpu, statusBuffer)]);
       const status = new Uint32Array(statusOut);
+      const residuals = new Float32Array(statusOut);
       for (let b = 0; b < count; b++) {
-        if (status[b] !== 0) {
-          throw new DarbouxError(
-            'NONFINITE',
-            `non-finite state at step ${status[b]} of trajectory ${first + b} (${program.method}, dt = ${dt}, gpu f32); reduce dt or check the initial state`,
-            { step: status[b]! - 1, trajectory: first + b },
-          );
+        const word = status[b * STATUS_WORDS]!;
+        out.iterationsTotal! += status[b * STATUS_WORDS + 1]!;
+        out.iterationsMax = Math.max(out.iterationsMax!, status[b * STATUS_WORDS + 2]!);
+        if (word === 0) continue;
+        const step = (word & ~NO_CONVERGENCE_FLAG) - 1;
+        if ((word & NO_CONVERGENCE_FLAG) !== 0) {
+          throw noConvergence(`${program.method} (gpu f32)`, dt, step, first + b, residuals[b * STATUS_WORDS + 3]!, status[b * STATUS_WORDS + 2]!);
         }
+        throw new DarbouxError(
+          'NONFINITE',
+          `non-finite state at step ${step + 1} of trajectory ${first + b} (${program.method}, dt = ${dt}, gpu f32); reduce dt or check the initial state`,
+          { step, trajectory: first + b },
+        );
       }
       const s = new Float32Array(stateOut);
       for (let k = 0; k < count * n; k++) {
@@ -131,17 +145,19 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
       const { batch, steps, record } = checkRunOptions(options, n);
       const q = Float64Array.from(options.q0), p = Float64Array.from(options.p0);
       const recordCount = record > 0 ? Math.floor(steps / record) : 0;
-      const out: RunResult = { q: new Float64Array(batch * n), p: new Float64Array(batch * n) };
+      const out: Accumulated = { q: new Float64Array(batch * n), p: new Float64Array(batch * n), iterationsTotal: 0, iterationsMax: 0 };
       if (record > 0) out.record = { every: record, count: recordCount, q: new Float64Array(recordCount * batch * n), p: new Float64Array(recordCount * batch * n) };
       if (steps === 0) return { ...out, q, p };
       for (let first = 0; first < batch; first += chunkLimit) {
         await runChunk(q, p, first, Math.min(chunkLimit, batch - first), steps, options.t0 ?? 0, record, recordCount, out);
       }
-      return out;
+      const { iterationsTotal, iterationsMax, ...result } = out;
+      if (program.implicit) result.stats = { iterations: { mean: iterationsTotal! / (steps * batch), max: iterationsMax! } };
+      return result;
     },
     jacobian(q0, p0, t = 0) {
       if (q0.length !== n || p0.length !== n) throw new DarbouxError('INPUT', `jacobian: q and p must have length ${n}, got ${q0.length} and ${p0.length}`);
-      jacobian ??= jacobianFunction(program);
+      jacobian ??= jacobianFunction(program, { ...JS_FIXED_POINT, maxIterations: settings.maxIterations });
       return jacobian(q0, p0, dt, t);
     },
     dispose() {

@@ -4,6 +4,7 @@ import { size } from '../ir/shape.js';
 import type { StepProgram } from '../integrators/step-program.js';
 import { Lowering } from './lowering.js';
 import { loopInvariants } from './invariants.js';
+import { emitStep, varyingNodes, type FixedPointDialect, type FixedPointSettings } from './step-body.js';
 import { topologicalOrder } from '../ir/traverse.js';
 import { wgslSyntax } from './syntax-wgsl.js';
 
@@ -37,20 +38,42 @@ function bindParams(lowering: Lowering, params: readonly Expr[]): number[] {
 /** Layout of the control uniform of a stepper kernel (u32/f32 words, in order). */
 export const STEPPER_CONTROL_WORDS = ['dt', 'tStart', 'steps', 'stepBase', 'offset', 'batch', 'recordEvery', 'recordCount'] as const;
 
+/** Words of per-trajectory status: failure (step + 1, high bit set for no convergence), iterations total, max, residual bits. */
+export const STATUS_WORDS = 4;
+/** High bit of the status failure word: the implicit solve did not converge. */
+export const NO_CONVERGENCE_FLAG = 0x80000000;
+
+/** f32 fixed-point settings: updates at a few ulps of the state. */
+export const WGSL_FIXED_POINT: FixedPointSettings = { tolerance: 4 * 1.1920928955078125e-7, maxIterations: 100 };
+
+const wgslFixedPoint: FixedPointDialect = {
+  mutable: (name, code) => `var ${name}: f32 = ${code};`,
+  loopOpen: 'loop {',
+  abs: (x) => `abs(${x})`,
+  max: (a, b) => `max(${a}, ${b})`,
+  huge: '3.0e38',
+  fail: (residual, iterations) => [
+    `dStatus[sBase] = (step + 1u) | ${NO_CONVERGENCE_FLAG}u;`,
+    `dStatus[sBase + 2u] = max(dStatus[sBase + 2u], u32(${iterations}));`,
+    `dStatus[sBase + 3u] = bitcast<u32>(${residual});`,
+    'failed = true;',
+    'break;',
+  ],
+};
+
 /**
  * WGSL for a fused multi-step kernel: one invocation per trajectory, the state in registers for `steps`
- * steps (loop inside the kernel), reading q, p once and writing once. Bindings (group 0): 0 state
- * (q for the batch, then p), 1 packed parameters, 2 recorded states, 3 per-trajectory status (0, or the step
- * at which the state became non-finite), 4 the control uniform.
+ * steps (loop inside the kernel, the fixed-point iteration of implicit methods inside that), reading q, p
+ * once and writing once. Bindings (group 0): 0 state (q for the batch, then p), 1 packed parameters,
+ * 2 recorded states, 3 per-trajectory status (STATUS_WORDS each), 4 the control uniform.
  *
  * @example
  * const wgsl = emitWgslStepper(leapfrogStep(h));
  */
-export function emitWgslStepper(program: StepProgram): string {
+export function emitWgslStepper(program: StepProgram, settings: FixedPointSettings = WGSL_FIXED_POINT): string {
   const h = program.hamiltonian;
   const n = h.dof;
   const lowering = new Lowering(wgslSyntax, { prefix: 'v' });
-  lowering.baseIndent = 2;
   const unrolled = n <= UNROLL_STATE;
   const qv: Value = unrolled ? { kind: 'unrolled', elems: Array.from({ length: n }, (_, i) => `sq${i}`) } : { kind: 'array', name: 'sqA', size: n };
   const pv: Value = unrolled ? { kind: 'unrolled', elems: Array.from({ length: n }, (_, i) => `sp${i}`) } : { kind: 'array', name: 'spA', size: n };
@@ -59,13 +82,14 @@ export function emitWgslStepper(program: StepProgram): string {
   lowering.bind(h.dt, { kind: 'scalar', code: 'dt' });
   lowering.bind(h.time, { kind: 'scalar', code: 'time' });
   bindParams(lowering, h.params);
-  const roots = [program.next.q, program.next.p];
+  const fp = program.implicit;
+  const allRoots = [program.next.q, program.next.p, ...(fp ? [...fp.update, ...fp.initial] : [])];
   lowering.baseIndent = 1;
-  lowering.emit(loopInvariants(roots, [h.q, h.p, h.time]));
+  lowering.emit(loopInvariants(allRoots, varyingNodes(program)));
   const invariantLines = lowering.takeLines();
   lowering.baseIndent = 2;
-  const [nq, np] = lowering.emit(roots);
-  const usesTime = topologicalOrder(roots).includes(h.time);
+  const { next: [nq, np], iterations } = emitStep(lowering, program, { q: qv, p: pv }, wgslFixedPoint, settings);
+  const usesTime = topologicalOrder(allRoots).includes(h.time);
   const idx = Array.from({ length: n }, (_, i) => i);
   const sq = (i: number) => element(qv, i), sp = (i: number) => element(pv, i);
   const moduleScope = lowering.hoisted.filter((l) => l.startsWith('var<private>'));
@@ -85,7 +109,8 @@ export function emitWgslStepper(program: StepProgram): string {
     `@compute @workgroup_size(${WORKGROUP_SIZE})`,
     'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
     '  let b = gid.x + dControl.offset;',
-    '  if (b >= dControl.batch || dStatus[b] != 0u) { return; }',
+    `  let sBase = b * ${STATUS_WORDS}u;`,
+    '  if (b >= dControl.batch || dStatus[sBase] != 0u) { return; }',
     `  let qBase = b * ${n}u;`,
     `  let pBase = (dControl.batch + b) * ${n}u;`,
     ...functionScope.map((l) => `  ${l}`),
@@ -94,21 +119,27 @@ export function emitWgslStepper(program: StepProgram): string {
       : [`  var sqA: array<f32, ${n}>;`, `  var spA: array<f32, ${n}>;`, `  for (var i: u32 = 0u; i < ${n}u; i++) { sqA[i] = dState[qBase + i]; spA[i] = dState[pBase + i]; }`]),
     '  let dt = dControl.dt;',
     ...invariantLines,
+    '  var failed = false;',
+    '  var iterationsTotal: u32 = 0u;',
+    '  var iterationsMax: u32 = 0u;',
     '  for (var s: u32 = 0u; s < dControl.steps; s++) {',
     '    let step = dControl.stepBase + s;',
     ...(usesTime ? ['    let time = dControl.tStart + f32(step) * dt;'] : []),
     ...lowering.lines,
-    ...idx.map((i) => `    let nq${i} = ${element(nq!, i)};`),
-    ...idx.map((i) => `    let np${i} = ${element(np!, i)};`),
+    ...(iterations ? ['    if (failed) { break; }', `    iterationsTotal += u32(${iterations});`, `    iterationsMax = max(iterationsMax, u32(${iterations}));`] : []),
+    ...idx.map((i) => `    let nq${i} = ${element(nq, i)};`),
+    ...idx.map((i) => `    let np${i} = ${element(np, i)};`),
     ...idx.map((i) => `    ${sq(i)} = nq${i}; ${sp(i)} = np${i};`),
     `    let check = ${idx.map((i) => `nq${i} + np${i}`).join(' + ')};`,
-    '    if ((bitcast<u32>(check) & 0x7f800000u) == 0x7f800000u) { dStatus[b] = step + 1u; break; }',
+    '    if ((bitcast<u32>(check) & 0x7f800000u) == 0x7f800000u) { dStatus[sBase] = step + 1u; break; }',
     '    if (dControl.recordEvery != 0u && (step + 1u) % dControl.recordEvery == 0u) {',
     `      let at = ((step + 1u) / dControl.recordEvery - 1u) * dControl.batch * ${n}u + b * ${n}u;`,
     `      let pAt = at + dControl.recordCount * dControl.batch * ${n}u;`,
     ...idx.map((i) => `      dRecord[at + ${i}u] = nq${i}; dRecord[pAt + ${i}u] = np${i};`),
     '    }',
     '  }',
+    '  dStatus[sBase + 1u] += iterationsTotal;',
+    '  dStatus[sBase + 2u] = max(dStatus[sBase + 2u], iterationsMax);',
     ...idx.map((i) => `  dState[qBase + ${i}u] = ${sq(i)}; dState[pBase + ${i}u] = ${sp(i)};`),
     '}',
     '',

@@ -97,12 +97,14 @@ async function tryHardware(): Promise<FoundAdapter | string> {
 }
 
 async function tryLlvmpipe(): Promise<FoundAdapter | string> {
-  // Mesa reads EGL_PLATFORM when dawn opens the display; it stays set because later GL calls may read it.
-  process.env.EGL_PLATFORM ??= 'surfaceless';
-  const instance = create(['backend=opengl']);
-  const adapter = await instance.requestAdapter({ featureLevel: 'compatibility' });
-  if (!adapter) return `no OpenGL ES adapter through EGL (is Mesa installed? apt-get install ${SOFTWARE_ADAPTER_PACKAGES})`;
-  return { instance, adapter, kind: 'llvmpipe', featureLevel: 'compatibility' };
+  // Mesa reads EGL_PLATFORM when dawn opens the EGL display (during requestAdapter), and only from the main
+  // thread's environment: headless, without X11 or Wayland.
+  return withEnv({ EGL_PLATFORM: 'surfaceless' }, async () => {
+    const instance = create(['backend=opengl']);
+    const adapter = await instance.requestAdapter({ featureLevel: 'compatibility' });
+    if (!adapter) return `no OpenGL ES adapter through EGL (is Mesa installed? apt-get install ${SOFTWARE_ADAPTER_PACKAGES})`;
+    return { instance, adapter, kind: 'llvmpipe' as const, featureLevel: 'compatibility' as const };
+  });
 }
 
 async function trySwiftShader(): Promise<FoundAdapter | string> {

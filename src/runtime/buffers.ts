@@ -101,7 +101,7 @@ export async function readBuffer(gpu: Gpu, buffer: GPUBuffer, byteLength?: numbe
   const state = gpuState(gpu);
   const size = byteLength ?? buffer.size;
   if (!(buffer.usage & GPUBufferUsage.COPY_SRC)) {
-    throw new DarbouxError('INPUT', `readBuffer: buffer '${buffer.label}' was not created readable (createStorageBuffer(…, { readable: true }))`);
+    throw new DarbouxError('INPUT', `readBuffer: buffer '${buffer.label || '(unlabeled)'}' was not created readable (createStorageBuffer(…, { readable: true }))`);
   }
   if (!Number.isSafeInteger(size) || size < 0 || size % 4 !== 0 || size > buffer.size) {
     throw new DarbouxError('INPUT', `readBuffer: byteLength ${size} must be a multiple of 4 within the buffer's ${buffer.size} bytes`);
