@@ -1,0 +1,57 @@
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compileJs, gradient, index, input, type Expr } from '../../src/index.js';
+import { emitWgslEvaluator, WORKGROUP_SIZE } from '../../src/codegen/emit-wgsl.js';
+import { acquireGpu, createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, releaseGpu } from '../../src/runtime/index.js';
+import { arbitraryExpr } from '../unit/arbitrary.js';
+
+afterAll(() => releaseGpu());
+
+/** Evaluates `outputs` at `points` (each point: the flattened inputs) through a generated WGSL kernel. */
+async function evaluateOnGpu(inputs: Expr[], outputs: Expr[], points: number[][]): Promise<Float32Array> {
+  const gpu = await acquireGpu();
+  const { wgsl, inputStride, outputStride } = emitWgslEvaluator(inputs, outputs);
+  const kernel = await createComputeKernel(gpu, { wgsl, label: 'evaluator' });
+  const data = new Float32Array(points.length * inputStride);
+  points.forEach((pt, k) => data.set(pt, k * inputStride));
+  const inBuffer = createStorageBuffer(gpu, data);
+  const outBuffer = createStorageBuffer(gpu, points.length * outputStride * 4, { readable: true });
+  const control = createUniformBuffer(gpu, new Uint32Array([points.length, 0, 0, 0]));
+  kernel.dispatch([inBuffer, outBuffer, control], Math.ceil(points.length / WORKGROUP_SIZE));
+  const out = new Float32Array(await readBuffer(gpu, outBuffer));
+  inBuffer.destroy();
+  outBuffer.destroy();
+  control.destroy();
+  return out;
+}
+
+describe('WGSL emission of random expressions', () => {
+  it('Dawn accepts the WGSL, and it evaluates equal to the f64 JS backend within f32 tolerance', async () => {
+    const dof = 3;
+    const z = input('aux', 'z', [dof]);
+    const leaves = Array.from({ length: dof }, (_, i) => index(z, i));
+    // 40 random expressions and their gradients, evaluated in one kernel at 200 points.
+    const exprs = fc.sample(arbitraryExpr(leaves, 4), { numRuns: 40, seed: 20261123 });
+    const outputs: Expr[] = exprs.flatMap((e) => [e, gradient(e, [z])[0]!]);
+    const points = fc.sample(fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: dof, maxLength: dof }), { numRuns: 200, seed: 7 });
+    // Points exactly representable in f32, so both backends see the same inputs.
+    const f32Points = points.map((pt) => pt.map((v) => Math.fround(v)));
+    const gpuValues = await evaluateOnGpu([z], outputs, f32Points);
+    const js = compileJs([z], outputs);
+    const stride = outputs.reduce((s, o) => s + Math.max(1, o.shape.reduce((a, b) => a * b, 1)), 0);
+    let worst = 0;
+    f32Points.forEach((pt, k) => {
+      const outs = outputs.map((o) => new Float64Array(o.shape.length === 0 ? 1 : o.shape[0]!));
+      js([pt], outs);
+      const flat = outs.flatMap((o) => Array.from(o));
+      flat.forEach((v, i) => {
+        const g = gpuValues[k * stride + i]!;
+        const err = Math.abs(g - v) / (1 + Math.abs(v));
+        worst = Math.max(worst, err);
+        if (!(err < 5e-4)) throw new Error(`output ${i} at point ${pt}: gpu ${g} vs js ${v}`);
+      });
+    });
+    expect(worst).toBeLessThan(5e-4);
+    expect(worst).toBeGreaterThan(0); // f32 really differs from f64: the comparison ran
+  });
+});

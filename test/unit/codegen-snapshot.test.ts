@@ -1,0 +1,231 @@
+import { describe, expect, it } from 'vitest';
+import { henonHeiles, pendulum, stepProgram } from '../../src/index.js';
+import { emitWgslStepper } from '../../src/codegen/emit-wgsl.js';
+import { compileJsRunner } from '../../src/codegen/emit-js-stepper.js';
+
+// Generated code is snapshotted inline so that any change to lowering shows up in review diffs.
+describe('generated code snapshots', () => {
+  it('WGSL: Hénon–Heiles leapfrog', () => {
+    expect(emitWgslStepper(stepProgram(henonHeiles().hamiltonian, 'leapfrog'))).toMatchInlineSnapshot(`
+      "struct Control {
+        dt: f32, tStart: f32, steps: u32, stepBase: u32,
+        offset: u32, batch: u32, recordEvery: u32, recordCount: u32,
+      }
+      @group(0) @binding(0) var<storage, read_write> dState: array<f32>;
+      @group(0) @binding(1) var<storage, read> dParams: array<f32>;
+      @group(0) @binding(2) var<storage, read_write> dRecord: array<f32>;
+      @group(0) @binding(3) var<storage, read_write> dStatus: array<u32>;
+      @group(0) @binding(4) var<uniform> dControl: Control;
+
+      @compute @workgroup_size(64)
+      fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+        let b = gid.x + dControl.offset;
+        let sBase = b * 4u;
+        if (b >= dControl.batch || dStatus[sBase] != 0u) { return; }
+        let qBase = b * 2u;
+        let pBase = (dControl.batch + b) * 2u;
+        var sq0: f32 = dState[qBase + 0u];
+        var sq1: f32 = dState[qBase + 1u];
+        var sp0: f32 = dState[pBase + 0u];
+        var sp1: f32 = dState[pBase + 1u];
+        let dt = dControl.dt;
+        let vt0 = ((-0.3333333432674408) * dParams[0]);
+        let vt1 = (0.5 * dt);
+        var failed = false;
+        var iterationsTotal: u32 = 0u;
+        var iterationsMax: u32 = 0u;
+        for (var s: u32 = 0u; s < dControl.steps; s++) {
+          let step = dControl.stepBase + s;
+          let vt2 = ((sq1 * dParams[0]) * (2.0 * sq0));
+          let vt3 = ((vt0 * (3.0 * (sq1 * sq1))) + (dParams[0] * (sq0 * sq0)));
+          let vt4 = (sq0 + vt2);
+          let vt5 = (sq1 + vt3);
+          let vt6 = (vt4 * vt1);
+          let vt7 = (vt5 * vt1);
+          let vt8 = (sp0 - vt6);
+          let vt9 = (sp1 - vt7);
+          let vt10 = (dt * vt8);
+          let vt11 = (dt * vt9);
+          let vt12 = (sq0 + vt10);
+          let vt13 = (sq1 + vt11);
+          let vt14 = ((dParams[0] * vt13) * (2.0 * vt12));
+          let vt15 = ((vt0 * (3.0 * (vt13 * vt13))) + (dParams[0] * (vt12 * vt12)));
+          let vt16 = (vt12 + vt14);
+          let vt17 = (vt13 + vt15);
+          let vt18 = (vt1 * vt16);
+          let vt19 = (vt1 * vt17);
+          let vt20 = (vt8 - vt18);
+          let vt21 = (vt9 - vt19);
+          let nq0 = vt12;
+          let nq1 = vt13;
+          let np0 = vt20;
+          let np1 = vt21;
+          sq0 = nq0; sp0 = np0;
+          sq1 = nq1; sp1 = np1;
+          let check = nq0 + np0 + nq1 + np1;
+          if ((bitcast<u32>(check) & 0x7f800000u) == 0x7f800000u) { dStatus[sBase] = step + 1u; break; }
+          if (dControl.recordEvery != 0u && (step + 1u) % dControl.recordEvery == 0u) {
+            let at = ((step + 1u) / dControl.recordEvery - 1u) * dControl.batch * 2u + b * 2u;
+            let pAt = at + dControl.recordCount * dControl.batch * 2u;
+            dRecord[at + 0u] = nq0; dRecord[pAt + 0u] = np0;
+            dRecord[at + 1u] = nq1; dRecord[pAt + 1u] = np1;
+          }
+        }
+        dStatus[sBase + 1u] += iterationsTotal;
+        dStatus[sBase + 2u] = max(dStatus[sBase + 2u], iterationsMax);
+        dState[qBase + 0u] = sq0; dState[pBase + 0u] = sp0;
+        dState[qBase + 1u] = sq1; dState[pBase + 1u] = sp1;
+      }
+      "
+    `);
+  });
+  it('WGSL: pendulum implicit midpoint', () => {
+    expect(emitWgslStepper(stepProgram(pendulum().hamiltonian, 'midpoint'))).toMatchInlineSnapshot(`
+      "struct Control {
+        dt: f32, tStart: f32, steps: u32, stepBase: u32,
+        offset: u32, batch: u32, recordEvery: u32, recordCount: u32,
+      }
+      @group(0) @binding(0) var<storage, read_write> dState: array<f32>;
+      @group(0) @binding(1) var<storage, read> dParams: array<f32>;
+      @group(0) @binding(2) var<storage, read_write> dRecord: array<f32>;
+      @group(0) @binding(3) var<storage, read_write> dStatus: array<u32>;
+      @group(0) @binding(4) var<uniform> dControl: Control;
+
+      @compute @workgroup_size(64)
+      fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+        let b = gid.x + dControl.offset;
+        let sBase = b * 4u;
+        if (b >= dControl.batch || dStatus[sBase] != 0u) { return; }
+        let qBase = b * 1u;
+        let pBase = (dControl.batch + b) * 1u;
+        var sq0: f32 = dState[qBase + 0u];
+        var sp0: f32 = dState[pBase + 0u];
+        let dt = dControl.dt;
+        let vt0 = (-dParams[0]);
+        let vt1 = (-dt);
+        let vt2 = (0.5 * dt);
+        let vt3 = ((-0.5) * dt);
+        var failed = false;
+        var iterationsTotal: u32 = 0u;
+        var iterationsMax: u32 = 0u;
+        for (var s: u32 = 0u; s < dControl.steps; s++) {
+          let step = dControl.stepBase + s;
+          let vt4 = (vt2 * sp0);
+          let vt5 = (-(vt0 * sin(sq0)));
+          let vt6 = (vt5 * vt3);
+          var vw7: f32 = vt4;
+          var vw8: f32 = vt6;
+          var vscale9: f32 = max(max(max(max(abs(sq0), abs(sp0)), abs(vw7)), abs(vw8)), abs(0.0));
+          var viterations10: f32 = 0;
+          var vprevious11: f32 = 3.0e38;
+          loop {
+            let vt12 = (sp0 + vw8);
+            let vt13 = (0.5 * vt12);
+            let vt14 = (dt * vt13);
+            let vt15 = (sq0 + vw7);
+            let vt16 = (-(vt0 * sin(vt15)));
+            let vt17 = (0.5 * vt16);
+            let vt18 = (vt1 * vt17);
+            viterations10 = viterations10 + 1;
+            let vt19 = vt14;
+            let vt20 = vt18;
+            let vt21 = max(abs(vt19 - vw7), abs(vt20 - vw8));
+            vw7 = vt19;
+            vw8 = vt20;
+            if (vt21 <= 4.76837158203125e-7 * vscale9) { break; }
+            if (vt21 >= vprevious11 && vt21 <= 0.000030517578125 * vscale9) { break; }
+            if (viterations10 >= 100) {
+              dStatus[sBase] = (step + 1u) | 2147483648u;
+              dStatus[sBase + 2u] = max(dStatus[sBase + 2u], u32(viterations10));
+              dStatus[sBase + 3u] = bitcast<u32>(vt21);
+              failed = true;
+              break;
+            }
+            vprevious11 = vt21;
+          }
+          let vt22 = (sp0 + vw8);
+          let vt23 = (dt * vt22);
+          let vt24 = (sq0 + vt23);
+          let vt25 = (sq0 + vw7);
+          let vt26 = (-(vt0 * sin(vt25)));
+          let vt27 = (dt * vt26);
+          let vt28 = (sp0 - vt27);
+          if (failed) { break; }
+          iterationsTotal += u32(viterations10);
+          iterationsMax = max(iterationsMax, u32(viterations10));
+          let nq0 = vt24;
+          let np0 = vt28;
+          sq0 = nq0; sp0 = np0;
+          let check = nq0 + np0;
+          if ((bitcast<u32>(check) & 0x7f800000u) == 0x7f800000u) { dStatus[sBase] = step + 1u; break; }
+          if (dControl.recordEvery != 0u && (step + 1u) % dControl.recordEvery == 0u) {
+            let at = ((step + 1u) / dControl.recordEvery - 1u) * dControl.batch * 1u + b * 1u;
+            let pAt = at + dControl.recordCount * dControl.batch * 1u;
+            dRecord[at + 0u] = nq0; dRecord[pAt + 0u] = np0;
+          }
+        }
+        dStatus[sBase + 1u] += iterationsTotal;
+        dStatus[sBase + 2u] = max(dStatus[sBase + 2u], iterationsMax);
+        dState[qBase + 0u] = sq0; dState[pBase + 0u] = sp0;
+      }
+      "
+    `);
+  });
+  it('JS: Hénon–Heiles leapfrog', () => {
+    expect(compileJsRunner(stepProgram(henonHeiles().hamiltonian, 'leapfrog')).source).toMatchInlineSnapshot(`
+      ""use strict";
+      return function run(Q, P, params, batch, steps, dt, tStart, recordEvery, recordQ, recordP) {
+        let iterationsTotal = 0, iterationsMax = 0;
+        const th0 = params[0][0];
+        const vt0 = ((-0.3333333333333333) * th0);
+        const vt1 = (0.5 * dt);
+        for (let b = 0; b < batch; b++) {
+          const o = b * 2;
+          let sq0 = Q[o + 0], sq1 = Q[o + 1];
+          let sp0 = P[o + 0], sp1 = P[o + 1];
+          let untilRecord = recordEvery;
+          let recordAt = o;
+          for (let s = 0; s < steps; s++) {
+            const vt2 = ((sq1 * th0) * (2 * sq0));
+            const vt3 = ((vt0 * (3 * (sq1 * sq1))) + (th0 * (sq0 * sq0)));
+            const vt4 = (sq0 + vt2);
+            const vt5 = (sq1 + vt3);
+            const vt6 = (vt4 * vt1);
+            const vt7 = (vt5 * vt1);
+            const vt8 = (sp0 - vt6);
+            const vt9 = (sp1 - vt7);
+            const vt10 = (dt * vt8);
+            const vt11 = (dt * vt9);
+            const vt12 = (sq0 + vt10);
+            const vt13 = (sq1 + vt11);
+            const vt14 = ((th0 * vt13) * (2 * vt12));
+            const vt15 = ((vt0 * (3 * (vt13 * vt13))) + (th0 * (vt12 * vt12)));
+            const vt16 = (vt12 + vt14);
+            const vt17 = (vt13 + vt15);
+            const vt18 = (vt1 * vt16);
+            const vt19 = (vt1 * vt17);
+            const vt20 = (vt8 - vt18);
+            const vt21 = (vt9 - vt19);
+            const nq0 = vt12;
+            const nq1 = vt13;
+            const np0 = vt20;
+            const np1 = vt21;
+            sq0 = nq0; sp0 = np0;
+            sq1 = nq1; sp1 = np1;
+            const check = nq0 + np0 + nq1 + np1;
+            if (check - check !== 0) return { failure: { kind: 'nonfinite', step: s, trajectory: b }, iterationsTotal, iterationsMax };
+            if (recordQ !== null && --untilRecord === 0) {
+              untilRecord = recordEvery;
+              recordQ[recordAt + 0] = nq0; recordP[recordAt + 0] = np0;
+              recordQ[recordAt + 1] = nq1; recordP[recordAt + 1] = np1;
+              recordAt += batch * 2;
+            }
+          }
+          Q[o + 0] = sq0; P[o + 0] = sp0;
+          Q[o + 1] = sq1; P[o + 1] = sp1;
+        }
+        return { failure: null, iterationsTotal, iterationsMax };
+      };"
+    `);
+  });
+});
