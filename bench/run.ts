@@ -55,3 +55,68 @@ const rate = (t: number) => ((batch * steps) / t / 1e6).toFixed(1);
 console.log(`generated:    ${(tGen * 1000).toFixed(1)} ms  (${rate(tGen)} M trajectory·steps/s)`);
 console.log(`hand-written: ${(tHand * 1000).toFixed(1)} ms  (${rate(tHand)} M trajectory·steps/s)`);
 console.log(`ratio generated/hand-written: ${(tGen / tHand).toFixed(2)} (goal ≤ 1.3)`);
+
+console.log('\n## Implicit methods: cost per step relative to leapfrog (CPU f64)\n');
+{
+  const { parse } = await import('../src/index.js');
+  // The double pendulum is not separable: leapfrog does not apply, so compare with the same H's midpoint.
+  const systems = [
+    { name: 'henon-heiles', h: henonHeiles().hamiltonian, dt: 0.05, base: 'leapfrog' },
+    {
+      name: 'double pendulum',
+      h: parse({
+        q: ['a', 'b'], p: ['pa', 'pb'],
+        H: '(pa^2 + 2*pb^2 - 2*pa*pb*cos(a-b)) / (2*(1 + sin(a-b)^2)) - 2*9.81*cos(a) - 9.81*cos(b)',
+      }),
+      dt: 0.005,
+      base: 'midpoint',
+    },
+  ];
+  for (const sys of systems) {
+    const n = sys.h.dof, B = 256, S = 2000;
+    const q0 = new Float64Array(B * n).map((_, i) => 0.1 + 0.0002 * i), p0 = new Float64Array(B * n).fill(0.05);
+    const timeMethod = async (method: string) => {
+      const st = await compile(sys.h, { method, dt: sys.dt, backend: 'cpu' });
+      const secs = await time(() => st.run({ q0, p0, steps: S, batch: B }));
+      const res = await st.run({ q0, p0, steps: S, batch: B });
+      return { secs, iterations: res.stats?.iterations.mean };
+    };
+    const base = await timeMethod(sys.base);
+    const cells = [`${sys.name} (relative to ${sys.base}, ${(1e9 * base.secs / (B * S)).toFixed(0)} ns/step)`];
+    for (const method of ['midpoint', 'gauss4', 'gauss6']) {
+      const r = await timeMethod(method);
+      cells.push(`${method} ${(r.secs / base.secs).toFixed(2)}× (${r.iterations?.toFixed(1)} it/step)`);
+    }
+    console.log(cells.join('  '));
+  }
+}
+
+console.log('\n## GPU: generated kernel vs hand-written WGSL, Hénon–Heiles leapfrog (same adapter, f32)\n');
+{
+  const { gpuAvailable, acquireGpu, releaseGpu } = await import('../src/runtime/index.js');
+  const { runHandwrittenHenonHeiles, henonHeilesInitial } = await import('./handwritten-henon-heiles.js');
+  if (!(await gpuAvailable())) {
+    console.log('no WebGPU adapter: skipped');
+  } else {
+    const gpu = await acquireGpu();
+    console.log(`adapter: ${gpu.adapterKind} (${gpu.description})`);
+    const B = 65536, S = 1000, h = 0.01;
+    const init = henonHeilesInitial(B);
+    const generated = await compile(henonHeiles().hamiltonian, { method: 'leapfrog', dt: h, backend: 'gpu' });
+    await generated.run({ q0: init.q0.subarray(0, 2), p0: init.p0.subarray(0, 2), steps: 1 });
+    await runHandwrittenHenonHeiles(gpu, { batch: 64, steps: 1, dt: h });
+    let tGen = Infinity, tHand = Infinity;
+    for (let r = 0; r < 3; r++) {
+      const t = performance.now();
+      await generated.run({ q0: init.q0, p0: init.p0, steps: S, batch: B });
+      tGen = Math.min(tGen, (performance.now() - t) / 1000);
+      tHand = Math.min(tHand, (await runHandwrittenHenonHeiles(gpu, { batch: B, steps: S, dt: h })).seconds);
+    }
+    const rate = (t: number) => ((B * S) / t / 1e9).toFixed(2);
+    console.log(`generated:    ${(tGen * 1000).toFixed(0)} ms  (${rate(tGen)} G trajectory·steps/s, includes upload/readback)`);
+    console.log(`hand-written: ${(tHand * 1000).toFixed(0)} ms  (${rate(tHand)} G trajectory·steps/s)`);
+    console.log(`ratio generated/hand-written: ${(tGen / tHand).toFixed(2)}`);
+    generated.dispose();
+    await releaseGpu();
+  }
+}

@@ -17,7 +17,7 @@ export interface GpuOptions {
   maxTrajectoriesPerChunk?: number;
   /** Upper bound on workgroups per dispatch (default: the device limit). */
   maxWorkgroupsPerDispatch?: number;
-  /** Approximate node·step budget of one dispatch, which sets how many steps a dispatch fuses (default 2e8). */
+  /** Approximate node·step budget of one dispatch, which sets how many steps a dispatch fuses (default 2e9). */
   dispatchBudget?: number;
 }
 
@@ -44,8 +44,11 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
     tolerance: Math.max(options.tolerance ?? WGSL_FIXED_POINT.tolerance, WGSL_FIXED_POINT.tolerance),
     maxIterations: options.maxIterations ?? WGSL_FIXED_POINT.maxIterations,
   };
-  const wgsl = emitWgslStepper(program, settings);
-  const kernel = await createComputeKernel(gpu, { wgsl, label: `darboux-${program.method}` });
+  // Two variants: with and without recording (the recording branch costs time in every step).
+  const wgsl = emitWgslStepper(program, settings, { record: true });
+  const plainWgsl = emitWgslStepper(program, settings, { record: false });
+  const plainKernel = await createComputeKernel(gpu, { wgsl: plainWgsl, label: `darboux-${program.method}` });
+  let recordingKernel: ReturnType<typeof createComputeKernel> | undefined; // compiled on first use
   const packed = new Float32Array(Math.max(1, h.paramValues.reduce((s, v) => s + v.length, 0)));
   let at = 0;
   for (const v of h.paramValues) {
@@ -75,7 +78,8 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
     const control = new ArrayBuffer(STEPPER_CONTROL_WORDS.length * 4);
     const f32 = new Float32Array(control), u32 = new Uint32Array(control);
     const controlBuffer = createUniformBuffer(gpu, control.byteLength);
-    const perDispatch = Math.max(1, Math.min(steps, Math.floor((options.dispatchBudget ?? 2e8) / (count * cost))));
+    const kernel = record > 0 ? await (recordingKernel ??= createComputeKernel(gpu, { wgsl, label: `darboux-${program.method}-record` })) : plainKernel;
+    const perDispatch = Math.max(1, Math.min(steps, Math.floor((options.dispatchBudget ?? 2e9) / (count * cost))));
     try {
       for (let base = 0; base < steps; base += perDispatch) {
         for (const part of splitDispatch(count, WORKGROUP_SIZE, maxWorkgroups)) {
@@ -137,8 +141,8 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
     dt,
     backend: 'gpu',
     dof: n,
-    source: wgsl,
-    wgsl,
+    source: plainWgsl,
+    wgsl: plainWgsl,
     gpu,
     async run(options: RunOptions): Promise<RunResult> {
       if (disposed) throw new DarbouxError('INPUT', 'this stepper was disposed');

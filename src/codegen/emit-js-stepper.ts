@@ -5,6 +5,7 @@ import { Lowering } from './lowering.js';
 import { loopInvariants } from './invariants.js';
 import { topologicalOrder } from '../ir/traverse.js';
 import { jsSyntax } from './syntax-js.js';
+import { prepareCarries } from './carry.js';
 import { elementOf, emitStep, varyingNodes, type FixedPointDialect, type FixedPointSettings } from './step-body.js';
 
 /** What a generated runner returns: the first failure, or null, and fixed-point iteration statistics. */
@@ -80,8 +81,10 @@ export function compileJsRunner(program: StepProgram, settings: FixedPointSettin
   lowering.baseIndent = 1;
   lowering.emit(loopInvariants(allRoots, varyingNodes(program)));
   const invariantLines = lowering.takeLines();
+  // Values handed from one step to the next (e.g. leapfrog's closing force is the next opening force).
+  const carries = prepareCarries(lowering, program, jsFixedPoint.mutable, 2);
   lowering.baseIndent = 3;
-  const { next: [nq, np], iterations } = emitStep(lowering, program, { q: qv, p: pv }, jsFixedPoint, settings);
+  const { next: [nq, np], extra, iterations } = emitStep(lowering, program, { q: qv, p: pv }, jsFixedPoint, settings, carries.ends);
   const usesTime = topologicalOrder(allRoots).includes(h.time);
   const idx = Array.from({ length: n }, (_, i) => i);
   const sq = (i: number) => elementOf(qv, i), sp = (i: number) => elementOf(pv, i);
@@ -101,6 +104,7 @@ export function compileJsRunner(program: StepProgram, settings: FixedPointSettin
     '  for (let b = 0; b < batch; b++) {',
     `    const o = b * ${n};`,
     ...declState,
+    ...carries.preLoop,
     '    let untilRecord = recordEvery;',
     '    let recordAt = o;',
     '    for (let s = 0; s < steps; s++) {',
@@ -109,6 +113,7 @@ export function compileJsRunner(program: StepProgram, settings: FixedPointSettin
     ...(iterations ? [`${I}iterationsTotal += ${iterations}; if (${iterations} > iterationsMax) iterationsMax = ${iterations};`] : []),
     ...idx.map((i) => `${I}const nq${i} = ${elementOf(nq, i)};`),
     ...idx.map((i) => `${I}const np${i} = ${elementOf(np, i)};`),
+    ...carries.assign(extra, 3),
     ...idx.map((i) => `${I}${sq(i)} = nq${i}; ${sp(i)} = np${i};`),
     `${I}const check = ${idx.map((i) => `nq${i} + np${i}`).join(' + ')};`,
     `${I}if (check - check !== 0) return { failure: { kind: 'nonfinite', step: s, trajectory: b }, iterationsTotal, iterationsMax };`,

@@ -4,6 +4,7 @@ import { size } from '../ir/shape.js';
 import type { StepProgram } from '../integrators/step-program.js';
 import { Lowering } from './lowering.js';
 import { loopInvariants } from './invariants.js';
+import { prepareCarries } from './carry.js';
 import { emitStep, varyingNodes, type FixedPointDialect, type FixedPointSettings } from './step-body.js';
 import { topologicalOrder } from '../ir/traverse.js';
 import { wgslSyntax } from './syntax-wgsl.js';
@@ -22,17 +23,24 @@ function element(v: Value, i: number): string {
   return `${v.name}[${off}${i}]`;
 }
 
-/** Binds each parameter to a slice of the packed `dParams` buffer; returns the packed offsets. */
-function bindParams(lowering: Lowering, params: readonly Expr[]): number[] {
-  const offsets: number[] = [];
+/**
+ * Binds each parameter to the packed `dParams` buffer: scalars are read once into registers (`let`
+ * statements returned for the kernel prologue), tensors are indexed in place.
+ */
+function bindParams(lowering: Lowering, params: readonly Expr[]): string[] {
+  const prologue: string[] = [];
   let at = 0;
-  for (const node of params) {
-    offsets.push(at);
+  params.forEach((node, k) => {
     const n = size(node.shape);
-    lowering.bind(node, node.shape.length === 0 ? { kind: 'scalar', code: `dParams[${at}]` } : { kind: 'array', name: 'dParams', size: n, offset: at });
+    if (node.shape.length === 0) {
+      prologue.push(`  let th${k} = dParams[${at}];`);
+      lowering.bind(node, { kind: 'scalar', code: `th${k}` });
+    } else {
+      lowering.bind(node, { kind: 'array', name: 'dParams', size: n, offset: at });
+    }
     at += n;
-  }
-  return offsets;
+  });
+  return prologue;
 }
 
 /** Layout of the control uniform of a stepper kernel (u32/f32 words, in order). */
@@ -70,7 +78,8 @@ const wgslFixedPoint: FixedPointDialect = {
  * @example
  * const wgsl = emitWgslStepper(leapfrogStep(h));
  */
-export function emitWgslStepper(program: StepProgram, settings: FixedPointSettings = WGSL_FIXED_POINT): string {
+export function emitWgslStepper(program: StepProgram, settings: FixedPointSettings = WGSL_FIXED_POINT, options: { record?: boolean } = {}): string {
+  const record = options.record ?? true;
   const h = program.hamiltonian;
   const n = h.dof;
   const lowering = new Lowering(wgslSyntax, { prefix: 'v' });
@@ -81,14 +90,30 @@ export function emitWgslStepper(program: StepProgram, settings: FixedPointSettin
   lowering.bind(h.p, pv);
   lowering.bind(h.dt, { kind: 'scalar', code: 'dt' });
   lowering.bind(h.time, { kind: 'scalar', code: 'time' });
-  bindParams(lowering, h.params);
+  const paramPrologue = bindParams(lowering, h.params);
   const fp = program.implicit;
   const allRoots = [program.next.q, program.next.p, ...(fp ? [...fp.update, ...fp.initial] : [])];
   lowering.baseIndent = 1;
   lowering.emit(loopInvariants(allRoots, varyingNodes(program)));
   const invariantLines = lowering.takeLines();
+  const carries = prepareCarries(lowering, program, wgslFixedPoint.mutable, 1);
   lowering.baseIndent = 2;
-  const { next: [nq, np], iterations } = emitStep(lowering, program, { q: qv, p: pv }, wgslFixedPoint, settings);
+  const { next: [nq, np], extra, iterations } = emitStep(lowering, program, { q: qv, p: pv }, wgslFixedPoint, settings, carries.ends);
+  // Explicit steps flag a non-finite state without leaving the loop (a data-dependent break keeps llvmpipe
+  // from running lanes in lockstep); implicit ones stop at once, before the solve sees NaNs.
+  const nonFinite = '(bitcast<u32>(check) & 0x7f800000u) == 0x7f800000u';
+  const checkLines = fp
+    ? [`    if (${nonFinite}) { failStep = step + 1u; break; }`]
+    : [`    failStep = select(failStep, step + 1u, failStep == 0u && ${nonFinite});`];
+  const recordLines = record
+    ? [
+        '    if (dControl.recordEvery != 0u && (step + 1u) % dControl.recordEvery == 0u) {',
+        `      let at = ((step + 1u) / dControl.recordEvery - 1u) * dControl.batch * ${n}u + b * ${n}u;`,
+        `      let pAt = at + dControl.recordCount * dControl.batch * ${n}u;`,
+        ...Array.from({ length: n }, (_, i) => `      dRecord[at + ${i}u] = nq${i}; dRecord[pAt + ${i}u] = np${i};`),
+        '    }',
+      ]
+    : [];
   const usesTime = topologicalOrder(allRoots).includes(h.time);
   const idx = Array.from({ length: n }, (_, i) => i);
   const sq = (i: number) => element(qv, i), sp = (i: number) => element(pv, i);
@@ -118,8 +143,11 @@ export function emitWgslStepper(program: StepProgram, settings: FixedPointSettin
       ? [...idx.map((i) => `  var sq${i}: f32 = dState[qBase + ${i}u];`), ...idx.map((i) => `  var sp${i}: f32 = dState[pBase + ${i}u];`)]
       : [`  var sqA: array<f32, ${n}>;`, `  var spA: array<f32, ${n}>;`, `  for (var i: u32 = 0u; i < ${n}u; i++) { sqA[i] = dState[qBase + i]; spA[i] = dState[pBase + i]; }`]),
     '  let dt = dControl.dt;',
+    ...paramPrologue,
     ...invariantLines,
+    ...carries.preLoop,
     '  var failed = false;',
+    '  var failStep: u32 = 0u;',
     '  var iterationsTotal: u32 = 0u;',
     '  var iterationsMax: u32 = 0u;',
     '  for (var s: u32 = 0u; s < dControl.steps; s++) {',
@@ -129,15 +157,13 @@ export function emitWgslStepper(program: StepProgram, settings: FixedPointSettin
     ...(iterations ? ['    if (failed) { break; }', `    iterationsTotal += u32(${iterations});`, `    iterationsMax = max(iterationsMax, u32(${iterations}));`] : []),
     ...idx.map((i) => `    let nq${i} = ${element(nq, i)};`),
     ...idx.map((i) => `    let np${i} = ${element(np, i)};`),
+    ...carries.assign(extra, 2),
     ...idx.map((i) => `    ${sq(i)} = nq${i}; ${sp(i)} = np${i};`),
     `    let check = ${idx.map((i) => `nq${i} + np${i}`).join(' + ')};`,
-    '    if ((bitcast<u32>(check) & 0x7f800000u) == 0x7f800000u) { dStatus[sBase] = step + 1u; break; }',
-    '    if (dControl.recordEvery != 0u && (step + 1u) % dControl.recordEvery == 0u) {',
-    `      let at = ((step + 1u) / dControl.recordEvery - 1u) * dControl.batch * ${n}u + b * ${n}u;`,
-    `      let pAt = at + dControl.recordCount * dControl.batch * ${n}u;`,
-    ...idx.map((i) => `      dRecord[at + ${i}u] = nq${i}; dRecord[pAt + ${i}u] = np${i};`),
-    '    }',
+    ...checkLines,
+    ...recordLines,
     '  }',
+    '  if (failStep != 0u) { dStatus[sBase] = failStep; }',
     '  dStatus[sBase + 1u] += iterationsTotal;',
     '  dStatus[sBase + 2u] = max(dStatus[sBase + 2u], iterationsMax);',
     ...idx.map((i) => `  dState[qBase + ${i}u] = ${sq(i)}; dState[pBase + ${i}u] = ${sp(i)};`),

@@ -67,7 +67,7 @@ export class Lowering implements EmitContext {
 
   /** Emits every node needed for `roots` (in dependency order) and returns their values. */
   emit(roots: readonly Expr[]): Value[] {
-    const order = topologicalOrder(roots).filter((n) => !this.values.has(n));
+    const order = topologicalOrder(roots, (n) => this.values.has(n)).filter((n) => !this.values.has(n));
     const uses = new Map<Expr, number>();
     for (const r of roots) uses.set(r, (uses.get(r) ?? 0) + 2);
     for (const n of order) for (const a of n.args) uses.set(a, (uses.get(a) ?? 0) + (n.shape.length === 0 ? 1 : 2));

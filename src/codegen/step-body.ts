@@ -45,12 +45,13 @@ export function emitStep(
   state: { q: Value; p: Value },
   dialect: FixedPointDialect,
   settings: FixedPointSettings,
-): { next: [Value, Value]; iterations: string | null } {
-  const roots = [program.next.q, program.next.p];
+  extraRoots: readonly Expr[] = [],
+): { next: [Value, Value]; extra: Value[]; iterations: string | null } {
+  const roots = [program.next.q, program.next.p, ...extraRoots];
   const fp = program.implicit;
   if (fp === undefined) {
-    const [q, p] = lowering.emit(roots);
-    return { next: [q!, p!], iterations: null };
+    const [q, p, ...extra] = lowering.emit(roots);
+    return { next: [q!, p!], extra, iterations: null };
   }
   const L = (code: string) => lowering.line(code, false);
   // Predictor and everything that does not depend on the unknowns: once per step.
@@ -90,8 +91,8 @@ export function emitStep(
   B(`${prev} = ${delta};`);
   lowering.lines.push(...body.lines);
   L('}');
-  const [q, p] = lowering.emit(roots);
-  return { next: [q!, p!], iterations: it };
+  const [q, p, ...extra] = lowering.emit(roots);
+  return { next: [q!, p!], extra, iterations: it };
 }
 
 /** The unknown and input nodes that vary inside a step (for loop-invariant hoisting). */

@@ -2,12 +2,13 @@ import type { Expr } from './expr.js';
 import { make } from './make.js';
 
 /**
- * Nodes reachable from `roots`, each after its arguments (iterative, so deep graphs are fine).
+ * Nodes reachable from `roots`, each after its arguments (iterative, so deep graphs are fine). Nodes for
+ * which `stopAt` holds are listed but not descended into.
  *
  * @example
  * topologicalOrder([H]).length // number of distinct nodes in H
  */
-export function topologicalOrder(roots: readonly Expr[]): Expr[] {
+export function topologicalOrder(roots: readonly Expr[], stopAt?: (node: Expr) => boolean): Expr[] {
   const order: Expr[] = [];
   const seen = new Set<Expr>();
   const stack: [Expr, number][] = [];
@@ -18,7 +19,7 @@ export function topologicalOrder(roots: readonly Expr[]): Expr[] {
     while (stack.length > 0) {
       const top = stack[stack.length - 1]!;
       const [node, k] = top;
-      if (k < node.args.length) {
+      if (k < node.args.length && !(stopAt?.(node) ?? false)) {
         top[1] = k + 1;
         const child = node.args[k]!;
         if (!seen.has(child)) {

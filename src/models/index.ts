@@ -4,3 +4,7 @@ export { pendulum } from './pendulum.js';
 export { kepler } from './kepler.js';
 export { henonHeiles } from './henon-heiles.js';
 export { lennardJones } from './lennard-jones.js';
+export { doubleWell } from './double-well.js';
+export { coupledOscillator } from './coupled-oscillator.js';
+export { doublePendulum } from './double-pendulum.js';
+export { keplerPolar } from './kepler-polar.js';

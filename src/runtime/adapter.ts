@@ -35,7 +35,13 @@ export interface AdapterAttempt {
 
 let globalsInstalled = false;
 
-/** Installs GPUBufferUsage, GPUMapMode, … on globalThis (once). */
+/**
+ * Installs GPUBufferUsage, GPUMapMode, … on globalThis (once).
+ *
+ * @example
+ * installWebGpuGlobals();
+ * const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+ */
 export function installWebGpuGlobals(): void {
   if (globalsInstalled) return;
   for (const [k, v] of Object.entries(globals as Record<string, unknown>)) {
@@ -44,7 +50,12 @@ export function installWebGpuGlobals(): void {
   globalsInstalled = true;
 }
 
-/** The adapter's vendor / architecture / device / description, joined, for messages and `gpuInfo`. */
+/**
+ * The adapter's vendor / architecture / device / description, joined, for messages and `gpuInfo`.
+ *
+ * @example
+ * describeAdapter(adapter); // 'llvmpipe-llvm-15-0-6-256-bits- / OpenGL version 4.5 (Core Profile) Mesa 22.3.6'
+ */
 export function describeAdapter(adapter: GPUAdapter): string {
   const info = adapter.info;
   const parts = [info.vendor, info.architecture, info.device, info.description].filter((s) => s && s.length > 0);
@@ -53,7 +64,12 @@ export function describeAdapter(adapter: GPUAdapter): string {
 
 const SOFTWARE_NAME = /llvmpipe|lavapipe|softpipe|swiftshader|software|basic render|warp/i;
 
-/** Whether an adapter is a CPU implementation (by its fallback flag or its name). */
+/**
+ * Whether an adapter is a CPU implementation (by its fallback flag or its name).
+ *
+ * @example
+ * if (isSoftwareAdapter(adapter)) console.log('software rendering:', describeAdapter(adapter));
+ */
 export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
   return info.isFallbackAdapter === true || SOFTWARE_NAME.test(describeAdapter(adapter));
@@ -124,7 +140,13 @@ const TRY: Record<AdapterChoice, () => Promise<FoundAdapter | string>> = {
   swiftshader: trySwiftShader,
 };
 
-/** The adapter asked for through the option or `DARBOUX_ADAPTER`, validated; undefined for "the best there is". */
+/**
+ * The adapter asked for through the option or `DARBOUX_ADAPTER`, validated; undefined for "the best there is".
+ *
+ * @example
+ * requestedAdapter('llvmpipe'); // 'llvmpipe'
+ * requestedAdapter();           // process.env.DARBOUX_ADAPTER, or undefined
+ */
 export function requestedAdapter(option?: AdapterChoice): AdapterChoice | undefined {
   const raw = option ?? (process.env.DARBOUX_ADAPTER || undefined);
   if (raw === undefined || raw === 'auto') return undefined;
@@ -137,7 +159,10 @@ export function requestedAdapter(option?: AdapterChoice): AdapterChoice | undefi
 
 /**
  * Finds an adapter: only `choice` when given, else hardware → llvmpipe → SwiftShader. Throws a
- * DarbouxError('DEVICE') listing every attempt and why it failed.
+ * DarbouxError('DEVICE') listing every attempt and why it failed. Keep `instance` referenced while in use.
+ *
+ * @example
+ * const { instance, adapter, kind } = await findAdapter(undefined);
  */
 export async function findAdapter(choice: AdapterChoice | undefined): Promise<FoundAdapter> {
   installWebGpuGlobals();

@@ -68,7 +68,12 @@ const states = new WeakMap<Gpu, GpuState>();
 /** Acquired (or being acquired) devices, keyed by the requested choice ('auto' for none) and by the kind found. */
 const cache = new Map<string, Promise<Gpu>>();
 
-/** Internal: the bookkeeping of a Gpu; throws if it was released or has failed. */
+/**
+ * Internal: the bookkeeping of a Gpu; throws if it was released or its device was lost.
+ *
+ * @example
+ * const { pipelines } = gpuState(gpu);
+ */
 export function gpuState(gpu: Gpu): GpuState {
   const state = states.get(gpu);
   if (!state) throw new DarbouxError('DEVICE', 'this object is not a Gpu from acquireGpu');
@@ -77,7 +82,14 @@ export function gpuState(gpu: Gpu): GpuState {
   return state;
 }
 
-/** Internal: records the outcome of an error scope so `checkDevice` can report it. */
+/**
+ * Internal: records the outcome of an error scope so `checkDevice` can report it.
+ *
+ * @example
+ * gpu.device.pushErrorScope('validation');
+ * gpu.device.queue.submit([encoder.finish()]);
+ * trackErrorScope(gpu, gpu.device.popErrorScope(), 'my submit was invalid');
+ */
 export function trackErrorScope(gpu: Gpu, scope: Promise<GPUError | null>, what: string): void {
   const state = gpuState(gpu);
   state.pending.push(

@@ -42,7 +42,14 @@ interface CachedPipeline {
   compileSeconds: number;
 }
 
-/** The group-0 bindings a WGSL module declares, in binding order; undefined when it is not simple to read. */
+/**
+ * The group-0 bindings a WGSL module declares, in binding order; undefined when it is not simple to read
+ * (then the pipeline uses the 'auto' layout, which drops bindings the entry point does not use).
+ *
+ * @example
+ * declaredBindings('@group(0) @binding(0) var<storage, read> a: array<f32>;\n@group(0) @binding(1) var<uniform> c: C;');
+ * // → ['read-only-storage', 'uniform']
+ */
 export function declaredBindings(wgsl: string): BindingKind[] | undefined {
   const code = wgsl.replace(/\/\/[^\n]*/g, '');
   const found = new Map<number, BindingKind>();

@@ -80,6 +80,7 @@ describe('GPU runtime', () => {
     expect(info.limits.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(1 << 27);
     expect(await gpuAvailable()).toBe(true);
     expect(await acquireGpu()).toBe(g); // cached singleton
+    expect(await acquireGpu({ adapter: g.adapterKind })).toBe(g); // … also under the kind it resolved to
   });
 
   it('runs a kernel over 100 000 elements in several dispatches and matches JS within f32 tolerance', async (ctx) => {
@@ -139,6 +140,20 @@ describe('GPU runtime', () => {
     expect(() => kernel.dispatch([yBuf, yBuf, wrong], g.limits.maxComputeWorkgroupsPerDimension + 1)).toThrow(/splitDispatch/);
     wrong.destroy();
     yBuf.destroy();
+  });
+
+  it('a readback that does not arrive in time rejects instead of hanging, and the device stays usable', async (ctx) => {
+    const g = needGpu(ctx);
+    const buf = createStorageBuffer(g, new Float32Array([1, 2, 3, 4]), { readable: true });
+    // With a zero timeout the race may go either way; both outcomes must be clean.
+    const outcome = await readBuffer(g, buf, undefined, { timeoutMs: 0 }).then(
+      (data) => Array.from(new Float32Array(data)),
+      (e: unknown) => e,
+    );
+    if (Array.isArray(outcome)) expect(outcome).toEqual([1, 2, 3, 4]);
+    else expect(outcome).toMatchObject({ code: 'DEVICE', message: expect.stringContaining('no data') });
+    expect(Array.from(new Float32Array(await readBuffer(g, buf)))).toEqual([1, 2, 3, 4]);
+    buf.destroy();
   });
 
   it('rejects an unknown DARBOUX_ADAPTER with an OPTION error', async () => {

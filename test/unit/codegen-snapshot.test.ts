@@ -29,41 +29,47 @@ describe('generated code snapshots', () => {
         var sp0: f32 = dState[pBase + 0u];
         var sp1: f32 = dState[pBase + 1u];
         let dt = dControl.dt;
-        let vt0 = ((-0.3333333432674408) * dParams[0]);
+        let th0 = dParams[0];
+        let vt0 = ((-0.3333333432674408) * th0);
         let vt1 = (0.5 * dt);
+        let vt2 = ((sq1 * th0) * (2.0 * sq0));
+        let vt3 = ((vt0 * (3.0 * (sq1 * sq1))) + (th0 * (sq0 * sq0)));
+        let vt4 = (sq0 + vt2);
+        let vt5 = (sq1 + vt3);
+        let vt6 = (vt4 * vt1);
+        let vt7 = (vt5 * vt1);
+        var vc8: f32 = vt6;
+        var vc9: f32 = vt7;
         var failed = false;
+        var failStep: u32 = 0u;
         var iterationsTotal: u32 = 0u;
         var iterationsMax: u32 = 0u;
         for (var s: u32 = 0u; s < dControl.steps; s++) {
           let step = dControl.stepBase + s;
-          let vt2 = ((sq1 * dParams[0]) * (2.0 * sq0));
-          let vt3 = ((vt0 * (3.0 * (sq1 * sq1))) + (dParams[0] * (sq0 * sq0)));
-          let vt4 = (sq0 + vt2);
-          let vt5 = (sq1 + vt3);
-          let vt6 = (vt4 * vt1);
-          let vt7 = (vt5 * vt1);
-          let vt8 = (sp0 - vt6);
-          let vt9 = (sp1 - vt7);
-          let vt10 = (dt * vt8);
-          let vt11 = (dt * vt9);
-          let vt12 = (sq0 + vt10);
-          let vt13 = (sq1 + vt11);
-          let vt14 = ((dParams[0] * vt13) * (2.0 * vt12));
-          let vt15 = ((vt0 * (3.0 * (vt13 * vt13))) + (dParams[0] * (vt12 * vt12)));
-          let vt16 = (vt12 + vt14);
-          let vt17 = (vt13 + vt15);
-          let vt18 = (vt1 * vt16);
-          let vt19 = (vt1 * vt17);
-          let vt20 = (vt8 - vt18);
-          let vt21 = (vt9 - vt19);
-          let nq0 = vt12;
-          let nq1 = vt13;
-          let np0 = vt20;
-          let np1 = vt21;
+          let vt10 = (sp0 - vc8);
+          let vt11 = (sp1 - vc9);
+          let vt12 = (dt * vt10);
+          let vt13 = (dt * vt11);
+          let vt14 = (sq0 + vt12);
+          let vt15 = (sq1 + vt13);
+          let vt16 = ((th0 * vt15) * (2.0 * vt14));
+          let vt17 = ((vt0 * (3.0 * (vt15 * vt15))) + (th0 * (vt14 * vt14)));
+          let vt18 = (vt14 + vt16);
+          let vt19 = (vt15 + vt17);
+          let vt20 = (vt1 * vt18);
+          let vt21 = (vt1 * vt19);
+          let vt22 = (vt10 - vt20);
+          let vt23 = (vt11 - vt21);
+          let nq0 = vt14;
+          let nq1 = vt15;
+          let np0 = vt22;
+          let np1 = vt23;
+          vc8 = vt20;
+          vc9 = vt21;
           sq0 = nq0; sp0 = np0;
           sq1 = nq1; sp1 = np1;
           let check = nq0 + np0 + nq1 + np1;
-          if ((bitcast<u32>(check) & 0x7f800000u) == 0x7f800000u) { dStatus[sBase] = step + 1u; break; }
+          failStep = select(failStep, step + 1u, failStep == 0u && (bitcast<u32>(check) & 0x7f800000u) == 0x7f800000u);
           if (dControl.recordEvery != 0u && (step + 1u) % dControl.recordEvery == 0u) {
             let at = ((step + 1u) / dControl.recordEvery - 1u) * dControl.batch * 2u + b * 2u;
             let pAt = at + dControl.recordCount * dControl.batch * 2u;
@@ -71,6 +77,7 @@ describe('generated code snapshots', () => {
             dRecord[at + 1u] = nq1; dRecord[pAt + 1u] = np1;
           }
         }
+        if (failStep != 0u) { dStatus[sBase] = failStep; }
         dStatus[sBase + 1u] += iterationsTotal;
         dStatus[sBase + 2u] = max(dStatus[sBase + 2u], iterationsMax);
         dState[qBase + 0u] = sq0; dState[pBase + 0u] = sp0;
@@ -101,11 +108,13 @@ describe('generated code snapshots', () => {
         var sq0: f32 = dState[qBase + 0u];
         var sp0: f32 = dState[pBase + 0u];
         let dt = dControl.dt;
-        let vt0 = (-dParams[0]);
+        let th0 = dParams[0];
+        let vt0 = (-th0);
         let vt1 = (-dt);
         let vt2 = (0.5 * dt);
         let vt3 = ((-0.5) * dt);
         var failed = false;
+        var failStep: u32 = 0u;
         var iterationsTotal: u32 = 0u;
         var iterationsMax: u32 = 0u;
         for (var s: u32 = 0u; s < dControl.steps; s++) {
@@ -157,13 +166,14 @@ describe('generated code snapshots', () => {
           let np0 = vt28;
           sq0 = nq0; sp0 = np0;
           let check = nq0 + np0;
-          if ((bitcast<u32>(check) & 0x7f800000u) == 0x7f800000u) { dStatus[sBase] = step + 1u; break; }
+          if ((bitcast<u32>(check) & 0x7f800000u) == 0x7f800000u) { failStep = step + 1u; break; }
           if (dControl.recordEvery != 0u && (step + 1u) % dControl.recordEvery == 0u) {
             let at = ((step + 1u) / dControl.recordEvery - 1u) * dControl.batch * 1u + b * 1u;
             let pAt = at + dControl.recordCount * dControl.batch * 1u;
             dRecord[at + 0u] = nq0; dRecord[pAt + 0u] = np0;
           }
         }
+        if (failStep != 0u) { dStatus[sBase] = failStep; }
         dStatus[sBase + 1u] += iterationsTotal;
         dStatus[sBase + 2u] = max(dStatus[sBase + 2u], iterationsMax);
         dState[qBase + 0u] = sq0; dState[pBase + 0u] = sp0;
@@ -183,33 +193,37 @@ describe('generated code snapshots', () => {
           const o = b * 2;
           let sq0 = Q[o + 0], sq1 = Q[o + 1];
           let sp0 = P[o + 0], sp1 = P[o + 1];
+          const vt2 = ((sq1 * th0) * (2 * sq0));
+          const vt3 = ((vt0 * (3 * (sq1 * sq1))) + (th0 * (sq0 * sq0)));
+          const vt4 = (sq0 + vt2);
+          const vt5 = (sq1 + vt3);
+          const vt6 = (vt4 * vt1);
+          const vt7 = (vt5 * vt1);
+          let vc8 = vt6;
+          let vc9 = vt7;
           let untilRecord = recordEvery;
           let recordAt = o;
           for (let s = 0; s < steps; s++) {
-            const vt2 = ((sq1 * th0) * (2 * sq0));
-            const vt3 = ((vt0 * (3 * (sq1 * sq1))) + (th0 * (sq0 * sq0)));
-            const vt4 = (sq0 + vt2);
-            const vt5 = (sq1 + vt3);
-            const vt6 = (vt4 * vt1);
-            const vt7 = (vt5 * vt1);
-            const vt8 = (sp0 - vt6);
-            const vt9 = (sp1 - vt7);
-            const vt10 = (dt * vt8);
-            const vt11 = (dt * vt9);
-            const vt12 = (sq0 + vt10);
-            const vt13 = (sq1 + vt11);
-            const vt14 = ((th0 * vt13) * (2 * vt12));
-            const vt15 = ((vt0 * (3 * (vt13 * vt13))) + (th0 * (vt12 * vt12)));
-            const vt16 = (vt12 + vt14);
-            const vt17 = (vt13 + vt15);
-            const vt18 = (vt1 * vt16);
-            const vt19 = (vt1 * vt17);
-            const vt20 = (vt8 - vt18);
-            const vt21 = (vt9 - vt19);
-            const nq0 = vt12;
-            const nq1 = vt13;
-            const np0 = vt20;
-            const np1 = vt21;
+            const vt10 = (sp0 - vc8);
+            const vt11 = (sp1 - vc9);
+            const vt12 = (dt * vt10);
+            const vt13 = (dt * vt11);
+            const vt14 = (sq0 + vt12);
+            const vt15 = (sq1 + vt13);
+            const vt16 = ((th0 * vt15) * (2 * vt14));
+            const vt17 = ((vt0 * (3 * (vt15 * vt15))) + (th0 * (vt14 * vt14)));
+            const vt18 = (vt14 + vt16);
+            const vt19 = (vt15 + vt17);
+            const vt20 = (vt1 * vt18);
+            const vt21 = (vt1 * vt19);
+            const vt22 = (vt10 - vt20);
+            const vt23 = (vt11 - vt21);
+            const nq0 = vt14;
+            const nq1 = vt15;
+            const np0 = vt22;
+            const np1 = vt23;
+            vc8 = vt20;
+            vc9 = vt21;
             sq0 = nq0; sp0 = np0;
             sq1 = nq1; sp1 = np1;
             const check = nq0 + np0 + nq1 + np1;
