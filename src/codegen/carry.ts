@@ -32,14 +32,14 @@ export function stepCarries(program: StepProgram): { start: Expr; end: Expr }[] 
   }
   const shift = new Map<Expr, Expr>([[h.q, program.next.q], [h.p, program.next.p], [h.time, add(h.time, h.dt)]]);
   const carried = new Map<Expr, Expr>();
-  // Scalars only (they live in registers); visit from the outputs down so maximal nodes win.
-  for (let k = order.length - 1; k >= 0; k--) {
-    const node = order[k]!;
-    const small = node.shape.length === 0 || (node.shape.length === 1 && node.shape[0]! <= CARRY_LIMIT);
-    if (!small || node.args.length === 0 || !dependsOnState.has(node) || node.op === 'index') continue;
-    const [shifted] = substitute([node], shift);
-    if (shifted !== node && inGraph.has(shifted!)) carried.set(node, shifted!);
-  }
+  const small = (node: Expr) => node.shape.length === 0 || (node.shape.length === 1 && node.shape[0]! <= CARRY_LIMIT);
+  const candidates = order.filter((node) => small(node) && node.args.length > 0 && dependsOnState.has(node) && node.op !== 'index');
+  // One substitution pass over all candidates (memoised), so this stays linear in the graph size.
+  const shifted = substitute(candidates, shift);
+  candidates.forEach((node, k) => {
+    const end = shifted[k]!;
+    if (end !== node && inGraph.has(end)) carried.set(node, end);
+  });
   // Drop nodes that are sub-nodes of other carried nodes' start graphs only when not used elsewhere: keep it
   // simple and safe — carry only nodes none of whose ancestors (consumers) is carried.
   const result: { start: Expr; end: Expr }[] = [];
