@@ -40,3 +40,11 @@ export { splitSeparable } from './integrators/separability.js';
 
 // Models.
 export * from './models/index.js';
+
+// Implicit and composition methods, GPU backend.
+export { gaussLegendreStep, midpointStep, gauss4Step, gauss6Step } from './integrators/gauss-legendre.js';
+export { yoshida4Step, suzuki6Step, yoshida8Step, symplecticEulerStep, leapfrogComposition } from './integrators/compositions.js';
+export type { FixedPointProblem } from './integrators/step-program.js';
+export { gpuStepper, type GpuOptions, type GpuStepper } from './gpu-stepper.js';
+export { gpuInfo, gpuAvailable, releaseGpu, type AdapterChoice } from './runtime/index.js';
+export { emitWgslStepper, emitWgslEvaluator } from './codegen/emit-wgsl.js';
