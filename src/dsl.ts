@@ -1,4 +1,4 @@
-import { index, input } from './ir/build.js';
+import { index, input, type Scalar, type Vector } from './ir/build.js';
 import type { Expr } from './ir/expr.js';
 import { Hamiltonian, type ParamValues } from './hamiltonian.js';
 
@@ -6,13 +6,13 @@ import { Hamiltonian, type ParamValues } from './hamiltonian.js';
 export interface PhaseSpace {
   readonly dof: number;
   /** Position vector [dof]. */
-  readonly q: Expr;
+  readonly q: Vector;
   /** Momentum vector [dof]. */
-  readonly p: Expr;
+  readonly p: Vector;
   /** Scalar position components q[0], q[1], … */
-  readonly qs: readonly Expr[];
+  readonly qs: readonly Scalar[];
   /** Scalar momentum components p[0], p[1], … */
-  readonly ps: readonly Expr[];
+  readonly ps: readonly Scalar[];
 }
 
 /**

@@ -15,7 +15,7 @@ export type { Shape } from './ir/shape.js';
 export {
   abs, add, addAll, constant, cos, cosh, div, dot, exp, index, input, log, matTvec, matvec, mul, neg, outer, param,
   pow, powi, sigmoid, sign, sin, sinh, softplus, sqrt, stack, stepSize, sub, sum, tan, tanh, tensorConstant, time,
-  unitVector, zeros, lift, type Operand,
+  unitVector, zeros, lift, map, type Operand, type Scalar, type Vector, type Matrix,
 } from './ir/build.js';
 export { broadcast } from './ir/ops/tensor.js';
 export { make, isConstant } from './ir/make.js';

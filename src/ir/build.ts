@@ -10,6 +10,17 @@ import type { Shape } from './shape.js';
 /** An expression or a plain number (lifted to a scalar constant). */
 export type Operand = Expr | number;
 
+/**
+ * Rank-branded expressions, so TypeScript catches rank errors where the rank is known statically
+ * (`dot(dot(a, b), c)` does not compile). Plain `Expr` stays accepted everywhere; shapes are always checked at
+ * runtime too.
+ */
+export interface Scalar extends Expr { readonly __rank?: 0 }
+/** A vector-valued expression. @example const v: Vector = param('b', [16]) */
+export interface Vector extends Expr { readonly __rank?: 1 }
+/** A matrix-valued expression. @example const W: Matrix = param('W', [16, 2]) */
+export interface Matrix extends Expr { readonly __rank?: 2 }
+
 /** Lifts a number to a scalar constant node. @example lift(2) === constant(2) */
 export function lift(x: Operand): Expr {
   return typeof x === 'number' ? constant(x) : x;
@@ -52,6 +63,10 @@ export function input(role: InputRole, name: string, shape: Shape = []): Expr {
 }
 
 /** A named parameter tensor. @example param('W1', [16, 2]) */
+export function param(name: string, shape?: readonly []): Scalar;
+export function param(name: string, shape: readonly [number]): Vector;
+export function param(name: string, shape: readonly [number, number]): Matrix;
+export function param(name: string, shape?: Shape): Expr;
 export function param(name: string, shape: Shape = []): Expr {
   return input('param', name, shape);
 }
@@ -129,31 +144,34 @@ export const softplus = unary('softplus');
 export const sigmoid = unary('sigmoid');
 
 /** Dot product of two vectors of equal length. @example dot(p, p) */
-export function dot(a: Expr, b: Expr): Expr {
+export function dot(a: Vector, b: Vector): Scalar {
   return make('dot', [a, b]);
 }
 /** Sum of all elements. @example sum(v) */
-export function sum(a: Expr): Expr {
+export function sum(a: Expr): Scalar {
   return make('sum', [a]);
 }
 /** Element of a vector (`index(v, i)`) or of a matrix (`index(m, i, j)`). @example index(q, 0) */
-export function index(a: Expr, i: number, j?: number): Expr {
+export function index(a: Vector, i: number): Scalar;
+export function index(a: Matrix, i: number, j: number): Scalar;
+export function index(a: Expr, i: number, j?: number): Scalar;
+export function index(a: Expr, i: number, j?: number): Scalar {
   return make('index', [a], j === undefined ? { i } : { i, j });
 }
 /** Matrix–vector product M·v. @example matvec(W, q) */
-export function matvec(m: Expr, v: Expr): Expr {
+export function matvec(m: Matrix, v: Vector): Vector {
   return make('matvec', [m, v]);
 }
 /** Transposed matrix–vector product Mᵀ·v. @example matTvec(W, y) */
-export function matTvec(m: Expr, v: Expr): Expr {
+export function matTvec(m: Matrix, v: Vector): Vector {
   return make('matTvec', [m, v]);
 }
 /** Outer product a·bᵀ of two vectors. @example outer(u, v) */
-export function outer(a: Expr, b: Expr): Expr {
+export function outer(a: Vector, b: Vector): Matrix {
   return make('outer', [a, b]);
 }
 /** A vector from scalars. @example stack([x, y]) */
-export function stack(elems: readonly Operand[]): Expr {
+export function stack(elems: readonly (Scalar | number)[]): Vector {
   return make('stack', elems.map(lift));
 }
 /** Sum of many operands (0 for none). @example addAll([a, b, c]) */
@@ -162,4 +180,19 @@ export function addAll(terms: readonly Operand[]): Expr {
   let acc = lift(terms[0]!);
   for (let k = 1; k < terms.length; k++) acc = add(acc, terms[k]!);
   return acc;
+}
+
+/**
+ * Applies an elementwise function to every element of a tensor: `f` is built once on the tensor itself, since
+ * every elementwise op broadcasts; the result must keep the tensor's shape.
+ *
+ * @example
+ * const h = map(matvec(W, q), (x) => tanh(add(x, 1)));
+ */
+export function map<T extends Expr>(x: T, f: (e: T) => Expr): T {
+  const y = f(x);
+  if (y.shape.length !== x.shape.length || y.shape.some((d, i) => d !== x.shape[i])) {
+    throw new DarbouxError('SHAPE', `map: the function changed the shape from [${x.shape.join('×')}] to [${y.shape.join('×')}]; it must be elementwise`);
+  }
+  return y as T;
 }

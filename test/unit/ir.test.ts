@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   add, constant, cos, DarbouxError, div, dot, index, input, matvec, mul, neg, param, pow, powi, sin, stack, sub, sum,
-  tensorConstant,
+  tensorConstant, map,
 } from '../../src/index.js';
 
 const q = input('q', 'q', [3]);
@@ -64,9 +64,27 @@ describe('shape errors name the op and the shapes', () => {
     ['dot of [3] and [2]', () => dot(v, w), /dot: got \[3\], \[2\]; needs two vectors of equal length/],
     ['matvec of [2×3] and [2]', () => matvec(m, w), /matvec: got \[2×3\], \[2\]; needs a matrix \[m×n\] and a vector \[n\]/],
     ['index out of range', () => index(v, 3), /index: got \[3\]; index \[3\] is out of range/],
+    // @ts-expect-error a vector is not a scalar: rejected by the type checker too
     ['stack of a vector', () => stack([v]), /stack: got \[3\]; needs one or more scalars/],
   ])('%s', (_name, build, message) => {
     expect(build).toThrow(DarbouxError);
     expect(build).toThrow(message);
+  });
+});
+
+describe('ranks are checked by TypeScript where they are known', () => {
+  it('a scalar is not accepted where a vector is needed (compile-time and runtime)', () => {
+    const W = param('W', [2, 3]), u = param('u', [3]);
+    const s = dot(u, u);
+    // @ts-expect-error dot needs vectors; `s` is a Scalar
+    expect(() => dot(s, u)).toThrow(/dot: got scalar, \[3\]/);
+    // @ts-expect-error matvec needs a matrix first
+    expect(() => matvec(u, W)).toThrow(DarbouxError);
+    expect(matvec(W, u).shape).toEqual([2]);
+  });
+  it('map applies an elementwise function and refuses a shape change', () => {
+    const u = param('u', [3]);
+    expect(map(u, (e) => sin(e)).shape).toEqual([3]);
+    expect(() => map(u, (e) => sum(e))).toThrow(/map: the function changed the shape/);
   });
 });
