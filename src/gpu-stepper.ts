@@ -44,10 +44,10 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
     tolerance: Math.max(options.tolerance ?? WGSL_FIXED_POINT.tolerance, WGSL_FIXED_POINT.tolerance),
     maxIterations: options.maxIterations ?? WGSL_FIXED_POINT.maxIterations,
   };
-  // Two variants: with and without recording (the recording branch costs time in every step).
-  const wgsl = emitWgslStepper(program, settings, { record: true });
-  const plainWgsl = emitWgslStepper(program, settings, { record: false });
-  const plainKernel = await createComputeKernel(gpu, { wgsl: plainWgsl, label: `darboux-${program.method}` });
+  // One module, two entry points: `main` without recording and `mainRecord` with it (the recording branch
+  // costs time in every step, so runs that do not record do not pay for it).
+  const wgsl = stepperModule(emitWgslStepper(program, settings, { record: false }), emitWgslStepper(program, settings, { record: true }));
+  const plainKernel = await createComputeKernel(gpu, { wgsl, entryPoint: 'main', label: `darboux-${program.method}` });
   let recordingKernel: ReturnType<typeof createComputeKernel> | undefined; // compiled on first use
   const packed = new Float32Array(Math.max(1, h.paramValues.reduce((s, v) => s + v.length, 0)));
   let at = 0;
@@ -78,7 +78,7 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
     const control = new ArrayBuffer(STEPPER_CONTROL_WORDS.length * 4);
     const f32 = new Float32Array(control), u32 = new Uint32Array(control);
     const controlBuffer = createUniformBuffer(gpu, control.byteLength);
-    const kernel = record > 0 ? await (recordingKernel ??= createComputeKernel(gpu, { wgsl, label: `darboux-${program.method}-record` })) : plainKernel;
+    const kernel = record > 0 ? await (recordingKernel ??= createComputeKernel(gpu, { wgsl, entryPoint: 'mainRecord', label: `darboux-${program.method}-record` })) : plainKernel;
     const perDispatch = Math.max(1, Math.min(steps, Math.floor((options.dispatchBudget ?? 2e9) / (count * cost))));
     try {
       for (let base = 0; base < steps; base += perDispatch) {
@@ -141,8 +141,8 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
     dt,
     backend: 'gpu',
     dof: n,
-    source: plainWgsl,
-    wgsl: plainWgsl,
+    source: wgsl,
+    wgsl,
     gpu,
     async run(options: RunOptions): Promise<RunResult> {
       if (disposed) throw new DarbouxError('INPUT', 'this stepper was disposed');
@@ -169,4 +169,14 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
       disposed = true;
     },
   };
+}
+
+/** Joins the plain and recording kernels into one WGSL module (shared declarations once, entry points `main` and `mainRecord`). */
+function stepperModule(plain: string, recording: string): string {
+  const split = (text: string) => {
+    const at = text.indexOf('@compute');
+    return { head: text.slice(0, at), body: text.slice(at) };
+  };
+  const a = split(plain), b = split(recording);
+  return `${a.head}${a.body}\n${b.body.replace('fn main(', 'fn mainRecord(')}`;
 }

@@ -34,8 +34,10 @@ export interface Stepper {
   readonly dt: number;
   readonly backend: 'cpu' | 'gpu';
   readonly dof: number;
-  /** Generated source of the main kernel (JavaScript for the CPU backend). */
+  /** Generated source of the main kernel (JavaScript for the CPU backend, WGSL for the GPU). */
   readonly source: string;
+  /** GPU backend: the complete WGSL module it dispatches (entry points `main` and `mainRecord`). */
+  readonly wgsl?: string;
   /** Advances every trajectory by `steps` steps. */
   run(options: RunOptions): Promise<RunResult>;
   /** Exact Jacobian ∂(q₁, p₁)/∂(q₀, p₀) of ONE step at (q, p), row-major (2·dof)², f64. */

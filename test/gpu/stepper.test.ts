@@ -38,6 +38,8 @@ describe('GPU stepper agrees with the f64 CPU backend', () => {
         const gpu = await compile(model.hamiltonian, { method, dt: model.dt, backend: 'gpu' });
         const cpu = await compile(model.hamiltonian, { method, dt: model.dt, backend: 'cpu' });
         expect(gpu.backend).toBe('gpu');
+        expect(gpu.wgsl).toMatch(/fn main\(/);
+        expect(gpu.wgsl).toMatch(/fn mainRecord\(/);
         const a = await gpu.run({ q0, p0, steps, batch, record: 50 });
         const b = await cpu.run({ q0, p0, steps, batch, record: 50 });
         // f32 rounding accumulates over 200 steps; 1e-4 relative is far below any method or model error.
