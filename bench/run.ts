@@ -120,3 +120,49 @@ console.log('\n## GPU: generated kernel vs hand-written WGSL, Hénon–Heiles le
     await releaseGpu();
   }
 }
+
+console.log('\n## Accuracy per cost: Kepler e = 0.3, error at T = 10 vs wall time (CPU f64, batch 64)\n');
+{
+  const { kepler: keplerModel, methodNames } = await import('../src/index.js');
+  const m = keplerModel({ eccentricity: 0.3 });
+  const T = 10, B = 64;
+  const q0 = new Float64Array(B * 2), p0 = new Float64Array(B * 2);
+  for (let b = 0; b < B; b++) { q0.set(m.q0, 2 * b); p0.set(m.p0, 2 * b); }
+  const ref = await (await compile(m.hamiltonian, { method: 'gauss6', dt: 1 / 1000, backend: 'cpu' })).run({ q0: m.q0, p0: m.p0, steps: T * 1000 });
+  const rows: string[] = [];
+  for (const method of methodNames()) {
+    const cells: string[] = [];
+    for (const dt of [0.04, 0.02, 0.01]) {
+      const st = await compile(m.hamiltonian, { method, dt, backend: 'cpu' });
+      const steps = Math.round(T / dt);
+      const secs = await time(() => st.run({ q0, p0, steps, batch: B }));
+      const r = await st.run({ q0: m.q0, p0: m.p0, steps });
+      const err = Math.hypot(r.q[0]! - ref.q[0]!, r.q[1]! - ref.q[1]!, r.p[0]! - ref.p[0]!, r.p[1]! - ref.p[1]!);
+      cells.push(`dt ${dt}: ${err.toExponential(1)} in ${(secs * 1000).toFixed(1)} ms`);
+    }
+    rows.push(`${method.padEnd(17)} ${cells.join('   ')}`);
+  }
+  console.log(rows.join('\n'));
+}
+
+console.log('\n## GPU: implicit methods, cost per step relative to leapfrog (Hénon–Heiles, batch 16384 × 200 steps)\n');
+{
+  const { gpuAvailable, releaseGpu } = await import('../src/runtime/index.js');
+  if (await gpuAvailable()) {
+    const h = henonHeiles().hamiltonian;
+    const B = 16384, S = 200;
+    const q0 = new Float64Array(B * 2).map((_, i) => 0.1 + 1e-6 * i), p0 = new Float64Array(B * 2).fill(0.05);
+    const cost: Record<string, number> = {};
+    for (const method of ['leapfrog', 'midpoint', 'gauss4', 'gauss6']) {
+      const t0 = performance.now();
+      const st = await compile(h, { method, dt: 0.05, backend: 'gpu' });
+      const compileMs = performance.now() - t0;
+      await st.run({ q0: q0.subarray(0, 2), p0: p0.subarray(0, 2), steps: 1 });
+      cost[method] = await time(() => st.run({ q0, p0, steps: S, batch: B }));
+      const res = await st.run({ q0, p0, steps: S, batch: B });
+      console.log(`${method.padEnd(9)} ${(cost[method]! * 1000).toFixed(0)} ms  ${(cost[method]! / cost.leapfrog!).toFixed(2)}× leapfrog  ${res.stats ? `${res.stats.iterations.mean.toFixed(1)} it/step` : ''}  (compile + first pipeline ${compileMs.toFixed(0)} ms)`);
+      st.dispose();
+    }
+    await releaseGpu();
+  } else console.log('no WebGPU adapter: skipped');
+}
