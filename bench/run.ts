@@ -116,6 +116,15 @@ console.log('\n## GPU: generated kernel vs hand-written WGSL, Hénon–Heiles le
     console.log(`generated:    ${(tGen * 1000).toFixed(0)} ms  (${rate(tGen)} G trajectory·steps/s, includes upload/readback)`);
     console.log(`hand-written: ${(tHand * 1000).toFixed(0)} ms  (${rate(tHand)} G trajectory·steps/s)`);
     console.log(`ratio generated/hand-written: ${(tGen / tHand).toFixed(2)}`);
+    // Kernel time alone: the difference between S steps and 1 step (same upload, readback and host work).
+    let oGen = Infinity, oHand = Infinity;
+    for (let r = 0; r < 3; r++) {
+      const t = performance.now();
+      await generated.run({ q0: init.q0, p0: init.p0, steps: 1, batch: B });
+      oGen = Math.min(oGen, (performance.now() - t) / 1000);
+      oHand = Math.min(oHand, (await runHandwrittenHenonHeiles(gpu, { batch: B, steps: 1, dt: h })).seconds);
+    }
+    console.log(`kernel only (S steps − 1 step): generated ${((tGen - oGen) * 1000).toFixed(0)} ms, hand-written ${((tHand - oHand) * 1000).toFixed(0)} ms, ratio ${((tGen - oGen) / (tHand - oHand)).toFixed(2)}; host overhead per run ${(oGen * 1000).toFixed(0)} vs ${(oHand * 1000).toFixed(0)} ms`);
     generated.dispose();
     await releaseGpu();
   }

@@ -98,26 +98,30 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
       const [stateOut, statusOut] = await Promise.all([readBuffer(gpu, stateBuffer), readBuffer(gpu, statusBuffer)]);
       const status = new Uint32Array(statusOut);
       const residuals = new Float32Array(statusOut);
+      let total = 0, most = 0, failed = -1;
       for (let b = 0; b < count; b++) {
-        const word = status[b * STATUS_WORDS]!;
-        out.iterationsTotal! += status[b * STATUS_WORDS + 1]!;
-        out.iterationsMax = Math.max(out.iterationsMax!, status[b * STATUS_WORDS + 2]!);
-        if (word === 0) continue;
+        const at = b * STATUS_WORDS;
+        total += status[at + 1]!;
+        if (status[at + 2]! > most) most = status[at + 2]!;
+        if (failed < 0 && status[at] !== 0) failed = b;
+      }
+      out.iterationsTotal! += total;
+      out.iterationsMax = Math.max(out.iterationsMax!, most);
+      if (failed >= 0) {
+        const word = status[failed * STATUS_WORDS]!;
         const step = (word & ~NO_CONVERGENCE_FLAG) - 1;
         if ((word & NO_CONVERGENCE_FLAG) !== 0) {
-          throw noConvergence(`${program.method} (gpu f32)`, dt, step, first + b, residuals[b * STATUS_WORDS + 3]!, status[b * STATUS_WORDS + 2]!);
+          throw noConvergence(`${program.method} (gpu f32)`, dt, step, first + failed, residuals[failed * STATUS_WORDS + 3]!, status[failed * STATUS_WORDS + 2]!);
         }
         throw new DarbouxError(
           'NONFINITE',
-          `non-finite state at step ${step + 1} of trajectory ${first + b} (${program.method}, dt = ${dt}, gpu f32); reduce dt or check the initial state`,
-          { step, trajectory: first + b },
+          `non-finite state at step ${step + 1} of trajectory ${first + failed} (${program.method}, dt = ${dt}, gpu f32); reduce dt or check the initial state`,
+          { step, trajectory: first + failed },
         );
       }
       const s = new Float32Array(stateOut);
-      for (let k = 0; k < count * n; k++) {
-        out.q[first * n + k] = s[k]!;
-        out.p[first * n + k] = s[count * n + k]!;
-      }
+      out.q.set(s.subarray(0, count * n), first * n);
+      out.p.set(s.subarray(count * n, 2 * count * n), first * n);
       if (record > 0 && out.record) {
         const r = new Float32Array(await readBuffer(gpu, recordBuffer));
         const total = out.record.q.length / recordCount; // batch · dof
