@@ -2,11 +2,8 @@ import { size } from '../ir/shape.js';
 import type { Value } from '../ir/op.js';
 import type { StepProgram } from '../integrators/step-program.js';
 import { Lowering } from './lowering.js';
-import { loopInvariants } from './invariants.js';
-import { topologicalOrder } from '../ir/traverse.js';
 import { jsSyntax } from './syntax-js.js';
-import { prepareCarries } from './carry.js';
-import { elementOf, emitStep, varyingNodes, type FixedPointDialect, type FixedPointSettings } from './step-body.js';
+import { elementOf, lowerStepper, type FixedPointDialect, type FixedPointSettings } from './step-body.js';
 
 /** What a generated runner returns: the first failure, or null, and fixed-point iteration statistics. */
 export interface JsRunStatus {
@@ -75,17 +72,7 @@ export function compileJsRunner(program: StepProgram, settings: FixedPointSettin
     prologue.push(node.shape.length === 0 ? `  const th${k} = params[${k}][0];` : `  const th${k} = params[${k}];`);
     lowering.bind(node, node.shape.length === 0 ? { kind: 'scalar', code: `th${k}` } : { kind: 'array', name: `th${k}`, size: size(node.shape) });
   });
-  const fp = program.implicit;
-  const allRoots = [program.next.q, program.next.p, ...(fp ? [...fp.update, ...fp.initial] : [])];
-  // Loop-invariant subexpressions (functions of dt and θ only) are computed once per call.
-  lowering.baseIndent = 1;
-  lowering.emit(loopInvariants(allRoots, varyingNodes(program)));
-  const invariantLines = lowering.takeLines();
-  // Values handed from one step to the next (e.g. leapfrog's closing force is the next opening force).
-  const carries = prepareCarries(lowering, program, jsFixedPoint.mutable, 2);
-  lowering.baseIndent = 3;
-  const { next: [nq, np], extra, iterations } = emitStep(lowering, program, { q: qv, p: pv }, jsFixedPoint, settings, carries.ends);
-  const usesTime = topologicalOrder(allRoots).includes(h.time);
+  const { next: [nq, np], extra, iterations, invariantLines, carries, usesTime } = lowerStepper(lowering, program, { q: qv, p: pv }, jsFixedPoint, settings, { invariants: 1, carries: 2, step: 3 });
   const idx = Array.from({ length: n }, (_, i) => i);
   const sq = (i: number) => elementOf(qv, i), sp = (i: number) => elementOf(pv, i);
   const I = '      ';

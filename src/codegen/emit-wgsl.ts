@@ -3,10 +3,7 @@ import type { Value } from '../ir/op.js';
 import { size } from '../ir/shape.js';
 import type { StepProgram } from '../integrators/step-program.js';
 import { Lowering } from './lowering.js';
-import { loopInvariants } from './invariants.js';
-import { prepareCarries } from './carry.js';
-import { emitStep, varyingNodes, type FixedPointDialect, type FixedPointSettings } from './step-body.js';
-import { topologicalOrder } from '../ir/traverse.js';
+import { elementOf, lowerStepper, type FixedPointDialect, type FixedPointSettings } from './step-body.js';
 import { wgslSyntax } from './syntax-wgsl.js';
 
 /** Threads per workgroup of every generated kernel. */
@@ -15,13 +12,6 @@ export const WORKGROUP_SIZE = 64;
 /** State vectors up to this size live in scalar registers; larger ones in function-scope arrays. */
 const UNROLL_STATE = 32;
 
-/** Element i of an emitted value. */
-function element(v: Value, i: number): string {
-  if (v.kind === 'scalar') return v.code;
-  if (v.kind === 'unrolled') return v.elems[i]!;
-  const off = v.offset === undefined ? '' : `${v.offset} + `;
-  return `${v.name}[${off}${i}]`;
-}
 
 /**
  * Binds each parameter to the packed `dParams` buffer: scalars are read once into registers (`let`
@@ -92,13 +82,7 @@ export function emitWgslStepper(program: StepProgram, settings: FixedPointSettin
   lowering.bind(h.time, { kind: 'scalar', code: 'time' });
   const paramPrologue = bindParams(lowering, h.params);
   const fp = program.implicit;
-  const allRoots = [program.next.q, program.next.p, ...(fp ? [...fp.update, ...fp.initial] : [])];
-  lowering.baseIndent = 1;
-  lowering.emit(loopInvariants(allRoots, varyingNodes(program)));
-  const invariantLines = lowering.takeLines();
-  const carries = prepareCarries(lowering, program, wgslFixedPoint.mutable, 1);
-  lowering.baseIndent = 2;
-  const { next: [nq, np], extra, iterations } = emitStep(lowering, program, { q: qv, p: pv }, wgslFixedPoint, settings, carries.ends);
+  const { next: [nq, np], extra, iterations, invariantLines, carries, usesTime } = lowerStepper(lowering, program, { q: qv, p: pv }, wgslFixedPoint, settings, { invariants: 1, carries: 1, step: 2 });
   // Explicit steps flag a non-finite state without leaving the loop (a data-dependent break keeps llvmpipe
   // from running lanes in lockstep); implicit ones stop at once, before the solve sees NaNs.
   const nonFinite = '(bitcast<u32>(check) & 0x7f800000u) == 0x7f800000u';
@@ -114,9 +98,8 @@ export function emitWgslStepper(program: StepProgram, settings: FixedPointSettin
         '    }',
       ]
     : [];
-  const usesTime = topologicalOrder(allRoots).includes(h.time);
   const idx = Array.from({ length: n }, (_, i) => i);
-  const sq = (i: number) => element(qv, i), sp = (i: number) => element(pv, i);
+  const sq = (i: number) => elementOf(qv, i), sp = (i: number) => elementOf(pv, i);
   const moduleScope = lowering.hoisted.filter((l) => l.startsWith('var<private>'));
   const functionScope = lowering.hoisted.filter((l) => !l.startsWith('var<private>'));
   return [
@@ -155,8 +138,8 @@ export function emitWgslStepper(program: StepProgram, settings: FixedPointSettin
     ...(usesTime ? ['    let time = dControl.tStart + f32(step) * dt;'] : []),
     ...lowering.lines,
     ...(iterations ? ['    if (failed) { break; }', `    iterationsTotal += u32(${iterations});`, `    iterationsMax = max(iterationsMax, u32(${iterations}));`] : []),
-    ...idx.map((i) => `    let nq${i} = ${element(nq, i)};`),
-    ...idx.map((i) => `    let np${i} = ${element(np, i)};`),
+    ...idx.map((i) => `    let nq${i} = ${elementOf(nq, i)};`),
+    ...idx.map((i) => `    let np${i} = ${elementOf(np, i)};`),
     ...carries.assign(extra, 2),
     ...idx.map((i) => `    ${sq(i)} = nq${i}; ${sp(i)} = np${i};`),
     `    let check = ${idx.map((i) => `nq${i} + np${i}`).join(' + ')};`,
@@ -195,7 +178,7 @@ export function emitWgslEvaluator(inputs: readonly Expr[], outputs: readonly Exp
   const stores: string[] = [];
   let out = 0;
   outputs.forEach((o, k) => {
-    for (let i = 0; i < size(o.shape); i++) stores.push(`  dOut[outBase + ${out + i}u] = ${element(values[k]!, i)};`);
+    for (let i = 0; i < size(o.shape); i++) stores.push(`  dOut[outBase + ${out + i}u] = ${elementOf(values[k]!, i)};`);
     out += size(o.shape);
   });
   const moduleScope = lowering.hoisted.filter((l) => l.startsWith('var<private>'));

@@ -3,6 +3,8 @@ import type { Value } from '../ir/op.js';
 import { size } from '../ir/shape.js';
 import type { StepProgram } from '../integrators/step-program.js';
 import { loopInvariants } from './invariants.js';
+import { prepareCarries } from './carry.js';
+import { topologicalOrder } from '../ir/traverse.js';
 import type { Lowering } from './lowering.js';
 
 /** Target-specific statements of the fixed-point loop. */
@@ -99,4 +101,30 @@ export function emitStep(
 export function varyingNodes(program: StepProgram): Expr[] {
   const h = program.hamiltonian;
   return [h.q, h.p, h.time, ...(program.implicit?.unknowns ?? [])];
+}
+
+/**
+ * The lowering sequence both runners share, after q, p, dt, t and θ are bound: loop invariants (functions of dt
+ * and θ), carried values evaluated before the step loop, then the step itself, each at its template's
+ * indentation. Returns what the runner template needs around those lines.
+ */
+export function lowerStepper(
+  lowering: Lowering,
+  program: StepProgram,
+  state: { q: Value; p: Value },
+  dialect: FixedPointDialect,
+  settings: FixedPointSettings,
+  indent: { invariants: number; carries: number; step: number },
+) {
+  const fp = program.implicit;
+  const allRoots = [program.next.q, program.next.p, ...(fp ? [...fp.update, ...fp.initial] : [])];
+  lowering.baseIndent = indent.invariants;
+  lowering.emit(loopInvariants(allRoots, varyingNodes(program)));
+  const invariantLines = lowering.takeLines();
+  // Values handed from one step to the next (e.g. leapfrog's closing force is the next opening force).
+  const carries = prepareCarries(lowering, program, dialect.mutable, indent.carries);
+  lowering.baseIndent = indent.step;
+  const step = emitStep(lowering, program, state, dialect, settings, carries.ends);
+  const usesTime = topologicalOrder(allRoots).includes(program.hamiltonian.time);
+  return { ...step, invariantLines, carries, usesTime };
 }
