@@ -2,6 +2,9 @@ import { DarbouxError } from './errors.js';
 import type { Hamiltonian } from './hamiltonian.js';
 import { methods, methodNames } from './integrators/methods.js';
 import type { StepProgram } from './integrators/step-program.js';
+import { withImplicitSolver, type ImplicitSolver } from './integrators/newton.js';
+
+const IMPLICIT_SOLVERS: readonly ImplicitSolver[] = ['fixedPoint', 'newton', 'simplifiedNewton'];
 import { cpuStepper } from './cpu-stepper.js';
 import type { Stepper } from './stepper.js';
 import { gpuStepper, type GpuOptions } from './gpu-stepper.js';
@@ -19,6 +22,13 @@ export interface CompileOptions extends GpuOptions {
   tolerance?: number;
   /** Implicit methods: maximum fixed-point iterations per step (default 100). */
   maxIterations?: number;
+  /**
+   * Implicit methods: how the stage equations are solved. 'fixedPoint' (default) iterates W ← F(W); 'newton'
+   * uses Newton's method with the exact stage Jacobian from autodiff (for stiff problems, where the plain
+   * iteration diverges); 'simplifiedNewton' freezes that Jacobian at the predictor (one factorisation per step).
+   * Ignored by explicit methods.
+   */
+  solver?: ImplicitSolver;
 }
 
 /**
@@ -54,7 +64,12 @@ export async function compile(h: Hamiltonian, options: CompileOptions): Promise<
   if (!['cpu', 'gpu', 'auto'].includes(backend)) {
     throw new DarbouxError('OPTION', `unknown backend '${String(backend)}'; use 'cpu', 'gpu' or 'auto'`);
   }
-  const program = stepProgram(h, method);
+  const solver = options.solver ?? 'fixedPoint';
+  if (!(IMPLICIT_SOLVERS as readonly string[]).includes(solver)) {
+    throw new DarbouxError('OPTION', `unknown solver '${String(solver)}'; use ${IMPLICIT_SOLVERS.map((s) => `'${s}'`).join(', ')}`);
+  }
+  const base = stepProgram(h, method);
+  const program = solver === 'fixedPoint' ? base : h.memo(`program:${method}:${solver}`, () => withImplicitSolver(base, solver));
   for (const key of ['tolerance', 'maxIterations'] as const) {
     const v = options[key];
     if (v !== undefined && (!Number.isFinite(v) || v <= 0 || (key === 'maxIterations' && !Number.isInteger(v)))) {

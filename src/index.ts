@@ -45,6 +45,8 @@ export * from './models/index.js';
 export { gaussLegendreStep, midpointStep, gauss4Step, gauss6Step } from './integrators/gauss-legendre.js';
 export { yoshida4Step, suzuki6Step, yoshida8Step, symplecticEulerStep, leapfrogComposition } from './integrators/compositions.js';
 export type { FixedPointProblem } from './integrators/step-program.js';
+export { withImplicitSolver, type ImplicitSolver } from './integrators/newton.js';
+export { solveLinearSystem } from './autodiff/linear-solve.js';
 export { gpuStepper, type GpuOptions, type GpuStepper } from './gpu-stepper.js';
 export { gpuInfo, gpuAvailable, releaseGpu, type AdapterChoice } from './runtime/index.js';
 export { emitWgslStepper, emitWgslEvaluator } from './codegen/emit-wgsl.js';

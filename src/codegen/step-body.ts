@@ -1,7 +1,7 @@
 import type { Expr } from '../ir/expr.js';
 import type { Value } from '../ir/op.js';
 import { size } from '../ir/shape.js';
-import type { StepProgram } from '../integrators/step-program.js';
+import type { FixedPointProblem, StepProgram } from '../integrators/step-program.js';
 import { loopInvariants } from './invariants.js';
 import { prepareCarries } from './carry.js';
 import { topologicalOrder } from '../ir/traverse.js';
@@ -58,7 +58,7 @@ export function emitStep(
   const L = (code: string) => lowering.line(code, false);
   // Predictor and everything that does not depend on the unknowns: once per step.
   const initial = lowering.emit(fp.initial);
-  lowering.emit(loopInvariants([...fp.update, ...roots], fp.unknowns));
+  lowering.emit(loopInvariants([...iterated(fp), ...roots], fp.unknowns));
   const vars = fp.unknowns.map((u, k) => {
     const names = Array.from({ length: size(u.shape) }, () => lowering.fresh('w'));
     names.forEach((name, i) => L(dialect.mutable(name, elementOf(initial[k]!, i))));
@@ -76,7 +76,7 @@ export function emitStep(
   L(dialect.loopOpen);
   const body = lowering.fork();
   body.baseIndent = lowering.baseIndent + 1;
-  const updated = body.emit(fp.update);
+  const updated = body.emit(iterated(fp));
   const B = (code: string) => body.line(code, false);
   B(`${it} = ${it} + 1;`);
   const fresh = vars.map((names, k) => names.map((_, i) => body.temp(elementOf(updated[k]!, i))));
@@ -95,6 +95,11 @@ export function emitStep(
   L('}');
   const [q, p, ...extra] = lowering.emit(roots);
   return { next: [q!, p!], extra, iterations: it };
+}
+
+/** The map the fixed-point loop iterates (Newton's map when a Newton solver was chosen). */
+function iterated(fp: FixedPointProblem): readonly Expr[] {
+  return fp.iteration ?? fp.update;
 }
 
 /** The unknown and input nodes that vary inside a step (for loop-invariant hoisting). */
@@ -117,7 +122,7 @@ export function lowerStepper(
   indent: { invariants: number; carries: number; step: number },
 ) {
   const fp = program.implicit;
-  const allRoots = [program.next.q, program.next.p, ...(fp ? [...fp.update, ...fp.initial] : [])];
+  const allRoots = [program.next.q, program.next.p, ...(fp ? [...iterated(fp), ...fp.initial] : [])];
   lowering.baseIndent = indent.invariants;
   lowering.emit(loopInvariants(allRoots, varyingNodes(program)));
   const invariantLines = lowering.takeLines();

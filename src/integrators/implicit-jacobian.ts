@@ -54,7 +54,8 @@ export function implicitJacobianFunction(program: StepProgram, settings: FixedPo
   const tq = input('aux', 'tangent_q', [n]), tp = input('aux', 'tangent_p', [n]);
   const base = [h.q, h.p, h.dt, h.time];
   const initial = compileJs([...base, ...h.params], fp.initial);
-  const update = compileJs([...base, ...U, ...h.params], fp.update);
+  // The solve iterates the program's chosen map (Newton's when selected); derivatives use F itself.
+  const update = compileJs([...base, ...U, ...h.params], fp.iteration ?? fp.update);
   const fW = compileJs([...base, ...U, ...V, ...h.params], jvp(fp.update, new Map(U.map((u, k) => [u, V[k]!]))).map((t, k) => zeroIfNull(t, fp.update[k]!)));
   const fz = compileJs([...base, ...U, tq, tp, ...h.params], jvp(fp.update, new Map([[h.q, tq], [h.p, tp]])).map((t, k) => zeroIfNull(t, fp.update[k]!)));
   const nextSeeds = new Map<Expr, Expr>([[h.q, tq], [h.p, tp], ...U.map((u, k) => [u, V[k]!] as [Expr, Expr])]);

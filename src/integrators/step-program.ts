@@ -31,6 +31,13 @@ export interface FixedPointProblem {
   readonly initial: readonly Expr[];
   /** The map F, one expression per unknown. */
   readonly update: readonly Expr[];
+  /**
+   * The map actually iterated, with the same fixed points as `update` (default: `update` itself; Newton's
+   * method when the step was built with `solver: 'newton'`). Derivatives always use `update`.
+   */
+  readonly iteration?: readonly Expr[];
+  /** Name of the solver that built `iteration` (for statistics and messages). */
+  readonly solver?: string;
 }
 
 /** Builds a step program for a Hamiltonian (throws if the method does not apply to it). */

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { compile, harmonicOscillator, henonHeiles, kepler, methodNames, pendulum, type Model } from '../../src/index.js';
+import { compile, parse, harmonicOscillator, henonHeiles, kepler, methodNames, pendulum, type Model } from '../../src/index.js';
 import { releaseGpu } from '../../src/runtime/index.js';
 
 afterAll(() => releaseGpu());
@@ -52,6 +52,27 @@ describe('GPU stepper agrees with the f64 CPU backend', () => {
       });
     }
   }
+});
+
+describe('Newton iteration on the GPU', () => {
+  it('solves a stiff implicit step inside the kernel and agrees with the CPU', async () => {
+    // ω = 100, h = 0.05: the plain fixed-point iteration diverges (h·ω = 5), Newton converges.
+    const h = parse({ q: ['x'], p: ['px'], H: 'px^2/2 + 1e4*x^2/2 + x^4/4' });
+    for (const solver of ['newton', 'simplifiedNewton'] as const) {
+      for (const method of ['midpoint', 'gauss4']) {
+        const gpu = await compile(h, { method, dt: 0.05, backend: 'gpu', solver });
+        const cpu = await compile(h, { method, dt: 0.05, backend: 'cpu', solver });
+        const q0 = [1, 0.5, -0.2], p0 = [0, 3, 10];
+        const a = await gpu.run({ q0, p0, steps: 100, batch: 3 });
+        const b = await cpu.run({ q0, p0, steps: 100, batch: 3 });
+        expect(relativeDifference(a.q, b.q)).toBeLessThan(1e-3);
+        expect(relativeDifference(a.p, b.p)).toBeLessThan(1e-3);
+        expect(a.stats!.iterations.max).toBeLessThan(12);
+      }
+    }
+    const plain = await compile(h, { method: 'midpoint', dt: 0.05, backend: 'gpu' });
+    await expect(plain.run({ q0: [1], p0: [0], steps: 10 })).rejects.toMatchObject({ code: 'NO_CONVERGENCE' });
+  });
 });
 
 describe('GPU batches', () => {

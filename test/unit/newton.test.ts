@@ -1,0 +1,74 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compile, constant, DarbouxError, doublePendulum, parse, solveLinearSystem, symplecticDefect, type Expr } from '../../src/index.js';
+
+const IMPLICIT = ['midpoint', 'gauss4', 'gauss6'];
+
+describe('symbolic dense solve', () => {
+  it('solves random diagonally dominant systems like a numeric solver', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 42, maxLength: 42 }), (m, r) => {
+        const A = Array.from({ length: m }, (_, i) => Array.from({ length: m }, (_, j) => (i === j ? 4 : 0) + r[i * m + j]!));
+        const b = Array.from({ length: m }, (_, i) => r[36 + i]!);
+        const x = solveLinearSystem(A.map((row) => row.map((v) => constant(v))), b.map((v) => constant(v)));
+        // Every entry is a constant, so the elimination folded to numbers: check the residual A·x − b.
+        const xs = x.map((e: Expr) => e.attrs.value as number);
+        for (let i = 0; i < m; i++) {
+          const lhs = A[i]!.reduce((s, a, j) => s + a * xs[j]!, 0);
+          expect(Math.abs(lhs - b[i]!)).toBeLessThan(1e-12);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('refuses a structurally zero pivot and non-square systems', () => {
+    expect(() => solveLinearSystem([[constant(0), constant(1)], [constant(1), constant(0)]], [constant(1), constant(1)])).toThrow(/zero pivot/);
+    expect(() => solveLinearSystem([[constant(1)]], [constant(1), constant(2)])).toThrow(DarbouxError);
+  });
+});
+
+describe('Newton iteration for implicit steps', () => {
+  // A stiff oscillator: ω = 100, h = 0.05, so h·ω = 5 and the plain fixed-point iteration diverges.
+  const stiff = parse({ q: ['x'], p: ['px'], H: 'px^2/2 + 1e4*x^2/2' });
+
+  it('plain fixed-point iteration fails loudly on a stiff problem', async () => {
+    const st = await compile(stiff, { method: 'midpoint', dt: 0.05, backend: 'cpu' });
+    await expect(st.run({ q0: [1], p0: [0], steps: 3 })).rejects.toMatchObject({ code: 'NO_CONVERGENCE' });
+  });
+
+  for (const solver of ['newton', 'simplifiedNewton'] as const) {
+    for (const method of IMPLICIT) {
+      it(`${solver} solves the stiff ${method} step, conserving the quadratic energy exactly`, async () => {
+        const st = await compile(stiff, { method, dt: 0.05, backend: 'cpu', solver });
+        const r = await st.run({ q0: [1], p0: [0], steps: 2000 });
+        const e0 = stiff.energy([1], [0]);
+        // Gauss–Legendre methods conserve quadratic invariants: only rounding remains.
+        expect(Math.abs(stiff.energy(r.q, r.p) - e0) / e0).toBeLessThan(1e-11);
+        // A linear problem: Newton lands on the solution in one update; the rest only polish rounding.
+        if (solver === 'newton') expect(r.stats!.iterations.max).toBeLessThanOrEqual(4);
+        expect(symplecticDefect(st.jacobian([0.3], [2]))).toBeLessThan(1e-11);
+      });
+    }
+  }
+
+  it('agrees with fixed-point iteration on a non-separable problem, in fewer iterations', async () => {
+    const { hamiltonian: h, q0, p0 } = doublePendulum();
+    for (const method of IMPLICIT) {
+      const plain = await compile(h, { method, dt: 0.01, backend: 'cpu' });
+      const newton = await compile(h, { method, dt: 0.01, backend: 'cpu', solver: 'newton' });
+      const a = await plain.run({ q0, p0, steps: 200 });
+      const b = await newton.run({ q0, p0, steps: 200 });
+      for (let i = 0; i < q0.length; i++) {
+        expect(Math.abs(a.q[i]! - b.q[i]!)).toBeLessThan(1e-12);
+        expect(Math.abs(a.p[i]! - b.p[i]!)).toBeLessThan(1e-12);
+      }
+      expect(b.stats!.iterations.mean).toBeLessThan(a.stats!.iterations.mean);
+      expect(symplecticDefect(newton.jacobian(q0, p0))).toBeLessThan(1e-12);
+    }
+  });
+
+  it('rejects an unknown solver', async () => {
+    await expect(compile(stiff, { method: 'midpoint', dt: 0.05, backend: 'cpu', solver: 'broyden' as never })).rejects.toThrow(/unknown solver 'broyden'/);
+  });
+});
