@@ -1,9 +1,10 @@
 import { DarbouxError } from './errors.js';
-import { emitWgslStepper, NO_CONVERGENCE_FLAG, STATUS_WORDS, STEPPER_CONTROL_WORDS, WGSL_FIXED_POINT, WORKGROUP_SIZE } from './codegen/emit-wgsl.js';
+import { emitWgslStepper, NO_CONVERGENCE_FLAG, NONFINITE_BY_FLAG, STATUS_WORDS, STEPPER_CONTROL_WORDS, WGSL_FIXED_POINT, WORKGROUP_SIZE } from './codegen/emit-wgsl.js';
 import type { FixedPointSettings } from './codegen/step-body.js';
 import { JS_FIXED_POINT } from './codegen/emit-js-stepper.js';
 import { jacobianFunction } from './integrators/jacobian.js';
 import type { StepProgram } from './integrators/step-program.js';
+import { specializeParameters } from './integrators/specialize.js';
 import { graphSize } from './ir/traverse.js';
 import { acquireGpu, createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type AdapterChoice, type Gpu } from './runtime/index.js';
 import { checkRunOptions, noConvergence } from './cpu-stepper.js';
@@ -19,6 +20,11 @@ export interface GpuOptions {
   maxWorkgroupsPerDispatch?: number;
   /** Approximate node·step budget of one dispatch, which sets how many steps a dispatch fuses (default 2e9). */
   dispatchBudget?: number;
+  /**
+   * Compile parameters of up to 16 elements into the kernel as constants (default true: the stepper fixes their
+   * values, and constant folding then simplifies the step). Larger tensors are always read from a buffer.
+   */
+  specializeParameters?: boolean;
 }
 
 /** A Stepper on the GPU, with the WGSL it dispatches. */
@@ -44,11 +50,23 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
     tolerance: Math.max(options.tolerance ?? WGSL_FIXED_POINT.tolerance, WGSL_FIXED_POINT.tolerance),
     maxIterations: options.maxIterations ?? WGSL_FIXED_POINT.maxIterations,
   };
-  // One module, two entry points: `main` without recording and `mainRecord` with it (the recording branch
-  // costs time in every step, so runs that do not record do not pay for it).
-  const wgsl = stepperModule(emitWgslStepper(program, settings, { record: false }), emitWgslStepper(program, settings, { record: true }));
+  // One module, three entry points: `main` (no recording; explicit methods test for a non-finite state after
+  // the last step only), `mainChecked` (tests every step: run again to find the exact step of a failure) and
+  // `mainRecord` (records, tests every step). Runs pay only for what they use.
+  // Scalar and small parameters are compiled in as constants (the stepper fixes their values anyway).
+  const kernelProgram = options.specializeParameters === false ? program : specializeParameters(program);
+  const wgsl = stepperModule({
+    main: emitWgslStepper(kernelProgram, settings, { record: false, checkEveryStep: false }),
+    mainChecked: emitWgslStepper(kernelProgram, settings, { record: false, checkEveryStep: true }),
+    mainRecord: emitWgslStepper(kernelProgram, settings, { record: true, checkEveryStep: true }),
+  });
   const plainKernel = await createComputeKernel(gpu, { wgsl, entryPoint: 'main', label: `darboux-${program.method}` });
-  let recordingKernel: ReturnType<typeof createComputeKernel> | undefined; // compiled on first use
+  const lazyKernels = new Map<string, ReturnType<typeof createComputeKernel>>(); // compiled on first use
+  const kernelFor = async (entryPoint: 'main' | 'mainChecked' | 'mainRecord') => {
+    if (entryPoint === 'main') return plainKernel;
+    if (!lazyKernels.has(entryPoint)) lazyKernels.set(entryPoint, createComputeKernel(gpu, { wgsl, entryPoint, label: `darboux-${program.method}-${entryPoint}` }));
+    return lazyKernels.get(entryPoint)!;
+  };
   const packed = new Float32Array(Math.max(1, h.paramValues.reduce((s, v) => s + v.length, 0)));
   let at = 0;
   for (const v of h.paramValues) {
@@ -56,7 +74,7 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
     at += v.length;
   }
   const paramBuffer = createStorageBuffer(gpu, packed);
-  const cost = Math.max(1, graphSize([program.next.q, program.next.p]));
+  const cost = Math.max(1, graphSize([kernelProgram.next.q, kernelProgram.next.p]));
   const maxWorkgroups = Math.min(options.maxWorkgroupsPerDispatch ?? Infinity, gpu.limits.maxComputeWorkgroupsPerDimension);
   const bindingLimit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
   const chunkLimit = Math.max(1, Math.min(options.maxTrajectoriesPerChunk ?? Infinity, Math.floor(bindingLimit / (8 * n))));
@@ -64,7 +82,7 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
   let disposed = false;
 
   type Accumulated = RunResult & { iterationsTotal?: number; iterationsMax?: number };
-  async function runChunk(q: Float64Array, p: Float64Array, first: number, count: number, steps: number, t0: number, record: number, recordCount: number, out: Accumulated): Promise<void> {
+  async function runChunk(q: Float64Array, p: Float64Array, first: number, count: number, steps: number, t0: number, record: number, recordCount: number, out: Accumulated, checked = false): Promise<void> {
     const state = new Float32Array(2 * count * n);
     state.set(q.subarray(first * n, (first + count) * n), 0);
     state.set(p.subarray(first * n, (first + count) * n), count * n);
@@ -78,7 +96,7 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
     const control = new ArrayBuffer(STEPPER_CONTROL_WORDS.length * 4);
     const f32 = new Float32Array(control), u32 = new Uint32Array(control);
     const controlBuffer = createUniformBuffer(gpu, control.byteLength);
-    const kernel = record > 0 ? await (recordingKernel ??= createComputeKernel(gpu, { wgsl, entryPoint: 'mainRecord', label: `darboux-${program.method}-record` })) : plainKernel;
+    const kernel = await kernelFor(record > 0 ? 'mainRecord' : checked ? 'mainChecked' : 'main');
     const perDispatch = Math.max(1, Math.min(steps, Math.floor((options.dispatchBudget ?? 2e9) / (count * cost))));
     try {
       for (let base = 0; base < steps; base += perDispatch) {
@@ -109,6 +127,15 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
       out.iterationsMax = Math.max(out.iterationsMax!, most);
       if (failed >= 0) {
         const word = status[failed * STATUS_WORDS]!;
+        if ((word & NONFINITE_BY_FLAG) !== 0) {
+          // Only known to have failed by the end of a dispatch: the same run with the per-step test names the step.
+          if (!checked) await runChunk(q, p, first, count, steps, t0, record, recordCount, { ...out, iterationsTotal: 0, iterationsMax: 0 }, true);
+          throw new DarbouxError(
+            'NONFINITE',
+            `non-finite state by step ${word & ~NONFINITE_BY_FLAG} of trajectory ${first + failed} (${program.method}, dt = ${dt}, gpu f32); reduce dt or check the initial state`,
+            { step: (word & ~NONFINITE_BY_FLAG) - 1, trajectory: first + failed },
+          );
+        }
         const step = (word & ~NO_CONVERGENCE_FLAG) - 1;
         if ((word & NO_CONVERGENCE_FLAG) !== 0) {
           throw noConvergence(`${program.method} (gpu f32)`, dt, step, first + failed, residuals[failed * STATUS_WORDS + 3]!, status[failed * STATUS_WORDS + 2]!);
@@ -175,12 +202,11 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
   };
 }
 
-/** Joins the plain and recording kernels into one WGSL module (shared declarations once, entry points `main` and `mainRecord`). */
-function stepperModule(plain: string, recording: string): string {
-  const split = (text: string) => {
+/** Joins kernels emitted with entry point `main` into one WGSL module: shared declarations once, each entry point renamed to its key. */
+function stepperModule(kernels: Record<string, string>): string {
+  const parts = Object.entries(kernels).map(([name, text]) => {
     const at = text.indexOf('@compute');
-    return { head: text.slice(0, at), body: text.slice(at) };
-  };
-  const a = split(plain), b = split(recording);
-  return `${a.head}${a.body}\n${b.body.replace('fn main(', 'fn mainRecord(')}`;
+    return { head: text.slice(0, at), body: text.slice(at).replace('fn main(', `fn ${name}(`) };
+  });
+  return `${parts[0]!.head}${parts.map((p) => p.body).join('\n')}`;
 }

@@ -40,6 +40,11 @@ export const STEPPER_CONTROL_WORDS = ['dt', 'tStart', 'steps', 'stepBase', 'offs
 export const STATUS_WORDS = 4;
 /** High bit of the status failure word: the implicit solve did not converge. */
 export const NO_CONVERGENCE_FLAG = 0x80000000;
+/**
+ * Status flag of kernels that test the state only after their last step: the state was non-finite by the step in
+ * the low bits (the exact step is found by running again with the per-step check).
+ */
+export const NONFINITE_BY_FLAG = 0x40000000;
 
 /** f32 fixed-point settings: updates at a few ulps of the state. */
 export const WGSL_FIXED_POINT: FixedPointSettings = { tolerance: 4 * 1.1920928955078125e-7, maxIterations: 100 };
@@ -68,7 +73,11 @@ const wgslFixedPoint: FixedPointDialect = {
  * @example
  * const wgsl = emitWgslStepper(leapfrogStep(h));
  */
-export function emitWgslStepper(program: StepProgram, settings: FixedPointSettings = WGSL_FIXED_POINT, options: { record?: boolean } = {}): string {
+export function emitWgslStepper(
+  program: StepProgram,
+  settings: FixedPointSettings = WGSL_FIXED_POINT,
+  options: { record?: boolean; checkEveryStep?: boolean } = {},
+): string {
   const record = options.record ?? true;
   const h = program.hamiltonian;
   const n = h.dof;
@@ -82,13 +91,27 @@ export function emitWgslStepper(program: StepProgram, settings: FixedPointSettin
   lowering.bind(h.time, { kind: 'scalar', code: 'time' });
   const paramPrologue = bindParams(lowering, h.params);
   const fp = program.implicit;
+  const idx = Array.from({ length: n }, (_, i) => i);
   const { next: [nq, np], extra, iterations, invariantLines, carries, usesTime } = lowerStepper(lowering, program, { q: qv, p: pv }, wgslFixedPoint, settings, { invariants: 1, carries: 1, step: 2 });
-  // Explicit steps flag a non-finite state without leaving the loop (a data-dependent break keeps llvmpipe
-  // from running lanes in lockstep); implicit ones stop at once, before the solve sees NaNs.
-  const nonFinite = '(bitcast<u32>(check) & 0x7f800000u) == 0x7f800000u';
-  const checkLines = fp
-    ? [`    if (${nonFinite}) { failStep = step + 1u; break; }`]
-    : [`    failStep = select(failStep, step + 1u, failStep == 0u && ${nonFinite});`];
+  // Implicit steps stop at once on a non-finite state, before the solve sees NaNs. Explicit ones either flag it
+  // without leaving the loop (a data-dependent break keeps llvmpipe from running lanes in lockstep) or, by
+  // default, test only after the last step: every method updates z ← z + Δ, so a non-finite state stays
+  // non-finite, and the per-step test cost a third of a cheap step. The host then finds the exact step with
+  // the per-step variant.
+  const nonFinite = (x: string) => `(bitcast<u32>(${x}) & 0x7f800000u) == 0x7f800000u`;
+  const checkEveryStep = fp !== undefined || (options.checkEveryStep ?? true);
+  const checkLines = !checkEveryStep
+    ? []
+    : [
+        `    let check = ${idx.map((i) => `nq${i} + np${i}`).join(' + ')};`,
+        fp ? `    if (${nonFinite('check')}) { failStep = step + 1u; break; }` : `    failStep = select(failStep, step + 1u, failStep == 0u && ${nonFinite('check')});`,
+      ];
+  const endCheckLines = checkEveryStep
+    ? []
+    : [
+        `  let check = ${idx.map((i) => `${elementOf(qv, i)} + ${elementOf(pv, i)}`).join(' + ')};`,
+        `  if (${nonFinite('check')}) { failStep = (dControl.stepBase + dControl.steps) | ${NONFINITE_BY_FLAG}u; }`,
+      ];
   const recordLines = record
     ? [
         '    if (dControl.recordEvery != 0u && (step + 1u) % dControl.recordEvery == 0u) {',
@@ -98,7 +121,6 @@ export function emitWgslStepper(program: StepProgram, settings: FixedPointSettin
         '    }',
       ]
     : [];
-  const idx = Array.from({ length: n }, (_, i) => i);
   const sq = (i: number) => elementOf(qv, i), sp = (i: number) => elementOf(pv, i);
   const moduleScope = lowering.hoisted.filter((l) => l.startsWith('var<private>'));
   const functionScope = lowering.hoisted.filter((l) => !l.startsWith('var<private>'));
@@ -118,7 +140,9 @@ export function emitWgslStepper(program: StepProgram, settings: FixedPointSettin
     'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
     '  let b = gid.x + dControl.offset;',
     `  let sBase = b * ${STATUS_WORDS}u;`,
-    '  if (b >= dControl.batch || dStatus[sBase] != 0u) { return; }',
+    // Implicit kernels skip trajectories that already failed (their solve would spin to maxIterations); explicit
+    // ones keep going (a status read on entry cost ~25% of a cheap step on llvmpipe) and keep the first failure.
+    fp ? '  if (b >= dControl.batch || dStatus[sBase] != 0u) { return; }' : '  if (b >= dControl.batch) { return; }',
     `  let qBase = b * ${n}u;`,
     `  let pBase = (dControl.batch + b) * ${n}u;`,
     ...functionScope.map((l) => `  ${l}`),
@@ -129,10 +153,8 @@ export function emitWgslStepper(program: StepProgram, settings: FixedPointSettin
     ...paramPrologue,
     ...invariantLines,
     ...carries.preLoop,
-    '  var failed = false;',
     '  var failStep: u32 = 0u;',
-    '  var iterationsTotal: u32 = 0u;',
-    '  var iterationsMax: u32 = 0u;',
+    ...(fp ? ['  var failed = false;', '  var iterationsTotal: u32 = 0u;', '  var iterationsMax: u32 = 0u;'] : []),
     '  for (var s: u32 = 0u; s < dControl.steps; s++) {',
     '    let step = dControl.stepBase + s;',
     ...(usesTime ? ['    let time = dControl.tStart + f32(step) * dt;'] : []),
@@ -142,13 +164,12 @@ export function emitWgslStepper(program: StepProgram, settings: FixedPointSettin
     ...idx.map((i) => `    let np${i} = ${elementOf(np, i)};`),
     ...carries.assign(extra, 2),
     ...idx.map((i) => `    ${sq(i)} = nq${i}; ${sp(i)} = np${i};`),
-    `    let check = ${idx.map((i) => `nq${i} + np${i}`).join(' + ')};`,
     ...checkLines,
     ...recordLines,
     '  }',
-    '  if (failStep != 0u) { dStatus[sBase] = failStep; }',
-    '  dStatus[sBase + 1u] += iterationsTotal;',
-    '  dStatus[sBase + 2u] = max(dStatus[sBase + 2u], iterationsMax);',
+    ...endCheckLines,
+    '  if (failStep != 0u && dStatus[sBase] == 0u) { dStatus[sBase] = failStep; }',
+    ...(fp ? ['  dStatus[sBase + 1u] += iterationsTotal;', '  dStatus[sBase + 2u] = max(dStatus[sBase + 2u], iterationsMax);'] : []),
     ...idx.map((i) => `  dState[qBase + ${i}u] = ${sq(i)}; dState[pBase + ${i}u] = ${sp(i)};`),
     '}',
     '',

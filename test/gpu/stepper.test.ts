@@ -102,4 +102,16 @@ describe('GPU batches', () => {
     const st = await compile(model.hamiltonian, { dt: 0.5, backend: 'gpu' });
     await expect(st.run({ q0: [0, 1], p0: [0, 0], steps: 10_000, batch: 2 })).rejects.toThrow(/non-finite state at step \d+ of trajectory 1/);
   });
+
+  it('finds the exact failing step although the fast kernel tests the state only after its last step', async () => {
+    const model = harmonicOscillator({ k: -1 });
+    // Small dispatches: the failure lies in a middle dispatch, found by the rerun with the per-step test.
+    const st = await compile(model.hamiltonian, { dt: 0.5, backend: 'gpu', dispatchBudget: 64 * 40 });
+    expect(st.wgsl).toMatch(/fn mainChecked\(/);
+    const fast = await st.run({ q0: [0, 1, 0, 0.5], p0: [0, 0, 0, 0], steps: 2000, batch: 4 }).catch((e: unknown) => e as { details: { step: number; trajectory: number } });
+    // Recording uses the per-step-tested kernel directly.
+    const recorded = await st.run({ q0: [0, 1, 0, 0.5], p0: [0, 0, 0, 0], steps: 2000, batch: 4, record: 1000 }).catch((e: unknown) => e as { details: { step: number; trajectory: number } });
+    expect(fast).toMatchObject({ code: 'NONFINITE', details: { trajectory: recorded.details.trajectory, step: recorded.details.step } });
+    expect(fast.details.step).toBeGreaterThan(100);
+  });
 });

@@ -21,7 +21,7 @@ describe('generated code snapshots', () => {
       fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let b = gid.x + dControl.offset;
         let sBase = b * 4u;
-        if (b >= dControl.batch || dStatus[sBase] != 0u) { return; }
+        if (b >= dControl.batch) { return; }
         let qBase = b * 2u;
         let pBase = (dControl.batch + b) * 2u;
         var sq0: f32 = dState[qBase + 0u];
@@ -40,10 +40,7 @@ describe('generated code snapshots', () => {
         let vt7 = (vt5 * vt1);
         var vc8: f32 = vt6;
         var vc9: f32 = vt7;
-        var failed = false;
         var failStep: u32 = 0u;
-        var iterationsTotal: u32 = 0u;
-        var iterationsMax: u32 = 0u;
         for (var s: u32 = 0u; s < dControl.steps; s++) {
           let step = dControl.stepBase + s;
           let vt10 = (sp0 - vc8);
@@ -77,9 +74,7 @@ describe('generated code snapshots', () => {
             dRecord[at + 1u] = nq1; dRecord[pAt + 1u] = np1;
           }
         }
-        if (failStep != 0u) { dStatus[sBase] = failStep; }
-        dStatus[sBase + 1u] += iterationsTotal;
-        dStatus[sBase + 2u] = max(dStatus[sBase + 2u], iterationsMax);
+        if (failStep != 0u && dStatus[sBase] == 0u) { dStatus[sBase] = failStep; }
         dState[qBase + 0u] = sq0; dState[pBase + 0u] = sp0;
         dState[qBase + 1u] = sq1; dState[pBase + 1u] = sp1;
       }
@@ -113,8 +108,8 @@ describe('generated code snapshots', () => {
         let vt1 = (-dt);
         let vt2 = (0.5 * dt);
         let vt3 = ((-0.5) * dt);
-        var failed = false;
         var failStep: u32 = 0u;
+        var failed = false;
         var iterationsTotal: u32 = 0u;
         var iterationsMax: u32 = 0u;
         for (var s: u32 = 0u; s < dControl.steps; s++) {
@@ -173,7 +168,7 @@ describe('generated code snapshots', () => {
             dRecord[at + 0u] = nq0; dRecord[pAt + 0u] = np0;
           }
         }
-        if (failStep != 0u) { dStatus[sBase] = failStep; }
+        if (failStep != 0u && dStatus[sBase] == 0u) { dStatus[sBase] = failStep; }
         dStatus[sBase + 1u] += iterationsTotal;
         dStatus[sBase + 2u] = max(dStatus[sBase + 2u], iterationsMax);
         dState[qBase + 0u] = sq0; dState[pBase + 0u] = sp0;
