@@ -108,9 +108,11 @@ describe('GPU batches', () => {
     // Small dispatches: the failure lies in a middle dispatch, found by the rerun with the per-step test.
     const st = await compile(model.hamiltonian, { dt: 0.5, backend: 'gpu', dispatchBudget: 64 * 40 });
     expect(st.wgsl).toMatch(/fn mainChecked\(/);
-    const fast = await st.run({ q0: [0, 1, 0, 0.5], p0: [0, 0, 0, 0], steps: 2000, batch: 4 }).catch((e: unknown) => e as { details: { step: number; trajectory: number } });
+    type Failure = { details: { step: number; trajectory: number } };
+    const failure = (run: Promise<unknown>) => run.then(() => { throw new Error('expected a failure'); }, (e: unknown) => e as Failure);
+    const fast = await failure(st.run({ q0: [0, 1, 0, 0.5], p0: [0, 0, 0, 0], steps: 2000, batch: 4 }));
     // Recording uses the per-step-tested kernel directly.
-    const recorded = await st.run({ q0: [0, 1, 0, 0.5], p0: [0, 0, 0, 0], steps: 2000, batch: 4, record: 1000 }).catch((e: unknown) => e as { details: { step: number; trajectory: number } });
+    const recorded = await failure(st.run({ q0: [0, 1, 0, 0.5], p0: [0, 0, 0, 0], steps: 2000, batch: 4, record: 1000 }));
     expect(fast).toMatchObject({ code: 'NONFINITE', details: { trajectory: recorded.details.trajectory, step: recorded.details.step } });
     expect(fast.details.step).toBeGreaterThan(100);
   });
