@@ -3,6 +3,7 @@ import { compileJsRunner, JS_FIXED_POINT } from './codegen/emit-js-stepper.js';
 import type { FixedPointSettings } from './codegen/step-body.js';
 import { jacobianFunction } from './integrators/jacobian.js';
 import type { StepProgram } from './integrators/step-program.js';
+import { specializeParameters } from './integrators/specialize.js';
 import type { RunOptions, RunResult, Stepper } from './stepper.js';
 
 /** Checks run options against a stepper and returns the normalised batch and steps. @internal */
@@ -48,7 +49,8 @@ export function cpuStepper(program: StepProgram, dt: number, settings: Partial<F
     tolerance: settings.tolerance ?? JS_FIXED_POINT.tolerance,
     maxIterations: settings.maxIterations ?? JS_FIXED_POINT.maxIterations,
   };
-  const runner = compileJsRunner(program, fixedPoint);
+  // Small parameters are compiled in as constants (the stepper fixes their values anyway).
+  const runner = compileJsRunner(specializeParameters(program), fixedPoint);
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
   let disposed = false;
   const alive = () => {

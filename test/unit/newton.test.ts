@@ -72,3 +72,27 @@ describe('Newton iteration for implicit steps', () => {
     await expect(compile(stiff, { method: 'midpoint', dt: 0.05, backend: 'cpu', solver: 'broyden' as never })).rejects.toThrow(/unknown solver 'broyden'/);
   });
 });
+
+describe('parameter specialisation', () => {
+  it('compiles small parameters in as constants without changing results', async () => {
+    const { specializeParameters } = await import('../../src/integrators/specialize.js');
+    const { compileJsRunner, JS_FIXED_POINT } = await import('../../src/codegen/emit-js-stepper.js');
+    const { henonHeiles, coupledOscillator, stepProgram } = await import('../../src/index.js');
+    for (const [model, method] of [[henonHeiles({ lambda: 0.7 }), 'yoshida4'], [coupledOscillator(), 'gauss4']] as const) {
+      const program = stepProgram(model.hamiltonian, method);
+      const generic = compileJsRunner(program, JS_FIXED_POINT), special = compileJsRunner(specializeParameters(program), JS_FIXED_POINT);
+      // The parameter is still bound (unused) but no arithmetic reads it any more.
+      const uses = (source: string) => (source.match(/\bth0\b/g) ?? []).length;
+      expect(uses(generic.source)).toBeGreaterThan(1);
+      expect(uses(special.source)).toBe(1);
+      const n = model.q0.length;
+      const run = (runner: typeof generic) => {
+        const Q = Float64Array.from(model.q0), P = Float64Array.from(model.p0);
+        runner(Q, P, model.hamiltonian.paramValues, 1, 100, model.dt, 0, 0, null, null);
+        return [...Q, ...P];
+      };
+      const a = run(generic), b = run(special);
+      for (let i = 0; i < 2 * n; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-13);
+    }
+  });
+});
