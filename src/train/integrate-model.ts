@@ -3,8 +3,8 @@ import { compile } from '../compile.js';
 import { compileJs } from '../codegen/emit-js.js';
 import type { NeuralModel } from '../models/neural/model.js';
 
-/** Options of `rollout`. */
-export interface RolloutOptions {
+/** Options of `integrateModel`. */
+export interface IntegrateModelOptions {
   /** Initial positions and momenta, batch × dof (trajectory-major). */
   q0: ArrayLike<number>;
   p0: ArrayLike<number>;
@@ -26,13 +26,13 @@ export interface RolloutOptions {
  * every state including the initial one: (steps + 1) × batch × dof, f64.
  *
  * @example
- * const { q, p } = await rollout(model, { q0: [1], p0: [0], steps: 300, dt: 0.1 });
+ * const { q, p } = await integrateModel(model, { q0: [1], p0: [0], steps: 300, dt: 0.1 });
  */
-export async function rollout(model: NeuralModel, options: RolloutOptions): Promise<{ q: Float64Array; p: Float64Array }> {
+export async function integrateModel(model: NeuralModel, options: IntegrateModelOptions): Promise<{ q: Float64Array; p: Float64Array }> {
   const n = model.dof, batch = options.batch ?? 1, steps = options.steps;
-  if (!Number.isInteger(steps) || steps < 0) throw new DarbouxError('INPUT', `rollout: steps must be a non-negative integer, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 0) throw new DarbouxError('INPUT', `integrateModel: steps must be a non-negative integer, got ${steps}`);
   if (options.q0.length !== batch * n || options.p0.length !== batch * n) {
-    throw new DarbouxError('INPUT', `rollout: q0 and p0 need batch·dof = ${batch * n} values, got ${options.q0.length} and ${options.p0.length}`);
+    throw new DarbouxError('INPUT', `integrateModel: q0 and p0 need batch·dof = ${batch * n} values, got ${options.q0.length} and ${options.p0.length}`);
   }
   const Q = new Float64Array((steps + 1) * batch * n), P = new Float64Array((steps + 1) * batch * n);
   Q.set(Float64Array.from(options.q0));
@@ -93,6 +93,6 @@ export async function rollout(model: NeuralModel, options: RolloutOptions): Prom
 }
 
 function requireDt(dt: number | undefined): number {
-  if (typeof dt !== 'number' || !Number.isFinite(dt) || dt <= 0) throw new DarbouxError('OPTION', `rollout: dt must be a finite positive number, got ${String(dt)}`);
+  if (typeof dt !== 'number' || !Number.isFinite(dt) || dt <= 0) throw new DarbouxError('OPTION', `integrateModel: dt must be a finite positive number, got ${String(dt)}`);
   return dt;
 }
