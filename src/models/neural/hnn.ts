@@ -25,7 +25,10 @@ export interface HnnOptions {
   init?: InitName | Initialiser;
 }
 
-/** Validates the options shared by the MLP-based models; returns dof, hidden, activation, seed. */
+/**
+ * Validates the options shared by the MLP-based models (OPTION errors); returns dof, hidden, activation, seed.
+ * @example const { dof, hidden } = checkMlpOptions('hnn', { dof: 1, hidden: [200] })
+ */
 export function checkMlpOptions(what: string, options: { dof: number; hidden: readonly number[]; activation?: Activation; seed?: number }) {
   if (typeof options !== 'object' || options === null) throw new DarbouxError('OPTION', `${what}: expected an options object`);
   const { dof, hidden, activation = 'tanh', seed = 0 } = options;

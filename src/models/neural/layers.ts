@@ -134,7 +134,7 @@ export function mlpScalar(
   return dot(w, h);
 }
 
-/** Validates hidden layer widths. */
+/** Validates hidden layer widths (OPTION error otherwise). @example checkHidden([200, 200]) */
 export function checkHidden(hidden: unknown): asserts hidden is readonly number[] {
   if (!Array.isArray(hidden) || hidden.length === 0 || hidden.some((w) => !Number.isInteger(w) || w < 1)) {
     throw new DarbouxError('OPTION', `hidden must be a non-empty array of positive integer widths, got ${JSON.stringify(hidden)}`);

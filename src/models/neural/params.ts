@@ -23,7 +23,7 @@ export interface Initialiser {
   sample(shape: Shape, random: Random, fans?: Fans): Float64Array;
 }
 
-/** Fans of a shape: a matrix [out, in] has fan-in `in` and fan-out `out`; a vector [n] has both n. */
+/** Fans of a shape: a matrix [out, in] has fan-in `in` and fan-out `out`; a vector [n] has both n. @example fansOf([16, 2]) // { fanIn: 2, fanOut: 16 } */
 export function fansOf(shape: Shape): Fans {
   if (shape.length === 0) return { fanIn: 1, fanOut: 1 };
   if (shape.length === 1) return { fanIn: shape[0]!, fanOut: shape[0]! };
