@@ -50,3 +50,13 @@ export { solveLinearSystem } from './autodiff/linear-solve.js';
 export { gpuStepper, type GpuOptions, type GpuStepper } from './gpu-stepper.js';
 export { gpuInfo, gpuAvailable, releaseGpu, type AdapterChoice } from './runtime/index.js';
 export { emitWgslStepper, emitWgslEvaluator } from './codegen/emit-wgsl.js';
+
+// Neural models, parameter store, initialisers and data sets (issue 5: models and data).
+export {
+  hnn, sympnet, mlpField, NetworkModel, ParamStore, initialisers, glorot, he, normal, zerosInit, initialiser, fansOf,
+  mergeParams, createRandom, dense, mlp, mlpHidden, mlpScalar, activate, activationNames,
+  type NeuralModel, type NeuralKind, type ParamTensors, type Random, type Initialiser, type InitName, type Fans,
+  type Activation, type DenseOptions, type MlpOptions, type NetworkGraph, type HnnOptions, type MlpFieldOptions,
+  type SympNetOptions,
+} from './models/neural/index.js';
+export { dataset, type FromHamiltonianOptions, type HamiltonianDataset, type InitialState } from './train/dataset.js';
