@@ -1,5 +1,5 @@
 import { DarbouxError } from './errors.js';
-import { emitWgslStepper, NO_CONVERGENCE_FLAG, NONFINITE_BY_FLAG, STATUS_WORDS, STEPPER_CONTROL_WORDS, WGSL_FIXED_POINT, WORKGROUP_SIZE } from './codegen/emit-wgsl.js';
+import { emitWgslStepper, wgslStepperKernel, NO_CONVERGENCE_FLAG, NONFINITE_BY_FLAG, TRUNCATED_FLAG, STATUS_WORDS, STEPPER_CONTROL_WORDS, WGSL_FIXED_POINT, WORKGROUP_SIZE } from './codegen/emit-wgsl.js';
 import type { FixedPointSettings } from './codegen/step-body.js';
 import { JS_FIXED_POINT } from './codegen/emit-js-stepper.js';
 import { jacobianFunction } from './integrators/jacobian.js';
@@ -25,6 +25,11 @@ export interface GpuOptions {
    * values, and constant folding then simplifies the step). Larger tensors are always read from a buffer.
    */
   specializeParameters?: boolean;
+  /**
+   * Steps fused into one dispatch, overriding the automatic choice (from `dispatchBudget` and, on llvmpipe, its
+   * bound on loop iterations per invocation). A dispatch cut short by the adapter is reported as a DEVICE error.
+   */
+  stepsPerDispatch?: number;
 }
 
 /** A Stepper on the GPU, with the WGSL it dispatches. */
@@ -55,8 +60,9 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
   // `mainRecord` (records, tests every step). Runs pay only for what they use.
   // Scalar and small parameters are compiled in as constants (the stepper fixes their values anyway).
   const kernelProgram = options.specializeParameters === false ? program : specializeParameters(program);
+  const fast = wgslStepperKernel(kernelProgram, settings, { record: false, checkEveryStep: false });
   const wgsl = stepperModule({
-    main: emitWgslStepper(kernelProgram, settings, { record: false, checkEveryStep: false }),
+    main: fast.wgsl,
     mainChecked: emitWgslStepper(kernelProgram, settings, { record: false, checkEveryStep: true }),
     mainRecord: emitWgslStepper(kernelProgram, settings, { record: true, checkEveryStep: true }),
   });
@@ -78,6 +84,8 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
   const maxWorkgroups = Math.min(options.maxWorkgroupsPerDispatch ?? Infinity, gpu.limits.maxComputeWorkgroupsPerDimension);
   const bindingLimit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
   const chunkLimit = Math.max(1, Math.min(options.maxTrajectoriesPerChunk ?? Infinity, Math.floor(bindingLimit / (8 * n))));
+  // llvmpipe ends all loops of an invocation after 65 535 iterations in total: keep each dispatch below that.
+  const stepsPerDispatchBound = loopBoundedSteps(gpu, fast.loopIterations, program.method);
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
   let disposed = false;
 
@@ -97,7 +105,10 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
     const f32 = new Float32Array(control), u32 = new Uint32Array(control);
     const controlBuffer = createUniformBuffer(gpu, control.byteLength);
     const kernel = await kernelFor(record > 0 ? 'mainRecord' : checked ? 'mainChecked' : 'main');
-    const perDispatch = Math.max(1, Math.min(steps, Math.floor((options.dispatchBudget ?? 2e9) / (count * cost))));
+    const perDispatch = Math.min(
+      steps,
+      options.stepsPerDispatch ?? Math.max(1, Math.min(Math.floor((options.dispatchBudget ?? 2e9) / (count * cost)), stepsPerDispatchBound)),
+    );
     try {
       for (let base = 0; base < steps; base += perDispatch) {
         for (const part of splitDispatch(count, WORKGROUP_SIZE, maxWorkgroups)) {
@@ -127,6 +138,14 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
       out.iterationsMax = Math.max(out.iterationsMax!, most);
       if (failed >= 0) {
         const word = status[failed * STATUS_WORDS]!;
+        if ((word & TRUNCATED_FLAG) !== 0) {
+          throw new DarbouxError(
+            'DEVICE',
+            `the ${gpu.adapterKind} GPU ended the step loop early (at step ${word & ~TRUNCATED_FLAG} of trajectory ${first + failed}); ` +
+              `the result is discarded. Software adapters bound loop iterations per invocation; lower dispatchBudget`,
+            { step: word & ~TRUNCATED_FLAG, trajectory: first + failed },
+          );
+        }
         if ((word & NONFINITE_BY_FLAG) !== 0) {
           // Only known to have failed by the end of a dispatch: the same run with the per-step test names the step.
           if (!checked) await runChunk(q, p, first, count, steps, t0, record, recordCount, { ...out, iterationsTotal: 0, iterationsMax: 0 }, true);
@@ -209,4 +228,25 @@ function stepperModule(kernels: Record<string, string>): string {
     return { head: text.slice(0, at), body: text.slice(at).replace('fn main(', `fn ${name}(`) };
   });
   return `${parts[0]!.head}${parts.map((p) => p.body).join('\n')}`;
+}
+
+/** Loop iterations one invocation may run on llvmpipe (its limiter stops at 65 535), with a margin. */
+const LLVMPIPE_LOOP_ITERATIONS = 60_000;
+
+/**
+ * The most steps one dispatch may fuse on this adapter: unbounded on hardware, and on llvmpipe as many as keep
+ * the kernel's loop iterations (prologue + steps × worst case per step) under its limit.
+ */
+function loopBoundedSteps(gpu: Gpu, loops: { prologue: number; perStep: number }, method: string): number {
+  if (gpu.adapterKind !== 'llvmpipe') return Infinity;
+  const steps = Math.floor((LLVMPIPE_LOOP_ITERATIONS - loops.prologue) / loops.perStep);
+  if (steps < 1) {
+    throw new DarbouxError(
+      'DEVICE',
+      `${method}: one step runs ${loops.perStep} loop iterations (worst case), over what llvmpipe allows one invocation (65 535); ` +
+        'use the CPU backend, a hardware adapter, or fewer maxIterations',
+      { loopIterations: loops },
+    );
+  }
+  return steps;
 }

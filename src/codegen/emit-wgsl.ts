@@ -45,6 +45,8 @@ export const NO_CONVERGENCE_FLAG = 0x80000000;
  * the low bits (the exact step is found by running again with the per-step check).
  */
 export const NONFINITE_BY_FLAG = 0x40000000;
+/** Status flag: the step loop ended before its last step (the low bits hold the step it reached). */
+export const TRUNCATED_FLAG = 0x20000000;
 
 /** f32 fixed-point settings: updates at a few ulps of the state. */
 export const WGSL_FIXED_POINT: FixedPointSettings = { tolerance: 4 * 1.1920928955078125e-7, maxIterations: 100 };
@@ -78,6 +80,23 @@ export function emitWgslStepper(
   settings: FixedPointSettings = WGSL_FIXED_POINT,
   options: { record?: boolean; checkEveryStep?: boolean } = {},
 ): string {
+  return wgslStepperKernel(program, settings, options).wgsl;
+}
+
+/**
+ * `emitWgslStepper` with what the host needs to size dispatches: the loop iterations the kernel runs before its
+ * step loop and per step in the worst case (implicit solves at maxIterations). Software adapters bound loop
+ * iterations per invocation (llvmpipe: 65 535), so steps per dispatch must respect them; the kernel also flags
+ * a step loop that ended early (`TRUNCATED_FLAG`), so a run cut short is an error, never a silent result.
+ *
+ * @example
+ * const { wgsl, loopIterations } = wgslStepperKernel(leapfrogStep(h));
+ */
+export function wgslStepperKernel(
+  program: StepProgram,
+  settings: FixedPointSettings = WGSL_FIXED_POINT,
+  options: { record?: boolean; checkEveryStep?: boolean } = {},
+): { wgsl: string; loopIterations: { prologue: number; perStep: number } } {
   const record = options.record ?? true;
   const h = program.hamiltonian;
   const n = h.dof;
@@ -92,7 +111,7 @@ export function emitWgslStepper(
   const paramPrologue = bindParams(lowering, h.params);
   const fp = program.implicit;
   const idx = Array.from({ length: n }, (_, i) => i);
-  const { next: [nq, np], extra, iterations, invariantLines, carries, usesTime } = lowerStepper(lowering, program, { q: qv, p: pv }, wgslFixedPoint, settings, { invariants: 1, carries: 1, step: 2 });
+  const { next: [nq, np], extra, iterations, invariantLines, carries, usesTime, loopIterations } = lowerStepper(lowering, program, { q: qv, p: pv }, wgslFixedPoint, settings, { invariants: 1, carries: 1, step: 2 });
   // Implicit steps stop at once on a non-finite state, before the solve sees NaNs. Explicit ones either flag it
   // without leaving the loop (a data-dependent break keeps llvmpipe from running lanes in lockstep) or, by
   // default, test only after the last step: every method updates z ← z + Δ, so a non-finite state stays
@@ -124,7 +143,7 @@ export function emitWgslStepper(
   const sq = (i: number) => elementOf(qv, i), sp = (i: number) => elementOf(pv, i);
   const moduleScope = lowering.hoisted.filter((l) => l.startsWith('var<private>'));
   const functionScope = lowering.hoisted.filter((l) => !l.startsWith('var<private>'));
-  return [
+  const wgsl = [
     'struct Control {',
     '  dt: f32, tStart: f32, steps: u32, stepBase: u32,',
     '  offset: u32, batch: u32, recordEvery: u32, recordCount: u32,',
@@ -155,7 +174,8 @@ export function emitWgslStepper(
     ...carries.preLoop,
     '  var failStep: u32 = 0u;',
     ...(fp ? ['  var failed = false;', '  var iterationsTotal: u32 = 0u;', '  var iterationsMax: u32 = 0u;'] : []),
-    '  for (var s: u32 = 0u; s < dControl.steps; s++) {',
+    '  var s: u32 = 0u;',
+    '  for (; s < dControl.steps; s++) {',
     '    let step = dControl.stepBase + s;',
     ...(usesTime ? ['    let time = dControl.tStart + f32(step) * dt;'] : []),
     ...lowering.lines,
@@ -167,6 +187,8 @@ export function emitWgslStepper(
     ...checkLines,
     ...recordLines,
     '  }',
+    // A step loop cut short (an adapter's loop-iteration bound, a driver fault) must not pass for a result.
+    `  if (s < dControl.steps && failStep == 0u) { failStep = (dControl.stepBase + s + 1u) | ${TRUNCATED_FLAG}u; }`,
     ...endCheckLines,
     '  if (failStep != 0u && dStatus[sBase] == 0u) { dStatus[sBase] = failStep; }',
     ...(fp ? ['  dStatus[sBase + 1u] += iterationsTotal;', '  dStatus[sBase + 2u] = max(dStatus[sBase + 2u], iterationsMax);'] : []),
@@ -174,6 +196,8 @@ export function emitWgslStepper(
     '}',
     '',
   ].join('\n');
+  const stateLoads = unrolled ? 0 : n;
+  return { wgsl, loopIterations: { prologue: loopIterations.prologue + stateLoads, perStep: loopIterations.perStep } };
 }
 
 /**

@@ -180,9 +180,25 @@ export class Lowering implements EmitContext {
     const i = this.fresh('i');
     this.line(this.syntax.loopOpen(i, n), false);
     this.depth++;
+    const outer = this.loopIterations;
+    this.loopIterations = 0;
     body(i);
+    this.loopIterations = outer + n * (1 + this.loopIterations);
     this.depth--;
     this.line('}', false);
+  }
+
+  /**
+   * Loop iterations (nested ones included) that one run of the statements in `lines` executes. Software
+   * adapters bound them: Mesa's llvmpipe ends every loop of an invocation after 65 535 iterations in all.
+   */
+  loopIterations = 0;
+
+  /** Returns the loop iterations counted so far and restarts the count (alongside `takeLines`). */
+  takeLoopIterations(): number {
+    const n = this.loopIterations;
+    this.loopIterations = 0;
+    return n;
   }
 
   /** Removes and returns the statements emitted so far (e.g. a loop-invariant prologue). */

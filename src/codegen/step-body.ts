@@ -48,12 +48,12 @@ export function emitStep(
   dialect: FixedPointDialect,
   settings: FixedPointSettings,
   extraRoots: readonly Expr[] = [],
-): { next: [Value, Value]; extra: Value[]; iterations: string | null } {
+): { next: [Value, Value]; extra: Value[]; iterations: string | null; solveLoopIterations: number } {
   const roots = [program.next.q, program.next.p, ...extraRoots];
   const fp = program.implicit;
   if (fp === undefined) {
     const [q, p, ...extra] = lowering.emit(roots);
-    return { next: [q!, p!], extra, iterations: null };
+    return { next: [q!, p!], extra, iterations: null, solveLoopIterations: 0 };
   }
   const L = (code: string) => lowering.line(code, false);
   // Predictor and everything that does not depend on the unknowns: once per step.
@@ -94,7 +94,7 @@ export function emitStep(
   lowering.lines.push(...body.lines);
   L('}');
   const [q, p, ...extra] = lowering.emit(roots);
-  return { next: [q!, p!], extra, iterations: it };
+  return { next: [q!, p!], extra, iterations: it, solveLoopIterations: body.loopIterations };
 }
 
 /** The map the fixed-point loop iterates (Newton's map when a Newton solver was chosen). */
@@ -126,10 +126,18 @@ export function lowerStepper(
   lowering.baseIndent = indent.invariants;
   lowering.emit(loopInvariants(allRoots, varyingNodes(program)));
   const invariantLines = lowering.takeLines();
+  const prologueLoops = lowering.takeLoopIterations();
   // Values handed from one step to the next (e.g. leapfrog's closing force is the next opening force).
   const carries = prepareCarries(lowering, program, dialect.mutable, indent.carries);
   lowering.baseIndent = indent.step;
+  const carryLoops = lowering.takeLoopIterations();
   const step = emitStep(lowering, program, state, dialect, settings, carries.ends);
+  // Loop iterations of one step in the worst case (every solve running to maxIterations), for kernels on
+  // adapters that bound loop iterations per invocation.
+  const loopIterations = {
+    prologue: prologueLoops + carryLoops,
+    perStep: 1 + lowering.takeLoopIterations() + (fp ? settings.maxIterations * (1 + step.solveLoopIterations) : 0),
+  };
   const usesTime = topologicalOrder(allRoots).includes(program.hamiltonian.time);
-  return { ...step, invariantLines, carries, usesTime };
+  return { ...step, invariantLines, carries, usesTime, loopIterations };
 }

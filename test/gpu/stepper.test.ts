@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { compile, parse, harmonicOscillator, henonHeiles, kepler, methodNames, pendulum, type Model } from '../../src/index.js';
+import { compile, hnn, parse, type GpuStepper, harmonicOscillator, henonHeiles, kepler, methodNames, pendulum, type Model } from '../../src/index.js';
 import { releaseGpu } from '../../src/runtime/index.js';
 
 afterAll(() => releaseGpu());
@@ -52,6 +52,35 @@ describe('GPU stepper agrees with the f64 CPU backend', () => {
       });
     }
   }
+});
+
+describe('loop-iteration bounds of software adapters', () => {
+  it('runs more steps than llvmpipe allows one invocation by splitting dispatches', async () => {
+    const model = henonHeiles();
+    const gpu = await compile(model.hamiltonian, { dt: 0.01, backend: 'gpu' });
+    const cpu = await compile(model.hamiltonian, { dt: 0.01, backend: 'cpu' });
+    const a = await gpu.run({ q0: model.q0, p0: model.p0, steps: 70_000 });
+    const b = await cpu.run({ q0: model.q0, p0: model.p0, steps: 70_000 });
+    expect(relativeDifference(a.q, b.q)).toBeLessThan(2e-3);
+  });
+
+  it('integrates a wide neural Hamiltonian (tensor loops inside the step) like the CPU', async () => {
+    const model = hnn({ dof: 1, hidden: [200], activation: 'tanh', seed: 0, separable: true });
+    const gpu = await compile(model.hamiltonian!, { method: 'leapfrog', dt: 0.05, backend: 'gpu' });
+    const cpu = await compile(model.hamiltonian!, { method: 'leapfrog', dt: 0.05, backend: 'cpu' });
+    const a = await gpu.run({ q0: [0.5, -0.2], p0: [0.3, 0.1], steps: 300, batch: 2 });
+    const b = await cpu.run({ q0: [0.5, -0.2], p0: [0.3, 0.1], steps: 300, batch: 2 });
+    expect(relativeDifference(a.q, b.q)).toBeLessThan(1e-4);
+    expect(relativeDifference(a.p, b.p)).toBeLessThan(1e-4);
+  });
+
+  it('reports a dispatch the adapter cut short instead of returning its state', async () => {
+    const model = henonHeiles();
+    const gpu = await compile(model.hamiltonian, { dt: 0.01, backend: 'gpu', stepsPerDispatch: 70_000 });
+    const run = gpu.run({ q0: model.q0, p0: model.p0, steps: 70_000 });
+    if ((gpu as GpuStepper).gpu.adapterKind === 'llvmpipe') await expect(run).rejects.toMatchObject({ code: 'DEVICE', message: expect.stringMatching(/ended the step loop early/) });
+    else await expect(run).resolves.toBeDefined();
+  });
 });
 
 describe('Newton iteration on the GPU', () => {

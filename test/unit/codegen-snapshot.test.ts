@@ -41,7 +41,8 @@ describe('generated code snapshots', () => {
         var vc8: f32 = vt6;
         var vc9: f32 = vt7;
         var failStep: u32 = 0u;
-        for (var s: u32 = 0u; s < dControl.steps; s++) {
+        var s: u32 = 0u;
+        for (; s < dControl.steps; s++) {
           let step = dControl.stepBase + s;
           let vt10 = (sp0 - vc8);
           let vt11 = (sp1 - vc9);
@@ -74,6 +75,7 @@ describe('generated code snapshots', () => {
             dRecord[at + 1u] = nq1; dRecord[pAt + 1u] = np1;
           }
         }
+        if (s < dControl.steps && failStep == 0u) { failStep = (dControl.stepBase + s + 1u) | 536870912u; }
         if (failStep != 0u && dStatus[sBase] == 0u) { dStatus[sBase] = failStep; }
         dState[qBase + 0u] = sq0; dState[pBase + 0u] = sp0;
         dState[qBase + 1u] = sq1; dState[pBase + 1u] = sp1;
@@ -112,7 +114,8 @@ describe('generated code snapshots', () => {
         var failed = false;
         var iterationsTotal: u32 = 0u;
         var iterationsMax: u32 = 0u;
-        for (var s: u32 = 0u; s < dControl.steps; s++) {
+        var s: u32 = 0u;
+        for (; s < dControl.steps; s++) {
           let step = dControl.stepBase + s;
           let vt4 = (vt2 * sp0);
           let vt5 = (-(vt0 * sin(sq0)));
@@ -168,6 +171,7 @@ describe('generated code snapshots', () => {
             dRecord[at + 0u] = nq0; dRecord[pAt + 0u] = np0;
           }
         }
+        if (s < dControl.steps && failStep == 0u) { failStep = (dControl.stepBase + s + 1u) | 536870912u; }
         if (failStep != 0u && dStatus[sBase] == 0u) { dStatus[sBase] = failStep; }
         dStatus[sBase + 1u] += iterationsTotal;
         dStatus[sBase + 2u] = max(dStatus[sBase + 2u], iterationsMax);
