@@ -48,3 +48,11 @@ export type { FixedPointProblem } from './integrators/step-program.js';
 export { gpuStepper, type GpuOptions, type GpuStepper } from './gpu-stepper.js';
 export { gpuInfo, gpuAvailable, releaseGpu, type AdapterChoice } from './runtime/index.js';
 export { emitWgslStepper, emitWgslEvaluator } from './codegen/emit-wgsl.js';
+
+// Training (parameter gradients on CPU and GPU, Adam, fit).
+export {
+  fit, planTraining, LOSSES_BY_KIND, lossGraph, gradientProgram, paramLayout, packParams, unpackParams, compileCpuGradient,
+  emitSampleKernel, Adam, learningRate, clipFactor, minibatchSampler, seededUniform,
+  type FitOptions, type FitResult, type TrainingData, type RolloutOptions, type LossName, type LossGraph, type LossColumn,
+  type LossSettings, type GradientProgram, type ParamLayout, type CpuBatchGradient, type AdamSettings, type MinibatchSampler,
+} from './train/index.js';
