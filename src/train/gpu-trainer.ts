@@ -40,15 +40,15 @@ function uploadSamples(gpu: Gpu, samples: PackedSamples, what: string): GPUBuffe
   return createStorageBuffer(gpu, Float32Array.from(samples.rows), { label: `darboux-train-${what}` });
 }
 
-async function sampleStage(gpu: Gpu, plan: TrainingPlan, samples: PackedSamples, batch: number, gradients: boolean, rows?: Uint32Array): Promise<SampleStage> {
-  const { wgsl, width } = emitSampleKernel(plan.program, { gradients });
+async function sampleStage(gpu: Gpu, program: TrainingPlan['program'], samples: PackedSamples, batch: number, gradients: boolean, maxChunk: number, rows?: Uint32Array): Promise<SampleStage> {
+  const { wgsl, width, scratch } = emitSampleKernel(program, { gradients });
   const kernel = await createComputeKernel(gpu, { wgsl, label: gradients ? 'darboux-train-gradient' : 'darboux-train-loss' });
-  const chunk = Math.max(1, Math.min(batch, Math.floor(bindingLimit(gpu) / (4 * width)), gpu.limits.maxComputeWorkgroupsPerDimension * WORKGROUP_SIZE));
+  const chunk = Math.max(1, Math.min(batch, maxChunk, Math.floor(bindingLimit(gpu) / (4 * (width + scratch))), gpu.limits.maxComputeWorkgroupsPerDimension * WORKGROUP_SIZE));
   return {
     kernel,
     data: uploadSamples(gpu, samples, gradients ? 'training' : 'validation'),
     rows: createStorageBuffer(gpu, rows ?? batch * 4, { label: 'darboux-train-rows' }),
-    out: createStorageBuffer(gpu, chunk * width * 4, { label: 'darboux-train-rows-out' }),
+    out: createStorageBuffer(gpu, chunk * (width + scratch) * 4, { label: 'darboux-train-rows-out' }),
     sampleControl: createUniformBuffer(gpu, SAMPLE_CONTROL_WORDS * 4),
     sumControl: createUniformBuffer(gpu, 16),
     width,
@@ -88,9 +88,10 @@ export async function trainGpu(plan: TrainingPlan): Promise<TrainingOutcome> {
   try {
     const sum = await createComputeKernel(gpu, { wgsl: COLUMN_SUM_WGSL, label: 'darboux-train-column-sum' });
     const adam = await createComputeKernel(gpu, { wgsl: ADAM_WGSL, label: 'darboux-train-adam' });
-    const grads = await sampleStage(gpu, plan, train, plan.batch, true);
+    const maxChunk = options.maxSamplesPerDispatch;
+    const grads = await sampleStage(gpu, program, train, plan.batch, true, maxChunk);
     buffers.push(grads.data, grads.rows, grads.out, grads.sampleControl, grads.sumControl);
-    const val = validation ? await sampleStage(gpu, plan, validation, validation.count, false, Uint32Array.from({ length: validation.count }, (_, i) => i)) : undefined;
+    const val = validation ? await sampleStage(gpu, program, validation, validation.count, false, maxChunk, Uint32Array.from({ length: validation.count }, (_, i) => i)) : undefined;
     if (val) buffers.push(val.data, val.rows, val.out, val.sampleControl, val.sumControl);
     const params = keep(createStorageBuffer(gpu, Float32Array.from(plan.theta), { readable: true, label: 'darboux-train-params' }));
     const sums = keep(createStorageBuffer(gpu, grads.width * 4, { label: 'darboux-train-sums' }));
@@ -147,5 +148,30 @@ export async function trainGpu(plan: TrainingPlan): Promise<TrainingOutcome> {
     return { theta, history, validationHistory, validationSteps, seconds };
   } finally {
     for (const b of buffers) b.destroy();
+  }
+}
+
+/**
+ * One batch loss and gradient evaluated on the GPU (f32) with the training kernels — per-sample rows, then
+ * their column sums on the device — read back as sums: [Σ loss, Σ ∂loss/∂θ …] over `rows`. For checks
+ * against the CPU backend.
+ *
+ * @example
+ * const sums = await evaluateGpuGradient(plan.program, plan.train, plan.theta, Uint32Array.of(0, 1, 2));
+ */
+export async function evaluateGpuGradient(
+  program: TrainingPlan['program'], samples: PackedSamples, theta: Float64Array, rows: Uint32Array,
+  options: { adapter?: TrainingPlan['options']['adapter']; maxSamplesPerDispatch?: number } = {},
+): Promise<Float64Array> {
+  const gpu = await acquireGpu({ adapter: options.adapter });
+  const stage = await sampleStage(gpu, program, samples, rows.length, true, options.maxSamplesPerDispatch ?? rows.length, rows);
+  const sum = await createComputeKernel(gpu, { wgsl: COLUMN_SUM_WGSL, label: 'darboux-train-column-sum' });
+  const params = createStorageBuffer(gpu, Float32Array.from(theta));
+  const sums = createStorageBuffer(gpu, stage.width * 4, { readable: true });
+  try {
+    runStage(gpu, stage, sum, params, sums, rows.length, 0, true);
+    return Float64Array.from(new Float32Array(await readBuffer(gpu, sums, stage.width * 4)));
+  } finally {
+    for (const b of [stage.data, stage.rows, stage.out, stage.sampleControl, stage.sumControl, params, sums]) b.destroy();
   }
 }

@@ -82,6 +82,8 @@ export interface FitOptions {
   validationEvery?: number;
   /** GPU: steps between readbacks of the loss history (the non-finite check), default 100. */
   checkEvery?: number;
+  /** GPU: most samples per gradient dispatch (default: what the device's buffer limits allow). */
+  maxSamplesPerDispatch?: number;
 }
 
 /** What `fit` returns. */
@@ -127,6 +129,7 @@ export interface ResolvedFitOptions {
   rollout?: RolloutOptions;
   validationEvery: number;
   checkEvery: number;
+  maxSamplesPerDispatch: number;
 }
 
 const positiveInteger = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
@@ -179,6 +182,8 @@ export function resolveFitOptions(model: NeuralModel, options: FitOptions): Reso
   if (!positiveInteger(validationEvery)) throw new DarbouxError('OPTION', `fit: validationEvery must be a positive integer, got ${String(validationEvery)}`);
   const checkEvery = options.checkEvery ?? 100;
   if (!positiveInteger(checkEvery)) throw new DarbouxError('OPTION', `fit: checkEvery must be a positive integer, got ${String(checkEvery)}`);
+  const maxSamplesPerDispatch = options.maxSamplesPerDispatch ?? Number.MAX_SAFE_INTEGER;
+  if (!positiveInteger(maxSamplesPerDispatch)) throw new DarbouxError('OPTION', `fit: maxSamplesPerDispatch must be a positive integer, got ${String(options.maxSamplesPerDispatch)}`);
   const clipNorm = options.clipNorm ?? 0;
   if (!finite(clipNorm) || clipNorm < 0) throw new DarbouxError('OPTION', `fit: clipNorm must be a finite number > 0 (or 0 for no clipping), got ${String(options.clipNorm)}`);
   return {
@@ -200,6 +205,7 @@ export function resolveFitOptions(model: NeuralModel, options: FitOptions): Reso
     rollout: options.rollout,
     validationEvery,
     checkEvery,
+    maxSamplesPerDispatch,
   };
 }
 

@@ -8,26 +8,28 @@
  */
 import { WORKGROUP_SIZE } from '../codegen/emit-wgsl.js';
 import { Lowering } from '../codegen/lowering.js';
-import { wgslSyntax } from '../codegen/syntax-wgsl.js';
 import { bindTrainingInputs, offsetPlus, writeElements } from './bind-inputs.js';
 import type { GradientProgram } from './gradient-program.js';
+import { StorageScratch } from './wgsl-scratch.js';
 
 /** Words of the per-sample kernel's uniform: samples in this dispatch, first row of the index buffer. */
 export const SAMPLE_CONTROL_WORDS = 4;
 
 /**
  * The per-sample kernel. Bindings: 0 packed sample records (f32, `stride` per sample), 1 θ, 2 sample indices
- * (u32), 3 output rows of `width` = 1 + P floats (loss, then ∂loss/∂θ in layout order; 1 without gradients),
- * 4 the uniform { count, rowOffset }.
+ * (u32), 3 output: `count` rows of `width` = 1 + P floats (loss, then ∂loss/∂θ in layout order; 1 without
+ * gradients), followed by `scratch` floats per sample for intermediate tensors (interleaved), 4 the uniform
+ * { count, rowOffset }.
  *
  * @example
- * const { wgsl, width } = emitSampleKernel(program);
+ * const { wgsl, width, scratch } = emitSampleKernel(program);
  */
-export function emitSampleKernel(program: GradientProgram, options: { gradients?: boolean } = {}): { wgsl: string; width: number } {
+export function emitSampleKernel(program: GradientProgram, options: { gradients?: boolean } = {}): { wgsl: string; width: number; scratch: number } {
   const withGradients = options.gradients ?? true;
   const outputs = withGradients ? [program.loss, ...program.gradients] : [program.loss];
   const width = withGradients ? 1 + program.layout.total : 1;
-  const lowering = new Lowering(wgslSyntax, { prefix: 'v' });
+  const scratch = new StorageScratch();
+  const lowering = new Lowering(scratch.syntax, { prefix: 'v' });
   const prologue = bindTrainingInputs(lowering, program, { data: 'dData', base: 'base', theta: 'dParams' });
   lowering.baseIndent = 1;
   const values = lowering.emit(outputs);
@@ -39,7 +41,6 @@ export function emitSampleKernel(program: GradientProgram, options: { gradients?
     });
   }
   const moduleScope = lowering.hoisted.filter((l) => l.startsWith('var<private>'));
-  const functionScope = lowering.hoisted.filter((l) => !l.startsWith('var<private>'));
   const wgsl = [
     'struct Control { count: u32, rowOffset: u32, pad0: u32, pad1: u32 }',
     '@group(0) @binding(0) var<storage, read> dData: array<f32>;',
@@ -55,13 +56,13 @@ export function emitSampleKernel(program: GradientProgram, options: { gradients?
     '  if (b >= dControl.count) { return; }',
     `  let base = i32(dRows[dControl.rowOffset + b]) * ${program.graph.stride};`,
     `  let oBase = i32(b) * ${width};`,
-    ...functionScope.map((l) => `  ${l}`),
+    ...(scratch.size > 0 ? [`  let sStride = i32(dControl.count);`, `  let sBase = sStride * ${width} + i32(b);`] : []),
     ...prologue.map((l) => `  ${l}`),
-    ...lowering.lines,
+    ...lowering.lines.map((l) => scratch.rewrite(l, 'dOut', 'sBase', 'sStride')),
     '}',
     '',
   ].join('\n');
-  return { wgsl, width };
+  return { wgsl, width, scratch: scratch.size };
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Expr } from '../../src/ir/expr.js';
 import { gradient } from '../../src/autodiff/vjp.js';
 import { Hamiltonian } from '../../src/hamiltonian.js';
 import type { NeuralKind, NeuralModel, ParamTensors } from '../../src/models/neural/model.js';
+import type { FitOptions, TrainingData } from '../../src/train/options.js';
 
 /** Deterministic pseudo-random values in [−scale, scale] (no RNG needed for fixtures). */
 export function fixtureValues(n: number, salt: number, scale: number): number[] {
@@ -167,3 +168,41 @@ export function springPairs(n = 60, h = 0.1, dof = 1) {
   }
   return { q, p, qNext, pNext };
 }
+
+/** One case per loss and model kind, for gradient checks. */
+export const lossCases: { name: string; model: () => NeuralModel; data: () => TrainingData; options: Partial<FitOptions> }[] = [
+  { name: 'hnn derivative', model: () => fixtureHnn(1, 8), data: () => springData(3, 5), options: { loss: 'derivative' } },
+  { name: 'hnn derivative, dof 2, energy regulariser', model: () => fixtureHnn(2, 6, 'e'), data: () => springData(3, 4, 2), options: { loss: 'derivative', energyWeight: 0.7 } },
+  { name: 'mlpField derivative', model: () => fixtureField(1, 8), data: () => springData(3, 5), options: { loss: 'derivative' } },
+  { name: 'sympnet map', model: () => fixtureSympnet(1, 6), data: () => springPairs(12), options: { loss: 'map' } },
+  {
+    name: 'sympnet rollout (3 maps)',
+    model: () => fixtureSympnet(2, 4),
+    data: () => rolloutTargets(springPairs(8, 0.1, 2), 3, 2),
+    options: { loss: 'rollout', rollout: { steps: 3 } },
+  },
+  {
+    name: 'hnn rollout (rk4, 2 steps) with energy regulariser',
+    model: () => fixtureHnn(1, 5),
+    data: () => rolloutTargets(springPairs(8, 0.1), 2, 1),
+    options: { loss: 'rollout', rollout: { steps: 2, method: 'rk4', dt: 0.1 }, energyWeight: 0.3 },
+  },
+];
+
+/** Rollout data: the exact spring flow (rotation by 2h per step) after 1 … k steps. */
+export function rolloutTargets(pairs: { q: Float64Array; p: Float64Array }, k: number, dof: number): TrainingData {
+  const n = pairs.q.length / dof;
+  const qNext = new Float64Array(n * k * dof), pNext = new Float64Array(n * k * dof);
+  for (let s = 0; s < n; s++) {
+    for (let j = 0; j < k; j++) {
+      const a = 2 * 0.1 * (j + 1), c = Math.cos(a), sn = Math.sin(a);
+      for (let i = 0; i < dof; i++) {
+        const q = pairs.q[s * dof + i]!, p = pairs.p[s * dof + i]!;
+        qNext[(s * k + j) * dof + i] = c * q + sn * p;
+        pNext[(s * k + j) * dof + i] = -sn * q + c * p;
+      }
+    }
+  }
+  return { q: pairs.q, p: pairs.p, qNext, pNext };
+}
+
