@@ -7,7 +7,7 @@
 import { loopInvariants } from '../codegen/invariants.js';
 import { Lowering } from '../codegen/lowering.js';
 import { jsSyntax } from '../codegen/syntax-js.js';
-import { bindTrainingInputs, offsetPlus, writeElements } from './bind-inputs.js';
+import { bindTrainingInputs, gradientParts, offsetPlus, partRoots, writeElements, writeGradient } from './bind-inputs.js';
 import type { GradientProgram } from './gradient-program.js';
 
 /**
@@ -29,7 +29,8 @@ export interface CpuBatchGradient {
  */
 export function compileCpuGradient(program: GradientProgram, options: { gradients?: boolean } = {}): CpuBatchGradient {
   const withGradients = options.gradients ?? true;
-  const outputs = withGradients ? [program.loss, ...program.gradients] : [program.loss];
+  const parts = withGradients ? program.gradients.map(gradientParts) : [];
+  const outputs = [program.loss, ...partRoots(parts)];
   const lowering = new Lowering(jsSyntax);
   const prologue = bindTrainingInputs(lowering, program, { data: 'data', base: 'base', theta: 'theta' });
   lowering.baseIndent = 1;
@@ -38,12 +39,10 @@ export function compileCpuGradient(program: GradientProgram, options: { gradient
   lowering.baseIndent = 2;
   const values = lowering.emit(outputs);
   writeElements(lowering, program.loss, values[0]!, (_k, code) => `out[0] += ${code}`);
-  if (withGradients) {
-    program.gradients.forEach((g, j) => {
-      const at = 1 + program.layout.offsets[j]!;
-      writeElements(lowering, g, values[j + 1]!, (k, code) => `out[${offsetPlus(at, k)}] += ${code}`);
-    });
-  }
+  parts.forEach((part, j) => {
+    const at = 1 + program.layout.offsets[j]!;
+    writeGradient(lowering, part, (k) => `out[${offsetPlus(at, k)}]`, true);
+  });
   const source = [
     '"use strict";',
     ...lowering.hoisted,

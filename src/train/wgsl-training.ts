@@ -8,7 +8,7 @@
  */
 import { WORKGROUP_SIZE } from '../codegen/emit-wgsl.js';
 import { Lowering } from '../codegen/lowering.js';
-import { bindTrainingInputs, offsetPlus, writeElements } from './bind-inputs.js';
+import { bindTrainingInputs, gradientParts, offsetPlus, partRoots, writeElements, writeGradient } from './bind-inputs.js';
 import type { GradientProgram } from './gradient-program.js';
 import { StorageScratch } from './wgsl-scratch.js';
 
@@ -26,7 +26,8 @@ export const SAMPLE_CONTROL_WORDS = 4;
  */
 export function emitSampleKernel(program: GradientProgram, options: { gradients?: boolean } = {}): { wgsl: string; width: number; scratch: number } {
   const withGradients = options.gradients ?? true;
-  const outputs = withGradients ? [program.loss, ...program.gradients] : [program.loss];
+  const parts = withGradients ? program.gradients.map(gradientParts) : [];
+  const outputs = [program.loss, ...partRoots(parts)];
   const width = withGradients ? 1 + program.layout.total : 1;
   const scratch = new StorageScratch();
   const lowering = new Lowering(scratch.syntax, { prefix: 'v' });
@@ -34,12 +35,10 @@ export function emitSampleKernel(program: GradientProgram, options: { gradients?
   lowering.baseIndent = 1;
   const values = lowering.emit(outputs);
   writeElements(lowering, program.loss, values[0]!, (_k, code) => `dOut[oBase] = ${code}`);
-  if (withGradients) {
-    program.gradients.forEach((g, j) => {
-      const at = 1 + program.layout.offsets[j]!;
-      writeElements(lowering, g, values[j + 1]!, (k, code) => `dOut[oBase + ${offsetPlus(at, k)}] = ${code}`);
-    });
-  }
+  parts.forEach((part, j) => {
+    const at = 1 + program.layout.offsets[j]!;
+    writeGradient(lowering, part, (k) => `dOut[oBase + ${offsetPlus(at, k)}]`, false);
+  });
   const moduleScope = lowering.hoisted.filter((l) => l.startsWith('var<private>'));
   const wgsl = [
     'struct Control { count: u32, rowOffset: u32, pad0: u32, pad1: u32 }',
