@@ -175,3 +175,8 @@ console.log('\n## GPU: implicit methods, cost per step relative to leapfrog (Hé
     await releaseGpu();
   } else console.log('no WebGPU adapter: skipped');
 }
+
+{
+  const { trainingBench } = await import('./train.js');
+  await trainingBench();
+}

@@ -60,3 +60,12 @@ export {
   type SympNetOptions,
 } from './models/neural/index.js';
 export { dataset, type FromHamiltonianOptions, type HamiltonianDataset, type InitialState } from './train/dataset.js';
+
+// Training (parameter gradients on CPU and GPU, Adam, fit).
+export {
+  fit, planTraining, LOSSES_BY_KIND, lossGraph, gradientProgram, paramLayout, packParams, unpackParams, compileCpuGradient,
+  emitSampleKernel, Adam, learningRate, clipFactor, minibatchSampler, seededUniform,
+  type FitOptions, type FitResult, type TrainingData, type RolloutOptions, type LossName, type LossGraph, type LossColumn,
+  type LossSettings, type GradientProgram, type ParamLayout, type CpuBatchGradient, type AdamSettings, type MinibatchSampler,
+} from './train/index.js';
+export { integrateModel, type IntegrateModelOptions } from './train/integrate-model.js';

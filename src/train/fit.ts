@@ -1,0 +1,98 @@
+/**
+ * `fit`: trains a neural model (hnn, mlpField, sympnet) on samples with Adam, on the CPU (f64) or the GPU
+ * (f32 kernels), with every input checked before any work starts.
+ */
+import { DarbouxError } from '../errors.js';
+import type { NeuralModel } from '../models/neural/model.js';
+import { checkTrainingData, packSamples } from './data.js';
+import { trainCpu } from './cpu-trainer.js';
+import { trainGpu } from './gpu-trainer.js';
+import { gradientProgram, packParams, unpackParams } from './gradient-program.js';
+import { lossGraph } from './losses.js';
+import { resolveFitOptions, type FitOptions, type FitResult, type TrainingData } from './options.js';
+import type { TrainingOutcome, TrainingPlan } from './plan.js';
+
+function checkModel(model: NeuralModel): void {
+  if (model === null || typeof model !== 'object') throw new DarbouxError('SPEC', 'fit: the model must be a NeuralModel (from hnn, mlpField or sympnet)');
+  const { dof } = model;
+  if (!Number.isSafeInteger(dof) || dof < 1) throw new DarbouxError('SPEC', `fit: model.dof must be a positive integer, got ${String(dof)}`);
+  for (const key of ['q', 'p'] as const) {
+    const node = model[key];
+    if (!node || node.shape?.length !== 1 || node.shape[0] !== dof) {
+      throw new DarbouxError('SPEC', `fit: model.${key} must be a vector input of length dof = ${dof}`);
+    }
+  }
+  if (!Array.isArray(model.paramNodes) || model.paramNodes.length === 0) throw new DarbouxError('SPEC', 'fit: the model has no parameters (model.paramNodes is empty)');
+  if (typeof model.withParams !== 'function') throw new DarbouxError('SPEC', 'fit: the model has no withParams method');
+}
+
+/**
+ * Builds the plan of a training run: options, loss graph, parameter gradients, packed data — throwing
+ * OPTION / INPUT / SPEC errors before anything is compiled or run.
+ *
+ * @example
+ * const plan = planTraining(model, data, { steps: 100, lr: 1e-3 });
+ */
+export function planTraining(model: NeuralModel, data: TrainingData, options: FitOptions): TrainingPlan {
+  checkModel(model);
+  const resolved = resolveFitOptions(model, options);
+  const graph = lossGraph(model, { loss: resolved.loss, energyWeight: resolved.energyWeight, rollout: resolved.rollout });
+  const count = checkTrainingData(graph, model.dof, data, 'data');
+  if (options.validation !== undefined) checkTrainingData(graph, model.dof, options.validation, 'validation');
+  const program = gradientProgram(model, graph);
+  const theta = packParams(program.layout, model.params);
+  return {
+    program,
+    train: packSamples(graph, model.dof, data),
+    validation: options.validation ? packSamples(graph, model.dof, options.validation) : undefined,
+    theta,
+    options: resolved,
+    batch: Math.min(resolved.batchSize ?? count, count),
+    adam: {
+      lr: resolved.lr,
+      beta1: resolved.beta1,
+      beta2: resolved.beta2,
+      eps: resolved.eps,
+      weightDecay: resolved.weightDecay,
+      decoupled: resolved.decoupled,
+      clipNorm: resolved.clipNorm,
+      cosine: resolved.cosine,
+      steps: resolved.steps,
+    },
+  };
+}
+
+/**
+ * Trains `model` on `data` with Adam and returns the trained parameters, the trained model (and, for an hnn,
+ * its Hamiltonian, usable by `compile`), the minibatch loss history and timing. Deterministic for a seed.
+ * Throws DarbouxError OPTION / INPUT / SPEC for bad input before any work, and NONFINITE (with the step and
+ * the last finite loss) when training diverges.
+ *
+ * @example
+ * const model = hnn({ dof: 1, hidden: [200], activation: 'tanh', seed: 0 });
+ * const res = await fit(model, { q, p, dqdt, dpdt }, { loss: 'derivative', steps: 2000, lr: 1e-3, weightDecay: 1e-4, batchSize: 250, seed: 0 });
+ * const st = await compile(res.hamiltonian!, { method: 'midpoint', dt: 0.1, backend: 'cpu' });
+ */
+export async function fit(model: NeuralModel, data: TrainingData, options: FitOptions): Promise<FitResult> {
+  const plan = planTraining(model, data, options);
+  let outcome: TrainingOutcome;
+  if (plan.options.backend === 'gpu') {
+    outcome = await trainGpu(plan);
+  } else {
+    outcome = trainCpu(plan);
+  }
+  const params = unpackParams(plan.program.layout, outcome.theta);
+  const trained = model.withParams(params);
+  return {
+    model: trained,
+    params,
+    hamiltonian: trained.hamiltonian,
+    history: outcome.history,
+    validationHistory: outcome.validationHistory,
+    validationSteps: outcome.validationSteps,
+    backend: plan.options.backend,
+    seconds: outcome.seconds,
+    samplesPerSecond: (plan.options.steps * plan.batch) / outcome.seconds,
+    graph: { ...plan.program.sizes },
+  };
+}

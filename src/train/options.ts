@@ -1,0 +1,221 @@
+/**
+ * Options and results of `fit`, and their validation (every check runs before any work starts).
+ */
+import { DarbouxError } from '../errors.js';
+import type { Hamiltonian } from '../hamiltonian.js';
+import type { NeuralKind, NeuralModel, ParamTensors } from '../models/neural/model.js';
+import type { AdapterChoice } from '../runtime/index.js';
+
+/** Losses `fit` knows; which apply depends on the model kind (see `LOSSES_BY_KIND`). */
+export type LossName = 'derivative' | 'map' | 'rollout';
+
+/** The losses each model kind supports; the first is the default. */
+export const LOSSES_BY_KIND: Readonly<Record<NeuralKind, readonly LossName[]>> = {
+  hnn: ['derivative', 'rollout'],
+  mlpField: ['derivative'],
+  sympnet: ['map', 'rollout'],
+};
+
+/**
+ * Training samples: flat row-major arrays, samples × dof (q, p, and the targets the loss needs).
+ *
+ * - `derivative` loss: `dqdt`, `dpdt` (the time derivatives at (q, p));
+ * - `map` loss: `qNext`, `pNext` (the state one map application later);
+ * - `rollout` loss with k steps: `qNext`, `pNext` of samples × k × dof (the states after 1, …, k steps);
+ * - `energyWeight` with the derivative loss: `trajectoryIndex` (one integer per sample; the reference energy is
+ *   the model's H at the first sample of the same trajectory).
+ */
+export interface TrainingData {
+  q: ArrayLike<number>;
+  p: ArrayLike<number>;
+  dqdt?: ArrayLike<number>;
+  dpdt?: ArrayLike<number>;
+  qNext?: ArrayLike<number>;
+  pNext?: ArrayLike<number>;
+  trajectoryIndex?: ArrayLike<number>;
+}
+
+/** k-step rollout through an integrator (hnn: an explicit `compile` method; sympnet: the map composed k times). */
+export interface RolloutOptions {
+  /** Steps per sample (k ≥ 1). */
+  steps: number;
+  /** hnn only: the integration method (explicit: leapfrog, symplecticEulerA/B, yoshida4, …, rk4). */
+  method?: string;
+  /** hnn only: the step size. */
+  dt?: number;
+}
+
+/** Options of `fit`. */
+export interface FitOptions {
+  /** Loss (default: 'derivative' for hnn and mlpField, 'map' for sympnet). */
+  loss?: LossName;
+  /** Optimiser steps (a positive integer). */
+  steps: number;
+  /** Adam learning rate (> 0). */
+  lr: number;
+  /** Samples per minibatch, drawn without replacement every step (default and cap: all samples). */
+  batchSize?: number;
+  /** Weight decay (default 0). */
+  weightDecay?: number;
+  /** 'l2' (default; added to the gradient, as torch.optim.Adam's weight_decay) or 'decoupled' (AdamW). */
+  weightDecayMode?: 'l2' | 'decoupled';
+  /** Learning-rate schedule: 'constant' (default) or 'cosine' (lr·(1 + cos(π·t/steps))/2, t = 0 … steps−1). */
+  schedule?: 'constant' | 'cosine';
+  /** Clip the minibatch gradient to this Euclidean norm before the update (torch's clip_grad_norm_). */
+  clipNorm?: number;
+  /** Adam constants (defaults 0.9, 0.999, 1e-8). */
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** Seed of the minibatch sampling (default 0): the same seed gives the same history. */
+  seed?: number;
+  /** 'cpu' (f64 JavaScript, default) or 'gpu' (f32 WGSL kernels, parameters resident on the device). */
+  backend?: 'cpu' | 'gpu';
+  adapter?: AdapterChoice;
+  /** hnn: weight of the energy regulariser (H(z) − H(z_ref))² (default 0). */
+  energyWeight?: number;
+  /** Rollout loss settings (required for loss 'rollout'). */
+  rollout?: RolloutOptions;
+  /** Held-out samples, whose full loss is recorded every `validationEvery` steps. */
+  validation?: TrainingData;
+  /** Steps between validation losses (default 1). */
+  validationEvery?: number;
+  /** GPU: steps between readbacks of the loss history (the non-finite check), default 100. */
+  checkEvery?: number;
+  /** GPU: most samples per gradient dispatch (default: what the device's buffer limits allow). */
+  maxSamplesPerDispatch?: number;
+}
+
+/** What `fit` returns. */
+export interface FitResult {
+  /** The trained model (`model.withParams(params)`). */
+  model: NeuralModel;
+  /** Trained values, JSON-safe (number[] per name); `hnn({...}).withParams(params)` restores the model. */
+  params: ParamTensors;
+  /** hnn: the trained Hamiltonian, usable by `compile`. */
+  hamiltonian?: Hamiltonian;
+  /** Minibatch loss at every step (before that step's update). */
+  history: number[];
+  /** Full validation loss, recorded at `validationSteps` (before that step's update; the last after training). */
+  validationHistory: number[];
+  validationSteps: number[];
+  backend: 'cpu' | 'gpu';
+  /** Wall time of the optimisation loop (compilation excluded), seconds. */
+  seconds: number;
+  /** Training samples processed per second (steps × batch / seconds). */
+  samplesPerSecond: number;
+  /** Graph sizes: nodes of the per-sample loss and of the loss with its parameter gradient. */
+  graph: { loss: number; gradient: number };
+}
+
+/** Options with every default filled in. */
+export interface ResolvedFitOptions {
+  loss: LossName;
+  steps: number;
+  lr: number;
+  /** undefined: every sample in every step. */
+  batchSize: number | undefined;
+  weightDecay: number;
+  decoupled: boolean;
+  cosine: boolean;
+  clipNorm: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  seed: number;
+  backend: 'cpu' | 'gpu';
+  adapter?: AdapterChoice;
+  energyWeight: number;
+  rollout?: RolloutOptions;
+  validationEvery: number;
+  checkEvery: number;
+  maxSamplesPerDispatch: number;
+}
+
+const positiveInteger = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * Validates `fit` options against the model kind and fills in defaults; throws DarbouxError('OPTION') naming
+ * the option and what is allowed.
+ *
+ * @example
+ * const o = resolveFitOptions(model, { steps: 100, lr: 1e-3 });
+ */
+export function resolveFitOptions(model: NeuralModel, options: FitOptions): ResolvedFitOptions {
+  if (options === null || typeof options !== 'object') throw new DarbouxError('OPTION', 'fit: options must be an object with at least steps and lr');
+  const allowed = LOSSES_BY_KIND[model.kind];
+  if (allowed === undefined) throw new DarbouxError('SPEC', `fit: unknown model kind '${String(model.kind)}'; expected hnn, mlpField or sympnet`);
+  const loss = options.loss ?? allowed[0]!;
+  if (!allowed.includes(loss)) {
+    throw new DarbouxError('OPTION', `fit: loss '${String(loss)}' does not apply to a ${model.kind} model; use ${allowed.map((l) => `'${l}'`).join(' or ')}`);
+  }
+  if (!positiveInteger(options.steps)) throw new DarbouxError('OPTION', `fit: steps must be a positive integer, got ${String(options.steps)}`);
+  if (!finite(options.lr) || options.lr <= 0) throw new DarbouxError('OPTION', `fit: lr must be a finite number > 0, got ${String(options.lr)}`);
+  const batchSize = options.batchSize;
+  if (batchSize !== undefined && !positiveInteger(batchSize)) throw new DarbouxError('OPTION', `fit: batchSize must be a positive integer, got ${String(options.batchSize)}`);
+  const nonNegative = (name: keyof FitOptions, v: unknown, dflt: number): number => {
+    if (v === undefined) return dflt;
+    if (!finite(v) || v < 0) throw new DarbouxError('OPTION', `fit: ${name} must be a finite number ≥ 0, got ${String(v)}`);
+    return v;
+  };
+  const unit = (name: keyof FitOptions, v: unknown, dflt: number): number => {
+    if (v === undefined) return dflt;
+    if (!finite(v) || v < 0 || v >= 1) throw new DarbouxError('OPTION', `fit: ${name} must be in [0, 1), got ${String(v)}`);
+    return v;
+  };
+  const oneOf = <T extends string>(name: keyof FitOptions, v: unknown, values: readonly T[]): T => {
+    if (v === undefined) return values[0]!;
+    if (!values.includes(v as T)) throw new DarbouxError('OPTION', `fit: ${name} must be ${values.map((x) => `'${x}'`).join(' or ')}, got ${String(v)}`);
+    return v as T;
+  };
+  const eps = options.eps ?? 1e-8;
+  if (!finite(eps) || eps <= 0) throw new DarbouxError('OPTION', `fit: eps must be a finite number > 0, got ${String(options.eps)}`);
+  const seed = options.seed ?? 0;
+  if (!finite(seed) || !Number.isInteger(seed)) throw new DarbouxError('OPTION', `fit: seed must be an integer, got ${String(options.seed)}`);
+  const energyWeight = nonNegative('energyWeight', options.energyWeight, 0);
+  if (energyWeight > 0 && model.kind !== 'hnn') {
+    throw new DarbouxError('OPTION', `fit: energyWeight needs a Hamiltonian (an hnn model); a ${model.kind} model has none`);
+  }
+  if (loss === 'rollout') checkRollout(model, options.rollout);
+  const validationEvery = options.validationEvery ?? 1;
+  if (!positiveInteger(validationEvery)) throw new DarbouxError('OPTION', `fit: validationEvery must be a positive integer, got ${String(validationEvery)}`);
+  const checkEvery = options.checkEvery ?? 100;
+  if (!positiveInteger(checkEvery)) throw new DarbouxError('OPTION', `fit: checkEvery must be a positive integer, got ${String(checkEvery)}`);
+  const maxSamplesPerDispatch = options.maxSamplesPerDispatch ?? Number.MAX_SAFE_INTEGER;
+  if (!positiveInteger(maxSamplesPerDispatch)) throw new DarbouxError('OPTION', `fit: maxSamplesPerDispatch must be a positive integer, got ${String(options.maxSamplesPerDispatch)}`);
+  const clipNorm = options.clipNorm ?? 0;
+  if (!finite(clipNorm) || clipNorm < 0) throw new DarbouxError('OPTION', `fit: clipNorm must be a finite number > 0 (or 0 for no clipping), got ${String(options.clipNorm)}`);
+  return {
+    loss,
+    steps: options.steps,
+    lr: options.lr,
+    batchSize,
+    weightDecay: nonNegative('weightDecay', options.weightDecay, 0),
+    decoupled: oneOf('weightDecayMode', options.weightDecayMode, ['l2', 'decoupled'] as const) === 'decoupled',
+    cosine: oneOf('schedule', options.schedule, ['constant', 'cosine'] as const) === 'cosine',
+    clipNorm,
+    beta1: unit('beta1', options.beta1, 0.9),
+    beta2: unit('beta2', options.beta2, 0.999),
+    eps,
+    seed,
+    backend: oneOf('backend', options.backend, ['cpu', 'gpu'] as const),
+    adapter: options.adapter,
+    energyWeight,
+    rollout: options.rollout,
+    validationEvery,
+    checkEvery,
+    maxSamplesPerDispatch,
+  };
+}
+
+function checkRollout(model: NeuralModel, r: RolloutOptions | undefined): void {
+  if (r === undefined || r === null || typeof r !== 'object') {
+    throw new DarbouxError('OPTION', `fit: loss 'rollout' needs rollout: { steps${model.kind === 'hnn' ? ', method, dt' : ''} }`);
+  }
+  if (!positiveInteger(r.steps)) throw new DarbouxError('OPTION', `fit: rollout.steps must be a positive integer, got ${String(r.steps)}`);
+  if (model.kind === 'hnn') {
+    if (typeof r.method !== 'string') throw new DarbouxError('OPTION', "fit: rollout.method must name an explicit method (e.g. 'leapfrog', 'rk4')");
+    if (!finite(r.dt) || r.dt <= 0) throw new DarbouxError('OPTION', `fit: rollout.dt must be a finite number > 0, got ${String(r.dt)}`);
+  }
+}

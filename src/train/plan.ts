@@ -1,0 +1,58 @@
+/**
+ * What a training backend receives (everything validated and packed) and what it hands back.
+ */
+import { DarbouxError } from '../errors.js';
+import type { AdamSettings } from './adam.js';
+import type { PackedSamples } from './data.js';
+import type { GradientProgram } from './gradient-program.js';
+import type { ResolvedFitOptions } from './options.js';
+
+/** A validated training run, ready for a backend. */
+export interface TrainingPlan {
+  program: GradientProgram;
+  train: PackedSamples;
+  validation?: PackedSamples;
+  /** Initial parameters (flat, in layout order); backends do not modify it. */
+  theta: Float64Array;
+  options: ResolvedFitOptions;
+  /** Samples per minibatch (≤ train.count). */
+  batch: number;
+  adam: AdamSettings;
+}
+
+/** What a backend returns. */
+export interface TrainingOutcome {
+  theta: Float64Array;
+  history: number[];
+  validationHistory: number[];
+  validationSteps: number[];
+  /** Wall time of the optimisation loop, seconds. */
+  seconds: number;
+}
+
+/**
+ * The error of a diverged run: which step (1-based) produced a non-finite loss or gradient, and the last
+ * finite loss.
+ *
+ * @example
+ * throw nonFiniteError(17, 'loss', NaN, history);
+ */
+export function nonFiniteError(step: number, what: 'loss' | 'gradient norm', value: number, history: readonly number[]): DarbouxError {
+  let last = history.length - 1;
+  while (last >= 0 && !Number.isFinite(history[last]!)) last--;
+  const lastText = last >= 0 ? `the last finite loss was ${history[last]} at step ${last + 1}` : 'no step had a finite loss';
+  return new DarbouxError(
+    'NONFINITE',
+    `training diverged at step ${step}: the minibatch ${what} is ${value}; ${lastText}. Lower lr, set clipNorm, or check the data and initial parameters.`,
+    { step, lastFiniteLoss: last >= 0 ? history[last] : undefined, lastFiniteStep: last >= 0 ? last + 1 : undefined },
+  );
+}
+
+/** Steps (0-based, before that step's update) at which the validation loss is recorded; the last is after training. */
+export function validationSchedule(plan: TrainingPlan): number[] {
+  if (!plan.validation) return [];
+  const at: number[] = [];
+  for (let t = 0; t < plan.options.steps; t += plan.options.validationEvery) at.push(t);
+  at.push(plan.options.steps);
+  return at;
+}
