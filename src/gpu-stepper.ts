@@ -1,5 +1,5 @@
 import { DarbouxError } from './errors.js';
-import { emitWgslStepper, wgslStepperKernel, NO_CONVERGENCE_FLAG, NONFINITE_BY_FLAG, TRUNCATED_FLAG, STATUS_WORDS, STEPPER_CONTROL_WORDS, WGSL_FIXED_POINT, WORKGROUP_SIZE } from './codegen/emit-wgsl.js';
+import { emitWgslStepper, wgslStepperKernel, type KernelLoopIterations, NO_CONVERGENCE_FLAG, NONFINITE_BY_FLAG, TRUNCATED_FLAG, STATUS_WORDS, STEPPER_CONTROL_WORDS, WGSL_FIXED_POINT, WORKGROUP_SIZE } from './codegen/emit-wgsl.js';
 import type { FixedPointSettings } from './codegen/step-body.js';
 import { JS_FIXED_POINT } from './codegen/emit-js-stepper.js';
 import { jacobianFunction } from './integrators/jacobian.js';
@@ -85,12 +85,15 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
   const bindingLimit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
   const chunkLimit = Math.max(1, Math.min(options.maxTrajectoriesPerChunk ?? Infinity, Math.floor(bindingLimit / (8 * n))));
   // llvmpipe ends all loops of an invocation after 65 535 iterations in total: keep each dispatch below that.
-  const stepsPerDispatchBound = loopBoundedSteps(gpu, fast.loopIterations, program.method);
+  const stepsPerDispatchBound = loopBoundedSteps(gpu, fast.loopIterations, settings.maxIterations, program.method);
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
   let disposed = false;
 
   type Accumulated = RunResult & { iterationsTotal?: number; iterationsMax?: number };
-  async function runChunk(q: Float64Array, p: Float64Array, first: number, count: number, steps: number, t0: number, record: number, recordCount: number, out: Accumulated, checked = false): Promise<void> {
+  /** checked: the kernel that tests every step; stepBound: steps per dispatch at most (lowered after a cut-short run). */
+  type ChunkMode = { checked?: boolean; stepBound?: number };
+  async function runChunk(q: Float64Array, p: Float64Array, first: number, count: number, steps: number, t0: number, record: number, recordCount: number, out: Accumulated, mode: ChunkMode = {}): Promise<void> {
+    const checked = mode.checked ?? false;
     const state = new Float32Array(2 * count * n);
     state.set(q.subarray(first * n, (first + count) * n), 0);
     state.set(p.subarray(first * n, (first + count) * n), count * n);
@@ -107,7 +110,7 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
     const kernel = await kernelFor(record > 0 ? 'mainRecord' : checked ? 'mainChecked' : 'main');
     const perDispatch = Math.min(
       steps,
-      options.stepsPerDispatch ?? Math.max(1, Math.min(Math.floor((options.dispatchBudget ?? 2e9) / (count * cost)), stepsPerDispatchBound)),
+      options.stepsPerDispatch ?? Math.max(1, Math.min(Math.floor((options.dispatchBudget ?? 2e9) / (count * cost)), mode.stepBound ?? stepsPerDispatchBound)),
     );
     try {
       for (let base = 0; base < steps; base += perDispatch) {
@@ -127,28 +130,35 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
       const [stateOut, statusOut] = await Promise.all([readBuffer(gpu, stateBuffer), readBuffer(gpu, statusBuffer)]);
       const status = new Uint32Array(statusOut);
       const residuals = new Float32Array(statusOut);
-      let total = 0, most = 0, failed = -1;
+      let total = 0, most = 0, failed = -1, truncated = -1;
       for (let b = 0; b < count; b++) {
         const at = b * STATUS_WORDS;
         total += status[at + 1]!;
         if (status[at + 2]! > most) most = status[at + 2]!;
         if (failed < 0 && status[at] !== 0) failed = b;
+        if (truncated < 0 && (status[at]! & TRUNCATED_FLAG) !== 0) truncated = b;
+      }
+      if (truncated >= 0) {
+        // The adapter cut a dispatch short (implicit solves needed more iterations than estimated): the state is
+        // discarded and the chunk runs again from its start with fewer steps per dispatch.
+        if (options.stepsPerDispatch === undefined && perDispatch > 1) {
+          return await runChunk(q, p, first, count, steps, t0, record, recordCount, out, { ...mode, stepBound: Math.max(1, Math.floor(perDispatch / 4)) });
+        }
+        const word = status[truncated * STATUS_WORDS]!;
+        throw new DarbouxError(
+          'DEVICE',
+          `the ${gpu.adapterKind} GPU ended the step loop early (at step ${word & ~TRUNCATED_FLAG} of trajectory ${first + truncated}, ${perDispatch} steps per dispatch); ` +
+            'the result is discarded. Software adapters bound loop iterations per invocation: use fewer steps per dispatch, or the CPU backend',
+          { step: word & ~TRUNCATED_FLAG, trajectory: first + truncated },
+        );
       }
       out.iterationsTotal! += total;
       out.iterationsMax = Math.max(out.iterationsMax!, most);
       if (failed >= 0) {
         const word = status[failed * STATUS_WORDS]!;
-        if ((word & TRUNCATED_FLAG) !== 0) {
-          throw new DarbouxError(
-            'DEVICE',
-            `the ${gpu.adapterKind} GPU ended the step loop early (at step ${word & ~TRUNCATED_FLAG} of trajectory ${first + failed}); ` +
-              `the result is discarded. Software adapters bound loop iterations per invocation; lower dispatchBudget`,
-            { step: word & ~TRUNCATED_FLAG, trajectory: first + failed },
-          );
-        }
         if ((word & NONFINITE_BY_FLAG) !== 0) {
           // Only known to have failed by the end of a dispatch: the same run with the per-step test names the step.
-          if (!checked) await runChunk(q, p, first, count, steps, t0, record, recordCount, { ...out, iterationsTotal: 0, iterationsMax: 0 }, true);
+          if (!checked) await runChunk(q, p, first, count, steps, t0, record, recordCount, { ...out, iterationsTotal: 0, iterationsMax: 0 }, { ...mode, checked: true });
           throw new DarbouxError(
             'NONFINITE',
             `non-finite state by step ${word & ~NONFINITE_BY_FLAG} of trajectory ${first + failed} (${program.method}, dt = ${dt}, gpu f32); reduce dt or check the initial state`,
@@ -233,18 +243,22 @@ function stepperModule(kernels: Record<string, string>): string {
 /** Loop iterations one invocation may run on llvmpipe (its limiter stops at 65 535), with a margin. */
 const LLVMPIPE_LOOP_ITERATIONS = 60_000;
 
+/** Solve iterations per step assumed when sizing dispatches (a dispatch that needs more is rerun smaller). */
+const TYPICAL_SOLVE_ITERATIONS = 10;
+
 /**
  * The most steps one dispatch may fuse on this adapter: unbounded on hardware, and on llvmpipe as many as keep
- * the kernel's loop iterations (prologue + steps × worst case per step) under its limit.
+ * the kernel's loop iterations (prologue + steps × (step + typical solve iterations)) under its limit.
  */
-function loopBoundedSteps(gpu: Gpu, loops: { prologue: number; perStep: number }, method: string): number {
+function loopBoundedSteps(gpu: Gpu, loops: KernelLoopIterations, maxIterations: number, method: string): number {
   if (gpu.adapterKind !== 'llvmpipe') return Infinity;
-  const steps = Math.floor((LLVMPIPE_LOOP_ITERATIONS - loops.prologue) / loops.perStep);
+  const perStep = loops.perStep + Math.min(maxIterations, TYPICAL_SOLVE_ITERATIONS) * loops.perSolveIteration;
+  const steps = Math.floor((LLVMPIPE_LOOP_ITERATIONS - loops.prologue) / perStep);
   if (steps < 1) {
     throw new DarbouxError(
       'DEVICE',
-      `${method}: one step runs ${loops.perStep} loop iterations (worst case), over what llvmpipe allows one invocation (65 535); ` +
-        'use the CPU backend, a hardware adapter, or fewer maxIterations',
+      `${method}: one step runs about ${perStep} loop iterations, over what llvmpipe allows one invocation (65 535); ` +
+        'use the CPU backend or a hardware adapter',
       { loopIterations: loops },
     );
   }

@@ -52,5 +52,6 @@ export function compileJs(inputs: readonly Expr[], outputs: readonly Expr[]): Js
 export function storeValue(target: string, value: Value, n: number): string[] {
   if (value.kind === 'scalar') return [`${target}[0] = ${value.code};`];
   if (value.kind === 'unrolled') return value.elems.map((e, i) => `${target}[${i}] = ${e};`);
+  if (value.kind === 'fused') return [`for (let i = 0; i < ${n}; i++) ${target}[i] = ${value.at('i')};`];
   return [`for (let i = 0; i < ${n}; i++) ${target}[i] = ${value.name}[i];`];
 }

@@ -83,9 +83,16 @@ export function emitWgslStepper(
   return wgslStepperKernel(program, settings, options).wgsl;
 }
 
+/** Loop iterations a stepper kernel runs: before its step loop, per step outside the solve, per solve iteration. */
+export interface KernelLoopIterations {
+  prologue: number;
+  perStep: number;
+  perSolveIteration: number;
+}
+
 /**
  * `emitWgslStepper` with what the host needs to size dispatches: the loop iterations the kernel runs before its
- * step loop and per step in the worst case (implicit solves at maxIterations). Software adapters bound loop
+ * step loop, per step and per solve iteration. Software adapters bound loop
  * iterations per invocation (llvmpipe: 65 535), so steps per dispatch must respect them; the kernel also flags
  * a step loop that ended early (`TRUNCATED_FLAG`), so a run cut short is an error, never a silent result.
  *
@@ -96,7 +103,7 @@ export function wgslStepperKernel(
   program: StepProgram,
   settings: FixedPointSettings = WGSL_FIXED_POINT,
   options: { record?: boolean; checkEveryStep?: boolean } = {},
-): { wgsl: string; loopIterations: { prologue: number; perStep: number } } {
+): { wgsl: string; loopIterations: KernelLoopIterations } {
   const record = options.record ?? true;
   const h = program.hamiltonian;
   const n = h.dof;
@@ -197,7 +204,7 @@ export function wgslStepperKernel(
     '',
   ].join('\n');
   const stateLoads = unrolled ? 0 : n;
-  return { wgsl, loopIterations: { prologue: loopIterations.prologue + stateLoads, perStep: loopIterations.perStep } };
+  return { wgsl, loopIterations: { ...loopIterations, prologue: loopIterations.prologue + stateLoads } };
 }
 
 /**

@@ -34,6 +34,8 @@ export class Lowering implements EmitContext {
   private readonly materialized = new Map<Expr, string>();
   private readonly names: { counter: number };
   private depth = 0;
+  /** Set while an op emitter runs for a node that may be fused into its reader (see EmitContext). */
+  fusible = false;
   private nodeStart = 0;
   private readonly prefix: string;
 
@@ -69,16 +71,30 @@ export class Lowering implements EmitContext {
   emit(roots: readonly Expr[]): Value[] {
     const order = topologicalOrder(roots, (n) => this.values.has(n)).filter((n) => !this.values.has(n));
     const uses = new Map<Expr, number>();
+    const readers = new Map<Expr, { reader: Expr; arg: number }[]>();
     for (const r of roots) uses.set(r, (uses.get(r) ?? 0) + 2);
-    for (const n of order) for (const a of n.args) uses.set(a, (uses.get(a) ?? 0) + (n.shape.length === 0 ? 1 : 2));
+    for (const n of order) {
+      n.args.forEach((a, k) => {
+        uses.set(a, (uses.get(a) ?? 0) + (n.shape.length === 0 ? 1 : 2));
+        readers.set(a, [...(readers.get(a) ?? []), { reader: n, arg: k }]);
+      });
+    }
+    const fused: Expr[] = [];
     for (const node of order) {
       this.nodeStart = this.lines.length;
-      this.values.set(node, this.lower(node, (uses.get(node) ?? 0) === 1));
+      const only = readers.get(node);
+      const fusible = !roots.includes(node) && only?.length === 1 && readsEachElementOnce(only[0]!.reader, only[0]!.arg);
+      const value = this.lower(node, (uses.get(node) ?? 0) === 1, fusible);
+      if (value.kind === 'fused') fused.push(node);
+      this.values.set(node, value);
     }
-    return roots.map((r) => this.value(r));
+    const result = roots.map((r) => this.value(r));
+    // A fused value is only valid where its reader was emitted: later calls lower the node afresh.
+    for (const node of fused) this.values.delete(node);
+    return result;
   }
 
-  private lower(node: Expr, inlinable: boolean): Value {
+  private lower(node: Expr, inlinable: boolean, fusible = false): Value {
     if (node.op === 'const') {
       const lit = this.literal(node.attrs.value as number);
       return node.shape.length === 0 ? { kind: 'scalar', code: lit } : { kind: 'unrolled', elems: Array(size(node.shape)).fill(lit) };
@@ -92,11 +108,16 @@ export class Lowering implements EmitContext {
     }
     if (node.op === 'input') throw new Error(`input '${String(node.attrs.name)}' (${node.attrs.role}) is not bound`);
     const def = opDef(node.op);
-    if (def.elementwise !== undefined) return this.lowerElementwise(node, def.elementwise, inlinable);
-    return def.emit!(this, node);
+    if (def.elementwise !== undefined) return this.lowerElementwise(node, def.elementwise, inlinable, fusible);
+    this.fusible = fusible;
+    try {
+      return def.emit!(this, node);
+    } finally {
+      this.fusible = false;
+    }
   }
 
-  private lowerElementwise(node: Expr, impl: ElementwiseImpl, inlinable: boolean): Value {
+  private lowerElementwise(node: Expr, impl: ElementwiseImpl, inlinable: boolean, fusible: boolean): Value {
     const n = size(node.shape);
     const element = (i: number | string) => {
       let args = node.args.map((a) => this.elem(a, i));
@@ -108,6 +129,9 @@ export class Lowering implements EmitContext {
       return { kind: 'scalar', code: inlinable ? code : this.temp(code) };
     }
     if (n <= this.unrollLimit) return { kind: 'unrolled', elems: Array.from({ length: n }, (_, i) => this.temp(element(i))) };
+    // Loop fusion: a large elementwise tensor with one reader that reads each element once is computed inside
+    // that reader's loop (no array, no loop of its own); chains of such ops fuse into one loop.
+    if (fusible) return { kind: 'fused', size: n, at: element };
     const name = this.array(n);
     this.loop(n, (i) => this.line(`${name}[${i}] = ${element(i)}`));
     return { kind: 'array', name, size: n };
@@ -126,6 +150,7 @@ export class Lowering implements EmitContext {
   elem(e: Expr, i: number | string): string {
     const v = this.value(e);
     if (v.kind === 'scalar') return v.code;
+    if (v.kind === 'fused') return v.at(i);
     if (v.kind === 'array') return `${v.name}[${offsetIndex(v.offset, i)}]`;
     if (typeof i === 'number') return v.elems[i]!;
     if (v.elems.every((x) => x === v.elems[0])) return v.elems[0]!;
@@ -216,4 +241,25 @@ function offsetIndex(offset: number | string | undefined, i: number | string): n
 /** A name or a literal: safe to repeat in generated code. */
 function isSimple(code: string): boolean {
   return /^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?$/.test(code) || /^\(?-?[0-9.e+-]+\)?$/.test(code);
+}
+
+/**
+ * Whether `reader` reads every element of its argument `arg` exactly once, in one loop or straight-line: then
+ * an elementwise argument can be fused into it. Elementwise ops, reductions (dot, sum), `index`, and the matrix
+ * of matvec/matTvec qualify; a vector of matvec (read once per row) or an outer-product factor does not.
+ */
+function readsEachElementOnce(reader: Expr, arg: number): boolean {
+  if (reader.args.filter((a) => a === reader.args[arg]).length !== 1) return false;
+  if (opDef(reader.op).elementwise !== undefined) return reader.shape.length > 0 || reader.args[arg]!.shape.length === 0;
+  switch (reader.op) {
+    case 'dot':
+    case 'sum':
+    case 'index':
+      return true;
+    case 'matvec':
+    case 'matTvec':
+      return arg === 0;
+    default:
+      return false;
+  }
 }

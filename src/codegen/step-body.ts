@@ -30,6 +30,7 @@ export interface FixedPointSettings {
 export function elementOf(v: Value, i: number): string {
   if (v.kind === 'scalar') return v.code;
   if (v.kind === 'unrolled') return v.elems[i]!;
+  if (v.kind === 'fused') return v.at(i);
   const off = v.offset === undefined ? '' : `${v.offset} + `;
   return `${v.name}[${off}${i}]`;
 }
@@ -132,11 +133,12 @@ export function lowerStepper(
   lowering.baseIndent = indent.step;
   const carryLoops = lowering.takeLoopIterations();
   const step = emitStep(lowering, program, state, dialect, settings, carries.ends);
-  // Loop iterations of one step in the worst case (every solve running to maxIterations), for kernels on
-  // adapters that bound loop iterations per invocation.
+  // Loop iterations of one step (outside the solve) and of one solve iteration, for kernels on adapters that
+  // bound loop iterations per invocation.
   const loopIterations = {
     prologue: prologueLoops + carryLoops,
-    perStep: 1 + lowering.takeLoopIterations() + (fp ? settings.maxIterations * (1 + step.solveLoopIterations) : 0),
+    perStep: 1 + lowering.takeLoopIterations(),
+    perSolveIteration: fp ? 1 + step.solveLoopIterations : 0,
   };
   const usesTime = topologicalOrder(allRoots).includes(program.hamiltonian.time);
   return { ...step, invariantLines, carries, usesTime, loopIterations };

@@ -2,19 +2,27 @@ import type { Attrs, Expr } from './expr.js';
 import type { Shape } from './shape.js';
 
 /**
- * How a value lives in generated code: a scalar expression, a short vector unrolled into scalars, or an
- * array variable (a preallocated Float64Array in JS, a function-scope `array<f32, N>` in WGSL).
+ * How a value lives in generated code: a scalar expression, a short vector unrolled into scalars, an
+ * array variable (a preallocated Float64Array in JS, a function-scope `array<f32, N>` in WGSL), or a fused
+ * elementwise chain computed inside the loop of the one op that reads it.
  */
 export type Value =
   | { kind: 'scalar'; code: string }
   | { kind: 'unrolled'; elems: string[] }
-  | { kind: 'array'; name: string; size: number; offset?: number | string };
+  | { kind: 'array'; name: string; size: number; offset?: number | string }
+  /** A fused elementwise tensor: never stored, each element computed where its only reader reads it. */
+  | { kind: 'fused'; size: number; at: (i: number | string) => string };
 
 /** What an op's `emit` sees: a small backend-neutral statement builder shared by the JS and WGSL emitters. */
 export interface EmitContext {
   readonly target: 'js' | 'wgsl';
   /** Tensors with at most this many elements are unrolled into scalars. */
   readonly unrollLimit: number;
+  /**
+   * Whether the node being emitted may be fused into its only reader (which reads each element once): its
+   * emitter may then return `{ kind: 'fused' }` instead of filling an array.
+   */
+  readonly fusible: boolean;
   /** A numeric literal in the target language. */
   literal(v: number): string;
   /** The emitted value of an argument node. */

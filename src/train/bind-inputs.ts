@@ -58,7 +58,7 @@ export function bindTrainingInputs(lowering: Lowering, program: GradientProgram,
 export function writeElements(lowering: Lowering, node: Expr, value: Value, write: (k: number | string, code: string) => string): void {
   const n = size(node.shape);
   const uniform = value.kind === 'unrolled' && value.elems.every((e) => e === value.elems[0]);
-  if (value.kind === 'array' || (uniform && n > lowering.unrollLimit)) {
+  if (value.kind === 'array' || value.kind === 'fused' || (uniform && n > lowering.unrollLimit)) {
     lowering.loop(n, (i) => lowering.line(write(i, lowering.elem(node, i))));
     return;
   }

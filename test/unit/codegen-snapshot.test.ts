@@ -242,3 +242,30 @@ describe('generated code snapshots', () => {
     `);
   });
 });
+
+describe('loop fusion', () => {
+  it('computes an elementwise chain inside the loop of its only reader, and agrees with the reference evaluator', async () => {
+    const { add, compileJs, dot, gradient, input, matvec, param, tanh, mul } = await import('../../src/index.js');
+    const q = input('q', 'q', [3]);
+    const W = param('W', [50, 3]), b = param('b', [50]), w = param('w', [50]);
+    const H = dot(w, tanh(add(matvec(W, q), b)));
+    const f = compileJs([q, W, b, w], [H]);
+    // matvec, +b, tanh: one loop inside the dot's reduction; no scratch arrays.
+    expect(f.source.match(/for \(/g)?.length).toBe(1);
+    expect(f.source).not.toMatch(/new Float64Array/);
+    const values = [Float64Array.of(0.3, -0.2, 0.5), Float64Array.from({ length: 150 }, (_, i) => Math.sin(i)), Float64Array.from({ length: 50 }, (_, i) => Math.cos(i)), Float64Array.from({ length: 50 }, (_, i) => Math.sin(2 * i))];
+    const out = [new Float64Array(1)];
+    f(values, out);
+    let reference = 0;
+    for (let i = 0; i < 50; i++) {
+      let z = values[2]![i]!;
+      for (let j = 0; j < 3; j++) z += values[1]![i * 3 + j]! * values[0]![j]!;
+      reference += values[3]![i]! * Math.tanh(z);
+    }
+    expect(Math.abs(out[0]![0]! - reference)).toBeLessThan(1e-13);
+    // The gradient reuses tanh(·) in two places, so that one is stored; the rest still fuses.
+    const [dq] = gradient(mul(H, H), [q]);
+    const g = compileJs([q, W, b, w], [dq!]);
+    expect((g.source.match(/new Float64Array/g) ?? []).length).toBeLessThanOrEqual(2);
+  });
+});

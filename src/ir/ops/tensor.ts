@@ -26,11 +26,15 @@ export function reduce(ctx: EmitContext, n: number, term: (j: number | string) =
   return acc;
 }
 
-/** A tensor value of `count` elements: unrolled scalars when short, else an array filled by a loop. */
+/**
+ * A tensor value of `count` elements: unrolled scalars when short, computed inside its reader's loop when the
+ * node is fusible, else an array filled by a loop.
+ */
 export function produce(ctx: EmitContext, count: number, element: (i: number | string) => string): Value {
   if (count <= ctx.unrollLimit) {
     return { kind: 'unrolled', elems: Array.from({ length: count }, (_, i) => ctx.temp(element(i))) };
   }
+  if (ctx.fusible) return { kind: 'fused', size: count, at: element };
   const name = ctx.array(count);
   ctx.loop(count, (i) => ctx.line(`${name}[${i}] = ${element(i)}`));
   return { kind: 'array', name, size: count };
