@@ -69,3 +69,4 @@ export {
   type LossSettings, type GradientProgram, type ParamLayout, type CpuBatchGradient, type AdamSettings, type MinibatchSampler,
 } from './train/index.js';
 export { integrateModel, type IntegrateModelOptions } from './train/integrate-model.js';
+export { mapJacobian } from './models/neural/map-jacobian.js';

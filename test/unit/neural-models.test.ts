@@ -280,3 +280,15 @@ describe('symplectic structure', () => {
     expect(asymmetry(mlpField({ dof: 2, hidden: [8], seed: 0, init: 'normal(0.8)' }))).toBeGreaterThan(1e-2);
   });
 });
+
+describe('mapJacobian', () => {
+  it('equals the forward-mode Jacobian of the map and is symplectic; refuses models without a map', async () => {
+    const { mapJacobian, hnn: makeHnn } = await import('../../src/index.js');
+    const net = sympnet({ dof: 2, kind: 'G', layers: 3, width: 8, seed: 4 });
+    const J = mapJacobian(net)([0.3, -0.1], [0.2, 0.5]);
+    const reference = jacobian(net, net.map!())([0.3, -0.1], [0.2, 0.5]);
+    for (let i = 0; i < 16; i++) expect(J[i]).toBeCloseTo(reference[i]!, 14);
+    expect(symplecticDefect(J)).toBeLessThan(1e-13);
+    expect(() => mapJacobian(makeHnn({ dof: 1, hidden: [4], seed: 0 }))).toThrow(/has no map/);
+  });
+});
