@@ -1,6 +1,7 @@
 import { size } from '../ir/shape.js';
 import type { Value } from '../ir/op.js';
 import type { StepProgram } from '../integrators/step-program.js';
+import type { Hamiltonian } from '../hamiltonian.js';
 import { Lowering } from './lowering.js';
 import { jsSyntax } from './syntax-js.js';
 import { elementOf, lowerStepper, type FixedPointDialect, type FixedPointSettings } from './step-body.js';
@@ -28,9 +29,35 @@ export type JsRunner = ((
 ) => JsRunStatus) & { readonly source: string };
 
 /** State vectors up to this size live in scalar locals; larger ones in arrays. */
-const UNROLL_STATE = 64;
+export const UNROLL_STATE = 64;
 
-const jsFixedPoint: FixedPointDialect = {
+/** A state vector in a runner: scalar locals `prefix0…` up to UNROLL_STATE, else the array `prefixA`. */
+export function jsStateValue(prefix: string, n: number): Value {
+  return n <= UNROLL_STATE
+    ? { kind: 'unrolled', elems: Array.from({ length: n }, (_, i) => `${prefix}${i}`) }
+    : { kind: 'array', name: `${prefix}A`, size: n };
+}
+
+/**
+ * Binds a Hamiltonian's inputs in a runner: the state to `jsStateValue`s `sq…`, `sp…`, dt and t to the locals
+ * `dt` and `time`, parameter k to `th{k}` read from the runner argument `params` (the returned prologue).
+ */
+export function bindJsRunnerInputs(lowering: Lowering, h: Hamiltonian): { q: Value; p: Value; prologue: string[] } {
+  const q = jsStateValue('sq', h.dof), p = jsStateValue('sp', h.dof);
+  lowering.bind(h.q, q);
+  lowering.bind(h.p, p);
+  lowering.bind(h.dt, { kind: 'scalar', code: 'dt' });
+  lowering.bind(h.time, { kind: 'scalar', code: 'time' });
+  const prologue: string[] = [];
+  h.params.forEach((node, k) => {
+    prologue.push(node.shape.length === 0 ? `  const th${k} = params[${k}][0];` : `  const th${k} = params[${k}];`);
+    lowering.bind(node, node.shape.length === 0 ? { kind: 'scalar', code: `th${k}` } : { kind: 'array', name: `th${k}`, size: size(node.shape) });
+  });
+  return { q, p, prologue };
+}
+
+/** The fixed-point loop in JavaScript; failing returns from a runner whose loop variables are `s` (step) and `b` (trajectory). */
+export const jsFixedPoint: FixedPointDialect = {
   mutable: (name, code) => `let ${name} = ${code};`,
   loopOpen: 'for (;;) {',
   abs: (x) => `Math.abs(${x})`,
@@ -58,20 +85,7 @@ export function compileJsRunner(program: StepProgram, settings: FixedPointSettin
   const h = program.hamiltonian;
   const n = h.dof;
   const lowering = new Lowering(jsSyntax, { prefix: 'v' });
-  const stateValue = (prefix: string): Value =>
-    n <= UNROLL_STATE
-      ? { kind: 'unrolled', elems: Array.from({ length: n }, (_, i) => `${prefix}${i}`) }
-      : { kind: 'array', name: `${prefix}A`, size: n };
-  const qv = stateValue('sq'), pv = stateValue('sp');
-  lowering.bind(h.q, qv);
-  lowering.bind(h.p, pv);
-  lowering.bind(h.dt, { kind: 'scalar', code: 'dt' });
-  lowering.bind(h.time, { kind: 'scalar', code: 'time' });
-  const prologue: string[] = [];
-  h.params.forEach((node, k) => {
-    prologue.push(node.shape.length === 0 ? `  const th${k} = params[${k}][0];` : `  const th${k} = params[${k}];`);
-    lowering.bind(node, node.shape.length === 0 ? { kind: 'scalar', code: `th${k}` } : { kind: 'array', name: `th${k}`, size: size(node.shape) });
-  });
+  const { q: qv, p: pv, prologue } = bindJsRunnerInputs(lowering, h);
   const { next: [nq, np], extra, iterations, invariantLines, carries, usesTime } = lowerStepper(lowering, program, { q: qv, p: pv }, jsFixedPoint, settings, { invariants: 1, carries: 2, step: 3 });
   const idx = Array.from({ length: n }, (_, i) => i);
   const sq = (i: number) => elementOf(qv, i), sp = (i: number) => elementOf(pv, i);

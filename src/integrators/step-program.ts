@@ -31,6 +31,11 @@ export interface FixedPointProblem {
   readonly initial: readonly Expr[];
   /** The map F, one expression per unknown. */
   readonly update: readonly Expr[];
+  /**
+   * Expressions whose max-norm (with the unknowns') sets the scale of the convergence test; default: the
+   * state q, p. Problems whose unknowns are not in the state's units (adjoint solves) name their own.
+   */
+  readonly scale?: readonly Expr[];
 }
 
 /** Builds a step program for a Hamiltonian (throws if the method does not apply to it). */
