@@ -48,3 +48,9 @@ export type { FixedPointProblem } from './integrators/step-program.js';
 export { gpuStepper, type GpuOptions, type GpuStepper } from './gpu-stepper.js';
 export { gpuInfo, gpuAvailable, releaseGpu, type AdapterChoice } from './runtime/index.js';
 export { emitWgslStepper, emitWgslEvaluator } from './codegen/emit-wgsl.js';
+
+// Discrete adjoints (vjp): backward step programs, memory modes, the trainer entry point.
+export type { VjpOptions, VjpResult, VjpMemory } from './stepper.js';
+export { programVjp, type ProgramVjpOptions } from './cpu-adjoint.js';
+export { adjointStep, stepVjp, type AdjointStep, type AdjointStateSource } from './integrators/adjoint-step.js';
+export { inverseStep, isReversible, type InverseStep } from './integrators/inverse-step.js';

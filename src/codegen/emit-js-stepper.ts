@@ -105,6 +105,8 @@ export function compileJsRunner(program: StepProgram, settings: FixedPointSettin
     '  for (let b = 0; b < batch; b++) {',
     `    const o = b * ${n};`,
     ...declState,
+    // Carried values are evaluated at the initial state, at the start time (H may depend on t).
+    ...(usesTime && carries.preLoop.length > 0 ? ['    const time = tStart;'] : []),
     ...carries.preLoop,
     '    let untilRecord = recordEvery;',
     '    let recordAt = o;',

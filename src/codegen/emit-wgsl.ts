@@ -128,6 +128,8 @@ export function emitWgslStepper(program: StepProgram, settings: FixedPointSettin
     '  let dt = dControl.dt;',
     ...paramPrologue,
     ...invariantLines,
+    // Carried values are evaluated at this dispatch's first state, at its start time (H may depend on t).
+    ...(usesTime && carries.preLoop.length > 0 ? ['  let time = dControl.tStart + f32(dControl.stepBase) * dt;'] : []),
     ...carries.preLoop,
     '  var failed = false;',
     '  var failStep: u32 = 0u;',
