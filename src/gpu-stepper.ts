@@ -7,7 +7,9 @@ import type { StepProgram } from './integrators/step-program.js';
 import { graphSize } from './ir/traverse.js';
 import { acquireGpu, createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type AdapterChoice, type Gpu } from './runtime/index.js';
 import { checkRunOptions, noConvergence } from './cpu-stepper.js';
-import type { RunOptions, RunResult, Stepper } from './stepper.js';
+import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from './stepper.js';
+import { runVjp, type BackwardFailure, type BackwardStatus } from './vjp.js';
+import { gpuAdjointBackend } from './gpu-adjoint.js';
 
 /** GPU-specific options of `compile`. */
 export interface GpuOptions {
@@ -30,7 +32,7 @@ export interface GpuStepper extends Stepper {
 /**
  * The f32 WGSL backend: one fused kernel advances every trajectory by K steps per dispatch with the state in
  * registers. Batches beyond the device's binding-size or dispatch limits are split automatically. The
- * Jacobian is the exact f64 one of the same step program (CPU).
+ * Jacobian is the exact f64 one of the same step program (CPU); `vjp` runs fused f32 backward kernels.
  *
  * @example
  * const st = await gpuStepper(leapfrogStep(h), 0.01);
@@ -96,27 +98,18 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
         }
       }
       const [stateOut, statusOut] = await Promise.all([readBuffer(gpu, stateBuffer), readBuffer(gpu, statusBuffer)]);
-      const status = new Uint32Array(statusOut);
-      const residuals = new Float32Array(statusOut);
-      let total = 0, most = 0, failed = -1;
-      for (let b = 0; b < count; b++) {
-        const at = b * STATUS_WORDS;
-        total += status[at + 1]!;
-        if (status[at + 2]! > most) most = status[at + 2]!;
-        if (failed < 0 && status[at] !== 0) failed = b;
-      }
-      out.iterationsTotal! += total;
-      out.iterationsMax = Math.max(out.iterationsMax!, most);
-      if (failed >= 0) {
-        const word = status[failed * STATUS_WORDS]!;
-        const step = (word & ~NO_CONVERGENCE_FLAG) - 1;
-        if ((word & NO_CONVERGENCE_FLAG) !== 0) {
-          throw noConvergence(`${program.method} (gpu f32)`, dt, step, first + failed, residuals[failed * STATUS_WORDS + 3]!, status[failed * STATUS_WORDS + 2]!);
+      const status = readStatus(statusOut, count);
+      out.iterationsTotal! += status.iterationsTotal;
+      out.iterationsMax = Math.max(out.iterationsMax!, status.iterationsMax);
+      const failure = status.failure;
+      if (failure) {
+        if (failure.kind === 'noConvergence') {
+          throw noConvergence(`${program.method} (gpu f32)`, dt, failure.step, first + failure.trajectory, failure.residual!, failure.iterations!);
         }
         throw new DarbouxError(
           'NONFINITE',
-          `non-finite state at step ${step + 1} of trajectory ${first + failed} (${program.method}, dt = ${dt}, gpu f32); reduce dt or check the initial state`,
-          { step, trajectory: first + failed },
+          `non-finite state at step ${failure.step + 1} of trajectory ${first + failure.trajectory} (${program.method}, dt = ${dt}, gpu f32); reduce dt or check the initial state`,
+          { step: failure.step, trajectory: first + failure.trajectory },
         );
       }
       const s = new Float32Array(stateOut);
@@ -140,7 +133,7 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
     }
   }
 
-  return {
+  const stepper: GpuStepper = {
     method: program.method,
     dt,
     backend: 'gpu',
@@ -163,6 +156,10 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
       if (program.implicit) result.stats = { iterations: { mean: iterationsTotal! / (steps * batch), max: iterationsMax! } };
       return result;
     },
+    async vjp(options: VjpOptions): Promise<VjpResult> {
+      if (disposed) throw new DarbouxError('INPUT', 'this stepper was disposed');
+      return runVjp(adjointBackend, options);
+    },
     jacobian(q0, p0, t = 0) {
       if (q0.length !== n || p0.length !== n) throw new DarbouxError('INPUT', `jacobian: q and p must have length ${n}, got ${q0.length} and ${p0.length}`);
       jacobian ??= jacobianFunction(program, { ...JS_FIXED_POINT, maxIterations: settings.maxIterations });
@@ -173,6 +170,45 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
       disposed = true;
     },
   };
+  const adjointBackend = gpuAdjointBackend({
+    program,
+    dt,
+    gpu,
+    paramBuffer,
+    settings,
+    maxWorkgroups,
+    dispatchBudget: options.dispatchBudget ?? 2e9,
+    maxTrajectoriesPerChunk: options.maxTrajectoriesPerChunk ?? Infinity,
+    run: (o) => stepper.run(o),
+  });
+  return stepper;
+}
+
+/**
+ * Decodes the per-trajectory status words of a stepper or backward kernel: iteration totals and the first
+ * failure (trajectory within the chunk, step, and for unconverged solves the residual and iteration count).
+ *
+ * @example
+ * const { failure } = readStatus(await readBuffer(gpu, statusBuffer), count);
+ */
+export function readStatus(words: ArrayBuffer, count: number): BackwardStatus {
+  const status = new Uint32Array(words);
+  const residuals = new Float32Array(words);
+  let total = 0, most = 0, failed = -1;
+  for (let b = 0; b < count; b++) {
+    const at = b * STATUS_WORDS;
+    total += status[at + 1]!;
+    if (status[at + 2]! > most) most = status[at + 2]!;
+    if (failed < 0 && status[at] !== 0) failed = b;
+  }
+  if (failed < 0) return { failure: null, iterationsTotal: total, iterationsMax: most };
+  const word = status[failed * STATUS_WORDS]!;
+  const step = (word & ~NO_CONVERGENCE_FLAG) - 1;
+  const failure: BackwardFailure =
+    (word & NO_CONVERGENCE_FLAG) !== 0
+      ? { kind: 'noConvergence', step, trajectory: failed, residual: residuals[failed * STATUS_WORDS + 3]!, iterations: status[failed * STATUS_WORDS + 2]! }
+      : { kind: 'nonfinite', step, trajectory: failed };
+  return { failure, iterationsTotal: total, iterationsMax: most };
 }
 
 /** Joins the plain and recording kernels into one WGSL module (shared declarations once, entry points `main` and `mainRecord`). */

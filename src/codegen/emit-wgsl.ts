@@ -12,12 +12,23 @@ export const WORKGROUP_SIZE = 64;
 /** State vectors up to this size live in scalar registers; larger ones in function-scope arrays. */
 const UNROLL_STATE = 32;
 
+/** A state vector in a kernel: registers `prefix0…` up to UNROLL_STATE, else the function-scope array `prefixA`. */
+export function wgslStateValue(prefix: string, n: number): Value {
+  return n <= UNROLL_STATE ? { kind: 'unrolled', elems: Array.from({ length: n }, (_, i) => `${prefix}${i}`) } : { kind: 'array', name: `${prefix}A`, size: n };
+}
+
+/** Declarations of state registers (or the array) in a kernel, initialised from `source(index)` (a u32 index in WGSL) when given. */
+export function declareWgslState(v: Value, n: number, source?: (index: string) => string): string[] {
+  if (v.kind === 'array') return [`  var ${v.name}: array<f32, ${n}>;`, ...(source ? [`  for (var i: u32 = 0u; i < ${n}u; i++) { ${v.name}[i] = ${source('i')}; }`] : [])];
+  return Array.from({ length: n }, (_, i) => `  var ${elementOf(v, i)}: f32${source ? ` = ${source(`${i}u`)}` : ''};`);
+}
+
 
 /**
  * Binds each parameter to the packed `dParams` buffer: scalars are read once into registers (`let`
  * statements returned for the kernel prologue), tensors are indexed in place.
  */
-function bindParams(lowering: Lowering, params: readonly Expr[]): string[] {
+export function bindParams(lowering: Lowering, params: readonly Expr[]): string[] {
   const prologue: string[] = [];
   let at = 0;
   params.forEach((node, k) => {
@@ -44,7 +55,8 @@ export const NO_CONVERGENCE_FLAG = 0x80000000;
 /** f32 fixed-point settings: updates at a few ulps of the state. */
 export const WGSL_FIXED_POINT: FixedPointSettings = { tolerance: 4 * 1.1920928955078125e-7, maxIterations: 100 };
 
-const wgslFixedPoint: FixedPointDialect = {
+/** The fixed-point loop in WGSL; failing records step, iterations and residual in `dStatus[sBase…]`, sets `failed` and leaves the loop. */
+export const wgslFixedPoint: FixedPointDialect = {
   mutable: (name, code) => `var ${name}: f32 = ${code};`,
   loopOpen: 'loop {',
   abs: (x) => `abs(${x})`,
@@ -73,9 +85,7 @@ export function emitWgslStepper(program: StepProgram, settings: FixedPointSettin
   const h = program.hamiltonian;
   const n = h.dof;
   const lowering = new Lowering(wgslSyntax, { prefix: 'v' });
-  const unrolled = n <= UNROLL_STATE;
-  const qv: Value = unrolled ? { kind: 'unrolled', elems: Array.from({ length: n }, (_, i) => `sq${i}`) } : { kind: 'array', name: 'sqA', size: n };
-  const pv: Value = unrolled ? { kind: 'unrolled', elems: Array.from({ length: n }, (_, i) => `sp${i}`) } : { kind: 'array', name: 'spA', size: n };
+  const qv = wgslStateValue('sq', n), pv = wgslStateValue('sp', n);
   lowering.bind(h.q, qv);
   lowering.bind(h.p, pv);
   lowering.bind(h.dt, { kind: 'scalar', code: 'dt' });
@@ -122,9 +132,8 @@ export function emitWgslStepper(program: StepProgram, settings: FixedPointSettin
     `  let qBase = b * ${n}u;`,
     `  let pBase = (dControl.batch + b) * ${n}u;`,
     ...functionScope.map((l) => `  ${l}`),
-    ...(unrolled
-      ? [...idx.map((i) => `  var sq${i}: f32 = dState[qBase + ${i}u];`), ...idx.map((i) => `  var sp${i}: f32 = dState[pBase + ${i}u];`)]
-      : [`  var sqA: array<f32, ${n}>;`, `  var spA: array<f32, ${n}>;`, `  for (var i: u32 = 0u; i < ${n}u; i++) { sqA[i] = dState[qBase + i]; spA[i] = dState[pBase + i]; }`]),
+    ...declareWgslState(qv, n, (i) => `dState[qBase + ${i}]`),
+    ...declareWgslState(pv, n, (i) => `dState[pBase + ${i}]`),
     '  let dt = dControl.dt;',
     ...paramPrologue,
     ...invariantLines,
