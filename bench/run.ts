@@ -175,3 +175,5 @@ console.log('\n## GPU: implicit methods, cost per step relative to leapfrog (Hé
     await releaseGpu();
   } else console.log('no WebGPU adapter: skipped');
 }
+
+await (await import('./adjoint.js')).adjointBench();

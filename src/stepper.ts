@@ -65,8 +65,12 @@ export interface VjpResult {
   dp0: Float64Array;
   /** With respect to every parameter of H, by name, summed over the batch: numbers for scalars, arrays for tensors. */
   dparams: Record<string, number | Float64Array>;
-  /** The memory mode used and the peak bytes of forward states it held (constant in steps for 'reverse'). */
-  memory: { mode: VjpMemory; stateBytes: number; checkpointEvery?: number };
+  /**
+   * The memory mode used; the peak bytes of forward states it held, at the backend's precision (constant in
+   * steps for 'reverse', linear for 'store'); for 'reverse', the max-norm distance between the z_0 rebuilt by
+   * stepping backwards and the true z_0 (how far the reversed trajectory departed from the forward one).
+   */
+  memory: { mode: VjpMemory; stateBytes: number; checkpointEvery?: number; reconstructionError?: number };
   /** Implicit methods: fixed-point iterations per backward step (reconstruction/forward stages plus adjoint stages). */
   stats?: { iterations: { mean: number; max: number } };
 }

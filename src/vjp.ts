@@ -129,11 +129,17 @@ export async function runVjp(backend: AdjointBackend, options: VjpOptions): Prom
     totals.iterations += status.iterationsTotal;
     totals.max = Math.max(totals.max, status.iterationsMax);
   };
-  let peak = 0;
+  let peak = 0, reconstructionError = 0;
   if (steps > 0 && mode === 'reverse') {
     const end = await backend.forward(q0.slice(), p0.slice(), batch, steps, t0, 0);
     peak = stateBytes(1);
     await backward({ source: 'reverse', batch, steps, t0, q: end.q, p: end.p, lq, lp, g }, 0);
+    // The backward pass ends at the reconstructed z_0: its distance from the true z_0 measures the reversal error.
+    // (An f32 backend started from z_0 rounded to f32.)
+    const start = backend.bytesPerValue === 4 ? Math.fround : (x: number) => x;
+    for (let i = 0; i < batch * n; i++) {
+      reconstructionError = Math.max(reconstructionError, Math.abs(end.q[i]! - start(q0[i]!)), Math.abs(end.p[i]! - start(p0[i]!)));
+    }
   } else if (steps > 0) {
     const k = mode === 'store' ? steps : every;
     // 'store' is one segment of all steps; 'checkpoint' keeps z_0, z_k, z_2k, … and recomputes each segment.
@@ -161,7 +167,7 @@ export async function runVjp(backend: AdjointBackend, options: VjpOptions): Prom
     dq0: lq,
     dp0: lp,
     dparams: gradientByName(h, g),
-    memory: { mode, stateBytes: peak, ...(mode === 'checkpoint' ? { checkpointEvery: every } : {}) },
+    memory: { mode, stateBytes: peak, ...(mode === 'checkpoint' ? { checkpointEvery: every } : {}), ...(mode === 'reverse' ? { reconstructionError } : {}) },
   };
   if (backend.program.implicit) result.stats = { iterations: { mean: steps > 0 ? totals.iterations / (steps * batch) : 0, max: totals.max } };
   return result;

@@ -2,7 +2,7 @@ import { size } from '../ir/shape.js';
 import type { Value } from '../ir/op.js';
 import type { AdjointStep } from '../integrators/adjoint-step.js';
 import { lowerAdjointStep } from './adjoint-body.js';
-import { bindJsRunnerInputs, jsFixedPoint, jsStateValue, JS_FIXED_POINT, type JsRunStatus } from './emit-js-stepper.js';
+import { bindJsRunnerInputs, jsFixedPoint, jsStateValue, JS_FIXED_POINT, optimizableSource, type JsRunStatus } from './emit-js-stepper.js';
 import { Lowering } from './lowering.js';
 import { jsSyntax } from './syntax-js.js';
 import { elementOf, type FixedPointSettings } from './step-body.js';
@@ -48,10 +48,16 @@ export function accumulate(target: string, offset: number, value: Value, n: numb
  * back(Q, P, LQ, LP, G, h.paramValues, batch, steps, dt, 0, null, null);
  */
 export function compileJsAdjointRunner(step: AdjointStep, settings: FixedPointSettings = JS_FIXED_POINT): JsAdjointRunner {
+  const source = optimizableSource((unrollLimit) => adjointRunnerSource(step, settings, unrollLimit));
+  const fn = new Function(source)();
+  return Object.assign(fn, { source }) as JsAdjointRunner;
+}
+
+function adjointRunnerSource(step: AdjointStep, settings: FixedPointSettings, unrollLimit: number | undefined): string {
   const h = step.forward.hamiltonian;
   const n = h.dof;
   const reverse = step.source === 'reverse';
-  const lowering = new Lowering(jsSyntax, { prefix: 'v' });
+  const lowering = new Lowering(jsSyntax, { prefix: 'v', unrollLimit });
   const { q: qv, p: pv, prologue } = bindJsRunnerInputs(lowering, h);
   const lqv = jsStateValue('lq', n), lpv = jsStateValue('lp', n);
   lowering.bind(step.cotangent.q, lqv);
@@ -72,7 +78,7 @@ export function compileJsAdjointRunner(step: AdjointStep, settings: FixedPointSe
     return lines;
   });
   const its = body.iterations;
-  const source = [
+  return [
     '"use strict";',
     ...lowering.hoisted,
     ...arrays,
@@ -105,6 +111,4 @@ export function compileJsAdjointRunner(step: AdjointStep, settings: FixedPointSe
     '  return { failure: null, iterationsTotal, iterationsMax };',
     '};',
   ].join('\n');
-  const fn = new Function(source)();
-  return Object.assign(fn, { source }) as JsAdjointRunner;
 }

@@ -82,9 +82,32 @@ export const JS_FIXED_POINT: FixedPointSettings = { tolerance: 4 * Number.EPSILO
  * run(Q, P, h.paramValues, batch, 1000, 0.01, 0, 0, null, null);
  */
 export function compileJsRunner(program: StepProgram, settings: FixedPointSettings = JS_FIXED_POINT): JsRunner {
+  const source = optimizableSource((unrollLimit) => jsRunnerSource(program, settings, unrollLimit));
+  const fn = new Function(source)();
+  return Object.assign(fn, { source }) as JsRunner;
+}
+
+/** Generated functions longer than this (characters) risk exceeding V8's bytecode limit for optimisation. */
+const OPTIMIZABLE_SOURCE_LENGTH = 40_000;
+
+/**
+ * Source of a generated runner that V8 will still optimise: V8 leaves functions whose bytecode is over its
+ * limit (~60 kB) to the interpreter, tens of times slower. Generated with the default unrolling first, and
+ * again with loops for every tensor longer than 4 elements when that is too long (large networks, long
+ * backward steps).
+ *
+ * @example
+ * const source = optimizableSource((unrollLimit) => jsRunnerSource(program, settings, unrollLimit));
+ */
+export function optimizableSource(generate: (unrollLimit: number | undefined) => string): string {
+  const source = generate(undefined);
+  return source.length <= OPTIMIZABLE_SOURCE_LENGTH ? source : generate(4);
+}
+
+function jsRunnerSource(program: StepProgram, settings: FixedPointSettings, unrollLimit: number | undefined): string {
   const h = program.hamiltonian;
   const n = h.dof;
-  const lowering = new Lowering(jsSyntax, { prefix: 'v' });
+  const lowering = new Lowering(jsSyntax, { prefix: 'v', unrollLimit });
   const { q: qv, p: pv, prologue } = bindJsRunnerInputs(lowering, h);
   const { next: [nq, np], extra, iterations, invariantLines, carries, usesTime } = lowerStepper(lowering, program, { q: qv, p: pv }, jsFixedPoint, settings, { invariants: 1, carries: 2, step: 3 });
   const idx = Array.from({ length: n }, (_, i) => i);
@@ -94,7 +117,7 @@ export function compileJsRunner(program: StepProgram, settings: FixedPointSettin
     qv.kind === 'unrolled'
       ? [`    let ${idx.map((i) => `${sq(i)} = Q[o + ${i}]`).join(', ')};`, `    let ${idx.map((i) => `${sp(i)} = P[o + ${i}]`).join(', ')};`]
       : [`    for (let i = 0; i < ${n}; i++) { sqA[i] = Q[o + i]; spA[i] = P[o + i]; }`];
-  const source = [
+  return [
     '"use strict";',
     ...lowering.hoisted,
     ...(qv.kind === 'array' ? [`const sqA = new Float64Array(${n});`, `const spA = new Float64Array(${n});`] : []),
@@ -131,6 +154,4 @@ export function compileJsRunner(program: StepProgram, settings: FixedPointSettin
     '  return { failure: null, iterationsTotal, iterationsMax };',
     '};',
   ].join('\n');
-  const fn = new Function(source)();
-  return Object.assign(fn, { source }) as JsRunner;
 }

@@ -2,7 +2,7 @@ import type { Value } from '../ir/op.js';
 import { size } from '../ir/shape.js';
 import type { AdjointStep } from '../integrators/adjoint-step.js';
 import { lowerAdjointStep } from './adjoint-body.js';
-import { bindParams, declareWgslState, STATUS_WORDS, WGSL_FIXED_POINT, wgslFixedPoint, wgslStateValue, WORKGROUP_SIZE } from './emit-wgsl.js';
+import { bindParams, declareWgslState, trajectoryKernelHead, WGSL_FIXED_POINT, wgslFixedPoint, wgslStateValue } from './emit-wgsl.js';
 import { Lowering } from './lowering.js';
 import { elementOf, type FixedPointSettings } from './step-body.js';
 import { wgslSyntax } from './syntax-wgsl.js';
@@ -64,24 +64,7 @@ export function emitWgslAdjoint(step: AdjointStep, settings: FixedPointSettings 
   const functionScope = lowering.hoisted.filter((l) => !l.startsWith('var<private>'));
   const its = body.iterations;
   return [
-    'struct Control {',
-    '  dt: f32, tStart: f32, steps: u32, stepBase: u32,',
-    '  offset: u32, batch: u32, storedSteps: u32, pad: u32,',
-    '}',
-    '@group(0) @binding(0) var<storage, read_write> dState: array<f32>;',
-    '@group(0) @binding(1) var<storage, read> dParams: array<f32>;',
-    '@group(0) @binding(2) var<storage, read> dStored: array<f32>;',
-    '@group(0) @binding(3) var<storage, read_write> dStatus: array<u32>;',
-    '@group(0) @binding(4) var<uniform> dControl: Control;',
-    ...moduleScope,
-    '',
-    `@compute @workgroup_size(${WORKGROUP_SIZE})`,
-    'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
-    '  let b = gid.x + dControl.offset;',
-    `  let sBase = b * ${STATUS_WORDS}u;`,
-    '  if (b >= dControl.batch || dStatus[sBase] != 0u) { return; }',
-    `  let qBase = b * ${n}u;`,
-    `  let pBase = (dControl.batch + b) * ${n}u;`,
+    ...trajectoryKernelHead('storedSteps: u32, pad: u32', 'var<storage, read> dStored', moduleScope, n),
     `  let lqBase = (2u * dControl.batch + b) * ${n}u;`,
     `  let lpBase = (3u * dControl.batch + b) * ${n}u;`,
     `  let gBase = 4u * dControl.batch * ${n}u + b * ${G}u;`,

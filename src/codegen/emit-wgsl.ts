@@ -72,6 +72,35 @@ export const wgslFixedPoint: FixedPointDialect = {
 };
 
 /**
+ * The head every per-trajectory stepper kernel shares, up to the trajectory's state offsets: the control uniform
+ * (dt, tStart, steps, stepBase, offset, batch, then `controlTail`), bindings 0 dState, 1 dParams, 2 `binding2`
+ * (an array<f32>), 3 dStatus, 4 dControl, the module-scope declarations, and the entry point `main` with `b`,
+ * `sBase` (returning for idle or failed trajectories), `qBase` and `pBase`.
+ */
+export function trajectoryKernelHead(controlTail: string, binding2: string, moduleScope: readonly string[], n: number): string[] {
+  return [
+    'struct Control {',
+    '  dt: f32, tStart: f32, steps: u32, stepBase: u32,',
+    `  offset: u32, batch: u32, ${controlTail},`,
+    '}',
+    '@group(0) @binding(0) var<storage, read_write> dState: array<f32>;',
+    '@group(0) @binding(1) var<storage, read> dParams: array<f32>;',
+    `@group(0) @binding(2) ${binding2}: array<f32>;`,
+    '@group(0) @binding(3) var<storage, read_write> dStatus: array<u32>;',
+    '@group(0) @binding(4) var<uniform> dControl: Control;',
+    ...moduleScope,
+    '',
+    `@compute @workgroup_size(${WORKGROUP_SIZE})`,
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
+    '  let b = gid.x + dControl.offset;',
+    `  let sBase = b * ${STATUS_WORDS}u;`,
+    '  if (b >= dControl.batch || dStatus[sBase] != 0u) { return; }',
+    `  let qBase = b * ${n}u;`,
+    `  let pBase = (dControl.batch + b) * ${n}u;`,
+  ];
+}
+
+/**
  * WGSL for a fused multi-step kernel: one invocation per trajectory, the state in registers for `steps`
  * steps (loop inside the kernel, the fixed-point iteration of implicit methods inside that), reading q, p
  * once and writing once. Bindings (group 0): 0 state (q for the batch, then p), 1 packed parameters,
@@ -113,24 +142,7 @@ export function emitWgslStepper(program: StepProgram, settings: FixedPointSettin
   const moduleScope = lowering.hoisted.filter((l) => l.startsWith('var<private>'));
   const functionScope = lowering.hoisted.filter((l) => !l.startsWith('var<private>'));
   return [
-    'struct Control {',
-    '  dt: f32, tStart: f32, steps: u32, stepBase: u32,',
-    '  offset: u32, batch: u32, recordEvery: u32, recordCount: u32,',
-    '}',
-    '@group(0) @binding(0) var<storage, read_write> dState: array<f32>;',
-    '@group(0) @binding(1) var<storage, read> dParams: array<f32>;',
-    '@group(0) @binding(2) var<storage, read_write> dRecord: array<f32>;',
-    '@group(0) @binding(3) var<storage, read_write> dStatus: array<u32>;',
-    '@group(0) @binding(4) var<uniform> dControl: Control;',
-    ...moduleScope,
-    '',
-    `@compute @workgroup_size(${WORKGROUP_SIZE})`,
-    'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
-    '  let b = gid.x + dControl.offset;',
-    `  let sBase = b * ${STATUS_WORDS}u;`,
-    '  if (b >= dControl.batch || dStatus[sBase] != 0u) { return; }',
-    `  let qBase = b * ${n}u;`,
-    `  let pBase = (dControl.batch + b) * ${n}u;`,
+    ...trajectoryKernelHead('recordEvery: u32, recordCount: u32', 'var<storage, read_write> dRecord', moduleScope, n),
     ...functionScope.map((l) => `  ${l}`),
     ...declareWgslState(qv, n, (i) => `dState[qBase + ${i}]`),
     ...declareWgslState(pv, n, (i) => `dState[pBase + ${i}]`),
