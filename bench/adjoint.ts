@@ -60,7 +60,7 @@ export async function adjointBench(): Promise<void> {
   console.log('\n## Discrete adjoint: backward/forward time per step (2-layer tanh HNN, dof 2, 16 hidden units)\n');
   const backends: ('cpu' | 'gpu')[] = (await gpuAvailable()) ? ['cpu', 'gpu'] : ['cpu'];
   for (const backend of backends) {
-    const batch = backend === 'cpu' ? 64 : 4096, steps = 200;
+    const batch = backend === 'cpu' ? 64 : 1024, steps = 200;
     for (const method of ['leapfrog', 'midpoint']) {
       const h = tanhNetworkHamiltonian({ dof: 2, hidden: 16, separable: method === 'leapfrog' });
       const st = await compile(h, { method, dt: 0.02, backend });
