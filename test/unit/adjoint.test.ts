@@ -171,6 +171,9 @@ describe('memory', () => {
     const state = 2 * 2 * 8; // one f64 state (q, p of dof 2)
     for (const steps of [4, 64, 1024]) {
       expect(await bytes(steps, 'reverse')).toBe(state);
+      const { reconstructionError } = (await st.vjp({ ...x, steps, memory: 'reverse' })).memory;
+      expect(reconstructionError).toBeGreaterThanOrEqual(0);
+      expect(reconstructionError).toBeLessThan(1e-11); // rounding only: leapfrog's inverse is exact
       expect(await bytes(steps, 'store')).toBe(steps * state);
       expect(await bytes(steps, 'checkpoint')).toBe((Math.ceil(steps / Math.ceil(Math.sqrt(steps))) + Math.ceil(Math.sqrt(steps))) * state);
     }
