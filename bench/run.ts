@@ -180,3 +180,4 @@ console.log('\n## GPU: implicit methods, cost per step relative to leapfrog (Hé
   const { trainingBench } = await import('./train.js');
   await trainingBench();
 }
+await (await import('./adjoint.js')).adjointBench();

@@ -1,10 +1,12 @@
 import { DarbouxError } from './errors.js';
-import { compileJsRunner, JS_FIXED_POINT } from './codegen/emit-js-stepper.js';
+import { JS_FIXED_POINT, type JsRunStatus } from './codegen/emit-js-stepper.js';
+import { cpuAdjointBackend, jsRunners } from './cpu-adjoint.js';
+import { runVjp } from './vjp.js';
 import type { FixedPointSettings } from './codegen/step-body.js';
 import { jacobianFunction } from './integrators/jacobian.js';
 import type { StepProgram } from './integrators/step-program.js';
 import { specializeParameters } from './integrators/specialize.js';
-import type { RunOptions, RunResult, Stepper } from './stepper.js';
+import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from './stepper.js';
 
 /** Checks run options against a stepper and returns the normalised batch and steps. @internal */
 export function checkRunOptions(options: RunOptions, dof: number): { batch: number; steps: number; record: number } {
@@ -35,9 +37,23 @@ export function noConvergence(method: string, dt: number, step: number, trajecto
   );
 }
 
+/** Throws the error for a failed generated forward run (non-finite state or unconverged implicit solve). @internal */
+export function throwRunFailure(method: string, dt: number, status: JsRunStatus): void {
+  const failure = status.failure;
+  if (failure?.kind === 'nonfinite') {
+    throw new DarbouxError(
+      'NONFINITE',
+      `non-finite state at step ${failure.step + 1} of trajectory ${failure.trajectory} (${method}, dt = ${dt}); ` +
+        'reduce dt or check the initial state',
+      { ...failure },
+    );
+  }
+  if (failure?.kind === 'noConvergence') throw noConvergence(method, dt, failure.step, failure.trajectory, failure.residual!, failure.iterations!);
+}
+
 /**
- * The f64 CPU backend: a generated JavaScript runner for the step program, and the exact Jacobian from the
- * program's tangent step.
+ * The f64 CPU backend: a generated JavaScript runner for the step program, the exact Jacobian from the
+ * program's tangent step, and the exact discrete adjoint (`vjp`) from its backward step programs.
  *
  * @example
  * const st = cpuStepper(leapfrogStep(h), 0.01);
@@ -50,7 +66,7 @@ export function cpuStepper(program: StepProgram, dt: number, settings: Partial<F
     maxIterations: settings.maxIterations ?? JS_FIXED_POINT.maxIterations,
   };
   // Small parameters are compiled in as constants (the stepper fixes their values anyway).
-  const runner = compileJsRunner(specializeParameters(program), fixedPoint);
+  const runner = jsRunners(specializeParameters(program), fixedPoint).forward;
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
   let disposed = false;
   const alive = () => {
@@ -70,22 +86,17 @@ export function cpuStepper(program: StepProgram, dt: number, settings: Partial<F
       const rq = record > 0 ? new Float64Array(count * batch * h.dof) : null;
       const rp = record > 0 ? new Float64Array(count * batch * h.dof) : null;
       const status = runner(q, p, h.paramValues as Float64Array[], batch, steps, dt, options.t0 ?? 0, record, rq, rp);
-      const failure = status.failure;
-      if (failure?.kind === 'nonfinite') {
-        throw new DarbouxError(
-          'NONFINITE',
-          `non-finite state at step ${failure.step + 1} of trajectory ${failure.trajectory} (${program.method}, dt = ${dt}); ` +
-            'reduce dt or check the initial state',
-          { ...failure },
-        );
-      }
-      if (failure?.kind === 'noConvergence') throw noConvergence(program.method, dt, failure.step, failure.trajectory, failure.residual!, failure.iterations!);
+      throwRunFailure(program.method, dt, status);
       const result: RunResult = { q, p };
       if (program.implicit) {
         result.stats = { iterations: { mean: steps > 0 ? status.iterationsTotal / (steps * batch) : 0, max: status.iterationsMax } };
       }
       if (rq !== null && rp !== null) result.record = { every: record, count, q: rq, p: rp };
       return result;
+    },
+    async vjp(options: VjpOptions): Promise<VjpResult> {
+      alive();
+      return runVjp(cpuAdjointBackend(program, dt, h.paramValues, fixedPoint), options);
     },
     jacobian(q0, p0, t = 0) {
       alive();

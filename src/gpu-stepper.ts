@@ -8,7 +8,9 @@ import { specializeParameters } from './integrators/specialize.js';
 import { graphSize } from './ir/traverse.js';
 import { acquireGpu, createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type AdapterChoice, type Gpu } from './runtime/index.js';
 import { checkRunOptions, noConvergence } from './cpu-stepper.js';
-import type { RunOptions, RunResult, Stepper } from './stepper.js';
+import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from './stepper.js';
+import { runVjp, type BackwardFailure, type BackwardStatus } from './vjp.js';
+import { gpuAdjointBackend } from './gpu-adjoint.js';
 
 /** GPU-specific options of `compile`. */
 export interface GpuOptions {
@@ -41,7 +43,7 @@ export interface GpuStepper extends Stepper {
 /**
  * The f32 WGSL backend: one fused kernel advances every trajectory by K steps per dispatch with the state in
  * registers. Batches beyond the device's binding-size or dispatch limits are split automatically. The
- * Jacobian is the exact f64 one of the same step program (CPU).
+ * Jacobian is the exact f64 one of the same step program (CPU); `vjp` runs fused f32 backward kernels.
  *
  * @example
  * const st = await gpuStepper(leapfrogStep(h), 0.01);
@@ -196,7 +198,7 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
     }
   }
 
-  return {
+  const stepper: GpuStepper = {
     method: program.method,
     dt,
     backend: 'gpu',
@@ -219,6 +221,10 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
       if (program.implicit) result.stats = { iterations: { mean: iterationsTotal! / (steps * batch), max: iterationsMax! } };
       return result;
     },
+    async vjp(options: VjpOptions): Promise<VjpResult> {
+      if (disposed) throw new DarbouxError('INPUT', 'this stepper was disposed');
+      return runVjp(adjointBackend, options);
+    },
     jacobian(q0, p0, t = 0) {
       if (q0.length !== n || p0.length !== n) throw new DarbouxError('INPUT', `jacobian: q and p must have length ${n}, got ${q0.length} and ${p0.length}`);
       jacobian ??= jacobianFunction(program, { ...JS_FIXED_POINT, maxIterations: settings.maxIterations });
@@ -229,6 +235,48 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
       disposed = true;
     },
   };
+  const adjointBackend = gpuAdjointBackend({
+    program,
+    dt,
+    gpu,
+    paramBuffer,
+    settings,
+    maxWorkgroups,
+    dispatchBudget: options.dispatchBudget ?? 2e9,
+    maxTrajectoriesPerChunk: options.maxTrajectoriesPerChunk ?? Infinity,
+    run: (o) => stepper.run(o),
+  });
+  return stepper;
+}
+
+/**
+ * Decodes the per-trajectory status words of a stepper or backward kernel: iteration totals and the first
+ * failure (trajectory within the chunk, step, and for unconverged solves the residual and iteration count).
+ *
+ * @example
+ * const { failure } = readStatus(await readBuffer(gpu, statusBuffer), count);
+ */
+export function readStatus(words: ArrayBuffer, count: number): BackwardStatus {
+  const status = new Uint32Array(words);
+  const residuals = new Float32Array(words);
+  let total = 0, most = 0, failed = -1;
+  for (let b = 0; b < count; b++) {
+    const at = b * STATUS_WORDS;
+    total += status[at + 1]!;
+    if (status[at + 2]! > most) most = status[at + 2]!;
+    if (failed < 0 && status[at] !== 0) failed = b;
+  }
+  if (failed < 0) return { failure: null, iterationsTotal: total, iterationsMax: most };
+  const word = status[failed * STATUS_WORDS]!;
+  if ((word & TRUNCATED_FLAG) !== 0) {
+    throw new DarbouxError('DEVICE', `the GPU ended a backward kernel's step loop early (trajectory ${failed}); the gradient is discarded. Software adapters bound loop iterations per invocation: use the CPU backend`);
+  }
+  const step = (word & ~NO_CONVERGENCE_FLAG) - 1;
+  const failure: BackwardFailure =
+    (word & NO_CONVERGENCE_FLAG) !== 0
+      ? { kind: 'noConvergence', step, trajectory: failed, residual: residuals[failed * STATUS_WORDS + 3]!, iterations: status[failed * STATUS_WORDS + 2]! }
+      : { kind: 'nonfinite', step, trajectory: failed };
+  return { failure, iterationsTotal: total, iterationsMax: most };
 }
 
 /** Joins kernels emitted with entry point `main` into one WGSL module: shared declarations once, each entry point renamed to its key. */
@@ -249,8 +297,11 @@ const TYPICAL_SOLVE_ITERATIONS = 10;
 /**
  * The most steps one dispatch may fuse on this adapter: unbounded on hardware, and on llvmpipe as many as keep
  * the kernel's loop iterations (prologue + steps × (step + typical solve iterations)) under its limit.
+ *
+ * @example
+ * const steps = loopBoundedSteps(gpu, wgslStepperKernel(program).loopIterations, 100, 'midpoint');
  */
-function loopBoundedSteps(gpu: Gpu, loops: KernelLoopIterations, maxIterations: number, method: string): number {
+export function loopBoundedSteps(gpu: Gpu, loops: KernelLoopIterations, maxIterations: number, method: string): number {
   if (gpu.adapterKind !== 'llvmpipe') return Infinity;
   const perStep = loops.perStep + Math.min(maxIterations, TYPICAL_SOLVE_ITERATIONS) * loops.perSolveIteration;
   const steps = Math.floor((LLVMPIPE_LOOP_ITERATIONS - loops.prologue) / perStep);

@@ -70,3 +70,9 @@ export {
 } from './train/index.js';
 export { integrateModel, type IntegrateModelOptions } from './train/integrate-model.js';
 export { mapJacobian } from './models/neural/map-jacobian.js';
+
+// Discrete adjoints (vjp): backward step programs, memory modes, the trainer entry point.
+export type { VjpOptions, VjpResult, VjpMemory } from './stepper.js';
+export { programVjp, type ProgramVjpOptions } from './cpu-adjoint.js';
+export { adjointStep, stepVjp, type AdjointStep, type AdjointStateSource } from './integrators/adjoint-step.js';
+export { inverseStep, isReversible, type InverseStep } from './integrators/inverse-step.js';

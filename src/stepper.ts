@@ -28,6 +28,53 @@ export interface RunResult {
   stats?: { iterations: { mean: number; max: number } };
 }
 
+/** How `Stepper.vjp` gets the forward states the backward pass differentiates at. */
+export type VjpMemory = 'reverse' | 'checkpoint' | 'store';
+
+/** Options of `Stepper.vjp`: the run to differentiate (as `run` takes it) and the cotangent of its final state. */
+export interface VjpOptions {
+  /** Initial positions, batch × dof, trajectory-major. */
+  q0: ArrayLike<number>;
+  /** Initial momenta, batch × dof. */
+  p0: ArrayLike<number>;
+  /** Number of steps N. */
+  steps: number;
+  /** Number of trajectories (default 1). */
+  batch?: number;
+  /** Cotangent of q_N, batch × dof. */
+  dq: ArrayLike<number>;
+  /** Cotangent of p_N, batch × dof. */
+  dp: ArrayLike<number>;
+  /**
+   * 'reverse' (default for reversible methods): rebuild z_n from z_{n+1} with the inverse step, memory constant
+   * in `steps`; 'checkpoint' (default for rk4): keep every k-th state and recompute each segment; 'store': keep
+   * every state (plain backpropagation).
+   */
+  memory?: VjpMemory;
+  /** 'checkpoint': the segment length k (default ⌈√steps⌉). */
+  checkpointEvery?: number;
+  /** Start time (default 0). */
+  t0?: number;
+}
+
+/** Result of `Stepper.vjp`: the gradient of ⟨dq, q_N⟩ + ⟨dp, p_N⟩. */
+export interface VjpResult {
+  /** With respect to q0 (batch × dof). */
+  dq0: Float64Array;
+  /** With respect to p0 (batch × dof). */
+  dp0: Float64Array;
+  /** With respect to every parameter of H, by name, summed over the batch: numbers for scalars, arrays for tensors. */
+  dparams: Record<string, number | Float64Array>;
+  /**
+   * The memory mode used; the peak bytes of forward states it held, at the backend's precision (constant in
+   * steps for 'reverse', linear for 'store'); for 'reverse', the max-norm distance between the z_0 rebuilt by
+   * stepping backwards and the true z_0 (how far the reversed trajectory departed from the forward one).
+   */
+  memory: { mode: VjpMemory; stateBytes: number; checkpointEvery?: number; reconstructionError?: number };
+  /** Implicit methods: fixed-point iterations per backward step (reconstruction/forward stages plus adjoint stages). */
+  stats?: { iterations: { mean: number; max: number } };
+}
+
 /** A compiled integrator for one Hamiltonian, method and step size. */
 export interface Stepper {
   readonly method: string;
@@ -42,6 +89,11 @@ export interface Stepper {
   run(options: RunOptions): Promise<RunResult>;
   /** Exact Jacobian ∂(q₁, p₁)/∂(q₀, p₀) of ONE step at (q, p), row-major (2·dof)², f64. */
   jacobian(q: ArrayLike<number>, p: ArrayLike<number>, t?: number): Float64Array;
+  /**
+   * The gradient of ⟨dq, q_N⟩ + ⟨dp, p_N⟩ after `steps` steps from (q0, p0) with respect to the initial state
+   * and every parameter of H: the exact discrete adjoint of the compiled step (f64 on the CPU, f32 on the GPU).
+   */
+  vjp(options: VjpOptions): Promise<VjpResult>;
   /** Releases resources; the stepper cannot be used afterwards. */
   dispose(): void;
 }

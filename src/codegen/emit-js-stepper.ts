@@ -1,6 +1,7 @@
 import { size } from '../ir/shape.js';
 import type { Value } from '../ir/op.js';
 import type { StepProgram } from '../integrators/step-program.js';
+import type { Hamiltonian } from '../hamiltonian.js';
 import { Lowering } from './lowering.js';
 import { jsSyntax } from './syntax-js.js';
 import { elementOf, lowerStepper, type FixedPointDialect, type FixedPointSettings } from './step-body.js';
@@ -28,9 +29,35 @@ export type JsRunner = ((
 ) => JsRunStatus) & { readonly source: string };
 
 /** State vectors up to this size live in scalar locals; larger ones in arrays. */
-const UNROLL_STATE = 64;
+export const UNROLL_STATE = 64;
 
-const jsFixedPoint: FixedPointDialect = {
+/** A state vector in a runner: scalar locals `prefix0…` up to UNROLL_STATE, else the array `prefixA`. */
+export function jsStateValue(prefix: string, n: number): Value {
+  return n <= UNROLL_STATE
+    ? { kind: 'unrolled', elems: Array.from({ length: n }, (_, i) => `${prefix}${i}`) }
+    : { kind: 'array', name: `${prefix}A`, size: n };
+}
+
+/**
+ * Binds a Hamiltonian's inputs in a runner: the state to `jsStateValue`s `sq…`, `sp…`, dt and t to the locals
+ * `dt` and `time`, parameter k to `th{k}` read from the runner argument `params` (the returned prologue).
+ */
+export function bindJsRunnerInputs(lowering: Lowering, h: Hamiltonian): { q: Value; p: Value; prologue: string[] } {
+  const q = jsStateValue('sq', h.dof), p = jsStateValue('sp', h.dof);
+  lowering.bind(h.q, q);
+  lowering.bind(h.p, p);
+  lowering.bind(h.dt, { kind: 'scalar', code: 'dt' });
+  lowering.bind(h.time, { kind: 'scalar', code: 'time' });
+  const prologue: string[] = [];
+  h.params.forEach((node, k) => {
+    prologue.push(node.shape.length === 0 ? `  const th${k} = params[${k}][0];` : `  const th${k} = params[${k}];`);
+    lowering.bind(node, node.shape.length === 0 ? { kind: 'scalar', code: `th${k}` } : { kind: 'array', name: `th${k}`, size: size(node.shape) });
+  });
+  return { q, p, prologue };
+}
+
+/** The fixed-point loop in JavaScript; failing returns from a runner whose loop variables are `s` (step) and `b` (trajectory). */
+export const jsFixedPoint: FixedPointDialect = {
   mutable: (name, code) => `let ${name} = ${code};`,
   loopOpen: 'for (;;) {',
   abs: (x) => `Math.abs(${x})`,
@@ -55,23 +82,33 @@ export const JS_FIXED_POINT: FixedPointSettings = { tolerance: 4 * Number.EPSILO
  * run(Q, P, h.paramValues, batch, 1000, 0.01, 0, 0, null, null);
  */
 export function compileJsRunner(program: StepProgram, settings: FixedPointSettings = JS_FIXED_POINT): JsRunner {
+  const source = optimizableSource((unrollLimit) => jsRunnerSource(program, settings, unrollLimit));
+  const fn = new Function(source)();
+  return Object.assign(fn, { source }) as JsRunner;
+}
+
+/** Generated functions longer than this (characters) risk exceeding V8's bytecode limit for optimisation. */
+const OPTIMIZABLE_SOURCE_LENGTH = 40_000;
+
+/**
+ * Source of a generated runner that V8 will still optimise: V8 leaves functions whose bytecode is over its
+ * limit (~60 kB) to the interpreter, tens of times slower. Generated with the default unrolling first, and
+ * again with loops for every tensor longer than 4 elements when that is too long (large networks, long
+ * backward steps).
+ *
+ * @example
+ * const source = optimizableSource((unrollLimit) => jsRunnerSource(program, settings, unrollLimit));
+ */
+export function optimizableSource(generate: (unrollLimit: number | undefined) => string): string {
+  const source = generate(undefined);
+  return source.length <= OPTIMIZABLE_SOURCE_LENGTH ? source : generate(4);
+}
+
+function jsRunnerSource(program: StepProgram, settings: FixedPointSettings, unrollLimit: number | undefined): string {
   const h = program.hamiltonian;
   const n = h.dof;
-  const lowering = new Lowering(jsSyntax, { prefix: 'v' });
-  const stateValue = (prefix: string): Value =>
-    n <= UNROLL_STATE
-      ? { kind: 'unrolled', elems: Array.from({ length: n }, (_, i) => `${prefix}${i}`) }
-      : { kind: 'array', name: `${prefix}A`, size: n };
-  const qv = stateValue('sq'), pv = stateValue('sp');
-  lowering.bind(h.q, qv);
-  lowering.bind(h.p, pv);
-  lowering.bind(h.dt, { kind: 'scalar', code: 'dt' });
-  lowering.bind(h.time, { kind: 'scalar', code: 'time' });
-  const prologue: string[] = [];
-  h.params.forEach((node, k) => {
-    prologue.push(node.shape.length === 0 ? `  const th${k} = params[${k}][0];` : `  const th${k} = params[${k}];`);
-    lowering.bind(node, node.shape.length === 0 ? { kind: 'scalar', code: `th${k}` } : { kind: 'array', name: `th${k}`, size: size(node.shape) });
-  });
+  const lowering = new Lowering(jsSyntax, { prefix: 'v', unrollLimit });
+  const { q: qv, p: pv, prologue } = bindJsRunnerInputs(lowering, h);
   const { next: [nq, np], extra, iterations, invariantLines, carries, usesTime } = lowerStepper(lowering, program, { q: qv, p: pv }, jsFixedPoint, settings, { invariants: 1, carries: 2, step: 3 });
   const idx = Array.from({ length: n }, (_, i) => i);
   const sq = (i: number) => elementOf(qv, i), sp = (i: number) => elementOf(pv, i);
@@ -80,7 +117,7 @@ export function compileJsRunner(program: StepProgram, settings: FixedPointSettin
     qv.kind === 'unrolled'
       ? [`    let ${idx.map((i) => `${sq(i)} = Q[o + ${i}]`).join(', ')};`, `    let ${idx.map((i) => `${sp(i)} = P[o + ${i}]`).join(', ')};`]
       : [`    for (let i = 0; i < ${n}; i++) { sqA[i] = Q[o + i]; spA[i] = P[o + i]; }`];
-  const source = [
+  return [
     '"use strict";',
     ...lowering.hoisted,
     ...(qv.kind === 'array' ? [`const sqA = new Float64Array(${n});`, `const spA = new Float64Array(${n});`] : []),
@@ -91,6 +128,8 @@ export function compileJsRunner(program: StepProgram, settings: FixedPointSettin
     '  for (let b = 0; b < batch; b++) {',
     `    const o = b * ${n};`,
     ...declState,
+    // Carried values are evaluated at the initial state, at the start time (H may depend on t).
+    ...(usesTime && carries.preLoop.length > 0 ? ['    const time = tStart;'] : []),
     ...carries.preLoop,
     '    let untilRecord = recordEvery;',
     '    let recordAt = o;',
@@ -115,6 +154,4 @@ export function compileJsRunner(program: StepProgram, settings: FixedPointSettin
     '  return { failure: null, iterationsTotal, iterationsMax };',
     '};',
   ].join('\n');
-  const fn = new Function(source)();
-  return Object.assign(fn, { source }) as JsRunner;
 }

@@ -12,12 +12,23 @@ export const WORKGROUP_SIZE = 64;
 /** State vectors up to this size live in scalar registers; larger ones in function-scope arrays. */
 const UNROLL_STATE = 32;
 
+/** A state vector in a kernel: registers `prefix0…` up to UNROLL_STATE, else the function-scope array `prefixA`. */
+export function wgslStateValue(prefix: string, n: number): Value {
+  return n <= UNROLL_STATE ? { kind: 'unrolled', elems: Array.from({ length: n }, (_, i) => `${prefix}${i}`) } : { kind: 'array', name: `${prefix}A`, size: n };
+}
+
+/** Declarations of state registers (or the array) in a kernel, initialised from `source(index)` (a u32 index in WGSL) when given. */
+export function declareWgslState(v: Value, n: number, source?: (index: string) => string): string[] {
+  if (v.kind === 'array') return [`  var ${v.name}: array<f32, ${n}>;`, ...(source ? [`  for (var i: u32 = 0u; i < ${n}u; i++) { ${v.name}[i] = ${source('i')}; }`] : [])];
+  return Array.from({ length: n }, (_, i) => `  var ${elementOf(v, i)}: f32${source ? ` = ${source(`${i}u`)}` : ''};`);
+}
+
 
 /**
  * Binds each parameter to the packed `dParams` buffer: scalars are read once into registers (`let`
  * statements returned for the kernel prologue), tensors are indexed in place.
  */
-function bindParams(lowering: Lowering, params: readonly Expr[]): string[] {
+export function bindParams(lowering: Lowering, params: readonly Expr[]): string[] {
   const prologue: string[] = [];
   let at = 0;
   params.forEach((node, k) => {
@@ -51,7 +62,8 @@ export const TRUNCATED_FLAG = 0x20000000;
 /** f32 fixed-point settings: updates at a few ulps of the state. */
 export const WGSL_FIXED_POINT: FixedPointSettings = { tolerance: 4 * 1.1920928955078125e-7, maxIterations: 100 };
 
-const wgslFixedPoint: FixedPointDialect = {
+/** The fixed-point loop in WGSL; failing records step, iterations and residual in `dStatus[sBase…]`, sets `failed` and leaves the loop. */
+export const wgslFixedPoint: FixedPointDialect = {
   mutable: (name, code) => `var ${name}: f32 = ${code};`,
   loopOpen: 'loop {',
   abs: (x) => `abs(${x})`,
@@ -65,6 +77,35 @@ const wgslFixedPoint: FixedPointDialect = {
     'break;',
   ],
 };
+
+/**
+ * The head every per-trajectory stepper kernel shares, up to the trajectory's state offsets: the control uniform
+ * (dt, tStart, steps, stepBase, offset, batch, then `controlTail`), bindings 0 dState, 1 dParams, 2 `binding2`
+ * (an array<f32>), 3 dStatus, 4 dControl, the module-scope declarations, and the entry point `main` with `b`,
+ * `sBase` (returning for idle or failed trajectories), `qBase` and `pBase`.
+ */
+export function trajectoryKernelHead(controlTail: string, binding2: string, moduleScope: readonly string[], n: number, skipFailed = true): string[] {
+  return [
+    'struct Control {',
+    '  dt: f32, tStart: f32, steps: u32, stepBase: u32,',
+    `  offset: u32, batch: u32, ${controlTail},`,
+    '}',
+    '@group(0) @binding(0) var<storage, read_write> dState: array<f32>;',
+    '@group(0) @binding(1) var<storage, read> dParams: array<f32>;',
+    `@group(0) @binding(2) ${binding2}: array<f32>;`,
+    '@group(0) @binding(3) var<storage, read_write> dStatus: array<u32>;',
+    '@group(0) @binding(4) var<uniform> dControl: Control;',
+    ...moduleScope,
+    '',
+    `@compute @workgroup_size(${WORKGROUP_SIZE})`,
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
+    '  let b = gid.x + dControl.offset;',
+    `  let sBase = b * ${STATUS_WORDS}u;`,
+    skipFailed ? '  if (b >= dControl.batch || dStatus[sBase] != 0u) { return; }' : '  if (b >= dControl.batch) { return; }',
+    `  let qBase = b * ${n}u;`,
+    `  let pBase = (dControl.batch + b) * ${n}u;`,
+  ];
+}
 
 /**
  * WGSL for a fused multi-step kernel: one invocation per trajectory, the state in registers for `steps`
@@ -108,9 +149,7 @@ export function wgslStepperKernel(
   const h = program.hamiltonian;
   const n = h.dof;
   const lowering = new Lowering(wgslSyntax, { prefix: 'v' });
-  const unrolled = n <= UNROLL_STATE;
-  const qv: Value = unrolled ? { kind: 'unrolled', elems: Array.from({ length: n }, (_, i) => `sq${i}`) } : { kind: 'array', name: 'sqA', size: n };
-  const pv: Value = unrolled ? { kind: 'unrolled', elems: Array.from({ length: n }, (_, i) => `sp${i}`) } : { kind: 'array', name: 'spA', size: n };
+  const qv = wgslStateValue('sq', n), pv = wgslStateValue('sp', n);
   lowering.bind(h.q, qv);
   lowering.bind(h.p, pv);
   lowering.bind(h.dt, { kind: 'scalar', code: 'dt' });
@@ -151,33 +190,17 @@ export function wgslStepperKernel(
   const moduleScope = lowering.hoisted.filter((l) => l.startsWith('var<private>'));
   const functionScope = lowering.hoisted.filter((l) => !l.startsWith('var<private>'));
   const wgsl = [
-    'struct Control {',
-    '  dt: f32, tStart: f32, steps: u32, stepBase: u32,',
-    '  offset: u32, batch: u32, recordEvery: u32, recordCount: u32,',
-    '}',
-    '@group(0) @binding(0) var<storage, read_write> dState: array<f32>;',
-    '@group(0) @binding(1) var<storage, read> dParams: array<f32>;',
-    '@group(0) @binding(2) var<storage, read_write> dRecord: array<f32>;',
-    '@group(0) @binding(3) var<storage, read_write> dStatus: array<u32>;',
-    '@group(0) @binding(4) var<uniform> dControl: Control;',
-    ...moduleScope,
-    '',
-    `@compute @workgroup_size(${WORKGROUP_SIZE})`,
-    'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
-    '  let b = gid.x + dControl.offset;',
-    `  let sBase = b * ${STATUS_WORDS}u;`,
     // Implicit kernels skip trajectories that already failed (their solve would spin to maxIterations); explicit
     // ones keep going (a status read on entry cost ~25% of a cheap step on llvmpipe) and keep the first failure.
-    fp ? '  if (b >= dControl.batch || dStatus[sBase] != 0u) { return; }' : '  if (b >= dControl.batch) { return; }',
-    `  let qBase = b * ${n}u;`,
-    `  let pBase = (dControl.batch + b) * ${n}u;`,
+    ...trajectoryKernelHead('recordEvery: u32, recordCount: u32', 'var<storage, read_write> dRecord', moduleScope, n, fp !== undefined),
     ...functionScope.map((l) => `  ${l}`),
-    ...(unrolled
-      ? [...idx.map((i) => `  var sq${i}: f32 = dState[qBase + ${i}u];`), ...idx.map((i) => `  var sp${i}: f32 = dState[pBase + ${i}u];`)]
-      : [`  var sqA: array<f32, ${n}>;`, `  var spA: array<f32, ${n}>;`, `  for (var i: u32 = 0u; i < ${n}u; i++) { sqA[i] = dState[qBase + i]; spA[i] = dState[pBase + i]; }`]),
+    ...declareWgslState(qv, n, (i) => `dState[qBase + ${i}]`),
+    ...declareWgslState(pv, n, (i) => `dState[pBase + ${i}]`),
     '  let dt = dControl.dt;',
     ...paramPrologue,
     ...invariantLines,
+    // Carried values are evaluated at this dispatch's first state, at its start time (H may depend on t).
+    ...(usesTime && carries.preLoop.length > 0 ? ['  let time = dControl.tStart + f32(dControl.stepBase) * dt;'] : []),
     ...carries.preLoop,
     '  var failStep: u32 = 0u;',
     ...(fp ? ['  var failed = false;', '  var iterationsTotal: u32 = 0u;', '  var iterationsMax: u32 = 0u;'] : []),
@@ -203,7 +226,7 @@ export function wgslStepperKernel(
     '}',
     '',
   ].join('\n');
-  const stateLoads = unrolled ? 0 : n;
+  const stateLoads = qv.kind === 'unrolled' ? 0 : 2 * n;
   return { wgsl, loopIterations: { ...loopIterations, prologue: loopIterations.prologue + stateLoads } };
 }
 

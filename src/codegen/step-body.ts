@@ -37,10 +37,8 @@ export function elementOf(v: Value, i: number): string {
 
 /**
  * Lowers one step of a program into `lowering` and returns the values of q′ and p′. Explicit programs are
- * straight-line code. Implicit ones declare their unknowns as mutable scalars set by the predictor, iterate
- * W ← F(W) in a nested scope until the update's max-norm is at rounding level relative to the state
- * (or has stopped decreasing there), fail with the residual and iteration count after `maxIterations`, and
- * then evaluate q′, p′ at the converged W. `iterations` names the variable holding this step's count.
+ * straight-line code; implicit ones solve their fixed point first (`emitFixedPoint`) and then evaluate q′, p′
+ * at the converged W. `iterations` names the variable holding this step's count.
  */
 export function emitStep(
   lowering: Lowering,
@@ -52,24 +50,45 @@ export function emitStep(
 ): { next: [Value, Value]; extra: Value[]; iterations: string | null; solveLoopIterations: number } {
   const roots = [program.next.q, program.next.p, ...extraRoots];
   const fp = program.implicit;
-  if (fp === undefined) {
-    const [q, p, ...extra] = lowering.emit(roots);
-    return { next: [q!, p!], extra, iterations: null, solveLoopIterations: 0 };
-  }
+  const n = program.hamiltonian.dof;
+  const stateElems = Array.from({ length: n }, (_, i) => [elementOf(state.q, i), elementOf(state.p, i)]).flat();
+  const loops = { solveLoopIterations: 0 };
+  const iterations = fp === undefined ? null : emitFixedPoint(lowering, fp, roots, stateElems, dialect, settings, [], loops);
+  const [q, p, ...extra] = lowering.emit(roots);
+  return { next: [q!, p!], extra, iterations, solveLoopIterations: loops.solveLoopIterations };
+}
+
+/**
+ * Lowers the solve of one fixed-point problem: its unknowns become mutable scalars set by the predictor and
+ * bound for everything lowered afterwards; W ← F(W) iterates in a nested scope until the update's max-norm is at
+ * rounding level relative to the scale (the max-norm of `scaleElems` and of the unknowns, or of the problem's own
+ * `scale` expressions), or has stopped decreasing there, and fails with the residual and iteration count after
+ * `maxIterations`. Work that does not depend on the unknowns (in the update and in `roots`, what is evaluated
+ * after the solve, except what depends on `laterUnknowns`, solved afterwards) is lowered once, before the loop.
+ * Returns the name of the iteration counter; `loops` receives the loop iterations of one solve iteration.
+ */
+export function emitFixedPoint(
+  lowering: Lowering,
+  fp: FixedPointProblem,
+  roots: readonly Expr[],
+  scaleElems: readonly string[],
+  dialect: FixedPointDialect,
+  settings: FixedPointSettings,
+  laterUnknowns: readonly Expr[] = [],
+  loops: { solveLoopIterations: number } = { solveLoopIterations: 0 },
+): string {
   const L = (code: string) => lowering.line(code, false);
-  // Predictor and everything that does not depend on the unknowns: once per step.
   const initial = lowering.emit(fp.initial);
-  lowering.emit(loopInvariants([...iterated(fp), ...roots], fp.unknowns));
+  lowering.emit(loopInvariants([...iterated(fp), ...roots, ...(fp.scale ?? [])], [...fp.unknowns, ...laterUnknowns]));
   const vars = fp.unknowns.map((u, k) => {
     const names = Array.from({ length: size(u.shape) }, () => lowering.fresh('w'));
     names.forEach((name, i) => L(dialect.mutable(name, elementOf(initial[k]!, i))));
     lowering.bind(u, { kind: 'unrolled', elems: names });
     return names;
   });
-  const n = program.hamiltonian.dof;
-  const stateElems = Array.from({ length: n }, (_, i) => [elementOf(state.q, i), elementOf(state.p, i)]).flat();
+  const reference = fp.scale === undefined ? scaleElems : lowering.emit(fp.scale).flatMap((v, k) => Array.from({ length: size(fp.scale![k]!.shape) }, (_, i) => elementOf(v, i)));
   const scale = lowering.fresh('scale'), it = lowering.fresh('iterations'), prev = lowering.fresh('previous');
-  const magnitudes = [...stateElems, ...vars.flat(), lowering.literal(1e-300)].map((e) => dialect.abs(e));
+  const magnitudes = [...reference, ...vars.flat(), lowering.literal(1e-300)].map((e) => dialect.abs(e));
   L(dialect.mutable(scale, magnitudes.reduce((a, b) => dialect.max(a, b))));
   L(dialect.mutable(it, '0'));
   L(dialect.mutable(prev, dialect.huge));
@@ -94,8 +113,8 @@ export function emitStep(
   B(`${prev} = ${delta};`);
   lowering.lines.push(...body.lines);
   L('}');
-  const [q, p, ...extra] = lowering.emit(roots);
-  return { next: [q!, p!], extra, iterations: it, solveLoopIterations: body.loopIterations };
+  loops.solveLoopIterations = body.loopIterations;
+  return it;
 }
 
 /** The map the fixed-point loop iterates (Newton's map when a Newton solver was chosen). */

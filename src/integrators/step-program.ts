@@ -38,6 +38,11 @@ export interface FixedPointProblem {
   readonly iteration?: readonly Expr[];
   /** Name of the solver that built `iteration` (for statistics and messages). */
   readonly solver?: string;
+  /**
+   * Expressions whose max-norm (with the unknowns') sets the scale of the convergence test; default: the
+   * state q, p. Problems whose unknowns are not in the state's units (adjoint solves) name their own.
+   */
+  readonly scale?: readonly Expr[];
 }
 
 /** Builds a step program for a Hamiltonian (throws if the method does not apply to it). */

@@ -1,0 +1,128 @@
+/**
+ * Benchmarks of the discrete adjoint (`st.vjp`): backward/forward time per step, peak state memory vs horizon,
+ * and how far reversed trajectories depart from the forward ones (f64 and f32). Called from bench/run.ts;
+ * standalone: npx tsx bench/adjoint.ts
+ */
+import { add, compile, dot, hamiltonian, henonHeiles, kepler, matvec, mul, param, phaseSpace, tanh, type Hamiltonian, type Stepper } from '../src/index.js';
+import { gpuAvailable, releaseGpu } from '../src/runtime/index.js';
+
+/** Deterministic weights of a given shape, scaled like a 1/√fan-in initialisation. */
+const weights = (n: number, fanIn: number, seed: number) => Float64Array.from({ length: n }, (_, k) => Math.sin(seed + 1.37 * k) / Math.sqrt(fanIn));
+
+/**
+ * A 2-layer tanh network Hamiltonian, N(x) = w·tanh(W₂ tanh(W₁x + b₁) + b₂), plus |z|²/2 to keep orbits bounded.
+ * Separable (x = q only, T = |p|²/2) for leapfrog; on the whole state x = (q, p) otherwise.
+ */
+export function tanhNetworkHamiltonian(options: { dof: number; hidden: number; separable: boolean }): Hamiltonian {
+  const { dof, hidden, separable } = options;
+  const s = phaseSpace(dof);
+  const first = separable
+    ? matvec(param('W1q', [hidden, dof]), s.q)
+    : add(matvec(param('W1q', [hidden, dof]), s.q), matvec(param('W1p', [hidden, dof]), s.p));
+  const layer1 = tanh(add(first, param('b1', [hidden])));
+  const layer2 = tanh(add(matvec(param('W2', [hidden, hidden]), layer1), param('b2', [hidden])));
+  const N = dot(param('w', [hidden]), layer2);
+  const H = add(N, mul(0.5, add(dot(s.q, s.q), dot(s.p, s.p))));
+  const params: Record<string, Float64Array> = {
+    W1q: weights(hidden * dof, dof, 1), b1: weights(hidden, hidden, 2), W2: weights(hidden * hidden, hidden, 3),
+    b2: weights(hidden, hidden, 4), w: weights(hidden, hidden, 5),
+  };
+  if (!separable) params.W1p = weights(hidden * dof, dof, 6);
+  return hamiltonian(s, H, { params });
+}
+
+const best = async (f: () => Promise<unknown>, repeats = 3) => {
+  let t = Infinity;
+  for (let r = 0; r < repeats; r++) {
+    const start = performance.now();
+    await f();
+    t = Math.min(t, (performance.now() - start) / 1000);
+  }
+  return t;
+};
+
+function batchInputs(dof: number, batch: number) {
+  const wave = (a: number, off: number) => Float64Array.from({ length: batch * dof }, (_, k) => a * Math.sin(0.37 * k + off));
+  return { q0: wave(0.5, 0), p0: wave(0.3, 1), dq: wave(1, 2), dp: wave(1, 3), batch };
+}
+
+/** Forward time, and backward time (vjp minus its own forward run), per trajectory·step. */
+async function ratioRow(st: Stepper, batch: number, steps: number, memory: 'reverse' | 'store') {
+  const x = { ...batchInputs(st.dof, batch), steps };
+  await st.vjp({ ...x, steps: 2, memory }); // compile the backward kernels
+  const forward = await best(() => st.run(x));
+  const vjp = await best(() => st.vjp({ ...x, memory }));
+  const per = (t: number) => (1e9 * t) / (batch * steps);
+  return { forward: per(forward), backward: per(vjp - forward), ratio: (vjp - forward) / forward };
+}
+
+export async function adjointBench(): Promise<void> {
+  console.log('\n## Discrete adjoint: backward/forward time per step (2-layer tanh HNN, dof 2, 16 hidden units)\n');
+  const backends: ('cpu' | 'gpu')[] = (await gpuAvailable()) ? ['cpu', 'gpu'] : ['cpu'];
+  for (const backend of backends) {
+    const batch = backend === 'cpu' ? 64 : 1024, steps = 200;
+    for (const method of ['leapfrog', 'midpoint']) {
+      const h = tanhNetworkHamiltonian({ dof: 2, hidden: 16, separable: method === 'leapfrog' });
+      const st = await compile(h, { method, dt: 0.02, backend });
+      const cells: string[] = [];
+      for (const memory of ['reverse', 'store'] as const) {
+        const r = await ratioRow(st, batch, steps, memory);
+        if (memory === 'reverse') cells.push(`forward ${r.forward.toFixed(0)} ns`);
+        cells.push(`${memory}: backward ${r.backward.toFixed(0)} ns = ${r.ratio.toFixed(2)}× forward`);
+      }
+      console.log(`${backend} ${method.padEnd(8)} (batch ${batch} × ${steps} steps, per trajectory·step)  ${cells.join('   ')}`);
+      st.dispose();
+    }
+  }
+  if (backends.includes('gpu')) await releaseGpu();
+
+  console.log("\n## Discrete adjoint: peak state memory and time vs horizon ('reverse' vs 'store', leapfrog, CPU f64, batch 16)\n");
+  {
+    const h = tanhNetworkHamiltonian({ dof: 2, hidden: 16, separable: true });
+    const st = await compile(h, { method: 'leapfrog', dt: 0.01, backend: 'cpu' });
+    const x = batchInputs(2, 16);
+    console.log('steps   reverse: bytes      time   |  store: bytes      time   |  |Δ gradient| / |gradient|');
+    for (let steps = 4; steps <= 4096; steps *= 4) {
+      const r = await st.vjp({ ...x, steps, memory: 'reverse' });
+      const s = await st.vjp({ ...x, steps, memory: 'store' });
+      const tr = await best(() => st.vjp({ ...x, steps, memory: 'reverse' }), 1);
+      const ts = await best(() => st.vjp({ ...x, steps, memory: 'store' }), 1);
+      let diff = 0, scale = 0;
+      for (let i = 0; i < r.dq0.length; i++) {
+        diff = Math.max(diff, Math.abs(r.dq0[i]! - s.dq0[i]!), Math.abs(r.dp0[i]! - s.dp0[i]!));
+        scale = Math.max(scale, Math.abs(s.dq0[i]!), Math.abs(s.dp0[i]!));
+      }
+      const col = (bytes: number, t: number) => `${String(bytes).padStart(10)} ${(t * 1000).toFixed(1).padStart(8)} ms`;
+      console.log(`${String(steps).padStart(5)}  ${col(r.memory.stateBytes, tr)}   |  ${col(s.memory.stateBytes, ts)}   |  ${(diff / scale).toExponential(1)}`);
+    }
+    st.dispose();
+  }
+
+  console.log('\n## Reversibility: max |z₀ rebuilt by stepping back − z₀| after N steps forward and N back (memory: \'reverse\')\n');
+  {
+    const systems = [
+      { name: 'henon-heiles', model: henonHeiles(), dt: 0.05 },
+      { name: 'kepler e=0.6', model: kepler({ eccentricity: 0.6 }), dt: 0.01 },
+    ];
+    const gpu = await gpuAvailable();
+    for (const { name, model, dt } of systems) {
+      for (const method of ['leapfrog', 'midpoint']) {
+        const cells: string[] = [];
+        for (const backend of gpu ? (['cpu', 'gpu'] as const) : (['cpu'] as const)) {
+          const st = await compile(model.hamiltonian, { method, dt, backend });
+          const errs: string[] = [];
+          for (const steps of [100, 1000, 10000]) {
+            const r = await st.vjp({ q0: model.q0, p0: model.p0, steps, dq: [0, 0], dp: [0, 0], memory: 'reverse' });
+            errs.push(`N=${steps}: ${r.memory.reconstructionError!.toExponential(1)}`);
+          }
+          cells.push(`${backend === 'cpu' ? 'f64' : 'f32'} ${errs.join(' ')}`);
+          st.dispose();
+        }
+        console.log(`${name.padEnd(13)} ${method.padEnd(9)} ${cells.join('   |   ')}`);
+      }
+    }
+    if (gpu) await releaseGpu();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await adjointBench();

@@ -1,0 +1,121 @@
+import { DarbouxError } from './errors.js';
+import { compileJsAdjointRunner, type JsAdjointRunner } from './codegen/emit-js-adjoint.js';
+import { compileJsRunner, JS_FIXED_POINT, type JsRunner } from './codegen/emit-js-stepper.js';
+import type { FixedPointSettings } from './codegen/step-body.js';
+import type { ParamValues } from './hamiltonian.js';
+import { adjointStep, type AdjointStateSource } from './integrators/adjoint-step.js';
+import type { StepProgram } from './integrators/step-program.js';
+import { size } from './ir/shape.js';
+import { throwRunFailure } from './cpu-stepper.js';
+import type { VjpOptions, VjpResult } from './stepper.js';
+import { runVjp, type AdjointBackend } from './vjp.js';
+
+/** The generated f64 runners of one program and fixed-point settings: forward, and backward per state source. */
+export interface JsRunners {
+  readonly forward: JsRunner;
+  backward(source: AdjointStateSource): JsAdjointRunner;
+}
+
+const runnerCache = new WeakMap<StepProgram, Map<string, JsRunners>>();
+
+/**
+ * The generated f64 runners of a program, compiled once per program and settings (backward ones on first use).
+ *
+ * @example
+ * const { forward } = jsRunners(program, JS_FIXED_POINT);
+ */
+export function jsRunners(program: StepProgram, settings: FixedPointSettings = JS_FIXED_POINT): JsRunners {
+  let bySettings = runnerCache.get(program);
+  if (bySettings === undefined) runnerCache.set(program, (bySettings = new Map()));
+  const key = `${settings.tolerance}:${settings.maxIterations}`;
+  let runners = bySettings.get(key);
+  if (runners === undefined) {
+    const backward: Partial<Record<AdjointStateSource, JsAdjointRunner>> = {};
+    runners = {
+      forward: compileJsRunner(program, settings),
+      backward: (source) => (backward[source] ??= compileJsAdjointRunner(adjointStep(program, source), settings)),
+    };
+    bySettings.set(key, runners);
+  }
+  return runners;
+}
+
+/**
+ * The f64 CPU backend of the vjp memory modes, for a program with given parameter values (aligned with
+ * `program.hamiltonian.params`).
+ *
+ * @example
+ * const backend = cpuAdjointBackend(program, 0.01, h.paramValues);
+ */
+export function cpuAdjointBackend(program: StepProgram, dt: number, params: readonly ArrayLike<number>[], settings: FixedPointSettings = JS_FIXED_POINT): AdjointBackend {
+  const runners = jsRunners(program, settings);
+  return {
+    program,
+    dt,
+    label: 'cpu f64',
+    bytesPerValue: 8,
+    async forward(q, p, batch, steps, t0, record) {
+      const n = program.hamiltonian.dof;
+      const count = record > 0 ? Math.floor(steps / record) : 0;
+      const rq = record > 0 ? new Float64Array(count * batch * n) : null;
+      const rp = record > 0 ? new Float64Array(count * batch * n) : null;
+      const status = runners.forward(q, p, params as Float64Array[], batch, steps, dt, t0, record, rq, rp);
+      throwRunFailure(program.method, dt, status);
+      return { q, p, ...(rq && rp ? { record: { q: rq, p: rp } } : {}) };
+    },
+    async backward(s) {
+      const run = runners.backward(s.source);
+      return run(s.q, s.p, s.lq, s.lp, s.g, params, s.batch, s.steps, dt, s.t0, s.storedQ ?? null, s.storedP ?? null);
+    },
+  };
+}
+
+/** Options of `programVjp`: a vjp of a step program at given parameter values and step size. */
+export interface ProgramVjpOptions extends VjpOptions {
+  /** Step size (finite, non-zero). */
+  dt: number;
+  /** Parameter values: by name (missing names keep the Hamiltonian's), or arrays aligned with `hamiltonian.params`. */
+  params?: ParamValues | readonly ArrayLike<number>[];
+  /** Fixed-point settings of implicit methods (defaults as for `compile` on the CPU). */
+  tolerance?: number;
+  maxIterations?: number;
+}
+
+/** Parameter values aligned with the program's parameter nodes, checked for size. */
+function alignedParams(program: StepProgram, params: ProgramVjpOptions['params']): readonly ArrayLike<number>[] {
+  const h = program.hamiltonian;
+  if (params === undefined) return h.paramValues;
+  const values = Array.isArray(params)
+    ? (params as readonly ArrayLike<number>[])
+    : h.params.map((node, k) => {
+        const v = (params as ParamValues)[node.attrs.name as string];
+        return v === undefined ? h.paramValues[k]! : typeof v === 'number' ? [v] : v;
+      });
+  if (values.length !== h.params.length) throw new DarbouxError('INPUT', `programVjp: ${values.length} parameter arrays for ${h.params.length} parameters`);
+  h.params.forEach((node, k) => {
+    if (values[k]!.length !== size(node.shape)) {
+      throw new DarbouxError('INPUT', `programVjp: parameter '${String(node.attrs.name)}' needs ${size(node.shape)} value(s), got ${values[k]!.length}`);
+    }
+  });
+  return values;
+}
+
+/**
+ * The exact discrete adjoint of `steps` steps of a step program on the f64 CPU backend, at parameter values
+ * given per call — the entry point for trainers, which change θ every iteration without recompiling (generated
+ * code is cached per program). Same options and result as `Stepper.vjp`, plus `dt`, `params` and the
+ * fixed-point settings. `steps: 1` gives a single-step VJP.
+ *
+ * @example
+ * const program = stepProgram(h, 'leapfrog');
+ * const { dq0, dp0, dparams } = await programVjp(program, { dt: 0.01, params: { lam: 0.9 }, q0, p0, steps: 50, dq, dp });
+ */
+export async function programVjp(program: StepProgram, options: ProgramVjpOptions): Promise<VjpResult> {
+  const { dt } = options;
+  if (typeof dt !== 'number' || !Number.isFinite(dt) || dt === 0) throw new DarbouxError('OPTION', `dt must be a finite non-zero number, got ${String(dt)}`);
+  const settings: FixedPointSettings = {
+    tolerance: options.tolerance ?? JS_FIXED_POINT.tolerance,
+    maxIterations: options.maxIterations ?? JS_FIXED_POINT.maxIterations,
+  };
+  return runVjp(cpuAdjointBackend(program, dt, alignedParams(program, options.params), settings), options);
+}

@@ -1,0 +1,149 @@
+import { DarbouxError } from './errors.js';
+import { ADJOINT_CONTROL_WORDS, gradientSize, wgslAdjointKernel } from './codegen/emit-wgsl-adjoint.js';
+import { STATUS_WORDS, WORKGROUP_SIZE } from './codegen/emit-wgsl.js';
+import type { FixedPointSettings } from './codegen/step-body.js';
+import { adjointStep, type AdjointStateSource } from './integrators/adjoint-step.js';
+import type { StepProgram } from './integrators/step-program.js';
+import { graphSize } from './ir/traverse.js';
+import { createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type ComputeKernel, type Gpu } from './runtime/index.js';
+import { loopBoundedSteps, readStatus } from './gpu-stepper.js';
+import type { RunOptions, RunResult } from './stepper.js';
+import type { AdjointBackend, BackwardSegment, BackwardStatus } from './vjp.js';
+
+/** What the GPU backward pass shares with its stepper. */
+export interface GpuAdjointContext {
+  readonly program: StepProgram;
+  readonly dt: number;
+  readonly gpu: Gpu;
+  /** The packed f32 parameters the stepper's kernels read. */
+  readonly paramBuffer: GPUBuffer;
+  readonly settings: FixedPointSettings;
+  readonly maxWorkgroups: number;
+  /** Approximate node·step budget of one dispatch. */
+  readonly dispatchBudget: number;
+  /** Upper bound on trajectories per buffer set (option of the stepper). */
+  readonly maxTrajectoriesPerChunk: number;
+  /** The stepper's forward run. */
+  run(options: RunOptions): Promise<RunResult>;
+}
+
+/** Backward kernels per stepper, compiled on first use. */
+const kernels = new WeakMap<GpuAdjointContext, Partial<Record<AdjointStateSource, Promise<{ kernel: ComputeKernel; cost: number; G: number; stepBound: number }>>>>();
+
+function backwardKernel(ctx: GpuAdjointContext, source: AdjointStateSource) {
+  const cache = kernels.get(ctx) ?? {};
+  kernels.set(ctx, cache);
+  return (cache[source] ??= (async () => {
+    const step = adjointStep(ctx.program, source);
+    const { wgsl, loopIterations } = wgslAdjointKernel(step, ctx.settings);
+    const kernel = await createComputeKernel(ctx.gpu, { wgsl, label: `darboux-${ctx.program.method}-backward-${source}` });
+    const cost = graphSize([step.previous.q, step.previous.p, step.lambda.q, step.lambda.p, ...step.paramGradient, ...step.solves.flatMap((fp) => fp.update)]);
+    return { kernel, cost, G: gradientSize(step), stepBound: loopBoundedSteps(ctx.gpu, loopIterations, ctx.settings.maxIterations, `${ctx.program.method} backward`) };
+  })());
+}
+
+/**
+ * The f32 GPU backend of the vjp memory modes: forward runs through the stepper, backward segments through the
+ * fused backward kernel, the batch split into chunks that fit the device's binding limits and the steps into
+ * dispatches of bounded work (run from the last step down). Each trajectory accumulates its parameter gradient
+ * in f32 across the steps of a dispatch and adds it to its own slot; the host sums the slots over the batch in
+ * f64.
+ *
+ * @example
+ * const backend = gpuAdjointBackend(ctx); // inside gpuStepper
+ */
+export function gpuAdjointBackend(ctx: GpuAdjointContext): AdjointBackend {
+  const { gpu, program, dt } = ctx;
+  const n = program.hamiltonian.dof;
+  const bindingLimit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+
+  async function backwardChunk(s: BackwardSegment, first: number, count: number): Promise<BackwardStatus> {
+    const { kernel, cost, G, stepBound } = await backwardKernel(ctx, s.source);
+    const stride = count * n;
+    const state = new Float32Array(4 * stride + count * G);
+    const slice = (a: Float64Array) => a.subarray(first * n, first * n + stride);
+    if (s.source === 'reverse') {
+      state.set(slice(s.q), 0);
+      state.set(slice(s.p), stride);
+    }
+    state.set(slice(s.lq), 2 * stride);
+    state.set(slice(s.lp), 3 * stride);
+    let stored: Float32Array = new Float32Array(1);
+    if (s.source === 'store') {
+      stored = new Float32Array(2 * s.steps * stride);
+      for (let k = 0; k < s.steps; k++) {
+        const from = (k * s.batch + first) * n;
+        stored.set(s.storedQ!.subarray(from, from + stride), k * stride);
+        stored.set(s.storedP!.subarray(from, from + stride), (s.steps + k) * stride);
+      }
+    }
+    const buffers = [
+      createStorageBuffer(gpu, state, { readable: true }),
+      createStorageBuffer(gpu, stored),
+      createStorageBuffer(gpu, new Uint32Array(count * STATUS_WORDS), { readable: true }),
+      createUniformBuffer(gpu, ADJOINT_CONTROL_WORDS.length * 4),
+    ] as const;
+    const [stateBuffer, storedBuffer, statusBuffer, controlBuffer] = buffers;
+    const control = new ArrayBuffer(ADJOINT_CONTROL_WORDS.length * 4);
+    const f32 = new Float32Array(control), u32 = new Uint32Array(control);
+    const perDispatch = Math.max(1, Math.min(s.steps, Math.floor(ctx.dispatchBudget / (count * cost)), stepBound));
+    try {
+      for (let end = s.steps; end > 0; end -= perDispatch) {
+        const base = Math.max(0, end - perDispatch);
+        for (const part of splitDispatch(count, WORKGROUP_SIZE, ctx.maxWorkgroups)) {
+          f32[0] = dt;
+          f32[1] = s.t0;
+          u32[2] = end - base;
+          u32[3] = base;
+          u32[4] = part.offset;
+          u32[5] = count;
+          u32[6] = s.steps;
+          writeBuffer(gpu, controlBuffer, control);
+          kernel.dispatch([stateBuffer, ctx.paramBuffer, storedBuffer, statusBuffer, controlBuffer], part.workgroups);
+        }
+      }
+      const [stateOut, statusOut] = await Promise.all([readBuffer(gpu, stateBuffer), readBuffer(gpu, statusBuffer)]);
+      const status = readStatus(statusOut, count);
+      if (status.failure) return { ...status, failure: { ...status.failure, trajectory: first + status.failure.trajectory } };
+      const out = new Float32Array(stateOut);
+      if (s.source === 'reverse') {
+        s.q.set(out.subarray(0, stride), first * n);
+        s.p.set(out.subarray(stride, 2 * stride), first * n);
+      }
+      s.lq.set(out.subarray(2 * stride, 3 * stride), first * n);
+      s.lp.set(out.subarray(3 * stride, 4 * stride), first * n);
+      for (let b = 0; b < count; b++) for (let i = 0; i < G; i++) s.g[i] += out[4 * stride + b * G + i]!;
+      return status;
+    } finally {
+      for (const buffer of buffers) buffer.destroy();
+    }
+  }
+
+  return {
+    program,
+    dt,
+    label: 'gpu f32',
+    bytesPerValue: 4,
+    async forward(q, p, batch, steps, t0, record) {
+      const result = await ctx.run({ q0: q, p0: p, steps, batch, t0, record });
+      return { q: result.q, p: result.p, ...(result.record ? { record: { q: result.record.q, p: result.record.p } } : {}) };
+    },
+    async backward(s) {
+      const { G } = await backwardKernel(ctx, s.source);
+      // Bytes per trajectory in the largest buffer: the state block, or the stored states of 'store'.
+      const perTrajectory = Math.max(4 * (4 * n + G), s.source === 'store' ? 8 * n * s.steps : 0);
+      const chunk = Math.min(ctx.maxTrajectoriesPerChunk, Math.floor(bindingLimit / perTrajectory));
+      if (chunk < 1) {
+        throw new DarbouxError('INPUT', `vjp: ${s.steps} stored steps of one trajectory need ${perTrajectory} bytes, over the device limit ${bindingLimit}; use memory: 'reverse' or 'checkpoint'`);
+      }
+      const total: BackwardStatus = { failure: null, iterationsTotal: 0, iterationsMax: 0 };
+      for (let first = 0; first < s.batch; first += chunk) {
+        const status = await backwardChunk(s, first, Math.min(chunk, s.batch - first));
+        if (status.failure) return status;
+        total.iterationsTotal += status.iterationsTotal;
+        total.iterationsMax = Math.max(total.iterationsMax, status.iterationsMax);
+      }
+      return total;
+    },
+  };
+}
