@@ -70,6 +70,10 @@ export {
 } from './train/index.js';
 export { integrateModel, type IntegrateModelOptions } from './train/integrate-model.js';
 export { mapJacobian } from './models/neural/map-jacobian.js';
+export {
+  fitTrajectories, trajectoryObjective, type TrajectoryData, type TrajectoryFitOptions, type TrajectoryObjective, type TrajectoryGradientMemory,
+} from './train/trajectory-fit.js';
+export type { TrajectoryTrainingData } from './train/options.js';
 
 // Discrete adjoints (vjp): backward step programs, memory modes, the trainer entry point.
 export type { VjpOptions, VjpResult, VjpMemory } from './stepper.js';

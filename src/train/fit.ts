@@ -9,8 +9,9 @@ import { trainCpu } from './cpu-trainer.js';
 import { trainGpu } from './gpu-trainer.js';
 import { gradientProgram, packParams, unpackParams } from './gradient-program.js';
 import { lossGraph } from './losses.js';
-import { resolveFitOptions, type FitOptions, type FitResult, type TrainingData } from './options.js';
+import { resolveFitOptions, type FitOptions, type FitResult, type TrainingData, type TrajectoryTrainingData } from './options.js';
 import type { TrainingOutcome, TrainingPlan } from './plan.js';
+import { fitTrajectories } from './trajectory-fit.js';
 
 function checkModel(model: NeuralModel): void {
   if (model === null || typeof model !== 'object') throw new DarbouxError('SPEC', 'fit: the model must be a NeuralModel (from hnn, mlpField or sympnet)');
@@ -72,8 +73,17 @@ export function planTraining(model: NeuralModel, data: TrainingData, options: Fi
  * const model = hnn({ dof: 1, hidden: [200], activation: 'tanh', seed: 0 });
  * const res = await fit(model, { q, p, dqdt, dpdt }, { loss: 'derivative', steps: 2000, lr: 1e-3, weightDecay: 1e-4, batchSize: 250, seed: 0 });
  * const st = await compile(res.hamiltonian!, { method: 'midpoint', dt: 0.1, backend: 'cpu' });
+ * // Trajectory training through implicit midpoint with the exact adjoint (constant memory in the horizon):
+ * await fit(model, { trajectories: { q, p, dt: 0.01, length: 100 } }, { loss: 'rollout', method: 'midpoint', horizon: 16, gradient: 'adjoint', steps: 500, lr: 1e-3 });
  */
-export async function fit(model: NeuralModel, data: TrainingData, options: FitOptions): Promise<FitResult> {
+export async function fit(model: NeuralModel, data: TrainingData | TrajectoryTrainingData, options: FitOptions): Promise<FitResult> {
+  if (data !== null && typeof data === 'object' && 'trajectories' in data) {
+    checkModel(model);
+    if (options?.loss !== undefined && options.loss !== 'rollout') {
+      throw new DarbouxError('OPTION', `fit: trajectories train with loss 'rollout', got '${String(options.loss)}'`);
+    }
+    return fitTrajectories(model, data.trajectories, options);
+  }
   const plan = planTraining(model, data, options);
   let outcome: TrainingOutcome;
   if (plan.options.backend === 'gpu') {

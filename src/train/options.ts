@@ -5,6 +5,7 @@ import { DarbouxError } from '../errors.js';
 import type { Hamiltonian } from '../hamiltonian.js';
 import type { NeuralKind, NeuralModel, ParamTensors } from '../models/neural/model.js';
 import type { AdapterChoice } from '../runtime/index.js';
+import type { TrajectoryData, TrajectoryFitOptions } from './trajectory-fit.js';
 
 /** Losses `fit` knows; which apply depends on the model kind (see `LOSSES_BY_KIND`). */
 export type LossName = 'derivative' | 'map' | 'rollout';
@@ -45,8 +46,16 @@ export interface RolloutOptions {
   dt?: number;
 }
 
+/**
+ * Observed trajectories (trajectories × length × dof, every `dt`) for trajectory training with loss 'rollout'
+ * through any method (see `fitTrajectories`).
+ */
+export interface TrajectoryTrainingData {
+  trajectories: TrajectoryData;
+}
+
 /** Options of `fit`. */
-export interface FitOptions {
+export interface FitOptions extends TrajectoryFitOptions {
   /** Loss (default: 'derivative' for hnn and mlpField, 'map' for sympnet). */
   loss?: LossName;
   /** Optimiser steps (a positive integer). */
