@@ -146,7 +146,7 @@ function rolloutStates(model: NeuralModel, rollout: RolloutOptions | undefined, 
     if (program.implicit) {
       throw new DarbouxError(
         'OPTION',
-        `rollout through the implicit method '${program.method}' needs gradients through its fixed-point solve (the adjoint); use an explicit method (leapfrog, symplecticEulerA/B, yoshida4, suzuki6, yoshida8 for separable H; rk4 for any H)`,
+        `the per-sample rollout loss substitutes explicit steps symbolically; for the implicit method '${program.method}' train on trajectories instead — fit(model, { trajectories }, { loss: 'rollout', method: '${program.method}', horizon, gradient: 'adjoint' }) differentiates it exactly by the adjoint — or use an explicit method`,
       );
     }
     const dt = rollout!.dt!;
