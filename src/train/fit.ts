@@ -77,14 +77,18 @@ export function planTraining(model: NeuralModel, data: TrainingData, options: Fi
  * await fit(model, { trajectories: { q, p, dt: 0.01, length: 100 } }, { loss: 'rollout', method: 'midpoint', horizon: 16, gradient: 'adjoint', steps: 500, lr: 1e-3 });
  */
 export async function fit(model: NeuralModel, data: TrainingData | TrajectoryTrainingData, options: FitOptions): Promise<FitResult> {
-  if (data !== null && typeof data === 'object' && 'trajectories' in data) {
+  // Trajectory training: data with trajectories only, or with samples too (a dataset) and loss 'rollout' without
+  // the per-sample `rollout` settings.
+  const trajectories = data !== null && typeof data === 'object' && 'trajectories' in data ? data.trajectories : undefined;
+  const samples = data !== null && typeof data === 'object' && 'q' in data && data.q !== undefined;
+  if (trajectories !== undefined && (!samples || (options?.loss === 'rollout' && options.rollout === undefined))) {
     checkModel(model);
     if (options?.loss !== undefined && options.loss !== 'rollout') {
       throw new DarbouxError('OPTION', `fit: trajectories train with loss 'rollout', got '${String(options.loss)}'`);
     }
-    return fitTrajectories(model, data.trajectories, options);
+    return fitTrajectories(model, trajectories, options);
   }
-  const plan = planTraining(model, data, options);
+  const plan = planTraining(model, data as TrainingData, options);
   let outcome: TrainingOutcome;
   if (plan.options.backend === 'gpu') {
     outcome = await trainGpu(plan);

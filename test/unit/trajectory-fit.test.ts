@@ -82,3 +82,14 @@ describe('trajectory training: exact gradients through any method', () => {
     await expect(fit(model, { trajectories: data }, { ...base, lr: 0 })).rejects.toThrow(/lr must be/);
   });
 });
+
+describe('fit dispatch', () => {
+  it('a dataset (samples and trajectories) trains per sample by default and on trajectories with loss rollout', async () => {
+    const data = await dataset.fromHamiltonian(doubleWell().hamiltonian, { trajectories: 2, tSpan: [0, 0.5], samplesPerUnitTime: 20, seed: 1 });
+    const model = hnn({ dof: 1, hidden: [4], seed: 0 });
+    const perSample = await fit(model, data, { loss: 'derivative', steps: 2, lr: 1e-3 });
+    expect(perSample.graph.loss).toBeGreaterThan(0);
+    const onTrajectories = await fit(model, data, { loss: 'rollout', method: 'midpoint', horizon: 2, steps: 2, lr: 1e-3 });
+    expect((onTrajectories as { memory?: unknown }).memory).toBeDefined();
+  });
+});
