@@ -81,6 +81,8 @@ if (trainedForMemory) {
   const random = createRandom(3);
   const q0 = Array.from({ length: batch * dof }, () => 0.5 * random.normal()), p0 = Array.from({ length: batch * dof }, () => 0.5 * random.normal());
   const dq = q0.map(() => random.normal()), dp = p0.map(() => random.normal());
+  // Warm-up: the backward runners are generated and compiled on first use.
+  for (const memory of ['reverse', 'store'] as const) await st.vjp({ q0, p0, steps: 1, batch, dq, dp, memory });
   for (const horizon of [4, 16, 64, 256, 1024, 4096]) {
     let t = performance.now();
     const reverse = await st.vjp({ q0, p0, steps: horizon, batch, dq, dp, memory: 'reverse' });
