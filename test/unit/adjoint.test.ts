@@ -154,8 +154,8 @@ describe("memory modes agree: 'reverse' and 'checkpoint' equal 'store' to 1e-10 
       st.dispose();
     });
   }
-  it('on a time-dependent H from t0 ≠ 0 (the time of each backward step), leapfrog and gauss6', async () => {
-    for (const method of ['leapfrog', 'gauss6']) {
+  it('on a time-dependent H from t0 ≠ 0 (the time of each backward step), splitting and implicit methods', async () => {
+    for (const method of ['leapfrog', 'symplecticEulerB', 'yoshida4', 'gauss6']) {
       const st = await compile(driven(), { method, dt: 0.1, backend: 'cpu' });
       const x = { ...inputs(1, 2), steps: 50, t0: 1.3 };
       expect(resultDifference(await st.vjp({ ...x, memory: 'reverse' }), await st.vjp({ ...x, memory: 'store' }))).toBeLessThan(1e-10);
