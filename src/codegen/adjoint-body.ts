@@ -3,23 +3,26 @@ import type { Value } from '../ir/op.js';
 import { topologicalOrder } from '../ir/traverse.js';
 import type { AdjointStep } from '../integrators/adjoint-step.js';
 import { loopInvariants } from './invariants.js';
+import { gradientParts, offsetPlus, partRoots, writeGradient } from './gradient-writes.js';
+import { size } from '../ir/shape.js';
 import type { Lowering } from './lowering.js';
 import { elementOf, emitFixedPoint, type FixedPointDialect, type FixedPointSettings } from './step-body.js';
 
 /** Every expression a backward step evaluates: the solves' predictors, maps and scales, then its outputs. */
-function adjointRoots(step: AdjointStep): Expr[] {
-  const outputs = [step.previous.q, step.previous.p, step.lambda.q, step.lambda.p, ...step.paramGradient];
+function adjointRoots(step: AdjointStep, outputs: readonly Expr[]): Expr[] {
   return [...step.solves.flatMap((fp) => [...fp.initial, ...fp.update, ...(fp.scale ?? [])]), ...outputs];
 }
 
 /**
  * The lowering sequence of a backward step, shared by the JS and WGSL adjoint runners, after the state (q, p),
  * the cotangent, dt, t and θ are bound: loop invariants (functions of dt and θ only) at `indent.invariants`,
- * then at `indent.step` the chained fixed-point solves (each followed by `afterSolve`, e.g. a failure exit) and
- * the outputs z_n, λ_n and g_θ. Returns their values and the iteration counters of the solves.
+ * then at `indent.step` the chained fixed-point solves (each followed by `afterSolve`, e.g. a failure exit), the
+ * outputs z_n and λ_n, and g_θ added into the accumulator `gradient(k)` (k: flat index over all parameters) —
+ * outer-product terms element by element, never materialised. Returns the values of z_n and λ_n and the
+ * iteration counters of the solves.
  *
  * @example
- * const body = lowerAdjointStep(lowering, adjointStep(program, 'reverse'), state, dialect, settings, { invariants: 1, step: 3 });
+ * const body = lowerAdjointStep(lowering, step, state, dialect, settings, { invariants: 1, step: 3 }, (k) => `G[${k}]`);
  */
 export function lowerAdjointStep(
   lowering: Lowering,
@@ -28,10 +31,13 @@ export function lowerAdjointStep(
   dialect: FixedPointDialect,
   settings: FixedPointSettings,
   indent: { invariants: number; step: number },
+  gradient: (k: number | string) => string,
   afterSolve: readonly string[] = [],
 ) {
   const h = step.forward.hamiltonian;
-  const roots = adjointRoots(step);
+  const parts = step.paramGradient.map(gradientParts);
+  const outputs = [step.previous.q, step.previous.p, step.lambda.q, step.lambda.p, ...partRoots(parts)];
+  const roots = adjointRoots(step, outputs);
   const varying = [h.q, h.p, h.time, step.cotangent.q, step.cotangent.p, ...step.solves.flatMap((fp) => fp.unknowns)];
   lowering.baseIndent = indent.invariants;
   lowering.emit(loopInvariants(roots, varying));
@@ -39,7 +45,6 @@ export function lowerAdjointStep(
   const prologueLoops = lowering.takeLoopIterations();
   lowering.baseIndent = indent.step;
   const stateElems = Array.from({ length: h.dof }, (_, i) => [elementOf(state.q, i), elementOf(state.p, i)]).flat();
-  const outputs = [step.previous.q, step.previous.p, step.lambda.q, step.lambda.p, ...step.paramGradient];
   let solveLoops = 0;
   const iterations = step.solves.map((fp, k) => {
     const laterSolves = step.solves.slice(k + 1);
@@ -50,9 +55,15 @@ export function lowerAdjointStep(
     for (const line of afterSolve) lowering.line(line, false);
     return it;
   });
-  const [pq, pp, lq, lp, ...paramGradient] = lowering.emit(outputs);
+  const [pq, pp, lq, lp] = lowering.emit(outputs);
+  let offset = 0;
+  h.params.forEach((node, k) => {
+    const at = offset;
+    writeGradient(lowering, parts[k]!, (i) => gradient(offsetPlus(at, i)), true);
+    offset += size(node.shape);
+  });
   const usesTime = topologicalOrder(roots).includes(h.time);
   // Loop iterations before the step loop, per step outside the solves, and per iteration of all solves together.
   const loopIterations = { prologue: prologueLoops, perStep: 1 + lowering.takeLoopIterations(), perSolveIteration: solveLoops };
-  return { previous: [pq!, pp!] as const, lambda: [lq!, lp!] as const, paramGradient, iterations, invariantLines, usesTime, loopIterations };
+  return { previous: [pq!, pp!] as const, lambda: [lq!, lp!] as const, iterations, invariantLines, usesTime, loopIterations };
 }
