@@ -29,12 +29,18 @@ function batchInputs(dof: number, batch: number) {
   return { q0: wave(0.5, 0), p0: wave(0.3, 1), dq: wave(1, 2), dp: wave(1, 3), batch };
 }
 
-/** Forward time, and backward time (vjp minus its own forward run), per trajectory·step. */
-async function ratioRow(st: Stepper, batch: number, steps: number, memory: 'reverse' | 'store') {
+/**
+ * Forward time, and backward time (vjp minus its own forward run), per trajectory·step: the best of `repeats`
+ * runs each, forward and vjp interleaved so both see the same load on a shared machine.
+ */
+async function ratioRow(st: Stepper, batch: number, steps: number, memory: 'reverse' | 'store', repeats = 9) {
   const x = { ...batchInputs(st.dof, batch), steps };
   await st.vjp({ ...x, steps: 2, memory }); // compile the backward kernels
-  const forward = await best(() => st.run(x));
-  const vjp = await best(() => st.vjp({ ...x, memory }));
+  let forward = Infinity, vjp = Infinity;
+  for (let r = 0; r < repeats; r++) {
+    forward = Math.min(forward, await best(() => st.run(x), 1));
+    vjp = Math.min(vjp, await best(() => st.vjp({ ...x, memory }), 1));
+  }
   const per = (t: number) => (1e9 * t) / (batch * steps);
   return { forward: per(forward), backward: per(vjp - forward), ratio: (vjp - forward) / forward };
 }

@@ -51,7 +51,7 @@ export function wgslAdjointKernel(step: AdjointStep, settings: FixedPointSetting
   lowering.bind(h.dt, { kind: 'scalar', code: 'dt' });
   lowering.bind(h.time, { kind: 'scalar', code: 'time' });
   const paramPrologue = bindParams(lowering, h.params);
-  const body = lowerAdjointStep(lowering, step, { q: qv, p: pv }, wgslFixedPoint, settings, { invariants: 1, step: 2 }, (k) => `gAcc[${k}]`, ['if (failed) { break; }']);
+  const body = lowerAdjointStep(lowering, step, { q: qv, p: pv }, wgslFixedPoint, settings, { invariants: 1, carries: 1, step: 2 }, (k) => `gAcc[${k}]`, ['if (failed) { break; }']);
   const idx = Array.from({ length: n }, (_, i) => i);
   const e = (v: Value, i: number) => elementOf(v, i);
   const set = (v: Value, i: number, code: string) => `${e(v, i)} = ${code};`;
@@ -73,6 +73,9 @@ export function wgslAdjointKernel(step: AdjointStep, settings: FixedPointSetting
     '  let dt = dControl.dt;',
     ...paramPrologue,
     ...body.invariantLines,
+    // Carried values are evaluated at this dispatch's first state, at the time of its first backward step.
+    ...(body.usesTime && body.carryLines.length > 0 ? ['  let time = dControl.tStart + f32(dControl.stepBase + dControl.steps - 1u) * dt;'] : []),
+    ...body.carryLines,
     '  var failed = false;',
     '  var failStep: u32 = 0u;',
     '  var iterationsTotal: u32 = 0u;',
@@ -88,6 +91,7 @@ export function wgslAdjointKernel(step: AdjointStep, settings: FixedPointSetting
     ...idx.map((i) => `    let nl${i} = ${e(body.lambda[0], i)};`),
     ...idx.map((i) => `    let ml${i} = ${e(body.lambda[1], i)};`),
     ...(reverse ? [...idx.map((i) => `    let nq${i} = ${e(body.previous[0], i)};`), ...idx.map((i) => `    let np${i} = ${e(body.previous[1], i)};`)] : []),
+    ...body.assignCarries(2),
     ...idx.map((i) => `    ${set(lqv, i, `nl${i}`)} ${set(lpv, i, `ml${i}`)}`),
     ...(reverse ? idx.map((i) => `    ${set(qv, i, `nq${i}`)} ${set(pv, i, `np${i}`)}`) : []),
     `    let check = ${[...idx.map((i) => `nl${i} + ml${i}`), ...(reverse ? idx.map((i) => `nq${i} + np${i}`) : [])].join(' + ')};`,
