@@ -3,32 +3,15 @@
  * and how far reversed trajectories depart from the forward ones (f64 and f32). Called from bench/run.ts;
  * standalone: npx tsx bench/adjoint.ts
  */
-import { add, compile, dot, hamiltonian, henonHeiles, kepler, matvec, mul, param, phaseSpace, tanh, type Hamiltonian, type Stepper } from '../src/index.js';
+import { compile, henonHeiles, hnn, kepler, type Hamiltonian, type Stepper } from '../src/index.js';
 import { gpuAvailable, releaseGpu } from '../src/runtime/index.js';
 
-/** Deterministic weights of a given shape, scaled like a 1/√fan-in initialisation. */
-const weights = (n: number, fanIn: number, seed: number) => Float64Array.from({ length: n }, (_, k) => Math.sin(seed + 1.37 * k) / Math.sqrt(fanIn));
-
 /**
- * A 2-layer tanh network Hamiltonian, N(x) = w·tanh(W₂ tanh(W₁x + b₁) + b₂), plus |z|²/2 to keep orbits bounded.
- * Separable (x = q only, T = |p|²/2) for leapfrog; on the whole state x = (q, p) otherwise.
+ * The HNN of the benchmarks (src/models/neural): H = T(p) + V(q) for leapfrog (separable), H = MLP([q; p]) for
+ * midpoint; tanh, Glorot-initialised with seed 0.
  */
-export function tanhNetworkHamiltonian(options: { dof: number; hidden: number; separable: boolean }): Hamiltonian {
-  const { dof, hidden, separable } = options;
-  const s = phaseSpace(dof);
-  const first = separable
-    ? matvec(param('W1q', [hidden, dof]), s.q)
-    : add(matvec(param('W1q', [hidden, dof]), s.q), matvec(param('W1p', [hidden, dof]), s.p));
-  const layer1 = tanh(add(first, param('b1', [hidden])));
-  const layer2 = tanh(add(matvec(param('W2', [hidden, hidden]), layer1), param('b2', [hidden])));
-  const N = dot(param('w', [hidden]), layer2);
-  const H = add(N, mul(0.5, add(dot(s.q, s.q), dot(s.p, s.p))));
-  const params: Record<string, Float64Array> = {
-    W1q: weights(hidden * dof, dof, 1), b1: weights(hidden, hidden, 2), W2: weights(hidden * hidden, hidden, 3),
-    b2: weights(hidden, hidden, 4), w: weights(hidden, hidden, 5),
-  };
-  if (!separable) params.W1p = weights(hidden * dof, dof, 6);
-  return hamiltonian(s, H, { params });
+export function benchHnn(options: { dof: number; hidden: number; separable: boolean }): Hamiltonian {
+  return hnn({ dof: options.dof, hidden: [options.hidden], activation: 'tanh', seed: 0, separable: options.separable }).hamiltonian!;
 }
 
 const best = async (f: () => Promise<unknown>, repeats = 3) => {
@@ -46,39 +29,52 @@ function batchInputs(dof: number, batch: number) {
   return { q0: wave(0.5, 0), p0: wave(0.3, 1), dq: wave(1, 2), dp: wave(1, 3), batch };
 }
 
-/** Forward time, and backward time (vjp minus its own forward run), per trajectory·step. */
-async function ratioRow(st: Stepper, batch: number, steps: number, memory: 'reverse' | 'store') {
+/**
+ * Forward time, and backward time (vjp minus its own forward run), per trajectory·step: the best of `repeats`
+ * runs each, forward and vjp interleaved so both see the same load on a shared machine.
+ */
+async function ratioRow(st: Stepper, batch: number, steps: number, memory: 'reverse' | 'store', repeats = 9) {
   const x = { ...batchInputs(st.dof, batch), steps };
   await st.vjp({ ...x, steps: 2, memory }); // compile the backward kernels
-  const forward = await best(() => st.run(x));
-  const vjp = await best(() => st.vjp({ ...x, memory }));
+  let forward = Infinity, vjp = Infinity;
+  for (let r = 0; r < repeats; r++) {
+    forward = Math.min(forward, await best(() => st.run(x), 1));
+    vjp = Math.min(vjp, await best(() => st.vjp({ ...x, memory }), 1));
+  }
   const per = (t: number) => (1e9 * t) / (batch * steps);
   return { forward: per(forward), backward: per(vjp - forward), ratio: (vjp - forward) / forward };
 }
 
-export async function adjointBench(): Promise<void> {
-  console.log('\n## Discrete adjoint: backward/forward time per step (2-layer tanh HNN, dof 2, 16 hidden units)\n');
-  const backends: ('cpu' | 'gpu')[] = (await gpuAvailable()) ? ['cpu', 'gpu'] : ['cpu'];
+/** Backward/forward time per step for leapfrog (separable HNN) and midpoint (non-separable HNN), per backend. */
+export async function adjointRatioBench(backends?: ('cpu' | 'gpu')[]): Promise<void> {
+  console.log('\n## Discrete adjoint: backward/forward time per step (tanh HNN, dof 2, one hidden layer; goal ≤ 3×)\n');
+  backends ??= (await gpuAvailable()) ? ['cpu', 'gpu'] : ['cpu'];
   for (const backend of backends) {
     const batch = backend === 'cpu' ? 64 : 1024, steps = 200;
-    for (const method of ['leapfrog', 'midpoint']) {
-      const h = tanhNetworkHamiltonian({ dof: 2, hidden: 16, separable: method === 'leapfrog' });
-      const st = await compile(h, { method, dt: 0.02, backend });
-      const cells: string[] = [];
-      for (const memory of ['reverse', 'store'] as const) {
-        const r = await ratioRow(st, batch, steps, memory);
-        if (memory === 'reverse') cells.push(`forward ${r.forward.toFixed(0)} ns`);
-        cells.push(`${memory}: backward ${r.backward.toFixed(0)} ns = ${r.ratio.toFixed(2)}× forward`);
+    for (const hidden of [16, 32]) {
+      for (const method of ['leapfrog', 'midpoint']) {
+        const h = benchHnn({ dof: 2, hidden, separable: method === 'leapfrog' });
+        const st = await compile(h, { method, dt: 0.02, backend });
+        const cells: string[] = [];
+        for (const memory of ['reverse', 'store'] as const) {
+          const r = await ratioRow(st, batch, steps, memory);
+          if (memory === 'reverse') cells.push(`forward ${r.forward.toFixed(0)} ns`);
+          cells.push(`${memory}: backward ${r.backward.toFixed(0)} ns = ${r.ratio.toFixed(2)}× forward`);
+        }
+        console.log(`${backend} ${method.padEnd(8)} hidden ${hidden} (batch ${batch} × ${steps} steps, per trajectory·step)  ${cells.join('   ')}`);
+        st.dispose();
       }
-      console.log(`${backend} ${method.padEnd(8)} (batch ${batch} × ${steps} steps, per trajectory·step)  ${cells.join('   ')}`);
-      st.dispose();
     }
   }
   if (backends.includes('gpu')) await releaseGpu();
+}
+
+export async function adjointBench(): Promise<void> {
+  await adjointRatioBench();
 
   console.log("\n## Discrete adjoint: peak state memory and time vs horizon ('reverse' vs 'store', leapfrog, CPU f64, batch 16)\n");
   {
-    const h = tanhNetworkHamiltonian({ dof: 2, hidden: 16, separable: true });
+    const h = benchHnn({ dof: 2, hidden: 16, separable: true });
     const st = await compile(h, { method: 'leapfrog', dt: 0.01, backend: 'cpu' });
     const x = batchInputs(2, 16);
     console.log('steps   reverse: bytes      time   |  store: bytes      time   |  |Δ gradient| / |gradient|');
@@ -125,4 +121,9 @@ export async function adjointBench(): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await adjointBench();
+if (import.meta.url === `file://${process.argv[1]}`) {
+  // `npx tsx bench/adjoint.ts ratio [cpu|gpu]`: only the backward/forward ratios.
+  const [part, backend] = process.argv.slice(2);
+  if (part === 'ratio') await adjointRatioBench(backend === 'cpu' || backend === 'gpu' ? [backend] : undefined);
+  else await adjointBench();
+}

@@ -3,23 +3,28 @@ import type { Value } from '../ir/op.js';
 import { topologicalOrder } from '../ir/traverse.js';
 import type { AdjointStep } from '../integrators/adjoint-step.js';
 import { loopInvariants } from './invariants.js';
+import { adjointCarries, prepareCarries } from './carry.js';
+import { gradientParts, offsetPlus, partRoots, writeGradient } from './gradient-writes.js';
+import { size } from '../ir/shape.js';
 import type { Lowering } from './lowering.js';
 import { elementOf, emitFixedPoint, type FixedPointDialect, type FixedPointSettings } from './step-body.js';
 
 /** Every expression a backward step evaluates: the solves' predictors, maps and scales, then its outputs. */
-function adjointRoots(step: AdjointStep): Expr[] {
-  const outputs = [step.previous.q, step.previous.p, step.lambda.q, step.lambda.p, ...step.paramGradient];
+function adjointRoots(step: AdjointStep, outputs: readonly Expr[]): Expr[] {
   return [...step.solves.flatMap((fp) => [...fp.initial, ...fp.update, ...(fp.scale ?? [])]), ...outputs];
 }
 
 /**
  * The lowering sequence of a backward step, shared by the JS and WGSL adjoint runners, after the state (q, p),
  * the cotangent, dt, t and θ are bound: loop invariants (functions of dt and θ only) at `indent.invariants`,
- * then at `indent.step` the chained fixed-point solves (each followed by `afterSolve`, e.g. a failure exit) and
- * the outputs z_n, λ_n and g_θ. Returns their values and the iteration counters of the solves.
+ * carried values at `indent.carries` (`carryLines`, evaluated at the first state; `assignCarries` hands them on),
+ * then at `indent.step` the chained fixed-point solves (each followed by `afterSolve`, e.g. a failure exit), the
+ * outputs z_n and λ_n, and g_θ added into the accumulator `gradient(k)` (k: flat index over all parameters) —
+ * outer-product terms element by element, never materialised. Returns the values of z_n and λ_n and the
+ * iteration counters of the solves.
  *
  * @example
- * const body = lowerAdjointStep(lowering, adjointStep(program, 'reverse'), state, dialect, settings, { invariants: 1, step: 3 });
+ * const body = lowerAdjointStep(lowering, step, state, dialect, settings, { invariants: 1, carries: 2, step: 3 }, (k) => `G[${k}]`);
  */
 export function lowerAdjointStep(
   lowering: Lowering,
@@ -27,19 +32,23 @@ export function lowerAdjointStep(
   state: { q: Value; p: Value },
   dialect: FixedPointDialect,
   settings: FixedPointSettings,
-  indent: { invariants: number; step: number },
+  indent: { invariants: number; carries: number; step: number },
+  gradient: (k: number | string) => string,
   afterSolve: readonly string[] = [],
 ) {
   const h = step.forward.hamiltonian;
-  const roots = adjointRoots(step);
+  const parts = step.paramGradient.map(gradientParts);
+  const outputs = [step.previous.q, step.previous.p, step.lambda.q, step.lambda.p, ...partRoots(parts)];
+  const roots = adjointRoots(step, outputs);
   const varying = [h.q, h.p, h.time, step.cotangent.q, step.cotangent.p, ...step.solves.flatMap((fp) => fp.unknowns)];
   lowering.baseIndent = indent.invariants;
   lowering.emit(loopInvariants(roots, varying));
   const invariantLines = lowering.takeLines();
   const prologueLoops = lowering.takeLoopIterations();
+  // Values of z_{n+1} that the previous backward step evaluated at its z_n (forces, activations).
+  const carries = prepareCarries(lowering, adjointCarries(step, outputs), dialect.mutable, indent.carries);
   lowering.baseIndent = indent.step;
   const stateElems = Array.from({ length: h.dof }, (_, i) => [elementOf(state.q, i), elementOf(state.p, i)]).flat();
-  const outputs = [step.previous.q, step.previous.p, step.lambda.q, step.lambda.p, ...step.paramGradient];
   let solveLoops = 0;
   const iterations = step.solves.map((fp, k) => {
     const laterSolves = step.solves.slice(k + 1);
@@ -50,9 +59,27 @@ export function lowerAdjointStep(
     for (const line of afterSolve) lowering.line(line, false);
     return it;
   });
-  const [pq, pp, lq, lp, ...paramGradient] = lowering.emit(outputs);
+  const [pq, pp, lq, lp, ...rest] = lowering.emit([...outputs, ...carries.ends]);
+  const endValues = rest.slice(rest.length - carries.ends.length);
+  let offset = 0;
+  h.params.forEach((node, k) => {
+    const at = offset;
+    writeGradient(lowering, parts[k]!, (i) => gradient(offsetPlus(at, i)), true);
+    offset += size(node.shape);
+  });
   const usesTime = topologicalOrder(roots).includes(h.time);
   // Loop iterations before the step loop, per step outside the solves, and per iteration of all solves together.
-  const loopIterations = { prologue: prologueLoops, perStep: 1 + lowering.takeLoopIterations(), perSolveIteration: solveLoops };
-  return { previous: [pq!, pp!] as const, lambda: [lq!, lp!] as const, paramGradient, iterations, invariantLines, usesTime, loopIterations };
+  const loopIterations = { prologue: prologueLoops + carries.preLoopIterations, perStep: 1 + lowering.takeLoopIterations(), perSolveIteration: solveLoops };
+  return {
+    previous: [pq!, pp!] as const,
+    lambda: [lq!, lp!] as const,
+    iterations,
+    invariantLines,
+    usesTime,
+    loopIterations,
+    /** Evaluation of the carried values at the first state (before the step loop). */
+    carryLines: carries.preLoop,
+    /** Statements handing the carried values to the next backward step (after the step, at indentation `at`). */
+    assignCarries: (at: number) => carries.assign(endValues, at),
+  };
 }

@@ -29,15 +29,6 @@ export type JsAdjointRunner = ((
   storedP: Float64Array | null,
 ) => JsRunStatus) & { readonly source: string };
 
-/** Statements adding an emitted value of `n` elements into `G` at `offset`. */
-export function accumulate(target: string, offset: number, value: Value, n: number, indent: string): string[] {
-  if (value.kind === 'array') {
-    const base = value.offset === undefined ? '' : `${value.offset} + `;
-    return [`${indent}for (let i = 0; i < ${n}; i++) ${target}[${offset} + i] += ${value.name}[${base}i];`];
-  }
-  return Array.from({ length: n }, (_, i) => `${indent}${target}[${offset + i}] += ${elementOf(value, i)};`);
-}
-
 /**
  * Generates the f64 CPU runner of a backward step program (`adjointStep`): the same lowering as the forward
  * runner (shared nodes once, loop invariants hoisted, fixed-point loops for the reconstruction and the adjoint
@@ -62,7 +53,7 @@ function adjointRunnerSource(step: AdjointStep, settings: FixedPointSettings, un
   const lqv = jsStateValue('lq', n), lpv = jsStateValue('lp', n);
   lowering.bind(step.cotangent.q, lqv);
   lowering.bind(step.cotangent.p, lpv);
-  const body = lowerAdjointStep(lowering, step, { q: qv, p: pv }, jsFixedPoint, settings, { invariants: 1, step: 3 });
+  const body = lowerAdjointStep(lowering, step, { q: qv, p: pv }, jsFixedPoint, settings, { invariants: 1, carries: 2, step: 3 }, (k) => `G[${k}]`);
   const idx = Array.from({ length: n }, (_, i) => i);
   const I = '      ';
   const e = (v: Value, i: number) => elementOf(v, i);
@@ -71,12 +62,6 @@ function adjointRunnerSource(step: AdjointStep, settings: FixedPointSettings, un
       ? [`    for (let i = 0; i < ${n}; i++) ${v.name}[i] = ${from}[o + i];`]
       : [`    let ${idx.map((i) => `${e(v, i)} = ${from}[o + ${i}]`).join(', ')};`];
   const arrays = [qv, pv, lqv, lpv].flatMap((v) => (v.kind === 'array' ? [`const ${v.name} = new Float64Array(${n});`] : []));
-  let offset = 0;
-  const gradientLines = h.params.flatMap((node, k) => {
-    const lines = accumulate('G', offset, body.paramGradient[k]!, size(node.shape), I);
-    offset += size(node.shape);
-    return lines;
-  });
   const its = body.iterations;
   return [
     '"use strict";',
@@ -91,6 +76,9 @@ function adjointRunnerSource(step: AdjointStep, settings: FixedPointSettings, un
     ...(reverse ? [...declare(qv, 'Q'), ...declare(pv, 'P')] : qv.kind === 'unrolled' ? [`    let ${[...idx.map((i) => e(qv, i)), ...idx.map((i) => e(pv, i))].join(', ')};`] : []),
     ...declare(lqv, 'LQ'),
     ...declare(lpv, 'LP'),
+    // Carried values are evaluated at z_steps, at the time of the first backward step.
+    ...(body.usesTime && body.carryLines.length > 0 ? ['    const time = tStart + (steps - 1) * dt;'] : []),
+    ...body.carryLines,
     '    for (let s = steps - 1; s >= 0; s--) {',
     ...(body.usesTime ? [`${I}const time = tStart + s * dt;`] : []),
     ...(reverse ? [] : [`${I}const at = (s * batch + b) * ${n};`, ...idx.map((i) => `${I}${e(qv, i)} = storedQ[at + ${i}]; ${e(pv, i)} = storedP[at + ${i}];`)]),
@@ -99,7 +87,7 @@ function adjointRunnerSource(step: AdjointStep, settings: FixedPointSettings, un
     ...idx.map((i) => `${I}const nl${i} = ${e(body.lambda[0], i)};`),
     ...idx.map((i) => `${I}const ml${i} = ${e(body.lambda[1], i)};`),
     ...(reverse ? [...idx.map((i) => `${I}const nq${i} = ${e(body.previous[0], i)};`), ...idx.map((i) => `${I}const np${i} = ${e(body.previous[1], i)};`)] : []),
-    ...gradientLines,
+    ...body.assignCarries(3),
     ...idx.map((i) => `${I}${e(lqv, i)} = nl${i}; ${e(lpv, i)} = ml${i};`),
     ...(reverse ? idx.map((i) => `${I}${e(qv, i)} = nq${i}; ${e(pv, i)} = np${i};`) : []),
     `${I}const check = ${[...idx.map((i) => `nl${i} + ml${i}`), ...(reverse ? idx.map((i) => `nq${i} + np${i}`) : [])].join(' + ')};`,

@@ -15,15 +15,6 @@ export function gradientSize(step: AdjointStep): number {
   return step.forward.hamiltonian.params.reduce((s, node) => s + size(node.shape), 0);
 }
 
-/** Statements adding an emitted value of `n` elements into the private accumulator array `gAcc` at `offset`. */
-function accumulateWgsl(offset: number, value: Value, n: number): string[] {
-  if (value.kind === 'array') {
-    const base = value.offset === undefined ? '' : `${value.offset} + `;
-    return [`    for (var i: i32 = 0; i < ${n}; i++) { gAcc[${offset} + i] += ${value.name}[${base}i]; }`];
-  }
-  return Array.from({ length: n }, (_, i) => `    gAcc[${offset + i}] += ${elementOf(value, i)};`);
-}
-
 /**
  * WGSL for a fused backward kernel (`adjointStep`): one invocation per trajectory, z, λ in registers and the
  * parameter gradient in a private f32 array across the dispatch's steps, which run from step
@@ -60,15 +51,9 @@ export function wgslAdjointKernel(step: AdjointStep, settings: FixedPointSetting
   lowering.bind(h.dt, { kind: 'scalar', code: 'dt' });
   lowering.bind(h.time, { kind: 'scalar', code: 'time' });
   const paramPrologue = bindParams(lowering, h.params);
-  const body = lowerAdjointStep(lowering, step, { q: qv, p: pv }, wgslFixedPoint, settings, { invariants: 1, step: 2 }, ['if (failed) { break; }']);
+  const body = lowerAdjointStep(lowering, step, { q: qv, p: pv }, wgslFixedPoint, settings, { invariants: 1, carries: 1, step: 2 }, (k) => `gAcc[${k}]`, ['if (failed) { break; }']);
   const idx = Array.from({ length: n }, (_, i) => i);
   const e = (v: Value, i: number) => elementOf(v, i);
-  let offset = 0;
-  const gradientLines = h.params.flatMap((node, k) => {
-    const lines = accumulateWgsl(offset, body.paramGradient[k]!, size(node.shape));
-    offset += size(node.shape);
-    return lines;
-  });
   const set = (v: Value, i: number, code: string) => `${e(v, i)} = ${code};`;
   const nonFinite = '(bitcast<u32>(check) & 0x7f800000u) == 0x7f800000u';
   const moduleScope = lowering.hoisted.filter((l) => l.startsWith('var<private>'));
@@ -88,6 +73,9 @@ export function wgslAdjointKernel(step: AdjointStep, settings: FixedPointSetting
     '  let dt = dControl.dt;',
     ...paramPrologue,
     ...body.invariantLines,
+    // Carried values are evaluated at this dispatch's first state, at the time of its first backward step.
+    ...(body.usesTime && body.carryLines.length > 0 ? ['  let time = dControl.tStart + f32(dControl.stepBase + dControl.steps - 1u) * dt;'] : []),
+    ...body.carryLines,
     '  var failed = false;',
     '  var failStep: u32 = 0u;',
     '  var iterationsTotal: u32 = 0u;',
@@ -103,7 +91,7 @@ export function wgslAdjointKernel(step: AdjointStep, settings: FixedPointSetting
     ...idx.map((i) => `    let nl${i} = ${e(body.lambda[0], i)};`),
     ...idx.map((i) => `    let ml${i} = ${e(body.lambda[1], i)};`),
     ...(reverse ? [...idx.map((i) => `    let nq${i} = ${e(body.previous[0], i)};`), ...idx.map((i) => `    let np${i} = ${e(body.previous[1], i)};`)] : []),
-    ...gradientLines,
+    ...body.assignCarries(2),
     ...idx.map((i) => `    ${set(lqv, i, `nl${i}`)} ${set(lpv, i, `ml${i}`)}`),
     ...(reverse ? idx.map((i) => `    ${set(qv, i, `nq${i}`)} ${set(pv, i, `np${i}`)}`) : []),
     `    let check = ${[...idx.map((i) => `nl${i} + ml${i}`), ...(reverse ? idx.map((i) => `nq${i} + np${i}`) : [])].join(' + ')};`,
@@ -119,8 +107,7 @@ export function wgslAdjointKernel(step: AdjointStep, settings: FixedPointSetting
     '}',
     '',
   ].join('\n');
-  const gradientLoops = h.params.reduce((sum, node, k) => sum + (body.paramGradient[k]!.kind === 'array' ? size(node.shape) : 0), 0);
   const stateLoads = qv.kind === 'unrolled' ? 0 : 4 * n;
   const loops = body.loopIterations;
-  return { wgsl, loopIterations: { prologue: loops.prologue + stateLoads + G, perStep: loops.perStep + gradientLoops, perSolveIteration: loops.perSolveIteration } };
+  return { wgsl, loopIterations: { prologue: loops.prologue + stateLoads + G, perStep: loops.perStep, perSolveIteration: loops.perSolveIteration } };
 }

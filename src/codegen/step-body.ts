@@ -3,7 +3,7 @@ import type { Value } from '../ir/op.js';
 import { size } from '../ir/shape.js';
 import type { FixedPointProblem, StepProgram } from '../integrators/step-program.js';
 import { loopInvariants } from './invariants.js';
-import { prepareCarries } from './carry.js';
+import { prepareCarries, stepCarries } from './carry.js';
 import { topologicalOrder } from '../ir/traverse.js';
 import type { Lowering } from './lowering.js';
 
@@ -148,9 +148,9 @@ export function lowerStepper(
   const invariantLines = lowering.takeLines();
   const prologueLoops = lowering.takeLoopIterations();
   // Values handed from one step to the next (e.g. leapfrog's closing force is the next opening force).
-  const carries = prepareCarries(lowering, program, dialect.mutable, indent.carries);
+  const carries = prepareCarries(lowering, stepCarries(program), dialect.mutable, indent.carries);
   lowering.baseIndent = indent.step;
-  const carryLoops = lowering.takeLoopIterations();
+  const carryLoops = lowering.takeLoopIterations() + carries.preLoopIterations;
   const step = emitStep(lowering, program, state, dialect, settings, carries.ends);
   // Loop iterations of one step (outside the solve) and of one solve iteration, for kernels on adapters that
   // bound loop iterations per invocation.

@@ -3,6 +3,7 @@ import type { Expr } from '../ir/expr.js';
 import { substitute } from '../ir/traverse.js';
 import { vjp } from '../autodiff/vjp.js';
 import { inverseStep } from './inverse-step.js';
+import { splittingBackward } from './splitting-adjoint.js';
 import type { FixedPointProblem, StepProgram } from './step-program.js';
 
 /** Where a backward step gets the state z_n it differentiates at. */
@@ -72,7 +73,8 @@ export function stepVjp(
 /**
  * The backward step of a program for a memory mode: 'store' differentiates at the state input; 'reverse'
  * first reconstructs z_n from the state input z_{n+1} with the inverse step (`inverseStep`; throws OPTION for
- * methods without one) and differentiates there. Memoised per program.
+ * methods without one) and differentiates there — except for splitting methods, which undo and transpose one
+ * stage at a time (`splittingBackward`). Memoised per program.
  *
  * @example
  * const step = adjointStep(stepProgram(h, 'midpoint'), 'reverse');
@@ -86,6 +88,11 @@ export function adjointStep(program: StepProgram, source: AdjointStateSource): A
     const cotangent = { q: input('aux', 'cotangent_q', [h.dof]), p: input('aux', 'cotangent_p', [h.dof]) };
     const solves: FixedPointProblem[] = [];
     let previous = { q: h.q, p: h.p };
+    if (source === 'reverse' && program.splitting !== undefined) {
+      // Splitting methods: undo and transpose one stage at a time (no recomputed forward step).
+      const back = splittingBackward({ ...program, splitting: program.splitting }, cotangent.q, cotangent.p);
+      return { forward: program, source, cotangent, solves, ...back };
+    }
     if (source === 'reverse') {
       const inverse = inverseStep(program);
       if (inverse.solve) solves.push(inverse.solve);

@@ -3,7 +3,7 @@ import type { Expr } from '../ir/expr.js';
 import { substitute } from '../ir/traverse.js';
 import type { Hamiltonian } from '../hamiltonian.js';
 import { kickDriftKick, separableGradients } from './leapfrog.js';
-import type { StepProgram } from './step-program.js';
+import type { SplittingStage, StepProgram } from './step-program.js';
 
 /**
  * A composition of leapfrog steps with sub-step coefficients c₁…c_s (Σcᵢ = 1). Adjacent half-kicks share
@@ -12,8 +12,13 @@ import type { StepProgram } from './step-program.js';
 export function leapfrogComposition(h: Hamiltonian, method: string, coefficients: readonly number[], order: number): StepProgram {
   separableGradients(h, method);
   let state = { q: h.q, p: h.p, t: h.time as Expr };
-  for (const c of coefficients) state = kickDriftKick(h, state.q, state.p, state.t, c);
-  return { method, order, symmetric: true, hamiltonian: h, next: { q: state.q, p: state.p } };
+  const splitting: SplittingStage[] = [];
+  for (const c of coefficients) {
+    const sub = kickDriftKick(h, state.q, state.p, state.t, c);
+    splitting.push(...sub.stages);
+    state = sub;
+  }
+  return { method, order, symmetric: true, hamiltonian: h, next: { q: state.q, p: state.p }, splitting };
 }
 
 /** Triple jump (Yoshida 1990): order 2k+2 from a symmetric order-2k method. */
@@ -66,6 +71,8 @@ export function symplecticEulerStep(variant: 'A' | 'B') {
       q = add(h.q, mul(h.dt, at(gradT, h.q, h.p)));
       p = sub(h.p, mul(h.dt, at(gradV, q, h.p)));
     }
-    return { method, order: 1, symmetric: false, hamiltonian: h, next: { q, p } };
+    const kick: SplittingStage = { kind: 'kick', step: h.dt, time: h.time }, drift: SplittingStage = { kind: 'drift', step: h.dt, time: h.time };
+    const splitting = variant === 'A' ? [kick, drift] : [drift, kick];
+    return { method, order: 1, symmetric: false, hamiltonian: h, next: { q, p }, splitting };
   };
 }

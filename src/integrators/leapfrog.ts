@@ -5,7 +5,7 @@ import { printExpr } from '../ir/printer.js';
 import { substitute } from '../ir/traverse.js';
 import { gradient } from '../autodiff/vjp.js';
 import type { Hamiltonian } from '../hamiltonian.js';
-import type { StepProgram } from './step-program.js';
+import type { SplittingStage, StepProgram } from './step-program.js';
 
 /** ∇V(q, t) and ∇T(p, t) of a separable Hamiltonian, or a NOT_SEPARABLE error naming a coupling term. */
 export function separableGradients(h: Hamiltonian, method: string): { gradV: Expr; gradT: Expr } {
@@ -37,7 +37,7 @@ export function coordinateName(h: Hamiltonian, node: Expr): string | undefined {
  * One Störmer–Verlet kick–drift–kick step of size `c·dt` as expressions of (q, p):
  * p½ = p − (h/2)∇V(q, t), q′ = q + h∇T(p½, t + h/2), p′ = p½ − (h/2)∇V(q′, t + h).
  */
-export function kickDriftKick(h: Hamiltonian, q: Expr, p: Expr, t: Expr, c: number): { q: Expr; p: Expr; t: Expr } {
+export function kickDriftKick(h: Hamiltonian, q: Expr, p: Expr, t: Expr, c: number): { q: Expr; p: Expr; t: Expr; stages: SplittingStage[] } {
   const { gradV, gradT } = separableGradients(h, 'leapfrog');
   const step = mul(c, h.dt);
   const half = mul(0.5 * c, h.dt);
@@ -46,7 +46,12 @@ export function kickDriftKick(h: Hamiltonian, q: Expr, p: Expr, t: Expr, c: numb
   const qNext = add(q, mul(step, at(gradT, q, pHalf, add(t, half))));
   const tNext = add(t, step);
   const pNext = sub(pHalf, mul(half, at(gradV, qNext, pHalf, tNext)));
-  return { q: qNext, p: pNext, t: tNext };
+  const stages: SplittingStage[] = [
+    { kind: 'kick', step: half, time: t },
+    { kind: 'drift', step, time: add(t, half) },
+    { kind: 'kick', step: half, time: tNext },
+  ];
+  return { q: qNext, p: pNext, t: tNext, stages };
 }
 
 /**
@@ -57,5 +62,5 @@ export function kickDriftKick(h: Hamiltonian, q: Expr, p: Expr, t: Expr, c: numb
  */
 export function leapfrogStep(h: Hamiltonian): StepProgram {
   const next = kickDriftKick(h, h.q, h.p, h.time, 1);
-  return { method: 'leapfrog', order: 2, symmetric: true, hamiltonian: h, next: { q: next.q, p: next.p } };
+  return { method: 'leapfrog', order: 2, symmetric: true, hamiltonian: h, next: { q: next.q, p: next.p }, splitting: next.stages };
 }

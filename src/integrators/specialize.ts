@@ -26,7 +26,9 @@ export function specializeParameters(program: StepProgram, maxElements = 16): St
   const out = substitute(roots, values);
   const take = (n: number) => out.splice(0, n);
   const [q, p] = take(2);
-  const specialized: StepProgram = { ...program, next: { q: q!, p: p! } };
+  // The splitting stages refer to the unspecialised forces: they no longer describe `next`, so they are dropped.
+  const { splitting: _stages, ...rest } = program;
+  const specialized: StepProgram = { ...rest, next: { q: q!, p: p! } };
   if (fp === undefined) return specialized;
   const initial = take(fp.initial.length), update = take(fp.update.length);
   const iteration = fp.iteration ? take(fp.iteration.length) : undefined;

@@ -17,6 +17,22 @@ export interface StepProgram {
   readonly next: { readonly q: Expr; readonly p: Expr };
   /** For implicit methods: the fixed-point problem solved at every step before `next` is evaluated. */
   readonly implicit?: FixedPointProblem;
+  /**
+   * For splitting methods of a separable H (leapfrog, its compositions, symplectic Euler): the sub-maps whose
+   * composition, in order, is exactly `next`. Each one is trivially invertible and has a Jacobian that depends
+   * only on the state it leaves unchanged, so backward steps can undo and differentiate it one stage at a time.
+   */
+  readonly splitting?: readonly SplittingStage[];
+}
+
+/**
+ * One sub-map of a splitting method: a kick p ← p − step·∇V(q, time) or a drift q ← q + step·∇T(p, time), with
+ * `step` (c·dt) and `time` (t + τ·dt) expressions of the program's inputs dt and t.
+ */
+export interface SplittingStage {
+  readonly kind: 'kick' | 'drift';
+  readonly step: Expr;
+  readonly time: Expr;
 }
 
 /**

@@ -7,7 +7,8 @@
 import { loopInvariants } from '../codegen/invariants.js';
 import { Lowering } from '../codegen/lowering.js';
 import { jsSyntax } from '../codegen/syntax-js.js';
-import { bindTrainingInputs, gradientParts, offsetPlus, partRoots, writeElements, writeGradient } from './bind-inputs.js';
+import { bindTrainingInputs } from './bind-inputs.js';
+import { gradientParts, offsetPlus, partRoots, writeElements, writeGradient } from '../codegen/gradient-writes.js';
 import type { GradientProgram } from './gradient-program.js';
 
 /**

@@ -8,7 +8,8 @@
  */
 import { WORKGROUP_SIZE } from '../codegen/emit-wgsl.js';
 import { Lowering } from '../codegen/lowering.js';
-import { bindTrainingInputs, gradientParts, offsetPlus, partRoots, writeElements, writeGradient } from './bind-inputs.js';
+import { bindTrainingInputs } from './bind-inputs.js';
+import { gradientParts, offsetPlus, partRoots, writeElements, writeGradient } from '../codegen/gradient-writes.js';
 import type { GradientProgram } from './gradient-program.js';
 import { StorageScratch } from './wgsl-scratch.js';
 

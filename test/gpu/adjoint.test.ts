@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  add, compile, cos, dot, hamiltonian, henonHeiles, matvec, methodNames, mul, param, phaseSpace, sum, tanh, time,
+  add, compile, cos, dot, hamiltonian, henonHeiles, hnn, matvec, methodNames, mul, param, phaseSpace, sum, tanh, time,
   type Hamiltonian, type VjpResult,
 } from '../../src/index.js';
 import { releaseGpu } from '../../src/runtime/index.js';
@@ -73,6 +73,16 @@ describe('GPU vjp (f32) agrees with the f64 CPU vjp', () => {
       expect(relativeDifference(await gpu.vjp({ ...x, memory }), await cpu.vjp({ ...x, memory }))).toBeLessThan(2e-4);
     }
     expect((await gpu.vjp({ ...x, memory: 'store' })).memory.stateBytes).toBe(60 * 2 * 40 * 2 * 4);
+  });
+
+  it('a separable HNN of 20 units: stage-wise leapfrog backward with carried activation arrays (> 16 elements)', async () => {
+    const h = hnn({ dof: 2, hidden: [20], activation: 'tanh', seed: 3, separable: true }).hamiltonian!;
+    const gpu = await compile(h, { method: 'leapfrog', dt: 0.05, backend: 'gpu' });
+    const cpu = await compile(h, { method: 'leapfrog', dt: 0.05, backend: 'cpu' });
+    const x = { ...inputs(24), steps: 30 };
+    expect(relativeDifference(await gpu.vjp({ ...x, memory: 'reverse' }), await cpu.vjp({ ...x, memory: 'store' }))).toBeLessThan(2e-4);
+    gpu.dispose();
+    cpu.dispose();
   });
 
   it('a time-dependent H from t0 ≠ 0 (leapfrog carries and the backward time)', async () => {

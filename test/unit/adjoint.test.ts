@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   add, compile, cos, DarbouxError, dot, doublePendulum, hamiltonian, henonHeiles, kepler, matvec, methodNames, mul, param,
-  phaseSpace, programVjp, stepProgram, sum, tanh, time, type Hamiltonian, type Stepper, type VjpResult,
+  hnn, phaseSpace, programVjp, stepProgram, sum, tanh, time, type Hamiltonian, type Stepper, type VjpResult,
 } from '../../src/index.js';
+import { jsRunners } from '../../src/cpu-adjoint.js';
 
 const IMPLICIT = ['midpoint', 'gauss4', 'gauss6'];
 
@@ -154,11 +155,35 @@ describe("memory modes agree: 'reverse' and 'checkpoint' equal 'store' to 1e-10 
       st.dispose();
     });
   }
-  it('on a time-dependent H from t0 ≠ 0 (the time of each backward step), leapfrog and gauss6', async () => {
-    for (const method of ['leapfrog', 'gauss6']) {
+  it('on a time-dependent H from t0 ≠ 0 (the time of each backward step), splitting and implicit methods', async () => {
+    for (const method of ['leapfrog', 'symplecticEulerB', 'yoshida4', 'gauss6']) {
       const st = await compile(driven(), { method, dt: 0.1, backend: 'cpu' });
       const x = { ...inputs(1, 2), steps: 50, t0: 1.3 };
       expect(resultDifference(await st.vjp({ ...x, memory: 'reverse' }), await st.vjp({ ...x, memory: 'store' }))).toBeLessThan(1e-10);
+    }
+  });
+});
+
+describe('splitting methods in reverse mode: stage by stage, with values carried between backward steps', () => {
+  const separableHnn = (hidden: number) => hnn({ dof: 2, hidden: [hidden], activation: 'tanh', seed: 2, separable: true }).hamiltonian!;
+  for (const [method, hidden] of [['leapfrog', 8], ['leapfrog', 24], ['yoshida4', 24], ['symplecticEulerA', 24]] as const) {
+    it(`${method} on a separable HNN of ${hidden} units equals 'store' to 1e-10 (activations carried ${hidden > 16 ? 'in arrays' : 'in registers'})`, async () => {
+      const st = await compile(separableHnn(hidden), { method, dt: 0.05, backend: 'cpu' });
+      const x = { ...inputs(2, 3, 4), steps: 25 };
+      expect(resultDifference(await st.vjp({ ...x, memory: 'reverse' }), await st.vjp({ ...x, memory: 'store' }))).toBeLessThan(1e-10);
+      st.dispose();
+    });
+  }
+  it('the leapfrog backward step evaluates no more activations than the forward step (the opening force is carried)', () => {
+    for (const hidden of [8, 24]) {
+      const program = stepProgram(separableHnn(hidden), 'leapfrog');
+      const runners = jsRunners(program);
+      // Activations evaluated inside the step loop (the loop over steps is the last `for (let s` of a runner).
+      const count = (source: string) => source.slice(source.indexOf('for (let s = ')).split('Math.tanh(').length - 1;
+      const perLoop = hidden <= 16 ? hidden : 1; // unrolled below the unroll limit, one call per loop above it
+      // Forward: T at p½ and V at q′ per step (V at q carried); backward: T at p½ and V at q_n (V at q_{n+1} carried).
+      expect(count(runners.forward.source)).toBe(2 * perLoop);
+      expect(count(runners.backward('reverse').source)).toBe(2 * perLoop);
     }
   });
 });
