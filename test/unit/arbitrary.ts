@@ -19,9 +19,10 @@
 import fc from 'fast-check';
 import {
   abs, add, constant, cos, cosh, div, dot, exp, index, input, log, mul, neg, pow, powi, sigmoid, sin, sinh, softplus,
-  sqrt, sub, tan, tanh,
+  sqrt, sub, tan, tanh, matvec, param, sum,
 } from '../../src/ir/build.js';
 import type { Expr } from '../../src/ir/expr.js';
+import { substitute } from '../../src/ir/traverse.js';
 
 /** A double spread evenly over [min, max] (fc.double favours extreme exponents such as 1e-300). */
 const uniform = (min: number, max: number) => fc.integer({ min: 0, max: 1 << 30 }).map((k) => min + ((max - min) * k) / (1 << 30));
@@ -167,3 +168,28 @@ export function arbitraryHamiltonian(dof: number, depth = 2): fc.Arbitrary<Hamil
     .tuple(arbitraryExpr([...qs, ...ps], depth), uniform(0.05, 0.4))
     .map(([f, c]) => ({ q, p, H: add(add(kinetic, mul(c, mul(cos(qs[0]!), powi(ps[0]!, 2)))), f) }));
 }
+
+/** Tensor length of `liftedCases`: above the unroll limit (16), so tensors become loops and single-reader chains fuse. */
+const N = 24;
+
+/**
+ * Random scalar expressions f(x, y) lifted to vectors: every op broadcasts, so F(X, Y) with X, Y of length N is the
+ * elementwise f — a chain of large elementwise tensors, fused into its readers. Oracle: the scalar f compiled on its
+ * own (no tensors, no fusion), applied element by element.
+ *
+ * @example
+ * for (const { F, outputs } of liftedCases(10, 1)) compileJs([X, Y, W, w], outputs);
+ */
+export function liftedCases(runs: number, seed: number) {
+  const x = input('aux', 'x'), y = input('aux', 'y');
+  const X = input('aux', 'X', [N]), Y = input('aux', 'Y', [N]);
+  const W = param('W', [5, N]), w = param('w', [N]);
+  return fc.sample(arbitraryExpr([x, y], 4), { numRuns: runs, seed }).map((f) => {
+    const F = substitute([f], new Map([[x, X], [y, Y]]))[0]!;
+    // Readers of the fused chain: a reduction, a dot product, a matvec's vector (read per row: must not fuse),
+    // one element, an elementwise product, and the tensor itself.
+    const outputs: Expr[] = F.shape.length === 0 ? [F] : [sum(F), dot(F, w), matvec(W, F), index(F, 7), sum(mul(F, F)), F];
+    return { f, F, x, y, X, Y, W, w, outputs };
+  });
+}
+
