@@ -41,7 +41,15 @@ function uploadSamples(gpu: Gpu, samples: PackedSamples, what: string): GPUBuffe
 }
 
 async function sampleStage(gpu: Gpu, program: TrainingPlan['program'], samples: PackedSamples, batch: number, gradients: boolean, maxChunk: number, rows?: Uint32Array): Promise<SampleStage> {
-  const { wgsl, width, scratch } = emitSampleKernel(program, { gradients });
+  const { wgsl, width, scratch, loopIterations } = emitSampleKernel(program, { gradients });
+  if (gpu.adapterKind === 'llvmpipe' && loopIterations > 60_000) {
+    // llvmpipe silently ends all loops of an invocation after 65 535 iterations: the gradient would be wrong.
+    throw new DarbouxError(
+      'DEVICE',
+      `fit: one sample's ${gradients ? 'gradient' : 'loss'} kernel runs ${loopIterations} loop iterations, over what llvmpipe allows one invocation (65 535); use backend 'cpu' (or a hardware adapter) for this network`,
+      { loopIterations },
+    );
+  }
   const kernel = await createComputeKernel(gpu, { wgsl, label: gradients ? 'darboux-train-gradient' : 'darboux-train-loss' });
   const chunk = Math.max(1, Math.min(batch, maxChunk, Math.floor(bindingLimit(gpu) / (4 * (width + scratch))), gpu.limits.maxComputeWorkgroupsPerDimension * WORKGROUP_SIZE));
   return {
@@ -50,7 +58,7 @@ async function sampleStage(gpu: Gpu, program: TrainingPlan['program'], samples: 
     rows: createStorageBuffer(gpu, rows ?? batch * 4, { label: 'darboux-train-rows' }),
     out: createStorageBuffer(gpu, chunk * (width + scratch) * 4, { label: 'darboux-train-rows-out' }),
     sampleControl: createUniformBuffer(gpu, SAMPLE_CONTROL_WORDS * 4),
-    sumControl: createUniformBuffer(gpu, 16),
+    sumControl: createUniformBuffer(gpu, 32),
     width,
     chunk,
   };
@@ -65,7 +73,8 @@ function runStage(gpu: Gpu, stage: SampleStage, sum: ComputeKernel, params: GPUB
     const n = Math.min(stage.chunk, count - first);
     if (rewrite || count > stage.chunk) {
       writeBuffer(gpu, stage.sampleControl, Uint32Array.of(n, first, 0, 0));
-      writeBuffer(gpu, stage.sumControl, Uint32Array.of(n, stage.width, outOffset, first > 0 ? 1 : 0));
+      // One partial row per workgroup (the kernel reduced its group's rows into the group's first row).
+      writeBuffer(gpu, stage.sumControl, Uint32Array.of(Math.ceil(n / WORKGROUP_SIZE), stage.width, outOffset, first > 0 ? 1 : 0, WORKGROUP_SIZE * stage.width, 0, 0, 0));
     }
     stage.kernel.dispatch([stage.data, params, stage.rows, stage.out, stage.sampleControl], Math.ceil(n / WORKGROUP_SIZE));
     sum.dispatch([stage.out, target, stage.sumControl], Math.ceil(stage.width / WORKGROUP_SIZE));

@@ -25,7 +25,7 @@ export const SAMPLE_CONTROL_WORDS = 4;
  * @example
  * const { wgsl, width, scratch } = emitSampleKernel(program);
  */
-export function emitSampleKernel(program: GradientProgram, options: { gradients?: boolean } = {}): { wgsl: string; width: number; scratch: number } {
+export function emitSampleKernel(program: GradientProgram, options: { gradients?: boolean } = {}): { wgsl: string; width: number; scratch: number; loopIterations: number } {
   const withGradients = options.gradients ?? true;
   const parts = withGradients ? program.gradients.map(gradientParts) : [];
   const outputs = [program.loss, ...partRoots(parts)];
@@ -34,6 +34,7 @@ export function emitSampleKernel(program: GradientProgram, options: { gradients?
   const lowering = new Lowering(scratch.syntax, { prefix: 'v' });
   const prologue = bindTrainingInputs(lowering, program, { data: 'dData', base: 'base', theta: 'dParams' });
   lowering.baseIndent = 1;
+  lowering.baseIndent = 2;
   const values = lowering.emit(outputs);
   writeElements(lowering, program.loss, values[0]!, (_k, code) => `dOut[oBase] = ${code}`);
   parts.forEach((part, j) => {
@@ -51,26 +52,41 @@ export function emitSampleKernel(program: GradientProgram, options: { gradients?
     ...moduleScope,
     '',
     `@compute @workgroup_size(${WORKGROUP_SIZE})`,
-    'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_index) li: u32) {',
     '  let b = gid.x;',
-    '  if (b >= dControl.count) { return; }',
-    `  let base = i32(dRows[dControl.rowOffset + b]) * ${program.graph.stride};`,
-    `  let oBase = i32(b) * ${width};`,
-    ...(scratch.size > 0 ? [`  let sStride = i32(dControl.count);`, `  let sBase = sStride * ${width} + i32(b);`] : []),
-    ...prologue.map((l) => `  ${l}`),
+    // No early return: the workgroup reduction below needs every invocation at its barrier.
+    '  if (b < dControl.count) {',
+    `    let base = i32(dRows[dControl.rowOffset + b]) * ${program.graph.stride};`,
+    `    let oBase = i32(b) * ${width};`,
+    ...(scratch.size > 0 ? [`    let sStride = i32(dControl.count);`, `    let sBase = sStride * ${width} + i32(b);`] : []),
+    ...prologue.map((l) => `    ${l}`),
     ...lowering.lines.map((l) => scratch.rewrite(l, 'dOut', 'sBase', 'sStride')),
+    '  }',
+    // The workgroup sums its rows into its first row, inside the kernel: invocation li adds up columns
+    // li, li + 64, … over the group's other rows. The host-side column sum then reads one row per workgroup.
+    '  storageBarrier();',
+    `  let first = (b / ${WORKGROUP_SIZE}u) * ${WORKGROUP_SIZE}u;`,
+    `  let rowsHere = min(${WORKGROUP_SIZE}u, max(dControl.count, first) - first);`,
+    `  for (var k = li; k < ${width}u; k += ${WORKGROUP_SIZE}u) {`,
+    '    var acc: f32 = 0.0;',
+    `    for (var r = 1u; r < rowsHere; r++) { acc += dOut[(first + r) * ${width}u + k]; }`,
+    `    if (rowsHere > 0u) { dOut[first * ${width}u + k] += acc; }`,
+    '  }',
     '}',
     '',
   ].join('\n');
-  return { wgsl, width, scratch: scratch.size };
+  // Loop iterations of one invocation (software adapters bound them): the lowered body and the group reduction.
+  const loopIterations = lowering.loopIterations + Math.ceil(width / WORKGROUP_SIZE) * WORKGROUP_SIZE;
+  return { wgsl, width, scratch: scratch.size, loopIterations };
 }
 
 /**
- * Column sums of `count` rows of `width` floats: out[outOffset + k] (=|+=) Σ_b in[b·width + k]. Bindings:
- * 0 rows, 1 output, 2 the uniform { count, width, outOffset, accumulate }.
+ * Column sums of `count` rows of `width` floats, `rowStride` floats apart (the per-workgroup partial rows):
+ * out[outOffset + k] (=|+=) Σ_b in[b·rowStride + k]. Bindings: 0 rows, 1 output, 2 the uniform
+ * { count, width, outOffset, accumulate, rowStride }.
  */
 export const COLUMN_SUM_WGSL = `
-struct Control { count: u32, width: u32, outOffset: u32, accumulate: u32 }
+struct Control { count: u32, width: u32, outOffset: u32, accumulate: u32, rowStride: u32, pad0: u32, pad1: u32, pad2: u32 }
 @group(0) @binding(0) var<storage, read> dRowsIn: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dSum: array<f32>;
 @group(0) @binding(2) var<uniform> dControl: Control;
@@ -81,7 +97,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (k >= dControl.width) { return; }
   var acc: f32 = 0.0;
   for (var b: u32 = 0u; b < dControl.count; b++) {
-    acc += dRowsIn[b * dControl.width + k];
+    acc += dRowsIn[b * dControl.rowStride + k];
   }
   let at = dControl.outOffset + k;
   if (dControl.accumulate != 0u) { dSum[at] += acc; } else { dSum[at] = acc; }
