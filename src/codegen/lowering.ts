@@ -2,6 +2,7 @@ import type { Expr } from '../ir/expr.js';
 import { opDef, type ElementwiseImpl, type EmitContext, type Value } from '../ir/op.js';
 import { size } from '../ir/shape.js';
 import { topologicalOrder } from '../ir/traverse.js';
+import { emitSiblingReductions, siblingReductions } from './sibling-reductions.js';
 import type { Attrs } from '../ir/expr.js';
 
 /** The syntax of one target language; everything else about lowering is shared. */
@@ -80,10 +81,30 @@ export class Lowering implements EmitContext {
       });
     }
     const fused: Expr[] = [];
+    // Tensors whose readers are all reductions over them: computed once per element inside one shared loop.
+    const siblingsOf = new Map<Expr, ReturnType<typeof siblingReductions>>();
+    const groupOf = new Map<Expr, Expr>(); // reader → the tensor its group reduces
     for (const node of order) {
+      if (roots.includes(node) || size(node.shape) <= this.unrollLimit) continue;
+      const group = siblingReductions(readers.get(node) ?? [], this.unrollLimit);
+      if (group === null) continue;
+      siblingsOf.set(node, group);
+      for (const { reader } of group) groupOf.set(reader, node);
+    }
+    for (const node of order) {
+      if (this.values.has(node)) continue; // set by a shared reduction loop
       this.nodeStart = this.lines.length;
+      const x = groupOf.get(node);
+      if (x !== undefined && this.values.get(x)?.kind === 'fused') {
+        const values = emitSiblingReductions(this, x, siblingsOf.get(x)!);
+        if (values !== null) {
+          for (const [reader, value] of values) this.values.set(reader, value);
+          continue;
+        }
+        this.values.set(x, this.store(this.values.get(x)!, size(x.shape)));
+      }
       const only = readers.get(node);
-      const fusible = !roots.includes(node) && only?.length === 1 && readsEachElementOnce(only[0]!.reader, only[0]!.arg);
+      const fusible = !roots.includes(node) && ((only?.length === 1 && readsEachElementOnce(only[0]!.reader, only[0]!.arg)) || siblingsOf.has(node));
       const value = this.lower(node, (uses.get(node) ?? 0) === 1, fusible);
       if (value.kind === 'fused') fused.push(node);
       this.values.set(node, value);
@@ -134,6 +155,14 @@ export class Lowering implements EmitContext {
     if (fusible) return { kind: 'fused', size: n, at: element };
     const name = this.array(n);
     this.loop(n, (i) => this.line(`${name}[${i}] = ${element(i)}`));
+    return { kind: 'array', name, size: n };
+  }
+
+  /** Stores a fused value's elements in a new array (when its readers cannot share one loop after all). */
+  private store(value: Value, n: number): Value {
+    if (value.kind !== 'fused') return value;
+    const name = this.array(n);
+    this.loop(n, (i) => this.line(`${name}[${i}] = ${value.at(i)}`));
     return { kind: 'array', name, size: n };
   }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileJs } from '../../src/index.js';
+import { compileJs, dot, matTvec, param, sum } from '../../src/index.js';
 import { liftedCases } from './arbitrary.js';
 
 const N = 24;
@@ -18,6 +18,7 @@ describe('loop fusion agrees with scalar evaluation (property)', () => {
         scalar([[xs[i]!], [ys[i]!]], out);
         return out[0]![0]!;
       });
+      const close = (a: number, b: number) => Math.abs(a - b) <= 1e-12 * (1 + Math.abs(b));
       // Each reader compiled alone (then F's only reader is that op, so F fuses into it), and all together
       // (then F is stored once and its inner chain fuses into F's loop).
       const outs = c.outputs.map((o) => new Float64Array(Math.max(1, o.shape.reduce((a, b) => a * b, 1))));
@@ -25,7 +26,17 @@ describe('loop fusion agrees with scalar evaluation (property)', () => {
       const together = c.outputs.map((o) => new Float64Array(Math.max(1, o.shape.reduce((a, b) => a * b, 1))));
       compileJs([c.X, c.Y, c.W, c.w], c.outputs)([xs, ys, Wv, wv], together);
       together.forEach((o, k) => o.forEach((v, i) => expect(v).toBe(outs[k]![i]!)));
-      const close = (a: number, b: number) => Math.abs(a - b) <= 1e-12 * (1 + Math.abs(b));
+      // Only reductions read F: one shared loop computes F[i] once and updates every accumulator.
+      const M = param('M', [N, 3]);
+      const Mv = Float64Array.from({ length: 3 * N }, (_, i) => Math.cos(0.3 * i));
+      const siblings = [sum(c.F), dot(c.F, c.w), matTvec(M, c.F)];
+      const joint = compileJs([c.X, c.Y, c.w, M], siblings);
+      const sOut = [new Float64Array(1), new Float64Array(1), new Float64Array(3)];
+      joint([xs, ys, wv, Mv], sOut);
+      const sExpected = [ref.reduce((s, v) => s + v, 0), ref.reduce((s, v, i) => s + v * wv[i]!, 0), ...[0, 1, 2].map((j) => ref.reduce((s, v, i) => s + Mv[i * 3 + j]! * v, 0))];
+      sOut.flatMap((o) => Array.from(o)).forEach((v, i) => {
+        if (!close(v, sExpected[i]!)) throw new Error(`sibling output ${i}: ${v} vs ${sExpected[i]} for ${c.f.key}`);
+      });
       const expected = [
         ref.reduce((s, v) => s + v, 0),
         ref.reduce((s, v, i) => s + v * wv[i]!, 0),
@@ -42,5 +53,17 @@ describe('loop fusion agrees with scalar evaluation (property)', () => {
       checked++;
     }
     expect(checked).toBeGreaterThan(40);
+  });
+});
+
+describe('sibling reductions', () => {
+  it('share one loop over a tensor that only reductions read (no array, the element computed once)', async () => {
+    const { input, mul, sin, add } = await import('../../src/index.js');
+    const X = input('aux', 'X', [24]), Y = input('aux', 'Y', [24]), w = param('w', [24]), M = param('M', [24, 3]);
+    const F = mul(sin(X), add(Y, 1));
+    const f = compileJs([X, Y, w, M], [sum(F), dot(F, w), matTvec(M, F)]);
+    expect(f.source.match(/for \(/g)?.length).toBe(1);
+    expect(f.source.match(/Math\.sin/g)?.length).toBe(1);
+    expect(f.source).not.toMatch(/Float64Array/);
   });
 });
