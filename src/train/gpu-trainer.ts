@@ -74,7 +74,7 @@ function runStage(gpu: Gpu, stage: SampleStage, sum: ComputeKernel, params: GPUB
     if (rewrite || count > stage.chunk) {
       writeBuffer(gpu, stage.sampleControl, Uint32Array.of(n, first, 0, 0));
       // One partial row per workgroup (the kernel reduced its group's rows into the group's first row).
-      writeBuffer(gpu, stage.sumControl, Uint32Array.of(Math.ceil(n / WORKGROUP_SIZE), stage.width, outOffset, first > 0 ? 1 : 0, WORKGROUP_SIZE * stage.width, 0, 0, 0));
+      writeBuffer(gpu, stage.sumControl, Uint32Array.of(Math.ceil(n / WORKGROUP_SIZE), stage.width, outOffset, first > 0 ? 1 : 0, WORKGROUP_SIZE, n, 0, 0));
     }
     stage.kernel.dispatch([stage.data, params, stage.rows, stage.out, stage.sampleControl], Math.ceil(n / WORKGROUP_SIZE));
     sum.dispatch([stage.out, target, stage.sumControl], Math.ceil(stage.width / WORKGROUP_SIZE));

@@ -19,7 +19,8 @@ export const SAMPLE_CONTROL_WORDS = 4;
 /**
  * The per-sample kernel. Bindings: 0 packed sample records (f32, `stride` per sample), 1 θ, 2 sample indices
  * (u32), 3 output: `count` rows of `width` = 1 + P floats (loss, then ∂loss/∂θ in layout order; 1 without
- * gradients), followed by `scratch` floats per sample for intermediate tensors (interleaved), 4 the uniform
+ * gradients), interleaved (column c of sample b at c·count + b) and reduced per workgroup into the group's first
+ * row, followed by `scratch` floats per sample for intermediate tensors (interleaved), 4 the uniform
  * { count, rowOffset }.
  *
  * @example
@@ -36,10 +37,12 @@ export function emitSampleKernel(program: GradientProgram, options: { gradients?
   lowering.baseIndent = 1;
   lowering.baseIndent = 2;
   const values = lowering.emit(outputs);
-  writeElements(lowering, program.loss, values[0]!, (_k, code) => `dOut[oBase] = ${code}`);
+  // Rows are stored interleaved (column c of sample b at c·count + b), so neighbouring invocations write
+  // neighbouring words and the group reduction reads contiguous runs.
+  writeElements(lowering, program.loss, values[0]!, (_k, code) => `dOut[ib] = ${code}`);
   parts.forEach((part, j) => {
     const at = 1 + program.layout.offsets[j]!;
-    writeGradient(lowering, part, (k) => `dOut[oBase + ${offsetPlus(at, k)}]`, false);
+    writeGradient(lowering, part, (k) => `dOut[(${offsetPlus(at, k)}) * cStride + ib]`, false);
   });
   const moduleScope = lowering.hoisted.filter((l) => l.startsWith('var<private>'));
   const wgsl = [
@@ -57,8 +60,9 @@ export function emitSampleKernel(program: GradientProgram, options: { gradients?
     // No early return: the workgroup reduction below needs every invocation at its barrier.
     '  if (b < dControl.count) {',
     `    let base = i32(dRows[dControl.rowOffset + b]) * ${program.graph.stride};`,
-    `    let oBase = i32(b) * ${width};`,
-    ...(scratch.size > 0 ? [`    let sStride = i32(dControl.count);`, `    let sBase = sStride * ${width} + i32(b);`] : []),
+    '    let ib = i32(b);',
+    '    let cStride = i32(dControl.count);',
+    ...(scratch.size > 0 ? [`    let sStride = cStride;`, `    let sBase = sStride * ${width} + ib;`] : []),
     ...prologue.map((l) => `    ${l}`),
     ...lowering.lines.map((l) => scratch.rewrite(l, 'dOut', 'sBase', 'sStride')),
     '  }',
@@ -69,8 +73,8 @@ export function emitSampleKernel(program: GradientProgram, options: { gradients?
     `  let rowsHere = min(${WORKGROUP_SIZE}u, max(dControl.count, first) - first);`,
     `  for (var k = li; k < ${width}u; k += ${WORKGROUP_SIZE}u) {`,
     '    var acc: f32 = 0.0;',
-    `    for (var r = 1u; r < rowsHere; r++) { acc += dOut[(first + r) * ${width}u + k]; }`,
-    `    if (rowsHere > 0u) { dOut[first * ${width}u + k] += acc; }`,
+    '    for (var r = 1u; r < rowsHere; r++) { acc += dOut[k * dControl.count + first + r]; }',
+    '    if (rowsHere > 0u) { dOut[k * dControl.count + first] += acc; }',
     '  }',
     '}',
     '',
@@ -81,12 +85,12 @@ export function emitSampleKernel(program: GradientProgram, options: { gradients?
 }
 
 /**
- * Column sums of `count` rows of `width` floats, `rowStride` floats apart (the per-workgroup partial rows):
- * out[outOffset + k] (=|+=) Σ_b in[b·rowStride + k]. Bindings: 0 rows, 1 output, 2 the uniform
- * { count, width, outOffset, accumulate, rowStride }.
+ * Column sums of `count` rows of `width` floats (the per-workgroup partial rows), element k of row b at
+ * b·rowStride + k·colStride: out[outOffset + k] (=|+=) Σ_b in[b·rowStride + k·colStride]. Bindings: 0 rows,
+ * 1 output, 2 the uniform { count, width, outOffset, accumulate, rowStride, colStride }.
  */
 export const COLUMN_SUM_WGSL = `
-struct Control { count: u32, width: u32, outOffset: u32, accumulate: u32, rowStride: u32, pad0: u32, pad1: u32, pad2: u32 }
+struct Control { count: u32, width: u32, outOffset: u32, accumulate: u32, rowStride: u32, colStride: u32, pad1: u32, pad2: u32 }
 @group(0) @binding(0) var<storage, read> dRowsIn: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dSum: array<f32>;
 @group(0) @binding(2) var<uniform> dControl: Control;
@@ -97,7 +101,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (k >= dControl.width) { return; }
   var acc: f32 = 0.0;
   for (var b: u32 = 0u; b < dControl.count; b++) {
-    acc += dRowsIn[b * dControl.rowStride + k];
+    acc += dRowsIn[b * dControl.rowStride + k * dControl.colStride];
   }
   let at = dControl.outOffset + k;
   if (dControl.accumulate != 0u) { dSum[at] += acc; } else { dSum[at] = acc; }
