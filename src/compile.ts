@@ -76,6 +76,10 @@ export async function compile(h: Hamiltonian, options: CompileOptions): Promise<
       throw new DarbouxError('OPTION', `${key} must be a positive ${key === 'maxIterations' ? 'integer' : 'number'}, got ${v}`);
     }
   }
+  for (const key of ['stepsPerDispatch', 'maxTrajectoriesPerChunk', 'maxWorkgroupsPerDispatch'] as const) {
+    const v = options[key];
+    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) throw new DarbouxError('OPTION', `${key} must be a positive integer, got ${String(v)}`);
+  }
   if (backend === 'gpu' || (backend === 'auto' && (await gpuAvailable(options.adapter)))) {
     return gpuStepper(program, dt, options);
   }

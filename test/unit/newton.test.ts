@@ -96,3 +96,11 @@ describe('parameter specialisation', () => {
     }
   });
 });
+
+describe('GPU options are validated before any device work', () => {
+  it('rejects non-positive or fractional dispatch sizes', async () => {
+    const h = parse({ q: ['x'], p: ['px'], H: 'px^2/2 + x^2/2' });
+    await expect(compile(h, { dt: 0.1, backend: 'gpu', stepsPerDispatch: 0 })).rejects.toThrow(/stepsPerDispatch must be a positive integer/);
+    await expect(compile(h, { dt: 0.1, backend: 'gpu', maxTrajectoriesPerChunk: 2.5 })).rejects.toThrow(/maxTrajectoriesPerChunk/);
+  });
+});
