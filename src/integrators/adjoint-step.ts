@@ -5,6 +5,7 @@ import { vjp } from '../autodiff/vjp.js';
 import { inverseStep } from './inverse-step.js';
 import { splittingBackward } from './splitting-adjoint.js';
 import type { FixedPointProblem, StepProgram } from './step-program.js';
+import { newtonProblem } from './newton.js';
 
 /** Where a backward step gets the state z_n it differentiates at. */
 export type AdjointStateSource = 'reverse' | 'store';
@@ -102,7 +103,11 @@ export function adjointStep(program: StepProgram, source: AdjointStateSource): A
     }
     const { lambda, paramGradient, solve } = stepVjp(program, previous, cotangent.q, cotangent.p);
     if (solve) solves.push(solve);
-    return { forward: program, source, cotangent, solves, previous, lambda, paramGradient };
+    // A forward step solved by Newton (stiff problems) gets Newton for its backward solves too: the plain
+    // iteration of the reconstruction and of the adjoint stages diverges exactly where the forward one did.
+    const solver = program.implicit?.solver;
+    const backwardSolves = solver === 'newton' || solver === 'simplifiedNewton' ? solves.map((fp) => (fp.iteration ? fp : newtonProblem(fp, solver))) : solves;
+    return { forward: program, source, cotangent, solves: backwardSolves, previous, lambda, paramGradient };
   })());
 }
 

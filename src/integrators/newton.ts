@@ -4,7 +4,7 @@ import { size } from '../ir/shape.js';
 import { substitute } from '../ir/traverse.js';
 import { jvp } from '../autodiff/jvp.js';
 import { solveLinearSystem } from '../autodiff/linear-solve.js';
-import type { StepProgram } from './step-program.js';
+import type { FixedPointProblem, StepProgram } from './step-program.js';
 
 /** How an implicit step's equations are solved: plain fixed-point iteration or Newton's method. */
 export type ImplicitSolver = 'fixedPoint' | 'newton' | 'simplifiedNewton';
@@ -24,6 +24,17 @@ export type ImplicitSolver = 'fixedPoint' | 'newton' | 'simplifiedNewton';
 export function withImplicitSolver(program: StepProgram, solver: ImplicitSolver): StepProgram {
   const fp = program.implicit;
   if (fp === undefined || solver === 'fixedPoint') return program;
+  return { ...program, implicit: newtonProblem(fp, solver) };
+}
+
+/**
+ * One fixed-point problem with Newton's iteration (see `withImplicitSolver`): the same unknowns, predictor and
+ * map F, plus `iteration` W + (I − ∂F/∂W)⁻¹(F(W) − W). Also used for the solves of backward steps.
+ *
+ * @example
+ * const fast = newtonProblem(stepProgram(h, 'gauss4').implicit!, 'newton');
+ */
+export function newtonProblem(fp: FixedPointProblem, solver: Exclude<ImplicitSolver, 'fixedPoint'>): FixedPointProblem {
   const { unknowns, update } = fp;
   const scalars = unknowns.flatMap((u) => Array.from({ length: size(u.shape) }, (_, i) => ({ u, i })));
   const element = (e: Expr, i: number) => (e.shape.length === 0 ? e : index(e, i));
@@ -50,5 +61,5 @@ export function withImplicitSolver(program: StepProgram, solver: ImplicitSolver)
     offset += n;
     return u.shape.length === 0 ? parts[0]! : stack(parts);
   });
-  return { ...program, implicit: { ...fp, iteration, solver } };
+  return { ...fp, iteration, solver };
 }

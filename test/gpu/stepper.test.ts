@@ -102,6 +102,15 @@ describe('Newton iteration on the GPU', () => {
     const plain = await compile(h, { method: 'midpoint', dt: 0.05, backend: 'gpu' });
     await expect(plain.run({ q0: [1], p0: [0], steps: 10 })).rejects.toMatchObject({ code: 'NO_CONVERGENCE' });
   });
+
+  it('differentiates stiff Newton-solved steps on the GPU like the CPU (backward solves by Newton too)', async () => {
+    const h = parse({ q: ['x'], p: ['px'], H: 'px^2/2 + k*x^2/2 + x^4/4', params: { k: 1e4 } });
+    const args = { q0: [0.3, 0.1], p0: [1, -2], steps: 20, batch: 2, dq: [1, 0], dp: [0.5, 1], memory: 'reverse' as const };
+    const gpu = await (await compile(h, { method: 'midpoint', dt: 0.05, backend: 'gpu', solver: 'newton' })).vjp(args);
+    const cpu = await (await compile(h, { method: 'midpoint', dt: 0.05, backend: 'cpu', solver: 'newton' })).vjp(args);
+    expect(relativeDifference(gpu.dq0, cpu.dq0)).toBeLessThan(1e-2);
+    expect(Math.abs((gpu.dparams.k as number) - (cpu.dparams.k as number))).toBeLessThan(1e-2 * Math.abs(cpu.dparams.k as number));
+  });
 });
 
 describe('GPU batches', () => {
