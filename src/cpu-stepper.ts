@@ -8,7 +8,12 @@ import type { StepProgram } from './integrators/step-program.js';
 import { specializeParameters } from './integrators/specialize.js';
 import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from './stepper.js';
 
-/** Checks run options against a stepper and returns the normalised batch and steps. @internal */
+/**
+ * Checks run options against a stepper and returns the normalised batch and steps. @internal
+ *
+ * @example
+ * const { batch, steps, record } = checkRunOptions({ q0: [1, 0], p0: [0, 1], steps: 100 }, 2); // batch 1, record 0
+ */
 export function checkRunOptions(options: RunOptions, dof: number): { batch: number; steps: number; record: number } {
   const batch = options.batch ?? 1;
   if (!Number.isInteger(batch) || batch < 1) throw new DarbouxError('INPUT', `batch must be a positive integer, got ${batch}`);
@@ -27,7 +32,12 @@ export function checkRunOptions(options: RunOptions, dof: number): { batch: numb
   return { batch, steps: options.steps, record };
 }
 
-/** The error for an implicit step whose fixed-point iteration did not converge. @internal */
+/**
+ * The error for an implicit step whose fixed-point iteration did not converge. @internal
+ *
+ * @example
+ * throw noConvergence('midpoint (gpu f32)', dt, step, trajectory, residual, iterations);
+ */
 export function noConvergence(method: string, dt: number, step: number, trajectory: number, residual: number, iterations: number): DarbouxError {
   return new DarbouxError(
     'NO_CONVERGENCE',
@@ -37,7 +47,12 @@ export function noConvergence(method: string, dt: number, step: number, trajecto
   );
 }
 
-/** Throws the error for a failed generated forward run (non-finite state or unconverged implicit solve). @internal */
+/**
+ * Throws the error for a failed generated forward run (non-finite state or unconverged implicit solve). @internal
+ *
+ * @example
+ * throwRunFailure(program.method, dt, run(Q, P, h.paramValues, batch, steps, dt, 0, 0, null, null));
+ */
 export function throwRunFailure(method: string, dt: number, status: JsRunStatus): void {
   const failure = status.failure;
   if (failure?.kind === 'nonfinite') {

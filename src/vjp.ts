@@ -55,7 +55,13 @@ export interface AdjointBackend {
   backward(segment: BackwardSegment): Promise<BackwardStatus>;
 }
 
-/** The memory mode a vjp uses: the option, else 'reverse' when the method is reversible and 'checkpoint' otherwise. */
+/**
+ * The memory mode a vjp uses: the option, else 'reverse' when the method is reversible and 'checkpoint' otherwise.
+ *
+ * @example
+ * vjpMemory(leapfrogStep(h), undefined); // 'reverse'
+ * vjpMemory(rk4Step(h), undefined);      // 'checkpoint'
+ */
 export function vjpMemory(program: StepProgram, memory: unknown): VjpMemory {
   if (memory === undefined) return isReversible(program) ? 'reverse' : 'checkpoint';
   if (memory !== 'reverse' && memory !== 'checkpoint' && memory !== 'store') {
@@ -64,7 +70,12 @@ export function vjpMemory(program: StepProgram, memory: unknown): VjpMemory {
   return memory;
 }
 
-/** Splits a flat parameter gradient into the contract's record: numbers for scalar parameters, arrays for tensors. */
+/**
+ * Splits a flat parameter gradient into the contract's record: numbers for scalar parameters, arrays for tensors.
+ *
+ * @example
+ * const dparams = gradientByName(h, g); // e.g. { k: 0.25, w: Float64Array(3) } for a scalar k and a 3-vector w
+ */
 export function gradientByName(h: Hamiltonian, g: Float64Array): Record<string, number | Float64Array> {
   const out: Record<string, number | Float64Array> = {};
   let at = 0;

@@ -31,7 +31,13 @@ export type JsRunner = ((
 /** State vectors up to this size live in scalar locals; larger ones in arrays. */
 export const UNROLL_STATE = 64;
 
-/** A state vector in a runner: scalar locals `prefix0…` up to UNROLL_STATE, else the array `prefixA`. */
+/**
+ * A state vector in a runner: scalar locals `prefix0…` up to UNROLL_STATE, else the array `prefixA`.
+ *
+ * @example
+ * jsStateValue('sq', 2);   // { kind: 'unrolled', elems: ['sq0', 'sq1'] }
+ * jsStateValue('lq', 100); // { kind: 'array', name: 'lqA', size: 100 }
+ */
 export function jsStateValue(prefix: string, n: number): Value {
   return n <= UNROLL_STATE
     ? { kind: 'unrolled', elems: Array.from({ length: n }, (_, i) => `${prefix}${i}`) }
@@ -41,6 +47,10 @@ export function jsStateValue(prefix: string, n: number): Value {
 /**
  * Binds a Hamiltonian's inputs in a runner: the state to `jsStateValue`s `sq…`, `sp…`, dt and t to the locals
  * `dt` and `time`, parameter k to `th{k}` read from the runner argument `params` (the returned prologue).
+ *
+ * @example
+ * const lowering = new Lowering(jsSyntax, { prefix: 'v' });
+ * const { q: qv, p: pv, prologue } = bindJsRunnerInputs(lowering, h);
  */
 export function bindJsRunnerInputs(lowering: Lowering, h: Hamiltonian): { q: Value; p: Value; prologue: string[] } {
   const q = jsStateValue('sq', h.dof), p = jsStateValue('sp', h.dof);

@@ -48,7 +48,12 @@ export function compileJs(inputs: readonly Expr[], outputs: readonly Expr[]): Js
   return Object.assign(fn, { source }) as JsFunction;
 }
 
-/** Statements writing an emitted value into a flat array `target`. */
+/**
+ * Statements writing an emitted value into a flat array `target`.
+ *
+ * @example
+ * storeValue('out0', { kind: 'unrolled', elems: ['t1', 't2'] }, 2); // ['out0[0] = t1;', 'out0[1] = t2;']
+ */
 export function storeValue(target: string, value: Value, n: number): string[] {
   if (value.kind === 'scalar') return [`${target}[0] = ${value.code};`];
   if (value.kind === 'unrolled') return value.elems.map((e, i) => `${target}[${i}] = ${e};`);

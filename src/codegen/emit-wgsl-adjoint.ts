@@ -10,7 +10,12 @@ import { wgslSyntax } from './syntax-wgsl.js';
 /** Layout of the control uniform of a backward kernel (u32/f32 words, in order). */
 export const ADJOINT_CONTROL_WORDS = ['dt', 'tStart', 'steps', 'stepBase', 'offset', 'batch', 'storedSteps', 'pad'] as const;
 
-/** Number of f32 parameter-gradient accumulators per trajectory (all parameter elements). */
+/**
+ * Number of f32 parameter-gradient accumulators per trajectory (all parameter elements).
+ *
+ * @example
+ * gradientSize(adjointStep(leapfrogStep(h), 'reverse')); // 4 for a scalar parameter k and a 3-vector w
+ */
 export function gradientSize(step: AdjointStep): number {
   return step.forward.hamiltonian.params.reduce((s, node) => s + size(node.shape), 0);
 }

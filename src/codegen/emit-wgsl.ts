@@ -12,12 +12,22 @@ export const WORKGROUP_SIZE = 64;
 /** State vectors up to this size live in scalar registers; larger ones in function-scope arrays. */
 const UNROLL_STATE = 32;
 
-/** A state vector in a kernel: registers `prefix0…` up to UNROLL_STATE, else the function-scope array `prefixA`. */
+/**
+ * A state vector in a kernel: registers `prefix0…` up to UNROLL_STATE, else the function-scope array `prefixA`.
+ *
+ * @example
+ * const qv = wgslStateValue('sq', 2); // { kind: 'unrolled', elems: ['sq0', 'sq1'] }
+ */
 export function wgslStateValue(prefix: string, n: number): Value {
   return n <= UNROLL_STATE ? { kind: 'unrolled', elems: Array.from({ length: n }, (_, i) => `${prefix}${i}`) } : { kind: 'array', name: `${prefix}A`, size: n };
 }
 
-/** Declarations of state registers (or the array) in a kernel, initialised from `source(index)` (a u32 index in WGSL) when given. */
+/**
+ * Declarations of state registers (or the array) in a kernel, initialised from `source(index)` (a u32 index in WGSL) when given.
+ *
+ * @example
+ * declareWgslState(qv, 2, (i) => `dState[qBase + ${i}]`); // ['  var sq0: f32 = dState[qBase + 0u];', '  var sq1: f32 = dState[qBase + 1u];']
+ */
 export function declareWgslState(v: Value, n: number, source?: (index: string) => string): string[] {
   if (v.kind === 'array') return [`  var ${v.name}: array<f32, ${n}>;`, ...(source ? [`  for (var i: u32 = 0u; i < ${n}u; i++) { ${v.name}[i] = ${source('i')}; }`] : [])];
   return Array.from({ length: n }, (_, i) => `  var ${elementOf(v, i)}: f32${source ? ` = ${source(`${i}u`)}` : ''};`);
@@ -27,6 +37,9 @@ export function declareWgslState(v: Value, n: number, source?: (index: string) =
 /**
  * Binds each parameter to the packed `dParams` buffer: scalars are read once into registers (`let`
  * statements returned for the kernel prologue), tensors are indexed in place.
+ *
+ * @example
+ * const paramPrologue = bindParams(lowering, h.params); // e.g. ['  let th0 = dParams[0];']
  */
 export function bindParams(lowering: Lowering, params: readonly Expr[]): string[] {
   const prologue: string[] = [];
@@ -83,6 +96,9 @@ export const wgslFixedPoint: FixedPointDialect = {
  * (dt, tStart, steps, stepBase, offset, batch, then `controlTail`), bindings 0 dState, 1 dParams, 2 `binding2`
  * (an array<f32>), 3 dStatus, 4 dControl, the module-scope declarations, and the entry point `main` with `b`,
  * `sBase` (returning for idle or failed trajectories), `qBase` and `pBase`.
+ *
+ * @example
+ * const head = trajectoryKernelHead('storedSteps: u32, pad: u32', 'var<storage, read> dStored', moduleScope, h.dof);
  */
 export function trajectoryKernelHead(controlTail: string, binding2: string, moduleScope: readonly string[], n: number, skipFailed = true): string[] {
   return [

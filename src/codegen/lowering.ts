@@ -23,6 +23,11 @@ export interface TargetSyntax {
  * Lowers expression nodes to straight-line statements for one target: one temporary per shared node, an
  * expression inlined where a scalar is used once, loops for large tensor ops, short tensors unrolled.
  * Leaves (inputs) are bound by the caller; constants are handled here. Names are generated (`t12`, `a3`).
+ *
+ * @example
+ * const lowering = new Lowering(jsSyntax);
+ * lowering.bind(x, { kind: 'scalar', code: 'x' });
+ * const [y] = lowering.emit([mul(x, sin(x))]); // lowering.lines holds the statements that compute y
  */
 export class Lowering implements EmitContext {
   readonly target: 'js' | 'wgsl';

@@ -26,7 +26,13 @@ export interface FixedPointSettings {
   maxIterations: number;
 }
 
-/** Element i of an emitted value. */
+/**
+ * Element i of an emitted value.
+ *
+ * @example
+ * elementOf({ kind: 'unrolled', elems: ['sq0', 'sq1'] }, 1);              // 'sq1'
+ * elementOf({ kind: 'array', name: 'dParams', size: 4, offset: 2 }, 1); // 'dParams[2 + 1]'
+ */
 export function elementOf(v: Value, i: number): string {
   if (v.kind === 'scalar') return v.code;
   if (v.kind === 'unrolled') return v.elems[i]!;
@@ -39,6 +45,9 @@ export function elementOf(v: Value, i: number): string {
  * Lowers one step of a program into `lowering` and returns the values of q′ and p′. Explicit programs are
  * straight-line code; implicit ones solve their fixed point first (`emitFixedPoint`) and then evaluate q′, p′
  * at the converged W. `iterations` names the variable holding this step's count.
+ *
+ * @example
+ * const { next: [nq, np], iterations } = emitStep(lowering, program, { q: qv, p: pv }, jsFixedPoint, JS_FIXED_POINT);
  */
 export function emitStep(
   lowering: Lowering,
@@ -66,6 +75,9 @@ export function emitStep(
  * `maxIterations`. Work that does not depend on the unknowns (in the update and in `roots`, what is evaluated
  * after the solve, except what depends on `laterUnknowns`, solved afterwards) is lowered once, before the loop.
  * Returns the name of the iteration counter; `loops` receives the loop iterations of one solve iteration.
+ *
+ * @example
+ * const it = emitFixedPoint(lowering, program.implicit!, [program.next.q, program.next.p], stateElems, jsFixedPoint, JS_FIXED_POINT);
  */
 export function emitFixedPoint(
   lowering: Lowering,
@@ -122,7 +134,12 @@ function iterated(fp: FixedPointProblem): readonly Expr[] {
   return fp.iteration ?? fp.update;
 }
 
-/** The unknown and input nodes that vary inside a step (for loop-invariant hoisting). */
+/**
+ * The unknown and input nodes that vary inside a step (for loop-invariant hoisting).
+ *
+ * @example
+ * lowering.emit(loopInvariants([program.next.q, program.next.p], varyingNodes(program)));
+ */
 export function varyingNodes(program: StepProgram): Expr[] {
   const h = program.hamiltonian;
   return [h.q, h.p, h.time, ...(program.implicit?.unknowns ?? [])];
@@ -132,6 +149,9 @@ export function varyingNodes(program: StepProgram): Expr[] {
  * The lowering sequence both runners share, after q, p, dt, t and θ are bound: loop invariants (functions of dt
  * and θ), carried values evaluated before the step loop, then the step itself, each at its template's
  * indentation. Returns what the runner template needs around those lines.
+ *
+ * @example
+ * const { next: [nq, np], invariantLines, carries } = lowerStepper(lowering, program, { q: qv, p: pv }, jsFixedPoint, settings, { invariants: 1, carries: 2, step: 3 });
  */
 export function lowerStepper(
   lowering: Lowering,

@@ -1,6 +1,12 @@
 import type { TargetSyntax } from './lowering.js';
 
-/** A JS numeric literal that round-trips exactly (negative values parenthesised). */
+/**
+ * A JS numeric literal that round-trips exactly (negative values parenthesised).
+ *
+ * @example
+ * jsLiteral(0.1);  // '0.1'
+ * jsLiteral(-2.5); // '(-2.5)'
+ */
 export function jsLiteral(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return 'Infinity';

@@ -1,6 +1,12 @@
 import type { TargetSyntax } from './lowering.js';
 
-/** A WGSL f32 literal: rounded to f32, always with a decimal point or exponent, negative values parenthesised. */
+/**
+ * A WGSL f32 literal: rounded to f32, always with a decimal point or exponent, negative values parenthesised.
+ *
+ * @example
+ * wgslLiteral(2);    // '2.0'
+ * wgslLiteral(-0.5); // '(-0.5)'
+ */
 export function wgslLiteral(v: number): string {
   const f = Math.fround(v);
   if (Number.isNaN(f)) return 'bitcast<f32>(0x7fc00000u)';

@@ -8,6 +8,9 @@ import type { SplittingStage, StepProgram } from './step-program.js';
 /**
  * A composition of leapfrog steps with sub-step coefficients c₁…c_s (Σcᵢ = 1). Adjacent half-kicks share
  * their force evaluation automatically: the same ∇V(q) node is interned once.
+ *
+ * @example
+ * const program = leapfrogComposition(h, 'yoshida4', [1.3512071919596578, -1.7024143839193153, 1.3512071919596578], 4);
  */
 export function leapfrogComposition(h: Hamiltonian, method: string, coefficients: readonly number[], order: number): StepProgram {
   separableGradients(h, method);

@@ -7,7 +7,13 @@ import { compileJs } from '../codegen/emit-js.js';
 import type { FixedPointSettings } from '../codegen/step-body.js';
 import type { StepProgram } from './step-program.js';
 
-/** Solves A·X = B in place for a dense row-major n×n A and n×k B (LU with partial pivoting). */
+/**
+ * Solves A·X = B in place for a dense row-major n×n A and n×k B (LU with partial pivoting).
+ *
+ * @example
+ * const A = Float64Array.of(2, 0, 0, 4), B = Float64Array.of(2, 8);
+ * solveDense(A, B, 2, 1); // B is now X = [1, 2]; A is overwritten
+ */
 export function solveDense(A: Float64Array, B: Float64Array, n: number, k: number): void {
   for (let c = 0; c < n; c++) {
     let pivot = c;

@@ -7,7 +7,12 @@ import { gradient } from '../autodiff/vjp.js';
 import type { Hamiltonian } from '../hamiltonian.js';
 import type { SplittingStage, StepProgram } from './step-program.js';
 
-/** ∇V(q, t) and ∇T(p, t) of a separable Hamiltonian, or a NOT_SEPARABLE error naming a coupling term. */
+/**
+ * ∇V(q, t) and ∇T(p, t) of a separable Hamiltonian, or a NOT_SEPARABLE error naming a coupling term.
+ *
+ * @example
+ * const { gradV, gradT } = separableGradients(h, 'leapfrog');
+ */
 export function separableGradients(h: Hamiltonian, method: string): { gradV: Expr; gradT: Expr } {
   return h.memo('separableGradients', () => {
     const split = h.split();
@@ -26,7 +31,12 @@ export function separableGradients(h: Hamiltonian, method: string): { gradV: Exp
   });
 }
 
-/** The display name of a coordinate node (index(q, i) → 'x'), for messages. */
+/**
+ * The display name of a coordinate node (index(q, i) → 'x'), for messages.
+ *
+ * @example
+ * coordinateName(h, index(h.q, 0)); // 'x' when h.names.q is ['x', 'y']
+ */
 export function coordinateName(h: Hamiltonian, node: Expr): string | undefined {
   if (node.op === 'index' && node.args[0] === h.q) return h.names.q[node.attrs.i as number];
   if (node.op === 'index' && node.args[0] === h.p) return h.names.p[node.attrs.i as number];
@@ -36,6 +46,9 @@ export function coordinateName(h: Hamiltonian, node: Expr): string | undefined {
 /**
  * One Störmer–Verlet kick–drift–kick step of size `c·dt` as expressions of (q, p):
  * p½ = p − (h/2)∇V(q, t), q′ = q + h∇T(p½, t + h/2), p′ = p½ − (h/2)∇V(q′, t + h).
+ *
+ * @example
+ * const { q, p, stages } = kickDriftKick(h, h.q, h.p, h.time, 1); // one full leapfrog step
  */
 export function kickDriftKick(h: Hamiltonian, q: Expr, p: Expr, t: Expr, c: number): { q: Expr; p: Expr; t: Expr; stages: SplittingStage[] } {
   const { gradV, gradT } = separableGradients(h, 'leapfrog');

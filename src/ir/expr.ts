@@ -39,7 +39,12 @@ export class Expr {
   }
 }
 
-/** Canonical text of attributes for the intern key; distinguishes -0 from 0. */
+/**
+ * Canonical text of attributes for the intern key; distinguishes -0 from 0.
+ *
+ * @example
+ * attrsKey({ value: -0, shape: [2] }); // 'shape=[2];value=-0'
+ */
 export function attrsKey(attrs: Attrs): string {
   const keys = Object.keys(attrs).sort();
   if (keys.length === 0) return '';
@@ -57,6 +62,9 @@ export function attrsKey(attrs: Attrs): string {
 /**
  * Returns the unique node with this op, args and attrs, creating it if needed (no simplification here:
  * use `make`). @internal
+ *
+ * @example
+ * intern('const', [], { value: 1, shape: [] }, []) === intern('const', [], { value: 1, shape: [] }, []); // true
  */
 export function intern(op: string, args: readonly Expr[], attrs: Attrs, shape: Shape): Expr {
   const key = `${op}(${args.map((a) => a.id).join(',')}){${attrsKey(attrs)}}`;

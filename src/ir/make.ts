@@ -22,7 +22,13 @@ export function isConstantValue(e: Expr, v: number): boolean {
   return e.op === 'const' && e.attrs.value === v;
 }
 
-/** A constant node holding `values` with `shape`, folded to a uniform `const` when all elements agree. @internal */
+/**
+ * A constant node holding `values` with `shape`, folded to a uniform `const` when all elements agree. @internal
+ *
+ * @example
+ * constantNode(Float64Array.of(2, 2), [2]).op; // 'const'
+ * constantNode(Float64Array.of(1, 2), [2]).op; // 'tensor'
+ */
 export function constantNode(values: Float64Array, shape: readonly number[]): Expr {
   const first = values[0]!;
   if (values.every((v) => Object.is(v, first))) return intern('const', [], { value: first, shape: [...shape] }, shape);

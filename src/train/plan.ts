@@ -48,7 +48,12 @@ export function nonFiniteError(step: number, what: 'loss' | 'gradient norm', val
   );
 }
 
-/** Steps (0-based, before that step's update) at which the validation loss is recorded; the last is after training. */
+/**
+ * Steps (0-based, before that step's update) at which the validation loss is recorded; the last is after training.
+ *
+ * @example
+ * validationSchedule(plan); // [0, 10, 20, 25] for steps: 25, validationEvery: 10 and validation data
+ */
 export function validationSchedule(plan: TrainingPlan): number[] {
   if (!plan.validation) return [];
   const at: number[] = [];

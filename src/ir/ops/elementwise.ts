@@ -4,7 +4,12 @@ import { defineOp, type ElementwiseImpl, type OpDef, type PrintRule } from '../o
 import { sameShape, showShape, type Shape } from '../shape.js';
 import { add, mul, sum } from '../build.js';
 
-/** Result shape of an elementwise op: equal shapes, or scalars broadcast against one shape. */
+/**
+ * Result shape of an elementwise op: equal shapes, or scalars broadcast against one shape.
+ *
+ * @example
+ * broadcastShape('add', [q, constant(1)]); // q.shape, e.g. [2]
+ */
 export function broadcastShape(op: string, args: readonly Expr[]): Shape {
   let shape: Shape = [];
   for (const a of args) {
@@ -20,7 +25,12 @@ export function broadcastShape(op: string, args: readonly Expr[]): Shape {
   return shape;
 }
 
-/** Reduces a cotangent to an argument's shape (sums over broadcast dimensions). */
+/**
+ * Reduces a cotangent to an argument's shape (sums over broadcast dimensions).
+ *
+ * @example
+ * unbroadcast(c, []); // sum(c) for a vector cotangent c of a scalar argument that was broadcast
+ */
 export function unbroadcast(cotangent: Expr, shape: Shape): Expr {
   return shape.length === 0 && cotangent.shape.length > 0 ? sum(cotangent) : cotangent;
 }
@@ -41,6 +51,10 @@ interface ElementwiseSpec {
 /**
  * Defines an elementwise op from its scalar kernels and its partial derivatives; JVP and VJP follow
  * (tangent = Σ ∂out/∂aᵢ · ȧᵢ, cotangent_i = unbroadcast(c · ∂out/∂aᵢ)).
+ *
+ * @example
+ * elementwiseOp({ name: 'exp', arity: 1, print: { call: 'exp' }, partial: (node) => node,
+ *   impl: { apply: ([x]) => Math.exp(x!), js: ([x]) => `Math.exp(${x})`, wgsl: ([x]) => `exp(${x})` } });
  */
 export function elementwiseOp(spec: ElementwiseSpec): OpDef {
   return defineOp({

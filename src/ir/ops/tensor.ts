@@ -9,14 +9,25 @@ import { showShape, size, type Shape } from '../shape.js';
 const shapeError = (op: string, args: readonly Expr[], need: string) =>
   new DarbouxError('SHAPE', `${op}: got ${args.map((a) => showShape(a.shape)).join(', ')}; ${need}`);
 
-/** Flat row-major index i·n + j, folded when both parts are constants. */
+/**
+ * Flat row-major index i·n + j, folded when both parts are constants.
+ *
+ * @example
+ * flat(1, 3, 2);     // 5
+ * flat('i', 3, 'j'); // '(i * 3 + j)'
+ */
 export function flat(i: number | string, n: number, j: number | string): number | string {
   if (typeof i === 'number' && typeof j === 'number') return i * n + j;
   if (i === 0) return j;
   return `(${i} * ${n} + ${j})`;
 }
 
-/** Σⱼ term(j) for j < n: an inline sum when short, else an accumulator loop. Returns scalar code. */
+/**
+ * Σⱼ term(j) for j < n: an inline sum when short, else an accumulator loop. Returns scalar code.
+ *
+ * @example
+ * const code = reduce(ctx, n, (j) => `${ctx.elem(a, j)} * ${ctx.elem(b, j)}`); // a · b
+ */
 export function reduce(ctx: EmitContext, n: number, term: (j: number | string) => string): string {
   if (n <= ctx.unrollLimit) {
     return n === 0 ? ctx.literal(0) : `(${Array.from({ length: n }, (_, j) => term(j)).join(' + ')})`;
@@ -29,6 +40,9 @@ export function reduce(ctx: EmitContext, n: number, term: (j: number | string) =
 /**
  * A tensor value of `count` elements: unrolled scalars when short, computed inside its reader's loop when the
  * node is fusible, else an array filled by a loop.
+ *
+ * @example
+ * return produce(ctx, rows, (i) => reduce(ctx, cols, (j) => `${ctx.elem(m, flat(i, cols, j))} * ${ctx.elem(v, j)}`)); // m·v
  */
 export function produce(ctx: EmitContext, count: number, element: (i: number | string) => string): Value {
   if (count <= ctx.unrollLimit) {
