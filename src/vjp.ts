@@ -113,7 +113,7 @@ function backwardError(backend: AdjointBackend, failure: BackwardFailure, firstS
  * recomputes its states from its checkpoint and runs backward over them.
  *
  * @example
- * const { dq0, dp0, dparams } = await runVjp(backend, h, params, { q0, p0, steps: 100, dq, dp });
+ * const { dq0, dp0, dparams } = await runVjp(cpuAdjointBackend(program, 0.01, h.paramValues), { q0, p0, steps: 100, dq, dp });
  */
 export async function runVjp(backend: AdjointBackend, options: VjpOptions): Promise<VjpResult> {
   const h = backend.program.hamiltonian;
