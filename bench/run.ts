@@ -2,7 +2,7 @@
  * Benchmarks (not tests): gradient graph sizes, and generated CPU leapfrog vs a hand-written JS leapfrog.
  * Run: npm run bench
  */
-import { compile, graphSize, henonHeiles, kepler, lennardJones, stepProgram } from '../src/index.js';
+import { compile, doublePendulum, graphSize, henonHeiles, kepler, lennardJones, stepProgram } from '../src/index.js';
 
 console.log('## Gradient graph size (nodes reachable from ∂H/∂q, ∂H/∂p vs nodes of H)\n');
 for (const model of [henonHeiles(), kepler(), lennardJones({ particles: 32 })]) {
@@ -170,6 +170,19 @@ console.log('\n## GPU: implicit methods, cost per step relative to leapfrog (Hé
       cost[method] = await time(() => st.run({ q0, p0, steps: S, batch: B }));
       const res = await st.run({ q0, p0, steps: S, batch: B });
       console.log(`${method.padEnd(9)} ${(cost[method]! * 1000).toFixed(0)} ms  ${(cost[method]! / cost.leapfrog!).toFixed(2)}× leapfrog  ${res.stats ? `${res.stats.iterations.mean.toFixed(1)} it/step` : ''}  (compile + first pipeline ${compileMs.toFixed(0)} ms)`);
+      st.dispose();
+    }
+    // The double pendulum is not separable: costs relative to midpoint.
+    const dp = doublePendulum();
+    const D = 4096;
+    const dq0 = new Float64Array(D * 2).map((_, i) => dp.q0[i % 2]! + 1e-6 * i), dp0 = new Float64Array(D * 2).map((_, i) => dp.p0[i % 2]!);
+    console.log(`\ndouble pendulum (batch ${D} × ${S} steps, relative to midpoint):`);
+    for (const method of ['midpoint', 'gauss4', 'gauss6']) {
+      const st = await compile(dp.hamiltonian, { method, dt: 0.01, backend: 'gpu' });
+      await st.run({ q0: dq0.subarray(0, 2), p0: dp0.subarray(0, 2), steps: 1 });
+      cost[`dp-${method}`] = await time(() => st.run({ q0: dq0, p0: dp0, steps: S, batch: D }));
+      const res = await st.run({ q0: dq0, p0: dp0, steps: S, batch: D });
+      console.log(`${method.padEnd(9)} ${(cost[`dp-${method}`]! * 1000).toFixed(0)} ms  ${(cost[`dp-${method}`]! / cost['dp-midpoint']!).toFixed(2)}× midpoint  ${res.stats!.iterations.mean.toFixed(1)} it/step`);
       st.dispose();
     }
     await releaseGpu();
