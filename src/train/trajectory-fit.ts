@@ -9,6 +9,7 @@ import { stepProgram } from '../compile.js';
 import { cpuAdjointBackend } from '../cpu-adjoint.js';
 import { graphSize, inputsOf } from '../ir/traverse.js';
 import { adjointStep } from '../integrators/adjoint-step.js';
+import { withImplicitSolver, type ImplicitSolver } from '../integrators/newton.js';
 import type { StepProgram } from '../integrators/step-program.js';
 import { size } from '../ir/shape.js';
 import type { NeuralModel, ParamTensors } from '../models/neural/model.js';
@@ -34,6 +35,8 @@ export interface TrajectoryFitOptions {
   horizon?: number;
   /** 'adjoint' (default: exact discrete adjoint, states rebuilt backwards, memory constant in the horizon) or 'backprop' (stored states). */
   gradient?: 'adjoint' | 'backprop';
+  /** Implicit methods: 'fixedPoint' (default), or 'newton' / 'simplifiedNewton' for stiff dynamics (forward and backward solves). */
+  solver?: ImplicitSolver;
 }
 
 /** Memory of a trajectory-training gradient: state values held per window. */
@@ -71,7 +74,10 @@ function checkTrajectories(model: NeuralModel, data: TrajectoryData, options: Tr
   const gradient = options.gradient ?? 'adjoint';
   if (gradient !== 'adjoint' && gradient !== 'backprop') throw new DarbouxError('OPTION', `fit: gradient must be 'adjoint' or 'backprop', got ${JSON.stringify(options.gradient)}`);
   const method = options.method ?? 'midpoint';
-  const program = stepProgram(h, method); // unknown method or a non-separable H with leapfrog: thrown here
+  const solver = options.solver ?? 'fixedPoint';
+  if (!['fixedPoint', 'newton', 'simplifiedNewton'].includes(solver)) throw new DarbouxError('OPTION', `fit: solver must be 'fixedPoint', 'newton' or 'simplifiedNewton', got ${JSON.stringify(options.solver)}`);
+  // Unknown method or a non-separable H with leapfrog: thrown here.
+  const program = withImplicitSolver(stepProgram(h, method), solver);
   if (gradient === 'adjoint' && method === 'rk4') {
     throw new DarbouxError('OPTION', "fit: rk4 has no inverse step, so gradient 'adjoint' cannot rebuild states backwards; use gradient: 'backprop'");
   }
@@ -202,7 +208,7 @@ export async function fitTrajectories(model: NeuralModel, data: TrajectoryData, 
   let at = 0;
   for (const node of h.params) params[node.attrs.name as string] = Array.from(theta.subarray(at, (at += size(node.shape))));
   const trained = model.withParams(params);
-  const program = stepProgram(h, options.method ?? 'midpoint');
+  const program = withImplicitSolver(stepProgram(h, options.method ?? 'midpoint'), options.solver ?? 'fixedPoint');
   return {
     model: trained,
     params,

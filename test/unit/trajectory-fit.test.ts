@@ -93,3 +93,20 @@ describe('fit dispatch', () => {
     expect((onTrajectories as { memory?: unknown }).memory).toBeDefined();
   });
 });
+
+describe('trajectory training with Newton solves', () => {
+  it('gives the same loss and gradient as the fixed-point solver (same fixed points, same exact adjoint)', async () => {
+    const data = await trajectories(2);
+    const model = hnn({ dof: 1, hidden: [6], seed: 5 });
+    const theta = thetaOf(model);
+    const a = trajectoryObjective(model, data, { method: 'gauss4', horizon: 3 });
+    const b = trajectoryObjective(model, data, { method: 'gauss4', horizon: 3, solver: 'newton' });
+    const rows = Uint32Array.from({ length: a.windows }, (_, i) => i);
+    const ga = new Float64Array(theta.length), gb = new Float64Array(theta.length);
+    const la = await a.evaluate(theta, rows, ga), lb = await b.evaluate(theta, rows, gb);
+    expect(Math.abs(la - lb)).toBeLessThan(1e-14);
+    const scale = Math.max(...ga.map(Math.abs));
+    ga.forEach((g, i) => expect(Math.abs(g - gb[i]!)).toBeLessThan(1e-10 * scale));
+    await expect(fit(model, { trajectories: data }, { loss: 'rollout', steps: 1, lr: 1e-3, solver: 'broyden' as never })).rejects.toThrow(/solver must be/);
+  });
+});
