@@ -130,51 +130,41 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
         }
       }
       const [stateOut, statusOut] = await Promise.all([readBuffer(gpu, stateBuffer), readBuffer(gpu, statusBuffer)]);
-      const status = new Uint32Array(statusOut);
-      const residuals = new Float32Array(statusOut);
-      let total = 0, most = 0, failed = -1, truncated = -1;
-      for (let b = 0; b < count; b++) {
-        const at = b * STATUS_WORDS;
-        total += status[at + 1]!;
-        if (status[at + 2]! > most) most = status[at + 2]!;
-        if (failed < 0 && status[at] !== 0) failed = b;
-        if (truncated < 0 && (status[at]! & TRUNCATED_FLAG) !== 0) truncated = b;
-      }
-      if (truncated >= 0) {
+      const status = decodeStatus(statusOut, count);
+      const failure = status.failure;
+      if (failure?.kind === 'truncated') {
         // The adapter cut a dispatch short (implicit solves needed more iterations than estimated): the state is
         // discarded and the chunk runs again from its start with fewer steps per dispatch.
         if (options.stepsPerDispatch === undefined && perDispatch > 1) {
           return await runChunk(q, p, first, count, steps, t0, record, recordCount, out, { ...mode, stepBound: Math.max(1, Math.floor(perDispatch / 4)) });
         }
-        const word = status[truncated * STATUS_WORDS]!;
         throw new DarbouxError(
           'DEVICE',
-          `the ${gpu.adapterKind} GPU ended the step loop early (at step ${word & ~TRUNCATED_FLAG} of trajectory ${first + truncated}, ${perDispatch} steps per dispatch); ` +
+          `the ${gpu.adapterKind} GPU ended the step loop early (at step ${failure.step + 1} of trajectory ${first + failure.trajectory}, ${perDispatch} steps per dispatch); ` +
             'the result is discarded. Software adapters bound loop iterations per invocation: use fewer steps per dispatch, or the CPU backend',
-          { step: word & ~TRUNCATED_FLAG, trajectory: first + truncated },
+          { step: failure.step + 1, trajectory: first + failure.trajectory },
         );
       }
-      out.iterationsTotal! += total;
-      out.iterationsMax = Math.max(out.iterationsMax!, most);
-      if (failed >= 0) {
-        const word = status[failed * STATUS_WORDS]!;
-        if ((word & NONFINITE_BY_FLAG) !== 0) {
+      out.iterationsTotal! += status.iterationsTotal;
+      out.iterationsMax = Math.max(out.iterationsMax!, status.iterationsMax);
+      if (failure) {
+        const { step, trajectory } = failure;
+        if (failure.kind === 'nonfiniteBy') {
           // Only known to have failed by the end of a dispatch: the same run with the per-step test names the step.
           if (!checked) await runChunk(q, p, first, count, steps, t0, record, recordCount, { ...out, iterationsTotal: 0, iterationsMax: 0 }, { ...mode, checked: true });
           throw new DarbouxError(
             'NONFINITE',
-            `non-finite state by step ${word & ~NONFINITE_BY_FLAG} of trajectory ${first + failed} (${program.method}, dt = ${dt}, gpu f32); reduce dt or check the initial state`,
-            { step: (word & ~NONFINITE_BY_FLAG) - 1, trajectory: first + failed },
+            `non-finite state by step ${step + 1} of trajectory ${first + trajectory} (${program.method}, dt = ${dt}, gpu f32); reduce dt or check the initial state`,
+            { step, trajectory: first + trajectory },
           );
         }
-        const step = (word & ~NO_CONVERGENCE_FLAG) - 1;
-        if ((word & NO_CONVERGENCE_FLAG) !== 0) {
-          throw noConvergence(`${program.method} (gpu f32)`, dt, step, first + failed, residuals[failed * STATUS_WORDS + 3]!, status[failed * STATUS_WORDS + 2]!);
+        if (failure.kind === 'noConvergence') {
+          throw noConvergence(`${program.method} (gpu f32)`, dt, step, first + trajectory, failure.residual!, failure.iterations!);
         }
         throw new DarbouxError(
           'NONFINITE',
-          `non-finite state at step ${step + 1} of trajectory ${first + failed} (${program.method}, dt = ${dt}, gpu f32); reduce dt or check the initial state`,
-          { step, trajectory: first + failed },
+          `non-finite state at step ${step + 1} of trajectory ${first + trajectory} (${program.method}, dt = ${dt}, gpu f32); reduce dt or check the initial state`,
+          { step, trajectory: first + trajectory },
         );
       }
       const s = new Float32Array(stateOut);
@@ -257,26 +247,49 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
  * const { failure } = readStatus(await readBuffer(gpu, statusBuffer), count);
  */
 export function readStatus(words: ArrayBuffer, count: number): BackwardStatus {
+  const status = decodeStatus(words, count);
+  const kind = status.failure?.kind;
+  if (kind === 'truncated' || kind === 'nonfiniteBy') {
+    throw new DarbouxError('DEVICE', `the GPU ended a backward kernel's step loop early (trajectory ${status.failure!.trajectory}); the gradient is discarded. Software adapters bound loop iterations per invocation: use the CPU backend`);
+  }
+  return status as BackwardStatus;
+}
+
+/** A failure a stepper kernel reports: BackwardFailure's kinds, plus a non-finite state known only by a step, and a cut-short loop. */
+type KernelFailure = Omit<BackwardFailure, 'kind'> & { kind: BackwardFailure['kind'] | 'nonfiniteBy' | 'truncated' };
+
+/**
+ * Decodes the per-trajectory status words of a stepper or backward kernel: iteration statistics and the first
+ * failure (a step loop cut short by the adapter takes precedence over any other), with its step (0-based),
+ * trajectory within the chunk, and for unconverged solves the residual and iteration count.
+ *
+ * @example
+ * const { failure, iterationsTotal } = decodeStatus(await readBuffer(gpu, statusBuffer), count);
+ */
+function decodeStatus(words: ArrayBuffer, count: number): { failure: KernelFailure | null; iterationsTotal: number; iterationsMax: number } {
   const status = new Uint32Array(words);
   const residuals = new Float32Array(words);
-  let total = 0, most = 0, failed = -1;
+  let total = 0, most = 0, failed = -1, truncated = -1;
   for (let b = 0; b < count; b++) {
     const at = b * STATUS_WORDS;
     total += status[at + 1]!;
     if (status[at + 2]! > most) most = status[at + 2]!;
     if (failed < 0 && status[at] !== 0) failed = b;
+    if (truncated < 0 && (status[at]! & TRUNCATED_FLAG) !== 0) truncated = b;
   }
-  if (failed < 0) return { failure: null, iterationsTotal: total, iterationsMax: most };
+  const stats = { iterationsTotal: total, iterationsMax: most };
+  if (truncated >= 0) return { ...stats, failure: { kind: 'truncated', step: (status[truncated * STATUS_WORDS]! & ~TRUNCATED_FLAG) - 1, trajectory: truncated } };
+  if (failed < 0) return { ...stats, failure: null };
   const word = status[failed * STATUS_WORDS]!;
-  if ((word & TRUNCATED_FLAG) !== 0) {
-    throw new DarbouxError('DEVICE', `the GPU ended a backward kernel's step loop early (trajectory ${failed}); the gradient is discarded. Software adapters bound loop iterations per invocation: use the CPU backend`);
-  }
+  const at = failed * STATUS_WORDS;
+  if ((word & NONFINITE_BY_FLAG) !== 0) return { ...stats, failure: { kind: 'nonfiniteBy', step: (word & ~NONFINITE_BY_FLAG) - 1, trajectory: failed } };
   const step = (word & ~NO_CONVERGENCE_FLAG) - 1;
-  const failure: BackwardFailure =
-    (word & NO_CONVERGENCE_FLAG) !== 0
-      ? { kind: 'noConvergence', step, trajectory: failed, residual: residuals[failed * STATUS_WORDS + 3]!, iterations: status[failed * STATUS_WORDS + 2]! }
-      : { kind: 'nonfinite', step, trajectory: failed };
-  return { failure, iterationsTotal: total, iterationsMax: most };
+  return {
+    ...stats,
+    failure: (word & NO_CONVERGENCE_FLAG) !== 0
+      ? { kind: 'noConvergence', step, trajectory: failed, residual: residuals[at + 3]!, iterations: status[at + 2]! }
+      : { kind: 'nonfinite', step, trajectory: failed },
+  };
 }
 
 /** Joins kernels emitted with entry point `main` into one WGSL module: shared declarations once, each entry point renamed to its key. */

@@ -82,15 +82,18 @@ export class Lowering implements EmitContext {
     for (const n of order) {
       n.args.forEach((a, k) => {
         uses.set(a, (uses.get(a) ?? 0) + (n.shape.length === 0 ? 1 : 2));
-        readers.set(a, [...(readers.get(a) ?? []), { reader: n, arg: k }]);
+        const list = readers.get(a);
+        if (list) list.push({ reader: n, arg: k });
+        else readers.set(a, [{ reader: n, arg: k }]);
       });
     }
+    const isRoot = new Set(roots);
     const fused: Expr[] = [];
     // Tensors whose readers are all reductions over them: computed once per element inside one shared loop.
     const siblingsOf = new Map<Expr, ReturnType<typeof siblingReductions>>();
     const groupOf = new Map<Expr, Expr>(); // reader → the tensor its group reduces
     for (const node of order) {
-      if (roots.includes(node) || size(node.shape) <= this.unrollLimit) continue;
+      if (isRoot.has(node) || size(node.shape) <= this.unrollLimit) continue;
       const group = siblingReductions(readers.get(node) ?? [], this.unrollLimit);
       if (group === null) continue;
       siblingsOf.set(node, group);
@@ -109,7 +112,7 @@ export class Lowering implements EmitContext {
         this.values.set(x, this.store(this.values.get(x)!, size(x.shape)));
       }
       const only = readers.get(node);
-      const fusible = !roots.includes(node) && ((only?.length === 1 && readsEachElementOnce(only[0]!.reader, only[0]!.arg)) || siblingsOf.has(node));
+      const fusible = !isRoot.has(node) && ((only?.length === 1 && readsEachElementOnce(only[0]!.reader, only[0]!.arg)) || siblingsOf.has(node));
       const value = this.lower(node, (uses.get(node) ?? 0) === 1, fusible);
       if (value.kind === 'fused') fused.push(node);
       this.values.set(node, value);

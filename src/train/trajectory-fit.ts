@@ -89,6 +89,8 @@ function checkTrajectories(model: NeuralModel, data: TrajectoryData, options: Tr
 
 /** The objective of trajectory training: windows, θ layout, and the loss with its exact gradient. */
 export interface TrajectoryObjective {
+  /** The step program the windows are integrated with (solver applied). */
+  readonly program: StepProgram;
   /** Number of windows (a window: a start state and the `horizon` observations after it). */
   readonly windows: number;
   /** Parameter sizes in the Hamiltonian's order (the layout of θ and of the gradient). */
@@ -117,6 +119,7 @@ export function trajectoryObjective(model: NeuralModel, data: TrajectoryData, op
   const dt = data.dt;
   const sizes = h.params.map((node) => size(node.shape));
   return {
+    program,
     windows: starts.length,
     sizes,
     stateBytes: (batch) => 8 * 2 * batch * n * (gradient === 'adjoint' ? 2 : horizon + 1),
@@ -208,7 +211,7 @@ export async function fitTrajectories(model: NeuralModel, data: TrajectoryData, 
   let at = 0;
   for (const node of h.params) params[node.attrs.name as string] = Array.from(theta.subarray(at, (at += size(node.shape))));
   const trained = model.withParams(params);
-  const program = withImplicitSolver(stepProgram(h, options.method ?? 'midpoint'), options.solver ?? 'fixedPoint');
+  const { program } = objective;
   return {
     model: trained,
     params,
