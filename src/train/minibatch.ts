@@ -1,24 +1,20 @@
 /**
  * Deterministic minibatch sampling: every step draws `batch` distinct samples (a partial Fisher–Yates shuffle,
- * like `torch.randperm(n)[:batch]`), from a small seeded generator, so the same seed gives the same batches on
+ * like `torch.randperm(n)[:batch]`), from the seeded generator, so the same seed gives the same batches on
  * every backend.
  */
+import { createRandom } from '../models/neural/random.js';
 
 /**
- * A seeded generator of uniform numbers in [0, 1) (mulberry32: 32-bit state, full period 2³²).
+ * A seeded generator of uniform numbers in [0, 1): the project's one seeded generator (`createRandom`), as a
+ * function.
  *
  * @example
  * const next = seededUniform(0); next(); // the same number in [0, 1) on every run
  */
 export function seededUniform(seed: number): () => number {
-  let state = (Math.imul(seed | 0, 0x9e3779b9) ^ 0x6d2b79f5) >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = createRandom(seed);
+  return () => random.next();
 }
 
 /** Draws minibatches of sample indices. */
