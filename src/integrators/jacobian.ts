@@ -38,24 +38,33 @@ export function jacobianFunction(
   const h = program.hamiltonian;
   const { tq, tp, dq, dp } = tangentStep(program);
   const f: JsFunction = compileJs([h.q, h.p, h.dt, h.time, tq, tp, ...h.params], [dq, dp]);
-  const n = h.dof, m = 2 * n;
-  return (q, p, dt, t) => {
-    const J = new Float64Array(m * m);
-    const uq = new Float64Array(n), up = new Float64Array(n);
-    const oq = new Float64Array(n), op = new Float64Array(n);
-    for (let j = 0; j < m; j++) {
-      uq.fill(0);
-      up.fill(0);
-      if (j < n) uq[j] = 1;
-      else up[j - n] = 1;
-      f([q, p, [dt], [t], uq, up, ...h.paramValues], [oq, op]);
-      for (let i = 0; i < n; i++) {
-        J[i * m + j] = oq[i]!;
-        J[(n + i) * m + j] = op[i]!;
-      }
+  return (q, p, dt, t) => jacobianColumns(h.dof, (uq, up, oq, op) => f([q, p, [dt], [t], uq, up, ...h.paramValues], [oq, op]));
+}
+
+/**
+ * Assembles a (2n)×(2n) row-major Jacobian from a tangent map: column j is `tangent` applied to the j-th unit
+ * vector (δq, δp), writing (δq′, δp′) into its output arrays.
+ *
+ * @example
+ * const J = jacobianColumns(n, (uq, up, oq, op) => f([q, p, uq, up], [oq, op]));
+ */
+export function jacobianColumns(n: number, tangent: (uq: Float64Array, up: Float64Array, oq: Float64Array, op: Float64Array) => void): Float64Array {
+  const m = 2 * n;
+  const J = new Float64Array(m * m);
+  const uq = new Float64Array(n), up = new Float64Array(n);
+  const oq = new Float64Array(n), op = new Float64Array(n);
+  for (let j = 0; j < m; j++) {
+    uq.fill(0);
+    up.fill(0);
+    if (j < n) uq[j] = 1;
+    else up[j - n] = 1;
+    tangent(uq, up, oq, op);
+    for (let i = 0; i < n; i++) {
+      J[i * m + j] = oq[i]!;
+      J[(n + i) * m + j] = op[i]!;
     }
-    return J;
-  };
+  }
+  return J;
 }
 
 /**

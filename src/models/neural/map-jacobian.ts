@@ -2,6 +2,7 @@ import { DarbouxError } from '../../errors.js';
 import { constant, input } from '../../ir/build.js';
 import { jvp } from '../../autodiff/jvp.js';
 import { compileJs } from '../../codegen/emit-js.js';
+import { jacobianColumns } from '../../integrators/jacobian.js';
 import type { NeuralModel } from './model.js';
 
 /**
@@ -23,19 +24,6 @@ export function mapJacobian(model: NeuralModel): (q: ArrayLike<number>, p: Array
   const values = model.paramNodes.map((node) => model.params[node.attrs.name as string]!);
   return (q, p) => {
     if (q.length !== n || p.length !== n) throw new DarbouxError('INPUT', `mapJacobian: q and p need ${n} values, got ${q.length} and ${p.length}`);
-    const m = 2 * n, J = new Float64Array(m * m);
-    const eq = new Float64Array(n), ep = new Float64Array(n), oq = new Float64Array(n), op = new Float64Array(n);
-    for (let j = 0; j < m; j++) {
-      eq.fill(0);
-      ep.fill(0);
-      if (j < n) eq[j] = 1;
-      else ep[j - n] = 1;
-      f([q, p, eq, ep, ...values], [oq, op]);
-      for (let i = 0; i < n; i++) {
-        J[i * m + j] = oq[i]!;
-        J[(n + i) * m + j] = op[i]!;
-      }
-    }
-    return J;
+    return jacobianColumns(n, (uq, up, oq, op) => f([q, p, uq, up, ...values], [oq, op]));
   };
 }
