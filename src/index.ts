@@ -3,11 +3,12 @@
  * symplectic integrator kernels.
  */
 export { DarbouxError, type DarbouxErrorCode } from './errors.js';
-export { parse, type FormulaSpec } from './parse.js';
-export { compile, stepProgram, type CompileOptions } from './compile.js';
-export type { Stepper, RunOptions, RunResult } from './stepper.js';
-export { Hamiltonian, type HamiltonianDefinition, type ParamValues } from './hamiltonian.js';
-export { phaseSpace, hamiltonian, type PhaseSpace } from './dsl.js';
+export { parse, type FormulaSpec } from './system/parse.js';
+export { compile, type CompileOptions } from './backends/compile.js';
+export { stepProgram } from './integrators/methods.js';
+export type { Stepper, RunOptions, RunResult } from './backends/stepper.js';
+export { Hamiltonian, type HamiltonianDefinition, type ParamValues } from './system/hamiltonian.js';
+export { phaseSpace, hamiltonian, type PhaseSpace } from './system/dsl.js';
 
 // IR and DSL builders.
 export { Expr, internedCount } from './ir/expr.js';
@@ -35,8 +36,9 @@ export type { StepProgram } from './integrators/step-program.js';
 export { leapfrogStep } from './integrators/leapfrog.js';
 export { rk4Step } from './integrators/rk4.js';
 export { methods, methodNames } from './integrators/methods.js';
-export { tangentStep, jacobianFunction, symplecticDefect } from './integrators/jacobian.js';
-export { splitSeparable } from './integrators/separability.js';
+export { tangentStep, symplecticDefect } from './integrators/jacobian.js';
+export { jacobianFunction } from './backends/cpu/jacobian.js';
+export { splitSeparable } from './system/separability.js';
 
 // Models.
 export * from './models/index.js';
@@ -47,7 +49,7 @@ export { yoshida4Step, suzuki6Step, yoshida8Step, symplecticEulerStep, leapfrogC
 export type { FixedPointProblem } from './integrators/step-program.js';
 export { withImplicitSolver, type ImplicitSolver } from './integrators/newton.js';
 export { solveLinearSystem } from './autodiff/linear-solve.js';
-export { gpuStepper, type GpuOptions, type GpuStepper } from './gpu-stepper.js';
+export { gpuStepper, type GpuOptions, type GpuStepper } from './backends/gpu/stepper.js';
 export { gpuInfo, gpuAvailable, releaseGpu, type AdapterChoice } from './runtime/index.js';
 export { emitWgslStepper, emitWgslEvaluator } from './codegen/emit-wgsl.js';
 
@@ -76,7 +78,7 @@ export {
 export type { TrajectoryTrainingData } from './train/options.js';
 
 // Discrete adjoints (vjp): backward step programs, memory modes, the trainer entry point.
-export type { VjpOptions, VjpResult, VjpMemory } from './stepper.js';
-export { programVjp, type ProgramVjpOptions } from './cpu-adjoint.js';
+export type { VjpOptions, VjpResult, VjpMemory } from './backends/stepper.js';
+export { programVjp, type ProgramVjpOptions } from './backends/cpu/adjoint.js';
 export { adjointStep, stepVjp, type AdjointStep, type AdjointStateSource } from './integrators/adjoint-step.js';
 export { inverseStep, isReversible, type InverseStep } from './integrators/inverse-step.js';

@@ -1,7 +1,7 @@
 import { size } from '../ir/shape.js';
 import type { Value } from '../ir/op.js';
 import type { StepProgram } from '../integrators/step-program.js';
-import type { Hamiltonian } from '../hamiltonian.js';
+import type { Hamiltonian } from '../system/hamiltonian.js';
 import { Lowering } from './lowering.js';
 import { jsSyntax } from './syntax-js.js';
 import { elementOf, lowerStepper, type FixedPointDialect, type FixedPointSettings } from './step-body.js';

@@ -1,7 +1,7 @@
 import { add, mul, sub } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
 import { substitute } from '../ir/traverse.js';
-import type { Hamiltonian } from '../hamiltonian.js';
+import type { Hamiltonian } from '../system/hamiltonian.js';
 import { kickDriftKick, separableGradients } from './leapfrog.js';
 import type { SplittingStage, StepProgram } from './step-program.js';
 

@@ -1,7 +1,7 @@
 import { add, input, mul, sub } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
 import { substitute } from '../ir/traverse.js';
-import type { Hamiltonian } from '../hamiltonian.js';
+import type { Hamiltonian } from '../system/hamiltonian.js';
 import type { StepProgram } from './step-program.js';
 
 /** Butcher tableau of an s-stage collocation method. */

@@ -4,7 +4,7 @@ import type { Expr } from '../ir/expr.js';
 import { printExpr } from '../ir/printer.js';
 import { substitute } from '../ir/traverse.js';
 import { gradient } from '../autodiff/vjp.js';
-import type { Hamiltonian } from '../hamiltonian.js';
+import type { Hamiltonian } from '../system/hamiltonian.js';
 import type { SplittingStage, StepProgram } from './step-program.js';
 
 /**

@@ -1,4 +1,6 @@
-import type { StepBuilder } from './step-program.js';
+import { DarbouxError } from '../errors.js';
+import type { Hamiltonian } from '../system/hamiltonian.js';
+import type { StepBuilder, StepProgram } from './step-program.js';
 import { leapfrogStep } from './leapfrog.js';
 import { rk4Step } from './rk4.js';
 import { gauss4Step, gauss6Step, midpointStep } from './gauss-legendre.js';
@@ -26,4 +28,18 @@ export const methods: Readonly<Record<string, StepBuilder>> = {
 /** Names of the known methods. @example methodNames().includes('leapfrog') */
 export function methodNames(): string[] {
   return Object.keys(methods);
+}
+
+/**
+ * Builds the step program of a method for a Hamiltonian (validating method and applicability).
+ *
+ * @example
+ * const program = stepProgram(h, 'leapfrog');
+ */
+export function stepProgram(h: Hamiltonian, method: string): StepProgram {
+  const build = Object.hasOwn(methods, method) ? methods[method] : undefined;
+  if (build === undefined) {
+    throw new DarbouxError('OPTION', `unknown method '${method}'; known methods: ${methodNames().join(', ')}`);
+  }
+  return h.memo(`program:${method}`, () => build(h));
 }

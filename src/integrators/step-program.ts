@@ -1,5 +1,5 @@
 import type { Expr } from '../ir/expr.js';
-import type { Hamiltonian } from '../hamiltonian.js';
+import type { Hamiltonian } from '../system/hamiltonian.js';
 
 /**
  * One integrator step as a program over the IR: the next state as expressions of the inputs

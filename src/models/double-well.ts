@@ -1,5 +1,5 @@
 import { add, mul, powi, sub } from '../ir/build.js';
-import { hamiltonian, phaseSpace } from '../dsl.js';
+import { hamiltonian, phaseSpace } from '../system/dsl.js';
 import type { Model } from './model.js';
 
 /**

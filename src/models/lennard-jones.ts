@@ -1,6 +1,6 @@
 import { add, addAll, dot, index, mul, param, powi, sub, type Operand } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
-import { hamiltonian, phaseSpace } from '../dsl.js';
+import { hamiltonian, phaseSpace } from '../system/dsl.js';
 import type { Model } from './model.js';
 
 /**

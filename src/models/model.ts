@@ -1,5 +1,5 @@
 import type { Expr } from '../ir/expr.js';
-import type { Hamiltonian } from '../hamiltonian.js';
+import type { Hamiltonian } from '../system/hamiltonian.js';
 
 /** A model system: its Hamiltonian, a typical initial state and step size, and its conserved quantities. */
 export interface Model {

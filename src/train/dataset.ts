@@ -3,9 +3,9 @@
  * random initial states, sampled at a fixed rate, with exact time derivatives from the true dynamics and
  * Gaussian noise added to the observed coordinates (not to the derivatives).
  */
-import { compile } from '../compile.js';
+import { compile } from '../backends/compile.js';
 import { DarbouxError } from '../errors.js';
-import { Hamiltonian } from '../hamiltonian.js';
+import { Hamiltonian } from '../system/hamiltonian.js';
 import { createRandom, type Random } from '../models/neural/random.js';
 
 /** An initial state. */

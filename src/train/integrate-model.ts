@@ -1,5 +1,5 @@
 import { DarbouxError } from '../errors.js';
-import { compile } from '../compile.js';
+import { compile } from '../backends/compile.js';
 import { compileJs } from '../codegen/emit-js.js';
 import type { NeuralModel } from '../models/neural/model.js';
 

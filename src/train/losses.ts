@@ -6,7 +6,7 @@ import { DarbouxError } from '../errors.js';
 import { add, constant, div, dot, input, mul, sub } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
 import { substitute } from '../ir/traverse.js';
-import { stepProgram } from '../compile.js';
+import { stepProgram } from '../integrators/methods.js';
 import type { NeuralModel } from '../models/neural/model.js';
 import type { LossName, RolloutOptions } from './options.js';
 

@@ -2,7 +2,7 @@
  * Options and results of `fit`, and their validation (every check runs before any work starts).
  */
 import { DarbouxError } from '../errors.js';
-import type { Hamiltonian } from '../hamiltonian.js';
+import type { Hamiltonian } from '../system/hamiltonian.js';
 import type { NeuralKind, NeuralModel, ParamTensors } from '../models/neural/model.js';
 import type { AdapterChoice } from '../runtime/index.js';
 import type { TrajectoryData, TrajectoryFitOptions } from './trajectory-fit.js';

@@ -5,15 +5,15 @@
  * differentiated by the implicit function theorem, never through their iterations.
  */
 import { DarbouxError } from '../errors.js';
-import { stepProgram } from '../compile.js';
-import { cpuAdjointBackend } from '../cpu-adjoint.js';
+import { stepProgram } from '../integrators/methods.js';
+import { cpuAdjointBackend } from '../backends/cpu/adjoint.js';
 import { graphSize, inputsOf } from '../ir/traverse.js';
 import { adjointStep } from '../integrators/adjoint-step.js';
 import { withImplicitSolver, type ImplicitSolver } from '../integrators/newton.js';
 import type { StepProgram } from '../integrators/step-program.js';
 import { size } from '../ir/shape.js';
 import type { NeuralModel, ParamTensors } from '../models/neural/model.js';
-import type { AdjointBackend, BackwardSegment } from '../vjp.js';
+import type { AdjointBackend, BackwardSegment } from '../backends/adjoint-driver.js';
 import { Adam } from './adam.js';
 import { minibatchSampler } from './minibatch.js';
 import { nonFiniteError } from './plan.js';

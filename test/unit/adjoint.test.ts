@@ -3,7 +3,7 @@ import {
   add, compile, cos, DarbouxError, dot, doublePendulum, hamiltonian, henonHeiles, kepler, matvec, methodNames, mul, param,
   hnn, phaseSpace, programVjp, stepProgram, sum, tanh, time, type Hamiltonian, type Stepper, type VjpResult,
 } from '../../src/index.js';
-import { jsRunners } from '../../src/cpu-adjoint.js';
+import { jsRunners } from '../../src/backends/cpu/runners.js';
 
 const IMPLICIT = ['midpoint', 'gauss4', 'gauss6'];
 

@@ -4,7 +4,7 @@ import {
   add, compile, compileJs, coupledOscillator, DarbouxError, dot, doublePendulum, doubleWell, Hamiltonian, henonHeiles,
   kepler, keplerPolar, mul, stepProgram, symplecticDefect, type Expr, type Model, type RunResult,
 } from '../../src/index.js';
-import { cpuStepper } from '../../src/cpu-stepper.js';
+import { cpuStepper } from '../../src/backends/cpu/stepper.js';
 import { arbitraryHamiltonian, arbitrarySeparableHamiltonian } from './arbitrary.js';
 
 /** Every method except the rk4 control is symplectic; the first six need a separable H. */

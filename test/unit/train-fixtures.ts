@@ -7,7 +7,7 @@
 import { add, dot, matTvec, matvec, mul, neg, param, tanh, input } from '../../src/ir/build.js';
 import type { Expr } from '../../src/ir/expr.js';
 import { gradient } from '../../src/autodiff/vjp.js';
-import { Hamiltonian } from '../../src/hamiltonian.js';
+import { Hamiltonian } from '../../src/system/hamiltonian.js';
 import type { NeuralKind, NeuralModel, ParamTensors } from '../../src/models/neural/model.js';
 import type { FitOptions, TrainingData } from '../../src/train/options.js';
 

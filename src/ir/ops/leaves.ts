@@ -13,6 +13,18 @@ const leafShape = (op: string) => (args: readonly unknown[], attrs: Readonly<Rec
 
 const noDerivative = { jvp: () => null, vjp: () => [] };
 
-defineOp({ name: 'const', shape: leafShape('const'), print: { custom: (_a, n) => String(n.attrs.value) }, ...noDerivative });
-defineOp({ name: 'tensor', shape: leafShape('tensor'), print: { custom: (_a, n) => `[${(n.attrs.values as number[]).join(', ')}]` }, ...noDerivative });
+defineOp({
+  name: 'const',
+  shape: leafShape('const'),
+  print: { custom: (_a, n) => String(n.attrs.value) },
+  evaluate: (_v, n) => new Float64Array(n.shape.reduce((a, b) => a * b, 1)).fill(n.attrs.value as number),
+  ...noDerivative,
+});
+defineOp({
+  name: 'tensor',
+  shape: leafShape('tensor'),
+  print: { custom: (_a, n) => `[${(n.attrs.values as number[]).join(', ')}]` },
+  evaluate: (_v, n) => Float64Array.from(n.attrs.values as number[]),
+  ...noDerivative,
+});
 defineOp({ name: 'input', shape: leafShape('input'), print: { custom: (_a, n) => String(n.attrs.name) }, ...noDerivative });

@@ -4,7 +4,7 @@
  */
 import { DarbouxError } from '../../errors.js';
 import { add } from '../../ir/build.js';
-import { phaseSpace } from '../../dsl.js';
+import { phaseSpace } from '../../system/dsl.js';
 import { activationNames, checkHidden, mlpScalar, type Activation } from './layers.js';
 import { NetworkModel } from './network-model.js';
 import { initialiser, ParamStore, type InitName, type Initialiser } from './params.js';

@@ -4,7 +4,7 @@
  */
 import { index, stack } from '../../ir/build.js';
 import type { Expr } from '../../ir/expr.js';
-import { phaseSpace } from '../../dsl.js';
+import { phaseSpace } from '../../system/dsl.js';
 import type { Activation } from './layers.js';
 import { mlp } from './layers.js';
 import { checkMlpOptions } from './hnn.js';

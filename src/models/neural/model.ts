@@ -1,5 +1,5 @@
 import type { Expr } from '../../ir/expr.js';
-import type { Hamiltonian } from '../../hamiltonian.js';
+import type { Hamiltonian } from '../../system/hamiltonian.js';
 
 /** Trained or initial parameter values: flat row-major number arrays keyed by parameter name (JSON-safe). */
 export type ParamTensors = Record<string, number[]>;

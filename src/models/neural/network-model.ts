@@ -4,7 +4,7 @@
  * and keeps the graph, so compiled kernels keyed by the graph stay valid.
  */
 import type { Expr } from '../../ir/expr.js';
-import { Hamiltonian } from '../../hamiltonian.js';
+import { Hamiltonian } from '../../system/hamiltonian.js';
 import { neg } from '../../ir/build.js';
 import type { NeuralKind, NeuralModel, ParamTensors } from './model.js';
 import { mergeParams } from './params.js';

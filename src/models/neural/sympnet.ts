@@ -4,7 +4,7 @@
  */
 import { DarbouxError } from '../../errors.js';
 import { add, matTvec, matvec, mul, type Vector } from '../../ir/build.js';
-import { phaseSpace } from '../../dsl.js';
+import { phaseSpace } from '../../system/dsl.js';
 import { activate, activationNames, type Activation } from './layers.js';
 import { NetworkModel } from './network-model.js';
 import { initialiser, normal, ParamStore, zerosInit, type InitName, type Initialiser } from './params.js';

@@ -1,11 +1,11 @@
-import { DarbouxError } from '../errors.js';
-import { constant, input } from '../ir/build.js';
-import type { Expr } from '../ir/expr.js';
-import { size } from '../ir/shape.js';
-import { jvp } from '../autodiff/jvp.js';
-import { compileJs } from '../codegen/emit-js.js';
-import type { FixedPointSettings } from '../codegen/step-body.js';
-import type { StepProgram } from './step-program.js';
+import { DarbouxError } from '../../errors.js';
+import { constant, input } from '../../ir/build.js';
+import type { Expr } from '../../ir/expr.js';
+import { size } from '../../ir/shape.js';
+import { jvp } from '../../autodiff/jvp.js';
+import { compileJs } from '../../codegen/emit-js.js';
+import type { FixedPointSettings } from '../../codegen/step-body.js';
+import type { StepProgram } from '../../integrators/step-program.js';
 
 /**
  * Solves A·X = B in place for a dense row-major n×n A and n×k B (LU with partial pivoting).

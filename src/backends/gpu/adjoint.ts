@@ -1,14 +1,14 @@
-import { DarbouxError } from './errors.js';
-import { ADJOINT_CONTROL_WORDS, gradientSize, wgslAdjointKernel } from './codegen/emit-wgsl-adjoint.js';
-import { STATUS_WORDS, WORKGROUP_SIZE } from './codegen/emit-wgsl.js';
-import type { FixedPointSettings } from './codegen/step-body.js';
-import { adjointStep, type AdjointStateSource } from './integrators/adjoint-step.js';
-import type { StepProgram } from './integrators/step-program.js';
-import { graphSize } from './ir/traverse.js';
-import { createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type ComputeKernel, type Gpu } from './runtime/index.js';
-import { loopBoundedSteps, readStatus } from './gpu-stepper.js';
-import type { RunOptions, RunResult } from './stepper.js';
-import type { AdjointBackend, BackwardSegment, BackwardStatus } from './vjp.js';
+import { DarbouxError } from '../../errors.js';
+import { ADJOINT_CONTROL_WORDS, gradientSize, wgslAdjointKernel } from '../../codegen/emit-wgsl-adjoint.js';
+import { STATUS_WORDS, WORKGROUP_SIZE } from '../../codegen/emit-wgsl.js';
+import type { FixedPointSettings } from '../../codegen/step-body.js';
+import { adjointStep, type AdjointStateSource } from '../../integrators/adjoint-step.js';
+import type { StepProgram } from '../../integrators/step-program.js';
+import { graphSize } from '../../ir/traverse.js';
+import { createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type ComputeKernel, type Gpu } from '../../runtime/index.js';
+import { loopBoundedSteps, readStatus } from './kernel-host.js';
+import type { RunOptions, RunResult } from '../stepper.js';
+import type { AdjointBackend, BackwardSegment, BackwardStatus } from '../adjoint-driver.js';
 
 /** What the GPU backward pass shares with its stepper. */
 export interface GpuAdjointContext {

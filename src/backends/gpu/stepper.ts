@@ -1,16 +1,17 @@
-import { DarbouxError } from './errors.js';
-import { emitWgslStepper, wgslStepperKernel, type KernelLoopIterations, NO_CONVERGENCE_FLAG, NONFINITE_BY_FLAG, TRUNCATED_FLAG, STATUS_WORDS, STEPPER_CONTROL_WORDS, WGSL_FIXED_POINT, WORKGROUP_SIZE } from './codegen/emit-wgsl.js';
-import type { FixedPointSettings } from './codegen/step-body.js';
-import { JS_FIXED_POINT } from './codegen/emit-js-stepper.js';
-import { jacobianFunction } from './integrators/jacobian.js';
-import type { StepProgram } from './integrators/step-program.js';
-import { specializeParameters } from './integrators/specialize.js';
-import { graphSize } from './ir/traverse.js';
-import { acquireGpu, createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type AdapterChoice, type Gpu } from './runtime/index.js';
-import { checkRunOptions, noConvergence } from './cpu-stepper.js';
-import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from './stepper.js';
-import { runVjp, type BackwardFailure, type BackwardStatus } from './vjp.js';
-import { gpuAdjointBackend } from './gpu-adjoint.js';
+import { DarbouxError } from '../../errors.js';
+import { emitWgslStepper, wgslStepperKernel, type KernelLoopIterations, NO_CONVERGENCE_FLAG, NONFINITE_BY_FLAG, TRUNCATED_FLAG, STATUS_WORDS, STEPPER_CONTROL_WORDS, WGSL_FIXED_POINT, WORKGROUP_SIZE } from '../../codegen/emit-wgsl.js';
+import type { FixedPointSettings } from '../../codegen/step-body.js';
+import { JS_FIXED_POINT } from '../../codegen/emit-js-stepper.js';
+import { jacobianFunction } from '../cpu/jacobian.js';
+import type { StepProgram } from '../../integrators/step-program.js';
+import { specializeParameters } from '../../integrators/specialize.js';
+import { graphSize } from '../../ir/traverse.js';
+import { acquireGpu, createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type AdapterChoice, type Gpu } from '../../runtime/index.js';
+import { checkRunOptions, noConvergence } from '../checks.js';
+import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
+import { runVjp, type BackwardFailure, type BackwardStatus } from '../adjoint-driver.js';
+import { gpuAdjointBackend } from './adjoint.js';
+import { decodeStatus, loopBoundedSteps } from './kernel-host.js';
 
 /** GPU-specific options of `compile`. */
 export interface GpuOptions {
@@ -239,59 +240,6 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
   return stepper;
 }
 
-/**
- * Decodes the per-trajectory status words of a stepper or backward kernel: iteration totals and the first
- * failure (trajectory within the chunk, step, and for unconverged solves the residual and iteration count).
- *
- * @example
- * const { failure } = readStatus(await readBuffer(gpu, statusBuffer), count);
- */
-export function readStatus(words: ArrayBuffer, count: number): BackwardStatus {
-  const status = decodeStatus(words, count);
-  const kind = status.failure?.kind;
-  if (kind === 'truncated' || kind === 'nonfiniteBy') {
-    throw new DarbouxError('DEVICE', `the GPU ended a backward kernel's step loop early (trajectory ${status.failure!.trajectory}); the gradient is discarded. Software adapters bound loop iterations per invocation: use the CPU backend`);
-  }
-  return status as BackwardStatus;
-}
-
-/** A failure a stepper kernel reports: BackwardFailure's kinds, plus a non-finite state known only by a step, and a cut-short loop. */
-type KernelFailure = Omit<BackwardFailure, 'kind'> & { kind: BackwardFailure['kind'] | 'nonfiniteBy' | 'truncated' };
-
-/**
- * Decodes the per-trajectory status words of a stepper or backward kernel: iteration statistics and the first
- * failure (a step loop cut short by the adapter takes precedence over any other), with its step (0-based),
- * trajectory within the chunk, and for unconverged solves the residual and iteration count.
- *
- * @example
- * const { failure, iterationsTotal } = decodeStatus(await readBuffer(gpu, statusBuffer), count);
- */
-function decodeStatus(words: ArrayBuffer, count: number): { failure: KernelFailure | null; iterationsTotal: number; iterationsMax: number } {
-  const status = new Uint32Array(words);
-  const residuals = new Float32Array(words);
-  let total = 0, most = 0, failed = -1, truncated = -1;
-  for (let b = 0; b < count; b++) {
-    const at = b * STATUS_WORDS;
-    total += status[at + 1]!;
-    if (status[at + 2]! > most) most = status[at + 2]!;
-    if (failed < 0 && status[at] !== 0) failed = b;
-    if (truncated < 0 && (status[at]! & TRUNCATED_FLAG) !== 0) truncated = b;
-  }
-  const stats = { iterationsTotal: total, iterationsMax: most };
-  if (truncated >= 0) return { ...stats, failure: { kind: 'truncated', step: (status[truncated * STATUS_WORDS]! & ~TRUNCATED_FLAG) - 1, trajectory: truncated } };
-  if (failed < 0) return { ...stats, failure: null };
-  const word = status[failed * STATUS_WORDS]!;
-  const at = failed * STATUS_WORDS;
-  if ((word & NONFINITE_BY_FLAG) !== 0) return { ...stats, failure: { kind: 'nonfiniteBy', step: (word & ~NONFINITE_BY_FLAG) - 1, trajectory: failed } };
-  const step = (word & ~NO_CONVERGENCE_FLAG) - 1;
-  return {
-    ...stats,
-    failure: (word & NO_CONVERGENCE_FLAG) !== 0
-      ? { kind: 'noConvergence', step, trajectory: failed, residual: residuals[at + 3]!, iterations: status[at + 2]! }
-      : { kind: 'nonfinite', step, trajectory: failed },
-  };
-}
-
 /** Joins kernels emitted with entry point `main` into one WGSL module: shared declarations once, each entry point renamed to its key. */
 function stepperModule(kernels: Record<string, string>): string {
   const parts = Object.entries(kernels).map(([name, text]) => {
@@ -301,30 +249,3 @@ function stepperModule(kernels: Record<string, string>): string {
   return `${parts[0]!.head}${parts.map((p) => p.body).join('\n')}`;
 }
 
-/** Loop iterations one invocation may run on llvmpipe (its limiter stops at 65 535), with a margin. */
-const LLVMPIPE_LOOP_ITERATIONS = 60_000;
-
-/** Solve iterations per step assumed when sizing dispatches (a dispatch that needs more is rerun smaller). */
-const TYPICAL_SOLVE_ITERATIONS = 10;
-
-/**
- * The most steps one dispatch may fuse on this adapter: unbounded on hardware, and on llvmpipe as many as keep
- * the kernel's loop iterations (prologue + steps × (step + typical solve iterations)) under its limit.
- *
- * @example
- * const steps = loopBoundedSteps(gpu, wgslStepperKernel(program).loopIterations, 100, 'midpoint');
- */
-export function loopBoundedSteps(gpu: Gpu, loops: KernelLoopIterations, maxIterations: number, method: string): number {
-  if (gpu.adapterKind !== 'llvmpipe') return Infinity;
-  const perStep = loops.perStep + Math.min(maxIterations, TYPICAL_SOLVE_ITERATIONS) * loops.perSolveIteration;
-  const steps = Math.floor((LLVMPIPE_LOOP_ITERATIONS - loops.prologue) / perStep);
-  if (steps < 1) {
-    throw new DarbouxError(
-      'DEVICE',
-      `${method}: one step runs about ${perStep} loop iterations, over what llvmpipe allows one invocation (65 535); ` +
-        'use the CPU backend or a hardware adapter',
-      { loopIterations: loops },
-    );
-  }
-  return steps;
-}

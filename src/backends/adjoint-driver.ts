@@ -1,10 +1,10 @@
-import { DarbouxError } from './errors.js';
-import type { Hamiltonian } from './hamiltonian.js';
-import { isReversible } from './integrators/inverse-step.js';
-import type { AdjointStateSource } from './integrators/adjoint-step.js';
-import type { StepProgram } from './integrators/step-program.js';
-import { size } from './ir/shape.js';
-import { checkRunOptions } from './cpu-stepper.js';
+import { DarbouxError } from '../errors.js';
+import type { Hamiltonian } from '../system/hamiltonian.js';
+import { isReversible } from '../integrators/inverse-step.js';
+import type { AdjointStateSource } from '../integrators/adjoint-step.js';
+import type { StepProgram } from '../integrators/step-program.js';
+import { size } from '../ir/shape.js';
+import { checkRunOptions } from './checks.js';
 import type { VjpMemory, VjpOptions, VjpResult } from './stepper.js';
 
 /** A failure reported by a backward runner, with the step local to the call. */

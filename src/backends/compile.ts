@@ -1,14 +1,14 @@
-import { DarbouxError } from './errors.js';
-import type { Hamiltonian } from './hamiltonian.js';
-import { methods, methodNames } from './integrators/methods.js';
-import type { StepProgram } from './integrators/step-program.js';
-import { withImplicitSolver, type ImplicitSolver } from './integrators/newton.js';
+import { DarbouxError } from '../errors.js';
+import type { Hamiltonian } from '../system/hamiltonian.js';
+import { stepProgram } from '../integrators/methods.js';
+import type { StepProgram } from '../integrators/step-program.js';
+import { withImplicitSolver, type ImplicitSolver } from '../integrators/newton.js';
 
 const IMPLICIT_SOLVERS: readonly ImplicitSolver[] = ['fixedPoint', 'newton', 'simplifiedNewton'];
-import { cpuStepper } from './cpu-stepper.js';
+import { cpuStepper } from './cpu/stepper.js';
 import type { Stepper } from './stepper.js';
-import { gpuStepper, type GpuOptions } from './gpu-stepper.js';
-import { gpuAvailable } from './runtime/index.js';
+import { gpuStepper, type GpuOptions } from './gpu/stepper.js';
+import { gpuAvailable } from '../runtime/index.js';
 
 /** Options of `compile`. */
 export interface CompileOptions extends GpuOptions {
@@ -29,20 +29,6 @@ export interface CompileOptions extends GpuOptions {
    * Ignored by explicit methods.
    */
   solver?: ImplicitSolver;
-}
-
-/**
- * Builds the step program of a method for a Hamiltonian (validating method and applicability).
- *
- * @example
- * const program = stepProgram(h, 'leapfrog');
- */
-export function stepProgram(h: Hamiltonian, method: string): StepProgram {
-  const build = Object.hasOwn(methods, method) ? methods[method] : undefined;
-  if (build === undefined) {
-    throw new DarbouxError('OPTION', `unknown method '${method}'; known methods: ${methodNames().join(', ')}`);
-  }
-  return h.memo(`program:${method}`, () => build(h));
 }
 
 /**

@@ -1,12 +1,12 @@
-import { DarbouxError } from './errors.js';
-import { constant, input, stepSize, time } from './ir/build.js';
-import type { Expr } from './ir/expr.js';
-import { inputsOf } from './ir/traverse.js';
-import { size } from './ir/shape.js';
-import { gradient as symbolicGradient } from './autodiff/vjp.js';
-import { jvp } from './autodiff/jvp.js';
-import { compileJs, type JsFunction } from './codegen/emit-js.js';
-import { splitSeparable, type SeparableSplit } from './integrators/separability.js';
+import { DarbouxError } from '../errors.js';
+import { constant, input, stepSize, time } from '../ir/build.js';
+import type { Expr } from '../ir/expr.js';
+import { inputsOf } from '../ir/traverse.js';
+import { size } from '../ir/shape.js';
+import { gradient as symbolicGradient } from '../autodiff/vjp.js';
+import { jvp } from '../autodiff/jvp.js';
+import { graphEvaluator, type GraphEvaluator } from '../ir/evaluate-graph.js';
+import { splitSeparable, type SeparableSplit } from './separability.js';
 
 /** Values of named parameters: numbers for scalars, flat row-major arrays for tensors. */
 export type ParamValues = Record<string, number | ArrayLike<number>>;
@@ -127,7 +127,7 @@ export class Hamiltonian {
   /** H(q, p) in f64 (at time t, default 0). @example h.energy([1, 0], [0, 1]) */
   energy(q: ArrayLike<number>, p: ArrayLike<number>, t = 0): number {
     this.checkState(q, p);
-    const f = this.memo('energyFn', () => compileJs(this.evaluatorInputs(), [this.H]));
+    const f = this.memo('energyFn', () => graphEvaluator(this.evaluatorInputs(), [this.H]));
     const out = [new Float64Array(1)];
     f([q, p, [t], ...this.paramValues], out);
     return out[0]![0]!;
@@ -138,7 +138,7 @@ export class Hamiltonian {
     this.checkState(q, p);
     const f = this.memo('gradientFn', () => {
       const { dq, dp } = this.gradientExprs();
-      return compileJs(this.evaluatorInputs(), [dq, dp]);
+      return graphEvaluator(this.evaluatorInputs(), [dq, dp]);
     });
     const out = [new Float64Array(this.dof), new Float64Array(this.dof)];
     f([q, p, [t], ...this.paramValues], out);
@@ -152,11 +152,11 @@ export class Hamiltonian {
   hessianVectorProduct(q: ArrayLike<number>, p: ArrayLike<number>, vq: ArrayLike<number>, vp: ArrayLike<number>, t = 0): { dq: Float64Array; dp: Float64Array } {
     this.checkState(q, p);
     this.checkState(vq, vp);
-    const f = this.memo('hvpFn', (): JsFunction => {
+    const f = this.memo('hvpFn', (): GraphEvaluator => {
       const tq = input('aux', 'vq', [this.dof]), tp = input('aux', 'vp', [this.dof]);
       const { dq, dp } = this.gradientExprs();
       const [hq, hp] = jvp([dq, dp], new Map([[this.q, tq], [this.p, tp]]));
-      return compileJs(this.evaluatorInputs(tq, tp), [hq ?? constant(0, [this.dof]), hp ?? constant(0, [this.dof])]);
+      return graphEvaluator(this.evaluatorInputs(tq, tp), [hq ?? constant(0, [this.dof]), hp ?? constant(0, [this.dof])]);
     });
     const out = [new Float64Array(this.dof), new Float64Array(this.dof)];
     f([q, p, [t], vq, vp, ...this.paramValues], out);

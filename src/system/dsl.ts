@@ -1,5 +1,5 @@
-import { index, input, type Scalar, type Vector } from './ir/build.js';
-import type { Expr } from './ir/expr.js';
+import { index, input, type Scalar, type Vector } from '../ir/build.js';
+import type { Expr } from '../ir/expr.js';
 import { Hamiltonian, type ParamValues } from './hamiltonian.js';
 
 /** Phase-space coordinates for the DSL: q and p as vectors, and their scalar components. */

@@ -1,7 +1,7 @@
-import { DarbouxError } from './errors.js';
-import { index, input, param } from './ir/build.js';
-import type { Expr } from './ir/expr.js';
-import { parseFormula } from './ir/parser.js';
+import { DarbouxError } from '../errors.js';
+import { index, input, param } from '../ir/build.js';
+import type { Expr } from '../ir/expr.js';
+import { parseFormula } from '../ir/parser.js';
 import { Hamiltonian } from './hamiltonian.js';
 
 /** A Hamiltonian written as a formula. */
