@@ -1,5 +1,5 @@
 import { DarbouxError } from '../errors.js';
-import type { Hamiltonian } from '../system/hamiltonian.js';
+import type { System } from '../system/system.js';
 import { isReversible } from '../integrators/inverse-step.js';
 import type { AdjointStateSource } from '../integrators/adjoint-step.js';
 import type { StepProgram } from '../integrators/step-program.js';
@@ -76,7 +76,7 @@ export function vjpMemory(program: StepProgram, memory: unknown): VjpMemory {
  * @example
  * const dparams = gradientByName(h, g); // e.g. { k: 0.25, w: Float64Array(3) } for a scalar k and a 3-vector w
  */
-export function gradientByName(h: Hamiltonian, g: Float64Array): Record<string, number | Float64Array> {
+export function gradientByName(h: System, g: Float64Array): Record<string, number | Float64Array> {
   const out: Record<string, number | Float64Array> = {};
   let at = 0;
   for (const node of h.params) {
@@ -116,7 +116,7 @@ function backwardError(backend: AdjointBackend, failure: BackwardFailure, firstS
  * const { dq0, dp0, dparams } = await runVjp(cpuAdjointBackend(program, 0.01, h.paramValues), { q0, p0, steps: 100, dq, dp });
  */
 export async function runVjp(backend: AdjointBackend, options: VjpOptions): Promise<VjpResult> {
-  const h = backend.program.hamiltonian;
+  const h = backend.program.system;
   const n = h.dof;
   const { batch, steps } = checkRunOptions({ q0: options.q0, p0: options.p0, steps: options.steps, batch: options.batch }, n);
   for (const key of ['dq', 'dp'] as const) {

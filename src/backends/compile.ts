@@ -55,7 +55,7 @@ export async function compile(h: Hamiltonian, options: CompileOptions): Promise<
     throw new DarbouxError('OPTION', `unknown solver '${String(solver)}'; use ${IMPLICIT_SOLVERS.map((s) => `'${s}'`).join(', ')}`);
   }
   const base = stepProgram(h, method);
-  const program = solver === 'fixedPoint' ? base : h.memo(`program:${method}:${solver}`, () => withImplicitSolver(base, solver));
+  const program = withImplicitSolver(base, solver);
   for (const key of ['tolerance', 'maxIterations'] as const) {
     const v = options[key];
     if (v !== undefined && (!Number.isFinite(v) || v <= 0 || (key === 'maxIterations' && !Number.isInteger(v)))) {

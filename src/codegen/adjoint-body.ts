@@ -36,7 +36,7 @@ export function lowerAdjointStep(
   gradient: (k: number | string) => string,
   afterSolve: readonly string[] = [],
 ) {
-  const h = step.forward.hamiltonian;
+  const h = step.forward.system;
   const parts = step.paramGradient.map(gradientParts);
   const outputs = [step.previous.q, step.previous.p, step.lambda.q, step.lambda.p, ...partRoots(parts)];
   const roots = adjointRoots(step, outputs);

@@ -49,7 +49,7 @@ export function carriedPairs(roots: readonly Expr[], shift: ReadonlyMap<Expr, Ex
  */
 export function stepCarries(program: StepProgram): { start: Expr; end: Expr }[] {
   if (program.implicit) return [];
-  const h = program.hamiltonian;
+  const h = program.system;
   const shift = new Map<Expr, Expr>([[h.q, program.next.q], [h.p, program.next.p], [h.time, add(h.time, h.dt)]]);
   const small = (node: Expr) => node.shape.length === 0 || (node.shape.length === 1 && node.shape[0]! <= CARRY_LIMIT);
   const carried = carriedPairs([program.next.q, program.next.p], shift, [h.q, h.p, h.time], small);
@@ -74,7 +74,7 @@ export function stepCarries(program: StepProgram): { start: Expr; end: Expr }[] 
  */
 export function adjointCarries(step: AdjointStep, outputs: readonly Expr[]): { start: Expr; end: Expr }[] {
   if (step.source !== 'reverse' || step.solves.length > 0) return [];
-  const h = step.forward.hamiltonian;
+  const h = step.forward.system;
   const shift = new Map<Expr, Expr>([[h.q, step.previous.q], [h.p, step.previous.p], [h.time, sub(h.time, h.dt)]]);
   const carried = carriedPairs(outputs, shift, [h.q, h.p, h.time], (node) => node.shape.length <= 1);
   const readOutside = new Set<Expr>(outputs.filter((o) => carried.has(o)));

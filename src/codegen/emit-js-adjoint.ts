@@ -45,7 +45,7 @@ export function compileJsAdjointRunner(step: AdjointStep, settings: FixedPointSe
 }
 
 function adjointRunnerSource(step: AdjointStep, settings: FixedPointSettings, unrollLimit: number | undefined): string {
-  const h = step.forward.hamiltonian;
+  const h = step.forward.system;
   const n = h.dof;
   const reverse = step.source === 'reverse';
   const lowering = new Lowering(jsSyntax, { prefix: 'v', unrollLimit });

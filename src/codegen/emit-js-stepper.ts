@@ -1,7 +1,7 @@
 import { size } from '../ir/shape.js';
 import type { Value } from '../ir/op.js';
 import type { StepProgram } from '../integrators/step-program.js';
-import type { Hamiltonian } from '../system/hamiltonian.js';
+import type { System } from '../system/system.js';
 import { Lowering } from './lowering.js';
 import { jsSyntax } from './syntax-js.js';
 import { elementOf, lowerStepper, type FixedPointDialect, type FixedPointSettings } from './step-body.js';
@@ -45,14 +45,14 @@ export function jsStateValue(prefix: string, n: number): Value {
 }
 
 /**
- * Binds a Hamiltonian's inputs in a runner: the state to `jsStateValue`s `sq…`, `sp…`, dt and t to the locals
+ * Binds a system's inputs in a runner: the state to `jsStateValue`s `sq…`, `sp…`, dt and t to the locals
  * `dt` and `time`, parameter k to `th{k}` read from the runner argument `params` (the returned prologue).
  *
  * @example
  * const lowering = new Lowering(jsSyntax, { prefix: 'v' });
  * const { q: qv, p: pv, prologue } = bindJsRunnerInputs(lowering, h);
  */
-export function bindJsRunnerInputs(lowering: Lowering, h: Hamiltonian): { q: Value; p: Value; prologue: string[] } {
+export function bindJsRunnerInputs(lowering: Lowering, h: System): { q: Value; p: Value; prologue: string[] } {
   const q = jsStateValue('sq', h.dof), p = jsStateValue('sp', h.dof);
   lowering.bind(h.q, q);
   lowering.bind(h.p, p);
@@ -120,7 +120,7 @@ export function optimizableSource(generate: (unrollLimit: number | undefined) =>
 }
 
 function jsRunnerSource(program: StepProgram, settings: FixedPointSettings, unrollLimit: number | undefined): string {
-  const h = program.hamiltonian;
+  const h = program.system;
   const n = h.dof;
   const lowering = new Lowering(jsSyntax, { prefix: 'v', unrollLimit });
   const { q: qv, p: pv, prologue } = bindJsRunnerInputs(lowering, h);

@@ -17,7 +17,7 @@ export const ADJOINT_CONTROL_WORDS = ['dt', 'tStart', 'steps', 'stepBase', 'offs
  * gradientSize(adjointStep(leapfrogStep(h), 'reverse')); // 4 for a scalar parameter k and a 3-vector w
  */
 export function gradientSize(step: AdjointStep): number {
-  return step.forward.hamiltonian.params.reduce((s, node) => s + size(node.shape), 0);
+  return step.forward.system.params.reduce((s, node) => s + size(node.shape), 0);
 }
 
 /**
@@ -43,7 +43,7 @@ export function emitWgslAdjoint(step: AdjointStep, settings: FixedPointSettings 
  * const { wgsl, loopIterations } = wgslAdjointKernel(adjointStep(program, 'reverse'));
  */
 export function wgslAdjointKernel(step: AdjointStep, settings: FixedPointSettings = WGSL_FIXED_POINT): { wgsl: string; loopIterations: KernelLoopIterations } {
-  const h = step.forward.hamiltonian;
+  const h = step.forward.system;
   const n = h.dof;
   const reverse = step.source === 'reverse';
   const G = gradientSize(step);

@@ -162,7 +162,7 @@ export function wgslStepperKernel(
   options: { record?: boolean; checkEveryStep?: boolean } = {},
 ): { wgsl: string; loopIterations: KernelLoopIterations } {
   const record = options.record ?? true;
-  const h = program.hamiltonian;
+  const h = program.system;
   const n = h.dof;
   const lowering = new Lowering(wgslSyntax, { prefix: 'v' });
   const qv = wgslStateValue('sq', n), pv = wgslStateValue('sp', n);

@@ -59,7 +59,7 @@ export function emitStep(
 ): { next: [Value, Value]; extra: Value[]; iterations: string | null; solveLoopIterations: number } {
   const roots = [program.next.q, program.next.p, ...extraRoots];
   const fp = program.implicit;
-  const n = program.hamiltonian.dof;
+  const n = program.system.dof;
   const stateElems = Array.from({ length: n }, (_, i) => [elementOf(state.q, i), elementOf(state.p, i)]).flat();
   const loops = { solveLoopIterations: 0 };
   const iterations = fp === undefined ? null : emitFixedPoint(lowering, fp, roots, stateElems, dialect, settings, [], loops);
@@ -141,7 +141,7 @@ function iterated(fp: FixedPointProblem): readonly Expr[] {
  * lowering.emit(loopInvariants([program.next.q, program.next.p], varyingNodes(program)));
  */
 export function varyingNodes(program: StepProgram): Expr[] {
-  const h = program.hamiltonian;
+  const h = program.system;
   return [h.q, h.p, h.time, ...(program.implicit?.unknowns ?? [])];
 }
 
@@ -179,6 +179,6 @@ export function lowerStepper(
     perStep: 1 + lowering.takeLoopIterations(),
     perSolveIteration: fp ? 1 + step.solveLoopIterations : 0,
   };
-  const usesTime = topologicalOrder(allRoots).includes(program.hamiltonian.time);
+  const usesTime = topologicalOrder(allRoots).includes(program.system.time);
   return { ...step, invariantLines, carries, usesTime, loopIterations };
 }

@@ -28,7 +28,7 @@ export interface AdjointStep {
   readonly previous: { readonly q: Expr; readonly p: Expr };
   /** λ_n. */
   readonly lambda: { readonly q: Expr; readonly p: Expr };
-  /** g_θ, aligned with `forward.hamiltonian.params` (shapes of the parameters). */
+  /** g_θ, aligned with `forward.system.params` (shapes of the parameters). */
   readonly paramGradient: readonly Expr[];
 }
 
@@ -48,7 +48,7 @@ export function stepVjp(
   lq: Expr,
   lp: Expr,
 ): { lambda: { q: Expr; p: Expr }; paramGradient: Expr[]; solve?: FixedPointProblem } {
-  const h = program.hamiltonian;
+  const h = program.system;
   const move = (roots: readonly Expr[]) => (at.q === h.q && at.p === h.p ? [...roots] : substitute(roots, new Map([[h.q, at.q], [h.p, at.p]])));
   const next = [program.next.q, program.next.p];
   const fp = program.implicit;
@@ -82,7 +82,7 @@ export function stepVjp(
  * step.solves.length; // 2: reconstruction with the forward stages, then the adjoint stages
  */
 export function adjointStep(program: StepProgram, source: AdjointStateSource): AdjointStep {
-  const h = program.hamiltonian;
+  const h = program.system;
   const cached = built.get(program) ?? {};
   built.set(program, cached);
   return (cached[source] ??= (() => {

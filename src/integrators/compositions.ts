@@ -21,7 +21,7 @@ export function leapfrogComposition(h: Hamiltonian, method: string, coefficients
     splitting.push(...sub.stages);
     state = sub;
   }
-  return { method, order, symmetric: true, hamiltonian: h, next: { q: state.q, p: state.p }, splitting };
+  return { method, order, symmetric: true, inverse: 'negatedStep', system: h, next: { q: state.q, p: state.p }, splitting };
 }
 
 /** Triple jump (Yoshida 1990): order 2k+2 from a symmetric order-2k method. */
@@ -74,8 +74,9 @@ export function symplecticEulerStep(variant: 'A' | 'B') {
       q = add(h.q, mul(h.dt, at(gradT, h.q, h.p)));
       p = sub(h.p, mul(h.dt, at(gradV, q, h.p)));
     }
-    const kick: SplittingStage = { kind: 'kick', step: h.dt, time: h.time }, drift: SplittingStage = { kind: 'drift', step: h.dt, time: h.time };
+    const kick: SplittingStage = { kind: 'kick', force: gradV, step: h.dt, time: h.time };
+    const drift: SplittingStage = { kind: 'drift', force: gradT, step: h.dt, time: h.time };
     const splitting = variant === 'A' ? [kick, drift] : [drift, kick];
-    return { method, order: 1, symmetric: false, hamiltonian: h, next: { q, p }, splitting };
+    return { method, order: 1, symmetric: false, inverse: 'undoStages', system: h, next: { q, p }, splitting };
   };
 }

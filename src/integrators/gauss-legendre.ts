@@ -77,7 +77,8 @@ export function gaussLegendreStep(h: Hamiltonian, stages: 1 | 2 | 3): StepProgra
     method: names[stages],
     order: 2 * stages,
     symmetric: true,
-    hamiltonian: h,
+    inverse: 'solve',
+    system: h,
     next,
     implicit: { unknowns: [...dQ, ...dP], initial, update },
   };

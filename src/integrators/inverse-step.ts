@@ -1,9 +1,8 @@
 import { DarbouxError } from '../errors.js';
-import { add, input, neg, sub } from '../ir/build.js';
+import { add, input, mul, neg, sub } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
 import { substitute } from '../ir/traverse.js';
-import { methods } from './methods.js';
-import type { FixedPointProblem, StepProgram } from './step-program.js';
+import type { FixedPointProblem, SplittingStage, StepProgram } from './step-program.js';
 
 /**
  * The inverse of one step, z_n = Φₕ⁻¹(z_{n+1}), as expressions of the program's state inputs q, p (holding
@@ -17,24 +16,21 @@ export interface InverseStep {
   readonly solve?: FixedPointProblem;
 }
 
-/** Explicit methods whose inverse is another method run with −dt from the same time (adjoint pairs). */
-const ADJOINT_PARTNERS: Readonly<Record<string, string>> = { symplecticEulerA: 'symplecticEulerB', symplecticEulerB: 'symplecticEulerA' };
-
 /**
- * Whether a program has an inverse step darboux can build (so `memory: 'reverse'` applies): symmetric methods,
- * adjoint pairs and implicit methods do; `rk4` does not.
+ * Whether a program has an inverse step darboux can build (so `memory: 'reverse'` applies): its method's
+ * `inverse` rule is not 'none' (symmetric, splitting and implicit methods have one; `rk4` does not).
  *
  * @example
  * isReversible(stepProgram(h, 'leapfrog')) // true
  */
 export function isReversible(program: StepProgram): boolean {
-  return program.implicit !== undefined || program.symmetric || Object.hasOwn(ADJOINT_PARTNERS, program.method);
+  return program.inverse !== 'none' && (program.inverse !== 'undoStages' || program.splitting !== undefined);
 }
 
 /**
  * Builds the inverse step of a program:
  * - symmetric explicit methods: Φₕ⁻¹ = Φ₋ₕ, the same program with dt ↦ −dt started at t_{n+1} = t + dt;
- * - symplectic Euler A/B: the partner variant with −dt (at the same time t, as both evaluate every force at t);
+ * - splitting methods (symplectic Euler A/B): each kick p ← p − c·h∇V(q) and drift q ← q + c·h∇T(p) undone, last first;
  * - implicit methods (any, symmetric or not): one fixed point solving Φₕ(z_n) = z_{n+1} for z_n together with
  *   the stage unknowns W of the forward step at z_n, so the adjoint solve that follows sees exactly the stages
  *   of the step it differentiates. Its contraction is O(h), like the forward solve's.
@@ -44,7 +40,7 @@ export function isReversible(program: StepProgram): boolean {
  * const { previous } = inverseStep(stepProgram(h, 'leapfrog')); // z_n as expressions of z_{n+1}
  */
 export function inverseStep(program: StepProgram): InverseStep {
-  const h = program.hamiltonian;
+  const h = program.system;
   if (!isReversible(program)) {
     throw new DarbouxError(
       'OPTION',
@@ -68,9 +64,18 @@ export function inverseStep(program: StepProgram): InverseStep {
       },
     };
   }
-  const partner = ADJOINT_PARTNERS[program.method];
-  const reversed = partner === undefined ? program : methods[partner]!(h);
-  const start = partner === undefined ? add(h.time, h.dt) : h.time;
-  const [q, p] = substitute([reversed.next.q, reversed.next.p], new Map([[h.dt, neg(h.dt)], [h.time, start]]));
+  if (program.inverse === 'undoStages') return { previous: undoStages(program.system, program.splitting!) };
+  const [q, p] = substitute([program.next.q, program.next.p], new Map([[h.dt, neg(h.dt)], [h.time, add(h.time, h.dt)]]));
   return { previous: { q: q!, p: p! } };
+}
+
+/** z_n from z_{n+1} = (q, p) by undoing each stage of a splitting method, last first. */
+function undoStages(system: StepProgram['system'], stages: readonly SplittingStage[]): { q: Expr; p: Expr } {
+  let q: Expr = system.q, p: Expr = system.p;
+  for (const stage of [...stages].reverse()) {
+    const [force] = substitute([stage.force], new Map([[system.q, q], [system.p, p], [system.time, stage.time]]));
+    if (stage.kind === 'kick') p = add(p, mul(stage.step, force!));
+    else q = sub(q, mul(stage.step, force!));
+  }
+  return { q, p };
 }

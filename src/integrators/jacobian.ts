@@ -12,7 +12,7 @@ import type { StepProgram } from './step-program.js';
  */
 export function tangentStep(program: StepProgram): { tq: Expr; tp: Expr; dq: Expr; dp: Expr } {
   if (program.implicit) throw new Error('tangentStep: implicit programs go through the implicit function theorem (implicitJacobianFunction)');
-  const h = program.hamiltonian;
+  const h = program.system;
   const tq = input('aux', 'tangent_q', [h.dof]);
   const tp = input('aux', 'tangent_p', [h.dof]);
   const [dq, dp] = jvp([program.next.q, program.next.p], new Map([[h.q, tq], [h.p, tp]]));

@@ -14,7 +14,8 @@ import type { SplittingStage, StepProgram } from './step-program.js';
  * const { gradV, gradT } = separableGradients(h, 'leapfrog');
  */
 export function separableGradients(h: Hamiltonian, method: string): { gradV: Expr; gradT: Expr } {
-  return h.memo('separableGradients', () => {
+  let forces = separableForces.get(h);
+  if (forces === undefined) {
     const split = h.split();
     if (!split.separable) {
       const term = printExpr(split.coupling, { name: (n) => coordinateName(h, n) });
@@ -27,9 +28,13 @@ export function separableGradients(h: Hamiltonian, method: string): { gradV: Exp
     }
     const [gradV] = gradient(split.V, [h.q]);
     const [gradT] = gradient(split.T, [h.p]);
-    return { gradV: gradV!, gradT: gradT! };
-  });
+    separableForces.set(h, (forces = { gradV: gradV!, gradT: gradT! }));
+  }
+  return forces;
 }
+
+/** ∇V and ∇T of each separable Hamiltonian, derived once and held as long as it lives. */
+const separableForces = new WeakMap<Hamiltonian, { gradV: Expr; gradT: Expr }>();
 
 /**
  * The display name of a coordinate node (index(q, i) → 'x'), for messages.
@@ -60,9 +65,9 @@ export function kickDriftKick(h: Hamiltonian, q: Expr, p: Expr, t: Expr, c: numb
   const tNext = add(t, step);
   const pNext = sub(pHalf, mul(half, at(gradV, qNext, pHalf, tNext)));
   const stages: SplittingStage[] = [
-    { kind: 'kick', step: half, time: t },
-    { kind: 'drift', step, time: add(t, half) },
-    { kind: 'kick', step: half, time: tNext },
+    { kind: 'kick', force: gradV, step: half, time: t },
+    { kind: 'drift', force: gradT, step, time: add(t, half) },
+    { kind: 'kick', force: gradV, step: half, time: tNext },
   ];
   return { q: qNext, p: pNext, t: tNext, stages };
 }
@@ -75,5 +80,5 @@ export function kickDriftKick(h: Hamiltonian, q: Expr, p: Expr, t: Expr, c: numb
  */
 export function leapfrogStep(h: Hamiltonian): StepProgram {
   const next = kickDriftKick(h, h.q, h.p, h.time, 1);
-  return { method: 'leapfrog', order: 2, symmetric: true, hamiltonian: h, next: { q: next.q, p: next.p }, splitting: next.stages };
+  return { method: 'leapfrog', order: 2, symmetric: true, inverse: 'negatedStep', system: h, next: { q: next.q, p: next.p }, splitting: next.stages };
 }

@@ -41,5 +41,12 @@ export function stepProgram(h: Hamiltonian, method: string): StepProgram {
   if (build === undefined) {
     throw new DarbouxError('OPTION', `unknown method '${method}'; known methods: ${methodNames().join(', ')}`);
   }
-  return h.memo(`program:${method}`, () => build(h));
+  let byMethod = programs.get(h);
+  if (byMethod === undefined) programs.set(h, (byMethod = new Map()));
+  let program = byMethod.get(method);
+  if (program === undefined) byMethod.set(method, (program = build(h)));
+  return program;
 }
+
+/** The programs built for a Hamiltonian, by method name, held as long as the Hamiltonian lives. */
+const programs = new WeakMap<Hamiltonian, Map<string, StepProgram>>();

@@ -24,8 +24,15 @@ export type ImplicitSolver = 'fixedPoint' | 'newton' | 'simplifiedNewton';
 export function withImplicitSolver(program: StepProgram, solver: ImplicitSolver): StepProgram {
   const fp = program.implicit;
   if (fp === undefined || solver === 'fixedPoint') return program;
-  return { ...program, implicit: newtonProblem(fp, solver) };
+  let bySolver = solverVariants.get(program);
+  if (bySolver === undefined) solverVariants.set(program, (bySolver = new Map()));
+  let variant = bySolver.get(solver);
+  if (variant === undefined) bySolver.set(solver, (variant = { ...program, implicit: newtonProblem(fp, solver) }));
+  return variant;
 }
+
+/** Solver variants of a program, built once and held as long as the program lives. */
+const solverVariants = new WeakMap<StepProgram, Map<ImplicitSolver, StepProgram>>();
 
 /**
  * One fixed-point problem with Newton's iteration (see `withImplicitSolver`): the same unknowns, predictor and

@@ -29,7 +29,8 @@ export function rk4Step(h: Hamiltonian): StepProgram {
     method: 'rk4',
     order: 4,
     symmetric: false,
-    hamiltonian: h,
+    inverse: 'none',
+    system: h,
     next: { q: combine(q, k1.q, k2.q, k3.q, k4.q), p: combine(p, k1.p, k2.p, k3.p, k4.p) },
   };
 }

@@ -15,7 +15,7 @@ import type { StepProgram } from './step-program.js';
  * const fast = specializeParameters(stepProgram(henonHeiles().hamiltonian, 'leapfrog')); // λ inlined
  */
 export function specializeParameters(program: StepProgram, maxElements = 16): StepProgram {
-  const h = program.hamiltonian;
+  const h = program.system;
   const values = new Map<Expr, Expr>();
   h.params.forEach((node, k) => {
     if (size(node.shape) <= maxElements) values.set(node, tensorConstant(h.paramValues[k]!, node.shape));

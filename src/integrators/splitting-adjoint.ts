@@ -2,7 +2,6 @@ import { add, input, mul, neg, sub } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
 import { substitute } from '../ir/traverse.js';
 import { vjp } from '../autodiff/vjp.js';
-import { separableGradients } from './leapfrog.js';
 import type { SplittingStage, StepProgram } from './step-program.js';
 
 /**
@@ -22,14 +21,13 @@ export function splittingBackward(
   lq: Expr,
   lp: Expr,
 ): { previous: { q: Expr; p: Expr }; lambda: { q: Expr; p: Expr }; paramGradient: Expr[] } {
-  const h = program.hamiltonian;
-  const { gradV, gradT } = separableGradients(h, program.method);
+  const h = program.system;
   let q: Expr = h.q, p: Expr = h.p, lambdaQ = lq, lambdaP = lp;
   let gradients: (Expr | null)[] = h.params.map(() => null);
   const placeholder = input('aux', 'splitting_cotangent', [h.dof]);
   for (const stage of mergedStages(program.splitting).reverse()) {
     const kick = stage.kind === 'kick';
-    const increment = mul(stage.step, kick ? gradV : gradT);
+    const increment = mul(stage.step, stage.force);
     // Differentiated with a placeholder cotangent, then moved to the stage's state and cotangent at once (λ
     // depends on z_{n+1}, which must not be substituted).
     const [dx, ...dtheta] = vjp([increment], [kick ? neg(placeholder) : placeholder], [kick ? h.q : h.p, ...h.params]);

@@ -1,5 +1,6 @@
 import type { Expr } from '../ir/expr.js';
 import type { Hamiltonian } from '../system/hamiltonian.js';
+import type { System } from '../system/system.js';
 
 /**
  * One integrator step as a program over the IR: the next state as expressions of the inputs
@@ -12,7 +13,10 @@ export interface StepProgram {
   readonly order: number;
   /** Whether the step is symmetric (time-reversible): Φ₋ₕ ∘ Φₕ = id. */
   readonly symmetric: boolean;
-  readonly hamiltonian: Hamiltonian;
+  /** How the method undoes a step (what `memory: 'reverse'` adjoints rebuild earlier states with). */
+  readonly inverse: InverseRule;
+  /** The system the step advances: its state, time, step-size and parameter inputs. */
+  readonly system: System;
   /** State after one step of size dt starting at time t (may refer to the unknowns of `implicit`). */
   readonly next: { readonly q: Expr; readonly p: Expr };
   /** For implicit methods: the fixed-point problem solved at every step before `next` is evaluated. */
@@ -26,11 +30,20 @@ export interface StepProgram {
 }
 
 /**
+ * How a method undoes one step Φₕ: 'negatedStep' for symmetric explicit methods (Φₕ⁻¹ = Φ₋ₕ started at t + h);
+ * 'undoStages' for splitting methods (each kick and drift undone, last first); 'solve' for implicit methods
+ * (Φₕ(zₙ) = zₙ₊₁ solved for zₙ together with the stages); 'none' where no inverse exists (rk4).
+ */
+export type InverseRule = 'negatedStep' | 'undoStages' | 'solve' | 'none';
+
+/**
  * One sub-map of a splitting method: a kick p ← p − step·∇V(q, time) or a drift q ← q + step·∇T(p, time), with
  * `step` (c·dt) and `time` (t + τ·dt) expressions of the program's inputs dt and t.
  */
 export interface SplittingStage {
   readonly kind: 'kick' | 'drift';
+  /** ∇V(q, time) for a kick, ∇T(p, time) for a drift, as expressions of the system's inputs. */
+  readonly force: Expr;
   readonly step: Expr;
   readonly time: Expr;
 }

@@ -1,3 +1,4 @@
+import type { System } from './system.js';
 import { DarbouxError } from '../errors.js';
 import { constant, input, stepSize, time } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
@@ -33,7 +34,7 @@ export interface HamiltonianDefinition {
  * const h = parse({ q: ['x'], p: ['px'], H: 'px^2/2 + x^2/2' });
  * h.energy([1], [0]); // 0.5
  */
-export class Hamiltonian {
+export class Hamiltonian implements System {
   readonly H: Expr;
   readonly q: Expr;
   readonly p: Expr;
@@ -47,7 +48,9 @@ export class Hamiltonian {
   /** Current parameter values, aligned with `params`. */
   readonly paramValues: readonly Float64Array[];
   readonly names: { q: readonly string[]; p: readonly string[] };
-  private cache = new Map<string, unknown>();
+  private splitCache?: SeparableSplit;
+  private gradientCache?: { dq: Expr; dp: Expr };
+  private evaluators: { energy?: GraphEvaluator; gradient?: GraphEvaluator; hessianVectorProduct?: GraphEvaluator } = {};
 
   constructor(def: HamiltonianDefinition) {
     const { H, q, p } = def;
@@ -75,12 +78,6 @@ export class Hamiltonian {
     this.names = { q: [...qn], p: [...pn] };
   }
 
-  /** Memoises derived objects (gradients, compiled functions) per Hamiltonian. @internal */
-  memo<T>(key: string, build: () => T): T {
-    if (!this.cache.has(key)) this.cache.set(key, build());
-    return this.cache.get(key) as T;
-  }
-
   /** Parameter values by name (numbers for scalars). @example h.paramsByName() // { lam: 1 } */
   paramsByName(): Record<string, number | Float64Array> {
     const out: Record<string, number | Float64Array> = {};
@@ -97,7 +94,7 @@ export class Hamiltonian {
 
   /** Structural split H = T(p) + V(q), or the first coupling term. @example h.split() */
   split(): SeparableSplit {
-    return this.memo('split', () => splitSeparable(this.H, this.q, this.p));
+    return (this.splitCache ??= splitSeparable(this.H, this.q, this.p));
   }
 
   /** True iff H = T(p) + V(q) structurally. @example parse({...}).isSeparable */
@@ -107,10 +104,11 @@ export class Hamiltonian {
 
   /** Symbolic ∂H/∂q and ∂H/∂p (reverse mode). @example const { dq, dp } = h.gradientExprs() */
   gradientExprs(): { dq: Expr; dp: Expr } {
-    return this.memo('gradientExprs', () => {
+    if (this.gradientCache === undefined) {
       const [dq, dp] = symbolicGradient(this.H, [this.q, this.p]);
-      return { dq: dq!, dp: dp! };
-    });
+      this.gradientCache = { dq: dq!, dp: dp! };
+    }
+    return this.gradientCache;
   }
 
   /** Inputs of every compiled evaluator: q, p, time, then the parameters. @internal */
@@ -127,7 +125,7 @@ export class Hamiltonian {
   /** H(q, p) in f64 (at time t, default 0). @example h.energy([1, 0], [0, 1]) */
   energy(q: ArrayLike<number>, p: ArrayLike<number>, t = 0): number {
     this.checkState(q, p);
-    const f = this.memo('energyFn', () => graphEvaluator(this.evaluatorInputs(), [this.H]));
+    const f = (this.evaluators.energy ??= graphEvaluator(this.evaluatorInputs(), [this.H]));
     const out = [new Float64Array(1)];
     f([q, p, [t], ...this.paramValues], out);
     return out[0]![0]!;
@@ -136,10 +134,10 @@ export class Hamiltonian {
   /** ∂H/∂q, ∂H/∂p from the symbolic derivative, in f64. @example const { dq, dp } = h.gradient([1], [0]) */
   gradient(q: ArrayLike<number>, p: ArrayLike<number>, t = 0): { dq: Float64Array; dp: Float64Array } {
     this.checkState(q, p);
-    const f = this.memo('gradientFn', () => {
+    const f = (this.evaluators.gradient ??= (() => {
       const { dq, dp } = this.gradientExprs();
       return graphEvaluator(this.evaluatorInputs(), [dq, dp]);
-    });
+    })());
     const out = [new Float64Array(this.dof), new Float64Array(this.dof)];
     f([q, p, [t], ...this.paramValues], out);
     return { dq: out[0]!, dp: out[1]! };
@@ -152,12 +150,12 @@ export class Hamiltonian {
   hessianVectorProduct(q: ArrayLike<number>, p: ArrayLike<number>, vq: ArrayLike<number>, vp: ArrayLike<number>, t = 0): { dq: Float64Array; dp: Float64Array } {
     this.checkState(q, p);
     this.checkState(vq, vp);
-    const f = this.memo('hvpFn', (): GraphEvaluator => {
+    const f = (this.evaluators.hessianVectorProduct ??= ((): GraphEvaluator => {
       const tq = input('aux', 'vq', [this.dof]), tp = input('aux', 'vp', [this.dof]);
       const { dq, dp } = this.gradientExprs();
       const [hq, hp] = jvp([dq, dp], new Map([[this.q, tq], [this.p, tp]]));
       return graphEvaluator(this.evaluatorInputs(tq, tp), [hq ?? constant(0, [this.dof]), hp ?? constant(0, [this.dof])]);
-    });
+    })());
     const out = [new Float64Array(this.dof), new Float64Array(this.dof)];
     f([q, p, [t], vq, vp, ...this.paramValues], out);
     return { dq: out[0]!, dp: out[1]! };

@@ -6,6 +6,7 @@
  */
 import { DarbouxError } from '../errors.js';
 import { stepProgram } from '../integrators/methods.js';
+import { isReversible } from '../integrators/inverse-step.js';
 import { cpuAdjointBackend } from '../backends/cpu/adjoint.js';
 import { graphSize, inputsOf } from '../ir/traverse.js';
 import { adjointStep } from '../integrators/adjoint-step.js';
@@ -78,8 +79,8 @@ function checkTrajectories(model: NeuralModel, data: TrajectoryData, options: Tr
   if (!['fixedPoint', 'newton', 'simplifiedNewton'].includes(solver)) throw new DarbouxError('OPTION', `fit: solver must be 'fixedPoint', 'newton' or 'simplifiedNewton', got ${JSON.stringify(options.solver)}`);
   // Unknown method or a non-separable H with leapfrog: thrown here.
   const program = withImplicitSolver(stepProgram(h, method), solver);
-  if (gradient === 'adjoint' && method === 'rk4') {
-    throw new DarbouxError('OPTION', "fit: rk4 has no inverse step, so gradient 'adjoint' cannot rebuild states backwards; use gradient: 'backprop'");
+  if (gradient === 'adjoint' && !isReversible(program)) {
+    throw new DarbouxError('OPTION', `fit: ${method} has no inverse step, so gradient 'adjoint' cannot rebuild states backwards; use gradient: 'backprop'`, { method });
   }
   const count = data.q.length / per;
   const starts: number[] = [];

@@ -13,7 +13,7 @@ import { runVjp, type AdjointBackend } from '../adjoint-driver.js';
 
 /**
  * The f64 CPU backend of the vjp memory modes, for a program with given parameter values (aligned with
- * `program.hamiltonian.params`).
+ * `program.system.params`).
  *
  * @example
  * const backend = cpuAdjointBackend(program, 0.01, h.paramValues);
@@ -26,7 +26,7 @@ export function cpuAdjointBackend(program: StepProgram, dt: number, params: read
     label: 'cpu f64',
     bytesPerValue: 8,
     async forward(q, p, batch, steps, t0, record) {
-      const n = program.hamiltonian.dof;
+      const n = program.system.dof;
       const count = record > 0 ? Math.floor(steps / record) : 0;
       const rq = record > 0 ? new Float64Array(count * batch * n) : null;
       const rp = record > 0 ? new Float64Array(count * batch * n) : null;
@@ -54,7 +54,7 @@ export interface ProgramVjpOptions extends VjpOptions {
 
 /** Parameter values aligned with the program's parameter nodes, checked for size. */
 function alignedParams(program: StepProgram, params: ProgramVjpOptions['params']): readonly ArrayLike<number>[] {
-  const h = program.hamiltonian;
+  const h = program.system;
   if (params === undefined) return h.paramValues;
   const values = Array.isArray(params)
     ? (params as readonly ArrayLike<number>[])

@@ -50,7 +50,7 @@ const zeroIfNull = (e: Expr | null, like: Expr) => e ?? constant(0, like.shape);
  * const J = implicitJacobianFunction(midpointStep(h), JS_FIXED_POINT)(q, p, 0.01, 0);
  */
 export function implicitJacobianFunction(program: StepProgram, settings: FixedPointSettings) {
-  const h = program.hamiltonian;
+  const h = program.system;
   const fp = program.implicit!;
   const n = h.dof, m2 = 2 * n;
   const U = fp.unknowns;

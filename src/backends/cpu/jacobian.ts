@@ -17,7 +17,7 @@ export function jacobianFunction(
   settings: FixedPointSettings = JS_FIXED_POINT,
 ): (q: ArrayLike<number>, p: ArrayLike<number>, dt: number, t: number) => Float64Array {
   if (program.implicit) return implicitJacobianFunction(program, settings);
-  const h = program.hamiltonian;
+  const h = program.system;
   const { tq, tp, dq, dp } = tangentStep(program);
   const f: JsFunction = compileJs([h.q, h.p, h.dt, h.time, tq, tp, ...h.params], [dq, dp]);
   return (q, p, dt, t) => jacobianColumns(h.dof, (uq, up, oq, op) => f([q, p, [dt], [t], uq, up, ...h.paramValues], [oq, op]));

@@ -19,7 +19,7 @@ import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../s
  * await st.run({ q0: [1, 0], p0: [0, 1], steps: 100 });
  */
 export function cpuStepper(program: StepProgram, dt: number, settings: Partial<FixedPointSettings> = {}): Stepper {
-  const h = program.hamiltonian;
+  const h = program.system;
   const fixedPoint: FixedPointSettings = {
     tolerance: settings.tolerance ?? JS_FIXED_POINT.tolerance,
     maxIterations: settings.maxIterations ?? JS_FIXED_POINT.maxIterations,

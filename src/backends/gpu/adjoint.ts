@@ -54,7 +54,7 @@ function backwardKernel(ctx: GpuAdjointContext, source: AdjointStateSource) {
  */
 export function gpuAdjointBackend(ctx: GpuAdjointContext): AdjointBackend {
   const { gpu, program, dt } = ctx;
-  const n = program.hamiltonian.dof;
+  const n = program.system.dof;
   const bindingLimit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
 
   async function backwardChunk(s: BackwardSegment, first: number, count: number): Promise<BackwardStatus> {

@@ -51,7 +51,7 @@ export interface GpuStepper extends Stepper {
  * const { q, p } = await st.run({ q0, p0, steps: 1000, batch: 4096 });
  */
 export async function gpuStepper(program: StepProgram, dt: number, options: GpuOptions & Partial<FixedPointSettings> = {}): Promise<GpuStepper> {
-  const h = program.hamiltonian;
+  const h = program.system;
   const n = h.dof;
   const gpu = await acquireGpu({ adapter: options.adapter });
   const settings: FixedPointSettings = {
