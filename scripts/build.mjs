@@ -10,11 +10,15 @@
  *   node scripts/build.mjs              # → dist/
  *   node scripts/build.mjs /tmp/out     # → /tmp/out (the build test uses this)
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { build } from 'esbuild';
 
 export const ENTRY_POINTS = { index: 'src/index.ts', internals: 'src/internals.ts' };
 
 const outdir = process.argv[2] ?? 'dist';
+// Chunk names carry content hashes: drop the previous build's, so dist/ holds only what the entries import.
+fs.rmSync(path.join(outdir, 'chunks'), { recursive: true, force: true });
 
 await build({
   entryPoints: ENTRY_POINTS,

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile, hnn, parse, type GpuStepper, harmonicOscillator, henonHeiles, kepler, methodNames, pendulum, type Model } from '../../src/index.js';
-import { releaseGpu } from '../../src/runtime/index.js';
+import { gpuAvailable, releaseGpu } from '../../src/runtime/index.js';
 
 afterAll(() => releaseGpu());
 
@@ -98,6 +98,15 @@ describe('loop-iteration bounds of software adapters', () => {
       cpu.dispose();
     }
     gpu.dispose();
+  });
+});
+
+describe("backend 'auto'", () => {
+  it('takes the GPU exactly when an adapter is available, and says so', async () => {
+    const model = harmonicOscillator();
+    const st = await compile(model.hamiltonian, { dt: model.dt, backend: 'auto' });
+    expect(st.backend).toBe((await gpuAvailable()) ? 'gpu' : 'cpu');
+    st.dispose();
   });
 });
 
