@@ -3,8 +3,7 @@
  * and how far reversed trajectories depart from the forward ones (f64 and f32). Called from bench/run.ts;
  * standalone: npx tsx bench/adjoint.ts
  */
-import { compile, henonHeiles, hnn, kepler, type Hamiltonian, type Stepper } from '../src/index.js';
-import { gpuAvailable, releaseGpu } from '../src/runtime/index.js';
+import { compile, gpuAvailable, henonHeiles, hnn, kepler, releaseGpu, type Hamiltonian, type Stepper } from '../src/index.js';
 
 /**
  * The HNN of the benchmarks (src/models/neural): H = T(p) + V(q) for leapfrog (separable), H = MLP([q; p]) for

@@ -10,7 +10,8 @@
  * Run: npx tsx bench/handwritten-henon-heiles.ts   (batch 65536 × 1000 steps)
  */
 import { pathToFileURL } from 'node:url';
-import { acquireGpu, createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, releaseGpu, splitDispatch, writeBuffer, type Gpu } from '../src/runtime/index.js';
+import { releaseGpu } from '../src/index.js';
+import { acquireGpu, createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type Gpu } from '../src/internals.js';
 
 const WORKGROUP = 64;
 

@@ -2,7 +2,8 @@
  * Benchmarks (not tests): gradient graph sizes, and generated CPU leapfrog vs a hand-written JS leapfrog.
  * Run: npm run bench
  */
-import { compile, doublePendulum, graphSize, henonHeiles, kepler, lennardJones, stepProgram } from '../src/index.js';
+import { compile, doublePendulum, graphSize, henonHeiles, kepler, lennardJones } from '../src/index.js';
+import { stepProgram } from '../src/internals.js';
 
 console.log('## Gradient graph size (nodes reachable from ∂H/∂q, ∂H/∂p vs nodes of H)\n');
 for (const model of [henonHeiles(), kepler(), lennardJones({ particles: 32 })]) {

@@ -8,8 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { fit, graphSize, hnn, type TrainingData } from '../src/index.js';
-import { gpuAvailable, releaseGpu } from '../src/runtime/index.js';
+import { fit, gpuAvailable, graphSize, hnn, releaseGpu, type TrainingData } from '../src/index.js';
 
 /** 50 circles of the ideal spring H = q² + p², 30 samples each over t ∈ [0, 3], with exact derivatives. */
 function springSamples(): TrainingData & { q: Float64Array } {

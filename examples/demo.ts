@@ -9,9 +9,8 @@
  */
 import {
   compile, coupledOscillator, DarbouxError, doublePendulum, doubleWell, harmonicOscillator, henonHeiles, kepler, methodNames, pendulum,
-  symplecticDefect, type Model,
+  symplecticDefect, gpuAvailable, gpuInfo, releaseGpu, type Model,
 } from '../src/index.js';
-import { gpuAvailable, gpuInfo, releaseGpu } from '../src/runtime/index.js';
 
 const STEPS = 100_000;
 const RECORD = 10;

@@ -28,4 +28,6 @@ export type DarbouxErrorCode =
   | 'NONFINITE'
   | 'NO_CONVERGENCE'
   | 'DEVICE'
-  | 'JSON';
+  | 'JSON'
+  /** A broken internal invariant (a darboux bug, or misuse of `darboux/internals`): please report it. */
+  | 'INTERNAL';

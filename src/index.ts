@@ -1,84 +1,79 @@
 /**
  * darboux: Hamiltonians as typed expression graphs, differentiated symbolically and compiled into
  * symplectic integrator kernels.
+ *
+ * This is the user API: systems (formulas and the DSL), `compile` and its Stepper, the classical and neural
+ * models, training, and diagnostics. The compiler's parts (IR nodes and the op registry, autodiff, step
+ * programs, code generation, backends, the WebGPU runtime) are exported for advanced use from
+ * `darboux/internals` (src/internals.ts); they may change between minor versions.
+ *
+ * @example
+ * import { parse, compile, symplecticDefect } from 'darboux';
+ * const h = parse({ q: ['x'], p: ['px'], H: 'px^2/2 + x^2/2' });
+ * const st = await compile(h, { method: 'leapfrog', dt: 0.01, backend: 'cpu' });
+ * symplecticDefect(st.jacobian([1], [0])); // ≈ 1e-16
  */
-export { DarbouxError, type DarbouxErrorCode } from './errors.js';
-export { parse, type FormulaSpec } from './system/parse.js';
-export { compile, type CompileOptions } from './backends/compile.js';
-export { stepProgram } from './integrators/methods.js';
-export type { Stepper, RunOptions, RunResult } from './backends/stepper.js';
-export { Hamiltonian, type HamiltonianDefinition, type ParamValues } from './system/hamiltonian.js';
-export { phaseSpace, hamiltonian, type PhaseSpace } from './system/dsl.js';
 
-// IR and DSL builders.
-export { Expr, internedCount } from './ir/expr.js';
+// Errors.
+export { DarbouxError, type DarbouxErrorCode } from './errors.js';
+
+// Systems: formulas, the DSL, the Hamiltonian class.
+export { parse, type FormulaSpec } from './system/parse.js';
+export { phaseSpace, hamiltonian, type PhaseSpace } from './system/dsl.js';
+export { Hamiltonian, type HamiltonianDefinition, type ParamValues } from './system/hamiltonian.js';
+
+// DSL builders (typed expression graphs).
+export type { Expr } from './ir/expr.js';
 export type { Shape } from './ir/shape.js';
 export {
-  abs, add, addAll, constant, cos, cosh, div, dot, exp, index, input, log, matTvec, matvec, mul, neg, outer, param,
-  pow, powi, sigmoid, sign, sin, sinh, softplus, sqrt, stack, stepSize, sub, sum, tan, tanh, tensorConstant, time,
-  unitVector, zeros, lift, map, type Operand, type Scalar, type Vector, type Matrix,
+  abs, add, addAll, constant, cos, cosh, div, dot, exp, index, input, lift, log, map, matTvec, matvec, mul, neg, outer,
+  param, pow, powi, sigmoid, sign, sin, sinh, softplus, sqrt, stack, stepSize, sub, sum, tan, tanh, tensorConstant,
+  time, unitVector, zeros, type Operand, type Scalar, type Vector, type Matrix,
 } from './ir/build.js';
 export { broadcast } from './ir/ops/tensor.js';
-export { make, isConstant } from './ir/make.js';
-export { topologicalOrder, graphSize, substitute, inputsOf } from './ir/traverse.js';
-export { printExpr } from './ir/printer.js';
-export { parseFormula } from './ir/parser.js';
-export { graphToJson, graphFromJson, serializeGraph, deserializeGraph } from './ir/json.js';
-export { opDef, opNames, defineOp, type OpDef } from './ir/op.js';
 
-// Transforms and lowering.
-export { jvp } from './autodiff/jvp.js';
-export { vjp, gradient } from './autodiff/vjp.js';
-export { compileJs, type JsFunction } from './codegen/emit-js.js';
+// Compiling and running: the Stepper contract.
+export { compile, type CompileOptions } from './backends/compile.js';
+export { methodNames } from './integrators/methods.js';
+export type { ImplicitSolver } from './integrators/newton.js';
+export type { Stepper, RunOptions, RunResult, VjpOptions, VjpResult, VjpMemory } from './backends/stepper.js';
+export type { GpuOptions, GpuStepper } from './backends/gpu/stepper.js';
 
-// Integrators.
-export type { StepProgram } from './integrators/step-program.js';
-export { leapfrogStep } from './integrators/leapfrog.js';
-export { rk4Step } from './integrators/rk4.js';
-export { methods, methodNames } from './integrators/methods.js';
-export { tangentStep, symplecticDefect } from './integrators/jacobian.js';
-export { jacobianFunction } from './backends/cpu/jacobian.js';
-export { splitSeparable } from './system/separability.js';
+// Diagnostics.
+export { symplecticDefect } from './integrators/jacobian.js';
+export { graphSize } from './ir/traverse.js';
+export { printExpr, type PrintOptions } from './ir/printer.js';
+export { gpuAvailable, gpuInfo, releaseGpu, type AdapterChoice, type GpuInfo } from './runtime/index.js';
 
-// Models.
-export * from './models/index.js';
+// Classical models.
+export type { Model } from './models/model.js';
+export { harmonicOscillator } from './models/harmonic-oscillator.js';
+export { pendulum } from './models/pendulum.js';
+export { kepler } from './models/kepler.js';
+export { keplerPolar } from './models/kepler-polar.js';
+export { henonHeiles } from './models/henon-heiles.js';
+export { lennardJones } from './models/lennard-jones.js';
+export { doubleWell } from './models/double-well.js';
+export { coupledOscillator } from './models/coupled-oscillator.js';
+export { doublePendulum } from './models/double-pendulum.js';
 
-// Implicit and composition methods, GPU backend.
-export { gaussLegendreStep, midpointStep, gauss4Step, gauss6Step } from './integrators/gauss-legendre.js';
-export { yoshida4Step, suzuki6Step, yoshida8Step, symplecticEulerStep, leapfrogComposition } from './integrators/compositions.js';
-export type { FixedPointProblem } from './integrators/step-program.js';
-export { withImplicitSolver, type ImplicitSolver } from './integrators/newton.js';
-export { solveLinearSystem } from './autodiff/linear-solve.js';
-export { gpuStepper, type GpuOptions, type GpuStepper } from './backends/gpu/stepper.js';
-export { gpuInfo, gpuAvailable, releaseGpu, type AdapterChoice } from './runtime/index.js';
-export { emitWgslStepper, emitWgslEvaluator } from './codegen/emit-wgsl.js';
-
-// Neural models, parameter store, initialisers and data sets (issue 5: models and data).
-export {
-  hnn, sympnet, mlpField, NetworkModel, ParamStore, initialisers, glorot, he, normal, zerosInit, initialiser, fansOf,
-  mergeParams, createRandom, dense, mlp, mlpHidden, mlpScalar, activate, activationNames,
-  type NeuralModel, type NeuralKind, type ParamTensors, type Random, type Initialiser, type InitName, type Fans,
-  type Activation, type DenseOptions, type MlpOptions, type NetworkGraph, type HnnOptions, type MlpFieldOptions,
-  type SympNetOptions,
-} from './models/neural/index.js';
-export { dataset, type FromHamiltonianOptions, type HamiltonianDataset, type InitialState } from './train/dataset.js';
-
-// Training (parameter gradients on CPU and GPU, Adam, fit).
-export {
-  fit, planTraining, LOSSES_BY_KIND, lossGraph, gradientProgram, paramLayout, packParams, unpackParams, compileCpuGradient,
-  emitSampleKernel, Adam, learningRate, clipFactor, minibatchSampler, seededUniform,
-  type FitOptions, type FitResult, type TrainingData, type RolloutOptions, type LossName, type LossGraph, type LossColumn,
-  type LossSettings, type GradientProgram, type ParamLayout, type CpuBatchGradient, type AdamSettings, type MinibatchSampler,
-} from './train/index.js';
-export { integrateModel, type IntegrateModelOptions } from './train/integrate-model.js';
+// Neural models and their parameters.
+export type { NeuralModel, NeuralKind, ParamTensors } from './models/neural/model.js';
+export { hnn, type HnnOptions } from './models/neural/hnn.js';
+export { mlpField, type MlpFieldOptions } from './models/neural/mlp-field.js';
+export { sympnet, type SympNetOptions } from './models/neural/sympnet.js';
 export { mapJacobian } from './models/neural/map-jacobian.js';
+export type { Activation } from './models/neural/layers.js';
 export {
-  fitTrajectories, trajectoryObjective, type TrajectoryData, type TrajectoryFitOptions, type TrajectoryObjective, type TrajectoryGradientMemory,
-} from './train/trajectory-fit.js';
-export type { TrajectoryTrainingData } from './train/options.js';
+  ParamStore, initialisers, glorot, he, normal, zerosInit, type Initialiser, type InitName,
+} from './models/neural/params.js';
+export { createRandom, type Random } from './models/neural/random.js';
 
-// Discrete adjoints (vjp): backward step programs, memory modes, the trainer entry point.
-export type { VjpOptions, VjpResult, VjpMemory } from './backends/stepper.js';
-export { programVjp, type ProgramVjpOptions } from './backends/cpu/adjoint.js';
-export { adjointStep, stepVjp, type AdjointStep, type AdjointStateSource } from './integrators/adjoint-step.js';
-export { inverseStep, isReversible, type InverseStep } from './integrators/inverse-step.js';
+// Training: data sets, fit, integrating a learned model.
+export { dataset, type FromHamiltonianOptions, type HamiltonianDataset, type InitialState } from './train/dataset.js';
+export { fit } from './train/fit.js';
+export type {
+  FitOptions, FitResult, TrainingData, TrajectoryTrainingData, TrajectoryData, TrajectoryFitOptions, RolloutOptions,
+  LossName,
+} from './train/types.js';
+export { integrateModel, type IntegrateModelOptions } from './train/integrate-model.js';

@@ -3,12 +3,11 @@ import type { Hamiltonian } from '../system/hamiltonian.js';
 import { stepProgram } from '../integrators/methods.js';
 import type { StepProgram } from '../integrators/step-program.js';
 import { withImplicitSolver, type ImplicitSolver } from '../integrators/newton.js';
+import type { Stepper } from './stepper.js';
+import type { GpuOptions } from './gpu/stepper.js';
+import { checkBackendName, selectBackend } from './registry.js';
 
 const IMPLICIT_SOLVERS: readonly ImplicitSolver[] = ['fixedPoint', 'newton', 'simplifiedNewton'];
-import { cpuStepper } from './cpu/stepper.js';
-import type { Stepper } from './stepper.js';
-import { gpuStepper, type GpuOptions } from './gpu/stepper.js';
-import { gpuAvailable } from '../runtime/index.js';
 
 /** Options of `compile`. */
 export interface CompileOptions extends GpuOptions {
@@ -32,8 +31,9 @@ export interface CompileOptions extends GpuOptions {
 }
 
 /**
- * Compiles a Hamiltonian and a method into a Stepper. `backend: 'auto'` (the default) picks the GPU when a
- * WebGPU adapter exists and the f64 CPU backend otherwise; `stepper.backend` says which.
+ * Compiles a Hamiltonian and a method into a Stepper on a backend from the registry (src/backends/registry.ts).
+ * `backend: 'auto'` (the default) picks the first available one in preference order — the GPU when a WebGPU
+ * adapter exists, the f64 CPU backend otherwise; `stepper.backend` says which.
  *
  * @example
  * const st = await compile(h, { method: 'leapfrog', dt: 0.01, backend: 'cpu' });
@@ -47,9 +47,7 @@ export async function compile(h: Hamiltonian, options: CompileOptions): Promise<
   }
   const method = options.method ?? 'leapfrog';
   const backend = options.backend ?? 'auto';
-  if (!['cpu', 'gpu', 'auto'].includes(backend)) {
-    throw new DarbouxError('OPTION', `unknown backend '${String(backend)}'; use 'cpu', 'gpu' or 'auto'`);
-  }
+  checkBackendName(backend);
   const solver = options.solver ?? 'fixedPoint';
   if (!(IMPLICIT_SOLVERS as readonly string[]).includes(solver)) {
     throw new DarbouxError('OPTION', `unknown solver '${String(solver)}'; use ${IMPLICIT_SOLVERS.map((s) => `'${s}'`).join(', ')}`);
@@ -66,8 +64,6 @@ export async function compile(h: Hamiltonian, options: CompileOptions): Promise<
     const v = options[key];
     if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) throw new DarbouxError('OPTION', `${key} must be a positive integer, got ${String(v)}`);
   }
-  if (backend === 'gpu' || (backend === 'auto' && (await gpuAvailable(options.adapter)))) {
-    return gpuStepper(program, dt, options);
-  }
-  return cpuStepper(program, dt, { tolerance: options.tolerance, maxIterations: options.maxIterations });
+  const entry = await selectBackend(backend, options);
+  return entry.create(program, dt, options);
 }

@@ -1,3 +1,4 @@
+import { DarbouxError } from '../errors.js';
 import { constant, input } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
 import { jvp } from '../autodiff/jvp.js';
@@ -11,7 +12,13 @@ import type { StepProgram } from './step-program.js';
  * const { dq, dp } = tangentStep(program); // expressions in q, p, dt, t, θ and the tangent inputs
  */
 export function tangentStep(program: StepProgram): { tq: Expr; tp: Expr; dq: Expr; dp: Expr } {
-  if (program.implicit) throw new Error('tangentStep: implicit programs go through the implicit function theorem (implicitJacobianFunction)');
+  if (program.implicit) {
+    throw new DarbouxError(
+      'INTERNAL',
+      `tangentStep: '${program.method}' is implicit; its Jacobian goes through the implicit function theorem (implicitJacobianFunction)`,
+      { method: program.method },
+    );
+  }
   const h = program.system;
   const tq = input('aux', 'tangent_q', [h.dof]);
   const tp = input('aux', 'tangent_p', [h.dof]);

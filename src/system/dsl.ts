@@ -1,3 +1,4 @@
+import { DarbouxError } from '../errors.js';
 import { index, input, type Scalar, type Vector } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
 import { Hamiltonian, type ParamValues } from './hamiltonian.js';
@@ -23,7 +24,9 @@ export interface PhaseSpace {
  * const H = add(mul(0.5, dot(p, p)), mul(0.5, add(mul(x, x), mul(y, y))));
  */
 export function phaseSpace(dof: number): PhaseSpace {
-  if (!Number.isInteger(dof) || dof < 1) throw new RangeError(`phaseSpace: dof must be a positive integer, got ${dof}`);
+  if (!Number.isInteger(dof) || dof < 1) {
+    throw new DarbouxError('SPEC', `phaseSpace: dof must be a positive integer, got ${String(dof)}`, { dof });
+  }
   const q = input('q', 'q', [dof]), p = input('p', 'p', [dof]);
   return {
     dof,

@@ -4,7 +4,7 @@
  */
 import { DarbouxError } from '../errors.js';
 import type { LossGraph, DataField } from './losses.js';
-import type { TrainingData } from './options.js';
+import type { TrainingData } from './types.js';
 
 /** Samples packed row-major: `count` records of `stride` floats. */
 export interface PackedSamples {

@@ -9,7 +9,8 @@ import { trainCpu } from './cpu-trainer.js';
 import { trainGpu } from './gpu-trainer.js';
 import { gradientProgram, packParams, unpackParams } from './gradient-program.js';
 import { lossGraph } from './losses.js';
-import { resolveFitOptions, type FitOptions, type FitResult, type TrainingData, type TrajectoryTrainingData } from './options.js';
+import { resolveFitOptions } from './options.js';
+import type { FitOptions, FitResult, TrainingData, TrajectoryTrainingData } from './types.js';
 import type { TrainingOutcome, TrainingPlan } from './plan.js';
 import { fitTrajectories } from './trajectory-fit.js';
 

@@ -8,7 +8,7 @@ import type { Expr } from '../ir/expr.js';
 import { substitute } from '../ir/traverse.js';
 import { stepProgram } from '../integrators/methods.js';
 import type { NeuralModel } from '../models/neural/model.js';
-import type { LossName, RolloutOptions } from './options.js';
+import type { LossName, RolloutOptions } from './types.js';
 
 /** Data fields a per-sample input column is filled from (`qRef`, `pRef`: the trajectory's first sample). */
 export type DataField = 'q' | 'p' | 'dqdt' | 'dpdt' | 'qNext' | 'pNext' | 'qRef' | 'pRef';

@@ -1,14 +1,10 @@
 /**
- * Options and results of `fit`, and their validation (every check runs before any work starts).
+ * Validation of `fit`'s options (every check runs before any work starts); the option types live in types.ts.
  */
 import { DarbouxError } from '../errors.js';
-import type { Hamiltonian } from '../system/hamiltonian.js';
-import type { NeuralKind, NeuralModel, ParamTensors } from '../models/neural/model.js';
+import type { NeuralKind, NeuralModel } from '../models/neural/model.js';
 import type { AdapterChoice } from '../runtime/index.js';
-import type { TrajectoryData, TrajectoryFitOptions } from './trajectory-fit.js';
-
-/** Losses `fit` knows; which apply depends on the model kind (see `LOSSES_BY_KIND`). */
-export type LossName = 'derivative' | 'map' | 'rollout';
+import type { FitOptions, LossName, RolloutOptions, TrainingData } from './types.js';
 
 /** The losses each model kind supports; the first is the default. */
 export const LOSSES_BY_KIND: Readonly<Record<NeuralKind, readonly LossName[]>> = {
@@ -16,106 +12,6 @@ export const LOSSES_BY_KIND: Readonly<Record<NeuralKind, readonly LossName[]>> =
   mlpField: ['derivative'],
   sympnet: ['map', 'rollout'],
 };
-
-/**
- * Training samples: flat row-major arrays, samples × dof (q, p, and the targets the loss needs).
- *
- * - `derivative` loss: `dqdt`, `dpdt` (the time derivatives at (q, p));
- * - `map` loss: `qNext`, `pNext` (the state one map application later);
- * - `rollout` loss with k steps: `qNext`, `pNext` of samples × k × dof (the states after 1, …, k steps);
- * - `energyWeight` with the derivative loss: `trajectoryIndex` (one integer per sample; the reference energy is
- *   the model's H at the first sample of the same trajectory).
- */
-export interface TrainingData {
-  q: ArrayLike<number>;
-  p: ArrayLike<number>;
-  dqdt?: ArrayLike<number>;
-  dpdt?: ArrayLike<number>;
-  qNext?: ArrayLike<number>;
-  pNext?: ArrayLike<number>;
-  trajectoryIndex?: ArrayLike<number>;
-}
-
-/** k-step rollout through an integrator (hnn: an explicit `compile` method; sympnet: the map composed k times). */
-export interface RolloutOptions {
-  /** Steps per sample (k ≥ 1). */
-  steps: number;
-  /** hnn only: the integration method (explicit: leapfrog, symplecticEulerA/B, yoshida4, …, rk4). */
-  method?: string;
-  /** hnn only: the step size. */
-  dt?: number;
-}
-
-/**
- * Observed trajectories (trajectories × length × dof, every `dt`) for trajectory training with loss 'rollout'
- * through any method (see `fitTrajectories`).
- */
-export interface TrajectoryTrainingData {
-  trajectories: TrajectoryData;
-}
-
-/** Options of `fit`. */
-export interface FitOptions extends TrajectoryFitOptions {
-  /** Loss (default: 'derivative' for hnn and mlpField, 'map' for sympnet). */
-  loss?: LossName;
-  /** Optimiser steps (a positive integer). */
-  steps: number;
-  /** Adam learning rate (> 0). */
-  lr: number;
-  /** Samples per minibatch, drawn without replacement every step (default and cap: all samples). */
-  batchSize?: number;
-  /** Weight decay (default 0). */
-  weightDecay?: number;
-  /** 'l2' (default; added to the gradient, as torch.optim.Adam's weight_decay) or 'decoupled' (AdamW). */
-  weightDecayMode?: 'l2' | 'decoupled';
-  /** Learning-rate schedule: 'constant' (default) or 'cosine' (lr·(1 + cos(π·t/steps))/2, t = 0 … steps−1). */
-  schedule?: 'constant' | 'cosine';
-  /** Clip the minibatch gradient to this Euclidean norm before the update (torch's clip_grad_norm_). */
-  clipNorm?: number;
-  /** Adam constants (defaults 0.9, 0.999, 1e-8). */
-  beta1?: number;
-  beta2?: number;
-  eps?: number;
-  /** Seed of the minibatch sampling (default 0): the same seed gives the same history. */
-  seed?: number;
-  /** 'cpu' (f64 JavaScript, default) or 'gpu' (f32 WGSL kernels, parameters resident on the device). */
-  backend?: 'cpu' | 'gpu';
-  adapter?: AdapterChoice;
-  /** hnn: weight of the energy regulariser (H(z) − H(z_ref))² (default 0). */
-  energyWeight?: number;
-  /** Rollout loss settings (required for loss 'rollout'). */
-  rollout?: RolloutOptions;
-  /** Held-out samples, whose full loss is recorded every `validationEvery` steps. */
-  validation?: TrainingData;
-  /** Steps between validation losses (default 1). */
-  validationEvery?: number;
-  /** GPU: steps between readbacks of the loss history (the non-finite check), default 100. */
-  checkEvery?: number;
-  /** GPU: most samples per gradient dispatch (default: what the device's buffer limits allow). */
-  maxSamplesPerDispatch?: number;
-}
-
-/** What `fit` returns. */
-export interface FitResult {
-  /** The trained model (`model.withParams(params)`). */
-  model: NeuralModel;
-  /** Trained values, JSON-safe (number[] per name); `hnn({...}).withParams(params)` restores the model. */
-  params: ParamTensors;
-  /** hnn: the trained Hamiltonian, usable by `compile`. */
-  hamiltonian?: Hamiltonian;
-  /** Minibatch loss at every step (before that step's update). */
-  history: number[];
-  /** Full validation loss, recorded at `validationSteps` (before that step's update; the last after training). */
-  validationHistory: number[];
-  validationSteps: number[];
-  backend: 'cpu' | 'gpu';
-  /** Wall time of the optimisation loop (compilation excluded), seconds. */
-  seconds: number;
-  /** Training samples processed per second (steps × batch / seconds). */
-  samplesPerSecond: number;
-  /** Graph sizes: nodes of the per-sample loss and of the loss with its parameter gradient. */
-  graph: { loss: number; gradient: number };
-}
 
 /** Options with every default filled in. */
 export interface ResolvedFitOptions {

@@ -10,7 +10,7 @@ import { isReversible } from '../integrators/inverse-step.js';
 import { cpuAdjointBackend } from '../backends/cpu/adjoint.js';
 import { graphSize, inputsOf } from '../ir/traverse.js';
 import { adjointStep } from '../integrators/adjoint-step.js';
-import { withImplicitSolver, type ImplicitSolver } from '../integrators/newton.js';
+import { withImplicitSolver } from '../integrators/newton.js';
 import type { StepProgram } from '../integrators/step-program.js';
 import { size } from '../ir/shape.js';
 import type { NeuralModel, ParamTensors } from '../models/neural/model.js';
@@ -18,34 +18,9 @@ import type { AdjointBackend, BackwardSegment } from '../backends/adjoint-driver
 import { Adam } from './adam.js';
 import { minibatchSampler } from './minibatch.js';
 import { nonFiniteError } from './plan.js';
-import { resolveFitOptions, type FitOptions, type FitResult } from './options.js';
+import { resolveFitOptions } from './options.js';
+import type { FitOptions, FitResult, TrajectoryData, TrajectoryFitOptions, TrajectoryGradientMemory } from './types.js';
 
-/** Observed trajectories: Float64Arrays of trajectories × length × dof (row-major), sampled every `dt`. */
-export interface TrajectoryData {
-  q: ArrayLike<number>;
-  p: ArrayLike<number>;
-  dt: number;
-  length: number;
-}
-
-/** What trajectory training reads from `fit`'s options. */
-export interface TrajectoryFitOptions {
-  /** Integration method of the model's flow (any `compile` method; leapfrog and compositions need a separable hnn). */
-  method?: string;
-  /** Steps per training window (≥ 1; each window starts at an observed state and is compared at every step). */
-  horizon?: number;
-  /** 'adjoint' (default: exact discrete adjoint, states rebuilt backwards, memory constant in the horizon) or 'backprop' (stored states). */
-  gradient?: 'adjoint' | 'backprop';
-  /** Implicit methods: 'fixedPoint' (default), or 'newton' / 'simplifiedNewton' for stiff dynamics (forward and backward solves). */
-  solver?: ImplicitSolver;
-}
-
-/** Memory of a trajectory-training gradient: state values held per window. */
-export interface TrajectoryGradientMemory {
-  mode: 'adjoint' | 'backprop';
-  /** Bytes of states held for the gradient of one minibatch (f64). */
-  stateBytes: number;
-}
 
 const positiveInteger = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 

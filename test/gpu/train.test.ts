@@ -4,7 +4,7 @@ import { releaseGpu } from '../../src/runtime/index.js';
 import { compileCpuGradient } from '../../src/train/cpu-gradient.js';
 import { planTraining } from '../../src/train/fit.js';
 import { evaluateGpuGradient } from '../../src/train/gpu-trainer.js';
-import type { FitOptions } from '../../src/train/options.js';
+import type { FitOptions } from '../../src/train/types.js';
 import type { TrainingPlan } from '../../src/train/plan.js';
 import { fixtureHnn, lossCases, springData } from '../unit/train-fixtures.js';
 

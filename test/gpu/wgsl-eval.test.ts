@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileJs, gradient, index, input, type Expr } from '../../src/index.js';
+import { index, input, type Expr } from '../../src/index.js';
+import { compileJs, gradient } from '../../src/internals.js';
 import { emitWgslEvaluator, WORKGROUP_SIZE } from '../../src/codegen/emit-wgsl.js';
 import { acquireGpu, createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, releaseGpu } from '../../src/runtime/index.js';
 import { arbitraryExpr, liftedCases } from '../unit/arbitrary.js';

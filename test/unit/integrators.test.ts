@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  add, compile, compileJs, coupledOscillator, DarbouxError, dot, doublePendulum, doubleWell, Hamiltonian, henonHeiles,
-  kepler, keplerPolar, mul, stepProgram, symplecticDefect, type Expr, type Model, type RunResult,
+  add, compile, coupledOscillator, DarbouxError, dot, doublePendulum, doubleWell, Hamiltonian, henonHeiles,
+  kepler, keplerPolar, mul, symplecticDefect, type Expr, type Model, type RunResult,
 } from '../../src/index.js';
+import { compileJs, stepProgram } from '../../src/internals.js';
 import { cpuStepper } from '../../src/backends/cpu/stepper.js';
 import { arbitraryHamiltonian, arbitrarySeparableHamiltonian } from './arbitrary.js';
 

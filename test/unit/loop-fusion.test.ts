@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileJs, dot, matTvec, param, sum } from '../../src/index.js';
+import { dot, matTvec, param, sum } from '../../src/index.js';
+import { compileJs } from '../../src/internals.js';
 import { liftedCases } from './arbitrary.js';
 
 const N = 24;

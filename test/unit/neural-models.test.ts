@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  DarbouxError, ParamStore, add, compile, compileJs, createRandom, glorot, graphSize, he, hnn, input, jvp, mlpField, normal,
+  DarbouxError, ParamStore, add, compile, createRandom, glorot, graphSize, he, hnn, input, mlpField, normal,
   symplecticDefect, sympnet, zerosInit, type Expr, type NeuralModel,
 } from '../../src/index.js';
+import { compileJs, jvp } from '../../src/internals.js';
 
 const code = (f: () => unknown) => {
   try {

@@ -9,7 +9,7 @@ import type { Expr } from '../../src/ir/expr.js';
 import { gradient } from '../../src/autodiff/vjp.js';
 import { Hamiltonian } from '../../src/system/hamiltonian.js';
 import type { NeuralKind, NeuralModel, ParamTensors } from '../../src/models/neural/model.js';
-import type { FitOptions, TrainingData } from '../../src/train/options.js';
+import type { FitOptions, TrainingData } from '../../src/train/types.js';
 
 /** Deterministic pseudo-random values in [−scale, scale] (no RNG needed for fixtures). */
 export function fixtureValues(n: number, salt: number, scale: number): number[] {

@@ -4,7 +4,7 @@ import { Adam, clipFactor, learningRate, type AdamSettings } from '../../src/tra
 import { compileCpuGradient } from '../../src/train/cpu-gradient.js';
 import { planTraining } from '../../src/train/fit.js';
 import { minibatchSampler } from '../../src/train/minibatch.js';
-import type { FitOptions } from '../../src/train/options.js';
+import type { FitOptions } from '../../src/train/types.js';
 import type { TrainingPlan } from '../../src/train/plan.js';
 import type { NeuralModel, ParamTensors } from '../../src/models/neural/model.js';
 import { fixtureField, fixtureHnn, lossCases, rolloutTargets, springData, springPairs } from './train-fixtures.js';

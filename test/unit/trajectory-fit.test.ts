@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dataset, doubleWell, fit, hnn, mlpField, type NeuralModel } from '../../src/index.js';
-import { trajectoryObjective, type TrajectoryData } from '../../src/train/trajectory-fit.js';
+import { trajectoryObjective } from '../../src/train/trajectory-fit.js';
+import type { TrajectoryData } from '../../src/train/types.js';
 
 /** Short noiseless double-well trajectories (dt = 0.05, 12 samples each). */
 async function trajectories(count = 3): Promise<TrajectoryData> {

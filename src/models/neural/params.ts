@@ -78,6 +78,9 @@ export function zerosInit(): Initialiser {
   return { name: 'zeros', sample: (shape) => new Float64Array(size(shape)) };
 }
 
+/** The seeded initialisers by name. @example store.tensor('W', [8, 2], initialisers.normal(0.1)) */
+export const initialisers = { glorot, he, normal, zeros: zerosInit } as const;
+
 /** Initialiser names accepted by model options (JSON-safe), besides an `Initialiser` object. */
 export type InitName = 'glorot' | 'he' | 'zeros' | `normal(${number})`;
 
