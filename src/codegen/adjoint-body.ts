@@ -19,8 +19,8 @@ function adjointRoots(step: AdjointStep, outputs: readonly Expr[]): Expr[] {
  * The lowering sequence of a backward step, shared by the JS and WGSL adjoint runners, after the state (q, p),
  * the cotangent, dt, t and θ are bound: loop invariants (functions of dt and θ only) at `indent.invariants`,
  * carried values at `indent.carries` (`carryLines`, evaluated at the first state; `assignCarries` hands them on),
- * then at `indent.step` the chained fixed-point solves (each followed by the target's `afterSolve`, e.g. a failure exit), the
- * outputs z_n and λ_n, and g_θ added into the accumulator `gradient(k)` (k: flat index over all parameters) —
+ * then at `indent.step` the chained fixed-point solves (each followed by the target's `afterSolve`, e.g. a
+ * failure exit), the outputs z_n and λ_n, and g_θ added into the accumulator `gradient(k)` (k: flat index over all parameters) —
  * outer-product terms element by element, never materialised. Returns the values of z_n and λ_n and the
  * iteration counters of the solves.
  *

@@ -120,12 +120,13 @@ export function varyingNodes(program: StepProgram): Expr[] {
 }
 
 /**
- * The lowering sequence both runners share, after q, p, dt, t and θ are bound: loop invariants (functions of dt
- * and θ), carried values evaluated before the step loop, then the step itself, each at its template's
- * indentation. Returns what the runner template needs around those lines.
+ * The lowering sequence of a forward step, shared by the JS and WGSL runners, after q, p, dt, t and θ are bound:
+ * loop invariants (functions of dt and θ), carried values evaluated before the step loop, then the step itself,
+ * each at the kernel skeleton's indentation (`JS_KERNEL_INDENT`, `WGSL_KERNEL_INDENT`). Returns what the
+ * skeleton needs around those lines.
  *
  * @example
- * const { next: [nq, np], invariantLines, carries } = lowerStepper(lowering, program, { q: qv, p: pv }, settings, { invariants: 1, carries: 2, step: 3 });
+ * const { next, invariantLines, carries } = lowerStepper(lowering, program, { q: qv, p: pv }, settings, JS_KERNEL_INDENT);
  */
 export function lowerStepper(
   lowering: Lowering,

@@ -145,15 +145,13 @@ export interface WgslKernelParts {
  * const wgsl = wgslKernelSkeleton({ direction: 'forward', dof: n, lowering, controlWords: STEPPER_CONTROL_WORDS, binding2: 'var<storage, read_write> dRecord', skipFailed: false, pairs, prologue, usesTime, carries, iterations: [], finiteCheck: 'select', record: true });
  */
 export function wgslKernelSkeleton(parts: WgslKernelParts): string {
+  return [...kernelHead(parts), ...stepLoop(parts), ...kernelTail(parts), '}', ''].join('\n');
+}
+
+/** Declarations, bindings and `main` up to the step loop: offsets, registers, parameters, invariants, carried values. */
+function kernelHead(parts: WgslKernelParts): string[] {
   const { dof: n, lowering, pairs } = parts;
-  const direction = WGSL_DIRECTIONS[parts.direction];
   const { moduleScope, functionScope } = wgslHoisted(lowering);
-  const its = parts.iterations;
-  const solves = its.length > 0;
-  const advanced = pairs.filter((pair) => pair.next !== null);
-  const stored = pairs.filter((pair) => pair.io !== null);
-  const idx = Array.from({ length: n }, (_, i) => i);
-  const e = elementOf;
   return [
     ...controlStruct(parts.controlWords),
     '@group(0) @binding(0) var<storage, read_write> dState: array<f32>;',
@@ -168,45 +166,63 @@ export function wgslKernelSkeleton(parts: WgslKernelParts): string {
     '  let b = gid.x + dControl.offset;',
     `  let sBase = b * ${STATUS_WORDS}u;`,
     parts.skipFailed ? `  if (b >= dControl.batch || ${statusWord('failure')} != 0u) { return; }` : '  if (b >= dControl.batch) { return; }',
-    ...stored.flatMap((pair) => [0, 1].map((k) => `  let ${pair.io![k]} = ${blockOffset(pair.firstBlock + k)} * ${n}u;`)),
+    ...pairs.flatMap((pair) => (pair.io === null ? [] : [0, 1].map((k) => `  let ${pair.io![k]} = ${blockOffset(pair.firstBlock + k)} * ${n}u;`))),
     ...functionScope.map((l) => `  ${l}`),
     ...pairs.flatMap((pair) => [0, 1].flatMap((k) => declareWgslState(pair.registers[k]!, n, pair.io ? (i) => `dState[${pair.io![k]} + ${i}]` : undefined))),
     ...(parts.declarations ?? []),
     '  let dt = dControl.dt;',
     ...parts.prologue,
     // Carried values are evaluated at this dispatch's first state, at the time of its first step (H may depend on t).
-    ...(parts.usesTime && parts.carries.preLoop.length > 0 ? [`  let time = dControl.tStart + f32(${direction.firstStep}) * dt;`] : []),
+    ...(parts.usesTime && parts.carries.preLoop.length > 0 ? [`  let time = dControl.tStart + f32(${WGSL_DIRECTIONS[parts.direction].firstStep}) * dt;`] : []),
     ...parts.carries.preLoop,
+  ];
+}
+
+/** The step loop: the lowered step, iteration statistics, the hand-over of the new values, the finiteness test, recording. */
+function stepLoop(parts: WgslKernelParts): string[] {
+  const { dof: n, pairs } = parts;
+  const its = parts.iterations;
+  const advanced = pairs.filter((pair) => pair.next !== null);
+  const idx = Array.from({ length: n }, (_, i) => i);
+  const e = elementOf;
+  return [
     '  var failStep: u32 = 0u;',
-    ...(solves ? ['  var failed = false;', '  var iterationsTotal: u32 = 0u;', '  var iterationsMax: u32 = 0u;'] : []),
+    ...(its.length > 0 ? ['  var failed = false;', '  var iterationsTotal: u32 = 0u;', '  var iterationsMax: u32 = 0u;'] : []),
     '  var s: u32 = 0u;',
     '  for (; s < dControl.steps; s++) {',
-    `    let step = ${direction.step};`,
+    `    let step = ${WGSL_DIRECTIONS[parts.direction].step};`,
     ...(parts.usesTime ? ['    let time = dControl.tStart + f32(step) * dt;'] : []),
     ...(parts.stepLoads ?? []),
-    ...lowering.lines,
-    ...(solves ? [`    let its = u32(${its.join(' + ')});`, '    iterationsTotal += its;', '    iterationsMax = max(iterationsMax, its);'] : []),
+    ...parts.lowering.lines,
+    ...(its.length > 0 ? [`    let its = u32(${its.join(' + ')});`, '    iterationsTotal += its;', '    iterationsMax = max(iterationsMax, its);'] : []),
     ...advanced.flatMap((pair) => [0, 1].flatMap((k) => idx.map((i) => `    let ${pair.nextNames[k]}${i} = ${e(pair.next![k]!, i)};`))),
     ...parts.carries.assign,
     ...advanced.flatMap((pair) => idx.map((i) => `    ${e(pair.registers[0], i)} = ${pair.nextNames[0]}${i}; ${e(pair.registers[1], i)} = ${pair.nextNames[1]}${i};`)),
     ...stepCheckLines(parts.finiteCheck, advanced, n),
     ...(parts.record ? recordLines(advanced[0]!, n) : []),
     '  }',
+  ];
+}
+
+/** After the step loop: the TRUNCATED and end-of-dispatch tests, the status words, the pairs stored back, the epilogue. */
+function kernelTail(parts: WgslKernelParts): string[] {
+  const { dof: n, pairs } = parts;
+  const direction = WGSL_DIRECTIONS[parts.direction];
+  const solves = parts.iterations.length > 0;
+  const idx = Array.from({ length: n }, (_, i) => i);
+  const e = elementOf;
+  const endCheck = pairs.filter((pair) => pair.next !== null).flatMap((pair) => idx.map((i) => `${e(pair.registers[0], i)} + ${e(pair.registers[1], i)}`));
+  return [
     // A step loop cut short (an adapter's loop-iteration bound, a driver fault) must not pass for a result.
     `  if (s < dControl.steps && failStep == 0u${solves ? ' && !failed' : ''}) { failStep = (${direction.reached}) | ${TRUNCATED_FLAG}u; }`,
     ...(parts.finiteCheck === 'afterLoop'
-      ? [
-          `  let check = ${advanced.flatMap((pair) => idx.map((i) => `${e(pair.registers[0], i)} + ${e(pair.registers[1], i)}`)).join(' + ')};`,
-          `  if (${nonFinite('check')}) { failStep = (${direction.last}) | ${NONFINITE_BY_FLAG}u; }`,
-        ]
+      ? [`  let check = ${endCheck.join(' + ')};`, `  if (${nonFinite('check')}) { failStep = (${direction.last}) | ${NONFINITE_BY_FLAG}u; }`]
       : []),
     `  if (failStep != 0u && ${statusWord('failure')} == 0u) { ${statusWord('failure')} = failStep; }`,
     ...(solves ? [`  ${statusWord('iterationsTotal')} += iterationsTotal;`, `  ${statusWord('iterationsMax')} = max(${statusWord('iterationsMax')}, iterationsMax);`] : []),
-    ...stored.flatMap((pair) => idx.map((i) => `  dState[${pair.io![0]} + ${i}u] = ${e(pair.registers[0], i)}; dState[${pair.io![1]} + ${i}u] = ${e(pair.registers[1], i)};`)),
+    ...pairs.flatMap((pair) => (pair.io === null ? [] : idx.map((i) => `  dState[${pair.io![0]} + ${i}u] = ${e(pair.registers[0], i)}; dState[${pair.io![1]} + ${i}u] = ${e(pair.registers[1], i)};`))),
     ...(parts.epilogue ?? []),
-    '}',
-    '',
-  ].join('\n');
+  ];
 }
 
 /** Offset (in dof units) of trajectory b's values in block k of dState (each block batch·dof floats). */
