@@ -8,6 +8,7 @@ import { wgslTarget } from './target-wgsl.js';
 import { elementOf } from './values.js';
 import { bindParams, WGSL_KERNEL_INDENT, wgslHoisted, wgslKernelSkeleton, wgslStateValue } from './wgsl-kernel.js';
 
+/** Threads per workgroup of every generated kernel (defined with the other kernel words). */
 export { WORKGROUP_SIZE };
 
 /** f32 fixed-point settings: updates at a few ulps of the state. */

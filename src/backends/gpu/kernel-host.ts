@@ -1,7 +1,7 @@
 /** What the host reads back from stepper and backward kernels: status words, and dispatch sizes under loop bounds. */
 import { DarbouxError } from '../../errors.js';
 import type { KernelLoopIterations } from '../../codegen/emit-wgsl.js';
-import { controlWordType, NO_CONVERGENCE_FLAG, NONFINITE_BY_FLAG, STATUS_WORD, STATUS_WORDS, TRUNCATED_FLAG } from '../../codegen/kernel-words.js';
+import { controlWordType, NO_CONVERGENCE_FLAG, NONFINITE_BY_FLAG, STATUS_WORD, STATUS_WORDS, TRUNCATED_FLAG, type StatusWordName } from '../../codegen/kernel-words.js';
 import type { Gpu } from '../../runtime/index.js';
 import type { BackwardFailure, BackwardStatus } from '../adjoint-driver.js';
 
@@ -36,7 +36,7 @@ export function decodeStatus(words: ArrayBuffer, count: number): { failure: Kern
   const status = new Uint32Array(words);
   const residuals = new Float32Array(words);
   /** Status word `name` of trajectory b. */
-  const word = (b: number, name: keyof typeof STATUS_WORD) => status[b * STATUS_WORDS + STATUS_WORD[name]]!;
+  const word = (b: number, name: StatusWordName) => status[b * STATUS_WORDS + STATUS_WORD[name]]!;
   let total = 0, most = 0, failed = -1, truncated = -1;
   for (let b = 0; b < count; b++) {
     total += word(b, 'iterationsTotal');
