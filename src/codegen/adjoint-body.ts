@@ -7,7 +7,8 @@ import { adjointCarries, prepareCarries } from './carry.js';
 import { gradientParts, offsetPlus, partRoots, writeGradient } from './gradient-writes.js';
 import { size } from '../ir/shape.js';
 import type { Lowering } from './lowering.js';
-import { elementOf, emitFixedPoint, type FixedPointDialect, type FixedPointSettings } from './step-body.js';
+import { emitFixedPoint, type FixedPointSettings } from './step-body.js';
+import { elementOf } from './values.js';
 
 /** Every expression a backward step evaluates: the solves' predictors, maps and scales, then its outputs. */
 function adjointRoots(step: AdjointStep, outputs: readonly Expr[]): Expr[] {
@@ -18,23 +19,21 @@ function adjointRoots(step: AdjointStep, outputs: readonly Expr[]): Expr[] {
  * The lowering sequence of a backward step, shared by the JS and WGSL adjoint runners, after the state (q, p),
  * the cotangent, dt, t and θ are bound: loop invariants (functions of dt and θ only) at `indent.invariants`,
  * carried values at `indent.carries` (`carryLines`, evaluated at the first state; `assignCarries` hands them on),
- * then at `indent.step` the chained fixed-point solves (each followed by `afterSolve`, e.g. a failure exit), the
- * outputs z_n and λ_n, and g_θ added into the accumulator `gradient(k)` (k: flat index over all parameters) —
+ * then at `indent.step` the chained fixed-point solves (each followed by the target's `afterSolve`, e.g. a
+ * failure exit), the outputs z_n and λ_n, and g_θ added into the accumulator `gradient(k)` (k: flat index over all parameters) —
  * outer-product terms element by element, never materialised. Returns the values of z_n and λ_n and the
  * iteration counters of the solves.
  *
  * @example
- * const body = lowerAdjointStep(lowering, step, state, dialect, settings, { invariants: 1, carries: 2, step: 3 }, (k) => `G[${k}]`);
+ * const body = lowerAdjointStep(lowering, step, state, settings, JS_KERNEL_INDENT, (k) => `G[${k}]`);
  */
 export function lowerAdjointStep(
   lowering: Lowering,
   step: AdjointStep,
   state: { q: Value; p: Value },
-  dialect: FixedPointDialect,
   settings: FixedPointSettings,
   indent: { invariants: number; carries: number; step: number },
   gradient: (k: number | string) => string,
-  afterSolve: readonly string[] = [],
 ) {
   const h = step.forward.system;
   const parts = step.paramGradient.map(gradientParts);
@@ -46,7 +45,7 @@ export function lowerAdjointStep(
   const invariantLines = lowering.takeLines();
   const prologueLoops = lowering.takeLoopIterations();
   // Values of z_{n+1} that the previous backward step evaluated at its z_n (forces, activations).
-  const carries = prepareCarries(lowering, adjointCarries(step, outputs), dialect.mutable, indent.carries);
+  const carries = prepareCarries(lowering, adjointCarries(step, outputs), indent.carries);
   lowering.baseIndent = indent.step;
   const stateElems = Array.from({ length: h.dof }, (_, i) => [elementOf(state.q, i), elementOf(state.p, i)]).flat();
   let solveLoops = 0;
@@ -54,9 +53,8 @@ export function lowerAdjointStep(
     const laterSolves = step.solves.slice(k + 1);
     const later = [...laterSolves.flatMap((next) => [...next.initial, ...next.update]), ...outputs];
     const loops = { solveLoopIterations: 0 };
-    const it = emitFixedPoint(lowering, fp, later, stateElems, dialect, settings, laterSolves.flatMap((next) => next.unknowns), loops);
+    const it = emitFixedPoint(lowering, fp, later, stateElems, settings, laterSolves.flatMap((next) => next.unknowns), loops);
     solveLoops += 1 + loops.solveLoopIterations;
-    for (const line of afterSolve) lowering.line(line, false);
     return it;
   });
   const [pq, pp, lq, lp, ...rest] = lowering.emit([...outputs, ...carries.ends]);

@@ -6,7 +6,7 @@ import { substitute, topologicalOrder } from '../ir/traverse.js';
 import type { StepProgram } from '../integrators/step-program.js';
 import type { Value } from '../ir/op.js';
 import type { Lowering } from './lowering.js';
-import { elementOf } from './step-body.js';
+import { elementOf } from './values.js';
 
 /** Vectors up to this length can be carried in registers. */
 const CARRY_LIMIT = 16;
@@ -84,9 +84,6 @@ export function adjointCarries(step: AdjointStep, outputs: readonly Expr[]): { s
   return [...carried].filter(([start, end]) => readOutside.has(start) && !carried.has(end)).map(([start, end]) => ({ start, end }));
 }
 
-/** Target-specific declaration of a mutable scalar. */
-export type MutableDeclaration = (name: string, code: string) => string;
-
 /**
  * Lowers carried values: `preLoop` evaluates the start nodes at the initial state (before the step loop) into
  * registers — mutable scalars, or for vectors longer than the unroll limit a hoisted array — and the start
@@ -95,9 +92,10 @@ export type MutableDeclaration = (name: string, code: string) => string;
  * iterations of `preLoop` (for adapters that bound them).
  *
  * @example
- * const carries = prepareCarries(lowering, stepCarries(program), dialect.mutable, 2);
+ * const carries = prepareCarries(lowering, stepCarries(program), 2);
  */
-export function prepareCarries(lowering: Lowering, carries: readonly { start: Expr; end: Expr }[], mutable: MutableDeclaration, indent: number) {
+export function prepareCarries(lowering: Lowering, carries: readonly { start: Expr; end: Expr }[], indent: number) {
+  const target = lowering.syntax;
   const pre = lowering.fork();
   pre.baseIndent = indent;
   const startValues = pre.emit(carries.map((c) => c.start));
@@ -114,14 +112,14 @@ export function prepareCarries(lowering: Lowering, carries: readonly { start: Ex
   const preLoop = [...pre.lines];
   carries.forEach((c, k) => {
     const r = registers[k]!;
-    if (r.kind === 'scalar') preLoop.push(`${'  '.repeat(indent)}${mutable(r.code, elementOf(startValues[k]!, 0))}`);
-    if (r.kind === 'unrolled') r.elems.forEach((name, i) => preLoop.push(`${'  '.repeat(indent)}${mutable(name, elementOf(startValues[k]!, i))}`));
+    if (r.kind === 'scalar') preLoop.push(`${'  '.repeat(indent)}${target.mutableDecl(r.code, elementOf(startValues[k]!, 0))}`);
+    if (r.kind === 'unrolled') r.elems.forEach((name, i) => preLoop.push(`${'  '.repeat(indent)}${target.mutableDecl(name, elementOf(startValues[k]!, i))}`));
     lowering.bind(c.start, r);
   });
   const copy = (to: string, from: Value, n: number, at: number): string[] => {
     const pad = '  '.repeat(at);
     if (from.kind === 'array' && (from.offset === undefined || from.offset === 0)) {
-      return [lowering.target === 'js' ? `${pad}${to}.set(${from.name});` : `${pad}${to} = ${from.name};`];
+      return [`${pad}${target.copyArray(to, from.name)}`];
     }
     // Element by element (no loop, so no loop iterations to count): ends are roots, hence never fused.
     return Array.from({ length: n }, (_, i) => `${pad}${to}[${i}] = ${elementOf(from, i)};`);

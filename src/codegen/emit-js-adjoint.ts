@@ -1,11 +1,11 @@
-import { size } from '../ir/shape.js';
-import type { Value } from '../ir/op.js';
 import type { AdjointStep } from '../integrators/adjoint-step.js';
 import { lowerAdjointStep } from './adjoint-body.js';
-import { bindJsRunnerInputs, jsFixedPoint, jsStateValue, JS_FIXED_POINT, optimizableSource, type JsRunStatus } from './emit-js-stepper.js';
+import { JS_FIXED_POINT, type JsRunStatus } from './emit-js-stepper.js';
+import { bindJsRunnerInputs, JS_KERNEL_INDENT, jsKernelSkeleton, jsStateValue, optimizableSource } from './js-kernel.js';
 import { Lowering } from './lowering.js';
-import { jsSyntax } from './syntax-js.js';
-import { elementOf, type FixedPointSettings } from './step-body.js';
+import { jsTarget } from './target-js.js';
+import type { FixedPointSettings } from './step-body.js';
+import { elementOf } from './values.js';
 
 /**
  * The generated backward runner: for every trajectory, `steps` backward steps from step `steps − 1` down to 0
@@ -48,55 +48,30 @@ function adjointRunnerSource(step: AdjointStep, settings: FixedPointSettings, un
   const h = step.forward.system;
   const n = h.dof;
   const reverse = step.source === 'reverse';
-  const lowering = new Lowering(jsSyntax, { prefix: 'v', unrollLimit });
+  const lowering = new Lowering(jsTarget, { prefix: 'v', unrollLimit });
   const { q: qv, p: pv, prologue } = bindJsRunnerInputs(lowering, h);
   const lqv = jsStateValue('lq', n), lpv = jsStateValue('lp', n);
   lowering.bind(step.cotangent.q, lqv);
   lowering.bind(step.cotangent.p, lpv);
-  const body = lowerAdjointStep(lowering, step, { q: qv, p: pv }, jsFixedPoint, settings, { invariants: 1, carries: 2, step: 3 }, (k) => `G[${k}]`);
-  const idx = Array.from({ length: n }, (_, i) => i);
+  const body = lowerAdjointStep(lowering, step, { q: qv, p: pv }, settings, JS_KERNEL_INDENT, (k) => `G[${k}]`);
   const I = '      ';
-  const e = (v: Value, i: number) => elementOf(v, i);
-  const declare = (v: Value, from: string) =>
-    v.kind === 'array'
-      ? [`    for (let i = 0; i < ${n}; i++) ${v.name}[i] = ${from}[o + i];`]
-      : [`    let ${idx.map((i) => `${e(v, i)} = ${from}[o + ${i}]`).join(', ')};`];
-  const arrays = [qv, pv, lqv, lpv].flatMap((v) => (v.kind === 'array' ? [`const ${v.name} = new Float64Array(${n});`] : []));
-  const its = body.iterations;
-  return [
-    '"use strict";',
-    ...lowering.hoisted,
-    ...arrays,
-    'return function backward(Q, P, LQ, LP, G, params, batch, steps, dt, tStart, storedQ, storedP) {',
-    '  let iterationsTotal = 0, iterationsMax = 0;',
-    ...prologue,
-    ...body.invariantLines,
-    '  for (let b = 0; b < batch; b++) {',
-    `    const o = b * ${n};`,
-    ...(reverse ? [...declare(qv, 'Q'), ...declare(pv, 'P')] : qv.kind === 'unrolled' ? [`    let ${[...idx.map((i) => e(qv, i)), ...idx.map((i) => e(pv, i))].join(', ')};`] : []),
-    ...declare(lqv, 'LQ'),
-    ...declare(lpv, 'LP'),
-    // Carried values are evaluated at z_steps, at the time of the first backward step.
-    ...(body.usesTime && body.carryLines.length > 0 ? ['    const time = tStart + (steps - 1) * dt;'] : []),
-    ...body.carryLines,
-    '    for (let s = steps - 1; s >= 0; s--) {',
-    ...(body.usesTime ? [`${I}const time = tStart + s * dt;`] : []),
-    ...(reverse ? [] : [`${I}const at = (s * batch + b) * ${n};`, ...idx.map((i) => `${I}${e(qv, i)} = storedQ[at + ${i}]; ${e(pv, i)} = storedP[at + ${i}];`)]),
-    ...lowering.lines,
-    ...(its.length > 0 ? [`${I}const its = ${its.join(' + ')};`, `${I}iterationsTotal += its; if (its > iterationsMax) iterationsMax = its;`] : []),
-    ...idx.map((i) => `${I}const nl${i} = ${e(body.lambda[0], i)};`),
-    ...idx.map((i) => `${I}const ml${i} = ${e(body.lambda[1], i)};`),
-    ...(reverse ? [...idx.map((i) => `${I}const nq${i} = ${e(body.previous[0], i)};`), ...idx.map((i) => `${I}const np${i} = ${e(body.previous[1], i)};`)] : []),
-    ...body.assignCarries(3),
-    ...idx.map((i) => `${I}${e(lqv, i)} = nl${i}; ${e(lpv, i)} = ml${i};`),
-    ...(reverse ? idx.map((i) => `${I}${e(qv, i)} = nq${i}; ${e(pv, i)} = np${i};`) : []),
-    `${I}const check = ${[...idx.map((i) => `nl${i} + ml${i}`), ...(reverse ? idx.map((i) => `nq${i} + np${i}`) : [])].join(' + ')};`,
-    `${I}if (check - check !== 0) return { failure: { kind: 'nonfinite', step: s, trajectory: b }, iterationsTotal, iterationsMax };`,
-    '    }',
-    ...(reverse ? idx.map((i) => `    Q[o + ${i}] = ${e(qv, i)}; P[o + ${i}] = ${e(pv, i)};`) : []),
-    ...idx.map((i) => `    LQ[o + ${i}] = ${e(lqv, i)}; LP[o + ${i}] = ${e(lpv, i)};`),
-    '  }',
-    '  return { failure: null, iterationsTotal, iterationsMax };',
-    '};',
-  ].join('\n');
+  // 'store': the state of every backward step is read from the stored forward states.
+  const stepLoads = reverse
+    ? []
+    : [`${I}const at = (s * batch + b) * ${n};`, ...Array.from({ length: n }, (_, i) => `${I}${elementOf(qv, i)} = storedQ[at + ${i}]; ${elementOf(pv, i)} = storedP[at + ${i}];`)];
+  return jsKernelSkeleton({
+    signature: 'backward(Q, P, LQ, LP, G, params, batch, steps, dt, tStart, storedQ, storedP)',
+    direction: 'backward',
+    dof: n,
+    lowering,
+    pairs: [
+      { registers: [lqv, lpv], io: ['LQ', 'LP'], next: body.lambda, nextNames: ['nl', 'ml'] },
+      { registers: [qv, pv], io: reverse ? ['Q', 'P'] : null, next: reverse ? body.previous : null, nextNames: ['nq', 'np'] },
+    ],
+    prologue: [...prologue, ...body.invariantLines],
+    usesTime: body.usesTime,
+    carries: { preLoop: body.carryLines, assign: body.assignCarries(JS_KERNEL_INDENT.step) },
+    stepLoads,
+    iterations: body.iterations,
+  });
 }

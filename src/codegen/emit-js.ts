@@ -1,7 +1,7 @@
 import type { Expr } from '../ir/expr.js';
 import { size } from '../ir/shape.js';
 import { Lowering } from './lowering.js';
-import { jsSyntax } from './syntax-js.js';
+import { jsTarget } from './target-js.js';
 import type { Value } from '../ir/op.js';
 
 /** A compiled f64 function: reads flat input arrays, writes flat output arrays. */
@@ -22,7 +22,7 @@ export interface JsFunction {
  * f([Float64Array.of(1, 0), Float64Array.of(0, 1)], out); // out[0][0] = H(q, p)
  */
 export function compileJs(inputs: readonly Expr[], outputs: readonly Expr[]): JsFunction {
-  const lowering = new Lowering(jsSyntax);
+  const lowering = new Lowering(jsTarget);
   const prologue: string[] = [];
   inputs.forEach((node, k) => {
     const name = `in${k}`;

@@ -3,21 +3,8 @@ import { opDef, type ElementwiseImpl, type EmitContext, type Value } from '../ir
 import { size } from '../ir/shape.js';
 import { topologicalOrder } from '../ir/traverse.js';
 import { emitSiblingReductions, siblingReductions } from './sibling-reductions.js';
-import type { Attrs } from '../ir/expr.js';
-
-/** The syntax of one target language; everything else about lowering is shared. */
-export interface TargetSyntax {
-  readonly name: 'js' | 'wgsl';
-  literal(v: number): string;
-  constDecl(name: string, code: string): string;
-  mutableDecl(name: string, code: string): string;
-  /** Declaration of a scratch array, hoisted to the function (WGSL) or closure (JS) preamble. */
-  arrayDecl(name: string, size: number): string;
-  /** Declaration of a constant tensor, hoisted to module (WGSL) or closure (JS) scope. */
-  constantArrayDecl(name: string, values: readonly number[]): string;
-  loopOpen(i: string, n: number): string;
-  elementwise(impl: ElementwiseImpl, args: string[], attrs: Attrs): string;
-}
+import { DarbouxError } from '../errors.js';
+import type { Target } from './target.js';
 
 /**
  * Lowers expression nodes to straight-line statements for one target: one temporary per shared node, an
@@ -25,7 +12,7 @@ export interface TargetSyntax {
  * Leaves (inputs) are bound by the caller; constants are handled here. Names are generated (`t12`, `a3`).
  *
  * @example
- * const lowering = new Lowering(jsSyntax);
+ * const lowering = new Lowering(jsTarget);
  * lowering.bind(x, { kind: 'scalar', code: 'x' });
  * const [y] = lowering.emit([mul(x, sin(x))]); // lowering.lines holds the statements that compute y
  */
@@ -45,7 +32,7 @@ export class Lowering implements EmitContext {
   private nodeStart = 0;
   private readonly prefix: string;
 
-  constructor(readonly syntax: TargetSyntax, options: { unrollLimit?: number; prefix?: string } = {}, parent?: Lowering) {
+  constructor(readonly syntax: Target, options: { unrollLimit?: number; prefix?: string } = {}, parent?: Lowering) {
     this.target = syntax.name;
     this.unrollLimit = options.unrollLimit ?? parent?.unrollLimit ?? 16;
     this.prefix = options.prefix ?? parent?.prefix ?? '';
@@ -135,7 +122,10 @@ export class Lowering implements EmitContext {
       this.hoisted.push(this.syntax.constantArrayDecl(name, values));
       return { kind: 'array', name, size: values.length };
     }
-    if (node.op === 'input') throw new Error(`input '${String(node.attrs.name)}' (${node.attrs.role}) is not bound`);
+    if (node.op === 'input') {
+      const name = String(node.attrs.name);
+      throw new DarbouxError('INPUT', `input '${name}' (${String(node.attrs.role)}) is not bound: pass it among the inputs of the compiled function`, { input: name });
+    }
     const def = opDef(node.op);
     if (def.elementwise !== undefined) return this.lowerElementwise(node, def.elementwise, inlinable, fusible);
     this.fusible = fusible;
@@ -180,7 +170,9 @@ export class Lowering implements EmitContext {
 
   value(e: Expr): Value {
     const v = this.values.get(e);
-    if (v === undefined) throw new Error(`node ${e.op}#${e.id} used before it was lowered`);
+    if (v === undefined) {
+      throw new DarbouxError('INPUT', `node ${e.op}#${e.id} is used before it was lowered: emit it (or bind it, if it is an input) first`, { op: e.op, id: e.id });
+    }
     return v;
   }
 

@@ -6,7 +6,7 @@
  */
 import { loopInvariants } from '../codegen/invariants.js';
 import { Lowering } from '../codegen/lowering.js';
-import { jsSyntax } from '../codegen/syntax-js.js';
+import { jsTarget } from '../codegen/target-js.js';
 import { bindTrainingInputs } from './bind-inputs.js';
 import { gradientParts, offsetPlus, partRoots, writeElements, writeGradient } from '../codegen/gradient-writes.js';
 import type { GradientProgram } from './gradient-program.js';
@@ -32,7 +32,7 @@ export function compileCpuGradient(program: GradientProgram, options: { gradient
   const withGradients = options.gradients ?? true;
   const parts = withGradients ? program.gradients.map(gradientParts) : [];
   const outputs = [program.loss, ...partRoots(parts)];
-  const lowering = new Lowering(jsSyntax);
+  const lowering = new Lowering(jsTarget);
   const prologue = bindTrainingInputs(lowering, program, { data: 'data', base: 'base', theta: 'theta' });
   lowering.baseIndent = 1;
   lowering.emit(loopInvariants(outputs, program.graph.columns.map((c) => c.node)));

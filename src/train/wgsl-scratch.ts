@@ -5,8 +5,8 @@
  * storage accesses are plain loads. The layout is interleaved across invocations (element k of invocation b
  * at base + k·stride + b), so neighbouring invocations touch neighbouring words.
  */
-import type { TargetSyntax } from '../codegen/lowering.js';
-import { wgslSyntax } from '../codegen/syntax-wgsl.js';
+import type { Target } from '../codegen/target.js';
+import { wgslTarget } from '../codegen/target-wgsl.js';
 
 /**
  * Collects the scratch arrays a lowering declares and rewrites their accesses `name[i]` into
@@ -14,7 +14,7 @@ import { wgslSyntax } from '../codegen/syntax-wgsl.js';
  *
  * @example
  * const scratch = new StorageScratch();
- * const lowering = new Lowering(scratch.syntax, { prefix: 'v' });
+ * const lowering = new Lowering(scratch.target, { prefix: 'v' });
  * // … emit …
  * const body = lowering.lines.map((l) => scratch.rewrite(l, 'dOut', 'sBase', 'sStride'));
  */
@@ -22,9 +22,9 @@ export class StorageScratch {
   private readonly arrays = new Map<string, number>();
   /** Floats of scratch per invocation. */
   size = 0;
-  /** WGSL syntax whose scratch-array declarations reserve storage instead of declaring a variable. */
-  readonly syntax: TargetSyntax = {
-    ...wgslSyntax,
+  /** The WGSL target, except that scratch-array declarations reserve storage instead of declaring a variable. */
+  readonly target: Target = {
+    ...wgslTarget,
     arrayDecl: (name, n) => {
       this.arrays.set(name, this.size);
       this.size += n;

@@ -6,7 +6,8 @@
  * parameters and moments resident. Each stage binds at most 4 storage buffers and 1 uniform (the
  * compatibility level of llvmpipe).
  */
-import { WORKGROUP_SIZE } from '../codegen/emit-wgsl.js';
+import { WORKGROUP_SIZE } from '../codegen/kernel-words.js';
+import { wgslHoisted } from '../codegen/wgsl-kernel.js';
 import { Lowering } from '../codegen/lowering.js';
 import { bindTrainingInputs } from './bind-inputs.js';
 import { gradientParts, offsetPlus, partRoots, writeElements, writeGradient } from '../codegen/gradient-writes.js';
@@ -32,9 +33,8 @@ export function emitSampleKernel(program: GradientProgram, options: { gradients?
   const outputs = [program.loss, ...partRoots(parts)];
   const width = withGradients ? 1 + program.layout.total : 1;
   const scratch = new StorageScratch();
-  const lowering = new Lowering(scratch.syntax, { prefix: 'v' });
+  const lowering = new Lowering(scratch.target, { prefix: 'v' });
   const prologue = bindTrainingInputs(lowering, program, { data: 'dData', base: 'base', theta: 'dParams' });
-  lowering.baseIndent = 1;
   lowering.baseIndent = 2;
   const values = lowering.emit(outputs);
   // Rows are stored interleaved (column c of sample b at c·count + b), so neighbouring invocations write
@@ -44,7 +44,7 @@ export function emitSampleKernel(program: GradientProgram, options: { gradients?
     const at = 1 + program.layout.offsets[j]!;
     writeGradient(lowering, part, (k) => `dOut[(${offsetPlus(at, k)}) * cStride + ib]`, false);
   });
-  const moduleScope = lowering.hoisted.filter((l) => l.startsWith('var<private>'));
+  const { moduleScope } = wgslHoisted(lowering);
   const wgsl = [
     'struct Control { count: u32, rowOffset: u32, pad0: u32, pad1: u32 }',
     '@group(0) @binding(0) var<storage, read> dData: array<f32>;',

@@ -151,6 +151,7 @@ describe('generated code snapshots', () => {
             }
             vprevious11 = vt21;
           }
+          if (failed) { break; }
           let vt22 = (sp0 + vw8);
           let vt23 = (dt * vt22);
           let vt24 = (sq0 + vt23);
@@ -158,9 +159,9 @@ describe('generated code snapshots', () => {
           let vt26 = (-(vt0 * sin(vt25)));
           let vt27 = (dt * vt26);
           let vt28 = (sp0 - vt27);
-          if (failed) { break; }
-          iterationsTotal += u32(viterations10);
-          iterationsMax = max(iterationsMax, u32(viterations10));
+          let its = u32(viterations10);
+          iterationsTotal += its;
+          iterationsMax = max(iterationsMax, its);
           let nq0 = vt24;
           let np0 = vt28;
           sq0 = nq0; sp0 = np0;
@@ -172,7 +173,7 @@ describe('generated code snapshots', () => {
             dRecord[at + 0u] = nq0; dRecord[pAt + 0u] = np0;
           }
         }
-        if (s < dControl.steps && failStep == 0u) { failStep = (dControl.stepBase + s + 1u) | 536870912u; }
+        if (s < dControl.steps && failStep == 0u && !failed) { failStep = (dControl.stepBase + s + 1u) | 536870912u; }
         if (failStep != 0u && dStatus[sBase] == 0u) { dStatus[sBase] = failStep; }
         dStatus[sBase + 1u] += iterationsTotal;
         dStatus[sBase + 2u] = max(dStatus[sBase + 2u], iterationsMax);

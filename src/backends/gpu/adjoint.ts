@@ -1,12 +1,12 @@
 import { DarbouxError } from '../../errors.js';
-import { ADJOINT_CONTROL_WORDS, gradientSize, wgslAdjointKernel } from '../../codegen/emit-wgsl-adjoint.js';
-import { STATUS_WORDS, WORKGROUP_SIZE } from '../../codegen/emit-wgsl.js';
+import { gradientSize, wgslAdjointKernel } from '../../codegen/emit-wgsl-adjoint.js';
+import { ADJOINT_CONTROL_WORDS, STATUS_WORDS, WORKGROUP_SIZE } from '../../codegen/kernel-words.js';
 import type { FixedPointSettings } from '../../codegen/step-body.js';
 import { adjointStep, type AdjointStateSource } from '../../integrators/adjoint-step.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import { graphSize } from '../../ir/traverse.js';
 import { createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type ComputeKernel, type Gpu } from '../../runtime/index.js';
-import { loopBoundedSteps, readStatus } from './kernel-host.js';
+import { controlWriter, loopBoundedSteps, readStatus } from './kernel-host.js';
 import type { RunOptions, RunResult } from '../stepper.js';
 import type { AdjointBackend, BackwardSegment, BackwardStatus } from '../adjoint-driver.js';
 
@@ -84,21 +84,14 @@ export function gpuAdjointBackend(ctx: GpuAdjointContext): AdjointBackend {
       createUniformBuffer(gpu, ADJOINT_CONTROL_WORDS.length * 4),
     ] as const;
     const [stateBuffer, storedBuffer, statusBuffer, controlBuffer] = buffers;
-    const control = new ArrayBuffer(ADJOINT_CONTROL_WORDS.length * 4);
-    const f32 = new Float32Array(control), u32 = new Uint32Array(control);
+    const control = controlWriter(ADJOINT_CONTROL_WORDS);
     const perDispatch = Math.max(1, Math.min(s.steps, Math.floor(ctx.dispatchBudget / (count * cost)), stepBound));
     try {
       for (let end = s.steps; end > 0; end -= perDispatch) {
         const base = Math.max(0, end - perDispatch);
         for (const part of splitDispatch(count, WORKGROUP_SIZE, ctx.maxWorkgroups)) {
-          f32[0] = dt;
-          f32[1] = s.t0;
-          u32[2] = end - base;
-          u32[3] = base;
-          u32[4] = part.offset;
-          u32[5] = count;
-          u32[6] = s.steps;
-          writeBuffer(gpu, controlBuffer, control);
+          control.set({ dt, tStart: s.t0, steps: end - base, stepBase: base, offset: part.offset, batch: count, storedSteps: s.steps });
+          writeBuffer(gpu, controlBuffer, control.bytes);
           kernel.dispatch([stateBuffer, ctx.paramBuffer, storedBuffer, statusBuffer, controlBuffer], part.workgroups);
         }
       }

@@ -1,6 +1,7 @@
 /** What the host reads back from stepper and backward kernels: status words, and dispatch sizes under loop bounds. */
 import { DarbouxError } from '../../errors.js';
-import { NO_CONVERGENCE_FLAG, NONFINITE_BY_FLAG, TRUNCATED_FLAG, STATUS_WORDS, type KernelLoopIterations } from '../../codegen/emit-wgsl.js';
+import type { KernelLoopIterations } from '../../codegen/emit-wgsl.js';
+import { controlWordType, NO_CONVERGENCE_FLAG, NONFINITE_BY_FLAG, STATUS_WORD, STATUS_WORDS, TRUNCATED_FLAG, type StatusWordName } from '../../codegen/kernel-words.js';
 import type { Gpu } from '../../runtime/index.js';
 import type { BackwardFailure, BackwardStatus } from '../adjoint-driver.js';
 
@@ -34,25 +35,26 @@ type KernelFailure = Omit<BackwardFailure, 'kind'> & { kind: BackwardFailure['ki
 export function decodeStatus(words: ArrayBuffer, count: number): { failure: KernelFailure | null; iterationsTotal: number; iterationsMax: number } {
   const status = new Uint32Array(words);
   const residuals = new Float32Array(words);
+  /** Status word `name` of trajectory b. */
+  const word = (b: number, name: StatusWordName) => status[b * STATUS_WORDS + STATUS_WORD[name]]!;
   let total = 0, most = 0, failed = -1, truncated = -1;
   for (let b = 0; b < count; b++) {
-    const at = b * STATUS_WORDS;
-    total += status[at + 1]!;
-    if (status[at + 2]! > most) most = status[at + 2]!;
-    if (failed < 0 && status[at] !== 0) failed = b;
-    if (truncated < 0 && (status[at]! & TRUNCATED_FLAG) !== 0) truncated = b;
+    total += word(b, 'iterationsTotal');
+    if (word(b, 'iterationsMax') > most) most = word(b, 'iterationsMax');
+    if (failed < 0 && word(b, 'failure') !== 0) failed = b;
+    if (truncated < 0 && (word(b, 'failure') & TRUNCATED_FLAG) !== 0) truncated = b;
   }
   const stats = { iterationsTotal: total, iterationsMax: most };
-  if (truncated >= 0) return { ...stats, failure: { kind: 'truncated', step: (status[truncated * STATUS_WORDS]! & ~TRUNCATED_FLAG) - 1, trajectory: truncated } };
+  if (truncated >= 0) return { ...stats, failure: { kind: 'truncated', step: (word(truncated, 'failure') & ~TRUNCATED_FLAG) - 1, trajectory: truncated } };
   if (failed < 0) return { ...stats, failure: null };
-  const word = status[failed * STATUS_WORDS]!;
-  const at = failed * STATUS_WORDS;
-  if ((word & NONFINITE_BY_FLAG) !== 0) return { ...stats, failure: { kind: 'nonfiniteBy', step: (word & ~NONFINITE_BY_FLAG) - 1, trajectory: failed } };
-  const step = (word & ~NO_CONVERGENCE_FLAG) - 1;
+  const failure = word(failed, 'failure');
+  if ((failure & NONFINITE_BY_FLAG) !== 0) return { ...stats, failure: { kind: 'nonfiniteBy', step: (failure & ~NONFINITE_BY_FLAG) - 1, trajectory: failed } };
+  const step = (failure & ~NO_CONVERGENCE_FLAG) - 1;
+  const residual = residuals[failed * STATUS_WORDS + STATUS_WORD.residual]!;
   return {
     ...stats,
-    failure: (word & NO_CONVERGENCE_FLAG) !== 0
-      ? { kind: 'noConvergence', step, trajectory: failed, residual: residuals[at + 3]!, iterations: status[at + 2]! }
+    failure: (failure & NO_CONVERGENCE_FLAG) !== 0
+      ? { kind: 'noConvergence', step, trajectory: failed, residual, iterations: word(failed, 'iterationsMax') }
       : { kind: 'nonfinite', step, trajectory: failed },
   };
 }
@@ -83,4 +85,26 @@ export function loopBoundedSteps(gpu: Gpu, loops: KernelLoopIterations, maxItera
     );
   }
   return steps;
+}
+
+/**
+ * The bytes of a control uniform whose words are named by `words` (`STEPPER_CONTROL_WORDS`,
+ * `ADJOINT_CONTROL_WORDS`), written by name: f32 or u32 as the kernels declare them. Words named `pad` are
+ * padding and stay 0.
+ *
+ * @example
+ * const control = controlWriter(STEPPER_CONTROL_WORDS);
+ * control.set({ dt, tStart: 0, steps: 100, stepBase: 0, offset: 0, batch, recordEvery: 0, recordCount: 0 });
+ * writeBuffer(gpu, controlBuffer, control.bytes);
+ */
+export function controlWriter<const W extends readonly string[]>(words: W): { bytes: ArrayBuffer; set(values: Record<Exclude<W[number], 'pad'>, number>): void } {
+  const bytes = new ArrayBuffer(words.length * 4);
+  const f32 = new Float32Array(bytes), u32 = new Uint32Array(bytes);
+  const slots = words.map((name, k) => ({ name, k, view: controlWordType(name) === 'f32' ? f32 : u32 })).filter((slot) => slot.name !== 'pad');
+  return {
+    bytes,
+    set(values) {
+      for (const { name, k, view } of slots) view[k] = (values as Record<string, number>)[name]!;
+    },
+  };
 }

@@ -1,5 +1,6 @@
 import { DarbouxError } from '../../errors.js';
-import { emitWgslStepper, wgslStepperKernel, type KernelLoopIterations, NO_CONVERGENCE_FLAG, NONFINITE_BY_FLAG, TRUNCATED_FLAG, STATUS_WORDS, STEPPER_CONTROL_WORDS, WGSL_FIXED_POINT, WORKGROUP_SIZE } from '../../codegen/emit-wgsl.js';
+import { emitWgslStepper, wgslStepperKernel, WGSL_FIXED_POINT } from '../../codegen/emit-wgsl.js';
+import { STATUS_WORDS, STEPPER_CONTROL_WORDS, WORKGROUP_SIZE } from '../../codegen/kernel-words.js';
 import type { FixedPointSettings } from '../../codegen/step-body.js';
 import { JS_FIXED_POINT } from '../../codegen/emit-js-stepper.js';
 import { jacobianFunction } from '../cpu/jacobian.js';
@@ -11,7 +12,7 @@ import { checkRunOptions, noConvergence } from '../checks.js';
 import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
 import { runVjp, type BackwardFailure, type BackwardStatus } from '../adjoint-driver.js';
 import { gpuAdjointBackend } from './adjoint.js';
-import { decodeStatus, loopBoundedSteps } from './kernel-host.js';
+import { controlWriter, decodeStatus, loopBoundedSteps } from './kernel-host.js';
 
 /** GPU-specific options of `compile`. */
 export interface GpuOptions {
@@ -107,9 +108,8 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
     }
     const recordBuffer = createStorageBuffer(gpu, recordFloats * 4, { readable: record > 0 });
     const statusBuffer = createStorageBuffer(gpu, new Uint32Array(count * STATUS_WORDS), { readable: true });
-    const control = new ArrayBuffer(STEPPER_CONTROL_WORDS.length * 4);
-    const f32 = new Float32Array(control), u32 = new Uint32Array(control);
-    const controlBuffer = createUniformBuffer(gpu, control.byteLength);
+    const control = controlWriter(STEPPER_CONTROL_WORDS);
+    const controlBuffer = createUniformBuffer(gpu, control.bytes.byteLength);
     const kernel = await kernelFor(record > 0 ? 'mainRecord' : checked ? 'mainChecked' : 'main');
     const perDispatch = Math.min(
       steps,
@@ -118,15 +118,8 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
     try {
       for (let base = 0; base < steps; base += perDispatch) {
         for (const part of splitDispatch(count, WORKGROUP_SIZE, maxWorkgroups)) {
-          f32[0] = dt;
-          f32[1] = t0;
-          u32[2] = Math.min(perDispatch, steps - base);
-          u32[3] = base;
-          u32[4] = part.offset;
-          u32[5] = count;
-          u32[6] = record;
-          u32[7] = recordCount;
-          writeBuffer(gpu, controlBuffer, control);
+          control.set({ dt, tStart: t0, steps: Math.min(perDispatch, steps - base), stepBase: base, offset: part.offset, batch: count, recordEvery: record, recordCount });
+          writeBuffer(gpu, controlBuffer, control.bytes);
           kernel.dispatch([stateBuffer, paramBuffer, recordBuffer, statusBuffer, controlBuffer], part.workgroups);
         }
       }

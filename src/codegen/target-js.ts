@@ -1,4 +1,4 @@
-import type { TargetSyntax } from './lowering.js';
+import type { Target } from './target.js';
 
 /**
  * A JS numeric literal that round-trips exactly (negative values parenthesised).
@@ -15,8 +15,14 @@ export function jsLiteral(v: number): string {
   return v < 0 ? `(${String(v)})` : String(v);
 }
 
-/** JavaScript (f64) syntax for the shared lowering. */
-export const jsSyntax: TargetSyntax = {
+/**
+ * JavaScript (f64). A failed solve returns from the runner (`jsKernelSkeleton`: loop variables `s`, step, and
+ * `b`, trajectory, and the iteration counters).
+ *
+ * @example
+ * const lowering = new Lowering(jsTarget);
+ */
+export const jsTarget: Target = {
   name: 'js',
   literal: jsLiteral,
   constDecl: (name, code) => `const ${name} = ${code};`,
@@ -24,5 +30,14 @@ export const jsSyntax: TargetSyntax = {
   arrayDecl: (name, n) => `const ${name} = new Float64Array(${n});`,
   constantArrayDecl: (name, values) => `const ${name} = Float64Array.of(${values.map(jsLiteral).join(', ')});`,
   loopOpen: (i, n) => `for (let ${i} = 0; ${i} < ${n}; ${i}++) {`,
+  unboundedLoopOpen: 'for (;;) {',
   elementwise: (impl, args, attrs) => impl.js(args, attrs),
+  abs: (x) => `Math.abs(${x})`,
+  max: (a, b) => `Math.max(${a}, ${b})`,
+  huge: 'Infinity',
+  copyArray: (to, from) => `${to}.set(${from});`,
+  solveFailure: (residual, iterations) => [
+    `return { failure: { kind: 'noConvergence', step: s, trajectory: b, residual: ${residual}, iterations: ${iterations} }, iterationsTotal, iterationsMax };`,
+  ],
+  afterSolve: [],
 };

@@ -1,0 +1,177 @@
+/**
+ * The skeleton every generated JavaScript runner shares, forward and backward: closure-scope scratch arrays,
+ * iteration counters, the loop over trajectories (state loaded into locals), carried values, the step loop (the
+ * lowered step, its iteration count, the hand-over of the new state and carried values, a finiteness test that
+ * returns the first failure), optional recording, and the state stored back. Runners supply the lowered step and
+ * their register pairs; `emit-js-stepper.ts` and `emit-js-adjoint.ts` use it.
+ */
+import { size } from '../ir/shape.js';
+import type { Value } from '../ir/op.js';
+import type { System } from '../system/system.js';
+import type { Lowering } from './lowering.js';
+import { elementOf, type RegisterPair, type StepDirection } from './values.js';
+
+/** Indentation of the invariants, carried values and step body inside `jsKernelSkeleton`. */
+export const JS_KERNEL_INDENT = { invariants: 1, carries: 2, step: 3 } as const;
+
+/** State vectors up to this size live in scalar locals; larger ones in arrays. */
+export const UNROLL_STATE = 64;
+
+/**
+ * A state vector in a runner: scalar locals `prefix0…` up to UNROLL_STATE, else the array `prefixA`.
+ *
+ * @example
+ * jsStateValue('sq', 2);   // { kind: 'unrolled', elems: ['sq0', 'sq1'] }
+ * jsStateValue('lq', 100); // { kind: 'array', name: 'lqA', size: 100 }
+ */
+export function jsStateValue(prefix: string, n: number): Value {
+  return n <= UNROLL_STATE
+    ? { kind: 'unrolled', elems: Array.from({ length: n }, (_, i) => `${prefix}${i}`) }
+    : { kind: 'array', name: `${prefix}A`, size: n };
+}
+
+/**
+ * Binds a system's inputs in a runner: the state to `jsStateValue`s `sq…`, `sp…`, dt and t to the locals
+ * `dt` and `time`, parameter k to `th{k}` read from the runner argument `params` (the returned prologue).
+ *
+ * @example
+ * const lowering = new Lowering(jsTarget, { prefix: 'v' });
+ * const { q: qv, p: pv, prologue } = bindJsRunnerInputs(lowering, h);
+ */
+export function bindJsRunnerInputs(lowering: Lowering, h: System): { q: Value; p: Value; prologue: string[] } {
+  const q = jsStateValue('sq', h.dof), p = jsStateValue('sp', h.dof);
+  lowering.bind(h.q, q);
+  lowering.bind(h.p, p);
+  lowering.bind(h.dt, { kind: 'scalar', code: 'dt' });
+  lowering.bind(h.time, { kind: 'scalar', code: 'time' });
+  const prologue: string[] = [];
+  h.params.forEach((node, k) => {
+    prologue.push(node.shape.length === 0 ? `  const th${k} = params[${k}][0];` : `  const th${k} = params[${k}];`);
+    lowering.bind(node, node.shape.length === 0 ? { kind: 'scalar', code: `th${k}` } : { kind: 'array', name: `th${k}`, size: size(node.shape) });
+  });
+  return { q, p, prologue };
+}
+
+/**
+ * Generated functions longer than this (characters) risk exceeding V8's bytecode limit for optimisation
+ * (`--max-optimized-bytecode-size`, 60 KiB). Measured on Node 20 with `%GetOptimizationStatus` on generated
+ * runners: up to 70 447 characters they were optimised by TurboFan, from 78 276 on they were not (and ran
+ * ~20–40× slower); this keeps a margin below the boundary.
+ */
+const OPTIMIZABLE_SOURCE_LENGTH = 60_000;
+
+/**
+ * Source of a generated runner that V8 will still optimise: V8 leaves functions whose bytecode is over its
+ * limit (~60 kB) to the interpreter, tens of times slower. Generated with the default unrolling first, and
+ * again with loops for every tensor longer than 4 elements when that is too long (large networks, long
+ * backward steps).
+ *
+ * @example
+ * const source = optimizableSource((unrollLimit) => jsRunnerSource(program, settings, unrollLimit));
+ */
+export function optimizableSource(generate: (unrollLimit: number | undefined) => string): string {
+  const source = generate(undefined);
+  return source.length <= OPTIMIZABLE_SOURCE_LENGTH ? source : generate(4);
+}
+
+/** The step loop of each direction, and the time of its first step (for carried values evaluated before it). */
+const JS_DIRECTIONS: Record<StepDirection, { stepLoop: string; firstTime: string }> = {
+  forward: { stepLoop: 'for (let s = 0; s < steps; s++) {', firstTime: 'tStart' },
+  backward: { stepLoop: 'for (let s = steps - 1; s >= 0; s--) {', firstTime: 'tStart + (steps - 1) * dt' },
+};
+
+/** What a runner puts into `jsKernelSkeleton`. */
+export interface JsKernelParts {
+  /** Name and parameter list of the returned function (it must take `batch`, `steps`, `dt`, `tStart`). */
+  readonly signature: string;
+  readonly direction: StepDirection;
+  readonly dof: number;
+  /** The lowering holding the step body (`lines`, at JS_KERNEL_INDENT.step) and the closure-scope declarations. */
+  readonly lowering: Lowering;
+  /** Register pairs, in the order they are advanced and tested; trajectory b's values sit at offset `o = b·dof`. */
+  readonly pairs: readonly RegisterPair[];
+  /** Function-scope statements before the trajectory loop: parameter reads, loop invariants. */
+  readonly prologue: readonly string[];
+  /** Whether the step reads the local `time`. */
+  readonly usesTime: boolean;
+  /** Carried values: evaluated before the step loop, handed on after each step (indented). */
+  readonly carries: { readonly preLoop: readonly string[]; readonly assign: readonly string[] };
+  /** Statements at the start of every step, before the lowered body (e.g. loading a stored state). */
+  readonly stepLoads?: readonly string[];
+  /** Iteration counters of the step's solves (summed into the statistics). */
+  readonly iterations: readonly string[];
+  /** Record the first pair every `recordEvery` steps into `recordQ`, `recordP` (when not null). */
+  readonly record?: boolean;
+}
+
+/**
+ * The source of a generated runner (for `new Function`): returns a function that runs every trajectory through
+ * its steps and returns `JsRunStatus` (the first failure: an unconverged solve, from the target's
+ * `solveFailure`, or a non-finite pair value; and the iteration statistics).
+ *
+ * @example
+ * const source = jsKernelSkeleton({ signature: 'run(Q, P, params, batch, steps, dt, tStart)', direction: 'forward', dof: n, lowering, pairs: [state], prologue, usesTime, carries, iterations: [] });
+ */
+export function jsKernelSkeleton(parts: JsKernelParts): string {
+  const { dof: n, lowering, pairs } = parts;
+  const I = '      ';
+  const idx = Array.from({ length: n }, (_, i) => i);
+  const e = elementOf;
+  const direction = JS_DIRECTIONS[parts.direction];
+  const advanced = pairs.filter((pair) => pair.next !== null);
+  const its = parts.iterations;
+  const record = parts.record ? recordLines(advanced[0]!, n, I) : [];
+  return [
+    '"use strict";',
+    ...lowering.hoisted,
+    ...pairs.flatMap((pair) => pair.registers.flatMap((v) => (v.kind === 'array' ? [`const ${v.name} = new Float64Array(${n});`] : []))),
+    `return function ${parts.signature} {`,
+    '  let iterationsTotal = 0, iterationsMax = 0;',
+    ...parts.prologue,
+    '  for (let b = 0; b < batch; b++) {',
+    `    const o = b * ${n};`,
+    ...pairs.flatMap((pair) => loadLines(pair, n)),
+    // Carried values are evaluated at the first state, at the time of the first step (H may depend on t).
+    ...(parts.usesTime && parts.carries.preLoop.length > 0 ? [`    const time = ${direction.firstTime};`] : []),
+    ...parts.carries.preLoop,
+    ...(parts.record ? ['    let untilRecord = recordEvery;', '    let recordAt = o;'] : []),
+    `    ${direction.stepLoop}`,
+    ...(parts.usesTime ? [`${I}const time = tStart + s * dt;`] : []),
+    ...(parts.stepLoads ?? []),
+    ...lowering.lines,
+    ...(its.length > 0 ? [`${I}const its = ${its.join(' + ')};`, `${I}iterationsTotal += its; if (its > iterationsMax) iterationsMax = its;`] : []),
+    ...advanced.flatMap((pair) => [0, 1].flatMap((k) => idx.map((i) => `${I}const ${pair.nextNames[k]}${i} = ${e(pair.next![k]!, i)};`))),
+    ...parts.carries.assign,
+    ...advanced.flatMap((pair) => idx.map((i) => `${I}${e(pair.registers[0], i)} = ${pair.nextNames[0]}${i}; ${e(pair.registers[1], i)} = ${pair.nextNames[1]}${i};`)),
+    `${I}const check = ${advanced.flatMap((pair) => idx.map((i) => `${pair.nextNames[0]}${i} + ${pair.nextNames[1]}${i}`)).join(' + ')};`,
+    `${I}if (check - check !== 0) return { failure: { kind: 'nonfinite', step: s, trajectory: b }, iterationsTotal, iterationsMax };`,
+    ...record,
+    '    }',
+    ...pairs.flatMap((pair) => (pair.io === null ? [] : idx.map((i) => `    ${pair.io![0]}[o + ${i}] = ${e(pair.registers[0], i)}; ${pair.io![1]}[o + ${i}] = ${e(pair.registers[1], i)};`))),
+    '  }',
+    '  return { failure: null, iterationsTotal, iterationsMax };',
+    '};',
+  ].join('\n');
+}
+
+/** Declarations of a pair's locals, loaded from its arrays at offset `o` (or left unset when it has none). */
+function loadLines(pair: RegisterPair, n: number): string[] {
+  const [a, b] = pair.registers;
+  const idx = Array.from({ length: n }, (_, i) => i);
+  if (pair.io === null) return a.kind === 'array' ? [] : [`    let ${[...idx.map((i) => elementOf(a, i)), ...idx.map((i) => elementOf(b, i))].join(', ')};`];
+  const [from0, from1] = pair.io;
+  if (a.kind === 'array' && b.kind === 'array') return [`    for (let i = 0; i < ${n}; i++) { ${a.name}[i] = ${from0}[o + i]; ${b.name}[i] = ${from1}[o + i]; }`];
+  return [`    let ${idx.map((i) => `${elementOf(a, i)} = ${from0}[o + ${i}]`).join(', ')};`, `    let ${idx.map((i) => `${elementOf(b, i)} = ${from1}[o + ${i}]`).join(', ')};`];
+}
+
+/** The recording branch: the pair's new values every `recordEvery` steps, snapshot k at k·batch·dof. */
+function recordLines(pair: RegisterPair, n: number, I: string): string[] {
+  const [nq, np] = pair.nextNames;
+  return [
+    `${I}if (recordQ !== null && --untilRecord === 0) {`,
+    `${I}  untilRecord = recordEvery;`,
+    ...Array.from({ length: n }, (_, i) => `${I}  recordQ[recordAt + ${i}] = ${nq}${i}; recordP[recordAt + ${i}] = ${np}${i};`),
+    `${I}  recordAt += batch * ${n};`,
+    `${I}}`,
+  ];
+}
