@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { henonHeiles, pendulum, stepProgram } from '../../src/index.js';
+import { henonHeiles, pendulum } from '../../src/index.js';
+import { stepProgram } from '../../src/internals.js';
 import { adjointStep } from '../../src/integrators/adjoint-step.js';
 import { emitWgslStepper } from '../../src/codegen/emit-wgsl.js';
 import { wgslAdjointKernel } from '../../src/codegen/emit-wgsl-adjoint.js';
