@@ -1,4 +1,6 @@
+import type { Expr } from '../ir/expr.js';
 import { size } from '../ir/shape.js';
+import { topologicalOrder } from '../ir/traverse.js';
 import type { Value } from '../ir/op.js';
 import type { StepProgram } from '../integrators/step-program.js';
 import type { System } from '../system/system.js';
@@ -92,7 +94,9 @@ export const JS_FIXED_POINT: FixedPointSettings = { tolerance: 4 * Number.EPSILO
  * run(Q, P, h.paramValues, batch, 1000, 0.01, 0, 0, null, null);
  */
 export function compileJsRunner(program: StepProgram, settings: FixedPointSettings = JS_FIXED_POINT): JsRunner {
-  const source = optimizableSource((unrollLimit) => jsRunnerSource(program, settings, unrollLimit));
+  const fp = program.implicit;
+  const roots = [program.next.q, program.next.p, ...(fp ? [...(fp.iteration ?? fp.update), ...fp.initial, ...(fp.scale ?? [])] : [])];
+  const source = optimizableSource((unrollLimit) => jsRunnerSource(program, settings, unrollLimit), roots);
   const fn = new Function(source)();
   return Object.assign(fn, { source }) as JsRunner;
 }
@@ -112,11 +116,16 @@ const OPTIMIZABLE_SOURCE_LENGTH = 60_000;
  * backward steps).
  *
  * @example
- * const source = optimizableSource((unrollLimit) => jsRunnerSource(program, settings, unrollLimit));
+ * const source = optimizableSource((unrollLimit) => jsRunnerSource(program, settings, unrollLimit), [program.next.q, program.next.p]);
  */
-export function optimizableSource(generate: (unrollLimit: number | undefined) => string): string {
+export function optimizableSource(generate: (unrollLimit: number | undefined) => string, roots?: readonly Expr[]): string {
   const source = generate(undefined);
-  return source.length <= OPTIMIZABLE_SOURCE_LENGTH ? source : generate(4);
+  if (source.length <= OPTIMIZABLE_SOURCE_LENGTH) return source;
+  // Only tensors with 5 to 16 elements, or a dimension of 5 to 16 (reductions over it), lower differently with
+  // unrollLimit 4 instead of 16: without any, generating again would give the same source.
+  const midSized = (d: number) => d > 4 && d <= 16;
+  const shrinks = roots === undefined || topologicalOrder(roots).some((n) => midSized(size(n.shape)) || n.shape.some(midSized));
+  return shrinks ? generate(4) : source;
 }
 
 function jsRunnerSource(program: StepProgram, settings: FixedPointSettings, unrollLimit: number | undefined): string {
