@@ -94,6 +94,14 @@ export function internedNode(key: string): Expr | undefined {
   return table.get(key)?.deref();
 }
 
+/** Shared frozen empty attributes and scalar shape (most nodes have both). */
+const NO_ATTRS: Attrs = Object.freeze({});
+const SCALAR: Shape = Object.freeze([]) as Shape;
+const hasKeys = (attrs: Attrs): boolean => {
+  for (const _ in attrs) return true;
+  return false;
+};
+
 /**
  * Returns the unique node with this op, args and attrs, creating it if needed (no simplification here:
  * use `make`). @internal
@@ -104,7 +112,7 @@ export function internedNode(key: string): Expr | undefined {
 export function intern(op: string, args: readonly Expr[], attrs: Attrs, shape: Shape, key: string = internKey(op, args, attrs)): Expr {
   let node = table.get(key)?.deref();
   if (node === undefined) {
-    node = new Expr(op, [...args], { ...attrs }, [...shape], key);
+    node = new Expr(op, [...args], hasKeys(attrs) ? { ...attrs } : NO_ATTRS, shape.length === 0 ? SCALAR : [...shape], key);
     table.set(key, new WeakRef(node));
     finalizer.register(node, key);
   }

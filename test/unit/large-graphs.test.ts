@@ -82,9 +82,11 @@ function midpoint(c: Case, q: number, p: number, dt: number, steps: number): [nu
 
 const relative = (a: number, b: number) => Math.abs(a - b) / Math.max(1, Math.abs(b));
 
-const cases: [string, Case, { q: number; p: number; dt: number }][] = [
-  ['a sum of 50 000 terms', cosineSum(50_000), { q: 0.3, p: 0.2, dt: 0.01 }],
-  ['a product of 5 000 factors', product(5_000), { q: 0.7, p: -0.4, dt: 0.01 }],
+// The Hessian-vector product (a JVP of the gradient, three times H's size) is checked on the product only, to
+// keep the 50 000-term case's time down.
+const cases: [string, Case, { q: number; p: number; dt: number; hvp: boolean }][] = [
+  ['a sum of 50 000 terms', cosineSum(50_000), { q: 0.3, p: 0.2, dt: 0.01, hvp: false }],
+  ['a product of 5 000 factors', product(5_000), { q: 0.7, p: -0.4, dt: 0.01, hvp: true }],
 ];
 
 describe.each(cases)('%s', (_name, c, z) => {
@@ -94,8 +96,10 @@ describe.each(cases)('%s', (_name, c, z) => {
     const { dq, dp } = h.gradient([z.q], [z.p]);
     expect(relative(dq[0]!, c.dV(z.q))).toBeLessThan(1e-11);
     expect(dp[0]).toBe(z.p);
-    const { dq: hq } = h.hessianVectorProduct([z.q], [z.p], [1], [0]);
-    expect(relative(hq[0]!, c.d2V(z.q))).toBeLessThan(1e-9);
+    if (z.hvp) {
+      const { dq: hq } = h.hessianVectorProduct([z.q], [z.p], [1], [0]);
+      expect(relative(hq[0]!, c.d2V(z.q))).toBeLessThan(1e-9);
+    }
     expect(h.isSeparable).toBe(true);
   });
 
@@ -106,13 +110,18 @@ describe.each(cases)('%s', (_name, c, z) => {
     expect(deserializeGraph(serializeGraph(h.H))[0]).toBe(h.H);
   });
 
-  it('compiles for leapfrog and runs (vs a hand-written leapfrog), with the step Jacobian (vs finite differences)', async () => {
-    const h = c.h();
-    const st = await compile(h, { method: 'leapfrog', dt: z.dt, backend: 'cpu' });
+  const leapfrogStepper = once(() => compile(c.h(), { method: 'leapfrog', dt: z.dt, backend: 'cpu' }));
+
+  it('compiles for leapfrog and runs (vs a hand-written leapfrog)', async () => {
+    const st = await leapfrogStepper();
     const { q, p } = await st.run({ q0: [z.q], p0: [z.p], steps: 3 });
     const [eq, ep] = leapfrog(c, z.q, z.p, z.dt, 3);
     expect(relative(q[0]!, eq)).toBeLessThan(1e-12);
     expect(relative(p[0]!, ep)).toBeLessThan(1e-11);
+  });
+
+  it('the Jacobian of the compiled leapfrog step matches finite differences of the hand-written one', async () => {
+    const st = await leapfrogStepper();
     const J = st.jacobian([z.q], [z.p]);
     const eps = 1e-6;
     const plus = [leapfrog(c, z.q + eps, z.p, z.dt, 1), leapfrog(c, z.q, z.p + eps, z.dt, 1)];
