@@ -4,6 +4,7 @@ import type { AdjointStep } from '../integrators/adjoint-step.js';
 import { lowerAdjointStep } from './adjoint-body.js';
 import { bindJsRunnerInputs, jsFixedPoint, jsStateValue, JS_FIXED_POINT, optimizableSource, type JsRunStatus } from './emit-js-stepper.js';
 import { Lowering } from './lowering.js';
+import { compileGenerated } from './emit-js.js';
 import { jsSyntax } from './syntax-js.js';
 import { elementOf, type FixedPointSettings } from './step-body.js';
 
@@ -40,7 +41,7 @@ export type JsAdjointRunner = ((
  */
 export function compileJsAdjointRunner(step: AdjointStep, settings: FixedPointSettings = JS_FIXED_POINT): JsAdjointRunner {
   const source = optimizableSource((unrollLimit) => adjointRunnerSource(step, settings, unrollLimit));
-  const fn = new Function(source)();
+  const fn = compileGenerated<(...args: never[]) => unknown>(source, `the ${step.forward.method} backward runner`);
   return Object.assign(fn, { source }) as JsAdjointRunner;
 }
 

@@ -5,6 +5,7 @@ import type { Value } from '../ir/op.js';
 import type { StepProgram } from '../integrators/step-program.js';
 import type { System } from '../system/system.js';
 import { Lowering } from './lowering.js';
+import { compileGenerated } from './emit-js.js';
 import { jsSyntax } from './syntax-js.js';
 import { elementOf, lowerStepper, type FixedPointDialect, type FixedPointSettings } from './step-body.js';
 
@@ -97,7 +98,7 @@ export function compileJsRunner(program: StepProgram, settings: FixedPointSettin
   const fp = program.implicit;
   const roots = [program.next.q, program.next.p, ...(fp ? [...(fp.iteration ?? fp.update), ...fp.initial, ...(fp.scale ?? [])] : [])];
   const source = optimizableSource((unrollLimit) => jsRunnerSource(program, settings, unrollLimit), roots);
-  const fn = new Function(source)();
+  const fn = compileGenerated<(...args: never[]) => unknown>(source, `the ${program.method} runner`);
   return Object.assign(fn, { source }) as JsRunner;
 }
 

@@ -123,7 +123,7 @@ export function emitFixedPoint(
   for (const s of dialect.fail(delta, it)) B(`  ${s}`);
   B('}');
   B(`${prev} = ${delta};`);
-  lowering.lines.push(...body.lines);
+  for (const line of body.lines) lowering.lines.push(line); // no spread: a body can have over 10⁵ lines
   L('}');
   loops.solveLoopIterations = body.loopIterations;
   return it;

@@ -6,7 +6,7 @@
  * for V8's parser.
  */
 import { describe, expect, it } from 'vitest';
-import { compile, DarbouxError, deserializeGraph, Hamiltonian, parse, printExpr, serializeGraph } from '../../src/index.js';
+import { add, compile, compileJs, constant, DarbouxError, deserializeGraph, Hamiltonian, index, input, parse, powi, printExpr, serializeGraph, sin, type Expr } from '../../src/index.js';
 
 /** A one-dof H = p²/2 + V(q) with an independent f64 V and V′. */
 interface Case {
@@ -179,5 +179,22 @@ describe('deep formulas', () => {
     expect(relative(q[0]!, eq)).toBeLessThan(1e-12);
     expect(relative(p[0]!, ep)).toBeLessThan(1e-12);
     st.dispose();
+  });
+
+  it('a function with more temporaries than V8 compiles is a SPEC DarbouxError, not a RangeError', () => {
+    // 150 000 shared subexpressions, one `const` each: V8 (Node 20) runs out of stack compiling that function.
+    const q = input('q', 'q', [1]);
+    let acc: Expr = constant(0);
+    for (let k = 1; k <= 150_000; k++) acc = add(acc, powi(sin(add(index(q, 0), k)), 2));
+    const f = compileJs([q], [acc]);
+    let error: unknown;
+    try {
+      f([[0.3]], [new Float64Array(1)]);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(DarbouxError);
+    expect((error as DarbouxError).code).toBe('SPEC');
+    expect((error as DarbouxError).message).toMatch(/too large for this engine/);
   });
 });
