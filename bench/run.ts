@@ -1,5 +1,6 @@
 /**
- * Benchmarks (not tests): gradient graph sizes, and generated CPU leapfrog vs a hand-written JS leapfrog.
+ * Benchmarks (not tests): gradient graph sizes, and generated CPU leapfrog vs a hand-written JS leapfrog;
+ * training, adjoints, and compile time vs graph size (bench/compile-time.ts).
  * Run: npm run bench
  */
 import { compile, doublePendulum, graphSize, henonHeiles, kepler, lennardJones } from '../src/index.js';
@@ -195,3 +196,5 @@ console.log('\n## GPU: implicit methods, cost per step relative to leapfrog (Hé
   await trainingBench();
 }
 await (await import('./adjoint.js')).adjointBench();
+// Compile time vs graph size (also alone: npx tsx bench/compile-time.ts --max 10000 --runs 3).
+await (await import('./compile-time.js')).compileTimeBench();

@@ -53,10 +53,10 @@ export function stepCarries(program: StepProgram): { start: Expr; end: Expr }[] 
   const shift = new Map<Expr, Expr>([[h.q, program.next.q], [h.p, program.next.p], [h.time, add(h.time, h.dt)]]);
   const small = (node: Expr) => node.shape.length === 0 || (node.shape.length === 1 && node.shape[0]! <= CARRY_LIMIT);
   const carried = carriedPairs([program.next.q, program.next.p], shift, [h.q, h.p, h.time], small);
-  // Carry only nodes none of whose consumers is carried.
+  // Carry only nodes none of whose consumers is carried: a start is covered when it lies strictly below another
+  // start, i.e. is reachable from the arguments of the starts (a DAG has no cycles). One traversal for all.
   const result: { start: Expr; end: Expr }[] = [];
-  const covered = new Set<Expr>();
-  for (const [start] of carried) for (const inner of topologicalOrder([start])) if (inner !== start) covered.add(inner);
+  const covered = new Set<Expr>(topologicalOrder([...carried.keys()].flatMap((start) => start.args)));
   for (const [start, end] of carried) if (!covered.has(start) && !carried.has(end)) result.push({ start, end });
   return result;
 }

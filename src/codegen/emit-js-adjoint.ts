@@ -3,6 +3,7 @@ import { lowerAdjointStep } from './adjoint-body.js';
 import { JS_FIXED_POINT, type JsRunStatus } from './emit-js-stepper.js';
 import { bindJsRunnerInputs, JS_KERNEL_INDENT, jsKernelSkeleton, jsStateValue, optimizableSource } from './js-kernel.js';
 import { Lowering } from './lowering.js';
+import { compileGenerated } from './emit-js.js';
 import { jsTarget } from './target-js.js';
 import type { FixedPointSettings } from './step-body.js';
 import { elementOf } from './values.js';
@@ -40,7 +41,7 @@ export type JsAdjointRunner = ((
  */
 export function compileJsAdjointRunner(step: AdjointStep, settings: FixedPointSettings = JS_FIXED_POINT): JsAdjointRunner {
   const source = optimizableSource((unrollLimit) => adjointRunnerSource(step, settings, unrollLimit));
-  const fn = new Function(source)();
+  const fn = compileGenerated<(...args: never[]) => unknown>(source, `the ${step.forward.method} backward runner`);
   return Object.assign(fn, { source }) as JsAdjointRunner;
 }
 

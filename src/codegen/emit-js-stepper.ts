@@ -1,5 +1,6 @@
 import type { StepProgram } from '../integrators/step-program.js';
 import { Lowering } from './lowering.js';
+import { compileGenerated } from './emit-js.js';
 import { jsTarget } from './target-js.js';
 import { lowerStepper, type FixedPointSettings } from './step-body.js';
 import { bindJsRunnerInputs, JS_KERNEL_INDENT, jsKernelSkeleton, optimizableSource } from './js-kernel.js';
@@ -40,8 +41,10 @@ export const JS_FIXED_POINT: FixedPointSettings = { tolerance: 4 * Number.EPSILO
  * run(Q, P, h.paramValues, batch, 1000, 0.01, 0, 0, null, null);
  */
 export function compileJsRunner(program: StepProgram, settings: FixedPointSettings = JS_FIXED_POINT): JsRunner {
-  const source = optimizableSource((unrollLimit) => jsRunnerSource(program, settings, unrollLimit));
-  const fn = new Function(source)();
+  const fp = program.implicit;
+  const roots = [program.next.q, program.next.p, ...(fp ? [...(fp.iteration ?? fp.update), ...fp.initial, ...(fp.scale ?? [])] : [])];
+  const source = optimizableSource((unrollLimit) => jsRunnerSource(program, settings, unrollLimit), roots);
+  const fn = compileGenerated<(...args: never[]) => unknown>(source, `the ${program.method} runner`);
   return Object.assign(fn, { source }) as JsRunner;
 }
 

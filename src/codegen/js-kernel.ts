@@ -5,7 +5,9 @@
  * returns the first failure), optional recording, and the state stored back. Runners supply the lowered step and
  * their register pairs; `emit-js-stepper.ts` and `emit-js-adjoint.ts` use it.
  */
+import type { Expr } from '../ir/expr.js';
 import { size } from '../ir/shape.js';
+import { topologicalOrder } from '../ir/traverse.js';
 import type { Value } from '../ir/op.js';
 import type { System } from '../system/system.js';
 import type { Lowering } from './lowering.js';
@@ -67,11 +69,16 @@ const OPTIMIZABLE_SOURCE_LENGTH = 60_000;
  * backward steps).
  *
  * @example
- * const source = optimizableSource((unrollLimit) => jsRunnerSource(program, settings, unrollLimit));
+ * const source = optimizableSource((unrollLimit) => jsRunnerSource(program, settings, unrollLimit), [program.next.q, program.next.p]);
  */
-export function optimizableSource(generate: (unrollLimit: number | undefined) => string): string {
+export function optimizableSource(generate: (unrollLimit: number | undefined) => string, roots?: readonly Expr[]): string {
   const source = generate(undefined);
-  return source.length <= OPTIMIZABLE_SOURCE_LENGTH ? source : generate(4);
+  if (source.length <= OPTIMIZABLE_SOURCE_LENGTH) return source;
+  // Only tensors with 5 to 16 elements, or a dimension of 5 to 16 (reductions over it), lower differently with
+  // unrollLimit 4 instead of 16: without any, generating again would give the same source.
+  const midSized = (d: number) => d > 4 && d <= 16;
+  const shrinks = roots === undefined || topologicalOrder(roots).some((n) => midSized(size(n.shape)) || n.shape.some(midSized));
+  return shrinks ? generate(4) : source;
 }
 
 /** The step loop of each direction, and the time of its first step (for carried values evaluated before it). */

@@ -143,14 +143,18 @@ export class Lowering implements EmitContext {
       if (impl.repeatsArgs) args = args.map((code) => (isSimple(code) ? code : this.temp(code)));
       return this.syntax.elementwise(impl, args, node.attrs);
     };
+    // Inlined code nests one level per inlined op: past MAX_INLINE_DEPTH it is bound to a name instead, so a
+    // long chain (a sum of 50 000 terms) never nests deeper than the JS and WGSL parsers accept.
+    const depth = 1 + Math.max(0, ...node.args.map((a) => inlineDepth.get(this.value(a)) ?? 0));
+    const nested = (value: Value): Value => (inlineDepth.set(value, depth), value);
     if (node.shape.length === 0) {
       const code = element(0);
-      return { kind: 'scalar', code: inlinable ? code : this.temp(code) };
+      return inlinable && depth <= MAX_INLINE_DEPTH ? nested({ kind: 'scalar', code }) : { kind: 'scalar', code: this.temp(code) };
     }
     if (n <= this.unrollLimit) return { kind: 'unrolled', elems: Array.from({ length: n }, (_, i) => this.temp(element(i))) };
     // Loop fusion: a large elementwise tensor with one reader that reads each element once is computed inside
     // that reader's loop (no array, no loop of its own); chains of such ops fuse into one loop.
-    if (fusible) return { kind: 'fused', size: n, at: element };
+    if (fusible && depth <= MAX_INLINE_DEPTH) return nested({ kind: 'fused', size: n, at: element });
     const name = this.array(n);
     this.loop(n, (i) => this.line(`${name}[${i}] = ${element(i)}`));
     return { kind: 'array', name, size: n };
@@ -260,6 +264,16 @@ export class Lowering implements EmitContext {
     return this.lines.splice(0, this.lines.length);
   }
 }
+
+/**
+ * Deepest nesting of inlined (or fused) elementwise ops in one generated expression. V8 and Tint parse
+ * expressions recursively (V8 overflows its stack at a few thousand levels; Tint has fixed depth limits), so a
+ * value nested deeper is bound to a temporary. 32 keeps every expression of an ordinary Hamiltonian inline.
+ */
+export const MAX_INLINE_DEPTH = 32;
+
+/** Nesting depth of each inlined scalar or fused value (values without an entry are names or literals: 0). */
+const inlineDepth = new WeakMap<Value, number>();
 
 /** `offset + i`, folded when both are numbers. */
 function offsetIndex(offset: number | string | undefined, i: number | string): number | string {

@@ -96,7 +96,7 @@ export function emitFixedPoint(
   for (const s of target.solveFailure(delta, it)) B(`  ${s}`);
   B('}');
   B(`${prev} = ${delta};`);
-  lowering.lines.push(...body.lines);
+  for (const line of body.lines) lowering.lines.push(line); // no spread: a body can have over 10⁵ lines
   L('}');
   for (const s of target.afterSolve) L(s);
   loops.solveLoopIterations = body.loopIterations;

@@ -1,5 +1,5 @@
 import { DarbouxError } from '../errors.js';
-import { Expr, intern, type Attrs } from './expr.js';
+import { Expr, intern, internedNode, internKey, type Attrs } from './expr.js';
 import { opDef } from './op.js';
 import { evaluateOp } from './evaluate-op.js';
 import { size } from './shape.js';
@@ -47,6 +47,11 @@ export function make(op: string, args: readonly Expr[], attrs: Attrs = {}): Expr
   for (const a of args) {
     if (!(a instanceof Expr)) throw new DarbouxError('SHAPE', `${op}: argument is not an expression (got ${String(a)})`);
   }
+  // A node that already exists was built here from the same op, args and attrs (shape checked, not folded, not
+  // simplified away): building it again gives the same node, so the checks and rewrites can be skipped.
+  const key = internKey(op, args, attrs);
+  const existing = internedNode(key);
+  if (existing !== undefined) return existing;
   const shape = def.shape(args, attrs);
   if (args.length > 0 && args.every(isConstant) && op !== 'input') {
     const values = evaluateOp(def, args.map(constantValues), { args, attrs, shape });
@@ -54,5 +59,5 @@ export function make(op: string, args: readonly Expr[], attrs: Attrs = {}): Expr
   }
   const simplified = def.simplify?.(args, attrs, shape);
   if (simplified !== undefined) return simplified;
-  return intern(op, args, attrs, shape);
+  return intern(op, args, attrs, shape, key);
 }

@@ -59,7 +59,14 @@ export function parseFormula(text: string, scope: ReadonlyMap<string, Expr>): Ex
   const tokens = tokenize(text);
   if (tokens.length === 1) throw new DarbouxError('PARSE', 'empty formula: write an expression such as px^2/2 + x^2/2', { column: 1, token: '' });
   checkParentheses(tokens);
-  return new Parser(tokens, scope).formula();
+  try {
+    return new Parser(tokens, scope).formula();
+  } catch (e) {
+    // Sums and products are loops; only nesting recurses, at most MAX_NESTING levels. Should a caller's own
+    // stack leave less room than that, the overflow is still a PARSE error, not a raw RangeError.
+    if (!(e instanceof RangeError && /call stack/i.test(e.message))) throw e;
+    throw new DarbouxError('PARSE', `formula nested too deeply for the available stack (at most ${MAX_NESTING} levels are accepted): ${e.message}`, { column: 1, token: '' });
+  }
 }
 
 /** Reports the first ')' without a match, or else an unclosed '(' (the innermost one). */

@@ -11,23 +11,28 @@ import { make } from './make.js';
 export function topologicalOrder(roots: readonly Expr[], stopAt?: (node: Expr) => boolean): Expr[] {
   const order: Expr[] = [];
   const seen = new Set<Expr>();
-  const stack: [Expr, number][] = [];
+  // Parallel stacks (node, next argument to visit; -1 once the node is a leaf or a stop): no tuple per node.
+  const nodes: Expr[] = [];
+  const next: number[] = [];
+  const push = (node: Expr) => {
+    seen.add(node);
+    nodes.push(node);
+    next.push(node.args.length > 0 && !(stopAt?.(node) ?? false) ? 0 : -1);
+  };
   for (const root of roots) {
     if (seen.has(root)) continue;
-    seen.add(root);
-    stack.push([root, 0]);
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      const [node, k] = top;
-      if (k < node.args.length && !(stopAt?.(node) ?? false)) {
-        top[1] = k + 1;
+    push(root);
+    while (nodes.length > 0) {
+      const top = nodes.length - 1;
+      const node = nodes[top]!;
+      const k = next[top]!;
+      if (k >= 0 && k < node.args.length) {
+        next[top] = k + 1;
         const child = node.args[k]!;
-        if (!seen.has(child)) {
-          seen.add(child);
-          stack.push([child, 0]);
-        }
+        if (!seen.has(child)) push(child);
       } else {
-        stack.pop();
+        nodes.pop();
+        next.pop();
         order.push(node);
       }
     }

@@ -120,6 +120,9 @@ async function compile(gpu: Gpu, src: KernelSource, entryPoint: string): Promise
   return { pipeline, bindings, entryPoint, compileSeconds: (performance.now() - t0) / 1000 };
 }
 
+/** Pipelines kept per device (least recently used ones are dropped beyond this). */
+const PIPELINE_CACHE_LIMIT = 64;
+
 /**
  * Compiles a WGSL compute kernel (cached per device by WGSL text and entry point). Throws DarbouxError('DEVICE')
  * with the offending WGSL line on a compile error.
@@ -135,10 +138,18 @@ export async function createComputeKernel(gpu: Gpu, src: KernelSource): Promise<
   const key = `${entryPoint}\u0000${src.wgsl}`;
   let cached = state.pipelines.get(key) as Promise<CachedPipeline> | undefined;
   const fresh = !cached;
-  if (!cached) {
-    cached = compile(gpu, src, entryPoint);
-    state.pipelines.set(key, cached);
-    cached.catch(() => state.pipelines.delete(key));
+  if (cached) state.pipelines.delete(key); // re-inserted below: the Map's order is least recently used first
+  else {
+    const pending = compile(gpu, src, entryPoint);
+    cached = pending;
+    pending.catch(() => state.pipelines.get(key) === pending && state.pipelines.delete(key));
+  }
+  state.pipelines.set(key, cached);
+  // Bounded: steppers compiled with new parameter values have new WGSL (parameters are compiled in), so a
+  // long-lived process would otherwise keep every pipeline. Evicted pipelines stay with the kernels using them.
+  for (const oldest of state.pipelines.keys()) {
+    if (state.pipelines.size <= PIPELINE_CACHE_LIMIT) break;
+    state.pipelines.delete(oldest);
   }
   const { pipeline, bindings, compileSeconds } = await cached;
   const label = src.label ?? entryPoint;

@@ -21,6 +21,46 @@ function dependencies(root: Expr, q: Expr, p: Expr): Map<Expr, number> {
 }
 
 /**
+ * The additive terms of `H` with their scale factors, left to right: H is flattened over +, −, negation and
+ * multiplication by factors that depend on neither q nor p (`deps` 0). Iterative (an explicit stack), so a sum
+ * of any length is fine. A term's scale is built when the term is reached, in the order a left-to-right walk
+ * builds it, so new nodes get the same creation order (and commutative arguments the same order) as always.
+ */
+function additiveTerms(H: Expr, deps: ReadonlyMap<Expr, number>): { term: Expr; scale: Expr }[] {
+  const terms: { term: Expr; scale: Expr }[] = [];
+  const pending: { term: Expr; scale: () => Expr }[] = [{ term: H, scale: () => constant(1) }];
+  while (pending.length > 0) {
+    const next = pending.pop()!;
+    const e = next.term, scale = next.scale();
+    // Children are pushed right to left so they are visited left to right.
+    if (deps.get(e) === (Q | P)) {
+      if (e.op === 'add') {
+        for (let k = e.args.length - 1; k >= 0; k--) pending.push({ term: e.args[k]!, scale: () => scale });
+        continue;
+      }
+      if (e.op === 'sub') {
+        pending.push({ term: e.args[1]!, scale: () => neg(scale) }, { term: e.args[0]!, scale: () => scale });
+        continue;
+      }
+      if (e.op === 'neg') {
+        pending.push({ term: e.args[0]!, scale: () => neg(scale) });
+        continue;
+      }
+      if (e.op === 'mul' && e.shape.length === 0) {
+        const [a, b] = e.args as [Expr, Expr];
+        const constantFactor = deps.get(a) === 0 ? a : deps.get(b) === 0 ? b : undefined;
+        if (constantFactor !== undefined) {
+          pending.push({ term: constantFactor === a ? b : a, scale: () => mul(scale, constantFactor) });
+          continue;
+        }
+      }
+    }
+    terms.push({ term: e, scale });
+  }
+  return terms;
+}
+
+/**
  * Detects separability structurally: H is flattened over +, −, negation and multiplication by factors that
  * depend on neither q nor p (constants, parameters); each term must depend on q only or on p only.
  *
@@ -29,24 +69,8 @@ function dependencies(root: Expr, q: Expr, p: Expr): Map<Expr, number> {
  */
 export function splitSeparable(H: Expr, q: Expr, p: Expr): SeparableSplit {
   const deps = dependencies(H, q, p);
-  const terms: { term: Expr; scale: Expr }[] = [];
-  const visit = (e: Expr, scale: Expr): void => {
-    const d = deps.get(e)!;
-    if (d === (Q | P)) {
-      if (e.op === 'add') return e.args.forEach((a) => visit(a, scale));
-      if (e.op === 'sub') return visit(e.args[0]!, scale), visit(e.args[1]!, neg(scale));
-      if (e.op === 'neg') return visit(e.args[0]!, neg(scale));
-      if (e.op === 'mul' && e.shape.length === 0) {
-        const [a, b] = e.args as [Expr, Expr];
-        if (deps.get(a) === 0) return visit(b, mul(scale, a));
-        if (deps.get(b) === 0) return visit(a, mul(scale, b));
-      }
-    }
-    terms.push({ term: e, scale });
-  };
-  visit(H, constant(1));
   let T: Expr = constant(0), V: Expr = constant(0);
-  for (const { term, scale } of terms) {
+  for (const { term, scale } of additiveTerms(H, deps)) {
     const d = deps.get(term)!;
     if (d === (Q | P)) return { separable: false, coupling: term };
     if (d === P) T = add(T, mul(scale, term));
