@@ -28,4 +28,6 @@ export type DarbouxErrorCode =
   | 'NONFINITE'
   | 'NO_CONVERGENCE'
   | 'DEVICE'
-  | 'JSON';
+  | 'JSON'
+  /** A broken internal invariant (a darboux bug, not a user error): report it with the message and details. */
+  | 'INTERNAL';

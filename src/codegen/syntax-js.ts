@@ -24,5 +24,6 @@ export const jsSyntax: TargetSyntax = {
   arrayDecl: (name, n) => `const ${name} = new Float64Array(${n});`,
   constantArrayDecl: (name, values) => `const ${name} = Float64Array.of(${values.map(jsLiteral).join(', ')});`,
   loopOpen: (i, n) => `for (let ${i} = 0; ${i} < ${n}; ${i}++) {`,
-  elementwise: (impl, args, attrs) => impl.js(args, attrs),
+  keepsLongVectorsUnrolled: true,
+  elementwise: (impl, args, attrs) => (impl.js ?? impl.code)?.(args, attrs) ?? `Math.${impl.call}(${args.join(', ')})`,
 };

@@ -26,5 +26,6 @@ export const wgslSyntax: TargetSyntax = {
   arrayDecl: (name, n) => `var ${name}: array<f32, ${n}>;`,
   constantArrayDecl: (name, values) => `var<private> ${name}: array<f32, ${values.length}> = array<f32, ${values.length}>(${values.map(wgslLiteral).join(', ')});`,
   loopOpen: (i, n) => `for (var ${i}: i32 = 0; ${i} < ${n}; ${i}++) {`,
-  elementwise: (impl, args, attrs) => impl.wgsl(args, attrs),
+  keepsLongVectorsUnrolled: false,
+  elementwise: (impl, args, attrs) => (impl.wgsl ?? impl.code)?.(args, attrs) ?? `${impl.call}(${args.join(', ')})`,
 };
