@@ -37,16 +37,19 @@ defineOp({
   },
   ...noDerivative,
 });
+/** Inputs are bound by whoever evaluates or compiles a graph; reaching an input's own rules means one was left out. */
+const unbound = (n: { attrs: Readonly<Record<string, unknown>> }): never => {
+  throw new DarbouxError(
+    'SPEC',
+    `input '${String(n.attrs.name)}' (${String(n.attrs.role)}) is not bound: list it among the inputs of the evaluated or compiled function`,
+    { name: n.attrs.name, role: n.attrs.role },
+  );
+};
 defineOp({
   name: 'input',
   shape: leafShape('input'),
   print: { custom: (_a, n) => String(n.attrs.name) },
-  // Inputs are bound by the caller of the lowering; reaching this means one was left out.
-  emit: (_ctx, n) => {
-    throw new DarbouxError('SPEC', `input '${String(n.attrs.name)}' (${String(n.attrs.role)}) is not bound: list it among the inputs of the compiled function`, {
-      name: n.attrs.name,
-      role: n.attrs.role,
-    });
-  },
+  evaluate: (_v, n) => unbound(n),
+  emit: (_ctx, n) => unbound(n),
   ...noDerivative,
 });
