@@ -1,9 +1,10 @@
+import { DarbouxError } from '../errors.js';
 import { add, constant, stack } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
 import { opDef } from '../ir/op.js';
 import { topologicalOrder } from '../ir/traverse.js';
 
-/** Pending cotangent of one node: dense contributions, plus per-element scalars from `index` consumers. */
+/** Pending cotangent of one node: dense contributions, plus per-element scalars from element reads (`index`). */
 interface Pending {
   dense: Expr | null;
   elements: Map<number, Expr> | null;
@@ -12,8 +13,9 @@ interface Pending {
 /**
  * Reverse mode over the DAG: the cotangents ⟨c, ∂outputs/∂x⟩ for each node x in `wrt`. Each node is
  * visited once in reverse topological order, so shared subexpressions are differentiated once and the
- * gradient graph stays within a small constant factor of the original. Contributions through `index` are
- * gathered into one `stack` per vector instead of a sum of one-hot vectors.
+ * gradient graph stays within a small constant factor of the original. Contributions through ops that read one
+ * element of a vector (an op record's `elementRead`, e.g. `index`) are gathered into one `stack` per vector
+ * instead of a sum of one-hot vectors.
  *
  * @example
  * const [dHdq, dHdp] = vjp([H], [constant(1)], [q, p]);
@@ -58,12 +60,14 @@ export function vjp(outputs: readonly Expr[], cotangents: readonly Expr[], wrt: 
     if (wanted.has(node)) result.set(node, c);
     pending.delete(node);
     if (c === null || node.args.length === 0 || !relevant.has(node)) continue;
-    if (node.op === 'index' && node.args[0]!.shape.length === 1) {
-      if (!relevant.has(node.args[0]!)) continue;
-      contributeElement(node.args[0]!, node.attrs.i as number, c);
+    const def = opDef(node.op);
+    const read = def.elementRead?.(node) ?? null;
+    if (read !== null) {
+      const a = node.args[read.arg]!;
+      if (relevant.has(a)) contributeElement(a, read.element, c);
       continue;
     }
-    const parts = opDef(node.op).vjp(node, c);
+    const parts = def.vjp(node, c);
     node.args.forEach((a, i) => {
       const part = parts[i];
       if (part !== null && part !== undefined && relevant.has(a)) contribute(a, part);
@@ -79,6 +83,8 @@ export function vjp(outputs: readonly Expr[], cotangents: readonly Expr[], wrt: 
  * const [dq, dp] = gradient(H, [q, p]);
  */
 export function gradient(f: Expr, wrt: readonly Expr[]): Expr[] {
-  if (f.shape.length !== 0) throw new Error('gradient: the function must be scalar');
+  if (f.shape.length !== 0) {
+    throw new DarbouxError('SHAPE', `gradient: the function must be scalar, got shape [${f.shape.join('×')}]; use vjp with a cotangent of that shape`, { shape: [...f.shape] });
+  }
   return vjp([f], [constant(1)], wrt);
 }

@@ -4,7 +4,7 @@ import { size } from '../ir/shape.js';
 import type { AdjointStep } from '../integrators/adjoint-step.js';
 import { substitute, topologicalOrder } from '../ir/traverse.js';
 import type { StepProgram } from '../integrators/step-program.js';
-import type { Value } from '../ir/op.js';
+import { opDef, type Value } from '../ir/op.js';
 import type { Lowering } from './lowering.js';
 import { elementOf } from './values.js';
 
@@ -14,7 +14,7 @@ const CARRY_LIMIT = 16;
 /**
  * Every node N(z, t) of the graph of `roots` whose counterpart at the next state, N(shift(z, t)), is also a node
  * of that graph — by interning, an identity test — as a map start → end. Only nodes that depend on the state
- * inputs (`state`) and on no aux input (unknowns, cotangents) qualify, with arguments, not `index`, and `keep`.
+ * inputs (`state`) and on no aux input (unknowns, cotangents) qualify, with arguments, not `selectsOnly`, and `keep`.
  *
  * @example
  * const pairs = carriedPairs([q′, p′], new Map([[h.q, q′], [h.p, p′], [h.time, add(h.time, h.dt)]]), [h.q, h.p, h.time]);
@@ -28,7 +28,7 @@ export function carriedPairs(roots: readonly Expr[], shift: ReadonlyMap<Expr, Ex
     if (node.args.some((a) => dependsOnState.has(a))) dependsOnState.add(node);
     if ((node.op === 'input' && node.attrs.role === 'aux') || node.args.some((a) => dependsOnAux.has(a))) dependsOnAux.add(node);
   }
-  const candidates = order.filter((node) => node.args.length > 0 && dependsOnState.has(node) && !dependsOnAux.has(node) && node.op !== 'index' && keep(node));
+  const candidates = order.filter((node) => node.args.length > 0 && dependsOnState.has(node) && !dependsOnAux.has(node) && !opDef(node.op).selectsOnly && keep(node));
   // One substitution pass over all candidates (memoised), so this stays linear in the graph size.
   const shifted = substitute(candidates, shift);
   const carried = new Map<Expr, Expr>();

@@ -1,9 +1,9 @@
+import { DarbouxError } from '../errors.js';
 import type { Expr } from '../ir/expr.js';
 import { opDef, type ElementwiseImpl, type EmitContext, type Value } from '../ir/op.js';
 import { size } from '../ir/shape.js';
 import { topologicalOrder } from '../ir/traverse.js';
 import { emitSiblingReductions, siblingReductions } from './sibling-reductions.js';
-import { DarbouxError } from '../errors.js';
 import type { Target } from './target.js';
 
 /**
@@ -19,6 +19,7 @@ import type { Target } from './target.js';
 export class Lowering implements EmitContext {
   readonly target: 'js' | 'wgsl';
   readonly unrollLimit: number;
+  readonly keepsLongVectorsUnrolled: boolean;
   /** Statements of the body, in order. */
   readonly lines: string[] = [];
   /** Hoisted declarations (scratch arrays, constant tensors), shared with forks. */
@@ -34,6 +35,7 @@ export class Lowering implements EmitContext {
 
   constructor(readonly syntax: Target, options: { unrollLimit?: number; prefix?: string } = {}, parent?: Lowering) {
     this.target = syntax.name;
+    this.keepsLongVectorsUnrolled = syntax.keepsLongVectorsUnrolled;
     this.unrollLimit = options.unrollLimit ?? parent?.unrollLimit ?? 16;
     this.prefix = options.prefix ?? parent?.prefix ?? '';
     this.hoisted = parent?.hoisted ?? [];
@@ -111,26 +113,14 @@ export class Lowering implements EmitContext {
   }
 
   private lower(node: Expr, inlinable: boolean, fusible = false): Value {
-    if (node.op === 'const') {
-      const lit = this.literal(node.attrs.value as number);
-      return node.shape.length === 0 ? { kind: 'scalar', code: lit } : { kind: 'unrolled', elems: Array(size(node.shape)).fill(lit) };
-    }
-    if (node.op === 'tensor') {
-      const values = node.attrs.values as number[];
-      if (values.length <= this.unrollLimit) return { kind: 'unrolled', elems: values.map((v) => this.literal(v)) };
-      const name = this.fresh('k');
-      this.hoisted.push(this.syntax.constantArrayDecl(name, values));
-      return { kind: 'array', name, size: values.length };
-    }
-    if (node.op === 'input') {
-      const name = String(node.attrs.name);
-      throw new DarbouxError('INPUT', `input '${name}' (${String(node.attrs.role)}) is not bound: pass it among the inputs of the compiled function`, { input: name });
-    }
     const def = opDef(node.op);
     if (def.elementwise !== undefined) return this.lowerElementwise(node, def.elementwise, inlinable, fusible);
+    if (def.emit === undefined) {
+      throw new DarbouxError('INTERNAL', `op '${node.op}' has neither elementwise kernels nor an emit rule: add one to its op record`, { op: node.op });
+    }
     this.fusible = fusible;
     try {
-      return def.emit!(this, node);
+      return def.emit(this, node);
     } finally {
       this.fusible = false;
     }
@@ -175,7 +165,7 @@ export class Lowering implements EmitContext {
   value(e: Expr): Value {
     const v = this.values.get(e);
     if (v === undefined) {
-      throw new DarbouxError('INPUT', `node ${e.op}#${e.id} is used before it was lowered: emit it (or bind it, if it is an input) first`, { op: e.op, id: e.id });
+      throw new DarbouxError('INTERNAL', `lowering: node ${e.op}#${e.id} is used before it was lowered (emit its roots in one call, or bind it first)`, { op: e.op, id: e.id });
     }
     return v;
   }
@@ -227,6 +217,12 @@ export class Lowering implements EmitContext {
   array(n: number): string {
     const name = this.fresh('a');
     this.hoisted.push(this.syntax.arrayDecl(name, n));
+    return name;
+  }
+
+  constantArray(values: readonly number[]): string {
+    const name = this.fresh('k');
+    this.hoisted.push(this.syntax.constantArrayDecl(name, values));
     return name;
   }
 
@@ -287,22 +283,10 @@ function isSimple(code: string): boolean {
 }
 
 /**
- * Whether `reader` reads every element of its argument `arg` exactly once, in one loop or straight-line: then
- * an elementwise argument can be fused into it. Elementwise ops, reductions (dot, sum), `index`, and the matrix
- * of matvec/matTvec qualify; a vector of matvec (read once per row) or an outer-product factor does not.
+ * Whether `reader` reads every element of its argument `arg` exactly once, in one loop or straight-line (its op
+ * record's `readsOnce`, and the argument not repeated): then an elementwise argument can be fused into it.
  */
 function readsEachElementOnce(reader: Expr, arg: number): boolean {
   if (reader.args.filter((a) => a === reader.args[arg]).length !== 1) return false;
-  if (opDef(reader.op).elementwise !== undefined) return reader.shape.length > 0 || reader.args[arg]!.shape.length === 0;
-  switch (reader.op) {
-    case 'dot':
-    case 'sum':
-    case 'index':
-      return true;
-    case 'matvec':
-    case 'matTvec':
-      return arg === 0;
-    default:
-      return false;
-  }
+  return opDef(reader.op).readsOnce?.(reader, arg) ?? false;
 }

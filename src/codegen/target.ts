@@ -30,8 +30,10 @@ export interface Target {
   loopOpen(i: string, n: number): string;
   /** Opens a loop without condition, left by `break` (the fixed-point iteration). */
   readonly unboundedLoopOpen: string;
-  /** An elementwise op applied to argument codes. */
+  /** An elementwise op's code: the op's own rendering for this target, else its `code`, else a call of `impl.call`. */
   elementwise(impl: ElementwiseImpl, args: string[], attrs: Attrs): string;
+  /** See {@link EmitContext.keepsLongVectorsUnrolled}. */
+  readonly keepsLongVectorsUnrolled: boolean;
   abs(x: string): string;
   max(a: string, b: string): string;
   /** A value no update exceeds (the fixed-point loop's initial "previous update"). */

@@ -115,33 +115,42 @@ export function pow(a: Operand, b: Operand): Expr {
   return make('pow', [lift(a), e]);
 }
 
-const unary = (op: string) => (a: Operand): Expr => make(op, [lift(a)]);
+/**
+ * The builder of a one-argument function op (see `isUnaryFunction` in op.ts): every such op has one, exported
+ * below under the op's name, and the formula parser calls the same builders.
+ *
+ * @example
+ * export const sin = unaryBuilder('sin');
+ */
+export function unaryBuilder(op: string): (a: Operand) => Expr {
+  return (a) => make(op, [lift(a)]);
+}
 /** √a. @example sqrt(r2) */
-export const sqrt = unary('sqrt');
+export const sqrt = unaryBuilder('sqrt');
 /** e^a. @example exp(x) */
-export const exp = unary('exp');
+export const exp = unaryBuilder('exp');
 /** ln a. @example log(x) */
-export const log = unary('log');
+export const log = unaryBuilder('log');
 /** sin a. @example sin(q) */
-export const sin = unary('sin');
+export const sin = unaryBuilder('sin');
 /** cos a. @example cos(q) */
-export const cos = unary('cos');
+export const cos = unaryBuilder('cos');
 /** tan a. @example tan(x) */
-export const tan = unary('tan');
+export const tan = unaryBuilder('tan');
 /** tanh a. @example tanh(x) */
-export const tanh = unary('tanh');
+export const tanh = unaryBuilder('tanh');
 /** sinh a. @example sinh(x) */
-export const sinh = unary('sinh');
+export const sinh = unaryBuilder('sinh');
 /** cosh a. @example cosh(x) */
-export const cosh = unary('cosh');
+export const cosh = unaryBuilder('cosh');
 /** |a|. @example abs(x) */
-export const abs = unary('abs');
+export const abs = unaryBuilder('abs');
 /** sign(a) ∈ {−1, 0, 1} (derivative of |a|). @example sign(x) */
-export const sign = unary('sign');
+export const sign = unaryBuilder('sign');
 /** log(1 + e^a), computed stably. @example softplus(x) */
-export const softplus = unary('softplus');
+export const softplus = unaryBuilder('softplus');
 /** 1 / (1 + e^−a). @example sigmoid(x) */
-export const sigmoid = unary('sigmoid');
+export const sigmoid = unaryBuilder('sigmoid');
 
 /** Dot product of two vectors of equal length. @example dot(p, p) */
 export function dot(a: Vector, b: Vector): Scalar {

@@ -1,4 +1,3 @@
-import { DarbouxError } from '../errors.js';
 import type { Expr } from './expr.js';
 import { evaluateOp } from './evaluate-op.js';
 import { opDef } from './op.js';
@@ -25,9 +24,7 @@ export function graphEvaluator(inputs: readonly Expr[], outputs: readonly Expr[]
   const order = topologicalOrder(outputs, (n) => slotOf.has(n)).filter((n) => !slotOf.has(n));
   const steps = order.map((node) => {
     slotOf.set(node, slotOf.size);
-    if (node.op === 'input') {
-      throw new DarbouxError('SPEC', `input '${String(node.attrs.name)}' (${String(node.attrs.role)}) is not among the evaluator's inputs`, { name: node.attrs.name });
-    }
+    // A leaf is evaluated once, here (an input that is not among `inputs` is refused by its op record).
     const constant = node.args.length === 0 ? evaluateOp(opDef(node.op), [], node) : null;
     return { node, def: opDef(node.op), args: node.args.map((a) => slotOf.get(a)!), constant };
   });

@@ -1,3 +1,4 @@
+import { DarbouxError } from '../errors.js';
 import type { Attrs, Expr } from './expr.js';
 import type { OpDef } from './op.js';
 import { size, type Shape } from './shape.js';
@@ -27,6 +28,8 @@ export function evaluateOp(
     }
     return out;
   }
-  if (def.evaluate === undefined) throw new Error(`op '${def.name}' cannot be evaluated`);
+  if (def.evaluate === undefined) {
+    throw new DarbouxError('INTERNAL', `op '${def.name}' has neither elementwise kernels nor an evaluate rule: add one to its op record`, { op: def.name });
+  }
   return def.evaluate(values, node);
 }

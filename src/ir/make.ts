@@ -14,7 +14,7 @@ export function isConstant(e: Expr): boolean {
 export function constantValues(e: Expr): Float64Array {
   if (e.op === 'const') return new Float64Array(size(e.shape)).fill(e.attrs.value as number);
   if (e.op === 'tensor') return Float64Array.from(e.attrs.values as readonly number[]);
-  throw new Error(`node ${e.op} is not a constant`);
+  throw new DarbouxError('INTERNAL', `constantValues: a '${e.op}' node is not a constant; test it with isConstant first`, { op: e.op, id: e.id });
 }
 
 /** Whether `e` is a constant whose every element equals `v` (so 0 matches -0). @example isConstantValue(constant(0), 0) */

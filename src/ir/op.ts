@@ -1,3 +1,4 @@
+import { DarbouxError } from '../errors.js';
 import type { Attrs, Expr } from './expr.js';
 import type { Shape } from './shape.js';
 
@@ -15,9 +16,14 @@ export type Value =
 
 /** What an op's `emit` sees: a small backend-neutral statement builder shared by the JS and WGSL emitters. */
 export interface EmitContext {
-  readonly target: 'js' | 'wgsl';
   /** Tensors with at most this many elements are unrolled into scalars. */
   readonly unrollLimit: number;
+  /**
+   * Whether a vector longer than `unrollLimit` may stay unrolled (one named scalar per element) and be copied
+   * into an array only if a loop indexes it (true in JS, where many scalars are cheap); when false (WGSL), a
+   * long vector assembled from scalars is written to an array up front.
+   */
+  readonly keepsLongVectorsUnrolled: boolean;
   /**
    * Whether the node being emitted may be fused into its only reader (which reads each element once): its
    * emitter may then return `{ kind: 'fused' }` instead of filling an array.
@@ -35,19 +41,61 @@ export interface EmitContext {
   mutable(code: string): string;
   /** Declares an array temporary of `size` elements; returns its name. */
   array(size: number): string;
+  /** Declares a constant array holding `values` (hoisted out of the body); returns its name. */
+  constantArray(values: readonly number[]): string;
   /** Emits one statement. */
   line(code: string): void;
   /** Emits `for (i = 0; i < n; i++) { body }`. */
   loop(n: number, body: (i: string) => void): void;
 }
 
-/** Scalar kernels of an elementwise op (applied per element with scalar broadcasting). */
+/**
+ * Scalar kernels of an elementwise op (applied per element with scalar broadcasting). Only `apply` is
+ * required: each target renders the op as a call of `call` by default (`Math.sin(x)` in JS, `sin(x)` in
+ * WGSL), so a record lists only its exceptions — `code` when one rendering suits every target (`(a + b)`),
+ * or `js` / `wgsl` for one target (tanh's clamp in WGSL).
+ */
 export interface ElementwiseImpl {
-  apply: (x: number[], attrs: Attrs) => number;
-  js: (x: string[], attrs: Attrs) => string;
-  wgsl: (x: string[], attrs: Attrs) => string;
+  /** f64 value of one element from the arguments' elements. */
+  readonly apply: (x: number[], attrs: Attrs) => number;
+  /** Function name of the default rendering (`elementwiseOp` sets it to the op's name unless given). */
+  readonly call: string;
+  /** A rendering valid in every target (arguments are code in the target language). */
+  readonly code?: (x: string[], attrs: Attrs) => string;
+  /** JavaScript (f64) rendering, when it differs from `code` and the default call. */
+  readonly js?: (x: string[], attrs: Attrs) => string;
+  /** WGSL (f32) rendering, when it differs from `code` and the default call. */
+  readonly wgsl?: (x: string[], attrs: Attrs) => string;
   /** The emitted code mentions an argument more than once, so arguments must be bound to names first. */
-  repeatsArgs?: boolean;
+  readonly repeatsArgs?: boolean;
+}
+
+/**
+ * A reduction over the elements of one argument X, written as accumulators updated once per element of X —
+ * what lets the lowering share ONE loop over X among all of X's reducing readers (horizontal fusion), for
+ * any reduction op, without naming it.
+ */
+export interface ReductionRule {
+  /**
+   * Number of accumulators when argument `arg` is the reduced tensor X (1 for a scalar result; the result's
+   * length for a vector), or null when this reading cannot share a loop (e.g. too many accumulators).
+   */
+  accumulators(node: Expr, arg: number, unrollLimit: number): number | null;
+  /** Initial value of every accumulator (0 for sums). */
+  readonly init: number;
+  /**
+   * Emits the statements that fold element `i` of X (its value is the name `xi`) into the accumulators `acc`;
+   * after the loop, the accumulators are the node's elements.
+   */
+  update(ctx: EmitContext, node: Expr, arg: number, i: string, xi: string, acc: readonly string[]): void;
+}
+
+/** A sparse cotangent: the node reads one element of a vector argument, so its cotangent lands on that element. */
+export interface ElementRead {
+  /** Which argument is read. */
+  readonly arg: number;
+  /** The flat index of the element read. */
+  readonly element: number;
 }
 
 /** How the printer writes an op. */
@@ -63,14 +111,33 @@ export type PrintRule =
  */
 export interface OpDef {
   readonly name: string;
+  /** Number of arguments when fixed (elementwise ops). */
+  readonly arity?: number;
   /** Result shape; throws a SHAPE error naming the op and the shapes. */
   shape(args: readonly Expr[], attrs: Attrs): Shape;
   /** Present for elementwise ops: per-element scalar kernels; evaluation and emission derive from it. */
   readonly elementwise?: ElementwiseImpl;
   /** f64 evaluation on flat row-major arrays (constant folding, reference evaluation). */
   evaluate?(values: Float64Array[], node: { args: readonly Expr[]; attrs: Attrs; shape: Shape }): Float64Array;
-  /** Emission for non-elementwise ops. */
+  /** Emission for non-elementwise ops (leaves included). */
   emit?(ctx: EmitContext, node: Expr): Value;
+  /**
+   * Whether the node reads every element of argument `arg` exactly once, in one loop or straight-line, so an
+   * elementwise argument can be computed inside that read (loop fusion). Absent: it does not.
+   */
+  readsOnce?(node: Expr, arg: number): boolean;
+  /** Present for reductions that can share one loop with sibling reductions over the same tensor. */
+  readonly reduction?: ReductionRule;
+  /**
+   * Present for ops that only select elements (no arithmetic): recomputing such a node costs nothing, so
+   * passes never cache or carry it between steps.
+   */
+  readonly selectsOnly?: boolean;
+  /**
+   * A sparse VJP rule: when the node reads one element of a vector argument, reverse mode gathers these
+   * contributions into one vector per argument instead of summing one-hot vectors. Null: use `vjp`.
+   */
+  elementRead?(node: Expr): ElementRead | null;
   /** Local rewrite before interning; `undefined` keeps the node as built. */
   simplify?(args: readonly Expr[], attrs: Attrs, shape: Shape): Expr | undefined;
   /** Tangent of the node given argument tangents (`null` = symbolic zero). */
@@ -84,7 +151,9 @@ const registry = new Map<string, OpDef>();
 
 /** Registers an op record. @example defineOp({ name: 'myop', ... }) */
 export function defineOp(def: OpDef): OpDef {
-  if (registry.has(def.name)) throw new Error(`op '${def.name}' defined twice`);
+  if (registry.has(def.name)) {
+    throw new DarbouxError('SPEC', `op '${def.name}' is defined twice: give the new op record another name`, { op: def.name });
+  }
   registry.set(def.name, def);
   return def;
 }
@@ -92,8 +161,27 @@ export function defineOp(def: OpDef): OpDef {
 /** Looks up an op record by name. @example opDef('add').print */
 export function opDef(name: string): OpDef {
   const def = registry.get(name);
-  if (def === undefined) throw new Error(`unknown op '${name}'`);
+  if (def === undefined) {
+    throw new DarbouxError('SPEC', `unknown op '${name}': register it with defineOp first (known ops: ${opNames().join(', ')})`, { op: name });
+  }
   return def;
+}
+
+/**
+ * Whether an op is a one-argument function written as a call, `name(x)`: an elementwise op of arity 1 printed
+ * with a `{ call }` rule. These are the functions a formula may call, each with a builder of the same name.
+ *
+ * @example
+ * isUnaryFunction(opDef('sin')); // true
+ * isUnaryFunction(opDef('neg')); // false: printed as a prefix operator
+ */
+export function isUnaryFunction(def: OpDef): boolean {
+  return def.elementwise !== undefined && def.arity === 1 && 'call' in def.print && def.print.call === def.name;
+}
+
+/** Names of the registered one-argument functions (see {@link isUnaryFunction}). @example unaryFunctionNames().includes('tanh') // true */
+export function unaryFunctionNames(): string[] {
+  return opNames().filter((name) => isUnaryFunction(registry.get(name)!));
 }
 
 /** Names of all registered ops. @example opNames().includes('sin') // true */

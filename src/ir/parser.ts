@@ -15,24 +15,18 @@
 import { DarbouxError } from '../errors.js';
 import * as b from './build.js';
 import type { Expr } from './expr.js';
+import { unaryFunctionNames } from './op.js';
 import { tokenize, type Token } from './tokenizer.js';
+import './ops/index.js';
 
-/** The functions a formula may call, each with exactly one argument. @example FORMULA_FUNCTIONS.has('tanh') // true */
-export const FORMULA_FUNCTIONS: ReadonlyMap<string, (x: Expr) => Expr> = new Map([
-  ['sin', b.sin],
-  ['cos', b.cos],
-  ['tan', b.tan],
-  ['exp', b.exp],
-  ['log', b.log],
-  ['sqrt', b.sqrt],
-  ['tanh', b.tanh],
-  ['sinh', b.sinh],
-  ['cosh', b.cosh],
-  ['abs', b.abs],
-  ['softplus', b.softplus],
-  ['sigmoid', b.sigmoid],
-  ['sign', b.sign],
-]);
+/**
+ * The functions a formula may call, each with exactly one argument: every op the registry marks as a
+ * one-argument function (`unaryFunctionNames`), built by its builder. A new such op is callable at once.
+ *
+ * @example
+ * FORMULA_FUNCTIONS.has('tanh') // true
+ */
+export const FORMULA_FUNCTIONS: ReadonlyMap<string, (x: Expr) => Expr> = new Map(unaryFunctionNames().map((name) => [name, b.unaryBuilder(name)]));
 
 /** Deepest nesting (parentheses, unary signs, exponents) accepted before a clean error instead of a stack overflow. */
 const MAX_NESTING = 1000;
@@ -41,8 +35,8 @@ const BINARY: Readonly<Record<string, (a: Expr, c: Expr) => Expr>> = { '+': b.ad
 
 /**
  * Parses a formula into an expression, resolving names in `scope`. Operators: `+ - * / ^` with the usual
- * precedence, unary minus and plus, parentheses, and one-argument calls of sin cos tan exp log sqrt tanh
- * sinh cosh abs softplus sigmoid sign. `^` is right-associative and binds tighter than unary minus
+ * precedence, unary minus and plus, parentheses, and one-argument calls of the functions in
+ * {@link FORMULA_FUNCTIONS} (sqrt exp log sin cos tan tanh sinh cosh abs sign softplus sigmoid). `^` is right-associative and binds tighter than unary minus
  * (`-x^2` is `-(x^2)`); an integer constant exponent becomes `powi`.
  *
  * Throws a `PARSE` {@link DarbouxError} whose message names the problem and its 1-based column, with

@@ -1,7 +1,7 @@
 import { DarbouxError } from '../errors.js';
 import { index, input, param } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
-import { parseFormula } from '../ir/parser.js';
+import { FORMULA_FUNCTIONS, parseFormula } from '../ir/parser.js';
 import { Hamiltonian } from './hamiltonian.js';
 
 /** A Hamiltonian written as a formula. */
@@ -10,13 +10,15 @@ export interface FormulaSpec {
   q: readonly string[];
   /** Names of the conjugate momenta (same length as q). */
   p: readonly string[];
-  /** The formula: numbers, the names, + − * / ^, unary minus, parentheses, sin cos tan exp log sqrt tanh sinh cosh abs. */
+  /**
+   * The formula: numbers, the names, + − * / ^, unary minus, parentheses, and the one-argument functions of
+   * `FORMULA_FUNCTIONS` (sqrt exp log sin cos tan tanh sinh cosh abs sign softplus sigmoid).
+   */
   H: string;
   /** Scalar parameters and their values. */
   params?: Record<string, number>;
 }
 
-const FUNCTIONS = new Set(['sin', 'cos', 'tan', 'exp', 'log', 'sqrt', 'tanh', 'sinh', 'cosh', 'abs', 'softplus', 'sigmoid', 'sign']);
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
@@ -42,7 +44,7 @@ export function parse(spec: FormulaSpec): Hamiltonian {
     if (typeof name !== 'string' || !IDENTIFIER.test(name)) {
       throw new DarbouxError('SPEC', `${kind} name ${JSON.stringify(name)} is not a valid identifier (letters, digits, _; not starting with a digit)`);
     }
-    if (FUNCTIONS.has(name)) throw new DarbouxError('SPEC', `${kind} name '${name}' is a function name`);
+    if (FORMULA_FUNCTIONS.has(name)) throw new DarbouxError('SPEC', `${kind} name '${name}' is a function name`);
     const prev = seen.get(name);
     if (prev !== undefined) throw new DarbouxError('SPEC', `duplicate name '${name}' (used as ${prev} and as ${kind})`);
     seen.set(name, kind);

@@ -11,18 +11,6 @@ import { stepProgram, tangentStep } from '../../src/internals.js';
 
 const BUILT_IN = /\b(?:new|throw)\s+(Error|RangeError|TypeError|SyntaxError|ReferenceError|EvalError|URIError)\s*\(/g;
 
-/**
- * Files still throwing built-in errors on this branch, fixed on other branches (src/ir, src/autodiff,
- * src/codegen). After those merge, this list must be emptied: a listed file without a hit fails below.
- */
-const PENDING_ON_OTHER_BRANCHES = new Set([
-  'src/autodiff/vjp.ts',
-  'src/ir/evaluate-op.ts',
-  'src/ir/op.ts',
-  'src/ir/make.ts',
-  'src/codegen/lowering.ts',
-]);
-
 function sourceFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
     const full = path.join(dir, d.name);
@@ -39,13 +27,9 @@ function builtInErrors(file: string): string[] {
 describe('one error class', () => {
   const files = sourceFiles('src').filter((f) => f !== 'src/errors.ts');
 
-  it('src/ constructs no built-in errors outside src/errors.ts (except the files pending on other branches)', () => {
+  it('src/ constructs no built-in errors outside src/errors.ts', () => {
     expect(files.length).toBeGreaterThan(50);
-    expect(files.filter((f) => !PENDING_ON_OTHER_BRANCHES.has(f)).flatMap(builtInErrors)).toEqual([]);
-  });
-
-  it('lists only pending files that still need the fix (empty the list once the other branches merge)', () => {
-    for (const file of PENDING_ON_OTHER_BRANCHES) expect(builtInErrors(file).length, file).toBeGreaterThan(0);
+    expect(files.flatMap(builtInErrors)).toEqual([]);
   });
 
   it('the scan finds what it looks for', () => {

@@ -57,7 +57,7 @@ elementwiseOp({
 elementwiseOp({
   name: 'neg',
   arity: 1,
-  impl: { apply: ([a]) => -a!, js: ([a]) => `(-${a})`, wgsl: ([a]) => `(-${a})` },
+  impl: { apply: ([a]) => -a!, code: ([a]) => `(-${a})` },
   partial: () => constant(-1),
   print: { prefix: '-', precedence: 3 },
   simplify([a]) {
@@ -108,8 +108,7 @@ elementwiseOp({
 
 /** Kernels of a binary infix op, identical in JS and WGSL. */
 function binary(apply: (a: number, b: number) => number, symbol: string) {
-  const code = ([a, b]: string[]) => `(${a} ${symbol} ${b})`;
-  return { apply: ([a, b]: number[]) => apply(a!, b!), js: code, wgsl: code };
+  return { apply: ([a, b]: number[]) => apply(a!, b!), code: ([a, b]: string[]) => `(${a} ${symbol} ${b})` };
 }
 
 /** x^n for integer n by repeated multiplication, the same way the emitted code computes it. */
@@ -131,8 +130,7 @@ elementwiseOp({
   arity: 1,
   impl: {
     apply: ([a], { n }) => powiValue(a!, n as number),
-    js: ([a], { n }) => powiCode(a!, n as number),
-    wgsl: ([a], { n }) => powiCode(a!, n as number),
+    code: ([a], { n }) => powiCode(a!, n as number),
     repeatsArgs: true,
   },
   partial: (n) => mul(n.attrs.n as number, powi(n.args[0]!, (n.attrs.n as number) - 1)),
@@ -149,7 +147,7 @@ elementwiseOp({
 elementwiseOp({
   name: 'pow',
   arity: 2,
-  impl: { apply: ([a, b]) => Math.pow(a!, b!), js: ([a, b]) => `Math.pow(${a}, ${b})`, wgsl: ([a, b]) => `pow(${a}, ${b})` },
+  impl: { apply: ([a, b]) => Math.pow(a!, b!) },
   partial: (n, i) => {
     const [a, b] = n.args as [Expr, Expr];
     return i === 0 ? mul(b, pow(a, sub(b, 1))) : mul(n, log(a));

@@ -3,6 +3,7 @@ import type { Attrs, Expr } from '../expr.js';
 import { defineOp, type ElementwiseImpl, type OpDef, type PrintRule } from '../op.js';
 import { sameShape, showShape, type Shape } from '../shape.js';
 import { add, mul, sum } from '../build.js';
+import { isConstant } from '../make.js';
 
 /**
  * Result shape of an elementwise op: equal shapes, or scalars broadcast against one shape.
@@ -38,7 +39,8 @@ export function unbroadcast(cotangent: Expr, shape: Shape): Expr {
 interface ElementwiseSpec {
   name: string;
   arity: number;
-  impl: ElementwiseImpl;
+  /** Kernels; `call` defaults to the op's name. */
+  impl: Omit<ElementwiseImpl, 'call'> & { call?: string };
   /** ∂out/∂args[i] as an expression (elementwise), built only when needed. */
   partial: (node: Expr, i: number) => Expr;
   simplify?: (args: readonly Expr[], attrs: Attrs, shape: Shape) => Expr | undefined;
@@ -50,17 +52,19 @@ interface ElementwiseSpec {
 
 /**
  * Defines an elementwise op from its scalar kernels and its partial derivatives; JVP and VJP follow
- * (tangent = Σ ∂out/∂aᵢ · ȧᵢ, cotangent_i = unbroadcast(c · ∂out/∂aᵢ)).
+ * (tangent = Σ ∂out/∂aᵢ · ȧᵢ, cotangent_i = unbroadcast(c · ∂out/∂aᵢ)). A tensor node reads each element of
+ * its arguments once (so elementwise chains fuse into one loop).
  *
  * @example
- * elementwiseOp({ name: 'exp', arity: 1, print: { call: 'exp' }, partial: (node) => node,
- *   impl: { apply: ([x]) => Math.exp(x!), js: ([x]) => `Math.exp(${x})`, wgsl: ([x]) => `exp(${x})` } });
+ * elementwiseOp({ name: 'exp', arity: 1, print: { call: 'exp' }, partial: (node) => node, impl: { apply: ([x]) => Math.exp(x!) } });
  */
 export function elementwiseOp(spec: ElementwiseSpec): OpDef {
   return defineOp({
     name: spec.name,
-    elementwise: spec.impl,
+    arity: spec.arity,
+    elementwise: { ...spec.impl, call: spec.impl.call ?? spec.name },
     print: spec.print,
+    readsOnce: (node, arg) => node.shape.length > 0 || node.args[arg]!.shape.length === 0,
     shape(args) {
       if (args.length !== spec.arity) {
         throw new DarbouxError('SHAPE', `${spec.name}: expected ${spec.arity} argument(s), got ${args.length}`);
@@ -82,6 +86,6 @@ export function elementwiseOp(spec: ElementwiseSpec): OpDef {
     vjp:
       spec.vjp ??
       ((node, c) =>
-        node.args.map((a, i) => (a.op === 'const' || a.op === 'tensor' ? null : unbroadcast(mul(c, spec.partial(node, i)), a.shape)))),
+        node.args.map((a, i) => (isConstant(a) ? null : unbroadcast(mul(c, spec.partial(node, i)), a.shape)))),
   });
 }

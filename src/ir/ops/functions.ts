@@ -5,22 +5,25 @@ import { elementwiseOp } from './elementwise.js';
 
 interface FunctionSpec {
   name: string;
+  /** f64 value. */
   apply: (x: number) => number;
-  js: (x: string) => string;
-  wgsl: (x: string) => string;
+  /** Exceptions to the default renderings `Math.<name>(x)` (JS) and `<name>(x)` (WGSL). */
+  js?: (x: string) => string;
+  wgsl?: (x: string) => string;
   /** d/dx f(x), given x and the node f(x) itself. */
   derivative: (x: Expr, fx: Expr) => Expr;
   repeatsArgs?: boolean;
 }
 
 function fn(spec: FunctionSpec): void {
+  const { js, wgsl } = spec;
   elementwiseOp({
     name: spec.name,
     arity: 1,
     impl: {
       apply: ([x]) => spec.apply(x!),
-      js: ([x]) => spec.js(x!),
-      wgsl: ([x]) => spec.wgsl(x!),
+      ...(js && { js: ([x]: string[]) => js(x!) }),
+      ...(wgsl && { wgsl: ([x]: string[]) => wgsl(x!) }),
       repeatsArgs: spec.repeatsArgs,
     },
     partial: (node) => spec.derivative(node.args[0]!, node),
@@ -31,18 +34,18 @@ function fn(spec: FunctionSpec): void {
 /** Stable log(1 + e^x). */
 const softplusValue = (x: number) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 
-fn({ name: 'sqrt', apply: Math.sqrt, js: (x) => `Math.sqrt(${x})`, wgsl: (x) => `sqrt(${x})`, derivative: (_x, f) => div(0.5, f) });
-fn({ name: 'exp', apply: Math.exp, js: (x) => `Math.exp(${x})`, wgsl: (x) => `exp(${x})`, derivative: (_x, f) => f });
-fn({ name: 'log', apply: Math.log, js: (x) => `Math.log(${x})`, wgsl: (x) => `log(${x})`, derivative: (x) => div(1, x) });
-fn({ name: 'sin', apply: Math.sin, js: (x) => `Math.sin(${x})`, wgsl: (x) => `sin(${x})`, derivative: (x) => cos(x) });
-fn({ name: 'cos', apply: Math.cos, js: (x) => `Math.cos(${x})`, wgsl: (x) => `cos(${x})`, derivative: (x) => mul(-1, sin(x)) });
-fn({ name: 'tan', apply: Math.tan, js: (x) => `Math.tan(${x})`, wgsl: (x) => `tan(${x})`, derivative: (_x, f) => add(1, powi(f, 2)) });
+fn({ name: 'sqrt', apply: Math.sqrt, derivative: (_x, f) => div(0.5, f) });
+fn({ name: 'exp', apply: Math.exp, derivative: (_x, f) => f });
+fn({ name: 'log', apply: Math.log, derivative: (x) => div(1, x) });
+fn({ name: 'sin', apply: Math.sin, derivative: (x) => cos(x) });
+fn({ name: 'cos', apply: Math.cos, derivative: (x) => mul(-1, sin(x)) });
+fn({ name: 'tan', apply: Math.tan, derivative: (_x, f) => add(1, powi(f, 2)) });
 // WGSL's tanh may overflow to NaN for large |x| in f32 on some drivers; tanh is ±1 to f32 precision past |x| = 10.
-fn({ name: 'tanh', apply: Math.tanh, js: (x) => `Math.tanh(${x})`, wgsl: (x) => `tanh(clamp(${x}, -10.0, 10.0))`, derivative: (_x, f) => sub(1, powi(f, 2)) });
-fn({ name: 'sinh', apply: Math.sinh, js: (x) => `Math.sinh(${x})`, wgsl: (x) => `sinh(${x})`, derivative: (x) => cosh(x) });
-fn({ name: 'cosh', apply: Math.cosh, js: (x) => `Math.cosh(${x})`, wgsl: (x) => `cosh(${x})`, derivative: (x) => sinh(x) });
-fn({ name: 'abs', apply: Math.abs, js: (x) => `Math.abs(${x})`, wgsl: (x) => `abs(${x})`, derivative: (x) => sign(x) });
-fn({ name: 'sign', apply: Math.sign, js: (x) => `Math.sign(${x})`, wgsl: (x) => `sign(${x})`, derivative: (x) => constant(0, x.shape) });
+fn({ name: 'tanh', apply: Math.tanh, wgsl: (x) => `tanh(clamp(${x}, -10.0, 10.0))`, derivative: (_x, f) => sub(1, powi(f, 2)) });
+fn({ name: 'sinh', apply: Math.sinh, derivative: (x) => cosh(x) });
+fn({ name: 'cosh', apply: Math.cosh, derivative: (x) => sinh(x) });
+fn({ name: 'abs', apply: Math.abs, derivative: (x) => sign(x) });
+fn({ name: 'sign', apply: Math.sign, derivative: (x) => constant(0, x.shape) });
 fn({
   name: 'softplus',
   apply: softplusValue,

@@ -3,7 +3,7 @@ import { DarbouxError } from '../../errors.js';
 import type { Expr } from '../expr.js';
 import { add, dot, index, matTvec, matvec, mul, outer, stack, sum } from '../build.js';
 import { make } from '../make.js';
-import { defineOp, type EmitContext, type Value } from '../op.js';
+import { defineOp, type EmitContext, type ReductionRule, type Value } from '../op.js';
 import { showShape, size, type Shape } from '../shape.js';
 
 const shapeError = (op: string, args: readonly Expr[], need: string) =>
@@ -54,6 +54,20 @@ export function produce(ctx: EmitContext, count: number, element: (i: number | s
   return { kind: 'array', name, size: count };
 }
 
+/**
+ * The reduction rule of a scalar sum Σᵢ term(i) over the reduced argument: one accumulator, `acc += term`.
+ *
+ * @example
+ * reduction: scalarSum((_ctx, _n, _arg, _i, xi) => xi) // sum(x)
+ */
+function scalarSum(term: (ctx: EmitContext, node: Expr, arg: number, i: string, xi: string) => string): ReductionRule {
+  return {
+    accumulators: () => 1,
+    init: 0,
+    update: (ctx, node, arg, i, xi, [acc]) => ctx.line(`${acc} += ${term(ctx, node, arg, i, xi)}`),
+  };
+}
+
 const need = (cond: boolean, op: string, args: readonly Expr[], what: string) => {
   if (!cond) throw shapeError(op, args, what);
 };
@@ -68,6 +82,8 @@ defineOp({
   },
   evaluate: ([a, b]) => Float64Array.of(a!.reduce((s, x, i) => s + x * b![i]!, 0)),
   emit: (ctx, n) => ({ kind: 'scalar', code: reduce(ctx, n.args[0]!.shape[0]!, (j) => `${ctx.elem(n.args[0]!, j)} * ${ctx.elem(n.args[1]!, j)}`) }),
+  readsOnce: () => true,
+  reduction: scalarSum((ctx, n, arg, i, xi) => `${ctx.elem(n.args[1 - arg]!, i)} * ${xi}`),
   jvp: (n, [ta, tb]) => sumOf(ta && dot(ta, n.args[1]!), tb && dot(n.args[0]!, tb)),
   vjp: (n, c) => [mul(c, n.args[1]!), mul(c, n.args[0]!)],
 });
@@ -86,6 +102,8 @@ defineOp({
   },
   evaluate: ([a]) => Float64Array.of(a!.reduce((s, x) => s + x, 0)),
   emit: (ctx, n) => ({ kind: 'scalar', code: reduce(ctx, size(n.args[0]!.shape), (j) => ctx.elem(n.args[0]!, j)) }),
+  readsOnce: () => true,
+  reduction: scalarSum((_ctx, _n, _arg, _i, xi) => xi),
   jvp: (_n, [t]) => t && sum(t),
   vjp: (n, c) => [broadcast(c, n.args[0]!.shape)],
 });
@@ -135,6 +153,9 @@ defineOp({
   },
   evaluate: ([a], n) => Float64Array.of(a![flatIndex(n.args[0]!.shape, n.attrs.i as number, n.attrs.j as number | undefined)]!),
   emit: (ctx, n) => ({ kind: 'scalar', code: ctx.elem(n.args[0]!, flatIndex(n.args[0]!.shape, n.attrs.i as number, n.attrs.j as number | undefined)) }),
+  readsOnce: () => true,
+  selectsOnly: true,
+  elementRead: (n) => (n.args[0]!.shape.length === 1 ? { arg: 0, element: n.attrs.i as number } : null),
   jvp: (n, [t]) => t && make('index', [t], n.attrs),
   vjp: (n, c) => {
     const a = n.args[0]!;
@@ -160,7 +181,7 @@ defineOp({
   evaluate: (vals) => Float64Array.from(vals, (v) => v[0]!),
   emit: (ctx, n) => {
     const elems = n.args.map((a) => ctx.elem(a, 0));
-    if (elems.length <= ctx.unrollLimit || ctx.target === 'js') return { kind: 'unrolled', elems };
+    if (elems.length <= ctx.unrollLimit || ctx.keepsLongVectorsUnrolled) return { kind: 'unrolled', elems };
     const name = ctx.array(elems.length);
     elems.forEach((e, i) => ctx.line(`${name}[${i}] = ${e}`));
     return { kind: 'array', name, size: elems.length };
@@ -188,6 +209,7 @@ defineOp({
     const cols = m.shape[1]!;
     return produce(ctx, m.shape[0]!, (i) => reduce(ctx, cols, (j) => `${ctx.elem(m, flat(i, cols, j))} * ${ctx.elem(v, j)}`));
   },
+  readsOnce: (_n, arg) => arg === 0, // the vector is read once per row
   jvp: (n, [tm, tv]) => sumOf(tm && matvec(tm, n.args[1]!), tv && matvec(n.args[0]!, tv)),
   vjp: (n, c) => [outer(c, n.args[1]!), matTvec(n.args[0]!, c)],
 });
@@ -210,6 +232,16 @@ defineOp({
     const [m, v] = n.args as [Expr, Expr];
     const [rows, cols] = m.shape as [number, number];
     return produce(ctx, cols, (j) => reduce(ctx, rows, (i) => `${ctx.elem(m, flat(i, cols, j))} * ${ctx.elem(v, i)}`));
+  },
+  readsOnce: (_n, arg) => arg === 0, // the vector is read once per column
+  reduction: {
+    // Over the vector v (X = v): one accumulator per column, while there are few columns.
+    accumulators: (n, arg, unrollLimit) => (arg === 1 && n.args[0]!.shape[1]! <= unrollLimit ? n.args[0]!.shape[1]! : null),
+    init: 0,
+    update(ctx, n, _arg, i, xi, acc) {
+      const m = n.args[0]!, cols = m.shape[1]!;
+      acc.forEach((a, j) => ctx.line(`${a} += ${ctx.elem(m, flat(i, cols, j))} * ${xi}`));
+    },
   },
   jvp: (n, [tm, tv]) => sumOf(tm && matTvec(tm, n.args[1]!), tv && matTvec(n.args[0]!, tv)),
   vjp: (n, c) => [outer(n.args[1]!, c), matvec(n.args[0]!, c)],

@@ -1,0 +1,231 @@
+/**
+ * Test cases for every registered op, for the op-record tests (test/unit/op-records.test.ts and
+ * test/gpu/op-records.test.ts): for each op, graphs whose node of interest is built by that op from fresh
+ * input leaves, with samplers of input values inside the op's domain.
+ *
+ * Elementwise ops get their argument domains from `ELEMENTWISE_DOMAINS`; every other op has an explicit case
+ * builder in `CASE_BUILDERS`. An op in neither table has no cases, and `opCases` throws, so a new op fails the
+ * tests until it is given a generator.
+ */
+import { dot, index, input, matTvec, matvec, outer, sin, stack, sum, tensorConstant, constant } from '../../src/ir/build.js';
+import type { Attrs, Expr } from '../../src/ir/expr.js';
+import { make } from '../../src/ir/make.js';
+import { opDef } from '../../src/ir/op.js';
+import { size, type Shape } from '../../src/ir/shape.js';
+import { broadcast } from '../../src/ir/ops/tensor.js';
+
+/** A seeded uniform generator on [0, 1) (mulberry32). @example const rng = seededRandom(1); rng() */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Values of one input: uniform in [lo, hi], or with `signed`, |x| in [lo, hi] with a random sign. */
+interface Domain {
+  lo: number;
+  hi: number;
+  signed?: boolean;
+}
+
+/** One graph exercising an op. */
+export interface OpCase {
+  label: string;
+  /** The node built by the op under test (its `op` is that op's name). */
+  node: Expr;
+  /** Input leaves of the graph. */
+  inputs: Expr[];
+  /** Domains of the inputs, aligned with `inputs`. */
+  domains: Domain[];
+  /** What is evaluated: the node itself, or readers of it (so that it is fused into them). */
+  outputs: Expr[];
+  /** Sibling reductions over one fused tensor: the emitted JS must compute them in exactly one loop. */
+  oneLoop?: boolean;
+}
+
+const WIDE: Domain = { lo: -2, hi: 2 };
+
+/** Domains of the arguments of each elementwise op (chosen away from poles and kinks), and attributes. */
+export const ELEMENTWISE_DOMAINS: Readonly<Record<string, { args: Domain[]; attrs?: Attrs[] }>> = {
+  add: { args: [WIDE, WIDE] },
+  sub: { args: [WIDE, WIDE] },
+  mul: { args: [WIDE, WIDE] },
+  div: { args: [WIDE, { lo: 0.5, hi: 2, signed: true }] },
+  neg: { args: [WIDE] },
+  powi: { args: [{ lo: 0.3, hi: 2, signed: true }], attrs: [{ n: 2 }, { n: 3 }, { n: -2 }, { n: 5 }] },
+  pow: { args: [{ lo: 0.5, hi: 2 }, { lo: -1.5, hi: 1.5 }] },
+  sqrt: { args: [{ lo: 0.2, hi: 3 }] },
+  exp: { args: [WIDE] },
+  log: { args: [{ lo: 0.2, hi: 3 }] },
+  sin: { args: [{ lo: -4, hi: 4 }] },
+  cos: { args: [{ lo: -4, hi: 4 }] },
+  tan: { args: [{ lo: -1.2, hi: 1.2 }] },
+  // Past |x| = 10 the WGSL rendering clamps its argument: the domain crosses that point.
+  tanh: { args: [{ lo: -12, hi: 12 }] },
+  sinh: { args: [WIDE] },
+  cosh: { args: [WIDE] },
+  abs: { args: [{ lo: 0.2, hi: 2, signed: true }] },
+  sign: { args: [{ lo: 0.2, hi: 2, signed: true }] },
+  softplus: { args: [{ lo: -8, hi: 8 }] },
+  sigmoid: { args: [{ lo: -8, hi: 8 }] },
+};
+
+/** Longer than the default unroll limit (16), so the op is emitted with loops. */
+const LONG = 24;
+
+let inputCounter = 0;
+/** A fresh input leaf (unique name, so cases never share leaves). */
+function leaf(shape: Shape): Expr {
+  return input('aux', `x${inputCounter++}`, shape);
+}
+
+function single(label: string, node: Expr, inputs: Expr[], domain: Domain = WIDE): OpCase {
+  return { label, node, inputs, domains: inputs.map(() => domain), outputs: [node] };
+}
+
+/** Elementwise cases: scalars, short and long tensors, scalar broadcasting, and a long node fused into `sum`. */
+function elementwiseCases(name: string): OpCase[] {
+  const spec = ELEMENTWISE_DOMAINS[name]!;
+  const arity = spec.args.length;
+  const shapeSets: Shape[][] =
+    arity === 1
+      ? [[[]], [[3]], [[LONG]], [[2, 3]]]
+      : [[[], []], [[3], [3]], [[LONG], [LONG]], [[], [LONG]], [[LONG], []], [[2, 3], []]];
+  const cases: OpCase[] = [];
+  for (const attrs of spec.attrs ?? [{}]) {
+    for (const shapes of shapeSets) {
+      const inputs = shapes.map(leaf);
+      const node = make(name, inputs, attrs);
+      const label = `${name}${JSON.stringify(attrs)} on ${shapes.map((s) => `[${s.join('×')}]`).join(', ')}`;
+      cases.push({ label, node, inputs, domains: spec.args, outputs: [node] });
+      if (size(node.shape) > 16) cases.push({ label: `${label}, fused into sum`, node, inputs, domains: spec.args, outputs: [sum(node)] });
+    }
+  }
+  return cases;
+}
+
+const uniformRandom = seededRandom(7);
+
+/** Case builders of the non-elementwise ops. */
+export const CASE_BUILDERS: Readonly<Record<string, () => OpCase[]>> = {
+  const: () =>
+    [[], [3], [LONG]].map((shape) => {
+      const node = constant(-1.25 + 2.5 * uniformRandom(), shape);
+      return single(`const [${shape.join('×')}]`, node, []);
+    }),
+  tensor: () =>
+    [[3], [LONG], [2, 3]].map((shape) => {
+      const node = tensorConstant(Array.from({ length: size(shape) }, () => -2 + 4 * uniformRandom()), shape);
+      return single(`tensor [${shape.join('×')}]`, node, []);
+    }),
+  input: () =>
+    [[], [3], [LONG], [2, 3]].map((shape) => {
+      const x = leaf(shape);
+      return single(`input [${shape.join('×')}]`, x, [x]);
+    }),
+  dot: () =>
+    [3, 40].map((n) => {
+      const a = leaf([n]), b = leaf([n]);
+      return single(`dot [${n}]`, dot(a, b), [a, b]);
+    }),
+  sum: () =>
+    [[3], [40], [3, 4]].map((shape) => {
+      const a = leaf(shape);
+      return single(`sum [${shape.join('×')}]`, sum(a), [a]);
+    }),
+  broadcast: () =>
+    [[3], [40], [2, 3]].map((shape) => {
+      const x = leaf([]);
+      return single(`broadcast to [${shape.join('×')}]`, broadcast(x, shape), [x]);
+    }),
+  index: () => [
+    ...[5, 40].map((n) => {
+      const v = leaf([n]);
+      return single(`index [${n}]`, index(v, n - 2), [v]);
+    }),
+    (() => {
+      const m = leaf([3, 4]);
+      return single('index [3×4]', index(m, 1, 2), [m]);
+    })(),
+  ],
+  stack: () =>
+    [3, 20].map((n) => {
+      const xs = Array.from({ length: n }, () => leaf([]));
+      return single(`stack of ${n}`, stack(xs), xs);
+    }),
+  matvec: () =>
+    [[3, 4], [20, LONG]].map(([r, c]) => {
+      const m = leaf([r!, c!]), v = leaf([c!]);
+      return single(`matvec [${r}×${c}]`, matvec(m, v), [m, v]);
+    }),
+  matTvec: () =>
+    [[4, 3], [LONG, 20], [LONG, 5]].map(([r, c]) => {
+      const m = leaf([r!, c!]), v = leaf([r!]);
+      return single(`matTvec [${r}×${c}]`, matTvec(m, v), [m, v]);
+    }),
+  outer: () =>
+    [[3, 4], [20, LONG]].map(([r, c]) => {
+      const a = leaf([r!]), b = leaf([c!]);
+      return single(`outer [${r}]×[${c}]`, outer(a, b), [a, b]);
+    }),
+};
+
+/**
+ * For an op with a reduction rule: each case variant where a long argument X is replaced by the fused tensor
+ * sin(X) that a second reduction reads too, so that the lowering fuses both into one loop over X.
+ */
+function siblingCases(name: string, cases: readonly OpCase[]): OpCase[] {
+  const rule = opDef(name).reduction;
+  if (rule === undefined) return [];
+  const result: OpCase[] = [];
+  for (const c of cases) {
+    c.node.args.forEach((arg, k) => {
+      if (size(arg.shape) <= 16 || rule.accumulators(c.node, k, 16) === null) return;
+      const x = sin(arg);
+      const node = make(name, c.node.args.map((a, j) => (j === k ? x : a)), c.node.attrs);
+      const extra = leaf(x.shape);
+      const partner = node === sum(x) ? dot(x, extra) : sum(x);
+      result.push({
+        label: `${c.label}, argument ${k} shared with a sibling reduction`,
+        node,
+        inputs: [...c.inputs, extra],
+        domains: [...c.domains, WIDE],
+        outputs: [node, partner],
+        oneLoop: true,
+      });
+    });
+  }
+  return result;
+}
+
+/**
+ * Every case of one op: its elementwise or explicit cases, plus sibling-reduction variants for reductions.
+ * Throws when the op has no generator.
+ *
+ * @example
+ * for (const name of opNames()) for (const c of opCases(name)) check(c);
+ */
+export function opCases(name: string): OpCase[] {
+  const def = opDef(name);
+  let cases: OpCase[];
+  if (def.elementwise !== undefined && name in ELEMENTWISE_DOMAINS) cases = elementwiseCases(name);
+  else if (name in CASE_BUILDERS) cases = CASE_BUILDERS[name]!();
+  else throw new Error(`op '${name}' has no test-case generator: add it to ELEMENTWISE_DOMAINS or CASE_BUILDERS in test/unit/op-cases.ts`);
+  return [...cases, ...siblingCases(name, cases)];
+}
+
+/** Draws values of a case's inputs inside their domains. @example const values = sampleInputs(c, seededRandom(1)); */
+export function sampleInputs(c: OpCase, rng: () => number): Float64Array[] {
+  return c.inputs.map((x, k) => {
+    const { lo, hi, signed } = c.domains[k]!;
+    return Float64Array.from({ length: size(x.shape) }, () => {
+      const v = lo + (hi - lo) * rng();
+      return signed && rng() < 0.5 ? -v : v;
+    });
+  });
+}
