@@ -8,31 +8,13 @@ import type { Expr } from '../../src/ir/expr.js';
 import { graphEvaluator } from '../../src/ir/evaluate-graph.js';
 import { opNames } from '../../src/ir/op.js';
 import { size } from '../../src/ir/shape.js';
-import { emitWgslEvaluator, WORKGROUP_SIZE } from '../../src/codegen/emit-wgsl.js';
-import { acquireGpu, createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, releaseGpu } from '../../src/runtime/index.js';
+import { releaseGpu } from '../../src/runtime/index.js';
+import { evaluateOnGpu } from './evaluate-on-gpu.js';
 import { opCases, sampleInputs, seededRandom, type OpCase } from '../unit/op-cases.js';
 
 afterAll(() => releaseGpu());
 
 const POINTS = 4;
-
-/** Evaluates `outputs` at `points` (each point: the flattened inputs) through a generated WGSL kernel. */
-async function evaluateOnGpu(inputs: readonly Expr[], outputs: readonly Expr[], points: readonly Float32Array[], label: string): Promise<Float32Array> {
-  const gpu = await acquireGpu();
-  const { wgsl, inputStride, outputStride } = emitWgslEvaluator(inputs, outputs);
-  const kernel = await createComputeKernel(gpu, { wgsl, label });
-  const data = new Float32Array(Math.max(1, points.length * inputStride));
-  points.forEach((pt, k) => data.set(pt, k * inputStride));
-  const inBuffer = createStorageBuffer(gpu, data);
-  const outBuffer = createStorageBuffer(gpu, points.length * outputStride * 4, { readable: true });
-  const control = createUniformBuffer(gpu, new Uint32Array([points.length, 0, 0, 0]));
-  kernel.dispatch([inBuffer, outBuffer, control], Math.ceil(points.length / WORKGROUP_SIZE));
-  const out = new Float32Array(await readBuffer(gpu, outBuffer));
-  inBuffer.destroy();
-  outBuffer.destroy();
-  control.destroy();
-  return out;
-}
 
 /**
  * Cases in one kernel: the union of their inputs (a case's variants share leaves, so each leaf is listed and

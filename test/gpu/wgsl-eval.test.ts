@@ -2,29 +2,11 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { index, input, type Expr } from '../../src/index.js';
 import { compileJs, gradient } from '../../src/internals.js';
-import { emitWgslEvaluator, WORKGROUP_SIZE } from '../../src/codegen/emit-wgsl.js';
-import { acquireGpu, createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, releaseGpu } from '../../src/runtime/index.js';
+import { releaseGpu } from '../../src/runtime/index.js';
+import { evaluateOnGpu } from './evaluate-on-gpu.js';
 import { arbitraryExpr, liftedCases } from '../unit/arbitrary.js';
 
 afterAll(() => releaseGpu());
-
-/** Evaluates `outputs` at `points` (each point: the flattened inputs) through a generated WGSL kernel. */
-async function evaluateOnGpu(inputs: Expr[], outputs: Expr[], points: number[][]): Promise<Float32Array> {
-  const gpu = await acquireGpu();
-  const { wgsl, inputStride, outputStride } = emitWgslEvaluator(inputs, outputs);
-  const kernel = await createComputeKernel(gpu, { wgsl, label: 'evaluator' });
-  const data = new Float32Array(points.length * inputStride);
-  points.forEach((pt, k) => data.set(pt, k * inputStride));
-  const inBuffer = createStorageBuffer(gpu, data);
-  const outBuffer = createStorageBuffer(gpu, points.length * outputStride * 4, { readable: true });
-  const control = createUniformBuffer(gpu, new Uint32Array([points.length, 0, 0, 0]));
-  kernel.dispatch([inBuffer, outBuffer, control], Math.ceil(points.length / WORKGROUP_SIZE));
-  const out = new Float32Array(await readBuffer(gpu, outBuffer));
-  inBuffer.destroy();
-  outBuffer.destroy();
-  control.destroy();
-  return out;
-}
 
 describe('WGSL emission of random expressions', () => {
   it('Dawn accepts the WGSL, and it evaluates equal to the f64 JS backend within f32 tolerance', async () => {
