@@ -6,7 +6,7 @@ import { adjointStep, type AdjointStateSource } from '../../integrators/adjoint-
 import type { StepProgram } from '../../integrators/step-program.js';
 import { graphSize } from '../../ir/traverse.js';
 import { createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type ComputeKernel, type Gpu } from '../../runtime/index.js';
-import { controlWriter, loopBoundedSteps, readStatus } from './kernel-host.js';
+import { controlWriter, loopBoundedSteps, readStatus, refuseOversizedKernel } from './kernel-host.js';
 import type { RunOptions, RunResult } from '../stepper.js';
 import type { AdjointBackend, BackwardSegment, BackwardStatus } from '../adjoint-driver.js';
 
@@ -35,9 +35,10 @@ function backwardKernel(ctx: GpuAdjointContext, source: AdjointStateSource) {
   kernels.set(ctx, cache);
   return (cache[source] ??= (async () => {
     const step = adjointStep(ctx.program, source);
+    const cost = graphSize([step.previous.q, step.previous.p, step.lambda.q, step.lambda.p, ...step.paramGradient, ...step.solves.flatMap((fp) => fp.update)]);
+    refuseOversizedKernel(ctx.gpu, cost, `${ctx.program.method}: the backward ('${source}') kernel`);
     const { wgsl, loopIterations } = wgslAdjointKernel(step, ctx.settings);
     const kernel = await createComputeKernel(ctx.gpu, { wgsl, label: `darboux-${ctx.program.method}-backward-${source}` });
-    const cost = graphSize([step.previous.q, step.previous.p, step.lambda.q, step.lambda.p, ...step.paramGradient, ...step.solves.flatMap((fp) => fp.update)]);
     return { kernel, cost, G: gradientSize(step), stepBound: loopBoundedSteps(ctx.gpu, loopIterations, ctx.settings.maxIterations, `${ctx.program.method} backward`) };
   })());
 }

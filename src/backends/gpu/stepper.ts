@@ -12,7 +12,7 @@ import { checkRunOptions, noConvergence } from '../checks.js';
 import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
 import { runVjp, type BackwardFailure, type BackwardStatus } from '../adjoint-driver.js';
 import { gpuAdjointBackend } from './adjoint.js';
-import { controlWriter, decodeStatus, loopBoundedSteps } from './kernel-host.js';
+import { controlWriter, decodeStatus, loopBoundedSteps, refuseOversizedKernel } from './kernel-host.js';
 
 /** GPU-specific options of `compile`. */
 export interface GpuOptions {
@@ -64,16 +64,7 @@ export async function gpuStepper(program: StepProgram, dt: number, options: GpuO
   // `mainRecord` (records, tests every step). Runs pay only for what they use.
   // Scalar and small parameters are compiled in as constants (the stepper fixes their values anyway).
   const kernelProgram = options.specializeParameters === false ? program : specializeParameters(program);
-  // Shader compilers slow down faster than linearly with kernel size (llvmpipe, measured: a leapfrog step of
-  // 10 000 nodes ~5 s, 50 000 ~75 s; a midpoint step of 10 000 nodes ~10 s, 30 000 ~80 s):
-  // refuse what would not compile in reasonable time instead of appearing to hang. The llvmpipe bound keeps a
-  // 32-particle Lennard-Jones leapfrog step (25 935 nodes, ~30 s to a first result) compiling, as it did before.
-  const kernelNodes = graphSize([kernelProgram.next.q, kernelProgram.next.p, ...(kernelProgram.implicit?.update ?? [])]);
-  const nodeLimit = gpu.adapterKind === 'llvmpipe' ? 30_000 : 250_000;
-  if (kernelNodes > nodeLimit) {
-    const message = `${program.method}: the step kernel has ${kernelNodes} nodes, over the ${nodeLimit} that the ${gpu.adapterKind} GPU compiles in reasonable time; use backend: 'cpu'`;
-    throw new DarbouxError('DEVICE', message, { nodes: kernelNodes, limit: nodeLimit });
-  }
+  refuseOversizedKernel(gpu, graphSize([kernelProgram.next.q, kernelProgram.next.p, ...(kernelProgram.implicit?.update ?? [])]), `${program.method}: the step kernel`);
   const fast = wgslStepperKernel(kernelProgram, settings, { record: false, checkEveryStep: false });
   const wgsl = stepperModule({
     main: fast.wgsl,
