@@ -62,7 +62,9 @@ export { coupledOscillator } from './models/coupled-oscillator.js';
 export { doublePendulum } from './models/double-pendulum.js';
 
 // Particle states and observables.
-export { fcc, maxwellBoltzmann, type FccOptions, type LatticeState, type MaxwellBoltzmannOptions } from './models/particle-states.js';
+export {
+  fcc, hexagonal, maxwellBoltzmann, type FccOptions, type HexagonalOptions, type LatticeState, type MaxwellBoltzmannOptions,
+} from './models/particle-states.js';
 export { radialDistribution, type RadialDistributionOptions, type RadialDistribution } from './models/radial-distribution.js';
 
 // Neural models and their parameters.

@@ -55,6 +55,43 @@ export function fcc(options: FccOptions): LatticeState {
   return { q, box: [cx * a, cy * a, cz * a] };
 }
 
+/** Options of {@link hexagonal}. */
+export interface HexagonalOptions {
+  /** Rectangular cells along x and y (positive integers); 2 atoms per cell of a × a√3. */
+  cells: readonly [number, number] | readonly number[];
+  /** Number density ρ = n / area (> 0); the spacing is a = (2/(√3·ρ))^{1/2}. */
+  density: number;
+}
+
+/**
+ * A 2-D hexagonal (triangular) lattice filling a periodic box of cells[0]×cells[1] rectangular cells
+ * (a × a√3, 2 atoms each) at number density `density`; nearest-neighbour distance a.
+ *
+ * @example
+ * const { q, box } = hexagonal({ cells: [8, 5], density: 0.8 }); // 80 atoms in 2-D
+ */
+export function hexagonal(options: HexagonalOptions): LatticeState {
+  const { cells, density } = options ?? ({} as HexagonalOptions);
+  if (!Array.isArray(cells) || cells.length !== 2 || !cells.every((c) => Number.isInteger(c) && c >= 1)) {
+    throw new DarbouxError('SPEC', `hexagonal: cells must be two positive integers, got ${JSON.stringify(cells)}`, { cells });
+  }
+  if (typeof density !== 'number' || !(density > 0) || !Number.isFinite(density)) {
+    throw new DarbouxError('SPEC', `hexagonal: density must be a finite number > 0, got ${String(density)}`, { density });
+  }
+  const a = Math.sqrt(2 / (Math.sqrt(3) * density));
+  const h = a * Math.sqrt(3);
+  const [cx, cy] = cells as readonly number[] as [number, number];
+  const q = new Float64Array(2 * cx * cy * 2);
+  let k = 0;
+  for (let i = 0; i < cx; i++) {
+    for (let j = 0; j < cy; j++) {
+      q[k++] = i * a; q[k++] = j * h;
+      q[k++] = (i + 0.5) * a; q[k++] = (j + 0.5) * h;
+    }
+  }
+  return { q, box: [cx * a, cy * h] };
+}
+
 /** Options of {@link maxwellBoltzmann}. */
 export interface MaxwellBoltzmannOptions {
   n: number;

@@ -15,7 +15,7 @@ export interface ParticleLayout {
   readonly box?: readonly number[];
 }
 
-/** Refuses a state vector of the wrong length (INPUT). */
+/** Refuses a state vector of the wrong length (INPUT). @example checkStateLength(layout, p, 'p') */
 export function checkStateLength(layout: ParticleLayout, v: ArrayLike<number>, what: string): void {
   const want = layout.n * layout.dim;
   if (v === null || typeof v !== 'object' || typeof v.length !== 'number' || v.length !== want) {
@@ -41,7 +41,7 @@ export function kineticEnergy(layout: ParticleLayout, p: ArrayLike<number>): num
   return ke;
 }
 
-/** Degrees of freedom of the temperature: dim·(n − 1). */
+/** Degrees of freedom of the temperature: dim·(n − 1). @example temperatureDof({ n: 256, dim: 3, masses }) // 765 */
 export function temperatureDof(layout: ParticleLayout): number {
   return layout.dim * (layout.n - 1);
 }

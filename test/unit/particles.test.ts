@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  compile, createRandom, DarbouxError, fcc, Hamiltonian, index, param, maxwellBoltzmann, mul, particles, powi, radialDistribution, sub,
+  compile, createRandom, DarbouxError, fcc, Hamiltonian, hexagonal, index, param, maxwellBoltzmann, mul, particles, powi, radialDistribution, sub,
   type Expr,
 } from '../../src/index.js';
 import { input } from '../../src/ir/build.js';
@@ -47,6 +47,21 @@ describe('fcc', () => {
     for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) rmin = Math.min(rmin, dist(q, 3, i, j, box));
     expect(rmin).toBeCloseTo(a / Math.SQRT2, 12);
     for (let k = 0; k < q.length; k++) expect(q[k]! >= 0 && q[k]! < box[k % 3]!).toBe(true);
+  });
+
+  it('hexagonal (2-D): 2 atoms per cell, the density, nearest neighbours at a, 6 of them', () => {
+    const { q, box } = hexagonal({ cells: [6, 4], density: 0.8 });
+    const n = q.length / 2;
+    expect(n).toBe(48);
+    expect(n / (box[0]! * box[1]!)).toBeCloseTo(0.8, 12);
+    const a = Math.sqrt(2 / (Math.sqrt(3) * 0.8));
+    let rmin = Infinity;
+    for (let j = 1; j < n; j++) rmin = Math.min(rmin, dist(q, 2, 0, j, box));
+    expect(rmin).toBeCloseTo(a, 12);
+    let neighbours = 0;
+    for (let j = 1; j < n; j++) if (Math.abs(dist(q, 2, 0, j, box) - a) < 1e-9) neighbours++;
+    expect(neighbours).toBe(6);
+    expectCode(() => hexagonal({ cells: [1, 0], density: 1 }), 'SPEC');
   });
 
   it('refuses bad cells and densities', () => {

@@ -21,7 +21,7 @@ const ROOT_VALUES = words(`
   compile methodNames
   symplecticDefect graphSize printExpr gpuAvailable gpuInfo releaseGpu
   harmonicOscillator pendulum kepler keplerPolar henonHeiles lennardJones doubleWell coupledOscillator doublePendulum
-  fcc maxwellBoltzmann radialDistribution
+  fcc hexagonal maxwellBoltzmann radialDistribution
   hnn mlpField sympnet mapJacobian ParamStore initialisers glorot he normal zerosInit createRandom
   dataset fit integrateModel
 `);
@@ -35,7 +35,7 @@ const ROOT_TYPES = words(`
   CompileOptions ImplicitSolver Stepper RunOptions RunResult VjpOptions VjpResult VjpMemory GpuOptions GpuStepper
   PrintOptions AdapterChoice GpuInfo
   Model
-  FccOptions LatticeState MaxwellBoltzmannOptions RadialDistributionOptions RadialDistribution
+  FccOptions HexagonalOptions LatticeState MaxwellBoltzmannOptions RadialDistributionOptions RadialDistribution
   NeuralModel NeuralKind ParamTensors HnnOptions MlpFieldOptions SympNetOptions Activation Initialiser InitName Random
   FromHamiltonianOptions HamiltonianDataset InitialState FitOptions FitResult TrainingData TrajectoryTrainingData
   TrajectoryData TrajectoryFitOptions RolloutOptions LossName IntegrateModelOptions
