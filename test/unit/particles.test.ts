@@ -236,6 +236,20 @@ describe('particles: pressure', () => {
   });
 });
 
+describe('particles: the LAMMPS lj benchmark state', () => {
+  it('fcc ρ* = 0.8442, r_c = 2.5 (truncated): E_pair/n and the pressure of LAMMPS\'s step-0 thermo line', () => {
+    // LAMMPS bench/in.lj, step 0: Temp 1.44, E_pair -6.7733681, Press -5.0197073 (32 000 atoms). The lattice sums
+    // within 2.5σ are the same for 108 atoms; only the kinetic part of P carries the (n − 1)/n of the dof count.
+    const { q, box } = fcc({ cells: [3, 3, 3], density: 0.8442 });
+    const n = q.length / 3;
+    const sys = particles({ n, dim: 3, mass: 1, box, pair: { V: '4*((1/r)^12 - (1/r)^6)', cutoff: 2.5 } });
+    const p = maxwellBoltzmann({ n, dim: 3, temperature: 1.44, mass: 1, seed: 0 });
+    expect((sys.hamiltonian.energy(q, p) - sys.kineticEnergy(p)) / n).toBeCloseTo(-6.7733681, 6);
+    const kinetic = (T: number, N: number) => 0.8442 * T * (N - 1) / N;
+    expect(sys.pressure(q, p)).toBeCloseTo(-5.0197073 - kinetic(1.44, 32000) + kinetic(1.44, n), 6);
+  }, 60_000);
+});
+
 describe('radialDistribution', () => {
   it('is ≈ 1 for a uniform random gas (several frames averaged) and peaks at a/√2 for fcc', () => {
     const n = 300, box = [10, 10, 10], frames = 4;
