@@ -21,6 +21,10 @@ export { DarbouxError, type DarbouxErrorCode } from './errors.js';
 export { parse, type FormulaSpec } from './system/parse.js';
 export { phaseSpace, hamiltonian, type PhaseSpace } from './system/dsl.js';
 export { Hamiltonian, type HamiltonianDefinition, type ParamValues } from './system/hamiltonian.js';
+export {
+  particles, type ParticlesOptions, type ParticleSystem, type PairOptions, type BondOptions, type ExternalOptions,
+} from './system/particles.js';
+export type { PairPotential, ExternalPotential } from './system/particles-potentials.js';
 
 // DSL builders (typed expression graphs).
 export type { Expr } from './ir/expr.js';
@@ -56,6 +60,12 @@ export { lennardJones } from './models/lennard-jones.js';
 export { doubleWell } from './models/double-well.js';
 export { coupledOscillator } from './models/coupled-oscillator.js';
 export { doublePendulum } from './models/double-pendulum.js';
+
+// Particle states and observables.
+export {
+  fcc, hexagonal, maxwellBoltzmann, type FccOptions, type HexagonalOptions, type LatticeState, type MaxwellBoltzmannOptions,
+} from './models/particle-states.js';
+export { radialDistribution, type RadialDistributionOptions, type RadialDistribution } from './models/radial-distribution.js';
 
 // Neural models and their parameters.
 export type { NeuralModel, NeuralKind, ParamTensors } from './models/neural/model.js';

@@ -15,12 +15,13 @@ const words = (s: string) => s.trim().split(/\s+/).sort();
 /** Runtime values of the root, grouped as in src/index.ts. */
 const ROOT_VALUES = words(`
   DarbouxError
-  parse phaseSpace hamiltonian Hamiltonian
+  parse phaseSpace hamiltonian Hamiltonian particles
   abs add addAll constant cos cosh div dot exp index input lift log map matTvec matvec mul neg outer param pow powi
   sigmoid sign sin sinh softplus sqrt stack stepSize sub sum tan tanh tensorConstant time unitVector zeros broadcast
   compile methodNames
   symplecticDefect graphSize printExpr gpuAvailable gpuInfo releaseGpu
   harmonicOscillator pendulum kepler keplerPolar henonHeiles lennardJones doubleWell coupledOscillator doublePendulum
+  fcc hexagonal maxwellBoltzmann radialDistribution
   hnn mlpField sympnet mapJacobian ParamStore initialisers glorot he normal zerosInit createRandom
   dataset fit integrateModel
 `);
@@ -29,10 +30,12 @@ const ROOT_VALUES = words(`
 const ROOT_TYPES = words(`
   DarbouxErrorCode
   FormulaSpec PhaseSpace HamiltonianDefinition ParamValues
+  ParticlesOptions ParticleSystem PairOptions BondOptions ExternalOptions PairPotential ExternalPotential
   Expr Shape Operand Scalar Vector Matrix
   CompileOptions ImplicitSolver Stepper RunOptions RunResult VjpOptions VjpResult VjpMemory GpuOptions GpuStepper
   PrintOptions AdapterChoice GpuInfo
   Model
+  FccOptions HexagonalOptions LatticeState MaxwellBoltzmannOptions RadialDistributionOptions RadialDistribution
   NeuralModel NeuralKind ParamTensors HnnOptions MlpFieldOptions SympNetOptions Activation Initialiser InitName Random
   FromHamiltonianOptions HamiltonianDataset InitialState FitOptions FitResult TrainingData TrajectoryTrainingData
   TrajectoryData TrajectoryFitOptions RolloutOptions LossName IntegrateModelOptions
