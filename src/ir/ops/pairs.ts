@@ -1,0 +1,327 @@
+/**
+ * Reductions over pairs of particles as op records: `pairSum` (Σ over pairs i < j or over an edge list of a body
+ * B(r)), `pairGradient` (its per-site gather ∂/∂q: Σ_j f(r_ij) d_ij / r_ij) and `pairHessianVector` (the gather's
+ * Jacobian times a vector). The body is a small closed graph over the bound variables r (and s, a projection
+ * used by parameter gradients), stored in the `body` attribute (see pair-body.ts); everything it reads from
+ * outside is a lifted argument. So the graph of a particle Hamiltonian has a size independent of N.
+ * Argument layout: [q, (v), a0, a1, …] — v (a vector [n·dim]) for `pairHessianVector` and a projected
+ * `pairSum`. Builders `pairSum`, `edgeSum` (this file) and `siteSum` (sites.ts) are the public forms.
+ */
+import { DarbouxError } from '../../errors.js';
+import { Expr, type Attrs } from '../expr.js';
+import { add, constant, div, dot, mul } from '../build.js';
+import { make } from '../make.js';
+import { defineOp, graphCalculus, type Value } from '../op.js';
+import { size } from '../shape.js';
+import { bound, decodeBody, liftBody, withArgumentPlaceholders } from './pair-body.js';
+import { emitGather, emitPairLoop, forEachPair, geometry } from './pair-geometry.js';
+
+/** Number of leading non-lifted arguments: q, and v for a vector-reading node. */
+const leading = (node: { op: string; attrs: Attrs }) => (node.op === 'pairHessianVector' || node.attrs.project === true ? 2 : 1);
+const geometryAttrs = (attrs: Attrs): Attrs => {
+  const out: Record<string, Attrs[string]> = {};
+  for (const k of ['n', 'dim', 'box', 'cutoff', 'edges']) if (attrs[k] !== undefined) out[k] = attrs[k]!;
+  return out;
+};
+
+/** Builds a pair op over an instantiated body (roots over r, s and outer expressions), lifting it. */
+function pairNode(op: string, q: Expr, vector: Expr | null, roots: readonly Expr[], attrs: Attrs): Expr {
+  const { text, lifted } = liftBody(roots);
+  return make(op, vector === null ? [q, ...lifted] : [q, vector, ...lifted], { ...attrs, body: text });
+}
+
+const third = (node: Expr) =>
+  new DarbouxError('SPEC', `${node.op}: this derivative (a third derivative of a pair potential, or a second one through a projection) is not supported; differentiate at most twice in q`, { op: node.op });
+
+function checkShape(op: string, args: readonly Expr[], attrs: Attrs): void {
+  const { n, dim } = geometry(attrs);
+  const q = args[0];
+  if (q === undefined || q.shape.length !== 1 || q.shape[0] !== n * dim) {
+    throw new DarbouxError('SHAPE', `${op}: q must be a vector of n·dim = ${n * dim} elements, got [${q?.shape.join('×') ?? ''}]`, { n, dim });
+  }
+  if (leading({ op, attrs }) === 2 && (args[1] === undefined || args[1].shape.length !== 1 || args[1].shape[0] !== n * dim)) {
+    throw new DarbouxError('SHAPE', `${op}: its second argument must be a vector of n·dim = ${n * dim} elements`, { n, dim });
+  }
+}
+
+/** The lifted placeholders' values and the body evaluator for a node. */
+function bodyEval(node: { op: string; args: readonly Expr[]; attrs: Attrs }, variables: string[]) {
+  const lifted = node.args.length - leading(node);
+  const f = decodeBody(node.attrs.body as string).evaluator(variables, lifted);
+  return f;
+}
+
+defineOp({
+  name: 'pairSum',
+  print: { custom: (args, n) => `pairSum(${args.join(', ')}; ${n.attrs.body})` },
+  shape(args, attrs) {
+    checkShape('pairSum', args, attrs);
+    return [...decodeBody(attrs.body as string).roots[0]!.shape];
+  },
+  evaluate(values, node) {
+    const g = geometry(node.attrs);
+    const project = node.attrs.project === true;
+    const f = bodyEval({ op: 'pairSum', ...node }, project ? ['r', 's'] : ['r']);
+    const lifted = values.slice(leading({ op: 'pairSum', attrs: node.attrs }));
+    const out = new Float64Array(size(node.shape));
+    const one = [new Float64Array(out.length)];
+    const rv = new Float64Array(1), sv = new Float64Array(1);
+    const inputs = project ? [rv, sv, ...lifted] : [rv, ...lifted];
+    let shift: Float64Array | null = null;
+    if (node.attrs.shift === true && g.cutoff !== null && !project) {
+      rv[0] = g.cutoff;
+      f(inputs, one);
+      shift = Float64Array.from(one[0]!);
+    }
+    const v = values[1]!;
+    forEachPair(g, values[0]!, (i, j, d, r) => {
+      rv[0] = r;
+      if (project) {
+        let s = 0;
+        for (let k = 0; k < g.dim; k++) s += (v[i * g.dim + k]! - v[j * g.dim + k]!) * d[k]!;
+        sv[0] = s / r;
+      }
+      f(inputs, one);
+      for (let k = 0; k < out.length; k++) out[k]! += one[0]![k]! - (shift?.[k] ?? 0);
+    });
+    return out;
+  },
+  emit(ctx, node) {
+    const g = geometry(node.attrs);
+    const body = decodeBody(node.attrs.body as string);
+    const project = node.attrs.project === true;
+    const bindings = (r: Value, s: Value | null) => {
+      const m = new Map<Expr, Value>();
+      const rv = body.vars.get('r'), sv = body.vars.get('s');
+      if (rv) m.set(rv, r);
+      if (sv && s) m.set(sv, s);
+      node.args.slice(leading(node)).forEach((a, k) => {
+        const ph = body.vars.get(`a${k}`);
+        if (ph) m.set(ph, ctx.value(a));
+      });
+      return m;
+    };
+    const count = size(node.shape);
+    const elemOf = (v: Value, k: number) => (v.kind === 'scalar' ? v.code : v.kind === 'unrolled' ? v.elems[k]! : v.kind === 'fused' ? v.at(k) : `${v.name}[${k}]`);
+    let shift: string[] | null = null;
+    if (node.attrs.shift === true && g.cutoff !== null && !project) {
+      const [sv] = ctx.lowerBody(body.roots, bindings({ kind: 'scalar', code: ctx.literal(g.cutoff) }, null));
+      shift = Array.from({ length: count }, (_, k) => ctx.temp(elemOf(sv!, k)));
+    }
+    const acc = Array.from({ length: count }, () => ctx.mutable(ctx.literal(0)));
+    emitPairLoop(ctx, g, node.args[0]!, (p) => {
+      let s: Value | null = null;
+      if (project) {
+        const v = node.args[1]!;
+        const terms = p.d.map((dk, k) => `(${ctx.elem(v, `${p.i} * ${g.dim} + ${k}`)} - ${ctx.elem(v, `${p.j} * ${g.dim} + ${k}`)}) * ${dk}`);
+        s = { kind: 'scalar', code: ctx.temp(`(${terms.join(' + ')}) / ${p.r}`) };
+      }
+      const [bv] = ctx.lowerBody(body.roots, bindings({ kind: 'scalar', code: p.r }, s));
+      acc.forEach((a, k) => ctx.line(`${a} += ${elemOf(bv!, k)}${shift ? ` - ${shift[k]}` : ''}`));
+    });
+    return count === 1 && node.shape.length === 0 ? { kind: 'scalar', code: acc[0]! } : { kind: 'unrolled', elems: acc };
+  },
+  jvp(node, tangents) {
+    const [tq, tv] = tangents;
+    const project = node.attrs.project === true;
+    if ((project && (tq || tv)) || (tq && node.shape.length !== 0)) throw third(node);
+    let out: Expr | null = tq ? dot(gradientOf(node), tq) : null;
+    const lift = leading(node);
+    const seeds = tangents.slice(lift);
+    if (seeds.some((t) => t !== null)) {
+      const [t] = withArgumentPlaceholders(node.attrs.body as string, node.args.slice(lift), (roots, ph) => {
+        const m = new Map<Expr, Expr>();
+        ph.forEach((p, k) => seeds[k] && m.set(p, seeds[k]!));
+        return [graphCalculus().jvp(roots, m)[0] ?? constant(0, roots[0]!.shape)];
+      });
+      const term = pairNode('pairSum', node.args[0]!, project ? node.args[1]! : null, [t!], pairSumAttrs(node.attrs));
+      out = out === null ? term : add(out, term);
+    }
+    return out;
+  },
+  vjp(node, c) {
+    const project = node.attrs.project === true;
+    const lift = leading(node);
+    const dq = project ? null : node.shape.length === 0 ? mul(c, gradientOf(node)) : null;
+    const rest = liftedVjp(node, (roots, ph) => graphCalculus().vjp(roots, [c], ph), 'pairSum', pairSumAttrs(node.attrs));
+    // A projected sum's q and v derivatives would be third derivatives of the potential: left out (zero).
+    return [dq, ...(lift === 2 ? [null] : []), ...rest];
+  },
+});
+
+const pairSumAttrs = (attrs: Attrs): Attrs => {
+  const out: Record<string, Attrs[string]> = { ...geometryAttrs(attrs) };
+  if (attrs.shift !== undefined) out.shift = attrs.shift;
+  if (attrs.project !== undefined) out.project = attrs.project;
+  return out;
+};
+
+/** Cotangents of the lifted arguments: one pair op per argument over the body's derivative. */
+function liftedVjp(node: Expr, rule: (roots: readonly Expr[], ph: readonly Expr[]) => Expr[], op: string, attrs: Attrs): (Expr | null)[] {
+  const lift = leading(node);
+  const args = node.args.slice(lift);
+  if (args.length === 0) return [];
+  const parts = withArgumentPlaceholders(node.attrs.body as string, args, rule);
+  return parts.map((part) => pairNode(op, node.args[0]!, node.attrs.project === true ? node.args[1]! : null, [part], attrs));
+}
+
+/** ∂/∂q of a scalar, unprojected pairSum: the gather of B'(r). */
+function gradientOf(node: Expr): Expr {
+  const r = bound('r');
+  const lift = leading(node);
+  const [dB] = withArgumentPlaceholders(node.attrs.body as string, node.args.slice(lift), (roots) => graphCalculus().vjp(roots, [constant(1)], [r]));
+  return pairNode('pairGradient', node.args[0]!, null, [dB!], geometryAttrs(node.attrs));
+}
+
+defineOp({
+  name: 'pairGradient',
+  print: { custom: (args, n) => `pairGradient(${args.join(', ')}; ${n.attrs.body})` },
+  shape(args, attrs) {
+    checkShape('pairGradient', args, attrs);
+    return [args[0]!.shape[0]!];
+  },
+  evaluate(values, node) {
+    const g = geometry(node.attrs);
+    const f = bodyEval({ op: 'pairGradient', ...node }, ['r']);
+    const rv = new Float64Array(1);
+    const inputs = [rv, ...values.slice(1)];
+    const one = [new Float64Array(1)];
+    const out = new Float64Array(g.n * g.dim);
+    forEachPair(g, values[0]!, (i, j, d, r) => {
+      rv[0] = r;
+      f(inputs, one);
+      const w = one[0]![0]! / r;
+      for (let k = 0; k < g.dim; k++) {
+        out[i * g.dim + k]! += w * d[k]!;
+        out[j * g.dim + k]! -= w * d[k]!;
+      }
+    });
+    return out;
+  },
+  emit(ctx, node) {
+    const g = geometry(node.attrs);
+    const body = decodeBody(node.attrs.body as string);
+    const out = ctx.array(g.n * g.dim);
+    let acc: string[] = [];
+    emitGather(
+      ctx, g, node.args[0]!,
+      () => { acc = Array.from({ length: g.dim }, () => ctx.mutable(ctx.literal(0))); },
+      (p) => {
+        const [f] = ctx.lowerBody(body.roots, liftedBindings(ctx, node, body, p.r));
+        const w = ctx.temp(`${scalarCode(f!)} / ${p.r}`);
+        acc.forEach((a, k) => ctx.line(`${a} += ${w} * ${p.d[k]}`));
+      },
+      (i) => acc.forEach((a, k) => ctx.line(`${out}[${i} * ${g.dim} + ${k}] = ${a}`)),
+    );
+    return { kind: 'array', name: out, size: g.n * g.dim };
+  },
+  jvp(node, tangents) {
+    const [tq, ...seeds] = tangents;
+    let out: Expr | null = tq ? hessianVector(node, tq) : null;
+    if (seeds.some((t) => t !== null)) {
+      const [t] = withArgumentPlaceholders(node.attrs.body as string, node.args.slice(1), (roots, ph) => {
+        const m = new Map<Expr, Expr>();
+        ph.forEach((p, k) => seeds[k] && m.set(p, seeds[k]!));
+        return [graphCalculus().jvp(roots, m)[0] ?? constant(0)];
+      });
+      const term = pairNode('pairGradient', node.args[0]!, null, [t!], geometryAttrs(node.attrs));
+      out = out === null ? term : add(out, term);
+    }
+    return out;
+  },
+  vjp(node, c) {
+    const s = bound('s');
+    const rest = node.args.length > 1
+      ? withArgumentPlaceholders(node.attrs.body as string, node.args.slice(1), (roots, ph) => graphCalculus().vjp(roots, [s], ph)).map((part) =>
+          pairNode('pairSum', node.args[0]!, c, [part], { ...geometryAttrs(node.attrs), project: true }))
+      : [];
+    return [hessianVector(node, c), ...rest];
+  },
+});
+
+/** The Jacobian of a pairGradient times v: a gather with bodies (f'(r), f(r)/r). */
+function hessianVector(node: Expr, v: Expr): Expr {
+  const r = bound('r');
+  const roots = withArgumentPlaceholders(node.attrs.body as string, node.args.slice(1), (rs) => {
+    const [df] = graphCalculus().vjp(rs, [constant(1)], [r]);
+    return [df!, div(rs[0]!, r)];
+  });
+  return pairNode('pairHessianVector', node.args[0]!, v, roots, geometryAttrs(node.attrs));
+}
+
+const scalarCode = (v: Value) => (v.kind === 'scalar' ? v.code : v.kind === 'unrolled' ? v.elems[0]! : v.kind === 'fused' ? v.at(0) : `${v.name}[0]`);
+
+function liftedBindings(ctx: { value(e: Expr): Value }, node: Expr, body: ReturnType<typeof decodeBody>, r: string): Map<Expr, Value> {
+  const m = new Map<Expr, Value>();
+  const rv = body.vars.get('r');
+  if (rv) m.set(rv, { kind: 'scalar', code: r });
+  node.args.slice(leading(node)).forEach((a, k) => {
+    const ph = body.vars.get(`a${k}`);
+    if (ph) m.set(ph, ctx.value(a));
+  });
+  return m;
+}
+
+defineOp({
+  name: 'pairHessianVector',
+  print: { custom: (args, n) => `pairHessianVector(${args.join(', ')}; ${n.attrs.body})` },
+  shape(args, attrs) {
+    checkShape('pairHessianVector', args, attrs);
+    return [args[0]!.shape[0]!];
+  },
+  evaluate(values, node) {
+    const g = geometry(node.attrs);
+    const f = bodyEval({ op: 'pairHessianVector', ...node }, ['r']);
+    const rv = new Float64Array(1);
+    const inputs = [rv, ...values.slice(2)];
+    const two = [new Float64Array(1), new Float64Array(1)];
+    const v = values[1]!;
+    const out = new Float64Array(g.n * g.dim);
+    forEachPair(g, values[0]!, (i, j, d, r) => {
+      rv[0] = r;
+      f(inputs, two);
+      const A = two[0]![0]!, C = two[1]![0]!;
+      let dw = 0;
+      for (let k = 0; k < g.dim; k++) dw += (d[k]! / r) * (v[i * g.dim + k]! - v[j * g.dim + k]!);
+      for (let k = 0; k < g.dim; k++) {
+        const w = v[i * g.dim + k]! - v[j * g.dim + k]!, u = d[k]! / r;
+        const term = A * u * dw + C * (w - u * dw);
+        out[i * g.dim + k]! += term;
+        out[j * g.dim + k]! -= term;
+      }
+    });
+    return out;
+  },
+  emit(ctx, node) {
+    const g = geometry(node.attrs);
+    const body = decodeBody(node.attrs.body as string);
+    const [q, v] = node.args as [Expr, Expr];
+    const out = ctx.array(g.n * g.dim);
+    let acc: string[] = [];
+    emitGather(
+      ctx, g, q,
+      () => { acc = Array.from({ length: g.dim }, () => ctx.mutable(ctx.literal(0))); },
+      (p) => {
+        const [A, C] = ctx.lowerBody(body.roots, liftedBindings(ctx, node, body, p.r));
+        const u = p.d.map((dk) => ctx.temp(`${dk} / ${p.r}`));
+        const w = u.map((_, k) => ctx.temp(`${ctx.elem(v, `${p.i} * ${g.dim} + ${k}`)} - ${ctx.elem(v, `${p.j} * ${g.dim} + ${k}`)}`));
+        const dw = ctx.temp(u.map((uk, k) => `${uk} * ${w[k]}`).join(' + '));
+        const a = ctx.temp(scalarCode(A!)), cc = ctx.temp(scalarCode(C!));
+        acc.forEach((m, k) => ctx.line(`${m} += ${a} * ${u[k]} * ${dw} + ${cc} * (${w[k]} - ${u[k]} * ${dw})`));
+      },
+      (i) => acc.forEach((a, k) => ctx.line(`${out}[${i} * ${g.dim} + ${k}] = ${a}`)),
+    );
+    return { kind: 'array', name: out, size: g.n * g.dim };
+  },
+  jvp(node, tangents) {
+    const [tq, tv, ...seeds] = tangents;
+    if (tq || seeds.some((t) => t !== null)) throw third(node);
+    return tv ? make('pairHessianVector', [node.args[0]!, tv, ...node.args.slice(2)], node.attrs) : null;
+  },
+  vjp(node, c) {
+    // Symmetric in v: the cotangent of v is the same gather applied to c. Others: third derivatives.
+    return [null, make('pairHessianVector', [node.args[0]!, c, ...node.args.slice(2)], node.attrs), ...node.args.slice(2).map(() => null)];
+  },
+});
+
+export { pairSum, edgeSum } from './pair-builders.js';
