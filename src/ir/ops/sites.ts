@@ -9,6 +9,7 @@ import { add, constant, dot } from '../build.js';
 import { make } from '../make.js';
 import { defineOp, graphCalculus, type EmitContext, type Value } from '../op.js';
 import { size } from '../shape.js';
+import { substitute, topologicalOrder } from '../traverse.js';
 import { bound, decodeBody, liftBody, withArgumentPlaceholders } from './pair-body.js';
 import { checkParticles } from './pair-builders.js';
 
@@ -159,12 +160,26 @@ defineOp({
   },
   vjp(node, c) {
     const lead = leading(node.attrs);
-    if (lead === 2) return [null, make('siteMap', [node.args[0]!, c, ...node.args.slice(2)], node.attrs), ...node.args.slice(2).map(() => null)];
+    if (lead === 2) {
+      if (node.args.length > 2) throw unsupported(node);
+      return [null, transposed(node, c)];
+    }
     const y = bound('y', [node.attrs.dim as number]);
     const rest = liftedParts(node, (roots, ph) => graphCalculus().vjp(roots, [y], ph), 'siteSum', c);
     return [vectorJacobian(node, c), ...rest];
   },
 });
+
+/** For a siteMap linear in y (G = M(x)·y, as built by the rules here): the map with Mᵀ per site, applied to c. */
+function transposed(node: Expr, c: Expr): Expr {
+  const dim = node.attrs.dim as number;
+  const y = bound('y', [dim]), z = bound('z', [dim]);
+  const body = decodeBody(node.attrs.body as string);
+  const [t] = graphCalculus().vjp(body.roots, [z], [body.vars.get('y') ?? y]);
+  if (topologicalOrder([t!]).includes(y)) throw unsupported(node);
+  const [swapped] = substitute([t!], new Map([[z, y]]));
+  return siteNode('siteMap', node.args[0]!, c, [swapped!], siteAttrs(node.attrs, true));
+}
 
 /** G's Jacobian in x applied per site to v (a siteMap reading v as y). Symmetric when G is a gradient. */
 function jacobianVector(node: Expr, v: Expr): Expr {
