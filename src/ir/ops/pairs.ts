@@ -11,10 +11,10 @@ import { DarbouxError } from '../../errors.js';
 import { Expr, type Attrs } from '../expr.js';
 import { add, constant, div, dot, mul } from '../build.js';
 import { make } from '../make.js';
-import { defineOp, graphCalculus, type Value } from '../op.js';
+import { defineOp, graphCalculus, type EmitContext, type Value } from '../op.js';
 import { size } from '../shape.js';
 import { bound, decodeBody, liftBody, withArgumentPlaceholders } from './pair-body.js';
-import { emitGather, emitPairLoop, forEachPair, geometry } from './pair-geometry.js';
+import { emitGather, emitPairLoop, forEachPair, geometry, type EmittedPair } from './pair-geometry.js';
 
 /** Number of leading non-lifted arguments: q, and v for a vector-reading node. */
 const leading = (node: { op: string; attrs: Attrs }) => (node.op === 'pairHessianVector' || node.attrs.project === true ? 2 : 1);
@@ -201,19 +201,11 @@ defineOp({
   emit(ctx, node) {
     const g = geometry(node.attrs);
     const body = decodeBody(node.attrs.body as string);
-    const out = ctx.array(g.n * g.dim);
-    let acc: string[] = [];
-    emitGather(
-      ctx, g, node.args[0]!,
-      () => { acc = Array.from({ length: g.dim }, () => ctx.mutable(ctx.literal(0))); },
-      (p) => {
-        const [f] = ctx.lowerBody(body.roots, liftedBindings(ctx, node, body, p.r));
-        const w = ctx.temp(`${scalarCode(f!)} / ${p.r}`);
-        acc.forEach((a, k) => ctx.line(`${a} += ${w} * ${p.d[k]}`));
-      },
-      (i) => acc.forEach((a, k) => ctx.line(`${out}[${i} * ${g.dim} + ${k}] = ${a}`)),
-    );
-    return { kind: 'array', name: out, size: g.n * g.dim };
+    return emitSiteVectors(ctx, node, (p) => {
+      const [f] = ctx.lowerBody(body.roots, liftedBindings(ctx, node, body, p.r));
+      const w = ctx.temp(`${scalarCode(f!)} / ${p.r}`);
+      return p.d.map((dk) => `${w} * ${dk}`);
+    });
   },
   jvp(node, tangents) {
     const [tq, ...seeds] = tangents;
@@ -247,6 +239,35 @@ function hessianVector(node: Expr, v: Expr): Expr {
     return [df!, div(rs[0]!, r)];
   });
   return pairNode('pairHessianVector', node.args[0]!, v, roots, geometryAttrs(node.attrs));
+}
+
+/**
+ * A per-site vector Σ_j term(i, j) with term(j, i) = −term(i, j) (forces and their Jacobians). JS: one half loop
+ * over pairs i < j adding to i and subtracting from j (Newton's third law, each pair's body evaluated once).
+ * WGSL: a gather over each site's partners (no scatter), the form a per-particle kernel needs.
+ */
+function emitSiteVectors(ctx: EmitContext, node: Expr, term: (p: EmittedPair) => string[]): Value {
+  const g = geometry(node.attrs);
+  const out = ctx.array(g.n * g.dim);
+  if (ctx.target === 'js') {
+    ctx.loop(g.n * g.dim, (i) => ctx.line(`${out}[${i}] = 0`));
+    emitPairLoop(ctx, g, node.args[0]!, (p) => {
+      term(p).forEach((t, k) => {
+        const x = ctx.temp(t);
+        ctx.line(`${out}[${p.i} * ${g.dim} + ${k}] += ${x}`);
+        ctx.line(`${out}[${p.j} * ${g.dim} + ${k}] -= ${x}`);
+      });
+    });
+  } else {
+    let acc: string[] = [];
+    emitGather(
+      ctx, g, node.args[0]!,
+      () => { acc = Array.from({ length: g.dim }, () => ctx.mutable(ctx.literal(0))); },
+      (p) => term(p).forEach((t, k) => ctx.line(`${acc[k]} += ${t}`)),
+      (i) => acc.forEach((a, k) => ctx.line(`${out}[${i} * ${g.dim} + ${k}] = ${a}`)),
+    );
+  }
+  return { kind: 'array', name: out, size: g.n * g.dim };
 }
 
 const scalarCode = (v: Value) => (v.kind === 'scalar' ? v.code : v.kind === 'unrolled' ? v.elems[0]! : v.kind === 'fused' ? v.at(0) : `${v.name}[0]`);
@@ -296,22 +317,14 @@ defineOp({
     const g = geometry(node.attrs);
     const body = decodeBody(node.attrs.body as string);
     const [q, v] = node.args as [Expr, Expr];
-    const out = ctx.array(g.n * g.dim);
-    let acc: string[] = [];
-    emitGather(
-      ctx, g, q,
-      () => { acc = Array.from({ length: g.dim }, () => ctx.mutable(ctx.literal(0))); },
-      (p) => {
-        const [A, C] = ctx.lowerBody(body.roots, liftedBindings(ctx, node, body, p.r));
-        const u = p.d.map((dk) => ctx.temp(`${dk} / ${p.r}`));
-        const w = u.map((_, k) => ctx.temp(`${ctx.elem(v, `${p.i} * ${g.dim} + ${k}`)} - ${ctx.elem(v, `${p.j} * ${g.dim} + ${k}`)}`));
-        const dw = ctx.temp(u.map((uk, k) => `${uk} * ${w[k]}`).join(' + '));
-        const a = ctx.temp(scalarCode(A!)), cc = ctx.temp(scalarCode(C!));
-        acc.forEach((m, k) => ctx.line(`${m} += ${a} * ${u[k]} * ${dw} + ${cc} * (${w[k]} - ${u[k]} * ${dw})`));
-      },
-      (i) => acc.forEach((a, k) => ctx.line(`${out}[${i} * ${g.dim} + ${k}] = ${a}`)),
-    );
-    return { kind: 'array', name: out, size: g.n * g.dim };
+    return emitSiteVectors(ctx, node, (p) => {
+      const [A, C] = ctx.lowerBody(body.roots, liftedBindings(ctx, node, body, p.r));
+      const u = p.d.map((dk) => ctx.temp(`${dk} / ${p.r}`));
+      const w = u.map((_, k) => ctx.temp(`${ctx.elem(v, `${p.i} * ${g.dim} + ${k}`)} - ${ctx.elem(v, `${p.j} * ${g.dim} + ${k}`)}`));
+      const dw = ctx.temp(u.map((uk, k) => `${uk} * ${w[k]}`).join(' + '));
+      const a = ctx.temp(scalarCode(A!)), cc = ctx.temp(scalarCode(C!));
+      return u.map((uk, k) => `${a} * ${uk} * ${dw} + ${cc} * (${w[k]} - ${uk} * ${dw})`);
+    });
   },
   jvp(node, tangents) {
     const [tq, tv, ...seeds] = tangents;
