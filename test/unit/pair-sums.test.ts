@@ -11,6 +11,8 @@ import { siteSum } from '../../src/ir/ops/sites.js';
 import { Hamiltonian } from '../../src/system/hamiltonian.js';
 import { DarbouxError } from '../../src/errors.js';
 import { seededRandom } from './op-cases.js';
+import { deserializeGraph, serializeGraph } from '../../src/ir/json.js';
+import { printExpr } from '../../src/ir/printer.js';
 
 type Pot = { name: string; V: (r: Expr) => Expr; f: (r: number) => number; params: Record<string, number> };
 const eps = param('eps'), sig = param('sig'), k = param('k'), r0 = param('r0');
@@ -193,5 +195,20 @@ describe('edgeSum and siteSum', () => {
     expect(Math.abs(out[2]![0]! - Uref) / Math.abs(Uref)).toBeLessThan(1e-12);
     expect(rel(out[3]!, dUref)).toBeLessThan(1e-12);
     expect(Math.abs(out[4]![0]! - ySum) / Math.abs(ySum)).toBeLessThan(1e-12);
+  });
+});
+
+describe('pair sums as IR nodes', () => {
+  it('JSON round trip gives the identical node; printing shows the body; equal bodies intern to one node', () => {
+    const q = input('q', 'q', [8]);
+    const E = pairSum(q, { n: 4, dim: 2, potential: potentials[0]!.V, box: [5, 5], cutoff: 2, shift: true });
+    expect(deserializeGraph(serializeGraph(E))[0]).toBe(E);
+    expect(pairSum(q, { n: 4, dim: 2, potential: potentials[0]!.V, box: [5, 5], cutoff: 2, shift: true })).toBe(E);
+    const [g] = gradient(E, [q]);
+    expect(deserializeGraph(serializeGraph(g!))[0]).toBe(g);
+    const text = printExpr(E);
+    expect(text).toContain('pairSum(q, ');
+    expect(text).toContain('r ↦');
+    expect(text).not.toContain('"op"');
   });
 });

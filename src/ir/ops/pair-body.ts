@@ -15,6 +15,7 @@ import { graphEvaluator, type GraphEvaluator } from '../evaluate-graph.js';
 import { serializeGraph, deserializeGraph } from '../json.js';
 import { substitute, topologicalOrder } from '../traverse.js';
 import type { Shape } from '../shape.js';
+import { printExpr } from '../printer.js';
 
 /** A bound placeholder (role 'bound'): `r`, `s`, `x`, or a lifted argument `a0`, `a1`, … @example bound('r') */
 export function bound(name: string, shape: Shape = []): Expr {
@@ -123,4 +124,17 @@ export function withArgumentPlaceholders(text: string, args: readonly Expr[], ru
   const back = new Map<Expr, Expr>();
   placeholders.forEach((p, k) => back.set(p, args[k]!));
   return substitute(out, back);
+}
+
+/**
+ * How the printer writes a reduction: its name, its arguments, and its body as `vars ↦ expression` (placeholders
+ * a0, a1, … stand for the arguments after the leading ones).
+ *
+ * @example
+ * printReduction('pairSum', ['q', 'eps', 'sig'], text, ['r']) // 'pairSum(q, eps, sig; r ↦ 4 * a0 * …)'
+ */
+export function printReduction(op: string, args: readonly string[], text: string, vars: readonly string[]): string {
+  const body = decodeBody(text);
+  const shown = body.roots.map((root) => printExpr(root)).join(', ');
+  return `${op}(${args.join(', ')}; ${vars.join(', ')} ↦ ${body.roots.length > 1 ? `(${shown})` : shown})`;
 }

@@ -13,7 +13,7 @@ import { add, constant, div, dot, mul } from '../build.js';
 import { make } from '../make.js';
 import { defineOp, graphCalculus, type EmitContext, type Value } from '../op.js';
 import { size } from '../shape.js';
-import { bound, decodeBody, liftBody, withArgumentPlaceholders } from './pair-body.js';
+import { bound, decodeBody, liftBody, printReduction, withArgumentPlaceholders } from './pair-body.js';
 import { emitGather, emitPairLoop, forEachPair, geometry, type EmittedPair } from './pair-geometry.js';
 
 /** Number of leading non-lifted arguments: q, and v for a vector-reading node. */
@@ -53,7 +53,7 @@ function bodyEval(node: { op: string; args: readonly Expr[]; attrs: Attrs }, var
 
 defineOp({
   name: 'pairSum',
-  print: { custom: (args, n) => `pairSum(${args.join(', ')}; ${n.attrs.body})` },
+  print: { custom: (args, n) => printReduction('pairSum', args, n.attrs.body as string, n.attrs.project === true ? ['r', 's'] : ['r']) },
   shape(args, attrs) {
     checkShape('pairSum', args, attrs);
     return [...decodeBody(attrs.body as string).roots[0]!.shape];
@@ -175,7 +175,7 @@ function gradientOf(node: Expr): Expr {
 
 defineOp({
   name: 'pairGradient',
-  print: { custom: (args, n) => `pairGradient(${args.join(', ')}; ${n.attrs.body})` },
+  print: { custom: (args, n) => printReduction('pairGradient', args, n.attrs.body as string, ['r']) },
   shape(args, attrs) {
     checkShape('pairGradient', args, attrs);
     return [args[0]!.shape[0]!];
@@ -285,7 +285,7 @@ function liftedBindings(ctx: { value(e: Expr): Value }, node: Expr, body: Return
 
 defineOp({
   name: 'pairHessianVector',
-  print: { custom: (args, n) => `pairHessianVector(${args.join(', ')}; ${n.attrs.body})` },
+  print: { custom: (args, n) => printReduction('pairHessianVector', args, n.attrs.body as string, ['r']) },
   shape(args, attrs) {
     checkShape('pairHessianVector', args, attrs);
     return [args[0]!.shape[0]!];

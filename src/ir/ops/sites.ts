@@ -10,7 +10,7 @@ import { make } from '../make.js';
 import { defineOp, graphCalculus, type EmitContext, type Value } from '../op.js';
 import { size } from '../shape.js';
 import { substitute, topologicalOrder } from '../traverse.js';
-import { bound, decodeBody, liftBody, withArgumentPlaceholders } from './pair-body.js';
+import { bound, decodeBody, liftBody, printReduction, withArgumentPlaceholders } from './pair-body.js';
 import { checkParticles } from './pair-builders.js';
 
 const leading = (attrs: Attrs) => (attrs.vector === true ? 2 : 1);
@@ -68,7 +68,7 @@ function liftedParts(node: Expr, rule: (roots: readonly Expr[], ph: readonly Exp
 
 defineOp({
   name: 'siteSum',
-  print: { custom: (args, n) => `siteSum(${args.join(', ')}; ${n.attrs.body})` },
+  print: { custom: (args, n) => printReduction('siteSum', args, n.attrs.body as string, n.attrs.vector === true ? ['x', 'y'] : ['x']) },
   shape(args, attrs) {
     if (args[0]?.shape.length !== 1 || args[0].shape[0] !== (attrs.n as number) * (attrs.dim as number)) throw new DarbouxError('SHAPE', 'siteSum: q must be a vector of n·dim elements');
     return [...decodeBody(attrs.body as string).roots[0]!.shape];
@@ -118,7 +118,7 @@ function siteGradient(node: Expr): Expr {
 
 defineOp({
   name: 'siteMap',
-  print: { custom: (args, n) => `siteMap(${args.join(', ')}; ${n.attrs.body})` },
+  print: { custom: (args, n) => printReduction('siteMap', args, n.attrs.body as string, n.attrs.vector === true ? ['x', 'y'] : ['x']) },
   shape(args, attrs) {
     const dim = attrs.dim as number;
     if (args[0]?.shape.length !== 1 || args[0].shape[0] !== (attrs.n as number) * dim) throw new DarbouxError('SHAPE', 'siteMap: q must be a vector of n·dim elements');
