@@ -212,3 +212,16 @@ describe('pair sums as IR nodes', () => {
     expect(text).not.toContain('"op"');
   });
 });
+
+describe('overlapping particles', () => {
+  it('evaluation refuses r = 0 with NONFINITE naming the pair', () => {
+    const q = input('q', 'q', [6]);
+    const E = pairSum(q, { n: 3, dim: 2, potential: potentials[1]!.V });
+    const h = new Hamiltonian({ H: add(E, mul(0, index(input('p', 'p', [6]), 0))), q, p: input('p', 'p', [6]), params: { k: 3, r0: 1.1 } });
+    let err: unknown;
+    try { h.energy([0, 0, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0]); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(DarbouxError);
+    expect((err as DarbouxError).code).toBe('NONFINITE');
+    expect((err as DarbouxError).details).toMatchObject({ i: 1, j: 2 });
+  });
+});

@@ -3,6 +3,7 @@
  * box with minimum image) or an explicit edge list. One f64 enumeration for evaluation, one emitted loop nest for
  * lowering (no scatter: a gather over each site's partners, valid in JS and WGSL alike).
  */
+import { DarbouxError } from '../../errors.js';
 import type { Attrs, Expr } from '../expr.js';
 import type { EmitContext } from '../op.js';
 
@@ -42,6 +43,9 @@ export function forEachPair(g: PairGeometry, q: Float64Array, visit: (i: number,
       if (g.box !== null) x -= g.box[k]! * Math.floor(x / g.box[k]! + 0.5);
       d[k] = x;
       r2 += x * x;
+    }
+    if (r2 === 0) {
+      throw new DarbouxError('NONFINITE', `particles ${i} and ${j} overlap (r = 0): their pair term and force are not finite; move them apart`, { i, j });
     }
     if (r2 < rc2) visit(i, j, d, Math.sqrt(r2));
   };
