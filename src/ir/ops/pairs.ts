@@ -102,13 +102,17 @@ defineOp({
       return m;
     };
     const count = size(node.shape);
-    const elemOf = (v: Value, k: number) => (v.kind === 'scalar' ? v.code : v.kind === 'unrolled' ? v.elems[k]! : v.kind === 'fused' ? v.at(k) : `${v.name}[${k}]`);
+    const elemOf = (v: Value, k: number) => (v.kind === 'scalar' ? v.code : v.kind === 'unrolled' ? v.elems[k]! : v.kind === 'fused' ? v.at(k) : arrayElem(v, k));
     let shift: string[] | null = null;
     if (node.attrs.shift === true && g.cutoff !== null && !project) {
       const [sv] = ctx.lowerBody(body.roots, bindings({ kind: 'scalar', code: ctx.literal(g.cutoff) }, null));
       shift = Array.from({ length: count }, (_, k) => ctx.temp(elemOf(sv!, k)));
     }
-    const acc = Array.from({ length: count }, () => ctx.mutable(ctx.literal(0)));
+    // A long body (a parameter gradient of a learned potential) accumulates into an array, added by a loop.
+    const long = count > ctx.unrollLimit;
+    const accArray = long ? ctx.array(count) : '';
+    if (long) ctx.loop(count, (k) => ctx.line(`${accArray}[${k}] = ${ctx.literal(0)}`));
+    const acc = long ? [] : Array.from({ length: count }, () => ctx.mutable(ctx.literal(0)));
     emitPairLoop(ctx, g, node.args[0]!, (p) => {
       let s: Value | null = null;
       if (project) {
@@ -117,8 +121,14 @@ defineOp({
         s = { kind: 'scalar', code: ctx.temp(`(${terms.join(' + ')}) / ${p.r}`) };
       }
       const [bv] = ctx.lowerBody(body.roots, bindings({ kind: 'scalar', code: p.r }, s));
-      acc.forEach((a, k) => ctx.line(`${a} += ${elemOf(bv!, k)}${shift ? ` - ${shift[k]}` : ''}`));
+      const minus = (k: number | string) => (shift ? ` - ${shift[k as number]}` : '');
+      if (!long) acc.forEach((a, k) => ctx.line(`${a} += ${elemOf(bv!, k)}${minus(k)}`));
+      else if (bv!.kind === 'array' && shift === null) {
+        const arr = bv!;
+        ctx.loop(count, (k) => ctx.line(`${accArray}[${k}] += ${arrayElem(arr, k)}`));
+      } else for (let k = 0; k < count; k++) ctx.line(`${accArray}[${k}] += ${elemOf(bv!, k)}${minus(k)}`);
     });
+    if (long) return { kind: 'array', name: accArray, size: count };
     return count === 1 && node.shape.length === 0 ? { kind: 'scalar', code: acc[0]! } : { kind: 'unrolled', elems: acc };
   },
   jvp(node, tangents) {
@@ -269,6 +279,10 @@ function emitSiteVectors(ctx: EmitContext, node: Expr, term: (p: EmittedPair) =>
   }
   return { kind: 'array', name: out, size: g.n * g.dim };
 }
+
+/** Element k of an array value (its offset included). */
+export const arrayElem = (v: Extract<Value, { kind: 'array' }>, k: number | string) =>
+  v.offset === undefined || v.offset === 0 ? `${v.name}[${k}]` : `${v.name}[${v.offset} + ${k}]`;
 
 const scalarCode = (v: Value) => (v.kind === 'scalar' ? v.code : v.kind === 'unrolled' ? v.elems[0]! : v.kind === 'fused' ? v.at(0) : `${v.name}[0]`);
 

@@ -56,7 +56,8 @@ function emitSites(ctx: EmitContext, node: Expr, use: (i: string, v: Value) => v
     use(i, v!);
   });
 }
-const elemOf = (v: Value, k: number) => (v.kind === 'scalar' ? v.code : v.kind === 'unrolled' ? v.elems[k]! : v.kind === 'fused' ? v.at(k) : `${v.name}[${k}]`);
+const elemOf = (v: Value, k: number) =>
+  v.kind === 'scalar' ? v.code : v.kind === 'unrolled' ? v.elems[k]! : v.kind === 'fused' ? v.at(k) : v.offset === undefined || v.offset === 0 ? `${v.name}[${k}]` : `${v.name}[${v.offset} + ${k}]`;
 
 /** Cotangents of lifted arguments: `op` nodes over the body's vjp. */
 function liftedParts(node: Expr, rule: (roots: readonly Expr[], ph: readonly Expr[]) => Expr[], op: string, vector: Expr | null): Expr[] {
