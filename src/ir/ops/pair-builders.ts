@@ -4,7 +4,7 @@ import type { Expr } from '../expr.js';
 import { make } from '../make.js';
 import { bound, liftBody } from './pair-body.js';
 
-/** Checks n, dim, q's shape and the box; returns the box attribute (absent for open boundaries). */
+/** Checks n, dim, q's shape and the box; returns the attributes n, dim (and box). @example checkParticles('pairSum', q, 4, 3, [5, 5, 5]) // { n: 4, dim: 3, box: [5, 5, 5] } */
 export function checkParticles(op: string, q: Expr, n: number, dim: number, box?: readonly number[]): Record<string, number | readonly number[]> {
   if (!Number.isInteger(n) || n < 1) throw new DarbouxError('SPEC', `${op}: n must be a positive integer, got ${n}`, { n });
   if (!Number.isInteger(dim) || dim < 1) throw new DarbouxError('SPEC', `${op}: dim must be a positive integer, got ${dim}`, { dim });

@@ -281,7 +281,7 @@ function emitSiteVectors(ctx: EmitContext, node: Expr, term: (p: EmittedPair) =>
 }
 
 /** Element k of an array value (its offset included). */
-export const arrayElem = (v: Extract<Value, { kind: 'array' }>, k: number | string) =>
+const arrayElem = (v: Extract<Value, { kind: 'array' }>, k: number | string) =>
   v.offset === undefined || v.offset === 0 ? `${v.name}[${k}]` : `${v.name}[${v.offset} + ${k}]`;
 
 const scalarCode = (v: Value) => (v.kind === 'scalar' ? v.code : v.kind === 'unrolled' ? v.elems[0]! : v.kind === 'fused' ? v.at(0) : `${v.name}[0]`);
