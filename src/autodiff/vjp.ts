@@ -68,7 +68,7 @@ export function vjp(outputs: readonly Expr[], cotangents: readonly Expr[], wrt: 
       if (relevant.has(a)) contributeElement(a, read.element, c);
       continue;
     }
-    const parts = def.vjp(node, c);
+    const parts = def.vjp(node, c, node.args.map((a) => relevant.has(a)));
     node.args.forEach((a, i) => {
       const part = parts[i];
       if (part !== null && part !== undefined && relevant.has(a)) contribute(a, part);

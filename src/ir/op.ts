@@ -149,8 +149,11 @@ export interface OpDef {
   simplify?(args: readonly Expr[], attrs: Attrs, shape: Shape): Expr | undefined;
   /** Tangent of the node given argument tangents (`null` = symbolic zero). */
   jvp(node: Expr, tangents: readonly (Expr | null)[]): Expr | null;
-  /** Cotangent contributions to each argument, shaped like the argument (`null` = zero). */
-  vjp(node: Expr, cotangent: Expr): readonly (Expr | null)[];
+  /**
+   * Cotangent contributions to each argument, shaped like the argument (`null` = zero). `needed[k]` says whether
+   * reverse mode uses argument k's cotangent (a rule may refuse a derivative it lacks only where it is needed).
+   */
+  vjp(node: Expr, cotangent: Expr, needed?: readonly boolean[]): readonly (Expr | null)[];
   readonly print: PrintRule;
 }
 

@@ -255,3 +255,25 @@ describe('a learned pair potential (an MLP of r) inside a pair sum', () => {
     }
   });
 });
+
+describe('derivatives the pair ops do not have are refused, never zero', () => {
+  it('third derivatives throw SPEC where needed; reverse-over-forward in v works', () => {
+    const n = 4, dim = 2;
+    const q = input('q', 'q', [n * dim]), v = input('aux', 'v', [n * dim]), c = input('aux', 'c', [n * dim]);
+    const E = pairSum(q, { n, dim, potential: potentials[0]!.V, box: [3, 3], cutoff: 1.4 });
+    const [g] = gradient(E, [q]);
+    const [Hv] = jvp([g!], new Map([[q, v]]));
+    const code = (f: () => unknown) => { try { f(); } catch (e) { return e instanceof DarbouxError ? e.code : 'other'; } return 'none'; };
+    expect(code(() => vjp([Hv!], [c], [eps]))).toBe('SPEC');
+    expect(code(() => vjp([Hv!], [c], [q]))).toBe('SPEC');
+    expect(code(() => jvp([Hv!], new Map([[q, c]])))).toBe('SPEC');
+    // ⟨c, H v⟩ is symmetric in (c, v): its v-gradient is H c.
+    const [Hc] = vjp([Hv!], [c], [v]);
+    const [Hc2] = jvp([g!], new Map([[q, c]]));
+    const rng = seededRandom(21);
+    const vals = [randomSystem(rng, n, dim, [3, 3]), ...[0, 1].map(() => Float64Array.from({ length: n * dim }, () => rng() - 0.5))];
+    const out = [new Float64Array(n * dim), new Float64Array(n * dim)];
+    graphEvaluator([q, v, c, eps, sig], [Hc!, Hc2!])([...vals, [1.2], [0.9]], out);
+    expect(rel(out[0]!, out[1]!)).toBeLessThan(1e-12);
+  });
+});

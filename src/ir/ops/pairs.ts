@@ -149,12 +149,14 @@ defineOp({
     }
     return out;
   },
-  vjp(node, c) {
+  vjp(node, c, needed) {
     const project = node.attrs.project === true;
     const lift = leading(node);
+    // Unsupported: q and v derivatives of a projected sum, and the q derivative of a tensor-valued one.
+    if (project && (needed?.[0] !== false || needed[1] !== false)) throw third(node);
+    if (node.shape.length !== 0 && needed?.[0] !== false) throw third(node);
     const dq = project ? null : node.shape.length === 0 ? mul(c, gradientOf(node)) : null;
     const rest = liftedVjp(node, (roots, ph) => graphCalculus().vjp(roots, [c], ph), 'pairSum', pairSumAttrs(node.attrs));
-    // A projected sum's q and v derivatives would be third derivatives of the potential: left out (zero).
     return [dq, ...(lift === 2 ? [null] : []), ...rest];
   },
 });
@@ -345,8 +347,9 @@ defineOp({
     if (tq || seeds.some((t) => t !== null)) throw third(node);
     return tv ? make('pairHessianVector', [node.args[0]!, tv, ...node.args.slice(2)], node.attrs) : null;
   },
-  vjp(node, c) {
-    // Symmetric in v: the cotangent of v is the same gather applied to c. Others: third derivatives.
+  vjp(node, c, needed) {
+    // Symmetric in v: the cotangent of v is the same gather applied to c. Others: third derivatives (refused).
+    if (needed === undefined || needed[0] !== false || needed.slice(2).some((k) => k)) throw third(node);
     return [null, make('pairHessianVector', [node.args[0]!, c, ...node.args.slice(2)], node.attrs), ...node.args.slice(2).map(() => null)];
   },
 });

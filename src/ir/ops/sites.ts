@@ -102,8 +102,10 @@ defineOp({
     }
     return out;
   },
-  vjp(node, c) {
+  vjp(node, c, needed) {
     const lead = leading(node.attrs);
+    // Unsupported (refused where needed): q and y derivatives with a vector, q derivative of a tensor-valued sum.
+    if ((lead === 2 || node.shape.length !== 0) && (needed?.[0] !== false || (lead === 2 && needed[1] !== false))) throw unsupported(node);
     const dq = lead === 1 && node.shape.length === 0 ? make('mul', [c, siteGradient(node)]) : null;
     const rest = liftedParts(node, (roots, ph) => graphCalculus().vjp(roots, [c], ph), 'siteSum', lead === 2 ? node.args[1]! : null);
     return [dq, ...(lead === 2 ? [null] : []), ...rest];
@@ -159,10 +161,10 @@ defineOp({
     }
     return out;
   },
-  vjp(node, c) {
+  vjp(node, c, needed) {
     const lead = leading(node.attrs);
     if (lead === 2) {
-      if (node.args.length > 2) throw unsupported(node);
+      if (node.args.length > 2 || needed?.[0] !== false) throw unsupported(node);
       return [null, transposed(node, c)];
     }
     const y = bound('y', [node.attrs.dim as number]);
