@@ -74,19 +74,19 @@ describe('pair sums in Hamiltonians (CPU)', () => {
     }
   });
 
-  it('st.vjp (dq0 and dparams for eps, sig, gz) vs finite differences, 4 particles, leapfrog', async () => {
+  for (const method of ['leapfrog', 'midpoint'] as const) it(`st.vjp (dq0 and dparams for eps, sig, gz) vs finite differences, 4 particles, ${method}`, async () => {
     const n = 4, dim = 2, steps = 20, dt = 0.01;
     const make = (eps: number, sig: number, gz: number) => {
       const s = ljSystem(n, dim, 3.1, { external: true });
       return { ...s, h: s.h.withParams({ eps, sig, gz }) };
     };
     const base = make(1, 1, 0.1);
-    const st = await compile(base.h, { method: 'leapfrog', dt, backend: 'cpu' });
+    const st = await compile(base.h, { method, dt, backend: 'cpu' });
     const dq = Float64Array.from({ length: n * dim }, (_, i) => Math.cos(i));
     const dp = Float64Array.from({ length: n * dim }, (_, i) => Math.sin(2 * i));
-    const g = await st.vjp({ q0: base.q0, p0: base.p0, steps, dq, dp, memory: 'store' });
+    const g = await st.vjp({ q0: base.q0, p0: base.p0, steps, dq, dp, memory: 'reverse' });
     const loss = async (h: Hamiltonian, q0: Float64Array) => {
-      const s = await compile(h, { method: 'leapfrog', dt, backend: 'cpu' });
+      const s = await compile(h, { method, dt, backend: 'cpu' });
       const { q, p } = await s.run({ q0, p0: base.p0, steps });
       s.dispose();
       return q.reduce((a, x, i) => a + x * dq[i]!, 0) + p.reduce((a, x, i) => a + x * dp[i]!, 0);
