@@ -20,6 +20,7 @@ import { siteSum } from '../../src/ir/ops/sites.js';
 import { topologicalOrder } from '../../src/ir/traverse.js';
 import { gradient, vjp } from '../../src/autodiff/vjp.js';
 import { bound, liftBody } from '../../src/ir/ops/pair-body.js';
+import { jvp } from '../../src/autodiff/jvp.js';
 
 /** A seeded uniform generator on [0, 1) (mulberry32). @example const rng = seededRandom(1); rng() */
 export function seededRandom(seed: number): () => number {
@@ -203,6 +204,7 @@ function pairCases(op: string): OpCase[] {
   const n = 4, dim = 2;
   const fixedQ = tensorConstant(Array.from({ length: n * dim }, () => -2 + 4 * uniformRandom()), [n * dim]);
   const fixedV = tensorConstant(Array.from({ length: n * dim }, () => -1 + 2 * uniformRandom()), [n * dim]);
+  const fixedV2 = tensorConstant(Array.from({ length: n * dim }, () => -1 + 2 * uniformRandom()), [n * dim]);
   const soft = (a: Expr, b: Expr) => (r: Expr) => add(builders.cos(mul(a, r)), mul(powi(b, 2), powi(r, 4)));
   const geometries = [
     { label: 'open', opts: {} },
@@ -220,6 +222,10 @@ function pairCases(op: string): OpCase[] {
       const Ef = pairSum(fixedQ, { n, dim, potential: soft(a, b), ...g.opts });
       const [mixed] = vjp([gradient(Ef, [fixedQ])[0]!], [fixedV], [a]);
       cases.push(single(`projected pairSum, ${g.label}`, nodeOf(mixed!, 'pairSum'), [a, b]));
+      // Two projections (∂/∂a of ⟨c, H v⟩), differentiated in its lifted argument only.
+      const [hv] = jvp([gradient(Ef, [fixedQ])[0]!], new Map([[fixedQ, fixedV]]));
+      const [twice] = vjp([hv!], [fixedV2], [a]);
+      cases.push(single(`pairSum projected on two vectors, ${g.label}`, nodeOf(twice!, 'pairSum'), [a, b]));
     }
     if (op === 'pairGradient') cases.push(single(`pairGradient, ${g.label}`, nodeOf(gradient(E, [q])[0]!, 'pairGradient'), [q, a, b]));
     if (op === 'pairHessianVector') {
@@ -228,6 +234,10 @@ function pairCases(op: string): OpCase[] {
       const { text } = liftBody([add(mul(0.3, powi(r, 2)), 1), add(mul(0.2, powi(r, 2)), 0.5)]);
       const { shift: _s, ...attrs } = { n, dim, ...g.opts } as Record<string, unknown>;
       cases.push(single(`pairHessianVector, ${g.label}`, make('pairHessianVector', [fixedQ, v], { ...(attrs as Attrs), body: text }), [v]));
+      // With a lifted argument (the HVP of a potential with a parameter), q fixed.
+      const Ea = pairSum(fixedQ, { n, dim, potential: soft(a, constant(0.4)), ...g.opts });
+      const [hva] = jvp([gradient(Ea, [fixedQ])[0]!], new Map([[fixedQ, v]]));
+      cases.push(single(`pairHessianVector with a parameter, ${g.label}`, nodeOf(hva!, 'pairHessianVector'), [v, a]));
     }
   }
   const a = leaf([]), q = leaf([n * dim]), v = leaf([n * dim]);

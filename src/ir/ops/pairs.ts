@@ -9,15 +9,23 @@
  */
 import { DarbouxError } from '../../errors.js';
 import { Expr, type Attrs } from '../expr.js';
-import { add, constant, div, dot, mul } from '../build.js';
+import { add, constant, div, dot, mul, sub } from '../build.js';
 import { make } from '../make.js';
 import { defineOp, graphCalculus, type EmitContext, type Value } from '../op.js';
 import { size } from '../shape.js';
 import { bound, decodeBody, liftBody, printReduction, withArgumentPlaceholders } from './pair-body.js';
 import { emitGather, emitPairLoop, forEachPair, geometry, type EmittedPair } from './pair-geometry.js';
 
-/** Number of leading non-lifted arguments: q, and v for a vector-reading node. */
-const leading = (node: { op: string; attrs: Attrs }) => (node.op === 'pairHessianVector' || node.attrs.project === true ? 2 : 1);
+/** Number of vectors a projected pairSum reads (0, 1 or 2; see PROJECTIONS). */
+const projected = (attrs: Attrs) => (attrs.project as number | undefined) ?? 0;
+/** Number of leading non-lifted arguments: q, then the vectors the node reads. */
+const leading = (node: { op: string; attrs: Attrs }) => (node.op === 'pairHessianVector' ? 2 : 1 + projected(node.attrs));
+/**
+ * The bound variables of a pairSum body reading `project` vectors c (and w): r; s = Δc·d̂; t = Δw·d̂, u = Δc·Δw,
+ * with Δc = c_i − c_j and d̂ = d_ij / r. They make the parameter gradients of forces (one vector) and of
+ * Hessian-vector products (two) pair sums again.
+ */
+const PROJECTIONS: readonly (readonly string[])[] = [['r'], ['r', 's'], ['r', 's', 't', 'u']];
 const geometryAttrs = (attrs: Attrs): Attrs => {
   const out: Record<string, Attrs[string]> = {};
   for (const k of ['n', 'dim', 'box', 'cutoff', 'edges']) if (attrs[k] !== undefined) out[k] = attrs[k]!;
@@ -25,9 +33,9 @@ const geometryAttrs = (attrs: Attrs): Attrs => {
 };
 
 /** Builds a pair op over an instantiated body (roots over r, s and outer expressions), lifting it. */
-function pairNode(op: string, q: Expr, vector: Expr | null, roots: readonly Expr[], attrs: Attrs): Expr {
+function pairNode(op: string, q: Expr, vectors: readonly Expr[], roots: readonly Expr[], attrs: Attrs): Expr {
   const { text, lifted } = liftBody(roots);
-  return make(op, vector === null ? [q, ...lifted] : [q, vector, ...lifted], { ...attrs, body: text });
+  return make(op, [q, ...vectors, ...lifted], { ...attrs, body: text });
 }
 
 const third = (node: Expr) =>
@@ -39,8 +47,10 @@ function checkShape(op: string, args: readonly Expr[], attrs: Attrs): void {
   if (q === undefined || q.shape.length !== 1 || q.shape[0] !== n * dim) {
     throw new DarbouxError('SHAPE', `${op}: q must be a vector of n·dim = ${n * dim} elements, got [${q?.shape.join('×') ?? ''}]`, { n, dim });
   }
-  if (leading({ op, attrs }) === 2 && (args[1] === undefined || args[1].shape.length !== 1 || args[1].shape[0] !== n * dim)) {
-    throw new DarbouxError('SHAPE', `${op}: its second argument must be a vector of n·dim = ${n * dim} elements`, { n, dim });
+  for (let k = 1; k < leading({ op, attrs }); k++) {
+    if (args[k] === undefined || args[k]!.shape.length !== 1 || args[k]!.shape[0] !== n * dim) {
+      throw new DarbouxError('SHAPE', `${op}: argument ${k} must be a vector of n·dim = ${n * dim} elements`, { n, dim });
+    }
   }
 }
 
@@ -53,33 +63,44 @@ function bodyEval(node: { op: string; args: readonly Expr[]; attrs: Attrs }, var
 
 defineOp({
   name: 'pairSum',
-  print: { custom: (args, n) => printReduction('pairSum', args, n.attrs.body as string, n.attrs.project === true ? ['r', 's'] : ['r']) },
+  print: { custom: (args, n) => printReduction('pairSum', args, n.attrs.body as string, PROJECTIONS[projected(n.attrs)]!) },
   shape(args, attrs) {
     checkShape('pairSum', args, attrs);
     return [...decodeBody(attrs.body as string).roots[0]!.shape];
   },
   evaluate(values, node) {
     const g = geometry(node.attrs);
-    const project = node.attrs.project === true;
-    const f = bodyEval({ op: 'pairSum', ...node }, project ? ['r', 's'] : ['r']);
-    const lifted = values.slice(leading({ op: 'pairSum', attrs: node.attrs }));
+    const project = projected(node.attrs);
+    const vars = PROJECTIONS[project]!;
+    const f = bodyEval({ op: 'pairSum', ...node }, [...vars]);
+    const lifted = values.slice(1 + project);
     const out = new Float64Array(size(node.shape));
     const one = [new Float64Array(out.length)];
-    const rv = new Float64Array(1), sv = new Float64Array(1);
-    const inputs = project ? [rv, sv, ...lifted] : [rv, ...lifted];
+    const slots = vars.map(() => new Float64Array(1));
+    const inputs = [...slots, ...lifted];
+    const rv = slots[0]!;
     let shift: Float64Array | null = null;
-    if (node.attrs.shift === true && g.cutoff !== null && !project) {
+    if (node.attrs.shift === true && g.cutoff !== null && project === 0) {
       rv[0] = g.cutoff;
       f(inputs, one);
       shift = Float64Array.from(one[0]!);
     }
-    const v = values[1]!;
+    const [c, w] = [values[1]!, values[2]!];
     forEachPair(g, values[0]!, (i, j, d, r) => {
       rv[0] = r;
-      if (project) {
-        let s = 0;
-        for (let k = 0; k < g.dim; k++) s += (v[i * g.dim + k]! - v[j * g.dim + k]!) * d[k]!;
-        sv[0] = s / r;
+      if (project > 0) {
+        let s = 0, t = 0, u = 0;
+        for (let k = 0; k < g.dim; k++) {
+          const dc = c[i * g.dim + k]! - c[j * g.dim + k]!;
+          s += dc * d[k]!;
+          if (project === 2) {
+            const dw = w[i * g.dim + k]! - w[j * g.dim + k]!;
+            t += dw * d[k]!;
+            u += dc * dw;
+          }
+        }
+        slots[1]![0] = s / r;
+        if (project === 2) [slots[2]![0], slots[3]![0]] = [t / r, u];
       }
       f(inputs, one);
       for (let k = 0; k < out.length; k++) out[k]! += one[0]![k]! - (shift?.[k] ?? 0);
@@ -89,12 +110,13 @@ defineOp({
   emit(ctx, node) {
     const g = geometry(node.attrs);
     const body = decodeBody(node.attrs.body as string);
-    const project = node.attrs.project === true;
-    const bindings = (r: Value, s: Value | null) => {
+    const project = projected(node.attrs);
+    const bindings = (variables: readonly Value[]) => {
       const m = new Map<Expr, Value>();
-      const rv = body.vars.get('r'), sv = body.vars.get('s');
-      if (rv) m.set(rv, r);
-      if (sv && s) m.set(sv, s);
+      PROJECTIONS[project]!.forEach((name, k) => {
+        const placeholder = body.vars.get(name);
+        if (placeholder && variables[k]) m.set(placeholder, variables[k]!);
+      });
       node.args.slice(leading(node)).forEach((a, k) => {
         const ph = body.vars.get(`a${k}`);
         if (ph) m.set(ph, ctx.value(a));
@@ -104,8 +126,8 @@ defineOp({
     const count = size(node.shape);
     const elemOf = (v: Value, k: number) => (v.kind === 'scalar' ? v.code : v.kind === 'unrolled' ? v.elems[k]! : v.kind === 'fused' ? v.at(k) : arrayElem(v, k));
     let shift: string[] | null = null;
-    if (node.attrs.shift === true && g.cutoff !== null && !project) {
-      const [sv] = ctx.lowerBody(body.roots, bindings({ kind: 'scalar', code: ctx.literal(g.cutoff) }, null));
+    if (node.attrs.shift === true && g.cutoff !== null && project === 0) {
+      const [sv] = ctx.lowerBody(body.roots, bindings([{ kind: 'scalar', code: ctx.literal(g.cutoff) }]));
       shift = Array.from({ length: count }, (_, k) => ctx.temp(elemOf(sv!, k)));
     }
     // A long body (a parameter gradient of a learned potential) accumulates into an array, added by a loop.
@@ -114,13 +136,7 @@ defineOp({
     if (long) ctx.loop(count, (k) => ctx.line(`${accArray}[${k}] = ${ctx.literal(0)}`));
     const acc = long ? [] : Array.from({ length: count }, () => ctx.mutable(ctx.literal(0)));
     emitPairLoop(ctx, g, node.args[0]!, (p) => {
-      let s: Value | null = null;
-      if (project) {
-        const v = node.args[1]!;
-        const terms = p.d.map((dk, k) => `(${ctx.elem(v, `${p.i} * ${g.dim} + ${k}`)} - ${ctx.elem(v, `${p.j} * ${g.dim} + ${k}`)}) * ${dk}`);
-        s = { kind: 'scalar', code: ctx.temp(`(${terms.join(' + ')}) / ${p.r}`) };
-      }
-      const [bv] = ctx.lowerBody(body.roots, bindings({ kind: 'scalar', code: p.r }, s));
+      const [bv] = ctx.lowerBody(body.roots, bindings(projections(ctx, node, p, project)));
       const minus = (k: number | string) => (shift ? ` - ${shift[k as number]}` : '');
       if (!long) acc.forEach((a, k) => ctx.line(`${a} += ${elemOf(bv!, k)}${minus(k)}`));
       else if (bv!.kind === 'array' && shift === null) {
@@ -132,9 +148,9 @@ defineOp({
     return count === 1 && node.shape.length === 0 ? { kind: 'scalar', code: acc[0]! } : { kind: 'unrolled', elems: acc };
   },
   jvp(node, tangents) {
-    const [tq, tv] = tangents;
-    const project = node.attrs.project === true;
-    if ((project && (tq || tv)) || (tq && node.shape.length !== 0)) throw third(node);
+    const [tq] = tangents;
+    const project = projected(node.attrs);
+    if ((project > 0 && tangents.slice(0, 1 + project).some((t) => t !== null)) || (tq && node.shape.length !== 0)) throw third(node);
     let out: Expr | null = tq ? dot(gradientOf(node), tq) : null;
     const lift = leading(node);
     const seeds = tangents.slice(lift);
@@ -144,20 +160,20 @@ defineOp({
         ph.forEach((p, k) => seeds[k] && m.set(p, seeds[k]!));
         return [graphCalculus().jvp(roots, m)[0] ?? constant(0, roots[0]!.shape)];
       });
-      const term = pairNode('pairSum', node.args[0]!, project ? node.args[1]! : null, [t!], pairSumAttrs(node.attrs));
+      const term = pairNode('pairSum', node.args[0]!, node.args.slice(1, lift), [t!], pairSumAttrs(node.attrs));
       out = out === null ? term : add(out, term);
     }
     return out;
   },
   vjp(node, c, needed) {
-    const project = node.attrs.project === true;
+    const project = projected(node.attrs);
     const lift = leading(node);
-    // Unsupported: q and v derivatives of a projected sum, and the q derivative of a tensor-valued one.
-    if (project && (needed?.[0] !== false || needed[1] !== false)) throw third(node);
+    // Unsupported: q and vector derivatives of a projected sum, and the q derivative of a tensor-valued one.
+    if (project > 0 && (needed === undefined || needed.slice(0, lift).some((k) => k))) throw third(node);
     if (node.shape.length !== 0 && needed?.[0] !== false) throw third(node);
     const dq = project ? null : node.shape.length === 0 ? mul(c, gradientOf(node)) : null;
     const rest = liftedVjp(node, (roots, ph) => graphCalculus().vjp(roots, [c], ph), 'pairSum', pairSumAttrs(node.attrs));
-    return [dq, ...(lift === 2 ? [null] : []), ...rest];
+    return [dq, ...node.args.slice(1, lift).map(() => null), ...rest];
   },
 });
 
@@ -168,13 +184,30 @@ const pairSumAttrs = (attrs: Attrs): Attrs => {
   return out;
 };
 
+/** The values of the bound variables (PROJECTIONS) for one emitted pair. */
+function projections(ctx: EmitContext, node: Expr, p: EmittedPair, project: number): Value[] {
+  const dim = node.attrs.dim as number;
+  const scalar = (code: string): Value => ({ kind: 'scalar', code: ctx.temp(code) });
+  const delta = (v: Expr) => Array.from({ length: dim }, (_, k) => ctx.temp(`${ctx.elem(v, `${p.i} * ${dim} + ${k}`)} - ${ctx.elem(v, `${p.j} * ${dim} + ${k}`)}`));
+  const along = (dv: string[]) => `(${dv.map((x, k) => `${x} * ${p.d[k]}`).join(' + ')}) / ${p.r}`;
+  const values: Value[] = [{ kind: 'scalar', code: p.r }];
+  if (project === 0) return values;
+  const dc = delta(node.args[1]!);
+  values.push(scalar(along(dc)));
+  if (project === 2) {
+    const dw = delta(node.args[2]!);
+    values.push(scalar(along(dw)), scalar(dc.map((x, k) => `${x} * ${dw[k]}`).join(' + ')));
+  }
+  return values;
+}
+
 /** Cotangents of the lifted arguments: one pair op per argument over the body's derivative. */
 function liftedVjp(node: Expr, rule: (roots: readonly Expr[], ph: readonly Expr[]) => Expr[], op: string, attrs: Attrs): (Expr | null)[] {
   const lift = leading(node);
   const args = node.args.slice(lift);
   if (args.length === 0) return [];
   const parts = withArgumentPlaceholders(node.attrs.body as string, args, rule);
-  return parts.map((part) => pairNode(op, node.args[0]!, node.attrs.project === true ? node.args[1]! : null, [part], attrs));
+  return parts.map((part) => pairNode(op, node.args[0]!, node.args.slice(1, lift), [part], attrs));
 }
 
 /** ∂/∂q of a scalar, unprojected pairSum: the gather of B'(r). */
@@ -182,7 +215,7 @@ function gradientOf(node: Expr): Expr {
   const r = bound('r');
   const lift = leading(node);
   const [dB] = withArgumentPlaceholders(node.attrs.body as string, node.args.slice(lift), (roots) => graphCalculus().vjp(roots, [constant(1)], [r]));
-  return pairNode('pairGradient', node.args[0]!, null, [dB!], geometryAttrs(node.attrs));
+  return pairNode('pairGradient', node.args[0]!, [], [dB!], geometryAttrs(node.attrs));
 }
 
 defineOp({
@@ -228,7 +261,7 @@ defineOp({
         ph.forEach((p, k) => seeds[k] && m.set(p, seeds[k]!));
         return [graphCalculus().jvp(roots, m)[0] ?? constant(0)];
       });
-      const term = pairNode('pairGradient', node.args[0]!, null, [t!], geometryAttrs(node.attrs));
+      const term = pairNode('pairGradient', node.args[0]!, [], [t!], geometryAttrs(node.attrs));
       out = out === null ? term : add(out, term);
     }
     return out;
@@ -237,7 +270,7 @@ defineOp({
     const s = bound('s');
     const rest = node.args.length > 1
       ? withArgumentPlaceholders(node.attrs.body as string, node.args.slice(1), (roots, ph) => graphCalculus().vjp(roots, [s], ph)).map((part) =>
-          pairNode('pairSum', node.args[0]!, c, [part], { ...geometryAttrs(node.attrs), project: true }))
+          pairNode('pairSum', node.args[0]!, [c], [part], { ...geometryAttrs(node.attrs), project: 1 }))
       : [];
     return [hessianVector(node, c), ...rest];
   },
@@ -250,7 +283,7 @@ function hessianVector(node: Expr, v: Expr): Expr {
     const [df] = graphCalculus().vjp(rs, [constant(1)], [r]);
     return [df!, div(rs[0]!, r)];
   });
-  return pairNode('pairHessianVector', node.args[0]!, v, roots, geometryAttrs(node.attrs));
+  return pairNode('pairHessianVector', node.args[0]!, [v], roots, geometryAttrs(node.attrs));
 }
 
 /**
@@ -344,13 +377,30 @@ defineOp({
   },
   jvp(node, tangents) {
     const [tq, tv, ...seeds] = tangents;
-    if (tq || seeds.some((t) => t !== null)) throw third(node);
-    return tv ? make('pairHessianVector', [node.args[0]!, tv, ...node.args.slice(2)], node.attrs) : null;
+    if (tq) throw third(node);
+    let out: Expr | null = tv ? make('pairHessianVector', [node.args[0]!, tv, ...node.args.slice(2)], node.attrs) : null;
+    if (seeds.some((t) => t !== null)) {
+      const roots = withArgumentPlaceholders(node.attrs.body as string, node.args.slice(2), (rs, ph) => {
+        const m = new Map<Expr, Expr>();
+        ph.forEach((p, k) => seeds[k] && m.set(p, seeds[k]!));
+        return graphCalculus().jvp(rs, m).map((d) => d ?? constant(0));
+      });
+      const term = pairNode('pairHessianVector', node.args[0]!, [node.args[1]!], roots, geometryAttrs(node.attrs));
+      out = out === null ? term : add(out, term);
+    }
+    return out;
   },
   vjp(node, c, needed) {
-    // Symmetric in v: the cotangent of v is the same gather applied to c. Others: third derivatives (refused).
-    if (needed === undefined || needed[0] !== false || needed.slice(2).some((k) => k)) throw third(node);
-    return [null, make('pairHessianVector', [node.args[0]!, c, ...node.args.slice(2)], node.attrs), ...node.args.slice(2).map(() => null)];
+    // Symmetric in v: the cotangent of v is the same gather applied to c. Lifted arguments: Σ_i c_i·(Jv)_i is
+    // Σ_{i<j} A(r)·s·t + C(r)·(u − s·t), a pairSum reading c and v (PROJECTIONS). q: a third derivative (refused).
+    if (needed === undefined || needed[0] !== false) throw third(node);
+    const [s, t, u] = [bound('s'), bound('t'), bound('u')];
+    const st = mul(s, t);
+    const rest = node.args.length > 2
+      ? withArgumentPlaceholders(node.attrs.body as string, node.args.slice(2), (roots, ph) => graphCalculus().vjp(roots, [st, sub(u, st)], ph)).map((part) =>
+          pairNode('pairSum', node.args[0]!, [c, node.args[1]!], [part], { ...geometryAttrs(node.attrs), project: 2 }))
+      : [];
+    return [null, make('pairHessianVector', [node.args[0]!, c, ...node.args.slice(2)], node.attrs), ...rest];
   },
 });
 
