@@ -93,23 +93,6 @@ export function liftBody(roots: readonly Expr[]): { text: string; lifted: Expr[]
 }
 
 /**
- * The body's roots with its lifted placeholders a0 … replaced by the node's actual arguments `args` (bound
- * variables kept): the form derivative rules differentiate before lifting again.
- *
- * @example
- * instantiate(node.attrs.body as string, node.args.slice(1))
- */
-export function instantiate(text: string, args: readonly Expr[]): Expr[] {
-  const body = decodeBody(text);
-  const replacements = new Map<Expr, Expr>();
-  args.forEach((a, k) => {
-    const placeholder = body.vars.get(`a${k}`);
-    if (placeholder !== undefined) replacements.set(placeholder, a);
-  });
-  return substitute(body.roots, replacements);
-}
-
-/**
  * Differentiates an instantiated body with respect to lifted arguments without confusing them with their own
  * subexpressions: each argument is replaced by a fresh placeholder `d0`, `d1`, … first, the rule runs over those,
  * and the results are instantiated back.

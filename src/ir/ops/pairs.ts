@@ -11,21 +11,12 @@ import { DarbouxError } from '../../errors.js';
 import { Expr, type Attrs } from '../expr.js';
 import { add, constant, div, dot, mul, sub } from '../build.js';
 import { make } from '../make.js';
-import { defineOp, graphCalculus, type EmitContext, type Value } from '../op.js';
+import { defineOp, graphCalculus, type Value } from '../op.js';
 import { size } from '../shape.js';
 import { bound, decodeBody, liftBody, printReduction, withArgumentPlaceholders } from './pair-body.js';
-import { emitGather, emitPairLoop, forEachPair, geometry, type EmittedPair } from './pair-geometry.js';
+import { emitPairLoop, forEachPair, geometry } from './pair-geometry.js';
+import { arrayElem, emitSiteVectors, leading, liftedBindings, projected, projections, PROJECTIONS, scalarCode } from './pair-emit.js';
 
-/** Number of vectors a projected pairSum reads (0, 1 or 2; see PROJECTIONS). */
-const projected = (attrs: Attrs) => (attrs.project as number | undefined) ?? 0;
-/** Number of leading non-lifted arguments: q, then the vectors the node reads. */
-const leading = (node: { op: string; attrs: Attrs }) => (node.op === 'pairHessianVector' ? 2 : 1 + projected(node.attrs));
-/**
- * The bound variables of a pairSum body reading `project` vectors c (and w): r; s = Δc·d̂; t = Δw·d̂, u = Δc·Δw,
- * with Δc = c_i − c_j and d̂ = d_ij / r. They make the parameter gradients of forces (one vector) and of
- * Hessian-vector products (two) pair sums again.
- */
-const PROJECTIONS: readonly (readonly string[])[] = [['r'], ['r', 's'], ['r', 's', 't', 'u']];
 const geometryAttrs = (attrs: Attrs): Attrs => {
   const out: Record<string, Attrs[string]> = {};
   for (const k of ['n', 'dim', 'box', 'cutoff', 'edges']) if (attrs[k] !== undefined) out[k] = attrs[k]!;
@@ -184,23 +175,6 @@ const pairSumAttrs = (attrs: Attrs): Attrs => {
   return out;
 };
 
-/** The values of the bound variables (PROJECTIONS) for one emitted pair. */
-function projections(ctx: EmitContext, node: Expr, p: EmittedPair, project: number): Value[] {
-  const dim = node.attrs.dim as number;
-  const scalar = (code: string): Value => ({ kind: 'scalar', code: ctx.temp(code) });
-  const delta = (v: Expr) => Array.from({ length: dim }, (_, k) => ctx.temp(`${ctx.elem(v, `${p.i} * ${dim} + ${k}`)} - ${ctx.elem(v, `${p.j} * ${dim} + ${k}`)}`));
-  const along = (dv: string[]) => `(${dv.map((x, k) => `${x} * ${p.d[k]}`).join(' + ')}) / ${p.r}`;
-  const values: Value[] = [{ kind: 'scalar', code: p.r }];
-  if (project === 0) return values;
-  const dc = delta(node.args[1]!);
-  values.push(scalar(along(dc)));
-  if (project === 2) {
-    const dw = delta(node.args[2]!);
-    values.push(scalar(along(dw)), scalar(dc.map((x, k) => `${x} * ${dw[k]}`).join(' + ')));
-  }
-  return values;
-}
-
 /** Cotangents of the lifted arguments: one pair op per argument over the body's derivative. */
 function liftedVjp(node: Expr, rule: (roots: readonly Expr[], ph: readonly Expr[]) => Expr[], op: string, attrs: Attrs): (Expr | null)[] {
   const lift = leading(node);
@@ -284,52 +258,6 @@ function hessianVector(node: Expr, v: Expr): Expr {
     return [df!, div(rs[0]!, r)];
   });
   return pairNode('pairHessianVector', node.args[0]!, [v], roots, geometryAttrs(node.attrs));
-}
-
-/**
- * A per-site vector Σ_j term(i, j) with term(j, i) = −term(i, j) (forces and their Jacobians). JS: one half loop
- * over pairs i < j adding to i and subtracting from j (Newton's third law, each pair's body evaluated once).
- * WGSL: a gather over each site's partners (no scatter), the form a per-particle kernel needs.
- */
-function emitSiteVectors(ctx: EmitContext, node: Expr, term: (p: EmittedPair) => string[]): Value {
-  const g = geometry(node.attrs);
-  const out = ctx.array(g.n * g.dim);
-  if (ctx.target === 'js') {
-    ctx.loop(g.n * g.dim, (i) => ctx.line(`${out}[${i}] = 0`));
-    emitPairLoop(ctx, g, node.args[0]!, (p) => {
-      term(p).forEach((t, k) => {
-        const x = ctx.temp(t);
-        ctx.line(`${out}[${p.i} * ${g.dim} + ${k}] += ${x}`);
-        ctx.line(`${out}[${p.j} * ${g.dim} + ${k}] -= ${x}`);
-      });
-    });
-  } else {
-    let acc: string[] = [];
-    emitGather(
-      ctx, g, node.args[0]!,
-      () => { acc = Array.from({ length: g.dim }, () => ctx.mutable(ctx.literal(0))); },
-      (p) => term(p).forEach((t, k) => ctx.line(`${acc[k]} += ${t}`)),
-      (i) => acc.forEach((a, k) => ctx.line(`${out}[${i} * ${g.dim} + ${k}] = ${a}`)),
-    );
-  }
-  return { kind: 'array', name: out, size: g.n * g.dim };
-}
-
-/** Element k of an array value (its offset included). */
-const arrayElem = (v: Extract<Value, { kind: 'array' }>, k: number | string) =>
-  v.offset === undefined || v.offset === 0 ? `${v.name}[${k}]` : `${v.name}[${v.offset} + ${k}]`;
-
-const scalarCode = (v: Value) => (v.kind === 'scalar' ? v.code : v.kind === 'unrolled' ? v.elems[0]! : v.kind === 'fused' ? v.at(0) : `${v.name}[0]`);
-
-function liftedBindings(ctx: { value(e: Expr): Value }, node: Expr, body: ReturnType<typeof decodeBody>, r: string): Map<Expr, Value> {
-  const m = new Map<Expr, Value>();
-  const rv = body.vars.get('r');
-  if (rv) m.set(rv, { kind: 'scalar', code: r });
-  node.args.slice(leading(node)).forEach((a, k) => {
-    const ph = body.vars.get(`a${k}`);
-    if (ph) m.set(ph, ctx.value(a));
-  });
-  return m;
 }
 
 defineOp({
