@@ -37,6 +37,7 @@ export interface Body {
 }
 
 const cache = new Map<string, Body>();
+const BODY_CACHE_LIMIT = 4096;
 
 /** The body stored in a node's `body` attribute (decoded once per text). @example decodeBody(node.attrs.body as string).roots */
 export function decodeBody(text: string): Body {
@@ -62,6 +63,8 @@ export function decodeBody(text: string): Body {
         return f;
       },
     };
+    // Bounded, like the weak intern table: a long-lived process that builds many distinct bodies does not grow.
+    if (cache.size >= BODY_CACHE_LIMIT) cache.delete(cache.keys().next().value!);
     cache.set(text, body);
   }
   return body;
