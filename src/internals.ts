@@ -26,6 +26,8 @@ export { make, isConstant, constantValues } from './ir/make.js';
 export { defineOp, opDef, opNames, type OpDef } from './ir/op.js';
 export { size, sameShape, showShape, isScalar } from './ir/shape.js';
 export { topologicalOrder, substitute, inputsOf } from './ir/traverse.js';
+export { pairSum, edgeSum } from './ir/ops/pairs.js';
+export { siteSum } from './ir/ops/sites.js';
 export { graphEvaluator, type GraphEvaluator } from './ir/evaluate-graph.js';
 export { parseFormula } from './ir/parser.js';
 export {

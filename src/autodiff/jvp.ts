@@ -1,5 +1,5 @@
 import type { Expr } from '../ir/expr.js';
-import { opDef } from '../ir/op.js';
+import { opDef, registerGraphCalculus } from '../ir/op.js';
 import { topologicalOrder } from '../ir/traverse.js';
 
 /**
@@ -26,3 +26,5 @@ export function jvp(outputs: readonly Expr[], seeds: ReadonlyMap<Expr, Expr>): (
   }
   return outputs.map((o) => tangent.get(o) ?? null);
 }
+
+registerGraphCalculus({ jvp });

@@ -1,7 +1,8 @@
 import { DarbouxError } from '../errors.js';
 import { add, constant, stack } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
-import { opDef } from '../ir/op.js';
+import { opDef, registerGraphCalculus } from '../ir/op.js';
+import { jvp } from './jvp.js';
 import { topologicalOrder } from '../ir/traverse.js';
 
 /** Pending cotangent of one node: dense contributions, plus per-element scalars from element reads (`index`). */
@@ -67,7 +68,7 @@ export function vjp(outputs: readonly Expr[], cotangents: readonly Expr[], wrt: 
       if (relevant.has(a)) contributeElement(a, read.element, c);
       continue;
     }
-    const parts = def.vjp(node, c);
+    const parts = def.vjp(node, c, node.args.map((a) => relevant.has(a)));
     node.args.forEach((a, i) => {
       const part = parts[i];
       if (part !== null && part !== undefined && relevant.has(a)) contribute(a, part);
@@ -88,3 +89,5 @@ export function gradient(f: Expr, wrt: readonly Expr[]): Expr[] {
   }
   return vjp([f], [constant(1)], wrt);
 }
+
+registerGraphCalculus({ vjp, jvp });

@@ -255,6 +255,16 @@ export class Lowering implements EmitContext {
     return n;
   }
 
+  lowerBody(roots: readonly Expr[], bindings: ReadonlyMap<Expr, Value>): Value[] {
+    const scope = this.fork();
+    scope.baseIndent = this.baseIndent + this.depth;
+    for (const [node, value] of bindings) scope.bind(node, value);
+    const values = scope.emit(roots);
+    for (const line of scope.lines) this.lines.push(line);
+    this.loopIterations += scope.loopIterations;
+    return values;
+  }
+
   /** Removes and returns the statements emitted so far (e.g. a loop-invariant prologue). */
   takeLines(): string[] {
     return this.lines.splice(0, this.lines.length);

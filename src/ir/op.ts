@@ -43,10 +43,17 @@ export interface EmitContext {
   array(size: number): string;
   /** Declares a constant array holding `values` (hoisted out of the body); returns its name. */
   constantArray(values: readonly number[]): string;
-  /** Emits one statement. */
-  line(code: string): void;
+  /** Emits one statement (`terminate: false`: a block opener or closer, written without `;`). */
+  line(code: string, terminate?: boolean): void;
   /** Emits `for (i = 0; i < n; i++) { body }`. */
   loop(n: number, body: (i: string) => void): void;
+  /** The target language (for the few renderings an emitter writes itself: `floor`, `sqrt`, integer casts). */
+  readonly target: 'js' | 'wgsl';
+  /**
+   * Lowers a bound-variable body (e.g. a pair potential inside a pair loop) at the current statement position,
+   * in a nested scope where each placeholder in `bindings` has the given value; returns the roots' values.
+   */
+  lowerBody(roots: readonly Expr[], bindings: ReadonlyMap<Expr, Value>): Value[];
 }
 
 /**
@@ -142,12 +149,39 @@ export interface OpDef {
   simplify?(args: readonly Expr[], attrs: Attrs, shape: Shape): Expr | undefined;
   /** Tangent of the node given argument tangents (`null` = symbolic zero). */
   jvp(node: Expr, tangents: readonly (Expr | null)[]): Expr | null;
-  /** Cotangent contributions to each argument, shaped like the argument (`null` = zero). */
-  vjp(node: Expr, cotangent: Expr): readonly (Expr | null)[];
+  /**
+   * Cotangent contributions to each argument, shaped like the argument (`null` = zero). `needed[k]` says whether
+   * reverse mode uses argument k's cotangent (a rule may refuse a derivative it lacks only where it is needed).
+   */
+  vjp(node: Expr, cotangent: Expr, needed?: readonly boolean[]): readonly (Expr | null)[];
   readonly print: PrintRule;
 }
 
 const registry = new Map<string, OpDef>();
+
+/**
+ * Forward and reverse mode over whole graphs, registered by src/autodiff when it loads, so op records whose
+ * derivative rules differentiate a bound-variable body (the pair and site reductions) can use them without
+ * importing a later layer.
+ */
+export interface GraphCalculus {
+  jvp(outputs: readonly Expr[], seeds: ReadonlyMap<Expr, Expr>): (Expr | null)[];
+  vjp(outputs: readonly Expr[], cotangents: readonly Expr[], wrt: readonly Expr[]): Expr[];
+}
+const calculus: Partial<GraphCalculus> = {};
+
+/** Registers a graph-level JVP or VJP (done by src/autodiff). @example registerGraphCalculus({ vjp }) */
+export function registerGraphCalculus(parts: Partial<GraphCalculus>): void {
+  Object.assign(calculus, parts);
+}
+
+/** The registered graph-level JVP and VJP. @example graphCalculus().vjp([f], [constant(1)], [r]) */
+export function graphCalculus(): GraphCalculus {
+  if (calculus.jvp === undefined || calculus.vjp === undefined) {
+    throw new DarbouxError('INTERNAL', 'graph calculus not registered: import src/autodiff before differentiating a reduction body');
+  }
+  return calculus as GraphCalculus;
+}
 
 /** Registers an op record. @example defineOp({ name: 'myop', ... }) */
 export function defineOp(def: OpDef): OpDef {

@@ -13,6 +13,14 @@ import { make } from '../../src/ir/make.js';
 import { opDef } from '../../src/ir/op.js';
 import { size, type Shape } from '../../src/ir/shape.js';
 import { broadcast } from '../../src/ir/ops/tensor.js';
+import { add, mul, powi } from '../../src/ir/build.js';
+import * as builders from '../../src/ir/build.js';
+import { pairSum, edgeSum } from '../../src/ir/ops/pairs.js';
+import { siteSum } from '../../src/ir/ops/sites.js';
+import { topologicalOrder } from '../../src/ir/traverse.js';
+import { gradient, vjp } from '../../src/autodiff/vjp.js';
+import { bound, liftBody } from '../../src/ir/ops/pair-body.js';
+import { jvp } from '../../src/autodiff/jvp.js';
 
 /** A seeded uniform generator on [0, 1) (mulberry32). @example const rng = seededRandom(1); rng() */
 export function seededRandom(seed: number): () => number {
@@ -168,12 +176,81 @@ export const CASE_BUILDERS: Readonly<Record<string, () => OpCase[]>> = {
       const m = leaf([r!, c!]), v = leaf([r!]);
       return single(`matTvec [${r}×${c}]`, matTvec(m, v), [m, v]);
     }),
+  pairSum: () => pairCases('pairSum'),
+  pairGradient: () => pairCases('pairGradient'),
+  pairHessianVector: () => pairCases('pairHessianVector'),
+  siteSum: () => pairCases('siteSum'),
+  siteMap: () => pairCases('siteMap'),
   outer: () =>
     [[3, 4], [20, LONG]].map(([r, c]) => {
       const a = leaf([r!]), b = leaf([c!]);
       return single(`outer [${r}]×[${c}]`, outer(a, b), [a, b]);
     }),
 };
+
+/** The node built by `op` in a graph (the reductions' derivative nodes are reached through autodiff). */
+function nodeOf(root: Expr, op: string): Expr {
+  const found = topologicalOrder([root]).find((n) => n.op === op);
+  if (found === undefined) throw new Error(`no ${op} node in the case graph`);
+  return found;
+}
+
+/**
+ * Pair and site reduction cases: n = 4 particles in 2D, a smooth potential cos(a·r) + b²·r⁴ (V'(r)/r is smooth at
+ * r = 0, so uniform positions are in its domain), open or periodic, all pairs or edges. Positions fixed as
+ * constants where an op is differentiated only in its other arguments.
+ */
+function pairCases(op: string): OpCase[] {
+  const n = 4, dim = 2;
+  const fixedQ = tensorConstant(Array.from({ length: n * dim }, () => -2 + 4 * uniformRandom()), [n * dim]);
+  const fixedV = tensorConstant(Array.from({ length: n * dim }, () => -1 + 2 * uniformRandom()), [n * dim]);
+  const fixedV2 = tensorConstant(Array.from({ length: n * dim }, () => -1 + 2 * uniformRandom()), [n * dim]);
+  const soft = (a: Expr, b: Expr) => (r: Expr) => add(builders.cos(mul(a, r)), mul(powi(b, 2), powi(r, 4)));
+  const geometries = [
+    { label: 'open', opts: {} },
+    { label: 'box 5×6 with cutoff', opts: { box: [5, 6], cutoff: 2.4, shift: true } },
+  ];
+  const cases: OpCase[] = [];
+  for (const g of geometries) {
+    const a = leaf([]), b = leaf([]), q = leaf([n * dim]), v = leaf([n * dim]);
+    const E = pairSum(q, { n, dim, potential: soft(a, b), ...g.opts });
+    if (op === 'pairSum') {
+      cases.push(single(`pairSum, ${g.label}`, E, [q, a, b]));
+      const Ee = edgeSum(q, { n, dim, edges: [[0, 1], [1, 3], [2, 0]], potential: soft(a, b), box: g.label === 'open' ? undefined : [5, 6] });
+      cases.push(single(`edgeSum, ${g.label}`, Ee, [q, a, b]));
+      // A projected sum (∂/∂a of ⟨v, ∂E/∂q⟩), differentiated in its lifted argument only.
+      const Ef = pairSum(fixedQ, { n, dim, potential: soft(a, b), ...g.opts });
+      const [mixed] = vjp([gradient(Ef, [fixedQ])[0]!], [fixedV], [a]);
+      cases.push(single(`projected pairSum, ${g.label}`, nodeOf(mixed!, 'pairSum'), [a, b]));
+      // Two projections (∂/∂a of ⟨c, H v⟩), differentiated in its lifted argument only.
+      const [hv] = jvp([gradient(Ef, [fixedQ])[0]!], new Map([[fixedQ, fixedV]]));
+      const [twice] = vjp([hv!], [fixedV2], [a]);
+      cases.push(single(`pairSum projected on two vectors, ${g.label}`, nodeOf(twice!, 'pairSum'), [a, b]));
+    }
+    if (op === 'pairGradient') cases.push(single(`pairGradient, ${g.label}`, nodeOf(gradient(E, [q])[0]!, 'pairGradient'), [q, a, b]));
+    if (op === 'pairHessianVector') {
+      // Built directly: its q-derivatives would be third derivatives (not supported), so q is fixed.
+      const r = bound('r');
+      const { text } = liftBody([add(mul(0.3, powi(r, 2)), 1), add(mul(0.2, powi(r, 2)), 0.5)]);
+      const { shift: _s, ...attrs } = { n, dim, ...g.opts } as Record<string, unknown>;
+      cases.push(single(`pairHessianVector, ${g.label}`, make('pairHessianVector', [fixedQ, v], { ...(attrs as Attrs), body: text }), [v]));
+      // With a lifted argument (the HVP of a potential with a parameter), q fixed.
+      const Ea = pairSum(fixedQ, { n, dim, potential: soft(a, constant(0.4)), ...g.opts });
+      const [hva] = jvp([gradient(Ea, [fixedQ])[0]!], new Map([[fixedQ, v]]));
+      cases.push(single(`pairHessianVector with a parameter, ${g.label}`, nodeOf(hva!, 'pairHessianVector'), [v, a]));
+    }
+  }
+  const a = leaf([]), q = leaf([n * dim]), v = leaf([n * dim]);
+  const U = siteSum(q, { n, dim, body: (x) => add(mul(a, powi(index(x, 0), 3)), mul(index(x, 1), index(x, 0))) });
+  if (op === 'siteSum') cases.push(single('siteSum', U, [q, a]));
+  if (op === 'siteMap') {
+    cases.push(single('siteMap (gradient)', nodeOf(gradient(U, [q])[0]!, 'siteMap'), [q, a]));
+    const x = bound('x', [dim]), y = bound('y', [dim]);
+    const { text } = liftBody([stack([add(mul(powi(index(x, 0), 2), index(y, 0)), index(y, 1)), mul(index(x, 1), index(y, 0))])]);
+    cases.push(single('siteMap (Jacobian-vector, linear in y)', make('siteMap', [fixedQ, v], { n, dim, vector: true, body: text }), [v]));
+  }
+  return cases;
+}
 
 /**
  * For an op with a reduction rule: each case variant where a long argument X is replaced by the fused tensor

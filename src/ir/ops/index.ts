@@ -3,3 +3,5 @@ import './leaves.js';
 import './arithmetic.js';
 import './functions.js';
 import './tensor.js';
+import './pairs.js';
+import './sites.js';
