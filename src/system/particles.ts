@@ -2,9 +2,7 @@
  * Particle systems: n particles in dim dimensions with kinetic energy Σ|p_i|²/(2m_i), a pair potential over all
  * pairs (optional cutoff, periodic box with the minimum image), bonds over an edge list and an external field,
  * as one `Hamiltonian` of dof n·dim, plus the observables of molecular dynamics.
- *
- * The sums come from ONE module (`SUMS_MODULE` below: the unrolled reference today; the IR reductions of
- * `src/ir/ops/pairs.ts`, with the same signatures, once merged).
+ * The sums are the IR's pair, edge and site reductions (`src/ir/ops`): the graph of H has the same size for any n.
  */
 import { DarbouxError } from '../errors.js';
 import { add, dot, input, mul, tensorConstant } from '../ir/build.js';
@@ -13,7 +11,8 @@ import { inputsOf } from '../ir/traverse.js';
 import { gradient as symbolicGradient } from '../autodiff/vjp.js';
 import { graphEvaluator } from '../ir/evaluate-graph.js';
 import { Hamiltonian, type HamiltonianDefinition } from './hamiltonian.js';
-import { edgeSum, pairSum, siteSum } from './unrolled-sums.js'; // SUMS_MODULE
+import { edgeSum, pairSum } from '../ir/ops/pair-builders.js';
+import { siteSum } from '../ir/ops/sites.js';
 import { externalPotential, mergeParams, pairPotential, type ExternalPotential, type PairPotential } from './particles-potentials.js';
 import * as obs from './particles-observables.js';
 

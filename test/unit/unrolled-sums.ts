@@ -10,9 +10,9 @@
  * reduction has no such limit). `sign` has derivative 0, so the forces are exact everywhere else. The cutoff is
  * the exact step [r < cutoff] built the same way.
  */
-import { DarbouxError } from '../errors.js';
-import { add, addAll, constant, index, mul, sign, sqrt, stack, sub, type Operand } from '../ir/build.js';
-import type { Expr } from '../ir/expr.js';
+import { DarbouxError } from '../../src/errors.js';
+import { add, addAll, constant, index, mul, sign, sqrt, stack, sub, type Operand } from '../../src/ir/build.js';
+import type { Expr } from '../../src/ir/expr.js';
 
 /** Displacements |d/L| < IMAGE_RANGE + ½ get the right minimum image. */
 const IMAGE_RANGE = 2;
