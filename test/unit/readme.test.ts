@@ -62,6 +62,17 @@ describe('README examples', () => {
         expect((module.q as Float64Array).length).toBe(4);
         expect((module.p as Float64Array).every(Number.isFinite)).toBe(true);
       }
+      if (block.code.includes('particles({')) {
+        const sys = module.sys as { temperature(p: Float64Array): number; momentum(p: Float64Array): Float64Array; hamiltonian: { energy(q: Float64Array, p: Float64Array): number } };
+        const p = module.p as Float64Array, end = module.end as { q: Float64Array; p: Float64Array };
+        expect(module.n).toBe(32);
+        expect(sys.temperature(p)).toBeCloseTo(0.72, 12);
+        for (const m of sys.momentum(end.p)) expect(Math.abs(m)).toBeLessThan(1e-12);
+        const e0 = sys.hamiltonian.energy(module.q as Float64Array, p), e1 = sys.hamiltonian.energy(end.q, end.p);
+        expect(Math.abs(e1 - e0) / Math.abs(e0)).toBeLessThan(1e-2);
+        expect((module.g as Float64Array).length).toBe(20);
+        expect((module.g as Float64Array).every(Number.isFinite)).toBe(true);
+      }
       if (block.code.includes('phaseSpace(2)')) {
         const h = module.h as { isSeparable: boolean; energy(q: number[], p: number[]): number };
         expect(h.isSeparable).toBe(true);
