@@ -60,6 +60,7 @@ export { lennardJones } from './models/lennard-jones.js';
 export { doubleWell } from './models/double-well.js';
 export { coupledOscillator } from './models/coupled-oscillator.js';
 export { doublePendulum } from './models/double-pendulum.js';
+export { dnls } from './models/dnls.js';
 
 // Particle states and observables.
 export {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  add, compile, coupledOscillator, DarbouxError, dot, doublePendulum, doubleWell, Hamiltonian, henonHeiles,
+  add, compile, coupledOscillator, DarbouxError, dnls, dot, doublePendulum, doubleWell, Hamiltonian, henonHeiles,
   kepler, keplerPolar, mul, symplecticDefect, type Expr, type Model, type RunResult,
 } from '../../src/index.js';
 import { compileJs, stepProgram } from '../../src/internals.js';
@@ -223,6 +223,38 @@ describe('conserved quantities of the models', () => {
     expect(Math.abs(L(g4.q, g4.p) - L0)).toBeLessThan(1e-12);
     const rk = await runModel(model, 'rk4', model.dt, 10_000);
     expect(Math.abs(L(rk.q, rk.p) - L0)).toBeGreaterThan(1e-9);
+  });
+
+  it('DNLS ring (a non-separable lattice): the norm Σ|ψ|² (quadratic invariant) is kept to rounding by midpoint and gauss4, not by rk4; energy stays bounded', async () => {
+    const model = dnls({ sites: 24 });
+    const h = model.hamiltonian;
+    expect(h.isSeparable).toBe(false);
+    const norm = evaluator(h, model.invariants.norm!);
+    // The norm written out independently: Σ (qₙ² + pₙ²)/2.
+    const N0 = model.q0.reduce((sum, q, n) => sum + (q * q + model.p0[n]! ** 2) / 2, 0);
+    expect(norm(model.q0, model.p0)).toBeCloseTo(N0, 14);
+    const E0 = h.energy(model.q0, model.p0);
+    for (const method of ['midpoint', 'gauss4']) {
+      const res = await runModel(model, method, model.dt, 2_000);
+      expect(Math.abs(norm(res.q, res.p) - N0) / N0).toBeLessThan(1e-13);
+      expect(Math.abs(h.energy(res.q, res.p) - E0) / Math.abs(E0)).toBeLessThan(1e-3);
+    }
+    // rk4 (not symplectic) loses the norm; at 5× the step over the same time its error is far above rounding,
+    // while gauss4 at that step still keeps it to rounding.
+    const rk = await runModel(model, 'rk4', 5 * model.dt, 400);
+    expect(Math.abs(norm(rk.q, rk.p) - N0) / N0).toBeGreaterThan(1e-10);
+    const coarse = await runModel(model, 'gauss4', 5 * model.dt, 400);
+    expect(Math.abs(norm(coarse.q, coarse.p) - N0) / N0).toBeLessThan(1e-13);
+    // The equations of motion match the DNLS form iψ̇ₙ = −C(ψₙ₊₁ + ψₙ₋₁ − 2ψₙ) − γ|ψₙ|²ψₙ at the initial state.
+    const { dq, dp } = h.gradient(model.q0, model.p0);
+    const sites = 24, q = model.q0, pp = model.p0;
+    for (let n = 0; n < sites; n++) {
+      const l = (n + sites - 1) % sites, r = (n + 1) % sites;
+      const rho = (q[n]! ** 2 + pp[n]! ** 2) / 2;
+      // ψ = (q + ip)/√2: q̇ = ∂H/∂p = −(p₊ + p₋ − 2p) − γ|ψ|²p, ṗ = −∂H/∂q = (q₊ + q₋ − 2q) + γ|ψ|²q.
+      expect(dp[n]).toBeCloseTo(-(pp[r]! + pp[l]! - 2 * pp[n]!) - rho * pp[n]!, 12);
+      expect(-dq[n]!).toBeCloseTo(q[r]! + q[l]! - 2 * q[n]! + rho * q[n]!, 12);
+    }
   });
 
   it('Cartesian Kepler: angular momentum conserved by gauss4 to 1e-12', async () => {
