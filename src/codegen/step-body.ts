@@ -123,7 +123,7 @@ export function varyingNodes(program: StepProgram): Expr[] {
  * The lowering sequence of a forward step, shared by the JS and WGSL runners, after q, p, dt, t and θ are bound:
  * loop invariants (functions of dt and θ), carried values evaluated before the step loop, then the step itself,
  * each at the kernel skeleton's indentation (`JS_KERNEL_INDENT`, `WGSL_KERNEL_INDENT`). Returns what the
- * skeleton needs around those lines.
+ * skeleton needs around those lines. `carryLimit` bounds the length of carried vectors (`stepCarries`).
  *
  * @example
  * const { next, invariantLines, carries } = lowerStepper(lowering, program, { q: qv, p: pv }, settings, JS_KERNEL_INDENT);
@@ -134,6 +134,7 @@ export function lowerStepper(
   state: { q: Value; p: Value },
   settings: FixedPointSettings,
   indent: { invariants: number; carries: number; step: number },
+  carryLimit?: number,
 ) {
   const fp = program.implicit;
   const allRoots = [program.next.q, program.next.p, ...(fp ? [...iterated(fp), ...fp.initial] : [])];
@@ -142,7 +143,7 @@ export function lowerStepper(
   const invariantLines = lowering.takeLines();
   const prologueLoops = lowering.takeLoopIterations();
   // Values handed from one step to the next (e.g. leapfrog's closing force is the next opening force).
-  const carries = prepareCarries(lowering, stepCarries(program), indent.carries);
+  const carries = prepareCarries(lowering, stepCarries(program, carryLimit), indent.carries);
   lowering.baseIndent = indent.step;
   const carryLoops = lowering.takeLoopIterations() + carries.preLoopIterations;
   const step = emitStep(lowering, program, state, settings, carries.ends);
