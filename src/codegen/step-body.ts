@@ -34,21 +34,27 @@ export function emitStep(
   const roots = [program.next.q, program.next.p, ...extraRoots];
   const fp = program.implicit;
   const n = program.system.dof;
-  const stateElems = fp !== undefined && state.q.kind === 'array' && state.p.kind === 'array' && lowering.syntax.name === 'js'
-    ? [stateMagnitude(lowering, state.q, state.p)]
-    : Array.from({ length: n }, (_, i) => [elementOf(state.q, i), elementOf(state.p, i)]).flat();
+  const stateElems = fp === undefined ? [] : solveScaleElems(lowering, state, n);
   const loops = { solveLoopIterations: 0 };
   const iterations = fp === undefined ? null : emitFixedPoint(lowering, fp, roots, stateElems, settings, [], loops);
   const [q, p, ...extra] = lowering.emit(roots);
   return { next: [q!, p!], extra, iterations, solveLoopIterations: loops.solveLoopIterations };
 }
 
-/** The max-norm of an array state (JS), computed by a loop; returns its name. */
-function stateMagnitude(lowering: Lowering, q: Value & { kind: 'array' }, p: Value & { kind: 'array' }): string {
+/**
+ * The values whose max-norm scales a solve's tolerance (`emitFixedPoint`'s `scaleElems`): the state's elements,
+ * or for an array state in JS one local holding their max-norm, computed by a loop (emitted here).
+ *
+ * @example
+ * const it = emitFixedPoint(lowering, fp, roots, solveScaleElems(lowering, { q: qv, p: pv }, h.dof), JS_FIXED_POINT);
+ */
+export function solveScaleElems(lowering: Lowering, state: { q: Value; p: Value }, n: number): string[] {
+  const { q, p } = state;
+  if (q.kind !== 'array' || p.kind !== 'array' || lowering.syntax.name !== 'js') return Array.from({ length: n }, (_, i) => [elementOf(q, i), elementOf(p, i)]).flat();
   const t = lowering.syntax;
   const m = lowering.mutable('0');
-  lowering.loop(q.size, (i) => lowering.line(`${m} = ${t.max(m, t.max(t.abs(indexed(q, i)), t.abs(indexed(p, i))))};`, false));
-  return m;
+  lowering.loop(n, (i) => lowering.line(`${m} = ${t.max(m, t.max(t.abs(indexed(q, i)), t.abs(indexed(p, i))))};`, false));
+  return [m];
 }
 
 /**
@@ -78,11 +84,15 @@ export function emitFixedPoint(
   lowering.emit(loopInvariants([...iterated(fp), ...roots, ...(fp.scale ?? [])], [...fp.unknowns, ...laterUnknowns]));
   const unknowns = fp.unknowns.map((u, k) => declareUnknown(lowering, u, initial[k]!));
   const vars = unknowns.map((w) => (w.kind === 'unrolled' ? w.elems : []));
-  const reference = fp.scale === undefined ? scaleElems : lowering.emit(fp.scale).flatMap((v, k) => Array.from({ length: size(fp.scale![k]!.shape) }, (_, i) => elementOf(v, i)));
+  const scaleValues = fp.scale === undefined ? [] : lowering.emit(fp.scale);
+  const isLong = (v: Value) => target.name === 'js' && (v.kind === 'array' || v.kind === 'fused') && v.size > ARRAY_UNKNOWN;
+  // Long array (or fused) scale values and array unknowns enter the scale by loops, the rest element by element.
+  const looped = [...scaleValues.filter(isLong), ...unknowns.filter((w) => w.kind === 'array')];
+  const reference = fp.scale === undefined ? scaleElems : scaleValues.filter((v) => !isLong(v)).flatMap((v) => Array.from({ length: valueSize(v) }, (_, i) => elementOf(v, i)));
   const scale = lowering.fresh('scale'), it = lowering.fresh('iterations'), prev = lowering.fresh('previous');
   const magnitudes = [...reference, ...vars.flat(), lowering.literal(1e-300)].map((e) => target.abs(e));
   L(target.mutableDecl(scale, magnitudes.reduce((a, b) => target.max(a, b))));
-  for (const w of unknowns) if (w.kind === 'array') lowering.loop(w.size, (i) => L(`${scale} = ${target.max(scale, target.abs(`${w.name}[${i}]`))};`));
+  for (const v of looped) lowering.loop(valueSize(v), (i) => L(`${scale} = ${target.max(scale, target.abs(indexed(v, i)))};`));
   L(target.mutableDecl(it, '0'));
   L(target.mutableDecl(prev, target.huge));
   const lit = (v: number) => lowering.literal(v);
@@ -133,6 +143,11 @@ function declareUnknown(lowering: Lowering, u: Expr, initial: Value): Value & ({
   w.elems.forEach((name, i) => L(lowering.syntax.mutableDecl(name, elementOf(initial, i))));
   lowering.bind(u, w);
   return w;
+}
+
+/** Elements of an emitted value (a scalar has one). */
+function valueSize(v: Value): number {
+  return v.kind === 'scalar' ? 1 : v.kind === 'unrolled' ? v.elems.length : v.size;
 }
 
 /** Element `i` (an index expression) of an array or fused value. */

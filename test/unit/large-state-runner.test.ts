@@ -1,7 +1,8 @@
 /**
  * The CPU runners of long states (dof > 64, arrays and loops): constant source size in n, the same trajectory as
  * a hand-written leapfrog around a compiled force, momentum conservation, the closing force computed once per
- * step (carried), and the backward runner (st.vjp) against finite differences.
+ * step (carried), implicit midpoint (array unknowns) against its defining equations, and the backward runners
+ * (st.vjp, leapfrog and midpoint) against finite differences.
  */
 import { describe, expect, it } from 'vitest';
 import { add, div, dot, input, mul, powi, sub } from '../../src/ir/build.js';
@@ -98,10 +99,10 @@ describe('CPU runners of long states', () => {
     st.dispose();
   });
 
-  for (const memory of ['reverse', 'store'] as const) it(`st.vjp over 24 particles (dof 72, ${memory}) vs finite differences`, async () => {
+  for (const method of ['leapfrog', 'midpoint'] as const) for (const memory of ['reverse', 'store'] as const) it(`st.vjp of ${method} over 24 particles (dof 72, ${memory}) vs finite differences`, async () => {
     const { h, q0, p0 } = ljSystem(24, 3.6);
     const dt = 0.002, steps = 10;
-    const st = await compile(h, { method: 'leapfrog', dt, backend: 'cpu' });
+    const st = await compile(h, { method, dt, backend: 'cpu' });
     const dq = Float64Array.from(q0, (_, i) => Math.cos(i)), dp = Float64Array.from(q0, (_, i) => Math.sin(2 * i));
     const g = await st.vjp({ q0, p0, steps, dq, dp, memory });
     const loss = async (q: Float64Array) => {
