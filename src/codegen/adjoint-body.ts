@@ -7,7 +7,7 @@ import { adjointCarries, prepareCarries } from './carry.js';
 import { gradientParts, offsetPlus, partRoots, writeGradient } from './gradient-writes.js';
 import { size } from '../ir/shape.js';
 import type { Lowering } from './lowering.js';
-import { emitFixedPoint, type FixedPointSettings } from './step-body.js';
+import { emitFixedPoint, solveScaleElems, type FixedPointSettings } from './step-body.js';
 import { elementOf } from './values.js';
 
 /** Every expression a backward step evaluates: the solves' predictors, maps and scales, then its outputs. */
@@ -47,7 +47,7 @@ export function lowerAdjointStep(
   // Values of z_{n+1} that the previous backward step evaluated at its z_n (forces, activations).
   const carries = prepareCarries(lowering, adjointCarries(step, outputs), indent.carries);
   lowering.baseIndent = indent.step;
-  const stateElems = Array.from({ length: h.dof }, (_, i) => [elementOf(state.q, i), elementOf(state.p, i)]).flat();
+  const stateElems = step.solves.length > 0 ? solveScaleElems(lowering, state, h.dof) : [];
   let solveLoops = 0;
   const iterations = step.solves.map((fp, k) => {
     const laterSolves = step.solves.slice(k + 1);

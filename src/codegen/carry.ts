@@ -8,8 +8,11 @@ import { opDef, type Value } from '../ir/op.js';
 import type { Lowering } from './lowering.js';
 import { elementOf } from './values.js';
 
-/** Vectors up to this length can be carried in registers. */
-const CARRY_LIMIT = 16;
+/** Vectors up to this length are carried by default (in registers); runners over array states pass a larger limit. */
+export const CARRY_LIMIT = 16;
+
+/** JS carried values longer than this, stored from an array at an offset, are copied by a loop. */
+const LONG_COPY = 64;
 
 /**
  * Every node N(z, t) of the graph of `roots` whose counterpart at the next state, N(shift(z, t)), is also a node
@@ -42,16 +45,18 @@ export function carriedPairs(roots: readonly Expr[], shift: ReadonlyMap<Expr, Ex
 /**
  * Values a step can hand to the next one ("first same as last", found structurally by `carriedPairs`): for
  * leapfrog, the force ∇V(q′) of the closing kick is the next step's opening force. Only maximal such nodes up
- * to CARRY_LIMIT elements are returned (their sub-nodes are not carried separately), and only non-trivial ones.
+ * to `limit` elements (scalars and vectors) are returned (their sub-nodes are not carried separately), and only
+ * non-trivial ones. The JS runner of a long state (arrays) passes `Infinity`: its carried vectors are arrays,
+ * copied once per step, far cheaper than evaluating them again.
  *
  * @example
  * const pairs = stepCarries(leapfrogStep(h)); // [{ start: ∇V(q)ᵢ, end: ∇V(q′)ᵢ }, …]
  */
-export function stepCarries(program: StepProgram): { start: Expr; end: Expr }[] {
+export function stepCarries(program: StepProgram, limit: number = CARRY_LIMIT): { start: Expr; end: Expr }[] {
   if (program.implicit) return [];
   const h = program.system;
   const shift = new Map<Expr, Expr>([[h.q, program.next.q], [h.p, program.next.p], [h.time, add(h.time, h.dt)]]);
-  const small = (node: Expr) => node.shape.length === 0 || (node.shape.length === 1 && node.shape[0]! <= CARRY_LIMIT);
+  const small = (node: Expr) => node.shape.length === 0 || (node.shape.length === 1 && node.shape[0]! <= limit);
   const carried = carriedPairs([program.next.q, program.next.p], shift, [h.q, h.p, h.time], small);
   // Carry only nodes none of whose consumers is carried: a start is covered when it lies strictly below another
   // start, i.e. is reachable from the arguments of the starts (a DAG has no cycles). One traversal for all.
@@ -121,6 +126,8 @@ export function prepareCarries(lowering: Lowering, carries: readonly { start: Ex
     if (from.kind === 'array' && (from.offset === undefined || from.offset === 0)) {
       return [`${pad}${target.copyArray(to, from.name)}`];
     }
+    // A long JS value (an array at an offset) by a loop, so the source does not grow with it.
+    if (target.name === 'js' && n > LONG_COPY && from.kind === 'array') return [`${pad}${target.loopOpen('i', n)} ${to}[i] = ${from.name}[${from.offset} + i]; }`];
     // Element by element (no loop, so no loop iterations to count): ends are roots, hence never fused.
     return Array.from({ length: n }, (_, i) => `${pad}${to}[${i}] = ${elementOf(from, i)};`);
   };

@@ -59,7 +59,9 @@ function adjointRunnerSource(step: AdjointStep, settings: FixedPointSettings, un
   // 'store': the state of every backward step is read from the stored forward states.
   const stepLoads = reverse
     ? []
-    : [`${I}const at = (s * batch + b) * ${n};`, ...Array.from({ length: n }, (_, i) => `${I}${elementOf(qv, i)} = storedQ[at + ${i}]; ${elementOf(pv, i)} = storedP[at + ${i}];`)];
+    : qv.kind === 'array' && pv.kind === 'array'
+      ? [`${I}const at = (s * batch + b) * ${n};`, `${I}for (let i = 0; i < ${n}; i++) { ${qv.name}[i] = storedQ[at + i]; ${pv.name}[i] = storedP[at + i]; }`]
+      : [`${I}const at = (s * batch + b) * ${n};`, ...Array.from({ length: n }, (_, i) => `${I}${elementOf(qv, i)} = storedQ[at + ${i}]; ${elementOf(pv, i)} = storedP[at + ${i}];`)];
   return jsKernelSkeleton({
     signature: 'backward(Q, P, LQ, LP, G, params, batch, steps, dt, tStart, storedQ, storedP)',
     direction: 'backward',

@@ -3,7 +3,8 @@ import { Lowering } from './lowering.js';
 import { compileGenerated } from './emit-js.js';
 import { jsTarget } from './target-js.js';
 import { lowerStepper, type FixedPointSettings } from './step-body.js';
-import { bindJsRunnerInputs, JS_KERNEL_INDENT, jsKernelSkeleton, optimizableSource } from './js-kernel.js';
+import { bindJsRunnerInputs, JS_KERNEL_INDENT, jsKernelSkeleton, optimizableSource, UNROLL_STATE } from './js-kernel.js';
+import { CARRY_LIMIT } from './carry.js';
 
 /** What a generated runner returns: the first failure, or null, and fixed-point iteration statistics. */
 export interface JsRunStatus {
@@ -52,7 +53,7 @@ function jsRunnerSource(program: StepProgram, settings: FixedPointSettings, unro
   const h = program.system;
   const lowering = new Lowering(jsTarget, { prefix: 'v', unrollLimit });
   const { q: qv, p: pv, prologue } = bindJsRunnerInputs(lowering, h);
-  const { next, extra, iterations, invariantLines, carries, usesTime } = lowerStepper(lowering, program, { q: qv, p: pv }, settings, JS_KERNEL_INDENT);
+  const { next, extra, iterations, invariantLines, carries, usesTime } = lowerStepper(lowering, program, { q: qv, p: pv }, settings, JS_KERNEL_INDENT, carryLimit(h.dof));
   return jsKernelSkeleton({
     signature: 'run(Q, P, params, batch, steps, dt, tStart, recordEvery, recordQ, recordP)',
     direction: 'forward',
@@ -65,4 +66,12 @@ function jsRunnerSource(program: StepProgram, settings: FixedPointSettings, unro
     iterations: iterations ? [iterations] : [],
     record: true,
   });
+}
+
+/**
+ * The longest vector a runner carries from one step to the next: any length for array states (a carried array
+ * is copied once per step, e.g. leapfrog's closing force over all particles), the register limit otherwise.
+ */
+function carryLimit(dof: number): number {
+  return dof > UNROLL_STATE ? Infinity : CARRY_LIMIT;
 }

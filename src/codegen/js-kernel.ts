@@ -5,6 +5,7 @@
  * returns the first failure), optional recording, and the state stored back. Runners supply the lowered step and
  * their register pairs; `emit-js-stepper.ts` and `emit-js-adjoint.ts` use it.
  */
+import { DarbouxError } from '../errors.js';
 import type { Expr } from '../ir/expr.js';
 import { size } from '../ir/shape.js';
 import { topologicalOrder } from '../ir/traverse.js';
@@ -122,16 +123,16 @@ export interface JsKernelParts {
 export function jsKernelSkeleton(parts: JsKernelParts): string {
   const { dof: n, lowering, pairs } = parts;
   const I = '      ';
-  const idx = Array.from({ length: n }, (_, i) => i);
-  const e = elementOf;
   const direction = JS_DIRECTIONS[parts.direction];
   const advanced = pairs.filter((pair) => pair.next !== null);
   const its = parts.iterations;
+  const handOver = pairs[0]!.registers[0].kind === 'array' ? arrayHandOver(advanced, n, I) : unrolledHandOver(advanced, n, I);
   const record = parts.record ? recordLines(advanced[0]!, n, I) : [];
   return [
     '"use strict";',
     ...lowering.hoisted,
     ...pairs.flatMap((pair) => pair.registers.flatMap((v) => (v.kind === 'array' ? [`const ${v.name} = new Float64Array(${n});`] : []))),
+    ...handOver.scratch,
     `return function ${parts.signature} {`,
     '  let iterationsTotal = 0, iterationsMax = 0;',
     ...parts.prologue,
@@ -147,18 +148,88 @@ export function jsKernelSkeleton(parts: JsKernelParts): string {
     ...(parts.stepLoads ?? []),
     ...lowering.lines,
     ...(its.length > 0 ? [`${I}const its = ${its.join(' + ')};`, `${I}iterationsTotal += its; if (its > iterationsMax) iterationsMax = its;`] : []),
-    ...advanced.flatMap((pair) => [0, 1].flatMap((k) => idx.map((i) => `${I}const ${pair.nextNames[k]}${i} = ${e(pair.next![k]!, i)};`))),
+    ...handOver.beforeCarries,
     ...parts.carries.assign,
-    ...advanced.flatMap((pair) => idx.map((i) => `${I}${e(pair.registers[0], i)} = ${pair.nextNames[0]}${i}; ${e(pair.registers[1], i)} = ${pair.nextNames[1]}${i};`)),
-    `${I}const check = ${advanced.flatMap((pair) => idx.map((i) => `${pair.nextNames[0]}${i} + ${pair.nextNames[1]}${i}`)).join(' + ')};`,
+    ...handOver.afterCarries,
     `${I}if (check - check !== 0) return { failure: { kind: 'nonfinite', step: s, trajectory: b }, iterationsTotal, iterationsMax };`,
     ...record,
     '    }',
-    ...pairs.flatMap((pair) => (pair.io === null ? [] : idx.map((i) => `    ${pair.io![0]}[o + ${i}] = ${e(pair.registers[0], i)}; ${pair.io![1]}[o + ${i}] = ${e(pair.registers[1], i)};`))),
+    ...pairs.flatMap((pair) => storeLines(pair, n)),
     '  }',
     '  return { failure: null, iterationsTotal, iterationsMax };',
     '};',
   ].join('\n');
+}
+
+/** How a step's new values replace the registers: statements before and after the carried values are stored. */
+interface HandOver {
+  /** Closure-scope declarations (scratch arrays). */
+  readonly scratch: readonly string[];
+  readonly beforeCarries: readonly string[];
+  /** Ends with `check` declared: the sum of all new values (non-finite iff one of them is). */
+  readonly afterCarries: readonly string[];
+}
+
+/** Unrolled registers: every new value into a named local, the carried values stored, then the registers set. */
+function unrolledHandOver(advanced: readonly RegisterPair[], n: number, I: string): HandOver {
+  const idx = Array.from({ length: n }, (_, i) => i);
+  const e = elementOf;
+  return {
+    scratch: [],
+    beforeCarries: advanced.flatMap((pair) => [0, 1].flatMap((k) => idx.map((i) => `${I}const ${pair.nextNames[k]}${i} = ${e(pair.next![k]!, i)};`))),
+    afterCarries: [
+      ...advanced.flatMap((pair) => idx.map((i) => `${I}${e(pair.registers[0], i)} = ${pair.nextNames[0]}${i}; ${e(pair.registers[1], i)} = ${pair.nextNames[1]}${i};`)),
+      `${I}const check = ${advanced.flatMap((pair) => idx.map((i) => `${pair.nextNames[0]}${i} + ${pair.nextNames[1]}${i}`)).join(' + ')};`,
+    ],
+  };
+}
+
+/**
+ * Array registers (long states): one loop per pair copies the new values into the registers and sums them for
+ * the finiteness test, so the source does not grow with the state. New values that are not arrays of their own
+ * (fused or unrolled values, or views of a register) are first written to a scratch array `nextName + 'A'`, so
+ * that no register is overwritten before every new value is read. Runs before the carried values are stored
+ * (a new value may be a carried register).
+ */
+function arrayHandOver(advanced: readonly RegisterPair[], n: number, I: string): HandOver {
+  const scratch: string[] = [];
+  const lines = [`${I}let check = 0;`];
+  const registerNames = new Set(advanced.flatMap((pair) => pair.registers.map((v) => (v.kind === 'array' ? v.name : ''))));
+  for (const pair of advanced) {
+    const sources = [0, 1].map((k): Value => {
+      const v = pair.next![k]!;
+      if (v.kind === 'array' && !registerNames.has(v.name)) return v;
+      const name = `${pair.nextNames[k]}A`;
+      scratch.push(`const ${name} = new Float64Array(${n});`);
+      if (v.kind === 'fused' || v.kind === 'array') lines.push(`${I}for (let i = 0; i < ${n}; i++) ${name}[i] = ${elementIndexed(v, 'i')};`);
+      else for (let i = 0; i < n; i++) lines.push(`${I}${name}[${i}] = ${elementOf(v, i)};`);
+      return { kind: 'array', name, size: n };
+    });
+    const [r0, r1] = pair.registers.map((v) => (v as { name: string }).name);
+    lines.push(
+      `${I}for (let i = 0; i < ${n}; i++) {`,
+      `${I}  const x = ${elementIndexed(sources[0]!, 'i')}, y = ${elementIndexed(sources[1]!, 'i')};`,
+      `${I}  ${r0}[i] = x; ${r1}[i] = y; check += x + y;`,
+      `${I}}`,
+    );
+  }
+  return { scratch, beforeCarries: lines, afterCarries: [] };
+}
+
+/** Element `i` (an index expression) of an array or fused value. */
+function elementIndexed(v: Value, i: string): string {
+  if (v.kind === 'fused') return v.at(i);
+  if (v.kind !== 'array') throw new DarbouxError('INTERNAL', `runner hand-over: element ${i} of a ${v.kind} value (expected an array or a fused value)`, { kind: v.kind });
+  return `${v.name}[${v.offset === undefined ? '' : `${v.offset} + `}${i}]`;
+}
+
+/** Stores a pair's registers back into its arrays at offset `o` (nothing when it has none). */
+function storeLines(pair: RegisterPair, n: number): string[] {
+  if (pair.io === null) return [];
+  const [a, b] = pair.registers;
+  const [to0, to1] = pair.io;
+  if (a.kind === 'array' && b.kind === 'array') return [`    for (let i = 0; i < ${n}; i++) { ${to0}[o + i] = ${a.name}[i]; ${to1}[o + i] = ${b.name}[i]; }`];
+  return Array.from({ length: n }, (_, i) => `    ${to0}[o + ${i}] = ${elementOf(a, i)}; ${to1}[o + ${i}] = ${elementOf(b, i)};`);
 }
 
 /** Declarations of a pair's locals, loaded from its arrays at offset `o` (or left unset when it has none). */
@@ -174,10 +245,14 @@ function loadLines(pair: RegisterPair, n: number): string[] {
 /** The recording branch: the pair's new values every `recordEvery` steps, snapshot k at k·batch·dof. */
 function recordLines(pair: RegisterPair, n: number, I: string): string[] {
   const [nq, np] = pair.nextNames;
+  const [a, b] = pair.registers;
+  const copy = a.kind === 'array' && b.kind === 'array'
+    ? [`${I}  for (let i = 0; i < ${n}; i++) { recordQ[recordAt + i] = ${a.name}[i]; recordP[recordAt + i] = ${b.name}[i]; }`]
+    : Array.from({ length: n }, (_, i) => `${I}  recordQ[recordAt + ${i}] = ${nq}${i}; recordP[recordAt + ${i}] = ${np}${i};`);
   return [
     `${I}if (recordQ !== null && --untilRecord === 0) {`,
     `${I}  untilRecord = recordEvery;`,
-    ...Array.from({ length: n }, (_, i) => `${I}  recordQ[recordAt + ${i}] = ${nq}${i}; recordP[recordAt + ${i}] = ${np}${i};`),
+    ...copy,
     `${I}  recordAt += batch * ${n};`,
     `${I}}`,
   ];
