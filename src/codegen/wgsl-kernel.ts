@@ -216,7 +216,7 @@ function kernelTail(parts: WgslKernelParts): string[] {
     // A step loop cut short (an adapter's loop-iteration bound, a driver fault) must not pass for a result.
     `  if (s < dControl.steps && failStep == 0u${solves ? ' && !failed' : ''}) { failStep = (${direction.reached}) | ${TRUNCATED_FLAG}u; }`,
     ...(parts.finiteCheck === 'afterLoop'
-      ? [`  let check = ${endCheck.join(' + ')};`, `  if (${nonFinite('check')}) { failStep = (${direction.last}) | ${NONFINITE_BY_FLAG}u; }`]
+      ? [`  let check = ${shallowSum(endCheck)};`, `  if (${nonFinite('check')}) { failStep = (${direction.last}) | ${NONFINITE_BY_FLAG}u; }`]
       : []),
     `  if (failStep != 0u && ${statusWord('failure')} == 0u) { ${statusWord('failure')} = failStep; }`,
     ...(solves ? [`  ${statusWord('iterationsTotal')} += iterationsTotal;`, `  ${statusWord('iterationsMax')} = max(${statusWord('iterationsMax')}, iterationsMax);`] : []),
@@ -231,6 +231,24 @@ function blockOffset(k: number): string {
   return k === 1 ? '(dControl.batch + b)' : `(${k}u * dControl.batch + b)`;
 }
 
+/**
+ * The sum of many terms as an expression WGSL compilers accept: chains of at most 32 additions, grouped in
+ * parentheses level by level, so its depth grows with log N (Tint refuses expressions deeper than 512; a state of
+ * 768 coordinates pairs gives 1 536 terms). Up to 32 terms it is the plain chain.
+ *
+ * @example
+ * shallowSum(['a', 'b', 'c']); // 'a + b + c'
+ */
+export function shallowSum(terms: readonly string[]): string {
+  let level = [...terms];
+  while (level.length > 32) {
+    const grouped: string[] = [];
+    for (let at = 0; at < level.length; at += 32) grouped.push(`(${level.slice(at, at + 32).join(' + ')})`);
+    level = grouped;
+  }
+  return level.join(' + ');
+}
+
 /** Whether an f32 is infinite or NaN (all exponent bits set). */
 function nonFinite(x: string): string {
   return `(bitcast<u32>(${x}) & 0x7f800000u) == 0x7f800000u`;
@@ -241,7 +259,7 @@ function stepCheckLines(check: WgslFiniteCheck, advanced: readonly RegisterPair[
   if (check === 'afterLoop') return [];
   const terms = advanced.flatMap((pair) => Array.from({ length: n }, (_, i) => `${pair.nextNames[0]}${i} + ${pair.nextNames[1]}${i}`));
   return [
-    `    let check = ${terms.join(' + ')};`,
+    `    let check = ${shallowSum(terms)};`,
     check === 'break' ? `    if (${nonFinite('check')}) { failStep = step + 1u; break; }` : `    failStep = select(failStep, step + 1u, failStep == 0u && ${nonFinite('check')});`,
   ];
 }
