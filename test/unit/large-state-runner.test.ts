@@ -12,6 +12,7 @@ import { Hamiltonian } from '../../src/system/hamiltonian.js';
 import { compile } from '../../src/backends/compile.js';
 import { compileJs } from '../../src/codegen/emit-js.js';
 import { gradient } from '../../src/autodiff/vjp.js';
+import { jitteredLattice } from './particle-fixtures.js';
 
 const lj = (r: Expr) => mul(4, sub(powi(div(1, r), 12), powi(div(1, r), 6)));
 
@@ -21,18 +22,7 @@ function ljSystem(n: number, L: number) {
   const q = input('q', 'q', [n * dim]), p = input('p', 'p', [n * dim]);
   const V = pairSum(q, { n, dim, potential: lj, box: [L, L, L], cutoff: Math.min(2.5, L / 2), shift: false });
   const h = new Hamiltonian({ H: add(mul(0.5, dot(p, p)), V), q, p });
-  const side = Math.ceil(n ** (1 / dim));
-  let seed = 7;
-  const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-  const q0 = new Float64Array(n * dim), p0 = new Float64Array(n * dim);
-  for (let i = 0; i < n; i++) {
-    let c = i;
-    for (let a = 0; a < dim; a++) {
-      q0[i * dim + a] = ((c % side) + 0.5 + 0.1 * (rnd() - 0.5)) * (L / side);
-      c = Math.floor(c / side);
-      p0[i * dim + a] = rnd() - 0.5;
-    }
-  }
+  const { q0, p0 } = jitteredLattice(n, dim, L, 7);
   return { h, q, V, q0, p0 };
 }
 

@@ -8,6 +8,7 @@ import { Hamiltonian } from '../../src/system/hamiltonian.js';
 import { compile } from '../../src/backends/compile.js';
 import { symplecticDefect } from '../../src/integrators/jacobian.js';
 import { graphSize } from '../../src/ir/traverse.js';
+import { jitteredLattice } from './particle-fixtures.js';
 
 const eps = param('eps'), sig = param('sig'), gz = param('gz');
 const lj = (r: Expr) => mul(mul(4, eps), sub(powi(div(sig, r), 12), powi(div(sig, r), 6)));
@@ -20,18 +21,7 @@ function ljSystem(n: number, dim: number, L: number, options: { cutoff?: number;
   if (options.external) V = add(V, siteSum(q, { n, dim, body: (x) => mul(gz, index(x, dim - 1)) }));
   const H = add(mul(0.5, dot(p, p)), V);
   const h = new Hamiltonian({ H, q, p, params: { eps: 1, sig: 1, gz: 0.1 } });
-  const side = Math.ceil(n ** (1 / dim));
-  let seed = 1;
-  const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-  const q0 = new Float64Array(n * dim), p0 = new Float64Array(n * dim);
-  for (let i = 0; i < n; i++) {
-    let c = i;
-    for (let a = 0; a < dim; a++) {
-      q0[i * dim + a] = ((c % side) + 0.5 + 0.1 * (rnd() - 0.5)) * (L / side);
-      c = Math.floor(c / side);
-      p0[i * dim + a] = rnd() - 0.5;
-    }
-  }
+  const { q0, p0 } = jitteredLattice(n, dim, L, 1);
   return { h, q0, p0, box };
 }
 
