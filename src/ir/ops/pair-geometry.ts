@@ -6,6 +6,7 @@
 import { DarbouxError } from '../../errors.js';
 import type { Attrs, Expr } from '../expr.js';
 import type { EmitContext } from '../op.js';
+import { cellGrid, emitCellPairLoop } from './pair-cells.js';
 
 /** Geometry attributes shared by the pair ops. */
 export interface PairGeometry {
@@ -97,7 +98,8 @@ function emitPair(ctx: EmitContext, g: PairGeometry, q: Expr, i: string, j: stri
 }
 
 /**
- * Emits a loop over every pair i < j (or edge) inside the cutoff. @example emitPairLoop(ctx, g, q, (p) => ctx.line(`${acc} += ${p.r}`))
+ * Emits a loop over every pair i < j (or edge) inside the cutoff; in JS, through cell lists (pair-cells.ts) when
+ * the periodic box holds at least 3 cells of side ≥ cutoff per dimension (pairs then come in either order). @example emitPairLoop(ctx, g, q, (p) => ctx.line(`${acc} += ${p.r}`))
  */
 export function emitPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr, visit: (pair: EmittedPair) => void): void {
   if (g.edges !== null) {
@@ -108,6 +110,11 @@ export function emitPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr, visit: 
       const i = ctx.temp(intAt(ctx, first, e)), j = ctx.temp(intAt(ctx, second, e));
       emitPair(ctx, g, q, i, j, visit);
     });
+    return;
+  }
+  const cells = ctx.target === 'js' ? cellGrid(g) : null;
+  if (cells !== null) {
+    emitCellPairLoop(ctx, g, q, cells, (i, j) => emitPair(ctx, g, q, i, j, visit));
     return;
   }
   ctx.loop(g.n, (i) =>
