@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { add, div, dot, exp, input, mul, param, powi, sub } from '../../src/ir/build.js';
 import type { Expr } from '../../src/ir/expr.js';
 import { graphEvaluator } from '../../src/ir/evaluate-graph.js';
-import { gradient } from '../../src/autodiff/vjp.js';
+import { gradient, vjp } from '../../src/autodiff/vjp.js';
 import { jvp } from '../../src/autodiff/jvp.js';
 import { compileJs } from '../../src/codegen/emit-js.js';
 import { pairSum } from '../../src/ir/ops/pairs.js';
@@ -73,6 +73,7 @@ function positions(rng: () => number, n: number, dim: number, box: number[], cel
 interface Case { dim: number; n: number; box: number[]; cutoff: number; pot: typeof soft; lattice: boolean; cells: number[] | null }
 const cases: Case[] = [
   { dim: 1, n: 40, box: [9.7], cutoff: 2.5, pot: soft, lattice: false, cells: [3] },
+  { dim: 1, n: 5, box: [12.2], cutoff: 2.5, pot: soft, lattice: false, cells: [4] }, // q short enough to be unrolled
   { dim: 1, n: 60, box: [31.3], cutoff: 2.5, pot: soft, lattice: false, cells: [12] },
   { dim: 2, n: 70, box: [7.6, 12.9], cutoff: 2.5, pot: soft, lattice: false, cells: [3, 5] },
   { dim: 2, n: 81, box: [9.0, 9.5], cutoff: 2.5, pot: lj, lattice: true, cells: [3, 3] },
@@ -98,7 +99,7 @@ describe('cell lists (JS lowering)', () => {
   });
 
   for (const c of cases) {
-    it(`${c.dim}-D, n = ${c.n}, box [${c.box}], cutoff ${c.cutoff}: energy, forces, Hessian-vector products and ∂E/∂eps ≡ all pairs to 1e-12`, () => {
+    it(`${c.dim}-D, n = ${c.n}, box [${c.box}], cutoff ${c.cutoff}: energy, forces, Hessian-vector products and parameter gradients ≡ all pairs to 1e-12`, () => {
       const rng = seededRandom(c.n + 17 * c.dim);
       const { n, dim, box, cutoff } = c;
       const q = input('q', 'q', [n * dim]), v = input('aux', 'v', [n * dim]);
@@ -106,13 +107,15 @@ describe('cell lists (JS lowering)', () => {
       const [g] = gradient(E, [q]);
       const [Hv] = jvp([g!], new Map([[q, v]]));
       const [dEps] = gradient(E, [eps]);
-      const outputs = [E, g!, Hv!, dEps!];
+      const [dgEps] = vjp([g!], [v], [eps]); // ∂/∂eps of ⟨v, ∇E⟩: a projected pair sum (s = Δv·d̂)
+      const [dHvSig] = vjp([Hv!], [v], [sig]); // ∂/∂sig of ⟨v, H v⟩: projected on two vectors (s, t, u)
+      const outputs = [E, g!, Hv!, dEps!, dgEps!, dHvSig!];
       const compiled = compileJs([q, v, eps, sig], outputs);
       expect(compiled.source.includes('Int32Array')).toBe(c.cells !== null);
       for (let trial = 0; trial < 3; trial++) {
         const qv = positions(rng, n, dim, box, c.cells ?? box.map(() => 3), c.lattice);
         const vv = Float64Array.from({ length: n * dim }, () => rng() - 0.5);
-        const fresh = () => [new Float64Array(1), new Float64Array(n * dim), new Float64Array(n * dim), new Float64Array(1)];
+        const fresh = () => [new Float64Array(1), new Float64Array(n * dim), new Float64Array(n * dim), new Float64Array(1), new Float64Array(1), new Float64Array(1)];
         const js = fresh(), all = fresh();
         compiled([qv, vv, [1.3], [0.8]], js);
         graphEvaluator([q, v, eps, sig], outputs)([qv, vv, [1.3], [0.8]], all);
@@ -121,6 +124,8 @@ describe('cell lists (JS lowering)', () => {
         expect(rel(js[1]!, ref.G)).toBeLessThan(1e-12);
         expect(rel(js[2]!, all[2]!)).toBeLessThan(1e-12);
         expect(Math.abs(js[3]![0]! - all[3]![0]!) / Math.abs(all[3]![0]!)).toBeLessThan(1e-12);
+        // Projected sums of terms of both signs (random v): the value can be ~1e-3 of its largest terms.
+        for (const k of [4, 5]) expect(Math.abs(js[k]![0]! - all[k]![0]!) / Math.abs(all[k]![0]!)).toBeLessThan(1e-10);
         expect(rel(all[1]!, ref.G)).toBeLessThan(1e-12);
       }
     });

@@ -1,8 +1,9 @@
 /**
  * Cell lists of the JS lowering of the pair ops: when a periodic box holds at least 3 cells of side ≥ the cutoff
  * in every dimension, the particles are binned into cells (an O(n) counting sort into hoisted Int32 scratch
- * arrays, rebuilt at every evaluation) and each cell is paired with itself and with half of its 3^dim − 1
- * neighbour cells, so every pair i ≠ j within the cutoff is visited exactly once. The generated source has a
+ * arrays, rebuilt at every evaluation; the coordinates are copied in cell order for contiguous reads) and each cell
+ * is paired with itself and with half of its 3^dim − 1 neighbour cells (Newton's third law in the callers), so
+ * every pair i ≠ j within the cutoff is visited exactly once, with the all-pairs loop's minimum-image d. The generated source has a
  * size independent of n (the cell loops are loops, the half-shell stencil a constant table).
  */
 import type { Expr } from '../expr.js';
@@ -52,18 +53,30 @@ export function halfStencil(dim: number): number[][] {
 const flatCell = (coord: readonly string[], cells: readonly number[]) =>
   coord.reduce((acc, x, k) => (k === 0 ? x : `(${acc}) * ${cells[k]} + ${x}`), '');
 
-/** Emits the counting sort: cellOf[i], start[c] (start[C] = n) and sorted (site indices grouped by cell). */
-function emitBinning(ctx: EmitContext, g: PairGeometry, q: Expr, cells: readonly number[], arrays: { count: string; start: string; cellOf: string; sorted: string }): void {
-  const { count, start, cellOf, sorted } = arrays;
+/** One pair of the cell loops: site indices and their coordinates (code; the copies in cell order). */
+export interface CellPair {
+  i: string;
+  j: string;
+  xi: string[];
+  xj: string[];
+}
+
+interface CellArrays { count: string; start: string; cellOf: string; sorted: string; positions: string }
+
+/**
+ * Emits the counting sort: cellOf[i], start[c] (start[C] = n), sorted (site indices grouped by cell) and
+ * positions (their coordinates, unwrapped, in that order: contiguous reads in the pair loops).
+ */
+function emitBinning(ctx: EmitContext, g: PairGeometry, q: Expr, cells: readonly number[], arrays: CellArrays): void {
+  const { count, start, cellOf, sorted, positions } = arrays;
   const C = cells.reduce((a, b) => a * b, 1);
   ctx.loop(C, (c) => ctx.line(`${count}[${c}] = 0`));
   ctx.loop(g.n, (i) => {
     // The wrapped coordinate (floor-mod): particles are never wrapped during a run.
     const coord = cells.map((nc, k) => {
       const u = ctx.temp(`${ctx.elem(q, `${i} * ${g.dim} + ${k}`)} / ${ctx.literal(g.box![k]!)}`);
-      const ck = ctx.mutable(`Math.floor((${u} - Math.floor(${u})) * ${nc})`);
-      ctx.line(`if (!(${ck} < ${nc - 1})) ${ck} = ${ck} === ${ck} ? ${nc - 1} : 0`);
-      return ck;
+      // u − ⌊u⌋ may round to 1; a non-finite coordinate gives NaN, stored as cell 0 (Int32Array).
+      return ctx.temp(`Math.min(Math.floor((${u} - Math.floor(${u})) * ${nc}), ${nc - 1})`);
     });
     ctx.line(`${cellOf}[${i}] = ${flatCell(coord, cells)}`);
     ctx.line(`${count}[${cellOf}[${i}]]++`);
@@ -71,7 +84,11 @@ function emitBinning(ctx: EmitContext, g: PairGeometry, q: Expr, cells: readonly
   ctx.line(`${start}[0] = 0`);
   ctx.loop(C, (c) => ctx.line(`${start}[${c} + 1] = ${start}[${c}] + ${count}[${c}]`));
   ctx.loop(C, (c) => ctx.line(`${count}[${c}] = ${start}[${c}]`));
-  ctx.loop(g.n, (i) => ctx.line(`${sorted}[${count}[${cellOf}[${i}]]++] = ${i}`));
+  ctx.loop(g.n, (i) => {
+    const a = ctx.temp(`${count}[${cellOf}[${i}]]++`);
+    ctx.line(`${sorted}[${a}] = ${i}`);
+    for (let k = 0; k < g.dim; k++) ctx.line(`${positions}[${a} * ${g.dim} + ${k}] = ${ctx.elem(q, `${i} * ${g.dim} + ${k}`)}`);
+  });
 }
 
 /** Emits nested loops over the cell coordinates; `body` gets the coordinates' names. */
@@ -85,35 +102,34 @@ function emitCellLoops(ctx: EmitContext, cells: readonly number[], body: (coord:
 
 /**
  * Emits a loop visiting every pair of sites {i, j} in the same or adjacent cells exactly once (in either order):
- * `pairAt(i, j)` emits the pair's displacement, cutoff test and body. JS only (dynamic loop bounds).
+ * `pairAt` emits the pair's displacement (from the coordinates it is given), cutoff test and body. JS only
+ * (dynamic loop bounds).
  *
  * @example
- * const cells = cellGrid(g); if (cells) emitCellPairLoop(ctx, g, q, cells, (i, j) => emitPair(ctx, g, q, i, j, visit));
+ * const cells = cellGrid(g); if (cells) emitCellPairLoop(ctx, g, q, cells, (pair) => emitPair(ctx, g, q, pair.i, pair.j, visit, pair));
  */
-export function emitCellPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr, cells: readonly number[], pairAt: (i: string, j: string) => void): void {
+export function emitCellPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr, cells: readonly number[], pairAt: (pair: CellPair) => void): void {
   const C = cells.reduce((a, b) => a * b, 1);
-  const arrays = { count: ctx.intArray(C), start: ctx.intArray(C + 1), cellOf: ctx.intArray(g.n), sorted: ctx.intArray(g.n) };
+  const arrays = { count: ctx.intArray(C), start: ctx.intArray(C + 1), cellOf: ctx.intArray(g.n), sorted: ctx.intArray(g.n), positions: ctx.array(g.n * g.dim) };
   emitBinning(ctx, g, q, cells, arrays);
-  const { start, sorted } = arrays;
+  const { start, sorted, positions } = arrays;
+  const coordinates = (at: string) => Array.from({ length: g.dim }, (_, k) => `${positions}[${at} * ${g.dim} + ${k}]`);
   const stencil = halfStencil(g.dim);
   const offsets = ctx.constantArray(stencil.flat());
   emitCellLoops(ctx, cells, (coord) => {
     const c = ctx.temp(flatCell(coord, cells));
     const aBegin = ctx.temp(`${start}[${c}]`), aEnd = ctx.temp(`${start}[${c} + 1]`);
     ctx.loop(stencil.length, (s) => {
-      const other = coord.map((x, k) => {
-        const y = ctx.mutable(`${x} + ${offsets}[${s} * ${g.dim} + ${k}]`);
-        ctx.line(`if (${y} < 0) ${y} += ${cells[k]}; else if (${y} >= ${cells[k]}) ${y} -= ${cells[k]}`);
-        return y;
-      });
+      const other = coord.map((x, k) => ctx.temp(`(${x} + ${offsets}[${s} * ${g.dim} + ${k}] + ${cells[k]}) % ${cells[k]}`));
       const c2 = ctx.temp(flatCell(other, cells));
       const bBegin = ctx.temp(`${start}[${c2}]`), bEnd = ctx.temp(`${start}[${c2} + 1]`);
       const a = ctx.mutable(aBegin);
       ctx.line(`for (; ${a} < ${aEnd}; ${a}++) {`, false);
       const i = ctx.temp(`${sorted}[${a}]`);
+      const xi = coordinates(a).map((x) => ctx.temp(x));
       const b = ctx.mutable(`${s} === 0 ? ${a} + 1 : ${bBegin}`);
       ctx.line(`for (; ${b} < ${bEnd}; ${b}++) {`, false);
-      pairAt(i, ctx.temp(`${sorted}[${b}]`));
+      pairAt({ i, j: ctx.temp(`${sorted}[${b}]`), xi, xj: coordinates(b) });
       ctx.line('}', false);
       ctx.line('}', false);
     });
