@@ -220,6 +220,12 @@ export class Lowering implements EmitContext {
     return name;
   }
 
+  intArray(n: number): string {
+    const name = this.fresh('a');
+    this.hoisted.push(this.syntax.intArrayDecl(name, n));
+    return name;
+  }
+
   constantArray(values: readonly number[]): string {
     const name = this.fresh('k');
     this.hoisted.push(this.syntax.constantArrayDecl(name, values));

@@ -28,6 +28,7 @@ export const jsTarget: Target = {
   constDecl: (name, code) => `const ${name} = ${code};`,
   mutableDecl: (name, code) => `let ${name} = ${code};`,
   arrayDecl: (name, n) => `const ${name} = new Float64Array(${n});`,
+  intArrayDecl: (name, n) => `const ${name} = new Int32Array(${n});`,
   constantArrayDecl: (name, values) => `const ${name} = Float64Array.of(${values.map(jsLiteral).join(', ')});`,
   loopOpen: (i, n) => `for (let ${i} = 0; ${i} < ${n}; ${i}++) {`,
   unboundedLoopOpen: 'for (;;) {',

@@ -31,6 +31,7 @@ export const wgslTarget: Target = {
   constDecl: (name, code) => `let ${name} = ${code};`,
   mutableDecl: (name, code) => `var ${name}: f32 = ${code};`,
   arrayDecl: (name, n) => `var ${name}: array<f32, ${n}>;`,
+  intArrayDecl: (name, n) => `var ${name}: array<i32, ${n}>;`,
   constantArrayDecl: (name, values) => `var<private> ${name}: array<f32, ${values.length}> = array<f32, ${values.length}>(${values.map(wgslLiteral).join(', ')});`,
   loopOpen: (i, n) => `for (var ${i}: i32 = 0; ${i} < ${n}; ${i}++) {`,
   unboundedLoopOpen: 'loop {',

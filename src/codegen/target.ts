@@ -24,6 +24,8 @@ export interface Target {
   mutableDecl(name: string, code: string): string;
   /** Declaration of a scratch array, hoisted to the function (WGSL) or closure (JS) preamble. */
   arrayDecl(name: string, size: number): string;
+  /** Declaration of an integer scratch array, hoisted like `arrayDecl`. */
+  intArrayDecl(name: string, size: number): string;
   /** Declaration of a constant tensor, hoisted to module (WGSL) or closure (JS) scope. */
   constantArrayDecl(name: string, values: readonly number[]): string;
   /** Opens `for (i = 0; i < n; i++) {`. */

@@ -41,6 +41,8 @@ export interface EmitContext {
   mutable(code: string): string;
   /** Declares an array temporary of `size` elements; returns its name. */
   array(size: number): string;
+  /** Declares an integer scratch array of `size` elements (JS Int32Array, WGSL array<i32>), hoisted like `array`; returns its name. */
+  intArray(size: number): string;
   /** Declares a constant array holding `values` (hoisted out of the body); returns its name. */
   constantArray(values: readonly number[]): string;
   /** Emits one statement (`terminate: false`: a block opener or closer, written without `;`). */

@@ -6,6 +6,7 @@
 import { DarbouxError } from '../../errors.js';
 import type { Attrs, Expr } from '../expr.js';
 import type { EmitContext } from '../op.js';
+import { cellGrid, emitCellPairLoop, type CellPair } from './pair-cells.js';
 
 /** Geometry attributes shared by the pair ops. */
 export interface PairGeometry {
@@ -81,14 +82,20 @@ export interface EmittedPair {
   r: string;
 }
 
-/** Emits d, r and the cutoff test for sites i, j, then `visit` inside the test. */
-function emitPair(ctx: EmitContext, g: PairGeometry, q: Expr, i: string, j: string, visit: (pair: EmittedPair) => void): void {
+/**
+ * Emits d, r and the cutoff test for sites i, j, then `visit` inside the test. `byReciprocal`: the minimum image
+ * rounds x·(1/L) instead of x/L — the same d for every pair inside a cutoff below L/2 (the two can round to
+ * different images only for |d| ≈ L/2), one multiplication instead of a division (the cell-list loops, which also give the coordinates of i and j as code: `cells`).
+ */
+function emitPair(ctx: EmitContext, g: PairGeometry, q: Expr, i: string, j: string, visit: (pair: EmittedPair) => void, cells?: CellPair): void {
+  const byReciprocal = cells !== undefined;
   const d = Array.from({ length: g.dim }, (_, k) => {
-    const x = `${ctx.elem(q, `${i} * ${g.dim} + ${k}`)} - ${ctx.elem(q, `${j} * ${g.dim} + ${k}`)}`;
+    const x = cells ? `${cells.xi[k]} - ${cells.xj[k]}` : `${ctx.elem(q, `${i} * ${g.dim} + ${k}`)} - ${ctx.elem(q, `${j} * ${g.dim} + ${k}`)}`;
     if (g.box === null) return ctx.temp(x);
     const raw = ctx.temp(x);
     const L = ctx.literal(g.box[k]!);
-    return ctx.temp(`${raw} - ${L} * ${floor(ctx, `${raw} / ${L} + ${ctx.literal(0.5)}`)}`);
+    const scaled = byReciprocal ? `${raw} * ${ctx.literal(1 / g.box[k]!)}` : `${raw} / ${L}`;
+    return ctx.temp(`${raw} - ${L} * ${floor(ctx, `${scaled} + ${ctx.literal(0.5)}`)}`);
   });
   const r2 = ctx.temp(d.map((x) => `${x} * ${x}`).join(' + '));
   if (g.cutoff !== null) ctx.line(`if (${r2} < ${ctx.literal(g.cutoff * g.cutoff)}) {`, false);
@@ -97,7 +104,8 @@ function emitPair(ctx: EmitContext, g: PairGeometry, q: Expr, i: string, j: stri
 }
 
 /**
- * Emits a loop over every pair i < j (or edge) inside the cutoff. @example emitPairLoop(ctx, g, q, (p) => ctx.line(`${acc} += ${p.r}`))
+ * Emits a loop over every pair i < j (or edge) inside the cutoff; in JS, through cell lists (pair-cells.ts) when
+ * the periodic box holds at least 3 cells of side ≥ cutoff per dimension (pairs then come in either order). @example emitPairLoop(ctx, g, q, (p) => ctx.line(`${acc} += ${p.r}`))
  */
 export function emitPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr, visit: (pair: EmittedPair) => void): void {
   if (g.edges !== null) {
@@ -108,6 +116,11 @@ export function emitPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr, visit: 
       const i = ctx.temp(intAt(ctx, first, e)), j = ctx.temp(intAt(ctx, second, e));
       emitPair(ctx, g, q, i, j, visit);
     });
+    return;
+  }
+  const cells = ctx.target === 'js' ? cellGrid(g) : null;
+  if (cells !== null) {
+    emitCellPairLoop(ctx, g, q, cells, (pair) => emitPair(ctx, g, q, pair.i, pair.j, visit, pair));
     return;
   }
   ctx.loop(g.n, (i) =>

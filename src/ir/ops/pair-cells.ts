@@ -1,0 +1,137 @@
+/**
+ * Cell lists of the JS lowering of the pair ops: when a periodic box holds at least 3 cells of side ≥ the cutoff
+ * in every dimension, the particles are binned into cells (an O(n) counting sort into hoisted Int32 scratch
+ * arrays, rebuilt at every evaluation; the coordinates are copied in cell order for contiguous reads) and each cell
+ * is paired with itself and with half of its 3^dim − 1 neighbour cells (Newton's third law in the callers), so
+ * every pair i ≠ j within the cutoff is visited exactly once, with the all-pairs loop's minimum-image d. The generated source has a
+ * size independent of n (the cell loops are loops, the half-shell stencil a constant table).
+ */
+import type { Expr } from '../expr.js';
+import type { EmitContext } from '../op.js';
+import type { PairGeometry } from './pair-geometry.js';
+
+/**
+ * Relative margin of a cell's side over the cutoff: binning and the minimum image round at ~1e-16 of the
+ * coordinates, so a cell at least (1 + margin)·cutoff wide keeps every pair inside the cutoff in adjacent cells
+ * (particles up to ~10⁵ boxes outside included).
+ */
+const CELL_MARGIN = 1e-9;
+
+/**
+ * The number of cells along each side, or null when cell lists do not apply (no box, no cutoff, an edge list, or
+ * fewer than 3 cells of side ≥ cutoff along some side).
+ *
+ * @example
+ * cellGrid({ n: 256, dim: 3, box: [10, 10, 10], cutoff: 2.5, edges: null }) // [3, 3, 3]
+ */
+export function cellGrid(g: PairGeometry): number[] | null {
+  if (g.box === null || g.cutoff === null || g.edges !== null) return null;
+  const cutoff = g.cutoff;
+  const cells = g.box.map((L) => Math.floor(L / (cutoff * (1 + CELL_MARGIN))));
+  return cells.every((c) => c >= 3) ? cells : null;
+}
+
+/**
+ * The half-shell stencil: the zero offset first, then every offset in {−1, 0, 1}^dim whose first nonzero
+ * component is positive ((3^dim + 1) / 2 offsets: 2, 5, 14).
+ *
+ * @example
+ * halfStencil(1) // [[0], [1]]
+ */
+export function halfStencil(dim: number): number[][] {
+  const out: number[][] = [];
+  for (let code = 0; code < 3 ** dim; code++) {
+    const o = Array.from({ length: dim }, (_, k) => (Math.floor(code / 3 ** (dim - 1 - k)) % 3) - 1);
+    const first = o.find((x) => x !== 0);
+    if (first === undefined) out.unshift(o);
+    else if (first > 0) out.push(o);
+  }
+  return out;
+}
+
+/** Row-major flat cell index of cell coordinates (code). */
+const flatCell = (coord: readonly string[], cells: readonly number[]) =>
+  coord.reduce((acc, x, k) => (k === 0 ? x : `(${acc}) * ${cells[k]} + ${x}`), '');
+
+/** One pair of the cell loops: site indices and their coordinates (code; the copies in cell order). */
+export interface CellPair {
+  i: string;
+  j: string;
+  xi: string[];
+  xj: string[];
+}
+
+interface CellArrays { count: string; start: string; cellOf: string; sorted: string; positions: string }
+
+/**
+ * Emits the counting sort: cellOf[i], start[c] (start[C] = n), sorted (site indices grouped by cell) and
+ * positions (their coordinates, unwrapped, in that order: contiguous reads in the pair loops).
+ */
+function emitBinning(ctx: EmitContext, g: PairGeometry, q: Expr, cells: readonly number[], arrays: CellArrays): void {
+  const { count, start, cellOf, sorted, positions } = arrays;
+  const C = cells.reduce((a, b) => a * b, 1);
+  ctx.loop(C, (c) => ctx.line(`${count}[${c}] = 0`));
+  ctx.loop(g.n, (i) => {
+    // The wrapped coordinate (floor-mod): particles are never wrapped during a run.
+    const coord = cells.map((nc, k) => {
+      const u = ctx.temp(`${ctx.elem(q, `${i} * ${g.dim} + ${k}`)} / ${ctx.literal(g.box![k]!)}`);
+      // u − ⌊u⌋ may round to 1; a non-finite coordinate gives NaN, stored as cell 0 (Int32Array).
+      return ctx.temp(`Math.min(Math.floor((${u} - Math.floor(${u})) * ${nc}), ${nc - 1})`);
+    });
+    ctx.line(`${cellOf}[${i}] = ${flatCell(coord, cells)}`);
+    ctx.line(`${count}[${cellOf}[${i}]]++`);
+  });
+  ctx.line(`${start}[0] = 0`);
+  ctx.loop(C, (c) => ctx.line(`${start}[${c} + 1] = ${start}[${c}] + ${count}[${c}]`));
+  ctx.loop(C, (c) => ctx.line(`${count}[${c}] = ${start}[${c}]`));
+  ctx.loop(g.n, (i) => {
+    const a = ctx.temp(`${count}[${cellOf}[${i}]]++`);
+    ctx.line(`${sorted}[${a}] = ${i}`);
+    for (let k = 0; k < g.dim; k++) ctx.line(`${positions}[${a} * ${g.dim} + ${k}] = ${ctx.elem(q, `${i} * ${g.dim} + ${k}`)}`);
+  });
+}
+
+/** Emits nested loops over the cell coordinates; `body` gets the coordinates' names. */
+function emitCellLoops(ctx: EmitContext, cells: readonly number[], body: (coord: string[]) => void): void {
+  const nest = (k: number, coord: string[]) => {
+    if (k === cells.length) body(coord);
+    else ctx.loop(cells[k]!, (x) => nest(k + 1, [...coord, x]));
+  };
+  nest(0, []);
+}
+
+/**
+ * Emits a loop visiting every pair of sites {i, j} in the same or adjacent cells exactly once (in either order):
+ * `pairAt` emits the pair's displacement (from the coordinates it is given), cutoff test and body. JS only
+ * (dynamic loop bounds).
+ *
+ * @example
+ * const cells = cellGrid(g); if (cells) emitCellPairLoop(ctx, g, q, cells, (pair) => emitPair(ctx, g, q, pair.i, pair.j, visit, pair));
+ */
+export function emitCellPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr, cells: readonly number[], pairAt: (pair: CellPair) => void): void {
+  const C = cells.reduce((a, b) => a * b, 1);
+  const arrays = { count: ctx.intArray(C), start: ctx.intArray(C + 1), cellOf: ctx.intArray(g.n), sorted: ctx.intArray(g.n), positions: ctx.array(g.n * g.dim) };
+  emitBinning(ctx, g, q, cells, arrays);
+  const { start, sorted, positions } = arrays;
+  const coordinates = (at: string) => Array.from({ length: g.dim }, (_, k) => `${positions}[${at} * ${g.dim} + ${k}]`);
+  const stencil = halfStencil(g.dim);
+  const offsets = ctx.constantArray(stencil.flat());
+  emitCellLoops(ctx, cells, (coord) => {
+    const c = ctx.temp(flatCell(coord, cells));
+    const aBegin = ctx.temp(`${start}[${c}]`), aEnd = ctx.temp(`${start}[${c} + 1]`);
+    ctx.loop(stencil.length, (s) => {
+      const other = coord.map((x, k) => ctx.temp(`(${x} + ${offsets}[${s} * ${g.dim} + ${k}] + ${cells[k]}) % ${cells[k]}`));
+      const c2 = ctx.temp(flatCell(other, cells));
+      const bBegin = ctx.temp(`${start}[${c2}]`), bEnd = ctx.temp(`${start}[${c2} + 1]`);
+      const a = ctx.mutable(aBegin);
+      ctx.line(`for (; ${a} < ${aEnd}; ${a}++) {`, false);
+      const i = ctx.temp(`${sorted}[${a}]`);
+      const xi = coordinates(a).map((x) => ctx.temp(x));
+      const b = ctx.mutable(`${s} === 0 ? ${a} + 1 : ${bBegin}`);
+      ctx.line(`for (; ${b} < ${bEnd}; ${b}++) {`, false);
+      pairAt({ i, j: ctx.temp(`${sorted}[${b}]`), xi, xj: coordinates(b) });
+      ctx.line('}', false);
+      ctx.line('}', false);
+    });
+  });
+}
