@@ -54,7 +54,8 @@ describe('CPU runners of long states', () => {
     // Operands of commutative ops may come in another order (interning order), the length may not change.
     expect(large.replace(/\d+/g, '#').length).toBe(small.replace(/\d+/g, '#').length);
     expect(large.length - small.length).toBeLessThan(40); // one more digit in a few sizes
-    expect(large.length).toBeLessThan(10_000);
+    // Far under V8's optimisation bound (OPTIMIZABLE_SOURCE_LENGTH, 60 000) whatever n: the cell-list pair loop is emitted twice (before and inside the step loop).
+    expect(large.length).toBeLessThan(20_000);
   });
 
   it('leapfrog over 100 particles (dof 300) matches a hand-written leapfrog around compileJs(∇V) to 1e-12, and conserves momentum', async () => {
