@@ -20,7 +20,7 @@ const ROOT_VALUES = words(`
   sigmoid sign sin sinh softplus sqrt stack stepSize sub sum tan tanh tensorConstant time unitVector zeros broadcast
   compile methodNames
   symplecticDefect graphSize printExpr gpuAvailable gpuInfo releaseGpu
-  harmonicOscillator pendulum kepler keplerPolar henonHeiles lennardJones doubleWell coupledOscillator doublePendulum dnls
+  harmonicOscillator pendulum kepler keplerPolar henonHeiles lennardJones doubleWell coupledOscillator doublePendulum dnls plummer
   fcc hexagonal maxwellBoltzmann radialDistribution
   hnn mlpField sympnet mapJacobian ParamStore initialisers glorot he normal zerosInit createRandom
   dataset fit integrateModel
@@ -30,7 +30,7 @@ const ROOT_VALUES = words(`
 const ROOT_TYPES = words(`
   DarbouxErrorCode
   FormulaSpec PhaseSpace HamiltonianDefinition ParamValues
-  ParticlesOptions ParticleSystem PairOptions BondOptions ExternalOptions PairPotential ExternalPotential
+  ParticlesOptions ParticleSystem PlummerOptions PlummerModel PairOptions BondOptions ExternalOptions PairPotential ExternalPotential
   Expr Shape Operand Scalar Vector Matrix
   CompileOptions ImplicitSolver Stepper RunOptions RunResult VjpOptions VjpResult VjpMemory GpuOptions GpuStepper
   PrintOptions AdapterChoice GpuInfo
