@@ -61,6 +61,7 @@ export { doubleWell } from './models/double-well.js';
 export { coupledOscillator } from './models/coupled-oscillator.js';
 export { doublePendulum } from './models/double-pendulum.js';
 export { dnls } from './models/dnls.js';
+export { fpuChain } from './models/fpu.js';
 export { plummer, type PlummerOptions, type PlummerModel } from './models/plummer.js';
 
 // Particle states and observables.

@@ -20,7 +20,7 @@ const ROOT_VALUES = words(`
   sigmoid sign sin sinh softplus sqrt stack stepSize sub sum tan tanh tensorConstant time unitVector zeros broadcast
   compile methodNames
   symplecticDefect graphSize printExpr gpuAvailable gpuInfo releaseGpu
-  harmonicOscillator pendulum kepler keplerPolar henonHeiles lennardJones doubleWell coupledOscillator doublePendulum dnls plummer
+  harmonicOscillator pendulum kepler keplerPolar henonHeiles lennardJones doubleWell coupledOscillator doublePendulum dnls plummer fpuChain
   fcc hexagonal maxwellBoltzmann radialDistribution
   hnn mlpField sympnet mapJacobian ParamStore initialisers glorot he normal zerosInit createRandom
   dataset fit integrateModel
