@@ -11,6 +11,8 @@
  */
 import type { Expr } from '../expr.js';
 import { make, isConstant } from '../make.js';
+import { constant } from '../build.js';
+import { graphCalculus } from '../op.js';
 import { graphEvaluator, type GraphEvaluator } from '../evaluate-graph.js';
 import { serializeGraph, deserializeGraph } from '../json.js';
 import { substitute, topologicalOrder } from '../traverse.js';
@@ -123,4 +125,22 @@ export function printReduction(op: string, args: readonly string[], text: string
   const body = decodeBody(text);
   const shown = body.roots.map((root) => printExpr(root)).join(', ');
   return `${op}(${args.join(', ')}; ${vars.join(', ')} ↦ ${body.roots.length > 1 ? `(${shown})` : shown})`;
+}
+
+/**
+ * The tangents of a body's roots through its lifted arguments (`seeds[k]` the tangent of argument k, null = zero),
+ * one per root; null when every seed is zero. Shared by the JVP rules of every reduction over index sets.
+ *
+ * @example
+ * const [t] = liftedBodyTangents(node.attrs.body as string, node.args.slice(lift), tangents.slice(lift)) ?? [];
+ */
+export function liftedBodyTangents(text: string, args: readonly Expr[], seeds: readonly (Expr | null)[]): Expr[] | null {
+  if (seeds.every((t) => t === null)) return null;
+  return withArgumentPlaceholders(text, args, (roots, placeholders) => {
+    const tangents = new Map<Expr, Expr>();
+    placeholders.forEach((p, k) => {
+      if (seeds[k]) tangents.set(p, seeds[k]!);
+    });
+    return graphCalculus().jvp(roots, tangents).map((d, k) => d ?? constant(0, roots[k]!.shape));
+  });
 }

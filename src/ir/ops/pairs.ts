@@ -13,7 +13,7 @@ import { add, constant, div, dot, mul, sub } from '../build.js';
 import { make } from '../make.js';
 import { defineOp, graphCalculus, type Value } from '../op.js';
 import { size } from '../shape.js';
-import { bound, decodeBody, liftBody, printReduction, withArgumentPlaceholders } from './pair-body.js';
+import { bound, decodeBody, liftBody, printReduction, liftedBodyTangents, withArgumentPlaceholders } from './pair-body.js';
 import { emitPairLoop, forEachPair, geometry } from './pair-geometry.js';
 import { arrayElem, emitSiteVectors, leading, liftedBindings, projected, projections, PROJECTIONS, scalarCode } from './pair-emit.js';
 
@@ -145,13 +145,9 @@ defineOp({
     let out: Expr | null = tq ? dot(gradientOf(node), tq) : null;
     const lift = leading(node);
     const seeds = tangents.slice(lift);
-    if (seeds.some((t) => t !== null)) {
-      const [t] = withArgumentPlaceholders(node.attrs.body as string, node.args.slice(lift), (roots, ph) => {
-        const m = new Map<Expr, Expr>();
-        ph.forEach((p, k) => seeds[k] && m.set(p, seeds[k]!));
-        return [graphCalculus().jvp(roots, m)[0] ?? constant(0, roots[0]!.shape)];
-      });
-      const term = pairNode('pairSum', node.args[0]!, node.args.slice(1, lift), [t!], pairSumAttrs(node.attrs));
+    const [t] = liftedBodyTangents(node.attrs.body as string, node.args.slice(lift), seeds) ?? [];
+    if (t) {
+      const term = pairNode('pairSum', node.args[0]!, node.args.slice(1, lift), [t], pairSumAttrs(node.attrs));
       out = out === null ? term : add(out, term);
     }
     return out;
@@ -229,13 +225,9 @@ defineOp({
   jvp(node, tangents) {
     const [tq, ...seeds] = tangents;
     let out: Expr | null = tq ? hessianVector(node, tq) : null;
-    if (seeds.some((t) => t !== null)) {
-      const [t] = withArgumentPlaceholders(node.attrs.body as string, node.args.slice(1), (roots, ph) => {
-        const m = new Map<Expr, Expr>();
-        ph.forEach((p, k) => seeds[k] && m.set(p, seeds[k]!));
-        return [graphCalculus().jvp(roots, m)[0] ?? constant(0)];
-      });
-      const term = pairNode('pairGradient', node.args[0]!, [], [t!], geometryAttrs(node.attrs));
+    const [t] = liftedBodyTangents(node.attrs.body as string, node.args.slice(1), seeds) ?? [];
+    if (t) {
+      const term = pairNode('pairGradient', node.args[0]!, [], [t], geometryAttrs(node.attrs));
       out = out === null ? term : add(out, term);
     }
     return out;
@@ -307,12 +299,8 @@ defineOp({
     const [tq, tv, ...seeds] = tangents;
     if (tq) throw third(node);
     let out: Expr | null = tv ? make('pairHessianVector', [node.args[0]!, tv, ...node.args.slice(2)], node.attrs) : null;
-    if (seeds.some((t) => t !== null)) {
-      const roots = withArgumentPlaceholders(node.attrs.body as string, node.args.slice(2), (rs, ph) => {
-        const m = new Map<Expr, Expr>();
-        ph.forEach((p, k) => seeds[k] && m.set(p, seeds[k]!));
-        return graphCalculus().jvp(rs, m).map((d) => d ?? constant(0));
-      });
+    const roots = liftedBodyTangents(node.attrs.body as string, node.args.slice(2), seeds);
+    if (roots) {
       const term = pairNode('pairHessianVector', node.args[0]!, [node.args[1]!], roots, geometryAttrs(node.attrs));
       out = out === null ? term : add(out, term);
     }

@@ -10,7 +10,7 @@ import { make } from '../make.js';
 import { defineOp, graphCalculus, type EmitContext, type Value } from '../op.js';
 import { size } from '../shape.js';
 import { substitute, topologicalOrder } from '../traverse.js';
-import { bound, decodeBody, liftBody, printReduction, withArgumentPlaceholders } from './pair-body.js';
+import { bound, decodeBody, liftBody, printReduction, liftedBodyTangents, withArgumentPlaceholders } from './pair-body.js';
 import { checkParticles } from './pair-builders.js';
 
 const leading = (attrs: Attrs) => (attrs.vector === true ? 2 : 1);
@@ -91,13 +91,9 @@ defineOp({
     if ((tq && (node.shape.length !== 0 || lead === 2)) || (lead === 2 && tangents[1])) throw unsupported(node);
     let out: Expr | null = tq ? dot(siteGradient(node), tq) : null;
     const seeds = tangents.slice(lead);
-    if (seeds.some((t) => t !== null)) {
-      const [t] = withArgumentPlaceholders(node.attrs.body as string, node.args.slice(lead), (roots, ph) => {
-        const m = new Map<Expr, Expr>();
-        ph.forEach((p, k) => seeds[k] && m.set(p, seeds[k]!));
-        return [graphCalculus().jvp(roots, m)[0] ?? constant(0, roots[0]!.shape)];
-      });
-      const term = siteNode('siteSum', node.args[0]!, lead === 2 ? node.args[1]! : null, [t!], siteAttrs(node.attrs, lead === 2));
+    const [t] = liftedBodyTangents(node.attrs.body as string, node.args.slice(lead), seeds) ?? [];
+    if (t) {
+      const term = siteNode('siteSum', node.args[0]!, lead === 2 ? node.args[1]! : null, [t], siteAttrs(node.attrs, lead === 2));
       out = out === null ? term : add(out, term);
     }
     return out;
@@ -150,13 +146,9 @@ defineOp({
     if (lead === 2) return tangents[1] ? make('siteMap', [node.args[0]!, tangents[1]!, ...node.args.slice(2)], node.attrs) : null; // linear in y when built as a Jacobian-vector map
     let out: Expr | null = tq ? jacobianVector(node, tq) : null;
     const seeds = tangents.slice(1);
-    if (seeds.some((t) => t !== null)) {
-      const [t] = withArgumentPlaceholders(node.attrs.body as string, node.args.slice(1), (roots, ph) => {
-        const m = new Map<Expr, Expr>();
-        ph.forEach((p, k) => seeds[k] && m.set(p, seeds[k]!));
-        return [graphCalculus().jvp(roots, m)[0] ?? constant(0, roots[0]!.shape)];
-      });
-      const term = siteNode('siteMap', node.args[0]!, null, [t!], siteAttrs(node.attrs, false));
+    const [t] = liftedBodyTangents(node.attrs.body as string, node.args.slice(1), seeds) ?? [];
+    if (t) {
+      const term = siteNode('siteMap', node.args[0]!, null, [t], siteAttrs(node.attrs, false));
       out = out === null ? term : add(out, term);
     }
     return out;
@@ -188,12 +180,12 @@ function transposed(node: Expr, c: Expr): Expr {
 function jacobianVector(node: Expr, v: Expr): Expr {
   const x = bound('x', [node.attrs.dim as number]), y = bound('y', [node.attrs.dim as number]);
   const [t] = withArgumentPlaceholders(node.attrs.body as string, node.args.slice(1), (roots) => [graphCalculus().jvp(roots, new Map([[x, y]]))[0] ?? constant(0, [node.attrs.dim as number])]);
-  return siteNode('siteMap', node.args[0]!, v, [t!], siteAttrs(node.attrs, true));
+  return siteNode('siteMap', node.args[0]!, v, [t], siteAttrs(node.attrs, true));
 }
 function vectorJacobian(node: Expr, c: Expr): Expr {
   const x = bound('x', [node.attrs.dim as number]), y = bound('y', [node.attrs.dim as number]);
   const [t] = withArgumentPlaceholders(node.attrs.body as string, node.args.slice(1), (roots) => graphCalculus().vjp(roots, [y], [x]));
-  return siteNode('siteMap', node.args[0]!, c, [t!], siteAttrs(node.attrs, true));
+  return siteNode('siteMap', node.args[0]!, c, [t], siteAttrs(node.attrs, true));
 }
 
 /**
