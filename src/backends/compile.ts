@@ -1,7 +1,6 @@
 import { DarbouxError } from '../errors.js';
 import type { Hamiltonian } from '../system/hamiltonian.js';
 import { stepProgram } from '../integrators/methods.js';
-import type { StepProgram } from '../integrators/step-program.js';
 import { withImplicitSolver, type ImplicitSolver } from '../integrators/newton.js';
 import type { Stepper } from './stepper.js';
 import type { GpuOptions } from './gpu/stepper.js';

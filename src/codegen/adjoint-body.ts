@@ -8,7 +8,6 @@ import { gradientParts, offsetPlus, partRoots, writeGradient } from './gradient-
 import { size } from '../ir/shape.js';
 import type { Lowering } from './lowering.js';
 import { emitFixedPoint, solveScaleElems, type FixedPointSettings } from './step-body.js';
-import { elementOf } from './values.js';
 
 /** Every expression a backward step evaluates: the solves' predictors, maps and scales, then its outputs. */
 function adjointRoots(step: AdjointStep, outputs: readonly Expr[]): Expr[] {

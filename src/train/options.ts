@@ -4,7 +4,7 @@
 import { DarbouxError } from '../errors.js';
 import type { NeuralKind, NeuralModel } from '../models/neural/model.js';
 import type { AdapterChoice } from '../runtime/index.js';
-import type { FitOptions, LossName, RolloutOptions, TrainingData } from './types.js';
+import type { FitOptions, LossName, RolloutOptions } from './types.js';
 
 /** The losses each model kind supports; the first is the default. */
 export const LOSSES_BY_KIND: Readonly<Record<NeuralKind, readonly LossName[]>> = {

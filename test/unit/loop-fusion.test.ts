@@ -1,4 +1,3 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dot, matTvec, param, sum } from '../../src/index.js';
 import { compileJs } from '../../src/internals.js';

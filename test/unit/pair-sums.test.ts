@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { add, constant, div, dot, exp, input, mul, param, powi, sub, index, tanh } from '../../src/ir/build.js';
+import { add, div, dot, exp, input, mul, param, powi, sub, index, tanh } from '../../src/ir/build.js';
 import type { Expr } from '../../src/ir/expr.js';
 import { graphEvaluator } from '../../src/ir/evaluate-graph.js';
 import { graphSize } from '../../src/ir/traverse.js';

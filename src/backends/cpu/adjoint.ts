@@ -1,9 +1,7 @@
 import { DarbouxError } from '../../errors.js';
-import { compileJsAdjointRunner, type JsAdjointRunner } from '../../codegen/emit-js-adjoint.js';
-import { compileJsRunner, JS_FIXED_POINT, type JsRunner } from '../../codegen/emit-js-stepper.js';
+import { JS_FIXED_POINT } from '../../codegen/emit-js-stepper.js';
 import type { FixedPointSettings } from '../../codegen/step-body.js';
 import type { ParamValues } from '../../system/hamiltonian.js';
-import { adjointStep, type AdjointStateSource } from '../../integrators/adjoint-step.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import { size } from '../../ir/shape.js';
 import { throwRunFailure } from '../checks.js';

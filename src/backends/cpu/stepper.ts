@@ -1,5 +1,5 @@
 import { DarbouxError } from '../../errors.js';
-import { JS_FIXED_POINT, type JsRunStatus } from '../../codegen/emit-js-stepper.js';
+import { JS_FIXED_POINT } from '../../codegen/emit-js-stepper.js';
 import { cpuAdjointBackend } from './adjoint.js';
 import { jsRunners } from './runners.js';
 import { checkRunOptions, throwRunFailure } from '../checks.js';

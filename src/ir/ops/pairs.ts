@@ -214,7 +214,6 @@ defineOp({
     return out;
   },
   emit(ctx, node) {
-    const g = geometry(node.attrs);
     const body = decodeBody(node.attrs.body as string);
     return emitSiteVectors(ctx, node, (p) => {
       const [f] = ctx.lowerBody(body.roots, liftedBindings(ctx, node, body, p.r));
@@ -285,7 +284,7 @@ defineOp({
   emit(ctx, node) {
     const g = geometry(node.attrs);
     const body = decodeBody(node.attrs.body as string);
-    const [q, v] = node.args as [Expr, Expr];
+    const v = node.args[1]!;
     return emitSiteVectors(ctx, node, (p) => {
       const [A, C] = ctx.lowerBody(body.roots, liftedBindings(ctx, node, body, p.r));
       const u = p.d.map((dk) => ctx.temp(`${dk} / ${p.r}`));
