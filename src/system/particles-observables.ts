@@ -141,37 +141,3 @@ export function refuseOverlap(layout: ParticleLayout, q: ArrayLike<number>, wher
     throw new DarbouxError('NONFINITE', `${where}: particles ${pair[0]} and ${pair[1]} overlap (r = 0), so the pair energy and force are not finite; move them apart`, { pair });
   }
 }
-
-/** dV/dr of one pair or bond term, evaluated at a distance. */
-export type RadialDerivative = (r: number) => number;
-
-/**
- * Σ r_ij·F_ij = −Σ r·V'(r) over the pairs within the cutoff and over the bonds (minimum image in the box).
- *
- * @example
- * pairVirial(layout, q, { pair: (r) => -12 * r ** -13 });
- */
-export function pairVirial(
-  layout: ParticleLayout,
-  q: ArrayLike<number>,
-  terms: { pair?: RadialDerivative; cutoff?: number; bonds?: { edges: readonly (readonly [number, number])[]; dV: RadialDerivative } },
-): number {
-  const { n, dim, box } = layout;
-  let w = 0;
-  if (terms.pair !== undefined) {
-    const rc = terms.cutoff ?? Infinity;
-    for (let i = 0; i < n; i++) {
-      for (let j = i + 1; j < n; j++) {
-        const r = pairDistance(q, dim, i, j, box);
-        if (r < rc) w -= r * terms.pair(r);
-      }
-    }
-  }
-  if (terms.bonds !== undefined) {
-    for (const [i, j] of terms.bonds.edges) {
-      const r = pairDistance(q, dim, i, j, box);
-      w -= r * terms.bonds.dV(r);
-    }
-  }
-  return w;
-}

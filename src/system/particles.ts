@@ -5,7 +5,7 @@
  * The sums are the IR's pair, edge and site reductions (`src/ir/ops`): the graph of H has the same size for any n.
  */
 import { DarbouxError } from '../errors.js';
-import { add, dot, input, mul, tensorConstant } from '../ir/build.js';
+import { add, constant, dot, input, mul, neg, tensorConstant } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
 import { inputsOf } from '../ir/traverse.js';
 import { gradient as symbolicGradient } from '../autodiff/vjp.js';
@@ -150,16 +150,28 @@ function checkEdges(edges: unknown, n: number): readonly (readonly [number, numb
   return edges as readonly (readonly [number, number])[];
 }
 
-/** dV/dr of a term as an f64 function of r, at the given parameter values. */
-function radialDerivative(potential: (r: Expr) => Expr, params: Record<string, number>): obs.RadialDerivative {
-  const r = input('aux', 'r');
-  const [dV] = symbolicGradient(potential(r), [r]);
-  const paramNodes = inputsOf([dV!]).filter((node) => node.attrs.role === 'param');
-  const f = graphEvaluator([r, ...paramNodes], [dV!]);
+/** −r·V′(r), the virial body of a pair or bond term V(r). */
+function virialBody(potential: (r: Expr) => Expr): (r: Expr) => Expr {
+  return (r) => neg(mul(r, symbolicGradient(potential(r), [r])[0]!));
+}
+
+/**
+ * The pair virial Σ r_ij·F_ij = −Σ r·V′(r) over the pairs within the cutoff and over the bonds, as an f64 function of
+ * q: the same pair and edge reductions as H, with the body −r·V′(r).
+ */
+function virialFunction(
+  q: Expr, n: number, dim: number, box: readonly number[] | undefined, params: Record<string, number>,
+  pair: { V: (r: Expr) => Expr; cutoff?: number } | undefined, bonds: { V: (r: Expr) => Expr; edges: readonly (readonly [number, number])[] } | undefined,
+): (q: ArrayLike<number>) => number {
+  let W: Expr = constant(0);
+  if (pair !== undefined) W = add(W, pairSum(q, { n, dim, potential: virialBody(pair.V), cutoff: pair.cutoff, box }));
+  if (bonds !== undefined) W = add(W, edgeSum(q, { n, dim, edges: bonds.edges, potential: virialBody(bonds.V), box }));
+  const paramNodes = inputsOf([W]).filter((node) => node.attrs.role === 'param');
+  const f = graphEvaluator([q, ...paramNodes], [W]);
   const values = paramNodes.map((node) => [params[node.attrs.name as string]!]);
   const out = [new Float64Array(1)];
-  return (x) => {
-    f([[x], ...values], out);
+  return (qv) => {
+    f([qv, ...values], out);
     return out[0]![0]!;
   };
 }
@@ -205,11 +217,9 @@ export function particles(options: ParticlesOptions): ParticleSystem {
   const layout: obs.ParticleLayout = { n, dim, masses, box };
   const hamiltonian = new ParticleHamiltonian({ H, q, p, params, names: { q: qNames, p: qNames.map((s) => `p${s}`) } }, layout);
 
-  const virialTerms = {
-    pair: pairV !== undefined ? radialDerivative(pairV, params) : undefined,
-    cutoff: pair?.cutoff,
-    bonds: bondV !== undefined ? { edges: edges!, dV: radialDerivative(bondV, params) } : undefined,
-  };
+  let virial: ((qv: ArrayLike<number>) => number) | undefined;
+  const pairVirial = (qv: ArrayLike<number>) =>
+    (virial ??= virialFunction(q, n, dim, box, params, pairV && { V: pairV, cutoff: pair!.cutoff }, bondV && { V: bondV, edges: edges! }))(qv);
   return {
     hamiltonian,
     n,
@@ -220,17 +230,17 @@ export function particles(options: ParticlesOptions): ParticleSystem {
     temperature: (pv) => obs.temperature(layout, pv),
     momentum: (pv) => obs.momentum(layout, pv),
     angularMomentum: (qv, pv) => obs.angularMomentum(layout, qv, pv),
-    pressure: (qv, pv) => pressure(layout, virialTerms, qv, pv),
+    pressure: (qv, pv) => pressure(layout, pairVirial, qv, pv),
     overlaps: (qv) => obs.findOverlap(layout, qv),
   };
 }
 
-function pressure(layout: obs.ParticleLayout, terms: Parameters<typeof obs.pairVirial>[2], q: ArrayLike<number>, p: ArrayLike<number>): number {
+function pressure(layout: obs.ParticleLayout, pairVirial: (q: ArrayLike<number>) => number, q: ArrayLike<number>, p: ArrayLike<number>): number {
   if (layout.box === undefined) {
     throw new DarbouxError('OPTION', 'pressure needs a periodic box (the volume of open boundaries is not defined): build the system with box', {});
   }
   obs.checkStateLength(layout, q, 'q');
   obs.refuseOverlap(layout, q, 'pressure');
   const volume = layout.box.reduce((a, b) => a * b, 1);
-  return (2 * obs.kineticEnergy(layout, p) + obs.pairVirial(layout, q, terms)) / (layout.dim * volume);
+  return (2 * obs.kineticEnergy(layout, p) + pairVirial(q)) / (layout.dim * volume);
 }
