@@ -1,4 +1,4 @@
-import type { System } from './system.js';
+import { parameterValuesByName, type System } from './system.js';
 import { DarbouxError } from '../errors.js';
 import { constant, input, stepSize, time } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
@@ -80,11 +80,7 @@ export class Hamiltonian implements System {
 
   /** Parameter values by name (numbers for scalars). @example h.paramsByName() // { lam: 1 } */
   paramsByName(): Record<string, number | Float64Array> {
-    const out: Record<string, number | Float64Array> = {};
-    this.params.forEach((node, k) => {
-      out[node.attrs.name as string] = node.shape.length === 0 ? this.paramValues[k]![0]! : this.paramValues[k]!.slice();
-    });
-    return out;
+    return parameterValuesByName(this);
   }
 
   /** A copy with other parameter values. @example h.withParams({ lam: 0.5 }) */
