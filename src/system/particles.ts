@@ -97,6 +97,19 @@ class ParticleHamiltonian extends Hamiltonian {
     if (!g.dq.every(Number.isFinite)) obs.refuseOverlap(this.layout, q, 'gradient');
     return g;
   }
+
+  /** Why a run from q went non-finite at once, when it is an overlapping pair (NONFINITE naming it); else undefined. */
+  nonfiniteReason(q: ArrayLike<number>): DarbouxError | undefined {
+    const pair = obs.findOverlap(this.layout, q);
+    if (pair === undefined) return undefined;
+    try {
+      obs.refuseOverlap(this.layout, q, 'run');
+    } catch (error) {
+      if (error instanceof DarbouxError) return error;
+      throw error;
+    }
+    return undefined;
+  }
 }
 
 function positiveInteger(value: unknown, what: string): number {

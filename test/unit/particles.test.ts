@@ -208,6 +208,33 @@ describe('particles: energy, forces, integration', () => {
   });
 });
 
+describe('particles: long runs', () => {
+  it('leapfrog keeps the energy of a 2-D LJ liquid (32 particles, periodic) bounded over 10⁵ steps: no drift', async () => {
+    // Force-shifted LJ (V and V′ continuous at r_c = 2.5), so the check is about the integrator, not a force jump.
+    const rc = 2.5, Vc = 4 * (rc ** -12 - rc ** -6), Fc = -48 * rc ** -13 + 24 * rc ** -7;
+    const { q, box } = hexagonal({ cells: [4, 4], density: 0.7 });
+    const n = q.length / 2;
+    const sys = particles({ n, dim: 2, mass: 1, box, pair: { V: `4*((1/r)^12 - (1/r)^6) - (${Vc}) - (r - ${rc})*(${Fc})`, cutoff: rc } });
+    const h = sys.hamiltonian;
+    const st = await compile(h, { method: 'leapfrog', dt: 0.005, backend: 'cpu' });
+    const melted = await st.run({ q0: q, p0: maxwellBoltzmann({ n, dim: 2, temperature: 1, mass: 1, seed: 1 }), steps: 2000 });
+    const out = await st.run({ q0: melted.q, p0: melted.p, steps: 100_000, record: 100 });
+    st.dispose();
+    const e0 = h.energy(melted.q, melted.p), rec = out.record!;
+    let first = 0, second = 0;
+    for (let k = 0; k < rec.count; k++) {
+      const error = Math.abs(h.energy(rec.q.subarray(2 * n * k, 2 * n * (k + 1)), rec.p.subarray(2 * n * k, 2 * n * (k + 1))) - e0) / Math.abs(e0);
+      if (k < rec.count / 2) first = Math.max(first, error);
+      else second = Math.max(second, error);
+    }
+    expect(sys.temperature(out.p)).toBeGreaterThan(0.5); // a liquid, not a frozen lattice
+    expect(first).toBeGreaterThan(1e-5);
+    expect(Math.max(first, second)).toBeLessThan(3e-3);
+    expect(second).toBeLessThan(1.3 * first);
+    for (const c of sys.momentum(out.p)) expect(Math.abs(c)).toBeLessThan(1e-11);
+  }, 60_000);
+});
+
 describe('particles: pressure', () => {
   it('an ideal gas has P = 2·KE/(dim·V) = (n − 1)·T/V (temperature counts dim·(n − 1) dof)', () => {
     const n = 50, box = [3, 4, 5];
@@ -308,6 +335,68 @@ describe('particles: bad input', () => {
     expectCode(() => particles({ n: 2, dim: 2, mass: 1 }).pressure([0, 0, 1, 1], [0, 0, 0, 0]), 'OPTION');
     expectCode(() => radialDistribution([0, 0, 1, 1], { n: 2, dim: 2, box: [4, 4], bins: 10, rMax: 2.5 }), 'OPTION');
     expectCode(() => radialDistribution([0, 0, 1, 1, 2], { n: 2, dim: 2, box: [4, 4], bins: 10, rMax: 2 }), 'INPUT');
+  });
+});
+
+describe('particles: bad input (the issue\'s list), each naming the value', () => {
+  const details = (f: () => unknown): Record<string, unknown> => {
+    try {
+      f();
+    } catch (e) {
+      return (e as DarbouxError).details as Record<string, unknown>;
+    }
+    throw new Error('expected a refusal');
+  };
+
+  it('masses ≤ 0 or not finite → SPEC naming the particle and the mass', () => {
+    expectCode(() => particles({ n: 2, dim: 3, mass: 0 }), 'SPEC', /particle 0 is 0\b/);
+    expectCode(() => particles({ n: 3, dim: 2, mass: [1, 2, -0.5] }), 'SPEC', /particle 2 is -0\.5/);
+    expectCode(() => particles({ n: 2, dim: 2, mass: [1, Number.NaN] }), 'SPEC', /particle 1 is NaN/);
+    expectCode(() => particles({ n: 2, dim: 2, mass: [1, 2, 3] }), 'SPEC', /2 numbers/);
+    expect(details(() => particles({ n: 3, dim: 2, mass: [1, 2, -0.5] }))).toEqual({ particle: 2, mass: -0.5 });
+  });
+
+  it('a box side ≤ 0 or not finite → SPEC naming the side and its value', () => {
+    expectCode(() => particles({ n: 2, dim: 3, mass: 1, box: [4, 0, 4] }), 'SPEC', /side 1 is 0\b/);
+    expectCode(() => particles({ n: 2, dim: 2, mass: 1, box: [-3, 4] }), 'SPEC', /side 0 is -3/);
+    expectCode(() => particles({ n: 2, dim: 2, mass: 1, box: [3, Infinity] }), 'SPEC', /side 1 is Infinity/);
+    expectCode(() => particles({ n: 2, dim: 3, mass: 1, box: [3, 3] }), 'SPEC', /3 side lengths/);
+    expect(details(() => particles({ n: 2, dim: 2, mass: 1, box: [-3, 4] }))).toMatchObject({ side: 0 });
+  });
+
+  it('a cutoff above half the smallest box side → OPTION naming the cutoff and the half side', () => {
+    const pair = { V: LJ, params: { eps: 1, sig: 1 }, cutoff: 2.5 };
+    expectCode(() => particles({ n: 2, dim: 3, mass: 1, box: [6, 4.8, 6], pair }), 'OPTION', /cutoff 2\.5 is above half the smallest box side \(2\.4\)/);
+    expect(() => particles({ n: 2, dim: 3, mass: 1, box: [6, 5, 6], pair })).not.toThrow(); // exactly half: allowed
+    expectCode(() => particles({ n: 2, dim: 2, mass: 1, box: [6, 6], pair: { V: LJ, params: { eps: 1, sig: 1 } } }), 'OPTION', /needs a pair\.cutoff/);
+    expectCode(() => particles({ n: 2, dim: 2, mass: 1, box: [6, 6], pair: { ...pair, cutoff: -1 } }), 'OPTION', /-1/);
+  });
+
+  it('edges out of range, not integers, or joining a particle to itself → SPEC naming the edge', () => {
+    const bonds = (edges: [number, number][]) => ({ edges, V: 'r^2' });
+    expectCode(() => particles({ n: 3, dim: 2, mass: 1, bonds: bonds([[0, 1], [1, 3]]) }), 'SPEC', /edges\[1\] = \[1,3\].*\[0, 3\)/);
+    expectCode(() => particles({ n: 3, dim: 2, mass: 1, bonds: bonds([[-1, 0]]) }), 'SPEC', /edges\[0\] = \[-1,0\]/);
+    expectCode(() => particles({ n: 3, dim: 2, mass: 1, bonds: bonds([[0, 1.5]]) }), 'SPEC', /edges\[0\] = \[0,1\.5\]/);
+    expectCode(() => particles({ n: 3, dim: 2, mass: 1, bonds: bonds([[0, 1], [2, 2]]) }), 'SPEC', /edges\[1\] joins particle 2 to itself/);
+    expect(details(() => particles({ n: 3, dim: 2, mass: 1, bonds: bonds([[0, 1], [2, 2]]) }))).toEqual({ edge: 1 });
+  });
+
+  it('overlapping particles (r = 0) → NONFINITE naming the pair, from energy, gradient and a compiled run', async () => {
+    const sys = particles({ n: 4, dim: 2, mass: 1, box: [6, 6], pair: { V: LJ, params: { eps: 1, sig: 1 }, cutoff: 2.5 } });
+    // Particles 1 and 3 coincide through the periodic image (x differs by one box length).
+    const q = [0, 0, 1.5, 1, 3, 3, 7.5, 1], p = new Array(8).fill(0);
+    expect(sys.overlaps(q)).toEqual([1, 3]);
+    expectCode(() => sys.hamiltonian.energy(q, p), 'NONFINITE', /particles 1 and 3/);
+    expectCode(() => sys.hamiltonian.gradient(q, p), 'NONFINITE', /particles 1 and 3/);
+    const st = await compile(sys.hamiltonian, { method: 'leapfrog', dt: 0.005, backend: 'cpu' });
+    const fine = [0, 0, 1.5, 1, 3, 3, 4.5, 4];
+    // In a batch, the second trajectory is the overlapping one.
+    const refusal = await st.run({ q0: [...fine, ...q], p0: [...p, ...p], batch: 2, steps: 5 }).then(() => undefined, (e: unknown) => e);
+    st.dispose();
+    expect(refusal).toBeInstanceOf(DarbouxError);
+    expect((refusal as DarbouxError).code).toBe('NONFINITE');
+    expect((refusal as DarbouxError).message).toMatch(/particles 1 and 3 overlap/);
+    expect((refusal as DarbouxError).details).toMatchObject({ pair: [1, 3] });
   });
 });
 

@@ -45,7 +45,7 @@ export function cpuStepper(program: StepProgram, dt: number, settings: Partial<F
       const rq = record > 0 ? new Float64Array(count * batch * h.dof) : null;
       const rp = record > 0 ? new Float64Array(count * batch * h.dof) : null;
       const status = runner(q, p, h.paramValues as Float64Array[], batch, steps, dt, options.t0 ?? 0, record, rq, rp);
-      throwRunFailure(program.method, dt, status);
+      throwRunFailure(program.method, dt, status, { system: h, q0: options.q0 });
       const result: RunResult = { q, p };
       if (program.implicit) {
         result.stats = { iterations: { mean: steps > 0 ? status.iterationsTotal / (steps * batch) : 0, max: status.iterationsMax } };
