@@ -235,10 +235,11 @@ function storeLines(pair: RegisterPair, n: number): string[] {
 /** Declarations of a pair's locals, loaded from its arrays at offset `o` (or left unset when it has none). */
 function loadLines(pair: RegisterPair, n: number): string[] {
   const [a, b] = pair.registers;
-  const idx = Array.from({ length: n }, (_, i) => i);
-  if (pair.io === null) return a.kind === 'array' ? [] : [`    let ${[...idx.map((i) => elementOf(a, i)), ...idx.map((i) => elementOf(b, i))].join(', ')};`];
-  const [from0, from1] = pair.io;
-  if (a.kind === 'array' && b.kind === 'array') return [`    for (let i = 0; i < ${n}; i++) { ${a.name}[i] = ${from0}[o + i]; ${b.name}[i] = ${from1}[o + i]; }`];
+  if (pair.io === null && a.kind === 'array') return [];
+  const [from0, from1] = pair.io ?? [];
+  if (pair.io !== null && a.kind === 'array' && b.kind === 'array') return [`    for (let i = 0; i < ${n}; i++) { ${a.name}[i] = ${from0}[o + i]; ${b.name}[i] = ${from1}[o + i]; }`];
+  const idx = Array.from({ length: n }, (_, i) => i); // scalar registers only: the array case stays O(1) in n
+  if (pair.io === null) return [`    let ${[...idx.map((i) => elementOf(a, i)), ...idx.map((i) => elementOf(b, i))].join(', ')};`];
   return [`    let ${idx.map((i) => `${elementOf(a, i)} = ${from0}[o + ${i}]`).join(', ')};`, `    let ${idx.map((i) => `${elementOf(b, i)} = ${from1}[o + ${i}]`).join(', ')};`];
 }
 

@@ -235,6 +235,23 @@ describe('particles: long runs', () => {
   }, 60_000);
 });
 
+describe('particles: generated code does not grow with n', () => {
+  it('the CPU leapfrog source for 1 000 and 50 000 LJ particles differs only in numeric literals', async () => {
+    const source = async (n: number) => {
+      const side = Math.cbrt(n / 0.8442);
+      const sys = particles({ n, dim: 3, mass: 1, box: [side, side, side], pair: { V: LJ, params: { eps: 1, sig: 1 }, cutoff: 2.5 } });
+      const st = await compile(sys.hamiltonian, { method: 'leapfrog', dt: 0.005, backend: 'cpu' });
+      st.dispose();
+      return st.source!;
+    };
+    const [small, large] = [await source(1000), await source(50_000)];
+    const shape = (text: string) => text.replace(/\d+(\.\d+)?(e[-+]?\d+)?/g, '#');
+    expect(small.split('\n').length).toBe(large.split('\n').length);
+    expect(shape(small).length).toBe(shape(large).length); // operand order may differ, never the amount of code
+    expect(large.length).toBeLessThan(small.length + 2000);
+  });
+});
+
 describe('particles: pressure', () => {
   it('an ideal gas has P = 2·KE/(dim·V) = (n − 1)·T/V (temperature counts dim·(n − 1) dof)', () => {
     const n = 50, box = [3, 4, 5];
