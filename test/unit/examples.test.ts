@@ -1,0 +1,128 @@
+/**
+ * Smoke tests of the examples: every file in examples/ runs (as `tsx examples/X.ts`, in a child process) with small
+ * arguments, exits with 0, and prints its key numbers within physical bounds. An example that takes more than
+ * 20 s even with small arguments runs only with DARBOUX_SLOW_EXAMPLES=1, as does the check that lj-fluid's defaults
+ * finish within a minute.
+ */
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const slow = process.env.DARBOUX_SLOW_EXAMPLES === '1';
+
+/** Runs `tsx examples/<file> ...args` from the repository root; resolves with its output and wall time. */
+function runExample(file: string, args: readonly string[]): Promise<{ code: number; output: string; seconds: number }> {
+  const start = performance.now();
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', `examples/${file}`, ...args], { cwd: root, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+      resolve({ code, output: stdout + stderr, seconds: (performance.now() - start) / 1000 });
+    });
+  });
+}
+
+/** The first number after `label` in the output. */
+function numberAfter(output: string, label: string | RegExp): number {
+  const source = typeof label === 'string' ? label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : label.source;
+  const match = new RegExp(`${source}\\s*(-?[0-9.]+(?:e[-+]?[0-9]+)?)`).exec(output);
+  if (match === null) throw new Error(`no number after ${String(label)} in:\n${output}`);
+  return Number(match[1]);
+}
+
+interface Smoke {
+  /** Small arguments. */
+  args: string[];
+  /** Checks of the printed numbers. */
+  check: (output: string) => void;
+  /** Over 20 s even with small arguments: runs only with DARBOUX_SLOW_EXAMPLES=1. */
+  heavy?: true;
+}
+
+/** One entry per example (a new example without one fails the first test). */
+const smoke: Record<string, Smoke> = {
+  'demo.ts': { args: [], check: (out) => expect(out).toMatch(/leapfrog/) },
+  'energy-drift.ts': {
+    args: [],
+    check: (out) => {
+      // Columns: method, max error, first half, second half, ratio (2nd/1st half), growth exponent, wall time.
+      const ratio = (method: string) => Number(out.split('\n').find((line) => line.startsWith(`${method} `))!.trim().split(/\s+/)[4]);
+      expect(ratio('rk4')).toBeGreaterThan(1.5);
+      for (const method of ['leapfrog', 'gauss4']) expect(ratio(method)).toBeLessThan(1.5);
+    },
+  },
+  'hnn-greydanus.ts': {
+    args: ['--steps', '20', '--hidden', '16,16', '--only', 'spring'],
+    check: (out) => {
+      const row = out.split('\n').find((line) => line.startsWith('| spring | HNN |'))!;
+      const cells = row.split('|').slice(3, -1).map(Number);
+      expect(cells.length).toBe(6);
+      for (const x of cells) expect(Number.isFinite(x)).toBe(true);
+    },
+  },
+  'symplectic-hnn-choudhary.ts': { args: ['--steps', '10', '--only', 'double-well'], check: (out) => expect(out).toMatch(/double-well/), heavy: true },
+  'sympnet-pendulum.ts': {
+    args: ['--steps', '100'],
+    check: (out) => {
+      // The last column, ‖JᵀΩJ − Ω‖, is at rounding for both SympNets: symplectic by construction, trained or not.
+      for (const model of ['LA-SympNet', 'G-SympNet']) {
+        const row = out.split('\n').find((line) => line.startsWith(`| ${model}`))!;
+        expect(Number(row.split('|').at(-2))).toBeLessThan(1e-12);
+      }
+    },
+  },
+  'lj-fluid.ts': {
+    args: ['--steps', '200'],
+    check: (out) => {
+      // After the 5 000 equilibration steps the fluid is a liquid at T* ≈ 0.72 with its first g(r) peak near r ≈ 1.1.
+      expect(Math.abs(numberAfter(out, 'mean temperature T* =') - 0.72)).toBeLessThan(0.15);
+      const peak = numberAfter(out, /first peak g = [0-9.]+ at r =/);
+      expect(peak).toBeGreaterThan(1.0);
+      expect(peak).toBeLessThan(1.25);
+      expect(numberAfter(out, 'max |E − E₀|/N over the run =')).toBeLessThan(1e-2);
+    },
+  },
+  'fpu-recurrence.ts': {
+    args: ['--time', '5000', '--every', '1000'],
+    check: (out) => {
+      expect(numberAfter(out, 'mode 1 first below 10 % of the energy at t =')).toBeLessThan(3000);
+      expect(numberAfter(out, 'recurrence: E₁/E returns to')).toBeGreaterThan(95);
+      expect(numberAfter(out, 'max |H − E|/E over the run:')).toBeLessThan(1e-3);
+    },
+  },
+  'nbody.ts': {
+    args: ['--n', '64', '--time', '0.5'],
+    check: (out) => {
+      expect(numberAfter(out, 'max |E − E₀|/|E₀| =')).toBeLessThan(1e-3);
+      expect(numberAfter(out, 'max |L − L₀| =')).toBeLessThan(1e-13);
+      expect(numberAfter(out, '2T/|W| =')).toBeGreaterThan(0.5);
+    },
+  },
+};
+
+describe('examples', () => {
+  it('every example in examples/ has a smoke entry', () => {
+    const files = readdirSync(new URL('../../examples/', import.meta.url)).filter((f) => f.endsWith('.ts'));
+    const missing = files.filter((f) => !(f in smoke));
+    expect(missing, `examples without small arguments in test/unit/examples.test.ts: ${missing.join(', ')}`).toEqual([]);
+    for (const name of Object.keys(smoke)) expect(files).toContain(name);
+  });
+
+  describe.concurrent('run with small arguments', () => {
+    for (const [file, { args, check, heavy }] of Object.entries(smoke)) {
+      it.skipIf(heavy === true && !slow)(`${file} ${args.join(' ')}`, async () => {
+        const { code, output } = await runExample(file, args);
+        expect(code, output).toBe(0);
+        check(output);
+      }, 180_000);
+    }
+  });
+
+  it.skipIf(!slow)('lj-fluid with its defaults (20 000 NVE steps of 256 atoms) finishes within a minute', async () => {
+    const { code, output, seconds } = await runExample('lj-fluid.ts', []);
+    expect(code, output).toBe(0);
+    expect(seconds).toBeLessThan(60);
+    expect(numberAfter(output, 'max |E − E₀|/N over the run =')).toBeLessThan(1e-3);
+  }, 180_000);
+});
