@@ -100,8 +100,6 @@ class ParticleHamiltonian extends Hamiltonian {
 
   /** Why a run from q went non-finite at once, when it is an overlapping pair (NONFINITE naming it); else undefined. */
   nonfiniteReason(q: ArrayLike<number>): DarbouxError | undefined {
-    const pair = obs.findOverlap(this.layout, q);
-    if (pair === undefined) return undefined;
     try {
       obs.refuseOverlap(this.layout, q, 'run');
     } catch (error) {
