@@ -109,7 +109,8 @@ describe('examples', () => {
     for (const name of Object.keys(smoke)) expect(files).toContain(name);
   });
 
-  describe.concurrent('run with small arguments', () => {
+  // One at a time: each is a process of its own, and the suite's other files run beside this one.
+  describe('run with small arguments', () => {
     for (const [file, { args, check, heavy }] of Object.entries(smoke)) {
       it.skipIf(heavy === true && !slow)(`${file} ${args.join(' ')}`, async () => {
         const { code, output } = await runExample(file, args);
