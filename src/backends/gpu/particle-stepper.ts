@@ -43,6 +43,9 @@ const TILE = 64;
 /** Largest workgroup the workgroup kernel uses (and so the largest system it runs). */
 const MAX_WORKGROUP = 256;
 
+/** On llvmpipe, the most particles 'auto' runs in the workgroup kernel. */
+const LLVMPIPE_WORKGROUP_PARTICLES = 128;
+
 /** Workgroup size of the workgroup kernel for this system, or 0 when it does not fit one workgroup. */
 function workgroupFit(gpu: Gpu, pp: ParticleProgram): number {
   const limit = Math.min(MAX_WORKGROUP, gpu.limits.maxComputeInvocationsPerWorkgroup, gpu.limits.maxComputeWorkgroupSizeX);
@@ -112,7 +115,10 @@ export async function particleGpuStepper(program: StepProgram, pp: ParticleProgr
   if (choice === 'workgroup' && fit === 0) {
     throw new DarbouxError('OPTION', `particleKernel 'workgroup': ${pp.n} particles do not fit one workgroup on the ${gpu.adapterKind} GPU; use 'tiled' or 'auto'`, { n: pp.n });
   }
-  const kind: 'tiled' | 'workgroup' = choice === 'tiled' || fit === 0 ? 'tiled' : 'workgroup';
+  // On llvmpipe one workgroup runs on one thread: past ~128 particles the tiled kernel's parallel workgroups win
+  // over the saved dispatches (measured); on hardware a system that fits one workgroup always runs there.
+  const autoWorkgroup = fit > 0 && (gpu.adapterKind !== 'llvmpipe' || pp.n <= LLVMPIPE_WORKGROUP_PARTICLES);
+  const kind: 'tiled' | 'workgroup' = choice === 'workgroup' || (choice === 'auto' && autoWorkgroup) ? 'workgroup' : 'tiled';
   const drifts = Math.max(1, pp.stages.filter((s) => s.kind === 'drift').length);
   const forceLoops = forceLoopIterations(pp, fixed);
   const llvmpipe = gpu.adapterKind === 'llvmpipe';
