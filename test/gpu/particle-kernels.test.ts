@@ -80,7 +80,7 @@ describe('per-particle GPU kernels ≡ f64 CPU', () => {
     }
   });
 
-  it('a bonded chain in an external field with per-particle masses (both kernels, leapfrog and yoshida4)', async () => {
+  it('a bonded chain in an external field with per-particle masses (both kernels; leapfrog, yoshida4, symplectic Euler B)', async () => {
     const n = 40;
     const edges = Array.from({ length: n - 1 }, (_, i) => [i, i + 1] as [number, number]);
     const sys = particles({
@@ -92,7 +92,7 @@ describe('per-particle GPU kernels ≡ f64 CPU', () => {
     const q = f32(Array.from({ length: 3 * n }, (_, k) => (k % 3 === 0 ? Math.floor(k / 3) * 1.05 : 0.2 * Math.sin(k))));
     const p = f32(Array.from({ length: 3 * n }, (_, k) => 0.3 * Math.cos(1.7 * k)));
     for (const kernel of ['workgroup', 'tiled'] as const) {
-      for (const method of ['leapfrog', 'yoshida4']) {
+      for (const method of ['leapfrog', 'yoshida4', 'symplecticEulerB']) {
         const r = await agreement(sys, q, p, 50, kernel, method, 0.01);
         expect(r.kernel).toBe(kernel);
         expect(r.q, `${kernel} ${method} q`).toBeLessThan(1e-5);
