@@ -9,6 +9,7 @@ import type { Expr } from '../ir/expr.js';
 import type { Value } from '../ir/op.js';
 import { decodeBody } from '../ir/ops/pair-body.js';
 import { Lowering } from './lowering.js';
+import { R_SQUARED, shareReciprocals, weightOverSquare } from './pair-weight.js';
 import { wgslLiteral, wgslTarget } from './target-wgsl.js';
 import { elementOf } from './values.js';
 import type { ParticleForceTerm, ParticleProgram } from './particle-analysis.js';
@@ -20,7 +21,7 @@ interface LoweredFunction {
 }
 
 /** Lowers a body's root 0 with `bind` binding its variables; the function's signature and return are given. */
-function lowerFunction(term: ParticleForceTerm, prefix: string, signature: string, bind: (vars: ReadonlyMap<string, Expr>, lowering: Lowering) => void, result: (v: Value) => string): LoweredFunction {
+function lowerFunction(term: ParticleForceTerm, root: Expr, prefix: string, signature: string, bind: (vars: ReadonlyMap<string, Expr>, lowering: Lowering) => void, result: (v: Value) => string): LoweredFunction {
   const body = decodeBody(term.body);
   const lowering = new Lowering(wgslTarget, { prefix });
   bind(body.vars, lowering);
@@ -30,28 +31,38 @@ function lowerFunction(term: ParticleForceTerm, prefix: string, signature: strin
     const shape = term.liftedShapes[k]!;
     lowering.bind(ph, shape.length === 0 ? { kind: 'scalar', code: wgslLiteral(values[0]!) } : { kind: 'array', name: lowering.constantArray([...values]), size: values.length });
   });
-  const [v] = lowering.emit(body.roots);
+  const [v] = lowering.emit([root]);
   const ret = result(v!);
   const module = lowering.hoisted.filter((line) => line.startsWith('var<private>'));
   const local = lowering.hoisted.filter((line) => !line.startsWith('var<private>')).map((line) => `  ${line}`);
-  return { module, text: [`${signature} {`, ...local, ...lowering.lines, `  return ${ret};`, '}'].join('\n') };
+  // The lowering parenthesises every division, so "(1.0 / sqrt(" is exactly a reciprocal square root.
+  const lines = [...lowering.lines, `  return ${ret};`].map((line) => line.replaceAll('(1.0 / sqrt(', '(inverseSqrt('));
+  return { module, text: [`${signature} {`, ...local, ...lines, '}'].join('\n') };
 }
 
-/** `fn pairWeight{k}(r2: f32) -> f32`: coefficient · f(r)/r inside the cutoff, 0 outside. */
+/**
+ * `fn pairWeight{k}(r2: f32) -> f32`: coefficient · f(r)/r inside the cutoff, 0 outside; written over r² without a
+ * square root when the body allows (pair-weight.ts).
+ */
 function pairWeight(term: ParticleForceTerm, k: number): LoweredFunction {
   const cutoff = term.geometry.cutoff;
-  const fn = lowerFunction(term, `w${k}_`, `fn pairWeight${k}(r2: f32) -> f32`, (vars, lowering) => {
+  const body = decodeBody(term.body);
+  const r = body.vars.get('r');
+  const overSquare = r === undefined ? null : weightOverSquare(body.roots[0]!, r);
+  const root = shareReciprocals(overSquare ?? body.roots[0]!);
+  return lowerFunction(term, root, `w${k}_`, `fn pairWeight${k}(r2: f32) -> f32`, (_vars, lowering) => {
     if (cutoff !== null) lowering.line(`if (r2 >= ${wgslLiteral(cutoff * cutoff)}) { return 0.0; }`, false);
-    lowering.line('let r = sqrt(r2)');
-    const r = vars.get('r');
-    if (r) lowering.bind(r, { kind: 'scalar', code: 'r' });
-  }, (v) => `${wgslLiteral(term.coefficient)} * (${elementOf(v, 0)}) / r`);
-  return fn;
+    if (overSquare !== null) lowering.bind(R_SQUARED, { kind: 'scalar', code: 'r2' });
+    else {
+      lowering.line('let r = sqrt(r2)');
+      if (r) lowering.bind(r, { kind: 'scalar', code: 'r' });
+    }
+  }, (v) => `${wgslLiteral(term.coefficient)} * (${elementOf(v, 0)})${overSquare !== null ? '' : ' / r'}`);
 }
 
 /** `fn siteGradient{k}(x: array<f32, D>) -> array<f32, D>`: coefficient · ∂B/∂x at one site. */
 function siteGradient(term: ParticleForceTerm, k: number, dim: number): LoweredFunction {
-  return lowerFunction(term, `s${k}_`, `fn siteGradient${k}(x: array<f32, ${dim}>) -> array<f32, ${dim}>`, (vars, lowering) => {
+  return lowerFunction(term, decodeBody(term.body).roots[0]!, `s${k}_`, `fn siteGradient${k}(x: array<f32, ${dim}>) -> array<f32, ${dim}>`, (vars, lowering) => {
     const x = vars.get('x');
     if (x) lowering.bind(x, { kind: 'unrolled', elems: Array.from({ length: dim }, (_, c) => lowering.temp(`x[${c}]`)) });
   }, (v) => `array<f32, ${dim}>(${Array.from({ length: dim }, (_, c) => `${wgslLiteral(term.coefficient)} * (${elementOf(v, c)})`).join(', ')})`);
