@@ -81,24 +81,28 @@ export function particleTermFunctions(pp: ParticleProgram): string {
 }
 
 /**
- * Statements adding the pair term k's contribution of partner position `xj` (code per component) to the gradient
- * accumulator `g` of the site at `xi`: d = xi − xj (minimum image in a periodic box), r², g += pairWeight·d.
+ * Statements adding the pair term k's contribution of partner position `xj` (code per component) to the scalar
+ * gradient accumulators `${g}0`, `${g}1`, … of the site at `xi`: d = xi − xj (minimum image in a periodic box),
+ * r², g += pairWeight·d. `self`: code of a condition under which the partner is the site itself (its weight is
+ * then 0, without a branch).
  *
  * @example
- * pairAccumulate(pp.terms[0]!, 0, 3, (c) => `xi[${c}]`, (c) => `tile[k * 3u + ${c}u]`, 'g');
+ * pairAccumulate(pp.terms[0]!, 0, 3, (c) => `xi${c}`, (c) => `tk.${'xyz'[c]}`, 'g', 't + k == i');
  */
-export function pairAccumulate(term: ParticleForceTerm, k: number, dim: number, xi: (c: number) => string, xj: (c: number) => string, g: string): string[] {
+export function pairAccumulate(term: ParticleForceTerm, k: number, dim: number, xi: (c: number) => string, xj: (c: number) => string, g: string, self: string | null): string[] {
   const box = term.geometry.box;
   const lines: string[] = [];
   for (let c = 0; c < dim; c++) {
-    lines.push(`var d${k}_${c} = ${xi(c)} - ${xj(c)};`);
-    if (box !== null) {
-      const L = wgslLiteral(box[c]!);
-      lines.push(`d${k}_${c} = d${k}_${c} - ${L} * floor(d${k}_${c} / ${L} + 0.5);`);
+    if (box === null) lines.push(`let d${k}_${c} = ${xi(c)} - ${xj(c)};`);
+    else {
+      const L = wgslLiteral(box[c]!), inverse = wgslLiteral(1 / box[c]!);
+      lines.push(`let e${k}_${c} = ${xi(c)} - ${xj(c)};`);
+      lines.push(`let d${k}_${c} = e${k}_${c} - ${L} * round(e${k}_${c} * ${inverse});`);
     }
   }
-  lines.push(`let w${k} = pairWeight${k}(${Array.from({ length: dim }, (_, c) => `d${k}_${c} * d${k}_${c}`).join(' + ')});`);
-  for (let c = 0; c < dim; c++) lines.push(`${g}[${c}] += w${k} * d${k}_${c};`);
+  const weight = `pairWeight${k}(${Array.from({ length: dim }, (_, c) => `d${k}_${c} * d${k}_${c}`).join(' + ')})`;
+  lines.push(`let w${k} = ${self === null ? weight : `select(${weight}, 0.0, ${self})`};`);
+  for (let c = 0; c < dim; c++) lines.push(`${g}${c} += w${k} * d${k}_${c};`);
   return lines;
 }
 
@@ -156,24 +160,24 @@ export function fixedData(pp: ParticleProgram): FixedData {
 }
 
 /**
- * Statements adding every edge and site term at site `i` (position `xi`) to `g`: edge partners read through
+ * Statements adding every edge and site term at site `i` (position `xi`) to the accumulators `${g}0`, `${g}1`, …: edge partners read through
  * `position(j, c)` (code), site terms by their function.
  *
  * @example
- * localTerms(pp, fixed, 'i', (c) => `xi[${c}]`, (j, c) => `qs[${j} * 3u + ${c}u]`, 'g');
+ * localTerms(pp, fixed, 'i', (c) => `xi${c}`, (j, c) => `qs[${j}].${'xyz'[c]}`, 'g');
  */
 export function localTerms(pp: ParticleProgram, fixed: FixedData, i: string, xi: (c: number) => string, position: (j: string, c: number) => string, g: string): string[] {
   const lines: string[] = [];
   pp.terms.forEach((t, k) => {
     if (t.kind === 'site') {
       lines.push(`{ let s${k} = siteGradient${k}(array<f32, ${pp.dim}>(${Array.from({ length: pp.dim }, (_, c) => xi(c)).join(', ')}));`);
-      for (let c = 0; c < pp.dim; c++) lines.push(`  ${g}[${c}] += s${k}[${c}];`);
+      for (let c = 0; c < pp.dim; c++) lines.push(`  ${g}${c} += s${k}[${c}];`);
       lines.push('}');
     } else if (t.kind === 'edges') {
       const base = fixed.edgeOffsets.get(k)!;
       lines.push(`for (var e${k}: u32 = fixed[${base}u + ${i}]; e${k} < fixed[${base}u + ${i} + 1u]; e${k}++) {`);
       lines.push(`  let j${k} = fixed[e${k}];`);
-      lines.push(...pairAccumulate(t, k, pp.dim, xi, (c) => position(`j${k}`, c), g).map((l) => `  ${l}`));
+      lines.push(...pairAccumulate(t, k, pp.dim, xi, (c) => position(`j${k}`, c), g, null).map((l) => `  ${l}`));
       lines.push('}');
     }
   });

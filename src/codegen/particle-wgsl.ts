@@ -26,12 +26,37 @@ export const NO_FAILURE = 0xffffffff;
 const nonFinite = (x: string) => `((bitcast<u32>(${x}) & 0x7f800000u) == 0x7f800000u)`;
 const range = (n: number) => Array.from({ length: n }, (_, c) => c);
 
-/** The update of one particle after its gradient `g` is known (kick by `kick`, drift by `drift`), with the finiteness test. */
+const SWIZZLE = ['x', 'y', 'z', 'w'];
+
+/**
+ * Positions in workgroup memory: vec4 per particle up to dim 4 (one load per partner), flat f32 beyond.
+ */
+function positionArray(name: string, count: number, dim: number) {
+  const packed = dim <= 4;
+  return {
+    decl: `var<workgroup> ${name}: ${packed ? `array<vec4<f32>, ${count}>` : `array<f32, ${count * dim}>`};`,
+    at: (j: string, c: number) => (packed ? `${name}[${j}].${SWIZZLE[c]}` : `${name}[${j} * ${dim}u + ${c}u]`),
+    store: (j: string, value: (c: number) => string) => (packed
+      ? [`${name}[${j}] = vec4<f32>(${range(4).map((c) => (c < dim ? value(c) : '0.0')).join(', ')});`]
+      : range(dim).map((c) => `${name}[${j} * ${dim}u + ${c}u] = ${value(c)};`)),
+    /** Reads partner j once (`let tj = …`) and gives its components. */
+    load: (j: string): { line: string; at: (c: number) => string } => (packed
+      ? { line: `let tj = ${name}[${j}];`, at: (c: number) => `tj.${SWIZZLE[c]}` }
+      : { line: '', at: (c: number) => `${name}[${j} * ${dim}u + ${c}u]` }),
+  };
+}
+
+/** Declarations of the scalar accumulators g0, g1, … */
+const accumulators = (dim: number) => range(dim).map((c) => `var g${c}: f32 = 0.0;`);
+
+/** The update of one particle after its gradient g0, g1, … is known (kick by `kick`, drift by `drift`), with the finiteness test. */
 function updateLines(pp: ParticleProgram, kick: string, drift: string, p: (c: number) => string, q: (c: number) => string, xi: (c: number) => string, bad: string): string[] {
   return range(pp.dim).flatMap((c) => [
-    `${p(c)} = ${p(c)} - ${kick} * g[${c}];`,
-    `${q(c)} = ${xi(c)} + ${drift} * bitcast<f32>(fixed[i * ${pp.dim}u + ${c}u]) * ${p(c)};`,
-    `${bad} = ${bad} || ${nonFinite(p(c))} || ${nonFinite(q(c))};`,
+    `let pNew${c} = ${p(c)} - ${kick} * g${c};`,
+    `let qNew${c} = ${xi(c)} + ${drift} * bitcast<f32>(fixed[i * ${pp.dim}u + ${c}u]) * pNew${c};`,
+    `${p(c)} = pNew${c};`,
+    `${q(c)} = qNew${c};`,
+    `${bad} = ${bad} || ${nonFinite(`pNew${c}`)} || ${nonFinite(`qNew${c}`)};`,
   ]);
 }
 
@@ -45,19 +70,18 @@ function updateLines(pp: ParticleProgram, kick: string, drift: string, p: (c: nu
 export function tiledKickDriftKernel(pp: ParticleProgram, fixed: FixedData, workgroupSize: number): string {
   const D = pp.dim, W = workgroupSize;
   const pairs = pp.terms.map((t, k) => ({ t, k })).filter(({ t }) => t.kind === 'pairs');
-  const xi = (c: number) => `xi[${c}]`;
+  const xi = (c: number) => `xi${c}`;
+  const tile = positionArray('tile', W, D);
+  const partner = tile.load('k');
   const tiled = pairs.length === 0 ? [] : [
     `    for (var t: u32 = 0u; t < ${pp.n}u; t += ${W}u) {`,
-    `      let jLoad = t + lid.x;`,
-    `      if (jLoad < ${pp.n}u) {`,
-    ...range(D).map((c) => `        tile[lid.x * ${D}u + ${c}u] = state[qIn + jLoad * ${D}u + ${c}u];`),
-    '      }',
+    `      let jLoad = min(t + lid.x, ${pp.n - 1}u);`,
+    ...tile.store('lid.x', (c) => `state[qIn + jLoad * ${D}u + ${c}u]`).map((l) => `      ${l}`),
     '      workgroupBarrier();',
     `      let count = min(${W}u, ${pp.n}u - t);`,
     '      for (var k: u32 = 0u; k < count; k++) {',
-    '        if (t + k != i) {',
-    ...pairs.flatMap(({ t, k }) => pairAccumulate(t, k, D, xi, (c) => `tile[k * ${D}u + ${c}u]`, 'g').map((l) => `          ${l}`)),
-    '        }',
+    ...(partner.line ? [`        ${partner.line}`] : []),
+    ...pairs.flatMap(({ t, k }) => pairAccumulate(t, k, D, xi, partner.at, 'g', 't + k == i').map((l) => `        ${l}`)),
     '      }',
     '      workgroupBarrier();',
     '    }',
@@ -68,7 +92,7 @@ export function tiledKickDriftKernel(pp: ParticleProgram, fixed: FixedData, work
     '@group(0) @binding(1) var<storage, read> fixed: array<u32>;',
     '@group(0) @binding(2) var<storage, read_write> status: array<atomic<u32>>;',
     '@group(0) @binding(3) var<uniform> control: Control;',
-    `var<workgroup> tile: array<f32, ${W * D}>;`,
+    tile.decl,
     particleTermFunctions(pp),
     `@compute @workgroup_size(${W})`,
     'fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {',
@@ -80,9 +104,8 @@ export function tiledKickDriftKernel(pp: ParticleProgram, fixed: FixedData, work
     '  let qOut = (1u - control.readSlot) * control.slot + copy;',
     '  let pAt = 2u * control.slot + copy;',
     `  let own = min(i, ${pp.n - 1}u);`,
-    `  var xi: array<f32, ${D}>;`,
-    ...range(D).map((c) => `  xi[${c}] = state[qIn + own * ${D}u + ${c}u];`),
-    `  var g: array<f32, ${D}>;`,
+    ...range(D).map((c) => `  let xi${c} = state[qIn + own * ${D}u + ${c}u];`),
+    ...accumulators(D).map((l) => `  ${l}`),
     '  if (control.kick != 0.0) {',
     ...tiled,
     '    if (live) {',
@@ -115,41 +138,43 @@ export function forceLoopIterations(pp: ParticleProgram, fixed: FixedData): numb
  */
 export function workgroupStepsKernel(pp: ParticleProgram, fixed: FixedData, workgroupSize: number): string {
   const D = pp.dim, W = workgroupSize;
-  const xi = (c: number) => `qs[i * ${D}u + ${c}u]`;
+  const qs = positionArray('qs', pp.n, D);
+  const xi = (c: number) => qs.at('i', c);
+  const partner = qs.load('j');
   const pairs = pp.terms.map((t, k) => ({ t, k })).filter(({ t }) => t.kind === 'pairs');
   const forceFn = [
     `fn force(i: u32) -> array<f32, ${D}> {`,
-    `  var g: array<f32, ${D}>;`,
+    ...accumulators(D).map((l) => `  ${l}`),
+    ...range(D).map((c) => `  let xi${c} = ${xi(c)};`),
     ...(pairs.length === 0 ? [] : [
       `  for (var j: u32 = 0u; j < ${pp.n}u; j++) {`,
-      '    if (j != i) {',
-      ...pairs.flatMap(({ t, k }) => pairAccumulate(t, k, D, xi, (c) => `qs[j * ${D}u + ${c}u]`, 'g').map((l) => `      ${l}`)),
-      '    }',
+      ...(partner.line ? [`    ${partner.line}`] : []),
+      ...pairs.flatMap(({ t, k }) => pairAccumulate(t, k, D, (c) => `xi${c}`, partner.at, 'g', 'j == i').map((l) => `    ${l}`)),
       '  }',
     ]),
-    ...localTerms(pp, fixed, 'i', xi, (j, c) => `qs[${j} * ${D}u + ${c}u]`, 'g').map((l) => `  ${l}`),
-    '  return g;',
+    ...localTerms(pp, fixed, 'i', (c) => `xi${c}`, (j, c) => qs.at(j, c), 'g').map((l) => `  ${l}`),
+    `  return array<f32, ${D}>(${range(D).map((c) => `g${c}`).join(', ')});`,
     '}',
   ];
   const stage = pp.stages.flatMap((s) => s.kind === 'kick'
-    ? range(D).map((c) => `      p[${c}] = p[${c}] - ${wgslLiteral(s.step)} * g[${c}];`)
+    ? range(D).map((c) => `    p[${c}] = p[${c}] - ${wgslLiteral(s.step)} * g[${c}];`)
     : [
-        '      workgroupBarrier();',
-        `      if (live) {`,
-        ...range(D).map((c) => `        qs[i * ${D}u + ${c}u] = qs[i * ${D}u + ${c}u] + ${wgslLiteral(s.step)} * inv[${c}] * p[${c}];`),
-        '      }',
-        '      workgroupBarrier();',
-        '      if (live) { g = force(i); }',
+        '    workgroupBarrier();',
+        '    if (live) {',
+        ...range(D).map((c) => `      ${qs.at('i', c)} = ${qs.at('i', c)} + ${wgslLiteral(s.step)} * inv[${c}] * p[${c}];`),
+        '    }',
+        '    workgroupBarrier();',
+        '    if (live) { g = force(i); }',
       ]);
   const slot = `${pp.n * D}u`;
   return [
-    'struct Control { steps: u32, stepBase: u32, recordEvery: u32, recordCount: u32, batch: u32, firstRecord: u32, pad0: u32, pad1: u32 }',
+    'struct Control { steps: u32, stepBase: u32, recordEvery: u32, recordCount: u32, batch: u32, pad0: u32, pad1: u32, pad2: u32 }',
     '@group(0) @binding(0) var<storage, read_write> state: array<f32>;',
     '@group(0) @binding(1) var<storage, read> fixed: array<u32>;',
     '@group(0) @binding(2) var<storage, read_write> status: array<atomic<u32>>;',
     '@group(0) @binding(3) var<storage, read_write> record: array<f32>;',
     '@group(0) @binding(4) var<uniform> control: Control;',
-    `var<workgroup> qs: array<f32, ${pp.n * D}>;`,
+    qs.decl,
     particleTermFunctions(pp),
     ...forceFn,
     `@compute @workgroup_size(${W})`,
@@ -164,25 +189,26 @@ export function workgroupStepsKernel(pp: ParticleProgram, fixed: FixedData, work
     `  var g: array<f32, ${D}>;`,
     '  var failStep = 0xffffffffu;',
     '  if (live) {',
-    ...range(D).map((c) => `    qs[i * ${D}u + ${c}u] = state[qAt + i * ${D}u + ${c}u]; p[${c}] = state[pAt + i * ${D}u + ${c}u]; inv[${c}] = bitcast<f32>(fixed[i * ${D}u + ${c}u]);`),
+    ...qs.store('i', (c) => `state[qAt + i * ${D}u + ${c}u]`).map((l) => `    ${l}`),
+    ...range(D).map((c) => `    p[${c}] = state[pAt + i * ${D}u + ${c}u]; inv[${c}] = bitcast<f32>(fixed[i * ${D}u + ${c}u]);`),
     '  }',
     '  workgroupBarrier();',
     '  if (live) { g = force(i); }',
     '  for (var s: u32 = 0u; s < control.steps; s++) {',
-    ...stage,
+    ...stage.map((l) => `  ${l}`),
     '    if (live) {',
-    `      let check = ${range(D).map((c) => `p[${c}] + qs[i * ${D}u + ${c}u]`).join(' + ')};`,
+    `      let check = ${range(D).map((c) => `p[${c}] + ${qs.at('i', c)}`).join(' + ')};`,
     `      if (failStep == 0xffffffffu && ${nonFinite('check')}) { failStep = control.stepBase + s; }`,
     '      let done = control.stepBase + s + 1u;',
     '      if (control.recordEvery > 0u && done % control.recordEvery == 0u) {',
     `        let at = (done / control.recordEvery - 1u) * control.batch * ${slot} + b * ${slot} + i * ${D}u;`,
     `        let pSection = control.recordCount * control.batch * ${slot};`,
-    ...range(D).map((c) => `        record[at + ${c}u] = qs[i * ${D}u + ${c}u]; record[pSection + at + ${c}u] = p[${c}];`),
+    ...range(D).map((c) => `        record[at + ${c}u] = ${qs.at('i', c)}; record[pSection + at + ${c}u] = p[${c}];`),
     '      }',
     '    }',
     '  }',
     '  if (live) {',
-    ...range(D).map((c) => `    state[qAt + i * ${D}u + ${c}u] = qs[i * ${D}u + ${c}u]; state[pAt + i * ${D}u + ${c}u] = p[${c}];`),
+    ...range(D).map((c) => `    state[qAt + i * ${D}u + ${c}u] = ${qs.at('i', c)}; state[pAt + i * ${D}u + ${c}u] = p[${c}];`),
     '    if (failStep != 0xffffffffu) { atomicMin(&status[b], failStep); }',
     '  }',
     '}',
