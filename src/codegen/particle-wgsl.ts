@@ -78,10 +78,10 @@ export function tiledKickDriftKernel(pp: ParticleProgram, fixed: FixedData, work
     `      let jLoad = min(t + lid.x, ${pp.n - 1}u);`,
     ...tile.store('lid.x', (c) => `state[qIn + jLoad * ${D}u + ${c}u]`).map((l) => `      ${l}`),
     '      workgroupBarrier();',
-    `      let count = min(${W}u, ${pp.n}u - t);`,
-    '      for (var k: u32 = 0u; k < count; k++) {',
+    // A constant trip count (the compiler may unroll it); partners past n (clamped duplicates) weigh 0.
+    `      for (var k: u32 = 0u; k < ${W}u; k++) {`,
     ...(partner.line ? [`        ${partner.line}`] : []),
-    ...pairs.flatMap(({ t, k }) => pairAccumulate(t, k, D, xi, partner.at, 'g', 't + k == i').map((l) => `        ${l}`)),
+    ...pairs.flatMap(({ t, k }) => pairAccumulate(t, k, D, xi, partner.at, 'g', pp.n % W === 0 ? 't + k == i' : `t + k == i || t + k >= ${pp.n}u`).map((l) => `        ${l}`)),
     '      }',
     '      workgroupBarrier();',
     '    }',
