@@ -9,7 +9,7 @@
  * Run: npx tsx bench/gravity.ts        (GRAVITY_N=4096 GRAVITY_STEPS=10 RUNS=3 for a quick run)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,11 +66,10 @@ else {
   const dir = mkdtempSync(join(tmpdir(), 'darboux-gravity-'));
   const exe = join(dir, 'gravity');
   execFileSync('gcc', ['-O3', '-o', exe, fileURLToPath(new URL('./gravity.c', import.meta.url)), '-lm']);
-  const input = join(dir, 'state.txt');
-  writeFileSync(input, `${[...model.q].join(' ')}\n${[...velocities].join(' ')}\n`);
+  const input = `${[...model.q].join(' ')}\n${[...velocities].join(' ')}\n`;
   const c: number[] = [];
   for (let r = 0; r < runs; r++) {
-    const out = execFileSync(exe, [String(n), String(steps), String(softening)], { input: execFileSync('cat', [input]) }).toString().trim().split(/\s+/);
+    const out = execFileSync(exe, [String(n), String(steps), String(softening)], { input }).toString().trim().split(/\s+/);
     c.push(Number(out[0]));
   }
   const cr = rate(median(c));
