@@ -7,6 +7,7 @@
 import { DarbouxError } from '../../errors.js';
 import type { ParticleProgram } from '../../codegen/particle-analysis.js';
 import { fixedData, type FixedData } from '../../codegen/particle-terms-wgsl.js';
+import { cellGridOf, cellKickDriftModule, CELL_WORKGROUP } from '../../codegen/particle-cells-wgsl.js';
 import { forceLoopIterations, NO_FAILURE, tiledKickDriftKernel, workgroupStepsKernel } from '../../codegen/particle-wgsl.js';
 import { JS_FIXED_POINT } from '../../codegen/emit-js-stepper.js';
 import type { StepProgram } from '../../integrators/step-program.js';
@@ -17,7 +18,7 @@ import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../s
 import { tiledSchedule } from './particle-schedule.js';
 
 /** Which per-particle kernel runs: chosen by size ('auto'), or forced. */
-export type ParticleKernelChoice = 'auto' | 'tiled' | 'workgroup';
+export type ParticleKernelChoice = 'auto' | 'tiled' | 'workgroup' | 'cells';
 
 /** Options of {@link particleGpuStepper}. */
 export interface ParticleStepperOptions {
@@ -33,8 +34,11 @@ export interface ParticleStepperOptions {
 export interface ParticleGpuStepper extends Stepper {
   readonly wgsl: string;
   readonly gpu: Gpu;
-  readonly kernel: 'tiled' | 'workgroup';
+  readonly kernel: ParticleKernelKind;
 }
+
+/** The per-particle kernels. */
+type ParticleKernelKind = 'tiled' | 'workgroup' | 'cells';
 
 /** Loop iterations one invocation may run on llvmpipe (its limiter stops at 65 535), with a margin. */
 const LLVMPIPE_LOOP_ITERATIONS = 60_000;
@@ -42,6 +46,9 @@ const LLVMPIPE_LOOP_ITERATIONS = 60_000;
 const TILE = 64;
 /** Largest workgroup the workgroup kernel uses (and so the largest system it runs). */
 const MAX_WORKGROUP = 256;
+
+/** Entry points of the cell-list passes, in dispatch order. */
+const CELL_PASSES = ['cellClear', 'cellCount', 'cellScan', 'cellScatter'] as const;
 
 /** On llvmpipe, the most particles 'auto' runs in the workgroup kernel. */
 const LLVMPIPE_WORKGROUP_PARTICLES = 128;
@@ -118,15 +125,23 @@ export async function particleGpuStepper(program: StepProgram, pp: ParticleProgr
   // On llvmpipe one workgroup runs on one thread: past ~128 particles the tiled kernel's parallel workgroups win
   // over the saved dispatches (measured); on hardware a system that fits one workgroup always runs there.
   const autoWorkgroup = fit > 0 && (gpu.adapterKind !== 'llvmpipe' || pp.n <= LLVMPIPE_WORKGROUP_PARTICLES);
-  const kind: 'tiled' | 'workgroup' = choice === 'workgroup' || (choice === 'auto' && autoWorkgroup) ? 'workgroup' : 'tiled';
+  const grid = cellGridOf(pp);
+  if (choice === 'cells' && grid === null) {
+    throw new DarbouxError('OPTION', "particleKernel 'cells' needs pair terms in a periodic box with a cutoff and at least 3 cells of side ≥ the cutoff per dimension; use 'tiled' or 'auto'", { n: pp.n });
+  }
+  // Cell lists pay off once the 3^dim cells around a particle hold well under all particles.
+  const cellsPayOff = grid !== null && 2 * 3 ** pp.dim < grid.reduce((a, b) => a * b, 1);
+  const kind: ParticleKernelKind = choice !== 'auto' ? choice : autoWorkgroup ? 'workgroup' : cellsPayOff ? 'cells' : 'tiled';
   const drifts = Math.max(1, pp.stages.filter((s) => s.kind === 'drift').length);
   const forceLoops = forceLoopIterations(pp, fixed);
   const llvmpipe = gpu.adapterKind === 'llvmpipe';
-  if (kind === 'tiled' && llvmpipe && forceLoops + pp.n / TILE > LLVMPIPE_LOOP_ITERATIONS) {
+  if (kind !== 'workgroup' && llvmpipe && forceLoops + pp.n / TILE > LLVMPIPE_LOOP_ITERATIONS) {
     throw new DarbouxError('DEVICE', `${program.method}: one force evaluation of ${pp.n} particles runs about ${forceLoops} loop iterations per invocation, over what llvmpipe allows (65 535); use backend: 'cpu' or a hardware adapter`, { n: pp.n });
   }
-  const wgsl = kind === 'tiled' ? tiledKickDriftKernel(pp, fixed, TILE) : workgroupStepsKernel(pp, fixed, fit);
-  const kernel: ComputeKernel = await createComputeKernel(gpu, { wgsl, label: `darboux-particles-${kind}` });
+  const wgsl = kind === 'tiled' ? tiledKickDriftKernel(pp, fixed, TILE) : kind === 'cells' ? cellKickDriftModule(pp, fixed, grid!) : workgroupStepsKernel(pp, fixed, fit);
+  const kernel: ComputeKernel = await createComputeKernel(gpu, { wgsl, entryPoint: 'main', label: `darboux-particles-${kind}` });
+  const cellPasses = kind !== 'cells' ? [] : await Promise.all(CELL_PASSES.map((entryPoint) => createComputeKernel(gpu, { wgsl, entryPoint, label: `darboux-particles-${entryPoint}` })));
+  const cellCount = grid?.reduce((a, b) => a * b, 1) ?? 0;
   const fixedBuffer = createStorageBuffer(gpu, fixed.words.length > 0 ? fixed.words : new Uint32Array(1));
   const perStepLoops = 1 + drifts * forceLoops;
   const stepsPerDispatch = options.stepsPerDispatch ?? Math.max(1, llvmpipe
@@ -178,10 +193,23 @@ export async function particleGpuStepper(program: StepProgram, pp: ParticleProgr
       status: createStorageBuffer(gpu, new Uint32Array(c.count).fill(NO_FAILURE), { readable: true }),
       record: createStorageBuffer(gpu, recordFloats * 4, { readable: c.record > 0 }),
       control: createUniformBuffer(gpu, 32),
+      ...(kind === 'cells' ? {
+        counts: createStorageBuffer(gpu, 4 * c.count * cellCount),
+        starts: createStorageBuffer(gpu, 4 * c.count * (cellCount + 1)),
+        placed: createStorageBuffer(gpu, 8 * c.count * pp.n),
+        sorted: createStorageBuffer(gpu, 4 * c.count * pp.n),
+      } : {}),
     };
     let readSlot = 0;
     try {
       const groups = Math.ceil(pp.n / TILE);
+      const cellBindings = kind === 'cells' ? [buffers.state, fixedBuffer, buffers.status, buffers.counts!, buffers.starts!, buffers.placed!, buffers.sorted!, buffers.control] : [];
+      /** Cell lists: clear, count, scan and scatter (rebuilt at the positions about to be read), then the kick–drift pass. */
+      const dispatchCells = (kick: number) => {
+        const sizes: [number, number][] = [[Math.ceil(cellCount / CELL_WORKGROUP), c.count], [Math.ceil(pp.n / CELL_WORKGROUP), c.count], [1, c.count], [Math.ceil(pp.n / CELL_WORKGROUP), c.count]];
+        if (kick !== 0) cellPasses.forEach((pass, k) => pass.dispatch(cellBindings, sizes[k]!));
+        kernel.dispatch(cellBindings, [Math.ceil(pp.n / CELL_WORKGROUP), c.count]);
+      };
       for (const entry of tiledSchedule(pp.stages, c.steps, c.record)) {
         if (entry.kind === 'record') {
           const encoder = gpu.device.createCommandEncoder({ label: 'darboux-particles-record' });
@@ -191,7 +219,8 @@ export async function particleGpuStepper(program: StepProgram, pp: ParticleProgr
           continue;
         }
         writeBuffer(gpu, buffers.control, control(['kick', 'drift', 'readSlot', 'step', 'slot', 'pad', 'pad', 'pad'], ['kick', 'drift'], { kick: entry.kick, drift: entry.drift, step: entry.step, readSlot, slot }));
-        kernel.dispatch([buffers.state, fixedBuffer, buffers.status, buffers.control], [groups, c.count]);
+        if (kind === 'cells') dispatchCells(entry.kick);
+        else kernel.dispatch([buffers.state, fixedBuffer, buffers.status, buffers.control], [groups, c.count]);
         readSlot = 1 - readSlot;
       }
       await finish(c, buffers.state, buffers.status, c.record > 0 ? buffers.record : null, readSlot * slot, 2 * slot);
@@ -230,7 +259,7 @@ export async function particleGpuStepper(program: StepProgram, pp: ParticleProgr
       if (steps === 0) return { ...out, q, p };
       for (let first = 0; first < batch; first += copiesPerChunk) {
         const chunk: Chunk = { q, p, first, count: Math.min(copiesPerChunk, batch - first), steps, record, recordCount, out };
-        await (kind === 'tiled' ? runTiled(chunk) : runWorkgroup(chunk));
+        await (kind === 'workgroup' ? runWorkgroup(chunk) : runTiled(chunk));
       }
       return out;
     },
