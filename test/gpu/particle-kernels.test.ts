@@ -80,6 +80,16 @@ describe('per-particle GPU kernels ≡ f64 CPU', () => {
     }
   });
 
+  it('cell lists (counting sort by cell on the GPU): 500 particles on a 3×3×3 grid, 4 000 on 6×6×6 (auto)', async () => {
+    for (const [cells, kernel] of [[[5, 5, 5], 'cells'], [[10, 10, 10], 'auto']] as const) {
+      const { sys, q, p } = ljFluid(cells as [number, number, number], 0.8442, 2.5, false);
+      const r = await agreement(sys, q, p, 10, kernel);
+      expect(r.kernel).toBe('cells');
+      expect(r.q, `${sys.n} particles q`).toBeLessThan(1e-5);
+      expect(r.p, `${sys.n} particles p`).toBeLessThan(1e-3);
+    }
+  });
+
   it('a bonded chain in an external field with per-particle masses (both kernels; leapfrog, yoshida4, symplectic Euler B)', async () => {
     const n = 40;
     const edges = Array.from({ length: n - 1 }, (_, i) => [i, i + 1] as [number, number]);
@@ -134,6 +144,23 @@ describe('per-particle GPU kernels: the Stepper contract', () => {
       expect(relative(together.p.subarray(0, dof), together.p.subarray(dof, 2 * dof))).toBeGreaterThan(0.1);
       st.dispose();
     }
+  });
+
+  it('cell lists: batch copies agree with separate runs, record, and NONFINITE', async () => {
+    const { sys, q, p } = ljFluid([5, 5, 5], 0.8442, 2.5, true);
+    const st = await gpuStepper(sys, 'cells');
+    expect(st.kernel).toBe('cells');
+    const p1 = f32(maxwellBoltzmann({ n: sys.n, dim: 3, temperature: 1.2, mass: 1, seed: 9 }));
+    const together = await st.run({ q0: [...q, ...q], p0: [...p, ...p1], steps: 8, batch: 2, record: 4 });
+    const [a, b] = [await st.run({ q0: q, p0: p, steps: 8 }), await st.run({ q0: q, p0: p1, steps: 8 })];
+    expect(relative(together.p.subarray(0, q.length), a.p)).toBeLessThan(1e-6);
+    expect(relative(together.p.subarray(q.length), b.p)).toBeLessThan(1e-6);
+    const half = await st.run({ q0: q, p0: p1, steps: 4 });
+    expect(relative(together.record!.p.subarray(q.length, 2 * q.length), half.p)).toBeLessThan(1e-6);
+    const bad = Float64Array.from(q);
+    bad.set(q.subarray(30, 33), 60);
+    await expect(st.run({ q0: [...q, ...bad], p0: [...p, ...p], steps: 3, batch: 2 })).rejects.toMatchObject({ code: 'NONFINITE', details: { step: 0, trajectory: 1 } });
+    st.dispose();
   });
 
   it('the 256-particle LJ fluid keeps its total momentum to f32 rounding over 400 steps', async () => {
