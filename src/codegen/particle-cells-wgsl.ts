@@ -10,7 +10,13 @@ import { particleTermFunctions, localTerms, pairAccumulate, type FixedData } fro
 import type { ParticleProgram } from './particle-analysis.js';
 import { wgslLiteral } from './target-wgsl.js';
 
-/** Cells per side of the grid, or null when cell lists do not apply (no periodic box or cutoff, fewer than 3 cells a side, dim ≠ 3 … 1). */
+/**
+ * Cells per side of the grid (each side ≥ the largest cutoff), or null when cell lists do not apply: no pair terms,
+ * no periodic box or cutoff, boxes that differ between terms, or fewer than 3 cells a side.
+ *
+ * @example
+ * cellGridOf(pp) // [6, 6, 6] for 4 000 LJ atoms at ρ* = 0.8442, r_c = 2.5
+ */
 export function cellGridOf(pp: ParticleProgram): number[] | null {
   const pairs = pp.terms.filter((t) => t.kind === 'pairs');
   if (pairs.length === 0) return null;

@@ -121,7 +121,12 @@ export function tiledKickDriftKernel(pp: ParticleProgram, fixed: FixedData, work
   ].join('\n');
 }
 
-/** Loop iterations of one force evaluation in the workgroup kernel (all pairs, then edges). */
+/**
+ * Loop iterations of one force evaluation in the workgroup kernel (all pairs, then edges).
+ *
+ * @example
+ * forceLoopIterations(pp, fixedData(pp)) // n + edge terms × largest degree + 1
+ */
 export function forceLoopIterations(pp: ParticleProgram, fixed: FixedData): number {
   const pairs = pp.terms.some((t) => t.kind === 'pairs') ? pp.n : 0;
   const edges = pp.terms.filter((t) => t.kind === 'edges').length * fixed.maxDegree;

@@ -9,7 +9,7 @@ import { releaseGpu } from '../../src/runtime/index.js';
 
 afterAll(() => releaseGpu());
 
-type Kernel = 'tiled' | 'workgroup' | 'auto';
+type Kernel = 'tiled' | 'workgroup' | 'cells' | 'auto';
 const LJ = '4*eps*((sig/r)^12 - (sig/r)^6)';
 
 /** An LJ fluid from an fcc lattice, positions and momenta rounded to f32 (so both backends start alike). */
