@@ -67,6 +67,19 @@ describe('per-particle GPU kernels ≡ f64 CPU', () => {
     }
   });
 
+  it('LJ in 2-D (periodic, cutoff, shift): 100 particles in all three kernels', async () => {
+    const n = 100, L = 12;
+    const sys = particles({ n, dim: 2, mass: 1, box: [L, L], pair: { V: LJ, params: { eps: 1, sig: 1 }, cutoff: 2.5, shift: true } });
+    const q = f32(Array.from({ length: 2 * n }, (_, k) => ((k % 2 === 0 ? Math.floor(k / 2) % 10 : Math.floor(k / 20)) + 0.5 + 0.1 * Math.sin(k)) * (L / 10)));
+    const p = f32(Array.from({ length: 2 * n }, (_, k) => 0.5 * Math.cos(2.3 * k)));
+    for (const kernel of ['workgroup', 'tiled', 'cells'] as const) {
+      const r = await agreement(sys, q, p, 30, kernel);
+      expect(r.kernel).toBe(kernel);
+      expect(r.q, `${kernel} q`).toBeLessThan(1e-5);
+      expect(r.p, `${kernel} p`).toBeLessThan(1e-3);
+    }
+  });
+
   it('LJ fluids above one workgroup: 256 particles (r_c = 2.5) and 500 particles, shift false and true', async () => {
     for (const [cells, shift] of [[[4, 4, 4], false], [[5, 5, 5], true], [[5, 5, 5], false]] as const) {
       const { sys, q, p } = ljFluid(cells as [number, number, number], 0.8442, 2.5, shift);
