@@ -172,7 +172,7 @@ describe('per-particle GPU kernels: the Stepper contract', () => {
     expect(relative(together.record!.p.subarray(q.length, 2 * q.length), half.p)).toBeLessThan(1e-6);
     const bad = Float64Array.from(q);
     bad.set(q.subarray(30, 33), 60);
-    await expect(st.run({ q0: [...q, ...bad], p0: [...p, ...p], steps: 3, batch: 2 })).rejects.toMatchObject({ code: 'NONFINITE', details: { step: 0, trajectory: 1 } });
+    await expect(st.run({ q0: [...q, ...bad], p0: [...p, ...p], steps: 3, batch: 2 })).rejects.toMatchObject({ code: 'NONFINITE', details: { step: 0, trajectory: 1, i: 10, j: 20 } });
     st.dispose();
   });
 
@@ -211,7 +211,7 @@ describe('per-particle GPU kernels: the Stepper contract', () => {
     bad.set(q.subarray(0, 3), 3);
     for (const kernel of ['workgroup', 'tiled'] as const) {
       const st = await gpuStepper(sys, kernel);
-      await expect(st.run({ q0: bad, p0: p, steps: 10 })).rejects.toMatchObject({ code: 'NONFINITE', details: { step: 0, trajectory: 0 } });
+      await expect(st.run({ q0: bad, p0: p, steps: 10 })).rejects.toMatchObject({ code: 'NONFINITE', details: { step: 0, trajectory: 0, i: 0, j: 1 } });
       st.dispose();
     }
   });

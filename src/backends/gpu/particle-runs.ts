@@ -45,17 +45,33 @@ export interface ParticleChunk {
   out: RunResult;
 }
 
-/** The NONFINITE error of the first failing copy in a status readback, if any. */
-function failureOf(words: Uint32Array, first: number, method: string, dt: number): DarbouxError | null {
+/** The first pair of particles at the same position (minimum image in a periodic box) in positions q, or null. */
+function overlap(pp: ParticleProgram, q: Float64Array): [number, number] | null {
+  const box = pp.terms.find((t) => t.kind !== 'site')?.geometry.box ?? null;
+  for (let i = 0; i < pp.n; i++) {
+    for (let j = i + 1; j < pp.n; j++) {
+      let same = true;
+      for (let c = 0; c < pp.dim && same; c++) {
+        const d = Math.fround(q[i * pp.dim + c]!) - Math.fround(q[j * pp.dim + c]!);
+        same = (box === null ? d : d - box[c]! * Math.round(d / box[c]!)) === 0;
+      }
+      if (same) return [i, j];
+    }
+  }
+  return null;
+}
+
+/** The NONFINITE error of the first failing copy in a status readback, if any (naming an overlapping pair of its initial state). */
+function failureOf(ctx: ParticleRunContext, c: ParticleChunk, words: Uint32Array): DarbouxError | null {
   let worst = -1;
   for (let b = 0; b < words.length; b++) if (words[b] !== NO_FAILURE && (worst < 0 || words[b]! < words[worst]!)) worst = b;
   if (worst < 0) return null;
-  const step = words[worst]!;
-  return new DarbouxError(
-    'NONFINITE',
-    `non-finite state by step ${step + 1} of trajectory ${first + worst} (${method}, dt = ${dt}, gpu f32, per-particle kernel); reduce dt or check the initial state (overlapping particles?)`,
-    { step, trajectory: first + worst },
-  );
+  const step = words[worst]!, trajectory = c.first + worst, dof = ctx.pp.n * ctx.pp.dim;
+  const pair = step === 0 ? overlap(ctx.pp, c.q.subarray(trajectory * dof, (trajectory + 1) * dof)) : null;
+  const where = `by step ${step + 1} of trajectory ${trajectory} (${ctx.method}, dt = ${ctx.dt}, gpu f32, per-particle kernel)`;
+  return pair !== null
+    ? new DarbouxError('NONFINITE', `non-finite state ${where}: particles ${pair[0]} and ${pair[1]} overlap (r = 0) in the initial state; move them apart`, { step, trajectory, i: pair[0], j: pair[1] })
+    : new DarbouxError('NONFINITE', `non-finite state ${where}; reduce dt or check the initial state`, { step, trajectory });
 }
 
 /** Control uniform bytes: f32 for the named words, u32 for the others. */
@@ -95,7 +111,7 @@ function commonBuffers(gpu: Gpu, c: ParticleChunk, state: Float32Array, dof: num
 async function finish(ctx: ParticleRunContext, c: ParticleChunk, buffers: ReturnType<typeof commonBuffers>, qAt: number, pAt: number): Promise<void> {
   const dof = ctx.pp.n * ctx.pp.dim;
   const [stateOut, statusOut] = await Promise.all([readBuffer(ctx.gpu, buffers.state), readBuffer(ctx.gpu, buffers.status)]);
-  const failure = failureOf(new Uint32Array(statusOut, 0, c.count), c.first, ctx.method, ctx.dt);
+  const failure = failureOf(ctx, c, new Uint32Array(statusOut, 0, c.count));
   if (failure) throw failure;
   const s = new Float32Array(stateOut);
   c.out.q.set(s.subarray(qAt, qAt + c.count * dof), c.first * dof);
