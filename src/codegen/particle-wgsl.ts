@@ -49,8 +49,14 @@ function positionArray(name: string, count: number, dim: number) {
 /** Declarations of the scalar accumulators g0, g1, … */
 const accumulators = (dim: number) => range(dim).map((c) => `var g${c}: f32 = 0.0;`);
 
-/** The update of one particle after its gradient g0, g1, … is known (kick by `kick`, drift by `drift`), with the finiteness test. */
-function updateLines(pp: ParticleProgram, kick: string, drift: string, p: (c: number) => string, q: (c: number) => string, xi: (c: number) => string, bad: string): string[] {
+/**
+ * The update of particle `i` after its gradient g0, g1, … is known (kick by `kick`, drift by `drift`: code of
+ * its momentum and new position components), with the finiteness test setting `bad`.
+ *
+ * @example
+ * kickDriftLines(pp, 'control.kick', 'control.drift', (c) => `state[pAt + i * 3u + ${c}u]`, (c) => `state[qOut + i * 3u + ${c}u]`, (c) => `xi${c}`, 'bad')
+ */
+export function kickDriftLines(pp: ParticleProgram, kick: string, drift: string, p: (c: number) => string, q: (c: number) => string, xi: (c: number) => string, bad: string): string[] {
   return range(pp.dim).flatMap((c) => [
     `let pNew${c} = ${p(c)} - ${kick} * g${c};`,
     `let qNew${c} = ${xi(c)} + ${drift} * bitcast<f32>(fixed[i * ${pp.dim}u + ${c}u]) * pNew${c};`,
@@ -114,7 +120,7 @@ export function tiledKickDriftKernel(pp: ParticleProgram, fixed: FixedData, work
     '  }',
     '  if (live) {',
     '    var bad = false;',
-    ...updateLines(pp, 'control.kick', 'control.drift', (c) => `state[pAt + i * ${D}u + ${c}u]`, (c) => `state[qOut + i * ${D}u + ${c}u]`, xi, 'bad').map((l) => `    ${l}`),
+    ...kickDriftLines(pp, 'control.kick', 'control.drift', (c) => `state[pAt + i * ${D}u + ${c}u]`, (c) => `state[qOut + i * ${D}u + ${c}u]`, xi, 'bad').map((l) => `    ${l}`),
     '    if (bad) { atomicMin(&status[b], control.step); }',
     '  }',
     '}',
@@ -133,6 +139,27 @@ export function forceLoopIterations(pp: ParticleProgram, fixed: FixedData): numb
   return pairs + edges + 1;
 }
 
+/** `fn force(i)`: the gradient of V at particle i from positions in workgroup memory (all pairs, edges, site terms). */
+function workgroupForce(pp: ParticleProgram, fixed: FixedData, qs: ReturnType<typeof positionArray>): string[] {
+  const D = pp.dim;
+  const partner = qs.load('j');
+  const pairs = pp.terms.map((t, k) => ({ t, k })).filter(({ t }) => t.kind === 'pairs');
+  return [
+    `fn force(i: u32) -> array<f32, ${D}> {`,
+    ...accumulators(D).map((l) => `  ${l}`),
+    ...range(D).map((c) => `  let xi${c} = ${qs.at('i', c)};`),
+    ...(pairs.length === 0 ? [] : [
+      `  for (var j: u32 = 0u; j < ${pp.n}u; j++) {`,
+      ...(partner.line ? [`    ${partner.line}`] : []),
+      ...pairs.flatMap(({ t, k }) => pairAccumulate(t, k, D, (c) => `xi${c}`, partner.at, 'g', 'j == i').map((l) => `    ${l}`)),
+      '  }',
+    ]),
+    ...localTerms(pp, fixed, 'i', (c) => `xi${c}`, (j, c) => qs.at(j, c), 'g').map((l) => `  ${l}`),
+    `  return array<f32, ${D}>(${range(D).map((c) => `g${c}`).join(', ')});`,
+    '}',
+  ];
+}
+
 /**
  * The workgroup kernel: workgroup x = copy x, invocation i = particle i (workgroup size ≥ n). Runs
  * `control.steps` steps; the stages of one step are compiled in with their fixed step sizes. Bindings: state
@@ -144,23 +171,6 @@ export function forceLoopIterations(pp: ParticleProgram, fixed: FixedData): numb
 export function workgroupStepsKernel(pp: ParticleProgram, fixed: FixedData, workgroupSize: number): string {
   const D = pp.dim, W = workgroupSize;
   const qs = positionArray('qs', pp.n, D);
-  const xi = (c: number) => qs.at('i', c);
-  const partner = qs.load('j');
-  const pairs = pp.terms.map((t, k) => ({ t, k })).filter(({ t }) => t.kind === 'pairs');
-  const forceFn = [
-    `fn force(i: u32) -> array<f32, ${D}> {`,
-    ...accumulators(D).map((l) => `  ${l}`),
-    ...range(D).map((c) => `  let xi${c} = ${xi(c)};`),
-    ...(pairs.length === 0 ? [] : [
-      `  for (var j: u32 = 0u; j < ${pp.n}u; j++) {`,
-      ...(partner.line ? [`    ${partner.line}`] : []),
-      ...pairs.flatMap(({ t, k }) => pairAccumulate(t, k, D, (c) => `xi${c}`, partner.at, 'g', 'j == i').map((l) => `    ${l}`)),
-      '  }',
-    ]),
-    ...localTerms(pp, fixed, 'i', (c) => `xi${c}`, (j, c) => qs.at(j, c), 'g').map((l) => `  ${l}`),
-    `  return array<f32, ${D}>(${range(D).map((c) => `g${c}`).join(', ')});`,
-    '}',
-  ];
   const stage = pp.stages.flatMap((s) => s.kind === 'kick'
     ? range(D).map((c) => `    p[${c}] = p[${c}] - ${wgslLiteral(s.step)} * g[${c}];`)
     : [
@@ -181,7 +191,7 @@ export function workgroupStepsKernel(pp: ParticleProgram, fixed: FixedData, work
     '@group(0) @binding(4) var<uniform> control: Control;',
     qs.decl,
     particleTermFunctions(pp),
-    ...forceFn,
+    ...workgroupForce(pp, fixed, qs),
     `@compute @workgroup_size(${W})`,
     'fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {',
     '  let b = wid.x;',
