@@ -225,6 +225,8 @@ describe('per-particle GPU kernels: the Stepper contract', () => {
     const gpu = await gpuStepper(sys, 'auto');
     const cpu = await compile(sys.hamiltonian, { method: 'leapfrog', dt: 0.005, backend: 'cpu' });
     expect(relative(gpu.jacobian(q, p), cpu.jacobian(q, p))).toBe(0);
+    await expect(compile(sys.hamiltonian, { method: 'leapfrog', dt: 0.005, backend: 'gpu', particleKernel: 'fast' as 'tiled' })).rejects.toMatchObject({ code: 'OPTION' });
+    await expect(compile(sys.hamiltonian, { method: 'leapfrog', dt: 0.005, backend: 'gpu', particleKernel: 'cells' })).rejects.toMatchObject({ code: 'OPTION' });
     gpu.dispose();
     cpu.dispose();
   });

@@ -60,6 +60,9 @@ function workgroupFit(gpu: Gpu, pp: ParticleProgram): number {
 
 /** The kernel for a system on this adapter (and the workgroup size and cell grid it needs). */
 function chooseKernel(gpu: Gpu, pp: ParticleProgram, choice: ParticleKernelChoice): { kind: ParticleKernelKind; fit: number; grid: number[] | null } {
+  if (!['auto', 'tiled', 'workgroup', 'cells'].includes(choice)) {
+    throw new DarbouxError('OPTION', `unknown particleKernel '${String(choice)}'; use 'auto', 'tiled', 'workgroup', 'cells' or 'off'`, { particleKernel: choice });
+  }
   const fit = workgroupFit(gpu, pp);
   const grid = cellGridOf(pp);
   if (choice === 'workgroup' && fit === 0) {
