@@ -59,7 +59,7 @@ describe('pair reductions: emitted WGSL ≡ f64 evaluation', () => {
     const H = add(mul(0.5, dot(p, p)), pairSum(q, { n, dim, potential: lj, box: [L, L], cutoff: 2.2, shift: true }));
     const h = new Hamiltonian({ H, q, p, params: { eps: 1, sig: 1 } });
     const q0 = lattice(n, dim, L, 5), p0 = Float64Array.from({ length: n * dim }, (_, i) => Math.fround(0.3 * Math.sin(i)));
-    const gpu = await compile(h, { method: 'leapfrog', dt: 0.002, backend: 'gpu' });
+    const gpu = await compile(h, { method: 'leapfrog', dt: 0.002, backend: 'gpu', particleKernel: 'off' }); // the per-trajectory lowering
     const cpu = await compile(h, { method: 'leapfrog', dt: 0.002, backend: 'cpu' });
     expect(gpu.backend).toBe('gpu');
     const a = await gpu.run({ q0, p0, steps: 200 }), b = await cpu.run({ q0, p0, steps: 200 });

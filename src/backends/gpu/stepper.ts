@@ -12,6 +12,8 @@ import { checkRunOptions, noConvergence } from '../checks.js';
 import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
 import { runVjp } from '../adjoint-driver.js';
 import { gpuAdjointBackend } from './adjoint.js';
+import { particleProgram } from '../../codegen/particle-analysis.js';
+import { particleGpuStepper, type ParticleKernelChoice } from './particle-stepper.js';
 import { controlWriter, decodeStatus, loopBoundedSteps, refuseOversizedKernel } from './kernel-host.js';
 
 /** GPU-specific options of `compile`. */
@@ -34,6 +36,11 @@ export interface GpuOptions {
    * bound on loop iterations per invocation). A dispatch cut short by the adapter is reported as a DEVICE error.
    */
   stepsPerDispatch?: number;
+  /**
+   * Particle systems (a kick/drift method of a separable H whose force is pair, edge and site reductions): which
+   * per-particle kernel runs them ('auto', default: by size), or 'off' for the per-trajectory kernels.
+   */
+  particleKernel?: ParticleKernelChoice | 'off';
 }
 
 /** A Stepper on the GPU, with the WGSL it dispatches. */
@@ -44,7 +51,7 @@ export interface GpuStepper extends Stepper {
 
 /**
  * The f32 WGSL backend: one fused kernel advances every trajectory by K steps per dispatch with the state in
- * registers. Batches beyond the device's binding-size or dispatch limits are split automatically. The
+ * registers; particle systems run by kick/drift methods get per-particle kernels instead (particle-stepper.ts). Batches beyond the device's binding-size or dispatch limits are split automatically. The
  * Jacobian is the exact f64 one of the same step program (CPU); `vjp` runs fused f32 backward kernels.
  *
  * @example
@@ -52,6 +59,16 @@ export interface GpuStepper extends Stepper {
  * const { q, p } = await st.run({ q0, p0, steps: 1000, batch: 4096 });
  */
 export async function gpuStepper(program: StepProgram, dt: number, options: GpuOptions & Partial<FixedPointSettings> = {}): Promise<GpuStepper> {
+  const particle = options.particleKernel === 'off' ? null : particleProgram(program, dt);
+  if (particle !== null) {
+    const kernel = options.particleKernel === 'off' ? undefined : options.particleKernel;
+    return particleGpuStepper(program, particle, dt, { ...options, particleKernel: kernel }, () => trajectoryGpuStepper(program, dt, options));
+  }
+  return trajectoryGpuStepper(program, dt, options);
+}
+
+/** The per-trajectory stepper: one invocation per trajectory, the whole step program in its kernel. */
+async function trajectoryGpuStepper(program: StepProgram, dt: number, options: GpuOptions & Partial<FixedPointSettings>): Promise<GpuStepper> {
   const h = program.system;
   const n = h.dof;
   const gpu = await acquireGpu({ adapter: options.adapter });
