@@ -19,7 +19,7 @@ export interface GraphHnnOptions {
   n: number;
   /** Spatial dimension (q has n·dim coordinates, particle-major). */
   dim: number;
-  /** Hidden layer widths of the pair-potential MLP, e.g. [32] or [32, 32]. */
+  /** Hidden layer widths of the pair-potential MLP, e.g. [32] (one layer: the fastest generated CPU code) or [16, 16]. */
   hidden: readonly number[];
   /** Pairs with r ≥ cutoff do not interact (required with a periodic box; at most half its smallest side). */
   cutoff?: number;
@@ -129,7 +129,10 @@ function pairMlp(store: ParamStore, hidden: readonly number[], activation: Activ
  * (`V.l0.W`, `V.l0.b`, …, `V.out.w`), over all pairs (periodic box: minimum image; cutoff: pairs with r ≥ cutoff
  * skipped, V_θ shifted to 0 there by default). A model of kind 'hnn' with dof = n·dim: `fit` trains it by force
  * matching (the derivative loss, ṗ = forces) or on trajectories (leapfrog with the exact adjoint); its Hamiltonian
- * is separable, so leapfrog compiles. The graph of H has the same size for every n.
+ * is separable, so leapfrog compiles. The graph of H has the same size for every n, so a model trained on a small
+ * system runs a larger one with the same parameters: `graphHnn({ ...sameArchitecture, n: 4096, box }).withParams(res.params)`.
+ * Initial values: first-layer slopes uniform in ±32/r_c and each unit's transition at a distance uniform in (0, r_c)
+ * (r_c: the cutoff, or 3 without one), so the units can resolve a steep repulsive wall; deeper layers Glorot, biases 0.
  *
  * @example
  * const model = graphHnn({ n: 64, dim: 3, hidden: [32, 32], cutoff: 2.1, box: [L, L, L], seed: 0 });
