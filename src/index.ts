@@ -75,6 +75,7 @@ export type { NeuralModel, NeuralKind, ParamTensors } from './models/neural/mode
 export { hnn, type HnnOptions } from './models/neural/hnn.js';
 export { mlpField, type MlpFieldOptions } from './models/neural/mlp-field.js';
 export { sympnet, type SympNetOptions } from './models/neural/sympnet.js';
+export { graphHnn, type GraphHnnOptions } from './models/neural/graph-hnn.js';
 export { mapJacobian } from './models/neural/map-jacobian.js';
 export type { Activation } from './models/neural/layers.js';
 export {
