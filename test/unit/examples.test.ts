@@ -83,6 +83,14 @@ const smoke: Record<string, Smoke> = {
       expect(numberAfter(out, 'max |E − E₀|/N over the run =')).toBeLessThan(1e-2);
     },
   },
+  'learn-lj.ts': {
+    args: ['--n', '2048', '--equil', '20', '--steps', '20', '--train', '150', '--rollout', '1', '--hidden', '16'],
+    check: (out) => {
+      // Even a short force matching gives a learned liquid whose g(r) is the true one's within a few percent.
+      expect(numberAfter(out, 'max |g_learned(r) − g_true(r)| over the bins:')).toBeLessThan(0.15);
+      expect(numberAfter(out, /learned : E\/N = -?[0-9.]+, max \|E − E₀\|\/N over the NVE run =/)).toBeLessThan(1e-2);
+    },
+  },
   'fpu-recurrence.ts': {
     args: ['--time', '5000', '--every', '1000'],
     check: (out) => {
