@@ -28,6 +28,9 @@ const elements = (e: Expr, n: number): Expr[] => Array.from({ length: n }, (_, i
  * predictor is the continuous inverse Legendre map linearised at rest, v = (∂²L/∂v²)⁻¹(p − ∂L/∂v) at v = 0 (exact
  * for L quadratic in v). Exact Jacobians and adjoints go through `update` by the implicit function theorem.
  * Symplectic, symmetric, order 2; the discrete Noether charges p·X(q) of linear symmetries are conserved exactly.
+ * The predictor suits Lagrangians whose Legendre map is close to linear over the velocities reached (mechanical
+ * ones, networks at moderate speeds); from rest, Newton can overshoot the domain of a strongly non-quadratic L
+ * (a relativistic particle with p/m > 1), and the step then fails with NO_CONVERGENCE.
  *
  * @example
  * const program = variationalStep(lagrangian({ q: ['x'], v: ['vx'], L: 'vx^2/2 - x^2/2' }), 'midpoint');
@@ -59,7 +62,10 @@ export function variationalStep(L: Lagrangian, kind: DiscreteLagrangian): StepPr
     symmetric: true,
     inverse: 'solve',
     system,
-    next: { q: q1, p: end },
+    // p_{n+1} = D₂L_d − R: the same value and the same exact derivatives (R ≡ 0 on the solution, so its total
+    // derivative vanishes), but the inverse step's equations then have a regular structure for unpivoted Newton,
+    // and the residual left by the solve enters the discrete charge only as R·(X(q_n) − X(q_{n+1})) = O(h·R).
+    next: { q: q1, p: sub(end, residual) },
     implicit: velocityProblem(L, velocity, residual, p),
   };
 }

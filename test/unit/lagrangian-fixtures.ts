@@ -24,7 +24,7 @@ function named(L: Lagrangian, kind: string, coefficients: object): Lagrangian {
 /**
  * L invariant under rotations of the (q0, q1) plane (dof 3: q2 is a spectator coupled through invariants):
  * ½(1 + a·s/(1+s))|v₀₁|² + b·(q·v)²/(1+s) + c·(q₀v₁ − q₁v₀) + d·|v₀₁|⁴/8 + ½v₂² + e·v₂(q·v) − V, with
- * s = q₀² + q₁², V = w·s/2 + u/√(1+s) + g·q₂²/2 + k·q₂·s.
+ * s = q₀² + q₁², V = w·s/2 + u/√(1+s) + g·q₂²/2 + k·q₂²s/(1+s) (confining).
  */
 export const rotationInvariantLagrangian: fc.Arbitrary<Lagrangian> = fc
   .record({ a: uniform(0, 1), b: uniform(0, 0.5), c: uniform(-1, 1), d: uniform(0, 0.5), e: uniform(-0.2, 0.2), w: uniform(0.2, 1.5), u: uniform(-1, 1), g: uniform(0.5, 1.5), k: uniform(-0.3, 0.3) })
@@ -43,7 +43,7 @@ export const rotationInvariantLagrangian: fc.Arbitrary<Lagrangian> = fc
       mul(0.5, mul(vz!, vz!)),
       mul(e, mul(vz!, qv)),
     ]);
-    const V = sumAll([mul(w / 2, s), div(u, sqrt(add(1, s))), mul(g / 2, mul(z!, z!)), mul(k, mul(z!, s))]);
+    const V = sumAll([mul(w / 2, s), div(u, sqrt(add(1, s))), mul(g / 2, mul(z!, z!)), mul(k, div(mul(mul(z!, z!), s), add(1, s)))]);
     return named(lagrangian(S, sub(T, V)), 'rotationInvariant', coefficients);
   });
 
