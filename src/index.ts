@@ -46,6 +46,7 @@ export type { ImplicitSolver } from './integrators/newton.js';
 export type { Stepper, RunOptions, RunResult, VjpOptions, VjpResult, VjpMemory } from './backends/stepper.js';
 export type { GpuOptions, GpuStepper } from './backends/gpu/stepper.js';
 export type { LagrangianStepper, LagrangianRunOptions, LagrangianRunResult } from './backends/lagrangian-stepper.js';
+export type { LagrangianVjpOptions, LagrangianVjpResult } from './backends/lagrangian-adjoint.js';
 
 // Diagnostics.
 export { symplecticDefect } from './integrators/jacobian.js';

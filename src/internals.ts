@@ -69,6 +69,7 @@ export { emitWgslStepper, emitWgslEvaluator, WORKGROUP_SIZE } from './codegen/em
 // Backends: steppers, the registry `compile` chooses from, the discrete-adjoint driver.
 export { cpuStepper } from './backends/cpu/stepper.js';
 export { lagrangianStepper } from './backends/lagrangian-stepper.js';
+export { lagrangianVjp } from './backends/lagrangian-adjoint.js';
 export { gpuStepper } from './backends/gpu/stepper.js';
 export { jacobianFunction } from './backends/cpu/jacobian.js';
 export { programVjp, type ProgramVjpOptions } from './backends/cpu/adjoint.js';

@@ -5,7 +5,8 @@
 import { DarbouxError } from '../errors.js';
 import type { Lagrangian } from '../system/lagrangian.js';
 import type { StepProgram } from '../integrators/step-program.js';
-import type { Stepper, VjpOptions, VjpResult } from './stepper.js';
+import type { Stepper } from './stepper.js';
+import { lagrangianVjp, type LagrangianVjpOptions, type LagrangianVjpResult } from './lagrangian-adjoint.js';
 
 /** Options of `LagrangianStepper.run`. */
 export interface LagrangianRunOptions {
@@ -58,8 +59,12 @@ export interface LagrangianStepper {
   run(options: LagrangianRunOptions): Promise<LagrangianRunResult>;
   /** Exact Jacobian of ONE step of the program's state, row-major (2·dof)², f64 (symplectic in (q, p) for the variational methods). */
   jacobian(q: ArrayLike<number>, second: ArrayLike<number>, t?: number): Float64Array;
-  /** The exact discrete adjoint over the program's state: `p0`/`dp` hold the momenta (variational) or velocities (rk4). */
-  vjp(options: VjpOptions): Promise<VjpResult>;
+  /**
+   * The exact discrete adjoint of `run`: the gradient of ⟨dq, q_N⟩ + ⟨dv, v_N⟩ + ⟨dp, p_N⟩ with respect to q0, v0
+   * and every parameter of L (the phase-space adjoint of the program, `phase.vjp`, composed with the momentum map
+   * at both ends).
+   */
+  vjp(options: LagrangianVjpOptions): Promise<LagrangianVjpResult>;
   dispose(): void;
 }
 
@@ -137,7 +142,7 @@ export function lagrangianStepper(L: Lagrangian, program: StepProgram, phase: St
       return out;
     },
     jacobian: (q, second, t) => phase.jacobian(q, second, t),
-    vjp: (options) => phase.vjp(options),
+    vjp: (options) => lagrangianVjp(L, state, phase, toState, options),
     dispose: () => phase.dispose(),
   };
 

@@ -3,7 +3,7 @@ import { constant, input, stack, stepSize, sub, time, unitVector, index } from '
 import type { Expr } from '../ir/expr.js';
 import { size } from '../ir/shape.js';
 import { inputsOf } from '../ir/traverse.js';
-import { gradient as symbolicGradient } from '../autodiff/vjp.js';
+import { gradient as symbolicGradient, vjp } from '../autodiff/vjp.js';
 import { jvp } from '../autodiff/jvp.js';
 import { graphEvaluator, type GraphEvaluator } from '../ir/evaluate-graph.js';
 import { parameterValuesByName, type System } from './system.js';
@@ -68,7 +68,7 @@ export class Lagrangian {
   readonly names: { q: readonly string[]; v: readonly string[] };
   private exprCache?: EulerLagrangeExprs;
   private gradientCache?: { dq: Expr; dv: Expr };
-  private evaluators: Partial<Record<'value' | 'momenta' | 'hessians', GraphEvaluator>> = {};
+  private evaluators: Partial<Record<'value' | 'momenta' | 'hessians' | 'momentaVjp', GraphEvaluator>> = {};
   private systems: { phase?: System; velocity?: System } = {};
 
   constructor(def: LagrangianDefinition) {
@@ -150,8 +150,8 @@ export class Lagrangian {
     }
   }
 
-  private evaluate(key: 'value' | 'momenta' | 'hessians', outputs: () => Expr[], args: ArrayLike<number>[], sizes: number[]): Float64Array[] {
-    const f = (this.evaluators[key] ??= graphEvaluator(this.evaluatorInputs(), outputs()));
+  private evaluate(key: 'value' | 'momenta' | 'hessians' | 'momentaVjp', outputs: () => Expr[], args: ArrayLike<number>[], sizes: number[], extra: Expr[] = []): Float64Array[] {
+    const f = (this.evaluators[key] ??= graphEvaluator(this.evaluatorInputs(...extra), outputs()));
     const out = sizes.map((s) => new Float64Array(s));
     f([...args, ...this.paramValues], out);
     return out;
@@ -175,6 +175,22 @@ export class Lagrangian {
     let e = -this.value(q, v, t);
     for (let i = 0; i < this.dof; i++) e += v[i]! * p[i]!;
     return e;
+  }
+
+  /**
+   * The vector–Jacobian product of the momentum map p = ∂L/∂v(q, v; θ) with a cotangent c: cᵀ∂p/∂q, cᵀ∂p/∂v and
+   * cᵀ∂p/∂θ (aligned with `params`), in f64 (what adjoints through the Legendre map need).
+   *
+   * @example
+   * const { dq, dv, dparams } = L.momentaVjp([1, 0], [0, 1], 0, [1, 0]);
+   */
+  momentaVjp(q: ArrayLike<number>, v: ArrayLike<number>, t: number, c: ArrayLike<number>): { dq: Float64Array; dv: Float64Array; dparams: Float64Array[] } {
+    this.checkState(q, v);
+    this.checkState(q, c, 'q and the cotangent');
+    const cotangent = input('aux', 'momenta_cotangent', [this.dof]);
+    const sizes = [this.dof, this.dof, ...this.params.map((node) => size(node.shape))];
+    const [dq, dv, ...dparams] = this.evaluate('momentaVjp', () => vjp([this.gradientExprs().dv], [cotangent], [this.q, this.v, ...this.params]), [q, v, [t], c], sizes, [cotangent]);
+    return { dq: dq!, dv: dv!, dparams };
   }
 
   /**

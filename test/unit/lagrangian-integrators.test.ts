@@ -120,14 +120,14 @@ describe('exact one-step Jacobians', () => {
   });
 });
 
-describe('exact discrete adjoint (st.vjp)', () => {
-  it('matches finite differences in the initial state and the parameters', async () => {
+describe('exact discrete adjoint', () => {
+  it('of the program state (st.phase.vjp) matches finite differences in the initial state and the parameters', async () => {
     const L = doublePendulumLagrangian();
     const q0 = Float64Array.of(0.4, -0.3), s0 = Float64Array.of(0.8, 0.5), dq = [0.7, -0.2], dp = [0.3, 0.9];
     const steps = 20, dt = 0.02;
     for (const [method, memory] of [['variationalMidpoint', 'reverse'], ['variationalTrapezoid', 'store'], ['rk4', 'checkpoint']] as const) {
       const st = await compile(L, { method, dt, backend: 'cpu' });
-      const g = await st.vjp({ q0, p0: s0, steps, dq, dp, memory });
+      const g = await st.phase.vjp({ q0, p0: s0, steps, dq, dp, memory });
       const objective = async (lag: Lagrangian, z: Float64Array) => {
         const s = lag === L ? st : await compile(lag, { method, dt, backend: 'cpu' });
         const r = await s.phase.run({ q0: z.subarray(0, 2), p0: z.subarray(2), steps });
@@ -145,6 +145,30 @@ describe('exact discrete adjoint (st.vjp)', () => {
       const dg = ((await objective(L.withParams({ g: 9.81 + eps }), z)) - (await objective(L.withParams({ g: 9.81 - eps }), z))) / (2 * eps);
       expect(Math.abs((g.dparams.g as number) - dg), method).toBeLessThan(1e-7);
       expect(g.memory.mode).toBe(memory);
+    }
+  });
+});
+
+describe('exact discrete adjoint of run (st.vjp, from q0 and v0 to q, v and p)', () => {
+  it('matches finite differences of run for every method, in q0, v0 and the parameters', async () => {
+    // A velocity-dependent mass term makes the momentum map non-linear at both ends.
+    const L = lagrangian({ q: ['a', 'b'], v: ['va', 'vb'], L: 'va^2 + vb^2/2 + va*vb*cos(a-b) + c*(va^2+vb^2)^2/4 + 2*g*cos(a) + g*cos(b)', params: { g: 9.81, c: 0.2 } });
+    const x = { q0: [0.4, -0.3, 0.1, 0.2], v0: [0.8, 0.5, -0.2, 0.3], batch: 2, steps: 15, dq: [0.7, -0.2, 0.1, 0.4], dv: [0.3, 0.9, -0.5, 0.2], dp: [-0.4, 0.6, 0.3, 0.1] };
+    const objective = (r: { q: Float64Array; v: Float64Array; p: Float64Array }) =>
+      [r.q, r.v, r.p].reduce((s, a, k) => s + a.reduce((t, y, i) => t + y * [x.dq, x.dv, x.dp][k]![i]!, 0), 0);
+    for (const method of [...VARIATIONAL, 'rk4']) {
+      const st = await compile(L, { method, dt: 0.02, backend: 'cpu' });
+      const g = await st.vjp(x);
+      const eps = 1e-6;
+      const at = async (key: 'q0' | 'v0', j: number, s: number) => objective(await st.run({ ...x, [key]: x[key].map((y, i) => (i === j ? y + s * eps : y)) }));
+      for (const [key, grad] of [['q0', g.dq0], ['v0', g.dv0]] as const) {
+        for (let j = 0; j < 4; j++) expect(Math.abs(grad[j]! - ((await at(key, j, 1)) - (await at(key, j, -1))) / (2 * eps)), `${method} ${key}[${j}]`).toBeLessThan(1e-7);
+      }
+      for (const name of ['g', 'c'] as const) {
+        const value = name === 'g' ? 9.81 : 0.2;
+        const run = async (s: number) => objective(await (await compile(L.withParams({ [name]: value + s * eps }), { method, dt: 0.02, backend: 'cpu' })).run(x));
+        expect(Math.abs((g.dparams[name] as number) - ((await run(1)) - (await run(-1))) / (2 * eps)), `${method} ${name}`).toBeLessThan(1e-6);
+      }
     }
   });
 });

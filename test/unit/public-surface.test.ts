@@ -32,7 +32,7 @@ const ROOT_TYPES = words(`
   DarbouxErrorCode
   FormulaSpec PhaseSpace HamiltonianDefinition ParamValues
   LagrangianFormulaSpec ConfigurationSpace LagrangianDefinition NoetherGenerator SymmetryCheckOptions SymmetryReport
-  LagrangianStepper LagrangianRunOptions LagrangianRunResult
+  LagrangianStepper LagrangianRunOptions LagrangianRunResult LagrangianVjpOptions LagrangianVjpResult
   ParticlesOptions ParticleSystem PlummerOptions PlummerModel PairOptions BondOptions ExternalOptions PairPotential ExternalPotential
   Expr Shape Operand Scalar Vector Matrix
   CompileOptions ImplicitSolver Stepper RunOptions RunResult VjpOptions VjpResult VjpMemory GpuOptions GpuStepper
