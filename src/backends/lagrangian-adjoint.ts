@@ -49,6 +49,43 @@ function accumulate(L: Lagrangian, into: Record<string, number | Float64Array>, 
 }
 
 /**
+ * The cotangent (λ_q, λ_s) of the program's final state for cotangents (dq, dv, dp) of (q_N, v_N, p_N), with the
+ * parameter gradient of the final momentum map added into `dparams`.
+ */
+function pullBackFinal(
+  L: Lagrangian,
+  state: 'momenta' | 'velocities',
+  end: { q: Float64Array; s: Float64Array; t: number },
+  cotangents: { dq: Float64Array; dv: Float64Array; dp: Float64Array },
+  dparams: Record<string, number | Float64Array>,
+): { lq: Float64Array; ls: Float64Array } {
+  const n = L.dof, { dq, dv, dp } = cotangents, tN = end.t;
+  const lq = new Float64Array(dq.length), ls = new Float64Array(dq.length);
+  const part = (a: Float64Array, b: number) => a.subarray(b * n, (b + 1) * n);
+  for (let b = 0; b < dq.length / n; b++) {
+    const q = part(end.q, b), s = part(end.s, b);
+    if (state === 'momenta') {
+      const v = L.velocities(q, s, tN);
+      const w = luSolve(L.factorHessian(q, v, tN, L.hessians(q, v, tN).hessian), part(dv, b));
+      const back = L.momentaVjp(q, v, tN, w);
+      for (let i = 0; i < n; i++) {
+        lq[b * n + i] = dq[b * n + i]! - back.dq[i]!;
+        ls[b * n + i] = dp[b * n + i]! + w[i]!;
+      }
+      accumulate(L, dparams, back.dparams, -1);
+    } else {
+      const back = L.momentaVjp(q, s, tN, part(dp, b));
+      for (let i = 0; i < n; i++) {
+        lq[b * n + i] = dq[b * n + i]! + back.dq[i]!;
+        ls[b * n + i] = dv[b * n + i]! + back.dv[i]!;
+      }
+      accumulate(L, dparams, back.dparams, 1);
+    }
+  }
+  return { lq, ls };
+}
+
+/**
  * The gradient of ⟨dq, q_N⟩ + ⟨dv, v_N⟩ + ⟨dp, p_N⟩ with respect to (q0, v0, θ). With state (q, s) of the program
  * (s = p for the variational integrators, s = v for rk4): the final cotangents are pulled back through
  * v_N = V(q_N, s_N) (∂L/∂v(q, V) = s: w = (∂²L/∂v²)⁻¹dv, λ_s = dp + w, λ_q = dq − (∂p/∂q)ᵀw, g_θ = −(∂p/∂θ)ᵀw) or
@@ -80,27 +117,7 @@ export async function lagrangianVjp(
   const end = await phase.run({ q0, p0: s0, steps: options.steps, batch, t0 });
   const tN = t0 + options.steps * phase.dt;
   const dparams: Record<string, number | Float64Array> = {};
-  const lq = new Float64Array(size), ls = new Float64Array(size);
-  for (let b = 0; b < batch; b++) {
-    const q = part(end.q, b), s = part(end.p, b);
-    if (state === 'momenta') {
-      const v = L.velocities(q, s, tN);
-      const w = luSolve(L.factorHessian(q, v, tN, L.hessians(q, v, tN).hessian), part(dv, b));
-      const back = L.momentaVjp(q, v, tN, w);
-      for (let i = 0; i < n; i++) {
-        lq[b * n + i] = dq[b * n + i]! - back.dq[i]!;
-        ls[b * n + i] = dp[b * n + i]! + w[i]!;
-      }
-      accumulate(L, dparams, back.dparams, -1);
-    } else {
-      const back = L.momentaVjp(q, s, tN, part(dp, b));
-      for (let i = 0; i < n; i++) {
-        lq[b * n + i] = dq[b * n + i]! + back.dq[i]!;
-        ls[b * n + i] = dv[b * n + i]! + back.dv[i]!;
-      }
-      accumulate(L, dparams, back.dparams, 1);
-    }
-  }
+  const { lq, ls } = pullBackFinal(L, state, { q: end.q, s: end.p, t: tN }, { dq, dv, dp }, dparams);
   const g = await phase.vjp({ q0, p0: s0, steps: options.steps, batch, t0, dq: lq, dp: ls, memory: options.memory, checkpointEvery: options.checkpointEvery });
   for (const [name, value] of Object.entries(g.dparams)) {
     const current = dparams[name];

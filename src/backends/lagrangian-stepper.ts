@@ -71,6 +71,33 @@ export interface LagrangianStepper {
 /** The state (q, second) of trajectory `b` of a batch. */
 const slice = (a: ArrayLike<number>, b: number, n: number) => Float64Array.from({ length: n }, (_, i) => a[b * n + i]!);
 
+/** What the run helpers share: the Lagrangian, its program's state kind, the phase stepper. */
+interface Context {
+  readonly L: Lagrangian;
+  readonly method: string;
+  readonly state: 'momenta' | 'velocities';
+  readonly phase: Stepper;
+}
+
+/** The program's second state half at (q, v): ∂L/∂v or v, after checking ∂²L/∂v² there (SINGULAR). */
+function toState(c: Context, q: Float64Array, v: Float64Array, t: number): Float64Array {
+  const { hessian, momenta } = c.L.hessians(q, v, t);
+  c.L.factorHessian(q, v, t, hessian);
+  return c.state === 'momenta' ? momenta : v;
+}
+
+/** (v, p) of a whole batch from the program's state at time t (inverse Legendre map, or ∂L/∂v for rk4). */
+function fromState(c: Context, qs: Float64Array, seconds: Float64Array, batch: number, t: number): { v: Float64Array; p: Float64Array } {
+  const n = c.L.dof;
+  const v = new Float64Array(batch * n), p = new Float64Array(batch * n);
+  for (let b = 0; b < batch; b++) {
+    const q = slice(qs, b, n), s = slice(seconds, b, n);
+    v.set(c.state === 'momenta' ? c.L.velocities(q, s, t) : s, b * n);
+    p.set(c.state === 'momenta' ? s : c.L.momenta(q, s, t), b * n);
+  }
+  return { v, p };
+}
+
 /**
  * Wraps a phase-space Stepper of a Lagrangian program. Initial momenta p0 = ∂L/∂v(q0, v0) (after checking that
  * ∂²L/∂v² is regular there: SINGULAR otherwise); final velocities by the inverse Legendre map in f64 on the host
@@ -82,94 +109,86 @@ const slice = (a: ArrayLike<number>, b: number, n: number) => Float64Array.from(
  * const { q, v, p } = await st.run({ q0: [1, 0], v0: [0, 1], steps: 100 });
  */
 export function lagrangianStepper(L: Lagrangian, program: StepProgram, phase: Stepper): LagrangianStepper {
-  const n = L.dof;
   const state = program.system.p === L.v ? 'velocities' : 'momenta';
-  const dt = phase.dt;
-  /** The program's second state half at (q, v), after checking ∂²L/∂v² there. */
-  const toState = (q: Float64Array, v: Float64Array, t: number) => {
-    const { hessian, momenta } = L.hessians(q, v, t);
-    L.factorHessian(q, v, t, hessian);
-    return state === 'momenta' ? momenta : v;
-  };
-  /** (v, p) from the program's state at time t. */
-  const fromState = (q: Float64Array, second: Float64Array, t: number) =>
-    state === 'momenta' ? { v: L.velocities(q, second, t), p: second } : { v: second, p: L.momenta(q, second, t) };
-  const convert = (qs: Float64Array, seconds: Float64Array, batch: number, t: number) => {
-    const v = new Float64Array(batch * n), p = new Float64Array(batch * n);
-    for (let b = 0; b < batch; b++) {
-      const out = fromState(slice(qs, b, n), slice(seconds, b, n), t);
-      v.set(out.v, b * n);
-      p.set(out.p, b * n);
-    }
-    return { v, p };
-  };
+  const c: Context = { L, method: program.method, state, phase };
   return {
     method: program.method,
-    dt,
+    dt: phase.dt,
     backend: phase.backend,
-    dof: n,
+    dof: L.dof,
     lagrangian: L,
     state,
     source: phase.source,
     phase,
-    async run(options) {
-      const batch = options?.batch ?? 1;
-      const t0 = options?.t0 ?? 0;
-      if (!Number.isInteger(batch) || batch < 1) throw new DarbouxError('INPUT', `batch must be a positive integer, got ${batch}`);
-      for (const key of ['q0', 'v0'] as const) {
-        const arr = options?.[key];
-        if (arr === undefined || arr.length !== batch * n) {
-          throw new DarbouxError('INPUT', `${key} must have length batch·dof = ${batch}·${n} = ${batch * n}, got ${arr?.length}`, { key });
-        }
-      }
-      const q0 = Float64Array.from(options.q0), second0 = new Float64Array(batch * n);
-      for (let b = 0; b < batch; b++) second0.set(toState(slice(q0, b, n), slice(options.v0, b, n), t0), b * n);
-      const result = await diagnosed(() => phase.run({ q0, p0: second0, steps: options.steps, batch, t0, record: options.record }), q0, second0, t0);
-      const end = convert(result.q, result.p, batch, t0 + options.steps * dt);
-      const out: LagrangianRunResult = { q: result.q, ...end };
-      if (result.stats) out.stats = result.stats;
-      if (result.record) {
-        const { every, count } = result.record;
-        const v = new Float64Array(count * batch * n), p = new Float64Array(count * batch * n);
-        for (let k = 0; k < count; k++) {
-          const at = k * batch * n, size = batch * n;
-          const snap = convert(result.record.q.subarray(at, at + size), result.record.p.subarray(at, at + size), batch, t0 + (k + 1) * every * dt);
-          v.set(snap.v, at);
-          p.set(snap.p, at);
-        }
-        out.record = { every, count, q: result.record.q, v, p };
-      }
-      return out;
-    },
+    run: (options) => runLagrangian(c, options),
     jacobian: (q, second, t) => phase.jacobian(q, second, t),
-    vjp: (options) => lagrangianVjp(L, state, phase, toState, options),
+    vjp: (options) => lagrangianVjp(L, state, phase, (q, v, t) => toState(c, q, v, t), options),
     dispose: () => phase.dispose(),
   };
+}
 
-  /** Runs `body`; a failed step becomes SINGULAR when ∂²L/∂v² is singular at the state before it. */
-  async function diagnosed<T>(body: () => Promise<T>, q0: Float64Array, second0: Float64Array, t0: number): Promise<T> {
-    try {
-      return await body();
-    } catch (error) {
-      if (!(error instanceof DarbouxError) || (error.code !== 'NONFINITE' && error.code !== 'NO_CONVERGENCE')) throw error;
-      const { step, trajectory } = error.details as { step?: number; trajectory?: number };
-      if (!Number.isInteger(step) || !Number.isInteger(trajectory)) throw error;
-      const before = await phase.run({ q0: slice(q0, trajectory!, n), p0: slice(second0, trajectory!, n), steps: step!, t0 }).catch(() => null);
-      if (before === null) throw error;
-      const t = t0 + step! * dt;
-      try {
-        toState(before.q, fromState(before.q, before.p, t).v, t);
-      } catch (cause) {
-        if (cause instanceof DarbouxError && cause.code === 'SINGULAR') {
-          throw new DarbouxError('SINGULAR', `${program.method}: step ${step! + 1} of trajectory ${trajectory} failed (${error.code}): ${cause.message}`, {
-            ...cause.details,
-            step,
-            trajectory,
-            cause: error.code,
-          });
-        }
-      }
-      throw error;
+/** `LagrangianStepper.run`: (q0, v0) → the program's state, the phase run, and back to (q, v, p). */
+async function runLagrangian(c: Context, options: LagrangianRunOptions): Promise<LagrangianRunResult> {
+  const n = c.L.dof, dt = c.phase.dt;
+  const batch = options?.batch ?? 1;
+  const t0 = options?.t0 ?? 0;
+  if (!Number.isInteger(batch) || batch < 1) throw new DarbouxError('INPUT', `batch must be a positive integer, got ${batch}`);
+  for (const key of ['q0', 'v0'] as const) {
+    const arr = options?.[key];
+    if (arr === undefined || arr.length !== batch * n) {
+      throw new DarbouxError('INPUT', `${key} must have length batch·dof = ${batch}·${n} = ${batch * n}, got ${arr?.length}`, { key });
     }
+  }
+  const q0 = Float64Array.from(options.q0), second0 = new Float64Array(batch * n);
+  for (let b = 0; b < batch; b++) second0.set(toState(c, slice(q0, b, n), slice(options.v0, b, n), t0), b * n);
+  const result = await diagnosed(c, () => c.phase.run({ q0, p0: second0, steps: options.steps, batch, t0, record: options.record }), q0, second0, t0);
+  const out: LagrangianRunResult = { q: result.q, ...fromState(c, result.q, result.p, batch, t0 + options.steps * dt) };
+  if (result.stats) out.stats = result.stats;
+  if (result.record) {
+    const { every, count } = result.record, size = batch * n;
+    const v = new Float64Array(count * size), p = new Float64Array(count * size);
+    for (let k = 0; k < count; k++) {
+      const snap = fromState(c, result.record.q.subarray(k * size, (k + 1) * size), result.record.p.subarray(k * size, (k + 1) * size), batch, t0 + (k + 1) * every * dt);
+      v.set(snap.v, k * size);
+      p.set(snap.p, k * size);
+    }
+    out.record = { every, count, q: result.record.q, v, p };
+  }
+  return out;
+}
+
+/**
+ * Runs `body`; a failed step (NONFINITE, NO_CONVERGENCE) becomes SINGULAR when ∂²L/∂v² is singular at the state
+ * before it (found by running that trajectory up to the step); other failures of a variational step get a hint
+ * about the Newton predictor.
+ */
+async function diagnosed<T>(c: Context, body: () => Promise<T>, q0: Float64Array, second0: Float64Array, t0: number): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    if (!(error instanceof DarbouxError) || (error.code !== 'NONFINITE' && error.code !== 'NO_CONVERGENCE')) throw error;
+    const { step, trajectory } = error.details as { step?: number; trajectory?: number };
+    if (!Number.isInteger(step) || !Number.isInteger(trajectory)) throw error;
+    const n = c.L.dof, t = t0 + step! * c.phase.dt;
+    const before = await c.phase.run({ q0: slice(q0, trajectory!, n), p0: slice(second0, trajectory!, n), steps: step!, t0 }).catch(() => null);
+    try {
+      if (before !== null) toState(c, before.q, fromState(c, before.q, before.p, 1, t).v, t);
+    } catch (cause) {
+      if (cause instanceof DarbouxError && cause.code === 'SINGULAR') {
+        throw new DarbouxError('SINGULAR', `${c.method}: step ${step! + 1} of trajectory ${trajectory} failed (${error.code}): ${cause.message}`, {
+          ...cause.details,
+          step,
+          trajectory,
+          cause: error.code,
+        });
+      }
+    }
+    if (c.state !== 'momenta') throw error;
+    throw new DarbouxError(
+      error.code,
+      `${error.message}. Newton's method of a variational step starts from the inverse Legendre map linearised at rest; ` +
+        'for a Lagrangian far from quadratic in v (e.g. relativistic speeds with p/m > 1) that start can leave L\'s domain',
+      error.details,
+    );
   }
 }

@@ -245,6 +245,19 @@ describe('compile(L) refusals', () => {
   });
 });
 
+describe('the documented limit of the rest predictor', () => {
+  it('fails cleanly (NO_CONVERGENCE with the step, trajectory and a hint) where p/m > 1 for a relativistic particle; rk4 runs', async () => {
+    const L = lagrangian({ q: ['x', 'y'], v: ['vx', 'vy'], L: '-sqrt(1 - vx^2 - vy^2) - (x^2+y^2)/2' });
+    const st = await compile(L, { method: 'variationalMidpoint', dt: 0.01, backend: 'cpu' });
+    const e = await rejection(st.run({ q0: [1, 0], v0: [0, 0.6], steps: 300 }));
+    expect(e.code).toBe('NO_CONVERGENCE');
+    expect(e.message).toMatch(/at step \d+ of trajectory 0.*linearised at rest.*p\/m > 1/);
+    const rk4 = await compile(L, { method: 'rk4', dt: 0.01, backend: 'cpu' });
+    const r = await rk4.run({ q0: [1, 0], v0: [0, 0.6], steps: 300 });
+    expect(Math.hypot(r.v[0]!, r.v[1]!)).toBeLessThan(1);
+  });
+});
+
 /** A Lagrangian whose variational steps need several Newton iterations (quartic kinetic term). */
 function rotationLike(): Lagrangian {
   return lagrangian({ q: ['x', 'y'], v: ['vx', 'vy'], L: '(vx^2+vy^2)/2 + (vx^2+vy^2)^2/4 - (x^2+y^2)/2' });

@@ -231,7 +231,9 @@ describe('lagrangian: bad input', () => {
     expect(thrown(() => lagrangian({ ...base, v: ['vx', 'x'] })).message).toMatch(/duplicate name 'x'/);
     expect(thrown(() => lagrangian({ ...base, params: { vx: 1 } })).message).toMatch(/duplicate name 'vx'/);
     expect(thrown(() => lagrangian({ ...base, v: ['vx'] })).message).toMatch(/same length \(got 2 positions and 1 velocities\)/);
-    expect(thrown(() => lagrangian({ ...base, q: [] , v: [] })).code).toBe('SPEC');
+    expect(thrown(() => lagrangian({ ...base, q: [], v: [] })).code).toBe('SPEC');
+    expect(thrown(() => lagrangian({ q: ['x'], L: 'x^2' } as never)).message).toMatch(/q and v must be arrays of names/);
+    expect(thrown(() => lagrangian({ q: ['x'], v: ['vx'] } as never)).message).toMatch(/L must be a formula string/);
     expect(thrown(() => lagrangian({ ...base, q: ['x', '2y'] })).message).toMatch(/not a valid identifier/);
     expect(thrown(() => lagrangian({ ...base, q: ['x', 'sin'] })).message).toMatch(/function name/);
     const missing = thrown(() => lagrangian({ ...base, L: 'vx^2 + vz^2' }));
