@@ -51,6 +51,8 @@ export async function compile(h: Hamiltonian, options: CompileOptions): Promise<
  * const { q, v, p } = await st.run({ q0: [1, 0], v0: [0, 1], steps: 1000 });
  */
 export async function compile(L: Lagrangian, options: CompileOptions): Promise<LagrangianStepper>;
+/** Either, for callers holding a union (the result is narrowed by the argument's class). @example await compile(system, { dt: 0.01 }) */
+export async function compile(system: Hamiltonian | Lagrangian, options: CompileOptions): Promise<Stepper | LagrangianStepper>;
 export async function compile(system: Hamiltonian | Lagrangian, options: CompileOptions): Promise<Stepper | LagrangianStepper> {
   if (system instanceof Lagrangian) return compileLagrangian(system, options);
   const h = system;
