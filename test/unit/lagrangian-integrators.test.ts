@@ -173,6 +173,30 @@ describe('exact discrete adjoint of run (st.vjp, from q0 and v0 to q, v and p)',
   });
 });
 
+describe('indefinite velocity Hessians with a zero diagonal (L = vx·vy − V)', () => {
+  // Not covered: variationalTrapezoid with memory 'reverse'. Its reconstruction solve (built by inverseStep and
+  // solved by the generic unpivoted Newton of newton.ts) meets an exactly zero pivot here and fails cleanly with
+  // NO_CONVERGENCE, which names memory: 'store'.
+  it('integrate and differentiate with every method and memory mode but one (run-time pivoting in the solves)', async () => {
+    const L = lagrangian({ q: ['x', 'y'], v: ['vx', 'vy'], L: 'vx*vy - (x^2 + y^2)/2 - x*y/4' });
+    const x = { q0: [1, 0.5], v0: [0.2, -0.1], steps: 10, dq: [1, 0.3], dv: [-0.2, 0.5] };
+    for (const method of [...VARIATIONAL, 'rk4']) {
+      const st = await compile(L, { method, dt: 0.01, backend: 'cpu' });
+      const eps = 1e-6;
+      const objective = async (q0: number[]) => {
+        const r = await st.run({ ...x, q0 });
+        return x.dq[0]! * r.q[0]! + x.dq[1]! * r.q[1]! + x.dv[0]! * r.v[0]! + x.dv[1]! * r.v[1]!;
+      };
+      const fd = [(await objective([1 + eps, 0.5])) - (await objective([1 - eps, 0.5])), (await objective([1, 0.5 + eps])) - (await objective([1, 0.5 - eps]))].map((d) => d / (2 * eps));
+      const modes = method === 'rk4' || method === 'variationalTrapezoid' ? (['store', 'checkpoint'] as const) : (['reverse', 'store', 'checkpoint'] as const);
+      for (const memory of modes) {
+        const g = await st.vjp({ ...x, memory });
+        expect(maxDiff(g.dq0, fd), `${method} ${memory}`).toBeLessThan(1e-7);
+      }
+    }
+  });
+});
+
 describe('LagrangianStepper.run', () => {
   it('starts from p0 = ∂L/∂v(q0, v0) and returns v with ∂L/∂v(q, v) = p, for batches and records', async () => {
     // Speeds stay below 0.7 (p/m < 1), where Newton from the rest predictor converges.
