@@ -27,6 +27,8 @@ export type DarbouxErrorCode =
   | 'INPUT'
   | 'NONFINITE'
   | 'NO_CONVERGENCE'
+  /** A singular or near-singular matrix where an inverse is needed (a Lagrangian's velocity Hessian). */
+  | 'SINGULAR'
   | 'DEVICE'
   | 'JSON'
   /** A broken internal invariant (a darboux bug, or misuse of `darboux/internals`): please report it. */

@@ -25,6 +25,9 @@ export {
   particles, type ParticlesOptions, type ParticleSystem, type PairOptions, type BondOptions, type ExternalOptions,
 } from './system/particles.js';
 export type { PairPotential, ExternalPotential } from './system/particles-potentials.js';
+export { lagrangian, configurationSpace, type LagrangianFormulaSpec, type ConfigurationSpace } from './system/lagrangian-spec.js';
+export { Lagrangian, type LagrangianDefinition } from './system/lagrangian.js';
+export { noetherCharge, type NoetherGenerator, type SymmetryCheckOptions, type SymmetryReport } from './system/lagrangian-noether.js';
 
 // DSL builders (typed expression graphs).
 export type { Expr } from './ir/expr.js';
@@ -42,6 +45,8 @@ export { methodNames } from './integrators/methods.js';
 export type { ImplicitSolver } from './integrators/newton.js';
 export type { Stepper, RunOptions, RunResult, VjpOptions, VjpResult, VjpMemory } from './backends/stepper.js';
 export type { GpuOptions, GpuStepper } from './backends/gpu/stepper.js';
+export type { LagrangianStepper, LagrangianRunOptions, LagrangianRunResult } from './backends/lagrangian-stepper.js';
+export type { LagrangianVjpOptions, LagrangianVjpResult } from './backends/lagrangian-adjoint.js';
 
 // Diagnostics.
 export { symplecticDefect } from './integrators/jacobian.js';

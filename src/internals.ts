@@ -42,10 +42,13 @@ export { solveLinearSystem } from './autodiff/linear-solve.js';
 // Systems.
 export { parameterValuesByName, type System } from './system/system.js';
 export { splitSeparable, type SeparableSplit } from './system/separability.js';
+export { luFactor, luSolve, pivotedSolve, SINGULAR_CONDITION, type DenseLu } from './system/lagrangian-linear.js';
+export { generatorAction, type GeneratorAction } from './system/lagrangian-noether.js';
 
 // Step programs and method builders.
 export type { StepProgram, FixedPointProblem, InverseRule, SplittingStage, StepBuilder } from './integrators/step-program.js';
-export { methods, stepProgram } from './integrators/methods.js';
+export { methods, stepProgram, lagrangianMethods, lagrangianStepProgram } from './integrators/methods.js';
+export { variationalStep, eulerLagrangeRk4Step, type DiscreteLagrangian } from './integrators/variational.js';
 export { leapfrogStep } from './integrators/leapfrog.js';
 export { rk4Step } from './integrators/rk4.js';
 export { gaussLegendreStep, midpointStep, gauss4Step, gauss6Step } from './integrators/gauss-legendre.js';
@@ -65,6 +68,8 @@ export { emitWgslStepper, emitWgslEvaluator, WORKGROUP_SIZE } from './codegen/em
 
 // Backends: steppers, the registry `compile` chooses from, the discrete-adjoint driver.
 export { cpuStepper } from './backends/cpu/stepper.js';
+export { lagrangianStepper } from './backends/lagrangian-stepper.js';
+export { lagrangianVjp } from './backends/lagrangian-adjoint.js';
 export { gpuStepper } from './backends/gpu/stepper.js';
 export { jacobianFunction } from './backends/cpu/jacobian.js';
 export { programVjp, type ProgramVjpOptions } from './backends/cpu/adjoint.js';

@@ -1,6 +1,8 @@
 import { DarbouxError } from '../errors.js';
 import type { Hamiltonian } from '../system/hamiltonian.js';
-import { stepProgram } from '../integrators/methods.js';
+import { Lagrangian } from '../system/lagrangian.js';
+import { lagrangianStepProgram, stepProgram } from '../integrators/methods.js';
+import { lagrangianStepper, type LagrangianStepper } from './lagrangian-stepper.js';
 import { withImplicitSolver, type ImplicitSolver } from '../integrators/newton.js';
 import type { Stepper } from './stepper.js';
 import type { GpuOptions } from './gpu/stepper.js';
@@ -39,7 +41,21 @@ export interface CompileOptions extends GpuOptions {
  * const { q, p } = await st.run({ q0: [1, 0], p0: [0, 1], steps: 1000 });
  * st.dispose();
  */
-export async function compile(h: Hamiltonian, options: CompileOptions): Promise<Stepper> {
+export async function compile(h: Hamiltonian, options: CompileOptions): Promise<Stepper>;
+/**
+ * Compiles a Lagrangian with 'variationalMidpoint' (default), 'variationalTrapezoid' or 'rk4' into a
+ * LagrangianStepper, whose `run({ q0, v0, steps, batch })` returns positions, velocities and momenta.
+ *
+ * @example
+ * const st = await compile(L, { method: 'variationalMidpoint', dt: 0.01, backend: 'cpu' });
+ * const { q, v, p } = await st.run({ q0: [1, 0], v0: [0, 1], steps: 1000 });
+ */
+export async function compile(L: Lagrangian, options: CompileOptions): Promise<LagrangianStepper>;
+/** Either, for callers holding a union (the result is narrowed by the argument's class). @example await compile(system, { dt: 0.01 }) */
+export async function compile(system: Hamiltonian | Lagrangian, options: CompileOptions): Promise<Stepper | LagrangianStepper>;
+export async function compile(system: Hamiltonian | Lagrangian, options: CompileOptions): Promise<Stepper | LagrangianStepper> {
+  if (system instanceof Lagrangian) return compileLagrangian(system, options);
+  const h = system;
   const { dt } = options;
   if (typeof dt !== 'number' || !Number.isFinite(dt) || dt <= 0) {
     throw new DarbouxError('OPTION', `dt must be a finite positive number, got ${String(dt)}`);
@@ -53,6 +69,13 @@ export async function compile(h: Hamiltonian, options: CompileOptions): Promise<
   }
   const base = stepProgram(h, method);
   const program = withImplicitSolver(base, solver);
+  checkNumericOptions(options);
+  const entry = await selectBackend(backend, options);
+  return entry.create(program, dt, options);
+}
+
+/** The numeric options every compile checks: fixed-point settings and GPU dispatch bounds. */
+function checkNumericOptions(options: CompileOptions): void {
   for (const key of ['tolerance', 'maxIterations'] as const) {
     const v = options[key];
     if (v !== undefined && (!Number.isFinite(v) || v <= 0 || (key === 'maxIterations' && !Number.isInteger(v)))) {
@@ -63,6 +86,21 @@ export async function compile(h: Hamiltonian, options: CompileOptions): Promise<
     const v = options[key];
     if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) throw new DarbouxError('OPTION', `${key} must be a positive integer, got ${String(v)}`);
   }
+}
+
+/** `compile` for a Lagrangian: its step program on a registered backend, wrapped by `lagrangianStepper`. */
+async function compileLagrangian(L: Lagrangian, options: CompileOptions): Promise<LagrangianStepper> {
+  const { dt } = options;
+  if (typeof dt !== 'number' || !Number.isFinite(dt) || dt <= 0) {
+    throw new DarbouxError('OPTION', `dt must be a finite positive number, got ${String(dt)}`);
+  }
+  const backend = options.backend ?? 'auto';
+  checkBackendName(backend);
+  if (options.solver !== undefined && options.solver !== 'newton') {
+    throw new DarbouxError('OPTION', `solver '${String(options.solver)}' does not apply to a Lagrangian: its variational steps are always solved by Newton's method (omit solver)`, { solver: options.solver });
+  }
+  const program = lagrangianStepProgram(L, options.method ?? 'variationalMidpoint');
+  checkNumericOptions(options);
   const entry = await selectBackend(backend, options);
-  return entry.create(program, dt, options);
+  return lagrangianStepper(L, program, await entry.create(program, dt, options));
 }

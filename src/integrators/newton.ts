@@ -4,6 +4,8 @@ import { size } from '../ir/shape.js';
 import { substitute } from '../ir/traverse.js';
 import { jvp } from '../autodiff/jvp.js';
 import { solveLinearSystem } from '../autodiff/linear-solve.js';
+import { DarbouxError } from '../errors.js';
+import { pivotedSolve } from '../system/lagrangian-linear.js';
 import type { FixedPointProblem, StepProgram } from './step-program.js';
 
 /** How an implicit step's equations are solved: plain fixed-point iteration or Newton's method. */
@@ -60,7 +62,14 @@ export function newtonProblem(fp: FixedPointProblem, solver: Exclude<ImplicitSol
     }),
   );
   const residual = updateElements.map((f, r) => sub(f, element(scalars[r]!.u, scalars[r]!.i)));
-  const correction = solveLinearSystem(matrix, residual);
+  let correction: Expr[];
+  try {
+    correction = solveLinearSystem(matrix, residual);
+  } catch (e) {
+    // A structurally zero pivot (an indefinite matrix, e.g. a Lagrangian's v₀v₁ term): pivot at run time instead.
+    if (!(e instanceof DarbouxError) || e.code !== 'SPEC') throw e;
+    correction = pivotedSolve(matrix, residual);
+  }
   let offset = 0;
   const iteration = unknowns.map((u) => {
     const n = size(u.shape);

@@ -16,6 +16,7 @@ const words = (s: string) => s.trim().split(/\s+/).sort();
 const ROOT_VALUES = words(`
   DarbouxError
   parse phaseSpace hamiltonian Hamiltonian particles
+  lagrangian configurationSpace Lagrangian noetherCharge
   abs add addAll constant cos cosh div dot exp index input lift log map matTvec matvec mul neg outer param pow powi
   sigmoid sign sin sinh softplus sqrt stack stepSize sub sum tan tanh tensorConstant time unitVector zeros broadcast
   compile methodNames
@@ -30,6 +31,8 @@ const ROOT_VALUES = words(`
 const ROOT_TYPES = words(`
   DarbouxErrorCode
   FormulaSpec PhaseSpace HamiltonianDefinition ParamValues
+  LagrangianFormulaSpec ConfigurationSpace LagrangianDefinition NoetherGenerator SymmetryCheckOptions SymmetryReport
+  LagrangianStepper LagrangianRunOptions LagrangianRunResult LagrangianVjpOptions LagrangianVjpResult
   ParticlesOptions ParticleSystem PlummerOptions PlummerModel PairOptions BondOptions ExternalOptions PairPotential ExternalPotential
   Expr Shape Operand Scalar Vector Matrix
   CompileOptions ImplicitSolver Stepper RunOptions RunResult VjpOptions VjpResult VjpMemory GpuOptions GpuStepper
