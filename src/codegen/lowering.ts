@@ -226,6 +226,13 @@ export class Lowering implements EmitContext {
     return name;
   }
 
+  growableIntArray(n: number): string {
+    if (this.target !== 'js') throw new DarbouxError('INTERNAL', `lowering: a growable array exists only in JS, not in ${this.target}`, { target: this.target });
+    const name = this.fresh('g');
+    this.hoisted.push(`let ${name} = new Int32Array(${n});`);
+    return name;
+  }
+
   constantArray(values: readonly number[]): string {
     const name = this.fresh('k');
     this.hoisted.push(this.syntax.constantArrayDecl(name, values));

@@ -43,6 +43,11 @@ export interface EmitContext {
   array(size: number): string;
   /** Declares an integer scratch array of `size` elements (JS Int32Array, WGSL array<i32>), hoisted like `array`; returns its name. */
   intArray(size: number): string;
+  /**
+   * JS only: declares a hoisted, reassignable integer array (`let`, initially `size` elements) that persists
+   * between evaluations of the generated function, for scratch that grows (neighbour lists); returns its name.
+   */
+  growableIntArray(size: number): string;
   /** Declares a constant array holding `values` (hoisted out of the body); returns its name. */
   constantArray(values: readonly number[]): string;
   /** Emits one statement (`terminate: false`: a block opener or closer, written without `;`). */

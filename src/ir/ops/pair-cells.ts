@@ -49,8 +49,8 @@ export function halfStencil(dim: number): number[][] {
   return out;
 }
 
-/** Row-major flat cell index of cell coordinates (code). */
-const flatCell = (coord: readonly string[], cells: readonly number[]) =>
+/** Row-major flat cell index of cell coordinates (code). @example flatCell(['x', 'y'], [4, 5]) // '(x) * 5 + y' */
+export const flatCell = (coord: readonly string[], cells: readonly number[]) =>
   coord.reduce((acc, x, k) => (k === 0 ? x : `(${acc}) * ${cells[k]} + ${x}`), '');
 
 /** One pair of the cell loops: site indices and their coordinates (code; the copies in cell order). */
@@ -61,13 +61,17 @@ export interface CellPair {
   xj: string[];
 }
 
-interface CellArrays { count: string; start: string; cellOf: string; sorted: string; positions: string }
+/** The hoisted scratch of a cell list: per-cell counts and starts, each site's cell, sites and coordinates in cell order. */
+export interface CellArrays { count: string; start: string; cellOf: string; sorted: string; positions: string }
 
 /**
  * Emits the counting sort: cellOf[i], start[c] (start[C] = n), sorted (site indices grouped by cell) and
  * positions (their coordinates, unwrapped, in that order: contiguous reads in the pair loops).
+ *
+ * @example
+ * emitBinning(ctx, g, q, [4, 4, 4], cellArrays(ctx, g, [4, 4, 4]));
  */
-function emitBinning(ctx: EmitContext, g: PairGeometry, q: Expr, cells: readonly number[], arrays: CellArrays): void {
+export function emitBinning(ctx: EmitContext, g: PairGeometry, q: Expr, cells: readonly number[], arrays: CellArrays): void {
   const { count, start, cellOf, sorted, positions } = arrays;
   const C = cells.reduce((a, b) => a * b, 1);
   ctx.loop(C, (c) => ctx.line(`${count}[${c}] = 0`));
@@ -91,13 +95,19 @@ function emitBinning(ctx: EmitContext, g: PairGeometry, q: Expr, cells: readonly
   });
 }
 
-/** Emits nested loops over the cell coordinates; `body` gets the coordinates' names. */
-function emitCellLoops(ctx: EmitContext, cells: readonly number[], body: (coord: string[]) => void): void {
+/** Emits nested loops over the cell coordinates; `body` gets the coordinates' names. @example emitCellLoops(ctx, [3, 3], ([x, y]) => …) */
+export function emitCellLoops(ctx: EmitContext, cells: readonly number[], body: (coord: string[]) => void): void {
   const nest = (k: number, coord: string[]) => {
     if (k === cells.length) body(coord);
     else ctx.loop(cells[k]!, (x) => nest(k + 1, [...coord, x]));
   };
   nest(0, []);
+}
+
+/** Declares the hoisted scratch of a cell list over `cells`. @example const arrays = cellArrays(ctx, g, [4, 4, 4]) */
+export function cellArrays(ctx: EmitContext, g: PairGeometry, cells: readonly number[]): CellArrays {
+  const C = cells.reduce((a, b) => a * b, 1);
+  return { count: ctx.intArray(C), start: ctx.intArray(C + 1), cellOf: ctx.intArray(g.n), sorted: ctx.intArray(g.n), positions: ctx.array(g.n * g.dim) };
 }
 
 /**
@@ -109,8 +119,7 @@ function emitCellLoops(ctx: EmitContext, cells: readonly number[], body: (coord:
  * const cells = cellGrid(g); if (cells) emitCellPairLoop(ctx, g, q, cells, (pair) => emitPair(ctx, g, q, pair.i, pair.j, visit, pair));
  */
 export function emitCellPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr, cells: readonly number[], pairAt: (pair: CellPair) => void): void {
-  const C = cells.reduce((a, b) => a * b, 1);
-  const arrays = { count: ctx.intArray(C), start: ctx.intArray(C + 1), cellOf: ctx.intArray(g.n), sorted: ctx.intArray(g.n), positions: ctx.array(g.n * g.dim) };
+  const arrays = cellArrays(ctx, g, cells);
   emitBinning(ctx, g, q, cells, arrays);
   const { start, sorted, positions } = arrays;
   const coordinates = (at: string) => Array.from({ length: g.dim }, (_, k) => `${positions}[${at} * ${g.dim} + ${k}]`);

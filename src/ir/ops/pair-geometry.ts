@@ -7,6 +7,7 @@ import { DarbouxError } from '../../errors.js';
 import type { Attrs, Expr } from '../expr.js';
 import type { EmitContext } from '../op.js';
 import { cellGrid, emitCellPairLoop, type CellPair } from './pair-cells.js';
+import { emitNeighbourPairLoop, neighbourGrid } from './pair-neighbours.js';
 
 /** Geometry attributes shared by the pair ops. */
 export interface PairGeometry {
@@ -104,8 +105,10 @@ function emitPair(ctx: EmitContext, g: PairGeometry, q: Expr, i: string, j: stri
 }
 
 /**
- * Emits a loop over every pair i < j (or edge) inside the cutoff; in JS, through cell lists (pair-cells.ts) when
- * the periodic box holds at least 3 cells of side ≥ cutoff per dimension (pairs then come in either order). @example emitPairLoop(ctx, g, q, (p) => ctx.line(`${acc} += ${p.r}`))
+ * Emits a loop over every pair i < j (or edge) inside the cutoff; in JS, through persistent Verlet lists
+ * (pair-neighbours.ts) when the periodic box holds at least 3 cells of side ≥ cutoff + skin per dimension, else
+ * through cell lists rebuilt at each evaluation (pair-cells.ts) when it holds 3 of side ≥ cutoff (pairs then
+ * come in either order). @example emitPairLoop(ctx, g, q, (p) => ctx.line(`${acc} += ${p.r}`))
  */
 export function emitPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr, visit: (pair: EmittedPair) => void): void {
   if (g.edges !== null) {
@@ -116,6 +119,11 @@ export function emitPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr, visit: 
       const i = ctx.temp(intAt(ctx, first, e)), j = ctx.temp(intAt(ctx, second, e));
       emitPair(ctx, g, q, i, j, visit);
     });
+    return;
+  }
+  const neighbours = ctx.target === 'js' ? neighbourGrid(g) : null;
+  if (neighbours !== null) {
+    emitNeighbourPairLoop(ctx, g, q, neighbours, (pair) => emitPair(ctx, g, q, pair.i, pair.j, visit, pair));
     return;
   }
   const cells = ctx.target === 'js' ? cellGrid(g) : null;
