@@ -144,3 +144,44 @@ export function emitCellPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr, cel
     });
   });
 }
+
+/**
+ * The f64 evaluator's cell-list enumeration: calls `visit(i, j)` (i < j) once for every pair of sites in the same
+ * or adjacent cells of `cells` (from `cellGrid`), binned like the emitted loops (floor-mod of q/L). A superset of
+ * the pairs inside the cutoff, each once: the caller applies the minimum image and the cutoff test.
+ *
+ * @example
+ * forEachCellPair(g, cellGrid(g)!, q, (i, j) => { … });
+ */
+export function forEachCellPair(g: PairGeometry, cells: readonly number[], q: Float64Array, visit: (i: number, j: number) => void): void {
+  const { n, dim } = g;
+  const C = cells.reduce((a, b) => a * b, 1);
+  const cellOf = new Int32Array(n), start = new Int32Array(C + 1), fill = new Int32Array(C), sorted = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let c = 0;
+    for (let k = 0; k < dim; k++) {
+      const u = q[i * dim + k]! / g.box![k]!;
+      // A non-finite coordinate gives NaN, stored as cell 0 (Int32Array), like the emitted binning.
+      c = c * cells[k]! + Math.min(Math.floor((u - Math.floor(u)) * cells[k]!), cells[k]! - 1);
+    }
+    cellOf[i] = c;
+    start[cellOf[i]! + 1]!++;
+  }
+  for (let c = 0; c < C; c++) start[c + 1]! += start[c]!;
+  for (let i = 0; i < n; i++) sorted[start[cellOf[i]!]! + fill[cellOf[i]!]!++] = i;
+  const stencil = halfStencil(dim);
+  const coord = new Array<number>(dim).fill(0);
+  for (let c = 0; c < C; c++) {
+    for (let k = dim - 1, rest = c; k >= 0; k--) { coord[k] = rest % cells[k]!; rest = Math.floor(rest / cells[k]!); }
+    stencil.forEach((offset, s) => {
+      const c2 = offset.reduce((acc, o, k) => acc * cells[k]! + ((coord[k]! + o + cells[k]!) % cells[k]!), 0);
+      for (let a = start[c]!; a < start[c + 1]!; a++) {
+        for (let b = s === 0 ? a + 1 : start[c2]!; b < start[c2 + 1]!; b++) {
+          const i = sorted[a]!, j = sorted[b]!;
+          if (i < j) visit(i, j);
+          else visit(j, i);
+        }
+      }
+    });
+  }
+}

@@ -6,7 +6,7 @@
 import { DarbouxError } from '../../errors.js';
 import type { Attrs, Expr } from '../expr.js';
 import type { EmitContext } from '../op.js';
-import { cellGrid, emitCellPairLoop, type CellPair } from './pair-cells.js';
+import { cellGrid, emitCellPairLoop, forEachCellPair, type CellPair } from './pair-cells.js';
 import { emitNeighbourPairLoop, neighbourGrid } from './pair-neighbours.js';
 
 /** Geometry attributes shared by the pair ops. */
@@ -30,7 +30,8 @@ export function geometry(attrs: Attrs): PairGeometry {
 }
 
 /**
- * Calls `visit(i, j, d, r)` for every pair i < j (or edge (i, j)) inside the cutoff, d = q_i − q_j (minimum image).
+ * Calls `visit(i, j, d, r)` for every pair i < j (or edge (i, j)) inside the cutoff, d = q_i − q_j (minimum image),
+ * through cell lists (`forEachCellPair`: the same pairs and d, visited in another order) when `cellGrid` applies.
  *
  * @example
  * forEachPair(g, q, (i, j, d, r) => { energy += V(r); });
@@ -51,8 +52,11 @@ export function forEachPair(g: PairGeometry, q: Float64Array, visit: (i: number,
     }
     if (r2 < rc2) visit(i, j, d, Math.sqrt(r2));
   };
+  const cells = cellGrid(g);
   if (g.edges !== null) {
     for (let e = 0; e < g.edges.length; e += 2) one(g.edges[e]!, g.edges[e + 1]!);
+  } else if (cells !== null) {
+    forEachCellPair(g, cells, q, one);
   } else {
     for (let i = 0; i < g.n; i++) for (let j = i + 1; j < g.n; j++) one(i, j);
   }
