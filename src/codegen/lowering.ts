@@ -227,9 +227,17 @@ export class Lowering implements EmitContext {
   }
 
   growableIntArray(n: number): string {
+    return this.growable('Int32Array', n);
+  }
+
+  growableArray(n: number): string {
+    return this.growable('Float64Array', n);
+  }
+
+  private growable(type: string, n: number): string {
     if (this.target !== 'js') throw new DarbouxError('INTERNAL', `lowering: a growable array exists only in JS, not in ${this.target}`, { target: this.target });
     const name = this.fresh('g');
-    this.hoisted.push(`let ${name} = new Int32Array(${n});`);
+    this.hoisted.push(`let ${name} = new ${type}(${n});`);
     return name;
   }
 

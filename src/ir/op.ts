@@ -48,6 +48,8 @@ export interface EmitContext {
    * between evaluations of the generated function, for scratch that grows (neighbour lists); returns its name.
    */
   growableIntArray(size: number): string;
+  /** JS only: like `growableIntArray`, a reassignable f64 array (`let`, Float64Array). */
+  growableArray(size: number): string;
   /** Declares a constant array holding `values` (hoisted out of the body); returns its name. */
   constantArray(values: readonly number[]): string;
   /** Emits one statement (`terminate: false`: a block opener or closer, written without `;`). */

@@ -53,12 +53,17 @@ export function halfStencil(dim: number): number[][] {
 export const flatCell = (coord: readonly string[], cells: readonly number[]) =>
   coord.reduce((acc, x, k) => (k === 0 ? x : `(${acc}) * ${cells[k]} + ${x}`), '');
 
-/** One pair of the cell loops: site indices and their coordinates (code; the copies in cell order). */
+/**
+ * One pair of the cell loops: site indices and their coordinates (code; the copies in cell order). `imaged`:
+ * the coordinates are already the minimum images of each other (neighbour lists with ghost images), so the
+ * displacement is xi − xj without the periodic wrap.
+ */
 export interface CellPair {
   i: string;
   j: string;
   xi: string[];
   xj: string[];
+  imaged?: boolean;
 }
 
 /** The hoisted scratch of a cell list: per-cell counts and starts, each site's cell, sites and coordinates in cell order. */

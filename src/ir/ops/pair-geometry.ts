@@ -96,7 +96,7 @@ function emitPair(ctx: EmitContext, g: PairGeometry, q: Expr, i: string, j: stri
   const byReciprocal = cells !== undefined;
   const d = Array.from({ length: g.dim }, (_, k) => {
     const x = cells ? `${cells.xi[k]} - ${cells.xj[k]}` : `${ctx.elem(q, `${i} * ${g.dim} + ${k}`)} - ${ctx.elem(q, `${j} * ${g.dim} + ${k}`)}`;
-    if (g.box === null) return ctx.temp(x);
+    if (g.box === null || cells?.imaged === true) return ctx.temp(x);
     const raw = ctx.temp(x);
     const L = ctx.literal(g.box[k]!);
     const scaled = byReciprocal ? `${raw} * ${ctx.literal(1 / g.box[k]!)}` : `${raw} / ${L}`;

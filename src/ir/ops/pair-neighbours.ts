@@ -6,12 +6,14 @@
  * not finite, or the list was never built) the list is rebuilt; otherwise every pair now inside the cutoff is
  * still in the list (|r_now − r_built| ≤ |δ_i| + |δ_j| < skin on the periodic box), so the per-pair cutoff test
  * gives the same pairs as the all-pairs loop, in another order. A new state (another run, another batch element,
- * a reverse pass) is caught by the same test. The partner buffer grows (doubles) whenever a build fills it: no
- * pair is ever dropped. The generated source has a size independent of n.
+ * a reverse pass) is caught by the same test. Coordinates are wrapped into the box at the build; a pair that
+ * crosses the box boundary refers to a ghost image of its partner (a copy of the partner's cell shifted by the
+ * box, LAMMPS-style), so the pair loop needs no minimum image. The partner, ghost and coordinate buffers grow
+ * (double) whenever a build fills them: no pair is ever dropped. The generated source has a size independent of n.
  */
 import type { Expr } from '../expr.js';
 import type { EmitContext } from '../op.js';
-import { cellArrays, cellGrid, emitBinning, emitCellLoops, flatCell, halfStencil, type CellPair } from './pair-cells.js';
+import { cellGrid, emitBinning, emitCellLoops, flatCell, halfStencil, type CellPair } from './pair-cells.js';
 import type { PairGeometry } from './pair-geometry.js';
 
 /** The skin as a fraction of the cutoff (LAMMPS's `lj` benchmark: 0.3σ over r_c = 2.5σ). */
@@ -51,101 +53,202 @@ function initialCapacity(g: PairGeometry, skin: number): number {
   return Math.max(64, Math.ceil(1.25 * 0.5 * g.n * (g.n / volume) * ball));
 }
 
-/** Emits r² between two coordinate lists by minimum image (x − L·⌊x/L + ½⌋ with 1/L a constant). */
-function emitImageR2(ctx: EmitContext, g: PairGeometry, xi: readonly string[], xj: readonly string[]): string {
-  const d = xi.map((x, k) => {
-    const raw = ctx.temp(`${x} - ${xj[k]}`);
-    return ctx.temp(`${raw} - ${ctx.literal(g.box![k]!)} * Math.floor(${raw} * ${ctx.literal(1 / g.box![k]!)} + 0.5)`);
-  });
-  return ctx.temp(d.map((x) => `${x} * ${x}`).join(' + '));
+/**
+ * The generated names of a neighbour list. Slots 0…n−1 are the sites in cell order (wrapped coordinates
+ * `positions`, their site `site`); slots n…n+G−1 are ghost images (slot `ghostSlot[g]` shifted by image
+ * `ghostCode[g]`). `state` = [built, G]; `block[c·3^dim + code]`: the first ghost slot of cell c's image, or −1.
+ */
+interface NeighbourArrays {
+  count: string; start: string; cellOf: string; sorted: string;
+  positions: string; site: string; ghostSlot: string; ghostCode: string; partners: string;
+  first: string; state: string; reference: string; wrap: string; block: string; imageShift: string;
 }
 
-interface ListArrays { first: string; partners: string; built: string; reference: string }
+/** The shift of image `code` (base-3 digits w_k + 1, row-major): L_k·w_k. */
+function imageShifts(g: PairGeometry): number[] {
+  const out: number[] = [];
+  for (let code = 0; code < 3 ** g.dim; code++) {
+    for (let k = 0; k < g.dim; k++) out.push(g.box![k]! * ((Math.floor(code / 3 ** (g.dim - 1 - k)) % 3) - 1));
+  }
+  return out;
+}
+
+function neighbourArrays(ctx: EmitContext, g: PairGeometry, cells: readonly number[], skin: number): NeighbourArrays {
+  const C = cells.reduce((a, b) => a * b, 1);
+  const slots = g.n + Math.ceil(g.n / 2);
+  return {
+    count: ctx.intArray(C), start: ctx.intArray(C + 1), cellOf: ctx.intArray(g.n), sorted: ctx.intArray(g.n),
+    positions: ctx.growableArray(slots * g.dim), site: ctx.growableIntArray(slots),
+    ghostSlot: ctx.growableIntArray(slots - g.n), ghostCode: ctx.growableIntArray(slots - g.n),
+    partners: ctx.growableIntArray(initialCapacity(g, skin)),
+    first: ctx.intArray(g.n + 1), state: ctx.intArray(2), reference: ctx.array(g.n * g.dim), wrap: ctx.array(g.n * g.dim),
+    block: ctx.intArray(C * 3 ** g.dim), imageShift: ctx.constantArray(imageShifts(g)),
+  };
+}
+
+/** A statement growing `array` (of `type`) to at least `need` elements, doubling, keeping its contents. */
+const grow = (array: string, type: string, need: string) =>
+  `if (${need} > ${array}.length) { const grown = new ${type}(2 * (${need})); grown.set(${array}); ${array} = grown; }`;
 
 /**
  * Emits the rebuild test: a mutable that is true when the list was never built or some site moved by skin/2 or
  * more since the build (a non-finite displacement counts as moved). Returns its name.
  */
-function emitStaleTest(ctx: EmitContext, g: PairGeometry, q: Expr, list: ListArrays, skin: number): string {
-  const stale = ctx.mutable(`${list.built}[0] === 0`);
+function emitStaleTest(ctx: EmitContext, g: PairGeometry, q: Expr, arrays: NeighbourArrays, skin: number): string {
+  const stale = ctx.mutable(`${arrays.state}[0] === 0`);
   const limit = ctx.literal((0.5 * skin * (1 - REBUILD_MARGIN)) ** 2);
   ctx.line(`if (!${stale}) {`, false);
   ctx.loop(g.n, (i) => {
-    const d = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${ctx.elem(q, `${i} * ${g.dim} + ${k}`)} - ${list.reference}[${i} * ${g.dim} + ${k}]`));
+    const d = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${ctx.elem(q, `${i} * ${g.dim} + ${k}`)} - ${arrays.reference}[${i} * ${g.dim} + ${k}]`));
     ctx.line(`if (!(${d.map((x) => `${x} * ${x}`).join(' + ')} < ${limit})) { ${stale} = true; break; }`, false);
   });
   ctx.line('}', false);
   return stale;
 }
 
+/** Emits the binning of a build: cells, sites in cell order, coordinates wrapped into the box (and the wraps), references. */
+function emitWrappedBinning(ctx: EmitContext, g: PairGeometry, q: Expr, cells: readonly number[], arrays: NeighbourArrays): void {
+  const { positions, wrap, site, sorted } = arrays;
+  emitBinning(ctx, g, q, cells, arrays);
+  ctx.loop(g.n, (a) => {
+    ctx.line(`${site}[${a}] = ${sorted}[${a}]`);
+    for (let k = 0; k < g.dim; k++) {
+      const at = `${a} * ${g.dim} + ${k}`;
+      // The same ⌊q/L⌋ as the binning's cell, so a site's wrapped coordinate lies in its cell (up to rounding).
+      const w = ctx.temp(`${ctx.literal(g.box![k]!)} * Math.floor(${positions}[${at}] / ${ctx.literal(g.box![k]!)})`);
+      ctx.line(`${wrap}[${at}] = ${w}`);
+      ctx.line(`${positions}[${at}] -= ${w}`);
+    }
+  });
+  ctx.loop(g.n * g.dim, (k) => ctx.line(`${arrays.reference}[${k}] = ${ctx.elem(q, k)}`));
+  ctx.loop(cells.reduce((a, b) => a * b, 1) * 3 ** g.dim, (k) => ctx.line(`${arrays.block}[${k}] = -1`));
+}
+
+/**
+ * Emits the first ghost slot of the image `code` of cell c2 (sites start[c2] … bEnd), creating the block (slots,
+ * sites, coordinates) on first use. Returns its name.
+ */
+function emitGhostBlock(ctx: EmitContext, g: PairGeometry, arrays: NeighbourArrays, c2: string, code: string, bBegin: string, bEnd: string): string {
+  const { positions, site, ghostSlot, ghostCode, state, block } = arrays;
+  const key = ctx.temp(`${c2} * ${3 ** g.dim} + ${code}`);
+  const base = ctx.mutable(`${block}[${key}]`);
+  ctx.line(`if (${base} < 0) {`, false);
+  ctx.line(`${base} = ${g.n} + ${state}[1]`);
+  ctx.line(`${block}[${key}] = ${base}`);
+  const need = ctx.temp(`${base} + ${bEnd} - ${bBegin}`);
+  ctx.line(grow(site, 'Int32Array', need), false);
+  ctx.line(grow(positions, 'Float64Array', `${need} * ${g.dim}`), false);
+  ctx.line(grow(ghostSlot, 'Int32Array', `${need} - ${g.n}`), false);
+  ctx.line(grow(ghostCode, 'Int32Array', `${need} - ${g.n}`), false);
+  const b = ctx.mutable(bBegin);
+  ctx.line(`for (; ${b} < ${bEnd}; ${b}++) {`, false);
+  const slot = ctx.temp(`${g.n} + ${state}[1]++`);
+  ctx.line(`${ghostSlot}[${slot} - ${g.n}] = ${b}`);
+  ctx.line(`${ghostCode}[${slot} - ${g.n}] = ${code}`);
+  ctx.line(`${site}[${slot}] = ${site}[${b}]`);
+  ctx.line('}', false);
+  ctx.line('}', false);
+  return base;
+}
+
 /**
  * Emits the build: for each site a (in cell order) its partners b in the same cell (b > a) and the half-shell
- * neighbour cells closer than cutoff + skin, as CSR (first[a] … first[a + 1] in `partners`), growing the buffer.
+ * neighbour cells closer than cutoff + skin, as CSR (first[a] … first[a + 1] in `partners`); a partner across
+ * the boundary is its ghost slot. Grows the buffers.
  */
-function emitBuild(ctx: EmitContext, g: PairGeometry, cells: readonly number[], start: string, positions: string, list: ListArrays, skin: number): void {
-  const coordinates = (at: string) => Array.from({ length: g.dim }, (_, k) => `${positions}[${at} * ${g.dim} + ${k}]`);
+function emitBuild(ctx: EmitContext, g: PairGeometry, cells: readonly number[], arrays: NeighbourArrays, skin: number): void {
+  const { start, positions, partners, first, imageShift } = arrays;
   const stencil = halfStencil(g.dim);
   const offsets = ctx.constantArray(stencil.flat());
   const rl2 = ctx.literal((g.cutoff! + skin) ** 2);
+  const zero = (3 ** g.dim - 1) / 2;
   const m = ctx.mutable('0');
+  ctx.line(`${arrays.state}[1] = 0`);
   emitCellLoops(ctx, cells, (coord) => {
     const c = ctx.temp(flatCell(coord, cells));
     const a = ctx.mutable(`${start}[${c}]`), aEnd = ctx.temp(`${start}[${c} + 1]`);
     ctx.line(`for (; ${a} < ${aEnd}; ${a}++) {`, false);
-    ctx.line(`${list.first}[${a}] = ${m}`);
-    const xi = coordinates(a).map((x) => ctx.temp(x));
+    ctx.line(`${first}[${a}] = ${m}`);
+    const xi = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${positions}[${a} * ${g.dim} + ${k}]`));
     ctx.loop(stencil.length, (s) => {
-      const other = coord.map((x, k) => ctx.temp(`(${x} + ${offsets}[${s} * ${g.dim} + ${k}] + ${cells[k]}) % ${cells[k]}`));
+      const raw = coord.map((x, k) => ctx.temp(`${x} + ${offsets}[${s} * ${g.dim} + ${k}]`));
+      const other = raw.map((x, k) => ctx.temp(`(${x} + ${cells[k]}) % ${cells[k]}`));
+      const wraps = raw.map((x, k) => `(${x} < 0 ? 0 : ${x} >= ${cells[k]} ? 2 : 1)`);
+      const code = ctx.temp(wraps.reduce((acc, w, k) => (k === 0 ? w : `(${acc}) * 3 + ${w}`), ''));
       const c2 = ctx.temp(flatCell(other, cells));
-      const b = ctx.mutable(`${s} === 0 ? ${a} + 1 : ${start}[${c2}]`), bEnd = ctx.temp(`${start}[${c2} + 1]`);
+      const bBegin = ctx.temp(`${start}[${c2}]`), bEnd = ctx.temp(`${start}[${c2} + 1]`);
+      const shift = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${imageShift}[${code} * ${g.dim} + ${k}]`));
+      const base = ctx.mutable(bBegin);
+      ctx.line(`if (${code} !== ${zero}) {`, false);
+      const ghost = emitGhostBlock(ctx, g, arrays, c2, code, bBegin, bEnd);
+      ctx.line(`${base} = ${ghost}`);
+      ctx.line('}', false);
+      const b = ctx.mutable(`${s} === 0 ? ${a} + 1 : ${bBegin}`);
       ctx.line(`for (; ${b} < ${bEnd}; ${b}++) {`, false);
-      const r2 = emitImageR2(ctx, g, xi, coordinates(b));
+      const d = xi.map((x, k) => ctx.temp(`${x} - (${positions}[${b} * ${g.dim} + ${k}] + ${shift[k]})`));
+      const r2 = ctx.temp(d.map((x) => `${x} * ${x}`).join(' + '));
       ctx.line(`if (${r2} < ${rl2}) {`, false);
       // A full buffer doubles (copying what it holds), so a dense cluster never loses a pair.
-      ctx.line(`if (${m} === ${list.partners}.length) { const grown = new Int32Array(2 * ${m} + 64); grown.set(${list.partners}); ${list.partners} = grown; }`, false);
-      ctx.line(`${list.partners}[${m}++] = ${b}`);
+      ctx.line(grow(partners, 'Int32Array', `${m} + 1`), false);
+      ctx.line(`${partners}[${m}++] = ${base} + ${b} - ${bBegin}`);
       ctx.line('}', false);
       ctx.line('}', false);
     });
     ctx.line('}', false);
   });
-  ctx.line(`${list.first}[${g.n}] = ${m}`);
-  ctx.line(`${list.built}[0] = 1`);
+  ctx.line(`${first}[${g.n}] = ${m}`);
+  ctx.line(`${arrays.state}[0] = 1`);
+}
+
+/** Emits the refresh of every evaluation: wrapped coordinates of the sites (q − wrap at the build) and of the ghosts. */
+function emitRefresh(ctx: EmitContext, g: PairGeometry, q: Expr, arrays: NeighbourArrays, stale: string): void {
+  const { positions, site, wrap, ghostSlot, ghostCode, imageShift, state } = arrays;
+  ctx.line(`if (!${stale}) {`, false);
+  ctx.loop(g.n, (a) => {
+    const i = ctx.temp(`${site}[${a}]`);
+    for (let k = 0; k < g.dim; k++) {
+      ctx.line(`${positions}[${a} * ${g.dim} + ${k}] = ${ctx.elem(q, `${i} * ${g.dim} + ${k}`)} - ${wrap}[${a} * ${g.dim} + ${k}]`);
+    }
+  });
+  ctx.line('}', false);
+  const G = ctx.temp(`${state}[1]`);
+  const gs = ctx.temp(ghostSlot), gc = ctx.temp(ghostCode), P = ctx.temp(positions);
+  const gh = ctx.mutable('0');
+  ctx.line(`for (; ${gh} < ${G}; ${gh}++) {`, false);
+  const from = ctx.temp(`${gs}[${gh}]`), code = ctx.temp(`${gc}[${gh}]`);
+  for (let k = 0; k < g.dim; k++) {
+    ctx.line(`${P}[(${g.n} + ${gh}) * ${g.dim} + ${k}] = ${P}[${from} * ${g.dim} + ${k}] + ${imageShift}[${code} * ${g.dim} + ${k}]`);
+  }
+  ctx.line('}', false);
 }
 
 /**
  * Emits a loop visiting every pair of sites {i, j} closer than cutoff + skin exactly once (in either order),
  * through a persistent Verlet list rebuilt when needed (see the module comment); `pairAt` emits the pair's
- * displacement, cutoff test and body from the coordinates it is given (copies in cell order). JS only.
+ * displacement, cutoff test and body from the coordinates it is given (wrapped copies and ghost images, already
+ * each other's minimum image: `imaged`). JS only.
  *
  * @example
  * const grid = neighbourGrid(g); if (grid) emitNeighbourPairLoop(ctx, g, q, grid, (pair) => emitPair(ctx, g, q, pair.i, pair.j, visit, pair));
  */
 export function emitNeighbourPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr, grid: NeighbourGrid, pairAt: (pair: CellPair) => void): void {
   const { cells, skin } = grid;
-  const arrays = cellArrays(ctx, g, cells);
-  const list: ListArrays = { first: ctx.intArray(g.n + 1), partners: ctx.growableIntArray(initialCapacity(g, skin)), built: ctx.intArray(1), reference: ctx.array(g.n * g.dim) };
-  const { sorted, positions } = arrays;
-  const stale = emitStaleTest(ctx, g, q, list, skin);
+  const arrays = neighbourArrays(ctx, g, cells, skin);
+  const stale = emitStaleTest(ctx, g, q, arrays, skin);
   ctx.line(`if (${stale}) {`, false);
-  emitBinning(ctx, g, q, cells, arrays);
-  ctx.loop(g.n * g.dim, (k) => ctx.line(`${list.reference}[${k}] = ${ctx.elem(q, k)}`));
-  emitBuild(ctx, g, cells, arrays.start, positions, list, skin);
-  ctx.line('} else {', false);
-  ctx.loop(g.n, (a) => {
-    const i = ctx.temp(`${sorted}[${a}]`);
-    for (let k = 0; k < g.dim; k++) ctx.line(`${positions}[${a} * ${g.dim} + ${k}] = ${ctx.elem(q, `${i} * ${g.dim} + ${k}`)}`);
-  });
+  emitWrappedBinning(ctx, g, q, cells, arrays);
+  emitBuild(ctx, g, cells, arrays, skin);
   ctx.line('}', false);
-  const coordinates = (at: string) => Array.from({ length: g.dim }, (_, k) => `${positions}[${at} * ${g.dim} + ${k}]`);
-  const partners = ctx.temp(list.partners);
+  emitRefresh(ctx, g, q, arrays, stale);
+  const [P, S, list] = [ctx.temp(arrays.positions), ctx.temp(arrays.site), ctx.temp(arrays.partners)];
+  const coordinates = (at: string) => Array.from({ length: g.dim }, (_, k) => `${P}[${at} * ${g.dim} + ${k}]`);
   ctx.loop(g.n, (a) => {
-    const i = ctx.temp(`${sorted}[${a}]`);
+    const i = ctx.temp(`${S}[${a}]`);
     const xi = coordinates(a).map((x) => ctx.temp(x));
-    const e = ctx.mutable(`${list.first}[${a}]`), eEnd = ctx.temp(`${list.first}[${a} + 1]`);
+    const e = ctx.mutable(`${arrays.first}[${a}]`), eEnd = ctx.temp(`${arrays.first}[${a} + 1]`);
     ctx.line(`for (; ${e} < ${eEnd}; ${e}++) {`, false);
-    const b = ctx.temp(`${partners}[${e}]`);
-    pairAt({ i, j: ctx.temp(`${sorted}[${b}]`), xi, xj: coordinates(b) });
+    const b = ctx.temp(`${list}[${e}]`);
+    pairAt({ i, j: ctx.temp(`${S}[${b}]`), xi, xj: coordinates(b), imaged: true });
     ctx.line('}', false);
   });
 }
