@@ -154,43 +154,52 @@ function emitGhostBlock(ctx: EmitContext, g: PairGeometry, arrays: NeighbourArra
 /**
  * Emits the build: for each site a (in cell order) its partners b in the same cell (b > a) and the half-shell
  * neighbour cells closer than cutoff + skin, as CSR (first[a] … first[a + 1] in `partners`); a partner across
- * the boundary is its ghost slot. Grows the buffers.
+ * the boundary is its ghost slot. The stencil of a cell (ranges, ghost blocks, image shifts) is worked out once
+ * per cell into small scratch arrays. Grows the buffers.
  */
 function emitBuild(ctx: EmitContext, g: PairGeometry, cells: readonly number[], arrays: NeighbourArrays, skin: number): void {
   const { start, positions, partners, first, imageShift } = arrays;
   const stencil = halfStencil(g.dim);
+  const S = stencil.length;
   const offsets = ctx.constantArray(stencil.flat());
+  const [sBegin, sEnd, sOffset, sShift] = [ctx.intArray(S), ctx.intArray(S), ctx.intArray(S), ctx.array(S * g.dim)];
   const rl2 = ctx.literal((g.cutoff! + skin) ** 2);
   const zero = (3 ** g.dim - 1) / 2;
   const m = ctx.mutable('0');
   ctx.line(`${arrays.state}[1] = 0`);
   emitCellLoops(ctx, cells, (coord) => {
-    const c = ctx.temp(flatCell(coord, cells));
-    const a = ctx.mutable(`${start}[${c}]`), aEnd = ctx.temp(`${start}[${c} + 1]`);
-    ctx.line(`for (; ${a} < ${aEnd}; ${a}++) {`, false);
-    ctx.line(`${first}[${a}] = ${m}`);
-    const xi = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${positions}[${a} * ${g.dim} + ${k}]`));
-    ctx.loop(stencil.length, (s) => {
+    ctx.loop(S, (s) => {
       const raw = coord.map((x, k) => ctx.temp(`${x} + ${offsets}[${s} * ${g.dim} + ${k}]`));
       const other = raw.map((x, k) => ctx.temp(`(${x} + ${cells[k]}) % ${cells[k]}`));
       const wraps = raw.map((x, k) => `(${x} < 0 ? 0 : ${x} >= ${cells[k]} ? 2 : 1)`);
       const code = ctx.temp(wraps.reduce((acc, w, k) => (k === 0 ? w : `(${acc}) * 3 + ${w}`), ''));
       const c2 = ctx.temp(flatCell(other, cells));
       const bBegin = ctx.temp(`${start}[${c2}]`), bEnd = ctx.temp(`${start}[${c2} + 1]`);
-      const shift = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${imageShift}[${code} * ${g.dim} + ${k}]`));
-      const base = ctx.mutable(bBegin);
+      ctx.line(`${sBegin}[${s}] = ${bBegin}`);
+      ctx.line(`${sEnd}[${s}] = ${bEnd}`);
+      ctx.line(`${sOffset}[${s}] = 0`);
+      for (let k = 0; k < g.dim; k++) ctx.line(`${sShift}[${s} * ${g.dim} + ${k}] = ${imageShift}[${code} * ${g.dim} + ${k}]`);
       ctx.line(`if (${code} !== ${zero}) {`, false);
       const ghost = emitGhostBlock(ctx, g, arrays, c2, code, bBegin, bEnd);
-      ctx.line(`${base} = ${ghost}`);
+      ctx.line(`${sOffset}[${s}] = ${ghost} - ${bBegin}`);
       ctx.line('}', false);
-      const b = ctx.mutable(`${s} === 0 ? ${a} + 1 : ${bBegin}`);
+    });
+    const c = ctx.temp(flatCell(coord, cells));
+    const a = ctx.mutable(`${start}[${c}]`), aEnd = ctx.temp(`${start}[${c} + 1]`);
+    ctx.line(`for (; ${a} < ${aEnd}; ${a}++) {`, false);
+    ctx.line(`${first}[${a}] = ${m}`);
+    const xi = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${positions}[${a} * ${g.dim} + ${k}]`));
+    ctx.loop(S, (s) => {
+      const shift = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${sShift}[${s} * ${g.dim} + ${k}]`));
+      const offset = ctx.temp(`${sOffset}[${s}]`), bEnd = ctx.temp(`${sEnd}[${s}]`);
+      const b = ctx.mutable(`${s} === 0 ? ${a} + 1 : ${sBegin}[${s}]`);
       ctx.line(`for (; ${b} < ${bEnd}; ${b}++) {`, false);
       const d = xi.map((x, k) => ctx.temp(`${x} - (${positions}[${b} * ${g.dim} + ${k}] + ${shift[k]})`));
       const r2 = ctx.temp(d.map((x) => `${x} * ${x}`).join(' + '));
       ctx.line(`if (${r2} < ${rl2}) {`, false);
       // A full buffer doubles (copying what it holds), so a dense cluster never loses a pair.
       ctx.line(grow(partners, 'Int32Array', `${m} + 1`), false);
-      ctx.line(`${partners}[${m}++] = ${base} + ${b} - ${bBegin}`);
+      ctx.line(`${partners}[${m}++] = ${b} + ${offset}`);
       ctx.line('}', false);
       ctx.line('}', false);
     });
