@@ -234,6 +234,16 @@ export class Lowering implements EmitContext {
     return this.growable('Float64Array', n);
   }
 
+  hoistedFunction(params: readonly string[], body: (inner: EmitContext) => void): string {
+    if (this.target !== 'js') throw new DarbouxError('INTERNAL', `lowering: a hoisted function exists only in JS, not in ${this.target}`, { target: this.target });
+    const name = this.fresh('f');
+    const inner = new Lowering(this.syntax, {}, this);
+    inner.baseIndent = 1;
+    body(inner);
+    this.hoisted.push(`function ${name}(${params.join(', ')}) {`, ...inner.lines, '}');
+    return name;
+  }
+
   private growable(type: string, n: number): string {
     if (this.target !== 'js') throw new DarbouxError('INTERNAL', `lowering: a growable array exists only in JS, not in ${this.target}`, { target: this.target });
     const name = this.fresh('g');

@@ -50,6 +50,12 @@ export interface EmitContext {
   growableIntArray(size: number): string;
   /** JS only: like `growableIntArray`, a reassignable f64 array (`let`, Float64Array). */
   growableArray(size: number): string;
+  /**
+   * JS only: a function declared at the hoisted scope, its statements emitted by `body` into a context of its own
+   * (it sees the hoisted arrays and its `params`, not the caller's temporaries); returns its name. Rarely run,
+   * long loops (a neighbour-list build) are optimised apart from the hot evaluation that calls them.
+   */
+  hoistedFunction(params: readonly string[], body: (inner: EmitContext) => void): string;
   /** Declares a constant array holding `values` (hoisted out of the body); returns its name. */
   constantArray(values: readonly number[]): string;
   /** Emits one statement (`terminate: false`: a block opener or closer, written without `;`). */

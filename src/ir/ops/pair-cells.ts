@@ -71,19 +71,20 @@ export interface CellArrays { count: string; start: string; cellOf: string; sort
 
 /**
  * Emits the counting sort: cellOf[i], start[c] (start[C] = n), sorted (site indices grouped by cell) and
- * positions (their coordinates, unwrapped, in that order: contiguous reads in the pair loops).
+ * positions (their coordinates, unwrapped, in that order: contiguous reads in the pair loops). `coordinate(i, k)`:
+ * the code of coordinate k of site i.
  *
  * @example
- * emitBinning(ctx, g, q, [4, 4, 4], cellArrays(ctx, g, [4, 4, 4]));
+ * emitBinning(ctx, g, (i, k) => ctx.elem(q, `${i} * 3 + ${k}`), [4, 4, 4], cellArrays(ctx, g, [4, 4, 4]));
  */
-export function emitBinning(ctx: EmitContext, g: PairGeometry, q: Expr, cells: readonly number[], arrays: CellArrays): void {
+export function emitBinning(ctx: EmitContext, g: PairGeometry, coordinate: (i: string, k: number) => string, cells: readonly number[], arrays: CellArrays): void {
   const { count, start, cellOf, sorted, positions } = arrays;
   const C = cells.reduce((a, b) => a * b, 1);
   ctx.loop(C, (c) => ctx.line(`${count}[${c}] = 0`));
   ctx.loop(g.n, (i) => {
     // The wrapped coordinate (floor-mod): particles are never wrapped during a run.
     const coord = cells.map((nc, k) => {
-      const u = ctx.temp(`${ctx.elem(q, `${i} * ${g.dim} + ${k}`)} / ${ctx.literal(g.box![k]!)}`);
+      const u = ctx.temp(`${coordinate(i, k)} / ${ctx.literal(g.box![k]!)}`);
       // u − ⌊u⌋ may round to 1; a non-finite coordinate gives NaN, stored as cell 0 (Int32Array).
       return ctx.temp(`Math.min(Math.floor((${u} - Math.floor(${u})) * ${nc}), ${nc - 1})`);
     });
@@ -96,7 +97,7 @@ export function emitBinning(ctx: EmitContext, g: PairGeometry, q: Expr, cells: r
   ctx.loop(g.n, (i) => {
     const a = ctx.temp(`${count}[${cellOf}[${i}]]++`);
     ctx.line(`${sorted}[${a}] = ${i}`);
-    for (let k = 0; k < g.dim; k++) ctx.line(`${positions}[${a} * ${g.dim} + ${k}] = ${ctx.elem(q, `${i} * ${g.dim} + ${k}`)}`);
+    for (let k = 0; k < g.dim; k++) ctx.line(`${positions}[${a} * ${g.dim} + ${k}] = ${coordinate(i, k)}`);
   });
 }
 
@@ -125,7 +126,7 @@ export function cellArrays(ctx: EmitContext, g: PairGeometry, cells: readonly nu
  */
 export function emitCellPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr, cells: readonly number[], pairAt: (pair: CellPair) => void): void {
   const arrays = cellArrays(ctx, g, cells);
-  emitBinning(ctx, g, q, cells, arrays);
+  emitBinning(ctx, g, (i, k) => ctx.elem(q, `${i} * ${g.dim} + ${k}`), cells, arrays);
   const { start, sorted, positions } = arrays;
   const coordinates = (at: string) => Array.from({ length: g.dim }, (_, k) => `${positions}[${at} * ${g.dim} + ${k}]`);
   const stencil = halfStencil(g.dim);

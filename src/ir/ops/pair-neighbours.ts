@@ -106,10 +106,13 @@ function emitStaleTest(ctx: EmitContext, g: PairGeometry, q: Expr, arrays: Neigh
   return stale;
 }
 
-/** Emits the binning of a build: cells, sites in cell order, coordinates wrapped into the box (and the wraps), references. */
-function emitWrappedBinning(ctx: EmitContext, g: PairGeometry, q: Expr, cells: readonly number[], arrays: NeighbourArrays): void {
+/**
+ * Emits the binning of a build: cells, sites in cell order, coordinates wrapped into the box (and the wraps),
+ * references. `coordinate(i, k)`: the code of coordinate k of site i.
+ */
+function emitWrappedBinning(ctx: EmitContext, g: PairGeometry, coordinate: (i: string, k: number) => string, cells: readonly number[], arrays: NeighbourArrays): void {
   const { positions, wrap, site, sorted } = arrays;
-  emitBinning(ctx, g, q, cells, arrays);
+  emitBinning(ctx, g, coordinate, cells, arrays);
   ctx.loop(g.n, (a) => {
     ctx.line(`${site}[${a}] = ${sorted}[${a}]`);
     for (let k = 0; k < g.dim; k++) {
@@ -120,7 +123,9 @@ function emitWrappedBinning(ctx: EmitContext, g: PairGeometry, q: Expr, cells: r
       ctx.line(`${positions}[${at}] -= ${w}`);
     }
   });
-  ctx.loop(g.n * g.dim, (k) => ctx.line(`${arrays.reference}[${k}] = ${ctx.elem(q, k)}`));
+  ctx.loop(g.n, (i) => {
+    for (let k = 0; k < g.dim; k++) ctx.line(`${arrays.reference}[${i} * ${g.dim} + ${k}] = ${coordinate(i, k)}`);
+  });
   ctx.loop(cells.reduce((a, b) => a * b, 1) * 3 ** g.dim, (k) => ctx.line(`${arrays.block}[${k}] = -1`));
 }
 
@@ -166,6 +171,7 @@ function emitBuild(ctx: EmitContext, g: PairGeometry, cells: readonly number[], 
   const rl2 = ctx.literal((g.cutoff! + skin) ** 2);
   const zero = (3 ** g.dim - 1) / 2;
   const m = ctx.mutable('0');
+  const list = ctx.mutable(partners);
   ctx.line(`${arrays.state}[1] = 0`);
   emitCellLoops(ctx, cells, (coord) => {
     ctx.loop(S, (s) => {
@@ -185,26 +191,28 @@ function emitBuild(ctx: EmitContext, g: PairGeometry, cells: readonly number[], 
       ctx.line('}', false);
     });
     const c = ctx.temp(flatCell(coord, cells));
+    const P = ctx.temp(positions); // after the ghost blocks of this cell (which may grow it)
     const a = ctx.mutable(`${start}[${c}]`), aEnd = ctx.temp(`${start}[${c} + 1]`);
     ctx.line(`for (; ${a} < ${aEnd}; ${a}++) {`, false);
     ctx.line(`${first}[${a}] = ${m}`);
-    const xi = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${positions}[${a} * ${g.dim} + ${k}]`));
+    const xi = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${P}[${a} * ${g.dim} + ${k}]`));
     ctx.loop(S, (s) => {
       const shift = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${sShift}[${s} * ${g.dim} + ${k}]`));
       const offset = ctx.temp(`${sOffset}[${s}]`), bEnd = ctx.temp(`${sEnd}[${s}]`);
       const b = ctx.mutable(`${s} === 0 ? ${a} + 1 : ${sBegin}[${s}]`);
       ctx.line(`for (; ${b} < ${bEnd}; ${b}++) {`, false);
-      const d = xi.map((x, k) => ctx.temp(`${x} - (${positions}[${b} * ${g.dim} + ${k}] + ${shift[k]})`));
+      const d = xi.map((x, k) => ctx.temp(`${x} - (${P}[${b} * ${g.dim} + ${k}] + ${shift[k]})`));
       const r2 = ctx.temp(d.map((x) => `${x} * ${x}`).join(' + '));
       ctx.line(`if (${r2} < ${rl2}) {`, false);
       // A full buffer doubles (copying what it holds), so a dense cluster never loses a pair.
-      ctx.line(grow(partners, 'Int32Array', `${m} + 1`), false);
-      ctx.line(`${partners}[${m}++] = ${b} + ${offset}`);
+      ctx.line(grow(list, 'Int32Array', `${m} + 1`), false);
+      ctx.line(`${list}[${m}++] = ${b} + ${offset}`);
       ctx.line('}', false);
       ctx.line('}', false);
     });
     ctx.line('}', false);
   });
+  ctx.line(`${partners} = ${list}`);
   ctx.line(`${first}[${g.n}] = ${m}`);
   ctx.line(`${arrays.state}[0] = 1`);
 }
@@ -243,10 +251,21 @@ function emitRefresh(ctx: EmitContext, g: PairGeometry, q: Expr, arrays: Neighbo
 export function emitNeighbourPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr, grid: NeighbourGrid, pairAt: (pair: CellPair) => void): void {
   const { cells, skin } = grid;
   const arrays = neighbourArrays(ctx, g, cells, skin);
+  // The build runs in a function of its own, optimised apart from the evaluation (it runs once every few steps).
+  const build = ctx.hoistedFunction(['coordinates', 'offset'], (inner) => {
+    emitWrappedBinning(inner, g, (i, k) => `coordinates[offset + ${i} * ${g.dim} + ${k}]`, cells, arrays);
+    emitBuild(inner, g, cells, arrays, skin);
+  });
   const stale = emitStaleTest(ctx, g, q, arrays, skin);
   ctx.line(`if (${stale}) {`, false);
-  emitWrappedBinning(ctx, g, q, cells, arrays);
-  emitBuild(ctx, g, cells, arrays, skin);
+  const qv = ctx.value(q);
+  if (qv.kind === 'array') {
+    ctx.line(`${build}(${qv.name}, ${qv.offset ?? 0})`);
+  } else {
+    const copy = ctx.array(g.n * g.dim);
+    ctx.loop(g.n * g.dim, (k) => ctx.line(`${copy}[${k}] = ${ctx.elem(q, k)}`));
+    ctx.line(`${build}(${copy}, 0)`);
+  }
   ctx.line('}', false);
   emitRefresh(ctx, g, q, arrays, stale);
   const [P, S, list] = [ctx.temp(arrays.positions), ctx.temp(arrays.site), ctx.temp(arrays.partners)];
