@@ -27,6 +27,7 @@ export class Lowering implements EmitContext {
   private readonly values: Map<Expr, Value>;
   private readonly materialized = new Map<Expr, string>();
   private readonly names: { counter: number };
+  private readonly memo: Map<string, unknown>;
   private depth = 0;
   /** Set while an op emitter runs for a node that may be fused into its reader (see EmitContext). */
   fusible = false;
@@ -40,6 +41,7 @@ export class Lowering implements EmitContext {
     this.prefix = options.prefix ?? parent?.prefix ?? '';
     this.hoisted = parent?.hoisted ?? [];
     this.names = parent?.names ?? { counter: 0 };
+    this.memo = parent?.memo ?? new Map();
     this.values = new Map(parent?.values);
     if (parent) this.baseIndent = parent.baseIndent;
   }
@@ -242,6 +244,11 @@ export class Lowering implements EmitContext {
     body(inner);
     this.hoisted.push(`function ${name}(${params.join(', ')}) {`, ...inner.lines, '}');
     return name;
+  }
+
+  shared<T>(key: string, make: () => T): T {
+    if (!this.memo.has(key)) this.memo.set(key, make());
+    return this.memo.get(key) as T;
   }
 
   private growable(type: string, n: number): string {

@@ -56,6 +56,11 @@ export interface EmitContext {
    * long loops (a neighbour-list build) are optimised apart from the hot evaluation that calls them.
    */
   hoistedFunction(params: readonly string[], body: (inner: EmitContext) => void): string;
+  /**
+   * A value made once per generated function (shared by every scope of it) under `key`: e.g. the names of
+   * hoisted scratch that several emission sites reuse (one neighbour list per pair geometry).
+   */
+  shared<T>(key: string, make: () => T): T;
   /** Declares a constant array holding `values` (hoisted out of the body); returns its name. */
   constantArray(values: readonly number[]): string;
   /** Emits one statement (`terminate: false`: a block opener or closer, written without `;`). */

@@ -77,16 +77,16 @@ export interface CellArrays { count: string; start: string; cellOf: string; sort
 /**
  * Emits the counting sort: cellOf[i], start[c] (start[C] = n), sorted (site indices grouped by cell) and
  * positions (their coordinates, unwrapped, in that order: contiguous reads in the pair loops). `coordinate(i, k)`:
- * the code of coordinate k of site i.
+ * the code of coordinate k of site i; `sites`: the number of sites (n, or code holding it).
  *
  * @example
  * emitBinning(ctx, g, (i, k) => ctx.elem(q, `${i} * 3 + ${k}`), [4, 4, 4], cellArrays(ctx, g, [4, 4, 4]));
  */
-export function emitBinning(ctx: EmitContext, g: PairGeometry, coordinate: (i: string, k: number) => string, cells: readonly number[], arrays: CellArrays): void {
+export function emitBinning(ctx: EmitContext, g: PairGeometry, coordinate: (i: string, k: number) => string, cells: readonly number[], arrays: CellArrays, sites: number | string = g.n): void {
   const { count, start, cellOf, sorted, positions } = arrays;
   const C = cells.reduce((a, b) => a * b, 1);
   ctx.loop(C, (c) => ctx.line(`${count}[${c}] = 0`));
-  ctx.loop(g.n, (i) => {
+  loopTo(ctx, sites, (i) => {
     // The wrapped coordinate (floor-mod): particles are never wrapped during a run.
     const coord = cells.map((nc, k) => {
       const u = ctx.temp(`${coordinate(i, k)} / ${ctx.literal(g.box![k]!)}`);
@@ -99,11 +99,25 @@ export function emitBinning(ctx: EmitContext, g: PairGeometry, coordinate: (i: s
   ctx.line(`${start}[0] = 0`);
   ctx.loop(C, (c) => ctx.line(`${start}[${c} + 1] = ${start}[${c}] + ${count}[${c}]`));
   ctx.loop(C, (c) => ctx.line(`${count}[${c}] = ${start}[${c}]`));
-  ctx.loop(g.n, (i) => {
+  loopTo(ctx, sites, (i) => {
     const a = ctx.temp(`${count}[${cellOf}[${i}]]++`);
     ctx.line(`${sorted}[${a}] = ${i}`);
     for (let k = 0; k < g.dim; k++) ctx.line(`${positions}[${a} * ${g.dim} + ${k}] = ${coordinate(i, k)}`);
   });
+}
+
+/**
+ * Emits `for (i = 0; i < bound; i++) { body }` for a constant or a bound given as code (a dynamic length).
+ *
+ * @example
+ * loopTo(ctx, `${sorted}.length`, (a) => …)
+ */
+export function loopTo(ctx: EmitContext, bound: number | string, body: (i: string) => void): void {
+  if (typeof bound === 'number') return ctx.loop(bound, body);
+  const i = ctx.mutable('0');
+  ctx.line(`for (; ${i} < ${bound}; ${i}++) {`, false);
+  body(i);
+  ctx.line('}', false);
 }
 
 /** Emits nested loops over the cell coordinates; `body` gets the coordinates' names. @example emitCellLoops(ctx, [3, 3], ([x, y]) => …) */
