@@ -111,10 +111,11 @@ const systems = [
 ];
 
 describe('Verlet neighbour lists (JS lowering)', () => {
-  it('apply when the box holds ≥ 5 cells of side ≥ (cutoff + skin)/2; otherwise all pairs', () => {
-    expect(neighbourGrid({ n: 90, dim: 2, box: [9.5, 12.0], cutoff: 2.5, edges: null })).toEqual({ cells: [6, 8], skin: SKIN_FRACTION * 2.5 });
-    expect(neighbourGrid({ n: 90, dim: 2, box: [7.0, 12.0], cutoff: 2.5, edges: null })).toBeNull(); // exactly 5·1.4: below the margin
-    expect(cellGrid({ n: 90, dim: 2, box: [7.0, 12.0], cutoff: 2.5, edges: null })).toBeNull();
+  it('apply when the box holds ≥ 3 cells of side ≥ cutoff + skin; otherwise cell lists or all pairs', () => {
+    expect(neighbourGrid({ n: 90, dim: 2, box: [9.5, 12.0], cutoff: 2.5, edges: null })).toEqual({ cells: [3, 4], skin: SKIN_FRACTION * 2.5 });
+    // Room for cells of side 2.5 but not 2.8: plain cell lists.
+    expect(neighbourGrid({ n: 90, dim: 2, box: [7.6, 12.0], cutoff: 2.5, edges: null })).toBeNull();
+    expect(cellGrid({ n: 90, dim: 2, box: [7.6, 12.0], cutoff: 2.5, edges: null })).not.toBeNull();
     expect(neighbourGrid({ n: 90, dim: 2, box: null, cutoff: 2.5, edges: null })).toBeNull();
     expect(neighbourGrid({ n: 90, dim: 2, box: [20, 20], cutoff: null, edges: null })).toBeNull();
     expect(neighbourGrid({ n: 3, dim: 2, box: [20, 20], cutoff: 2.5, edges: [0, 1, 1, 2] })).toBeNull();

@@ -26,27 +26,22 @@ const CELL_MARGIN = 1e-9;
  */
 export function cellGrid(g: PairGeometry): number[] | null {
   if (g.box === null || g.cutoff === null || g.edges !== null) return null;
-  const cells = cellsAlong(g.box, g.cutoff);
+  const cutoff = g.cutoff;
+  const cells = g.box.map((L) => Math.floor(L / (cutoff * (1 + CELL_MARGIN))));
   return cells.every((c) => c >= 3) ? cells : null;
 }
 
-/** The number of cells of side ≥ `side` (with the rounding margin) along each side of `box`. @example cellsAlong([10, 12], 2.5) // [3, 4] */
-export function cellsAlong(box: readonly number[], side: number): number[] {
-  return box.map((L) => Math.floor(L / (side * (1 + CELL_MARGIN))));
-}
-
 /**
- * The half-shell stencil: the zero offset first, then every offset in {−reach … reach}^dim whose first nonzero
- * component is positive (((2·reach + 1)^dim + 1) / 2 offsets: with reach 1, 2, 5, 14).
+ * The half-shell stencil: the zero offset first, then every offset in {−1, 0, 1}^dim whose first nonzero
+ * component is positive ((3^dim + 1) / 2 offsets: 2, 5, 14).
  *
  * @example
  * halfStencil(1) // [[0], [1]]
  */
-export function halfStencil(dim: number, reach = 1): number[][] {
-  const side = 2 * reach + 1;
+export function halfStencil(dim: number): number[][] {
   const out: number[][] = [];
-  for (let code = 0; code < side ** dim; code++) {
-    const o = Array.from({ length: dim }, (_, k) => (Math.floor(code / side ** (dim - 1 - k)) % side) - reach);
+  for (let code = 0; code < 3 ** dim; code++) {
+    const o = Array.from({ length: dim }, (_, k) => (Math.floor(code / 3 ** (dim - 1 - k)) % 3) - 1);
     const first = o.find((x) => x !== 0);
     if (first === undefined) out.unshift(o);
     else if (first > 0) out.push(o);

@@ -1,6 +1,6 @@
 /**
  * Verlet neighbour lists of the JS lowering of the pair ops: a half list (each pair {i, j} once, Newton's third
- * law in the callers) of the pairs closer than cutoff + skin, built from cells of side ≥ (cutoff + skin)/2 and
+ * law in the callers) of the pairs closer than cutoff + skin, built from cell lists of side ≥ cutoff + skin and
  * kept in hoisted scratch that persists between evaluations of the generated function. An evaluation first
  * compares every site with the positions the list was built from: when one has moved by skin/2 or more (or is
  * not finite, or the list was never built) the list is rebuilt; otherwise every pair now inside the cutoff is
@@ -16,7 +16,7 @@
  */
 import type { Expr } from '../expr.js';
 import type { EmitContext } from '../op.js';
-import { cellsAlong, emitBinning, emitCellLoops, flatCell, halfStencil, loopTo, type CellPair } from './pair-cells.js';
+import { cellGrid, emitBinning, emitCellLoops, flatCell, halfStencil, loopTo, type CellPair } from './pair-cells.js';
 import type { PairGeometry } from './pair-geometry.js';
 
 /** The skin as a fraction of the cutoff (LAMMPS's `lj` benchmark: 0.3σ over r_c = 2.5σ). */
@@ -28,27 +28,26 @@ export const SKIN_FRACTION = 0.12;
  */
 const REBUILD_MARGIN = 1e-9;
 
-/**
- * Neighbour-list layout of a pair geometry: the cells of the build (side ≥ (cutoff + skin)/2, as LAMMPS's bins;
- * pairs are searched 2 cells away: about 40 % fewer candidates than cells of side cutoff + skin) and the skin.
- */
+/** Neighbour-list layout of a pair geometry: the cells of the build (side ≥ cutoff + skin) and the skin. */
 export interface NeighbourGrid {
   cells: number[];
   skin: number;
 }
 
 /**
- * The neighbour-list layout, or null when it does not apply (no box, no cutoff, an edge list, or fewer than 5
- * cells of side ≥ (cutoff + skin)/2 along some side; the caller then uses all pairs).
+ * The neighbour-list layout, or null when it does not apply (no box, no cutoff, an edge list, or fewer than 3
+ * cells of side ≥ cutoff + skin along some side; the caller then uses plain cell lists or all pairs). Cells of
+ * side (cutoff + skin)/2 searched 2 cells away (LAMMPS's bins) visit ~40 % fewer candidates but cost more in
+ * stencil overhead in JS: measured slower.
  *
  * @example
- * neighbourGrid({ n: 4000, dim: 3, box: [16.8, 16.8, 16.8], cutoff: 2.5, edges: null }) // { cells: [11, 11, 11], skin: 0.3 }
+ * neighbourGrid({ n: 4000, dim: 3, box: [16.8, 16.8, 16.8], cutoff: 2.5, edges: null }) // { cells: [5, 5, 5], skin: 0.3 }
  */
 export function neighbourGrid(g: PairGeometry): NeighbourGrid | null {
   if (g.box === null || g.cutoff === null || g.edges !== null) return null;
   const skin = SKIN_FRACTION * g.cutoff;
-  const cells = cellsAlong(g.box, (g.cutoff + skin) / 2);
-  return cells.every((c) => c >= 5) ? { cells, skin } : null;
+  const cells = cellGrid({ ...g, cutoff: g.cutoff + skin });
+  return cells === null ? null : { cells, skin };
 }
 
 /**
@@ -181,7 +180,7 @@ function emitGhostBlock(ctx: EmitContext, g: PairGeometry, list: NeighbourList, 
 function emitBuild(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list: NeighbourList, n: string): void {
   const { cells, skin } = grid;
   const { start, positions, partners, first, imageShift } = list;
-  const stencil = halfStencil(g.dim, 2);
+  const stencil = halfStencil(g.dim);
   const S = stencil.length;
   const offsets = ctx.constantArray(stencil.flat());
   const [sBegin, sEnd, sOffset, sShift] = [ctx.intArray(S), ctx.intArray(S), ctx.intArray(S), ctx.array(S * g.dim)];
