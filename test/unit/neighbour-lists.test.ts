@@ -4,8 +4,9 @@
  * persistent list must be rebuilt many times) against an O(N²) reference written here (energy, forces) and the
  * graph evaluator (Hessian-vector products, parameter gradients); state jumps (another state, one particle just
  * past or just inside skin/2, a whole-box translation, batch elements); a dense cluster that overflows the
- * initial partner buffer; leapfrog against a hand-written all-pairs leapfrog; the evaluator's pair enumeration
- * against a plain i < j loop (same pairs, bitwise the same d).
+ * initial partner buffer; leapfrog against a hand-written all-pairs leapfrog; st.vjp (reverse, store) against
+ * central finite differences of st.run; the evaluator's pair enumeration against a plain i < j loop (same pairs,
+ * bitwise the same d).
  */
 import { describe, expect, it } from 'vitest';
 import { add, div, dot, exp, input, mul, param } from '../../src/ir/build.js';
@@ -218,6 +219,34 @@ describe('Verlet neighbour lists (JS lowering)', () => {
         expect(rel(again.p, want.p)).toBeLessThan(1e-10);
       }
     }
+  });
+  it('st.vjp over rebuilds (reverse and store) equals central finite differences of st.run', async () => {
+    const { dim, n, box, cutoff } = systems[1]!;
+    const q = input('q', 'q', [n * dim]), p = input('p', 'p', [n * dim]);
+    const V = pairSum(q, { n, dim, potential: softV, box, cutoff, shift: false });
+    const h = new Hamiltonian({ H: add(mul(0.5, dot(p, p)), V), q, p, params: { eps: EPS, sig: SIG } });
+    const rng = seededRandom(31);
+    const q0 = uniform(rng, n, box), p0 = Float64Array.from({ length: n * dim }, () => 3 * (rng() - 0.5));
+    const dq = Float64Array.from({ length: n * dim }, () => rng() - 0.5), dp = Float64Array.from({ length: n * dim }, () => rng() - 0.5);
+    const v = Float64Array.from({ length: n * dim }, () => rng() - 0.5), w = Float64Array.from({ length: n * dim }, () => rng() - 0.5);
+    const st = await compile(h, { method: 'leapfrog', dt: 0.01, backend: 'cpu' });
+    const steps = 80;
+    const loss = async (qa: Float64Array, pa: Float64Array) => {
+      const r = await st.run({ q0: qa, p0: pa, steps });
+      return r.q.reduce((acc, x, k) => acc + x * dq[k]!, 0) + r.p.reduce((acc, x, k) => acc + x * dp[k]!, 0);
+    };
+    const e = 1e-6;
+    const fdQ = (await loss(q0.map((x, k) => x + e * v[k]!), p0) - (await loss(q0.map((x, k) => x - e * v[k]!), p0))) / (2 * e);
+    const fdP = (await loss(q0, p0.map((x, k) => x + e * w[k]!)) - (await loss(q0, p0.map((x, k) => x - e * w[k]!)))) / (2 * e);
+    for (const memory of ['reverse', 'store'] as const) {
+      const g = await st.vjp({ q0, p0, steps, dq, dp, memory });
+      const gQ = g.dq0.reduce((acc, x, k) => acc + x * v[k]!, 0), gP = g.dp0.reduce((acc, x, k) => acc + x * w[k]!, 0);
+      expect(relScalar(gQ, fdQ)).toBeLessThan(1e-6);
+      expect(relScalar(gP, fdP)).toBeLessThan(1e-6);
+    }
+    const moved = (await st.run({ q0, p0, steps })).q;
+    st.dispose();
+    expect(maxDisplacement(moved, q0, dim)).toBeGreaterThan(4 * SKIN_FRACTION * cutoff);
   });
 });
 
