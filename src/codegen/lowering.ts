@@ -27,6 +27,7 @@ export class Lowering implements EmitContext {
   private readonly values: Map<Expr, Value>;
   private readonly materialized = new Map<Expr, string>();
   private readonly names: { counter: number };
+  private readonly memo: Map<string, unknown>;
   private depth = 0;
   /** Set while an op emitter runs for a node that may be fused into its reader (see EmitContext). */
   fusible = false;
@@ -40,6 +41,7 @@ export class Lowering implements EmitContext {
     this.prefix = options.prefix ?? parent?.prefix ?? '';
     this.hoisted = parent?.hoisted ?? [];
     this.names = parent?.names ?? { counter: 0 };
+    this.memo = parent?.memo ?? new Map();
     this.values = new Map(parent?.values);
     if (parent) this.baseIndent = parent.baseIndent;
   }
@@ -223,6 +225,36 @@ export class Lowering implements EmitContext {
   intArray(n: number): string {
     const name = this.fresh('a');
     this.hoisted.push(this.syntax.intArrayDecl(name, n));
+    return name;
+  }
+
+  growableIntArray(n: number): string {
+    return this.growable('Int32Array', n);
+  }
+
+  growableArray(n: number): string {
+    return this.growable('Float64Array', n);
+  }
+
+  hoistedFunction(params: readonly string[], body: (inner: EmitContext) => void): string {
+    if (this.target !== 'js') throw new DarbouxError('INTERNAL', `lowering: a hoisted function exists only in JS, not in ${this.target}`, { target: this.target });
+    const name = this.fresh('f');
+    const inner = new Lowering(this.syntax, {}, this);
+    inner.baseIndent = 1;
+    body(inner);
+    this.hoisted.push(`function ${name}(${params.join(', ')}) {`, ...inner.lines, '}');
+    return name;
+  }
+
+  shared<T>(key: string, make: () => T): T {
+    if (!this.memo.has(key)) this.memo.set(key, make());
+    return this.memo.get(key) as T;
+  }
+
+  private growable(type: string, n: number): string {
+    if (this.target !== 'js') throw new DarbouxError('INTERNAL', `lowering: a growable array exists only in JS, not in ${this.target}`, { target: this.target });
+    const name = this.fresh('g');
+    this.hoisted.push(`let ${name} = new ${type}(${n});`);
     return name;
   }
 

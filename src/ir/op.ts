@@ -43,6 +43,24 @@ export interface EmitContext {
   array(size: number): string;
   /** Declares an integer scratch array of `size` elements (JS Int32Array, WGSL array<i32>), hoisted like `array`; returns its name. */
   intArray(size: number): string;
+  /**
+   * JS only: declares a hoisted, reassignable integer array (`let`, initially `size` elements) that persists
+   * between evaluations of the generated function, for scratch that grows (neighbour lists); returns its name.
+   */
+  growableIntArray(size: number): string;
+  /** JS only: like `growableIntArray`, a reassignable f64 array (`let`, Float64Array). */
+  growableArray(size: number): string;
+  /**
+   * JS only: a function declared at the hoisted scope, its statements emitted by `body` into a context of its own
+   * (it sees the hoisted arrays and its `params`, not the caller's temporaries); returns its name. Rarely run,
+   * long loops (a neighbour-list build) are optimised apart from the hot evaluation that calls them.
+   */
+  hoistedFunction(params: readonly string[], body: (inner: EmitContext) => void): string;
+  /**
+   * A value made once per generated function (shared by every scope of it) under `key`: e.g. the names of
+   * hoisted scratch that several emission sites reuse (one neighbour list per pair geometry).
+   */
+  shared<T>(key: string, make: () => T): T;
   /** Declares a constant array holding `values` (hoisted out of the body); returns its name. */
   constantArray(values: readonly number[]): string;
   /** Emits one statement (`terminate: false`: a block opener or closer, written without `;`). */

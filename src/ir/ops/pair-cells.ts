@@ -49,32 +49,42 @@ export function halfStencil(dim: number): number[][] {
   return out;
 }
 
-/** Row-major flat cell index of cell coordinates (code). */
-const flatCell = (coord: readonly string[], cells: readonly number[]) =>
+/** Row-major flat cell index of cell coordinates (code). @example flatCell(['x', 'y'], [4, 5]) // '(x) * 5 + y' */
+export const flatCell = (coord: readonly string[], cells: readonly number[]) =>
   coord.reduce((acc, x, k) => (k === 0 ? x : `(${acc}) * ${cells[k]} + ${x}`), '');
 
-/** One pair of the cell loops: site indices and their coordinates (code; the copies in cell order). */
+/**
+ * One pair of the cell loops: site indices and their coordinates (code; the copies in cell order). `imaged`:
+ * the coordinates are already the minimum images of each other (neighbour lists with ghost images), so the
+ * displacement is xi − xj without the periodic wrap.
+ */
 export interface CellPair {
   i: string;
   j: string;
   xi: string[];
   xj: string[];
+  imaged?: boolean;
 }
 
-interface CellArrays { count: string; start: string; cellOf: string; sorted: string; positions: string }
+/** The hoisted scratch of a cell list: per-cell counts and starts, each site's cell, sites and coordinates in cell order. */
+export interface CellArrays { count: string; start: string; cellOf: string; sorted: string; positions: string }
 
 /**
  * Emits the counting sort: cellOf[i], start[c] (start[C] = n), sorted (site indices grouped by cell) and
- * positions (their coordinates, unwrapped, in that order: contiguous reads in the pair loops).
+ * positions (their coordinates, unwrapped, in that order: contiguous reads in the pair loops). `coordinate(i, k)`:
+ * the code of coordinate k of site i; `sites`: the number of sites (n, or code holding it).
+ *
+ * @example
+ * emitBinning(ctx, g, (i, k) => ctx.elem(q, `${i} * 3 + ${k}`), [4, 4, 4], cellArrays(ctx, g, [4, 4, 4]));
  */
-function emitBinning(ctx: EmitContext, g: PairGeometry, q: Expr, cells: readonly number[], arrays: CellArrays): void {
+export function emitBinning(ctx: EmitContext, g: PairGeometry, coordinate: (i: string, k: number) => string, cells: readonly number[], arrays: CellArrays, sites: number | string = g.n): void {
   const { count, start, cellOf, sorted, positions } = arrays;
   const C = cells.reduce((a, b) => a * b, 1);
   ctx.loop(C, (c) => ctx.line(`${count}[${c}] = 0`));
-  ctx.loop(g.n, (i) => {
+  loopTo(ctx, sites, (i) => {
     // The wrapped coordinate (floor-mod): particles are never wrapped during a run.
     const coord = cells.map((nc, k) => {
-      const u = ctx.temp(`${ctx.elem(q, `${i} * ${g.dim} + ${k}`)} / ${ctx.literal(g.box![k]!)}`);
+      const u = ctx.temp(`${coordinate(i, k)} / ${ctx.literal(g.box![k]!)}`);
       // u − ⌊u⌋ may round to 1; a non-finite coordinate gives NaN, stored as cell 0 (Int32Array).
       return ctx.temp(`Math.min(Math.floor((${u} - Math.floor(${u})) * ${nc}), ${nc - 1})`);
     });
@@ -84,20 +94,40 @@ function emitBinning(ctx: EmitContext, g: PairGeometry, q: Expr, cells: readonly
   ctx.line(`${start}[0] = 0`);
   ctx.loop(C, (c) => ctx.line(`${start}[${c} + 1] = ${start}[${c}] + ${count}[${c}]`));
   ctx.loop(C, (c) => ctx.line(`${count}[${c}] = ${start}[${c}]`));
-  ctx.loop(g.n, (i) => {
+  loopTo(ctx, sites, (i) => {
     const a = ctx.temp(`${count}[${cellOf}[${i}]]++`);
     ctx.line(`${sorted}[${a}] = ${i}`);
-    for (let k = 0; k < g.dim; k++) ctx.line(`${positions}[${a} * ${g.dim} + ${k}] = ${ctx.elem(q, `${i} * ${g.dim} + ${k}`)}`);
+    for (let k = 0; k < g.dim; k++) ctx.line(`${positions}[${a} * ${g.dim} + ${k}] = ${coordinate(i, k)}`);
   });
 }
 
-/** Emits nested loops over the cell coordinates; `body` gets the coordinates' names. */
-function emitCellLoops(ctx: EmitContext, cells: readonly number[], body: (coord: string[]) => void): void {
+/**
+ * Emits `for (i = 0; i < bound; i++) { body }` for a constant or a bound given as code (a dynamic length).
+ *
+ * @example
+ * loopTo(ctx, `${sorted}.length`, (a) => …)
+ */
+export function loopTo(ctx: EmitContext, bound: number | string, body: (i: string) => void): void {
+  if (typeof bound === 'number') return ctx.loop(bound, body);
+  const i = ctx.mutable('0');
+  ctx.line(`for (; ${i} < ${bound}; ${i}++) {`, false);
+  body(i);
+  ctx.line('}', false);
+}
+
+/** Emits nested loops over the cell coordinates; `body` gets the coordinates' names. @example emitCellLoops(ctx, [3, 3], ([x, y]) => …) */
+export function emitCellLoops(ctx: EmitContext, cells: readonly number[], body: (coord: string[]) => void): void {
   const nest = (k: number, coord: string[]) => {
     if (k === cells.length) body(coord);
     else ctx.loop(cells[k]!, (x) => nest(k + 1, [...coord, x]));
   };
   nest(0, []);
+}
+
+/** Declares the hoisted scratch of a cell list over `cells`. @example const arrays = cellArrays(ctx, g, [4, 4, 4]) */
+export function cellArrays(ctx: EmitContext, g: PairGeometry, cells: readonly number[]): CellArrays {
+  const C = cells.reduce((a, b) => a * b, 1);
+  return { count: ctx.intArray(C), start: ctx.intArray(C + 1), cellOf: ctx.intArray(g.n), sorted: ctx.intArray(g.n), positions: ctx.array(g.n * g.dim) };
 }
 
 /**
@@ -109,9 +139,8 @@ function emitCellLoops(ctx: EmitContext, cells: readonly number[], body: (coord:
  * const cells = cellGrid(g); if (cells) emitCellPairLoop(ctx, g, q, cells, (pair) => emitPair(ctx, g, q, pair.i, pair.j, visit, pair));
  */
 export function emitCellPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr, cells: readonly number[], pairAt: (pair: CellPair) => void): void {
-  const C = cells.reduce((a, b) => a * b, 1);
-  const arrays = { count: ctx.intArray(C), start: ctx.intArray(C + 1), cellOf: ctx.intArray(g.n), sorted: ctx.intArray(g.n), positions: ctx.array(g.n * g.dim) };
-  emitBinning(ctx, g, q, cells, arrays);
+  const arrays = cellArrays(ctx, g, cells);
+  emitBinning(ctx, g, (i, k) => ctx.elem(q, `${i} * ${g.dim} + ${k}`), cells, arrays);
   const { start, sorted, positions } = arrays;
   const coordinates = (at: string) => Array.from({ length: g.dim }, (_, k) => `${positions}[${at} * ${g.dim} + ${k}]`);
   const stencil = halfStencil(g.dim);
@@ -134,4 +163,45 @@ export function emitCellPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr, cel
       ctx.line('}', false);
     });
   });
+}
+
+/**
+ * The f64 evaluator's cell-list enumeration: calls `visit(i, j)` (i < j) once for every pair of sites in the same
+ * or adjacent cells of `cells` (from `cellGrid`), binned like the emitted loops (floor-mod of q/L). A superset of
+ * the pairs inside the cutoff, each once: the caller applies the minimum image and the cutoff test.
+ *
+ * @example
+ * forEachCellPair(g, cellGrid(g)!, q, (i, j) => { … });
+ */
+export function forEachCellPair(g: PairGeometry, cells: readonly number[], q: Float64Array, visit: (i: number, j: number) => void): void {
+  const { n, dim } = g;
+  const C = cells.reduce((a, b) => a * b, 1);
+  const cellOf = new Int32Array(n), start = new Int32Array(C + 1), fill = new Int32Array(C), sorted = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let c = 0;
+    for (let k = 0; k < dim; k++) {
+      const u = q[i * dim + k]! / g.box![k]!;
+      // A non-finite coordinate gives NaN, stored as cell 0 (Int32Array), like the emitted binning.
+      c = c * cells[k]! + Math.min(Math.floor((u - Math.floor(u)) * cells[k]!), cells[k]! - 1);
+    }
+    cellOf[i] = c;
+    start[cellOf[i]! + 1]!++;
+  }
+  for (let c = 0; c < C; c++) start[c + 1]! += start[c]!;
+  for (let i = 0; i < n; i++) sorted[start[cellOf[i]!]! + fill[cellOf[i]!]!++] = i;
+  const stencil = halfStencil(dim);
+  const coord = new Array<number>(dim).fill(0);
+  for (let c = 0; c < C; c++) {
+    for (let k = dim - 1, rest = c; k >= 0; k--) { coord[k] = rest % cells[k]!; rest = Math.floor(rest / cells[k]!); }
+    stencil.forEach((offset, s) => {
+      const c2 = offset.reduce((acc, o, k) => acc * cells[k]! + ((coord[k]! + o + cells[k]!) % cells[k]!), 0);
+      for (let a = start[c]!; a < start[c + 1]!; a++) {
+        for (let b = s === 0 ? a + 1 : start[c2]!; b < start[c2 + 1]!; b++) {
+          const i = sorted[a]!, j = sorted[b]!;
+          if (i < j) visit(i, j);
+          else visit(j, i);
+        }
+      }
+    });
+  }
 }

@@ -6,7 +6,8 @@
 import { DarbouxError } from '../../errors.js';
 import type { Attrs, Expr } from '../expr.js';
 import type { EmitContext } from '../op.js';
-import { cellGrid, emitCellPairLoop, type CellPair } from './pair-cells.js';
+import { cellGrid, emitCellPairLoop, forEachCellPair, type CellPair } from './pair-cells.js';
+import { emitNeighbourPairLoop, neighbourGrid } from './pair-neighbours.js';
 
 /** Geometry attributes shared by the pair ops. */
 export interface PairGeometry {
@@ -29,7 +30,8 @@ export function geometry(attrs: Attrs): PairGeometry {
 }
 
 /**
- * Calls `visit(i, j, d, r)` for every pair i < j (or edge (i, j)) inside the cutoff, d = q_i − q_j (minimum image).
+ * Calls `visit(i, j, d, r)` for every pair i < j (or edge (i, j)) inside the cutoff, d = q_i − q_j (minimum image),
+ * through cell lists (`forEachCellPair`: the same pairs and d, visited in another order) when `cellGrid` applies.
  *
  * @example
  * forEachPair(g, q, (i, j, d, r) => { energy += V(r); });
@@ -50,8 +52,11 @@ export function forEachPair(g: PairGeometry, q: Float64Array, visit: (i: number,
     }
     if (r2 < rc2) visit(i, j, d, Math.sqrt(r2));
   };
+  const cells = cellGrid(g);
   if (g.edges !== null) {
     for (let e = 0; e < g.edges.length; e += 2) one(g.edges[e]!, g.edges[e + 1]!);
+  } else if (cells !== null) {
+    forEachCellPair(g, cells, q, one);
   } else {
     for (let i = 0; i < g.n; i++) for (let j = i + 1; j < g.n; j++) one(i, j);
   }
@@ -91,7 +96,7 @@ function emitPair(ctx: EmitContext, g: PairGeometry, q: Expr, i: string, j: stri
   const byReciprocal = cells !== undefined;
   const d = Array.from({ length: g.dim }, (_, k) => {
     const x = cells ? `${cells.xi[k]} - ${cells.xj[k]}` : `${ctx.elem(q, `${i} * ${g.dim} + ${k}`)} - ${ctx.elem(q, `${j} * ${g.dim} + ${k}`)}`;
-    if (g.box === null) return ctx.temp(x);
+    if (g.box === null || cells?.imaged === true) return ctx.temp(x);
     const raw = ctx.temp(x);
     const L = ctx.literal(g.box[k]!);
     const scaled = byReciprocal ? `${raw} * ${ctx.literal(1 / g.box[k]!)}` : `${raw} / ${L}`;
@@ -104,8 +109,10 @@ function emitPair(ctx: EmitContext, g: PairGeometry, q: Expr, i: string, j: stri
 }
 
 /**
- * Emits a loop over every pair i < j (or edge) inside the cutoff; in JS, through cell lists (pair-cells.ts) when
- * the periodic box holds at least 3 cells of side ≥ cutoff per dimension (pairs then come in either order). @example emitPairLoop(ctx, g, q, (p) => ctx.line(`${acc} += ${p.r}`))
+ * Emits a loop over every pair i < j (or edge) inside the cutoff; in JS, through persistent Verlet lists
+ * (pair-neighbours.ts) when the periodic box holds at least 3 cells of side ≥ cutoff + skin per dimension, else
+ * through cell lists rebuilt at each evaluation (pair-cells.ts) when it holds 3 of side ≥ cutoff (pairs then
+ * come in either order). @example emitPairLoop(ctx, g, q, (p) => ctx.line(`${acc} += ${p.r}`))
  */
 export function emitPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr, visit: (pair: EmittedPair) => void): void {
   if (g.edges !== null) {
@@ -116,6 +123,11 @@ export function emitPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr, visit: 
       const i = ctx.temp(intAt(ctx, first, e)), j = ctx.temp(intAt(ctx, second, e));
       emitPair(ctx, g, q, i, j, visit);
     });
+    return;
+  }
+  const neighbours = ctx.target === 'js' ? neighbourGrid(g) : null;
+  if (neighbours !== null) {
+    emitNeighbourPairLoop(ctx, g, q, neighbours, (pair) => emitPair(ctx, g, q, pair.i, pair.j, visit, pair));
     return;
   }
   const cells = ctx.target === 'js' ? cellGrid(g) : null;
