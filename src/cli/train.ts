@@ -48,7 +48,8 @@ Training:
   --lr X                  learning rate (default 1e-3)
   --batch-size B          samples per step (default all)
   --loss L                derivative, map or rollout (default by model and data)
-  --method M --horizon K  trajectories with hnn: the integrator and steps per window (default leapfrog, 8)
+  --method M --horizon K  trajectories with hnn: the integrator and steps per window (default midpoint,
+                          leapfrog with --separable; horizon 8)
   --backend cpu|gpu       default cpu
   --output, -o FILE       the model JSON (default: stdout)
   --json                  a JSON summary on stdout (with the model when there is no -o)
@@ -136,7 +137,7 @@ export async function trainCommand(argv: string[], io: CliStreams): Promise<numb
     steps, lr, seed, backend,
     ...(batchSize !== undefined ? { batchSize } : {}),
     ...((values.loss ?? loss) !== undefined ? { loss: (values.loss ?? loss) as FitOptions['loss'] } : {}),
-    ...(trajectories ? { method: values.method ?? 'leapfrog', horizon: horizon ?? 8 } : {}),
+    ...(trajectories ? { method: values.method ?? (values.separable ? 'leapfrog' : 'midpoint'), horizon: horizon ?? 8 } : {}),
   };
   if (!values.quiet) io.stderr.write(`train: ${kind} (dof ${dof}) on ${path}, ${steps} steps, lr ${lr}${trajectories ? `, rollout through ${options.method}, horizon ${options.horizon}` : ''}\n`);
   const result = await fit(model, data, options);
