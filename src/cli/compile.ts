@@ -65,7 +65,7 @@ export async function compileCommand(argv: string[], io: CliStreams): Promise<nu
     code = st.wgsl;
     st.dispose();
   } else if (emit === 'wgsl') {
-    code = emitWgslStepper(specializeParameters(stepProgram(h, method)));
+    code = emitWgslStepper(specializeParameters(stepProgram(h, method)), undefined, { record: false, checkEveryStep: false });
   } else {
     const program = stepProgram(h, method);
     if (program.implicit) throw new DarbouxError('OPTION', `--emit json: '${method}' is implicit (its step solves stage equations, which the graph format does not hold); emit an explicit method, or --emit js / wgsl`, { method });

@@ -59,10 +59,19 @@ export async function main(argv: string[], io: CliStreams, version = 'unknown'):
     const error = e instanceof DarbouxError
       ? { code: e.code, message: e.message, details: e.details }
       : { code: 'ERROR', message: e instanceof Error ? e.message : String(e) };
-    if (json) io.stderr.write(`${JSON.stringify({ error }, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}\n`);
+    if (json) io.stderr.write(`${jsonError(error)}\n`);
     else io.stderr.write(`${red(`darboux ${first}: ${error.code}:`)} ${error.message}\n`);
     if (!(e instanceof DarbouxError) && io.env.DARBOUX_DEBUG) io.stderr.write(`${(e as Error).stack}\n`);
     return 1;
+  }
+}
+
+/** The error as one JSON line; details that do not serialise are dropped. */
+function jsonError(error: { code: string; message: string; details?: unknown }): string {
+  try {
+    return JSON.stringify({ error }, (_k, v) => (typeof v === 'bigint' ? String(v) : v));
+  } catch {
+    return JSON.stringify({ error: { code: error.code, message: error.message } });
   }
 }
 

@@ -39,7 +39,8 @@ Options:
   --save-every K     also record every K-th state: frames t, qs, ps (the initial state first)
   --out, -o FILE     .npz, .npy, .csv or .json (default: the final state as CSV on stdout)
   --json             a JSON summary on stdout (with the final state when there is no --out)
-  --quiet            no progress on stderr
+  --quiet            no progress or log on stderr (and one st.run call: progress runs the steps in chunks,
+                     each continuing at t0 + n·dt, which for a time-dependent H may differ in the last bits)
   --help, -h         this help
 
 Output (--out out.npz): 'q', 'p' (batch × dof, final state, float64); with --save-every k also 't' (frames),
@@ -134,7 +135,10 @@ export async function runCommand(argv: string[], io: CliStreams): Promise<number
   if (dt === undefined) throw new UsageError('--dt is required (a positive step size)', 'run');
   const every = numberFlag('run', 'save-every', values['save-every'], { integer: true, positive: true });
   const batchFlag = numberFlag('run', 'batch', values.batch, { integer: true, positive: true });
-  if (values.out !== undefined) outputFormat('run', values.out);
+  const format = values.out !== undefined ? outputFormat('run', values.out) : undefined;
+  if (every !== undefined && (format === 'csv' || format === 'npy') && steps % every !== 0) {
+    throw new UsageError(`a .${format} file holds one table (the frames), so the final state must be a frame: --steps ${steps} is not a multiple of --save-every ${every}; use .npz or .json`, 'run');
+  }
   const backend = backendFlag('run', values.backend);
   const { q0, p0, batch } = chooseStates('run', values, chosen, batchFlag);
   const method = values.method ?? 'leapfrog';
@@ -142,7 +146,8 @@ export async function runCommand(argv: string[], io: CliStreams): Promise<number
   try {
     const bar = progressLine(io, { total: steps, unit: 'steps', label: 'run', enabled: values.quiet !== true });
     const started = Date.now();
-    const result = await runInChunks(st, { q0, p0, batch, steps, ...(every ? { record: every } : {}) }, (done) => bar.update(done));
+    const run = { q0, p0, batch, steps, ...(every ? { record: every } : {}) };
+    const result = values.quiet ? await st.run(run) : await runInChunks(st, run, (done) => bar.update(done));
     bar.finish();
     const seconds = (Date.now() - started) / 1000;
     const traj = trajectoryFromRun(result, { q0, p0, batch, dt });
