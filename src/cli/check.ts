@@ -25,6 +25,7 @@ const OPTIONS = {
 /** Methods darboux ships that are not symplectic (every other one is). */
 const NOT_SYMPLECTIC = new Set(['rk4']);
 
+/** The usage text of `darboux check` (its --help, and the message of a usage error). */
 export const CHECK_USAGE = `Usage: darboux check <system> [initial states] [--method M] [--dt h] [options]
 
 Measures, at the initial states (default: the model's state, or --init random --batch 4):

@@ -16,6 +16,7 @@ const OPTIONS = {
   output: { type: 'string', short: 'o' },
 } as const;
 
+/** The usage text of `darboux compile` (its --help, and the message of a usage error). */
 export const COMPILE_USAGE = `Usage: darboux compile <system> --emit wgsl|js|json [--method M] [--dt h] [-o FILE]
 
 Prints the generated code of one step of the method (default leapfrog):

@@ -23,6 +23,7 @@ const OPTIONS = {
   out: { type: 'string', short: 'o' },
 } as const;
 
+/** The usage text of `darboux run` (its --help, and the message of a usage error). */
 export const RUN_USAGE = `Usage: darboux run <system> [initial states] [options]
 
 Integrates every trajectory by --steps steps and writes the final state (and frames).

@@ -30,6 +30,7 @@ const OPTIONS = {
   output: { type: 'string', short: 'o' },
 } as const;
 
+/** The usage text of `darboux train` (its --help, and the message of a usage error). */
 export const TRAIN_USAGE = `Usage: darboux train <hnn|sympnet|mlpField> DATA [options] -o model.json
 
 Fits the model to DATA (.npz or .json arrays) with Adam and writes { kind, options, params, loss } as JSON.

@@ -42,7 +42,12 @@ export function shapeSize(shape: readonly number[], what: string): number {
   return size;
 }
 
-/** The error every reader throws for a file it cannot read: code INPUT, naming the file and what is wrong. */
+/**
+ * The error every reader throws for a file it cannot read: code INPUT, naming the file and what is wrong.
+ *
+ * @example
+ * throw corrupt('q0.npy', 'truncated .npy header');
+ */
 export function corrupt(what: string, problem: string, details: Record<string, unknown> = {}): DarbouxError {
   return new DarbouxError('INPUT', `${what}: ${problem}`, details);
 }
