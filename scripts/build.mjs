@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 
-export const ENTRY_POINTS = { index: 'src/index.ts', internals: 'src/internals.ts' };
+export const ENTRY_POINTS = { index: 'src/index.ts', internals: 'src/internals.ts', cli: 'src/cli/main.ts' };
 
 const outdir = process.argv[2] ?? 'dist';
 // Chunk names carry content hashes: drop the previous build's, so dist/ holds only what the entries import.

@@ -96,3 +96,13 @@ export type {
   LossName,
 } from './train/types.js';
 export { integrateModel, type IntegrateModelOptions } from './train/integrate-model.js';
+
+// Files: NumPy .npy/.npz, CSV and JSON arrays; trajectories.
+export type { NdArray } from './io/ndarray.js';
+export { readNpy, writeNpy } from './io/npy.js';
+export { readNpz, writeNpz, type NpzOptions } from './io/npz.js';
+export { readCsv, writeCsv, type CsvTable } from './io/csv.js';
+export { readJsonArrays, writeJsonArrays } from './io/json-arrays.js';
+export { trajectoryFromRun, trajectoryArrays, trajectoryFromArrays, type Trajectory, type TrajectoryInputs } from './io/trajectory.js';
+export { encodeTrajectory, decodeTrajectory, type FileFormat } from './io/trajectory-formats.js';
+export { loadArray, loadArrays, saveArrays, saveTrajectory, loadTrajectory } from './io/files.js';

@@ -25,6 +25,9 @@ const ROOT_VALUES = words(`
   fcc hexagonal maxwellBoltzmann radialDistribution
   hnn graphHnn mlpField sympnet mapJacobian ParamStore initialisers glorot he normal zerosInit createRandom
   dataset fit integrateModel
+  readNpy writeNpy readNpz writeNpz readCsv writeCsv readJsonArrays writeJsonArrays
+  trajectoryFromRun trajectoryArrays trajectoryFromArrays encodeTrajectory decodeTrajectory
+  loadArray loadArrays saveArrays saveTrajectory loadTrajectory
 `);
 
 /** Type-only names of the root. */
@@ -42,6 +45,7 @@ const ROOT_TYPES = words(`
   NeuralModel NeuralKind ParamTensors HnnOptions GraphHnnOptions MlpFieldOptions SympNetOptions Activation Initialiser InitName Random
   FromHamiltonianOptions HamiltonianDataset InitialState FitOptions FitResult TrainingData TrajectoryTrainingData
   TrajectoryData TrajectoryFitOptions RolloutOptions LossName IntegrateModelOptions
+  NdArray NpzOptions CsvTable Trajectory TrajectoryInputs FileFormat
 `);
 
 const rootSource = exportNames('src/index.ts');

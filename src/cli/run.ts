@@ -1,0 +1,185 @@
+/**
+ * `darboux run`: integrates a system from the command line and writes the trajectory (final state, and frames
+ * every k steps with the initial state first) to a file or stdout.
+ */
+import { compile, methodNames, saveTrajectory, trajectoryFromRun, type RunResult, type Stepper } from '../index.js';
+import { formatOf } from '../io/trajectory-formats.js';
+import { COMMON_OPTIONS, numberFlag, parseCommand, UsageError } from './args.js';
+import { chooseStates, chooseSystem, STATE_HELP, STATE_OPTIONS, SYSTEM_HELP, SYSTEM_OPTIONS } from './system.js';
+import { printJson, printStateCsv, rowsOf } from './output.js';
+import { progressLine, type CliStreams } from './terminal.js';
+
+/** Flags of `compile` every integrating command takes. */
+export const STEPPER_OPTIONS = {
+  method: { type: 'string' },
+  dt: { type: 'string' },
+  backend: { type: 'string' },
+} as const;
+
+const OPTIONS = {
+  ...COMMON_OPTIONS, ...SYSTEM_OPTIONS, ...STATE_OPTIONS, ...STEPPER_OPTIONS,
+  steps: { type: 'string' },
+  'save-every': { type: 'string' },
+  out: { type: 'string', short: 'o' },
+} as const;
+
+/** The usage text of `darboux run` (its --help, and the message of a usage error). */
+export const RUN_USAGE = `Usage: darboux run <system> [initial states] [options]
+
+Integrates every trajectory by --steps steps and writes the final state (and frames).
+
+${SYSTEM_HELP}
+
+${STATE_HELP}
+
+Options:
+  --method NAME      integration method (default leapfrog): ${methodNames().join(', ')}
+  --dt NUMBER        step size (default: the model's, else required)
+  --steps N          steps (required)
+  --backend B        cpu (f64, default), gpu (f32 WGSL) or auto
+  --save-every K     also record every K-th state: frames t, qs, ps (the initial state first)
+  --out, -o FILE     .npz, .npy, .csv or .json (default: the final state as CSV on stdout)
+  --json             a JSON summary on stdout (with the final state when there is no --out)
+  --quiet            no progress or log on stderr (and one st.run call: progress runs the steps in chunks,
+                     each continuing at t0 + n·dt, which for a time-dependent H may differ in the last bits)
+  --help, -h         this help
+
+Output (--out out.npz): 'q', 'p' (batch × dof, final state, float64); with --save-every k also 't' (frames),
+'qs', 'ps' (frames × batch × dof, the initial state first). .json holds the same arrays; .csv and .npy hold
+the frames (or the final state) as one table.
+
+Example:
+  darboux run --H '(u^2+w^2)/2 + k*(x^2+y^2)/2' --q x,y --p u,w --params k=1 --method leapfrog --dt 0.01 \\
+    --steps 1000 --batch 4 --q0 q0.npy --p0 p0.npy --backend cpu --save-every 10 --out out.npz`;
+
+/** Steps per `st.run` call: about a quarter second each after the first (so progress moves), a multiple of k. */
+function nextChunk(done: number, steps: number, every: number, perSecond: number): number {
+  const wanted = done === 0 ? Math.min(steps, Math.max(every, 64)) : Math.max(1, Math.round(perSecond / 4));
+  const multiple = Math.max(every, Math.floor(wanted / every) * every);
+  return Math.min(steps - done, multiple);
+}
+
+/**
+ * Runs `steps` steps in chunks (each `st.run` call continuing from the last state at t0 + done·dt), reporting
+ * progress, and joins the recorded states of the chunks. For an autonomous H the result is bit for bit that
+ * of one `st.run` call.
+ *
+ * @example
+ * const res = await runInChunks(st, { q0, p0, batch: 4, steps: 1000, record: 10 }, (done) => bar.update(done));
+ */
+export async function runInChunks(
+  st: Stepper,
+  run: { q0: Float64Array; p0: Float64Array; batch: number; steps: number; record?: number },
+  onProgress: (done: number) => void,
+  now: () => number = Date.now,
+): Promise<RunResult> {
+  const every = run.record ?? 1;
+  let q = run.q0, p = run.p0, done = 0, perSecond = 0;
+  const qs: Float64Array[] = [], ps: Float64Array[] = [];
+  let iterations: { sum: number; max: number; count: number } | undefined;
+  while (done < run.steps) {
+    const chunk = nextChunk(done, run.steps, every, perSecond);
+    const started = now();
+    const res = await st.run({ q0: q, p0: p, batch: run.batch, steps: chunk, t0: done * st.dt, ...(run.record ? { record: run.record } : {}) });
+    const seconds = (now() - started) / 1000;
+    perSecond = seconds > 0 ? chunk / seconds : chunk * 1000;
+    if (res.record) { qs.push(res.record.q.subarray(0, res.record.count * run.batch * st.dof)); ps.push(res.record.p.subarray(0, res.record.count * run.batch * st.dof)); }
+    if (res.stats) {
+      iterations ??= { sum: 0, max: 0, count: 0 };
+      iterations.sum += res.stats.iterations.mean * chunk;
+      iterations.max = Math.max(iterations.max, res.stats.iterations.max);
+      iterations.count += chunk;
+    }
+    q = res.q; p = res.p; done += chunk;
+    onProgress(done);
+  }
+  const result: RunResult = { q, p };
+  if (run.record) {
+    const join = (parts: Float64Array[]) => { const out = new Float64Array(parts.reduce((s, a) => s + a.length, 0)); let at = 0; for (const a of parts) { out.set(a, at); at += a.length; } return out; };
+    const recorded = join(qs);
+    result.record = { every: run.record, count: recorded.length / (run.batch * st.dof), q: recorded, p: join(ps) };
+  }
+  if (iterations) result.stats = { iterations: { mean: iterations.sum / iterations.count, max: iterations.max } };
+  return result;
+}
+
+/** The format of an output file by its extension; a UsageError for an unknown one. @example outputFormat('run', 'out.npz') // 'npz' */
+export function outputFormat(command: string, path: string) {
+  try {
+    return formatOf(path);
+  } catch (e) {
+    throw new UsageError((e as Error).message, command);
+  }
+}
+
+/** The backend flag, checked. @example backendFlag('run', 'gpu') // 'gpu' */
+export function backendFlag(command: string, text: string | undefined, fallback: 'cpu' | 'gpu' | 'auto' = 'cpu'): 'cpu' | 'gpu' | 'auto' {
+  const b = text ?? fallback;
+  if (b !== 'cpu' && b !== 'gpu' && b !== 'auto') throw new UsageError(`--backend takes cpu, gpu or auto, got '${b}'`, command);
+  return b;
+}
+
+/**
+ * `darboux run`: exit 0 after writing the result, 1 on a failure (bad input, a diverged run), 2 on a usage error.
+ *
+ * @example
+ * await runCommand(['--model', 'henon-heiles', '--steps', '100', '--json'], processStreams()); // 0
+ */
+export async function runCommand(argv: string[], io: CliStreams): Promise<number> {
+  const { values } = parseCommand('run', argv, OPTIONS);
+  if (values.help) { io.stdout.write(`${RUN_USAGE}\n`); return 0; }
+  const chosen = chooseSystem('run', values);
+  const h = chosen.hamiltonian;
+  const steps = numberFlag('run', 'steps', values.steps, { integer: true, min: 0 });
+  if (steps === undefined) throw new UsageError('--steps is required', 'run');
+  const dt = numberFlag('run', 'dt', values.dt, { positive: true }) ?? chosen.model?.dt;
+  if (dt === undefined) throw new UsageError('--dt is required (a positive step size)', 'run');
+  const every = numberFlag('run', 'save-every', values['save-every'], { integer: true, positive: true });
+  const batchFlag = numberFlag('run', 'batch', values.batch, { integer: true, positive: true });
+  const format = values.out !== undefined ? outputFormat('run', values.out) : undefined;
+  if (every !== undefined && (format === 'csv' || format === 'npy') && steps % every !== 0) {
+    throw new UsageError(`a .${format} file holds one table (the frames), so the final state must be a frame: --steps ${steps} is not a multiple of --save-every ${every}; use .npz or .json`, 'run');
+  }
+  const backend = backendFlag('run', values.backend);
+  const { q0, p0, batch } = chooseStates('run', values, chosen, batchFlag);
+  const method = values.method ?? 'leapfrog';
+  const st = await compile(h, { method, dt, backend });
+  try {
+    const bar = progressLine(io, { total: steps, unit: 'steps', label: 'run', enabled: values.quiet !== true });
+    const started = Date.now();
+    const run = { q0, p0, batch, steps, ...(every ? { record: every } : {}) };
+    const result = values.quiet ? await st.run(run) : await runInChunks(st, run, (done) => bar.update(done));
+    bar.finish();
+    const seconds = (Date.now() - started) / 1000;
+    const traj = trajectoryFromRun(result, { q0, p0, batch, dt });
+    if (values.out !== undefined) saveTrajectory(values.out, traj);
+    const energy = energyError(h, q0, p0, result.q, result.p);
+    const summary = {
+      command: 'run', system: chosen.label, method, dt, steps, batch, dof: h.dof, backend: st.backend,
+      seconds, stepsPerSecond: seconds > 0 ? steps / seconds : null, energyError: energy,
+      ...(traj.frames ? { frames: traj.frames.t.length, saveEvery: every } : {}),
+      ...(result.stats ? { iterations: result.stats.iterations } : {}),
+      ...(values.out !== undefined ? { out: values.out } : { q: rowsOf(result.q, h.dof), p: rowsOf(result.p, h.dof) }),
+    };
+    if (values.json) printJson(io, summary);
+    else if (values.out === undefined) printStateCsv(io, h.names.q, h.names.p, result.q, result.p);
+    if (values.quiet !== true) {
+      io.stderr.write(`run: ${steps} steps × ${batch} trajectories (${method}, dt ${dt}, ${st.backend}) in ${seconds.toFixed(2)} s; max relative energy error ${energy.toExponential(2)}${values.out !== undefined ? `; wrote ${values.out}` : ''}\n`);
+    }
+    return 0;
+  } finally {
+    st.dispose();
+  }
+}
+
+/** max over trajectories of |H(z_N) − H(z_0)| / max(|H(z_0)|, 1e-300). */
+function energyError(h: { dof: number; energy(q: ArrayLike<number>, p: ArrayLike<number>): number }, q0: Float64Array, p0: Float64Array, q: Float64Array, p: Float64Array): number {
+  const n = h.dof;
+  let worst = 0;
+  for (let b = 0; b < q0.length / n; b++) {
+    const e0 = h.energy(q0.subarray(b * n, (b + 1) * n), p0.subarray(b * n, (b + 1) * n));
+    const e = h.energy(q.subarray(b * n, (b + 1) * n), p.subarray(b * n, (b + 1) * n));
+    worst = Math.max(worst, Math.abs(e - e0) / Math.max(Math.abs(e0), 1e-300));
+  }
+  return worst;
+}

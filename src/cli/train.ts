@@ -1,0 +1,163 @@
+/**
+ * `darboux train`: fits a neural model (hnn, sympnet, mlpField) to a data file and writes the model JSON
+ * ({ kind, options, params }: `hnn(options).withParams(params)` restores it).
+ */
+import fs from 'node:fs';
+import {
+  DarbouxError, fit, hnn, loadArrays, mlpField, sympnet, type Activation, type FitOptions, type NdArray, type NeuralModel,
+  type TrainingData, type TrajectoryTrainingData,
+} from '../index.js';
+import { COMMON_OPTIONS, listFlag, numberFlag, parseCommand, UsageError } from './args.js';
+import { printJson } from './output.js';
+import type { CliStreams } from './terminal.js';
+
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  hidden: { type: 'string' },
+  activation: { type: 'string' },
+  separable: { type: 'boolean' },
+  kind: { type: 'string' },
+  layers: { type: 'string' },
+  width: { type: 'string' },
+  seed: { type: 'string' },
+  steps: { type: 'string' },
+  lr: { type: 'string' },
+  'batch-size': { type: 'string' },
+  loss: { type: 'string' },
+  method: { type: 'string' },
+  horizon: { type: 'string' },
+  backend: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+} as const;
+
+/** The usage text of `darboux train` (its --help, and the message of a usage error). */
+export const TRAIN_USAGE = `Usage: darboux train <hnn|sympnet|mlpField> DATA [options] -o model.json
+
+Fits the model to DATA (.npz or .json arrays) with Adam and writes { kind, options, params, loss } as JSON.
+DATA holds either samples (samples × dof): q, p with dqdt, dpdt (loss 'derivative'; hnn, mlpField) or qNext,
+pNext (loss 'map'; sympnet) — or trajectories as darboux run --save-every writes them: t, qs, ps (frames ×
+trajectories × dof; sympnet: the map between consecutive frames; hnn: 'rollout' through --method).
+
+Model:
+  --hidden 64,64          hnn, mlpField: hidden widths (default 64,64)
+  --activation A          tanh, softplus, sigmoid or sin
+  --separable             hnn: H = T(p) + V(q)
+  --kind LA|G --layers N --width W    sympnet (default G, 4 layers, width 16)
+  --seed S                initial parameters and minibatches (default 0)
+Training:
+  --steps N               optimiser steps (default 1000)
+  --lr X                  learning rate (default 1e-3)
+  --batch-size B          samples per step (default all)
+  --loss L                derivative, map or rollout (default by model and data)
+  --method M --horizon K  trajectories with hnn: the integrator and steps per window (default midpoint,
+                          leapfrog with --separable; horizon 8)
+  --backend cpu|gpu       default cpu
+  --output, -o FILE       the model JSON (default: stdout)
+  --json                  a JSON summary on stdout (with the model when there is no -o)
+  --quiet                 no loss lines on stderr
+  --help, -h              this help
+
+Example:
+  darboux run --model henon-heiles --init random --radius 0.2 --batch 64 --steps 200 --save-every 1 -o traj.npz
+  darboux train sympnet traj.npz --steps 2000 -o sympnet.json`;
+
+function need(arrays: Record<string, NdArray>, name: string, path: string): NdArray {
+  const a = arrays[name];
+  if (!a) throw new DarbouxError('INPUT', `${path}: no array '${name}' (it holds ${Object.keys(arrays).join(', ')})`, { path });
+  return a;
+}
+
+/** Frames × trajectories × dof (as `run` writes them) to trajectories × frames × dof (as training reads them). */
+function byTrajectory(a: NdArray): Float64Array {
+  const [frames, batch, dof] = a.shape as [number, number, number];
+  const out = new Float64Array(a.data.length);
+  for (let f = 0; f < frames; f++) for (let b = 0; b < batch; b++) out.set(a.data.subarray((f * batch + b) * dof, (f * batch + b + 1) * dof), (b * frames + f) * dof);
+  return out;
+}
+
+/** The training data of a file: samples, consecutive-frame pairs (sympnet) or trajectories (hnn rollout). */
+function trainingData(kind: string, path: string): { data: TrainingData | TrajectoryTrainingData; dof: number; loss?: FitOptions['loss'] } {
+  const arrays = loadArrays(path);
+  if (arrays.qs && arrays.ps && arrays.t) {
+    const qs = arrays.qs, ps = need(arrays, 'ps', path), t = arrays.t;
+    if (qs.shape.length !== 3 || t.shape[0]! < 2) throw new DarbouxError('INPUT', `${path}: trajectories need qs, ps of frames × trajectories × dof with at least 2 frames`, { path });
+    const [frames, batch, dof] = qs.shape as [number, number, number];
+    const dt = t.data[1]! - t.data[0]!;
+    if (kind !== 'sympnet') return { data: { trajectories: { q: byTrajectory(qs), p: byTrajectory(ps), dt, length: frames } }, dof, loss: 'rollout' };
+    const size = batch * dof, pairs = (frames - 1) * size;
+    return {
+      data: { q: qs.data.subarray(0, pairs), p: ps.data.subarray(0, pairs), qNext: qs.data.subarray(size), pNext: ps.data.subarray(size) },
+      dof, loss: 'map',
+    };
+  }
+  const q = need(arrays, 'q', path), p = need(arrays, 'p', path);
+  const dof = q.shape[q.shape.length - 1] ?? 1;
+  const data: TrainingData = { q: q.data, p: p.data };
+  for (const key of ['dqdt', 'dpdt', 'qNext', 'pNext'] as const) if (arrays[key]) data[key] = arrays[key].data;
+  return { data, dof };
+}
+
+function buildModel(kind: string, dof: number, values: { hidden?: string; activation?: string; separable?: boolean; kind?: string; layers?: string; width?: string }, seed: number): NeuralModel {
+  const activation = values.activation as Activation | undefined;
+  const hidden = (listFlag(values.hidden) ?? ['64', '64']).map((w) => numberFlag('train', 'hidden', w, { integer: true, positive: true })!);
+  if (kind === 'hnn') return hnn({ dof, hidden, seed, separable: values.separable === true, ...(activation ? { activation } : {}) });
+  if (kind === 'mlpField') return mlpField({ dof, hidden, seed, ...(activation ? { activation } : {}) });
+  const sympKind = (values.kind ?? 'G') as 'LA' | 'G';
+  if (sympKind !== 'LA' && sympKind !== 'G') throw new UsageError(`--kind takes LA or G, got '${values.kind}'`, 'train');
+  return sympnet({
+    dof, kind: sympKind, seed,
+    layers: numberFlag('train', 'layers', values.layers ?? '4', { integer: true, positive: true })!,
+    ...(sympKind === 'G' ? { width: numberFlag('train', 'width', values.width ?? '16', { integer: true, positive: true })! } : {}),
+    ...(activation ? { activation } : {}),
+  });
+}
+
+/**
+ * `darboux train`.
+ *
+ * @example
+ * await trainCommand(['sympnet', 'traj.npz', '--steps', '500', '-o', 'model.json'], processStreams()); // 0
+ */
+export async function trainCommand(argv: string[], io: CliStreams): Promise<number> {
+  const { values, positionals } = parseCommand('train', argv, OPTIONS, true);
+  if (values.help) { io.stdout.write(`${TRAIN_USAGE}\n`); return 0; }
+  const [kind, path, ...extra] = positionals;
+  if (kind === undefined || path === undefined || extra.length > 0) throw new UsageError('give the model kind and one data file: darboux train <hnn|sympnet|mlpField> DATA', 'train');
+  if (kind !== 'hnn' && kind !== 'sympnet' && kind !== 'mlpField') throw new UsageError(`unknown model kind '${kind}'; use hnn, sympnet or mlpField`, 'train');
+  const seed = numberFlag('train', 'seed', values.seed, { integer: true }) ?? 0;
+  const steps = numberFlag('train', 'steps', values.steps, { integer: true, positive: true }) ?? 1000;
+  const lr = numberFlag('train', 'lr', values.lr, { positive: true }) ?? 1e-3;
+  const batchSize = numberFlag('train', 'batch-size', values['batch-size'], { integer: true, positive: true });
+  const horizon = numberFlag('train', 'horizon', values.horizon, { integer: true, positive: true });
+  const backend = values.backend ?? 'cpu';
+  if (backend !== 'cpu' && backend !== 'gpu') throw new UsageError(`--backend takes cpu or gpu, got '${backend}'`, 'train');
+  const { data, dof, loss } = trainingData(kind, path);
+  const model = buildModel(kind, dof, values, seed);
+  const trajectories = 'trajectories' in data;
+  const options: FitOptions = {
+    steps, lr, seed, backend,
+    ...(batchSize !== undefined ? { batchSize } : {}),
+    ...((values.loss ?? loss) !== undefined ? { loss: (values.loss ?? loss) as FitOptions['loss'] } : {}),
+    ...(trajectories ? { method: values.method ?? (values.separable ? 'leapfrog' : 'midpoint'), horizon: horizon ?? 8 } : {}),
+  };
+  if (!values.quiet) io.stderr.write(`train: ${kind} (dof ${dof}) on ${path}, ${steps} steps, lr ${lr}${trajectories ? `, rollout through ${options.method}, horizon ${options.horizon}` : ''}\n`);
+  const result = await fit(model, data, options);
+  const history = result.history;
+  if (!values.quiet) {
+    const every = Math.max(1, Math.floor(history.length / 10));
+    for (let i = 0; i < history.length; i += every) io.stderr.write(`train: step ${i + 1}/${history.length} loss ${history[i]!.toExponential(3)}\n`);
+    io.stderr.write(`train: final loss ${history[history.length - 1]!.toExponential(3)} in ${result.seconds.toFixed(2)} s (${Math.round(result.samplesPerSecond)} samples/s)\n`);
+  }
+  const saved = { kind, options: result.model.options, params: result.params, loss: history[history.length - 1], steps };
+  const text = `${JSON.stringify(saved)}\n`;
+  if (values.output !== undefined) {
+    try {
+      fs.writeFileSync(values.output, text);
+    } catch (e) {
+      throw new DarbouxError('INPUT', `cannot write ${values.output}: ${(e as Error).message}`, { path: values.output });
+    }
+  }
+  if (values.json) printJson(io, { command: 'train', kind, dof, steps, loss: saved.loss, seconds: result.seconds, backend: result.backend, ...(values.output !== undefined ? { output: values.output } : { model: saved }) });
+  else if (values.output === undefined) io.stdout.write(text);
+  return 0;
+}
