@@ -3,7 +3,7 @@
  * GPU, disposal): every refusal an INPUT or OPTION DarbouxError naming the value, made before any work or
  * allocation.
  */
-import { DarbouxError, showValue } from '../errors.js';
+import { DarbouxError, escapeText, showValue } from '../errors.js';
 
 /** Default `memoryBudget` of a run: 2 GiB of f64 output (final state and recorded states). */
 export const DEFAULT_MEMORY_BUDGET = 2 ** 31;
@@ -138,6 +138,26 @@ export function checkF32StepSize(dt: number): void {
       { dt },
     );
   }
+}
+
+/**
+ * Refuses parameter values the GPU's f32 cannot hold (beyond ±3.4e38: they would become Infinity in the kernel),
+ * as a SPEC error naming the parameter and index. @internal
+ *
+ * @example
+ * checkF32Parameters(h); // throws SPEC for h.withParams({ lam: 1e39 })
+ */
+export function checkF32Parameters(system: { params: readonly { attrs: Record<string, unknown> }[]; paramValues: readonly Float64Array[] }): void {
+  system.paramValues.forEach((values, k) => {
+    const index = values.findIndex((v) => !(Math.abs(v) <= F32_MAX));
+    if (index < 0) return;
+    const name = String(system.params[k]!.attrs.name);
+    throw new DarbouxError(
+      'SPEC',
+      `parameter '${escapeText(name)}'${values.length > 1 ? `[${index}]` : ''} = ${values[index]} is beyond the f32 range ±${F32_MAX.toExponential(3)} of the GPU; rescale it or use backend: 'cpu'`,
+      { name, index, value: values[index] },
+    );
+  });
 }
 
 /**

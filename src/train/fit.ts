@@ -9,7 +9,7 @@ import { trainCpu } from './cpu-trainer.js';
 import { trainGpu } from './gpu-trainer.js';
 import { gradientProgram, packParams, unpackParams } from './gradient-program.js';
 import { lossGraph } from './losses.js';
-import { resolveFitOptions } from './options.js';
+import { checkFitOptionNames, resolveFitOptions } from './options.js';
 import type { FitOptions, FitResult, TrainingData, TrajectoryTrainingData } from './types.js';
 import type { TrainingOutcome, TrainingPlan } from './plan.js';
 import { fitTrajectories } from './trajectory-fit.js';
@@ -78,6 +78,7 @@ export function planTraining(model: NeuralModel, data: TrainingData, options: Fi
  * await fit(model, { trajectories: { q, p, dt: 0.01, length: 100 } }, { loss: 'rollout', method: 'midpoint', horizon: 16, gradient: 'adjoint', steps: 500, lr: 1e-3 });
  */
 export async function fit(model: NeuralModel, data: TrainingData | TrajectoryTrainingData, options: FitOptions): Promise<FitResult> {
+  checkFitOptionNames(options);
   // Trajectory training: data with trajectories only, or with samples too (a dataset) and loss 'rollout' without
   // the per-sample `rollout` settings.
   const trajectories = data !== null && typeof data === 'object' && 'trajectories' in data ? data.trajectories : undefined;

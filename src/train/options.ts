@@ -1,7 +1,7 @@
 /**
  * Validation of `fit`'s options (every check runs before any work starts); the option types live in types.ts.
  */
-import { DarbouxError } from '../errors.js';
+import { closestName, DarbouxError, showValue } from '../errors.js';
 import type { NeuralKind, NeuralModel } from '../models/neural/model.js';
 import type { AdapterChoice } from '../runtime/index.js';
 import type { FitOptions, LossName, RolloutOptions } from './types.js';
@@ -12,6 +12,51 @@ export const LOSSES_BY_KIND: Readonly<Record<NeuralKind, readonly LossName[]>> =
   mlpField: ['derivative'],
   sympnet: ['map', 'rollout'],
 };
+
+/** Every loss `fit` knows. */
+export const LOSS_NAMES: readonly LossName[] = ['derivative', 'map', 'rollout'];
+
+/**
+ * Every option `fit` reads (FitOptions and TrajectoryFitOptions; `signal` and `onProgress` are the cancellation and
+ * progress options of runs and fits).
+ */
+export const FIT_OPTION_NAMES: readonly string[] = [
+  'loss', 'steps', 'lr', 'batchSize', 'weightDecay', 'weightDecayMode', 'schedule', 'clipNorm', 'beta1', 'beta2', 'eps', 'seed',
+  'backend', 'adapter', 'energyWeight', 'rollout', 'validation', 'validationEvery', 'checkEvery', 'maxSamplesPerDispatch',
+  'method', 'horizon', 'gradient', 'solver', 'signal', 'onProgress',
+];
+
+/**
+ * Refuses what no fit could mean, before anything else: options that are not an object, an option name `fit` does
+ * not know (OPTION naming it and the closest known one) and a loss that does not exist (OPTION "unknown loss",
+ * listing them).
+ *
+ * @example
+ * checkFitOptionNames({ steps: 10, lrr: 1e-3 }); // throws OPTION: unknown option 'lrr' (did you mean 'lr'?)
+ */
+export function checkFitOptionNames(options: unknown): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new DarbouxError('OPTION', `fit: options must be an object with at least steps and lr, got ${showValue(options)}`, { value: showValue(options) });
+  }
+  for (const name of Object.keys(options)) {
+    if (FIT_OPTION_NAMES.includes(name)) continue;
+    const close = closestName(name, FIT_OPTION_NAMES);
+    throw new DarbouxError(
+      'OPTION',
+      `fit: unknown option ${showValue(name)}${close === undefined ? '' : ` (did you mean '${close}'?)`}; the options are ${FIT_OPTION_NAMES.join(', ')}`,
+      { option: name, ...(close === undefined ? {} : { closest: close }) },
+    );
+  }
+  const loss = (options as { loss?: unknown }).loss;
+  if (loss !== undefined && !(LOSS_NAMES as readonly unknown[]).includes(loss)) {
+    const close = typeof loss === 'string' ? closestName(loss, LOSS_NAMES) : undefined;
+    throw new DarbouxError(
+      'OPTION',
+      `fit: unknown loss ${showValue(loss)}${close === undefined ? '' : ` (did you mean '${close}'?)`}; the losses are ${LOSS_NAMES.map((l) => `'${l}'`).join(', ')}`,
+      { option: 'loss', value: loss, losses: [...LOSS_NAMES] },
+    );
+  }
+}
 
 /** Options with every default filled in. */
 export interface ResolvedFitOptions {
@@ -48,7 +93,7 @@ const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFi
  * const o = resolveFitOptions(model, { steps: 100, lr: 1e-3 });
  */
 export function resolveFitOptions(model: NeuralModel, options: FitOptions): ResolvedFitOptions {
-  if (options === null || typeof options !== 'object') throw new DarbouxError('OPTION', 'fit: options must be an object with at least steps and lr');
+  checkFitOptionNames(options);
   const allowed = LOSSES_BY_KIND[model.kind];
   if (allowed === undefined) throw new DarbouxError('SPEC', `fit: unknown model kind '${String(model.kind)}'; expected hnn, mlpField or sympnet`);
   const loss = options.loss ?? allowed[0]!;

@@ -9,7 +9,7 @@ import { specializeParameters } from '../../integrators/specialize.js';
 import { graphSize } from '../../ir/traverse.js';
 import { acquireGpu, createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type AdapterChoice, type Gpu } from '../../runtime/index.js';
 import { checkRunOptions, noConvergence } from '../checks.js';
-import { checkF32StepSize, checkJacobianPoint, stepperLifetime } from '../input-checks.js';
+import { checkF32Parameters, checkF32StepSize, checkJacobianPoint, stepperLifetime } from '../input-checks.js';
 import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
 import { runVjp } from '../adjoint-driver.js';
 import { gpuAdjointBackend } from './adjoint.js';
@@ -61,6 +61,7 @@ export interface GpuStepper extends Stepper {
  */
 export async function gpuStepper(program: StepProgram, dt: number, options: GpuOptions & Partial<FixedPointSettings> = {}): Promise<GpuStepper> {
   checkF32StepSize(dt);
+  checkF32Parameters(program.system);
   const particle = options.particleKernel === 'off' ? null : particleProgram(program, dt);
   if (particle !== null) {
     const kernel = options.particleKernel === 'off' ? undefined : options.particleKernel;
