@@ -44,7 +44,7 @@ export function parse(spec: FormulaSpec): Hamiltonian {
     if (!isFormulaName(name) || name === '__proto__') {
       throw new DarbouxError(
         'SPEC',
-        `${kind} name ${showValue(name)} is not a valid name: use a letter (Unicode letters such as θ or ω included) or _, ` +
+        `${kind} name ${showValue(name)} is not a valid identifier: use a letter (Unicode letters such as θ or ω included) or _, ` +
           'then letters, digits, _, subscript or superscript digits and primes (x₁, p_θ, x′); no spaces, operators or invisible characters',
         { name, kind },
       );

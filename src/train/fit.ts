@@ -2,7 +2,7 @@
  * `fit`: trains a neural model (hnn, mlpField, sympnet) on samples with Adam, on the CPU (f64) or the GPU
  * (f32 kernels), with every input checked before any work starts.
  */
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, showValue } from '../errors.js';
 import type { NeuralModel } from '../models/neural/model.js';
 import { checkTrainingData, packSamples } from './data.js';
 import { trainCpu } from './cpu-trainer.js';
@@ -17,7 +17,7 @@ import { fitTrajectories } from './trajectory-fit.js';
 function checkModel(model: NeuralModel): void {
   if (model === null || typeof model !== 'object') throw new DarbouxError('SPEC', 'fit: the model must be a NeuralModel (from hnn, mlpField or sympnet)');
   const { dof } = model;
-  if (!Number.isSafeInteger(dof) || dof < 1) throw new DarbouxError('SPEC', `fit: model.dof must be a positive integer, got ${String(dof)}`);
+  if (!Number.isSafeInteger(dof) || dof < 1) throw new DarbouxError('SPEC', `fit: model.dof must be a positive integer, got ${showValue(dof)}`);
   for (const key of ['q', 'p'] as const) {
     const node = model[key];
     if (!node || node.shape?.length !== 1 || node.shape[0] !== dof) {
@@ -86,7 +86,7 @@ export async function fit(model: NeuralModel, data: TrainingData | TrajectoryTra
   if (trajectories !== undefined && (!samples || (options?.loss === 'rollout' && options.rollout === undefined))) {
     checkModel(model);
     if (options?.loss !== undefined && options.loss !== 'rollout') {
-      throw new DarbouxError('OPTION', `fit: trajectories train with loss 'rollout', got '${String(options.loss)}'`);
+      throw new DarbouxError('OPTION', `fit: trajectories train with loss 'rollout', got ${showValue(options.loss)}`);
     }
     return fitTrajectories(model, trajectories, options);
   }

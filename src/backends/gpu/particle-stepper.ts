@@ -5,7 +5,7 @@
  * device (`cellKickDriftModule`) — with its state resident on the device from the upload at the start of a run to
  * the readback at its end (particle-runs.ts). Either way `batch` copies run side by side.
  */
-import { DarbouxError } from '../../errors.js';
+import { DarbouxError, showValue } from '../../errors.js';
 import type { ParticleProgram } from '../../codegen/particle-analysis.js';
 import { fixedData, type FixedData } from '../../codegen/particle-terms-wgsl.js';
 import { cellGridOf, cellKickDriftModule } from '../../codegen/particle-cells-wgsl.js';
@@ -62,7 +62,7 @@ function workgroupFit(gpu: Gpu, pp: ParticleProgram): number {
 /** The kernel for a system on this adapter (and the workgroup size and cell grid it needs). */
 function chooseKernel(gpu: Gpu, pp: ParticleProgram, choice: ParticleKernelChoice): { kind: ParticleKernelKind; fit: number; grid: number[] | null } {
   if (!['auto', 'tiled', 'workgroup', 'cells'].includes(choice)) {
-    throw new DarbouxError('OPTION', `unknown particleKernel '${String(choice)}'; use 'auto', 'tiled', 'workgroup', 'cells' or 'off'`, { particleKernel: choice });
+    throw new DarbouxError('OPTION', `unknown particleKernel ${showValue(choice)}; use 'auto', 'tiled', 'workgroup', 'cells' or 'off'`, { particleKernel: choice });
   }
   const fit = workgroupFit(gpu, pp);
   const grid = cellGridOf(pp);
