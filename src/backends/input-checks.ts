@@ -36,7 +36,8 @@ export function checkOptionsObject(what: string, options: unknown, shape: string
  * checkStateArray('q0', [1, NaN], 2); // throws INPUT: q0[1] is NaN
  */
 export function checkStateArray(name: string, value: unknown, expected: number, precision: Precision = 'f64', lengthHint = ''): asserts value is ArrayLike<number> {
-  const arrayLike = Array.isArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView));
+  // Arrays, typed arrays and other array-likes (an object with an integer length), as the ArrayLike contract says.
+  const arrayLike = value !== null && typeof value === 'object' && !(value instanceof DataView) && Number.isSafeInteger((value as { length?: unknown }).length);
   if (!arrayLike) {
     throw new DarbouxError('INPUT', `${name} must be an array or typed array of ${expected} numbers, got ${showValue(value)}`, { array: name, expected });
   }

@@ -132,6 +132,9 @@ describe('run, vjp and jacobian inputs', () => {
     ['a hole in q0', { q0: holey }, { array: 'q0', index: 2, value: undefined }],
     ['NaN in a Float64Array', { p0: Float64Array.of(0, NaN, 0, 0) }, { array: 'p0', index: 1 }],
     ['q0: null', { q0: null }, { array: 'q0' }],
+    ["q0: 'abcd' (a string is not an array)", { q0: 'abcd' }, { array: 'q0' }],
+    ['an array-like object with a hole', { q0: { length: 4, 0: 1, 1: 0, 3: 0 } }, { array: 'q0', index: 2 }],
+    ['a BigInt64Array', { q0: BigInt64Array.of(1n, 0n, 0n, 0n) }, { array: 'q0', index: 0 }],
     ['q0 too short', { q0: [1, 0] }, { array: 'q0', expected: 4, length: 2 }],
     ['t0 NaN', { t0: NaN }, { name: 't0' }],
     ["batch '2'", { batch: '2' }, { name: 'batch', value: '2' }],
@@ -164,6 +167,13 @@ describe('run, vjp and jacobian inputs', () => {
     expect(err.code).toBe('INPUT');
     expect(err.details).toMatchObject({ index: 2 });
     expect(err.message).toMatch(/^vjp: dp \(the cotangent of p_N\)\[2\] is NaN/);
+  });
+
+  it('array-like objects are still accepted, as the ArrayLike contract says', async () => {
+    const st = await cpu();
+    const a = await st.run({ ...base, q0: { length: 4, 0: 1, 1: 0, 2: 0.5, 3: 0.2 } });
+    const b = await st.run(base);
+    expect([...a.q, ...a.p]).toEqual([...b.q, ...b.p]);
   });
 
   it('valid input still runs (the checks change nothing): matches a hand-written leapfrog', async () => {
