@@ -66,7 +66,7 @@ export interface AdjointBackend {
 export function vjpMemory(program: StepProgram, memory: unknown): VjpMemory {
   if (memory === undefined) return isReversible(program) ? 'reverse' : 'checkpoint';
   if (memory !== 'reverse' && memory !== 'checkpoint' && memory !== 'store') {
-    throw new DarbouxError('OPTION', `memory must be 'reverse', 'checkpoint' or 'store', got ${showValue(memory)}`);
+    throw new DarbouxError('OPTION', `memory must be 'reverse', 'checkpoint' or 'store', got ${showValue(memory)}`, { option: 'memory', value: memory });
   }
   return memory;
 }

@@ -55,7 +55,7 @@ export async function compile(h: Hamiltonian, options: CompileOptions): Promise<
   checkBackendName(backend);
   const solver = options.solver ?? 'fixedPoint';
   if (!(IMPLICIT_SOLVERS as readonly string[]).includes(solver)) {
-    throw new DarbouxError('OPTION', `unknown solver ${showValue(solver)}; use ${IMPLICIT_SOLVERS.map((s) => `'${s}'`).join(', ')}`);
+    throw new DarbouxError('OPTION', `unknown solver ${showValue(solver)}; use ${IMPLICIT_SOLVERS.map((s) => `'${s}'`).join(', ')}`, { option: 'solver', value: solver });
   }
   const base = stepProgram(h, method);
   const program = withImplicitSolver(base, solver);

@@ -30,15 +30,15 @@ export interface FormulaSpec {
  * h.isSeparable; // true
  */
 export function parse(spec: FormulaSpec): Hamiltonian {
-  if (spec === null || typeof spec !== 'object') throw new DarbouxError('SPEC', 'parse needs { q, p, H, params? }');
+  if (spec === null || typeof spec !== 'object') throw new DarbouxError('SPEC', `parse needs { q, p, H, params? }, got ${showValue(spec)}`, { value: showValue(spec) });
   const { q, p, H } = spec;
   const params = spec.params ?? {};
-  if (!Array.isArray(q) || !Array.isArray(p)) throw new DarbouxError('SPEC', 'q and p must be arrays of names');
-  if (q.length === 0) throw new DarbouxError('SPEC', 'q is empty: a Hamiltonian needs at least one degree of freedom');
+  if (!Array.isArray(q) || !Array.isArray(p)) throw new DarbouxError('SPEC', `q and p must be arrays of names, got ${showValue(q)} and ${showValue(p)}`, { field: Array.isArray(q) ? 'p' : 'q' });
+  if (q.length === 0) throw new DarbouxError('SPEC', 'q is empty: a Hamiltonian needs at least one degree of freedom', { field: 'q', length: 0 });
   if (q.length !== p.length) {
-    throw new DarbouxError('SPEC', `q and p must have the same length (got ${q.length} positions and ${p.length} momenta)`);
+    throw new DarbouxError('SPEC', `q and p must have the same length (got ${q.length} positions and ${p.length} momenta)`, { q: q.length, p: p.length });
   }
-  if (typeof H !== 'string') throw new DarbouxError('SPEC', 'H must be a formula string');
+  if (typeof H !== 'string') throw new DarbouxError('SPEC', `H must be a formula string, got ${showValue(H)}`, { field: 'H' });
   const seen = new Map<string, string>();
   const declare = (name: unknown, kind: string) => {
     if (!isFormulaName(name) || name === '__proto__') {

@@ -98,20 +98,20 @@ export function resolveFitOptions(model: NeuralModel, options: FitOptions): Reso
   if (allowed === undefined) throw new DarbouxError('SPEC', `fit: unknown model kind ${showValue(model.kind)}; expected hnn, mlpField or sympnet`);
   const loss = options.loss ?? allowed[0]!;
   if (!allowed.includes(loss)) {
-    throw new DarbouxError('OPTION', `fit: loss ${showValue(loss)} does not apply to a ${model.kind} model; use ${allowed.map((l) => `'${l}'`).join(' or ')}`);
+    throw new DarbouxError('OPTION', `fit: loss ${showValue(loss)} does not apply to a ${model.kind} model; use ${allowed.map((l) => `'${l}'`).join(' or ')}`, { option: 'loss', value: loss, kind: model.kind });
   }
-  if (!positiveInteger(options.steps)) throw new DarbouxError('OPTION', `fit: steps must be a positive integer, got ${showValue(options.steps)}`);
-  if (!finite(options.lr) || options.lr <= 0) throw new DarbouxError('OPTION', `fit: lr must be a finite number > 0, got ${showValue(options.lr)}`);
+  if (!positiveInteger(options.steps)) throw new DarbouxError('OPTION', `fit: steps must be a positive integer, got ${showValue(options.steps)}`, { option: 'steps', value: options.steps });
+  if (!finite(options.lr) || options.lr <= 0) throw new DarbouxError('OPTION', `fit: lr must be a finite number > 0, got ${showValue(options.lr)}`, { option: 'lr', value: options.lr });
   const batchSize = options.batchSize;
-  if (batchSize !== undefined && !positiveInteger(batchSize)) throw new DarbouxError('OPTION', `fit: batchSize must be a positive integer, got ${showValue(options.batchSize)}`);
+  if (batchSize !== undefined && !positiveInteger(batchSize)) throw new DarbouxError('OPTION', `fit: batchSize must be a positive integer, got ${showValue(options.batchSize)}`, { option: 'batchSize', value: options.batchSize });
   const nonNegative = (name: keyof FitOptions, v: unknown, dflt: number): number => {
     if (v === undefined) return dflt;
-    if (!finite(v) || v < 0) throw new DarbouxError('OPTION', `fit: ${name} must be a finite number ≥ 0, got ${showValue(v)}`);
+    if (!finite(v) || v < 0) throw new DarbouxError('OPTION', `fit: ${name} must be a finite number ≥ 0, got ${showValue(v)}`, { option: name, value: v });
     return v;
   };
   const unit = (name: keyof FitOptions, v: unknown, dflt: number): number => {
     if (v === undefined) return dflt;
-    if (!finite(v) || v < 0 || v >= 1) throw new DarbouxError('OPTION', `fit: ${name} must be in [0, 1), got ${showValue(v)}`);
+    if (!finite(v) || v < 0 || v >= 1) throw new DarbouxError('OPTION', `fit: ${name} must be in [0, 1), got ${showValue(v)}`, { option: name, value: v });
     return v;
   };
   const oneOf = <T extends string>(name: keyof FitOptions, v: unknown, values: readonly T[]): T => {
@@ -120,22 +120,22 @@ export function resolveFitOptions(model: NeuralModel, options: FitOptions): Reso
     return v as T;
   };
   const eps = options.eps ?? 1e-8;
-  if (!finite(eps) || eps <= 0) throw new DarbouxError('OPTION', `fit: eps must be a finite number > 0, got ${showValue(options.eps)}`);
+  if (!finite(eps) || eps <= 0) throw new DarbouxError('OPTION', `fit: eps must be a finite number > 0, got ${showValue(options.eps)}`, { option: 'eps', value: options.eps });
   const seed = options.seed ?? 0;
-  if (!finite(seed) || !Number.isInteger(seed)) throw new DarbouxError('OPTION', `fit: seed must be an integer, got ${showValue(options.seed)}`);
+  if (!finite(seed) || !Number.isInteger(seed)) throw new DarbouxError('OPTION', `fit: seed must be an integer, got ${showValue(options.seed)}`, { option: 'seed', value: options.seed });
   const energyWeight = nonNegative('energyWeight', options.energyWeight, 0);
   if (energyWeight > 0 && model.kind !== 'hnn') {
     throw new DarbouxError('OPTION', `fit: energyWeight needs a Hamiltonian (an hnn model); a ${model.kind} model has none`);
   }
   if (loss === 'rollout') checkRollout(model, options.rollout);
   const validationEvery = options.validationEvery ?? 1;
-  if (!positiveInteger(validationEvery)) throw new DarbouxError('OPTION', `fit: validationEvery must be a positive integer, got ${showValue(validationEvery)}`);
+  if (!positiveInteger(validationEvery)) throw new DarbouxError('OPTION', `fit: validationEvery must be a positive integer, got ${showValue(validationEvery)}`, { option: 'validationEvery', value: validationEvery });
   const checkEvery = options.checkEvery ?? 100;
-  if (!positiveInteger(checkEvery)) throw new DarbouxError('OPTION', `fit: checkEvery must be a positive integer, got ${showValue(checkEvery)}`);
+  if (!positiveInteger(checkEvery)) throw new DarbouxError('OPTION', `fit: checkEvery must be a positive integer, got ${showValue(checkEvery)}`, { option: 'checkEvery', value: checkEvery });
   const maxSamplesPerDispatch = options.maxSamplesPerDispatch ?? Number.MAX_SAFE_INTEGER;
-  if (!positiveInteger(maxSamplesPerDispatch)) throw new DarbouxError('OPTION', `fit: maxSamplesPerDispatch must be a positive integer, got ${showValue(options.maxSamplesPerDispatch)}`);
+  if (!positiveInteger(maxSamplesPerDispatch)) throw new DarbouxError('OPTION', `fit: maxSamplesPerDispatch must be a positive integer, got ${showValue(options.maxSamplesPerDispatch)}`, { option: 'maxSamplesPerDispatch', value: options.maxSamplesPerDispatch });
   const clipNorm = options.clipNorm ?? 0;
-  if (!finite(clipNorm) || clipNorm < 0) throw new DarbouxError('OPTION', `fit: clipNorm must be a finite number > 0 (or 0 for no clipping), got ${showValue(options.clipNorm)}`);
+  if (!finite(clipNorm) || clipNorm < 0) throw new DarbouxError('OPTION', `fit: clipNorm must be a finite number > 0 (or 0 for no clipping), got ${showValue(options.clipNorm)}`, { option: 'clipNorm', value: options.clipNorm });
   return {
     loss,
     steps: options.steps,
@@ -163,9 +163,9 @@ function checkRollout(model: NeuralModel, r: RolloutOptions | undefined): void {
   if (r === undefined || r === null || typeof r !== 'object') {
     throw new DarbouxError('OPTION', `fit: loss 'rollout' needs rollout: { steps${model.kind === 'hnn' ? ', method, dt' : ''} }`);
   }
-  if (!positiveInteger(r.steps)) throw new DarbouxError('OPTION', `fit: rollout.steps must be a positive integer, got ${showValue(r.steps)}`);
+  if (!positiveInteger(r.steps)) throw new DarbouxError('OPTION', `fit: rollout.steps must be a positive integer, got ${showValue(r.steps)}`, { option: 'rollout.steps', value: r.steps });
   if (model.kind === 'hnn') {
     if (typeof r.method !== 'string') throw new DarbouxError('OPTION', "fit: rollout.method must name an explicit method (e.g. 'leapfrog', 'rk4')");
-    if (!finite(r.dt) || r.dt <= 0) throw new DarbouxError('OPTION', `fit: rollout.dt must be a finite number > 0, got ${showValue(r.dt)}`);
+    if (!finite(r.dt) || r.dt <= 0) throw new DarbouxError('OPTION', `fit: rollout.dt must be a finite number > 0, got ${showValue(r.dt)}`, { option: 'rollout.dt', value: r.dt });
   }
 }

@@ -276,6 +276,14 @@ describe('fit options', () => {
     expect(far.details.closest).toBeUndefined();
   });
 
+  it('a bad value names the option in details', async () => {
+    for (const [option, value] of [['lr', NaN], ['steps', 1.5], ['weightDecay', -1], ['beta1', 1]] as const) {
+      const err = await refusal(() => fit(model, data, { steps: 2, lr: 1e-3, [option]: value }));
+      expect(err.code).toBe('OPTION');
+      expect(err.details).toEqual({ option, value });
+    }
+  });
+
   it('an unknown loss says "unknown loss" and lists them; a known loss for the wrong model keeps its message', async () => {
     const err = await refusal(() => fit(model, data, { steps: 2, lr: 1e-3, loss: 'rolout' } as never));
     expect(err.message).toBe("fit: unknown loss 'rolout' (did you mean 'rollout'?); the losses are 'derivative', 'map', 'rollout'");
