@@ -1,10 +1,11 @@
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, showValue } from '../errors.js';
 import type { System } from '../system/system.js';
 import { isReversible } from '../integrators/inverse-step.js';
 import type { AdjointStateSource } from '../integrators/adjoint-step.js';
 import type { StepProgram } from '../integrators/step-program.js';
 import { size } from '../ir/shape.js';
-import { checkRunOptions } from './checks.js';
+import { checkVjpOptions } from './checks.js';
+import type { Precision } from './input-checks.js';
 import type { VjpMemory, VjpOptions, VjpResult } from './stepper.js';
 
 /** A failure reported by a backward runner, with the step local to the call. */
@@ -65,7 +66,7 @@ export interface AdjointBackend {
 export function vjpMemory(program: StepProgram, memory: unknown): VjpMemory {
   if (memory === undefined) return isReversible(program) ? 'reverse' : 'checkpoint';
   if (memory !== 'reverse' && memory !== 'checkpoint' && memory !== 'store') {
-    throw new DarbouxError('OPTION', `memory must be 'reverse', 'checkpoint' or 'store', got ${JSON.stringify(memory)}`);
+    throw new DarbouxError('OPTION', `memory must be 'reverse', 'checkpoint' or 'store', got ${showValue(memory)}`, { option: 'memory', value: memory });
   }
   return memory;
 }
@@ -115,20 +116,13 @@ function backwardError(backend: AdjointBackend, failure: BackwardFailure, firstS
  * @example
  * const { dq0, dp0, dparams } = await runVjp(cpuAdjointBackend(program, 0.01, h.paramValues), { q0, p0, steps: 100, dq, dp });
  */
-export async function runVjp(backend: AdjointBackend, options: VjpOptions): Promise<VjpResult> {
+export async function runVjp(backend: AdjointBackend, options: VjpOptions, precision: Precision = 'f64'): Promise<VjpResult> {
   const h = backend.program.system;
   const n = h.dof;
-  const { batch, steps } = checkRunOptions({ q0: options.q0, p0: options.p0, steps: options.steps, batch: options.batch }, n);
-  for (const key of ['dq', 'dp'] as const) {
-    const arr = options[key];
-    if (arr === undefined || arr.length !== batch * n) {
-      throw new DarbouxError('INPUT', `vjp: ${key} (the cotangent of ${key === 'dq' ? 'q' : 'p'}_N) must have length batch·dof = ${batch}·${n} = ${batch * n}, got ${arr?.length}`);
-    }
-  }
+  const { batch, steps, t0 } = checkVjpOptions(options, n, precision);
   const mode = vjpMemory(backend.program, options.memory);
   const every = options.checkpointEvery ?? Math.max(1, Math.ceil(Math.sqrt(steps)));
-  if (!Number.isInteger(every) || every < 1) throw new DarbouxError('OPTION', `checkpointEvery must be a positive integer, got ${options.checkpointEvery}`);
-  const t0 = options.t0 ?? 0;
+  if (!Number.isSafeInteger(every) || every < 1) throw new DarbouxError('OPTION', `checkpointEvery must be a positive integer, got ${showValue(options.checkpointEvery)}`, { name: 'checkpointEvery', value: options.checkpointEvery });
   const q0 = Float64Array.from(options.q0), p0 = Float64Array.from(options.p0);
   const lq = Float64Array.from(options.dq), lp = Float64Array.from(options.dp);
   const g = new Float64Array(h.params.reduce((s, node) => s + size(node.shape), 0));

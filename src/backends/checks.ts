@@ -1,31 +1,43 @@
 /** Checks and errors shared by every backend: run options, unconverged solves, failed runs. */
 import { DarbouxError } from '../errors.js';
 import type { JsRunStatus } from '../codegen/emit-js-stepper.js';
-import type { RunOptions } from './stepper.js';
+import type { RunOptions, VjpOptions } from './stepper.js';
+import { checkCount, checkOptionsObject, checkOutputMemory, checkStateArray, checkTime, type Precision } from './input-checks.js';
 import type { System } from '../system/system.js';
 
 /**
- * Checks run options against a stepper and returns the normalised batch and steps. @internal
+ * Checks run options against a stepper and returns the normalised batch, steps, record and start time: every
+ * refusal (a missing or non-finite entry of q0/p0, a bad count, an output over `memoryBudget`) an INPUT error
+ * naming the value, before any allocation. `precision` 'f32' (GPU) also refuses values beyond the f32 range. @internal
  *
  * @example
  * const { batch, steps, record } = checkRunOptions({ q0: [1, 0], p0: [0, 1], steps: 100 }, 2); // batch 1, record 0
  */
-export function checkRunOptions(options: RunOptions, dof: number): { batch: number; steps: number; record: number } {
-  const batch = options.batch ?? 1;
-  if (!Number.isInteger(batch) || batch < 1) throw new DarbouxError('INPUT', `batch must be a positive integer, got ${batch}`);
-  if (!Number.isInteger(options.steps) || options.steps < 0) {
-    throw new DarbouxError('INPUT', `steps must be a non-negative integer, got ${options.steps}`);
-  }
+export function checkRunOptions(options: RunOptions, dof: number, precision: Precision = 'f64'): { batch: number; steps: number; record: number; t0: number } {
+  checkOptionsObject('run', options, '{ q0, p0, steps, batch?, t0?, record? }');
+  const batch = checkCount('batch', options.batch, 1, 1);
+  const steps = checkCount('steps', options.steps, 0);
   const expected = batch * dof;
-  for (const key of ['q0', 'p0'] as const) {
-    const arr = options[key];
-    if (arr === undefined || arr.length !== expected) {
-      throw new DarbouxError('INPUT', `${key} must have length batch·dof = ${batch}·${dof} = ${expected}, got ${arr?.length}`);
-    }
+  for (const key of ['q0', 'p0'] as const) checkStateArray(key, options[key], expected, precision, `batch·dof = ${batch}·${dof} = ${expected}`);
+  const record = checkCount('record', options.record, 0, 0);
+  const t0 = checkTime('t0', options.t0, precision);
+  checkOutputMemory(batch, dof, record > 0 ? Math.floor(steps / record) : 0, options.memoryBudget);
+  return { batch, steps, record, t0 };
+}
+
+/**
+ * Checks `vjp` options: those of the run it differentiates, and the cotangents dq, dp (batch × dof finite numbers). @internal
+ *
+ * @example
+ * checkVjpOptions({ q0: [1], p0: [0], steps: 10, dq: [1], dp: [0] }, 1); // { batch: 1, steps: 10, record: 0, t0: 0 }
+ */
+export function checkVjpOptions(options: VjpOptions, dof: number, precision: Precision = 'f64'): { batch: number; steps: number; t0: number } {
+  checkOptionsObject('vjp', options, '{ q0, p0, steps, dq, dp, batch?, t0?, memory? }');
+  const { batch, steps, t0 } = checkRunOptions({ q0: options.q0, p0: options.p0, steps: options.steps, batch: options.batch, t0: options.t0 }, dof, precision);
+  for (const key of ['dq', 'dp'] as const) {
+    checkStateArray(`vjp: ${key} (the cotangent of ${key === 'dq' ? 'q' : 'p'}_N)`, options[key], batch * dof, precision, `batch·dof = ${batch}·${dof} = ${batch * dof}`);
   }
-  const record = options.record ?? 0;
-  if (!Number.isInteger(record) || record < 0) throw new DarbouxError('INPUT', `record must be a non-negative integer, got ${record}`);
-  return { batch, steps: options.steps, record };
+  return { batch, steps, t0 };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, showValue } from '../errors.js';
 import type { Hamiltonian } from '../system/hamiltonian.js';
 import { Lagrangian } from '../system/lagrangian.js';
 import { lagrangianStepProgram, stepProgram } from '../integrators/methods.js';
@@ -54,18 +54,24 @@ export async function compile(L: Lagrangian, options: CompileOptions): Promise<L
 /** Either, for callers holding a union (the result is narrowed by the argument's class). @example await compile(system, { dt: 0.01 }) */
 export async function compile(system: Hamiltonian | Lagrangian, options: CompileOptions): Promise<Stepper | LagrangianStepper>;
 export async function compile(system: Hamiltonian | Lagrangian, options: CompileOptions): Promise<Stepper | LagrangianStepper> {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new DarbouxError('OPTION', `compile needs an options object { dt, method?, backend? }, got ${showValue(options)}`, { value: showValue(options) });
+  }
   if (system instanceof Lagrangian) return compileLagrangian(system, options);
   const h = system;
+  if (h === null || typeof h !== 'object' || !Number.isSafeInteger((h as { dof?: unknown }).dof)) {
+    throw new DarbouxError('SPEC', `compile needs a Hamiltonian or a Lagrangian (from parse, hamiltonian, lagrangian or a model), got ${showValue(h)}`, { value: showValue(h) });
+  }
   const { dt } = options;
   if (typeof dt !== 'number' || !Number.isFinite(dt) || dt <= 0) {
-    throw new DarbouxError('OPTION', `dt must be a finite positive number, got ${String(dt)}`);
+    throw new DarbouxError('OPTION', `dt must be a finite positive number, got ${showValue(dt)}`, { option: 'dt', value: dt });
   }
   const method = options.method ?? 'leapfrog';
   const backend = options.backend ?? 'auto';
   checkBackendName(backend);
   const solver = options.solver ?? 'fixedPoint';
   if (!(IMPLICIT_SOLVERS as readonly string[]).includes(solver)) {
-    throw new DarbouxError('OPTION', `unknown solver '${String(solver)}'; use ${IMPLICIT_SOLVERS.map((s) => `'${s}'`).join(', ')}`);
+    throw new DarbouxError('OPTION', `unknown solver ${showValue(solver)}; use ${IMPLICIT_SOLVERS.map((s) => `'${s}'`).join(', ')}`, { option: 'solver', value: solver });
   }
   const base = stepProgram(h, method);
   const program = withImplicitSolver(base, solver);
@@ -78,13 +84,13 @@ export async function compile(system: Hamiltonian | Lagrangian, options: Compile
 function checkNumericOptions(options: CompileOptions): void {
   for (const key of ['tolerance', 'maxIterations'] as const) {
     const v = options[key];
-    if (v !== undefined && (!Number.isFinite(v) || v <= 0 || (key === 'maxIterations' && !Number.isInteger(v)))) {
-      throw new DarbouxError('OPTION', `${key} must be a positive ${key === 'maxIterations' ? 'integer' : 'number'}, got ${v}`);
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || (key === 'maxIterations' && !Number.isInteger(v)))) {
+      throw new DarbouxError('OPTION', `${key} must be a positive ${key === 'maxIterations' ? 'integer' : 'number'}, got ${showValue(v)}`, { option: key, value: v });
     }
   }
   for (const key of ['stepsPerDispatch', 'maxTrajectoriesPerChunk', 'maxWorkgroupsPerDispatch'] as const) {
     const v = options[key];
-    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) throw new DarbouxError('OPTION', `${key} must be a positive integer, got ${String(v)}`);
+    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) throw new DarbouxError('OPTION', `${key} must be a positive integer, got ${showValue(v)}`, { option: key, value: v });
   }
 }
 

@@ -1,4 +1,4 @@
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, showValue } from '../errors.js';
 import type { StepProgram } from '../integrators/step-program.js';
 import type { FixedPointSettings } from '../codegen/step-body.js';
 import { gpuAvailable } from '../runtime/index.js';
@@ -73,7 +73,7 @@ export async function selectBackend(name: string, options: BackendOptions): Prom
 export function checkBackendName(name: unknown): asserts name is string {
   if (typeof name === 'string' && (name === 'auto' || backends.has(name))) return;
   const choices = [...backendNames(), 'auto'].map((n) => `'${n}'`);
-  throw new DarbouxError('OPTION', `unknown backend '${String(name)}'; use ${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`, {
+  throw new DarbouxError('OPTION', `unknown backend ${showValue(name)}; use ${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`, {
     backend: name,
     choices: [...backendNames(), 'auto'],
   });

@@ -14,6 +14,11 @@ export interface RunOptions {
   t0?: number;
   /** Record every k-th state (k = record) into `result.record`. */
   record?: number;
+  /**
+   * Bytes the run's f64 output (final state plus recorded states) may take (default 2 GiB); a larger one is
+   * refused with INPUT before anything is allocated.
+   */
+  memoryBudget?: number;
 }
 
 /** Result of `Stepper.run`. */

@@ -1,4 +1,4 @@
-import { DarbouxError } from '../errors.js';
+import { closestName, DarbouxError, showValue } from '../errors.js';
 import type { Hamiltonian } from '../system/hamiltonian.js';
 import type { Lagrangian } from '../system/lagrangian.js';
 import type { StepBuilder, StepProgram } from './step-program.js';
@@ -39,9 +39,13 @@ export function methodNames(): string[] {
  * const program = stepProgram(h, 'leapfrog');
  */
 export function stepProgram(h: Hamiltonian, method: string): StepProgram {
-  const build = Object.hasOwn(methods, method) ? methods[method] : undefined;
+  const build = typeof method === 'string' && Object.hasOwn(methods, method) ? methods[method] : undefined;
   if (build === undefined) {
-    throw new DarbouxError('OPTION', `unknown method '${method}'; known methods: ${methodNames().join(', ')}`);
+    const close = typeof method === 'string' ? closestName(method, methodNames()) : undefined;
+    throw new DarbouxError('OPTION', `unknown method ${showValue(method)}${close === undefined ? '' : ` (did you mean '${close}'?)`}; known methods: ${methodNames().join(', ')}`, {
+      option: 'method',
+      value: typeof method === 'string' ? method : showValue(method),
+    });
   }
   let byMethod = programs.get(h);
   if (byMethod === undefined) programs.set(h, (byMethod = new Map()));

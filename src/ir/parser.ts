@@ -12,11 +12,12 @@
  *     exponent := ('-' | '+') exponent | power        right-associative: 2^3^2 is 2^(3^2); x^-2 is allowed
  *     primary  := NUMBER | NAME | FUNCTION '(' expr ')' | '(' expr ')'
  */
-import { DarbouxError } from '../errors.js';
+import { closestName, DarbouxError } from '../errors.js';
 import * as b from './build.js';
 import type { Expr } from './expr.js';
 import { unaryFunctionNames } from './op.js';
-import { tokenize, type Token } from './tokenizer.js';
+import { SUPERSCRIPT_DIGITS, tokenize, type Token } from './tokenizer.js';
+import { constantValues, isConstant } from './make.js';
 import './ops/index.js';
 
 /**
@@ -33,6 +34,15 @@ const MAX_NESTING = 1000;
 
 const BINARY: Readonly<Record<string, (a: Expr, c: Expr) => Expr>> = { '+': b.add, '-': b.sub, '*': b.mul, '/': b.div };
 
+/** Options of {@link parseFormula}. */
+export interface ParseFormulaOptions {
+  /**
+   * Refuse (PARSE, at the token's column) a constant that folds to Infinity or NaN: 1e400, 1/0, sqrt(-1), log(0).
+   * Off by default, so printed expressions with non-finite constants (`(1/0)`) read back; `parse` turns it on.
+   */
+  finiteConstants?: boolean;
+}
+
 /**
  * Parses a formula into an expression, resolving names in `scope`. Operators: `+ - * / ^` with the usual
  * precedence, unary minus and plus, parentheses, and one-argument calls of the functions in
@@ -48,13 +58,13 @@ const BINARY: Readonly<Record<string, (a: Expr, c: Expr) => Expr>> = { '+': b.ad
  * const x = index(q, 0);
  * parseFormula('-x^2 / 2', new Map([['x', x]])) === div(neg(powi(x, 2)), 2); // true
  */
-export function parseFormula(text: string, scope: ReadonlyMap<string, Expr>): Expr {
+export function parseFormula(text: string, scope: ReadonlyMap<string, Expr>, options: ParseFormulaOptions = {}): Expr {
   if (typeof text !== 'string') throw new DarbouxError('PARSE', `a formula must be a string, got ${typeof text}`, { column: 1, token: '' });
   const tokens = tokenize(text);
   if (tokens.length === 1) throw new DarbouxError('PARSE', 'empty formula: write an expression such as px^2/2 + x^2/2', { column: 1, token: '' });
   checkParentheses(tokens);
   try {
-    return new Parser(tokens, scope).formula();
+    return new Parser(tokens, scope, options.finiteConstants === true).formula();
   } catch (e) {
     // Sums and products are loops; only nesting recurses, at most MAX_NESTING levels. Should a caller's own
     // stack leave less room than that, the overflow is still a PARSE error, not a raw RangeError.
@@ -80,6 +90,22 @@ function error(message: string, at: Token): DarbouxError {
   return new DarbouxError('PARSE', message, { column: at.column, token: at.text });
 }
 
+/**
+ * `e`, unless it is a constant folded to a non-finite value (1e400, 1/0, sqrt(-1), log(0), 10^400): then a PARSE
+ * error at the token that made it, since such a formula would only ever evaluate to Infinity or NaN.
+ */
+function finiteConstant(e: Expr, at: Token): Expr {
+  if (!isConstant(e)) return e;
+  const value = constantValues(e).find((v) => !Number.isFinite(v));
+  if (value === undefined) return e;
+  const what = at.kind === 'number' ? `the number '${at.text}' at column ${at.column} overflows a double` : `'${at.text}' at column ${at.column} folds its constant operands to ${value}`;
+  throw new DarbouxError('PARSE', `${what}; a formula's constants must be finite: write a finite value or move the singular expression`, {
+    column: at.column,
+    token: at.text,
+    value,
+  });
+}
+
 /** How a token reads in a message. */
 const show = (t: Token) => (t.kind === 'end' ? 'the end of the formula' : `'${t.text}'`);
 
@@ -90,7 +116,13 @@ class Parser {
   constructor(
     private readonly tokens: readonly Token[],
     private readonly scope: ReadonlyMap<string, Expr>,
+    private readonly finite: boolean,
   ) {}
+
+  /** `e`, checked by {@link finiteConstant} when the parse asks for finite constants. */
+  private folded(e: Expr, at: Token): Expr {
+    return this.finite ? finiteConstant(e, at) : e;
+  }
 
   formula(): Expr {
     const e = this.expr();
@@ -117,7 +149,7 @@ class Parser {
     let acc = this.term();
     while (this.isOp(this.peek(), '+', '-')) {
       const op = this.next();
-      acc = BINARY[op.text]!(acc, this.term());
+      acc = this.folded(BINARY[op.text]!(acc, this.term()), op);
     }
     return acc;
   }
@@ -126,7 +158,7 @@ class Parser {
     let acc = this.unary();
     while (this.isOp(this.peek(), '*', '/')) {
       const op = this.next();
-      acc = BINARY[op.text]!(acc, this.unary());
+      acc = this.folded(BINARY[op.text]!(acc, this.unary()), op);
     }
     return acc;
   }
@@ -152,7 +184,7 @@ class Parser {
     this.enter(t);
     const exponent = this.unary(); // right-associative, and the exponent may start with a sign
     this.depth--;
-    return b.pow(base, exponent);
+    return this.folded(b.pow(base, exponent), t);
   }
 
   private primary(): Expr {
@@ -160,7 +192,7 @@ class Parser {
     switch (t.kind) {
       case 'number':
         this.next();
-        return b.constant(t.value!);
+        return this.folded(b.constant(t.value!), t);
       case 'name':
         return this.name();
       case '(': {
@@ -195,7 +227,8 @@ class Parser {
     }
     const names = [...this.scope.keys()];
     const known = suggest(t.text, names) || (names.length > 0 && names.length <= 12 ? ` (known names: ${names.join(', ')})` : '');
-    throw error(`unknown name '${t.text}' at column ${t.column}${known}`, t);
+    const power = SUPERSCRIPT_DIGITS.test(t.text) ? "; for a power write '^', as in x^2" : '';
+    throw error(`unknown name '${t.text}' at column ${t.column}${known}${power}`, t);
   }
 
   private call(fnToken: Token, fn: (x: Expr) => Expr): Expr {
@@ -214,7 +247,7 @@ class Parser {
     if (args.length !== 1) {
       throw error(`function '${fnToken.text}' at column ${fnToken.column} takes exactly one argument, got ${args.length}`, fnToken);
     }
-    return fn(args[0]!);
+    return this.folded(fn(args[0]!), fnToken);
   }
 
   /** Consumes the ')' matching `open`. */
@@ -260,28 +293,6 @@ class Parser {
 
 /** ` (did you mean 'x'?)` when a candidate is within a small edit distance of `name`, else ''. */
 function suggest(name: string, candidates: readonly string[]): string {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  const limit = name.length <= 3 ? 1 : 2;
-  for (const c of candidates) {
-    const d = c.toLowerCase() === name.toLowerCase() ? 0.5 : editDistance(name, c);
-    if (d <= limit && d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
+  const best = closestName(name, candidates);
   return best === undefined ? '' : ` (did you mean '${best}'?)`;
-}
-
-/** Levenshtein distance (insertions, deletions, substitutions). */
-function editDistance(a: string, c: string): number {
-  let prev = Array.from({ length: c.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= c.length; j++) {
-      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === c[j - 1] ? 0 : 1));
-    }
-    prev = row;
-  }
-  return prev[c.length]!;
 }

@@ -1,5 +1,5 @@
 /** Tokens of the formula language: numbers, identifiers, `+ - * / ^`, parentheses and commas. */
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, escapeText } from '../errors.js';
 
 /** Kinds of formula tokens; `end` marks the end of the input. */
 export type TokenKind = 'number' | 'name' | 'op' | '(' | ')' | ',' | 'end';
@@ -15,8 +15,28 @@ export interface Token {
   readonly value?: number;
 }
 
-const IDENT_START = /[A-Za-z_]/;
-const IDENT_PART = /[A-Za-z0-9_]/;
+/**
+ * Names are Unicode identifiers: a letter (Unicode ID_Start: θ, ω, ℏ …) or `_`, then letters, digits, marks
+ * (ID_Continue), subscript and superscript digits (x₁, σ²) and primes (x′, x″). Excluded although ID_Continue: the
+ * invisible joiners U+200C/U+200D, the middle dots U+00B7/U+0387 (written for multiplication) and the
+ * styled mathematical letters U+1D400–U+1D7FF (𝑥, pasted from papers: write x).
+ */
+const IDENT_START = /(?![\u{1d400}-\u{1d7ff}])[\p{ID_Start}_]/u;
+const IDENT_PART = /(?![\u00b7\u0387\u200c\u200d\u{1d400}-\u{1d7ff}])[\p{ID_Continue}\u2070\u00b9\u00b2\u00b3\u2074-\u2079\u2080-\u2089\u2032-\u2034]/u;
+const NAME = /^(?![\u00b7\u0387\u200c\u200d\u{1d400}-\u{1d7ff}])[\p{ID_Start}_](?:(?![\u00b7\u0387\u200c\u200d\u{1d400}-\u{1d7ff}])[\p{ID_Continue}\u2070\u00b9\u00b2\u00b3\u2074-\u2079\u2080-\u2089\u2032-\u2034])*$/u;
+/** Superscript digits, which in a formula usually mean a power (x² for x^2). */
+export const SUPERSCRIPT_DIGITS = /[\u2070\u00b9\u00b2\u00b3\u2074-\u2079]/u;
+
+/**
+ * Whether `name` is a name formulas can use: a Unicode identifier as the tokenizer reads one (θ, p_θ, x₁, ω, x′).
+ *
+ * @example
+ * isFormulaName('p_θ'); // true
+ * isFormulaName('x\u200b'); // false: an invisible character
+ */
+export function isFormulaName(name: unknown): name is string {
+  return typeof name === 'string' && NAME.test(name);
+}
 const DIGIT = /[0-9]/;
 const WHITESPACE = /\s/;
 
@@ -100,7 +120,7 @@ export function tokenize(text: string): Token[] {
       continue;
     }
     const hint = HINTS[c];
-    throw parseError(`stray character '${c}' at column ${column}${hint === undefined ? '' : ` (${hint})`}`, column, c);
+    throw parseError(`stray character '${escapeText(c)}' at column ${column}${hint === undefined ? '' : ` (${hint})`}`, column, c);
   }
   tokens.push({ kind: 'end', text: '', column: chars.length + 1 });
   return tokens;

@@ -1,5 +1,5 @@
 import { add, constant, index, sub, sum } from '../ir/build.js';
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, showValue } from '../errors.js';
 import { Hamiltonian } from '../system/hamiltonian.js';
 import { particles, type ParticleSystem } from '../system/particles.js';
 import { pairPotential } from '../system/particles-potentials.js';
@@ -48,7 +48,7 @@ function bondFormula(alpha: number | undefined): string {
 export function fpuChain(options: FpuChainOptions = {}): Model & { system?: ParticleSystem } {
   const sites = options.sites ?? 32, amplitude = options.amplitude ?? 1, ends = options.ends ?? 'periodic';
   if (ends !== 'periodic' && ends !== 'fixed') {
-    throw new DarbouxError('OPTION', `fpuChain: ends must be 'periodic' or 'fixed', got ${String(ends)}`, { ends });
+    throw new DarbouxError('OPTION', `fpuChain: ends must be 'periodic' or 'fixed', got ${showValue(ends)}`, { ends });
   }
   const params: Record<string, number> = { beta: options.beta ?? 1 };
   if (options.alpha !== undefined) params.alpha = options.alpha;
@@ -73,7 +73,7 @@ export function fpuChain(options: FpuChainOptions = {}): Model & { system?: Part
 /** The chain between two fixed walls: the interior bonds as an edge sum plus the two wall bonds. */
 function fixedChain(sites: number, amplitude: number, V: string, params: Record<string, number>, name: string): Model {
   if (!Number.isInteger(sites) || sites < 2) {
-    throw new DarbouxError('SPEC', `fpuChain: a chain with fixed ends needs sites ≥ 2 moving particles, got ${String(sites)}`, { sites });
+    throw new DarbouxError('SPEC', `fpuChain: a chain with fixed ends needs sites ≥ 2 moving particles, got ${showValue(sites)}`, { sites });
   }
   const edges = Array.from({ length: sites - 1 }, (_, n) => [n, n + 1] as [number, number]);
   const interior = particles({ n: sites, dim: 1, mass: 1, bonds: { edges, V, params } }).hamiltonian;

@@ -2,7 +2,7 @@
  * Initial states of particle systems: an fcc lattice at a number density, and Maxwell–Boltzmann momenta at a
  * temperature with zero total momentum.
  */
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, showValue } from '../errors.js';
 import { createRandom } from './neural/random.js';
 
 /** Options of {@link fcc}. */
@@ -35,7 +35,7 @@ export function fcc(options: FccOptions): LatticeState {
     throw new DarbouxError('SPEC', `fcc: cells must be three positive integers, got ${JSON.stringify(cells)}`, { cells });
   }
   if (typeof density !== 'number' || !(density > 0) || !Number.isFinite(density)) {
-    throw new DarbouxError('SPEC', `fcc: density must be a finite number > 0, got ${String(density)}`, { density });
+    throw new DarbouxError('SPEC', `fcc: density must be a finite number > 0, got ${showValue(density)}`, { density });
   }
   const a = Math.cbrt(4 / density);
   const [cx, cy, cz] = cells as readonly number[] as [number, number, number];
@@ -76,7 +76,7 @@ export function hexagonal(options: HexagonalOptions): LatticeState {
     throw new DarbouxError('SPEC', `hexagonal: cells must be two positive integers, got ${JSON.stringify(cells)}`, { cells });
   }
   if (typeof density !== 'number' || !(density > 0) || !Number.isFinite(density)) {
-    throw new DarbouxError('SPEC', `hexagonal: density must be a finite number > 0, got ${String(density)}`, { density });
+    throw new DarbouxError('SPEC', `hexagonal: density must be a finite number > 0, got ${showValue(density)}`, { density });
   }
   const a = Math.sqrt(2 / (Math.sqrt(3) * density));
   const h = a * Math.sqrt(3);
@@ -114,10 +114,10 @@ export interface MaxwellBoltzmannOptions {
  */
 export function maxwellBoltzmann(options: MaxwellBoltzmannOptions): Float64Array {
   const { n, dim, temperature, mass, seed } = options ?? ({} as MaxwellBoltzmannOptions);
-  if (!Number.isInteger(n) || n < 2) throw new DarbouxError('SPEC', `maxwellBoltzmann: n must be an integer ≥ 2 (zero total momentum leaves dim·(n − 1) degrees of freedom), got ${String(n)}`, { n });
-  if (!Number.isInteger(dim) || dim < 1) throw new DarbouxError('SPEC', `maxwellBoltzmann: dim must be a positive integer, got ${String(dim)}`, { dim });
+  if (!Number.isInteger(n) || n < 2) throw new DarbouxError('SPEC', `maxwellBoltzmann: n must be an integer ≥ 2 (zero total momentum leaves dim·(n − 1) degrees of freedom), got ${showValue(n)}`, { n });
+  if (!Number.isInteger(dim) || dim < 1) throw new DarbouxError('SPEC', `maxwellBoltzmann: dim must be a positive integer, got ${showValue(dim)}`, { dim });
   if (typeof temperature !== 'number' || !(temperature >= 0) || !Number.isFinite(temperature)) {
-    throw new DarbouxError('SPEC', `maxwellBoltzmann: temperature must be a finite number ≥ 0, got ${String(temperature)}`, { temperature });
+    throw new DarbouxError('SPEC', `maxwellBoltzmann: temperature must be a finite number ≥ 0, got ${showValue(temperature)}`, { temperature });
   }
   const masses = typeof mass === 'number' ? new Float64Array(n).fill(mass) : Float64Array.from(mass ?? []);
   if (masses.length !== n || !masses.every((m) => m > 0 && Number.isFinite(m))) {

@@ -2,7 +2,7 @@
  * Softened gravitational N-body systems: the pair potential −G m²/√(r² + ε²) over all pairs with open
  * boundaries, started from a Plummer sphere in Hénon units (G = 1, total mass 1, total energy −1/4 for ε → 0).
  */
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, showValue } from '../errors.js';
 import { particles, type ParticleSystem } from '../system/particles.js';
 import { createRandom } from './neural/random.js';
 
@@ -47,9 +47,9 @@ function isotropic(random: () => number, length: number, out: Float64Array, at: 
 export function plummer(options: PlummerOptions): PlummerModel {
   const { n, seed } = options;
   const softening = options.softening ?? 0.01;
-  if (!Number.isInteger(n) || n < 2) throw new DarbouxError('SPEC', `plummer: n must be an integer ≥ 2, got ${String(n)}`, { n });
+  if (!Number.isInteger(n) || n < 2) throw new DarbouxError('SPEC', `plummer: n must be an integer ≥ 2, got ${showValue(n)}`, { n });
   if (!(softening > 0) || !Number.isFinite(softening)) {
-    throw new DarbouxError('SPEC', `plummer: softening must be a finite number > 0, got ${String(softening)}`, { softening });
+    throw new DarbouxError('SPEC', `plummer: softening must be a finite number > 0, got ${showValue(softening)}`, { softening });
   }
   const stream = createRandom(seed);
   const random = () => stream.next();

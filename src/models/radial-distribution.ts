@@ -2,7 +2,7 @@
  * The radial distribution function g(r) of particles in a periodic box, from one configuration or averaged
  * over the frames of a recorded trajectory.
  */
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, showValue } from '../errors.js';
 
 /** Options of {@link radialDistribution}. */
 export interface RadialDistributionOptions {
@@ -31,14 +31,14 @@ function shellVolume(dim: number, r0: number, r1: number): number {
 
 function checkOptions(options: RadialDistributionOptions): void {
   const { n, dim, box, bins, rMax } = options ?? ({} as RadialDistributionOptions);
-  if (!Number.isInteger(n) || n < 2) throw new DarbouxError('OPTION', `radialDistribution: n must be an integer ≥ 2, got ${String(n)}`, { n });
-  if (!Number.isInteger(dim) || dim < 1 || dim > 3) throw new DarbouxError('OPTION', `radialDistribution: dim must be 1, 2 or 3, got ${String(dim)}`, { dim });
+  if (!Number.isInteger(n) || n < 2) throw new DarbouxError('OPTION', `radialDistribution: n must be an integer ≥ 2, got ${showValue(n)}`, { n });
+  if (!Number.isInteger(dim) || dim < 1 || dim > 3) throw new DarbouxError('OPTION', `radialDistribution: dim must be 1, 2 or 3, got ${showValue(dim)}`, { dim });
   if (!Array.isArray(box) || box.length !== dim) throw new DarbouxError('OPTION', `radialDistribution needs a periodic box of ${dim} sides`, { box });
   if (!box.every((L) => typeof L === 'number' && L > 0 && Number.isFinite(L))) throw new DarbouxError('SPEC', `radialDistribution: box sides must be finite and > 0, got ${JSON.stringify(box)}`, { box });
-  if (!Number.isInteger(bins) || bins < 1) throw new DarbouxError('OPTION', `radialDistribution: bins must be a positive integer, got ${String(bins)}`, { bins });
+  if (!Number.isInteger(bins) || bins < 1) throw new DarbouxError('OPTION', `radialDistribution: bins must be a positive integer, got ${showValue(bins)}`, { bins });
   const half = Math.min(...box) / 2;
   if (typeof rMax !== 'number' || !(rMax > 0) || rMax > half) {
-    throw new DarbouxError('OPTION', `radialDistribution: rMax must be in (0, ${half}] (half the smallest box side), got ${String(rMax)}`, { rMax, box });
+    throw new DarbouxError('OPTION', `radialDistribution: rMax must be in (0, ${half}] (half the smallest box side), got ${showValue(rMax)}`, { rMax, box });
   }
 }
 
@@ -53,7 +53,7 @@ function framesOf(q: ArrayLike<number> | readonly ArrayLike<number>[], size: num
   }
   const flat = q as ArrayLike<number>;
   if (typeof flat?.length !== 'number' || flat.length === 0 || flat.length % size !== 0) {
-    throw new DarbouxError('INPUT', `radialDistribution: q must have length n·dim = ${size} or a multiple of it (frames), got ${String(flat?.length)}`, { expected: size });
+    throw new DarbouxError('INPUT', `radialDistribution: q must have length n·dim = ${size} or a multiple of it (frames), got ${showValue(flat?.length)}`, { expected: size });
   }
   const frames: ArrayLike<number>[] = [];
   const view = ArrayBuffer.isView(flat) ? (flat as Float64Array) : Float64Array.from(flat);

@@ -1,4 +1,4 @@
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, showValue } from '../errors.js';
 import { index, input, type Scalar, type Vector } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
 import { Hamiltonian, type ParamValues } from './hamiltonian.js';
@@ -25,7 +25,7 @@ export interface PhaseSpace {
  */
 export function phaseSpace(dof: number): PhaseSpace {
   if (!Number.isInteger(dof) || dof < 1) {
-    throw new DarbouxError('SPEC', `phaseSpace: dof must be a positive integer, got ${String(dof)}`, { dof });
+    throw new DarbouxError('SPEC', `phaseSpace: dof must be a positive integer, got ${showValue(dof)}`, { dof });
   }
   const q = input('q', 'q', [dof]), p = input('p', 'p', [dof]);
   return {

@@ -1,5 +1,5 @@
 import { parameterValuesByName, type System } from './system.js';
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, escapeText, showValue } from '../errors.js';
 import { constant, input, stepSize, time } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
 import { inputsOf } from '../ir/traverse.js';
@@ -65,13 +65,9 @@ export class Hamiltonian implements System {
     this.params = inputsOf([H]).filter((n) => n.attrs.role === 'param').sort((a, b) => a.id - b.id);
     this.paramValues = this.params.map((node) => {
       const name = node.attrs.name as string;
-      const v = def.params?.[name];
-      if (v === undefined) throw new DarbouxError('SPEC', `parameter '${name}' has no value: pass it in params`);
-      const arr = typeof v === 'number' ? Float64Array.of(v) : Float64Array.from(v);
-      if (arr.length !== size(node.shape)) {
-        throw new DarbouxError('SPEC', `parameter '${name}' needs ${size(node.shape)} value(s), got ${arr.length}`);
-      }
-      return arr;
+      const v = def.params !== undefined && def.params !== null && Object.hasOwn(def.params, name) ? def.params[name] : undefined;
+      if (v === undefined) throw new DarbouxError('SPEC', `parameter '${escapeText(name)}' has no value: pass it in params`, { name });
+      return parameterArray(name, v, size(node.shape));
     });
     const qn = def.names?.q ?? Array.from({ length: this.dof }, (_, i) => `q${i}`);
     const pn = def.names?.p ?? Array.from({ length: this.dof }, (_, i) => `p${i}`);
@@ -156,4 +152,34 @@ export class Hamiltonian implements System {
     f([q, p, [t], vq, vp, ...this.paramValues], out);
     return { dq: out[0]!, dp: out[1]! };
   }
+}
+
+/**
+ * A parameter's values as f64, refusing (SPEC, as `parse` does) anything but finite numbers of the right count:
+ * `withParams({ lam: NaN })` fails here, not later in a kernel.
+ *
+ * @example
+ * parameterArray('lam', 0.5, 1); // Float64Array [0.5]
+ */
+function parameterArray(name: string, v: unknown, count: number): Float64Array {
+  const shown = `parameter '${escapeText(name)}'`;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new DarbouxError('SPEC', `${shown} must be a finite number, got ${v}`, { name, value: v });
+    if (count !== 1) throw new DarbouxError('SPEC', `${shown} needs ${count} value(s), got 1`, { name, count });
+    return Float64Array.of(v);
+  }
+  if (v === null || typeof v !== 'object' || typeof (v as ArrayLike<number>).length !== 'number') {
+    throw new DarbouxError('SPEC', `${shown} must be a number or an array of numbers, got ${showValue(v)}`, { name });
+  }
+  const values = v as ArrayLike<unknown>;
+  if (values.length !== count) throw new DarbouxError('SPEC', `${shown} needs ${count} value(s), got ${values.length}`, { name, count });
+  const arr = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const x = values[i];
+    if (typeof x !== 'number' || !Number.isFinite(x)) {
+      throw new DarbouxError('SPEC', `${shown} must hold finite numbers, got ${showValue(x)} at index ${i}`, { name, index: i, value: x });
+    }
+    arr[i] = x;
+  }
+  return arr;
 }

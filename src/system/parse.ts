@@ -1,4 +1,5 @@
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, showValue } from '../errors.js';
+import { isFormulaName } from '../ir/tokenizer.js';
 import { index, input, param } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
 import { FORMULA_FUNCTIONS, parseFormula } from '../ir/parser.js';
@@ -19,7 +20,6 @@ export interface FormulaSpec {
   params?: Record<string, number>;
 }
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * Parses a Hamiltonian formula into a typed expression graph.
@@ -30,23 +30,28 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * h.isSeparable; // true
  */
 export function parse(spec: FormulaSpec): Hamiltonian {
-  if (spec === null || typeof spec !== 'object') throw new DarbouxError('SPEC', 'parse needs { q, p, H, params? }');
+  if (spec === null || typeof spec !== 'object') throw new DarbouxError('SPEC', `parse needs { q, p, H, params? }, got ${showValue(spec)}`, { value: showValue(spec) });
   const { q, p, H } = spec;
   const params = spec.params ?? {};
-  if (!Array.isArray(q) || !Array.isArray(p)) throw new DarbouxError('SPEC', 'q and p must be arrays of names');
-  if (q.length === 0) throw new DarbouxError('SPEC', 'q is empty: a Hamiltonian needs at least one degree of freedom');
+  if (!Array.isArray(q) || !Array.isArray(p)) throw new DarbouxError('SPEC', `q and p must be arrays of names, got ${showValue(q)} and ${showValue(p)}`, { field: Array.isArray(q) ? 'p' : 'q' });
+  if (q.length === 0) throw new DarbouxError('SPEC', 'q is empty: a Hamiltonian needs at least one degree of freedom', { field: 'q', length: 0 });
   if (q.length !== p.length) {
-    throw new DarbouxError('SPEC', `q and p must have the same length (got ${q.length} positions and ${p.length} momenta)`);
+    throw new DarbouxError('SPEC', `q and p must have the same length (got ${q.length} positions and ${p.length} momenta)`, { q: q.length, p: p.length });
   }
-  if (typeof H !== 'string') throw new DarbouxError('SPEC', 'H must be a formula string');
+  if (typeof H !== 'string') throw new DarbouxError('SPEC', `H must be a formula string, got ${showValue(H)}`, { field: 'H' });
   const seen = new Map<string, string>();
   const declare = (name: unknown, kind: string) => {
-    if (typeof name !== 'string' || !IDENTIFIER.test(name)) {
-      throw new DarbouxError('SPEC', `${kind} name ${JSON.stringify(name)} is not a valid identifier (letters, digits, _; not starting with a digit)`);
+    if (!isFormulaName(name) || name === '__proto__') {
+      throw new DarbouxError(
+        'SPEC',
+        `${kind} name ${showValue(name)} is not a valid identifier: use a letter (Unicode letters such as θ or ω included) or _, ` +
+          'then letters, digits, _, subscript or superscript digits and primes (x₁, p_θ, x′); no spaces, operators or invisible characters',
+        { name, kind },
+      );
     }
-    if (FORMULA_FUNCTIONS.has(name)) throw new DarbouxError('SPEC', `${kind} name '${name}' is a function name`);
+    if (FORMULA_FUNCTIONS.has(name)) throw new DarbouxError('SPEC', `${kind} name '${name}' is a function name: rename it`, { name, kind });
     const prev = seen.get(name);
-    if (prev !== undefined) throw new DarbouxError('SPEC', `duplicate name '${name}' (used as ${prev} and as ${kind})`);
+    if (prev !== undefined) throw new DarbouxError('SPEC', `duplicate name '${name}' (used as ${prev} and as ${kind}): rename one`, { name, kind });
     seen.set(name, kind);
   };
   q.forEach((n) => declare(n, 'a position'));
@@ -54,7 +59,7 @@ export function parse(spec: FormulaSpec): Hamiltonian {
   for (const [name, value] of Object.entries(params)) {
     declare(name, 'a parameter');
     if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw new DarbouxError('SPEC', `parameter '${name}' must be a finite number, got ${String(value)}`);
+      throw new DarbouxError('SPEC', `parameter '${name}' must be a finite number, got ${showValue(value)}`, { name, value });
     }
   }
   const dof = q.length;
@@ -63,6 +68,6 @@ export function parse(spec: FormulaSpec): Hamiltonian {
   q.forEach((n, i) => scope.set(n, index(qv, i)));
   p.forEach((n, i) => scope.set(n, index(pv, i)));
   for (const name of Object.keys(params)) scope.set(name, param(name));
-  const expr = parseFormula(H, scope);
+  const expr = parseFormula(H, scope, { finiteConstants: true });
   return new Hamiltonian({ H: expr, q: qv, p: pv, params, names: { q, p } });
 }

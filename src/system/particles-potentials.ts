@@ -3,7 +3,8 @@
  * x, y, z (external field), or DSL functions, turned into builders for the pair, edge and site sums; and the
  * merge of every term's named parameters into one table.
  */
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, showValue } from '../errors.js';
+import { isFormulaName } from '../ir/tokenizer.js';
 import { index, param, type Scalar, type Vector } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
 import { FORMULA_FUNCTIONS, parseFormula } from '../ir/parser.js';
@@ -14,18 +15,17 @@ export type PairPotential = string | ((r: Scalar) => Expr);
 /** An external potential: a formula in one particle's coordinates x, y, z, or a DSL function of its [dim] position. */
 export type ExternalPotential = string | ((x: Vector) => Expr);
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const COORDINATES = ['x', 'y', 'z'] as const;
 
 /** Checks a term's params: identifiers, finite numbers, not a variable or function name. */
 function checkParams(term: string, params: Record<string, number>, reserved: readonly string[]): void {
   if (params === null || typeof params !== 'object') throw new DarbouxError('SPEC', `${term}.params must be an object of numbers`, { term });
   for (const [name, value] of Object.entries(params)) {
-    if (!IDENTIFIER.test(name) || FORMULA_FUNCTIONS.has(name) || reserved.includes(name)) {
-      throw new DarbouxError('SPEC', `${term}.params: '${name}' cannot be a parameter name (it must be an identifier, not a function name or one of ${reserved.join(', ')})`, { term, name });
+    if (!isFormulaName(name) || name === '__proto__' || FORMULA_FUNCTIONS.has(name) || reserved.includes(name)) {
+      throw new DarbouxError('SPEC', `${term}.params: ${showValue(name)} cannot be a parameter name (it must be an identifier, not a function name or one of ${reserved.join(', ')})`, { term, name });
     }
     if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw new DarbouxError('SPEC', `${term}.params.${name} must be a finite number, got ${String(value)}`, { term, name, value });
+      throw new DarbouxError('SPEC', `${term}.params.${name} must be a finite number, got ${showValue(value)}`, { term, name, value });
     }
   }
 }
@@ -44,7 +44,7 @@ export function pairPotential(term: string, V: PairPotential, params: Record<str
   return (r) => {
     const scope = new Map<string, Expr>([['r', r]]);
     for (const name of Object.keys(params)) scope.set(name, param(name));
-    return checked(term, parseFormula(V, scope));
+    return checked(term, parseFormula(V, scope, { finiteConstants: true }));
   };
 }
 
@@ -65,7 +65,7 @@ export function externalPotential(V: ExternalPotential, params: Record<string, n
     const scope = new Map<string, Expr>();
     coordinates.forEach((name, k) => scope.set(name, index(x, k)));
     for (const name of Object.keys(params)) scope.set(name, param(name));
-    return checked('external', parseFormula(V, scope));
+    return checked('external', parseFormula(V, scope, { finiteConstants: true }));
   };
 }
 

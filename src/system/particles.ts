@@ -4,7 +4,7 @@
  * as one `Hamiltonian` of dof n·dim, plus the observables of molecular dynamics.
  * The sums are the IR's pair, edge and site reductions (`src/ir/ops`): the graph of H has the same size for any n.
  */
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, showValue } from '../errors.js';
 import { add, constant, dot, input, mul, neg, tensorConstant } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
 import { inputsOf } from '../ir/traverse.js';
@@ -112,7 +112,7 @@ class ParticleHamiltonian extends Hamiltonian {
 
 function positiveInteger(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new DarbouxError('SPEC', `particles: ${what} must be a positive integer, got ${String(value)}`, { [what]: value });
+    throw new DarbouxError('SPEC', `particles: ${what} must be a positive integer, got ${showValue(value)}`, { [what]: value });
   }
   return value;
 }
@@ -132,14 +132,14 @@ function checkBox(box: unknown, dim: number): readonly number[] | undefined {
   if (box === undefined) return undefined;
   if (!Array.isArray(box) || box.length !== dim) throw new DarbouxError('SPEC', `particles: box must list ${dim} side lengths (one per dimension)`, { box });
   const bad = box.findIndex((L) => typeof L !== 'number' || !(L > 0) || !Number.isFinite(L));
-  if (bad >= 0) throw new DarbouxError('SPEC', `particles: box side ${bad} is ${String(box[bad])}; every side must be finite and > 0`, { box, side: bad });
+  if (bad >= 0) throw new DarbouxError('SPEC', `particles: box side ${bad} is ${showValue(box[bad])}; every side must be finite and > 0`, { box, side: bad });
   return [...(box as number[])];
 }
 
 function checkCutoff(pair: PairOptions, box: readonly number[] | undefined): void {
   const { cutoff, shift } = pair;
   if (cutoff !== undefined && (typeof cutoff !== 'number' || !(cutoff > 0) || !Number.isFinite(cutoff))) {
-    throw new DarbouxError('OPTION', `particles: pair.cutoff must be a finite number > 0, got ${String(cutoff)}`, { cutoff });
+    throw new DarbouxError('OPTION', `particles: pair.cutoff must be a finite number > 0, got ${showValue(cutoff)}`, { cutoff });
   }
   if (shift === true && cutoff === undefined) throw new DarbouxError('OPTION', 'particles: pair.shift needs a pair.cutoff to shift at', {});
   if (box !== undefined) {

@@ -2,7 +2,7 @@
  * Training data: validation against the model and the loss (before any work), and packing into one flat
  * record per sample in the order of the loss graph's input columns.
  */
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, showValue } from '../errors.js';
 import type { LossGraph, DataField } from './losses.js';
 import type { TrainingData } from './types.js';
 
@@ -54,7 +54,7 @@ export function checkTrainingData(graph: LossGraph, dof: number, data: TrainingD
       const v = arr[i]!;
       if (typeof v !== 'number' || !Number.isFinite(v) || (key === 'trajectoryIndex' && !Number.isInteger(v))) {
         const sample = Math.floor(i / width);
-        throw new DarbouxError('INPUT', `fit: ${what}.${key}[${i}] (sample ${sample}) is ${String(v)}; ${key === 'trajectoryIndex' ? 'trajectory indices must be integers' : 'data must be finite'}`, { field: key, index: i, sample });
+        throw new DarbouxError('INPUT', `fit: ${what}.${key}[${i}] (sample ${sample}) is ${showValue(v)}; ${key === 'trajectoryIndex' ? 'trajectory indices must be integers' : 'data must be finite'}`, { field: key, index: i, sample });
       }
     }
   }

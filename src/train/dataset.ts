@@ -4,7 +4,7 @@
  * Gaussian noise added to the observed coordinates (not to the derivatives).
  */
 import { compile } from '../backends/compile.js';
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, showValue } from '../errors.js';
 import { Hamiltonian } from '../system/hamiltonian.js';
 import { createRandom, type Random } from '../models/neural/random.js';
 
@@ -75,22 +75,22 @@ function checkOptions(h: Hamiltonian, options: FromHamiltonianOptions) {
   if (!(h instanceof Hamiltonian)) fail('INPUT', 'the first argument must be a Hamiltonian (from parse, hamiltonian or a model)');
   if (typeof options !== 'object' || options === null) fail('OPTION', 'expected an options object');
   const { trajectories, tSpan, samplesPerUnitTime, noise = 0, seed = 0, radius = [0.2, 1] } = options;
-  if (!Number.isInteger(trajectories) || trajectories < 1) fail('OPTION', `trajectories must be a positive integer, got ${String(trajectories)}`);
+  if (!Number.isInteger(trajectories) || trajectories < 1) fail('OPTION', `trajectories must be a positive integer, got ${showValue(trajectories)}`);
   if (!Array.isArray(tSpan) || tSpan.length !== 2 || !tSpan.every(Number.isFinite) || !(tSpan[1]! > tSpan[0]!)) {
     fail('OPTION', `tSpan must be [t0, t1] with finite t1 > t0, got ${JSON.stringify(tSpan)}`);
   }
-  if (!Number.isFinite(samplesPerUnitTime) || samplesPerUnitTime <= 0) fail('OPTION', `samplesPerUnitTime must be a positive number, got ${String(samplesPerUnitTime)}`);
+  if (!Number.isFinite(samplesPerUnitTime) || samplesPerUnitTime <= 0) fail('OPTION', `samplesPerUnitTime must be a positive number, got ${showValue(samplesPerUnitTime)}`);
   const length = Math.round((tSpan[1] - tSpan[0]) * samplesPerUnitTime);
   if (length < 1) fail('OPTION', `tSpan ${JSON.stringify(tSpan)} at ${samplesPerUnitTime} samples per unit time holds no sample`);
-  if (!Number.isFinite(noise) || noise < 0) fail('OPTION', `noise must be a finite number ≥ 0, got ${String(noise)}`);
-  if (!Number.isSafeInteger(seed)) fail('OPTION', `seed must be an integer, got ${String(seed)}`);
+  if (!Number.isFinite(noise) || noise < 0) fail('OPTION', `noise must be a finite number ≥ 0, got ${showValue(noise)}`);
+  if (!Number.isSafeInteger(seed)) fail('OPTION', `seed must be an integer, got ${showValue(seed)}`);
   if (!Array.isArray(radius) || radius.length !== 2 || !radius.every(Number.isFinite) || radius[0]! < 0 || radius[1]! < radius[0]!) {
     fail('OPTION', `radius must be [min, max] with 0 ≤ min ≤ max, got ${JSON.stringify(radius)}`);
   }
   if (options.sampleInitial !== undefined && typeof options.sampleInitial !== 'function') fail('OPTION', 'sampleInitial must be a function (random) => { q, p }');
   const spacing = 1 / samplesPerUnitTime;
   const dtReference = options.dtReference ?? spacing / 20;
-  if (!Number.isFinite(dtReference) || dtReference <= 0) fail('OPTION', `dtReference must be a positive number, got ${String(dtReference)}`);
+  if (!Number.isFinite(dtReference) || dtReference <= 0) fail('OPTION', `dtReference must be a positive number, got ${showValue(dtReference)}`);
   const substeps = Math.max(1, Math.ceil(spacing / dtReference - 1e-9));
   return { trajectories, t0: tSpan[0], length, noise, seed, radius, spacing, substeps };
 }

@@ -2,14 +2,14 @@
  * `fit`: trains a neural model (hnn, mlpField, sympnet) on samples with Adam, on the CPU (f64) or the GPU
  * (f32 kernels), with every input checked before any work starts.
  */
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, showValue } from '../errors.js';
 import type { NeuralModel } from '../models/neural/model.js';
 import { checkTrainingData, packSamples } from './data.js';
 import { trainCpu } from './cpu-trainer.js';
 import { trainGpu } from './gpu-trainer.js';
 import { gradientProgram, packParams, unpackParams } from './gradient-program.js';
 import { lossGraph } from './losses.js';
-import { resolveFitOptions } from './options.js';
+import { checkFitOptionNames, resolveFitOptions } from './options.js';
 import type { FitOptions, FitResult, TrainingData, TrajectoryTrainingData } from './types.js';
 import type { TrainingOutcome, TrainingPlan } from './plan.js';
 import { fitTrajectories } from './trajectory-fit.js';
@@ -17,7 +17,7 @@ import { fitTrajectories } from './trajectory-fit.js';
 function checkModel(model: NeuralModel): void {
   if (model === null || typeof model !== 'object') throw new DarbouxError('SPEC', 'fit: the model must be a NeuralModel (from hnn, mlpField or sympnet)');
   const { dof } = model;
-  if (!Number.isSafeInteger(dof) || dof < 1) throw new DarbouxError('SPEC', `fit: model.dof must be a positive integer, got ${String(dof)}`);
+  if (!Number.isSafeInteger(dof) || dof < 1) throw new DarbouxError('SPEC', `fit: model.dof must be a positive integer, got ${showValue(dof)}`);
   for (const key of ['q', 'p'] as const) {
     const node = model[key];
     if (!node || node.shape?.length !== 1 || node.shape[0] !== dof) {
@@ -78,6 +78,7 @@ export function planTraining(model: NeuralModel, data: TrainingData, options: Fi
  * await fit(model, { trajectories: { q, p, dt: 0.01, length: 100 } }, { loss: 'rollout', method: 'midpoint', horizon: 16, gradient: 'adjoint', steps: 500, lr: 1e-3 });
  */
 export async function fit(model: NeuralModel, data: TrainingData | TrajectoryTrainingData, options: FitOptions): Promise<FitResult> {
+  checkFitOptionNames(options);
   // Trajectory training: data with trajectories only, or with samples too (a dataset) and loss 'rollout' without
   // the per-sample `rollout` settings.
   const trajectories = data !== null && typeof data === 'object' && 'trajectories' in data ? data.trajectories : undefined;
@@ -85,7 +86,7 @@ export async function fit(model: NeuralModel, data: TrainingData | TrajectoryTra
   if (trajectories !== undefined && (!samples || (options?.loss === 'rollout' && options.rollout === undefined))) {
     checkModel(model);
     if (options?.loss !== undefined && options.loss !== 'rollout') {
-      throw new DarbouxError('OPTION', `fit: trajectories train with loss 'rollout', got '${String(options.loss)}'`);
+      throw new DarbouxError('OPTION', `fit: trajectories train with loss 'rollout', got ${showValue(options.loss)}`);
     }
     return fitTrajectories(model, trajectories, options);
   }

@@ -3,7 +3,7 @@
  * every parameter node, as plain expressions (so the θ-gradient of a loss that already contains ∇_z H is just
  * the VJP of a graph that happens to contain a VJP), plus the flat layout of the parameter vector θ.
  */
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, showValue } from '../errors.js';
 import { gradient } from '../autodiff/vjp.js';
 import type { Expr } from '../ir/expr.js';
 import { size } from '../ir/shape.js';
@@ -102,10 +102,10 @@ export function gradientProgram(model: NeuralModel, graph: LossGraph): GradientP
   for (const node of inputsOf([graph.loss])) {
     const role = node.attrs.role as string;
     if (role === 'param' && !known.has(node)) {
-      throw new DarbouxError('SPEC', `the loss reads parameter '${String(node.attrs.name)}', which is not in model.paramNodes`);
+      throw new DarbouxError('SPEC', `the loss reads parameter ${showValue(node.attrs.name)}, which is not in model.paramNodes`);
     }
     if (role !== 'param' && !columns.has(node)) {
-      throw new DarbouxError('SPEC', `the loss reads the ${role} input '${String(node.attrs.name)}', which no data column fills (time-dependent models need a rollout with fixed times)`);
+      throw new DarbouxError('SPEC', `the loss reads the ${role} input ${showValue(node.attrs.name)}, which no data column fills (time-dependent models need a rollout with fixed times)`);
     }
   }
   const gradients = gradient(graph.loss, layout.nodes);

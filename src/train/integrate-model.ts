@@ -1,4 +1,4 @@
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, showValue } from '../errors.js';
 import { compile } from '../backends/compile.js';
 import { compileJs } from '../codegen/emit-js.js';
 import type { NeuralModel } from '../models/neural/model.js';
@@ -93,6 +93,6 @@ export async function integrateModel(model: NeuralModel, options: IntegrateModel
 }
 
 function requireDt(dt: number | undefined): number {
-  if (typeof dt !== 'number' || !Number.isFinite(dt) || dt <= 0) throw new DarbouxError('OPTION', `integrateModel: dt must be a finite positive number, got ${String(dt)}`);
+  if (typeof dt !== 'number' || !Number.isFinite(dt) || dt <= 0) throw new DarbouxError('OPTION', `integrateModel: dt must be a finite positive number, got ${showValue(dt)}`);
   return dt;
 }

@@ -2,7 +2,7 @@
  * Per-sample loss graphs: one scalar expression of the sample's inputs (q, p and the targets, as aux input
  * nodes) and the model's parameters. The batch loss is the mean of the per-sample loss over the minibatch.
  */
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, showValue } from '../errors.js';
 import { add, constant, div, dot, input, mul, sub } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
 import { substitute } from '../ir/traverse.js';
@@ -117,7 +117,7 @@ export function lossGraph(model: NeuralModel, settings: LossSettings): LossGraph
       break;
     }
     default:
-      throw new DarbouxError('OPTION', `unknown loss '${String(settings.loss)}'; use 'derivative', 'map' or 'rollout'`);
+      throw new DarbouxError('OPTION', `unknown loss ${showValue(settings.loss)}; use 'derivative', 'map' or 'rollout'`);
   }
   if (loss.shape.length !== 0) throw new DarbouxError('SHAPE', `the ${settings.loss} loss is not a scalar (shape [${loss.shape.join('×')}])`);
   return { name: settings.loss, loss, columns, stride: columns.reduce((s, c) => s + c.width, 0) };

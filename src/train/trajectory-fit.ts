@@ -4,7 +4,7 @@
  * or by backpropagation through stored states. Explicit and implicit methods alike: implicit steps are
  * differentiated by the implicit function theorem, never through their iterations.
  */
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, showValue } from '../errors.js';
 import { stepProgram } from '../integrators/methods.js';
 import { isReversible } from '../integrators/inverse-step.js';
 import { cpuAdjointBackend } from '../backends/cpu/adjoint.js';
@@ -32,8 +32,8 @@ function checkTrajectories(model: NeuralModel, data: TrajectoryData, options: Tr
   const h = model.hamiltonian;
   if (inputsOf([h.H]).includes(h.time)) throw new DarbouxError('SPEC', 'fit: trajectory training needs an autonomous H (no explicit time dependence)');
   const { dt, length } = data;
-  if (typeof dt !== 'number' || !Number.isFinite(dt) || dt <= 0) throw new DarbouxError('INPUT', `fit: trajectories.dt must be a finite number > 0, got ${String(dt)}`);
-  if (!positiveInteger(length) || length < 2) throw new DarbouxError('INPUT', `fit: trajectories.length must be an integer ≥ 2, got ${String(length)}`);
+  if (typeof dt !== 'number' || !Number.isFinite(dt) || dt <= 0) throw new DarbouxError('INPUT', `fit: trajectories.dt must be a finite number > 0, got ${showValue(dt)}`);
+  if (!positiveInteger(length) || length < 2) throw new DarbouxError('INPUT', `fit: trajectories.length must be an integer ≥ 2, got ${showValue(length)}`);
   const per = length * model.dof;
   for (const key of ['q', 'p'] as const) {
     const a = data[key];
@@ -46,12 +46,12 @@ function checkTrajectories(model: NeuralModel, data: TrajectoryData, options: Tr
   }
   if (data.q.length !== data.p.length) throw new DarbouxError('INPUT', `fit: trajectories.q and .p differ in length (${data.q.length} vs ${data.p.length})`);
   const horizon = options.horizon ?? 1;
-  if (!positiveInteger(horizon) || horizon >= length) throw new DarbouxError('OPTION', `fit: horizon must be an integer in [1, ${length - 1}] (trajectory length ${length}), got ${String(options.horizon)}`);
+  if (!positiveInteger(horizon) || horizon >= length) throw new DarbouxError('OPTION', `fit: horizon must be an integer in [1, ${length - 1}] (trajectory length ${length}), got ${showValue(options.horizon)}`);
   const gradient = options.gradient ?? 'adjoint';
-  if (gradient !== 'adjoint' && gradient !== 'backprop') throw new DarbouxError('OPTION', `fit: gradient must be 'adjoint' or 'backprop', got ${JSON.stringify(options.gradient)}`);
+  if (gradient !== 'adjoint' && gradient !== 'backprop') throw new DarbouxError('OPTION', `fit: gradient must be 'adjoint' or 'backprop', got ${showValue(options.gradient)}`);
   const method = options.method ?? 'midpoint';
   const solver = options.solver ?? 'fixedPoint';
-  if (!['fixedPoint', 'newton', 'simplifiedNewton'].includes(solver)) throw new DarbouxError('OPTION', `fit: solver must be 'fixedPoint', 'newton' or 'simplifiedNewton', got ${JSON.stringify(options.solver)}`);
+  if (!['fixedPoint', 'newton', 'simplifiedNewton'].includes(solver)) throw new DarbouxError('OPTION', `fit: solver must be 'fixedPoint', 'newton' or 'simplifiedNewton', got ${showValue(options.solver)}`);
   // Unknown method or a non-separable H with leapfrog: thrown here.
   const program = withImplicitSolver(stepProgram(h, method), solver);
   if (gradient === 'adjoint' && !isReversible(program)) {

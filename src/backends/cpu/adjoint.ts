@@ -1,4 +1,4 @@
-import { DarbouxError } from '../../errors.js';
+import { DarbouxError, showValue } from '../../errors.js';
 import { JS_FIXED_POINT } from '../../codegen/emit-js-stepper.js';
 import type { FixedPointSettings } from '../../codegen/step-body.js';
 import type { ParamValues } from '../../system/hamiltonian.js';
@@ -63,7 +63,7 @@ function alignedParams(program: StepProgram, params: ProgramVjpOptions['params']
   if (values.length !== h.params.length) throw new DarbouxError('INPUT', `programVjp: ${values.length} parameter arrays for ${h.params.length} parameters`);
   h.params.forEach((node, k) => {
     if (values[k]!.length !== size(node.shape)) {
-      throw new DarbouxError('INPUT', `programVjp: parameter '${String(node.attrs.name)}' needs ${size(node.shape)} value(s), got ${values[k]!.length}`);
+      throw new DarbouxError('INPUT', `programVjp: parameter ${showValue(node.attrs.name)} needs ${size(node.shape)} value(s), got ${values[k]!.length}`);
     }
   });
   return values;
@@ -81,7 +81,7 @@ function alignedParams(program: StepProgram, params: ProgramVjpOptions['params']
  */
 export async function programVjp(program: StepProgram, options: ProgramVjpOptions): Promise<VjpResult> {
   const { dt } = options;
-  if (typeof dt !== 'number' || !Number.isFinite(dt) || dt === 0) throw new DarbouxError('OPTION', `dt must be a finite non-zero number, got ${String(dt)}`);
+  if (typeof dt !== 'number' || !Number.isFinite(dt) || dt === 0) throw new DarbouxError('OPTION', `dt must be a finite non-zero number, got ${showValue(dt)}`);
   const settings: FixedPointSettings = {
     tolerance: options.tolerance ?? JS_FIXED_POINT.tolerance,
     maxIterations: options.maxIterations ?? JS_FIXED_POINT.maxIterations,

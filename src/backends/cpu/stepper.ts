@@ -1,8 +1,8 @@
-import { DarbouxError } from '../../errors.js';
 import { JS_FIXED_POINT } from '../../codegen/emit-js-stepper.js';
 import { cpuAdjointBackend } from './adjoint.js';
 import { jsRunners } from './runners.js';
 import { checkRunOptions, throwRunFailure } from '../checks.js';
+import { checkJacobianPoint, stepperLifetime } from '../input-checks.js';
 import { runVjp } from '../adjoint-driver.js';
 import type { FixedPointSettings } from '../../codegen/step-body.js';
 import { jacobianFunction } from './jacobian.js';
@@ -27,24 +27,20 @@ export function cpuStepper(program: StepProgram, dt: number, settings: Partial<F
   // Small parameters are compiled in as constants (the stepper fixes their values anyway).
   const runner = jsRunners(specializeParameters(program), fixedPoint).forward;
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
-  let disposed = false;
-  const alive = () => {
-    if (disposed) throw new DarbouxError('INPUT', 'this stepper was disposed');
-  };
-  return {
+  const life = stepperLifetime();
+  const stepper: Stepper = {
     method: program.method,
     dt,
     backend: 'cpu',
     dof: h.dof,
     source: runner.source,
     async run(options: RunOptions): Promise<RunResult> {
-      alive();
-      const { batch, steps, record } = checkRunOptions(options, h.dof);
+      const { batch, steps, record, t0 } = checkRunOptions(options, h.dof);
       const q = Float64Array.from(options.q0), p = Float64Array.from(options.p0);
       const count = record > 0 ? Math.floor(steps / record) : 0;
       const rq = record > 0 ? new Float64Array(count * batch * h.dof) : null;
       const rp = record > 0 ? new Float64Array(count * batch * h.dof) : null;
-      const status = runner(q, p, h.paramValues as Float64Array[], batch, steps, dt, options.t0 ?? 0, record, rq, rp);
+      const status = runner(q, p, h.paramValues as Float64Array[], batch, steps, dt, t0, record, rq, rp);
       throwRunFailure(program.method, dt, status, { system: h, q0: options.q0 });
       const result: RunResult = { q, p };
       if (program.implicit) {
@@ -54,19 +50,16 @@ export function cpuStepper(program: StepProgram, dt: number, settings: Partial<F
       return result;
     },
     async vjp(options: VjpOptions): Promise<VjpResult> {
-      alive();
       return runVjp(cpuAdjointBackend(program, dt, h.paramValues, fixedPoint), options);
     },
     jacobian(q0, p0, t = 0) {
-      alive();
-      if (q0.length !== h.dof || p0.length !== h.dof) {
-        throw new DarbouxError('INPUT', `jacobian: q and p must have length ${h.dof}, got ${q0.length} and ${p0.length}`);
-      }
+      checkJacobianPoint(q0, p0, t, h.dof);
       jacobian ??= jacobianFunction(program, fixedPoint);
       return jacobian(q0, p0, dt, t);
     },
     dispose() {
-      disposed = true;
+      life.dispose();
     },
   };
+  return life.guard(stepper);
 }

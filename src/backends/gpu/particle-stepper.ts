@@ -5,7 +5,7 @@
  * device (`cellKickDriftModule`) — with its state resident on the device from the upload at the start of a run to
  * the readback at its end (particle-runs.ts). Either way `batch` copies run side by side.
  */
-import { DarbouxError } from '../../errors.js';
+import { DarbouxError, showValue } from '../../errors.js';
 import type { ParticleProgram } from '../../codegen/particle-analysis.js';
 import { fixedData, type FixedData } from '../../codegen/particle-terms-wgsl.js';
 import { cellGridOf, cellKickDriftModule } from '../../codegen/particle-cells-wgsl.js';
@@ -15,6 +15,7 @@ import type { StepProgram } from '../../integrators/step-program.js';
 import { acquireGpu, createComputeKernel, createStorageBuffer, type AdapterChoice, type Gpu } from '../../runtime/index.js';
 import { jacobianFunction } from '../cpu/jacobian.js';
 import { checkRunOptions } from '../checks.js';
+import { checkJacobianPoint, stepperLifetime } from '../input-checks.js';
 import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
 import { runResidentChunk, runWorkgroupChunk, type ParticleChunk, type ParticleKernelKind, type ParticleRunContext } from './particle-runs.js';
 
@@ -61,7 +62,7 @@ function workgroupFit(gpu: Gpu, pp: ParticleProgram): number {
 /** The kernel for a system on this adapter (and the workgroup size and cell grid it needs). */
 function chooseKernel(gpu: Gpu, pp: ParticleProgram, choice: ParticleKernelChoice): { kind: ParticleKernelKind; fit: number; grid: number[] | null } {
   if (!['auto', 'tiled', 'workgroup', 'cells'].includes(choice)) {
-    throw new DarbouxError('OPTION', `unknown particleKernel '${String(choice)}'; use 'auto', 'tiled', 'workgroup', 'cells' or 'off'`, { particleKernel: choice });
+    throw new DarbouxError('OPTION', `unknown particleKernel ${showValue(choice)}; use 'auto', 'tiled', 'workgroup', 'cells' or 'off'`, { particleKernel: choice });
   }
   const fit = workgroupFit(gpu, pp);
   const grid = cellGridOf(pp);
@@ -123,7 +124,7 @@ export async function particleGpuStepper(program: StepProgram, pp: ParticleProgr
   const copiesPerChunk = Math.max(1, Math.min(gpu.limits.maxComputeWorkgroupsPerDimension, Math.floor(bindingLimit / (12 * dof))));
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
   let trajectoryStepper: Promise<Stepper> | undefined;
-  let disposed = false;
+  const life = stepperLifetime();
 
   const stepper: ParticleGpuStepper = {
     method: program.method,
@@ -135,8 +136,7 @@ export async function particleGpuStepper(program: StepProgram, pp: ParticleProgr
     gpu,
     kernel: kind,
     async run(runOptions: RunOptions): Promise<RunResult> {
-      if (disposed) throw new DarbouxError('INPUT', 'this stepper was disposed');
-      const { batch, steps, record } = checkRunOptions(runOptions, dof);
+      const { batch, steps, record } = checkRunOptions(runOptions, dof, 'f32');
       const q = Float64Array.from(runOptions.q0), p = Float64Array.from(runOptions.p0);
       const recordCount = record > 0 ? Math.floor(steps / record) : 0;
       const out: RunResult = { q: new Float64Array(batch * dof), p: new Float64Array(batch * dof) };
@@ -149,7 +149,6 @@ export async function particleGpuStepper(program: StepProgram, pp: ParticleProgr
       return out;
     },
     async vjp(vjpOptions: VjpOptions): Promise<VjpResult> {
-      if (disposed) throw new DarbouxError('INPUT', 'this stepper was disposed');
       try {
         trajectoryStepper ??= fallback();
         return await (await trajectoryStepper).vjp(vjpOptions);
@@ -161,17 +160,16 @@ export async function particleGpuStepper(program: StepProgram, pp: ParticleProgr
       }
     },
     jacobian(q0, p0, t = 0) {
-      if (q0.length !== dof || p0.length !== dof) throw new DarbouxError('INPUT', `jacobian: q and p must have length ${dof}, got ${q0.length} and ${p0.length}`);
+      checkJacobianPoint(q0, p0, t, dof);
       jacobian ??= jacobianFunction(program, JS_FIXED_POINT);
       return jacobian(q0, p0, dt, t);
     },
     dispose() {
-      if (!disposed) {
+      life.dispose(() => {
         context.fixedBuffer.destroy();
         void trajectoryStepper?.then((s) => s.dispose(), () => undefined);
-      }
-      disposed = true;
+      });
     },
   };
-  return stepper;
+  return life.guard(stepper);
 }

@@ -9,6 +9,7 @@ import { specializeParameters } from '../../integrators/specialize.js';
 import { graphSize } from '../../ir/traverse.js';
 import { acquireGpu, createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type AdapterChoice, type Gpu } from '../../runtime/index.js';
 import { checkRunOptions, noConvergence } from '../checks.js';
+import { checkF32Parameters, checkF32StepSize, checkJacobianPoint, stepperLifetime } from '../input-checks.js';
 import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
 import { runVjp } from '../adjoint-driver.js';
 import { gpuAdjointBackend } from './adjoint.js';
@@ -59,6 +60,8 @@ export interface GpuStepper extends Stepper {
  * const { q, p } = await st.run({ q0, p0, steps: 1000, batch: 4096 });
  */
 export async function gpuStepper(program: StepProgram, dt: number, options: GpuOptions & Partial<FixedPointSettings> = {}): Promise<GpuStepper> {
+  checkF32StepSize(dt);
+  checkF32Parameters(program.system);
   const particle = options.particleKernel === 'off' ? null : particleProgram(program, dt);
   if (particle !== null) {
     const kernel = options.particleKernel === 'off' ? undefined : options.particleKernel;
@@ -109,7 +112,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
   // llvmpipe ends all loops of an invocation after 65 535 iterations in total: keep each dispatch below that.
   const stepsPerDispatchBound = loopBoundedSteps(gpu, fast.loopIterations, settings.maxIterations, program.method);
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
-  let disposed = false;
+  const life = stepperLifetime();
 
   type Accumulated = RunResult & { iterationsTotal?: number; iterationsMax?: number };
   /** checked: the kernel that tests every step; stepBound: steps per dispatch at most (lowered after a cut-short run). */
@@ -209,32 +212,29 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     wgsl,
     gpu,
     async run(options: RunOptions): Promise<RunResult> {
-      if (disposed) throw new DarbouxError('INPUT', 'this stepper was disposed');
-      const { batch, steps, record } = checkRunOptions(options, n);
+      const { batch, steps, record, t0 } = checkRunOptions(options, n, 'f32');
       const q = Float64Array.from(options.q0), p = Float64Array.from(options.p0);
       const recordCount = record > 0 ? Math.floor(steps / record) : 0;
       const out: Accumulated = { q: new Float64Array(batch * n), p: new Float64Array(batch * n), iterationsTotal: 0, iterationsMax: 0 };
       if (record > 0) out.record = { every: record, count: recordCount, q: new Float64Array(recordCount * batch * n), p: new Float64Array(recordCount * batch * n) };
       if (steps === 0) return { ...out, q, p };
       for (let first = 0; first < batch; first += chunkLimit) {
-        await runChunk(q, p, first, Math.min(chunkLimit, batch - first), steps, options.t0 ?? 0, record, recordCount, out);
+        await runChunk(q, p, first, Math.min(chunkLimit, batch - first), steps, t0, record, recordCount, out);
       }
       const { iterationsTotal, iterationsMax, ...result } = out;
       if (program.implicit) result.stats = { iterations: { mean: iterationsTotal! / (steps * batch), max: iterationsMax! } };
       return result;
     },
     async vjp(options: VjpOptions): Promise<VjpResult> {
-      if (disposed) throw new DarbouxError('INPUT', 'this stepper was disposed');
-      return runVjp(adjointBackend, options);
+      return runVjp(adjointBackend, options, 'f32');
     },
     jacobian(q0, p0, t = 0) {
-      if (q0.length !== n || p0.length !== n) throw new DarbouxError('INPUT', `jacobian: q and p must have length ${n}, got ${q0.length} and ${p0.length}`);
+      checkJacobianPoint(q0, p0, t, n);
       jacobian ??= jacobianFunction(program, { ...JS_FIXED_POINT, maxIterations: settings.maxIterations });
       return jacobian(q0, p0, dt, t);
     },
     dispose() {
-      if (!disposed) paramBuffer.destroy();
-      disposed = true;
+      life.dispose(() => paramBuffer.destroy());
     },
   };
   const adjointBackend = gpuAdjointBackend({
@@ -248,7 +248,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     maxTrajectoriesPerChunk: options.maxTrajectoriesPerChunk ?? Infinity,
     run: (o) => stepper.run(o),
   });
-  return stepper;
+  return life.guard(stepper);
 }
 
 /** Joins kernels emitted with entry point `main` into one WGSL module: shared declarations once, each entry point renamed to its key. */

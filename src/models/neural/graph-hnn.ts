@@ -4,7 +4,7 @@
  * the distances only, so H is invariant under translations, rotations and permutations of the particles for every
  * θ, and the graph of H (and of its training losses) has the same size for any n.
  */
-import { DarbouxError } from '../../errors.js';
+import { DarbouxError, showValue } from '../../errors.js';
 import { add, dot, input, matvec, mul } from '../../ir/build.js';
 import type { Expr } from '../../ir/expr.js';
 import { pairSum } from '../../ir/ops/pair-builders.js';
@@ -56,27 +56,27 @@ const finitePositive = (v: unknown): v is number => typeof v === 'number' && Num
 function checkOptions(options: GraphHnnOptions): CheckedOptions {
   if (typeof options !== 'object' || options === null) throw new DarbouxError('OPTION', 'graphHnn: expected an options object { n, dim, hidden, cutoff?, box?, mass?, activation?, seed? }');
   const { n, dim, cutoff, box, mass = 1, activation = 'tanh', seed = 0 } = options;
-  if (!Number.isSafeInteger(n) || n < 2) throw new DarbouxError('SPEC', `graphHnn: n must be an integer ≥ 2 (a pair potential needs pairs), got ${String(n)}`, { n });
-  if (!Number.isSafeInteger(dim) || dim < 1) throw new DarbouxError('SPEC', `graphHnn: dim must be a positive integer, got ${String(dim)}`, { dim });
-  if (!finitePositive(mass)) throw new DarbouxError('SPEC', `graphHnn: mass must be a finite number > 0, got ${String(mass)}`, { mass });
+  if (!Number.isSafeInteger(n) || n < 2) throw new DarbouxError('SPEC', `graphHnn: n must be an integer ≥ 2 (a pair potential needs pairs), got ${showValue(n)}`, { n });
+  if (!Number.isSafeInteger(dim) || dim < 1) throw new DarbouxError('SPEC', `graphHnn: dim must be a positive integer, got ${showValue(dim)}`, { dim });
+  if (!finitePositive(mass)) throw new DarbouxError('SPEC', `graphHnn: mass must be a finite number > 0, got ${showValue(mass)}`, { mass });
   checkHidden(options.hidden);
   if (!activationNames().includes(activation)) {
-    throw new DarbouxError('OPTION', `graphHnn: unknown activation '${String(activation)}'; use ${activationNames().join(', ')}`, { activation });
+    throw new DarbouxError('OPTION', `graphHnn: unknown activation ${showValue(activation)}; use ${activationNames().join(', ')}`, { activation });
   }
-  if (!Number.isSafeInteger(seed)) throw new DarbouxError('OPTION', `graphHnn: seed must be an integer, got ${String(seed)}`, { seed });
+  if (!Number.isSafeInteger(seed)) throw new DarbouxError('OPTION', `graphHnn: seed must be an integer, got ${showValue(seed)}`, { seed });
   if (box !== undefined) {
     if (!Array.isArray(box) || box.length !== dim) throw new DarbouxError('SPEC', `graphHnn: box must list ${dim} side lengths (one per dimension)`, { box });
     const bad = box.findIndex((L) => !finitePositive(L));
-    if (bad >= 0) throw new DarbouxError('SPEC', `graphHnn: box side ${bad} is ${String(box[bad])}; every side must be finite and > 0`, { box, side: bad });
+    if (bad >= 0) throw new DarbouxError('SPEC', `graphHnn: box side ${bad} is ${showValue(box[bad])}; every side must be finite and > 0`, { box, side: bad });
   }
-  if (cutoff !== undefined && !finitePositive(cutoff)) throw new DarbouxError('OPTION', `graphHnn: cutoff must be a finite number > 0, got ${String(cutoff)}`, { cutoff });
+  if (cutoff !== undefined && !finitePositive(cutoff)) throw new DarbouxError('OPTION', `graphHnn: cutoff must be a finite number > 0, got ${showValue(cutoff)}`, { cutoff });
   if (box !== undefined) {
     const half = Math.min(...box) / 2;
     if (cutoff === undefined) throw new DarbouxError('OPTION', `graphHnn: a periodic box needs a cutoff (at most half the smallest side, ${half})`, { box });
     if (cutoff > half) throw new DarbouxError('OPTION', `graphHnn: cutoff ${cutoff} is above half the smallest box side (${half}); use a larger box or a smaller cutoff`, { cutoff, box });
   }
   const shift = options.shift ?? cutoff !== undefined;
-  if (typeof shift !== 'boolean') throw new DarbouxError('OPTION', `graphHnn: shift must be a boolean, got ${String(shift)}`, { shift });
+  if (typeof shift !== 'boolean') throw new DarbouxError('OPTION', `graphHnn: shift must be a boolean, got ${showValue(shift)}`, { shift });
   if (shift && cutoff === undefined) throw new DarbouxError('OPTION', 'graphHnn: shift needs a cutoff to shift at', {});
   return { n, dim, hidden: [...options.hidden], cutoff, shift, box: box && [...box], mass, activation, seed };
 }

@@ -2,7 +2,7 @@
  * Hamiltonian neural networks (Greydanus, Dzamba & Yosinski 2019): a scalar network H(q, p; θ) whose
  * symplectic gradient J∇H is the vector field, so energy is conserved along the learned flow for every θ.
  */
-import { DarbouxError } from '../../errors.js';
+import { DarbouxError, showValue } from '../../errors.js';
 import { add } from '../../ir/build.js';
 import { phaseSpace } from '../../system/dsl.js';
 import { activationNames, checkHidden, mlpScalar, type Activation } from './layers.js';
@@ -32,12 +32,12 @@ export interface HnnOptions {
 export function checkMlpOptions(what: string, options: { dof: number; hidden: readonly number[]; activation?: Activation; seed?: number }) {
   if (typeof options !== 'object' || options === null) throw new DarbouxError('OPTION', `${what}: expected an options object`);
   const { dof, hidden, activation = 'tanh', seed = 0 } = options;
-  if (!Number.isInteger(dof) || dof < 1) throw new DarbouxError('OPTION', `${what}: dof must be a positive integer, got ${String(dof)}`);
+  if (!Number.isInteger(dof) || dof < 1) throw new DarbouxError('OPTION', `${what}: dof must be a positive integer, got ${showValue(dof)}`);
   checkHidden(hidden);
   if (!activationNames().includes(activation)) {
-    throw new DarbouxError('OPTION', `${what}: unknown activation '${String(activation)}'; use ${activationNames().join(', ')}`);
+    throw new DarbouxError('OPTION', `${what}: unknown activation ${showValue(activation)}; use ${activationNames().join(', ')}`);
   }
-  if (!Number.isSafeInteger(seed)) throw new DarbouxError('OPTION', `${what}: seed must be an integer, got ${String(seed)}`);
+  if (!Number.isSafeInteger(seed)) throw new DarbouxError('OPTION', `${what}: seed must be an integer, got ${showValue(seed)}`);
   return { dof, hidden: [...hidden], activation, seed };
 }
 
@@ -55,7 +55,7 @@ export function checkMlpOptions(what: string, options: { dof: number; hidden: re
 export function hnn(options: HnnOptions): NetworkModel {
   const { dof, hidden, activation, seed } = checkMlpOptions('hnn', options);
   const separable = options.separable ?? false;
-  if (typeof separable !== 'boolean') throw new DarbouxError('OPTION', `hnn: separable must be a boolean, got ${String(separable)}`);
+  if (typeof separable !== 'boolean') throw new DarbouxError('OPTION', `hnn: separable must be a boolean, got ${showValue(separable)}`);
   const init = initialiser(options.init ?? 'glorot');
   const space = phaseSpace(dof);
   const store = new ParamStore(seed);

@@ -2,7 +2,7 @@
  * Network layers as IR expressions: dense layers (matvec + bias), activations, MLPs. Weight matrices stay
  * matrix nodes (matvec), so the graph of an MLP has a handful of nodes per layer whatever its width.
  */
-import { DarbouxError } from '../../errors.js';
+import { DarbouxError, showValue } from '../../errors.js';
 import { addAll, dot, map, matvec, sigmoid, sin, softplus, tanh, type Scalar, type Vector } from '../../ir/build.js';
 import type { Expr } from '../../ir/expr.js';
 import { glorot, initialiser, zerosInit, type InitName, type Initialiser, type ParamStore } from './params.js';
@@ -24,7 +24,7 @@ export function activationNames(): Activation[] {
 export function activate(x: Vector, activation: Activation): Vector {
   const f = Object.hasOwn(activations, activation) ? activations[activation] : undefined;
   if (f === undefined) {
-    throw new DarbouxError('OPTION', `unknown activation '${String(activation)}'; use ${activationNames().join(', ')}`);
+    throw new DarbouxError('OPTION', `unknown activation ${showValue(activation)}; use ${activationNames().join(', ')}`);
   }
   return map(x, f);
 }

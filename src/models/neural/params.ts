@@ -2,7 +2,7 @@
  * Parameter store: named parameter tensors of a network, created with seeded initialisers. Each tensor is a
  * `param` input node of the IR (so the graph stays small: matrices are never scalarised) plus its values.
  */
-import { DarbouxError } from '../../errors.js';
+import { DarbouxError, showValue } from '../../errors.js';
 import { param } from '../../ir/build.js';
 import type { Expr } from '../../ir/expr.js';
 import { size, type Shape } from '../../ir/shape.js';
@@ -95,7 +95,7 @@ export function initialiser(init: InitName | Initialiser): Initialiser {
   if (init === 'zeros') return zerosInit();
   const std = typeof init === 'string' ? /^normal\((.+)\)$/.exec(init)?.[1] : undefined;
   if (std !== undefined && std.trim() !== '' && Number.isFinite(Number(std))) return normal(Number(std));
-  throw new DarbouxError('OPTION', `unknown initialiser '${String(init)}'; use 'glorot', 'he', 'zeros' or normal(std)`);
+  throw new DarbouxError('OPTION', `unknown initialiser ${showValue(init)}; use 'glorot', 'he', 'zeros' or normal(std)`);
 }
 
 /**
@@ -180,7 +180,7 @@ export function mergeParams(
       throw new DarbouxError('INPUT', `withParams: parameter '${name}' of shape [${node.shape.join('×')}] needs ${need} values, got ${values.length}`);
     }
     const bad = values.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v));
-    if (bad >= 0) throw new DarbouxError('INPUT', `withParams: parameter '${name}' has a non-finite value at index ${bad} (${String(values[bad])})`);
+    if (bad >= 0) throw new DarbouxError('INPUT', `withParams: parameter '${name}' has a non-finite value at index ${bad} (${showValue(values[bad])})`);
     out[name] = values;
   }
   return out;

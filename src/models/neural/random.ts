@@ -3,7 +3,7 @@
  * Deterministic across platforms (32-bit integer arithmetic only), so the same seed gives the same
  * initial parameters, data sets and minibatch orders everywhere.
  */
-import { DarbouxError } from '../../errors.js';
+import { DarbouxError, showValue } from '../../errors.js';
 
 /** A seeded stream of random numbers. */
 export interface Random {
@@ -54,7 +54,7 @@ function seedWord(seed: number): number {
  */
 export function createRandom(seed: number): Random {
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) {
-    throw new DarbouxError('OPTION', `seed must be an integer, got ${String(seed)}`);
+    throw new DarbouxError('OPTION', `seed must be an integer, got ${showValue(seed)}`);
   }
   return fromWord(seedWord(seed));
 }

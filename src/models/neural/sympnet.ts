@@ -2,7 +2,7 @@
  * SympNets (Jin, Zhang, Zhu, Zhang & Karniadakis 2020): learned maps (q, p) ↦ (q′, p′) composed of shears
  * whose Jacobians are unit triangular with a symmetric off-diagonal block, hence symplectic for every θ.
  */
-import { DarbouxError } from '../../errors.js';
+import { DarbouxError, showValue } from '../../errors.js';
 import { add, matTvec, matvec, mul, type Vector } from '../../ir/build.js';
 import { phaseSpace } from '../../system/dsl.js';
 import { activate, activationNames, type Activation } from './layers.js';
@@ -59,17 +59,17 @@ export function sympnet(options: SympNetOptions): NetworkModel {
   if (typeof options !== 'object' || options === null) throw new DarbouxError('OPTION', 'sympnet: expected an options object');
   const { dof, kind, layers, activation = 'sigmoid', seed = 0, sublayers = 2 } = options;
   const positive = (name: string, v: unknown) => {
-    if (!Number.isInteger(v) || (v as number) < 1) throw new DarbouxError('OPTION', `sympnet: ${name} must be a positive integer, got ${String(v)}`);
+    if (!Number.isInteger(v) || (v as number) < 1) throw new DarbouxError('OPTION', `sympnet: ${name} must be a positive integer, got ${showValue(v)}`);
   };
   positive('dof', dof);
   positive('layers', layers);
-  if (kind !== 'LA' && kind !== 'G') throw new DarbouxError('OPTION', `sympnet: kind must be 'LA' or 'G', got ${String(kind)}`);
+  if (kind !== 'LA' && kind !== 'G') throw new DarbouxError('OPTION', `sympnet: kind must be 'LA' or 'G', got ${showValue(kind)}`);
   if (kind === 'G') positive('width', options.width);
   if (kind === 'LA') positive('sublayers', sublayers);
   if (!activationNames().includes(activation)) {
-    throw new DarbouxError('OPTION', `sympnet: unknown activation '${String(activation)}'; use ${activationNames().join(', ')}`);
+    throw new DarbouxError('OPTION', `sympnet: unknown activation ${showValue(activation)}; use ${activationNames().join(', ')}`);
   }
-  if (!Number.isSafeInteger(seed)) throw new DarbouxError('OPTION', `sympnet: seed must be an integer, got ${String(seed)}`);
+  if (!Number.isSafeInteger(seed)) throw new DarbouxError('OPTION', `sympnet: seed must be an integer, got ${showValue(seed)}`);
   const init = initialiser(options.init ?? normal(0.01));
   const space = phaseSpace(dof);
   const store = new ParamStore(seed);
