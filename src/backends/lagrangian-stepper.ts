@@ -2,7 +2,8 @@
  * The Stepper of a Lagrangian: a phase-space Stepper of its step program (any backend) wrapped so that runs start
  * from and return positions and velocities — and the discrete momenta of the variational integrators.
  */
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, showValue } from '../errors.js';
+import { checkCount, checkStateArray, checkTime } from './input-checks.js';
 import type { Lagrangian } from '../system/lagrangian.js';
 import type { StepProgram } from '../integrators/step-program.js';
 import type { Stepper } from './stepper.js';
@@ -132,13 +133,10 @@ async function runLagrangian(c: Context, options: LagrangianRunOptions): Promise
   const n = c.L.dof, dt = c.phase.dt;
   const batch = options?.batch ?? 1;
   const t0 = options?.t0 ?? 0;
-  if (!Number.isInteger(batch) || batch < 1) throw new DarbouxError('INPUT', `batch must be a positive integer, got ${batch}`);
-  for (const key of ['q0', 'v0'] as const) {
-    const arr = options?.[key];
-    if (arr === undefined || arr.length !== batch * n) {
-      throw new DarbouxError('INPUT', `${key} must have length batch·dof = ${batch}·${n} = ${batch * n}, got ${arr?.length}`, { key });
-    }
-  }
+  if (options === null || typeof options !== 'object') throw new DarbouxError('INPUT', `run needs an options object { q0, v0, steps, batch? }, got ${showValue(options)}`, { value: showValue(options) });
+  checkCount('batch', batch, 1);
+  checkTime('t0', t0);
+  for (const key of ['q0', 'v0'] as const) checkStateArray(key, options[key], batch * n, 'f64', `batch·dof = ${batch}·${n} = ${batch * n}`);
   const q0 = Float64Array.from(options.q0), second0 = new Float64Array(batch * n);
   for (let b = 0; b < batch; b++) second0.set(toState(c, slice(q0, b, n), slice(options.v0, b, n), t0), b * n);
   const result = await diagnosed(c, () => c.phase.run({ q0, p0: second0, steps: options.steps, batch, t0, record: options.record }), q0, second0, t0);

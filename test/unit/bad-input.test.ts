@@ -3,7 +3,7 @@
  * text escaped) and structured details; Unicode names work like ASCII ones (results compared bit for bit).
  */
 import { describe, expect, it } from 'vitest';
-import { add, compile, DarbouxError, fit, hamiltonian, hnn, mlpField, mul, param, parse, phaseSpace, sum, type Stepper } from '../../src/index.js';
+import { add, compile, lagrangian, DarbouxError, fit, hamiltonian, hnn, mlpField, mul, param, parse, phaseSpace, sum, type Stepper } from '../../src/index.js';
 import { escapeText, showValue } from '../../src/errors.js';
 import { isFormulaName } from '../../src/ir/tokenizer.js';
 import { checkF32StepSize, stepperLifetime } from '../../src/backends/input-checks.js';
@@ -313,5 +313,27 @@ describe('escaping user text in messages', () => {
     expect([showValue(hostile), showValue(Object.create(null)), showValue(Symbol('s')), showValue(10n), showValue([1, 2]), showValue(new Float32Array(2))]).toEqual([
       'an object', 'an object', 'a symbol', '10n', 'an array of length 2', 'a Float32Array',
     ]);
+  });
+});
+
+describe('Lagrangian runs refuse bad initial states like Hamiltonian runs', () => {
+  it('NaN, strings and Infinity in q0 / v0, a missing options object → INPUT naming the array and index', async () => {
+    const L = lagrangian({ q: ['x'], v: ['vx'], L: 'vx^2/2 - x^2/2' });
+    const st = await compile(L, { method: 'variationalMidpoint', dt: 0.01, backend: 'cpu' });
+    const refusal = async (options: unknown) => {
+      try {
+        await st.run(options as never);
+      } catch (e) {
+        expect(e).toBeInstanceOf(DarbouxError);
+        return e as DarbouxError;
+      }
+      throw new Error('accepted');
+    };
+    expect((await refusal({ q0: [NaN], v0: [0], steps: 5 })).details).toMatchObject({ array: 'q0', index: 0 });
+    expect((await refusal({ q0: ['1'], v0: [0], steps: 5 })).message).toMatch(/q0\[0\] is '1'/);
+    expect((await refusal({ q0: [1], v0: [Infinity], steps: 5 })).details).toMatchObject({ array: 'v0', index: 0 });
+    expect((await refusal(undefined)).code).toBe('INPUT');
+    const { q } = await st.run({ q0: [1], v0: [0], steps: 5 });
+    expect(q[0]).toBeCloseTo(Math.cos(0.05), 4);
   });
 });
