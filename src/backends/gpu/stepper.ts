@@ -15,6 +15,7 @@ import { gpuAdjointBackend } from './adjoint.js';
 import { particleProgram } from '../../codegen/particle-analysis.js';
 import { particleGpuStepper, type ParticleKernelChoice } from './particle-stepper.js';
 import { controlWriter, decodeStatus, loopBoundedSteps, refuseOversizedKernel } from './kernel-host.js';
+import { adapterLimits, kernelExport, type KernelExport } from './kernel-export.js';
 
 /** GPU-specific options of `compile`. */
 export interface GpuOptions {
@@ -47,6 +48,8 @@ export interface GpuOptions {
 export interface GpuStepper extends Stepper {
   readonly wgsl: string;
   readonly gpu: Gpu;
+  /** The kernel `run` dispatches, described for another WebGPU application's own device (see kernel-export.ts). */
+  exportKernel(): KernelExport;
 }
 
 /**
@@ -231,6 +234,10 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
       if (q0.length !== n || p0.length !== n) throw new DarbouxError('INPUT', `jacobian: q and p must have length ${n}, got ${q0.length} and ${p0.length}`);
       jacobian ??= jacobianFunction(program, { ...JS_FIXED_POINT, maxIterations: settings.maxIterations });
       return jacobian(q0, p0, dt, t);
+    },
+    exportKernel() {
+      const maxStepsPerDispatch = options.stepsPerDispatch ?? stepsPerDispatchBound;
+      return kernelExport({ wgsl, entryPoint: 'main', otherEntryPoints: ['mainChecked', 'mainRecord'], program, dt, maxStepsPerDispatch, limits: adapterLimits(gpu) });
     },
     dispose() {
       if (!disposed) paramBuffer.destroy();
