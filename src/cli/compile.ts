@@ -38,7 +38,8 @@ Options:
   --manifest FILE   with --emit wgsl: write the kernel's embedding manifest (JSON: WGSL, entry point, binding
                     table, state/params/uniform packing, status words, dispatch schedule); without --backend gpu
                     it is sized for WebGPU's compatibility-mode limits and llvmpipe's loop bound (recorded in it)
-  --json            a JSON object { emit, method, code } on stdout
+  --json            a JSON object { emit, method, dt, code } on stdout (output instead of code with -o;
+                    manifest: its path with --manifest)
   --help, -h        this help
 
 Example:

@@ -7,7 +7,9 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { create, globals } from 'webgpu';
-import { compile, henonHeiles, parse, type GpuStepper, type KernelBinding, type KernelExport } from '../../src/index.js';
+import { compile, DarbouxError, fcc, henonHeiles, parse, particles, type GpuStepper, type KernelBinding, type KernelExport } from '../../src/index.js';
+import { stepProgram } from '../../src/internals.js';
+import { kernelExportWithoutDevice } from '../../src/backends/gpu/kernel-export.js';
 import { releaseGpu } from '../../src/runtime/index.js';
 
 afterAll(() => releaseGpu());
@@ -115,6 +117,47 @@ describe('an exported kernel on the caller\'s own device', () => {
       }
     });
   }
+
+  it("the CLI's export, built without an adapter (main only, compatibility limits), runs alike", async () => {
+    const h = henonHeiles().hamiltonian;
+    const k = kernelExportWithoutDevice(stepProgram(h, 'leapfrog'), 0.01);
+    expect(k.toJSON().limits.source).toBe('compatibility-defaults');
+    const st = (await compile(h, { method: 'leapfrog', dt: 0.01, backend: 'gpu' })) as GpuStepper;
+    expect(k.maxStepsPerDispatch).toBe(st.exportKernel().maxStepsPerDispatch); // both llvmpipe's loop bound here
+    const batch = 65, steps = k.maxStepsPerDispatch + 5;
+    const { q0, p0 } = states(batch, 2);
+    const { instance, device } = await ownDevice(st.gpu.adapterKind);
+    try {
+      const embedded = await runExported(k, device, q0, p0, batch, steps, 0);
+      expect(embedded.dispatches).toBe(2);
+      const reference = await st.run({ q0, p0, steps, batch });
+      expect(embedded.q).toEqual(reference.q);
+      expect(embedded.p).toEqual(reference.p);
+    } finally {
+      device.destroy();
+      void instance;
+      st.dispose();
+    }
+  });
+
+  it("particle systems: the per-particle kernels refuse export (OPTION); particleKernel: 'off' exports", async () => {
+    const { q, box } = fcc({ cells: [1, 1, 1], density: 0.8 });
+    const sys = particles({ n: q.length / 3, dim: 3, mass: 1, box, pair: { V: '4*((1/r)^12 - (1/r)^6)', cutoff: 0.8 } });
+    const tiled = (await compile(sys.hamiltonian, { method: 'leapfrog', dt: 0.005, backend: 'gpu', particleKernel: 'tiled' })) as GpuStepper;
+    let refusal: unknown;
+    try {
+      tiled.exportKernel();
+    } catch (e) {
+      refusal = e;
+    }
+    expect(refusal).toBeInstanceOf(DarbouxError);
+    expect((refusal as DarbouxError).code).toBe('OPTION');
+    expect((refusal as DarbouxError).message).toMatch(/particleKernel: 'off'/);
+    tiled.dispose();
+    const off = (await compile(sys.hamiltonian, { method: 'leapfrog', dt: 0.005, backend: 'gpu', particleKernel: 'off' })) as GpuStepper;
+    expect(off.exportKernel().toJSON().dof).toBe(q.length);
+    off.dispose();
+  });
 
   it('the manifest round-trips through JSON and holds the binding table and layouts', async () => {
     const st = (await compile(henonHeiles().hamiltonian, { method: 'leapfrog', dt: 0.01, backend: 'gpu' })) as GpuStepper;

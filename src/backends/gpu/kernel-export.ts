@@ -269,6 +269,7 @@ function manifestOf(source: KernelExportSource, table: ReturnType<typeof binding
     dispatch: {
       workgroups: '[ceil(batch / workgroupSize), 1, 1]',
       maxBatch,
+      maxStepsPerDispatch: 'llvmpipe ends the loops of an invocation after 65 535 iterations, so there a dispatch takes at most the bound computed from the kernel\'s loops; adapters without such a bound get 4294967295 (the u32 steps word), but a long dispatch may meet the operating system\'s GPU watchdog: darboux itself fuses about 2e9 / (batch × step-graph nodes) steps per dispatch',
       schedule: 'zero the status buffer once; for base = 0, m, 2m, … (m ≤ maxStepsPerDispatch): write the uniform with steps = min(m, total − base), stepBase = base, tStart = t0, and dispatch; then read back state and status',
     },
   };
