@@ -33,7 +33,7 @@ export interface KernelBinding {
 export interface KernelUniformValues {
   batch: number;
   steps: number;
-  /** Time of the dispatch's first step (for H that depend on t). */
+  /** Time of the run's first step: step s of this dispatch is at t0 + (stepBase + s)·dt (for H that depend on t). */
   t0: number;
   /** Steps already taken by earlier dispatches of the run: the kernel reports failing steps from it. */
   stepBase?: number;
@@ -180,17 +180,7 @@ export function kernelExport(source: KernelExportSource): KernelExport {
       }
       return packed;
     },
-    packUniform({ batch, steps, t0, stepBase = 0, offset = 0 }) {
-      checkBatch(batch, 'packUniform');
-      if (!Number.isInteger(steps) || steps < 0 || steps > maxSteps) {
-        throw new DarbouxError('INPUT', `packUniform: steps must be an integer in 0…${maxSteps} (maxStepsPerDispatch), got ${steps}; split the run into several dispatches`, { steps, maxStepsPerDispatch: maxSteps });
-      }
-      const values: Record<string, number> = { dt, tStart: t0, steps, stepBase, offset, batch, recordEvery: 0, recordCount: 0 };
-      const bytes = new ArrayBuffer(4 * STEPPER_CONTROL_WORDS.length);
-      const f32 = new Float32Array(bytes), u32 = new Uint32Array(bytes);
-      STEPPER_CONTROL_WORDS.forEach((word, k) => ((controlWordType(word) === 'f32' ? f32 : u32)[k] = values[word]!));
-      return bytes;
-    },
+    packUniform: (values) => controlBytes(dt, values, maxSteps),
     dispatch(batch) {
       checkBatch(batch, 'dispatch');
       if (batch > maxBatch) {
@@ -207,6 +197,19 @@ export function kernelExport(source: KernelExportSource): KernelExport {
     toJSON: () => manifestOf({ ...source, maxStepsPerDispatch: maxSteps }, table, maxBatch),
   };
   return exported;
+}
+
+/** The stepper control uniform of one dispatch (recording off), as `packUniform` returns it. */
+function controlBytes(dt: number, { batch, steps, t0, stepBase = 0, offset = 0 }: KernelUniformValues, maxSteps: number): ArrayBuffer {
+  checkBatch(batch, 'packUniform');
+  if (!Number.isInteger(steps) || steps < 0 || steps > maxSteps) {
+    throw new DarbouxError('INPUT', `packUniform: steps must be an integer in 0…${maxSteps} (maxStepsPerDispatch), got ${steps}; split the run into several dispatches`, { steps, maxStepsPerDispatch: maxSteps });
+  }
+  const values: Record<string, number> = { dt, tStart: t0, steps, stepBase, offset, batch, recordEvery: 0, recordCount: 0 };
+  const bytes = new ArrayBuffer(4 * STEPPER_CONTROL_WORDS.length);
+  const f32 = new Float32Array(bytes), u32 = new Uint32Array(bytes);
+  STEPPER_CONTROL_WORDS.forEach((word, k) => ((controlWordType(word) === 'f32' ? f32 : u32)[k] = values[word]!));
+  return bytes;
 }
 
 /** Refuses a batch that is not a positive integer. */
