@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { compile, DarbouxError, type GpuStepper } from '../index.js';
 import { emitWgslStepper, graphToJson, specializeParameters, stepProgram } from '../internals.js';
+import { kernelExportWithoutDevice } from '../backends/gpu/kernel-export.js';
 import { COMMON_OPTIONS, numberFlag, parseCommand, UsageError } from './args.js';
 import { chooseSystem, SYSTEM_HELP, SYSTEM_OPTIONS } from './system.js';
 import { backendFlag, STEPPER_OPTIONS } from './run.js';
@@ -14,10 +15,11 @@ const OPTIONS = {
   ...COMMON_OPTIONS, ...SYSTEM_OPTIONS, ...STEPPER_OPTIONS,
   emit: { type: 'string' },
   output: { type: 'string', short: 'o' },
+  manifest: { type: 'string' },
 } as const;
 
 /** The usage text of `darboux compile` (its --help, and the message of a usage error). */
-export const COMPILE_USAGE = `Usage: darboux compile <system> --emit wgsl|js|json [--method M] [--dt h] [-o FILE]
+export const COMPILE_USAGE = `Usage: darboux compile <system> --emit wgsl|js|json [--method M] [--dt h] [-o FILE] [--manifest FILE]
 
 Prints the generated code of one step of the method (default leapfrog):
   --emit wgsl   the WGSL compute kernel (entry point 'main'), emitted without a GPU; with --backend gpu, the
@@ -33,7 +35,11 @@ Options:
   --dt NUMBER       step size (default: the model's, else 0.01; the kernels take it at run time)
   --backend B       cpu (default) or gpu (see --emit wgsl)
   --output, -o FILE write there instead of stdout
-  --json            a JSON object { emit, method, code } on stdout
+  --manifest FILE   with --emit wgsl: write the kernel's embedding manifest (JSON: WGSL, entry point, binding
+                    table, state/params/uniform packing, status words, dispatch schedule); without --backend gpu
+                    it is sized for WebGPU's compatibility-mode limits and llvmpipe's loop bound (recorded in it)
+  --json            a JSON object { emit, method, dt, code } on stdout (output instead of code with -o;
+                    manifest: its path with --manifest)
   --help, -h        this help
 
 Example:
@@ -56,7 +62,9 @@ export async function compileCommand(argv: string[], io: CliStreams): Promise<nu
   const dt = numberFlag('compile', 'dt', values.dt, { positive: true }) ?? chosen.model?.dt ?? 0.01;
   const backend = backendFlag('compile', values.backend);
   if (backend === 'auto') throw new UsageError('--backend for compile is cpu or gpu', 'compile');
+  if (values.manifest !== undefined && emit !== 'wgsl') throw new UsageError('--manifest needs --emit wgsl', 'compile');
   let code: string;
+  let manifest: unknown;
   if (emit === 'js') {
     const st = await compile(h, { method, dt, backend: 'cpu' });
     code = st.source;
@@ -64,9 +72,11 @@ export async function compileCommand(argv: string[], io: CliStreams): Promise<nu
   } else if (emit === 'wgsl' && backend === 'gpu') {
     const st = (await compile(h, { method, dt, backend: 'gpu' })) as GpuStepper;
     code = st.wgsl;
+    if (values.manifest !== undefined) manifest = st.exportKernel().toJSON();
     st.dispose();
   } else if (emit === 'wgsl') {
     code = emitWgslStepper(specializeParameters(stepProgram(h, method)), undefined, { record: false, checkEveryStep: false });
+    if (values.manifest !== undefined) manifest = kernelExportWithoutDevice(stepProgram(h, method), dt).toJSON();
   } else {
     const program = stepProgram(h, method);
     if (program.implicit) throw new DarbouxError('OPTION', `--emit json: '${method}' is implicit (its step solves stage equations, which the graph format does not hold); emit an explicit method, or --emit js / wgsl`, { method });
@@ -77,14 +87,24 @@ export async function compileCommand(argv: string[], io: CliStreams): Promise<nu
   }
   if (!code.endsWith('\n')) code += '\n';
   if (values.output !== undefined) {
-    try {
-      fs.writeFileSync(values.output, code);
-    } catch (e) {
-      throw new DarbouxError('INPUT', `cannot write ${values.output}: ${(e as Error).message}`, { path: values.output });
-    }
+    writeText(values.output, code);
     if (!values.quiet) io.stderr.write(`compile: wrote ${emit} (${code.length} characters) to ${values.output}\n`);
   }
-  if (values.json) io.stdout.write(`${JSON.stringify({ emit, method, dt, ...(values.output !== undefined ? { output: values.output } : { code }) })}\n`);
+  if (values.manifest !== undefined) {
+    writeText(values.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
+    if (!values.quiet) io.stderr.write(`compile: wrote the kernel manifest to ${values.manifest}\n`);
+  }
+  const manifestField = values.manifest !== undefined ? { manifest: values.manifest } : {};
+  if (values.json) io.stdout.write(`${JSON.stringify({ emit, method, dt, ...(values.output !== undefined ? { output: values.output } : { code }), ...manifestField })}\n`);
   else if (values.output === undefined) io.stdout.write(code);
   return 0;
+}
+
+/** Writes a file, a DarbouxError('INPUT') naming it when that fails. */
+function writeText(path: string, text: string): void {
+  try {
+    fs.writeFileSync(path, text);
+  } catch (e) {
+    throw new DarbouxError('INPUT', `cannot write ${path}: ${(e as Error).message}`, { path });
+  }
 }

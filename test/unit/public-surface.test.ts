@@ -39,6 +39,7 @@ const ROOT_TYPES = words(`
   ParticlesOptions ParticleSystem PlummerOptions PlummerModel PairOptions BondOptions ExternalOptions PairPotential ExternalPotential
   Expr Shape Operand Scalar Vector Matrix
   CompileOptions ImplicitSolver Stepper RunOptions RunResult VjpOptions VjpResult VjpMemory GpuOptions GpuStepper
+  KernelExport KernelBinding KernelUniformValues KernelManifest
   PrintOptions AdapterChoice GpuInfo
   Model
   FccOptions HexagonalOptions LatticeState MaxwellBoltzmannOptions RadialDistributionOptions RadialDistribution

@@ -72,7 +72,7 @@ const TYPICAL_SOLVE_ITERATIONS = 10;
  * @example
  * const steps = loopBoundedSteps(gpu, wgslStepperKernel(program).loopIterations, 100, 'midpoint');
  */
-export function loopBoundedSteps(gpu: Gpu, loops: KernelLoopIterations, maxIterations: number, method: string): number {
+export function loopBoundedSteps(gpu: Pick<Gpu, 'adapterKind'>, loops: KernelLoopIterations, maxIterations: number, method: string): number {
   if (gpu.adapterKind !== 'llvmpipe') return Infinity;
   const perStep = loops.perStep + Math.min(maxIterations, TYPICAL_SOLVE_ITERATIONS) * loops.perSolveIteration;
   const steps = Math.floor((LLVMPIPE_LOOP_ITERATIONS - loops.prologue) / perStep);

@@ -5,6 +5,7 @@
  * device (`cellKickDriftModule`) — with its state resident on the device from the upload at the start of a run to
  * the readback at its end (particle-runs.ts). Either way `batch` copies run side by side.
  */
+import type { KernelExport } from './kernel-export.js';
 import { DarbouxError, showValue } from '../../errors.js';
 import type { ParticleProgram } from '../../codegen/particle-analysis.js';
 import { fixedData, type FixedData } from '../../codegen/particle-terms-wgsl.js';
@@ -37,6 +38,8 @@ export interface ParticleGpuStepper extends Stepper {
   readonly wgsl: string;
   readonly gpu: Gpu;
   readonly kernel: ParticleKernelKind;
+  /** Refused (OPTION): several kernels and dispatches per step; compile with `particleKernel: 'off'` to export. */
+  exportKernel(): KernelExport;
 }
 
 /** Loop iterations one invocation may run on llvmpipe (its limiter stops at 65 535), with a margin. */
@@ -158,6 +161,9 @@ export async function particleGpuStepper(program: StepProgram, pp: ParticleProgr
         }
         throw e;
       }
+    },
+    exportKernel(): never {
+      throw new DarbouxError('OPTION', `exportKernel: this ${pp.n}-particle system runs the per-particle '${kind}' kernels (several kernels and dispatches per step), which have no single-kernel export; compile with particleKernel: 'off' to export the per-trajectory kernel`, { kernel: kind });
     },
     jacobian(q0, p0, t = 0) {
       checkJacobianPoint(q0, p0, t, dof);

@@ -16,6 +16,7 @@ import { gpuAdjointBackend } from './adjoint.js';
 import { particleProgram } from '../../codegen/particle-analysis.js';
 import { particleGpuStepper, type ParticleKernelChoice } from './particle-stepper.js';
 import { controlWriter, decodeStatus, loopBoundedSteps, refuseOversizedKernel } from './kernel-host.js';
+import { adapterLimits, kernelExport, type KernelExport } from './kernel-export.js';
 
 /** GPU-specific options of `compile`. */
 export interface GpuOptions {
@@ -48,6 +49,8 @@ export interface GpuOptions {
 export interface GpuStepper extends Stepper {
   readonly wgsl: string;
   readonly gpu: Gpu;
+  /** The kernel `run` dispatches, described for another WebGPU application's own device (see kernel-export.ts). */
+  exportKernel(): KernelExport;
 }
 
 /**
@@ -232,6 +235,10 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
       checkJacobianPoint(q0, p0, t, n);
       jacobian ??= jacobianFunction(program, { ...JS_FIXED_POINT, maxIterations: settings.maxIterations });
       return jacobian(q0, p0, dt, t);
+    },
+    exportKernel() {
+      const maxStepsPerDispatch = options.stepsPerDispatch ?? stepsPerDispatchBound;
+      return kernelExport({ wgsl, entryPoint: 'main', otherEntryPoints: ['mainChecked', 'mainRecord'], program, dt, maxStepsPerDispatch, limits: adapterLimits(gpu) });
     },
     dispose() {
       life.dispose(() => paramBuffer.destroy());
