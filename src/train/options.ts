@@ -11,6 +11,7 @@ export const LOSSES_BY_KIND: Readonly<Record<NeuralKind, readonly LossName[]>> =
   hnn: ['derivative', 'rollout'],
   mlpField: ['derivative'],
   sympnet: ['map', 'rollout'],
+  lnn: ['acceleration'],
 };
 
 /** Options with every default filled in. */
@@ -50,7 +51,7 @@ const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFi
 export function resolveFitOptions(model: NeuralModel, options: FitOptions): ResolvedFitOptions {
   if (options === null || typeof options !== 'object') throw new DarbouxError('OPTION', 'fit: options must be an object with at least steps and lr');
   const allowed = LOSSES_BY_KIND[model.kind];
-  if (allowed === undefined) throw new DarbouxError('SPEC', `fit: unknown model kind '${String(model.kind)}'; expected hnn, mlpField or sympnet`);
+  if (allowed === undefined) throw new DarbouxError('SPEC', `fit: unknown model kind '${String(model.kind)}'; expected hnn, mlpField, sympnet or lnn`);
   const loss = options.loss ?? allowed[0]!;
   if (!allowed.includes(loss)) {
     throw new DarbouxError('OPTION', `fit: loss '${String(loss)}' does not apply to a ${model.kind} model; use ${allowed.map((l) => `'${l}'`).join(' or ')}`);
