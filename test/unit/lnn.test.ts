@@ -5,7 +5,7 @@
  * parameter gradient (against the host LU and finite differences), and learning a small system with `fit`.
  */
 import { describe, expect, it } from 'vitest';
-import { compile, DarbouxError, fit, hnn, invariantCount, lnn, noetherCharge, type LnnSymmetry } from '../../src/index.js';
+import { compile, DarbouxError, fit, hnn, integrateModel, invariantCount, lnn, noetherCharge, type LnnSymmetry } from '../../src/index.js';
 import { configurationSpace } from '../../src/system/lagrangian-spec.js';
 import { graphEvaluator } from '../../src/ir/evaluate-graph.js';
 import { invariantLayer } from '../../src/models/neural/lnn-invariants.js';
@@ -249,5 +249,17 @@ describe('learning with fit', () => {
     expect(Math.sqrt(err / norm)).toBeLessThan(0.1);
     expect(res.model.kind).toBe('lnn');
     expect(res.lagrangian!.checkSymmetry({ rotation: [0, 1] }).invariant).toBe(true);
+  });
+
+  it('integrateModel runs the learned Lagrangian (velocities in the second slot); trajectory training is refused with the reason', async () => {
+    const model = convexInV(lnn({ particles: 2, dim: 2, symmetry: 'translation', hidden: [16], seed: 1 }));
+    const q0 = [0.1, 0.2, -0.3, 0.4], v0 = [0.05, -0.1, 0.02, 0.03];
+    const path = await integrateModel(model, { q0, p0: v0, steps: 5, dt: 0.01 });
+    const st = await compile(model.lagrangian, { method: 'variationalMidpoint', dt: 0.01, backend: 'cpu' });
+    const run = await st.run({ q0, v0, steps: 5 });
+    expect(Array.from(path.q.subarray(20))).toEqual(Array.from(run.q));
+    expect(Array.from(path.p.subarray(20))).toEqual(Array.from(run.v));
+    const e = await fit(model, { trajectories: { q: new Float64Array(12), p: new Float64Array(12), dt: 0.1, length: 3 } }, { loss: 'rollout', steps: 1, lr: 1e-3 }).catch((x: DarbouxError) => x);
+    expect([(e as DarbouxError).code, (e as DarbouxError).message]).toEqual(['OPTION', expect.stringMatching(/trajectory training of an lnn is not available/)]);
   });
 });
