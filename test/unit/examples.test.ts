@@ -100,7 +100,7 @@ const smoke: Record<string, Smoke> = {
     },
   },
   'noether-kepler.ts': {
-    args: ['--steps', '150', '--hidden', '32,32', '--samples', '512', '--time', '4'],
+    args: ['--steps', '80', '--hidden', '32,32', '--samples', '256', '--time', '2'],
     check: (out) => {
       // | network | inputs | final loss | integrator | max δL_true | max δL_NN | … |
       const rows = out.split('\n').filter((l) => /^\| (unconstrained|rotation-invariant) \|/.test(l)).map((l) => l.split('|').map((c) => c.trim()));
