@@ -82,6 +82,8 @@ export { hnn, type HnnOptions } from './models/neural/hnn.js';
 export { mlpField, type MlpFieldOptions } from './models/neural/mlp-field.js';
 export { sympnet, type SympNetOptions } from './models/neural/sympnet.js';
 export { graphHnn, type GraphHnnOptions } from './models/neural/graph-hnn.js';
+export { lnn, LagrangianNetwork, type LnnOptions } from './models/neural/lnn.js';
+export { invariantCount, type LnnSymmetry } from './models/neural/lnn-invariants.js';
 export { mapJacobian } from './models/neural/map-jacobian.js';
 export type { Activation } from './models/neural/layers.js';
 export {
@@ -93,7 +95,7 @@ export { createRandom, type Random } from './models/neural/random.js';
 export { dataset, type FromHamiltonianOptions, type HamiltonianDataset, type InitialState } from './train/dataset.js';
 export { fit } from './train/fit.js';
 export type {
-  FitOptions, FitResult, TrainingData, TrajectoryTrainingData, TrajectoryData, TrajectoryFitOptions, RolloutOptions,
+  FitOptions, FitResult, TrainingData, LagrangianTrainingData, SampleData, TrajectoryTrainingData, TrajectoryData, TrajectoryFitOptions, RolloutOptions,
   LossName,
 } from './train/types.js';
 export { integrateModel, type IntegrateModelOptions } from './train/integrate-model.js';

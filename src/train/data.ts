@@ -4,7 +4,7 @@
  */
 import { DarbouxError, showValue } from '../errors.js';
 import type { LossGraph, DataField } from './losses.js';
-import type { TrainingData } from './types.js';
+import type { SampleData, TrainingData } from './types.js';
 
 /** Samples packed row-major: `count` records of `stride` floats. */
 export interface PackedSamples {
@@ -13,8 +13,11 @@ export interface PackedSamples {
   stride: number;
 }
 
-const FIELD_NEEDS: Record<DataField, keyof TrainingData> = {
-  q: 'q', p: 'p', dqdt: 'dqdt', dpdt: 'dpdt', qNext: 'qNext', pNext: 'pNext', qRef: 'trajectoryIndex', pRef: 'trajectoryIndex',
+type SampleField = keyof TrainingData | 'v' | 'a';
+type SampleArrays = Partial<Record<SampleField, ArrayLike<number>>>;
+
+const FIELD_NEEDS: Record<DataField, SampleField> = {
+  q: 'q', p: 'p', v: 'v', a: 'a', dqdt: 'dqdt', dpdt: 'dpdt', qNext: 'qNext', pNext: 'pNext', qRef: 'trajectoryIndex', pRef: 'trajectoryIndex',
 };
 
 function isArrayLike(v: unknown): v is ArrayLike<number> {
@@ -29,15 +32,17 @@ function isArrayLike(v: unknown): v is ArrayLike<number> {
  * @example
  * const n = checkTrainingData(graph, 1, { q, p, dqdt, dpdt }, 'data');
  */
-export function checkTrainingData(graph: LossGraph, dof: number, data: TrainingData, what: string): number {
+export function checkTrainingData(graph: LossGraph, dof: number, samples: SampleData, what: string): number {
+  const data = samples as SampleArrays;
   if (data === null || typeof data !== 'object') throw new DarbouxError('INPUT', `fit: ${what} must be an object of arrays (q, p, …)`);
-  if (!isArrayLike(data.q) || !isArrayLike(data.p)) throw new DarbouxError('INPUT', `fit: ${what}.q and ${what}.p must be arrays (samples × dof, row-major)`);
+  const second = graph.columns.some((c) => c.field === 'v') ? 'v' : 'p';
+  if (!isArrayLike(data.q) || !isArrayLike(data[second])) throw new DarbouxError('INPUT', `fit: ${what}.q and ${what}.${second} must be arrays (samples × dof, row-major)`);
   if (data.q.length % dof !== 0) {
     throw new DarbouxError('INPUT', `fit: ${what}.q has ${data.q.length} values, not a multiple of the model's dof ${dof} (samples × dof, row-major)`);
   }
   const count = data.q.length / dof;
   if (count === 0) throw new DarbouxError('INPUT', `fit: ${what} has no samples`);
-  const widths = new Map<keyof TrainingData, number>();
+  const widths = new Map<SampleField, number>();
   for (const c of graph.columns) widths.set(FIELD_NEEDS[c.field], c.field === 'qRef' || c.field === 'pRef' ? 1 : c.fieldWidth);
   for (const [key, width] of widths) {
     const arr = data[key];
@@ -68,8 +73,9 @@ export function checkTrainingData(graph: LossGraph, dof: number, data: TrainingD
  * @example
  * const { rows, count, stride } = packSamples(graph, 1, data);
  */
-export function packSamples(graph: LossGraph, dof: number, data: TrainingData): PackedSamples {
-  const count = data.q.length / dof;
+export function packSamples(graph: LossGraph, dof: number, samples: SampleData): PackedSamples {
+  const data = samples as SampleArrays;
+  const count = data.q!.length / dof;
   const stride = graph.stride;
   const rows = new Float64Array(count * stride);
   let firstOf: Map<number, number> | undefined;

@@ -10,12 +10,12 @@ import { trainGpu } from './gpu-trainer.js';
 import { gradientProgram, packParams, unpackParams } from './gradient-program.js';
 import { lossGraph } from './losses.js';
 import { checkFitOptionNames, resolveFitOptions } from './options.js';
-import type { FitOptions, FitResult, TrainingData, TrajectoryTrainingData } from './types.js';
+import type { FitOptions, FitResult, SampleData, TrajectoryTrainingData } from './types.js';
 import type { TrainingOutcome, TrainingPlan } from './plan.js';
 import { fitTrajectories } from './trajectory-fit.js';
 
 function checkModel(model: NeuralModel): void {
-  if (model === null || typeof model !== 'object') throw new DarbouxError('SPEC', 'fit: the model must be a NeuralModel (from hnn, mlpField or sympnet)');
+  if (model === null || typeof model !== 'object') throw new DarbouxError('SPEC', 'fit: the model must be a NeuralModel (from hnn, mlpField, sympnet or lnn)');
   const { dof } = model;
   if (!Number.isSafeInteger(dof) || dof < 1) throw new DarbouxError('SPEC', `fit: model.dof must be a positive integer, got ${showValue(dof)}`);
   for (const key of ['q', 'p'] as const) {
@@ -35,7 +35,7 @@ function checkModel(model: NeuralModel): void {
  * @example
  * const plan = planTraining(model, data, { steps: 100, lr: 1e-3 });
  */
-export function planTraining(model: NeuralModel, data: TrainingData, options: FitOptions): TrainingPlan {
+export function planTraining(model: NeuralModel, data: SampleData, options: FitOptions): TrainingPlan {
   checkModel(model);
   const resolved = resolveFitOptions(model, options);
   const graph = lossGraph(model, { loss: resolved.loss, energyWeight: resolved.energyWeight, rollout: resolved.rollout });
@@ -77,7 +77,7 @@ export function planTraining(model: NeuralModel, data: TrainingData, options: Fi
  * // Trajectory training through implicit midpoint with the exact adjoint (constant memory in the horizon):
  * await fit(model, { trajectories: { q, p, dt: 0.01, length: 100 } }, { loss: 'rollout', method: 'midpoint', horizon: 16, gradient: 'adjoint', steps: 500, lr: 1e-3 });
  */
-export async function fit(model: NeuralModel, data: TrainingData | TrajectoryTrainingData, options: FitOptions): Promise<FitResult> {
+export async function fit(model: NeuralModel, data: SampleData | TrajectoryTrainingData, options: FitOptions): Promise<FitResult> {
   checkFitOptionNames(options);
   // Trajectory training: data with trajectories only, or with samples too (a dataset) and loss 'rollout' without
   // the per-sample `rollout` settings.
@@ -90,7 +90,7 @@ export async function fit(model: NeuralModel, data: TrainingData | TrajectoryTra
     }
     return fitTrajectories(model, trajectories, options);
   }
-  const plan = planTraining(model, data as TrainingData, options);
+  const plan = planTraining(model, data as SampleData, options);
   let outcome: TrainingOutcome;
   if (plan.options.backend === 'gpu') {
     outcome = await trainGpu(plan);
@@ -103,6 +103,7 @@ export async function fit(model: NeuralModel, data: TrainingData | TrajectoryTra
     model: trained,
     params,
     hamiltonian: trained.hamiltonian,
+    ...(trained.lagrangian !== undefined ? { lagrangian: trained.lagrangian } : {}),
     history: outcome.history,
     validationHistory: outcome.validationHistory,
     validationSteps: outcome.validationSteps,

@@ -12,7 +12,7 @@ export interface IntegrateModelOptions {
   steps: number;
   /** Step size (hnn, mlpField); a sympnet's step is the one it was trained at. */
   dt?: number;
-  /** hnn: integration method of `compile` (default 'gauss4', symplectic for any H). */
+  /** hnn: integration method of `compile` (default 'gauss4', symplectic for any H); lnn: 'variationalMidpoint' (default), 'variationalTrapezoid' or 'rk4'. */
   method?: string;
   /** Number of trajectories (default 1). */
   batch?: number;
@@ -21,7 +21,8 @@ export interface IntegrateModelOptions {
 }
 
 /**
- * Integrates a learned model: an `hnn` through `compile` (a symplectic method), an `mlpField` by classical RK4
+ * Integrates a learned model: an `hnn` through `compile` (a symplectic method), an `lnn` through `compile` of its
+ * Lagrangian (p0 and the returned p are then velocities), an `mlpField` by classical RK4
  * on its vector field (the unconstrained, non-symplectic baseline), a `sympnet` by iterating its map. Returns
  * every state including the initial one: (steps + 1) × batch × dof, f64.
  *
@@ -37,6 +38,20 @@ export async function integrateModel(model: NeuralModel, options: IntegrateModel
   const Q = new Float64Array((steps + 1) * batch * n), P = new Float64Array((steps + 1) * batch * n);
   Q.set(Float64Array.from(options.q0));
   P.set(Float64Array.from(options.p0));
+  if (model.kind === 'lnn') {
+    // An lnn's second slot holds velocities: p0 is v0, and the returned p the velocities (not the momenta).
+    const st = await compile(model.lagrangian!, { method: options.method ?? 'variationalMidpoint', dt: requireDt(options.dt), backend: options.backend ?? 'cpu' });
+    try {
+      const r = await st.run({ q0: options.q0, v0: options.p0, steps, batch, record: 1 });
+      if (steps > 0) {
+        Q.set(r.record!.q, batch * n);
+        P.set(r.record!.v, batch * n);
+      }
+    } finally {
+      st.dispose();
+    }
+    return { q: Q, p: P };
+  }
   if (model.kind === 'hnn') {
     const dt = requireDt(options.dt);
     const st = await compile(model.hamiltonian!, { method: options.method ?? 'gauss4', dt, backend: options.backend ?? 'cpu' });

@@ -10,8 +10,8 @@ import { stepProgram } from '../integrators/methods.js';
 import type { NeuralModel } from '../models/neural/model.js';
 import type { LossName, RolloutOptions } from './types.js';
 
-/** Data fields a per-sample input column is filled from (`qRef`, `pRef`: the trajectory's first sample). */
-export type DataField = 'q' | 'p' | 'dqdt' | 'dpdt' | 'qNext' | 'pNext' | 'qRef' | 'pRef';
+/** Data fields a per-sample input column is filled from (`qRef`, `pRef`: the trajectory's first sample; `v`, `a`: an lnn's velocities and accelerations). */
+export type DataField = 'q' | 'p' | 'v' | 'a' | 'dqdt' | 'dpdt' | 'qNext' | 'pNext' | 'qRef' | 'pRef';
 
 /** One per-sample input: `node` (a vector) is filled from `field`, elements `offset … offset+width−1` of the sample. */
 export interface LossColumn {
@@ -66,6 +66,10 @@ function meanSquaredError(pairs: readonly (readonly [Expr, Expr])[]): Expr {
  * sample of the sample's trajectory, from `trajectoryIndex`) and w·mean_j (H(ẑ_j) − H(q, p))² over the
  * predicted states for the rollout loss.
  *
+ * `acceleration` (lnn; Cranmer et al. 2020): the mean over the dof components of (q̈_θ(q, v) − a)², q̈_θ the
+ * Euler–Lagrange accelerations of the learned L (`eulerLagrange().accelerations`, a pivoted solve with ∂²L/∂v²),
+ * so its θ-gradient differentiates through the solve and the Hessian.
+ *
  * @example
  * const g = lossGraph(model, { loss: 'derivative' });
  * g.columns.map((c) => c.field); // ['q', 'p', 'dqdt', 'dpdt']
@@ -76,10 +80,11 @@ export function lossGraph(model: NeuralModel, settings: LossSettings): LossGraph
   const column = (field: DataField, fieldWidth = dof, offset = 0): Expr => {
     const existing = columns.find((c) => c.field === field && c.offset === offset);
     if (existing) return existing.node;
-    const node = field === 'q' ? model.q : field === 'p' ? model.p : input('aux', `train.${field}.${offset}`, [dof]);
+    const node = field === 'q' ? model.q : field === 'p' || field === 'v' ? model.p : input('aux', `train.${field}.${offset}`, [dof]);
     columns.push({ node, field, fieldWidth, offset, width: dof });
     return node;
   };
+  if (settings.loss === 'acceleration') return accelerationLoss(model, column, columns);
   const q = column('q'), p = column('p');
   const weight = settings.energyWeight ?? 0;
   const H = model.hamiltonian?.H;
@@ -121,6 +126,15 @@ export function lossGraph(model: NeuralModel, settings: LossSettings): LossGraph
   }
   if (loss.shape.length !== 0) throw new DarbouxError('SHAPE', `the ${settings.loss} loss is not a scalar (shape [${loss.shape.join('×')}])`);
   return { name: settings.loss, loss, columns, stride: columns.reduce((s, c) => s + c.width, 0) };
+}
+
+/** The acceleration loss of an lnn: columns q, v (the model's state nodes) and the target accelerations a. */
+function accelerationLoss(model: NeuralModel, column: (field: DataField) => Expr, columns: LossColumn[]): LossGraph {
+  const L = need(model.lagrangian, model, 'lagrangian');
+  column('q');
+  column('v');
+  const loss = meanSquaredError([[L.eulerLagrange().accelerations, column('a')]]);
+  return { name: 'acceleration', loss, columns, stride: columns.reduce((s, c) => s + c.width, 0) };
 }
 
 function need<T>(value: T | undefined, model: NeuralModel, what: string): T {

@@ -11,10 +11,11 @@ export const LOSSES_BY_KIND: Readonly<Record<NeuralKind, readonly LossName[]>> =
   hnn: ['derivative', 'rollout'],
   mlpField: ['derivative'],
   sympnet: ['map', 'rollout'],
+  lnn: ['acceleration'],
 };
 
 /** Every loss `fit` knows. */
-export const LOSS_NAMES: readonly LossName[] = ['derivative', 'map', 'rollout'];
+export const LOSS_NAMES: readonly LossName[] = ['derivative', 'map', 'rollout', 'acceleration'];
 
 /**
  * Every option `fit` reads (FitOptions and TrajectoryFitOptions; `signal` and `onProgress` are the cancellation and
@@ -95,7 +96,7 @@ const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFi
 export function resolveFitOptions(model: NeuralModel, options: FitOptions): ResolvedFitOptions {
   checkFitOptionNames(options);
   const allowed = LOSSES_BY_KIND[model.kind];
-  if (allowed === undefined) throw new DarbouxError('SPEC', `fit: unknown model kind ${showValue(model.kind)}; expected hnn, mlpField or sympnet`);
+  if (allowed === undefined) throw new DarbouxError('SPEC', `fit: unknown model kind ${showValue(model.kind)}; expected hnn, mlpField, sympnet or lnn`);
   const loss = options.loss ?? allowed[0]!;
   if (!allowed.includes(loss)) {
     throw new DarbouxError('OPTION', `fit: loss ${showValue(loss)} does not apply to a ${model.kind} model; use ${allowed.map((l) => `'${l}'`).join(' or ')}`, { option: 'loss', value: loss, kind: model.kind });

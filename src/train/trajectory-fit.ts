@@ -24,8 +24,18 @@ import type { FitOptions, FitResult, TrajectoryData, TrajectoryFitOptions, Traje
 
 const positiveInteger = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 
+/** Trajectory training of an lnn is not implemented: OPTION with the reason and the alternatives. */
+function refuseLagrangianNetwork(model: NeuralModel): void {
+  if (model.kind !== 'lnn') return;
+  throw new DarbouxError(
+    'OPTION',
+    "fit: trajectory training of an lnn is not available: its observations are (q, v) and the start momenta ∂L/∂v(q, v; θ) depend on θ, which the Hamiltonian trajectory objective does not differentiate; train with loss 'acceleration' on { q, v, a }, or differentiate a run exactly with compile(model.lagrangian, { method: 'variationalMidpoint', … }).vjp",
+  );
+}
+
 /** Checks trajectory data and options against the model; returns the windows' start indices and counts. */
 function checkTrajectories(model: NeuralModel, data: TrajectoryData, options: TrajectoryFitOptions) {
+  refuseLagrangianNetwork(model);
   if (model.kind !== 'hnn' || model.hamiltonian === undefined) {
     throw new DarbouxError('OPTION', `fit: trajectory training integrates a Hamiltonian; a ${model.kind} model has none (use an hnn)`);
   }
@@ -154,6 +164,7 @@ export function trajectoryObjective(model: NeuralModel, data: TrajectoryData, op
  * const res = await fit(hnn({ dof: 1, hidden: [32], seed: 0 }), { trajectories: data.trajectories }, { loss: 'rollout', method: 'midpoint', horizon: 8, gradient: 'adjoint', steps: 500, lr: 1e-3 });
  */
 export async function fitTrajectories(model: NeuralModel, data: TrajectoryData, options: FitOptions & TrajectoryFitOptions): Promise<FitResult & { memory: TrajectoryGradientMemory }> {
+  refuseLagrangianNetwork(model);
   const resolved = resolveFitOptions(model, { ...options, loss: 'derivative', rollout: undefined });
   if (resolved.backend !== 'cpu') throw new DarbouxError('OPTION', "fit: trajectory training runs on the CPU backend (f64); use backend: 'cpu'");
   if (options.validation !== undefined) throw new DarbouxError('OPTION', 'fit: validation data is not supported with trajectory training; hold out trajectories and evaluate them with integrateModel');

@@ -3,12 +3,13 @@
  * files that validate, plan and run training all import them from here.
  */
 import type { Hamiltonian } from '../system/hamiltonian.js';
+import type { Lagrangian } from '../system/lagrangian.js';
 import type { ImplicitSolver } from '../integrators/newton.js';
 import type { NeuralModel, ParamTensors } from '../models/neural/model.js';
 import type { AdapterChoice } from '../runtime/index.js';
 
 /** Losses `fit` knows; which apply depends on the model kind (see `LOSSES_BY_KIND`). */
-export type LossName = 'derivative' | 'map' | 'rollout';
+export type LossName = 'derivative' | 'map' | 'rollout' | 'acceleration';
 
 /**
  * Training samples: flat row-major arrays, samples × dof (q, p, and the targets the loss needs).
@@ -17,7 +18,8 @@ export type LossName = 'derivative' | 'map' | 'rollout';
  * - `map` loss: `qNext`, `pNext` (the state one map application later);
  * - `rollout` loss with k steps: `qNext`, `pNext` of samples × k × dof (the states after 1, …, k steps);
  * - `energyWeight` with the derivative loss: `trajectoryIndex` (one integer per sample; the reference energy is
- *   the model's H at the first sample of the same trajectory).
+ *   the model's H at the first sample of the same trajectory);
+ * - `acceleration` loss (lnn): see `LagrangianTrainingData`.
  */
 export interface TrainingData {
   q: ArrayLike<number>;
@@ -28,6 +30,18 @@ export interface TrainingData {
   pNext?: ArrayLike<number>;
   trajectoryIndex?: ArrayLike<number>;
 }
+
+/** Samples of a Lagrangian system for the `acceleration` loss of an lnn: samples × dof each, row-major. */
+export interface LagrangianTrainingData {
+  q: ArrayLike<number>;
+  /** Velocities q̇. */
+  v: ArrayLike<number>;
+  /** Accelerations q̈ at (q, v). */
+  a: ArrayLike<number>;
+}
+
+/** Any per-sample training data (`TrainingData` for hnn, mlpField and sympnet; `LagrangianTrainingData` for lnn). */
+export type SampleData = TrainingData | LagrangianTrainingData;
 
 /** k-step rollout through an integrator (hnn: an explicit `compile` method; sympnet: the map composed k times). */
 export interface RolloutOptions {
@@ -49,7 +63,7 @@ export interface TrajectoryTrainingData {
 
 /** Options of `fit`. */
 export interface FitOptions extends TrajectoryFitOptions {
-  /** Loss (default: 'derivative' for hnn and mlpField, 'map' for sympnet). */
+  /** Loss (default: 'derivative' for hnn and mlpField, 'map' for sympnet, 'acceleration' for lnn). */
   loss?: LossName;
   /** Optimiser steps (a positive integer). */
   steps: number;
@@ -79,7 +93,7 @@ export interface FitOptions extends TrajectoryFitOptions {
   /** Rollout loss settings (required for loss 'rollout'). */
   rollout?: RolloutOptions;
   /** Held-out samples, whose full loss is recorded every `validationEvery` steps. */
-  validation?: TrainingData;
+  validation?: SampleData;
   /** Steps between validation losses (default 1). */
   validationEvery?: number;
   /** GPU: steps between readbacks of the loss history (the non-finite check), default 100. */
@@ -96,6 +110,8 @@ export interface FitResult {
   params: ParamTensors;
   /** hnn: the trained Hamiltonian, usable by `compile`. */
   hamiltonian?: Hamiltonian;
+  /** lnn: the trained Lagrangian, usable by `compile`. */
+  lagrangian?: Lagrangian;
   /** Minibatch loss at every step (before that step's update). */
   history: number[];
   /** Full validation loss, recorded at `validationSteps` (before that step's update; the last after training). */

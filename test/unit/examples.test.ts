@@ -99,6 +99,19 @@ const smoke: Record<string, Smoke> = {
       expect(numberAfter(out, 'max |H − E|/E over the run:')).toBeLessThan(1e-3);
     },
   },
+  'noether-kepler.ts': {
+    args: ['--steps', '80', '--hidden', '32,32', '--samples', '256', '--time', '2'],
+    check: (out) => {
+      // | network | inputs | final loss | integrator | max δL_true | max δL_NN | … |
+      const rows = out.split('\n').filter((l) => /^\| (unconstrained|rotation-invariant) \|/.test(l)).map((l) => l.split('|').map((c) => c.trim()));
+      expect(rows.map((r) => [r[1], r[2], r[4]!.split(' ')[0]])).toEqual([
+        ['unconstrained', '6', 'rk4'], ['unconstrained', '6', 'variationalMidpoint'],
+        ['rotation-invariant', '3', 'rk4'], ['rotation-invariant', '3', 'variationalMidpoint'],
+      ]);
+      // The invariant network's own angular momentum: conserved to rounding by the variational integrator.
+      expect(Number(rows[3]![6])).toBeLessThan(1e-12);
+    },
+  },
   'nbody.ts': {
     args: ['--n', '64', '--time', '0.5'],
     check: (out) => {

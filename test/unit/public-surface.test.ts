@@ -23,7 +23,7 @@ const ROOT_VALUES = words(`
   symplecticDefect graphSize printExpr gpuAvailable gpuInfo releaseGpu
   harmonicOscillator pendulum kepler keplerPolar henonHeiles lennardJones doubleWell coupledOscillator doublePendulum dnls plummer fpuChain
   fcc hexagonal maxwellBoltzmann radialDistribution
-  hnn graphHnn mlpField sympnet mapJacobian ParamStore initialisers glorot he normal zerosInit createRandom
+  hnn graphHnn lnn LagrangianNetwork invariantCount mlpField sympnet mapJacobian ParamStore initialisers glorot he normal zerosInit createRandom
   dataset fit integrateModel
   readNpy writeNpy readNpz writeNpz readCsv writeCsv readJsonArrays writeJsonArrays
   trajectoryFromRun trajectoryArrays trajectoryFromArrays encodeTrajectory decodeTrajectory
@@ -43,8 +43,8 @@ const ROOT_TYPES = words(`
   PrintOptions AdapterChoice GpuInfo
   Model
   FccOptions HexagonalOptions LatticeState MaxwellBoltzmannOptions RadialDistributionOptions RadialDistribution
-  NeuralModel NeuralKind ParamTensors HnnOptions GraphHnnOptions MlpFieldOptions SympNetOptions Activation Initialiser InitName Random
-  FromHamiltonianOptions HamiltonianDataset InitialState FitOptions FitResult TrainingData TrajectoryTrainingData
+  NeuralModel NeuralKind ParamTensors HnnOptions GraphHnnOptions LnnOptions LnnSymmetry MlpFieldOptions SympNetOptions Activation Initialiser InitName Random
+  FromHamiltonianOptions HamiltonianDataset InitialState FitOptions FitResult TrainingData LagrangianTrainingData SampleData TrajectoryTrainingData
   TrajectoryData TrajectoryFitOptions RolloutOptions LossName IntegrateModelOptions
   NdArray NpzOptions CsvTable Trajectory TrajectoryInputs FileFormat
 `);
