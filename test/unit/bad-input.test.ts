@@ -286,7 +286,7 @@ describe('fit options', () => {
 
   it('an unknown loss says "unknown loss" and lists them; a known loss for the wrong model keeps its message', async () => {
     const err = await refusal(() => fit(model, data, { steps: 2, lr: 1e-3, loss: 'rolout' } as never));
-    expect(err.message).toBe("fit: unknown loss 'rolout' (did you mean 'rollout'?); the losses are 'derivative', 'map', 'rollout'");
+    expect(err.message).toBe("fit: unknown loss 'rolout' (did you mean 'rollout'?); the losses are 'derivative', 'map', 'rollout', 'acceleration'");
     const field = mlpField({ dof: 1, hidden: [4], activation: 'tanh', seed: 0 });
     expect((await refusal(() => fit(field, data, { steps: 2, lr: 1e-3, loss: 'map' }))).message).toMatch(/does not apply to a mlpField model/);
   });
