@@ -4,10 +4,14 @@ import type { FixedPointSettings } from '../../codegen/step-body.js';
 import type { ParamValues } from '../../system/hamiltonian.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import { size } from '../../ir/shape.js';
-import { throwRunFailure } from '../checks.js';
+import { RunControl } from '../run-control.js';
+import { runFailureError } from '../run-failures.js';
 import { jsRunners } from './runners.js';
+import { runWindowed } from './windowed-run.js';
 import type { VjpOptions, VjpResult } from '../stepper.js';
-import { runVjp, type AdjointBackend } from '../adjoint-driver.js';
+import { runVjp, type AdjointBackend, type BackwardSegment, type BackwardStatus } from '../adjoint-driver.js';
+import type { JsAdjointRunner } from '../../codegen/emit-js-adjoint.js';
+import { CHUNK_TARGET_MS } from '../run-control.js';
 
 /**
  * The f64 CPU backend of the vjp memory modes, for a program with given parameter values (aligned with
@@ -23,18 +27,18 @@ export function cpuAdjointBackend(program: StepProgram, dt: number, params: read
     dt,
     label: 'cpu f64',
     bytesPerValue: 8,
-    async forward(q, p, batch, steps, t0, record) {
+    async forward(q, p, batch, steps, t0, record, control = new RunControl({}, 'vjp', steps)) {
       const n = program.system.dof;
       const count = record > 0 ? Math.floor(steps / record) : 0;
       const rq = record > 0 ? new Float64Array(count * batch * n) : null;
       const rp = record > 0 ? new Float64Array(count * batch * n) : null;
-      const status = runners.forward(q, p, params as Float64Array[], batch, steps, dt, t0, record, rq, rp);
-      throwRunFailure(program.method, dt, status);
+      const args = { Q: q, P: p, params: params as Float64Array[], batch, steps, dt, t0, record, recordQ: rq, recordP: rp };
+      const status = await runWindowed(runners.forward, args, control);
+      if (status.failures.length > 0) throw runFailureError(program.method, dt, status.failures, { batch });
       return { q, p, ...(rq && rp ? { record: { q: rq, p: rp } } : {}) };
     },
-    async backward(s) {
-      const run = runners.backward(s.source);
-      return run(s.q, s.p, s.lq, s.lp, s.g, params, s.batch, s.steps, dt, s.t0, s.storedQ ?? null, s.storedP ?? null);
+    async backward(s, control = new RunControl({}, 'vjp', s.steps)) {
+      return backwardInPieces(runners.backward(s.source), s, params, dt, control);
     },
   };
 }
@@ -87,4 +91,35 @@ export async function programVjp(program: StepProgram, options: ProgramVjpOption
     maxIterations: options.maxIterations ?? JS_FIXED_POINT.maxIterations,
   };
   return runVjp(cpuAdjointBackend(program, dt, alignedParams(program, options.params), settings), options);
+}
+
+/**
+ * A backward segment run in pieces of steps from its end, each sized to take about CHUNK_TARGET_MS, with a yield
+ * (and the abort test) between them once that much time has passed; one piece when the segment is short.
+ */
+async function backwardInPieces(run: JsAdjointRunner, s: BackwardSegment, params: readonly ArrayLike<number>[], dt: number, control: RunControl): Promise<BackwardStatus> {
+  const n = s.lq.length / s.batch;
+  const out: BackwardStatus = { failure: null, iterationsTotal: 0, iterationsMax: 0 };
+  let end = s.steps, lastYield = performance.now();
+  control.throwIfAborted();
+  while (end > 0) {
+    const length = Math.min(end, Math.max(1, Math.floor(control.budget() / s.batch)));
+    const start = end - length;
+    const stored = (a: Float64Array | undefined) => a?.subarray(start * s.batch * n, end * s.batch * n) ?? null;
+    const began = performance.now();
+    const status = run(s.q, s.p, s.lq, s.lp, s.g, params, s.batch, length, dt, s.t0 + start * dt, stored(s.storedQ), stored(s.storedP));
+    const now = performance.now();
+    control.measured(length * s.batch, now - began);
+    out.iterationsTotal += status.iterationsTotal;
+    out.iterationsMax = Math.max(out.iterationsMax, status.iterationsMax);
+    if (status.failure) return { ...out, failure: { ...status.failure, step: status.failure.step + start } };
+    end = start;
+    if (end > 0 && now - lastYield >= CHUNK_TARGET_MS) {
+      control.report(s.steps - end, s.steps);
+      await control.pause();
+      lastYield = performance.now();
+    }
+  }
+  control.report(s.steps, s.steps);
+  return out;
 }
