@@ -78,6 +78,7 @@ export function checkRunControl(options: RunControlOptions, what: string): void 
 export class RunControl {
   private unitsPerMs = 0;
   private lastFraction = -1;
+  private lastYield = performance.now();
   private readonly signal?: AbortSignal;
   private readonly onProgress?: (progress: Progress) => void;
 
@@ -132,6 +133,21 @@ export class RunControl {
     if (fraction <= this.lastFraction) return;
     this.lastFraction = fraction;
     this.onProgress({ stepsDone: Math.floor(fraction * this.steps), steps: this.steps, fraction });
+  }
+
+  /**
+   * Between two units of a loop (optimiser steps, dispatches): once CHUNK_TARGET_MS has passed since the last
+   * yield, reports `done` of `total` and yields (throwing ABORTED if the signal was aborted).
+   *
+   * @example
+   * for (let t = 0; t < steps; t++) { …; await control.tick(t + 1); }
+   */
+  async tick(done: number, total: number = this.steps): Promise<void> {
+    const now = performance.now();
+    if (now - this.lastYield < CHUNK_TARGET_MS) return;
+    this.report(done, total);
+    await this.pause();
+    this.lastYield = performance.now();
   }
 
   /** Yields a macrotask, then throws ABORTED if the signal was aborted meanwhile. */

@@ -14,6 +14,8 @@ import type { Expr } from '../../src/ir/expr.js';
 import { pairSum } from '../../src/ir/ops/pairs.js';
 import { Hamiltonian as HamiltonianClass } from '../../src/system/hamiltonian.js';
 import { jitteredLattice } from './particle-fixtures.js';
+import { fit } from '../../src/index.js';
+import { fixtureHnn, springData } from './train-fixtures.js';
 
 /** A driven anharmonic pair H = |p|²/2 + |q|²/2 + |q|⁴/10 − ε t Σq: time-dependent (the force is
  * linear in t, so a time rounded differently shows), with carried forces. */
@@ -102,18 +104,25 @@ describe('chunked CPU runs are bit-identical to one call', () => {
 });
 
 describe('progress and cancellation (CPU)', () => {
-  it('a timer fires during a long run, and a dispose from a timer is seen by the next call', async () => {
+  it('a timer fires during a long run (a dispose from a timer runs before the run ends)', async () => {
     const st = await compile(henonHeiles().hamiltonian, { method: 'leapfrog', dt: 0.01, backend: 'cpu' });
     const { q0, p0 } = states(2, 1, 0.1);
     const ticks: number[] = [];
     const start = performance.now();
     const timer = setInterval(() => ticks.push(performance.now() - start), 5);
+    let disposedAt = Infinity;
+    setTimeout(() => {
+      st.dispose();
+      disposedAt = performance.now() - start;
+    }, 10);
     const run = st.run({ q0, p0, steps: 20_000_000 });
     let finished = -1;
-    await run.then(() => (finished = performance.now() - start));
+    await run.then(() => (finished = performance.now() - start), () => (finished = performance.now() - start));
     clearInterval(timer);
-    // Ticks arrive while the run is going, not only after it.
+    // Ticks arrive while the run is going, not only after it; so does the dispose.
     expect(ticks.filter((t) => t < finished - 20).length).toBeGreaterThan(2);
+    expect(disposedAt).toBeLessThan(finished);
+    await expect(st.run({ q0, p0, steps: 1 })).rejects.toBeInstanceOf(DarbouxError);
   });
 
   it('abort mid-run rejects with ABORTED (name AbortError) and leaves the stepper usable', async () => {
@@ -175,5 +184,31 @@ describe('progress and cancellation (CPU)', () => {
     await expect(st.vjp(long)).rejects.toMatchObject({ code: 'ABORTED', name: 'AbortError' });
     const again = await st.vjp(base);
     expect(Array.from(again.dq0)).toEqual(Array.from(plain.dq0));
+  });
+});
+
+describe('fit: signal and onProgress', () => {
+  const data = springData(6, 20);
+  const options = { loss: 'derivative' as const, steps: 3000, lr: 1e-2, batchSize: 40, seed: 3 };
+
+  it('reports optimiser steps rising to 1 and gives the same result as without the options', async () => {
+    const reports: { stepsDone: number; steps: number; fraction: number }[] = [];
+    const observed = await fit(fixtureHnn(1, 16), data, { ...options, signal: new AbortController().signal, onProgress: (p) => reports.push(p) });
+    const plain = await fit(fixtureHnn(1, 16), data, options);
+    expect(observed.history).toEqual(plain.history);
+    expect(observed.params).toEqual(plain.params);
+    expect(reports.at(-1)).toEqual({ stepsDone: 3000, steps: 3000, fraction: 1 });
+    expect(reports.length).toBeGreaterThan(1);
+    for (let k = 1; k < reports.length; k++) expect(reports[k]!.stepsDone).toBeGreaterThan(reports[k - 1]!.stepsDone);
+  });
+
+  it('abort rejects with ABORTED, and an aborted signal before the start does no work', async () => {
+    const controller = new AbortController();
+    let last = 0;
+    setTimeout(() => controller.abort(), 30);
+    const error = await fit(fixtureHnn(1, 16), data, { ...options, steps: 1_000_000, signal: controller.signal, onProgress: (p) => (last = p.stepsDone) }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ABORTED', name: 'AbortError' });
+    expect(last).toBeLessThan(1_000_000);
+    await expect(fit(fixtureHnn(1, 16), data, { ...options, signal: controller.signal })).rejects.toMatchObject({ code: 'ABORTED' });
   });
 });
