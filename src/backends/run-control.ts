@@ -124,6 +124,16 @@ export class RunControl {
   }
 
   /**
+   * This control as `run` options (its signal, progress reported into it), for a phase that calls `run`.
+   *
+   * @example
+   * await stepper.run({ q0, p0, steps, ...control.asOptions() });
+   */
+  asOptions(): RunControlOptions {
+    return { signal: this.signal, onProgress: this.onProgress === undefined ? undefined : (p) => this.report(p.fraction, 1) };
+  }
+
+  /**
    * Reports progress: `done` of `total` work units (steps, or trajectory·steps on a backend that advances
    * trajectories one after the other), as steps per trajectory. Repeated or decreasing fractions are not reported.
    */

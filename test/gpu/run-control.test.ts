@@ -6,7 +6,7 @@
  * of exactly that many steps; the others against a run of them alone); 'throw' names the earliest failure.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { compile, DarbouxError, henonHeiles } from '../../src/index.js';
+import { compile, DarbouxError, fcc, henonHeiles, maxwellBoltzmann, particles } from '../../src/index.js';
 import { releaseGpu } from '../../src/runtime/index.js';
 
 afterAll(() => releaseGpu());
@@ -116,4 +116,33 @@ describe('GPU runs: onFailure', () => {
     await expect(st.run({ q0, p0, steps: 200, batch: 3 })).rejects.toMatchObject({ code: 'NO_CONVERGENCE', details: { trajectory: 1, step: s.step, failed: 1 } });
     st.dispose();
   });
+});
+
+describe('per-particle GPU kernels: onFailure and abort', () => {
+  for (const kernel of ['workgroup', 'tiled'] as const) {
+    it(`${kernel}: a copy with overlapping particles fails at step 0; 'report' keeps the others, 'throw' counts the failures`, async () => {
+      const { q, box } = fcc({ cells: [2, 2, 2], density: 0.8 });
+      const n = q.length / 3;
+      const sys = particles({ n, dim: 3, mass: 1, box, pair: { V: '4*((1/r)^12 - (1/r)^6)', cutoff: 1.5, shift: true } });
+      const p = Float64Array.from(Float32Array.from(maxwellBoltzmann({ n, dim: 3, temperature: 1, mass: 1, seed: 2 })));
+      const st = await compile(sys.hamiltonian, { method: 'leapfrog', dt: 0.004, backend: 'gpu', particleKernel: kernel });
+      expect((st as { kernel?: string }).kernel).toBe(kernel);
+      const bad = Float64Array.from(q);
+      bad.set(q.subarray(0, 3), 9); // particles 0 and 3 overlap (r = 0)
+      const q0 = [...q, ...bad, ...q, ...bad], p0 = [...p, ...p, ...p, ...p];
+      const r = await st.run({ q0, p0, steps: 20, batch: 4, onFailure: 'report' });
+      expect(r.status).toEqual([{ ok: true }, { ok: false, code: 'NONFINITE', step: 0 }, { ok: true }, { ok: false, code: 'NONFINITE', step: 0 }]);
+      const dof = q.length;
+      // A failed copy at step 0 keeps its initial state (as f32); the good copies equal a run of one alone.
+      expect(bits(r.q.subarray(dof, 2 * dof))).toEqual(bits(bad));
+      const alone = await st.run({ q0: q, p0: p, steps: 20 });
+      expect(bits(r.q.subarray(2 * dof, 3 * dof))).toEqual(bits(alone.q));
+      expect(bits(r.p.subarray(0, dof))).toEqual(bits(alone.p));
+      await expect(st.run({ q0, p0, steps: 20, batch: 4 })).rejects.toMatchObject({ code: 'NONFINITE', details: { step: 0, trajectory: 1, i: 0, j: 3, failed: 2, failedTrajectories: [1, 3] } });
+      const controller = new AbortController();
+      controller.abort();
+      await expect(st.run({ q0: q, p0: p, steps: 20, signal: controller.signal })).rejects.toMatchObject({ code: 'ABORTED' });
+      st.dispose();
+    });
+  }
 });
