@@ -16,7 +16,7 @@ export function jsLiteral(v: number): string {
 }
 
 /**
- * JavaScript (f64). A failed solve sets `failure` and leaves the step loop labelled `stepLoop`
+ * JavaScript (f64). A failed solve sets `failStep` and the other failure locals and leaves the step loop labelled `stepLoop`
  * (`jsKernelSkeleton`: loop variables `s`, step, and `b`, trajectory).
  *
  * @example
@@ -39,7 +39,7 @@ export const jsTarget: Target = {
   huge: 'Infinity',
   copyArray: (to, from) => `${to}.set(${from});`,
   solveFailure: (residual, iterations) => [
-    `failure = { kind: 'noConvergence', step: s, trajectory: b, residual: ${residual}, iterations: ${iterations} };`,
+    `failStep = s; failKind = 1; failResidual = ${residual}; failIterations = ${iterations};`,
     'break stepLoop;',
   ],
   afterSolve: [],

@@ -205,7 +205,7 @@ describe('generated code snapshots', () => {
           let vc9 = vt7;
           let untilRecord = recordEvery > 0 ? recordEvery - (sFrom % recordEvery) : 0;
           let recordAt = o + (recordEvery > 0 ? Math.floor(sFrom / recordEvery) * batch * 2 : 0);
-          let failure = null;
+          let failStep = -1, failKind = 0, failResidual = 0, failIterations = 0;
           stepLoop: for (let s = sFrom; s < sTo; s++) {
             const vt10 = (sp0 - vc8);
             const vt11 = (sp1 - vc9);
@@ -228,7 +228,7 @@ describe('generated code snapshots', () => {
             vc8 = vt20;
             vc9 = vt21;
             const check = nq0 + np0 + nq1 + np1;
-            if (check - check !== 0) { failure = { kind: 'nonfinite', step: s, trajectory: b }; break stepLoop; }
+            if (check - check !== 0) { failStep = s; break stepLoop; }
             sq0 = nq0; sp0 = np0;
             sq1 = nq1; sp1 = np1;
             if (recordQ !== null && --untilRecord === 0) {
@@ -238,7 +238,7 @@ describe('generated code snapshots', () => {
               recordAt += batch * 2;
             }
           }
-          if (failure !== null) failures.push(failure);
+          if (failStep >= 0) failures.push(failKind === 0 ? { kind: 'nonfinite', step: failStep, trajectory: b } : { kind: 'noConvergence', step: failStep, trajectory: b, residual: failResidual, iterations: failIterations });
           Q[o + 0] = sq0; P[o + 0] = sp0;
           Q[o + 1] = sq1; P[o + 1] = sp1;
         }

@@ -88,13 +88,13 @@ describe('chunked CPU runs are bit-identical to one call', () => {
     const h = driven();
     const st = await compile(h, { method: 'leapfrog', dt: 0.001, backend: 'cpu' });
     const runner = compileJsRunner(specializeParameters(stepProgram(h, 'leapfrog')));
-    const batch = 2, steps = 600_000;
+    const batch = 2, steps = 6_000_000; // ≥ 40 ms even on a fast machine: the run yields to the timer
     const { q0, p0 } = states(2, batch);
     let ticks = 0;
     const timer = setInterval(() => ticks++, 1);
-    const got = await st.run({ q0, p0, steps, batch, t0: 0.37, record: 50_000 });
+    const got = await st.run({ q0, p0, steps, batch, t0: 0.37, record: 500_000 });
     clearInterval(timer);
-    const { one } = runBoth(runner, h, q0, p0, batch, steps, 0.001, 50_000, () => []);
+    const { one } = runBoth(runner, h, q0, p0, batch, steps, 0.001, 500_000, () => []);
     expect(bits(got.q)).toEqual(bits(one.Q));
     expect(bits(got.p)).toEqual(bits(one.P));
     expect(bits(got.record!.q)).toEqual(bits(one.RQ));
