@@ -41,6 +41,7 @@ export { compile, type CompileOptions } from './backends/compile.js';
 export { methodNames } from './integrators/methods.js';
 export type { ImplicitSolver } from './integrators/newton.js';
 export type { Stepper, RunOptions, RunResult, VjpOptions, VjpResult, VjpMemory } from './backends/stepper.js';
+export type { Progress, TrajectoryStatus, OnFailure } from './backends/stepper.js';
 export type { GpuOptions, GpuStepper } from './backends/gpu/stepper.js';
 
 // Diagnostics.

@@ -33,6 +33,7 @@ const ROOT_TYPES = words(`
   ParticlesOptions ParticleSystem PlummerOptions PlummerModel PairOptions BondOptions ExternalOptions PairPotential ExternalPotential
   Expr Shape Operand Scalar Vector Matrix
   CompileOptions ImplicitSolver Stepper RunOptions RunResult VjpOptions VjpResult VjpMemory GpuOptions GpuStepper
+  Progress TrajectoryStatus OnFailure
   PrintOptions AdapterChoice GpuInfo
   Model
   FccOptions HexagonalOptions LatticeState MaxwellBoltzmannOptions RadialDistributionOptions RadialDistribution
