@@ -84,7 +84,6 @@ function jsRunnerSource(program: StepProgram, settings: FixedPointSettings, unro
     carries: { preLoop: carries.preLoop, assign: carries.assign(extra, JS_KERNEL_INDENT.step) },
     iterations: iterations ? [iterations] : [],
     record: true,
-    windowed: true,
   });
 }
 

@@ -82,15 +82,23 @@ export function optimizableSource(generate: (unrollLimit: number | undefined) =>
   return shrinks ? generate(4) : source;
 }
 
-/** The step loop of each direction, and the time of its first step (for carried values evaluated before it). */
+/**
+ * The step loop of each direction over the window sFrom…sTo−1 of `steps` (forward: ascending, backward:
+ * descending), and the time its carried values are evaluated at: that of the window's first step, computed as the
+ * step before it computed it when the window starts inside the run (time + dt forward, time − dt backward), so a
+ * run split into windows is bit-identical to one call.
+ */
 const JS_DIRECTIONS: Record<StepDirection, { stepLoop: string; firstTime: string }> = {
-  forward: { stepLoop: 'for (let s = 0; s < steps; s++) {', firstTime: 'tStart' },
-  backward: { stepLoop: 'for (let s = steps - 1; s >= 0; s--) {', firstTime: 'tStart + (steps - 1) * dt' },
+  forward: { stepLoop: 'for (let s = sFrom; s < sTo; s++) {', firstTime: 'sFrom === 0 ? tStart : tStart + (sFrom - 1) * dt + dt' },
+  backward: { stepLoop: 'for (let s = sTo - 1; s >= sFrom; s--) {', firstTime: 'sTo === steps ? tStart + (steps - 1) * dt : tStart + sTo * dt - dt' },
 };
 
 /** What a runner puts into `jsKernelSkeleton`. */
 export interface JsKernelParts {
-  /** Name and parameter list of the returned function (it must take `batch`, `steps`, `dt`, `tStart`). */
+  /**
+   * Name and parameter list of the returned function: it must take `batch`, `steps`, `dt`, `tStart`, and end with
+   * the window `bFrom = 0, bTo = batch, sFrom = 0, sTo = steps` (trajectories bFrom…bTo−1, steps sFrom…sTo−1).
+   */
   readonly signature: string;
   readonly direction: StepDirection;
   readonly dof: number;
@@ -110,21 +118,16 @@ export interface JsKernelParts {
   readonly iterations: readonly string[];
   /** Record the first pair every `recordEvery` steps into `recordQ`, `recordP` (when not null). */
   readonly record?: boolean;
-  /**
-   * Forward runners only: the signature ends with `bFrom, bTo, sFrom, sTo` (trajectories bFrom…bTo−1, steps
-   * sFrom…sTo−1 of `steps`), so a run can be split into windows whose results are bit-identical to one call; and
-   * every trajectory runs to its end or its own first failure (all collected in `failures`, the state left at
-   * the last finite one) instead of the runner returning at the first failure.
-   */
-  readonly windowed?: boolean;
 }
 
 /**
  * The source of a generated runner (for `new Function`): returns a function that runs every trajectory through
  * its steps and returns `JsRunStatus` (the first failure: an unconverged solve, from the target's
  * `solveFailure`, or a non-finite pair value; and the iteration statistics). A failing step leaves the
- * registers at the last finite state (`failStep` is set and the labelled step loop left). Windowed runners
- * (`JsKernelParts.windowed`) collect every trajectory's failure in `failures` and go on with the next one.
+ * registers at the last finite state (`failStep` is set and the labelled step loop left). Every runner takes a
+ * window of trajectories and steps (a run split into windows, in trajectory-major order, is bit-identical to one
+ * call); forward runners collect every trajectory's failure in `failures` and go on with the next one, backward
+ * ones return at the first.
  *
  * @example
  * const source = jsKernelSkeleton({ signature: 'run(Q, P, params, batch, steps, dt, tStart)', direction: 'forward', dof: n, lowering, pairs: [state], prologue, usesTime, carries, iterations: [] });
@@ -132,7 +135,7 @@ export interface JsKernelParts {
 export function jsKernelSkeleton(parts: JsKernelParts): string {
   const { dof: n, lowering, pairs } = parts;
   const I = '      ';
-  const windowed = parts.windowed === true && parts.direction === 'forward';
+  const collect = parts.direction === 'forward';
   const direction = JS_DIRECTIONS[parts.direction];
   const advanced = pairs.filter((pair) => pair.next !== null);
   const its = parts.iterations;
@@ -145,24 +148,23 @@ export function jsKernelSkeleton(parts: JsKernelParts): string {
     ...handOver.scratch,
     `return function ${parts.signature} {`,
     '  let iterationsTotal = 0, iterationsMax = 0;',
-    ...(windowed ? ['  const failures = [];'] : []),
+    ...(collect ? ['  const failures = [];'] : []),
     ...parts.prologue,
-    windowed ? '  for (let b = bFrom; b < bTo; b++) {' : '  for (let b = 0; b < batch; b++) {',
+    '  for (let b = bFrom; b < bTo; b++) {',
     `    const o = b * ${n};`,
     ...pairs.flatMap((pair) => loadLines(pair, n)),
     // Carried values are evaluated at the first state, at the time of the first step (H may depend on t). A
     // window that starts at step sFrom > 0 takes the time as the step before it computed it (time + dt).
     ...(parts.usesTime && parts.carries.preLoop.length > 0
-      ? [windowed ? '    const time = sFrom === 0 ? tStart : tStart + (sFrom - 1) * dt + dt;' : `    const time = ${direction.firstTime};`]
+      ? [`    const time = ${direction.firstTime};`]
       : []),
     ...parts.carries.preLoop,
+    // Recording (forward): the next snapshot after step sFrom, and where it goes.
     ...(parts.record
-      ? windowed
-        ? ['    let untilRecord = recordEvery > 0 ? recordEvery - (sFrom % recordEvery) : 0;', `    let recordAt = o + (recordEvery > 0 ? Math.floor(sFrom / recordEvery) * batch * ${n} : 0);`]
-        : ['    let untilRecord = recordEvery;', '    let recordAt = o;']
+      ? ['    let untilRecord = recordEvery > 0 ? recordEvery - (sFrom % recordEvery) : 0;', `    let recordAt = o + (recordEvery > 0 ? Math.floor(sFrom / recordEvery) * batch * ${n} : 0);`]
       : []),
     '    let failStep = -1, failKind = 0, failResidual = 0, failIterations = 0;',
-    `    stepLoop: ${windowed ? 'for (let s = sFrom; s < sTo; s++) {' : direction.stepLoop}`,
+    `    stepLoop: ${direction.stepLoop}`,
     ...(parts.usesTime ? [`${I}const time = tStart + s * dt;`] : []),
     ...(parts.stepLoads ?? []),
     ...lowering.lines,
@@ -172,10 +174,10 @@ export function jsKernelSkeleton(parts: JsKernelParts): string {
     ...handOver.afterCarries,
     ...record,
     '    }',
-    `    if (failStep >= 0) ${windowed ? `failures.push(${FAILURE_RECORD});` : `return { failure: ${FAILURE_RECORD}, iterationsTotal, iterationsMax };`}`,
+    `    if (failStep >= 0) ${collect ? `failures.push(${FAILURE_RECORD});` : `return { failure: ${FAILURE_RECORD}, iterationsTotal, iterationsMax };`}`,
     ...pairs.flatMap((pair) => storeLines(pair, n)),
     '  }',
-    windowed ? '  return { failure: null, failures, iterationsTotal, iterationsMax };' : '  return { failure: null, iterationsTotal, iterationsMax };',
+    collect ? '  return { failure: null, failures, iterationsTotal, iterationsMax };' : '  return { failure: null, iterationsTotal, iterationsMax };',
     '};',
   ].join('\n');
 }

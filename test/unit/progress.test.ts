@@ -15,13 +15,14 @@ import { pairSum } from '../../src/ir/ops/pairs.js';
 import { Hamiltonian as HamiltonianClass } from '../../src/system/hamiltonian.js';
 import { jitteredLattice } from './particle-fixtures.js';
 import { fit } from '../../src/index.js';
+import { jsRunners } from '../../src/backends/cpu/runners.js';
 import { fixtureHnn, springData } from './train-fixtures.js';
 
-/** A driven anharmonic pair H = |p|²/2 + |q|²/2 + |q|⁴/10 − ε t Σq: time-dependent (the force is
- * linear in t, so a time rounded differently shows), with carried forces. */
+/** A driven anharmonic pair H = |p|²/2 + |q|²/2 + |q|⁴/10 − ε t (Σq + |q|²/20): time-dependent (the force is
+ * linear in t, so a time rounded differently shows), with carried forces that depend on t. */
 function driven(): Hamiltonian {
   const s = phaseSpace(2);
-  const H = add(add(mul(0.5, add(dot(s.p, s.p), dot(s.q, s.q))), mul(mul(dot(s.q, s.q), 0.1), dot(s.q, s.q))), mul(mul(-1, param('eps')), mul(sum(s.q), time())));
+  const H = add(add(mul(0.5, add(dot(s.p, s.p), dot(s.q, s.q))), mul(mul(dot(s.q, s.q), 0.1), dot(s.q, s.q))), mul(mul(-1, param('eps')), mul(add(sum(s.q), mul(0.05, dot(s.q, s.q))), time())));
   return hamiltonian(s, H, { params: { eps: 0.4 } });
 }
 
@@ -81,6 +82,25 @@ describe('chunked CPU runs are bit-identical to one call', () => {
       expect(bits(split.RP)).toEqual(bits(one.RP));
       // The run moved (the comparison is not between two untouched copies).
       expect(Math.abs(one.Q[0]! - q0[0]!)).toBeGreaterThan(1e-6);
+    });
+  }
+
+  for (const source of ['reverse', 'store'] as const) {
+    it(`backward runner (${source}, time-dependent, carried): windows in trajectory-major order equal one call, gradient included`, () => {
+      const h = driven();
+      const backward = jsRunners(stepProgram(h, 'leapfrog')).backward(source); // eps stays a parameter: G holds its gradient
+      const batch = 2, steps = 60, dt = 0.013, t0 = 0.37, n = 2;
+      const { q0, p0 } = states(n, batch);
+      const stored = source === 'store' ? { q: Float64Array.from({ length: steps * batch * n }, (_, k) => 0.3 * Math.sin(k)), p: Float64Array.from({ length: steps * batch * n }, (_, k) => 0.3 * Math.cos(k)) } : null;
+      const make = () => ({ Q: q0.slice(), P: p0.slice(), LQ: Float64Array.of(1, 0, 0.5, 1), LP: Float64Array.of(0, 1, 1, -0.5), G: new Float64Array(1) });
+      const one = make(), split = make();
+      backward(one.Q, one.P, one.LQ, one.LP, one.G, h.paramValues, batch, steps, dt, t0, stored?.q ?? null, stored?.p ?? null);
+      for (let b = 0; b < batch; b++) {
+        const cuts = [steps, ...Array.from({ length: 30 }, (_, k) => steps - 1 - k), 20 + b, 0];
+        for (let k = 0; k + 1 < cuts.length; k++) backward(split.Q, split.P, split.LQ, split.LP, split.G, h.paramValues, batch, steps, dt, t0, stored?.q ?? null, stored?.p ?? null, b, b + 1, cuts[k + 1]!, cuts[k]!);
+      }
+      for (const key of ['Q', 'P', 'LQ', 'LP', 'G'] as const) expect(bits(split[key]), key).toEqual(bits(one[key]));
+      expect(Math.abs(one.G[0]!)).toBeGreaterThan(1e-6);
     });
   }
 

@@ -7,11 +7,10 @@ import { size } from '../../ir/shape.js';
 import { RunControl } from '../run-control.js';
 import { runFailureError } from '../run-failures.js';
 import { jsRunners } from './runners.js';
-import { runWindowed } from './windowed-run.js';
+import { driveWindows, runWindowed } from './windowed-run.js';
 import type { VjpOptions, VjpResult } from '../stepper.js';
 import { runVjp, type AdjointBackend, type BackwardSegment, type BackwardStatus } from '../adjoint-driver.js';
 import type { JsAdjointRunner } from '../../codegen/emit-js-adjoint.js';
-import { CHUNK_TARGET_MS } from '../run-control.js';
 
 /**
  * The f64 CPU backend of the vjp memory modes, for a program with given parameter values (aligned with
@@ -94,32 +93,17 @@ export async function programVjp(program: StepProgram, options: ProgramVjpOption
 }
 
 /**
- * A backward segment run in pieces of steps from its end, each sized to take about CHUNK_TARGET_MS, with a yield
- * (and the abort test) between them once that much time has passed; one piece when the segment is short.
+ * A backward segment run in windows (`driveWindows`, trajectory-major, steps descending), bit-identical to one
+ * call, with yields, progress and the abort test between them; it stops at the first failure.
  */
 async function backwardInPieces(run: JsAdjointRunner, s: BackwardSegment, params: readonly ArrayLike<number>[], dt: number, control: RunControl): Promise<BackwardStatus> {
-  const n = s.lq.length / s.batch;
   const out: BackwardStatus = { failure: null, iterationsTotal: 0, iterationsMax: 0 };
-  let end = s.steps, lastYield = performance.now();
-  control.throwIfAborted();
-  while (end > 0) {
-    const length = Math.min(end, Math.max(1, Math.floor(control.budget() / s.batch)));
-    const start = end - length;
-    const stored = (a: Float64Array | undefined) => a?.subarray(start * s.batch * n, end * s.batch * n) ?? null;
-    const began = performance.now();
-    const status = run(s.q, s.p, s.lq, s.lp, s.g, params, s.batch, length, dt, s.t0 + start * dt, stored(s.storedQ), stored(s.storedP));
-    const now = performance.now();
-    control.measured(length * s.batch, now - began);
+  await driveWindows(s.batch, s.steps, control, 'backward', (bFrom, bTo, sFrom, sTo) => {
+    const status = run(s.q, s.p, s.lq, s.lp, s.g, params, s.batch, s.steps, dt, s.t0, s.storedQ ?? null, s.storedP ?? null, bFrom, bTo, sFrom, sTo);
     out.iterationsTotal += status.iterationsTotal;
     out.iterationsMax = Math.max(out.iterationsMax, status.iterationsMax);
-    if (status.failure) return { ...out, failure: { ...status.failure, step: status.failure.step + start } };
-    end = start;
-    if (end > 0 && now - lastYield >= CHUNK_TARGET_MS) {
-      control.report(s.steps - end, s.steps);
-      await control.pause();
-      lastYield = performance.now();
-    }
-  }
-  control.report(s.steps, s.steps);
+    out.failure = status.failure;
+    return status.failure ? 'stop' : 'ok';
+  });
   return out;
 }

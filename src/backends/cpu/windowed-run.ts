@@ -1,5 +1,5 @@
 /**
- * A generated forward runner driven in windows of trajectories × steps, so a long run never holds the event loop
+ * Generated runners driven in windows of trajectories × steps, so a long run never holds the event loop
  * for long: each window is sized from the measured rate to take about CHUNK_TARGET_MS, and between windows the
  * driver yields a macrotask (timers, I/O, `dispose`, an abort) once that much time has passed. Windows give the
  * same result, bit for bit, as one call (the runner takes the window's steps as absolute step numbers).
@@ -28,45 +28,69 @@ export interface WindowedRunStatus {
   iterationsMax: number;
 }
 
+/** What a window's call reports: go on, this window's single trajectory failed (go on with the next), or stop. */
+export type WindowOutcome = 'ok' | 'trajectoryFailed' | 'stop';
+
 /**
- * Runs `runner` over every trajectory and step in windows (see the module comment), reporting progress and
- * stopping with ABORTED through `control`. Trajectories are advanced one after the other: whole trajectories per
- * window while they fit in its budget, else one trajectory in runs of steps.
+ * Splits `batch` trajectories × `steps` steps into windows in trajectory-major order (whole trajectories per window
+ * while they fit in the budget, else one trajectory in runs of steps: ascending forward, descending backward),
+ * calls `call` on each, sizes the next from the time it took (about CHUNK_TARGET_MS each), and yields to the event
+ * loop (reporting progress, stopping with ABORTED) once that much time has passed.
+ *
+ * @example
+ * await driveWindows(batch, steps, control, 'forward', (bFrom, bTo, sFrom, sTo) => { runner(…, bFrom, bTo, sFrom, sTo); return 'ok'; });
+ */
+export async function driveWindows(
+  batch: number,
+  steps: number,
+  control: RunControl,
+  direction: 'forward' | 'backward',
+  call: (bFrom: number, bTo: number, sFrom: number, sTo: number) => WindowOutcome,
+): Promise<void> {
+  const total = batch * steps;
+  control.throwIfAborted();
+  let b = 0, done = 0, lastYield = performance.now();
+  while (b < batch && steps > 0) {
+    const units = control.budget();
+    const whole = done === 0 ? Math.min(batch - b, Math.floor(units / steps)) : 0;
+    const bTo = whole > 0 ? b + whole : b + 1;
+    const length = whole > 0 ? steps : Math.min(steps - done, units);
+    const [sFrom, sTo] = direction === 'forward' ? [done, done + length] : [steps - done - length, steps - done];
+    const started = performance.now();
+    const outcome = call(b, bTo, sFrom, sTo);
+    const now = performance.now();
+    if (outcome === 'stop') return;
+    control.measured((bTo - b) * length, now - started);
+    done += length;
+    // A trajectory that failed in a run of steps is finished: go on with the next one.
+    if (whole > 0 || done === steps || outcome === 'trajectoryFailed') {
+      b = bTo;
+      done = 0;
+    }
+    if (b < batch && now - lastYield >= CHUNK_TARGET_MS) {
+      control.report(b * steps + done, total);
+      await control.pause();
+      lastYield = performance.now();
+    }
+  }
+  control.report(total, total);
+}
+
+/**
+ * Runs a forward runner over every trajectory and step in windows (`driveWindows`), reporting progress and
+ * stopping with ABORTED through `control`.
  *
  * @example
  * const status = await runWindowed(runner, { Q, P, params, batch, steps, dt, t0: 0, record: 0, recordQ: null, recordP: null }, new RunControl(options, 'run', steps));
  */
 export async function runWindowed(runner: JsRunner, a: WindowedRunArgs, control: RunControl): Promise<WindowedRunStatus> {
   const out: WindowedRunStatus = { failures: [], iterationsTotal: 0, iterationsMax: 0 };
-  const { batch, steps } = a;
-  const total = batch * steps;
-  control.throwIfAborted();
-  let b = 0, s = 0, lastYield = performance.now();
-  while (b < batch && steps > 0) {
-    const units = control.budget();
-    const whole = s === 0 ? Math.min(batch - b, Math.floor(units / steps)) : 0;
-    const bTo = whole > 0 ? b + whole : b + 1;
-    const sTo = whole > 0 ? steps : Math.min(steps, s + units);
-    const started = performance.now();
-    const status = runner(a.Q, a.P, a.params, batch, steps, a.dt, a.t0, a.record, a.recordQ, a.recordP, b, bTo, s, sTo);
-    const now = performance.now();
-    control.measured((bTo - b) * (sTo - s), now - started);
+  await driveWindows(a.batch, a.steps, control, 'forward', (bFrom, bTo, sFrom, sTo) => {
+    const status = runner(a.Q, a.P, a.params, a.batch, a.steps, a.dt, a.t0, a.record, a.recordQ, a.recordP, bFrom, bTo, sFrom, sTo);
     out.iterationsTotal += status.iterationsTotal;
     out.iterationsMax = Math.max(out.iterationsMax, status.iterationsMax);
     out.failures.push(...status.failures!);
-    // A trajectory that failed in a run of steps is finished: go on with the next one.
-    if (whole > 0 || sTo === steps || status.failures!.length > 0) {
-      b = bTo;
-      s = 0;
-    } else {
-      s = sTo;
-    }
-    if (b < batch && now - lastYield >= CHUNK_TARGET_MS) {
-      control.report(b * steps + s, total);
-      await control.pause();
-      lastYield = performance.now();
-    }
-  }
-  control.report(total, total);
+    return status.failures!.length > 0 ? 'trajectoryFailed' : 'ok';
+  });
   return out;
 }
