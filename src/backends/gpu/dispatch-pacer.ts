@@ -2,7 +2,7 @@
  * Pacing of a long sequence of GPU dispatches, so a run never holds the event loop for long: on adapters whose
  * `queue.submit` runs the work before returning (Dawn's OpenGL backend, llvmpipe), a run of dispatches is a run
  * of synchronous work; on hardware, submissions return at once and pile up. After each dispatch the pacer waits,
- * once CHUNK_TARGET_MS has passed or MAX_UNAWAITED dispatches were submitted since the last wait, for the work
+ * once PACE_MS has passed or MAX_UNAWAITED dispatches were submitted since the last wait, for the work
  * submitted before the previous wait when it is still running (the GPU stays busy with what came after), yields
  * a macrotask, reports the steps known to be submitted by then and stops with ABORTED when the signal is aborted. Dispatches are the same as without
  * pacing: results do not depend on it.
@@ -12,6 +12,12 @@ import { CHUNK_TARGET_MS, type RunControl } from '../run-control.js';
 
 /** Dispatches submitted before the pacer waits, whatever the time (bounds the work an abort cannot stop). */
 const MAX_UNAWAITED = 64;
+
+/**
+ * Time between waits, in milliseconds: twice CHUNK_TARGET_MS, since a wait (a fence and a macrotask) costs more
+ * than a CPU yield; on llvmpipe the longest event-loop gaps stayed at 20–50 ms with it.
+ */
+const PACE_MS = 2 * CHUNK_TARGET_MS;
 
 /** Workgroups of the first dispatch on a software adapter, before any is measured. */
 const SOFTWARE_FIRST_WORKGROUPS = 16;
@@ -46,13 +52,13 @@ export class DispatchPacer {
 
   /**
    * The most workgroups one dispatch of `steps` steps may have: unbounded until a dispatch is seen to run inside
-   * `queue.submit` (over a millisecond), then as many as take about CHUNK_TARGET_MS at the measured rate. (Fewer
+   * `queue.submit` (over a millisecond), then as many as take about PACE_MS at the measured rate. (Fewer
    * workgroups per dispatch split the batch, not the steps: results are unchanged.) Software adapters start
    * from SOFTWARE_FIRST_WORKGROUPS.
    */
   workgroupLimit(steps: number): number {
     const rate = this.sizing.workgroupStepsPerMs;
-    if (rate > 0) return Math.max(1, Math.floor((rate * CHUNK_TARGET_MS) / Math.max(1, steps)));
+    if (rate > 0) return Math.max(1, Math.floor((rate * PACE_MS) / Math.max(1, steps)));
     return this.gpu.adapterKind === 'llvmpipe' || this.gpu.adapterKind === 'swiftshader' ? SOFTWARE_FIRST_WORKGROUPS : Infinity;
   }
 
@@ -60,7 +66,7 @@ export class DispatchPacer {
   measured(workgroups: number, steps: number, ms: number): void {
     if (ms < 1) {
       // Ran asynchronously or was quick: allow up to 8× more next time (never less than what just ran).
-      if (this.sizing.workgroupStepsPerMs > 0) this.sizing.workgroupStepsPerMs = Math.max(this.sizing.workgroupStepsPerMs, (8 * workgroups * steps) / CHUNK_TARGET_MS);
+      if (this.sizing.workgroupStepsPerMs > 0) this.sizing.workgroupStepsPerMs = Math.max(this.sizing.workgroupStepsPerMs, (8 * workgroups * steps) / PACE_MS);
       return;
     }
     this.sizing.workgroupStepsPerMs = (workgroups * steps) / ms;
@@ -69,7 +75,7 @@ export class DispatchPacer {
   /** Call after each dispatch (or group of dispatches), with the steps submitted so far. */
   async dispatched(stepsSubmitted: number): Promise<void> {
     this.unawaited++;
-    if (performance.now() - this.lastWait < CHUNK_TARGET_MS && this.unawaited < MAX_UNAWAITED) return;
+    if (performance.now() - this.lastWait < PACE_MS && this.unawaited < MAX_UNAWAITED) return;
     const marker = { fence: this.gpu.device.queue.onSubmittedWorkDone(), done: false, steps: stepsSubmitted };
     void marker.fence.then(() => (marker.done = true), () => (marker.done = true));
     const previous = this.previous;
