@@ -31,6 +31,8 @@ export type DarbouxErrorCode =
   | 'SINGULAR'
   | 'DEVICE'
   | 'JSON'
+  /** The run was cancelled through its `signal` (the error's `name` is 'AbortError'). */
+  | 'ABORTED'
   /** A broken internal invariant (a darboux bug, or misuse of `darboux/internals`): please report it. */
   | 'INTERNAL';
 

@@ -6,6 +6,7 @@ import type { StepProgram } from '../integrators/step-program.js';
 import { size } from '../ir/shape.js';
 import { checkVjpOptions } from './checks.js';
 import type { Precision } from './input-checks.js';
+import { RunControl } from './run-control.js';
 import type { VjpMemory, VjpOptions, VjpResult } from './stepper.js';
 
 /** A failure reported by a backward runner, with the step local to the call. */
@@ -52,8 +53,17 @@ export interface AdjointBackend {
   readonly label: string;
   /** Bytes per stored state value on the backend (memory reports). */
   readonly bytesPerValue: number;
-  forward(q: Float64Array, p: Float64Array, batch: number, steps: number, t0: number, record: number): Promise<{ q: Float64Array; p: Float64Array; record?: { q: Float64Array; p: Float64Array } }>;
-  backward(segment: BackwardSegment): Promise<BackwardStatus>;
+  /** `control` (optional): split the run into chunks, yield between them, report progress and stop on abort. */
+  forward(
+    q: Float64Array,
+    p: Float64Array,
+    batch: number,
+    steps: number,
+    t0: number,
+    record: number,
+    control?: RunControl,
+  ): Promise<{ q: Float64Array; p: Float64Array; record?: { q: Float64Array; p: Float64Array } }>;
+  backward(segment: BackwardSegment, control?: RunControl): Promise<BackwardStatus>;
 }
 
 /**
@@ -128,15 +138,25 @@ export async function runVjp(backend: AdjointBackend, options: VjpOptions, preci
   const g = new Float64Array(h.params.reduce((s, node) => s + size(node.shape), 0));
   const stateBytes = (states: number) => states * 2 * batch * n * backend.bytesPerValue;
   const totals = { iterations: 0, max: 0 };
+  const control = new RunControl(options, 'vjp', steps);
+  control.throwIfAborted();
+  // Progress: the forward pass(es) and the backward pass, by their steps (checkpointing runs forward twice).
+  const work = mode === 'reverse' ? 2 * steps : mode === 'store' ? 2 * steps : 3 * steps;
+  let done = 0;
+  const phase = (stepsOfPhase: number) => {
+    const child = control.phase(work > 0 ? done / work : 0, work > 0 ? stepsOfPhase / work : 0);
+    done += stepsOfPhase;
+    return child;
+  };
   const backward = async (segment: BackwardSegment, firstStep: number) => {
-    const status = await backend.backward(segment);
+    const status = await backend.backward(segment, phase(segment.steps));
     if (status.failure) throw backwardError(backend, status.failure, firstStep);
     totals.iterations += status.iterationsTotal;
     totals.max = Math.max(totals.max, status.iterationsMax);
   };
   let peak = 0, reconstructionError = 0;
   if (steps > 0 && mode === 'reverse') {
-    const end = await backend.forward(q0.slice(), p0.slice(), batch, steps, t0, 0);
+    const end = await backend.forward(q0.slice(), p0.slice(), batch, steps, t0, 0, phase(steps));
     peak = stateBytes(1);
     await backward({ source: 'reverse', batch, steps, t0, q: end.q, p: end.p, lq, lp, g }, 0);
     // The backward pass ends at the reconstructed z_0: its distance from the true z_0 measures the reversal error.
@@ -148,7 +168,7 @@ export async function runVjp(backend: AdjointBackend, options: VjpOptions, preci
   } else if (steps > 0) {
     const k = mode === 'store' ? steps : every;
     // 'store' is one segment of all steps; 'checkpoint' keeps z_0, z_k, z_2k, … and recomputes each segment.
-    const checkpoints = mode === 'store' ? null : await backend.forward(q0.slice(), p0.slice(), batch, steps, t0, k);
+    const checkpoints = mode === 'store' ? null : await backend.forward(q0.slice(), p0.slice(), batch, steps, t0, k, phase(steps));
     const kept = checkpoints === null ? 0 : Math.ceil(steps / k);
     for (let start = Math.floor((steps - 1) / k) * k; start >= 0; start -= k) {
       const length = Math.min(k, steps - start);
@@ -160,7 +180,7 @@ export async function runVjp(backend: AdjointBackend, options: VjpOptions, preci
       storedQ.set(zq);
       storedP.set(zp);
       if (length > 1) {
-        const segment = await backend.forward(zq.slice(), zp.slice(), batch, length - 1, t0 + start * backend.dt, 1);
+        const segment = await backend.forward(zq.slice(), zp.slice(), batch, length - 1, t0 + start * backend.dt, 1, phase(length - 1));
         storedQ.set(segment.record!.q, batch * n);
         storedP.set(segment.record!.p, batch * n);
       }
@@ -168,6 +188,7 @@ export async function runVjp(backend: AdjointBackend, options: VjpOptions, preci
       await backward({ source: 'store', batch, steps: length, t0: t0 + start * backend.dt, q: zq, p: zp, lq, lp, g, storedQ, storedP }, start);
     }
   }
+  control.report(1, 1);
   const result: VjpResult = {
     dq0: lq,
     dp0: lp,

@@ -1,9 +1,7 @@
-/** Checks and errors shared by every backend: run options, unconverged solves, failed runs. */
+/** Checks and errors shared by every backend: run options, unconverged solves (failed runs: run-failures.ts). */
 import { DarbouxError } from '../errors.js';
-import type { JsRunStatus } from '../codegen/emit-js-stepper.js';
 import type { RunOptions, VjpOptions } from './stepper.js';
 import { checkCount, checkOptionsObject, checkOutputMemory, checkStateArray, checkTime, type Precision } from './input-checks.js';
-import type { System } from '../system/system.js';
 
 /**
  * Checks run options against a stepper and returns the normalised batch, steps, record and start time: every
@@ -53,30 +51,4 @@ export function noConvergence(method: string, dt: number, step: number, trajecto
       `(residual ${residual.toExponential(3)} after ${iterations} iterations); reduce dt or raise maxIterations`,
     { step, trajectory, residual, iterations },
   );
-}
-
-/**
- * Throws the error for a failed generated forward run (non-finite state or unconverged implicit solve). @internal
- *
- * @example
- * throwRunFailure(program.method, dt, run(Q, P, h.paramValues, batch, steps, dt, 0, 0, null, null));
- */
-export function throwRunFailure(method: string, dt: number, status: JsRunStatus, start?: { system: System; q0: ArrayLike<number> }): void {
-  const failure = status.failure;
-  if (failure?.kind === 'nonfinite') {
-    if (failure.step === 0 && start !== undefined) {
-      // A system that can say why its initial state is not finite (particles: an overlapping pair) names it.
-      const reason = (start.system as { nonfiniteReason?: (q: ArrayLike<number>) => DarbouxError | undefined }).nonfiniteReason;
-      const dof = start.system.dof, at = failure.trajectory * dof;
-      const named = reason?.call(start.system, Array.prototype.slice.call(start.q0, at, at + dof) as number[]);
-      if (named !== undefined) throw named;
-    }
-    throw new DarbouxError(
-      'NONFINITE',
-      `non-finite state at step ${failure.step + 1} of trajectory ${failure.trajectory} (${method}, dt = ${dt}); ` +
-        'reduce dt or check the initial state',
-      { ...failure },
-    );
-  }
-  if (failure?.kind === 'noConvergence') throw noConvergence(method, dt, failure.step, failure.trajectory, failure.residual!, failure.iterations!);
 }

@@ -1,7 +1,28 @@
 /** The Stepper contract shared by the CPU and GPU backends. */
+import type { RunControlOptions } from './run-control.js';
 
-/** Options of `Stepper.run`. */
-export interface RunOptions {
+export type { Progress, RunControlOptions } from './run-control.js';
+
+/** What `run` does when a trajectory fails. */
+export type OnFailure = 'throw' | 'report';
+
+/**
+ * A trajectory's outcome in `RunResult.status`: ok, or the code of its failure, the 0-based step that failed
+ * (q and p hold its state after `step` steps, the last finite one) and, for NO_CONVERGENCE, the residual.
+ */
+export interface TrajectoryStatus {
+  ok: boolean;
+  code?: 'NONFINITE' | 'NO_CONVERGENCE';
+  step?: number;
+  residual?: number;
+}
+
+/**
+ * Options of `Stepper.run`. Long runs are split into chunks (CPU) or dispatches (GPU) with a yield to the event
+ * loop between them; `signal` cancels (the run rejects with DarbouxError 'ABORTED', name 'AbortError', and the
+ * stepper stays usable) and `onProgress` reports `{ stepsDone, steps, fraction }`.
+ */
+export interface RunOptions extends RunControlOptions {
   /** Initial positions, batch × dof, trajectory-major. */
   q0: ArrayLike<number>;
   /** Initial momenta, batch × dof, trajectory-major. */
@@ -19,6 +40,12 @@ export interface RunOptions {
    * refused with INPUT before anything is allocated.
    */
   memoryBudget?: number;
+  /**
+   * What a failing trajectory (non-finite state, unconverged implicit solve) does: 'throw' (default) rejects with
+   * the earliest failure (smallest step), counting all in `details.failed`; 'report' returns every trajectory,
+   * each failed one at its last finite state, and `result.status`.
+   */
+  onFailure?: OnFailure;
 }
 
 /** Result of `Stepper.run`. */
@@ -31,13 +58,22 @@ export interface RunResult {
   record?: { every: number; count: number; q: Float64Array; p: Float64Array };
   /** Implicit methods: fixed-point iterations per step (mean over all steps and trajectories, and max). */
   stats?: { iterations: { mean: number; max: number } };
+  /**
+   * `onFailure: 'report'`: per trajectory, ok, or the failure's code ('NONFINITE', 'NO_CONVERGENCE'), the 0-based
+   * step that failed (q, p hold that trajectory's state after `step` steps, its last finite one), and for
+   * NO_CONVERGENCE the residual.
+   */
+  status?: TrajectoryStatus[];
 }
 
 /** How `Stepper.vjp` gets the forward states the backward pass differentiates at. */
 export type VjpMemory = 'reverse' | 'checkpoint' | 'store';
 
-/** Options of `Stepper.vjp`: the run to differentiate (as `run` takes it) and the cotangent of its final state. */
-export interface VjpOptions {
+/**
+ * Options of `Stepper.vjp`: the run to differentiate (as `run` takes it) and the cotangent of its final state;
+ * `signal` and `onProgress` as for `run` (progress over the forward and backward passes together).
+ */
+export interface VjpOptions extends RunControlOptions {
   /** Initial positions, batch × dof, trajectory-major. */
   q0: ArrayLike<number>;
   /** Initial momenta, batch × dof. */

@@ -28,6 +28,11 @@ export type JsAdjointRunner = ((
   tStart: number,
   storedQ: Float64Array | null,
   storedP: Float64Array | null,
+  /** Window (default: everything): trajectories bFrom…bTo−1, backward steps sTo−1 down to sFrom (see `jsKernelSkeleton`). */
+  bFrom?: number,
+  bTo?: number,
+  sFrom?: number,
+  sTo?: number,
 ) => JsRunStatus) & { readonly source: string };
 
 /**
@@ -63,7 +68,7 @@ function adjointRunnerSource(step: AdjointStep, settings: FixedPointSettings, un
       ? [`${I}const at = (s * batch + b) * ${n};`, `${I}for (let i = 0; i < ${n}; i++) { ${qv.name}[i] = storedQ[at + i]; ${pv.name}[i] = storedP[at + i]; }`]
       : [`${I}const at = (s * batch + b) * ${n};`, ...Array.from({ length: n }, (_, i) => `${I}${elementOf(qv, i)} = storedQ[at + ${i}]; ${elementOf(pv, i)} = storedP[at + ${i}];`)];
   return jsKernelSkeleton({
-    signature: 'backward(Q, P, LQ, LP, G, params, batch, steps, dt, tStart, storedQ, storedP)',
+    signature: 'backward(Q, P, LQ, LP, G, params, batch, steps, dt, tStart, storedQ, storedP, bFrom = 0, bTo = batch, sFrom = 0, sTo = steps)',
     direction: 'backward',
     dof: n,
     lowering,

@@ -6,9 +6,23 @@ import { lowerStepper, type FixedPointSettings } from './step-body.js';
 import { bindJsRunnerInputs, JS_KERNEL_INDENT, jsKernelSkeleton, optimizableSource, UNROLL_STATE } from './js-kernel.js';
 import { CARRY_LIMIT } from './carry.js';
 
-/** What a generated runner returns: the first failure, or null, and fixed-point iteration statistics. */
+/** A trajectory's failure in a generated runner: the 0-based step that failed, and for solves the residual and iterations. */
+export interface JsRunFailure {
+  kind: 'nonfinite' | 'noConvergence';
+  step: number;
+  trajectory: number;
+  residual?: number;
+  iterations?: number;
+}
+
+/**
+ * What a generated runner returns: a failure, or null (backward runners: the first; the forward runner: null, its
+ * failures, one per failed trajectory in trajectory order, are in `failures`), and fixed-point iteration statistics.
+ */
 export interface JsRunStatus {
-  failure: { kind: 'nonfinite' | 'noConvergence'; step: number; trajectory: number; residual?: number; iterations?: number } | null;
+  failure: JsRunFailure | null;
+  /** Forward runners: every failed trajectory of the call (each stopped at its first failure, state left at the last finite one). */
+  failures?: JsRunFailure[];
   /** Total and maximum fixed-point iterations over all steps (0 for explicit methods). */
   iterationsTotal: number;
   iterationsMax: number;
@@ -26,6 +40,11 @@ export type JsRunner = ((
   recordEvery: number,
   recordQ: Float64Array | null,
   recordP: Float64Array | null,
+  /** Window (default: everything): trajectories bFrom…bTo−1, steps sFrom…sTo−1 of `steps` (see `jsKernelSkeleton`). */
+  bFrom?: number,
+  bTo?: number,
+  sFrom?: number,
+  sTo?: number,
 ) => JsRunStatus) & { readonly source: string };
 
 /** Default fixed-point settings for f64: updates at a few ulps of the state. */
@@ -55,7 +74,7 @@ function jsRunnerSource(program: StepProgram, settings: FixedPointSettings, unro
   const { q: qv, p: pv, prologue } = bindJsRunnerInputs(lowering, h);
   const { next, extra, iterations, invariantLines, carries, usesTime } = lowerStepper(lowering, program, { q: qv, p: pv }, settings, JS_KERNEL_INDENT, carryLimit(h.dof));
   return jsKernelSkeleton({
-    signature: 'run(Q, P, params, batch, steps, dt, tStart, recordEvery, recordQ, recordP)',
+    signature: 'run(Q, P, params, batch, steps, dt, tStart, recordEvery, recordQ, recordP, bFrom = 0, bTo = batch, sFrom = 0, sTo = steps)',
     direction: 'forward',
     dof: h.dof,
     lowering,

@@ -82,15 +82,23 @@ export function optimizableSource(generate: (unrollLimit: number | undefined) =>
   return shrinks ? generate(4) : source;
 }
 
-/** The step loop of each direction, and the time of its first step (for carried values evaluated before it). */
+/**
+ * The step loop of each direction over the window sFrom…sTo−1 of `steps` (forward: ascending, backward:
+ * descending), and the time its carried values are evaluated at: that of the window's first step, computed as the
+ * step before it computed it when the window starts inside the run (time + dt forward, time − dt backward), so a
+ * run split into windows is bit-identical to one call.
+ */
 const JS_DIRECTIONS: Record<StepDirection, { stepLoop: string; firstTime: string }> = {
-  forward: { stepLoop: 'for (let s = 0; s < steps; s++) {', firstTime: 'tStart' },
-  backward: { stepLoop: 'for (let s = steps - 1; s >= 0; s--) {', firstTime: 'tStart + (steps - 1) * dt' },
+  forward: { stepLoop: 'for (let s = sFrom; s < sTo; s++) {', firstTime: 'sFrom === 0 ? tStart : tStart + (sFrom - 1) * dt + dt' },
+  backward: { stepLoop: 'for (let s = sTo - 1; s >= sFrom; s--) {', firstTime: 'sTo === steps ? tStart + (steps - 1) * dt : tStart + sTo * dt - dt' },
 };
 
 /** What a runner puts into `jsKernelSkeleton`. */
 export interface JsKernelParts {
-  /** Name and parameter list of the returned function (it must take `batch`, `steps`, `dt`, `tStart`). */
+  /**
+   * Name and parameter list of the returned function: it must take `batch`, `steps`, `dt`, `tStart`, and end with
+   * the window `bFrom = 0, bTo = batch, sFrom = 0, sTo = steps` (trajectories bFrom…bTo−1, steps sFrom…sTo−1).
+   */
   readonly signature: string;
   readonly direction: StepDirection;
   readonly dof: number;
@@ -115,7 +123,11 @@ export interface JsKernelParts {
 /**
  * The source of a generated runner (for `new Function`): returns a function that runs every trajectory through
  * its steps and returns `JsRunStatus` (the first failure: an unconverged solve, from the target's
- * `solveFailure`, or a non-finite pair value; and the iteration statistics).
+ * `solveFailure`, or a non-finite pair value; and the iteration statistics). A failing step leaves the
+ * registers at the last finite state (`failStep` is set and the labelled step loop left). Every runner takes a
+ * window of trajectories and steps (a run split into windows, in trajectory-major order, is bit-identical to one
+ * call); forward runners collect every trajectory's failure in `failures` and go on with the next one, backward
+ * ones return at the first.
  *
  * @example
  * const source = jsKernelSkeleton({ signature: 'run(Q, P, params, batch, steps, dt, tStart)', direction: 'forward', dof: n, lowering, pairs: [state], prologue, usesTime, carries, iterations: [] });
@@ -123,6 +135,7 @@ export interface JsKernelParts {
 export function jsKernelSkeleton(parts: JsKernelParts): string {
   const { dof: n, lowering, pairs } = parts;
   const I = '      ';
+  const collect = parts.direction === 'forward';
   const direction = JS_DIRECTIONS[parts.direction];
   const advanced = pairs.filter((pair) => pair.next !== null);
   const its = parts.iterations;
@@ -135,15 +148,23 @@ export function jsKernelSkeleton(parts: JsKernelParts): string {
     ...handOver.scratch,
     `return function ${parts.signature} {`,
     '  let iterationsTotal = 0, iterationsMax = 0;',
+    ...(collect ? ['  const failures = [];'] : []),
     ...parts.prologue,
-    '  for (let b = 0; b < batch; b++) {',
+    '  for (let b = bFrom; b < bTo; b++) {',
     `    const o = b * ${n};`,
     ...pairs.flatMap((pair) => loadLines(pair, n)),
-    // Carried values are evaluated at the first state, at the time of the first step (H may depend on t).
-    ...(parts.usesTime && parts.carries.preLoop.length > 0 ? [`    const time = ${direction.firstTime};`] : []),
+    // Carried values are evaluated at the first state, at the time of the first step (H may depend on t). A
+    // window that starts at step sFrom > 0 takes the time as the step before it computed it (time + dt).
+    ...(parts.usesTime && parts.carries.preLoop.length > 0
+      ? [`    const time = ${direction.firstTime};`]
+      : []),
     ...parts.carries.preLoop,
-    ...(parts.record ? ['    let untilRecord = recordEvery;', '    let recordAt = o;'] : []),
-    `    ${direction.stepLoop}`,
+    // Recording (forward): the next snapshot after step sFrom, and where it goes.
+    ...(parts.record
+      ? ['    let untilRecord = recordEvery > 0 ? recordEvery - (sFrom % recordEvery) : 0;', `    let recordAt = o + (recordEvery > 0 ? Math.floor(sFrom / recordEvery) * batch * ${n} : 0);`]
+      : []),
+    '    let failStep = -1, failKind = 0, failResidual = 0, failIterations = 0;',
+    `    stepLoop: ${direction.stepLoop}`,
     ...(parts.usesTime ? [`${I}const time = tStart + s * dt;`] : []),
     ...(parts.stepLoads ?? []),
     ...lowering.lines,
@@ -151,14 +172,27 @@ export function jsKernelSkeleton(parts: JsKernelParts): string {
     ...handOver.beforeCarries,
     ...parts.carries.assign,
     ...handOver.afterCarries,
-    `${I}if (check - check !== 0) return { failure: { kind: 'nonfinite', step: s, trajectory: b }, iterationsTotal, iterationsMax };`,
     ...record,
     '    }',
+    `    if (failStep >= 0) ${collect ? `failures.push(${FAILURE_RECORD});` : `return { failure: ${FAILURE_RECORD}, iterationsTotal, iterationsMax };`}`,
     ...pairs.flatMap((pair) => storeLines(pair, n)),
     '  }',
-    '  return { failure: null, iterationsTotal, iterationsMax };',
+    collect ? '  return { failure: null, failures, iterationsTotal, iterationsMax };' : '  return { failure: null, iterationsTotal, iterationsMax };',
     '};',
   ].join('\n');
+}
+
+/**
+ * The failure of a trajectory's step loop as a `JsRunFailure`, from the numbers the loop leaves (numbers, not an
+ * object built in the loop: V8 optimised that loop ~30% worse): `failStep` (−1 for none), `failKind` (0 non-finite,
+ * 1 unconverged solve, with `failResidual` and `failIterations`).
+ */
+const FAILURE_RECORD =
+  "failKind === 0 ? { kind: 'nonfinite', step: failStep, trajectory: b } : { kind: 'noConvergence', step: failStep, trajectory: b, residual: failResidual, iterations: failIterations }";
+
+/** The finiteness test of a step's new values (`check`, their sum): on failure, leaves the step loop. */
+function failIfNonFinite(I: string): string {
+  return `${I}if (check - check !== 0) { failStep = s; break stepLoop; }`;
 }
 
 /** How a step's new values replace the registers: statements before and after the carried values are stored. */
@@ -166,7 +200,7 @@ interface HandOver {
   /** Closure-scope declarations (scratch arrays). */
   readonly scratch: readonly string[];
   readonly beforeCarries: readonly string[];
-  /** Ends with `check` declared: the sum of all new values (non-finite iff one of them is). */
+  /** Tests the sum of all new values (`check`, non-finite iff one of them is) before any register is set. */
   readonly afterCarries: readonly string[];
 }
 
@@ -178,24 +212,26 @@ function unrolledHandOver(advanced: readonly RegisterPair[], n: number, I: strin
     scratch: [],
     beforeCarries: advanced.flatMap((pair) => [0, 1].flatMap((k) => idx.map((i) => `${I}const ${pair.nextNames[k]}${i} = ${e(pair.next![k]!, i)};`))),
     afterCarries: [
-      ...advanced.flatMap((pair) => idx.map((i) => `${I}${e(pair.registers[0], i)} = ${pair.nextNames[0]}${i}; ${e(pair.registers[1], i)} = ${pair.nextNames[1]}${i};`)),
       `${I}const check = ${advanced.flatMap((pair) => idx.map((i) => `${pair.nextNames[0]}${i} + ${pair.nextNames[1]}${i}`)).join(' + ')};`,
+      failIfNonFinite(I),
+      ...advanced.flatMap((pair) => idx.map((i) => `${I}${e(pair.registers[0], i)} = ${pair.nextNames[0]}${i}; ${e(pair.registers[1], i)} = ${pair.nextNames[1]}${i};`)),
     ],
   };
 }
 
 /**
- * Array registers (long states): one loop per pair copies the new values into the registers and sums them for
- * the finiteness test, so the source does not grow with the state. New values that are not arrays of their own
+ * Array registers (long states): one loop per pair sums the new values for the finiteness test, then (when
+ * finite) one loop per pair copies them into the registers, so the source does not grow with the state and a
+ * failing step leaves the registers at the last finite state. New values that are not arrays of their own
  * (fused or unrolled values, or views of a register) are first written to a scratch array `nextName + 'A'`, so
  * that no register is overwritten before every new value is read. Runs before the carried values are stored
  * (a new value may be a carried register).
  */
 function arrayHandOver(advanced: readonly RegisterPair[], n: number, I: string): HandOver {
   const scratch: string[] = [];
-  const lines = [`${I}let check = 0;`];
+  const lines: string[] = [];
   const registerNames = new Set(advanced.flatMap((pair) => pair.registers.map((v) => (v.kind === 'array' ? v.name : ''))));
-  for (const pair of advanced) {
+  const copies = advanced.map((pair) => {
     const sources = [0, 1].map((k): Value => {
       const v = pair.next![k]!;
       if (v.kind === 'array' && !registerNames.has(v.name)) return v;
@@ -203,16 +239,15 @@ function arrayHandOver(advanced: readonly RegisterPair[], n: number, I: string):
       scratch.push(`const ${name} = new Float64Array(${n});`);
       if (v.kind === 'fused' || v.kind === 'array') lines.push(`${I}for (let i = 0; i < ${n}; i++) ${name}[i] = ${elementIndexed(v, 'i')};`);
       else for (let i = 0; i < n; i++) lines.push(`${I}${name}[${i}] = ${elementOf(v, i)};`);
-      return { kind: 'array', name, size: n };
+      return { kind: 'array', name, size: n } as Value;
     });
     const [r0, r1] = pair.registers.map((v) => (v as { name: string }).name);
-    lines.push(
-      `${I}for (let i = 0; i < ${n}; i++) {`,
-      `${I}  const x = ${elementIndexed(sources[0]!, 'i')}, y = ${elementIndexed(sources[1]!, 'i')};`,
-      `${I}  ${r0}[i] = x; ${r1}[i] = y; check += x + y;`,
-      `${I}}`,
-    );
-  }
+    return { x: elementIndexed(sources[0]!, 'i'), y: elementIndexed(sources[1]!, 'i'), r0, r1 };
+  });
+  lines.push(`${I}let check = 0;`);
+  for (const { x, y } of copies) lines.push(`${I}for (let i = 0; i < ${n}; i++) check += ${x} + ${y};`);
+  lines.push(failIfNonFinite(I));
+  for (const { x, y, r0, r1 } of copies) lines.push(`${I}for (let i = 0; i < ${n}; i++) { ${r0}[i] = ${x}; ${r1}[i] = ${y}; }`);
   return { scratch, beforeCarries: lines, afterCarries: [] };
 }
 

@@ -16,8 +16,8 @@ export function jsLiteral(v: number): string {
 }
 
 /**
- * JavaScript (f64). A failed solve returns from the runner (`jsKernelSkeleton`: loop variables `s`, step, and
- * `b`, trajectory, and the iteration counters).
+ * JavaScript (f64). A failed solve sets `failStep` and the other failure locals and leaves the step loop labelled `stepLoop`
+ * (`jsKernelSkeleton`: loop variables `s`, step, and `b`, trajectory).
  *
  * @example
  * const lowering = new Lowering(jsTarget);
@@ -39,7 +39,8 @@ export const jsTarget: Target = {
   huge: 'Infinity',
   copyArray: (to, from) => `${to}.set(${from});`,
   solveFailure: (residual, iterations) => [
-    `return { failure: { kind: 'noConvergence', step: s, trajectory: b, residual: ${residual}, iterations: ${iterations} }, iterationsTotal, iterationsMax };`,
+    `failStep = s; failKind = 1; failResidual = ${residual}; failIterations = ${iterations};`,
+    'break stepLoop;',
   ],
   afterSolve: [],
 };

@@ -5,15 +5,16 @@ import { Adam } from './adam.js';
 import { compileCpuGradient } from './cpu-gradient.js';
 import { minibatchSampler } from './minibatch.js';
 import { nonFiniteError, validationSchedule, type TrainingOutcome, type TrainingPlan } from './plan.js';
+import { RunControl } from '../backends/run-control.js';
 
 /**
  * Runs a training plan on the CPU (f64). Throws DarbouxError('NONFINITE') at the first step whose minibatch
- * loss or gradient is not finite.
+ * loss or gradient is not finite. Yields to the event loop every ~20 ms through `control` (progress, abort).
  *
  * @example
- * const { theta, history } = trainCpu(plan);
+ * const { theta, history } = await trainCpu(plan);
  */
-export function trainCpu(plan: TrainingPlan): TrainingOutcome {
+export async function trainCpu(plan: TrainingPlan, control: RunControl = new RunControl({}, 'fit', plan.options.steps)): Promise<TrainingOutcome> {
   const { program, train, validation, options } = plan;
   const P = program.layout.total;
   const batchGradient = compileCpuGradient(program);
@@ -48,6 +49,7 @@ export function trainCpu(plan: TrainingPlan): TrainingOutcome {
     const norm = adam.step(theta, grad);
     if (!Number.isFinite(norm)) throw nonFiniteError(t + 1, 'gradient norm', norm, history);
     history.push(loss);
+    await control.tick(t + 1);
   }
   if (validation) validate();
   const seconds = (performance.now() - start) / 1000;

@@ -13,6 +13,7 @@ import { checkFitOptionNames, resolveFitOptions } from './options.js';
 import type { FitOptions, FitResult, SampleData, TrajectoryTrainingData } from './types.js';
 import type { TrainingOutcome, TrainingPlan } from './plan.js';
 import { fitTrajectories } from './trajectory-fit.js';
+import { RunControl } from '../backends/run-control.js';
 
 function checkModel(model: NeuralModel): void {
   if (model === null || typeof model !== 'object') throw new DarbouxError('SPEC', 'fit: the model must be a NeuralModel (from hnn, mlpField, sympnet or lnn)');
@@ -68,7 +69,8 @@ export function planTraining(model: NeuralModel, data: SampleData, options: FitO
  * Trains `model` on `data` with Adam and returns the trained parameters, the trained model (and, for an hnn,
  * its Hamiltonian, usable by `compile`), the minibatch loss history and timing. Deterministic for a seed.
  * Throws DarbouxError OPTION / INPUT / SPEC for bad input before any work, and NONFINITE (with the step and
- * the last finite loss) when training diverges.
+ * the last finite loss) when training diverges. Training yields to the event loop every ~20 ms: `signal`
+ * cancels it (ABORTED, name 'AbortError') and `onProgress` reports the optimiser steps done.
  *
  * @example
  * const model = hnn({ dof: 1, hidden: [200], activation: 'tanh', seed: 0 });
@@ -81,6 +83,8 @@ export async function fit(model: NeuralModel, data: SampleData | TrajectoryTrain
   checkFitOptionNames(options);
   // Trajectory training: data with trajectories only, or with samples too (a dataset) and loss 'rollout' without
   // the per-sample `rollout` settings.
+  const control = new RunControl({ signal: options?.signal, onProgress: options?.onProgress }, 'fit', Number.isSafeInteger(options?.steps) ? options.steps : 0);
+  control.throwIfAborted();
   const trajectories = data !== null && typeof data === 'object' && 'trajectories' in data ? data.trajectories : undefined;
   const samples = data !== null && typeof data === 'object' && 'q' in data && data.q !== undefined;
   if (trajectories !== undefined && (!samples || (options?.loss === 'rollout' && options.rollout === undefined))) {
@@ -88,15 +92,16 @@ export async function fit(model: NeuralModel, data: SampleData | TrajectoryTrain
     if (options?.loss !== undefined && options.loss !== 'rollout') {
       throw new DarbouxError('OPTION', `fit: trajectories train with loss 'rollout', got ${showValue(options.loss)}`);
     }
-    return fitTrajectories(model, trajectories, options);
+    return fitTrajectories(model, trajectories, options, control);
   }
   const plan = planTraining(model, data as SampleData, options);
   let outcome: TrainingOutcome;
   if (plan.options.backend === 'gpu') {
-    outcome = await trainGpu(plan);
+    outcome = await trainGpu(plan, control);
   } else {
-    outcome = trainCpu(plan);
+    outcome = await trainCpu(plan, control);
   }
+  control.report(1, 1);
   const params = unpackParams(plan.program.layout, outcome.theta);
   const trained = model.withParams(params);
   return {

@@ -4,6 +4,7 @@
  * the moments and the loss history resident on the device. The host reads back only the history every
  * `checkEvery` steps (the non-finite check) and θ at the end.
  */
+import { RunControl } from '../backends/run-control.js';
 import { DarbouxError } from '../errors.js';
 import { WORKGROUP_SIZE } from '../codegen/emit-wgsl.js';
 import {
@@ -88,7 +89,7 @@ function runStage(gpu: Gpu, stage: SampleStage, sum: ComputeKernel, params: GPUB
  * @example
  * const { theta, history } = await trainGpu(plan);
  */
-export async function trainGpu(plan: TrainingPlan): Promise<TrainingOutcome> {
+export async function trainGpu(plan: TrainingPlan, run: RunControl = new RunControl({}, 'fit', plan.options.steps)): Promise<TrainingOutcome> {
   const { program, train, validation, options } = plan;
   const P = program.layout.total;
   const gpu = await acquireGpu({ adapter: options.adapter });
@@ -148,6 +149,7 @@ export async function trainGpu(plan: TrainingPlan): Promise<TrainingOutcome> {
       writeBuffer(gpu, adamControl, control);
       adam.dispatch([sums, params, moments, historyBuffer, adamControl], 1);
       if ((t + 1) % options.checkEvery === 0) await checkHistory(t + 1);
+      await run.tick(t + 1);
     }
     if (val) validate(nextValidation);
     await checkHistory(options.steps);

@@ -4,6 +4,7 @@
  * or by backpropagation through stored states. Explicit and implicit methods alike: implicit steps are
  * differentiated by the implicit function theorem, never through their iterations.
  */
+import { RunControl } from '../backends/run-control.js';
 import { DarbouxError, showValue } from '../errors.js';
 import { stepProgram } from '../integrators/methods.js';
 import { isReversible } from '../integrators/inverse-step.js';
@@ -163,7 +164,12 @@ export function trajectoryObjective(model: NeuralModel, data: TrajectoryData, op
  * @example
  * const res = await fit(hnn({ dof: 1, hidden: [32], seed: 0 }), { trajectories: data.trajectories }, { loss: 'rollout', method: 'midpoint', horizon: 8, gradient: 'adjoint', steps: 500, lr: 1e-3 });
  */
-export async function fitTrajectories(model: NeuralModel, data: TrajectoryData, options: FitOptions & TrajectoryFitOptions): Promise<FitResult & { memory: TrajectoryGradientMemory }> {
+export async function fitTrajectories(
+  model: NeuralModel,
+  data: TrajectoryData,
+  options: FitOptions & TrajectoryFitOptions,
+  control: RunControl = new RunControl({}, 'fit', options.steps),
+): Promise<FitResult & { memory: TrajectoryGradientMemory }> {
   refuseLagrangianNetwork(model);
   const resolved = resolveFitOptions(model, { ...options, loss: 'derivative', rollout: undefined });
   if (resolved.backend !== 'cpu') throw new DarbouxError('OPTION', "fit: trajectory training runs on the CPU backend (f64); use backend: 'cpu'");
@@ -192,6 +198,7 @@ export async function fitTrajectories(model: NeuralModel, data: TrajectoryData, 
     history.push(loss);
     const norm = adam.step(theta, grad);
     if (!Number.isFinite(norm)) throw nonFiniteError(t + 1, 'gradient norm', norm, history);
+    await control.tick(t + 1);
   }
   const seconds = (performance.now() - start) / 1000;
   const params: ParamTensors = {};

@@ -7,6 +7,7 @@ import type { Lagrangian } from '../system/lagrangian.js';
 import type { ImplicitSolver } from '../integrators/newton.js';
 import type { NeuralModel, ParamTensors } from '../models/neural/model.js';
 import type { AdapterChoice } from '../runtime/index.js';
+import type { Progress } from '../backends/run-control.js';
 
 /** Losses `fit` knows; which apply depends on the model kind (see `LOSSES_BY_KIND`). */
 export type LossName = 'derivative' | 'map' | 'rollout' | 'acceleration';
@@ -100,6 +101,10 @@ export interface FitOptions extends TrajectoryFitOptions {
   checkEvery?: number;
   /** GPU: most samples per gradient dispatch (default: what the device's buffer limits allow). */
   maxSamplesPerDispatch?: number;
+  /** Cancels training: `fit` rejects with DarbouxError('ABORTED'), name 'AbortError'. */
+  signal?: AbortSignal;
+  /** Called every ~20 ms of training, and at the end, with the optimiser steps done: `{ stepsDone, steps, fraction }`. */
+  onProgress?: (progress: Progress) => void;
 }
 
 /** What `fit` returns. */

@@ -185,12 +185,13 @@ describe('generated code snapshots', () => {
   it('JS: Hénon–Heiles leapfrog', () => {
     expect(compileJsRunner(stepProgram(henonHeiles().hamiltonian, 'leapfrog')).source).toMatchInlineSnapshot(`
       ""use strict";
-      return function run(Q, P, params, batch, steps, dt, tStart, recordEvery, recordQ, recordP) {
+      return function run(Q, P, params, batch, steps, dt, tStart, recordEvery, recordQ, recordP, bFrom = 0, bTo = batch, sFrom = 0, sTo = steps) {
         let iterationsTotal = 0, iterationsMax = 0;
+        const failures = [];
         const th0 = params[0][0];
         const vt0 = ((-0.3333333333333333) * th0);
         const vt1 = (0.5 * dt);
-        for (let b = 0; b < batch; b++) {
+        for (let b = bFrom; b < bTo; b++) {
           const o = b * 2;
           let sq0 = Q[o + 0], sq1 = Q[o + 1];
           let sp0 = P[o + 0], sp1 = P[o + 1];
@@ -202,9 +203,10 @@ describe('generated code snapshots', () => {
           const vt7 = (vt5 * vt1);
           let vc8 = vt6;
           let vc9 = vt7;
-          let untilRecord = recordEvery;
-          let recordAt = o;
-          for (let s = 0; s < steps; s++) {
+          let untilRecord = recordEvery > 0 ? recordEvery - (sFrom % recordEvery) : 0;
+          let recordAt = o + (recordEvery > 0 ? Math.floor(sFrom / recordEvery) * batch * 2 : 0);
+          let failStep = -1, failKind = 0, failResidual = 0, failIterations = 0;
+          stepLoop: for (let s = sFrom; s < sTo; s++) {
             const vt10 = (sp0 - vc8);
             const vt11 = (sp1 - vc9);
             const vt12 = (dt * vt10);
@@ -225,10 +227,10 @@ describe('generated code snapshots', () => {
             const np1 = vt23;
             vc8 = vt20;
             vc9 = vt21;
+            const check = nq0 + np0 + nq1 + np1;
+            if (check - check !== 0) { failStep = s; break stepLoop; }
             sq0 = nq0; sp0 = np0;
             sq1 = nq1; sp1 = np1;
-            const check = nq0 + np0 + nq1 + np1;
-            if (check - check !== 0) return { failure: { kind: 'nonfinite', step: s, trajectory: b }, iterationsTotal, iterationsMax };
             if (recordQ !== null && --untilRecord === 0) {
               untilRecord = recordEvery;
               recordQ[recordAt + 0] = nq0; recordP[recordAt + 0] = np0;
@@ -236,10 +238,11 @@ describe('generated code snapshots', () => {
               recordAt += batch * 2;
             }
           }
+          if (failStep >= 0) failures.push(failKind === 0 ? { kind: 'nonfinite', step: failStep, trajectory: b } : { kind: 'noConvergence', step: failStep, trajectory: b, residual: failResidual, iterations: failIterations });
           Q[o + 0] = sq0; P[o + 0] = sp0;
           Q[o + 1] = sq1; P[o + 1] = sp1;
         }
-        return { failure: null, iterationsTotal, iterationsMax };
+        return { failure: null, failures, iterationsTotal, iterationsMax };
       };"
     `);
   });

@@ -40,6 +40,7 @@ const ROOT_TYPES = words(`
   Expr Shape Operand Scalar Vector Matrix
   CompileOptions ImplicitSolver Stepper RunOptions RunResult VjpOptions VjpResult VjpMemory GpuOptions GpuStepper
   KernelExport KernelBinding KernelUniformValues KernelManifest
+  Progress TrajectoryStatus OnFailure
   PrintOptions AdapterChoice GpuInfo
   Model
   FccOptions HexagonalOptions LatticeState MaxwellBoltzmannOptions RadialDistributionOptions RadialDistribution

@@ -4,10 +4,13 @@ import type { FixedPointSettings } from '../../codegen/step-body.js';
 import type { ParamValues } from '../../system/hamiltonian.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import { size } from '../../ir/shape.js';
-import { throwRunFailure } from '../checks.js';
+import { RunControl } from '../run-control.js';
+import { runFailureError } from '../run-failures.js';
 import { jsRunners } from './runners.js';
+import { driveWindows, runWindowed } from './windowed-run.js';
 import type { VjpOptions, VjpResult } from '../stepper.js';
-import { runVjp, type AdjointBackend } from '../adjoint-driver.js';
+import { runVjp, type AdjointBackend, type BackwardSegment, type BackwardStatus } from '../adjoint-driver.js';
+import type { JsAdjointRunner } from '../../codegen/emit-js-adjoint.js';
 
 /**
  * The f64 CPU backend of the vjp memory modes, for a program with given parameter values (aligned with
@@ -23,18 +26,18 @@ export function cpuAdjointBackend(program: StepProgram, dt: number, params: read
     dt,
     label: 'cpu f64',
     bytesPerValue: 8,
-    async forward(q, p, batch, steps, t0, record) {
+    async forward(q, p, batch, steps, t0, record, control = new RunControl({}, 'vjp', steps)) {
       const n = program.system.dof;
       const count = record > 0 ? Math.floor(steps / record) : 0;
       const rq = record > 0 ? new Float64Array(count * batch * n) : null;
       const rp = record > 0 ? new Float64Array(count * batch * n) : null;
-      const status = runners.forward(q, p, params as Float64Array[], batch, steps, dt, t0, record, rq, rp);
-      throwRunFailure(program.method, dt, status);
+      const args = { Q: q, P: p, params: params as Float64Array[], batch, steps, dt, t0, record, recordQ: rq, recordP: rp };
+      const status = await runWindowed(runners.forward, args, control);
+      if (status.failures.length > 0) throw runFailureError(program.method, dt, status.failures, { batch });
       return { q, p, ...(rq && rp ? { record: { q: rq, p: rp } } : {}) };
     },
-    async backward(s) {
-      const run = runners.backward(s.source);
-      return run(s.q, s.p, s.lq, s.lp, s.g, params, s.batch, s.steps, dt, s.t0, s.storedQ ?? null, s.storedP ?? null);
+    async backward(s, control = new RunControl({}, 'vjp', s.steps)) {
+      return backwardInPieces(runners.backward(s.source), s, params, dt, control);
     },
   };
 }
@@ -87,4 +90,20 @@ export async function programVjp(program: StepProgram, options: ProgramVjpOption
     maxIterations: options.maxIterations ?? JS_FIXED_POINT.maxIterations,
   };
   return runVjp(cpuAdjointBackend(program, dt, alignedParams(program, options.params), settings), options);
+}
+
+/**
+ * A backward segment run in windows (`driveWindows`, trajectory-major, steps descending), bit-identical to one
+ * call, with yields, progress and the abort test between them; it stops at the first failure.
+ */
+async function backwardInPieces(run: JsAdjointRunner, s: BackwardSegment, params: readonly ArrayLike<number>[], dt: number, control: RunControl): Promise<BackwardStatus> {
+  const out: BackwardStatus = { failure: null, iterationsTotal: 0, iterationsMax: 0 };
+  await driveWindows(s.batch, s.steps, control, 'backward', (bFrom, bTo, sFrom, sTo) => {
+    const status = run(s.q, s.p, s.lq, s.lp, s.g, params, s.batch, s.steps, dt, s.t0, s.storedQ ?? null, s.storedP ?? null, bFrom, bTo, sFrom, sTo);
+    out.iterationsTotal += status.iterationsTotal;
+    out.iterationsMax = Math.max(out.iterationsMax, status.iterationsMax);
+    out.failure = status.failure;
+    return status.failure ? 'stop' : 'ok';
+  });
+  return out;
 }

@@ -1,8 +1,11 @@
 import { JS_FIXED_POINT } from '../../codegen/emit-js-stepper.js';
 import { cpuAdjointBackend } from './adjoint.js';
 import { jsRunners } from './runners.js';
-import { checkRunOptions, throwRunFailure } from '../checks.js';
+import { checkRunOptions } from '../checks.js';
 import { checkJacobianPoint, stepperLifetime } from '../input-checks.js';
+import { RunControl } from '../run-control.js';
+import { onFailureMode, runFailureError, trajectoryStatuses } from '../run-failures.js';
+import { runWindowed } from './windowed-run.js';
 import { runVjp } from '../adjoint-driver.js';
 import type { FixedPointSettings } from '../../codegen/step-body.js';
 import { jacobianFunction } from './jacobian.js';
@@ -40,9 +43,15 @@ export function cpuStepper(program: StepProgram, dt: number, settings: Partial<F
       const count = record > 0 ? Math.floor(steps / record) : 0;
       const rq = record > 0 ? new Float64Array(count * batch * h.dof) : null;
       const rp = record > 0 ? new Float64Array(count * batch * h.dof) : null;
-      const status = runner(q, p, h.paramValues as Float64Array[], batch, steps, dt, t0, record, rq, rp);
-      throwRunFailure(program.method, dt, status, { system: h, q0: options.q0 });
+      const onFailure = onFailureMode(options.onFailure);
+      const control = new RunControl(options, 'run', steps);
+      const args = { Q: q, P: p, params: h.paramValues as Float64Array[], batch, steps, dt, t0, record, recordQ: rq, recordP: rp };
+      const status = await runWindowed(runner, args, control);
+      if (status.failures.length > 0 && onFailure === 'throw') {
+        throw runFailureError(program.method, dt, status.failures, { batch, start: { system: h, q0: options.q0 } });
+      }
       const result: RunResult = { q, p };
+      if (onFailure === 'report') result.status = trajectoryStatuses(batch, status.failures);
       if (program.implicit) {
         result.stats = { iterations: { mean: steps > 0 ? status.iterationsTotal / (steps * batch) : 0, max: status.iterationsMax } };
       }

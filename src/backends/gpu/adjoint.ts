@@ -1,3 +1,5 @@
+import { RunControl } from '../run-control.js';
+import { DispatchPacer } from './dispatch-pacer.js';
 import { DarbouxError } from '../../errors.js';
 import { gradientSize, wgslAdjointKernel } from '../../codegen/emit-wgsl-adjoint.js';
 import { ADJOINT_CONTROL_WORDS, STATUS_WORDS, WORKGROUP_SIZE } from '../../codegen/kernel-words.js';
@@ -58,7 +60,7 @@ export function gpuAdjointBackend(ctx: GpuAdjointContext): AdjointBackend {
   const n = program.system.dof;
   const bindingLimit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
 
-  async function backwardChunk(s: BackwardSegment, first: number, count: number): Promise<BackwardStatus> {
+  async function backwardChunk(s: BackwardSegment, first: number, count: number, run: RunControl): Promise<BackwardStatus> {
     const { kernel, cost, G, stepBound } = await backwardKernel(ctx, s.source);
     const stride = count * n;
     const state = new Float32Array(4 * stride + count * G);
@@ -87,6 +89,7 @@ export function gpuAdjointBackend(ctx: GpuAdjointContext): AdjointBackend {
     const [stateBuffer, storedBuffer, statusBuffer, controlBuffer] = buffers;
     const control = controlWriter(ADJOINT_CONTROL_WORDS);
     const perDispatch = Math.max(1, Math.min(s.steps, Math.floor(ctx.dispatchBudget / (count * cost)), stepBound));
+    const pacer = new DispatchPacer(gpu, run, s.steps);
     try {
       for (let end = s.steps; end > 0; end -= perDispatch) {
         const base = Math.max(0, end - perDispatch);
@@ -95,6 +98,7 @@ export function gpuAdjointBackend(ctx: GpuAdjointContext): AdjointBackend {
           writeBuffer(gpu, controlBuffer, control.bytes);
           kernel.dispatch([stateBuffer, ctx.paramBuffer, storedBuffer, statusBuffer, controlBuffer], part.workgroups);
         }
+        await pacer.dispatched(s.steps - base);
       }
       const [stateOut, statusOut] = await Promise.all([readBuffer(gpu, stateBuffer), readBuffer(gpu, statusBuffer)]);
       const status = readStatus(statusOut, count);
@@ -118,11 +122,11 @@ export function gpuAdjointBackend(ctx: GpuAdjointContext): AdjointBackend {
     dt,
     label: 'gpu f32',
     bytesPerValue: 4,
-    async forward(q, p, batch, steps, t0, record) {
-      const result = await ctx.run({ q0: q, p0: p, steps, batch, t0, record });
+    async forward(q, p, batch, steps, t0, record, control) {
+      const result = await ctx.run({ q0: q, p0: p, steps, batch, t0, record, ...control?.asOptions() });
       return { q: result.q, p: result.p, ...(result.record ? { record: { q: result.record.q, p: result.record.p } } : {}) };
     },
-    async backward(s) {
+    async backward(s, run = new RunControl({}, 'vjp', s.steps)) {
       const { G } = await backwardKernel(ctx, s.source);
       // Bytes per trajectory in the largest buffer: the state block, or the stored states of 'store'.
       const perTrajectory = Math.max(4 * (4 * n + G), s.source === 'store' ? 8 * n * s.steps : 0);
@@ -132,7 +136,8 @@ export function gpuAdjointBackend(ctx: GpuAdjointContext): AdjointBackend {
       }
       const total: BackwardStatus = { failure: null, iterationsTotal: 0, iterationsMax: 0 };
       for (let first = 0; first < s.batch; first += chunk) {
-        const status = await backwardChunk(s, first, Math.min(chunk, s.batch - first));
+        const count = Math.min(chunk, s.batch - first);
+        const status = await backwardChunk(s, first, count, run.phase(first / s.batch, count / s.batch));
         if (status.failure) return status;
         total.iterationsTotal += status.iterationsTotal;
         total.iterationsMax = Math.max(total.iterationsMax, status.iterationsMax);

@@ -59,6 +59,33 @@ export function decodeStatus(words: ArrayBuffer, count: number): { failure: Kern
   };
 }
 
+/**
+ * Every failed trajectory of a stepper kernel's status words (not cut-short ones: `decodeStatus` reports those
+ * first), in trajectory order: the failure kind, the 0-based step, and for unconverged solves the residual and
+ * iteration count. `nonfiniteBy` failures are known only by a step (kernels that test after their last step).
+ *
+ * @example
+ * const failures = decodeFailures(await readBuffer(gpu, statusBuffer), count);
+ */
+export function decodeFailures(words: ArrayBuffer, count: number): KernelFailure[] {
+  const status = new Uint32Array(words);
+  const residuals = new Float32Array(words);
+  const failures: KernelFailure[] = [];
+  for (let b = 0; b < count; b++) {
+    const failure = status[b * STATUS_WORDS + STATUS_WORD.failure]!;
+    if (failure === 0 || (failure & TRUNCATED_FLAG) !== 0) continue;
+    if ((failure & NONFINITE_BY_FLAG) !== 0) {
+      failures.push({ kind: 'nonfiniteBy', step: (failure & ~NONFINITE_BY_FLAG) - 1, trajectory: b });
+    } else if ((failure & NO_CONVERGENCE_FLAG) !== 0) {
+      const residual = residuals[b * STATUS_WORDS + STATUS_WORD.residual]!;
+      failures.push({ kind: 'noConvergence', step: (failure & ~NO_CONVERGENCE_FLAG) - 1, trajectory: b, residual, iterations: status[b * STATUS_WORDS + STATUS_WORD.iterationsMax]! });
+    } else {
+      failures.push({ kind: 'nonfinite', step: failure - 1, trajectory: b });
+    }
+  }
+  return failures;
+}
+
 /** Loop iterations one invocation may run on llvmpipe (its limiter stops at 65 535), with a margin. */
 const LLVMPIPE_LOOP_ITERATIONS = 60_000;
 

@@ -1,6 +1,6 @@
 /**
- * The runs of the per-particle kernels on one chunk of copies: buffers, dispatches, readback, status and
- * snapshots. The workgroup kernel advances many steps per dispatch; the tiled and cell-list kernels one force
+ * The runs of the per-particle kernels on one chunk of copies: buffers, dispatches (paced: yields, progress,
+ * abort), readback, failed copies and snapshots. The workgroup kernel advances many steps per dispatch; the tiled and cell-list kernels one force
  * evaluation per dispatch (tiledSchedule), the state resident on the device from upload to readback.
  */
 import { DarbouxError } from '../../errors.js';
@@ -9,6 +9,9 @@ import { CELL_WORKGROUP } from '../../codegen/particle-cells-wgsl.js';
 import { NO_FAILURE } from '../../codegen/particle-wgsl.js';
 import { createStorageBuffer, createUniformBuffer, readBuffer, writeBuffer, type ComputeKernel, type Gpu } from '../../runtime/index.js';
 import type { RunResult } from '../stepper.js';
+import type { RunControl } from '../run-control.js';
+import type { RunFailure } from '../run-failures.js';
+import { DispatchPacer } from './dispatch-pacer.js';
 import { tiledSchedule } from './particle-schedule.js';
 
 /** The per-particle kernels. */
@@ -43,6 +46,10 @@ export interface ParticleChunk {
   record: number;
   recordCount: number;
   out: RunResult;
+  /** Progress and abort (dispatches are paced through it). */
+  control: RunControl;
+  /** Where the chunk's failed copies go (indices of the whole batch). */
+  failures: RunFailure[];
 }
 
 /** The first pair of particles at the same position (minimum image in a periodic box) in positions q, or null. */
@@ -61,17 +68,31 @@ function overlap(pp: ParticleProgram, q: Float64Array): [number, number] | null 
   return null;
 }
 
-/** The NONFINITE error of the first failing copy in a status readback, if any (naming an overlapping pair of its initial state). */
-function failureOf(ctx: ParticleRunContext, c: ParticleChunk, words: Uint32Array): DarbouxError | null {
-  let worst = -1;
-  for (let b = 0; b < words.length; b++) if (words[b] !== NO_FAILURE && (worst < 0 || words[b]! < words[worst]!)) worst = b;
-  if (worst < 0) return null;
-  const step = words[worst]!, trajectory = c.first + worst, dof = ctx.pp.n * ctx.pp.dim;
-  const pair = step === 0 ? overlap(ctx.pp, c.q.subarray(trajectory * dof, (trajectory + 1) * dof)) : null;
+/**
+ * The NONFINITE error of a run whose copies failed: the earliest failure (smallest step, then copy), naming an
+ * overlapping pair of its initial state when it failed at the first step, with every failure counted.
+ *
+ * @example
+ * throw particleFailureError(ctx, q, failures, batch);
+ */
+export function particleFailureError(ctx: ParticleRunContext, q: Float64Array, failures: readonly RunFailure[], batch: number): DarbouxError {
+  let first = failures[0]!;
+  for (const f of failures) if (f.step < first.step || (f.step === first.step && f.trajectory < first.trajectory)) first = f;
+  const { step, trajectory } = first, dof = ctx.pp.n * ctx.pp.dim;
+  const counted = { failed: failures.length, failedTrajectories: failures.map((f) => f.trajectory).sort((a, b) => a - b) };
+  const others = failures.length > 1 ? ` (${failures.length} of ${batch} copies failed; run with onFailure: 'report' to keep the others)` : '';
+  const pair = step === 0 ? overlap(ctx.pp, q.subarray(trajectory * dof, (trajectory + 1) * dof)) : null;
   const where = `by step ${step + 1} of trajectory ${trajectory} (${ctx.method}, dt = ${ctx.dt}, gpu f32, per-particle kernel)`;
   return pair !== null
-    ? new DarbouxError('NONFINITE', `non-finite state ${where}: particles ${pair[0]} and ${pair[1]} overlap (r = 0) in the initial state; move them apart`, { step, trajectory, i: pair[0], j: pair[1] })
-    : new DarbouxError('NONFINITE', `non-finite state ${where}; reduce dt or check the initial state`, { step, trajectory });
+    ? new DarbouxError('NONFINITE', `non-finite state ${where}: particles ${pair[0]} and ${pair[1]} overlap (r = 0) in the initial state; move them apart${others}`, { step, trajectory, i: pair[0], j: pair[1], ...counted })
+    : new DarbouxError('NONFINITE', `non-finite state ${where}; reduce dt or check the initial state${others}`, { step, trajectory, ...counted });
+}
+
+/** Every failed copy of a status readback (the first failing step of each). */
+function failuresOf(c: ParticleChunk, words: Uint32Array): RunFailure[] {
+  const failures: RunFailure[] = [];
+  for (let b = 0; b < words.length; b++) if (words[b] !== NO_FAILURE) failures.push({ kind: 'nonfinite', step: words[b]!, trajectory: c.first + b });
+  return failures;
 }
 
 /** Control uniform bytes: f32 for the named words, u32 for the others. */
@@ -111,8 +132,7 @@ function commonBuffers(gpu: Gpu, c: ParticleChunk, state: Float32Array, dof: num
 async function finish(ctx: ParticleRunContext, c: ParticleChunk, buffers: ReturnType<typeof commonBuffers>, qAt: number, pAt: number): Promise<void> {
   const dof = ctx.pp.n * ctx.pp.dim;
   const [stateOut, statusOut] = await Promise.all([readBuffer(ctx.gpu, buffers.state), readBuffer(ctx.gpu, buffers.status)]);
-  const failure = failureOf(ctx, c, new Uint32Array(statusOut, 0, c.count));
-  if (failure) throw failure;
+  c.failures.push(...failuresOf(c, new Uint32Array(statusOut, 0, c.count)));
   const s = new Float32Array(stateOut);
   c.out.q.set(s.subarray(qAt, qAt + c.count * dof), c.first * dof);
   c.out.p.set(s.subarray(pAt, pAt + c.count * dof), c.first * dof);
@@ -130,16 +150,18 @@ async function finish(ctx: ParticleRunContext, c: ParticleChunk, buffers: Return
  * snapshots written by the kernel.
  *
  * @example
- * await runWorkgroupChunk(ctx, { q, p, first: 0, count: batch, steps, record, recordCount, out });
+ * await runWorkgroupChunk(ctx, { q, p, first: 0, count: batch, steps, record, recordCount, out, control, failures: [] });
  */
 export async function runWorkgroupChunk(ctx: ParticleRunContext, c: ParticleChunk): Promise<void> {
   const dof = ctx.pp.n * ctx.pp.dim;
   const buffers = commonBuffers(ctx.gpu, c, initialState(c, dof, 0), dof);
+  const pacer = new DispatchPacer(ctx.gpu, c.control, c.steps);
   try {
     for (let base = 0; base < c.steps; base += ctx.stepsPerDispatch) {
       const steps = Math.min(ctx.stepsPerDispatch, c.steps - base);
       writeBuffer(ctx.gpu, buffers.control, control(['steps', 'stepBase', 'recordEvery', 'recordCount', 'batch', 'pad', 'pad', 'pad'], [], { steps, stepBase: base, recordEvery: c.record, recordCount: c.recordCount, batch: c.count }));
       ctx.kernel.dispatch([buffers.state, ctx.fixedBuffer, buffers.status, buffers.record, buffers.control], c.count);
+      await pacer.dispatched(base + steps);
     }
     await finish(ctx, c, buffers, 0, c.count * dof);
   } finally {
@@ -152,7 +174,7 @@ export async function runWorkgroupChunk(ctx: ParticleRunContext, c: ParticleChun
  * entry of the schedule, positions double-buffered, snapshots copied on the device.
  *
  * @example
- * await runResidentChunk(ctx, { q, p, first: 0, count: batch, steps, record, recordCount, out });
+ * await runResidentChunk(ctx, { q, p, first: 0, count: batch, steps, record, recordCount, out, control, failures: [] });
  */
 export async function runResidentChunk(ctx: ParticleRunContext, c: ParticleChunk): Promise<void> {
   const { gpu, pp } = ctx;
@@ -165,6 +187,7 @@ export async function runResidentChunk(ctx: ParticleRunContext, c: ParticleChunk
     sorted: createStorageBuffer(gpu, 4 * c.count * pp.n),
   };
   let readSlot = 0;
+  const pacer = new DispatchPacer(gpu, c.control, c.steps);
   try {
     const bindings = cells === null
       ? [buffers.state, ctx.fixedBuffer, buffers.status, buffers.control]
@@ -184,6 +207,7 @@ export async function runResidentChunk(ctx: ParticleRunContext, c: ParticleChunk
       if (cells !== null && entry.kick !== 0) ctx.cellPasses.forEach((pass, k) => pass.dispatch(bindings, cellSizes[k]!));
       ctx.kernel.dispatch(bindings, [groups, c.count]);
       readSlot = 1 - readSlot;
+      await pacer.dispatched(entry.step);
     }
     await finish(ctx, c, buffers, readSlot * slot, 2 * slot);
   } finally {

@@ -18,7 +18,9 @@ import { jacobianFunction } from '../cpu/jacobian.js';
 import { checkRunOptions } from '../checks.js';
 import { checkJacobianPoint, stepperLifetime } from '../input-checks.js';
 import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
-import { runResidentChunk, runWorkgroupChunk, type ParticleChunk, type ParticleKernelKind, type ParticleRunContext } from './particle-runs.js';
+import { RunControl } from '../run-control.js';
+import { onFailureMode, trajectoryStatuses, type RunFailure } from '../run-failures.js';
+import { particleFailureError, runResidentChunk, runWorkgroupChunk, type ParticleChunk, type ParticleKernelKind, type ParticleRunContext } from './particle-runs.js';
 
 /** Which per-particle kernel runs: chosen by size ('auto'), or forced. */
 export type ParticleKernelChoice = 'auto' | 'tiled' | 'workgroup' | 'cells';
@@ -144,11 +146,24 @@ export async function particleGpuStepper(program: StepProgram, pp: ParticleProgr
       const recordCount = record > 0 ? Math.floor(steps / record) : 0;
       const out: RunResult = { q: new Float64Array(batch * dof), p: new Float64Array(batch * dof) };
       if (record > 0) out.record = { every: record, count: recordCount, q: new Float64Array(recordCount * batch * dof), p: new Float64Array(recordCount * batch * dof) };
-      if (steps === 0) return { ...out, q, p };
+      const onFailure = onFailureMode(runOptions.onFailure);
+      const control = new RunControl(runOptions, 'run', steps);
+      control.throwIfAborted();
+      if (steps === 0) return { ...out, q, p, ...(onFailure === 'report' ? { status: trajectoryStatuses(batch, []) } : {}) };
+      const failures: RunFailure[] = [];
+      const runChunk = (chunk: ParticleChunk) => (kind === 'workgroup' ? runWorkgroupChunk(context, chunk) : runResidentChunk(context, chunk));
       for (let first = 0; first < batch; first += copiesPerChunk) {
-        const chunk: ParticleChunk = { q, p, first, count: Math.min(copiesPerChunk, batch - first), steps, record, recordCount, out };
-        await (kind === 'workgroup' ? runWorkgroupChunk(context, chunk) : runResidentChunk(context, chunk));
+        const count = Math.min(copiesPerChunk, batch - first);
+        await runChunk({ q, p, first, count, steps, record, recordCount, out, control: control.phase(first / batch, count / batch), failures });
       }
+      if (failures.length > 0 && onFailure === 'throw') throw particleFailureError(context, q, failures, batch);
+      // Each failed copy at its last finite state: the copy run again alone for the steps before its failure.
+      for (const f of failures) {
+        const alone: RunResult = { q: out.q, p: out.p };
+        await runChunk({ q, p, first: f.trajectory, count: 1, steps: f.step, record: 0, recordCount: 0, out: alone, control: control.phase(1, 0), failures: [] });
+      }
+      control.report(1, 1);
+      if (onFailure === 'report') out.status = trajectoryStatuses(batch, failures);
       return out;
     },
     async vjp(vjpOptions: VjpOptions): Promise<VjpResult> {

@@ -8,14 +8,17 @@ import type { StepProgram } from '../../integrators/step-program.js';
 import { specializeParameters } from '../../integrators/specialize.js';
 import { graphSize } from '../../ir/traverse.js';
 import { acquireGpu, createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type AdapterChoice, type Gpu } from '../../runtime/index.js';
-import { checkRunOptions, noConvergence } from '../checks.js';
+import { checkRunOptions } from '../checks.js';
 import { checkF32Parameters, checkF32StepSize, checkJacobianPoint, stepperLifetime } from '../input-checks.js';
+import { RunControl } from '../run-control.js';
+import { onFailureMode, runFailureError, trajectoryStatuses, type RunFailure } from '../run-failures.js';
+import { DispatchPacer, type DispatchSizing } from './dispatch-pacer.js';
 import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
 import { runVjp } from '../adjoint-driver.js';
 import { gpuAdjointBackend } from './adjoint.js';
 import { particleProgram } from '../../codegen/particle-analysis.js';
 import { particleGpuStepper, type ParticleKernelChoice } from './particle-stepper.js';
-import { controlWriter, decodeStatus, loopBoundedSteps, refuseOversizedKernel } from './kernel-host.js';
+import { controlWriter, decodeFailures, decodeStatus, loopBoundedSteps, refuseOversizedKernel } from './kernel-host.js';
 import { adapterLimits, kernelExport, type KernelExport } from './kernel-export.js';
 
 /** GPU-specific options of `compile`. */
@@ -116,11 +119,17 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
   const stepsPerDispatchBound = loopBoundedSteps(gpu, fast.loopIterations, settings.maxIterations, program.method);
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
   const life = stepperLifetime();
+  const sizing: DispatchSizing = { workgroupStepsPerMs: 0 };
 
   type Accumulated = RunResult & { iterationsTotal?: number; iterationsMax?: number };
-  /** checked: the kernel that tests every step; stepBound: steps per dispatch at most (lowered after a cut-short run). */
-  type ChunkMode = { checked?: boolean; stepBound?: number };
-  async function runChunk(q: Float64Array, p: Float64Array, first: number, count: number, steps: number, t0: number, record: number, recordCount: number, out: Accumulated, mode: ChunkMode = {}): Promise<void> {
+  /**
+   * checked: the kernel that tests every step; stepBound: steps per dispatch at most (lowered after a cut-short
+   * run); perDispatch: exactly these steps per dispatch (a rerun that must split its dispatches as an earlier run did).
+   */
+  type ChunkMode = { checked?: boolean; stepBound?: number; perDispatch?: number };
+  /** A chunk's pacing (progress, abort) and where its failures go (trajectory indices of the whole batch). */
+  type ChunkContext = { control: RunControl; failures: (RunFailure & { perDispatch: number })[] };
+  async function runChunk(q: Float64Array, p: Float64Array, first: number, count: number, steps: number, t0: number, record: number, recordCount: number, out: Accumulated, context: ChunkContext, mode: ChunkMode = {}): Promise<void> {
     const checked = mode.checked ?? false;
     const state = new Float32Array(2 * count * n);
     state.set(q.subarray(first * n, (first + count) * n), 0);
@@ -137,14 +146,23 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     const kernel = await kernelFor(record > 0 ? 'mainRecord' : checked ? 'mainChecked' : 'main');
     const perDispatch = Math.min(
       steps,
-      options.stepsPerDispatch ?? Math.max(1, Math.min(Math.floor((options.dispatchBudget ?? 2e9) / (count * cost)), mode.stepBound ?? stepsPerDispatchBound)),
+      mode.perDispatch ?? options.stepsPerDispatch ?? Math.max(1, Math.min(Math.floor((options.dispatchBudget ?? 2e9) / (count * cost)), mode.stepBound ?? stepsPerDispatchBound)),
     );
+    const pacer = new DispatchPacer(gpu, context.control, steps, sizing);
     try {
       for (let base = 0; base < steps; base += perDispatch) {
-        for (const part of splitDispatch(count, WORKGROUP_SIZE, maxWorkgroups)) {
-          control.set({ dt, tStart: t0, steps: Math.min(perDispatch, steps - base), stepBase: base, offset: part.offset, batch: count, recordEvery: record, recordCount });
+        const stepsNow = Math.min(perDispatch, steps - base);
+        // Synchronous adapters get dispatches of fewer workgroups (a part of the batch), each about CHUNK_TARGET_MS.
+        for (let offset = 0; offset < count;) {
+          const parts = splitDispatch(count - offset, WORKGROUP_SIZE, Math.min(maxWorkgroups, pacer.workgroupLimit(stepsNow)));
+          const part = parts[0]!;
+          control.set({ dt, tStart: t0, steps: stepsNow, stepBase: base, offset: offset + part.offset, batch: count, recordEvery: record, recordCount });
           writeBuffer(gpu, controlBuffer, control.bytes);
+          const began = performance.now();
           kernel.dispatch([stateBuffer, paramBuffer, recordBuffer, statusBuffer, controlBuffer], part.workgroups);
+          pacer.measured(part.workgroups, stepsNow, performance.now() - began);
+          offset += Math.min(count - offset, part.workgroups * WORKGROUP_SIZE);
+          await pacer.dispatched(base + (offset >= count ? stepsNow : 0));
         }
       }
       const [stateOut, statusOut] = await Promise.all([readBuffer(gpu, stateBuffer), readBuffer(gpu, statusBuffer)]);
@@ -153,8 +171,8 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
       if (failure?.kind === 'truncated') {
         // The adapter cut a dispatch short (implicit solves needed more iterations than estimated): the state is
         // discarded and the chunk runs again from its start with fewer steps per dispatch.
-        if (options.stepsPerDispatch === undefined && perDispatch > 1) {
-          return await runChunk(q, p, first, count, steps, t0, record, recordCount, out, { ...mode, stepBound: Math.max(1, Math.floor(perDispatch / 4)) });
+        if (options.stepsPerDispatch === undefined && mode.perDispatch === undefined && perDispatch > 1) {
+          return await runChunk(q, p, first, count, steps, t0, record, recordCount, out, context, { ...mode, stepBound: Math.max(1, Math.floor(perDispatch / 4)) });
         }
         throw new DarbouxError(
           'DEVICE',
@@ -163,28 +181,14 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
           { step: failure.step + 1, trajectory: first + failure.trajectory },
         );
       }
+      const failures = decodeFailures(statusOut, count);
+      if (!checked && failures.some((f) => f.kind === 'nonfiniteBy')) {
+        // Only known to have failed by the end of a dispatch: the same run with the per-step test names the steps.
+        return await runChunk(q, p, first, count, steps, t0, record, recordCount, out, context, { ...mode, checked: true });
+      }
+      for (const f of failures) context.failures.push({ ...f, kind: f.kind === 'noConvergence' ? 'noConvergence' : 'nonfinite', trajectory: first + f.trajectory, perDispatch });
       out.iterationsTotal! += status.iterationsTotal;
       out.iterationsMax = Math.max(out.iterationsMax!, status.iterationsMax);
-      if (failure) {
-        const { step, trajectory } = failure;
-        if (failure.kind === 'nonfiniteBy') {
-          // Only known to have failed by the end of a dispatch: the same run with the per-step test names the step.
-          if (!checked) await runChunk(q, p, first, count, steps, t0, record, recordCount, { ...out, iterationsTotal: 0, iterationsMax: 0 }, { ...mode, checked: true });
-          throw new DarbouxError(
-            'NONFINITE',
-            `non-finite state by step ${step + 1} of trajectory ${first + trajectory} (${program.method}, dt = ${dt}, gpu f32); reduce dt or check the initial state`,
-            { step, trajectory: first + trajectory },
-          );
-        }
-        if (failure.kind === 'noConvergence') {
-          throw noConvergence(`${program.method} (gpu f32)`, dt, step, first + trajectory, failure.residual!, failure.iterations!);
-        }
-        throw new DarbouxError(
-          'NONFINITE',
-          `non-finite state at step ${step + 1} of trajectory ${first + trajectory} (${program.method}, dt = ${dt}, gpu f32); reduce dt or check the initial state`,
-          { step, trajectory: first + trajectory },
-        );
-      }
       const s = new Float32Array(stateOut);
       out.q.set(s.subarray(0, count * n), first * n);
       out.p.set(s.subarray(count * n, 2 * count * n), first * n);
@@ -206,6 +210,20 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     }
   }
 
+  /**
+   * Puts each failed trajectory at its last finite state: the same trajectory run again alone for the steps
+   * before its failure, with the dispatches split as in the batch run (so the state is the one the run had).
+   */
+  async function lastFiniteStates(q0: Float64Array, p0: Float64Array, t0: number, out: Accumulated, failures: ChunkContext['failures'], control: RunControl): Promise<void> {
+    for (const f of failures) {
+      const one: Accumulated = { q: new Float64Array(n), p: new Float64Array(n), iterationsTotal: 0, iterationsMax: 0 };
+      const qs = q0.slice(f.trajectory * n, (f.trajectory + 1) * n), ps = p0.slice(f.trajectory * n, (f.trajectory + 1) * n);
+      await runChunk(qs, ps, 0, 1, f.step, t0, 0, 0, one, { control, failures: [] }, { checked: true, perDispatch: f.perDispatch });
+      out.q.set(one.q, f.trajectory * n);
+      out.p.set(one.p, f.trajectory * n);
+    }
+  }
+
   const stepper: GpuStepper = {
     method: program.method,
     dt,
@@ -216,16 +234,25 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     gpu,
     async run(options: RunOptions): Promise<RunResult> {
       const { batch, steps, record, t0 } = checkRunOptions(options, n, 'f32');
+      const onFailure = onFailureMode(options.onFailure);
+      const control = new RunControl(options, 'run', steps);
+      control.throwIfAborted();
       const q = Float64Array.from(options.q0), p = Float64Array.from(options.p0);
       const recordCount = record > 0 ? Math.floor(steps / record) : 0;
       const out: Accumulated = { q: new Float64Array(batch * n), p: new Float64Array(batch * n), iterationsTotal: 0, iterationsMax: 0 };
       if (record > 0) out.record = { every: record, count: recordCount, q: new Float64Array(recordCount * batch * n), p: new Float64Array(recordCount * batch * n) };
-      if (steps === 0) return { ...out, q, p };
+      if (steps === 0) return { ...out, q, p, ...(onFailure === 'report' ? { status: trajectoryStatuses(batch, []) } : {}) };
+      const failures: ChunkContext['failures'] = [];
       for (let first = 0; first < batch; first += chunkLimit) {
-        await runChunk(q, p, first, Math.min(chunkLimit, batch - first), steps, t0, record, recordCount, out);
+        const count = Math.min(chunkLimit, batch - first);
+        await runChunk(q, p, first, count, steps, t0, record, recordCount, out, { control: control.phase(first / batch, count / batch), failures });
       }
+      if (failures.length > 0 && onFailure === 'throw') throw runFailureError(program.method, dt, failures, { batch, label: 'gpu f32' });
+      if (failures.length > 0) await lastFiniteStates(q, p, options.t0 ?? 0, out, failures, control);
+      control.report(1, 1);
       const { iterationsTotal, iterationsMax, ...result } = out;
       if (program.implicit) result.stats = { iterations: { mean: iterationsTotal! / (steps * batch), max: iterationsMax! } };
+      if (onFailure === 'report') result.status = trajectoryStatuses(batch, failures);
       return result;
     },
     async vjp(options: VjpOptions): Promise<VjpResult> {
