@@ -6,6 +6,7 @@ import { checkRunOptions, throwRunFailure } from '../checks.js';
 import { runVjp } from '../adjoint-driver.js';
 import type { FixedPointSettings } from '../../codegen/step-body.js';
 import { jacobianFunction } from './jacobian.js';
+import { threadedRunner, type CpuSettings } from './threaded-runner.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import { specializeParameters } from '../../integrators/specialize.js';
 import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
@@ -18,14 +19,16 @@ import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../s
  * const st = cpuStepper(leapfrogStep(h), 0.01);
  * await st.run({ q0: [1, 0], p0: [0, 1], steps: 100 });
  */
-export function cpuStepper(program: StepProgram, dt: number, settings: Partial<FixedPointSettings> = {}): Stepper {
+export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettings = {}): Stepper {
   const h = program.system;
   const fixedPoint: FixedPointSettings = {
     tolerance: settings.tolerance ?? JS_FIXED_POINT.tolerance,
     maxIterations: settings.maxIterations ?? JS_FIXED_POINT.maxIterations,
   };
   // Small parameters are compiled in as constants (the stepper fixes their values anyway).
-  const runner = jsRunners(specializeParameters(program), fixedPoint).forward;
+  const specialized = specializeParameters(program);
+  const runner = jsRunners(specialized, fixedPoint).forward;
+  const threaded = threadedRunner(specialized, fixedPoint, settings.threads); // null: 1 thread
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
   let disposed = false;
   const alive = () => {
@@ -44,7 +47,8 @@ export function cpuStepper(program: StepProgram, dt: number, settings: Partial<F
       const count = record > 0 ? Math.floor(steps / record) : 0;
       const rq = record > 0 ? new Float64Array(count * batch * h.dof) : null;
       const rp = record > 0 ? new Float64Array(count * batch * h.dof) : null;
-      const status = runner(q, p, h.paramValues as Float64Array[], batch, steps, dt, options.t0 ?? 0, record, rq, rp);
+      const args = [q, p, h.paramValues as Float64Array[], batch, steps, dt, options.t0 ?? 0, record, rq, rp] as const;
+      const status = threaded === null ? runner(...args) : await threaded.run(...args);
       throwRunFailure(program.method, dt, status, { system: h, q0: options.q0 });
       const result: RunResult = { q, p };
       if (program.implicit) {
@@ -67,6 +71,7 @@ export function cpuStepper(program: StepProgram, dt: number, settings: Partial<F
     },
     dispose() {
       disposed = true;
+      threaded?.dispose();
     },
   };
 }

@@ -15,6 +15,7 @@ import { defineOp, graphCalculus, type Value } from '../op.js';
 import { size } from '../shape.js';
 import { bound, decodeBody, liftBody, printReduction, liftedBodyTangents, withArgumentPlaceholders } from './pair-body.js';
 import { emitPairLoop, forEachPair, geometry } from './pair-geometry.js';
+import { emitThreadSum, pairThreads } from './pair-threads.js';
 import { arrayElem, emitSiteVectors, leading, liftedBindings, projected, projections, PROJECTIONS, scalarCode } from './pair-emit.js';
 
 const geometryAttrs = (attrs: Attrs): Attrs => {
@@ -135,6 +136,8 @@ defineOp({
         ctx.loop(count, (k) => ctx.line(`${accArray}[${k}] += ${arrayElem(arr, k)}`));
       } else for (let k = 0; k < count; k++) ctx.line(`${accArray}[${k}] += ${elemOf(bv!, k)}${minus(k)}`);
     });
+    const threads = pairThreads(ctx); // a threaded runner: this worker's partial sums, summed over workers
+    if (threads !== null) emitThreadSum(ctx, threads, long ? { array: accArray, length: count } : { scalars: acc });
     if (long) return { kind: 'array', name: accArray, size: count };
     return count === 1 && node.shape.length === 0 ? { kind: 'scalar', code: acc[0]! } : { kind: 'unrolled', elems: acc };
   },
