@@ -18,7 +18,7 @@ function exactPower(x: number, n: number): number {
 
 describe('powi by repeated squaring', () => {
   it('compiled code equals the evaluator bitwise and stays within n ulps of the exact power', () => {
-    const x = input('x', 'q', []);
+    const x = input('q', 'x', []);
     for (let n = -13; n <= 13; n++) {
       if (n === 0) continue;
       const y = powi(x, n);

@@ -80,12 +80,13 @@ const intAt = (ctx: EmitContext, array: string, at: string) => (ctx.target === '
 const sqrt = (ctx: EmitContext, x: string) => (ctx.target === 'wgsl' ? `sqrt(${x})` : `Math.sqrt(${x})`);
 const floor = (ctx: EmitContext, x: string) => (ctx.target === 'wgsl' ? `floor(${x})` : `Math.floor(${x})`);
 
-/** What the emitted pair visitor sees: the site indices, the components of d = q_i − q_j, and r = |d|. */
+/** What the emitted pair visitor sees: the site indices, the components of d = q_i − q_j, r = |d| and r². */
 export interface EmittedPair {
   i: string;
   j: string;
   d: string[];
   r: string;
+  r2: string;
 }
 
 /**
@@ -105,7 +106,7 @@ function emitPair(ctx: EmitContext, g: PairGeometry, q: Expr, i: string, j: stri
   });
   const r2 = ctx.temp(d.map((x) => `${x} * ${x}`).join(' + '));
   if (g.cutoff !== null) ctx.line(`if (${r2} < ${ctx.literal(g.cutoff * g.cutoff)}) {`, false);
-  visit({ i, j, d, r: ctx.temp(sqrt(ctx, r2)) });
+  visit({ i, j, d, r: ctx.temp(sqrt(ctx, r2)), r2 });
   if (g.cutoff !== null) ctx.line('}', false);
 }
 

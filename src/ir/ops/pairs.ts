@@ -16,6 +16,7 @@ import { size } from '../shape.js';
 import { bound, decodeBody, liftBody, printReduction, liftedBodyTangents, withArgumentPlaceholders } from './pair-body.js';
 import { emitPairLoop, forEachPair, geometry } from './pair-geometry.js';
 import { emitThreadSum, pairThreads } from './pair-threads.js';
+import { pairWeightOverR2, R_SQUARED_BOUND } from './pair-parity.js';
 import { arrayElem, emitSiteVectors, leading, liftedBindings, projected, projections, PROJECTIONS, scalarCode } from './pair-emit.js';
 
 const geometryAttrs = (attrs: Attrs): Attrs => {
@@ -218,7 +219,14 @@ defineOp({
   },
   emit(ctx, node) {
     const body = decodeBody(node.attrs.body as string);
+    // JS: the weight f/r over r² when the body allows (pair-parity.ts): no square root or division per pair.
+    const weight = ctx.target === 'js' ? pairWeightOverR2(node.attrs.body as string, body) : null;
     return emitSiteVectors(ctx, node, (p) => {
+      if (weight !== null) {
+        const [w] = ctx.lowerBody([weight], liftedBindings(ctx, node, body, p.r).set(R_SQUARED_BOUND, { kind: 'scalar', code: p.r2 }));
+        const wc = ctx.temp(scalarCode(w!));
+        return p.d.map((dk) => `${wc} * ${dk}`);
+      }
       const [f] = ctx.lowerBody(body.roots, liftedBindings(ctx, node, body, p.r));
       const w = ctx.temp(`${scalarCode(f!)} / ${p.r}`);
       return p.d.map((dk) => `${w} * ${dk}`);
