@@ -24,7 +24,10 @@ const PAIR_OPS = new Set(['pairSum', 'pairGradient', 'pairHessianVector']);
 
 /**
  * Sites from which the default thread count is `availableParallelism()`: below, one thread. Measured on the LJ
- * benchmark state (bench/particles.ts): 2 threads pay from ~2 000 atoms on (4 000: 1.5×), lose below ~1 000.
+ * benchmark state (leapfrog, steady state, CPU time of all threads per step; 2 threads vs 1): 864 atoms 0.74 vs
+ * 0.60 ms, 2 048: 1.7 vs 1.4, 4 000: 3.7 vs 2.8, 8 788: 7.4 vs 6.3, 32 000: 35 vs 26 — so ≈ 1.5–1.6× in wall time
+ * on two free cores from ~1 000 atoms on. Each worker also compiles the runner once (V8, ~0.2–0.5 s of CPU), which
+ * only long runs repay: hence the margin.
  */
 export const THREADED_MIN_SITES = 2000;
 

@@ -240,11 +240,12 @@ function emitBuild(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list:
     ctx.line(`${first}[${a}] = ${m}`);
     const xi = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${P}[${a} * ${g.dim} + ${k}]`));
     ctx.loop(S, (s) => {
-      const shift = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${sShift}[${s} * ${g.dim} + ${k}]`));
+      // Site a moved by minus the image shift, once per stencil cell (not per candidate).
+      const xs = xi.map((x, k) => ctx.temp(`${x} - ${sShift}[${s} * ${g.dim} + ${k}]`));
       const offset = ctx.temp(`${sOffset}[${s}]`), bEnd = ctx.temp(`${sEnd}[${s}]`);
       const b = ctx.mutable(`${s} === 0 ? ${a} + 1 : ${sBegin}[${s}]`);
       ctx.line(`for (; ${b} < ${bEnd}; ${b}++) {`, false);
-      const d = xi.map((x, k) => ctx.temp(`${x} - (${P}[${b} * ${g.dim} + ${k}] + ${shift[k]})`));
+      const d = xs.map((x, k) => ctx.temp(`${x} - ${P}[${b} * ${g.dim} + ${k}]`));
       const r2 = ctx.temp(d.map((x) => `${x} * ${x}`).join(' + '));
       ctx.line(`if (${r2} < ${rl2}) {`, false);
       // A full buffer doubles (copying what it holds), so a dense cluster never loses a pair.
