@@ -110,9 +110,9 @@ const WORKER_SCRIPT = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { source, index, count, control, shared } = workerData;
 const ctl = new Int32Array(control);
-const ABORT_MESSAGE = 'darboux: another worker of this run failed';
+const ABORT = Symbol('another worker of this run failed');
 function barrier() {
-  if (Atomics.load(ctl, ${ABORTED}) !== 0) throw new Error(ABORT_MESSAGE);
+  if (Atomics.load(ctl, ${ABORTED}) !== 0) throw ABORT;
   const generation = Atomics.load(ctl, ${GENERATION});
   if (Atomics.add(ctl, ${ARRIVED}, 1) === count - 1) {
     Atomics.store(ctl, ${ARRIVED}, 0);
@@ -122,7 +122,7 @@ function barrier() {
   }
   for (let spin = 0; Atomics.load(ctl, ${GENERATION}) === generation; spin++) {
     if (spin > 2000) Atomics.wait(ctl, ${GENERATION}, generation, 100);
-    if (Atomics.load(ctl, ${ABORTED}) !== 0) throw new Error(ABORT_MESSAGE);
+    if (Atomics.load(ctl, ${ABORTED}) !== 0) throw ABORT;
   }
 }
 const run = new Function('thread', source)({ index, barrier, shared: shared.map((b) => new Float64Array(b)) });
@@ -138,7 +138,7 @@ parentPort.on('message', (m) => {
     Atomics.store(ctl, ${ABORTED}, 1);
     Atomics.add(ctl, ${GENERATION}, 1);
     Atomics.notify(ctl, ${GENERATION});
-    parentPort.postMessage({ ok: false, aborted: e instanceof Error && e.message === ABORT_MESSAGE, message: String(e instanceof Error ? e.message : e) });
+    parentPort.postMessage({ ok: false, aborted: e === ABORT, message: e === ABORT ? 'aborted' : String(e instanceof Object && 'message' in e ? e.message : e) });
   }
 });
 `;
@@ -158,7 +158,7 @@ function answer(worker: Worker): Promise<WorkerAnswer> {
     const done = () => { worker.off('message', onMessage); worker.off('error', onError); worker.off('exit', onExit); };
     const onMessage = (m: WorkerAnswer) => { done(); resolve(m); };
     const onError = (e: Error) => { done(); reject(e); };
-    const onExit = (code: number) => { done(); reject(new Error(`the worker exited (code ${code})`)); };
+    const onExit = (code: number) => { done(); reject(new DarbouxError('INTERNAL', `a worker thread of the threaded CPU runner exited (code ${code})`, { code })); };
     worker.on('message', onMessage);
     worker.on('error', onError);
     worker.on('exit', onExit);
@@ -196,7 +196,10 @@ export function compileThreadedRunner(program: StepProgram, settings: FixedPoint
       for (const worker of workers) {
         worker.postMessage({ Q: Q.slice(), P: P.slice(), params: params.map((a) => a.slice()), batch, steps, dt, tStart, recordEvery, recordLength });
       }
-      const results = await Promise.all(answers);
+      const results = await Promise.all(answers).catch((e: unknown) => {
+        if (disposed) throw new DarbouxError('INPUT', 'this stepper was disposed during a run');
+        throw e;
+      });
       const failed = results.find((r) => !r.ok && !r.aborted) ?? results.find((r) => !r.ok);
       if (failed) throw new DarbouxError('INTERNAL', `a worker thread of the threaded CPU runner failed: ${failed.message}`, { threads: count });
       const first = results[0]!;
