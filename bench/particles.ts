@@ -11,6 +11,10 @@
  *    is reported missing and skipped; darboux then runs its own fcc/Maxwell–Boltzmann state of the same size
  *    (LAMMPS_DATA=file.data starts it from a data file written elsewhere instead).
  *
+ * The CPU backend runs on 1 and 2 worker threads (compile option `threads`; THREADS=1,2,4 to choose): CPU time is
+ * this process's user + system time over all threads, so on a machine shared with other work the wall time of
+ * the threaded rows is only meaningful next to it (wall ≈ CPU / threads when the cores are free).
+ *
  * Run: npx tsx bench/particles.ts     (SIZES=4,10 for fewer sizes — fcc cells per side; RUNS=5; GPU=1 adds the
  *                                      GPU backend to part 2)
  */
@@ -26,11 +30,12 @@ const DT = 0.005;
 const RUNS = Number(process.env.RUNS ?? 3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mega = (atomSteps: number) => `${(atomSteps / 1e6).toFixed(2)} M atom-steps/s`;
+const THREADS = (process.env.THREADS ?? '1,2').split(',').map(Number);
 
 /** A leapfrog stepper for the LJ benchmark system in `box` on `backend`. */
-async function ljStepper(n: number, box: number[], backend: 'cpu' | 'gpu') {
+async function ljStepper(n: number, box: number[], backend: 'cpu' | 'gpu', threads?: number) {
   const sys = particles({ n, dim: 3, mass: 1, box, pair: LJ });
-  const st = await compile(sys.hamiltonian, { method: 'leapfrog', dt: DT, backend });
+  const st = await compile(sys.hamiltonian, { method: 'leapfrog', dt: DT, backend, ...(threads === undefined ? {} : { threads }) });
   return { sys, st };
 }
 
@@ -59,12 +64,14 @@ async function sizeSweep(): Promise<void> {
     const { q, box } = fcc({ cells: [cells, cells, cells], density: 0.8442 });
     const n = q.length / 3;
     const p = maxwellBoltzmann({ n, dim: 3, temperature: 1.44, mass: 1, seed: 0 });
-    const { st } = await ljStepper(n, box, 'cpu');
-    const steps = n <= 256 ? 2000 : 100;
-    const { seconds, cpuSeconds } = await timeRuns(st, q, p, steps, Math.max(1, steps / 5));
-    const ms = (1000 * seconds) / steps, cpuMs = (1000 * cpuSeconds) / steps;
-    console.log(`${String(n).padStart(6)} atoms  box ${box[0]!.toFixed(2)}  ${ms.toFixed(3).padStart(9)} ms/step  ${mega((n * steps) / seconds)}   (CPU time ${cpuMs.toFixed(3)} ms/step: ${mega((n * steps) / cpuSeconds)})`);
-    st.dispose();
+    for (const threads of THREADS) {
+      const { st } = await ljStepper(n, box, 'cpu', threads);
+      const steps = n <= 256 ? 2000 : 100;
+      const { seconds, cpuSeconds } = await timeRuns(st, q, p, steps, Math.max(1, steps / 5));
+      const ms = (1000 * seconds) / steps, cpuMs = (1000 * cpuSeconds) / steps;
+      console.log(`${String(n).padStart(6)} atoms  box ${box[0]!.toFixed(2)}  ${threads} thread${threads > 1 ? 's' : ' '}  ${ms.toFixed(3).padStart(9)} ms/step  ${mega((n * steps) / seconds)}   (CPU time, all threads: ${cpuMs.toFixed(3)} ms/step)`);
+      st.dispose();
+    }
   }
 }
 
@@ -154,11 +161,11 @@ async function lammpsComparison(): Promise<void> {
     }
     console.log(`darboux starts from ${process.env.LAMMPS_DATA ? process.env.LAMMPS_DATA : 'its own fcc / Maxwell–Boltzmann state (T* = 1.44)'}.`);
   }
-  const backends: ('cpu' | 'gpu')[] = process.env.GPU ? ['cpu', 'gpu'] : ['cpu'];
-  for (const backend of backends) {
+  const backends: ['cpu' | 'gpu', number | undefined][] = [...THREADS.map((t): ['cpu', number] => ['cpu', t]), ...(process.env.GPU ? [['gpu', undefined] as ['gpu', undefined]] : [])];
+  for (const [backend, threads] of backends) {
     let stepper: Awaited<ReturnType<typeof ljStepper>>;
     try {
-      stepper = await ljStepper(state.n, state.box, backend);
+      stepper = await ljStepper(state.n, state.box, backend, threads);
     } catch (e) {
       console.log(`darboux ${backend}: unavailable (${(e as Error).message})`);
       continue;
@@ -168,7 +175,8 @@ async function lammpsComparison(): Promise<void> {
     st.dispose();
     const atomSteps = (state.n * steps) / seconds;
     const e0 = sys.hamiltonian.energy(state.q, state.p), e100 = sys.hamiltonian.energy(final.q, final.p);
-    console.log(`darboux ${backend} f64: ${(1000 * seconds / steps).toFixed(2)} ms/step, ${mega(atomSteps)} (median of ${RUNS}; CPU time ${(1000 * cpuSeconds / steps).toFixed(2)} ms/step); E(0) = ${e0.toPrecision(12)}, E(${steps}) = ${e100.toPrecision(12)}, drift ${((e100 - e0) / Math.abs(e0)).toExponential(2)}`);
+    const label = threads === undefined ? backend : `${backend} ${threads} thread${threads > 1 ? 's' : ''}`;
+    console.log(`darboux ${label} f64: ${(1000 * seconds / steps).toFixed(2)} ms/step, ${mega(atomSteps)} (median of ${RUNS}; CPU time ${(1000 * cpuSeconds / steps).toFixed(2)} ms/step); E(0) = ${e0.toPrecision(12)}, E(${steps}) = ${e100.toPrecision(12)}, drift ${((e100 - e0) / Math.abs(e0)).toExponential(2)}`);
     for (const l of peer) {
       console.log(
         `  vs LAMMPS ${l.ranks} rank${l.ranks > 1 ? 's' : ''}: ${mega(l.atomSteps)}; darboux/LAMMPS = ${(atomSteps / l.atomSteps).toFixed(2)}×; ` +

@@ -29,6 +29,12 @@ export interface CompileOptions extends GpuOptions {
    * Ignored by explicit methods.
    */
   solver?: ImplicitSolver;
+  /**
+   * CPU backend: worker threads of `run` for particle systems (pair loops split over threads, the main thread
+   * left free). Default: os.availableParallelism() for systems with neighbour lists of ≥ 2 000 particles, 1
+   * otherwise; results depend on it only through the order of floating-point sums.
+   */
+  threads?: number;
 }
 
 /**

@@ -68,9 +68,17 @@ export function compileJsRunner(program: StepProgram, settings: FixedPointSettin
   return Object.assign(fn, { source }) as JsRunner;
 }
 
-function jsRunnerSource(program: StepProgram, settings: FixedPointSettings, unrollLimit: number | undefined): string {
+/**
+ * The source of `compileJsRunner`'s runner; `prepare` sees the lowering before anything is lowered into it (the
+ * threaded CPU runner makes its pair loops threaded there).
+ *
+ * @example
+ * const source = jsRunnerSource(program, JS_FIXED_POINT, undefined);
+ */
+export function jsRunnerSource(program: StepProgram, settings: FixedPointSettings, unrollLimit: number | undefined, prepare?: (lowering: Lowering) => void): string {
   const h = program.system;
   const lowering = new Lowering(jsTarget, { prefix: 'v', unrollLimit });
+  prepare?.(lowering);
   const { q: qv, p: pv, prologue } = bindJsRunnerInputs(lowering, h);
   const { next, extra, iterations, invariantLines, carries, usesTime } = lowerStepper(lowering, program, { q: qv, p: pv }, settings, JS_KERNEL_INDENT, carryLimit(h.dof));
   return jsKernelSkeleton({

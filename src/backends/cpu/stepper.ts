@@ -5,10 +5,11 @@ import { checkRunOptions } from '../checks.js';
 import { checkJacobianPoint, stepperLifetime } from '../input-checks.js';
 import { RunControl } from '../run-control.js';
 import { onFailureMode, runFailureError, trajectoryStatuses } from '../run-failures.js';
-import { runWindowed } from './windowed-run.js';
+import { runWindowed, type WindowedRunArgs, type WindowedRunStatus } from './windowed-run.js';
 import { runVjp } from '../adjoint-driver.js';
 import type { FixedPointSettings } from '../../codegen/step-body.js';
 import { jacobianFunction } from './jacobian.js';
+import { threadedRunner, type CpuSettings } from './threaded-runner.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import { specializeParameters } from '../../integrators/specialize.js';
 import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
@@ -21,14 +22,16 @@ import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../s
  * const st = cpuStepper(leapfrogStep(h), 0.01);
  * await st.run({ q0: [1, 0], p0: [0, 1], steps: 100 });
  */
-export function cpuStepper(program: StepProgram, dt: number, settings: Partial<FixedPointSettings> = {}): Stepper {
+export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettings = {}): Stepper {
   const h = program.system;
   const fixedPoint: FixedPointSettings = {
     tolerance: settings.tolerance ?? JS_FIXED_POINT.tolerance,
     maxIterations: settings.maxIterations ?? JS_FIXED_POINT.maxIterations,
   };
   // Small parameters are compiled in as constants (the stepper fixes their values anyway).
-  const runner = jsRunners(specializeParameters(program), fixedPoint).forward;
+  const specialized = specializeParameters(program);
+  const runner = jsRunners(specialized, fixedPoint).forward;
+  const threaded = threadedRunner(specialized, fixedPoint, settings.threads); // null: 1 thread
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
   const life = stepperLifetime();
   const stepper: Stepper = {
@@ -46,7 +49,8 @@ export function cpuStepper(program: StepProgram, dt: number, settings: Partial<F
       const onFailure = onFailureMode(options.onFailure);
       const control = new RunControl(options, 'run', steps);
       const args = { Q: q, P: p, params: h.paramValues as Float64Array[], batch, steps, dt, t0, record, recordQ: rq, recordP: rp };
-      const status = await runWindowed(runner, args, control);
+      // Threaded particle runs happen in workers (the main thread only awaits them): one call, no windows.
+      const status = threaded === null ? await runWindowed(runner, args, control) : await threadedRun(threaded, args, control);
       if (status.failures.length > 0 && onFailure === 'throw') {
         throw runFailureError(program.method, dt, status.failures, { batch, start: { system: h, q0: options.q0 } });
       }
@@ -68,7 +72,16 @@ export function cpuStepper(program: StepProgram, dt: number, settings: Partial<F
     },
     dispose() {
       life.dispose();
+      threaded?.dispose();
     },
   };
   return life.guard(stepper);
+}
+
+/** One threaded run over every trajectory and step, as a windowed run's status (progress reported at the end). */
+async function threadedRun(threaded: NonNullable<ReturnType<typeof threadedRunner>>, a: WindowedRunArgs, control: RunControl): Promise<WindowedRunStatus> {
+  control.throwIfAborted();
+  const status = await threaded.run(a.Q, a.P, a.params, a.batch, a.steps, a.dt, a.t0, a.record, a.recordQ, a.recordP);
+  control.report(a.batch * a.steps, a.batch * a.steps);
+  return { failures: status.failures ?? (status.failure === null ? [] : [status.failure]), iterationsTotal: status.iterationsTotal, iterationsMax: status.iterationsMax };
 }

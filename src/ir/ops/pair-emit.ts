@@ -7,6 +7,7 @@ import type { Attrs, Expr } from '../expr.js';
 import type { EmitContext, Value } from '../op.js';
 import type { Body } from './pair-body.js';
 import { emitGather, emitPairLoop, geometry, type EmittedPair } from './pair-geometry.js';
+import { emitThreadedVector, pairThreads } from './pair-threads.js';
 
 /** Number of vectors a projected pairSum reads (0, 1 or 2; see PROJECTIONS). @example projected(node.attrs) // 1 for a force's parameter gradient */
 export const projected = (attrs: Attrs) => (attrs.project as number | undefined) ?? 0;
@@ -48,7 +49,19 @@ export function projections(ctx: EmitContext, node: Expr, p: EmittedPair, projec
 export function emitSiteVectors(ctx: EmitContext, node: Expr, term: (p: EmittedPair) => string[]): Value {
   const g = geometry(node.attrs);
   const out = ctx.array(g.n * g.dim);
-  if (ctx.target === 'js') {
+  const threads = pairThreads(ctx);
+  if (threads !== null) {
+    // Threaded (pair-threads.ts): this worker's pairs into its shared slice, then the slices summed into out.
+    emitThreadedVector(ctx, threads, out, g.n * g.dim, (at) =>
+      emitPairLoop(ctx, g, node.args[0]!, (p) => {
+        term(p).forEach((t, k) => {
+          const x = ctx.temp(t);
+          ctx.line(`${at(`${p.i} * ${g.dim} + ${k}`)} += ${x}`);
+          ctx.line(`${at(`${p.j} * ${g.dim} + ${k}`)} -= ${x}`);
+        });
+      }),
+    );
+  } else if (ctx.target === 'js') {
     ctx.loop(g.n * g.dim, (i) => ctx.line(`${out}[${i}] = 0`));
     emitPairLoop(ctx, g, node.args[0]!, (p) => {
       term(p).forEach((t, k) => {

@@ -8,6 +8,7 @@ import type { Attrs, Expr } from '../expr.js';
 import type { EmitContext } from '../op.js';
 import { cellGrid, emitCellPairLoop, forEachCellPair, type CellPair } from './pair-cells.js';
 import { emitNeighbourPairLoop, neighbourGrid } from './pair-neighbours.js';
+import { pairThreads, THREAD_INDEX } from './pair-threads.js';
 
 /** Geometry attributes shared by the pair ops. */
 export interface PairGeometry {
@@ -79,12 +80,13 @@ const intAt = (ctx: EmitContext, array: string, at: string) => (ctx.target === '
 const sqrt = (ctx: EmitContext, x: string) => (ctx.target === 'wgsl' ? `sqrt(${x})` : `Math.sqrt(${x})`);
 const floor = (ctx: EmitContext, x: string) => (ctx.target === 'wgsl' ? `floor(${x})` : `Math.floor(${x})`);
 
-/** What the emitted pair visitor sees: the site indices, the components of d = q_i − q_j, and r = |d|. */
+/** What the emitted pair visitor sees: the site indices, the components of d = q_i − q_j, r = |d| and r². */
 export interface EmittedPair {
   i: string;
   j: string;
   d: string[];
   r: string;
+  r2: string;
 }
 
 /**
@@ -104,7 +106,7 @@ function emitPair(ctx: EmitContext, g: PairGeometry, q: Expr, i: string, j: stri
   });
   const r2 = ctx.temp(d.map((x) => `${x} * ${x}`).join(' + '));
   if (g.cutoff !== null) ctx.line(`if (${r2} < ${ctx.literal(g.cutoff * g.cutoff)}) {`, false);
-  visit({ i, j, d, r: ctx.temp(sqrt(ctx, r2)) });
+  visit({ i, j, d, r: ctx.temp(sqrt(ctx, r2)), r2 });
   if (g.cutoff !== null) ctx.line('}', false);
 }
 
@@ -115,6 +117,19 @@ function emitPair(ctx: EmitContext, g: PairGeometry, q: Expr, i: string, j: stri
  * come in either order). @example emitPairLoop(ctx, g, q, (p) => ctx.line(`${acc} += ${p.r}`))
  */
 export function emitPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr, visit: (pair: EmittedPair) => void): void {
+  const neighbours = ctx.target === 'js' ? neighbourGrid(g) : null;
+  if (pairThreads(ctx) !== null && neighbours === null) {
+    // Threaded runner (pair-threads.ts) without a neighbour list: worker 0 visits every pair, the others none.
+    ctx.line(`if (${THREAD_INDEX} === 0) {`, false);
+    emitSingleThreadPairLoop(ctx, g, q, visit, null);
+    ctx.line('}', false);
+    return;
+  }
+  emitSingleThreadPairLoop(ctx, g, q, visit, neighbours);
+}
+
+/** `emitPairLoop` over every pair (`neighbours`: the neighbour-list layout, or null). */
+function emitSingleThreadPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr, visit: (pair: EmittedPair) => void, neighbours: ReturnType<typeof neighbourGrid>): void {
   if (g.edges !== null) {
     const E = g.edges.length / 2;
     const first = ctx.constantArray(g.edges.filter((_, k) => k % 2 === 0));
@@ -125,7 +140,6 @@ export function emitPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr, visit: 
     });
     return;
   }
-  const neighbours = ctx.target === 'js' ? neighbourGrid(g) : null;
   if (neighbours !== null) {
     emitNeighbourPairLoop(ctx, g, q, neighbours, (pair) => emitPair(ctx, g, q, pair.i, pair.j, visit, pair));
     return;

@@ -18,6 +18,7 @@ import type { Expr } from '../expr.js';
 import type { EmitContext } from '../op.js';
 import { cellGrid, emitBinning, emitCellLoops, flatCell, halfStencil, loopTo, type CellPair } from './pair-cells.js';
 import type { PairGeometry } from './pair-geometry.js';
+import { pairThreads, THREAD_INDEX, type PairThreads } from './pair-threads.js';
 
 /** The skin as a fraction of the cutoff (LAMMPS's `lj` benchmark: 0.3σ over r_c = 2.5σ). */
 export const SKIN_FRACTION = 0.12;
@@ -62,6 +63,8 @@ interface NeighbourList {
   positions: string; site: string; ghostSlot: string; ghostCode: string; partners: string;
   first: string; state: string; reference: string; wrap: string; block: string; imageShift: string;
   build: string;
+  /** Threaded runners (pair-threads.ts): this worker's slots [range[0], range[1]) and cells [range[2], range[3]). */
+  range: string | null;
 }
 
 /** The shift of image `code` (base-3 digits w_k + 1, row-major): L_k·w_k. */
@@ -82,7 +85,10 @@ function declareList(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid): Ne
     positions: floats(), site: ints(), ghostSlot: ints(), ghostCode: ints(), partners: ints(),
     first: ints(), state: ctx.intArray(2), reference: floats(), wrap: floats(),
     block: ctx.intArray(C * 3 ** g.dim), imageShift: ctx.constantArray(imageShifts(g)), build: '',
+    range: null,
   };
+  const threads = pairThreads(ctx);
+  if (threads !== null) list.range = ctx.intArray(4);
   // The build runs in a function of its own, optimised apart from the evaluations (it runs once every few steps).
   list.build = ctx.hoistedFunction(['coordinates', 'offset'], (inner) => {
     const n = inner.temp(String(g.n));
@@ -96,9 +102,28 @@ function declareList(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid): Ne
     inner.line(grow(list.partners, 'Int32Array', `16 * ${n}`), false);
     const coordinate = (i: string, k: number) => `coordinates[offset + ${i} * ${g.dim} + ${k}]`;
     emitWrappedBinning(inner, g, coordinate, grid.cells, list, n);
+    if (threads !== null) emitThreadRange(inner, threads, C, list, n);
     emitBuild(inner, g, grid, list, n);
   });
   return list;
+}
+
+/**
+ * Emits this worker's share of a threaded build (pair-threads.ts) into `range`: the contiguous cells whose sites
+ * are the slots from ⌊n·t/T⌋ on to ⌊n·(t+1)/T⌋ (rounded to cell boundaries), and those slots.
+ */
+function emitThreadRange(ctx: EmitContext, threads: PairThreads, C: number, list: NeighbourList, n: string): void {
+  const { start, range } = list;
+  const T = threads.count;
+  const lo = ctx.temp(`Math.floor(${n} * ${THREAD_INDEX} / ${T})`), hi = ctx.temp(`Math.floor(${n} * (${THREAD_INDEX} + 1) / ${T})`);
+  const cBegin = ctx.mutable('0');
+  ctx.line(`while (${cBegin} < ${C} && ${start}[${cBegin}] < ${lo}) ${cBegin}++`);
+  const cEnd = ctx.mutable(cBegin);
+  ctx.line(`while (${cEnd} < ${C} && ${start}[${cEnd}] < ${hi}) ${cEnd}++`);
+  ctx.line(`${range}[0] = ${start}[${cBegin}]`);
+  ctx.line(`${range}[1] = ${start}[${cEnd}]`);
+  ctx.line(`${range}[2] = ${cBegin}`);
+  ctx.line(`${range}[3] = ${cEnd}`);
 }
 
 /** A statement growing `array` (of `type`) to at least `need` elements, doubling, keeping its contents. */
@@ -207,17 +232,20 @@ function emitBuild(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list:
       ctx.line('}', false);
     });
     const c = ctx.temp(flatCell(coord, cells));
+    // Threaded: every worker makes every ghost block (the same slots in each), but lists only its own cells.
+    if (list.range !== null) ctx.line(`if (${c} >= ${list.range}[2] && ${c} < ${list.range}[3]) {`, false);
     const P = ctx.temp(positions); // after the ghost blocks of this cell (which may grow it)
     const a = ctx.mutable(`${start}[${c}]`), aEnd = ctx.temp(`${start}[${c} + 1]`);
     ctx.line(`for (; ${a} < ${aEnd}; ${a}++) {`, false);
     ctx.line(`${first}[${a}] = ${m}`);
     const xi = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${P}[${a} * ${g.dim} + ${k}]`));
     ctx.loop(S, (s) => {
-      const shift = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${sShift}[${s} * ${g.dim} + ${k}]`));
+      // Site a moved by minus the image shift, once per stencil cell (not per candidate).
+      const xs = xi.map((x, k) => ctx.temp(`${x} - ${sShift}[${s} * ${g.dim} + ${k}]`));
       const offset = ctx.temp(`${sOffset}[${s}]`), bEnd = ctx.temp(`${sEnd}[${s}]`);
       const b = ctx.mutable(`${s} === 0 ? ${a} + 1 : ${sBegin}[${s}]`);
       ctx.line(`for (; ${b} < ${bEnd}; ${b}++) {`, false);
-      const d = xi.map((x, k) => ctx.temp(`${x} - (${P}[${b} * ${g.dim} + ${k}] + ${shift[k]})`));
+      const d = xs.map((x, k) => ctx.temp(`${x} - ${P}[${b} * ${g.dim} + ${k}]`));
       const r2 = ctx.temp(d.map((x) => `${x} * ${x}`).join(' + '));
       ctx.line(`if (${r2} < ${rl2}) {`, false);
       // A full buffer doubles (copying what it holds), so a dense cluster never loses a pair.
@@ -227,9 +255,10 @@ function emitBuild(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list:
       ctx.line('}', false);
     });
     ctx.line('}', false);
+    if (list.range !== null) ctx.line('}', false);
   });
   ctx.line(`${partners} = ${pairs}`);
-  ctx.line(`${first}[${n}] = ${m}`);
+  ctx.line(`${first}[${list.range === null ? n : `${list.range}[1]`}] = ${m}`);
   ctx.line(`${list.state}[0] = 1`);
 }
 
@@ -282,7 +311,7 @@ export function emitNeighbourPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr
   const n = emitRefresh(ctx, g, q, list, stale);
   const [P, S, pairs] = [ctx.temp(list.positions), ctx.temp(list.site), ctx.temp(list.partners)];
   const coordinates = (at: string) => Array.from({ length: g.dim }, (_, k) => `${P}[${at} * ${g.dim} + ${k}]`);
-  loopTo(ctx, n, (a) => {
+  const visitSite = (a: string) => {
     const i = ctx.temp(`${S}[${a}]`);
     const xi = coordinates(a).map((x) => ctx.temp(x));
     const e = ctx.mutable(`${list.first}[${a}]`), eEnd = ctx.temp(`${list.first}[${a} + 1]`);
@@ -290,5 +319,14 @@ export function emitNeighbourPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr
     const b = ctx.temp(`${pairs}[${e}]`);
     pairAt({ i, j: ctx.temp(`${S}[${b}]`), xi, xj: coordinates(b), imaged: true });
     ctx.line('}', false);
-  });
+  };
+  if (list.range === null) {
+    loopTo(ctx, n, visitSite);
+    return;
+  }
+  // Threaded: this worker's slots only (its part of the list).
+  const a = ctx.mutable(`${list.range}[0]`), aEnd = ctx.temp(`${list.range}[1]`);
+  ctx.line(`for (; ${a} < ${aEnd}; ${a}++) {`, false);
+  visitSite(a);
+  ctx.line('}', false);
 }

@@ -15,6 +15,8 @@ import { defineOp, graphCalculus, type Value } from '../op.js';
 import { size } from '../shape.js';
 import { bound, decodeBody, liftBody, printReduction, liftedBodyTangents, withArgumentPlaceholders } from './pair-body.js';
 import { emitPairLoop, forEachPair, geometry } from './pair-geometry.js';
+import { emitThreadSum, pairThreads } from './pair-threads.js';
+import { pairWeightOverR2, R_SQUARED_BOUND } from './pair-parity.js';
 import { arrayElem, emitSiteVectors, leading, liftedBindings, projected, projections, PROJECTIONS, scalarCode } from './pair-emit.js';
 
 const geometryAttrs = (attrs: Attrs): Attrs => {
@@ -135,6 +137,8 @@ defineOp({
         ctx.loop(count, (k) => ctx.line(`${accArray}[${k}] += ${arrayElem(arr, k)}`));
       } else for (let k = 0; k < count; k++) ctx.line(`${accArray}[${k}] += ${elemOf(bv!, k)}${minus(k)}`);
     });
+    const threads = pairThreads(ctx); // a threaded runner: this worker's partial sums, summed over workers
+    if (threads !== null) emitThreadSum(ctx, threads, long ? { array: accArray, length: count } : { scalars: acc });
     if (long) return { kind: 'array', name: accArray, size: count };
     return count === 1 && node.shape.length === 0 ? { kind: 'scalar', code: acc[0]! } : { kind: 'unrolled', elems: acc };
   },
@@ -215,7 +219,14 @@ defineOp({
   },
   emit(ctx, node) {
     const body = decodeBody(node.attrs.body as string);
+    // JS: the weight f/r over r² when the body allows (pair-parity.ts): no square root or division per pair.
+    const weight = ctx.target === 'js' ? pairWeightOverR2(node.attrs.body as string, body) : null;
     return emitSiteVectors(ctx, node, (p) => {
+      if (weight !== null) {
+        const [w] = ctx.lowerBody([weight], liftedBindings(ctx, node, body, p.r).set(R_SQUARED_BOUND, { kind: 'scalar', code: p.r2 }));
+        const wc = ctx.temp(scalarCode(w!));
+        return p.d.map((dk) => `${wc} * ${dk}`);
+      }
       const [f] = ctx.lowerBody(body.roots, liftedBindings(ctx, node, body, p.r));
       const w = ctx.temp(`${scalarCode(f!)} / ${p.r}`);
       return p.d.map((dk) => `${w} * ${dk}`);

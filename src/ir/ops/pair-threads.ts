@@ -1,0 +1,118 @@
+/**
+ * Threaded emission of the JS pair loops (SPMD): T workers run the same generated runner on private, identical
+ * copies of the state, and only the pair loops are split. Worker `threadIndex` visits the pairs of its own range
+ * of sites (the sites of a contiguous range of cells of the neighbour list, balanced by site count), adds their
+ * terms into its own slice of a shared buffer, meets the others at a barrier, and every worker then sums the T
+ * slices in thread order into its private result. Every worker therefore holds the same values bit for bit, and a
+ * run is reproducible for a given T; the result depends on T only through the order of the sums. The rest of the
+ * step (elementwise updates, the rebuild test, binning) runs redundantly in every worker: it is O(n) and cheap
+ * next to the pair loops. Shared buffers alternate between two halves on successive evaluations, so one barrier
+ * per evaluation suffices (a worker cannot overwrite a half that another is still reading: it would have to pass
+ * the next evaluation's barrier first).
+ *
+ * The generated code reads three free names that the threaded runner defines before the hoisted declarations:
+ * `threadIndex` (0 … T−1), `threadBarrier()` and the shared arrays `threadShared<k>` (Float64Array views of
+ * shared memory, `shared[k].length` elements). A lowering is threaded when `enablePairThreads` was called on it
+ * before anything was lowered; otherwise every emitter emits exactly its single-thread code.
+ */
+import type { EmitContext } from '../op.js';
+
+/** The threading of one generated runner: the thread count and the shared arrays its pair loops need. */
+export interface PairThreads {
+  readonly count: number;
+  /** Shared f64 arrays the runner must provide, by name (`threadShared<k>`) and length. */
+  readonly shared: { name: string; length: number }[];
+}
+
+const THREADS_KEY = 'pair threads';
+
+/** The free name of the worker's index in threaded generated code. */
+export const THREAD_INDEX = 'threadIndex';
+/** The free name of the barrier function in threaded generated code. */
+export const THREAD_BARRIER = 'threadBarrier';
+
+/**
+ * Makes a JS lowering threaded over `count` workers (call before lowering anything); returns the record the
+ * emitters fill with the shared arrays they need.
+ *
+ * @example
+ * const threads = enablePairThreads(lowering, 2); // … lower … then provide threads.shared
+ */
+export function enablePairThreads(ctx: EmitContext, count: number): PairThreads {
+  const threads: PairThreads = { count, shared: [] };
+  return ctx.shared<PairThreads | null>(THREADS_KEY, () => threads)!;
+}
+
+/**
+ * The threading of the lowering `ctx` emits into, or null (single-threaded: the default).
+ *
+ * @example
+ * const threads = pairThreads(ctx); if (threads) …
+ */
+export function pairThreads(ctx: EmitContext): PairThreads | null {
+  if (ctx.target !== 'js') return null;
+  return ctx.shared<PairThreads | null>(THREADS_KEY, () => null);
+}
+
+/** Registers a shared f64 array of `length` elements; returns its name. */
+function sharedArray(threads: PairThreads, length: number): string {
+  const name = `threadShared${threads.shared.length}`;
+  threads.shared.push({ name, length });
+  return name;
+}
+
+/**
+ * A double-buffered shared array of T slices of `length` elements each, for one emission site: returns code of
+ * this evaluation's own slice offset (`mine`) and of the first slice (`base`), flipping halves per evaluation.
+ */
+function exchangeBuffer(ctx: EmitContext, threads: PairThreads, length: number): { buffer: string; mine: string; base: string } {
+  const T = threads.count;
+  const buffer = sharedArray(threads, 2 * T * length);
+  const half = ctx.intArray(1); // private: which half this evaluation uses
+  const base = ctx.temp(`${half}[0] * ${T * length}`);
+  const mine = ctx.temp(`${base} + ${THREAD_INDEX} * ${length}`);
+  ctx.line(`${half}[0] ^= 1`);
+  return { buffer, mine, base };
+}
+
+/** Code summing element `k` (code) of the T slices of `buffer` from `base`, in thread order. */
+const sumOfSlices = (threads: PairThreads, buffer: string, base: string, length: number, k: string) =>
+  Array.from({ length: threads.count }, (_, t) => `${buffer}[${base} + ${t * length} + ${k}]`).join(' + ');
+
+/**
+ * Emits a threaded per-site vector of `length` elements into the private array `out`: `accumulate(target)`
+ * emits this worker's pair loop adding into `target(index)` (code of an element of its shared slice, zeroed
+ * first), then the barrier and the sum of the slices. Returns nothing: `out` holds the result in every worker.
+ *
+ * @example
+ * emitThreadedVector(ctx, threads, out, n * dim, (at) => emitPairLoop(ctx, g, q, (p) => ctx.line(`${at(p.i)} += …`)));
+ */
+export function emitThreadedVector(ctx: EmitContext, threads: PairThreads, out: string, length: number, accumulate: (target: (index: string) => string) => void): void {
+  // The pair loop adds into private memory (random read-modify-writes of shared memory are markedly slower in
+  // V8), copied into the shared slice once.
+  const own = ctx.array(length);
+  ctx.loop(length, (i) => ctx.line(`${own}[${i}] = 0`));
+  accumulate((index) => `${own}[${index}]`);
+  const { buffer, mine, base } = exchangeBuffer(ctx, threads, length);
+  ctx.line(`${buffer}.set(${own}, ${mine})`);
+  ctx.line(`${THREAD_BARRIER}()`);
+  ctx.loop(length, (i) => ctx.line(`${out}[${i}] = ${sumOfSlices(threads, buffer, base, length, i)}`));
+}
+
+/**
+ * Emits the cross-worker sum of per-worker partial sums: `partials` are mutable scalars (or, with `array`, the
+ * elements 0 … length−1 of a private array) holding this worker's part; afterwards each holds the total, summed
+ * in thread order.
+ *
+ * @example
+ * emitThreadSum(ctx, threads, { scalars: [acc] });
+ */
+export function emitThreadSum(ctx: EmitContext, threads: PairThreads, partials: { scalars: readonly string[] } | { array: string; length: number }): void {
+  const length = 'scalars' in partials ? partials.scalars.length : partials.length;
+  const { buffer, mine, base } = exchangeBuffer(ctx, threads, length);
+  const element = (k: number | string) => ('scalars' in partials ? partials.scalars[k as number]! : `${partials.array}[${k}]`);
+  const each = (body: (k: number | string) => void) => ('scalars' in partials ? partials.scalars.forEach((_, k) => body(k)) : ctx.loop(length, body));
+  each((k) => ctx.line(`${buffer}[${mine} + ${k}] = ${element(k)}`));
+  ctx.line(`${THREAD_BARRIER}()`);
+  each((k) => ctx.line(`${element(k)} = ${sumOfSlices(threads, buffer, base, length, String(k))}`));
+}
