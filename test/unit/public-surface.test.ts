@@ -28,6 +28,7 @@ const ROOT_VALUES = words(`
   readNpy writeNpy readNpz writeNpz readCsv writeCsv readJsonArrays writeJsonArrays
   trajectoryFromRun trajectoryArrays trajectoryFromArrays encodeTrajectory decodeTrajectory
   loadArray loadArrays saveArrays saveTrajectory loadTrajectory
+  plot
 `);
 
 /** Type-only names of the root. */
@@ -46,6 +47,7 @@ const ROOT_TYPES = words(`
   FromHamiltonianOptions HamiltonianDataset InitialState FitOptions FitResult TrainingData TrajectoryTrainingData
   TrajectoryData TrajectoryFitOptions RolloutOptions LossName IntegrateModelOptions
   NdArray NpzOptions CsvTable Trajectory TrajectoryInputs FileFormat
+  PlotOptions PlotOutput EnergyOptions EnergySeries PhaseOptions SectionInput SectionOptions LossInput GradientMemoryRow RdfSeries
 `);
 
 const rootSource = exportNames('src/index.ts');
