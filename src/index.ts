@@ -110,5 +110,5 @@ export { loadArray, loadArrays, saveArrays, saveTrajectory, loadTrajectory } fro
 // Plots (Observable Plot: SVG, and PNG with the optional @resvg/resvg-js)
 export {
   plot, type PlotOptions, type PlotOutput, type EnergyOptions, type EnergySeries, type PhaseOptions, type SectionInput, type SectionOptions,
-  type LossInput, type GradientMemoryRow, type RdfSeries,
+  type LossInput, type GradientMemoryRow, type RdfInput, type RdfSeries,
 } from './plot/index.js';

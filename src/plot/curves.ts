@@ -4,7 +4,6 @@
  */
 import * as Plot from '@observablehq/plot';
 import { DarbouxError } from '../errors.js';
-import type { RadialDistribution } from '../models/radial-distribution.js';
 import { output, powerOfTenLabel, renderSvg, type PlotOptions, type PlotOutput } from './render.js';
 
 /** The loss histories of a fit (a `FitResult`, or its JSON). */
@@ -28,7 +27,7 @@ function finitePositive(values: readonly number[], what: string): void {
  * const res = await fit(model, data, { steps: 500, validation: 0.2 });
  * fs.writeFileSync('loss.svg', plot.loss(res));
  */
-export function loss<O extends PlotOptions>(fit: LossInput, options?: O): PlotOutput<O> {
+export function loss<O extends PlotOptions = { format?: 'svg' }>(fit: LossInput, options?: O): PlotOutput<O> {
   const history = fit?.history;
   if (!Array.isArray(history) || history.length === 0) throw new DarbouxError('INPUT', 'plot.loss: needs a non-empty history (a fit result, or the JSON darboux train writes)', {});
   finitePositive(history, 'history');
@@ -43,7 +42,7 @@ export function loss<O extends PlotOptions>(fit: LossInput, options?: O): PlotOu
   const svg = renderSvg({
     marginLeft: 60,
     x: { label: 'step →' },
-    y: { type: 'log', label: '↑ loss', grid: true, tickFormat: powerOfTenLabel },
+    y: { type: 'log', nice: true, label: '↑ loss', grid: true, tickFormat: powerOfTenLabel },
     color: { type: 'ordinal', domain: ['train', 'validation'], range: ['#4e79a7', '#e15759'] },
     marks: [
       Plot.lineY(rows, { x: 'step', y: 'loss', stroke: 'series', strokeWidth: 1.2 }),
@@ -69,7 +68,7 @@ export interface GradientMemoryRow {
  *   ({ steps, memory, stateBytes: (await st.vjp({ q0, p0, steps, dq, dp, memory })).memory.stateBytes })));
  * fs.writeFileSync('memory.svg', plot.gradientMemory(await Promise.all(rows)));
  */
-export function gradientMemory<O extends PlotOptions>(rows: readonly GradientMemoryRow[], options?: O): PlotOutput<O> {
+export function gradientMemory<O extends PlotOptions = { format?: 'svg' }>(rows: readonly GradientMemoryRow[], options?: O): PlotOutput<O> {
   if (!Array.isArray(rows) || rows.length === 0) throw new DarbouxError('INPUT', 'plot.gradientMemory: needs rows { steps, memory, stateBytes }', {});
   rows.forEach((r, k) => {
     if (!(r && Number.isFinite(r.steps) && r.steps > 0 && Number.isFinite(r.stateBytes) && r.stateBytes > 0 && typeof r.memory === 'string')) {
@@ -80,8 +79,8 @@ export function gradientMemory<O extends PlotOptions>(rows: readonly GradientMem
   const last = modes.map((m) => rows.filter((r) => r.memory === m).reduce((a, b) => (b.steps > a.steps ? b : a)));
   const svg = renderSvg({
     marginLeft: 60, marginRight: 70,
-    x: { type: 'log', label: 'horizon (steps) →', grid: true, tickFormat: powerOfTenLabel },
-    y: { type: 'log', label: '↑ gradient state memory (bytes)', grid: true, tickFormat: powerOfTenLabel },
+    x: { type: 'log', nice: true, label: 'horizon (steps) →', grid: true, tickFormat: powerOfTenLabel },
+    y: { type: 'log', nice: true, label: '↑ gradient state memory (bytes)', grid: true, tickFormat: powerOfTenLabel },
     color: { type: 'ordinal', domain: modes, scheme: 'tableau10' },
     marks: [
       Plot.line(rows, Plot.sort('steps', { x: 'steps', y: 'stateBytes', stroke: 'memory', z: 'memory' })),
@@ -92,10 +91,16 @@ export function gradientMemory<O extends PlotOptions>(rows: readonly GradientMem
   return output(svg, options);
 }
 
+/** g(r) at bin centres r, as `radialDistribution` returns it. */
+export interface RdfInput {
+  r: ArrayLike<number>;
+  g: ArrayLike<number>;
+}
+
 /** One g(r) curve with its legend label. */
 export interface RdfSeries {
   label: string;
-  rdf: RadialDistribution;
+  rdf: RdfInput;
 }
 
 /**
@@ -105,11 +110,11 @@ export interface RdfSeries {
  * const g = radialDistribution(frames, { n: 108, dim: 3, box: [L, L, L], bins: 80, rMax: L / 2 });
  * fs.writeFileSync('rdf.svg', plot.rdf(g));
  */
-export function rdf<O extends PlotOptions>(input: RadialDistribution | readonly RdfSeries[], options?: O): PlotOutput<O> {
-  const series = Array.isArray(input) ? (input as readonly RdfSeries[]) : [{ label: 'g(r)', rdf: input as RadialDistribution }];
+export function rdf<O extends PlotOptions = { format?: 'svg' }>(input: RdfInput | readonly RdfSeries[], options?: O): PlotOutput<O> {
+  const series = Array.isArray(input) ? (input as readonly RdfSeries[]) : [{ label: 'g(r)', rdf: input as RdfInput }];
   const rows: { series: string; r: number; g: number }[] = [];
   for (const s of series) {
-    const { r, g } = s.rdf ?? ({} as RadialDistribution);
+    const { r, g } = s.rdf ?? ({} as RdfInput);
     if (!r || !g || r.length !== g.length || r.length === 0) throw new DarbouxError('INPUT', `plot.rdf: '${s.label}' needs r and g of the same non-zero length (radialDistribution's result)`, { label: s.label });
     for (let k = 0; k < r.length; k++) rows.push({ series: s.label, r: r[k]!, g: g[k]! });
   }

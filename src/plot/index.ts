@@ -8,7 +8,7 @@ import { toPng } from './render.js';
 
 export type { PlotOptions, PlotOutput } from './render.js';
 export type { EnergyOptions, EnergySeries, PhaseOptions, SectionInput, SectionOptions } from './phase-space.js';
-export type { LossInput, GradientMemoryRow, RdfSeries } from './curves.js';
+export type { LossInput, GradientMemoryRow, RdfInput, RdfSeries } from './curves.js';
 
 /**
  * The plot kinds: each returns SVG text, or a Promise of PNG bytes with `{ format: 'png' }`.

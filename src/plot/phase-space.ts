@@ -64,7 +64,7 @@ export function relativeEnergyError(trajectory: Trajectory, hamiltonian: Hamilto
  * const svg = plot.energy([{ label: 'leapfrog', trajectory: a }, { label: 'rk4', trajectory: b }], { hamiltonian: h });
  * const png = await plot.energy(a, { hamiltonian: h, format: 'png' });
  */
-export function energy<O extends EnergyOptions>(input: Trajectory | readonly EnergySeries[], options: O): PlotOutput<O> {
+export function energy<O extends EnergyOptions = { format?: 'svg' }>(input: Trajectory | readonly EnergySeries[], options: O): PlotOutput<O> {
   const series = Array.isArray(input) ? (input as readonly EnergySeries[]) : [{ label: 'run', trajectory: input as Trajectory }];
   if (series.length === 0) throw new DarbouxError('INPUT', 'plot.energy: give at least one trajectory', {});
   const rows: { series: string; t: number; error: number }[] = [];
@@ -83,7 +83,7 @@ export function energy<O extends EnergyOptions>(input: Trajectory | readonly Ene
     marginRight: series.length > 1 ? 80 : 20,
     marginLeft: 60,
     x: { label: 'time t →' },
-    y: { type: 'log', label: '↑ relative energy error |H − H₀| / |H₀|', grid: true, tickFormat: powerOfTenLabel },
+    y: { type: 'log', nice: true, label: '↑ relative energy error |H − H₀| / |H₀|', grid: true, tickFormat: powerOfTenLabel },
     color: { type: 'ordinal', domain: series.map((s) => s.label), scheme: 'tableau10' },
     marks: [
       Plot.lineY(rows, { x: 't', y: 'error', stroke: 'series', strokeWidth: 1.5 }),
@@ -117,7 +117,7 @@ function dofIndex(index: number | undefined, dof: number, what: string): number 
  * @example
  * const svg = plot.phase(trajectoryFromRun(res, { q0, p0, batch: 8, dt: st.dt }), { dof: 1 });
  */
-export function phase<O extends PhaseOptions>(trajectory: Trajectory, options?: O): PlotOutput<O> {
+export function phase<O extends PhaseOptions = { format?: 'svg' }>(trajectory: Trajectory, options?: O): PlotOutput<O> {
   const frames = framesOf(trajectory, 'phase');
   const { batch, dof } = trajectory;
   const i = dofIndex(options?.dof, dof, 'phase');
@@ -169,7 +169,7 @@ export interface SectionOptions extends PlotOptions {
  * @example
  * const svg = plot.section({ count: 2, t: [1, 2], q: [0, 0.1, 0, 0.2], p: [0.3, 0, 0.1, 0] }, { dof: 1 });
  */
-export function section<O extends SectionOptions>(crossings: SectionInput, options?: O): PlotOutput<O> {
+export function section<O extends SectionOptions = { format?: 'svg' }>(crossings: SectionInput, options?: O): PlotOutput<O> {
   const { count, t, q, p } = crossings ?? ({} as SectionInput);
   if (!Number.isInteger(count) || count < 1 || t?.length !== count || !q || !p || q.length !== p.length || q.length % count !== 0) {
     throw new DarbouxError('INPUT', `plot.section: needs { count, t, q, p } with count ≥ 1 crossings, t of length count and q, p of count × dof numbers (got count ${String(count)}, t ${String(t?.length)}, q ${String(q?.length)}, p ${String(p?.length)})`, { count });

@@ -23,7 +23,7 @@ export interface PlotOptions {
 
 /** What a plot function returns for its options: SVG text, or a Promise of PNG bytes with `format: 'png'`. */
 export type PlotOutput<O extends PlotOptions> = O extends { format: 'png' } ? Promise<Uint8Array>
-  : O extends { format?: 'svg' } ? string : string | Promise<Uint8Array>;
+  : 'format' extends keyof O ? (O extends { format?: 'svg' } ? string : string | Promise<Uint8Array>) : string;
 
 /** A document to draw into: the caller's, the page's, or a fresh linkedom one. */
 function documentFor(options: PlotOptions): Document {
