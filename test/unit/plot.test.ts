@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DOMParser } from 'linkedom';
 import { afterAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { parse, plot, saveTrajectory, saveArrays, type Trajectory } from '../../src/index.js';
+import { createRandom, parse, plot, radialDistribution, saveTrajectory, saveArrays, type Trajectory } from '../../src/index.js';
 import { main } from '../../src/cli/main.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'darboux-plot-'));
@@ -240,6 +240,34 @@ describe('darboux plot', () => {
     const res = await cli(['plot', 'section', file]);
     expect(res.code).toBe(0);
     expect(svgOf(res.stdout.trim()).querySelectorAll('g[aria-label="dot"] circle').length).toBe(3);
+  });
+
+  it('plot loss reads the history of a train JSON; plot rdf computes g(r) from a particle trajectory in --box', async () => {
+    const trainJson = path.join(dir, 'model.json'), lossSvg = path.join(dir, 'loss.svg');
+    const history = [0.9, 0.3, 0.05, 0.02, 0.011];
+    fs.writeFileSync(trainJson, JSON.stringify({ kind: 'hnn', options: {}, params: {}, loss: 0.011, steps: 5, history }));
+    expect((await cli(['plot', 'loss', trainJson, '-o', lossSvg, '--quiet'])).code).toBe(0);
+    const lossPlot = svgOf(fs.readFileSync(lossSvg, 'utf8'));
+    const ly = axis(lossPlot, 'y', true);
+    paths(lossPlot, 'line')[0]!.forEach((v, k) => expect(ly.invert(v.y) / history[k]!).toBeCloseTo(1, 4));
+
+    // 6 particles in a 2-d box of side 4, 5 frames of random positions; 8 bins on [0, 2).
+    const n = 6, frames = 5, random = createRandom(5);
+    const qs = Float64Array.from({ length: frames * n * 2 }, () => 4 * random.next());
+    const file = path.join(dir, 'particles.npz'), out = path.join(dir, 'rdf.svg');
+    saveTrajectory(file, { batch: 1, dof: n * 2, q: qs.slice(-n * 2), p: new Float64Array(n * 2), frames: { t: Float64Array.from({ length: frames }, (_, k) => k), q: qs, p: new Float64Array(qs.length) } });
+    expect((await cli(['plot', 'rdf', file, '--box', '4,4', '--bins', '8', '-o', out, '--quiet'])).code).toBe(0);
+    const expected = radialDistribution(qs, { n, dim: 2, box: [4, 4], bins: 8, rMax: 2 });
+    const rdfPlot = svgOf(fs.readFileSync(out, 'utf8'));
+    const x = axis(rdfPlot, 'x', false), y = axis(rdfPlot, 'y', false);
+    const drawn = paths(rdfPlot, 'line')[0]!;
+    expect(drawn.length).toBe(8);
+    drawn.forEach((v, k) => {
+      expect(x.invert(v.x)).toBeCloseTo(expected.r[k]!, 4);
+      expect(y.invert(v.y)).toBeCloseTo(expected.g[k]!, 3);
+    });
+    const noBox = await cli(['plot', 'rdf', file]);
+    expect([noBox.code, /--box L,L/.test(noBox.stderr)]).toEqual([2, true]);
   });
 
   it('a file without frames exits 1 saying how to record them; a bad kind exits 2', async () => {
