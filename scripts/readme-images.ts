@@ -3,7 +3,7 @@
  * leapfrog against rk4 on Kepler, a Hénon–Heiles phase portrait, and g(r) of a Lennard-Jones liquid.
  * Deterministic (fixed initial states and seeds); a few seconds on the CPU backend.
  *
- *   npx tsx scripts/readme-images.ts [--png]      (--png also writes .png next to each .svg)
+ *   npm run images [-- --png]   (npx tsx scripts/readme-images.ts)      (--png also writes .png next to each .svg)
  */
 import fs from 'node:fs';
 import path from 'node:path';
