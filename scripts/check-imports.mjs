@@ -2,7 +2,7 @@
 /**
  * Checks the import graph of src/: no cycles (except among the files of src/ir, where builders and op records
  * refer to each other), and every import goes down the layer order
- *   errors → ir → autodiff → system → integrators → codegen → runtime → backends → models → train → io → root → cli
+ *   errors → ir → autodiff → system → integrators → codegen → runtime → backends → models → train → io → plot → root → cli
  * (a layer may import its own files and any layer before it; the CLI, src/cli, is a client of the entry points). Prints the offending edges and exits 1.
  *
  * @example
@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src');
-export const LAYERS = ['errors', 'ir', 'autodiff', 'system', 'integrators', 'codegen', 'runtime', 'backends', 'models', 'train', 'io', '', 'cli'];
+export const LAYERS = ['errors', 'ir', 'autodiff', 'system', 'integrators', 'codegen', 'runtime', 'backends', 'models', 'train', 'io', 'plot', '', 'cli'];
 
 /** The layer of a file: its first folder under src/ (files at the root of src/ sit on top, except errors.ts). */
 function layerOf(file) {

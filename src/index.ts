@@ -110,3 +110,9 @@ export { readJsonArrays, writeJsonArrays } from './io/json-arrays.js';
 export { trajectoryFromRun, trajectoryArrays, trajectoryFromArrays, type Trajectory, type TrajectoryInputs } from './io/trajectory.js';
 export { encodeTrajectory, decodeTrajectory, type FileFormat } from './io/trajectory-formats.js';
 export { loadArray, loadArrays, saveArrays, saveTrajectory, loadTrajectory } from './io/files.js';
+
+// Plots (Observable Plot: SVG, and PNG with the optional @resvg/resvg-js)
+export {
+  plot, type PlotOptions, type PlotOutput, type EnergyOptions, type EnergySeries, type PhaseOptions, type SectionInput, type SectionOptions,
+  type LossInput, type GradientMemoryRow, type RdfInput, type RdfSeries,
+} from './plot/index.js';

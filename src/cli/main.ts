@@ -8,6 +8,7 @@ import { UsageError } from './args.js';
 import { checkCommand, CHECK_USAGE } from './check.js';
 import { compileCommand, COMPILE_USAGE } from './compile.js';
 import { runCommand, RUN_USAGE } from './run.js';
+import { plotCommand, PLOT_USAGE } from './plot.js';
 import { paint, processStreams, type CliStreams } from './terminal.js';
 import { trainCommand, TRAIN_USAGE } from './train.js';
 
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { run: (argv: string[], io: CliStreams) => Promis
   check: { run: checkCommand, usage: CHECK_USAGE, summary: 'symplecticity, reversibility, measured order and energy error of a method' },
   compile: { run: compileCommand, usage: COMPILE_USAGE, summary: 'print the generated kernel: WGSL, the JavaScript runner, or the graph JSON' },
   train: { run: trainCommand, usage: TRAIN_USAGE, summary: 'fit a neural model (hnn, sympnet, mlpField) to a data file' },
+  plot: { run: plotCommand, usage: PLOT_USAGE, summary: 'draw energy error, phase portrait, section, loss, memory or g(r) as SVG or PNG' },
 };
 
 /** The top-level usage. */

@@ -33,7 +33,8 @@ const OPTIONS = {
 /** The usage text of `darboux train` (its --help, and the message of a usage error). */
 export const TRAIN_USAGE = `Usage: darboux train <hnn|sympnet|mlpField> DATA [options] -o model.json
 
-Fits the model to DATA (.npz or .json arrays) with Adam and writes { kind, options, params, loss } as JSON.
+Fits the model to DATA (.npz or .json arrays) with Adam and writes { kind, options, params, loss, steps, history } as JSON
+(history: the loss at every step, which darboux plot loss draws).
 DATA holds either samples (samples × dof): q, p with dqdt, dpdt (loss 'derivative'; hnn, mlpField) or qNext,
 pNext (loss 'map'; sympnet) — or trajectories as darboux run --save-every writes them: t, qs, ps (frames ×
 trajectories × dof; sympnet: the map between consecutive frames; hnn: 'rollout' through --method).
@@ -148,7 +149,7 @@ export async function trainCommand(argv: string[], io: CliStreams): Promise<numb
     for (let i = 0; i < history.length; i += every) io.stderr.write(`train: step ${i + 1}/${history.length} loss ${history[i]!.toExponential(3)}\n`);
     io.stderr.write(`train: final loss ${history[history.length - 1]!.toExponential(3)} in ${result.seconds.toFixed(2)} s (${Math.round(result.samplesPerSecond)} samples/s)\n`);
   }
-  const saved = { kind, options: result.model.options, params: result.params, loss: history[history.length - 1], steps };
+  const saved = { kind, options: result.model.options, params: result.params, loss: history[history.length - 1], steps, history };
   const text = `${JSON.stringify(saved)}\n`;
   if (values.output !== undefined) {
     try {

@@ -28,6 +28,7 @@ const ROOT_VALUES = words(`
   readNpy writeNpy readNpz writeNpz readCsv writeCsv readJsonArrays writeJsonArrays
   trajectoryFromRun trajectoryArrays trajectoryFromArrays encodeTrajectory decodeTrajectory
   loadArray loadArrays saveArrays saveTrajectory loadTrajectory
+  plot
 `);
 
 /** Type-only names of the root. */
@@ -48,6 +49,7 @@ const ROOT_TYPES = words(`
   FromHamiltonianOptions HamiltonianDataset InitialState FitOptions FitResult TrainingData LagrangianTrainingData SampleData TrajectoryTrainingData
   TrajectoryData TrajectoryFitOptions RolloutOptions LossName IntegrateModelOptions
   NdArray NpzOptions CsvTable Trajectory TrajectoryInputs FileFormat
+  PlotOptions PlotOutput EnergyOptions EnergySeries PhaseOptions SectionInput SectionOptions LossInput GradientMemoryRow RdfInput RdfSeries
 `);
 
 const rootSource = exportNames('src/index.ts');

@@ -1,0 +1,21 @@
+/**
+ * Plots through Observable Plot: SVG text always (drawn on a linkedom document in Node, the page's in a
+ * browser), PNG bytes on request (`format: 'png'`, with the optional `@resvg/resvg-js`).
+ */
+import { energy, phase, section } from './phase-space.js';
+import { gradientMemory, loss, rdf } from './curves.js';
+import { toPng } from './render.js';
+
+export type { PlotOptions, PlotOutput } from './render.js';
+export type { EnergyOptions, EnergySeries, PhaseOptions, SectionInput, SectionOptions } from './phase-space.js';
+export type { LossInput, GradientMemoryRow, RdfInput, RdfSeries } from './curves.js';
+
+/**
+ * The plot kinds: each returns SVG text, or a Promise of PNG bytes with `{ format: 'png' }`.
+ *
+ * @example
+ * import { plot } from 'darboux';
+ * fs.writeFileSync('energy.svg', plot.energy(traj, { hamiltonian: h }));
+ * fs.writeFileSync('energy.png', await plot.energy(traj, { hamiltonian: h, format: 'png', width: 1280 }));
+ */
+export const plot = Object.freeze({ energy, phase, section, loss, gradientMemory, rdf, toPng });
