@@ -2,7 +2,7 @@
  * Plots of curves the library computes: training loss (train and validation), gradient memory against the
  * horizon (st.vjp's memory modes), and the radial distribution function g(r) of particle systems.
  */
-import * as Plot from '@observablehq/plot';
+import { plotLibraries } from './libraries.js';
 import { DarbouxError } from '../errors.js';
 import { output, powerOfTenLabel, renderSvg, type PlotOptions, type PlotOutput } from './render.js';
 
@@ -45,8 +45,8 @@ export function loss<O extends PlotOptions = { format?: 'svg' }>(fit: LossInput,
     y: { type: 'log', nice: true, label: '↑ loss', grid: true, tickFormat: powerOfTenLabel },
     color: { type: 'ordinal', domain: ['train', 'validation'], range: ['#4e79a7', '#e15759'] },
     marks: [
-      Plot.lineY(rows, { x: 'step', y: 'loss', stroke: 'series', strokeWidth: 1.2 }),
-      ...['train', ...(validation.length > 0 ? ['validation'] : [])].map((name, k) => Plot.text([name], { frameAnchor: 'top-right', dx: -6, dy: 8 + 14 * k, text: (d: string) => d, fill: (d: string) => d })),
+      plotLibraries().Plot.lineY(rows, { x: 'step', y: 'loss', stroke: 'series', strokeWidth: 1.2 }),
+      ...['train', ...(validation.length > 0 ? ['validation'] : [])].map((name, k) => plotLibraries().Plot.text([name], { frameAnchor: 'top-right', dx: -6, dy: 8 + 14 * k, text: (d: string) => d, fill: (d: string) => d })),
     ],
   }, options ?? {});
   return output(svg, options);
@@ -83,9 +83,9 @@ export function gradientMemory<O extends PlotOptions = { format?: 'svg' }>(rows:
     y: { type: 'log', nice: true, label: '↑ gradient state memory (bytes)', grid: true, tickFormat: powerOfTenLabel },
     color: { type: 'ordinal', domain: modes, scheme: 'tableau10' },
     marks: [
-      Plot.line(rows, Plot.sort('steps', { x: 'steps', y: 'stateBytes', stroke: 'memory', z: 'memory' })),
-      Plot.dot(rows, { x: 'steps', y: 'stateBytes', fill: 'memory', r: 2.5 }),
-      Plot.text(last, { x: 'steps', y: 'stateBytes', text: 'memory', fill: 'memory', dx: 6, textAnchor: 'start' }),
+      plotLibraries().Plot.line(rows, plotLibraries().Plot.sort('steps', { x: 'steps', y: 'stateBytes', stroke: 'memory', z: 'memory' })),
+      plotLibraries().Plot.dot(rows, { x: 'steps', y: 'stateBytes', fill: 'memory', r: 2.5 }),
+      plotLibraries().Plot.text(last, { x: 'steps', y: 'stateBytes', text: 'memory', fill: 'memory', dx: 6, textAnchor: 'start' }),
     ],
   }, options ?? {});
   return output(svg, options);
@@ -123,8 +123,8 @@ export function rdf<O extends PlotOptions = { format?: 'svg' }>(input: RdfInput 
     y: { label: '↑ g(r)', grid: true, zero: true },
     color: { type: 'ordinal', domain: series.map((s) => s.label), scheme: 'tableau10' },
     marks: [
-      Plot.ruleY([1], { stroke: '#999', strokeDasharray: '4,3' }),
-      Plot.line(rows, { x: 'r', y: 'g', stroke: 'series', z: 'series', strokeWidth: 1.5 }),
+      plotLibraries().Plot.ruleY([1], { stroke: '#999', strokeDasharray: '4,3' }),
+      plotLibraries().Plot.line(rows, { x: 'r', y: 'g', stroke: 'series', z: 'series', strokeWidth: 1.5 }),
     ],
   }, options ?? {});
   return output(svg, options);

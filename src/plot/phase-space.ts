@@ -2,7 +2,7 @@
  * Plots of trajectories: the relative energy error against time (log axis, several runs overlaid), phase
  * portraits (q_i against p_i, one curve per trajectory) and Poincaré sections (one dot per crossing).
  */
-import * as Plot from '@observablehq/plot';
+import { plotLibraries } from './libraries.js';
 import { DarbouxError } from '../errors.js';
 import type { Hamiltonian } from '../system/hamiltonian.js';
 import type { Trajectory } from '../io/trajectory.js';
@@ -86,8 +86,8 @@ export function energy<O extends EnergyOptions = { format?: 'svg' }>(input: Traj
     y: { type: 'log', nice: true, label: '↑ relative energy error |H − H₀| / |H₀|', grid: true, tickFormat: powerOfTenLabel },
     color: { type: 'ordinal', domain: series.map((s) => s.label), scheme: 'tableau10' },
     marks: [
-      Plot.lineY(rows, { x: 't', y: 'error', stroke: 'series', strokeWidth: 1.5 }),
-      ...(series.length > 1 ? [Plot.text(last, { x: 't', y: 'error', text: 'series', fill: 'series', dx: 6, textAnchor: 'start' })] : []),
+      plotLibraries().Plot.lineY(rows, { x: 't', y: 'error', stroke: 'series', strokeWidth: 1.5 }),
+      ...(series.length > 1 ? [plotLibraries().Plot.text(last, { x: 't', y: 'error', text: 'series', fill: 'series', dx: 6, textAnchor: 'start' })] : []),
     ],
   }, options ?? {});
   return output(svg, options);
@@ -132,10 +132,10 @@ export function phase<O extends PhaseOptions = { format?: 'svg' }>(trajectory: T
     y: { label: `↑ ${names.p}` },
     color: { type: 'ordinal', scheme: 'tableau10' },
     marks: [
-      Plot.ruleX([0], { stroke: '#ccc' }), Plot.ruleY([0], { stroke: '#ccc' }),
+      plotLibraries().Plot.ruleX([0], { stroke: '#ccc' }), plotLibraries().Plot.ruleY([0], { stroke: '#ccc' }),
       options?.mark === 'dot'
-        ? Plot.dot(rows, { x: 'q', y: 'p', fill: 'member', r: 1 })
-        : Plot.line(rows, { x: 'q', y: 'p', z: 'member', stroke: 'member', strokeWidth: 1 }),
+        ? plotLibraries().Plot.dot(rows, { x: 'q', y: 'p', fill: 'member', r: 1 })
+        : plotLibraries().Plot.line(rows, { x: 'q', y: 'p', z: 'member', stroke: 'member', strokeWidth: 1 }),
     ],
   }, options ?? {});
   return output(svg, options);
@@ -181,7 +181,7 @@ export function section<O extends SectionOptions = { format?: 'svg' }>(crossings
   const svg = renderSvg({
     x: { label: `${names.q} →` },
     y: { label: `↑ ${names.p}` },
-    marks: [Plot.dot(rows, { x: 'q', y: 'p', r: options?.radius ?? 1, fill: 'black', stroke: 'none' })],
+    marks: [plotLibraries().Plot.dot(rows, { x: 'q', y: 'p', r: options?.radius ?? 1, fill: 'black', stroke: 'none' })],
   }, options ?? {});
   return output(svg, options);
 }

@@ -3,8 +3,8 @@
  * linkedom document in Node), and an SVG string to PNG bytes with `@resvg/resvg-js`, an optional dependency
  * imported only when a PNG is asked for.
  */
-import * as Plot from '@observablehq/plot';
-import { parseHTML } from 'linkedom';
+import type * as PlotTypes from '@observablehq/plot';
+import { plotLibraries } from './libraries.js';
 import { DarbouxError } from '../errors.js';
 
 /** Options every plot kind takes. */
@@ -30,7 +30,7 @@ function documentFor(options: PlotOptions): Document {
   if (options.document) return options.document;
   const page = (globalThis as { document?: Document }).document;
   if (page) return page;
-  return parseHTML('<!doctype html><html><head></head><body></body></html>').document as unknown as Document;
+  return plotLibraries().parseHTML('<!doctype html><html><head></head><body></body></html>').document as unknown as Document;
 }
 
 function checkSize(name: 'width' | 'height', value: number | undefined): void {
@@ -46,13 +46,13 @@ function checkSize(name: 'width' | 'height', value: number | undefined): void {
  * @example
  * renderSvg({ marks: [Plot.lineY([1, 3, 2])] }, { width: 400 }) // '<svg xmlns="http://www.w3.org/2000/svg" …'
  */
-export function renderSvg(spec: Plot.PlotOptions, options: PlotOptions): string {
+export function renderSvg(spec: PlotTypes.PlotOptions, options: PlotOptions): string {
   checkSize('width', options.width);
   checkSize('height', options.height);
   if (options.format !== undefined && options.format !== 'svg' && options.format !== 'png') {
     throw new DarbouxError('OPTION', `plot: format must be 'svg' or 'png', got '${String(options.format)}'`, { format: options.format });
   }
-  const node = Plot.plot({
+  const node = plotLibraries().Plot.plot({
     width: options.width ?? 640,
     height: options.height ?? 400,
     style: { background: 'white', color: 'black', fontSize: '11px' },

@@ -284,3 +284,20 @@ describe('darboux plot', () => {
     expect(bad.stderr).toMatch(/unknown plot kind 'histogram'; kinds: energy, phase, section, loss, memory, rdf/);
   });
 });
+
+describe('loading the plotting libraries', () => {
+  it('no module imports Observable Plot or linkedom at load time (only src/plot/libraries.ts, on first use)', () => {
+    const root = path.resolve(__dirname, '../../src');
+    const files = fs.readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    const eager = files.filter((f) => {
+      const text = fs.readFileSync(path.join(root, f), 'utf8');
+      return /^import (?!type )[^;]*from '(@observablehq\/plot|linkedom)'/m.test(text);
+    });
+    expect(eager).toEqual([]);
+  });
+
+  it('plot.load() resolves and the plot functions draw after it', async () => {
+    await plot.load();
+    expect(plot.loss({ history: [1, 0.5, 0.25] })).toMatch(/^<svg/);
+  });
+});
