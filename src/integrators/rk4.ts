@@ -2,6 +2,7 @@ import { add, mul } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
 import { substitute } from '../ir/traverse.js';
 import type { Hamiltonian } from '../system/hamiltonian.js';
+import type { System } from '../system/system.js';
 import type { StepProgram } from './step-program.js';
 
 /**
@@ -14,11 +15,21 @@ import type { StepProgram } from './step-program.js';
 export function rk4Step(h: Hamiltonian): StepProgram {
   const { dq: Hq, dp: Hp } = h.gradientExprs();
   // Vector field f(q, p, t) = (∂H/∂p, −∂H/∂q).
-  const field = (q: Expr, p: Expr, t: Expr) => {
+  return rk4Program(h, (q, p, t) => {
     const [fq, fp] = substitute([Hp, Hq], new Map([[h.q, q], [h.p, p], [h.time, t]]));
     return { q: fq!, p: mul(-1, fp!) };
-  };
-  const { q, p, dt, time: t } = h;
+  });
+}
+
+/**
+ * Classical RK4 on a first-order system (q, p)′ = field(q, p, t) over the state inputs of `system` (its second
+ * half may be velocities rather than momenta): the step program with `method: 'rk4'`, no inverse.
+ *
+ * @example
+ * rk4Program(system, (q, v, t) => ({ q: v, p: acceleration(q, v, t) }))
+ */
+export function rk4Program(system: System, field: (q: Expr, p: Expr, t: Expr) => { q: Expr; p: Expr }): StepProgram {
+  const { q, p, dt, time: t } = system;
   const half = mul(0.5, dt);
   const k1 = field(q, p, t);
   const k2 = field(add(q, mul(half, k1.q)), add(p, mul(half, k1.p)), add(t, half));
@@ -30,7 +41,7 @@ export function rk4Step(h: Hamiltonian): StepProgram {
     order: 4,
     symmetric: false,
     inverse: 'none',
-    system: h,
+    system,
     next: { q: combine(q, k1.q, k2.q, k3.q, k4.q), p: combine(p, k1.p, k2.p, k3.p, k4.p) },
   };
 }

@@ -9,6 +9,7 @@ import { jvp } from '../autodiff/jvp.js';
 import type { Lagrangian } from '../system/lagrangian.js';
 import { pivotedSolve } from '../system/lagrangian-linear.js';
 import type { FixedPointProblem, StepProgram } from './step-program.js';
+import { rk4Program } from './rk4.js';
 
 /** The discrete Lagrangians darboux integrates with. */
 export type DiscreteLagrangian = 'midpoint' | 'trapezoid';
@@ -106,23 +107,7 @@ function restPredictor(L: Lagrangian, p: Expr): Expr {
 export function eulerLagrangeRk4Step(L: Lagrangian): StepProgram {
   const system = L.velocitySystem();
   const { accelerations } = L.eulerLagrange();
-  const field = (q: Expr, v: Expr, time: Expr) => ({ q: v, v: substitute([accelerations], new Map([[L.q, q], [L.v, v], [L.time, time]]))[0]! });
-  const { q, dt, time: t } = L;
-  const v = L.v;
-  const half = mul(0.5, dt);
-  const k1 = field(q, v, t);
-  const k2 = field(add(q, mul(half, k1.q)), add(v, mul(half, k1.v)), add(t, half));
-  const k3 = field(add(q, mul(half, k2.q)), add(v, mul(half, k2.v)), add(t, half));
-  const k4 = field(add(q, mul(dt, k3.q)), add(v, mul(dt, k3.v)), add(t, dt));
-  const combine = (z: Expr, a: Expr, b: Expr, c: Expr, d: Expr) => add(z, mul(mul(dt, 1 / 6), add(add(a, mul(2, b)), add(mul(2, c), d))));
-  return {
-    method: 'rk4',
-    order: 4,
-    symmetric: false,
-    inverse: 'none',
-    system,
-    next: { q: combine(q, k1.q, k2.q, k3.q, k4.q), p: combine(v, k1.v, k2.v, k3.v, k4.v) },
-  };
+  return rk4Program(system, (q, v, time) => ({ q: v, p: substitute([accelerations], new Map([[L.q, q], [L.v, v], [L.time, time]]))[0]! }));
 }
 
 /** Variational midpoint (L_d = h·L((q₀+q₁)/2, (q₁−q₀)/h)). @example compile(L, { method: 'variationalMidpoint', dt }) */
