@@ -69,8 +69,8 @@ export async function compile(system: Hamiltonian | Lagrangian, options: Compile
     throw new DarbouxError('SPEC', `compile needs a Hamiltonian or a Lagrangian (from parse, hamiltonian, lagrangian or a model), got ${showValue(h)}`, { value: showValue(h) });
   }
   const { dt } = options;
-  if (typeof dt !== 'number' || !Number.isFinite(dt) || dt <= 0) {
-    throw new DarbouxError('OPTION', `dt must be a finite positive number, got ${showValue(dt)}`, { option: 'dt', value: dt });
+  if (typeof dt !== 'number' || !Number.isFinite(dt) || dt === 0) {
+    throw new DarbouxError('OPTION', `dt must be a finite nonzero number (negative dt integrates backwards), got ${showValue(dt)}`, { option: 'dt', value: dt });
   }
   const method = options.method ?? 'leapfrog';
   const backend = options.backend ?? 'auto';
@@ -103,8 +103,8 @@ function checkNumericOptions(options: CompileOptions): void {
 /** `compile` for a Lagrangian: its step program on a registered backend, wrapped by `lagrangianStepper`. */
 async function compileLagrangian(L: Lagrangian, options: CompileOptions): Promise<LagrangianStepper> {
   const { dt } = options;
-  if (typeof dt !== 'number' || !Number.isFinite(dt) || dt <= 0) {
-    throw new DarbouxError('OPTION', `dt must be a finite positive number, got ${String(dt)}`);
+  if (typeof dt !== 'number' || !Number.isFinite(dt) || dt === 0) {
+    throw new DarbouxError('OPTION', `dt must be a finite nonzero number (negative dt integrates backwards), got ${showValue(dt)}`, { option: 'dt', value: dt });
   }
   const backend = options.backend ?? 'auto';
   checkBackendName(backend);
