@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compile, DarbouxError, henonHeiles, lagrangian, methodNames } from '../../src/index.js';
+import { compile, DarbouxError, fcc, henonHeiles, lagrangian, maxwellBoltzmann, methodNames, particles } from '../../src/index.js';
 
 /** Refusal code of the promise, or 'none'. */
 async function codeOf(run: () => Promise<unknown>): Promise<string> {
@@ -72,5 +72,19 @@ describe('run({ record, recordInitial }) on the CPU', () => {
       expect(Array.from(v.subarray(2))).toEqual(Array.from(plain.record!.v));
       st.dispose();
     }
+  });
+
+  it('the threaded particle runner (2 workers) records the initial state first too', async () => {
+    const { q, box } = fcc({ cells: [2, 2, 2], density: 0.5 });
+    const n = q.length / 3;
+    const p = maxwellBoltzmann({ n, dim: 3, temperature: 0.72, mass: 1, seed: 2 });
+    const sys = particles({ n, dim: 3, mass: 1, box, pair: { V: '4*((1/r)^12 - (1/r)^6)', cutoff: 1.9, shift: true } });
+    const st = await compile(sys.hamiltonian, { method: 'leapfrog', dt: 0.005, backend: 'cpu', threads: 2 });
+    const plain = await st.run({ q0: q, p0: p, steps: 6, record: 3 });
+    const withInitial = await st.run({ q0: q, p0: p, steps: 6, record: 3, recordInitial: true });
+    st.dispose();
+    expect(withInitial.record!.count).toBe(3);
+    expect(Array.from(withInitial.record!.q)).toEqual([...q, ...plain.record!.q]);
+    expect(Array.from(withInitial.record!.p)).toEqual([...p, ...plain.record!.p]);
   });
 });
