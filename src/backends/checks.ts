@@ -1,5 +1,5 @@
 /** Checks and errors shared by every backend: run options, unconverged solves (failed runs: run-failures.ts). */
-import { DarbouxError } from '../errors.js';
+import { DarbouxError, showValue } from '../errors.js';
 import type { RunOptions, VjpOptions } from './stepper.js';
 import { checkCount, checkOptionsObject, checkOutputMemory, checkStateArray, checkTime, type Precision } from './input-checks.js';
 
@@ -11,16 +11,29 @@ import { checkCount, checkOptionsObject, checkOutputMemory, checkStateArray, che
  * @example
  * const { batch, steps, record } = checkRunOptions({ q0: [1, 0], p0: [0, 1], steps: 100 }, 2); // batch 1, record 0
  */
-export function checkRunOptions(options: RunOptions, dof: number, precision: Precision = 'f64'): { batch: number; steps: number; record: number; t0: number } {
-  checkOptionsObject('run', options, '{ q0, p0, steps, batch?, t0?, record? }');
+export function checkRunOptions(options: RunOptions, dof: number, precision: Precision = 'f64'): { batch: number; steps: number; record: number; recordInitial: boolean; t0: number } {
+  checkOptionsObject('run', options, '{ q0, p0, steps, batch?, t0?, record?, recordInitial? }');
   const batch = checkCount('batch', options.batch, 1, 1);
   const steps = checkCount('steps', options.steps, 0);
   const expected = batch * dof;
   for (const key of ['q0', 'p0'] as const) checkStateArray(key, options[key], expected, precision, `batch·dof = ${batch}·${dof} = ${expected}`);
   const record = checkCount('record', options.record, 0, 0);
+  const recordInitial = checkRecordInitial(options.recordInitial, record);
   const t0 = checkTime('t0', options.t0, precision);
-  checkOutputMemory(batch, dof, record > 0 ? Math.floor(steps / record) : 0, options.memoryBudget);
-  return { batch, steps, record, t0 };
+  checkOutputMemory(batch, dof, record > 0 ? Math.floor(steps / record) + (recordInitial ? 1 : 0) : 0, options.memoryBudget);
+  return { batch, steps, record, recordInitial, t0 };
+}
+
+/** `recordInitial`: undefined (false) or a boolean, and only with `record` (OPTION otherwise). */
+function checkRecordInitial(value: unknown, record: number): boolean {
+  if (value === undefined || value === false) return false;
+  if (value !== true) {
+    throw new DarbouxError('OPTION', `recordInitial must be true or false, got ${showValue(value)}`, { name: 'recordInitial', value: showValue(value) });
+  }
+  if (record === 0) {
+    throw new DarbouxError('OPTION', 'recordInitial: true needs record: k (a positive step interval); the initial state is the first snapshot of the record', { name: 'recordInitial', record });
+  }
+  return true;
 }
 
 /**

@@ -21,8 +21,10 @@ export interface LagrangianRunOptions {
   batch?: number;
   /** Start time (default 0). */
   t0?: number;
-  /** Record every k-th state into `result.record`. */
+  /** Record every k-th state into `result.record` (after steps k, 2k, …; see `RunOptions.record`). */
   record?: number;
+  /** With `record`: the initial state first in `result.record`, as `RunOptions.recordInitial`. */
+  recordInitial?: boolean;
 }
 
 /** Result of `LagrangianStepper.run` (batch × dof each). */
@@ -33,7 +35,7 @@ export interface LagrangianRunResult {
   v: Float64Array;
   /** Final momenta: the discrete momenta of a variational integrator; ∂L/∂v(q, v) for rk4. */
   p: Float64Array;
-  /** Recorded states after steps k, 2k, …: `count` snapshots × batch × dof. */
+  /** Recorded states after steps k, 2k, … (0, k, 2k, … with `recordInitial`): `count` snapshots × batch × dof. */
   record?: { every: number; count: number; q: Float64Array; v: Float64Array; p: Float64Array };
   /** Variational integrators: Newton iterations per step (mean and max). */
   stats?: { iterations: { mean: number; max: number } };
@@ -139,14 +141,14 @@ async function runLagrangian(c: Context, options: LagrangianRunOptions): Promise
   for (const key of ['q0', 'v0'] as const) checkStateArray(key, options[key], batch * n, 'f64', `batch·dof = ${batch}·${n} = ${batch * n}`);
   const q0 = Float64Array.from(options.q0), second0 = new Float64Array(batch * n);
   for (let b = 0; b < batch; b++) second0.set(toState(c, slice(q0, b, n), slice(options.v0, b, n), t0), b * n);
-  const result = await diagnosed(c, () => c.phase.run({ q0, p0: second0, steps: options.steps, batch, t0, record: options.record }), q0, second0, t0);
+  const result = await diagnosed(c, () => c.phase.run({ q0, p0: second0, steps: options.steps, batch, t0, record: options.record, recordInitial: options.recordInitial }), q0, second0, t0);
   const out: LagrangianRunResult = { q: result.q, ...fromState(c, result.q, result.p, batch, t0 + options.steps * dt) };
   if (result.stats) out.stats = result.stats;
   if (result.record) {
-    const { every, count } = result.record, size = batch * n;
+    const { every, count } = result.record, size = batch * n, first = options.recordInitial === true ? 0 : 1;
     const v = new Float64Array(count * size), p = new Float64Array(count * size);
     for (let k = 0; k < count; k++) {
-      const snap = fromState(c, result.record.q.subarray(k * size, (k + 1) * size), result.record.p.subarray(k * size, (k + 1) * size), batch, t0 + (k + 1) * every * dt);
+      const snap = fromState(c, result.record.q.subarray(k * size, (k + 1) * size), result.record.p.subarray(k * size, (k + 1) * size), batch, t0 + (k + first) * every * dt);
       v.set(snap.v, k * size);
       p.set(snap.p, k * size);
     }

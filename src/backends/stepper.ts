@@ -33,8 +33,18 @@ export interface RunOptions extends RunControlOptions {
   batch?: number;
   /** Start time (default 0). */
   t0?: number;
-  /** Record every k-th state (k = record) into `result.record`. */
+  /**
+   * Record every k-th state (k = record) into `result.record`: the states after steps k, 2k, … ⌊steps/k⌋·k, so
+   * `count` = ⌊steps/k⌋ and the initial state is NOT included by default. With `recordInitial: true` the initial
+   * state comes first (`count` = ⌊steps/k⌋ + 1, snapshot j is the state after j·k steps), as `integrateModel`
+   * returns its trajectories (there with k = 1). Snapshots are batch × dof each, trajectory-major.
+   */
   record?: number;
+  /**
+   * With `record`: put the initial state (q0, p0) first in `result.record` (default false). On the GPU it is q0, p0
+   * rounded to f32, the state the kernel starts from. Without `record` it is refused (OPTION).
+   */
+  recordInitial?: boolean;
   /**
    * Bytes the run's f64 output (final state plus recorded states) may take (default 2 GiB); a larger one is
    * refused with INPUT before anything is allocated.
@@ -54,7 +64,7 @@ export interface RunResult {
   q: Float64Array;
   /** Final momenta, batch × dof. */
   p: Float64Array;
-  /** Recorded states: `count` snapshots × batch × dof, after steps k, 2k, … */
+  /** Recorded states: `count` snapshots × batch × dof, after steps k, 2k, … (with `recordInitial`: after steps 0, k, 2k, …). */
   record?: { every: number; count: number; q: Float64Array; p: Float64Array };
   /** Implicit methods: fixed-point iterations per step (mean over all steps and trajectories, and max). */
   stats?: { iterations: { mean: number; max: number } };

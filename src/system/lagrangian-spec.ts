@@ -19,6 +19,11 @@ export interface LagrangianFormulaSpec {
   L: string;
   /** Scalar parameters and their values. */
   params?: Record<string, number>;
+  /**
+   * The name of the time, as in `parse`: with it, that name is the time and a clash with q, v or params is refused
+   * (SPEC); without it, `t` is the time unless a coordinate or parameter is called t.
+   */
+  time?: string;
 }
 
 /** Configuration space for the DSL: q and v as vectors, and their scalar components. */
@@ -118,12 +123,14 @@ function fromFormula(spec: LagrangianFormulaSpec): Lagrangian {
       throw new DarbouxError('SPEC', `parameter '${name}' must be a finite number, got ${String(value)}`, { name });
     }
   }
+  if (spec.time !== undefined) declare(spec.time, 'the time');
   const dof = q.length;
   const { q: qv, v: vv } = stateInputs(dof);
   const scope = new Map<string, Expr>();
   q.forEach((n, i) => scope.set(n, index(qv, i)));
   v.forEach((n, i) => scope.set(n, index(vv, i)));
   for (const name of Object.keys(params)) scope.set(name, param(name));
-  if (!scope.has('t')) scope.set('t', time());
+  const timeName = spec.time ?? 't';
+  if (!scope.has(timeName)) scope.set(timeName, time());
   return new Lagrangian({ L: parseFormula(L, scope), q: qv, v: vv, params, names: { q, v } });
 }

@@ -1,6 +1,6 @@
 import { DarbouxError, showValue } from '../errors.js';
 import { isFormulaName } from '../ir/tokenizer.js';
-import { index, input, param } from '../ir/build.js';
+import { index, input, param, time } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
 import { FORMULA_FUNCTIONS, parseFormula } from '../ir/parser.js';
 import { Hamiltonian } from './hamiltonian.js';
@@ -18,6 +18,12 @@ export interface FormulaSpec {
   H: string;
   /** Scalar parameters and their values. */
   params?: Record<string, number>;
+  /**
+   * The name the formula uses for the time (the Hamiltonian's time input, as the DSL's `time()` gives), e.g. `'t'`
+   * for a driven H. Without it H is autonomous and every name must be a position, momentum or parameter. The
+   * name must not be one of q, p or params (SPEC). `lagrangian({ q, v, L, time })` takes the same option.
+   */
+  time?: string;
 }
 
 
@@ -28,9 +34,11 @@ export interface FormulaSpec {
  * const h = parse({ q: ['x', 'y'], p: ['px', 'py'], H: '(px^2+py^2)/2 + (x^2+y^2)/2 + lam*(x^2*y - y^3/3)', params: { lam: 1 } });
  * h.dof; // 2
  * h.isSeparable; // true
+ * const driven = parse({ q: ['x'], p: ['px'], H: 'px^2/2 + x^2/2 - A*x*cos(w*t)', params: { A: 0.1, w: 1.3 }, time: 't' });
+ * driven.energy([1], [0], Math.PI); // 0.5 - 0.1*cos(1.3π)
  */
 export function parse(spec: FormulaSpec): Hamiltonian {
-  if (spec === null || typeof spec !== 'object') throw new DarbouxError('SPEC', `parse needs { q, p, H, params? }, got ${showValue(spec)}`, { value: showValue(spec) });
+  if (spec === null || typeof spec !== 'object') throw new DarbouxError('SPEC', `parse needs { q, p, H, params?, time? }, got ${showValue(spec)}`, { value: showValue(spec) });
   const { q, p, H } = spec;
   const params = spec.params ?? {};
   if (!Array.isArray(q) || !Array.isArray(p)) throw new DarbouxError('SPEC', `q and p must be arrays of names, got ${showValue(q)} and ${showValue(p)}`, { field: Array.isArray(q) ? 'p' : 'q' });
@@ -62,12 +70,14 @@ export function parse(spec: FormulaSpec): Hamiltonian {
       throw new DarbouxError('SPEC', `parameter '${name}' must be a finite number, got ${showValue(value)}`, { name, value });
     }
   }
+  if (spec.time !== undefined) declare(spec.time, 'the time');
   const dof = q.length;
   const qv = input('q', 'q', [dof]), pv = input('p', 'p', [dof]);
   const scope = new Map<string, Expr>();
   q.forEach((n, i) => scope.set(n, index(qv, i)));
   p.forEach((n, i) => scope.set(n, index(pv, i)));
   for (const name of Object.keys(params)) scope.set(name, param(name));
+  if (spec.time !== undefined) scope.set(spec.time, time());
   const expr = parseFormula(H, scope, { finiteConstants: true });
   return new Hamiltonian({ H: expr, q: qv, p: pv, params, names: { q, p } });
 }

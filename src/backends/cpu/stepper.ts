@@ -2,6 +2,7 @@ import { JS_FIXED_POINT } from '../../codegen/emit-js-stepper.js';
 import { cpuAdjointBackend } from './adjoint.js';
 import { jsRunners } from './runners.js';
 import { checkRunOptions } from '../checks.js';
+import { recordArrays } from '../record-arrays.js';
 import { checkJacobianPoint, stepperLifetime } from '../input-checks.js';
 import { RunControl } from '../run-control.js';
 import { onFailureMode, runFailureError, trajectoryStatuses } from '../run-failures.js';
@@ -41,11 +42,10 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
     dof: h.dof,
     source: runner.source,
     async run(options: RunOptions): Promise<RunResult> {
-      const { batch, steps, record, t0 } = checkRunOptions(options, h.dof);
+      const { batch, steps, record, recordInitial, t0 } = checkRunOptions(options, h.dof);
       const q = Float64Array.from(options.q0), p = Float64Array.from(options.p0);
-      const count = record > 0 ? Math.floor(steps / record) : 0;
-      const rq = record > 0 ? new Float64Array(count * batch * h.dof) : null;
-      const rp = record > 0 ? new Float64Array(count * batch * h.dof) : null;
+      const recorded = record > 0 ? recordArrays(q, p, batch, h.dof, record, Math.floor(steps / record), recordInitial) : null;
+      const rq = recorded?.steps.q ?? null, rp = recorded?.steps.p ?? null;
       const onFailure = onFailureMode(options.onFailure);
       const control = new RunControl(options, 'run', steps);
       const args = { Q: q, P: p, params: h.paramValues as Float64Array[], batch, steps, dt, t0, record, recordQ: rq, recordP: rp };
@@ -59,7 +59,7 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
       if (program.implicit) {
         result.stats = { iterations: { mean: steps > 0 ? status.iterationsTotal / (steps * batch) : 0, max: status.iterationsMax } };
       }
-      if (rq !== null && rp !== null) result.record = { every: record, count, q: rq, p: rp };
+      if (recorded !== null) result.record = recorded.record;
       return result;
     },
     async vjp(options: VjpOptions): Promise<VjpResult> {

@@ -16,6 +16,7 @@ import type { StepProgram } from '../../integrators/step-program.js';
 import { acquireGpu, createComputeKernel, createStorageBuffer, type AdapterChoice, type Gpu } from '../../runtime/index.js';
 import { jacobianFunction } from '../cpu/jacobian.js';
 import { checkRunOptions } from '../checks.js';
+import { recordArrays } from '../record-arrays.js';
 import { checkJacobianPoint, stepperLifetime } from '../input-checks.js';
 import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
 import { RunControl } from '../run-control.js';
@@ -141,15 +142,16 @@ export async function particleGpuStepper(program: StepProgram, pp: ParticleProgr
     gpu,
     kernel: kind,
     async run(runOptions: RunOptions): Promise<RunResult> {
-      const { batch, steps, record } = checkRunOptions(runOptions, dof, 'f32');
+      const { batch, steps, record, recordInitial } = checkRunOptions(runOptions, dof, 'f32');
       const q = Float64Array.from(runOptions.q0), p = Float64Array.from(runOptions.p0);
       const recordCount = record > 0 ? Math.floor(steps / record) : 0;
       const out: RunResult = { q: new Float64Array(batch * dof), p: new Float64Array(batch * dof) };
-      if (record > 0) out.record = { every: record, count: recordCount, q: new Float64Array(recordCount * batch * dof), p: new Float64Array(recordCount * batch * dof) };
+      const recorded = record > 0 ? recordArrays(q, p, batch, dof, record, recordCount, recordInitial, 'f32') : null;
+      if (recorded !== null) out.record = { every: record, count: recordCount, ...recorded.steps };
       const onFailure = onFailureMode(runOptions.onFailure);
       const control = new RunControl(runOptions, 'run', steps);
       control.throwIfAborted();
-      if (steps === 0) return { ...out, q, p, ...(onFailure === 'report' ? { status: trajectoryStatuses(batch, []) } : {}) };
+      if (steps === 0) return { ...out, q, p, ...(recorded !== null ? { record: recorded.record } : {}), ...(onFailure === 'report' ? { status: trajectoryStatuses(batch, []) } : {}) };
       const failures: RunFailure[] = [];
       const runChunk = (chunk: ParticleChunk) => (kind === 'workgroup' ? runWorkgroupChunk(context, chunk) : runResidentChunk(context, chunk));
       for (let first = 0; first < batch; first += copiesPerChunk) {
@@ -164,6 +166,7 @@ export async function particleGpuStepper(program: StepProgram, pp: ParticleProgr
       }
       control.report(1, 1);
       if (onFailure === 'report') out.status = trajectoryStatuses(batch, failures);
+      if (recorded !== null) out.record = recorded.record;
       return out;
     },
     async vjp(vjpOptions: VjpOptions): Promise<VjpResult> {

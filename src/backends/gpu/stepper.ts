@@ -8,6 +8,7 @@ import type { StepProgram } from '../../integrators/step-program.js';
 import { specializeParameters } from '../../integrators/specialize.js';
 import { graphSize } from '../../ir/traverse.js';
 import { acquireGpu, createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type AdapterChoice, type Gpu } from '../../runtime/index.js';
+import { recordArrays } from '../record-arrays.js';
 import { checkRunOptions } from '../checks.js';
 import { checkF32Parameters, checkF32StepSize, checkJacobianPoint, stepperLifetime } from '../input-checks.js';
 import { RunControl } from '../run-control.js';
@@ -233,15 +234,16 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     wgsl,
     gpu,
     async run(options: RunOptions): Promise<RunResult> {
-      const { batch, steps, record, t0 } = checkRunOptions(options, n, 'f32');
+      const { batch, steps, record, recordInitial, t0 } = checkRunOptions(options, n, 'f32');
       const onFailure = onFailureMode(options.onFailure);
       const control = new RunControl(options, 'run', steps);
       control.throwIfAborted();
       const q = Float64Array.from(options.q0), p = Float64Array.from(options.p0);
       const recordCount = record > 0 ? Math.floor(steps / record) : 0;
       const out: Accumulated = { q: new Float64Array(batch * n), p: new Float64Array(batch * n), iterationsTotal: 0, iterationsMax: 0 };
-      if (record > 0) out.record = { every: record, count: recordCount, q: new Float64Array(recordCount * batch * n), p: new Float64Array(recordCount * batch * n) };
-      if (steps === 0) return { ...out, q, p, ...(onFailure === 'report' ? { status: trajectoryStatuses(batch, []) } : {}) };
+      const recorded = record > 0 ? recordArrays(q, p, batch, n, record, recordCount, recordInitial, 'f32') : null;
+      if (recorded !== null) out.record = { every: record, count: recordCount, ...recorded.steps };
+      if (steps === 0) return { ...out, q, p, ...(recorded !== null ? { record: recorded.record } : {}), ...(onFailure === 'report' ? { status: trajectoryStatuses(batch, []) } : {}) };
       const failures: ChunkContext['failures'] = [];
       for (let first = 0; first < batch; first += chunkLimit) {
         const count = Math.min(chunkLimit, batch - first);
@@ -253,6 +255,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
       const { iterationsTotal, iterationsMax, ...result } = out;
       if (program.implicit) result.stats = { iterations: { mean: iterationsTotal! / (steps * batch), max: iterationsMax! } };
       if (onFailure === 'report') result.status = trajectoryStatuses(batch, failures);
+      if (recorded !== null) result.record = recorded.record;
       return result;
     },
     async vjp(options: VjpOptions): Promise<VjpResult> {
