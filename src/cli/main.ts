@@ -7,16 +7,18 @@ import { DarbouxError, releaseGpu } from '../index.js';
 import { UsageError } from './args.js';
 import { checkCommand, CHECK_USAGE } from './check.js';
 import { compileCommand, COMPILE_USAGE } from './compile.js';
+import { mergeCommand, MERGE_USAGE } from './merge.js';
 import { runCommand, RUN_USAGE } from './run.js';
 import { plotCommand, PLOT_USAGE } from './plot.js';
 import { paint, processStreams, type CliStreams } from './terminal.js';
 import { trainCommand, TRAIN_USAGE } from './train.js';
 
-const COMMANDS: Record<string, { run: (argv: string[], io: CliStreams) => Promise<number>; usage: string; summary: string }> = {
+const COMMANDS: Record<string, { run: (argv: string[], io: CliStreams, version: string) => Promise<number>; usage: string; summary: string }> = {
   run: { run: runCommand, usage: RUN_USAGE, summary: 'integrate a system; write the final state and frames (.npz .npy .csv .json)' },
   check: { run: checkCommand, usage: CHECK_USAGE, summary: 'symplecticity, reversibility, measured order and energy error of a method' },
   compile: { run: compileCommand, usage: COMPILE_USAGE, summary: 'print the generated kernel: WGSL, the JavaScript runner, or the graph JSON' },
   train: { run: trainCommand, usage: TRAIN_USAGE, summary: 'fit a neural model (hnn, sympnet, mlpField) to a data file' },
+  merge: { run: mergeCommand, usage: MERGE_USAGE, summary: 'join the parts of a sharded run (--shard i/n), checking coverage and checksums' },
   plot: { run: plotCommand, usage: PLOT_USAGE, summary: 'draw energy error, phase portrait, section, loss, memory or g(r) as SVG or PNG' },
 };
 
@@ -51,7 +53,7 @@ export async function main(argv: string[], io: CliStreams, version = 'unknown'):
   const red = paint(io.stderr, io.env, 31);
   try {
     if (!command) throw new UsageError(`unknown command '${first}'`);
-    return await command.run(rest, io);
+    return await command.run(rest, io, version);
   } catch (e) {
     if (e instanceof UsageError) {
       const usage = e.command ? COMMANDS[e.command]!.usage : USAGE;

@@ -8,6 +8,7 @@ import { COMMON_OPTIONS, numberFlag, parseCommand, UsageError } from './args.js'
 import { chooseStates, chooseSystem, STATE_HELP, STATE_OPTIONS, SYSTEM_HELP, SYSTEM_OPTIONS } from './system.js';
 import { printJson, printStateCsv, rowsOf } from './output.js';
 import { progressLine, type CliStreams } from './terminal.js';
+import { fileDigest, partPath, SHARD_HELP, SHARD_OPTIONS, shardPlan, writeManifest } from './shard.js';
 
 /** Flags of `compile` every integrating command takes. */
 export const STEPPER_OPTIONS = {
@@ -21,6 +22,7 @@ const OPTIONS = {
   steps: { type: 'string' },
   'save-every': { type: 'string' },
   out: { type: 'string', short: 'o' },
+  ...SHARD_OPTIONS,
 } as const;
 
 /** The usage text of `darboux run` (its --help, and the message of a usage error). */
@@ -43,6 +45,8 @@ Options:
   --quiet            no progress or log on stderr (and one st.run call: progress runs the steps in chunks,
                      each continuing at t0 + n·dt, which for a time-dependent H may differ in the last bits)
   --help, -h         this help
+
+${SHARD_HELP}
 
 Output (--out out.npz): 'q', 'p' (batch × dof, final state, float64); with --save-every k also 't' (frames),
 'qs', 'ps' (frames × batch × dof, the initial state first). .json holds the same arrays; .csv and .npy hold
@@ -125,7 +129,7 @@ export function backendFlag(command: string, text: string | undefined, fallback:
  * @example
  * await runCommand(['--model', 'henon-heiles', '--steps', '100', '--json'], processStreams()); // 0
  */
-export async function runCommand(argv: string[], io: CliStreams): Promise<number> {
+export async function runCommand(argv: string[], io: CliStreams, version = 'unknown'): Promise<number> {
   const { values } = parseCommand('run', argv, OPTIONS);
   if (values.help) { io.stdout.write(`${RUN_USAGE}\n`); return 0; }
   const chosen = chooseSystem('run', values);
@@ -136,12 +140,16 @@ export async function runCommand(argv: string[], io: CliStreams): Promise<number
   if (dt === undefined) throw new UsageError('--dt is required (a positive step size)', 'run');
   const every = numberFlag('run', 'save-every', values['save-every'], { integer: true, positive: true });
   const batchFlag = numberFlag('run', 'batch', values.batch, { integer: true, positive: true });
-  const format = values.out !== undefined ? outputFormat('run', values.out) : undefined;
+  if ((values.shard ?? values.shards) !== undefined && batchFlag === undefined) throw new UsageError('--shard/--shards split --batch B members: give --batch', 'run');
+  const plan = shardPlan(values, batchFlag ?? 1, io.env);
+  if (plan && values.out === undefined) throw new UsageError('--shard/--shards write a part file: give --out DIR (a folder)', 'run');
+  const out = plan ? partPath(values.out!, plan) : values.out;
+  const format = out !== undefined ? outputFormat('run', out) : undefined;
   if (every !== undefined && (format === 'csv' || format === 'npy') && steps % every !== 0) {
     throw new UsageError(`a .${format} file holds one table (the frames), so the final state must be a frame: --steps ${steps} is not a multiple of --save-every ${every}; use .npz or .json`, 'run');
   }
   const backend = backendFlag('run', values.backend);
-  const { q0, p0, batch } = chooseStates('run', values, chosen, batchFlag);
+  const { q0, p0, batch } = chooseStates('run', values, chosen, batchFlag, plan);
   const method = values.method ?? 'leapfrog';
   const st = await compile(h, { method, dt, backend });
   try {
@@ -152,24 +160,45 @@ export async function runCommand(argv: string[], io: CliStreams): Promise<number
     bar.finish();
     const seconds = (Date.now() - started) / 1000;
     const traj = trajectoryFromRun(result, { q0, p0, batch, dt });
-    if (values.out !== undefined) saveTrajectory(values.out, traj);
+    if (out !== undefined) saveTrajectory(out, traj);
+    if (plan) writeManifest(out!, plan, batchFlag!, runSettings(values, { label: chosen.label, method, dt, steps, batch: batchFlag!, every, backend: st.backend }), version);
     const energy = energyError(h, q0, p0, result.q, result.p);
     const summary = {
       command: 'run', system: chosen.label, method, dt, steps, batch, dof: h.dof, backend: st.backend,
       seconds, stepsPerSecond: seconds > 0 ? steps / seconds : null, energyError: energy,
       ...(traj.frames ? { frames: traj.frames.t.length, saveEvery: every } : {}),
       ...(result.stats ? { iterations: result.stats.iterations } : {}),
-      ...(values.out !== undefined ? { out: values.out } : { q: rowsOf(result.q, h.dof), p: rowsOf(result.p, h.dof) }),
+      ...(plan ? { shard: { index: plan.index, count: plan.count }, members: { start: plan.start, end: plan.end } } : {}),
+      ...(out !== undefined ? { out } : { q: rowsOf(result.q, h.dof), p: rowsOf(result.p, h.dof) }),
     };
     if (values.json) printJson(io, summary);
     else if (values.out === undefined) printStateCsv(io, h.names.q, h.names.p, result.q, result.p);
     if (values.quiet !== true) {
-      io.stderr.write(`run: ${steps} steps × ${batch} trajectories (${method}, dt ${dt}, ${st.backend}) in ${seconds.toFixed(2)} s; max relative energy error ${energy.toExponential(2)}${values.out !== undefined ? `; wrote ${values.out}` : ''}\n`);
+      io.stderr.write(`run: ${steps} steps × ${batch} trajectories (${method}, dt ${dt}, ${st.backend}) in ${seconds.toFixed(2)} s; max relative energy error ${energy.toExponential(2)}${out !== undefined ? `; wrote ${out}` : ''}\n`);
     }
     return 0;
   } finally {
     st.dispose();
   }
+}
+
+/**
+ * What must agree between the parts of one sharded run: the system and state flags as given (input files by
+ * checksum), the method, dt, steps, the whole batch, the frame spacing and the backend that ran.
+ */
+function runSettings(
+  values: Record<string, string | string[] | boolean | undefined>,
+  run: { label: string; method: string; dt: number; steps: number; batch: number; every: number | undefined; backend: string },
+): Record<string, unknown> {
+  const flag = (name: string) => values[name] ?? null;
+  const digest = (name: string) => (typeof values[name] === 'string' ? fileDigest(values[name] as string).sha256 : null);
+  return {
+    system: run.label, H: flag('H'), q: flag('q'), p: flag('p'), params: flag('params'), model: flag('model'),
+    systemFile: digest('system'), q0File: digest('q0'), p0File: digest('p0'),
+    init: flag('init'),
+    radius: values.init === 'random' ? Number(values.radius ?? 0.1) : null, seed: values.init === 'random' ? Number(values.seed ?? 0) : null,
+    method: run.method, dt: run.dt, steps: run.steps, batch: run.batch, saveEvery: run.every ?? null, backend: run.backend,
+  };
 }
 
 /** max over trajectories of |H(z_N) − H(z_0)| / max(|H(z_0)|, 1e-300). */

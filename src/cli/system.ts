@@ -8,6 +8,7 @@ import {
   kepler, keplerPolar, lennardJones, loadArray, parse, pendulum, type FormulaSpec, type Hamiltonian, type Model,
 } from '../index.js';
 import { listFlag, paramsFlag, UsageError, type OptionSpec } from './args.js';
+import { memberSeed } from './shard.js';
 
 /** The model zoo by CLI name: the factory names in kebab case, each with its default options. */
 export const MODELS: Readonly<Record<string, () => Model>> = {
@@ -134,6 +135,22 @@ export function chooseStates(
   values: { q0?: string; p0?: string; init?: string; radius?: string; seed?: string },
   chosen: ChosenSystem,
   batchFlag: number | undefined,
+  members?: { start: number; end: number },
+): InitialStates {
+  const all = chooseAllStates(command, values, chosen, batchFlag, members);
+  if (!members || all.batch === members.end - members.start) return all;
+  const dof = chosen.hamiltonian.dof;
+  const take = (a: Float64Array) => a.slice(members.start * dof, members.end * dof);
+  return { q0: take(all.q0), p0: take(all.p0), batch: members.end - members.start };
+}
+
+/** All initial states (or, for --init random and the model's state, those of `members` only). */
+function chooseAllStates(
+  command: string,
+  values: { q0?: string; p0?: string; init?: string; radius?: string; seed?: string },
+  chosen: ChosenSystem,
+  batchFlag: number | undefined,
+  members: { start: number; end: number } | undefined,
 ): InitialStates {
   const dof = chosen.hamiltonian.dof;
   if ((values.q0 === undefined) !== (values.p0 === undefined)) throw new UsageError('give both --q0 and --p0', command);
@@ -144,7 +161,8 @@ export function chooseStates(
     if (q.rows !== p.rows) throw new DarbouxError('INPUT', `--q0 has ${q.rows} trajectories and --p0 ${p.rows}`, { q: q.rows, p: p.rows });
     return { q0: q.data, p0: p.data, batch: q.rows };
   }
-  const batch = batchFlag ?? 1;
+  const first = members?.start ?? 0;
+  const batch = members ? members.end - members.start : batchFlag ?? 1;
   const center = { q: chosen.model?.q0 ?? new Array<number>(dof).fill(0), p: chosen.model?.p0 ?? new Array<number>(dof).fill(0) };
   if (values.init === undefined && !chosen.model) throw new UsageError('give initial states: --q0 FILE --p0 FILE, or --init random [--radius r --seed s]', command);
   if (values.init !== undefined && values.init !== 'random') throw new UsageError(`--init takes 'random', got '${values.init}'`, command);
@@ -152,9 +170,10 @@ export function chooseStates(
   const seed = Number(values.seed ?? 0);
   if (!(radius >= 0 && Number.isFinite(radius))) throw new UsageError(`--radius must be a non-negative number, got '${values.radius}'`, command);
   if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed must be an integer, got '${values.seed}'`, command);
-  const rng = createRandom(seed);
   const q0 = new Float64Array(batch * dof), p0 = new Float64Array(batch * dof);
   for (let b = 0; b < batch; b++) {
+    // Member k's state depends on (seed, k) only, so it is the same in any --shard split.
+    const rng = createRandom(memberSeed(seed, first + b));
     for (let i = 0; i < dof; i++) q0[b * dof + i] = center.q[i]! + radius * (2 * rng.next() - 1);
     for (let i = 0; i < dof; i++) p0[b * dof + i] = center.p[i]! + radius * (2 * rng.next() - 1);
   }
