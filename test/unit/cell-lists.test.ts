@@ -17,32 +17,17 @@ import { cellGrid, halfStencil } from '../../src/ir/ops/pair-cells.js';
 import { Hamiltonian } from '../../src/system/hamiltonian.js';
 import { compile } from '../../src/backends/compile.js';
 import { seededRandom } from './op-cases.js';
+import { allPairsReference, relativeError } from './particle-fixtures.js';
 
 const eps = param('eps'), sig = param('sig');
 /** A smooth positive potential (no cancellation in the energy): eps·exp(−r²/sig)·(1 + r). */
 const soft = { V: (r: Expr) => mul(mul(eps, exp(div(mul(-1, mul(r, r)), sig))), add(1, r)), f: (r: number) => 1.3 * Math.exp(-(r * r) / 0.8) * (1 + r), df: (r: number) => 1.3 * Math.exp(-(r * r) / 0.8) * (1 - (2 * r * (1 + r)) / 0.8) };
 const lj = { V: (r: Expr) => mul(mul(4, eps), sub(powi(div(sig, r), 12), powi(div(sig, r), 6))), f: (r: number) => 4 * 1.3 * ((0.8 / r) ** 12 - (0.8 / r) ** 6), df: (r: number) => 4 * 1.3 * (-12 * 0.8 ** 12 / r ** 13 + 6 * 0.8 ** 6 / r ** 7) };
 
-/** Independent O(N²) energy and ∂E/∂q by minimum image (Math.round), from V and its hand-written derivative. */
-function reference(q: Float64Array, n: number, dim: number, pot: typeof soft, box: number[], cutoff: number) {
-  let E = 0;
-  const G = new Float64Array(n * dim);
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) {
-    const d = Array.from({ length: dim }, (_, a) => { const x = q[i * dim + a]! - q[j * dim + a]!; return x - box[a]! * Math.round(x / box[a]!); });
-    const r = Math.hypot(...d);
-    if (r >= cutoff) continue;
-    E += pot.f(r);
-    const w = pot.df(r) / r;
-    for (let a = 0; a < dim; a++) { G[i * dim + a]! += w * d[a]!; G[j * dim + a]! -= w * d[a]!; }
-  }
-  return { E, G };
-}
 
-const rel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let num = 0, den = 0;
-  for (let i = 0; i < a.length; i++) { num = Math.max(num, Math.abs(a[i]! - b[i]!)); den = Math.max(den, Math.abs(b[i]!)); }
-  return num / den;
-};
+/** Independent O(N²) energy and ∂E/∂q by minimum image (Math.round), from V and its hand-written derivative. */
+const reference = (q: Float64Array, n: number, dim: number, pot: typeof soft, box: number[], cutoff: number) => allPairsReference(q, n, dim, box, cutoff, pot);
+const rel = relativeError;
 
 /**
  * n particles: jittered lattice (LJ) or uniform (soft) in the box, each shifted by a random number of boxes in

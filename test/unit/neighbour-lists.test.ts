@@ -22,6 +22,7 @@ import { neighbourGrid, SKIN_FRACTION } from '../../src/ir/ops/pair-neighbours.j
 import { Hamiltonian } from '../../src/system/hamiltonian.js';
 import { compile } from '../../src/backends/compile.js';
 import { seededRandom } from './op-cases.js';
+import { allPairsReference, relativeError } from './particle-fixtures.js';
 
 const eps = param('eps'), sig = param('sig');
 const EPS = 1.3, SIG = 0.8;
@@ -30,26 +31,9 @@ const softV = (r: Expr) => mul(mul(eps, exp(div(mul(-1, mul(r, r)), sig))), add(
 const f = (r: number) => EPS * Math.exp(-(r * r) / SIG) * (1 + r);
 const df = (r: number) => EPS * Math.exp(-(r * r) / SIG) * (1 - (2 * r * (1 + r)) / SIG);
 
-/** Independent O(N²) energy and ∂E/∂q by minimum image (Math.round). */
-function reference(q: Float64Array, n: number, dim: number, box: number[], cutoff: number) {
-  let E = 0;
-  const G = new Float64Array(n * dim);
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) {
-    const d = Array.from({ length: dim }, (_, a) => { const x = q[i * dim + a]! - q[j * dim + a]!; return x - box[a]! * Math.round(x / box[a]!); });
-    const r = Math.hypot(...d);
-    if (r >= cutoff) continue;
-    E += f(r);
-    const w = df(r) / r;
-    for (let a = 0; a < dim; a++) { G[i * dim + a]! += w * d[a]!; G[j * dim + a]! -= w * d[a]!; }
-  }
-  return { E, G };
-}
 
-const rel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let num = 0, den = 0;
-  for (let i = 0; i < a.length; i++) { num = Math.max(num, Math.abs(a[i]! - b[i]!)); den = Math.max(den, Math.abs(b[i]!)); }
-  return num / den;
-};
+const rel = relativeError;
+const reference = (q: Float64Array, n: number, dim: number, box: number[], cutoff: number) => allPairsReference(q, n, dim, box, cutoff, { f, df });
 const relScalar = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
 
 /** The six outputs of the cell-list tests: E, ∇E, H·v, ∂E/∂eps, ∂⟨v, ∇E⟩/∂eps, ∂⟨v, Hv⟩/∂sig. */

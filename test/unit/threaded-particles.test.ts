@@ -20,6 +20,7 @@ import { stepProgram } from '../../src/integrators/methods.js';
 import { Hamiltonian } from '../../src/system/hamiltonian.js';
 import { compile } from '../../src/backends/compile.js';
 import { seededRandom } from './op-cases.js';
+import { allPairsReference, relativeError } from './particle-fixtures.js';
 
 const eps = param('eps'), sig = param('sig');
 const EPS = 1.3, SIG = 0.8;
@@ -28,20 +29,6 @@ const softV = (r: Expr) => mul(mul(eps, exp(div(mul(-1, mul(r, r)), sig))), add(
 const f = (r: number) => EPS * Math.exp(-(r * r) / SIG) * (1 + r);
 const df = (r: number) => EPS * Math.exp(-(r * r) / SIG) * (1 - (2 * r * (1 + r)) / SIG);
 
-/** O(N²) energy and ∂E/∂q (minimum image by Math.round; box null: open boundaries). */
-function reference(q: Float64Array, n: number, dim: number, box: number[] | null, cutoff: number) {
-  let E = 0;
-  const G = new Float64Array(n * dim);
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) {
-    const d = Array.from({ length: dim }, (_, a) => { const x = q[i * dim + a]! - q[j * dim + a]!; return box ? x - box[a]! * Math.round(x / box[a]!) : x; });
-    const r = Math.hypot(...d);
-    if (r >= cutoff) continue;
-    E += f(r);
-    const w = df(r) / r;
-    for (let a = 0; a < dim; a++) { G[i * dim + a]! += w * d[a]!; G[j * dim + a]! -= w * d[a]!; }
-  }
-  return { E, G };
-}
 
 /** Leapfrog (kick–drift–kick) of H = p²/2 + V + c·V² over the reference (force (1 + 2cV)·∇V). */
 function handLeapfrog(q0: Float64Array, p0: Float64Array, n: number, dim: number, box: number[] | null, cutoff: number, c: number, dt: number, steps: number) {
@@ -56,11 +43,9 @@ function handLeapfrog(q0: Float64Array, p0: Float64Array, n: number, dim: number
   return { q: qs, p: ps };
 }
 
-const rel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let num = 0, den = 0;
-  for (let i = 0; i < a.length; i++) { num = Math.max(num, Math.abs(a[i]! - b[i]!)); den = Math.max(den, Math.abs(b[i]!)); }
-  return num / den;
-};
+const rel = relativeError;
+/** O(N²) energy and ∂E/∂q (minimum image by Math.round; box null: open boundaries). */
+const reference = (q: Float64Array, n: number, dim: number, box: number[] | null, cutoff: number) => allPairsReference(q, n, dim, box, cutoff, { f, df });
 
 /** The largest displacement of a particle between two states (unwrapped coordinates). */
 function maxDisplacement(a: Float64Array, b: Float64Array, dim: number): number {
