@@ -4,21 +4,11 @@
  * while a run is in flight.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { compile, DarbouxError, parse, type Stepper } from '../../src/index.js';
+import { compile, parse, type Stepper } from '../../src/index.js';
 import { releaseGpu } from '../../src/runtime/index.js';
+import { refusal } from '../unit/run-fixtures.js';
 
 afterAll(() => releaseGpu());
-
-async function refusal(f: () => unknown): Promise<DarbouxError> {
-  let caught: unknown;
-  try {
-    await f();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, 'expected a DarbouxError').toBeInstanceOf(DarbouxError);
-  return caught as DarbouxError;
-}
 
 const oscillator = (names = { q: ['x', 'y'], p: ['px', 'py'], k: 'k' }) => {
   const [x, y] = names.q, [px, py] = names.p;

@@ -8,23 +8,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile, DarbouxError, fcc, henonHeiles, maxwellBoltzmann, particles } from '../../src/index.js';
 import { releaseGpu } from '../../src/runtime/index.js';
+import { escapingBatch } from '../unit/run-fixtures.js';
 
 afterAll(() => releaseGpu());
 
 const bits = (a: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(a).buffer));
 const pick = (a: Float64Array, b: number) => a.slice(2 * b, 2 * b + 2);
-
-/** Eight Hénon–Heiles trajectories at dt = 0.05: 3 and 6 start above the escape energy (6 escapes first). */
-function escapingBatch() {
-  const batch = 8;
-  const q0 = new Float64Array(2 * batch), p0 = new Float64Array(2 * batch);
-  for (let b = 0; b < batch; b++) {
-    q0[2 * b] = 0.1 + 0.01 * b; q0[2 * b + 1] = 0.05; p0[2 * b] = 0.1;
-  }
-  q0.set([0.6, 0.7], 6); p0.set([0.4, 0], 6);
-  q0.set([0.9, 0.9], 12); p0.set([0.8, 0], 12);
-  return { q0, p0, batch };
-}
 
 describe('GPU runs: progress and cancellation', () => {
   it('a timer fires during a long run, and progress rises to 1', async () => {

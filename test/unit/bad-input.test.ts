@@ -7,18 +7,7 @@ import { add, compile, lagrangian, DarbouxError, fit, hamiltonian, hnn, mlpField
 import { escapeText, showValue } from '../../src/errors.js';
 import { isFormulaName } from '../../src/ir/tokenizer.js';
 import { checkF32StepSize, stepperLifetime } from '../../src/backends/input-checks.js';
-
-/** Runs `f` and returns the DarbouxError it throws (failing the test if it returns or throws anything else). */
-async function refusal(f: () => unknown): Promise<DarbouxError> {
-  let caught: unknown;
-  try {
-    await f();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, 'expected a DarbouxError').toBeInstanceOf(DarbouxError);
-  return caught as DarbouxError;
-}
+import { refusal } from './run-fixtures.js';
 
 const oscillator = (k = 1) => parse({ q: ['x', 'y'], p: ['px', 'py'], H: '(px^2 + py^2)/2 + k*(x^2 + y^2)/2 + x*y/4', params: { k } });
 
