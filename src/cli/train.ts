@@ -9,7 +9,7 @@ import {
 } from '../index.js';
 import { COMMON_OPTIONS, listFlag, numberFlag, parseCommand, UsageError } from './args.js';
 import { printJson } from './output.js';
-import type { CliStreams } from './terminal.js';
+import { progressLine, type CliStreams } from './terminal.js';
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -142,7 +142,9 @@ export async function trainCommand(argv: string[], io: CliStreams): Promise<numb
     ...(trajectories ? { method: values.method ?? (values.separable ? 'leapfrog' : 'midpoint'), horizon: horizon ?? 8 } : {}),
   };
   if (!values.quiet) io.stderr.write(`train: ${kind} (dof ${dof}) on ${path}, ${steps} steps, lr ${lr}${trajectories ? `, rollout through ${options.method}, horizon ${options.horizon}` : ''}\n`);
-  const result = await fit(model, data, options);
+  const bar = progressLine(io, { total: steps, unit: 'steps', label: 'train', enabled: values.quiet !== true });
+  const result = await fit(model, data, { ...options, onProgress: (p) => bar.update(p.stepsDone) });
+  bar.finish();
   const history = result.history;
   if (!values.quiet) {
     const every = Math.max(1, Math.floor(history.length / 10));
