@@ -4,6 +4,7 @@
  * standalone: npx tsx bench/adjoint.ts
  */
 import { compile, gpuAvailable, henonHeiles, hnn, kepler, releaseGpu, type Hamiltonian, type Stepper } from '../src/index.js';
+import { bestSeconds } from './timing.js';
 
 /**
  * The HNN of the benchmarks (src/models/neural): H = T(p) + V(q) for leapfrog (separable), H = MLP([q; p]) for
@@ -13,15 +14,7 @@ export function benchHnn(options: { dof: number; hidden: number; separable: bool
   return hnn({ dof: options.dof, hidden: [options.hidden], activation: 'tanh', seed: 0, separable: options.separable }).hamiltonian!;
 }
 
-const best = async (f: () => Promise<unknown>, repeats = 3) => {
-  let t = Infinity;
-  for (let r = 0; r < repeats; r++) {
-    const start = performance.now();
-    await f();
-    t = Math.min(t, (performance.now() - start) / 1000);
-  }
-  return t;
-};
+const best = bestSeconds;
 
 function batchInputs(dof: number, batch: number) {
   const wave = (a: number, off: number) => Float64Array.from({ length: batch * dof }, (_, k) => a * Math.sin(0.37 * k + off));

@@ -4,16 +4,9 @@
  * CPU backend (optionally the GPU: `--gpu`). Standalone: npx tsx bench/lagrangian.ts [--gpu]
  */
 import { compile, gpuAvailable, lagrangian, releaseGpu, type Lagrangian, type LagrangianStepper, type Stepper } from '../src/index.js';
+import { bestSeconds } from './timing.js';
 
-const best = async (f: () => Promise<unknown>, repeats: number) => {
-  let t = Infinity;
-  for (let r = 0; r < repeats; r++) {
-    const start = performance.now();
-    await f();
-    t = Math.min(t, (performance.now() - start) / 1000);
-  }
-  return t;
-};
+const best = bestSeconds;
 
 interface Case {
   name: string;
