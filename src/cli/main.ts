@@ -5,6 +5,7 @@
  */
 import { DarbouxError, releaseGpu } from '../index.js';
 import { UsageError } from './args.js';
+import { benchCommand, BENCH_USAGE } from './bench.js';
 import { checkCommand, CHECK_USAGE } from './check.js';
 import { compileCommand, COMPILE_USAGE } from './compile.js';
 import { mergeCommand, MERGE_USAGE } from './merge.js';
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, { run: (argv: string[], io: CliStreams, version: 
   train: { run: trainCommand, usage: TRAIN_USAGE, summary: 'fit a neural model (hnn, sympnet, mlpField) to a data file' },
   merge: { run: mergeCommand, usage: MERGE_USAGE, summary: 'join the parts of a sharded run (--shard i/n), checking coverage and checksums' },
   plot: { run: plotCommand, usage: PLOT_USAGE, summary: 'draw energy error, phase portrait, section, loss, memory or g(r) as SVG or PNG' },
+  bench: { run: benchCommand, usage: BENCH_USAGE, summary: 'throughput of a system: steps/s and trajectory-steps/s on the CPU and the GPU' },
 };
 
 /** The top-level usage. */
