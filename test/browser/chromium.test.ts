@@ -29,6 +29,10 @@ beforeAll(async () => {
   }
   metafiles = await buildBrowser(scratch);
   fs.writeFileSync(path.join(scratch, 'blank.html'), '<!doctype html><title>darboux test</title><link rel="icon" href="data:,">');
+  // The README's embedding example, as a page of its own (its import pointed at the served bundle).
+  const readme = fs.readFileSync('README.md', 'utf8');
+  const embed = /```html\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('## Browser')))![1]!;
+  fs.writeFileSync(path.join(scratch, 'readme.html'), `<!doctype html><link rel="icon" href="data:,"><body>${embed.replace('./dist/browser/darboux.js', '/browser/darboux.js')}</body>`);
   const served = await serveStatic(scratch, 0);
   server = served.server;
   base = served.url;
@@ -102,6 +106,16 @@ describe('the browser bundle', () => {
     expect(relativeDifference(inPage.p, reference.p)).toBeLessThan(1e-4);
     // f32 on the GPU, f64 here: equal to f32 rounding, not bit for bit (the page did not fall back to the CPU).
     expect(relativeDifference(inPage.q, reference.q)).toBeGreaterThan(1e-10);
+  });
+});
+
+describe("the README's embedding example", () => {
+  it('draws its phase portrait in a page', async () => {
+    const { page, errors } = await newPage();
+    await page.goto(`${base}readme.html`);
+    await page.waitForSelector('body > svg', { timeout: 60_000 });
+    expect(errors).toEqual([]);
+    expect(await page.locator('body > svg path').count()).toBeGreaterThan(0);
   });
 });
 
