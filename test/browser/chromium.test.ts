@@ -61,6 +61,7 @@ async function newPage(init?: string): Promise<{ page: Page; errors: string[] }>
   const context = await browser!.newContext();
   if (init !== undefined) await context.addInitScript(init);
   const page = await context.newPage();
+  page.setDefaultTimeout(90_000); // SwiftShader compiles the kernels on the CPU, which the other test files share
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   return { page, errors };
@@ -113,7 +114,7 @@ describe("the README's embedding example", () => {
   it('draws its phase portrait in a page', async () => {
     const { page, errors } = await newPage();
     await page.goto(`${base}readme.html`);
-    await page.waitForSelector('body > svg', { timeout: 60_000 });
+    await page.waitForSelector('body > svg');
     expect(errors).toEqual([]);
     expect(await page.locator('body > svg path').count()).toBeGreaterThan(0);
   });

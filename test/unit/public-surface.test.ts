@@ -108,9 +108,11 @@ describe('darboux/internals', () => {
 });
 
 describe('package.json', () => {
-  it('exports the root and darboux/internals, each with its types, both built by scripts/build.mjs', () => {
+  it('exports the root and darboux/internals, each with its types, both built by scripts/build.mjs (the root for browsers by scripts/build-browser.mjs)', () => {
     const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8'));
-    expect(pkg.exports['.']).toEqual({ types: './dist/index.d.ts', import: './dist/index.js' });
+    expect(pkg.exports['.']).toEqual({ types: './dist/index.d.ts', browser: './dist/browser/darboux.js', import: './dist/index.js' });
+    expect(Object.keys(pkg.exports['.'])).toEqual(['types', 'browser', 'import']); // conditions match in order: browser before import
+    expect(fs.readFileSync('scripts/build-browser.mjs', 'utf8')).toMatch(/entryPoints: \{ darboux: 'src\/index.ts' \}/);
     expect(pkg.exports['./internals']).toEqual({ types: './dist/internals.d.ts', import: './dist/internals.js' });
     const build = fs.readFileSync('scripts/build.mjs', 'utf8');
     expect(build).toMatch(/index: 'src\/index.ts'/);
