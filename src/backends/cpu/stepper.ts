@@ -6,11 +6,12 @@ import { recordArrays } from '../record-arrays.js';
 import { checkJacobianPoint, stepperLifetime } from '../input-checks.js';
 import { RunControl } from '../run-control.js';
 import { onFailureMode, runFailureError, trajectoryStatuses } from '../run-failures.js';
-import { runWindowed, type WindowedRunArgs, type WindowedRunStatus } from './windowed-run.js';
+import { type WindowedRunArgs, type WindowedRunStatus } from './windowed-run.js';
 import { runVjp } from '../adjoint-driver.js';
 import type { FixedPointSettings } from '../../codegen/step-body.js';
 import { jacobianFunction } from './jacobian.js';
 import { threadedRunner, type CpuSettings } from './threaded-runner.js';
+import { TrajectoryPool } from './trajectory-threads.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import { specializeParameters } from '../../integrators/specialize.js';
 import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
@@ -33,6 +34,7 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
   const specialized = specializeParameters(program);
   const runner = jsRunners(specialized, fixedPoint).forward;
   const threaded = threadedRunner(specialized, fixedPoint, settings.threads); // null: 1 thread
+  const trajectories = threaded === null ? new TrajectoryPool(specialized, runner, settings.threads) : null; // trajectories over threads
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
   const life = stepperLifetime();
   const stepper: Stepper = {
@@ -50,7 +52,7 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
       const control = new RunControl(options, 'run', steps);
       const args = { Q: q, P: p, params: h.paramValues as Float64Array[], batch, steps, dt, t0, record, recordQ: rq, recordP: rp };
       // Threaded particle runs happen in workers (the main thread only awaits them): one call, no windows.
-      const status = threaded === null ? await runWindowed(runner, args, control) : await threadedRun(threaded, args, control);
+      const status = threaded === null ? await trajectories!.run(args, control) : await threadedRun(threaded, args, control);
       if (status.failures.length > 0 && onFailure === 'throw') {
         throw runFailureError(program.method, dt, status.failures, { batch, start: { system: h, q0: options.q0 } });
       }
@@ -73,6 +75,7 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
     dispose() {
       life.dispose();
       threaded?.dispose();
+      trajectories?.dispose();
     },
   };
   return life.guard(stepper);
