@@ -116,21 +116,26 @@ describe('CPU trajectory threads: the pool', () => {
     expect((await refusal(() => pool.run(args(hh, q0, p0, 10, 0.01), new RunControl({}, 'run', 10)))).message).toMatch(/disposed/);
   }, 30_000);
 
-  it('thread counts: threads: 1 forces one; by default threads only once the estimated time pays for them', () => {
+  it('thread counts: threads: 1 forces one; by default threads once runs pay for them, the pool once they repay its start', () => {
     const elements = stepElements(specializeParameters(stepProgram(hh, 'leapfrog')));
     expect(elements).toBeGreaterThan(10);
+    const cores = Math.min(availableParallelism(), 1024);
     expect(trajectoryThreads(1, 1024, 1000, elements, true)).toBe(1);
     expect(trajectoryThreads(3, 1024, 1000, elements, false)).toBe(3);
     expect(trajectoryThreads(3, 2, 1000, elements, false)).toBe(2); // at most one thread per trajectory
     expect(trajectoryThreads(4, 1, 10 ** 9, elements, true)).toBe(1);
     expect(trajectoryThreads(4, 1024, 0, elements, true)).toBe(1);
-    expect(trajectoryThreads(undefined, 4, 10, elements, true)).toBe(1);
-    const big = Math.ceil((THREADED_MIN_MS.cold * 2) / estimatedMs(1024, 1, elements));
-    expect(trajectoryThreads(undefined, 1024, big, elements, false)).toBe(Math.min(availableParallelism(), 1024));
-    // Between the warm and cold thresholds: threads only once the pool is started.
-    const middle = Math.ceil(((THREADED_MIN_MS.warm + THREADED_MIN_MS.cold) / 2) / estimatedMs(1024, 1, elements));
-    expect(trajectoryThreads(undefined, 1024, middle, elements, false)).toBe(1);
-    expect(trajectoryThreads(undefined, 1024, middle, elements, true)).toBe(Math.min(availableParallelism(), 1024));
+    const stepsFor = (ms: number) => Math.ceil(ms / estimatedMs(1024, 1, elements));
+    expect(trajectoryThreads(undefined, 1024, stepsFor(THREADED_MIN_MS.warm / 2), elements, true)).toBe(1);
+    expect(trajectoryThreads(undefined, 1024, stepsFor(THREADED_MIN_MS.warm), elements, true)).toBe(cores);
+    expect(trajectoryThreads(undefined, 1024, stepsFor(THREADED_MIN_MS.warm), elements, false)).toBe(1);
+    // A stepper's pool: runs of a quarter of the start-up each stay on one thread until four of them repay it.
+    const { pool } = poolOf('leapfrog', hh, undefined);
+    const quarter = stepsFor(THREADED_MIN_MS.cold / 4);
+    expect([1, 2, 3, 4, 5].map(() => pool.threadsFor(1024, quarter))).toEqual([1, 1, 1, cores, cores]);
+    expect(pool.threadsFor(1024, stepsFor(THREADED_MIN_MS.warm / 2))).toBe(1);
+    expect(poolOf('leapfrog', hh, undefined).pool.threadsFor(1024, stepsFor(THREADED_MIN_MS.cold))).toBe(cores); // one run repays it
+    expect(poolOf('leapfrog', hh, 1).pool.threadsFor(1024, stepsFor(10 * THREADED_MIN_MS.cold))).toBe(1);
     // gauss4 counts its fixed-point body several times: a step costs more than an explicit one.
     expect(stepElements(specializeParameters(stepProgram(hh, 'gauss4')))).toBeGreaterThan(4 * elements);
   });

@@ -20,13 +20,19 @@ import { runWindowed, type WindowedRunArgs, type WindowedRunStatus } from './win
 import { ABORT_RUN, TRAJECTORY_WORKER_SCRIPT, type TrajectoryRunMessage, type TrajectoryWorkerAnswer } from './trajectory-worker.js';
 
 /**
- * Estimated single-thread milliseconds from which a run uses the trajectory threads by default: with the pool
- * already started, and when the run would have to start it (each worker starts Node and compiles the runner).
- * Measured: see bench/cpu-threads.ts and the calibration in `estimatedMs`.
+ * Estimated single-thread milliseconds of a run from which trajectory threads pay by default: `warm`, per run
+ * once the pool is started (a threaded run costs ~0.3–0.6 ms more CPU than one thread: messages, shared copies,
+ * waking the workers); `cold`, the start-up of a pool (each worker starts a Node isolate and compiles and warms
+ * up the runner: 60–190 ms of wall time measured for two workers, Hénon–Heiles leapfrog to gauss4 double
+ * pendulum, on a loaded 2-core machine), which a stepper pays once the runs that would have used it add up to it.
  */
-export const THREADED_MIN_MS = { warm: 20, cold: 150 };
+export const THREADED_MIN_MS = { warm: 5, cold: 150 };
 
-/** Nanoseconds of one generated-code operation (one element of one IR node) per trajectory·step, measured (see `estimatedMs`). */
+/**
+ * Nanoseconds of one IR element per trajectory·step of generated code (see `stepElements`), measured on one
+ * thread: Hénon–Heiles leapfrog 0.12 (54 elements, 6.5 ns a step), double-pendulum gauss4 0.24 (1 695 elements
+ * with 8 iterations counted, 0.41 µs a step).
+ */
 const NS_PER_ELEMENT = 0.2;
 
 /** Fixed-point iterations per step assumed for implicit methods when estimating the cost. */
@@ -66,17 +72,17 @@ export function estimatedMs(batch: number, steps: number, elements: number): num
 
 /**
  * How many threads a forward run of `batch` × `steps` uses: `requested` (capped at the batch) when given, else
- * `availableParallelism()` once the estimated single-thread time reaches THREADED_MIN_MS (warm or cold pool),
- * else 1. Runs without steps, and batches of one, use one thread.
+ * `availableParallelism()` when the estimated single-thread time reaches THREADED_MIN_MS.warm and the pool's
+ * start-up is `paid` for (started, or repaid by the runs so far), else 1. Runs without steps, and batches of
+ * one, use one thread.
  *
  * @example
- * trajectoryThreads(undefined, 1024, 1000, 40, false) // 2 on a 2-core machine
+ * trajectoryThreads(undefined, 1024, 1000, 54, true) // 2 on a 2-core machine
  */
-export function trajectoryThreads(requested: number | undefined, batch: number, steps: number, elements: number, warm: boolean): number {
+export function trajectoryThreads(requested: number | undefined, batch: number, steps: number, elements: number, paid: boolean): number {
   if (steps === 0 || batch < 2) return 1;
   if (requested !== undefined) return Math.min(requested, batch);
-  const threshold = warm ? THREADED_MIN_MS.warm : THREADED_MIN_MS.cold;
-  return estimatedMs(batch, steps, elements) >= threshold ? Math.min(Math.max(1, availableParallelism()), batch) : 1;
+  return paid && estimatedMs(batch, steps, elements) >= THREADED_MIN_MS.warm ? Math.min(Math.max(1, availableParallelism()), batch) : 1;
 }
 
 /** `dst.set(src)` in pieces of COPY_PIECE elements with a yield between them (a large record never blocks for long). */
@@ -130,6 +136,8 @@ export class TrajectoryPool {
   private disposed = false;
   private elements: number | undefined;
   private running = 0;
+  /** Estimated ms of the runs so far that a started pool would have taken (the pool starts once it reaches THREADED_MIN_MS.cold). */
+  private owed = 0;
 
   constructor(private readonly program: StepProgram, private readonly runner: JsRunner, private readonly requested: number | undefined) {}
 
@@ -137,7 +145,9 @@ export class TrajectoryPool {
   threadsFor(batch: number, steps: number): number {
     if (this.requested === 1 || steps === 0 || batch < 2) return 1;
     this.elements ??= stepElements(this.program);
-    return trajectoryThreads(this.requested, batch, steps, this.elements, this.warm);
+    const estimated = estimatedMs(batch, steps, this.elements);
+    if (!this.warm && estimated >= THREADED_MIN_MS.warm) this.owed += estimated;
+    return trajectoryThreads(this.requested, batch, steps, this.elements, this.warm || this.owed >= THREADED_MIN_MS.cold);
   }
 
   /** How many of the pool's workers are running (started and not yet exited). */
