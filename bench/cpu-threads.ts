@@ -89,10 +89,12 @@ export async function cpuThreadsBench(repeats = 7): Promise<void> {
     const main2 = median(t2.map((t) => t.main)), rest2 = median(t2.map((t) => sum(t.others.slice(2))));
     // On a quiet machine the claims balance the workers' times: each takes half of their sum.
     const quiet = median(t2.map((t) => Math.max(t.main, (t.others[0]! + t.others[1]!) / 2)));
+    // Pessimistic: the busier worker's CPU time (on a loaded machine the claims follow the scheduler, not the work).
+    const busier = median(t2.map((t) => t.others[0]!));
     console.log(`${w.name}: bit-identical ${same}`);
     console.log(`  wall   1 thread ${wall1.toFixed(1)} ms, 2 threads ${wall2.toFixed(1)} ms: ×${(wall1 / wall2).toFixed(2)} (shared machine)`);
     console.log(`  CPU    1 thread ${cpu1.toFixed(1)} ms (all threads); 2 threads: workers ${workers2.map((x) => x.toFixed(1)).join(' + ')} ms, main ${main2.toFixed(1)} ms, other threads ${rest2.toFixed(1)} ms`);
-    console.log(`  quiet 2-core speedup (1-thread CPU / max(main, half the workers' CPU)): ×${(cpu1 / quiet).toFixed(2)} (goal ≥ 1.8)`);
+    console.log(`  quiet 2-core speedup: 1-thread CPU / max(main, half the workers' CPU) ×${(cpu1 / quiet).toFixed(2)}; / the busier worker's CPU ×${(cpu1 / busier).toFixed(2)} (goal ≥ 1.8)`);
     one.dispose();
     two.dispose();
   }

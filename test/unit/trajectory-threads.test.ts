@@ -151,7 +151,7 @@ describe('CPU trajectory threads: progress, abort, dispose', () => {
     const timer = setInterval(() => ticks++, 5);
     const onProgress = (p: { fraction: number }) => {
       fractions.push(p.fraction);
-      if (fractions.length === 3) { abortedAt = performance.now(); controller.abort('enough'); }
+      if (p.fraction > 0 && abortedAt === 0) { abortedAt = performance.now(); controller.abort('enough'); }
     };
     const error = await st.run({ q0, p0, batch: 8, steps: 50_000_000, signal: controller.signal, onProgress }).catch((e: unknown) => e);
     const stoppedAfter = performance.now() - abortedAt;
@@ -159,9 +159,9 @@ describe('CPU trajectory threads: progress, abort, dispose', () => {
     expect(error).toBeInstanceOf(DarbouxError);
     expect((error as DarbouxError).code).toBe('ABORTED');
     expect((error as DarbouxError).details.reason).toBe('enough');
-    expect(fractions.length).toBe(3);
-    expect(fractions[0]!).toBeGreaterThan(0);
-    expect(fractions[2]!).toBeLessThan(1);
+    const during = fractions.filter((f) => f > 0);
+    expect(during.length).toBe(1);
+    expect(during[0]!).toBeLessThan(1);
     expect(stoppedAfter).toBeLessThan(5000); // workers stop within a window (~10 ms), plus a loaded machine
     expect(ticks).toBeGreaterThan(2); // the main thread stayed free
     const one = await compile(dp, { method: 'gauss4', dt: 0.01, backend: 'cpu', threads: 1 });

@@ -205,7 +205,7 @@ export class TrajectoryPool {
         Q: Q.buffer as SharedArrayBuffer, P: P.buffer as SharedArrayBuffer,
         recordQ: (recordQ?.buffer ?? null) as SharedArrayBuffer | null, recordP: (recordP?.buffer ?? null) as SharedArrayBuffer | null,
         params: a.params.map((x) => Float64Array.from(x)), batch: a.batch, steps: a.steps, dt: a.dt, t0: a.t0, record: a.record,
-        maxClaim: Math.max(1, Math.ceil(a.batch / (4 * count))),
+        maxClaim: Math.max(1, Math.ceil(a.batch / (16 * count))), // the last claims end within ~1/16 of a worker's share
       };
       workers.forEach((worker, index) => worker.postMessage({ ...base, index } satisfies TrajectoryRunMessage));
       const results = await this.await(answers, ctl, progress, control, a.batch * a.steps);
@@ -235,7 +235,7 @@ export class TrajectoryPool {
       if (settled) break;
       let units = 0;
       for (const x of progress) units += x;
-      if (units > 0) control.report(units, total);
+      control.report(units, total); // 0 while the workers start up
       try {
         control.throwIfAborted();
       } catch (e) {

@@ -50,13 +50,15 @@ export interface TrajectoryRunMessage {
 export const TRAJECTORY_WORKER_SCRIPT = `
 const { parentPort, workerData } = require('node:worker_threads');
 const runner = new Function(workerData.source)();
+// Work units per ms of this runner, kept across runs (the first run starts from a small window and measures it).
+let rate = 0;
 function runAll(m) {
   const ctl = new Int32Array(m.control), progress = new Float64Array(m.progress);
   const Q = new Float64Array(m.Q), P = new Float64Array(m.P);
   const recordQ = m.recordQ === null ? null : new Float64Array(m.recordQ);
   const recordP = m.recordP === null ? null : new Float64Array(m.recordP);
   const out = { ok: true, aborted: false, failures: [], iterationsTotal: 0, iterationsMax: 0 };
-  let rate = 0, done = 0;
+  let done = 0;
   const budget = () => rate <= 0 ? ${FIRST_WINDOW_UNITS} : Math.max(1, Math.floor(rate * ${TRAJECTORY_WINDOW_MS}));
   const call = (b0, b1, s0, s1) => {
     const started = performance.now();
