@@ -116,6 +116,23 @@ describe('CPU trajectory threads: the pool', () => {
     expect((await refusal(() => pool.run(args(hh, q0, p0, 10, 0.01), new RunControl({}, 'run', 10)))).message).toMatch(/disposed/);
   }, 30_000);
 
+  it('a worker that throws, or whose runner does not compile, rejects the run with INTERNAL and is replaced', async () => {
+    const program = specializeParameters(stepProgram(hh, 'leapfrog'));
+    const { q0, p0 } = spread(8, 0.1, 0.2, 0.3, -0.1);
+    const sources = ['"use strict"; return function run() { throw new Error("boom"); };', '"use strict"; return function run( {'];
+    for (const [k, source] of sources.entries()) {
+      const pool = new TrajectoryPool(program, Object.assign(() => ({ failure: null, failures: [], iterationsTotal: 0, iterationsMax: 0 }), { source }), 2);
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const error = await refusal(() => pool.run(args(hh, q0, p0, 10, 0.01), new RunControl({}, 'run', 10)));
+        expect(error.code).toBe('INTERNAL');
+        expect(error.message).toMatch(k === 0 ? /boom/ : /SyntaxError|Unexpected|token/i);
+      }
+      for (let wait = 0; wait < 200 && pool.live > 0; wait++) await new Promise((r) => setTimeout(r, 25));
+      expect(pool.live).toBe(0); // the failed workers were terminated, none left behind
+      pool.dispose();
+    }
+  }, 30_000);
+
   it('thread counts: threads: 1 forces one; by default threads once runs pay for them, the pool once they repay its start', () => {
     const elements = stepElements(specializeParameters(stepProgram(hh, 'leapfrog')));
     expect(elements).toBeGreaterThan(10);

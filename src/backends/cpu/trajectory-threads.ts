@@ -105,7 +105,7 @@ function answer(worker: Worker): Promise<TrajectoryWorkerAnswer> {
   return new Promise((resolve, reject) => {
     const done = () => { worker.off('message', onMessage); worker.off('error', onError); worker.off('exit', onExit); };
     const onMessage = (m: TrajectoryWorkerAnswer) => { done(); resolve(m); };
-    const onError = (e: Error) => { done(); reject(e); };
+    const onError = (e: Error) => { done(); reject(new DarbouxError('INTERNAL', `a trajectory worker thread failed: ${e.message}`, { message: e.message })); };
     const onExit = (code: number) => { done(); reject(new DarbouxError('INTERNAL', `a trajectory worker thread exited (code ${code})`, { code })); };
     worker.on('message', onMessage);
     worker.on('error', onError);
@@ -176,6 +176,11 @@ export class TrajectoryPool {
     for (const worker of this.workers) void worker.terminate();
   }
 
+  /** Terminates every worker; the next threaded run starts new ones. */
+  private restart(): void {
+    for (const worker of this.workers.splice(0)) void worker.terminate();
+  }
+
   /** The first `count` workers, started as needed (unreferenced). */
   private take(count: number): Worker[] {
     while (this.workers.length < count) {
@@ -216,6 +221,10 @@ export class TrajectoryPool {
       if (recordQ !== null && recordP !== null) { await copyInPieces(a.recordQ!, recordQ); await copyInPieces(a.recordP!, recordP); }
       control.report(a.batch * a.steps, a.batch * a.steps);
       return merged(results);
+    } catch (e) {
+      // A worker that errored or exited: start afresh next time (no worker left mid-run, no answer left over).
+      if (!this.disposed && !(e instanceof DarbouxError && e.code === 'ABORTED')) this.restart();
+      throw e;
     } finally {
       if (!this.disposed) for (const worker of workers) worker.unref();
     }
