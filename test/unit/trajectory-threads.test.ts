@@ -86,6 +86,28 @@ describe('CPU trajectory threads: the same bits as one thread', () => {
   }, 30_000);
 });
 
+describe('CPU trajectory threads: vjp (forward passes over threads, the backward pass on one)', () => {
+  for (const method of ['leapfrog', 'midpoint'] as const) {
+    it(`${method}: every memory mode gives the same gradients bit for bit on 1 and 2 threads`, async () => {
+      const [one, two] = await Promise.all([1, 2].map((threads) => compile(hh, { method, dt: 0.02, backend: 'cpu', threads })));
+      const { q0, p0 } = spread(12, 0.1, 0.2, 0.3, -0.1);
+      const dq = q0.map((x, i) => Math.sin(i + x)), dp = p0.map((x, i) => Math.cos(i - x));
+      for (const memory of ['reverse', 'store', 'checkpoint'] as const) {
+        const options = { q0, p0, dq, dp, batch: 12, steps: 400, memory, ...(memory === 'checkpoint' ? { checkpointEvery: 37 } : {}) };
+        const [a, b] = [await one.vjp(options), await two.vjp(options)];
+        expect(differences(b.dq0, a.dq0), memory).toEqual([]);
+        expect(differences(b.dp0, a.dp0), memory).toEqual([]);
+        expect(Object.keys(b.dparams)).toEqual(Object.keys(a.dparams));
+        for (const [name, g] of Object.entries(a.dparams)) expect(differences([b.dparams[name]!].flat() as number[], [g].flat() as number[]), `${memory} ${name}`).toEqual([]);
+        expect(b.stats).toEqual(a.stats);
+        expect(b.memory).toEqual(a.memory);
+      }
+      one.dispose();
+      two.dispose();
+    }, 60_000);
+  }
+});
+
 /** The pool of a program on its own (the stepper's forward runs), with its generated runner. */
 function poolOf(method: 'leapfrog' | 'gauss4', h: typeof hh, threads: number | undefined) {
   const program = specializeParameters(stepProgram(h, method));

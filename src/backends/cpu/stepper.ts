@@ -36,6 +36,7 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
   const threaded = threadedRunner(specialized, fixedPoint, settings.threads); // null: 1 thread
   const trajectories = threaded === null ? new TrajectoryPool(specialized, runner, settings.threads) : null; // trajectories over threads
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
+  let vjpForward: TrajectoryPool | undefined; // vjp's forward passes over threads (its backward pass sums g over trajectories in order: one thread)
   const life = stepperLifetime();
   const stepper: Stepper = {
     method: program.method,
@@ -65,7 +66,8 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
       return result;
     },
     async vjp(options: VjpOptions): Promise<VjpResult> {
-      return runVjp(cpuAdjointBackend(program, dt, h.paramValues, fixedPoint), options);
+      vjpForward ??= new TrajectoryPool(program, jsRunners(program, fixedPoint).forward, settings.threads);
+      return runVjp(cpuAdjointBackend(program, dt, h.paramValues, fixedPoint, vjpForward), options);
     },
     jacobian(q0, p0, t = 0) {
       checkJacobianPoint(q0, p0, t, h.dof);
@@ -76,6 +78,7 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
       life.dispose();
       threaded?.dispose();
       trajectories?.dispose();
+      vjpForward?.dispose();
     },
   };
   return life.guard(stepper);
