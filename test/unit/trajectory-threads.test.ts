@@ -168,6 +168,13 @@ describe('CPU trajectory threads: the pool', () => {
     expect(trajectoryThreads(undefined, 1024, stepsFor(THREADED_MIN_MS.warm / 2), elements, true)).toBe(1);
     expect(trajectoryThreads(undefined, 1024, stepsFor(THREADED_MIN_MS.warm), elements, true)).toBe(cores);
     expect(trajectoryThreads(undefined, 1024, stepsFor(THREADED_MIN_MS.warm), elements, false)).toBe(1);
+    // A record to copy raises the bar: twice its copying time comes off the estimate.
+    const runOf = stepsFor(4 * THREADED_MIN_MS.warm), copies = 1024 * runOf * 4;
+    expect(estimatedMs(1024, runOf, elements, copies)).toBeLessThan(estimatedMs(1024, runOf, elements));
+    const bar = (copied: number) => trajectoryThreads(undefined, 1024, runOf, elements, true, copied);
+    expect(bar(0)).toBe(cores);
+    expect(bar(copies)).toBe(estimatedMs(1024, runOf, elements, copies) >= THREADED_MIN_MS.warm ? cores : 1);
+    expect(bar(10 * copies)).toBe(1);
     // A stepper's pool: runs of a quarter of the start-up each stay on one thread until four of them repay it.
     const { pool } = poolOf('leapfrog', hh, undefined);
     const quarter = stepsFor(THREADED_MIN_MS.cold / 4);

@@ -35,6 +35,13 @@ export const THREADED_MIN_MS = { warm: 5, cold: 150 };
  */
 const NS_PER_ELEMENT = 0.2;
 
+/**
+ * Nanoseconds per value a threaded run copies into shared memory and back (and the workers' first touch of
+ * it), measured: a 1 024 × 500-step Hénon–Heiles run recording every step (2.05 M values) took 50 ms of CPU on
+ * two threads, 40 on one, without a record 4.5 and 5.6.
+ */
+const NS_PER_COPIED = 5;
+
 /** Fixed-point iterations per step assumed for implicit methods when estimating the cost. */
 const ASSUMED_ITERATIONS = 8;
 
@@ -61,28 +68,29 @@ export function stepElements(program: StepProgram): number {
 }
 
 /**
- * The single-thread time of a run estimated from its size and the program's step (`stepElements`), in ms.
+ * The single-thread time of a run estimated from its size and the program's step (`stepElements`), less twice
+ * the time of the copies a threaded run adds (`copied` values into and out of shared memory, the record
+ * included), in ms: on two cores the threads save half the run, which must exceed the copies.
  *
  * @example
- * estimatedMs(1024, 1000, 40) // ≈ 61
+ * estimatedMs(1024, 1000, 54) // ≈ 11
  */
-export function estimatedMs(batch: number, steps: number, elements: number): number {
-  return (batch * steps * elements * NS_PER_ELEMENT) / 1e6;
+export function estimatedMs(batch: number, steps: number, elements: number, copied = 0): number {
+  return (batch * steps * elements * NS_PER_ELEMENT) / 1e6 - (2 * copied * NS_PER_COPIED) / 1e6;
 }
 
 /**
  * How many threads a forward run of `batch` × `steps` uses: `requested` (capped at the batch) when given, else
- * `availableParallelism()` when the estimated single-thread time reaches THREADED_MIN_MS.warm and the pool's
- * start-up is `paid` for (started, or repaid by the runs so far), else 1. Runs without steps, and batches of
- * one, use one thread.
+ * `availableParallelism()` when `estimatedMs` reaches THREADED_MIN_MS.warm and the pool's start-up is `paid`
+ * for (started, or repaid by the runs so far), else 1. Runs without steps, and batches of one, use one thread.
  *
  * @example
  * trajectoryThreads(undefined, 1024, 1000, 54, true) // 2 on a 2-core machine
  */
-export function trajectoryThreads(requested: number | undefined, batch: number, steps: number, elements: number, paid: boolean): number {
+export function trajectoryThreads(requested: number | undefined, batch: number, steps: number, elements: number, paid: boolean, copied = 0): number {
   if (steps === 0 || batch < 2) return 1;
   if (requested !== undefined) return Math.min(requested, batch);
-  return paid && estimatedMs(batch, steps, elements) >= THREADED_MIN_MS.warm ? Math.min(Math.max(1, availableParallelism()), batch) : 1;
+  return paid && estimatedMs(batch, steps, elements, copied) >= THREADED_MIN_MS.warm ? Math.min(Math.max(1, availableParallelism()), batch) : 1;
 }
 
 /** `dst.set(src)` in pieces of COPY_PIECE elements with a yield between them (a large record never blocks for long). */
@@ -141,13 +149,13 @@ export class TrajectoryPool {
 
   constructor(private readonly program: StepProgram, private readonly runner: JsRunner, private readonly requested: number | undefined) {}
 
-  /** The thread count a run of `batch` × `steps` would use now (`trajectoryThreads`). */
-  threadsFor(batch: number, steps: number): number {
+  /** The thread count a run of `batch` × `steps` copying `copied` values would use now (`trajectoryThreads`). */
+  threadsFor(batch: number, steps: number, copied = 0): number {
     if (this.requested === 1 || steps === 0 || batch < 2) return 1;
     this.elements ??= stepElements(this.program);
-    const estimated = estimatedMs(batch, steps, this.elements);
+    const estimated = estimatedMs(batch, steps, this.elements, copied);
     if (!this.warm && estimated >= THREADED_MIN_MS.warm) this.owed += estimated;
-    return trajectoryThreads(this.requested, batch, steps, this.elements, this.warm || this.owed >= THREADED_MIN_MS.cold);
+    return trajectoryThreads(this.requested, batch, steps, this.elements, this.warm || this.owed >= THREADED_MIN_MS.cold, copied);
   }
 
   /** How many of the pool's workers are running (started and not yet exited). */
@@ -162,7 +170,7 @@ export class TrajectoryPool {
 
   /** Runs every trajectory of `a` (Q, P and the record written in place): on this thread, or on workers (queued). */
   run(a: WindowedRunArgs, control: RunControl): Promise<WindowedRunStatus> {
-    const count = this.threadsFor(a.batch, a.steps);
+    const count = this.threadsFor(a.batch, a.steps, 2 * (a.Q.length + (a.recordQ?.length ?? 0)));
     if (count <= 1) return runWindowed(this.runner, a, control);
     const result = this.queue.then(() => this.runOnce(a, control, count));
     this.queue = result.catch(() => undefined);
