@@ -70,6 +70,7 @@ function workloads(batch: number): Workload[] {
     [await compile(h, { method, dt, backend: 'cpu', threads: 1 }), await compile(h, { method, dt, backend: 'cpu', threads: 2 })] as [Stepper, Stepper];
   return [
     { name: 'Hénon–Heiles leapfrog, 2 000 steps', steppers: () => pair(hh, 'leapfrog', 0.01), ...spread(0.1, -0.1, 0.2, 0.1, 1e-4), steps: 2000 },
+    { name: 'Hénon–Heiles leapfrog, 10 000 steps', steppers: () => pair(hh, 'leapfrog', 0.01), ...spread(0.1, -0.1, 0.2, 0.1, 1e-4), steps: 10_000 },
     { name: 'double pendulum gauss4, 200 steps', steppers: () => pair(dp, 'gauss4', 0.01), ...spread(1, 0.5, 0, 0, 1e-4), steps: 200 },
     { name: 'Hénon–Heiles leapfrog vjp (memory: store), 500 steps', steppers: () => pair(hh, 'leapfrog', 0.01), ...spread(0.1, -0.1, 0.2, 0.1, 1e-4), steps: 500, vjp: true },
   ];
