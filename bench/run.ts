@@ -198,3 +198,5 @@ console.log('\n## GPU: implicit methods, cost per step relative to leapfrog (Hé
 await (await import('./adjoint.js')).adjointBench();
 // Compile time vs graph size (also alone: npx tsx bench/compile-time.ts --max 10000 --runs 3).
 await (await import('./compile-time.js')).compileTimeBench();
+// CPU trajectory threads: 1 vs 2 worker threads, with CPU time per thread (also alone: npx tsx bench/cpu-threads.ts).
+await (await import('./cpu-threads.js')).cpuThreadsBench();

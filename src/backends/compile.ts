@@ -30,9 +30,11 @@ export interface CompileOptions extends GpuOptions {
    */
   solver?: ImplicitSolver;
   /**
-   * CPU backend: worker threads of `run` for particle systems (pair loops split over threads, the main thread
-   * left free). Default: os.availableParallelism() for systems with neighbour lists of ≥ 2 000 particles, 1
-   * otherwise; results depend on it only through the order of floating-point sums.
+   * CPU backend: worker threads of `run` (the main thread left free). Particle systems with pair loops split the
+   * pair loops over threads (default: os.availableParallelism() for neighbour lists of ≥ 2 000 particles, 1
+   * otherwise; results depend on it only through the order of floating-point sums). Other systems split the
+   * batch's trajectories over threads (default: os.availableParallelism() once a run is long enough to pay for
+   * them, see src/backends/cpu/trajectory-threads.ts; results are the same bit for bit). `threads: 1` forces one.
    */
   threads?: number;
 }

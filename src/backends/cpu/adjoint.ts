@@ -7,7 +7,7 @@ import { size } from '../../ir/shape.js';
 import { RunControl } from '../run-control.js';
 import { runFailureError } from '../run-failures.js';
 import { jsRunners } from './runners.js';
-import { driveWindows, runWindowed } from './windowed-run.js';
+import { driveWindows, runWindowed, type WindowedRunArgs, type WindowedRunStatus } from './windowed-run.js';
 import type { VjpOptions, VjpResult } from '../stepper.js';
 import { runVjp, type AdjointBackend, type BackwardSegment, type BackwardStatus } from '../adjoint-driver.js';
 import type { JsAdjointRunner } from '../../codegen/emit-js-adjoint.js';
@@ -19,7 +19,13 @@ import type { JsAdjointRunner } from '../../codegen/emit-js-adjoint.js';
  * @example
  * const backend = cpuAdjointBackend(program, 0.01, h.paramValues);
  */
-export function cpuAdjointBackend(program: StepProgram, dt: number, params: readonly ArrayLike<number>[], settings: FixedPointSettings = JS_FIXED_POINT): AdjointBackend {
+export function cpuAdjointBackend(
+  program: StepProgram,
+  dt: number,
+  params: readonly ArrayLike<number>[],
+  settings: FixedPointSettings = JS_FIXED_POINT,
+  forwardRuns?: { run(a: WindowedRunArgs, control: RunControl): Promise<WindowedRunStatus> }, // e.g. a TrajectoryPool: forward passes over threads
+): AdjointBackend {
   const runners = jsRunners(program, settings);
   return {
     program,
@@ -32,7 +38,7 @@ export function cpuAdjointBackend(program: StepProgram, dt: number, params: read
       const rq = record > 0 ? new Float64Array(count * batch * n) : null;
       const rp = record > 0 ? new Float64Array(count * batch * n) : null;
       const args = { Q: q, P: p, params: params as Float64Array[], batch, steps, dt, t0, record, recordQ: rq, recordP: rp };
-      const status = await runWindowed(runners.forward, args, control);
+      const status = forwardRuns === undefined ? await runWindowed(runners.forward, args, control) : await forwardRuns.run(args, control);
       if (status.failures.length > 0) throw runFailureError(program.method, dt, status.failures, { batch });
       return { q, p, ...(rq && rp ? { record: { q: rq, p: rp } } : {}) };
     },

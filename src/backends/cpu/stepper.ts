@@ -6,11 +6,12 @@ import { recordArrays } from '../record-arrays.js';
 import { checkJacobianPoint, stepperLifetime } from '../input-checks.js';
 import { RunControl } from '../run-control.js';
 import { onFailureMode, runFailureError, trajectoryStatuses } from '../run-failures.js';
-import { runWindowed, type WindowedRunArgs, type WindowedRunStatus } from './windowed-run.js';
+import { type WindowedRunArgs, type WindowedRunStatus } from './windowed-run.js';
 import { runVjp } from '../adjoint-driver.js';
 import type { FixedPointSettings } from '../../codegen/step-body.js';
 import { jacobianFunction } from './jacobian.js';
 import { threadedRunner, type CpuSettings } from './threaded-runner.js';
+import { TrajectoryPool } from './trajectory-threads.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import { specializeParameters } from '../../integrators/specialize.js';
 import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
@@ -33,7 +34,9 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
   const specialized = specializeParameters(program);
   const runner = jsRunners(specialized, fixedPoint).forward;
   const threaded = threadedRunner(specialized, fixedPoint, settings.threads); // null: 1 thread
+  const trajectories = threaded === null ? new TrajectoryPool(specialized, runner, settings.threads) : null; // trajectories over threads
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
+  let vjpForward: TrajectoryPool | undefined; // vjp's forward passes over threads (its backward pass sums g over trajectories in order: one thread)
   const life = stepperLifetime();
   const stepper: Stepper = {
     method: program.method,
@@ -50,7 +53,7 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
       const control = new RunControl(options, 'run', steps);
       const args = { Q: q, P: p, params: h.paramValues as Float64Array[], batch, steps, dt, t0, record, recordQ: rq, recordP: rp };
       // Threaded particle runs happen in workers (the main thread only awaits them): one call, no windows.
-      const status = threaded === null ? await runWindowed(runner, args, control) : await threadedRun(threaded, args, control);
+      const status = threaded === null ? await trajectories!.run(args, control) : await threadedRun(threaded, args, control);
       if (status.failures.length > 0 && onFailure === 'throw') {
         throw runFailureError(program.method, dt, status.failures, { batch, start: { system: h, q0: options.q0 } });
       }
@@ -63,7 +66,8 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
       return result;
     },
     async vjp(options: VjpOptions): Promise<VjpResult> {
-      return runVjp(cpuAdjointBackend(program, dt, h.paramValues, fixedPoint), options);
+      vjpForward ??= new TrajectoryPool(program, jsRunners(program, fixedPoint).forward, settings.threads);
+      return runVjp(cpuAdjointBackend(program, dt, h.paramValues, fixedPoint, vjpForward), options);
     },
     jacobian(q0, p0, t = 0) {
       checkJacobianPoint(q0, p0, t, h.dof);
@@ -73,6 +77,8 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
     dispose() {
       life.dispose();
       threaded?.dispose();
+      trajectories?.dispose();
+      vjpForward?.dispose();
     },
   };
   return life.guard(stepper);
