@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compile, henonHeiles } from '../../src/index.js';
+import { compile, henonHeiles, type Stepper } from '../../src/index.js';
 import { refusal } from './run-fixtures.js';
 import { lambdaSweep, twoParameters } from './sweep-fixtures.js';
 
@@ -70,7 +70,7 @@ describe('per-trajectory parameters on the CPU (run({ params }))', () => {
 
 describe('per-trajectory parameter gradients on the CPU (vjp({ params }))', () => {
   /** Trajectory b's ⟨dq, q_N⟩ + ⟨dp, p_N⟩ for the given k values. */
-  async function objective(st: Awaited<ReturnType<typeof compile>>, o: { q0: number[]; p0: number[]; dq: number[]; dp: number[]; steps: number }, k: number[]) {
+  async function objective(st: Stepper, o: { q0: number[]; p0: number[]; dq: number[]; dp: number[]; steps: number }, k: number[]) {
     const { q, p } = await st.run({ q0: o.q0, p0: o.p0, steps: o.steps, batch: k.length, params: { k } });
     return k.map((_, b) => o.dq[b]! * q[b]! + o.dp[b]! * p[b]!);
   }
