@@ -88,6 +88,18 @@ describe('GPU runs with per-trajectory parameters', () => {
 });
 
 describe('GPU pipeline cache', () => {
+  it('compile() pays the pipeline compiles: plain, recording and failing runs compile nothing more', async () => {
+    const gpu = await acquireGpu();
+    const st = await compile(henonHeiles({ lambda: 0.61 }).hamiltonian, { method: 'leapfrog', dt: 0.05, backend: 'gpu' });
+    const compiled = pipelineCacheStats(gpu).compiled;
+    await st.run({ q0: [0.1, 0.2], p0: [0, 0.1], steps: 100 });
+    await st.run({ q0: [0.1, 0.2], p0: [0, 0.1], steps: 100, record: 10 });
+    await st.run({ q0: [0.9, 0.9], p0: [0.8, 0], steps: 2000, onFailure: 'report' }); // escapes: the per-step kernel finds the step
+    expect(pipelineCacheStats(gpu).compiled).toBe(compiled);
+    st.dispose();
+  });
+
+
   it('stays within its count bound (least recently used dropped) and a disposed stepper frees its pipelines', async () => {
     const gpu = await acquireGpu();
     const before = setPipelineCacheLimits({ count: 3 });
@@ -107,7 +119,7 @@ describe('GPU pipeline cache', () => {
     const st = await compile(henonHeiles({ lambda: 0.77 }).hamiltonian, { method: 'leapfrog', dt: 0.05, backend: 'gpu' });
     const held = pipelineCacheStats(gpu).pipelines;
     st.dispose();
-    expect(pipelineCacheStats(gpu).pipelines).toBe(held - 1);
+    expect(pipelineCacheStats(gpu).pipelines).toBe(held - 3); // its three entry points (compiled in compile())
   });
 
   it('the byte bound: one large module beyond it evicts the others', async () => {

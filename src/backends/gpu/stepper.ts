@@ -101,16 +101,18 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     mainChecked: emitWgslStepper(kernelProgram, settings, { record: false, checkEveryStep: true }),
     mainRecord: emitWgslStepper(kernelProgram, settings, { record: true, checkEveryStep: true }),
   });
-  const plainKernel = await createComputeKernel(gpu, { wgsl, entryPoint: 'main', label: `darboux-${program.method}` });
-  const lazyKernels = new Map<string, ReturnType<typeof createComputeKernel>>(); // compiled on first use
+  const lazyKernels = new Map<string, ReturnType<typeof createComputeKernel>>();
+  const kernelFor = async (entryPoint: 'main' | 'mainChecked' | 'mainRecord') => {
+    if (!lazyKernels.has(entryPoint)) lazyKernels.set(entryPoint, createComputeKernel(gpu, { wgsl, entryPoint, label: `darboux-${program.method}${entryPoint === 'main' ? '' : `-${entryPoint}`}` }));
+    return lazyKernels.get(entryPoint)!;
+  };
+  // The pipeline compiles are paid here, not in the first run: `main` and `mainRecord` now (together), and
+  // `mainChecked` (needed only to locate a failure) started in the background.
+  await Promise.all([kernelFor('main'), kernelFor('mainRecord')]);
+  kernelFor('mainChecked').catch(() => undefined); // a failure surfaces when a run needs it
   // Runs with per-trajectory parameters: one kernel set per set of names, those read from the parameter buffer.
   const sweepKernels = new Map<string, StepperKernelSet>();
   const sweepSet = (tp: TrajectoryParams) => sweepKernels.get(tp.key) ?? sweepKernels.set(tp.key, stepperKernelSet(gpu, program, settings, { specialize: options.specializeParameters !== false, perTrajectory: tp })).get(tp.key)!;
-  const kernelFor = async (entryPoint: 'main' | 'mainChecked' | 'mainRecord') => {
-    if (entryPoint === 'main') return plainKernel;
-    if (!lazyKernels.has(entryPoint)) lazyKernels.set(entryPoint, createComputeKernel(gpu, { wgsl, entryPoint, label: `darboux-${program.method}-${entryPoint}` }));
-    return lazyKernels.get(entryPoint)!;
-  };
   const packed = new Float32Array(Math.max(1, h.paramValues.reduce((s, v) => s + v.length, 0)));
   let at = 0;
   for (const v of h.paramValues) {
