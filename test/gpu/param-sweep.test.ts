@@ -61,9 +61,9 @@ describe('GPU runs with per-trajectory parameters', () => {
     implicit.dispose();
   });
 
-  it('vjp: per-trajectory dparams match central differences of the f64 objective', async () => {
-    const st = await compile(twoParameters(), { method: 'leapfrog', dt: 0.1, backend: 'gpu' });
-    const cpu = await compile(twoParameters(), { method: 'leapfrog', dt: 0.1, backend: 'cpu' });
+  for (const method of ['leapfrog', 'rk4']) it(`vjp (${method}): per-trajectory dparams match central differences of the f64 objective`, async () => {
+    const st = await compile(twoParameters(), { method, dt: 0.1, backend: 'gpu' });
+    const cpu = await compile(twoParameters(), { method, dt: 0.1, backend: 'cpu' });
     const o = { q0: [0.4, -0.3, 0.8], p0: [0.1, 0.5, -0.2], dq: [1, 0.5, -0.7], dp: [0.3, -1, 0.2], steps: 40, batch: 3 };
     const k = [0.5, 1.3, 2];
     const result = await st.vjp({ ...o, params: { k } });

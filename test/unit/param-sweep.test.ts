@@ -8,7 +8,12 @@ describe('per-trajectory parameters on the CPU (run({ params }))', () => {
     const h = henonHeiles().hamiltonian;
     const { q0, p0, batch, lam } = lambdaSweep(12);
     const st = await compile(h, { method: 'leapfrog', dt: 0.05, backend: 'cpu' });
-    const swept = await st.run({ q0, p0, steps: 300, batch, params: { lam }, record: 100 });
+    const fractions: number[] = [];
+    const swept = await st.run({ q0, p0, steps: 300, batch, params: { lam }, record: 100, onProgress: (p) => fractions.push(p.fraction) });
+    expect(fractions.at(-1)).toBe(1);
+    const aborted = new AbortController();
+    aborted.abort();
+    await expect(st.run({ q0, p0, steps: 300, batch, params: { lam }, signal: aborted.signal })).rejects.toMatchObject({ code: 'ABORTED' });
     for (let b = 0; b < batch; b++) {
       const q1 = q0.slice(2 * b, 2 * b + 2), p1 = p0.slice(2 * b, 2 * b + 2);
       // The same kernel, one trajectory: exactly the same arithmetic.
