@@ -7,6 +7,7 @@ import { size } from '../ir/shape.js';
 import { checkVjpOptions } from './checks.js';
 import type { Precision } from './input-checks.js';
 import { RunControl } from './run-control.js';
+import { trajectoryParams, type TrajectoryParams } from './run-params.js';
 import type { VjpMemory, VjpOptions, VjpResult } from './stepper.js';
 
 /** A failure reported by a backward runner, with the step local to the call. */
@@ -40,6 +41,11 @@ export interface BackwardSegment {
   lp: Float64Array;
   /** Parameter gradient, flat in parameter order, accumulated (summed over steps and the batch). */
   g: Float64Array;
+  /**
+   * With per-trajectory parameters (`withTrajectoryParams`): their gradients per trajectory, parameter-major
+   * (`j · batch + b` for the j-th per-trajectory parameter), accumulated; their entries of `g` stay 0.
+   */
+  gTrajectory?: Float64Array;
   /** 'store': the states at the start of each step, steps × batch × dof. */
   storedQ?: Float64Array;
   storedP?: Float64Array;
@@ -64,6 +70,8 @@ export interface AdjointBackend {
     control?: RunControl,
   ): Promise<{ q: Float64Array; p: Float64Array; record?: { q: Float64Array; p: Float64Array } }>;
   backward(segment: BackwardSegment, control?: RunControl): Promise<BackwardStatus>;
+  /** The same backend with the parameters of `tp` given per trajectory (absent: refused with OPTION). */
+  withTrajectoryParams?(tp: TrajectoryParams): AdjointBackend;
 }
 
 /**
@@ -126,10 +134,11 @@ function backwardError(backend: AdjointBackend, failure: BackwardFailure, firstS
  * @example
  * const { dq0, dp0, dparams } = await runVjp(cpuAdjointBackend(program, 0.01, h.paramValues), { q0, p0, steps: 100, dq, dp });
  */
-export async function runVjp(backend: AdjointBackend, options: VjpOptions, precision: Precision = 'f64'): Promise<VjpResult> {
-  const h = backend.program.system;
+export async function runVjp(plainBackend: AdjointBackend, options: VjpOptions, precision: Precision = 'f64'): Promise<VjpResult> {
+  const h = plainBackend.program.system;
   const n = h.dof;
   const { batch, steps, t0 } = checkVjpOptions(options, n, precision);
+  const { backend, tp, gTrajectory } = trajectoryBackend(plainBackend, options.params, batch, precision);
   const mode = vjpMemory(backend.program, options.memory);
   const every = options.checkpointEvery ?? Math.max(1, Math.ceil(Math.sqrt(steps)));
   if (!Number.isSafeInteger(every) || every < 1) throw new DarbouxError('OPTION', `checkpointEvery must be a positive integer, got ${showValue(options.checkpointEvery)}`, { name: 'checkpointEvery', value: options.checkpointEvery });
@@ -158,7 +167,7 @@ export async function runVjp(backend: AdjointBackend, options: VjpOptions, preci
   if (steps > 0 && mode === 'reverse') {
     const end = await backend.forward(q0.slice(), p0.slice(), batch, steps, t0, 0, phase(steps));
     peak = stateBytes(1);
-    await backward({ source: 'reverse', batch, steps, t0, q: end.q, p: end.p, lq, lp, g }, 0);
+    await backward({ source: 'reverse', batch, steps, t0, q: end.q, p: end.p, lq, lp, g, gTrajectory }, 0);
     // The backward pass ends at the reconstructed z_0: its distance from the true z_0 measures the reversal error.
     // (An f32 backend started from z_0 rounded to f32.)
     const start = backend.bytesPerValue === 4 ? Math.fround : (x: number) => x;
@@ -185,16 +194,33 @@ export async function runVjp(backend: AdjointBackend, options: VjpOptions, preci
         storedP.set(segment.record!.p, batch * n);
       }
       peak = Math.max(peak, stateBytes(kept + length));
-      await backward({ source: 'store', batch, steps: length, t0: t0 + start * backend.dt, q: zq, p: zp, lq, lp, g, storedQ, storedP }, start);
+      await backward({ source: 'store', batch, steps: length, t0: t0 + start * backend.dt, q: zq, p: zp, lq, lp, g, gTrajectory, storedQ, storedP }, start);
     }
   }
   control.report(1, 1);
   const result: VjpResult = {
     dq0: lq,
     dp0: lp,
-    dparams: gradientByName(h, g),
+    dparams: { ...gradientByName(h, g), ...trajectoryGradients(tp, gTrajectory, batch) },
     memory: { mode, stateBytes: peak, ...(mode === 'checkpoint' ? { checkpointEvery: every } : {}), ...(mode === 'reverse' ? { reconstructionError } : {}) },
   };
   if (backend.program.implicit) result.stats = { iterations: { mean: steps > 0 ? totals.iterations / (steps * batch) : 0, max: totals.max } };
   return result;
+}
+
+/** The backend for a vjp's `params` (per-trajectory parameters: its variant, and their per-trajectory gradient). */
+function trajectoryBackend(backend: AdjointBackend, given: unknown, batch: number, precision: Precision): { backend: AdjointBackend; tp: TrajectoryParams | null; gTrajectory?: Float64Array } {
+  const tp = trajectoryParams(backend.program.system, given, batch, precision);
+  if (tp === null) return { backend, tp };
+  if (backend.withTrajectoryParams === undefined) {
+    throw new DarbouxError('OPTION', `vjp: per-trajectory params are not supported by the ${backend.label} backend of ${backend.program.method}; omit params`, { option: 'params' });
+  }
+  return { backend: backend.withTrajectoryParams(tp), tp, gTrajectory: new Float64Array(tp.indices.length * batch) };
+}
+
+/** `dparams` entries of per-trajectory parameters: Float64Array(batch) each. */
+function trajectoryGradients(tp: TrajectoryParams | null, g: Float64Array | undefined, batch: number): Record<string, Float64Array> {
+  const out: Record<string, Float64Array> = {};
+  tp?.names.forEach((name, j) => (out[name] = g!.slice(j * batch, (j + 1) * batch)));
+  return out;
 }

@@ -56,6 +56,20 @@ export interface RunOptions extends RunControlOptions {
    * each failed one at its last finite state, and `result.status`.
    */
   onFailure?: OnFailure;
+  /**
+   * Per-trajectory parameter values (a sweep without recompiling): `{ name: values }` where `values` is an array
+   * of `batch` finite numbers (trajectory b sees `values[b]`) or a single number (every trajectory, overriding the
+   * compiled value for this run only). Any scalar parameter of H may be given; tensor parameters and unknown
+   * names are refused (OPTION, naming the closest parameter), wrong lengths and non-finite values too (INPUT,
+   * naming the index). The kernel reads these from a buffer: one kernel per SET of names, compiled on the first
+   * run that uses it and reused for every later value, so a sweep of any number of values is one compile and (on
+   * the GPU) one dispatch per chunk. Parameters not named keep their compiled values, inlined as constants.
+   *
+   * @example
+   * const lam = Float64Array.from({ length: 4096 }, (_, b) => b / 4096);
+   * await st.run({ q0, p0, steps: 1000, batch: 4096, params: { lam } });
+   */
+  params?: Record<string, number | ArrayLike<number>>;
 }
 
 /** Result of `Stepper.run`. */
@@ -106,6 +120,12 @@ export interface VjpOptions extends RunControlOptions {
   checkpointEvery?: number;
   /** Start time (default 0). */
   t0?: number;
+  /**
+   * Per-trajectory parameter values, as for `run`. The gradients of the parameters given here come back per
+   * trajectory: `dparams[name]` is a Float64Array(batch), the derivative of trajectory b's ⟨dq, q_N⟩ + ⟨dp, p_N⟩
+   * with respect to its own value.
+   */
+  params?: Record<string, number | ArrayLike<number>>;
 }
 
 /** Result of `Stepper.vjp`: the gradient of ⟨dq, q_N⟩ + ⟨dp, p_N⟩. */
@@ -114,7 +134,10 @@ export interface VjpResult {
   dq0: Float64Array;
   /** With respect to p0 (batch × dof). */
   dp0: Float64Array;
-  /** With respect to every parameter of H, by name, summed over the batch: numbers for scalars, arrays for tensors. */
+  /**
+   * With respect to every parameter of H, by name, summed over the batch: numbers for scalars, arrays for tensors;
+   * a parameter given per trajectory in `params`: Float64Array(batch), one derivative per trajectory.
+   */
   dparams: Record<string, number | Float64Array>;
   /**
    * The memory mode used; the peak bytes of forward states it held, at the backend's precision (constant in

@@ -7,6 +7,7 @@ import { Lowering } from './lowering.js';
 import type { FixedPointSettings } from './step-body.js';
 import { wgslTarget } from './target-wgsl.js';
 import { elementOf } from './values.js';
+import { wgslTrajectoryParamReads } from './trajectory-params-wgsl.js';
 import { bindParams, WGSL_KERNEL_INDENT, wgslKernelSkeleton, wgslStateValue } from './wgsl-kernel.js';
 
 /**
@@ -27,12 +28,13 @@ export function gradientSize(step: AdjointStep): number {
  * 1 packed parameters; 2 'store': the states z_s, [storedSteps × batch × dof] for q then for p (unused for
  * 'reverse'); 3 per-trajectory status (STATUS_WORDS); 4 the control uniform (ADJOINT_CONTROL_WORDS). Returned
  * with the loop iterations the kernel runs (see `wgslStepperKernel`): the host keeps dispatches within software
- * adapters' bounds, and the kernel flags a step loop cut short (TRUNCATED_FLAG).
+ * adapters' bounds, and the kernel flags a step loop cut short (TRUNCATED_FLAG). `perTrajectory`: scalar
+ * parameters read per trajectory (`wgslTrajectoryParamReads`); their gradients stay in each trajectory's slot.
  *
  * @example
  * const { wgsl, loopIterations } = wgslAdjointKernel(adjointStep(program, 'reverse'));
  */
-export function wgslAdjointKernel(step: AdjointStep, settings: FixedPointSettings = WGSL_FIXED_POINT): { wgsl: string; loopIterations: KernelLoopIterations } {
+export function wgslAdjointKernel(step: AdjointStep, settings: FixedPointSettings = WGSL_FIXED_POINT, perTrajectory: readonly number[] = []): { wgsl: string; loopIterations: KernelLoopIterations } {
   const h = step.forward.system;
   const n = h.dof;
   const reverse = step.source === 'reverse';
@@ -45,7 +47,7 @@ export function wgslAdjointKernel(step: AdjointStep, settings: FixedPointSetting
   lowering.bind(step.cotangent.p, lpv);
   lowering.bind(h.dt, { kind: 'scalar', code: 'dt' });
   lowering.bind(h.time, { kind: 'scalar', code: 'time' });
-  const paramPrologue = bindParams(lowering, h.params);
+  const paramPrologue = bindParams(lowering, h.params, wgslTrajectoryParamReads(h.params, perTrajectory));
   const body = lowerAdjointStep(lowering, step, { q: qv, p: pv }, settings, WGSL_KERNEL_INDENT, (k) => `gAcc[${k}]`);
   // 'store': the state of every backward step is read from the stored forward states (q block, then p).
   const stepLoads = reverse

@@ -6,6 +6,7 @@ import { Lowering } from './lowering.js';
 import { lowerStepper, type FixedPointSettings } from './step-body.js';
 import { wgslTarget } from './target-wgsl.js';
 import { elementOf } from './values.js';
+import { wgslTrajectoryParamReads } from './trajectory-params-wgsl.js';
 import { bindParams, WGSL_KERNEL_INDENT, wgslHoisted, wgslKernelSkeleton, wgslStateValue } from './wgsl-kernel.js';
 
 /** Threads per workgroup of every generated kernel (defined with the other kernel words). */
@@ -26,7 +27,7 @@ export const WGSL_FIXED_POINT: FixedPointSettings = { tolerance: 4 * 1.192092895
 export function emitWgslStepper(
   program: StepProgram,
   settings: FixedPointSettings = WGSL_FIXED_POINT,
-  options: { record?: boolean; checkEveryStep?: boolean } = {},
+  options: { record?: boolean; checkEveryStep?: boolean; perTrajectory?: readonly number[] } = {},
 ): string {
   return wgslStepperKernel(program, settings, options).wgsl;
 }
@@ -43,6 +44,7 @@ export interface KernelLoopIterations {
  * step loop, per step and per solve iteration. Software adapters bound loop
  * iterations per invocation (llvmpipe: 65 535), so steps per dispatch must respect them; the kernel also flags
  * a step loop that ended early (`TRUNCATED_FLAG`), so a run cut short is an error, never a silent result.
+ * `perTrajectory`: indices of scalar parameters read per trajectory (`wgslTrajectoryParamReads`).
  *
  * @example
  * const { wgsl, loopIterations } = wgslStepperKernel(leapfrogStep(h));
@@ -50,7 +52,7 @@ export interface KernelLoopIterations {
 export function wgslStepperKernel(
   program: StepProgram,
   settings: FixedPointSettings = WGSL_FIXED_POINT,
-  options: { record?: boolean; checkEveryStep?: boolean } = {},
+  options: { record?: boolean; checkEveryStep?: boolean; perTrajectory?: readonly number[] } = {},
 ): { wgsl: string; loopIterations: KernelLoopIterations } {
   const h = program.system;
   const n = h.dof;
@@ -60,7 +62,7 @@ export function wgslStepperKernel(
   lowering.bind(h.p, pv);
   lowering.bind(h.dt, { kind: 'scalar', code: 'dt' });
   lowering.bind(h.time, { kind: 'scalar', code: 'time' });
-  const paramPrologue = bindParams(lowering, h.params);
+  const paramPrologue = bindParams(lowering, h.params, wgslTrajectoryParamReads(h.params, options.perTrajectory ?? []));
   const implicit = program.implicit !== undefined;
   const { next, extra, iterations, invariantLines, carries, usesTime, loopIterations } = lowerStepper(lowering, program, { q: qv, p: pv }, settings, WGSL_KERNEL_INDENT);
   const wgsl = wgslKernelSkeleton({

@@ -43,18 +43,19 @@ export function declareWgslState(v: Value, n: number, source?: (index: string) =
 
 /**
  * Binds each parameter to the packed `dParams` buffer: scalars are read once into registers (`let`
- * statements returned for the kernel prologue), tensors are indexed in place.
+ * statements returned for the kernel prologue), tensors are indexed in place. Scalars in `perTrajectory`
+ * (parameter index → WGSL read, `wgslTrajectoryParamReads`) are read per trajectory instead.
  *
  * @example
  * const paramPrologue = bindParams(lowering, h.params); // e.g. ['  let th0 = dParams[0];']
  */
-export function bindParams(lowering: Lowering, params: readonly Expr[]): string[] {
+export function bindParams(lowering: Lowering, params: readonly Expr[], perTrajectory: ReadonlyMap<number, string> = new Map()): string[] {
   const prologue: string[] = [];
   let at = 0;
   params.forEach((node, k) => {
     const n = size(node.shape);
     if (node.shape.length === 0) {
-      prologue.push(`  let th${k} = dParams[${at}];`);
+      prologue.push(`  let th${k} = ${perTrajectory.get(k) ?? `dParams[${at}]`};`);
       lowering.bind(node, { kind: 'scalar', code: `th${k}` });
     } else {
       lowering.bind(node, { kind: 'array', name: 'dParams', size: n, offset: at });

@@ -13,12 +13,13 @@ import type { StepProgram } from './step-program.js';
  *
  * @example
  * const fast = specializeParameters(stepProgram(henonHeiles().hamiltonian, 'leapfrog')); // λ inlined
+ * const sweep = specializeParameters(program, 16, new Set([lamNode])); // λ stays an input (per-trajectory runs)
  */
-export function specializeParameters(program: StepProgram, maxElements = 16): StepProgram {
+export function specializeParameters(program: StepProgram, maxElements = 16, keep: ReadonlySet<Expr> = new Set()): StepProgram {
   const h = program.system;
   const values = new Map<Expr, Expr>();
   h.params.forEach((node, k) => {
-    if (size(node.shape) <= maxElements) values.set(node, tensorConstant(h.paramValues[k]!, node.shape));
+    if (size(node.shape) <= maxElements && !keep.has(node)) values.set(node, tensorConstant(h.paramValues[k]!, node.shape));
   });
   if (values.size === 0) return program;
   const fp = program.implicit;

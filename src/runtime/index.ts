@@ -4,7 +4,17 @@
  */
 export { type AdapterChoice, ADAPTER_CHOICES, SOFTWARE_ADAPTER_PACKAGES, SWIFTSHADER_ICD } from './adapter.js';
 export { acquireGpu, releaseGpu, gpuInfo, gpuAvailable, checkDevice, type Gpu, type GpuInfo, type GpuLimits, type AcquireOptions } from './device.js';
-export { createComputeKernel, splitDispatch, type ComputeKernel, type KernelSource, type DispatchChunk } from './kernel.js';
+export {
+  createComputeKernel,
+  splitDispatch,
+  setPipelineCacheLimits,
+  pipelineCacheStats,
+  dropPipelines,
+  type ComputeKernel,
+  type KernelSource,
+  type DispatchChunk,
+  type PipelineCacheLimits,
+} from './kernel.js';
 export {
   createStorageBuffer,
   createUniformBuffer,

@@ -120,8 +120,77 @@ async function compile(gpu: Gpu, src: KernelSource, entryPoint: string): Promise
   return { pipeline, bindings, entryPoint, compileSeconds: (performance.now() - t0) / 1000 };
 }
 
-/** Pipelines kept per device (least recently used ones are dropped beyond this). */
-const PIPELINE_CACHE_LIMIT = 64;
+/** How many pipelines the per-device cache keeps, and how much WGSL text (bytes) they may come from in all. */
+export interface PipelineCacheLimits {
+  count: number;
+  bytes: number;
+}
+
+/** The cache bound: least recently used pipelines are dropped beyond either limit (a big kernel counts by its size). */
+const pipelineCacheLimits: PipelineCacheLimits = { count: 64, bytes: 16 * 2 ** 20 };
+
+/** Pipelines compiled per device (cache misses), for tests and benches. */
+const compiledPipelines = new WeakMap<Gpu, number>();
+
+/**
+ * Sets the per-device pipeline cache bound (LRU by count and by WGSL bytes) and returns the previous one.
+ *
+ * @example
+ * const before = setPipelineCacheLimits({ count: 8, bytes: 2 ** 20 });
+ * setPipelineCacheLimits(before);
+ */
+export function setPipelineCacheLimits(limits: Partial<PipelineCacheLimits>): PipelineCacheLimits {
+  const before = { ...pipelineCacheLimits };
+  for (const key of ['count', 'bytes'] as const) {
+    const v = limits[key];
+    if (v === undefined) continue;
+    if (!Number.isSafeInteger(v) || v < 1) throw new DarbouxError('OPTION', `pipeline cache ${key} must be a positive integer, got ${v}`, { option: key, value: v });
+    pipelineCacheLimits[key] = v;
+  }
+  return before;
+}
+
+/**
+ * The pipeline cache of a device: pipelines held, the WGSL bytes they came from, and pipelines compiled so far.
+ *
+ * @example
+ * const { pipelines, compiled } = pipelineCacheStats(gpu);
+ */
+export function pipelineCacheStats(gpu: Gpu): { pipelines: number; wgslBytes: number; compiled: number } {
+  const state = gpuState(gpu);
+  let wgslBytes = 0;
+  for (const key of state.pipelines.keys()) wgslBytes += key.length;
+  return { pipelines: state.pipelines.size, wgslBytes, compiled: compiledPipelines.get(gpu) ?? 0 };
+}
+
+/**
+ * Drops the cached pipelines of a WGSL module (every entry point), e.g. when the stepper that compiled it is
+ * disposed; kernels already created keep working. Nothing happens on a released device.
+ *
+ * @example
+ * dropPipelines(gpu, st.wgsl);
+ */
+export function dropPipelines(gpu: Gpu, wgsl: string): void {
+  let state;
+  try {
+    state = gpuState(gpu);
+  } catch {
+    return; // released or lost: its cache is gone
+  }
+  for (const key of [...state.pipelines.keys()]) if (key.endsWith(wgsl) && key.length - wgsl.length === key.indexOf('\u0000') + 1) state.pipelines.delete(key);
+}
+
+/** Drops least recently used pipelines (the Map's first keys) beyond the cache limits. */
+function evictPipelines(pipelines: Map<string, Promise<unknown>>): void {
+  let bytes = 0;
+  for (const key of pipelines.keys()) bytes += key.length;
+  for (const oldest of pipelines.keys()) {
+    if (pipelines.size <= pipelineCacheLimits.count && bytes <= pipelineCacheLimits.bytes) break;
+    if (pipelines.size === 1) break; // the one just used stays
+    pipelines.delete(oldest);
+    bytes -= oldest.length;
+  }
+}
 
 /**
  * Compiles a WGSL compute kernel (cached per device by WGSL text and entry point). Throws DarbouxError('DEVICE')
@@ -140,6 +209,7 @@ export async function createComputeKernel(gpu: Gpu, src: KernelSource): Promise<
   const fresh = !cached;
   if (cached) state.pipelines.delete(key); // re-inserted below: the Map's order is least recently used first
   else {
+    compiledPipelines.set(gpu, (compiledPipelines.get(gpu) ?? 0) + 1);
     const pending = compile(gpu, src, entryPoint);
     cached = pending;
     pending.catch(() => state.pipelines.get(key) === pending && state.pipelines.delete(key));
@@ -147,10 +217,7 @@ export async function createComputeKernel(gpu: Gpu, src: KernelSource): Promise<
   state.pipelines.set(key, cached);
   // Bounded: steppers compiled with new parameter values have new WGSL (parameters are compiled in), so a
   // long-lived process would otherwise keep every pipeline. Evicted pipelines stay with the kernels using them.
-  for (const oldest of state.pipelines.keys()) {
-    if (state.pipelines.size <= PIPELINE_CACHE_LIMIT) break;
-    state.pipelines.delete(oldest);
-  }
+  evictPipelines(state.pipelines);
   const { pipeline, bindings, compileSeconds } = await cached;
   const label = src.label ?? entryPoint;
   const { device } = gpu;

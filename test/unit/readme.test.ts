@@ -62,6 +62,16 @@ describe('README examples', () => {
         expect((module.q as Float64Array).length).toBe(4);
         expect((module.p as Float64Array).every(Number.isFinite)).toBe(true);
       }
+      if (block.code.includes('params: { lam }')) {
+        // The parameter sweep: 256 trajectories, each with its own λ and its own derivative.
+        const sweep = module.sweep as { q: Float64Array };
+        expect(sweep.q.length).toBe(512);
+        expect(sweep.q.every(Number.isFinite)).toBe(true);
+        const dlam = (module.grads as { dparams: Record<string, unknown> }).dparams.lam as Float64Array;
+        expect(dlam).toBeInstanceOf(Float64Array);
+        expect(dlam.length).toBe(256);
+        expect(new Set(dlam).size).toBeGreaterThan(200); // each λ its own derivative
+      }
       if (block.code.includes('particles({')) {
         const sys = module.sys as { temperature(p: Float64Array): number; momentum(p: Float64Array): Float64Array; hamiltonian: { energy(q: Float64Array, p: Float64Array): number } };
         const p = module.p as Float64Array, end = module.end as { q: Float64Array; p: Float64Array };

@@ -7,6 +7,7 @@ import { size } from '../../ir/shape.js';
 import { RunControl } from '../run-control.js';
 import { runFailureError } from '../run-failures.js';
 import { jsRunners } from './runners.js';
+import { cpuTrajectoryAdjointBackend } from './trajectory-runs.js';
 import { driveWindows, runWindowed, type WindowedRunArgs, type WindowedRunStatus } from './windowed-run.js';
 import type { VjpOptions, VjpResult } from '../stepper.js';
 import { runVjp, type AdjointBackend, type BackwardSegment, type BackwardStatus } from '../adjoint-driver.js';
@@ -45,11 +46,12 @@ export function cpuAdjointBackend(
     async backward(s, control = new RunControl({}, 'vjp', s.steps)) {
       return backwardInPieces(runners.backward(s.source), s, params, dt, control);
     },
+    withTrajectoryParams: (tp) => cpuTrajectoryAdjointBackend(program, dt, params, settings, tp),
   };
 }
 
 /** Options of `programVjp`: a vjp of a step program at given parameter values and step size. */
-export interface ProgramVjpOptions extends VjpOptions {
+export interface ProgramVjpOptions extends Omit<VjpOptions, 'params'> {
   /** Step size (finite, non-zero). */
   dt: number;
   /** Parameter values: by name (missing names keep the Hamiltonian's), or arrays aligned with `hamiltonian.params`. */
@@ -95,7 +97,9 @@ export async function programVjp(program: StepProgram, options: ProgramVjpOption
     tolerance: options.tolerance ?? JS_FIXED_POINT.tolerance,
     maxIterations: options.maxIterations ?? JS_FIXED_POINT.maxIterations,
   };
-  return runVjp(cpuAdjointBackend(program, dt, alignedParams(program, options.params), settings), options);
+  // `params` here are the program's values for the whole batch, not per-trajectory values of `Stepper.vjp`.
+  const { params, ...vjpOptions } = options;
+  return runVjp(cpuAdjointBackend(program, dt, alignedParams(program, params), settings), vjpOptions);
 }
 
 /**

@@ -1,6 +1,9 @@
 import { JS_FIXED_POINT } from '../../codegen/emit-js-stepper.js';
 import { cpuAdjointBackend } from './adjoint.js';
 import { jsRunners } from './runners.js';
+import { runWithTrajectoryParams, trajectoryRunner } from './trajectory-runs.js';
+import { trajectoryParams } from '../run-params.js';
+import type { JsRunner } from '../../codegen/emit-js-stepper.js';
 import { checkRunOptions } from '../checks.js';
 import { recordArrays } from '../record-arrays.js';
 import { checkJacobianPoint, stepperLifetime } from '../input-checks.js';
@@ -35,6 +38,7 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
   const runner = jsRunners(specialized, fixedPoint).forward;
   const threaded = threadedRunner(specialized, fixedPoint, settings.threads); // null: 1 thread
   const trajectories = threaded === null ? new TrajectoryPool(specialized, runner, settings.threads) : null; // trajectories over threads
+  const sweepRunners = new Map<string, JsRunner>(); // per-trajectory parameter sets (run-params.ts)
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
   let vjpForward: TrajectoryPool | undefined; // vjp's forward passes over threads (its backward pass sums g over trajectories in order: one thread)
   const life = stepperLifetime();
@@ -53,7 +57,13 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
       const control = new RunControl(options, 'run', steps);
       const args = { Q: q, P: p, params: h.paramValues as Float64Array[], batch, steps, dt, t0, record, recordQ: rq, recordP: rp };
       // Threaded particle runs happen in workers (the main thread only awaits them): one call, no windows.
-      const status = threaded === null ? await trajectories!.run(args, control) : await threadedRun(threaded, args, control);
+      const tp = trajectoryParams(h, options.params, batch);
+      const status =
+        tp !== null
+          ? await runWithTrajectoryParams(trajectoryRunner(program, fixedPoint, tp, sweepRunners), args, tp, control)
+          : threaded === null
+            ? await trajectories!.run(args, control)
+            : await threadedRun(threaded, args, control);
       if (status.failures.length > 0 && onFailure === 'throw') {
         throw runFailureError(program.method, dt, status.failures, { batch, start: { system: h, q0: options.q0 } });
       }

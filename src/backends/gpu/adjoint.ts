@@ -11,6 +11,9 @@ import { createComputeKernel, createStorageBuffer, createUniformBuffer, readBuff
 import { controlWriter, loopBoundedSteps, readStatus, refuseOversizedKernel } from './kernel-host.js';
 import type { RunOptions, RunResult } from '../stepper.js';
 import type { AdjointBackend, BackwardSegment, BackwardStatus } from '../adjoint-driver.js';
+import type { TrajectoryParams } from '../run-params.js';
+import { packTrajectoryParams } from '../../codegen/trajectory-params-wgsl.js';
+import { size } from '../../ir/shape.js';
 
 /** What the GPU backward pass shares with its stepper. */
 export interface GpuAdjointContext {
@@ -29,20 +32,22 @@ export interface GpuAdjointContext {
   run(options: RunOptions): Promise<RunResult>;
 }
 
-/** Backward kernels per stepper, compiled on first use. */
-const kernels = new WeakMap<GpuAdjointContext, Partial<Record<AdjointStateSource, Promise<{ kernel: ComputeKernel; cost: number; G: number; stepBound: number }>>>>();
+/** Backward kernels per stepper, by state source and per-trajectory parameter names, compiled on first use. */
+const kernels = new WeakMap<GpuAdjointContext, Map<string, Promise<{ kernel: ComputeKernel; cost: number; G: number; stepBound: number }>>>();
 
-function backwardKernel(ctx: GpuAdjointContext, source: AdjointStateSource) {
-  const cache = kernels.get(ctx) ?? {};
+function backwardKernel(ctx: GpuAdjointContext, source: AdjointStateSource, tp: TrajectoryParams | null) {
+  const cache = kernels.get(ctx) ?? new Map<string, Promise<{ kernel: ComputeKernel; cost: number; G: number; stepBound: number }>>();
   kernels.set(ctx, cache);
-  return (cache[source] ??= (async () => {
+  const key = `${source}\u0001${tp?.key ?? ''}`;
+  if (!cache.has(key)) cache.set(key, (async () => {
     const step = adjointStep(ctx.program, source);
     const cost = graphSize([step.previous.q, step.previous.p, step.lambda.q, step.lambda.p, ...step.paramGradient, ...step.solves.flatMap((fp) => fp.update)]);
     refuseOversizedKernel(ctx.gpu, cost, `${ctx.program.method}: the backward ('${source}') kernel`);
-    const { wgsl, loopIterations } = wgslAdjointKernel(step, ctx.settings);
-    const kernel = await createComputeKernel(ctx.gpu, { wgsl, label: `darboux-${ctx.program.method}-backward-${source}` });
+    const { wgsl, loopIterations } = wgslAdjointKernel(step, ctx.settings, tp?.indices ?? []);
+    const kernel = await createComputeKernel(ctx.gpu, { wgsl, label: `darboux-${ctx.program.method}-backward-${source}${tp === null ? '' : `-params(${tp.names.join(',')})`}` });
     return { kernel, cost, G: gradientSize(step), stepBound: loopBoundedSteps(ctx.gpu, loopIterations, ctx.settings.maxIterations, `${ctx.program.method} backward`) };
   })());
+  return cache.get(key)!;
 }
 
 /**
@@ -50,18 +55,19 @@ function backwardKernel(ctx: GpuAdjointContext, source: AdjointStateSource) {
  * fused backward kernel, the batch split into chunks that fit the device's binding limits and the steps into
  * dispatches of bounded work (run from the last step down). Each trajectory accumulates its parameter gradient
  * in f32 across the steps of a dispatch and adds it to its own slot; the host sums the slots over the batch in
- * f64.
+ * f64, except those of per-trajectory parameters (`tp`, read from the chunk's parameter buffer), which go to
+ * `segment.gTrajectory` per trajectory.
  *
  * @example
  * const backend = gpuAdjointBackend(ctx); // inside gpuStepper
  */
-export function gpuAdjointBackend(ctx: GpuAdjointContext): AdjointBackend {
+export function gpuAdjointBackend(ctx: GpuAdjointContext, tp: TrajectoryParams | null = null): AdjointBackend {
   const { gpu, program, dt } = ctx;
   const n = program.system.dof;
   const bindingLimit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
 
   async function backwardChunk(s: BackwardSegment, first: number, count: number, run: RunControl): Promise<BackwardStatus> {
-    const { kernel, cost, G, stepBound } = await backwardKernel(ctx, s.source);
+    const { kernel, cost, G, stepBound } = await backwardKernel(ctx, s.source, tp);
     const stride = count * n;
     const state = new Float32Array(4 * stride + count * G);
     const slice = (a: Float64Array) => a.subarray(first * n, first * n + stride);
@@ -87,6 +93,7 @@ export function gpuAdjointBackend(ctx: GpuAdjointContext): AdjointBackend {
       createUniformBuffer(gpu, ADJOINT_CONTROL_WORDS.length * 4),
     ] as const;
     const [stateBuffer, storedBuffer, statusBuffer, controlBuffer] = buffers;
+    const chunkParams = tp === null ? null : createStorageBuffer(gpu, packTrajectoryParams(program.system.paramValues, tp.values, first, count));
     const control = controlWriter(ADJOINT_CONTROL_WORDS);
     const perDispatch = Math.max(1, Math.min(s.steps, Math.floor(ctx.dispatchBudget / (count * cost)), stepBound));
     const pacer = new DispatchPacer(gpu, run, s.steps);
@@ -96,7 +103,7 @@ export function gpuAdjointBackend(ctx: GpuAdjointContext): AdjointBackend {
         for (const part of splitDispatch(count, WORKGROUP_SIZE, ctx.maxWorkgroups)) {
           control.set({ dt, tStart: s.t0, steps: end - base, stepBase: base, offset: part.offset, batch: count, storedSteps: s.steps });
           writeBuffer(gpu, controlBuffer, control.bytes);
-          kernel.dispatch([stateBuffer, ctx.paramBuffer, storedBuffer, statusBuffer, controlBuffer], part.workgroups);
+          kernel.dispatch([stateBuffer, chunkParams ?? ctx.paramBuffer, storedBuffer, statusBuffer, controlBuffer], part.workgroups);
         }
         await pacer.dispatched(s.steps - base);
       }
@@ -110,24 +117,40 @@ export function gpuAdjointBackend(ctx: GpuAdjointContext): AdjointBackend {
       }
       s.lq.set(out.subarray(2 * stride, 3 * stride), first * n);
       s.lp.set(out.subarray(3 * stride, 4 * stride), first * n);
-      for (let b = 0; b < count; b++) for (let i = 0; i < G; i++) s.g[i] += out[4 * stride + b * G + i]!;
+      addGradients(s, out.subarray(4 * stride), first, count, G);
       return status;
     } finally {
       for (const buffer of buffers) buffer.destroy();
+      chunkParams?.destroy();
     }
   }
+
+  /** A chunk's gradient slots (count × G): summed into `s.g`, per-trajectory parameters into `s.gTrajectory`. */
+  const offsets = gradientOffsets(program);
+  const perTrajectory = new Map((tp?.indices ?? []).map((k, j) => [offsets[k]!, j]));
+  function addGradients(s: BackwardSegment, slots: Float32Array, first: number, count: number, G: number): void {
+    for (let b = 0; b < count; b++) {
+      for (let i = 0; i < G; i++) {
+        const j = perTrajectory.get(i);
+        if (j === undefined) s.g[i] += slots[b * G + i]!;
+        else s.gTrajectory![j * s.batch + first + b] += slots[b * G + i]!;
+      }
+    }
+  }
+  const params = tp === null ? {} : { params: Object.fromEntries(tp.names.map((name, j) => [name, tp.values[j]!])) };
 
   return {
     program,
     dt,
     label: 'gpu f32',
     bytesPerValue: 4,
+    withTrajectoryParams: (given) => gpuAdjointBackend(ctx, given),
     async forward(q, p, batch, steps, t0, record, control) {
-      const result = await ctx.run({ q0: q, p0: p, steps, batch, t0, record, ...control?.asOptions() });
+      const result = await ctx.run({ q0: q, p0: p, steps, batch, t0, record, ...params, ...control?.asOptions() });
       return { q: result.q, p: result.p, ...(result.record ? { record: { q: result.record.q, p: result.record.p } } : {}) };
     },
     async backward(s, run = new RunControl({}, 'vjp', s.steps)) {
-      const { G } = await backwardKernel(ctx, s.source);
+      const { G } = await backwardKernel(ctx, s.source, tp);
       // Bytes per trajectory in the largest buffer: the state block, or the stored states of 'store'.
       const perTrajectory = Math.max(4 * (4 * n + G), s.source === 'store' ? 8 * n * s.steps : 0);
       const chunk = Math.min(ctx.maxTrajectoriesPerChunk, Math.floor(bindingLimit / perTrajectory));
@@ -145,4 +168,14 @@ export function gpuAdjointBackend(ctx: GpuAdjointContext): AdjointBackend {
       return total;
     },
   };
+}
+
+/** Offsets of each parameter's first element in the flat gradient. */
+function gradientOffsets(program: StepProgram): number[] {
+  let at = 0;
+  return program.system.params.map((node) => {
+    const offset = at;
+    at += size(node.shape);
+    return offset;
+  });
 }

@@ -143,6 +143,8 @@ export async function particleGpuStepper(program: StepProgram, pp: ParticleProgr
     kernel: kind,
     async run(runOptions: RunOptions): Promise<RunResult> {
       const { batch, steps, record, recordInitial } = checkRunOptions(runOptions, dof, 'f32');
+      // Per-trajectory parameters (run-params.ts) run on the per-trajectory kernels, as vjp does.
+      if (runOptions.params !== undefined) return (await (trajectoryStepper ??= fallback())).run(runOptions);
       const q = Float64Array.from(runOptions.q0), p = Float64Array.from(runOptions.p0);
       const recordCount = record > 0 ? Math.floor(steps / record) : 0;
       const out: RunResult = { q: new Float64Array(batch * dof), p: new Float64Array(batch * dof) };

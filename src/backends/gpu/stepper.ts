@@ -7,7 +7,7 @@ import { jacobianFunction } from '../cpu/jacobian.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import { specializeParameters } from '../../integrators/specialize.js';
 import { graphSize } from '../../ir/traverse.js';
-import { acquireGpu, createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type AdapterChoice, type Gpu } from '../../runtime/index.js';
+import { acquireGpu, createComputeKernel, createStorageBuffer, dropPipelines, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type AdapterChoice, type Gpu } from '../../runtime/index.js';
 import { recordArrays } from '../record-arrays.js';
 import { checkRunOptions } from '../checks.js';
 import { checkF32Parameters, checkF32StepSize, checkJacobianPoint, stepperLifetime } from '../input-checks.js';
@@ -21,6 +21,9 @@ import { particleProgram } from '../../codegen/particle-analysis.js';
 import { particleGpuStepper, type ParticleKernelChoice } from './particle-stepper.js';
 import { controlWriter, decodeFailures, decodeStatus, loopBoundedSteps, refuseOversizedKernel } from './kernel-host.js';
 import { adapterLimits, kernelExport, type KernelExport } from './kernel-export.js';
+import { stepperKernelSet, stepperModule, type StepperKernelSet } from './stepper-kernels.js';
+import { sliceTrajectoryParams, trajectoryParams, type TrajectoryParams } from '../run-params.js';
+import { packTrajectoryParams } from '../../codegen/trajectory-params-wgsl.js';
 
 /** GPU-specific options of `compile`. */
 export interface GpuOptions {
@@ -98,13 +101,18 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     mainChecked: emitWgslStepper(kernelProgram, settings, { record: false, checkEveryStep: true }),
     mainRecord: emitWgslStepper(kernelProgram, settings, { record: true, checkEveryStep: true }),
   });
-  const plainKernel = await createComputeKernel(gpu, { wgsl, entryPoint: 'main', label: `darboux-${program.method}` });
-  const lazyKernels = new Map<string, ReturnType<typeof createComputeKernel>>(); // compiled on first use
+  const lazyKernels = new Map<string, ReturnType<typeof createComputeKernel>>();
   const kernelFor = async (entryPoint: 'main' | 'mainChecked' | 'mainRecord') => {
-    if (entryPoint === 'main') return plainKernel;
-    if (!lazyKernels.has(entryPoint)) lazyKernels.set(entryPoint, createComputeKernel(gpu, { wgsl, entryPoint, label: `darboux-${program.method}-${entryPoint}` }));
+    if (!lazyKernels.has(entryPoint)) lazyKernels.set(entryPoint, createComputeKernel(gpu, { wgsl, entryPoint, label: `darboux-${program.method}${entryPoint === 'main' ? '' : `-${entryPoint}`}` }));
     return lazyKernels.get(entryPoint)!;
   };
+  // The pipeline compiles are paid here, not in the first run: `main` and `mainRecord` now (together), and
+  // `mainChecked` (needed only to locate a failure) started in the background.
+  await Promise.all([kernelFor('main'), kernelFor('mainRecord')]);
+  kernelFor('mainChecked').catch(() => undefined); // a failure surfaces when a run needs it
+  // Runs with per-trajectory parameters: one kernel set per set of names, those read from the parameter buffer.
+  const sweepKernels = new Map<string, StepperKernelSet>();
+  const sweepSet = (tp: TrajectoryParams) => sweepKernels.get(tp.key) ?? sweepKernels.set(tp.key, stepperKernelSet(gpu, program, settings, { specialize: options.specializeParameters !== false, perTrajectory: tp })).get(tp.key)!;
   const packed = new Float32Array(Math.max(1, h.paramValues.reduce((s, v) => s + v.length, 0)));
   let at = 0;
   for (const v of h.paramValues) {
@@ -127,7 +135,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
    * checked: the kernel that tests every step; stepBound: steps per dispatch at most (lowered after a cut-short
    * run); perDispatch: exactly these steps per dispatch (a rerun that must split its dispatches as an earlier run did).
    */
-  type ChunkMode = { checked?: boolean; stepBound?: number; perDispatch?: number };
+  type ChunkMode = { checked?: boolean; stepBound?: number; perDispatch?: number; params?: TrajectoryParams };
   /** A chunk's pacing (progress, abort) and where its failures go (trajectory indices of the whole batch). */
   type ChunkContext = { control: RunControl; failures: (RunFailure & { perDispatch: number })[] };
   async function runChunk(q: Float64Array, p: Float64Array, first: number, count: number, steps: number, t0: number, record: number, recordCount: number, out: Accumulated, context: ChunkContext, mode: ChunkMode = {}): Promise<void> {
@@ -144,10 +152,13 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     const statusBuffer = createStorageBuffer(gpu, new Uint32Array(count * STATUS_WORDS), { readable: true });
     const control = controlWriter(STEPPER_CONTROL_WORDS);
     const controlBuffer = createUniformBuffer(gpu, control.bytes.byteLength);
-    const kernel = await kernelFor(record > 0 ? 'mainRecord' : checked ? 'mainChecked' : 'main');
+    const entryPoint = record > 0 ? 'mainRecord' : checked ? 'mainChecked' : 'main';
+    const sweep = mode.params === undefined ? null : sweepSet(mode.params);
+    const kernel = sweep === null ? await kernelFor(entryPoint) : await sweep.kernel(entryPoint);
+    const chunkParams = mode.params === undefined ? null : createStorageBuffer(gpu, packTrajectoryParams(h.paramValues, mode.params.values, first, count));
     const perDispatch = Math.min(
       steps,
-      mode.perDispatch ?? options.stepsPerDispatch ?? Math.max(1, Math.min(Math.floor((options.dispatchBudget ?? 2e9) / (count * cost)), mode.stepBound ?? stepsPerDispatchBound)),
+      mode.perDispatch ?? options.stepsPerDispatch ?? Math.max(1, Math.min(Math.floor((options.dispatchBudget ?? 2e9) / (count * (sweep?.cost ?? cost))), mode.stepBound ?? sweep?.stepBound ?? stepsPerDispatchBound)),
     );
     const pacer = new DispatchPacer(gpu, context.control, steps, sizing);
     try {
@@ -160,7 +171,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
           control.set({ dt, tStart: t0, steps: stepsNow, stepBase: base, offset: offset + part.offset, batch: count, recordEvery: record, recordCount });
           writeBuffer(gpu, controlBuffer, control.bytes);
           const began = performance.now();
-          kernel.dispatch([stateBuffer, paramBuffer, recordBuffer, statusBuffer, controlBuffer], part.workgroups);
+          kernel.dispatch([stateBuffer, chunkParams ?? paramBuffer, recordBuffer, statusBuffer, controlBuffer], part.workgroups);
           pacer.measured(part.workgroups, stepsNow, performance.now() - began);
           offset += Math.min(count - offset, part.workgroups * WORKGROUP_SIZE);
           await pacer.dispatched(base + (offset >= count ? stepsNow : 0));
@@ -208,6 +219,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
       recordBuffer.destroy();
       statusBuffer.destroy();
       controlBuffer.destroy();
+      chunkParams?.destroy();
     }
   }
 
@@ -215,11 +227,12 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
    * Puts each failed trajectory at its last finite state: the same trajectory run again alone for the steps
    * before its failure, with the dispatches split as in the batch run (so the state is the one the run had).
    */
-  async function lastFiniteStates(q0: Float64Array, p0: Float64Array, t0: number, out: Accumulated, failures: ChunkContext['failures'], control: RunControl): Promise<void> {
+  async function lastFiniteStates(q0: Float64Array, p0: Float64Array, t0: number, out: Accumulated, failures: ChunkContext['failures'], control: RunControl, tp: TrajectoryParams | null): Promise<void> {
     for (const f of failures) {
       const one: Accumulated = { q: new Float64Array(n), p: new Float64Array(n), iterationsTotal: 0, iterationsMax: 0 };
       const qs = q0.slice(f.trajectory * n, (f.trajectory + 1) * n), ps = p0.slice(f.trajectory * n, (f.trajectory + 1) * n);
-      await runChunk(qs, ps, 0, 1, f.step, t0, 0, 0, one, { control, failures: [] }, { checked: true, perDispatch: f.perDispatch });
+      const params = tp === null ? {} : { params: sliceTrajectoryParams(tp, f.trajectory, 1) };
+      await runChunk(qs, ps, 0, 1, f.step, t0, 0, 0, one, { control, failures: [] }, { checked: true, perDispatch: f.perDispatch, ...params });
       out.q.set(one.q, f.trajectory * n);
       out.p.set(one.p, f.trajectory * n);
     }
@@ -235,6 +248,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     gpu,
     async run(options: RunOptions): Promise<RunResult> {
       const { batch, steps, record, recordInitial, t0 } = checkRunOptions(options, n, 'f32');
+      const tp = trajectoryParams(h, options.params, batch, 'f32');
       const onFailure = onFailureMode(options.onFailure);
       const control = new RunControl(options, 'run', steps);
       control.throwIfAborted();
@@ -247,10 +261,10 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
       const failures: ChunkContext['failures'] = [];
       for (let first = 0; first < batch; first += chunkLimit) {
         const count = Math.min(chunkLimit, batch - first);
-        await runChunk(q, p, first, count, steps, t0, record, recordCount, out, { control: control.phase(first / batch, count / batch), failures });
+        await runChunk(q, p, first, count, steps, t0, record, recordCount, out, { control: control.phase(first / batch, count / batch), failures }, tp === null ? {} : { params: tp });
       }
       if (failures.length > 0 && onFailure === 'throw') throw runFailureError(program.method, dt, failures, { batch, label: 'gpu f32' });
-      if (failures.length > 0) await lastFiniteStates(q, p, options.t0 ?? 0, out, failures, control);
+      if (failures.length > 0) await lastFiniteStates(q, p, options.t0 ?? 0, out, failures, control, tp);
       control.report(1, 1);
       const { iterationsTotal, iterationsMax, ...result } = out;
       if (program.implicit) result.stats = { iterations: { mean: iterationsTotal! / (steps * batch), max: iterationsMax! } };
@@ -271,7 +285,11 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
       return kernelExport({ wgsl, entryPoint: 'main', otherEntryPoints: ['mainChecked', 'mainRecord'], program, dt, maxStepsPerDispatch, limits: adapterLimits(gpu) });
     },
     dispose() {
-      life.dispose(() => paramBuffer.destroy());
+      life.dispose(() => {
+        paramBuffer.destroy();
+        // Free the cached pipelines of this stepper's modules (kernel.ts bounds the cache; this returns them early).
+        for (const module of [wgsl, ...[...sweepKernels.values()].map((set) => set.wgsl)]) dropPipelines(gpu, module);
+      });
     },
   };
   const adjointBackend = gpuAdjointBackend({
@@ -287,13 +305,3 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
   });
   return life.guard(stepper);
 }
-
-/** Joins kernels emitted with entry point `main` into one WGSL module: shared declarations once, each entry point renamed to its key. */
-function stepperModule(kernels: Record<string, string>): string {
-  const parts = Object.entries(kernels).map(([name, text]) => {
-    const at = text.indexOf('@compute');
-    return { head: text.slice(0, at), body: text.slice(at).replace('fn main(', `fn ${name}(`) };
-  });
-  return `${parts[0]!.head}${parts.map((p) => p.body).join('\n')}`;
-}
-
