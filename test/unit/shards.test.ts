@@ -104,7 +104,7 @@ describe.concurrent('darboux run --shard, darboux merge (spawned)', () => {
     expect(JSON.parse(tampered.stderr).error).toMatchObject({ code: 'INPUT', message: expect.stringMatching(/part-00003-of-00004\.npz: checksum mismatch/), details: { kind: 'checksum' } });
     expect(overlap.code).toBe(1);
     expect(overlap.stderr).toMatch(/members \[0, 2\) are in both .*part-00001-of-00004\.npz and .*part-00001-of-00002\.npz|members \[0, 2\) are in both .*part-00001-of-00002\.npz and .*part-00001-of-00004\.npz/);
-  }, 30_000);
+  }, 120_000); // spawns several CLI processes: slow on a loaded 2-core machine
 
   it('--shards N from JOB_COMPLETION_INDEX (0-based) and SLURM_ARRAY_TASK_ID (1-based); states from files; mixed runs refused', async () => {
     const batch = 6, dof = 2;
@@ -133,5 +133,5 @@ describe.concurrent('darboux run --shard, darboux merge (spawned)', () => {
     expectSameBits('files-full.npz', 'files-merged.npz');
     expect(mixed.code).toBe(1);
     expect(mixed.stderr).toMatch(/are parts of different runs: steps 40 vs 41/);
-  }, 30_000);
+  }, 120_000); // spawns several CLI processes: slow on a loaded 2-core machine
 });
