@@ -13,6 +13,9 @@ import { jacobianFunction } from './jacobian.js';
 import { threadedRunner, type CpuSettings } from './threaded-runner.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import { specializeParameters } from '../../integrators/specialize.js';
+import { runExtras } from '../sections.js';
+import { runSections } from './section-run.js';
+import { SECTION_MAX_DOF } from '../../codegen/section-js.js';
 import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
 
 /**
@@ -49,8 +52,11 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
       const onFailure = onFailureMode(options.onFailure);
       const control = new RunControl(options, 'run', steps);
       const args = { Q: q, P: p, params: h.paramValues as Float64Array[], batch, steps, dt, t0, record, recordQ: rq, recordP: rp };
+      const extras = runExtras(h, options, { dt, t0, steps, batch, record, maxDof: SECTION_MAX_DOF });
       // Threaded particle runs happen in workers (the main thread only awaits them): one call, no windows.
-      const status = threaded === null ? await runWindowed(runner, args, control) : await threadedRun(threaded, args, control);
+      const status = extras !== null
+        ? await runSections(args, { program: specialized, settings: fixedPoint, plain: runner, ...extras }, control)
+        : threaded === null ? await runWindowed(runner, args, control) : await threadedRun(threaded, args, control);
       if (status.failures.length > 0 && onFailure === 'throw') {
         throw runFailureError(program.method, dt, status.failures, { batch, start: { system: h, q0: options.q0 } });
       }
@@ -60,6 +66,8 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
         result.stats = { iterations: { mean: steps > 0 ? status.iterationsTotal / (steps * batch) : 0, max: status.iterationsMax } };
       }
       if (recorded !== null) result.record = recorded.record;
+      if (extras?.saved) result.saved = extras.saved;
+      if (extras?.sectionOut) result.section = extras.sectionOut;
       return result;
     },
     async vjp(options: VjpOptions): Promise<VjpResult> {
