@@ -8,7 +8,7 @@
  * batch × max × dof; `saved.q`/`saved.p` are save × batch × dof (as `record`).
  */
 import { DarbouxError, showValue } from '../errors.js';
-import { index } from '../ir/build.js';
+import { add, dot, index, sub } from '../ir/build.js';
 import { Expr } from '../ir/expr.js';
 import { FORMULA_FUNCTIONS, parseFormula } from '../ir/parser.js';
 import { topologicalOrder } from '../ir/traverse.js';
@@ -205,6 +205,21 @@ export function savedArrays(saveSteps: Int32Array, q0: ArrayLike<number>, p0: Ar
   return saved;
 }
 
+/**
+ * dg/dt along the flow of a Hamiltonian system as an expression: ∇_q g·∂H/∂p − ∇_p g·∂H/∂q + ∂g/∂t (SPEC for a
+ * system without H: its vector field locates the crossings).
+ *
+ * @example
+ * sectionRate(h, index(h.q, 1)); // ẏ = ∂H/∂p_y
+ */
+export function sectionRate(system: System, g: Expr): Expr {
+  const H = (system as { H?: unknown }).H;
+  if (!(H instanceof Expr)) throw new DarbouxError('SPEC', 'sections need a Hamiltonian system (its vector field locates the crossings)', { dof: system.dof });
+  const [gq, gp, gt] = gradient(g, [system.q, system.p, system.time]);
+  const [Hq, Hp] = gradient(H, [system.q, system.p]);
+  return add(gt!, sub(dot(gq!, Hp!), dot(gp!, Hq!)));
+}
+
 /** g and its time derivative along the flow, dg/dt = ∇_q g·∂H/∂p − ∇_p g·∂H/∂q + ∂g/∂t, at a point. */
 export type SectionProbe = (q: Float64Array, p: Float64Array, t: number) => { g: number; rate: number };
 
@@ -215,21 +230,13 @@ export type SectionProbe = (q: Float64Array, p: Float64Array, t: number) => { g:
  * const probe = sectionProbe(h, index(h.q, 1)); probe(q, p, 0).rate; // ẏ = p_y
  */
 export function sectionProbe(system: System, g: Expr): SectionProbe {
-  const H = (system as { H?: unknown }).H;
-  if (!(H instanceof Expr)) throw new DarbouxError('SPEC', 'sections need a Hamiltonian system (its vector field locates the crossings)', { system: String(system) });
-  const [gq, gp, gt] = gradient(g, [system.q, system.p, system.time]);
-  const [Hq, Hp] = gradient(H, [system.q, system.p]);
-  const f = compileJs([system.q, system.p, system.time, ...system.params], [g, gq!, gp!, gt!, Hq!, Hp!]);
-  const n = system.dof;
-  const outs = [new Float64Array(1), new Float64Array(n), new Float64Array(n), new Float64Array(1), new Float64Array(n), new Float64Array(n)];
+  const f = compileJs([system.q, system.p, system.time, ...system.params], [g, sectionRate(system, g)]);
+  const outs = [new Float64Array(1), new Float64Array(1)];
   const tIn = new Float64Array(1);
   return (q, p, t) => {
     tIn[0] = t;
     f([q, p, tIn, ...system.paramValues], outs);
-    const [g0, gqv, gpv, gtv, hq, hp] = outs as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
-    let rate = gtv[0]!;
-    for (let i = 0; i < n; i++) rate += gqv[i]! * hp[i]! - gpv[i]! * hq[i]!;
-    return { g: g0[0]!, rate };
+    return { g: outs[0]![0]!, rate: outs[1]![0]! };
   };
 }
 

@@ -21,6 +21,9 @@ import { particleProgram } from '../../codegen/particle-analysis.js';
 import { particleGpuStepper, type ParticleKernelChoice } from './particle-stepper.js';
 import { controlWriter, decodeFailures, decodeStatus, loopBoundedSteps, refuseOversizedKernel } from './kernel-host.js';
 import { adapterLimits, kernelExport, type KernelExport } from './kernel-export.js';
+import { runExtras } from '../sections.js';
+import { gpuSectionRun, type GpuSectionContext } from './section-runs.js';
+import { WGSL_SECTION_MAX_DOF } from '../../codegen/section-wgsl.js';
 
 /** GPU-specific options of `compile`. */
 export interface GpuOptions {
@@ -238,6 +241,8 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
       const onFailure = onFailureMode(options.onFailure);
       const control = new RunControl(options, 'run', steps);
       control.throwIfAborted();
+      const extras = runExtras(h, options, { dt, t0, steps, batch, record, maxDof: WGSL_SECTION_MAX_DOF });
+      if (extras !== null) return gpuSectionRun(sectionContext, options, { batch, steps, t0, record }, extras, control);
       const q = Float64Array.from(options.q0), p = Float64Array.from(options.p0);
       const recordCount = record > 0 ? Math.floor(steps / record) : 0;
       const out: Accumulated = { q: new Float64Array(batch * n), p: new Float64Array(batch * n), iterationsTotal: 0, iterationsMax: 0 };
@@ -273,6 +278,10 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     dispose() {
       life.dispose(() => paramBuffer.destroy());
     },
+  };
+  const sectionContext: GpuSectionContext = {
+    gpu, program: kernelProgram, dt, settings, paramBuffer, maxWorkgroups, bindingLimit, sizing, kernels: new Map(),
+    dispatchBudget: options.dispatchBudget ?? 2e9, ...(options.stepsPerDispatch !== undefined ? { stepsPerDispatch: options.stepsPerDispatch } : {}),
   };
   const adjointBackend = gpuAdjointBackend({
     program,
