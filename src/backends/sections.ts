@@ -25,7 +25,7 @@ export interface SectionOptions {
   expr: string | Expr;
   /** +1: only where g goes from negative to non-negative; −1: positive to non-positive; 0 (default): both. */
   direction?: 1 | -1 | 0;
-  /** Crossings stored per trajectory (default 1 000 000 / batch, at least 1); later ones are counted in `overflowed`. */
+  /** Crossings stored per trajectory (default 1000, at most 10⁶ / batch, at least 1); later ones are counted in `overflowed`. */
   max?: number;
   /** End each trajectory at its first crossing (an event): its final state is the crossing state. */
   stop?: boolean;
@@ -83,7 +83,7 @@ export function resolveSection(system: System, section: unknown, batch: number):
   if (direction !== 1 && direction !== -1 && direction !== 0) {
     throw new DarbouxError('OPTION', `section.direction must be 1, -1 or 0, got ${showValue(direction)}`, { name: 'section.direction', value: showValue(direction) });
   }
-  const max = s.max ?? Math.max(1, Math.floor(1e6 / batch));
+  const max = s.max ?? Math.max(1, Math.min(1000, Math.floor(1e6 / batch)));
   if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 1 || max * batch > 2 ** 28) {
     throw new DarbouxError('OPTION', `section.max must be a positive integer with max·batch ≤ 2^28, got ${showValue(max)} (batch ${batch})`, { name: 'section.max', value: showValue(max) });
   }
@@ -230,12 +230,26 @@ export type SectionProbe = (q: Float64Array, p: Float64Array, t: number) => { g:
  * const probe = sectionProbe(h, index(h.q, 1)); probe(q, p, 0).rate; // ẏ = p_y
  */
 export function sectionProbe(system: System, g: Expr): SectionProbe {
+  let bySystem = probeCache.get(system);
+  if (bySystem === undefined) probeCache.set(system, (bySystem = new Map()));
+  let probe = bySystem.get(g);
+  if (probe === undefined) bySystem.set(g, (probe = compileProbe(system, g)));
+  return probe;
+}
+
+const probeCache = new WeakMap<System, Map<Expr, SectionProbe>>();
+
+/** The compiled probe of `sectionProbe`. */
+function compileProbe(system: System, g: Expr): SectionProbe {
   const f = compileJs([system.q, system.p, system.time, ...system.params], [g, sectionRate(system, g)]);
   const outs = [new Float64Array(1), new Float64Array(1)];
   const tIn = new Float64Array(1);
+  const inputs: Float64Array[] = [new Float64Array(0), new Float64Array(0), tIn, ...system.paramValues];
   return (q, p, t) => {
     tIn[0] = t;
-    f([q, p, tIn, ...system.paramValues], outs);
+    inputs[0] = q;
+    inputs[1] = p;
+    f(inputs, outs);
     return { g: outs[0]![0]!, rate: outs[1]![0]! };
   };
 }

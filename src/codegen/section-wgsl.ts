@@ -67,7 +67,9 @@ export function wgslSectionKernel(program: StepProgram, settings: FixedPointSett
     carries: { preLoop: carries.preLoop, assign: carries.assign(extra, WGSL_KERNEL_INDENT.step) },
     stepLoads: section?.stepLoads ?? [],
     iterations: iterations ? [iterations] : [],
-    finiteCheck: 'break',
+    // As the plain kernels: implicit steps stop at a non-finite state; explicit ones flag it without a
+    // data-dependent exit (llvmpipe keeps its lanes in lockstep). Either way the host then rejects the run.
+    finiteCheck: program.implicit ? 'break' : 'select',
     record: false,
     hooks: {
       beforeLoop: [

@@ -8,6 +8,7 @@ import { DarbouxError } from '../../errors.js';
 import { STATUS_WORDS, WORKGROUP_SIZE } from '../../codegen/kernel-words.js';
 import { CROSSING_LOOP_ITERATIONS, SECTION_CONTROL_WORDS, SECTION_HEADER_WORDS, wgslSectionKernel } from '../../codegen/section-wgsl.js';
 import type { FixedPointSettings } from '../../codegen/step-body.js';
+import type { KernelLoopIterations } from '../../codegen/emit-wgsl.js';
 import type { Expr } from '../../ir/expr.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import { createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type ComputeKernel, type Gpu } from '../../runtime/index.js';
@@ -31,8 +32,8 @@ export interface GpuSectionContext {
   dispatchBudget: number;
   stepsPerDispatch?: number;
   sizing: DispatchSizing;
-  /** Section kernels by section function (null: saved steps only). */
-  kernels: Map<Expr | null, Promise<ComputeKernel>>;
+  /** Section kernels by section function (null: saved steps only), with their loop iterations. */
+  kernels: Map<Expr | null, Promise<{ kernel: ComputeKernel; loopIterations: KernelLoopIterations }>>;
 }
 
 /**
@@ -55,11 +56,10 @@ export async function gpuSectionRun(c: GpuSectionContext, options: RunOptions, r
   }
   const g = section?.g ?? null;
   if (!c.kernels.has(g)) {
-    const { wgsl } = wgslSectionKernel(program, c.settings, g, g === null ? null : sectionRate(program.system, g));
-    c.kernels.set(g, createComputeKernel(c.gpu, { wgsl, entryPoint: 'main', label: `darboux-${program.method}-section` }));
+    const { wgsl, loopIterations } = wgslSectionKernel(program, c.settings, g, g === null ? null : sectionRate(program.system, g));
+    c.kernels.set(g, createComputeKernel(c.gpu, { wgsl, entryPoint: 'main', label: `darboux-${program.method}-section` }).then((kernel) => ({ kernel, loopIterations })));
   }
-  const kernel = await c.kernels.get(g)!;
-  const { loopIterations } = wgslSectionKernel(program, c.settings, null, null);
+  const { kernel, loopIterations } = await c.kernels.get(g)!;
   // Located crossings run extra loop iterations: leave llvmpipe's per-invocation bound room for them.
   const bound = Math.max(1, Math.floor(loopBoundedSteps(c.gpu, { ...loopIterations, prologue: loopIterations.prologue + 2 * CROSSING_LOOP_ITERATIONS }, c.settings.maxIterations, program.method) / 2));
   const perDispatch = Math.min(steps, c.stepsPerDispatch ?? Math.max(1, Math.min(Math.floor(c.dispatchBudget / (batch * Math.max(1, n * 8))), bound)));
