@@ -290,3 +290,15 @@ export function runExtras(
     saved: options.saveAt === undefined && options.saveAtSteps === undefined ? null : savedArrays(saveSteps, options.q0, options.p0, run.batch, system.dof, run.dt, run.t0),
   };
 }
+
+/**
+ * OPTION for `section`, `saveAt` or `saveAtSteps` given to a stepper that does not take them (`where` names it).
+ *
+ * @example
+ * refuseSectionOptions(options, 'the GPU particle kernels'); // throws when options.section is set
+ */
+export function refuseSectionOptions(options: { section?: unknown; saveAt?: unknown; saveAtSteps?: unknown }, where: string): void {
+  const given = (['section', 'saveAt', 'saveAtSteps'] as const).find((name) => options[name] !== undefined);
+  if (given === undefined) return;
+  throw new DarbouxError('OPTION', `${given} is not available on ${where}: use the per-trajectory kernels (compile with particleKernel: 'off') or the CPU backend`, { name: given });
+}

@@ -16,6 +16,7 @@ import type { StepProgram } from '../../integrators/step-program.js';
 import { acquireGpu, createComputeKernel, createStorageBuffer, type AdapterChoice, type Gpu } from '../../runtime/index.js';
 import { jacobianFunction } from '../cpu/jacobian.js';
 import { checkRunOptions } from '../checks.js';
+import { refuseSectionOptions } from '../sections.js';
 import { recordArrays } from '../record-arrays.js';
 import { checkJacobianPoint, stepperLifetime } from '../input-checks.js';
 import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
@@ -143,6 +144,7 @@ export async function particleGpuStepper(program: StepProgram, pp: ParticleProgr
     kernel: kind,
     async run(runOptions: RunOptions): Promise<RunResult> {
       const { batch, steps, record, recordInitial } = checkRunOptions(runOptions, dof, 'f32');
+      refuseSectionOptions(runOptions, 'the GPU particle kernels');
       const q = Float64Array.from(runOptions.q0), p = Float64Array.from(runOptions.p0);
       const recordCount = record > 0 ? Math.floor(steps / record) : 0;
       const out: RunResult = { q: new Float64Array(batch * dof), p: new Float64Array(batch * dof) };
