@@ -5,7 +5,10 @@
  * corrections of the fractional step τ with the step's own map Φ_τ).
  *
  * Layouts: `section.t` is batch × max (trajectory b's k-th crossing at b·max + k), `section.q`/`section.p` are
- * batch × max × dof; `saved.q`/`saved.p` are save × batch × dof (as `record`).
+ * batch × max × dof; `saved.q`/`saved.p` are save × batch × dof (as `record`). Crossing times are
+ * t0 + n·dt + τ (n the crossing step, dt the nominal step size, in f64 on both backends). The CPU runs these with
+ * its single-threaded section runner (the `threads` setting does not apply); systems up to 64 dof on the CPU and
+ * 32 on the GPU.
  */
 import { DarbouxError, showValue } from '../errors.js';
 import { add, dot, index, sub } from '../ir/build.js';
