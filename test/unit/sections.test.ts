@@ -90,6 +90,17 @@ describe('Poincaré sections on the CPU', () => {
     expect(saved.saved!.q[1]).toBeNaN();
   });
 
+  it('negative dt: crossings backwards in time and saveAt at decreasing times', async () => {
+    const st = await compile(oscillator, { method: 'yoshida8', dt: -0.01, backend: 'cpu' });
+    const r = await st.run({ q0: [1], p0: [0], steps: 500, section: { expr: 'x' }, saveAt: [-0.5, -1] });
+    // x = cos t: x = 0 at t = −π/2 and −3π/2 going backwards.
+    expect(r.section!.count[0]).toBe(2);
+    expect(Math.abs(r.section!.t[0]! + Math.PI / 2)).toBeLessThan(1e-12);
+    expect(Math.abs(r.section!.t[1]! + 1.5 * Math.PI)).toBeLessThan(1e-12);
+    expect(Array.from(r.saved!.steps)).toEqual([50, 100]);
+    expect(Math.abs(r.saved!.q[1]! - Math.cos(1))).toBeLessThan(1e-12);
+  });
+
   it('hermiteRoot: the root of the cubic interpolant', () => {
     expect(hermiteRoot(-1, 2, 1, 2)).toBeCloseTo(0.5, 15);
     // g(u) = u³ − 0.125: g0 = −0.125, g0′ = 0, g1 = 0.875, g1′ = 3 → root 0.5.
