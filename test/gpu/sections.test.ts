@@ -50,6 +50,22 @@ describe('Poincaré sections on the GPU', () => {
     gpu.dispose();
   });
 
+  it('a section of q, the time and a parameter (rk4): GPU crossings equal the CPU ones to f32 accuracy', async () => {
+    const h = henonHeiles().hamiltonian;
+    const options = { q0: [0.1, 0, 0.2, 0.05], p0: [0.05, 0.45, 0.1, 0.3], batch: 2, steps: 1000, section: { expr: 'x - 0.05*lam*cos(t)', direction: -1 as const, max: 5 } };
+    const [gpu, cpu] = [await compile(h, { method: 'rk4', dt: 0.02, backend: 'gpu' }), await compile(h, { method: 'rk4', dt: 0.02, backend: 'cpu' })];
+    const [g, c] = [(await gpu.run(options)).section!, (await cpu.run(options)).section!];
+    expect(Array.from(g.count)).toEqual(Array.from(c.count));
+    for (let b = 0; b < 2; b++) {
+      for (let k = 0; k < c.count[b]!; k++) {
+        const slot = b * 5 + k;
+        expect(Math.abs(g.t[slot]! - c.t[slot]!)).toBeLessThan(1e-5);
+        expect(Math.abs(g.q[2 * slot]! - 0.05 * Math.cos(g.t[slot]!))).toBeLessThan(1e-6);
+      }
+    }
+    gpu.dispose();
+  });
+
   it('stop: the event ends the trajectory at the crossing state; saveAt equals record at the same steps', async () => {
     const st = await compile(oscillator, { method: 'leapfrog', dt: 0.01, backend: 'gpu' });
     const ev = await st.run({ q0: [1, 0.1], p0: [0, 0], batch: 2, steps: 1000, section: { expr: 'x^2 - 0.09', direction: -1, stop: true } });
