@@ -36,12 +36,12 @@ export const CROSSING_LOOP_ITERATIONS = 40;
 
 /**
  * The section kernel for an explicit program, the section function `g` and its rate dg/dt along the flow (both
- * null: saved steps only), with its loop iterations (as `wgslStepperKernel`).
+ * null: saved steps only), with its loop iterations (as `wgslStepperKernel`); `saves` false leaves out the save branch.
  *
  * @example
  * const { wgsl } = wgslSectionKernel(leapfrogStep(h), WGSL_FIXED_POINT, g, rate);
  */
-export function wgslSectionKernel(program: StepProgram, settings: FixedPointSettings, g: Expr | null, rate: Expr | null): { wgsl: string; loopIterations: KernelLoopIterations } {
+export function wgslSectionKernel(program: StepProgram, settings: FixedPointSettings, g: Expr | null, rate: Expr | null, saves = true): { wgsl: string; loopIterations: KernelLoopIterations } {
   const h = program.system;
   const n = h.dof;
   const lowering = new Lowering(wgslTarget, { prefix: 'v' });
@@ -53,7 +53,6 @@ export function wgslSectionKernel(program: StepProgram, settings: FixedPointSett
   const paramPrologue = bindParams(lowering, h.params);
   const { next, extra, iterations, invariantLines, carries, usesTime, loopIterations } = lowerStepper(lowering, program, { q: qv, p: pv }, settings, WGSL_KERNEL_INDENT);
   const section = g !== null && rate !== null ? crossingLines(lowering, program, settings, g, rate, qv, pv) : null;
-  const idx = Array.from({ length: n }, (_, i) => i);
   const wgsl = wgslKernelSkeleton({
     direction: 'forward',
     dof: n,
@@ -86,20 +85,29 @@ export function wgslSectionKernel(program: StepProgram, settings: FixedPointSett
         ...(section?.beforeLoop ?? []),
       ],
       stepEnd: [
-        '    if (step + 1u == nextSave) {',
-        `      let at = savedBase + (saveAt * dControl.batch + b) * ${n}u;`,
-        `      let pAt = at + dControl.saveCount * dControl.batch * ${n}u;`,
-        ...idx.map((i) => `      dOut[at + ${i}u] = ${elementOf(qv, i)}; dOut[pAt + ${i}u] = ${elementOf(pv, i)};`),
-        '      saveAt++;',
-        '      nextSave = 0xffffffffu;',
-        '      if (saveAt < dControl.saveCount) { nextSave = dStatus[saveList + saveAt]; }',
-        '    }',
+        // Without saved steps the branch is left out (a per-step branch slows software adapters' lockstep lanes).
+        ...(saves ? saveLines(n, qv, pv) : []),
         ...(section?.stepEnd ?? []),
       ],
     },
     epilogue: ['  dStatus[hBase + 3u] = saveAt;'],
   });
   return { wgsl: `${wgsl}\n${HERMITE_ROOT_WGSL}`, loopIterations: { ...loopIterations, perStep: loopIterations.perStep + (section ? 1 : 0) } };
+}
+
+/** The save branch at the end of a step: the state after `nextSave` steps into its saved slot. */
+function saveLines(n: number, qv: Value, pv: Value): string[] {
+  const idx = Array.from({ length: n }, (_, i) => i);
+  return [
+    '    if (step + 1u == nextSave) {',
+    `      let at = savedBase + (saveAt * dControl.batch + b) * ${n}u;`,
+    `      let pAt = at + dControl.saveCount * dControl.batch * ${n}u;`,
+    ...idx.map((i) => `      dOut[at + ${i}u] = ${elementOf(qv, i)}; dOut[pAt + ${i}u] = ${elementOf(pv, i)};`),
+    '      saveAt++;',
+    '      nextSave = 0xffffffffu;',
+    '      if (saveAt < dControl.saveCount) { nextSave = dStatus[saveList + saveAt]; }',
+    '    }',
+  ];
 }
 
 /** Binds a helper lowering's inputs: q, p to the given registers, dt and time to code, parameters as `bindParams` did. */

@@ -32,8 +32,8 @@ export interface GpuSectionContext {
   dispatchBudget: number;
   stepsPerDispatch?: number;
   sizing: DispatchSizing;
-  /** Section kernels by section function (null: saved steps only), with their loop iterations. */
-  kernels: Map<Expr | null, Promise<{ kernel: ComputeKernel; loopIterations: KernelLoopIterations }>>;
+  /** Section kernels by section function (null: saved steps only) and whether they save steps, with their loop iterations. */
+  kernels: Map<Expr | null, Map<boolean, Promise<{ kernel: ComputeKernel; loopIterations: KernelLoopIterations }>>>;
 }
 
 /**
@@ -54,12 +54,14 @@ export async function gpuSectionRun(c: GpuSectionContext, options: RunOptions, r
   if (Math.max(outFloats, statusWords) * 4 > c.bindingLimit) {
     throw new DarbouxError('INPUT', `section slots and saved states of ${batch} trajectories need ${Math.max(outFloats, statusWords) * 4} bytes, over the device limit ${c.bindingLimit}; lower section.max, save fewer steps or split the batch`, { batch, max, saves: saveSteps.length });
   }
-  const g = section?.g ?? null;
-  if (!c.kernels.has(g)) {
-    const { wgsl, loopIterations } = wgslSectionKernel(program, c.settings, g, g === null ? null : sectionRate(program.system, g));
-    c.kernels.set(g, createComputeKernel(c.gpu, { wgsl, entryPoint: 'main', label: `darboux-${program.method}-section` }).then((kernel) => ({ kernel, loopIterations })));
+  const g = section?.g ?? null, saves = saveSteps.length > 0;
+  let byG = c.kernels.get(g);
+  if (byG === undefined) c.kernels.set(g, (byG = new Map()));
+  if (!byG.has(saves)) {
+    const { wgsl, loopIterations } = wgslSectionKernel(program, c.settings, g, g === null ? null : sectionRate(program.system, g), saves);
+    byG.set(saves, createComputeKernel(c.gpu, { wgsl, entryPoint: 'main', label: `darboux-${program.method}-section` }).then((kernel) => ({ kernel, loopIterations })));
   }
-  const { kernel, loopIterations } = await c.kernels.get(g)!;
+  const { kernel, loopIterations } = await byG.get(saves)!;
   // Located crossings run extra loop iterations: leave llvmpipe's per-invocation bound room for them.
   const bound = Math.max(1, Math.floor(loopBoundedSteps(c.gpu, { ...loopIterations, prologue: loopIterations.prologue + 2 * CROSSING_LOOP_ITERATIONS }, c.settings.maxIterations, program.method) / 2));
   const perDispatch = Math.min(steps, c.stepsPerDispatch ?? Math.max(1, Math.min(Math.floor(c.dispatchBudget / (batch * Math.max(1, n * 8))), bound)));
