@@ -1,5 +1,8 @@
 /** The Stepper contract shared by the CPU and GPU backends. */
 import type { RunControlOptions } from './run-control.js';
+import type { SavedResult, SectionOptions, SectionResult } from './sections.js';
+
+export type { SavedResult, SectionOptions, SectionResult } from './sections.js';
 
 export type { Progress, RunControlOptions } from './run-control.js';
 
@@ -70,6 +73,19 @@ export interface RunOptions extends RunControlOptions {
    * await st.run({ q0, p0, steps: 1000, batch: 4096, params: { lam } });
    */
   params?: Record<string, number | ArrayLike<number>>;
+  /**
+   * Save the state at these times, written by the kernel into `result.saved`. Each must be a step time
+   * t0 + k·dt (k an integer, within rounding; OPTION otherwise: no interpolation), strictly increasing in k and
+   * within the run (0 ≤ k ≤ steps; k = 0 is the initial state).
+   */
+  saveAt?: readonly number[];
+  /** As `saveAt`, by step count k (the state after k steps). */
+  saveAtSteps?: readonly number[];
+  /**
+   * A Poincaré section / event: each trajectory records its crossings of g = 0, located to rounding inside the
+   * step, into `result.section` (see `SectionOptions`, `SectionResult`).
+   */
+  section?: SectionOptions;
 }
 
 /** Result of `Stepper.run`. */
@@ -88,6 +104,10 @@ export interface RunResult {
    * NO_CONVERGENCE the residual.
    */
   status?: TrajectoryStatus[];
+  /** With `saveAt` / `saveAtSteps`: the states at those steps (save × batch × dof). */
+  saved?: SavedResult;
+  /** With `section`: the crossings of each trajectory (batch × max slots). */
+  section?: SectionResult;
 }
 
 /** How `Stepper.vjp` gets the forward states the backward pass differentiates at. */

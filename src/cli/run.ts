@@ -9,6 +9,7 @@ import { chooseStates, chooseSystem, STATE_HELP, STATE_OPTIONS, SYSTEM_HELP, SYS
 import { printJson, printStateCsv, rowsOf } from './output.js';
 import { progressLine, type CliStreams } from './terminal.js';
 import { fileDigest, partPath, SHARD_HELP, SHARD_OPTIONS, shardPlan, writeManifest } from './shard.js';
+import { SECTION_RUN_HELP, SECTION_RUN_OPTIONS, sectionRunFlags, writeSectionOutputs } from './run-sections.js';
 
 /** Flags of `compile` every integrating command takes. */
 export const STEPPER_OPTIONS = {
@@ -23,6 +24,7 @@ const OPTIONS = {
   'save-every': { type: 'string' },
   out: { type: 'string', short: 'o' },
   ...SHARD_OPTIONS,
+  ...SECTION_RUN_OPTIONS,
 } as const;
 
 /** The usage text of `darboux run` (its --help, and the message of a usage error). */
@@ -40,6 +42,7 @@ Options:
   --steps N          steps (required)
   --backend B        cpu (f64, default), gpu (f32 WGSL) or auto
   --save-every K     also record every K-th state: frames t, qs, ps (the initial state first)
+${SECTION_RUN_HELP}
   --out, -o FILE     .npz, .npy, .csv or .json (default: the final state as CSV on stdout)
   --json             a JSON summary on stdout (with the final state when there is no --out)
   --quiet            no progress or log on stderr (and one st.run call: progress runs the steps in chunks,
@@ -149,6 +152,9 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
     throw new UsageError(`a .${format} file holds one table (the frames), so the final state must be a frame: --steps ${steps} is not a multiple of --save-every ${every}; use .npz or .json`, 'run');
   }
   const backend = backendFlag('run', values.backend);
+  const sectionFlags = sectionRunFlags(values);
+  const sections = Object.keys(sectionFlags).length > 0;
+  if (sections && (format === 'csv' || format === 'npy')) throw new UsageError('--section and --save-at write arrays beside --out: use .npz or .json', 'run');
   const { q0, p0, batch } = chooseStates('run', values, chosen, batchFlag, plan);
   const method = values.method ?? 'leapfrog';
   const st = await compile(h, { method, dt, backend });
@@ -156,7 +162,10 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
     const bar = progressLine(io, { total: steps, unit: 'steps', label: 'run', enabled: values.quiet !== true });
     const started = Date.now();
     const run = { q0, p0, batch, steps, ...(every ? { record: every } : {}) };
-    const result = values.quiet ? await st.run(run) : await runInChunks(st, run, (done) => bar.update(done));
+    // Sections and saved steps: one call, its own progress (chunks would split the crossings and saves).
+    const result = sections
+      ? await st.run({ ...run, ...sectionFlags, onProgress: ({ stepsDone }) => bar.update(stepsDone) })
+      : values.quiet ? await st.run(run) : await runInChunks(st, run, (done) => bar.update(done));
     bar.finish();
     const seconds = (Date.now() - started) / 1000;
     const traj = trajectoryFromRun(result, { q0, p0, batch, dt });
@@ -168,6 +177,7 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
       seconds, stepsPerSecond: seconds > 0 ? steps / seconds : null, energyError: energy,
       ...(traj.frames ? { frames: traj.frames.t.length, saveEvery: every } : {}),
       ...(result.stats ? { iterations: result.stats.iterations } : {}),
+      ...(sections ? writeSectionOutputs(out, result, h.dof) : {}),
       ...(plan ? { shard: { index: plan.index, count: plan.count }, members: { start: plan.start, end: plan.end } } : {}),
       ...(out !== undefined ? { out } : { q: rowsOf(result.q, h.dof), p: rowsOf(result.p, h.dof) }),
     };

@@ -118,6 +118,8 @@ export interface JsKernelParts {
   readonly iterations: readonly string[];
   /** Record the first pair every `recordEvery` steps into `recordQ`, `recordP` (when not null). */
   readonly record?: boolean;
+  /** Statements before each trajectory's step loop, and at the end of every step (registers hold the new state). */
+  readonly hooks?: { readonly trajectoryStart: readonly string[]; readonly stepEnd: readonly string[] };
 }
 
 /**
@@ -164,6 +166,7 @@ export function jsKernelSkeleton(parts: JsKernelParts): string {
       ? ['    let untilRecord = recordEvery > 0 ? recordEvery - (sFrom % recordEvery) : 0;', `    let recordAt = o + (recordEvery > 0 ? Math.floor(sFrom / recordEvery) * batch * ${n} : 0);`]
       : []),
     '    let failStep = -1, failKind = 0, failResidual = 0, failIterations = 0;',
+    ...(parts.hooks?.trajectoryStart ?? []),
     `    stepLoop: ${direction.stepLoop}`,
     ...(parts.usesTime ? [`${I}const time = tStart + s * dt;`] : []),
     ...(parts.stepLoads ?? []),
@@ -173,6 +176,7 @@ export function jsKernelSkeleton(parts: JsKernelParts): string {
     ...parts.carries.assign,
     ...handOver.afterCarries,
     ...record,
+    ...(parts.hooks?.stepEnd ?? []),
     '    }',
     `    if (failStep >= 0) ${collect ? `failures.push(${FAILURE_RECORD});` : `return { failure: ${FAILURE_RECORD}, iterationsTotal, iterationsMax };`}`,
     ...pairs.flatMap((pair) => storeLines(pair, n)),

@@ -137,6 +137,8 @@ export interface WgslKernelParts {
   readonly record?: boolean;
   /** Statements at the end of `main` (after the pairs are stored). */
   readonly epilogue?: readonly string[];
+  /** Statements before the step loop, and at the end of every step (registers hold the new state). */
+  readonly hooks?: { readonly beforeLoop: readonly string[]; readonly stepEnd: readonly string[] };
 }
 
 /**
@@ -176,6 +178,7 @@ function kernelHead(parts: WgslKernelParts): string[] {
     // Carried values are evaluated at this dispatch's first state, at the time of its first step (H may depend on t).
     ...(parts.usesTime && parts.carries.preLoop.length > 0 ? [`  let time = dControl.tStart + f32(${WGSL_DIRECTIONS[parts.direction].firstStep}) * dt;`] : []),
     ...parts.carries.preLoop,
+    ...(parts.hooks?.beforeLoop ?? []),
   ];
 }
 
@@ -201,6 +204,7 @@ function stepLoop(parts: WgslKernelParts): string[] {
     ...advanced.flatMap((pair) => idx.map((i) => `    ${e(pair.registers[0], i)} = ${pair.nextNames[0]}${i}; ${e(pair.registers[1], i)} = ${pair.nextNames[1]}${i};`)),
     ...stepCheckLines(parts.finiteCheck, advanced, n),
     ...(parts.record ? recordLines(advanced[0]!, n) : []),
+    ...(parts.hooks?.stepEnd ?? []),
     '  }',
   ];
 }

@@ -8,7 +8,7 @@ import { toPng } from './render.js';
 import { loadPlotLibraries } from './libraries.js';
 
 export type { PlotOptions, PlotOutput } from './render.js';
-export type { EnergyOptions, EnergySeries, PhaseOptions, SectionInput, SectionOptions } from './phase-space.js';
+export type { EnergyOptions, EnergySeries, PhaseOptions, RunSectionInput, SectionInput, SectionOptions } from './phase-space.js';
 export type { LossInput, GradientMemoryRow, RdfInput, RdfSeries } from './curves.js';
 
 /**

@@ -153,6 +153,35 @@ export interface SectionInput {
   p: ArrayLike<number>;
 }
 
+/**
+ * The section output of `run({ section })` (`result.section`): per trajectory b, `count[b]` crossings in slots
+ * b·max … b·max + count[b] − 1 of `t` (and × dof of `q`, `p`).
+ */
+export interface RunSectionInput {
+  max: number;
+  count: ArrayLike<number>;
+  t: ArrayLike<number>;
+  q: ArrayLike<number>;
+  p: ArrayLike<number>;
+}
+
+/** A run's section output as one list of crossings (trajectory by trajectory). */
+function flattenRunSection(s: RunSectionInput): SectionInput {
+  const batch = s.count.length, dof = s.q.length / Math.max(1, s.t.length);
+  const t: number[] = [], q: number[] = [], p: number[] = [];
+  for (let b = 0; b < batch; b++) {
+    for (let k = 0; k < s.count[b]!; k++) {
+      const slot = b * s.max + k;
+      t.push(s.t[slot]!);
+      for (let i = 0; i < dof; i++) {
+        q.push(s.q[slot * dof + i]!);
+        p.push(s.p[slot * dof + i]!);
+      }
+    }
+  }
+  return { count: t.length, t, q, p };
+}
+
 /** Options of {@link section}. */
 export interface SectionOptions extends PlotOptions {
   /** The degree of freedom i drawn as q_i against p_i (default 0). */
@@ -164,12 +193,15 @@ export interface SectionOptions extends PlotOptions {
 }
 
 /**
- * A Poincaré section: one dot (q_i, p_i) per crossing.
+ * A Poincaré section: one dot (q_i, p_i) per crossing, from a list of crossings or a run's `result.section`.
  *
  * @example
  * const svg = plot.section({ count: 2, t: [1, 2], q: [0, 0.1, 0, 0.2], p: [0.3, 0, 0.1, 0] }, { dof: 1 });
+ * const fromRun = plot.section((await st.run({ q0, p0, batch, steps, section: { expr: 'y', direction: 1 } })).section!);
  */
-export function section<O extends SectionOptions = { format?: 'svg' }>(crossings: SectionInput, options?: O): PlotOutput<O> {
+export function section<O extends SectionOptions = { format?: 'svg' }>(input: SectionInput | RunSectionInput, options?: O): PlotOutput<O> {
+  const runSection = input !== null && typeof input === 'object' && typeof input.count === 'object' && typeof (input as RunSectionInput).max === 'number';
+  const crossings = runSection ? flattenRunSection(input as RunSectionInput) : (input as SectionInput);
   const { count, t, q, p } = crossings ?? ({} as SectionInput);
   if (!Number.isInteger(count) || count < 1 || t?.length !== count || !q || !p || q.length !== p.length || q.length % count !== 0) {
     throw new DarbouxError('INPUT', `plot.section: needs { count, t, q, p } with count ≥ 1 crossings, t of length count and q, p of count × dof numbers (got count ${String(count)}, t ${String(t?.length)}, q ${String(q?.length)}, p ${String(p?.length)})`, { count });

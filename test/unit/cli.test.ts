@@ -94,6 +94,28 @@ describe.concurrent('darboux (spawned)', () => {
     out.t!.data.forEach((t, i) => expect(t).toBeCloseTo(i * 0.1, 12));
   });
 
+  it('run --section --save-at: crossings and saved states beside --out, equal bit for bit to st.run', async () => {
+    const res = await darboux(['run', '--model', 'henon-heiles', '--steps', '2000', '--method', 'yoshida4', '--section', 'y', '--section-direction', '1', '--save-at', '0.5,1.0', '--json', '--quiet', '--out', 'sec.npz']);
+    expect(res.code, res.stderr).toBe(0);
+    const summary = JSON.parse(res.stdout);
+    const model = henonHeiles();
+    const st = await compile(model.hamiltonian, { method: 'yoshida4', dt: model.dt, backend: 'cpu' });
+    const lib = await st.run({ q0: model.q0, p0: model.p0, steps: 2000, section: { expr: 'y', direction: 1 }, saveAt: [0.5, 1.0] });
+    st.dispose();
+    const count = lib.section!.count[0]!;
+    expect(summary.section).toMatchObject({ crossings: count, overflowed: 0, file: 'sec-section.npz' });
+    expect(summary.saved).toMatchObject({ t: [0.5, 1], file: 'sec-saved.npz' });
+    const crossings = readNpz(fs.readFileSync(path.join(dir, 'sec-section.npz')));
+    expect(crossings.q!.shape).toEqual([count, 2]);
+    expect(bits(crossings.t!.data)).toEqual(bits(lib.section!.t.subarray(0, count)));
+    expect(bits(crossings.p!.data)).toEqual(bits(lib.section!.p.subarray(0, 2 * count)));
+    const saved = readNpz(fs.readFileSync(path.join(dir, 'sec-saved.npz')));
+    expect(saved.qs!.shape).toEqual([2, 1, 2]);
+    expect(bits(saved.qs!.data)).toEqual(bits(lib.saved!.q));
+    const bad = await darboux(['run', '--model', 'henon-heiles', '--steps', '10', '--section-max', '5']);
+    expect(bad.code).toBe(2);
+  });
+
   it('run --json: a summary with the final state; a damaged input file exits 1 with a JSON error on stderr', async () => {
     fs.writeFileSync(path.join(dir, 'bad.npy'), 'not numpy');
     const [ok, bad] = await Promise.all([

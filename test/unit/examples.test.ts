@@ -52,6 +52,19 @@ const smoke: Record<string, Smoke> = {
       for (const method of ['leapfrog', 'gauss4']) expect(ratio(method)).toBeLessThan(1.5);
     },
   },
+  'henon-heiles-section.ts': {
+    args: ['--backend', 'cpu', '--batch', '200', '--steps', '4000'],
+    check: (out) => {
+      expect(out).toMatch(/on the CPU/);
+      // Columns: E, crossings, per orbit, chaotic fraction, chaotic coverage, max |H − E|, wall time.
+      const row = (E: string) => out.split('\n').find((line) => line.startsWith(`${E} `))!.trim().split(/\s+/).map(Number);
+      const [low, high] = [row('0.1250'), row('0.1667')];
+      expect(low[2]).toBeGreaterThan(20); // about one crossing per 2π/ω ≈ 7 time units over t = 200
+      expect(high[3]).toBeGreaterThan(low[3]! + 0.3); // the chaotic sea grows from E = 1/8 to 1/6
+      expect(high[4]).toBeLessThanOrEqual(1);
+      for (const r of [low, high]) expect(r[5]).toBeLessThan(1e-5);
+    },
+  },
   'hnn-greydanus.ts': {
     args: ['--steps', '20', '--hidden', '16,16', '--only', 'spring'],
     check: (out) => {

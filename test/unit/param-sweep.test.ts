@@ -70,6 +70,8 @@ describe('per-trajectory parameters on the CPU (run({ params }))', () => {
     const nan = await refusal(() => st.run({ ...base, params: { k: [1, NaN] } }));
     expect(nan).toMatchObject({ code: 'INPUT', details: { array: 'params.k', index: 1 } });
     expect((await refusal(() => st.run({ ...base, params: { eps: Infinity } }))).code).toBe('INPUT');
+    const withSection = await refusal(() => st.run({ ...base, params: { k: [1, 2] }, saveAtSteps: [2] }));
+    expect(withSection).toMatchObject({ code: 'OPTION', details: { option: 'params' } });
   });
 });
 

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DOMParser } from 'linkedom';
 import { afterAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { createRandom, parse, plot, radialDistribution, saveTrajectory, saveArrays, type Trajectory } from '../../src/index.js';
+import { compile, createRandom, parse, plot, radialDistribution, saveTrajectory, saveArrays, type Trajectory } from '../../src/index.js';
 import { main } from '../../src/cli/main.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'darboux-plot-'));
@@ -145,6 +145,18 @@ describe('plot.phase and plot.section', () => {
     });
     expect(() => plot.section({ count: 3, t: [0, 1], q: [0, 0, 0], p: [0, 0, 0] })).toThrow(/count/);
     expect(() => plot.section({ count: 1, t: [0], q: [0, 0], p: [0, 0] }, { dof: 2 })).toThrow(/dof/);
+  });
+
+  it("section: a run's result.section (per-trajectory slots) gives one dot per stored crossing", async () => {
+    const h = parse({ q: ['x', 'y'], p: ['px', 'py'], H: '(px^2 + py^2)/2 + (x^2 + 2*y^2)/2' });
+    const st = await compile(h, { method: 'leapfrog', dt: 0.05, backend: 'cpu' });
+    const r = await st.run({ q0: [0.1, 0, 0.2, 0], p0: [0, 0.3, 0.1, 0.2], batch: 2, steps: 400, section: { expr: 'y', direction: 1, max: 8 } });
+    const s = r.section!;
+    const svg = svgOf(plot.section(s));
+    const dots = Array.from(svg.querySelectorAll('g[aria-label="dot"] circle'));
+    expect(dots.length).toBe(s.count[0]! + s.count[1]!);
+    const x = axis(svg, 'x', false);
+    expect(x.invert(Number(dots[s.count[0]!]!.getAttribute('cx')))).toBeCloseTo(s.q[2 * 8]!, 4);
   });
 });
 

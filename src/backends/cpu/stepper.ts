@@ -2,7 +2,7 @@ import { JS_FIXED_POINT } from '../../codegen/emit-js-stepper.js';
 import { cpuAdjointBackend } from './adjoint.js';
 import { jsRunners } from './runners.js';
 import { runWithTrajectoryParams, trajectoryRunner } from './trajectory-runs.js';
-import { trajectoryParams } from '../run-params.js';
+import { refuseSweepWithSections, trajectoryParams } from '../run-params.js';
 import type { JsRunner } from '../../codegen/emit-js-stepper.js';
 import { checkRunOptions } from '../checks.js';
 import { recordArrays } from '../record-arrays.js';
@@ -17,6 +17,9 @@ import { threadedRunner, type CpuSettings } from './threaded-runner.js';
 import { TrajectoryPool } from './trajectory-threads.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import { specializeParameters } from '../../integrators/specialize.js';
+import { runExtras } from '../sections.js';
+import { runSections } from './section-run.js';
+import { SECTION_MAX_DOF } from '../../codegen/section-js.js';
 import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
 
 /**
@@ -56,14 +59,18 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
       const onFailure = onFailureMode(options.onFailure);
       const control = new RunControl(options, 'run', steps);
       const args = { Q: q, P: p, params: h.paramValues as Float64Array[], batch, steps, dt, t0, record, recordQ: rq, recordP: rp };
+      const extras = runExtras(h, options, { dt, t0, steps, batch, record, maxDof: SECTION_MAX_DOF });
       // Threaded particle runs happen in workers (the main thread only awaits them): one call, no windows.
       const tp = trajectoryParams(h, options.params, batch);
+      if (tp !== null && extras !== null) refuseSweepWithSections();
       const status =
-        tp !== null
-          ? await runWithTrajectoryParams(trajectoryRunner(program, fixedPoint, tp, sweepRunners), args, tp, control)
-          : threaded === null
-            ? await trajectories!.run(args, control)
-            : await threadedRun(threaded, args, control);
+        extras !== null
+          ? await runSections(args, { program: specialized, settings: fixedPoint, plain: runner, ...extras }, control)
+          : tp !== null
+            ? await runWithTrajectoryParams(trajectoryRunner(program, fixedPoint, tp, sweepRunners), args, tp, control)
+            : threaded === null
+              ? await trajectories!.run(args, control)
+              : await threadedRun(threaded, args, control);
       if (status.failures.length > 0 && onFailure === 'throw') {
         throw runFailureError(program.method, dt, status.failures, { batch, start: { system: h, q0: options.q0 } });
       }
@@ -73,6 +80,8 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
         result.stats = { iterations: { mean: steps > 0 ? status.iterationsTotal / (steps * batch) : 0, max: status.iterationsMax } };
       }
       if (recorded !== null) result.record = recorded.record;
+      if (extras?.saved) result.saved = extras.saved;
+      if (extras?.sectionOut) result.section = extras.sectionOut;
       return result;
     },
     async vjp(options: VjpOptions): Promise<VjpResult> {
@@ -101,3 +110,4 @@ async function threadedRun(threaded: NonNullable<ReturnType<typeof threadedRunne
   control.report(a.batch * a.steps, a.batch * a.steps);
   return { failures: status.failures ?? (status.failure === null ? [] : [status.failure]), iterationsTotal: status.iterationsTotal, iterationsMax: status.iterationsMax };
 }
+

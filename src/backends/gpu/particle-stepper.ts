@@ -16,6 +16,7 @@ import type { StepProgram } from '../../integrators/step-program.js';
 import { acquireGpu, createComputeKernel, createStorageBuffer, type AdapterChoice, type Gpu } from '../../runtime/index.js';
 import { jacobianFunction } from '../cpu/jacobian.js';
 import { checkRunOptions } from '../checks.js';
+import { refuseSectionOptions } from '../sections.js';
 import { recordArrays } from '../record-arrays.js';
 import { checkJacobianPoint, stepperLifetime } from '../input-checks.js';
 import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
@@ -145,6 +146,7 @@ export async function particleGpuStepper(program: StepProgram, pp: ParticleProgr
       const { batch, steps, record, recordInitial } = checkRunOptions(runOptions, dof, 'f32');
       // Per-trajectory parameters (run-params.ts) run on the per-trajectory kernels, as vjp does.
       if (runOptions.params !== undefined) return (await (trajectoryStepper ??= fallback())).run(runOptions);
+      refuseSectionOptions(runOptions, 'the GPU particle kernels');
       const q = Float64Array.from(runOptions.q0), p = Float64Array.from(runOptions.p0);
       const recordCount = record > 0 ? Math.floor(steps / record) : 0;
       const out: RunResult = { q: new Float64Array(batch * dof), p: new Float64Array(batch * dof) };

@@ -1,0 +1,172 @@
+/**
+ * GPU runs with Poincaré sections, events and saved steps: the section kernel (codegen/section-wgsl.ts) locates
+ * and stores crossings and writes saved states itself; the host sizes and paces its dispatches, then decodes the
+ * buffers into `result.section` (t = t0 + step·dt + τ in f64) and `result.saved`. Explicit methods only for
+ * sections, no `record` (use saveAt), and `onFailure: 'report'` is refused (OPTION) on this path.
+ */
+import { DarbouxError } from '../../errors.js';
+import { STATUS_WORDS, WORKGROUP_SIZE } from '../../codegen/kernel-words.js';
+import { CROSSING_LOOP_ITERATIONS, SECTION_CONTROL_WORDS, SECTION_HEADER_WORDS, wgslSectionKernel } from '../../codegen/section-wgsl.js';
+import type { FixedPointSettings } from '../../codegen/step-body.js';
+import type { KernelLoopIterations } from '../../codegen/emit-wgsl.js';
+import type { Expr } from '../../ir/expr.js';
+import type { StepProgram } from '../../integrators/step-program.js';
+import { createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type ComputeKernel, type Gpu } from '../../runtime/index.js';
+import type { RunControl } from '../run-control.js';
+import { onFailureMode, runFailureError } from '../run-failures.js';
+import { sectionRate, type RunExtras } from '../sections.js';
+import type { RunOptions, RunResult } from '../stepper.js';
+import { DispatchPacer, type DispatchSizing } from './dispatch-pacer.js';
+import { controlWriter, decodeFailures, decodeStatus, loopBoundedSteps } from './kernel-host.js';
+
+/** What a stepper hands to its section runs. */
+export interface GpuSectionContext {
+  gpu: Gpu;
+  /** The program its kernels compile (parameters possibly specialised). */
+  program: StepProgram;
+  dt: number;
+  settings: FixedPointSettings;
+  paramBuffer: GPUBuffer;
+  maxWorkgroups: number;
+  bindingLimit: number;
+  dispatchBudget: number;
+  stepsPerDispatch?: number;
+  sizing: DispatchSizing;
+  /** Section kernels by section function (null: saved steps only) and whether they save steps, with their loop iterations. */
+  kernels: Map<Expr | null, Map<boolean, Promise<{ kernel: ComputeKernel; loopIterations: KernelLoopIterations }>>>;
+}
+
+/**
+ * One run with `section` and/or saved steps on the GPU (the batch in one buffer set).
+ *
+ * @example
+ * const result = await gpuSectionRun(context, options, { batch, steps, t0, record }, extras, control);
+ */
+export async function gpuSectionRun(c: GpuSectionContext, options: RunOptions, run: { batch: number; steps: number; t0: number; record: number }, extras: RunExtras, control: RunControl): Promise<RunResult> {
+  const { program, dt } = c;
+  const { batch, steps, t0 } = run;
+  const n = program.system.dof;
+  refuseUnsupported(program, run.record, options, extras);
+  const section = extras.section;
+  const max = section?.max ?? 0, saveSteps = extras.saveSteps;
+  const outFloats = Math.max(1, batch * max * (1 + 2 * n) + 2 * saveSteps.length * batch * n);
+  const statusWords = batch * (STATUS_WORDS + SECTION_HEADER_WORDS) + saveSteps.length + batch * max;
+  if (Math.max(outFloats, statusWords) * 4 > c.bindingLimit) {
+    throw new DarbouxError('INPUT', `section slots and saved states of ${batch} trajectories need ${Math.max(outFloats, statusWords) * 4} bytes, over the device limit ${c.bindingLimit}; lower section.max, save fewer steps or split the batch`, { batch, max, saves: saveSteps.length });
+  }
+  const g = section?.g ?? null, saves = saveSteps.length > 0;
+  let byG = c.kernels.get(g);
+  if (byG === undefined) c.kernels.set(g, (byG = new Map()));
+  if (!byG.has(saves)) {
+    const { wgsl, loopIterations } = wgslSectionKernel(program, c.settings, g, g === null ? null : sectionRate(program.system, g), saves);
+    byG.set(saves, createComputeKernel(c.gpu, { wgsl, entryPoint: 'main', label: `darboux-${program.method}-section` }).then((kernel) => ({ kernel, loopIterations })));
+  }
+  const { kernel, loopIterations } = await byG.get(saves)!;
+  // Located crossings run extra loop iterations: leave llvmpipe's per-invocation bound room for them.
+  const bound = Math.max(1, Math.floor(loopBoundedSteps(c.gpu, { ...loopIterations, prologue: loopIterations.prologue + 2 * CROSSING_LOOP_ITERATIONS }, c.settings.maxIterations, program.method) / 2));
+  const perDispatch = Math.min(steps, c.stepsPerDispatch ?? Math.max(1, Math.min(Math.floor(c.dispatchBudget / (batch * Math.max(1, n * 8))), bound)));
+  const state = new Float32Array(2 * batch * n);
+  state.set(Float32Array.from(options.q0), 0);
+  state.set(Float32Array.from(options.p0), batch * n);
+  const status = new Uint32Array(statusWords);
+  const uBase = batch * STATUS_WORDS;
+  for (let b = 0; b < batch; b++) status[uBase + b * SECTION_HEADER_WORDS + 3] = saveSteps[0] === 0 ? 1 : 0;
+  status.set(saveSteps, uBase + batch * SECTION_HEADER_WORDS);
+  const buffers = [
+    createStorageBuffer(c.gpu, state, { readable: true }),
+    c.paramBuffer,
+    createStorageBuffer(c.gpu, new Float32Array(outFloats).fill(NaN), { readable: true }),
+    createStorageBuffer(c.gpu, status, { readable: true }),
+  ];
+  const words = controlWriter(SECTION_CONTROL_WORDS);
+  const controlBuffer = createUniformBuffer(c.gpu, words.bytes.byteLength);
+  const direction = section === null ? 0 : section.direction === 1 ? 1 : section.direction === -1 ? 2 : 0;
+  const pacer = new DispatchPacer(c.gpu, control, steps, c.sizing);
+  try {
+    for (let base = 0; base < steps; base += perDispatch) {
+      const stepsNow = Math.min(perDispatch, steps - base);
+      for (let offset = 0; offset < batch;) {
+        const part = splitDispatch(batch - offset, WORKGROUP_SIZE, Math.min(c.maxWorkgroups, pacer.workgroupLimit(stepsNow)))[0]!;
+        words.set({ dt, tStart: t0, steps: stepsNow, stepBase: base, offset: offset + part.offset, batch, sectionMax: max, saveCount: saveSteps.length, direction, stop: section?.stop ? 1 : 0 });
+        writeBuffer(c.gpu, controlBuffer, words.bytes);
+        const began = performance.now();
+        kernel.dispatch([...buffers, controlBuffer], part.workgroups);
+        pacer.measured(part.workgroups, stepsNow, performance.now() - began);
+        offset += Math.min(batch - offset, part.workgroups * WORKGROUP_SIZE);
+        await pacer.dispatched(base + (offset >= batch ? stepsNow : 0));
+      }
+    }
+    const [stateOut, outOut, statusOut] = await Promise.all([readBuffer(c.gpu, buffers[0]!), readBuffer(c.gpu, buffers[2]!), readBuffer(c.gpu, buffers[3]!)]);
+    refuseTruncated(c.gpu, statusOut, batch, perDispatch);
+    const failures = decodeFailures(statusOut, batch).map((f) => ({ ...f, kind: f.kind === 'noConvergence' ? ('noConvergence' as const) : ('nonfinite' as const) }));
+    if (failures.length > 0) throw runFailureError(program.method, dt, failures, { batch, label: 'gpu f32' });
+    control.report(1, 1);
+    const s = new Float32Array(stateOut);
+    const result: RunResult = { q: Float64Array.from(s.subarray(0, batch * n)), p: Float64Array.from(s.subarray(batch * n)) };
+    decodeOutputs(result, extras, new Float32Array(outOut), new Uint32Array(statusOut), { batch, n, t0, dt });
+    return result;
+  } finally {
+    for (const buffer of [buffers[0]!, buffers[2]!, buffers[3]!, controlBuffer]) buffer.destroy();
+  }
+}
+
+/** OPTION for what this path does not do: sections of implicit methods, `record`, `onFailure: 'report'`. */
+function refuseUnsupported(program: StepProgram, record: number, options: RunOptions, extras: RunExtras): void {
+  if (extras.section !== null && program.implicit !== undefined) {
+    throw new DarbouxError('OPTION', `section on the GPU needs an explicit method (the kernel steps by a fraction of dt to locate a crossing); ${program.method} is implicit: use the CPU backend or an explicit method`, { name: 'section', method: program.method });
+  }
+  if (record > 0) throw new DarbouxError('OPTION', 'record cannot be combined with section or saveAt on the GPU: save the steps you need with saveAtSteps', { name: 'record' });
+  if (onFailureMode(options.onFailure) === 'report') {
+    throw new DarbouxError('OPTION', "onFailure: 'report' is not available with section or saveAt on the GPU: use the CPU backend, or the default 'throw'", { name: 'onFailure' });
+  }
+}
+
+/** DEVICE when the adapter cut a dispatch short (the result is discarded). */
+function refuseTruncated(gpu: Gpu, statusOut: ArrayBuffer, batch: number, perDispatch: number): void {
+  const failure = decodeStatus(statusOut, batch).failure;
+  if (failure?.kind !== 'truncated') return;
+  throw new DarbouxError(
+    'DEVICE',
+    `the ${gpu.adapterKind} GPU ended the step loop early (at step ${failure.step + 1} of trajectory ${failure.trajectory}, ${perDispatch} steps per dispatch); the result is discarded: pass a smaller stepsPerDispatch to compile, or use the CPU backend`,
+    { step: failure.step + 1, trajectory: failure.trajectory },
+  );
+}
+
+/** Fills `result.section` and `result.saved` from the kernel's buffers (layouts in codegen/section-wgsl.ts). */
+function decodeOutputs(result: RunResult, extras: RunExtras, out: Float32Array, words: Uint32Array, r: { batch: number; n: number; t0: number; dt: number }): void {
+  const { batch, n } = r;
+  const uBase = batch * STATUS_WORDS;
+  const saveCount = extras.saveSteps.length;
+  const slotSteps = uBase + batch * SECTION_HEADER_WORDS + saveCount;
+  const sec = extras.sectionOut;
+  if (sec !== null) {
+    const width = 1 + 2 * n;
+    for (let b = 0; b < batch; b++) {
+      const h = uBase + b * SECTION_HEADER_WORDS;
+      sec.count[b] = words[h]!;
+      sec.overflowed[b] = words[h + 1]!;
+      sec.stopped[b] = words[h + 2]!;
+      for (let k = 0; k < sec.count[b]!; k++) {
+        const slot = b * sec.max + k;
+        sec.t[slot] = r.t0 + words[slotSteps + slot]! * r.dt + out[slot * width]!;
+        for (let i = 0; i < n; i++) {
+          sec.q[slot * n + i] = out[slot * width + 1 + i]!;
+          sec.p[slot * n + i] = out[slot * width + 1 + n + i]!;
+        }
+      }
+    }
+    result.section = sec;
+  }
+  const saved = extras.saved;
+  if (saved !== null) {
+    const savedBase = batch * (sec?.max ?? 0) * (1 + 2 * n), m = batch * n;
+    for (let k = 0; k < saveCount; k++) {
+      if (extras.saveSteps[k] === 0) continue; // the initial state, filled on the host
+      for (let j = 0; j < m; j++) {
+        saved.q[k * m + j] = out[savedBase + k * m + j]!;
+        saved.p[k * m + j] = out[savedBase + saveCount * m + k * m + j]!;
+      }
+    }
+    result.saved = saved;
+  }
+}

@@ -1,0 +1,88 @@
+/** `run({ section, saveAt })` on the GPU: crossings located and saved states written by the kernel, in f32. */
+import { afterAll, describe, expect, it } from 'vitest';
+import { compile, henonHeiles, parse } from '../../src/index.js';
+import { releaseGpu } from '../../src/runtime/index.js';
+import { henonHeilesSectionStarts } from '../unit/section-fixtures.js';
+
+afterAll(() => releaseGpu());
+
+const oscillator = parse({ q: ['x'], p: ['px'], H: 'px^2/2 + x^2/2' });
+
+describe('Poincaré sections on the GPU', () => {
+  it('harmonic oscillator: crossing times of x = 0 match the closed form to f32 accuracy', async () => {
+    const st = await compile(oscillator, { method: 'yoshida4', dt: 0.01, backend: 'gpu' });
+    const r = await st.run({ q0: [1, 0.5], p0: [0, -0.5], batch: 2, steps: 2000, section: { expr: 'x', max: 8 } });
+    const s = r.section!;
+    expect(Array.from(s.count)).toEqual([6, 7]);
+    for (let k = 0; k < 6; k++) {
+      expect(Math.abs(s.t[k]! - (Math.PI / 2 + k * Math.PI))).toBeLessThan(2e-5);
+      expect(Math.abs(s.t[8 + k]! - (Math.PI / 4 + k * Math.PI))).toBeLessThan(2e-5);
+      expect(Math.abs(s.q[k]!)).toBeLessThan(1e-6);
+    }
+    const up = await st.run({ q0: [1], p0: [0], steps: 2000, section: { expr: 'x', direction: 1, max: 2 } });
+    expect([up.section!.count[0], up.section!.overflowed[0]]).toEqual([2, 1]);
+    expect(Math.abs(up.section!.t[0]! - 1.5 * Math.PI)).toBeLessThan(2e-5);
+    st.dispose();
+  });
+
+  it('Hénon–Heiles at E = 1/8, y = 0, p_y > 0: the GPU crossings agree with the CPU ones', async () => {
+    const h = henonHeiles().hamiltonian;
+    const batch = 64;
+    const { q0, p0 } = henonHeilesSectionStarts(1 / 8, batch, 3);
+    const options = { q0, p0, batch, steps: 400, section: { expr: 'y', direction: 1 as const, max: 10 } };
+    const gpu = await compile(h, { method: 'leapfrog', dt: 0.05, backend: 'gpu' });
+    const cpu = await compile(h, { method: 'leapfrog', dt: 0.05, backend: 'cpu' });
+    const [g, c] = [(await gpu.run(options)).section!, (await cpu.run(options)).section!];
+    let compared = 0;
+    for (let b = 0; b < batch; b++) {
+      expect(Math.abs(g.count[b]! - c.count[b]!)).toBeLessThanOrEqual(1); // a crossing at the very end may fall either side
+      for (let k = 0; k < Math.min(2, g.count[b]!, c.count[b]!); k++, compared++) {
+        const slot = b * 10 + k;
+        expect(Math.abs(g.t[slot]! - c.t[slot]!)).toBeLessThan(1e-4);
+        expect(Math.abs(g.q[2 * slot]! - c.q[2 * slot]!)).toBeLessThan(1e-4);
+        expect(Math.abs(g.p[2 * slot]! - c.p[2 * slot]!)).toBeLessThan(1e-4);
+        expect(Math.abs(g.q[2 * slot + 1]!)).toBeLessThan(1e-6);
+        const energy = (s: typeof g) => h.energy(s.q.subarray(2 * slot, 2 * slot + 2), s.p.subarray(2 * slot, 2 * slot + 2));
+        expect(Math.abs(energy(g) - energy(c))).toBeLessThan(1e-5);
+      }
+    }
+    expect(compared).toBeGreaterThan(100);
+    gpu.dispose();
+  });
+
+  it('a section of q, the time and a parameter (rk4): GPU crossings equal the CPU ones to f32 accuracy', async () => {
+    const h = henonHeiles().hamiltonian;
+    const options = { q0: [0.1, 0, 0.2, 0.05], p0: [0.05, 0.45, 0.1, 0.3], batch: 2, steps: 1000, section: { expr: 'x - 0.05*lam*cos(t)', direction: -1 as const, max: 5 } };
+    const [gpu, cpu] = [await compile(h, { method: 'rk4', dt: 0.02, backend: 'gpu' }), await compile(h, { method: 'rk4', dt: 0.02, backend: 'cpu' })];
+    const [g, c] = [(await gpu.run(options)).section!, (await cpu.run(options)).section!];
+    expect(Array.from(g.count)).toEqual(Array.from(c.count));
+    for (let b = 0; b < 2; b++) {
+      for (let k = 0; k < c.count[b]!; k++) {
+        const slot = b * 5 + k;
+        expect(Math.abs(g.t[slot]! - c.t[slot]!)).toBeLessThan(1e-5);
+        expect(Math.abs(g.q[2 * slot]! - 0.05 * Math.cos(g.t[slot]!))).toBeLessThan(1e-6);
+      }
+    }
+    gpu.dispose();
+  });
+
+  it('stop: the event ends the trajectory at the crossing state; saveAt equals record at the same steps', async () => {
+    const st = await compile(oscillator, { method: 'leapfrog', dt: 0.01, backend: 'gpu' });
+    const ev = await st.run({ q0: [1, 0.1], p0: [0, 0], batch: 2, steps: 1000, section: { expr: 'x^2 - 0.09', direction: -1, stop: true } });
+    expect(Array.from(ev.section!.stopped)).toEqual([1, 0]);
+    expect(Math.abs(ev.section!.t[0]! - Math.acos(0.3))).toBeLessThan(1e-4);
+    expect(ev.q[0]).toBe(ev.section!.q[0]);
+    const h = henonHeiles().hamiltonian;
+    const hh = await compile(h, { method: 'leapfrog', dt: 0.05, backend: 'gpu' });
+    const q0 = [0.1, -0.2, 0.05, 0.3], p0 = [0.2, 0.1, -0.3, 0.05];
+    const rec = await hh.run({ q0, p0, batch: 2, steps: 100, record: 10 });
+    const saved = await hh.run({ q0, p0, batch: 2, steps: 100, saveAt: [0.5, 5] });
+    expect(Array.from(saved.saved!.q.subarray(0, 4))).toEqual(Array.from(rec.record!.q.subarray(0, 4)));
+    expect(Array.from(saved.saved!.p.subarray(4, 8))).toEqual(Array.from(rec.record!.p.subarray(36, 40)));
+    expect(Array.from(saved.q)).toEqual(Array.from(rec.q));
+    const implicit = await compile(oscillator, { method: 'midpoint', dt: 0.01, backend: 'gpu' });
+    await expect(implicit.run({ q0: [1], p0: [0], steps: 10, section: { expr: 'x' } })).rejects.toMatchObject({ code: 'OPTION' });
+    await expect(hh.run({ q0, p0, batch: 2, steps: 10, record: 2, saveAt: [0.5] })).rejects.toMatchObject({ code: 'OPTION' });
+    for (const s of [st, hh, implicit]) s.dispose();
+  });
+});
