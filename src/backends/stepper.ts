@@ -1,7 +1,9 @@
 /** The Stepper contract shared by the CPU and GPU backends. */
 import type { RunControlOptions } from './run-control.js';
+import type { LyapunovOptions, LyapunovResult } from './lyapunov-options.js';
 
 export type { Progress, RunControlOptions } from './run-control.js';
+export type { LyapunovOptions, LyapunovResult } from './lyapunov-options.js';
 
 /** What `run` does when a trajectory fails. */
 export type OnFailure = 'throw' | 'report';
@@ -145,6 +147,11 @@ export interface Stepper {
    * and every parameter of H: the exact discrete adjoint of the compiled step (f64 on the CPU, f32 on the GPU).
    */
   vjp(options: VjpOptions): Promise<VjpResult>;
+  /**
+   * Lyapunov exponents per unit time (Benettin et al.): `count` tangent vectors advanced by the exact tangent step
+   * and re-orthonormalised every `renormalizeEvery` steps; the largest first, with their running estimate.
+   */
+  lyapunov(options: LyapunovOptions): Promise<LyapunovResult>;
   /** Releases resources; the stepper cannot be used afterwards. */
   dispose(): void;
 }

@@ -10,10 +10,11 @@ import { runWindowed, type WindowedRunArgs, type WindowedRunStatus } from './win
 import { runVjp } from '../adjoint-driver.js';
 import type { FixedPointSettings } from '../../codegen/step-body.js';
 import { jacobianFunction } from './jacobian.js';
+import { cpuLyapunov } from './lyapunov.js';
 import { threadedRunner, type CpuSettings } from './threaded-runner.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import { specializeParameters } from '../../integrators/specialize.js';
-import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
+import type { LyapunovOptions, LyapunovResult, RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
 
 /**
  * The f64 CPU backend: a generated JavaScript runner for the step program, the exact Jacobian from the
@@ -34,6 +35,7 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
   const runner = jsRunners(specialized, fixedPoint).forward;
   const threaded = threadedRunner(specialized, fixedPoint, settings.threads); // null: 1 thread
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
+  let lyapunov: ReturnType<typeof cpuLyapunov> | undefined;
   const life = stepperLifetime();
   const stepper: Stepper = {
     method: program.method,
@@ -64,6 +66,10 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
     },
     async vjp(options: VjpOptions): Promise<VjpResult> {
       return runVjp(cpuAdjointBackend(program, dt, h.paramValues, fixedPoint), options);
+    },
+    async lyapunov(options: LyapunovOptions): Promise<LyapunovResult> {
+      lyapunov ??= cpuLyapunov(program, dt, fixedPoint, runner);
+      return lyapunov(options);
     },
     jacobian(q0, p0, t = 0) {
       checkJacobianPoint(q0, p0, t, h.dof);
