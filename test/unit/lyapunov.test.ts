@@ -27,7 +27,7 @@ function lateRates(history: { t: Float64Array; exponents: Float64Array }, count:
 /** An independent Benettin loop: one step at a time, the Jacobian from `st.jacobian`, the state from `st.run`. */
 async function referenceSpectrum(st: Stepper, q0: number[], p0: number[], steps: number, count: number, every: number): Promise<number[]> {
   const n = q0.length, m = 2 * n;
-  let q = Float64Array.from(q0), p = Float64Array.from(p0);
+  let q: Float64Array = Float64Array.from(q0), p: Float64Array = Float64Array.from(p0);
   const v = startingTangents(n, count), logs = new Float64Array(count), next = new Float64Array(m);
   for (let s = 0; s < steps; s++) {
     const J = st.jacobian(q, p, s * st.dt);
