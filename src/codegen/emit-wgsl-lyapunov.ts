@@ -3,7 +3,7 @@
  * state (registers) and `count` tangent vectors (a function-scope array `tv`, read with constant indices) by
  * the step and its exact JVP, and re-orthonormalises the tangents by modified Gram–Schmidt after every step whose
  * absolute number is a multiple of `renormalizeEvery` (and after the last), adding log R_jj to per-trajectory
- * sums in `dLogs`. f32 throughout.
+ * sums in `dLogs`, one set per history interval (so a run needs no read-back until its end). f32 throughout.
  */
 import type { StepProgram } from '../integrators/step-program.js';
 import { topologicalOrder } from '../ir/traverse.js';
@@ -16,14 +16,15 @@ import { elementOf } from './values.js';
 import { bindParams, shallowSum, wgslHoisted, wgslStateValue } from './wgsl-kernel.js';
 
 /** Words of the Lyapunov kernel's control uniform (all u32 but dt and tStart). */
-export const LYAPUNOV_CONTROL_WORDS = ['dt', 'tStart', 'steps', 'stepBase', 'offset', 'batch', 'renormalizeEvery', 'totalSteps'] as const;
+export const LYAPUNOV_CONTROL_WORDS = ['dt', 'tStart', 'steps', 'stepBase', 'offset', 'batch', 'renormalizeEvery', 'totalSteps', 'historyEvery', 'pad', 'pad', 'pad'] as const;
 
 /** Gram–Schmidt is unrolled (constant indices) up to this many multiply-adds, else it runs as loops. */
 const UNROLLED_GRAM_SCHMIDT = 4096;
 
 /**
  * The kernel and its layout: dState holds per trajectory `stride` floats (q, p, then tangent j's δq, δp for
- * j = 0…count−1); dLogs `count` f32 sums per trajectory (added to, the host resets them); dStatus one u32 per
+ * j = 0…count−1); dLogs, per history interval k (steps k·historyEvery + 1 … (k+1)·historyEvery), per trajectory,
+ * `count` f32 sums of log R_jj (added to; zero at the start); dStatus one u32 per
  * trajectory, 1 + the step at which the state or a tangent became non-finite (0: none). `loopIterations`: loop
  * iterations per step (for adapters that bound them per invocation).
  *
@@ -61,7 +62,7 @@ export function wgslLyapunovKernel(program: StepProgram, count: number): { wgsl:
   const checkTerms = [...idx.flatMap((i) => [`nq${i}`, `np${i}`]), ...Array.from({ length: count * m }, (_, k) => `nt${k}`)];
   const unrolled = count * count * m <= UNROLLED_GRAM_SCHMIDT;
   const wgsl = [
-    `struct Control { ${LYAPUNOV_CONTROL_WORDS.map((w) => `${w}: ${w === 'dt' || w === 'tStart' ? 'f32' : 'u32'}`).join(', ')} }`,
+    `struct Control { ${LYAPUNOV_CONTROL_WORDS.map((w, k) => `${w === 'pad' ? `pad${k}` : w}: ${w === 'dt' || w === 'tStart' ? 'f32' : 'u32'}`).join(', ')} }`,
     '@group(0) @binding(0) var<storage, read_write> dState: array<f32>;',
     '@group(0) @binding(1) var<storage, read> dParams: array<f32>;',
     '@group(0) @binding(2) var<storage, read_write> dLogs: array<f32>;',
@@ -78,7 +79,6 @@ export function wgslLyapunovKernel(program: StepProgram, count: number): { wgsl:
     ...idx.flatMap((i) => [`  var ${elementOf(qv, i)}: f32 = dState[base + ${i}u];`, `  var ${elementOf(pv, i)}: f32 = dState[base + ${n + i}u];`]),
     `  var tv: array<f32, ${count * m}>;`,
     `  for (var k: u32 = 0u; k < ${count * m}u; k++) { tv[k] = dState[base + ${m}u + k]; }`,
-    `  var lg: array<f32, ${count}>;`,
     '  let dt = dControl.dt;',
     ...paramPrologue,
     ...invariantLines,
@@ -94,13 +94,13 @@ export function wgslLyapunovKernel(program: StepProgram, count: number): { wgsl:
     ...idx.map((i) => `    ${elementOf(qv, i)} = nq${i}; ${elementOf(pv, i)} = np${i};`),
     ...Array.from({ length: count * m }, (_, k) => `    tv[${k}] = nt${k};`),
     '    if ((step + 1u) % dControl.renormalizeEvery == 0u || step + 1u == dControl.totalSteps) {',
+    `      let hb = (((step + dControl.historyEvery) / dControl.historyEvery - 1u) * dControl.batch + b) * ${count}u;`,
     ...(unrolled ? unrolledGramSchmidt(count, m) : loopedGramSchmidt(count, m)),
     '    }',
     '  }',
     '  if (failStep != 0u) { dStatus[b] = failStep; }',
     ...idx.map((i) => `  dState[base + ${i}u] = ${elementOf(qv, i)}; dState[base + ${n + i}u] = ${elementOf(pv, i)};`),
     `  for (var k: u32 = 0u; k < ${count * m}u; k++) { dState[base + ${m}u + k] = tv[k]; }`,
-    `  for (var j: u32 = 0u; j < ${count}u; j++) { dLogs[b * ${count}u + j] += lg[j]; }`,
     '}',
     '',
   ].join('\n');
@@ -108,7 +108,7 @@ export function wgslLyapunovKernel(program: StepProgram, count: number): { wgsl:
   return { wgsl, stride, loopIterationsPerStep: 1 + bodyLoops + gramSchmidtLoops };
 }
 
-/** Modified Gram–Schmidt on tv with constant indices: vector j projected off 0…j−1, normalised, log of its length summed. */
+/** Modified Gram–Schmidt on tv with constant indices: vector j projected off 0…j−1, normalised, the log of its length added to dLogs. */
 function unrolledGramSchmidt(count: number, m: number): string[] {
   const I = '      ';
   const lines: string[] = [];
@@ -120,7 +120,7 @@ function unrolledGramSchmidt(count: number, m: number): string[] {
       lines.push(`${I}}`);
     }
     lines.push(`${I}{ let norm = sqrt(${shallowSum(range.map((k) => `tv[${j * m + k}] * tv[${j * m + k}]`))});`);
-    lines.push(`${I}  lg[${j}] += log(norm); let inv = 1.0 / norm;`);
+    lines.push(`${I}  dLogs[hb + ${j}u] += log(norm); let inv = 1.0 / norm;`);
     for (const k of range) lines.push(`${I}  tv[${j * m + k}] *= inv;`);
     lines.push(`${I}}`);
   }
@@ -140,7 +140,7 @@ function loopedGramSchmidt(count: number, m: number): string[] {
     `${I}  var norm2: f32 = 0.0;`,
     `${I}  for (var k: u32 = 0u; k < ${m}u; k++) { norm2 += tv[j * ${m}u + k] * tv[j * ${m}u + k]; }`,
     `${I}  let norm = sqrt(norm2);`,
-    `${I}  lg[j] += log(norm);`,
+    `${I}  dLogs[hb + j] += log(norm);`,
     `${I}  for (var k: u32 = 0u; k < ${m}u; k++) { tv[j * ${m}u + k] /= norm; }`,
     `${I}}`,
   ];

@@ -15,8 +15,8 @@ import { RunControl } from '../run-control.js';
 import { runFailureError } from '../run-failures.js';
 import { jacobianFunction } from './jacobian.js';
 
-/** Advances trajectory b through steps sFrom…sTo−1, state in Q, P and tangents in `tangents` (count × 2n per trajectory); returns a failure or null. */
-type Advance = (b: number, sFrom: number, sTo: number) => JsRunFailure | null;
+/** Advances trajectories bFrom…bTo−1 through steps sFrom…sTo−1 (state in Q, P, tangents in T); returns their failures. */
+type Advance = (bFrom: number, bTo: number, sFrom: number, sTo: number) => JsRunFailure[];
 
 /**
  * The CPU `lyapunov` of a step program with step size dt (`forward`: its ordinary runner, used by implicit methods).
@@ -27,7 +27,7 @@ type Advance = (b: number, sFrom: number, sTo: number) => JsRunFailure | null;
  */
 export function cpuLyapunov(program: StepProgram, dt: number, settings: FixedPointSettings, forward: JsRunner): (options: LyapunovOptions) => Promise<LyapunovResult> {
   const h = program.system;
-  const n = h.dof, m = 2 * n;
+  const n = h.dof;
   const runners = new Map<number, JsLyapunovRunner>();
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
   return async (options) => {
@@ -35,87 +35,95 @@ export function cpuLyapunov(program: StepProgram, dt: number, settings: FixedPoi
     const control = new RunControl(options, 'lyapunov', plan.steps);
     control.throwIfAborted();
     const Q = Float64Array.from(options.q0), P = Float64Array.from(options.p0);
-    const tangents = new Float64Array(plan.batch * plan.count * m);
-    const basis = startingTangents(n, plan.count);
-    for (let b = 0; b < plan.batch; b++) tangents.set(basis, b * basis.length);
+    const T = tangentArrays(n, plan.batch, plan.count);
     let advance: Advance;
     if (program.implicit) {
       jacobian ??= jacobianFunction(program, settings);
-      advance = implicitAdvance(jacobian, forward, h.paramValues, Q, P, tangents, plan, dt);
+      advance = implicitAdvance(jacobian, forward, h.paramValues, Q, P, T, plan, dt);
     } else {
       if (!runners.has(plan.count)) runners.set(plan.count, compileJsLyapunovRunner(specializeParameters(program), plan.count));
-      advance = explicitAdvance(runners.get(plan.count)!, h.paramValues, Q, P, tangents, plan, dt);
+      const runner = runners.get(plan.count)!;
+      advance = (bFrom, bTo, sFrom, sTo) => runner(Q, P, T, h.paramValues, plan.batch, plan.steps, dt, plan.t0, bFrom, bTo, sFrom, sTo).failures!;
     }
     const accumulator = new LyapunovAccumulator(plan, dt);
-    const failures: JsRunFailure[] = [];
-    await driveRenormalized(plan, control, advance, (b) => orthonormalize(tangents, b * plan.count * m, m, plan.count, accumulator.logs, b * plan.count), accumulator, failures);
+    const failures = await driveRenormalized(plan, control, advance, renormalizer(T, n, plan.count, accumulator.logs), accumulator);
     if (failures.length > 0) throw runFailureError(`${program.method} (lyapunov)`, dt, failures, { batch: plan.batch });
     return accumulator.result(Q, P);
   };
 }
 
-/**
- * Runs every trajectory (in turn) through its steps in segments of `renormalizeEvery`, each split into pieces
- * the control's budget allows, re-orthonormalising after each segment, and yielding between pieces once
- * CHUNK_TARGET_MS has passed. A failed trajectory is recorded and left (its exponents are not used).
- */
-async function driveRenormalized(
-  plan: LyapunovPlan,
-  control: RunControl,
-  advance: Advance,
-  renormalize: (b: number) => void,
-  accumulator: LyapunovAccumulator,
-  failures: JsRunFailure[],
-): Promise<void> {
-  const total = plan.batch * plan.steps;
-  for (let b = 0; b < plan.batch; b++) {
-    trajectory: for (let s = 0; s < plan.steps; ) {
-      const segmentEnd = Math.min(plan.steps, s + plan.renormalizeEvery);
-      while (s < segmentEnd) {
-        const to = Math.min(segmentEnd, s + control.budget());
-        const began = performance.now();
-        const failure = advance(b, s, to);
-        control.measured(to - s, performance.now() - began);
-        if (failure !== null) {
-          failures.push(failure);
-          break trajectory;
-        }
-        s = to;
-        await control.tick(b * plan.steps + s, total);
-      }
-      renormalize(b);
-      accumulator.reached(b, s);
+/** The tangents as 2·count arrays of batch × dof (δq of vector 0, δp of vector 0, …), every trajectory starting from `startingTangents`. */
+function tangentArrays(n: number, batch: number, count: number): Float64Array[] {
+  const basis = startingTangents(n, count);
+  const T = Array.from({ length: 2 * count }, () => new Float64Array(batch * n));
+  for (let j = 0; j < count; j++) {
+    for (let b = 0; b < batch; b++) {
+      T[2 * j]!.set(basis.subarray(2 * j * n, 2 * j * n + n), b * n);
+      T[2 * j + 1]!.set(basis.subarray(2 * j * n + n, 2 * j * n + 2 * n), b * n);
     }
   }
-  control.report(total, total);
+  return T;
 }
 
-/** The generated loop, one trajectory at a time: the tangents copied into its 2·count arrays and back. */
-function explicitAdvance(runner: JsLyapunovRunner, params: readonly Float64Array[], Q: Float64Array, P: Float64Array, tangents: Float64Array, plan: LyapunovPlan, dt: number): Advance {
-  const { batch, count } = plan;
-  const n = Q.length / batch, m = 2 * n;
-  const T = Array.from({ length: 2 * count }, () => new Float64Array(batch * n));
-  const scatter = (b: number, into: boolean) => {
+/** Re-orthonormalises trajectory b's tangents (gathered, modified Gram–Schmidt, scattered back), adding log R_jj to `logs`. */
+function renormalizer(T: readonly Float64Array[], n: number, count: number, logs: Float64Array): (b: number) => void {
+  const m = 2 * n;
+  const v = new Float64Array(count * m);
+  const copy = (b: number, gather: boolean) => {
     for (let j = 0; j < count; j++) {
-      const at = (b * count + j) * m;
       const tq = T[2 * j]!, tp = T[2 * j + 1]!;
-      for (let i = 0; i < n; i++) {
-        if (into) {
-          tq[b * n + i] = tangents[at + i]!;
-          tp[b * n + i] = tangents[at + n + i]!;
+      for (let i = 0, at = j * m, o = b * n; i < n; i++) {
+        if (gather) {
+          v[at + i] = tq[o + i]!;
+          v[at + n + i] = tp[o + i]!;
         } else {
-          tangents[at + i] = tq[b * n + i]!;
-          tangents[at + n + i] = tp[b * n + i]!;
+          tq[o + i] = v[at + i]!;
+          tp[o + i] = v[at + n + i]!;
         }
       }
     }
   };
-  return (b, sFrom, sTo) => {
-    scatter(b, true);
-    const status = runner(Q, P, T, params, batch, plan.steps, dt, plan.t0, b, b + 1, sFrom, sTo);
-    scatter(b, false);
-    return status.failures![0] ?? null;
+  return (b) => {
+    copy(b, true);
+    orthonormalize(v, 0, m, count, logs, b * count);
+    copy(b, false);
   };
+}
+
+/**
+ * Advances every trajectory in segments of `renormalizeEvery` steps, re-orthonormalising after each: a segment
+ * runs over as many trajectories per call as the control's budget allows (trajectories × steps ≈ CHUNK_TARGET_MS
+ * of work), or, for a long segment, one trajectory in pieces; the driver yields once CHUNK_TARGET_MS has passed.
+ * It stops after the first segment in which a trajectory failed, returning the failures (none before that segment).
+ */
+async function driveRenormalized(plan: LyapunovPlan, control: RunControl, advance: Advance, renormalize: (b: number) => void, accumulator: LyapunovAccumulator): Promise<JsRunFailure[]> {
+  const { batch, steps, renormalizeEvery } = plan;
+  const total = batch * steps;
+  const failures: JsRunFailure[] = [];
+  for (let s = 0; s < steps && failures.length === 0; ) {
+    const sTo = Math.min(steps, s + renormalizeEvery), length = sTo - s;
+    for (let b = 0; b < batch; ) {
+      const group = Math.max(1, Math.min(batch - b, Math.floor(control.budget() / length)));
+      for (let from = s; from < sTo; ) {
+        const to = group > 1 ? sTo : Math.min(sTo, from + control.budget());
+        const began = performance.now();
+        const failed = advance(b, b + group, from, to);
+        control.measured(group * (to - from), performance.now() - began);
+        failures.push(...failed);
+        from = failed.length > 0 ? sTo : to;
+        await control.tick(s * batch + b * length + group * (from - s), total);
+      }
+      for (let k = b; k < b + group; k++) {
+        if (failures.length > 0 && failures.some((f) => f.trajectory === k)) continue;
+        renormalize(k);
+        accumulator.reached(k, sTo);
+      }
+      b += group;
+    }
+    s = sTo;
+  }
+  control.report(total, total);
+  return failures;
 }
 
 /** Implicit methods: per step, the exact one-step Jacobian at the current state times the tangents, then the state advanced by the runner. */
@@ -125,28 +133,36 @@ function implicitAdvance(
   params: readonly Float64Array[],
   Q: Float64Array,
   P: Float64Array,
-  tangents: Float64Array,
+  T: readonly Float64Array[],
   plan: LyapunovPlan,
   dt: number,
 ): Advance {
   const { batch, count } = plan;
   const n = Q.length / batch, m = 2 * n;
-  const column = new Float64Array(m);
-  return (b, sFrom, sTo) => {
-    for (let s = sFrom; s < sTo; s++) {
-      const J = jacobian(Q.subarray(b * n, (b + 1) * n), P.subarray(b * n, (b + 1) * n), dt, plan.t0 + s * dt);
-      for (let j = 0; j < count; j++) {
-        const at = (b * count + j) * m;
-        for (let r = 0; r < m; r++) {
-          let sum = 0;
-          for (let c = 0; c < m; c++) sum += J[r * m + c]! * tangents[at + c]!;
-          column[r] = sum;
+  const v = new Float64Array(m), w = new Float64Array(m);
+  return (bFrom, bTo, sFrom, sTo) => {
+    const failures: JsRunFailure[] = [];
+    for (let b = bFrom; b < bTo; b++) {
+      for (let s = sFrom; s < sTo; s++) {
+        const J = jacobian(Q.subarray(b * n, (b + 1) * n), P.subarray(b * n, (b + 1) * n), dt, plan.t0 + s * dt);
+        for (let j = 0; j < count; j++) {
+          v.set(T[2 * j]!.subarray(b * n, b * n + n), 0);
+          v.set(T[2 * j + 1]!.subarray(b * n, b * n + n), n);
+          for (let r = 0; r < m; r++) {
+            let sum = 0;
+            for (let c = 0; c < m; c++) sum += J[r * m + c]! * v[c]!;
+            w[r] = sum;
+          }
+          T[2 * j]!.set(w.subarray(0, n), b * n);
+          T[2 * j + 1]!.set(w.subarray(n), b * n);
         }
-        tangents.set(column, at);
+        const status = forward(Q, P, params, batch, plan.steps, dt, plan.t0, 0, null, null, b, b + 1, s, s + 1);
+        if (status.failures!.length > 0) {
+          failures.push(status.failures![0]!);
+          break;
+        }
       }
-      const status = forward(Q, P, params, batch, plan.steps, dt, plan.t0, 0, null, null, b, b + 1, s, s + 1);
-      if (status.failures!.length > 0) return status.failures![0]!;
     }
-    return null;
+    return failures;
   };
 }

@@ -1,8 +1,8 @@
 /**
  * `lyapunov` on the GPU: one fused f32 kernel per tangent count (emit-wgsl-lyapunov.ts) advances each
- * trajectory's state and tangents together and re-orthonormalises them in the same invocation; dispatches run
- * up to each history point (paced like `run`'s, so the event loop stays free), where the host reads the f32 log
- * sums of that interval, adds them in f64 and resets them. Explicit methods only.
+ * trajectory's state and tangents together and re-orthonormalises them in the same invocation, adding the logs
+ * to f32 sums per history interval; dispatches are paced like `run`'s (the event loop stays free), and the host
+ * reads the sums once at the end and adds them up in f64. Explicit methods only.
  *
  * Accuracy: the tangents and the per-renormalisation logs are f32, so each log R_jj carries an error of a few
  * 1e-7 (relative to the vector's length); averaged over time T with k steps between renormalisations the exponents
@@ -37,11 +37,16 @@ export interface GpuLyapunovContext {
 /** Loop iterations one llvmpipe invocation may run (its limiter stops at 65 535), with a margin. */
 const LLVMPIPE_LOOP_ITERATIONS = 60_000;
 
+/** Node·steps one dispatch may run (as `run`'s default dispatchBudget). */
+const DISPATCH_BUDGET = 2e9;
+
 /** A compiled kernel for one tangent count. */
 interface LyapunovKernel {
   kernel: ComputeKernel;
   stride: number;
   stepBound: number;
+  /** Graph nodes of the step and its tangents (a dispatch's work per trajectory·step). */
+  cost: number;
 }
 
 /**
@@ -72,9 +77,14 @@ export function gpuLyapunov(context: GpuLyapunovContext): (options: LyapunovOpti
     const compiled = await kernelFor(plan.count);
     control.throwIfAborted();
     const bytes = plan.batch * compiled.stride * 4;
+    const historyBytes = Math.ceil(plan.steps / plan.historyEvery) * plan.batch * plan.count * 4;
     const bindingLimit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
-    if (bytes > bindingLimit) {
-      throw new DarbouxError('INPUT', `lyapunov: ${plan.batch} trajectories with ${plan.count} tangents need ${bytes} bytes of GPU state, over the device limit ${bindingLimit}; use a smaller batch`, { batch: plan.batch, bytes, limit: bindingLimit });
+    if (bytes > bindingLimit || historyBytes > bindingLimit) {
+      throw new DarbouxError(
+        'INPUT',
+        `lyapunov: ${plan.batch} trajectories with ${plan.count} tangents need ${Math.max(bytes, historyBytes)} bytes of GPU ${bytes > bindingLimit ? 'state' : 'history'}, over the device limit ${bindingLimit}; use a smaller batch${bytes > bindingLimit ? '' : ' or a larger historyEvery'}`,
+        { batch: plan.batch, bytes, historyBytes, limit: bindingLimit },
+      );
     }
     return runLyapunov(context, compiled, plan, control, options);
   };
@@ -83,11 +93,12 @@ export function gpuLyapunov(context: GpuLyapunovContext): (options: LyapunovOpti
 async function compileKernel(context: GpuLyapunovContext, count: number): Promise<LyapunovKernel> {
   const { gpu, program } = context;
   const specialized = specializeParameters(program);
-  refuseOversizedKernel(gpu, graphSize([specialized.next.q, specialized.next.p]) * (1 + count), `${program.method}: the Lyapunov kernel (${count} tangents)`);
+  const cost = graphSize([specialized.next.q, specialized.next.p]) * (1 + count);
+  refuseOversizedKernel(gpu, cost, `${program.method}: the Lyapunov kernel (${count} tangents)`);
   const { wgsl, stride, loopIterationsPerStep } = wgslLyapunovKernel(specialized, count);
   const kernel = await createComputeKernel(gpu, { wgsl, entryPoint: 'main', label: `darboux-lyapunov-${program.method}-${count}` });
   const loopBound = gpu.adapterKind === 'llvmpipe' ? Math.max(1, Math.floor(LLVMPIPE_LOOP_ITERATIONS / loopIterationsPerStep) - 1) : Infinity;
-  return { kernel, stride, stepBound: Math.min(context.stepsPerDispatch ?? Infinity, loopBound) };
+  return { kernel, stride, stepBound: Math.min(context.stepsPerDispatch ?? Infinity, loopBound), cost };
 }
 
 /** The dispatches of one call, history point by history point; buffers released at the end. */
@@ -105,35 +116,34 @@ async function runLyapunov(context: GpuLyapunovContext, compiled: LyapunovKernel
     state.set(basis, b * stride + m);
   }
   const stateBuffer = createStorageBuffer(gpu, state, { readable: true });
-  const logsBuffer = createStorageBuffer(gpu, new Float32Array(Math.max(1, batch * count)), { readable: true });
+  const points = Math.ceil(steps / plan.historyEvery);
+  const logsBuffer = createStorageBuffer(gpu, new Float32Array(Math.max(1, points * batch * count)), { readable: true });
   const statusBuffer = createStorageBuffer(gpu, new Uint32Array(batch), { readable: true });
   const words = controlWriter(LYAPUNOV_CONTROL_WORDS);
   const controlBuffer = createUniformBuffer(gpu, words.bytes.byteLength);
   const accumulator = new LyapunovAccumulator(plan, dt);
   const pacer = new DispatchPacer(gpu, control, steps, context.sizing);
   try {
-    for (let s = 0; s < steps; ) {
-      const stop = Math.min(steps, (Math.floor(s / plan.historyEvery) + 1) * plan.historyEvery);
-      for (let base = s; base < stop; ) {
-        const stepsNow = Math.min(compiled.stepBound, stop - base);
-        for (let offset = 0; offset < batch; ) {
-          const part = splitDispatch(batch - offset, WORKGROUP_SIZE, Math.min(context.maxWorkgroups, pacer.workgroupLimit(stepsNow)))[0]!;
-          words.set({ dt, tStart: plan.t0, steps: stepsNow, stepBase: base, offset: offset + part.offset, batch, renormalizeEvery: plan.renormalizeEvery, totalSteps: steps });
-          writeBuffer(gpu, controlBuffer, words.bytes);
-          const began = performance.now();
-          compiled.kernel.dispatch([stateBuffer, context.paramBuffer, logsBuffer, statusBuffer, controlBuffer], part.workgroups);
-          pacer.measured(part.workgroups, stepsNow, performance.now() - began);
-          offset += Math.min(batch - offset, part.workgroups * WORKGROUP_SIZE);
-          await pacer.dispatched(base + (offset >= batch ? stepsNow : 0));
-        }
-        base += stepsNow;
+    const perDispatch = Math.min(compiled.stepBound, Math.max(1, Math.floor(DISPATCH_BUDGET / (batch * compiled.cost))));
+    for (let base = 0; base < steps; ) {
+      const stepsNow = Math.min(perDispatch, steps - base);
+      for (let offset = 0; offset < batch; ) {
+        const part = splitDispatch(batch - offset, WORKGROUP_SIZE, Math.min(context.maxWorkgroups, pacer.workgroupLimit(stepsNow)))[0]!;
+        words.set({ dt, tStart: plan.t0, steps: stepsNow, stepBase: base, offset: offset + part.offset, batch, renormalizeEvery: plan.renormalizeEvery, totalSteps: steps, historyEvery: plan.historyEvery });
+        writeBuffer(gpu, controlBuffer, words.bytes);
+        const began = performance.now();
+        compiled.kernel.dispatch([stateBuffer, context.paramBuffer, logsBuffer, statusBuffer, controlBuffer], part.workgroups);
+        pacer.measured(part.workgroups, stepsNow, performance.now() - began);
+        offset += Math.min(batch - offset, part.workgroups * WORKGROUP_SIZE);
+        await pacer.dispatched(base + (offset >= batch ? stepsNow : 0));
       }
-      // A history point: the interval's f32 log sums into the f64 totals.
-      const logs = new Float32Array(await readBuffer(gpu, logsBuffer));
-      for (let k = 0; k < batch * count; k++) accumulator.logs[k]! += logs[k]!;
-      writeBuffer(gpu, logsBuffer, new Float32Array(logs.length));
-      for (let b = 0; b < batch; b++) accumulator.reached(b, stop);
-      s = stop;
+      base += stepsNow;
+    }
+    // Each history interval's f32 log sums, added up in f64.
+    const logs = new Float32Array(await readBuffer(gpu, logsBuffer));
+    for (let k = 0; k < points; k++) {
+      for (let i = 0; i < batch * count; i++) accumulator.logs[i]! += logs[k * batch * count + i]!;
+      for (let b = 0; b < batch; b++) accumulator.reached(b, Math.min(steps, (k + 1) * plan.historyEvery));
     }
     const status = new Uint32Array(await readBuffer(gpu, statusBuffer));
     const failures: RunFailure[] = [];
