@@ -1,9 +1,9 @@
 /** The Stepper contract shared by the CPU and GPU backends. */
 import type { RunControlOptions } from './run-control.js';
-import type { LyapunovOptions, LyapunovResult } from './lyapunov-options.js';
+import type { LyapunovOptions, LyapunovResult } from './lyapunov-types.js';
 
 export type { Progress, RunControlOptions } from './run-control.js';
-export type { LyapunovOptions, LyapunovResult } from './lyapunov-options.js';
+export type { LyapunovOptions, LyapunovResult } from './lyapunov-types.js';
 
 /** What `run` does when a trajectory fails. */
 export type OnFailure = 'throw' | 'report';
