@@ -13,7 +13,7 @@ import { WORKGROUP_SIZE } from './kernel-words.js';
 import { Lowering } from './lowering.js';
 import { wgslTarget } from './target-wgsl.js';
 import { elementOf } from './values.js';
-import { bindParams, shallowSum, wgslHoisted, wgslStateValue } from './wgsl-kernel.js';
+import { bindParams, declareWgslState, shallowSum, wgslHoisted, wgslStateValue } from './wgsl-kernel.js';
 
 /** Words of the Lyapunov kernel's control uniform (all u32 but dt and tStart). */
 export const LYAPUNOV_CONTROL_WORDS = ['dt', 'tStart', 'steps', 'stepBase', 'offset', 'batch', 'renormalizeEvery', 'totalSteps', 'historyEvery', 'pad', 'pad', 'pad'] as const;
@@ -76,7 +76,8 @@ export function wgslLyapunovKernel(program: StepProgram, count: number): { wgsl:
     '  if (b >= dControl.batch || dStatus[b] != 0u) { return; }',
     `  let base = b * ${stride}u;`,
     ...functionScope.map((l) => `  ${l}`),
-    ...idx.flatMap((i) => [`  var ${elementOf(qv, i)}: f32 = dState[base + ${i}u];`, `  var ${elementOf(pv, i)}: f32 = dState[base + ${n + i}u];`]),
+    ...declareWgslState(qv, n, (i) => `dState[base + ${i}]`),
+    ...declareWgslState(pv, n, (i) => `dState[base + ${n}u + ${i}]`),
     `  var tv: array<f32, ${count * m}>;`,
     `  for (var k: u32 = 0u; k < ${count * m}u; k++) { tv[k] = dState[base + ${m}u + k]; }`,
     '  let dt = dControl.dt;',

@@ -4,7 +4,7 @@
  * the symplectic zero sum, implicit methods refused (OPTION), progress and abort.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { compile, DarbouxError, doublePendulum, henonHeiles, parse } from '../../src/index.js';
+import { compile, DarbouxError, doublePendulum, fpuChain, henonHeiles, parse } from '../../src/index.js';
 import { releaseGpu } from '../../src/runtime/index.js';
 
 afterAll(() => releaseGpu());
@@ -49,6 +49,17 @@ describe('lyapunov (GPU)', () => {
       gpu.dispose();
       cpu.dispose();
     }
+  });
+
+  it('long states held in arrays (an FPU chain of 40 sites) agree with the CPU', async () => {
+    const { hamiltonian: h, q0, p0, dt } = fpuChain({ sites: 40, beta: 8, ends: 'fixed' });
+    const gpu = await compile(h, { method: 'leapfrog', dt, backend: 'gpu' });
+    const cpu = await compile(h, { method: 'leapfrog', dt, backend: 'cpu' });
+    const options = { q0, p0, steps: 200, count: 3, renormalizeEvery: 5 };
+    const [g, c] = [await gpu.lyapunov(options), await cpu.lyapunov(options)];
+    for (let k = 0; k < 3; k++) expect(Math.abs(g.exponents[k]! - c.exponents[k]!)).toBeLessThan(2e-5);
+    gpu.dispose();
+    cpu.dispose();
   });
 
   it('implicit methods are refused with OPTION (naming the method and the CPU backend); bad counts too', async () => {

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compile, DarbouxError, Hamiltonian, henonHeiles, parse, pendulum, type Stepper } from '../../src/index.js';
+import { compile, DarbouxError, fpuChain, Hamiltonian, henonHeiles, parse, pendulum, type Stepper } from '../../src/index.js';
 import { orthonormalize, startingTangents } from '../../src/backends/lyapunov-options.js';
 import { arbitraryHamiltonian, arbitrarySeparableHamiltonian } from './arbitrary.js';
 
@@ -122,6 +122,15 @@ describe('lyapunov (CPU)', () => {
       }
       st.dispose();
     }
+  });
+
+  it('long states held in arrays (an FPU chain of 70 sites) match the independent loop too', async () => {
+    const { hamiltonian: h, q0, p0, dt } = fpuChain({ sites: 70, beta: 8, ends: 'fixed' });
+    const st = await compile(h, { method: 'leapfrog', dt, backend: 'cpu' });
+    const { exponents } = await st.lyapunov({ q0, p0, steps: 20, count: 2, renormalizeEvery: 4 });
+    const reference = await referenceSpectrum(st, Array.from(q0), Array.from(p0), 20, 2, 4);
+    reference.forEach((x, i) => expect(Math.abs(exponents[i]! - x)).toBeLessThan(1e-10));
+    st.dispose();
   });
 
   it("a regular orbit's maximal exponent decays like log(t)/t (pendulum libration: λ·t gains log 10 per decade of t)", async () => {
