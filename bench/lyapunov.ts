@@ -2,7 +2,8 @@
  * Benchmark (not a test): the cost of Lyapunov tangents per step against a plain `run` of the same batch and
  * steps, on the CPU (f64) and the GPU (f32, when an adapter exists), for Hénon–Heiles (leapfrog) and the double
  * pendulum (rk4, explicit; gauss4, implicit, CPU only), with 1 and 2·dof tangent vectors, renormalised every 10
- * steps. Times are the best of 3 after a warm-up; the ratio is lyapunov time / run time.
+ * steps. Times are the best of 3 after a warm-up; the ratio is lyapunov time / run time; the last column is the
+ * longest gap between ticks of a 1 ms timer during the 2·dof run (the event loop's longest block).
  *
  * Run: npx tsx bench/lyapunov.ts [--batch 256] [--steps 4000] [--backends cpu,gpu]
  */
@@ -26,8 +27,8 @@ const cases: { model: Model; method: string; dt: number; backends: readonly stri
 ];
 
 console.log(`## Lyapunov tangents vs a plain run (batch ${batch}, renormalizeEvery 10; best of 3)\n`);
-console.log('| system | method | backend | steps | run | lyapunov count 1 | ratio | lyapunov count 2·dof | ratio |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('| system | method | backend | steps | run | lyapunov count 1 | ratio | lyapunov count 2·dof | ratio | longest timer gap |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const { model, method, dt, backends: on, steps: n } of cases) {
   const h = model.hamiltonian;
   const dof = h.dof;
@@ -49,8 +50,22 @@ for (const { model, method, dt, backends: on, steps: n } of cases) {
     const tOne = await bestSeconds(lyapunov(1));
     const tAll = await bestSeconds(lyapunov(2 * dof));
     const ms = (t: number) => `${(t * 1000).toFixed(1)} ms`;
-    console.log(`| ${model.name} | ${method} | ${backend} | ${n} | ${ms(tRun)} | ${ms(tOne)} | ${(tOne / tRun).toFixed(2)} | ${ms(tAll)} | ${(tAll / tRun).toFixed(2)} |`);
+    const gap = await longestTimerGap(lyapunov(2 * dof));
+    console.log(`| ${model.name} | ${method} | ${backend} | ${n} | ${ms(tRun)} | ${ms(tOne)} | ${(tOne / tRun).toFixed(2)} | ${ms(tAll)} | ${(tAll / tRun).toFixed(2)} | ${gap.toFixed(0)} ms |`);
     st.dispose();
   }
 }
 await releaseGpu();
+
+/** The longest gap between ticks of a 1 ms timer while `f` runs (the event loop's longest block), in ms. */
+async function longestTimerGap(f: () => Promise<unknown>): Promise<number> {
+  let last = performance.now(), longest = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+  }, 1);
+  await f();
+  clearInterval(timer);
+  return Math.max(longest, performance.now() - last);
+}

@@ -35,30 +35,11 @@ export function wgslLyapunovKernel(program: StepProgram, count: number): { wgsl:
   const h = program.system;
   const n = h.dof, m = 2 * n;
   const stride = m + count * m;
-  const tangents = tangentSteps(program, count);
-  const lowering = new Lowering(wgslTarget, { prefix: 'v' });
-  const qv = wgslStateValue('sq', n), pv = wgslStateValue('sp', n);
-  lowering.bind(h.q, qv);
-  lowering.bind(h.p, pv);
-  lowering.bind(h.dt, { kind: 'scalar', code: 'dt' });
-  lowering.bind(h.time, { kind: 'scalar', code: 'time' });
-  tangents.forEach((t, j) => {
-    lowering.bind(t.tq, { kind: 'array', name: 'tv', size: n, offset: j * m });
-    lowering.bind(t.tp, { kind: 'array', name: 'tv', size: n, offset: j * m + n });
-  });
-  const paramPrologue = bindParams(lowering, h.params);
-  const roots = [program.next.q, program.next.p, ...tangents.flatMap((t) => [t.dq, t.dp])];
-  lowering.baseIndent = 1;
-  lowering.emit(loopInvariants(roots, [h.q, h.p, h.time, ...tangents.flatMap((t) => [t.tq, t.tp])]));
-  const invariantLines = lowering.takeLines();
-  lowering.takeLoopIterations();
-  lowering.baseIndent = 2;
-  const values = lowering.emit(roots);
-  const bodyLoops = lowering.takeLoopIterations();
+  const { lowering, qv, pv, values, invariantLines, paramPrologue, usesTime, bodyLoops } = lowerLyapunovStep(program, count);
   const { moduleScope, functionScope } = wgslHoisted(lowering);
   const idx = Array.from({ length: n }, (_, i) => i);
   const next = idx.flatMap((i) => [`    let nq${i} = ${elementOf(values[0]!, i)};`, `    let np${i} = ${elementOf(values[1]!, i)};`]);
-  const nextTangents = tangents.flatMap((_, j) => idx.flatMap((i) => [`    let nt${j * m + i} = ${elementOf(values[2 + 2 * j]!, i)};`, `    let nt${j * m + n + i} = ${elementOf(values[3 + 2 * j]!, i)};`]));
+  const nextTangents = Array.from({ length: count }, (_, j) => j).flatMap((j) => idx.flatMap((i) => [`    let nt${j * m + i} = ${elementOf(values[2 + 2 * j]!, i)};`, `    let nt${j * m + n + i} = ${elementOf(values[3 + 2 * j]!, i)};`]));
   const checkTerms = [...idx.flatMap((i) => [`nq${i}`, `np${i}`]), ...Array.from({ length: count * m }, (_, k) => `nt${k}`)];
   const unrolled = count * count * m <= UNROLLED_GRAM_SCHMIDT;
   const wgsl = [
@@ -86,7 +67,7 @@ export function wgslLyapunovKernel(program: StepProgram, count: number): { wgsl:
     '  var failStep: u32 = 0u;',
     '  for (var s: u32 = 0u; s < dControl.steps; s++) {',
     '    let step = dControl.stepBase + s;',
-    ...(topologicalOrder(roots).includes(h.time) ? ['    let time = dControl.tStart + f32(step) * dt;'] : []),
+    ...(usesTime ? ['    let time = dControl.tStart + f32(step) * dt;'] : []),
     ...lowering.lines,
     ...next,
     ...nextTangents,
@@ -107,6 +88,33 @@ export function wgslLyapunovKernel(program: StepProgram, count: number): { wgsl:
   ].join('\n');
   const gramSchmidtLoops = unrolled ? 0 : count * count * (2 * m + 2);
   return { wgsl, stride, loopIterationsPerStep: 1 + bodyLoops + gramSchmidtLoops };
+}
+
+/** The step and its `count` tangent steps lowered to WGSL: state in registers, tangents in `tv`, invariants apart. */
+function lowerLyapunovStep(program: StepProgram, count: number) {
+  const h = program.system;
+  const n = h.dof, m = 2 * n;
+  const tangents = tangentSteps(program, count);
+  const lowering = new Lowering(wgslTarget, { prefix: 'v' });
+  const qv = wgslStateValue('sq', n), pv = wgslStateValue('sp', n);
+  lowering.bind(h.q, qv);
+  lowering.bind(h.p, pv);
+  lowering.bind(h.dt, { kind: 'scalar', code: 'dt' });
+  lowering.bind(h.time, { kind: 'scalar', code: 'time' });
+  tangents.forEach((t, j) => {
+    lowering.bind(t.tq, { kind: 'array', name: 'tv', size: n, offset: j * m });
+    lowering.bind(t.tp, { kind: 'array', name: 'tv', size: n, offset: j * m + n });
+  });
+  const paramPrologue = bindParams(lowering, h.params);
+  const roots = [program.next.q, program.next.p, ...tangents.flatMap((t) => [t.dq, t.dp])];
+  lowering.baseIndent = 1;
+  lowering.emit(loopInvariants(roots, [h.q, h.p, h.time, ...tangents.flatMap((t) => [t.tq, t.tp])]));
+  const invariantLines = lowering.takeLines();
+  lowering.takeLoopIterations();
+  lowering.baseIndent = 2;
+  const values = lowering.emit(roots);
+  const bodyLoops = lowering.takeLoopIterations();
+  return { lowering, qv, pv, values, invariantLines, paramPrologue, usesTime: topologicalOrder(roots).includes(h.time), bodyLoops };
 }
 
 /** Modified Gram–Schmidt on tv with constant indices: vector j projected off 0…j−1, normalised, the log of its length added to dLogs. */

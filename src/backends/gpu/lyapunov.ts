@@ -105,16 +105,8 @@ async function compileKernel(context: GpuLyapunovContext, count: number): Promis
 async function runLyapunov(context: GpuLyapunovContext, compiled: LyapunovKernel, plan: LyapunovPlan, control: RunControl, options: LyapunovOptions): Promise<LyapunovResult> {
   const { gpu, dt } = context;
   const { batch, count, steps, stride } = { ...plan, stride: compiled.stride };
-  const n = context.program.system.dof, m = 2 * n;
-  const state = new Float32Array(batch * stride);
-  const basis = startingTangents(n, count);
-  for (let b = 0; b < batch; b++) {
-    for (let i = 0; i < n; i++) {
-      state[b * stride + i] = options.q0[b * n + i]!;
-      state[b * stride + n + i] = options.p0[b * n + i]!;
-    }
-    state.set(basis, b * stride + m);
-  }
+  const n = context.program.system.dof;
+  const state = initialState(options, n, batch, count, stride);
   const stateBuffer = createStorageBuffer(gpu, state, { readable: true });
   const points = Math.ceil(steps / plan.historyEvery);
   const logsBuffer = createStorageBuffer(gpu, new Float32Array(Math.max(1, points * batch * count)), { readable: true });
@@ -122,23 +114,12 @@ async function runLyapunov(context: GpuLyapunovContext, compiled: LyapunovKernel
   const words = controlWriter(LYAPUNOV_CONTROL_WORDS);
   const controlBuffer = createUniformBuffer(gpu, words.bytes.byteLength);
   const accumulator = new LyapunovAccumulator(plan, dt);
-  const pacer = new DispatchPacer(gpu, control, steps, context.sizing);
   try {
-    const perDispatch = Math.min(compiled.stepBound, Math.max(1, Math.floor(DISPATCH_BUDGET / (batch * compiled.cost))));
-    for (let base = 0; base < steps; ) {
-      const stepsNow = Math.min(perDispatch, steps - base);
-      for (let offset = 0; offset < batch; ) {
-        const part = splitDispatch(batch - offset, WORKGROUP_SIZE, Math.min(context.maxWorkgroups, pacer.workgroupLimit(stepsNow)))[0]!;
-        words.set({ dt, tStart: plan.t0, steps: stepsNow, stepBase: base, offset: offset + part.offset, batch, renormalizeEvery: plan.renormalizeEvery, totalSteps: steps, historyEvery: plan.historyEvery });
-        writeBuffer(gpu, controlBuffer, words.bytes);
-        const began = performance.now();
-        compiled.kernel.dispatch([stateBuffer, context.paramBuffer, logsBuffer, statusBuffer, controlBuffer], part.workgroups);
-        pacer.measured(part.workgroups, stepsNow, performance.now() - began);
-        offset += Math.min(batch - offset, part.workgroups * WORKGROUP_SIZE);
-        await pacer.dispatched(base + (offset >= batch ? stepsNow : 0));
-      }
-      base += stepsNow;
-    }
+    const buffers = [stateBuffer, context.paramBuffer, logsBuffer, statusBuffer, controlBuffer];
+    await dispatchAll(context, compiled, plan, control, buffers, (values) => {
+      words.set(values);
+      writeBuffer(gpu, controlBuffer, words.bytes);
+    });
     // Each history interval's f32 log sums, added up in f64.
     const logs = new Float32Array(await readBuffer(gpu, logsBuffer));
     for (let k = 0; k < points; k++) {
@@ -164,5 +145,46 @@ async function runLyapunov(context: GpuLyapunovContext, compiled: LyapunovKernel
     logsBuffer.destroy();
     statusBuffer.destroy();
     controlBuffer.destroy();
+  }
+}
+
+/** The kernel's input: per trajectory q, p and the starting tangents (f32). */
+function initialState(options: LyapunovOptions, n: number, batch: number, count: number, stride: number): Float32Array {
+  const state = new Float32Array(batch * stride);
+  const basis = startingTangents(n, count);
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < n; i++) {
+      state[b * stride + i] = options.q0[b * n + i]!;
+      state[b * stride + n + i] = options.p0[b * n + i]!;
+    }
+    state.set(basis, b * stride + 2 * n);
+  }
+  return state;
+}
+
+/** Every step in dispatches of at most the kernel's bound (and DISPATCH_BUDGET), each over the part of the batch the pacer allows. */
+async function dispatchAll(
+  context: GpuLyapunovContext,
+  compiled: LyapunovKernel,
+  plan: LyapunovPlan,
+  control: RunControl,
+  buffers: readonly GPUBuffer[],
+  setControl: (values: Record<Exclude<(typeof LYAPUNOV_CONTROL_WORDS)[number], 'pad'>, number>) => void,
+): Promise<void> {
+  const { batch, steps } = plan;
+  const pacer = new DispatchPacer(context.gpu, control, steps, context.sizing);
+  const perDispatch = Math.min(compiled.stepBound, Math.max(1, Math.floor(DISPATCH_BUDGET / (batch * compiled.cost))));
+  for (let base = 0; base < steps; ) {
+    const stepsNow = Math.min(perDispatch, steps - base);
+    for (let offset = 0; offset < batch; ) {
+      const part = splitDispatch(batch - offset, WORKGROUP_SIZE, Math.min(context.maxWorkgroups, pacer.workgroupLimit(stepsNow)))[0]!;
+      setControl({ dt: context.dt, tStart: plan.t0, steps: stepsNow, stepBase: base, offset: offset + part.offset, batch, renormalizeEvery: plan.renormalizeEvery, totalSteps: steps, historyEvery: plan.historyEvery });
+      const began = performance.now();
+      compiled.kernel.dispatch(buffers, part.workgroups);
+      pacer.measured(part.workgroups, stepsNow, performance.now() - began);
+      offset += Math.min(batch - offset, part.workgroups * WORKGROUP_SIZE);
+      await pacer.dispatched(base + (offset >= batch ? stepsNow : 0));
+    }
+    base += stepsNow;
   }
 }
