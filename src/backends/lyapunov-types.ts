@@ -17,7 +17,8 @@ export interface LyapunovOptions extends RunControlOptions {
   renormalizeEvery?: number;
   /**
    * Steps between two points of `history` (default: the smallest multiple of `renormalizeEvery` that keeps it to
-   * at most 1 000 points); rounded up to a multiple of `renormalizeEvery`.
+   * at most 1 000 points, and on the GPU few enough that their f32 sums fit in one device buffer); rounded up to a
+   * multiple of `renormalizeEvery`.
    */
   historyEvery?: number;
   /** Start time (default 0). */

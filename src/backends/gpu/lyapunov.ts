@@ -71,14 +71,14 @@ export function gpuLyapunov(context: GpuLyapunovContext): (options: LyapunovOpti
         { option: 'method', method: program.method, backend: 'gpu' },
       );
     }
-    const plan = checkLyapunovOptions(options, program.system.dof, 'f32');
+    const bindingLimit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+    const plan = fitHistory(checkLyapunovOptions(options, program.system.dof, 'f32'), options.historyEvery === undefined ? bindingLimit : Infinity);
     const control = new RunControl(options, 'lyapunov', plan.steps);
     control.throwIfAborted();
     const compiled = await kernelFor(plan.count);
     control.throwIfAborted();
     const bytes = plan.batch * compiled.stride * 4;
     const historyBytes = Math.ceil(plan.steps / plan.historyEvery) * plan.batch * plan.count * 4;
-    const bindingLimit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
     if (bytes > bindingLimit || historyBytes > bindingLimit) {
       throw new DarbouxError(
         'INPUT',
@@ -88,6 +88,15 @@ export function gpuLyapunov(context: GpuLyapunovContext): (options: LyapunovOpti
     }
     return runLyapunov(context, compiled, plan, control, options);
   };
+}
+
+/** The plan with a default history spaced out (fewer points) until its f32 sums fit in `limit` bytes. */
+function fitHistory(plan: LyapunovPlan, limit: number): LyapunovPlan {
+  const perPoint = plan.batch * plan.count * 4;
+  const points = Math.max(1, Math.floor(limit / perPoint));
+  if (Math.ceil(plan.steps / plan.historyEvery) <= points) return plan;
+  const every = plan.renormalizeEvery * Math.ceil(Math.ceil(plan.steps / points) / plan.renormalizeEvery);
+  return { ...plan, historyEvery: Math.max(plan.historyEvery, every) };
 }
 
 async function compileKernel(context: GpuLyapunovContext, count: number): Promise<LyapunovKernel> {
