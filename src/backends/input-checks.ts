@@ -181,7 +181,7 @@ export function disposedError(what: string, during = false): DarbouxError {
 }
 
 /** What `guard` wraps: a stepper's run, vjp and jacobian. */
-type Guarded = { run: (o: never) => Promise<unknown>; vjp: (o: never) => Promise<unknown>; jacobian: (...a: never[]) => Float64Array };
+type Guarded = { run: (o: never) => Promise<unknown>; vjp: (o: never) => Promise<unknown>; lyapunov?: (o: never) => Promise<unknown>; jacobian: (...a: never[]) => Float64Array };
 
 /** A stepper's life: disposal, calls in flight, and resources released once both are over. @internal */
 export interface StepperLifetime {
@@ -242,6 +242,7 @@ export function stepperLifetime(): StepperLifetime {
       const { run, vjp, jacobian } = stepper;
       stepper.run = wrap('run', run.bind(stepper)) as typeof stepper.run;
       stepper.vjp = wrap('vjp', vjp.bind(stepper)) as typeof stepper.vjp;
+      if (stepper.lyapunov) stepper.lyapunov = wrap('lyapunov', stepper.lyapunov.bind(stepper)) as typeof stepper.lyapunov;
       stepper.jacobian = ((...args: never[]) => {
         if (disposed) throw disposedError('jacobian');
         return jacobian.apply(stepper, args);

@@ -3,8 +3,10 @@ import type { RunControlOptions } from './run-control.js';
 import type { SavedResult, SectionOptions, SectionResult } from './sections.js';
 
 export type { SavedResult, SectionOptions, SectionResult } from './sections.js';
+import type { LyapunovOptions, LyapunovResult } from './lyapunov-types.js';
 
 export type { Progress, RunControlOptions } from './run-control.js';
+export type { LyapunovOptions, LyapunovResult } from './lyapunov-types.js';
 
 /** What `run` does when a trajectory fails. */
 export type OnFailure = 'throw' | 'report';
@@ -188,6 +190,11 @@ export interface Stepper {
    * and every parameter of H: the exact discrete adjoint of the compiled step (f64 on the CPU, f32 on the GPU).
    */
   vjp(options: VjpOptions): Promise<VjpResult>;
+  /**
+   * Lyapunov exponents per unit time (Benettin et al.): `count` tangent vectors advanced by the exact tangent step
+   * and re-orthonormalised every `renormalizeEvery` steps; the largest first, with their running estimate.
+   */
+  lyapunov(options: LyapunovOptions): Promise<LyapunovResult>;
   /** Releases resources; the stepper cannot be used afterwards. */
   dispose(): void;
 }

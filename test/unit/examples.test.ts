@@ -125,6 +125,17 @@ const smoke: Record<string, Smoke> = {
       expect(Number(rows[3]![6])).toBeLessThan(1e-12);
     },
   },
+  'lyapunov.ts': {
+    args: ['--time', '500', '--pendulum-time', '20', '--batch', '32', '--backend', 'cpu'],
+    check: (out) => {
+      expect(numberAfter(out, 'θ₁ = θ₂ = 2   λ_max =')).toBeGreaterThan(0.5);
+      expect(numberAfter(out, 'θ₁ = θ₂ = 0.2 λ_max =')).toBeLessThan(0.1);
+      for (const sum of out.matchAll(/sum = (-?[0-9.]+e[-+][0-9]+)/g)) expect(Math.abs(Number(sum[1]))).toBeLessThan(1e-12);
+      const share = (label: string) => numberAfter(out, `E = ${label}: chaotic share`);
+      expect(share('1/12')).toBeLessThan(20);
+      expect(share('1/6 ')).toBeGreaterThan(share('1/12') + 30);
+    },
+  },
   'nbody.ts': {
     args: ['--n', '64', '--time', '0.5'],
     check: (out) => {

@@ -39,7 +39,7 @@ const ROOT_TYPES = words(`
   LagrangianStepper LagrangianRunOptions LagrangianRunResult LagrangianVjpOptions LagrangianVjpResult
   ParticlesOptions ParticleSystem PlummerOptions PlummerModel PairOptions BondOptions ExternalOptions PairPotential ExternalPotential
   Expr Shape Operand Scalar Vector Matrix
-  CompileOptions ImplicitSolver Stepper RunOptions RunResult VjpOptions VjpResult VjpMemory GpuOptions GpuStepper
+  CompileOptions ImplicitSolver Stepper RunOptions RunResult VjpOptions VjpResult VjpMemory LyapunovOptions LyapunovResult GpuOptions GpuStepper
   KernelExport KernelBinding KernelUniformValues KernelManifest
   Progress TrajectoryStatus OnFailure
   PrintOptions AdapterChoice GpuInfo

@@ -83,6 +83,14 @@ describe('README examples', () => {
         expect((module.g as Float64Array).length).toBe(20);
         expect((module.g as Float64Array).every(Number.isFinite)).toBe(true);
       }
+      if (block.code.includes('lst.lyapunov(')) {
+        // The chaotic orbit's spectrum: clearly positive, in ± pairs summing to 0; the regular one's far smaller.
+        const e = (module.spectrum as { exponents: Float64Array }).exponents;
+        expect(e.length).toBe(8);
+        expect(e[0]!).toBeGreaterThan(0.03);
+        expect(Math.abs(e[0]! + e[1]! + e[2]! + e[3]!)).toBeLessThan(1e-12);
+        expect(e[4]!).toBeLessThan(0.3 * e[0]!);
+      }
       if (block.code.includes('phaseSpace(2)')) {
         const h = module.h as { isSeparable: boolean; energy(q: number[], p: number[]): number };
         expect(h.isSeparable).toBe(true);

@@ -13,6 +13,7 @@ import { type WindowedRunArgs, type WindowedRunStatus } from './windowed-run.js'
 import { runVjp } from '../adjoint-driver.js';
 import type { FixedPointSettings } from '../../codegen/step-body.js';
 import { jacobianFunction } from './jacobian.js';
+import { cpuLyapunov } from './lyapunov.js';
 import { threadedRunner, type CpuSettings } from './threaded-runner.js';
 import { TrajectoryPool } from './trajectory-threads.js';
 import type { StepProgram } from '../../integrators/step-program.js';
@@ -20,7 +21,7 @@ import { specializeParameters } from '../../integrators/specialize.js';
 import { runExtras } from '../sections.js';
 import { runSections } from './section-run.js';
 import { SECTION_MAX_DOF } from '../../codegen/section-js.js';
-import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
+import type { LyapunovOptions, LyapunovResult, RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
 
 /**
  * The f64 CPU backend: a generated JavaScript runner for the step program, the exact Jacobian from the
@@ -44,6 +45,7 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
   const sweepRunners = new Map<string, JsRunner>(); // per-trajectory parameter sets (run-params.ts)
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
   let vjpForward: TrajectoryPool | undefined; // vjp's forward passes over threads (its backward pass sums g over trajectories in order: one thread)
+  let lyapunov: ReturnType<typeof cpuLyapunov> | undefined;
   const life = stepperLifetime();
   const stepper: Stepper = {
     method: program.method,
@@ -87,6 +89,10 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
     async vjp(options: VjpOptions): Promise<VjpResult> {
       vjpForward ??= new TrajectoryPool(program, jsRunners(program, fixedPoint).forward, settings.threads);
       return runVjp(cpuAdjointBackend(program, dt, h.paramValues, fixedPoint, vjpForward), options);
+    },
+    async lyapunov(options: LyapunovOptions): Promise<LyapunovResult> {
+      lyapunov ??= cpuLyapunov(program, dt, fixedPoint, runner);
+      return lyapunov(options);
     },
     jacobian(q0, p0, t = 0) {
       checkJacobianPoint(q0, p0, t, h.dof);

@@ -184,6 +184,10 @@ export async function particleGpuStepper(program: StepProgram, pp: ParticleProgr
         throw e;
       }
     },
+    async lyapunov(lyapunovOptions) {
+      trajectoryStepper ??= fallback();
+      return (await trajectoryStepper).lyapunov(lyapunovOptions);
+    },
     exportKernel(): never {
       throw new DarbouxError('OPTION', `exportKernel: this ${pp.n}-particle system runs the per-particle '${kind}' kernels (several kernels and dispatches per step), which have no single-kernel export; compile with particleKernel: 'off' to export the per-trajectory kernel`, { kernel: kind });
     },

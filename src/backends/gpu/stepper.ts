@@ -17,6 +17,7 @@ import { DispatchPacer, type DispatchSizing } from './dispatch-pacer.js';
 import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
 import { runVjp } from '../adjoint-driver.js';
 import { gpuAdjointBackend } from './adjoint.js';
+import { gpuLyapunov } from './lyapunov.js';
 import { particleProgram } from '../../codegen/particle-analysis.js';
 import { particleGpuStepper, type ParticleKernelChoice } from './particle-stepper.js';
 import { controlWriter, decodeFailures, decodeStatus, loopBoundedSteps, refuseOversizedKernel } from './kernel-host.js';
@@ -281,6 +282,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     async vjp(options: VjpOptions): Promise<VjpResult> {
       return runVjp(adjointBackend, options, 'f32');
     },
+    lyapunov: gpuLyapunov({ program, dt, gpu, paramBuffer, maxWorkgroups, sizing, stepsPerDispatch: options.stepsPerDispatch }),
     jacobian(q0, p0, t = 0) {
       checkJacobianPoint(q0, p0, t, n);
       jacobian ??= jacobianFunction(program, { ...JS_FIXED_POINT, maxIterations: settings.maxIterations });

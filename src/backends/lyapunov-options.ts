@@ -1,0 +1,154 @@
+/**
+ * Lyapunov spectra shared by every backend (Benettin et al. 1980): the options and result of `Stepper.lyapunov`,
+ * their checks, the starting tangent basis, the modified Gram–Schmidt re-orthonormalisation, and the accumulator
+ * of log-stretchings that turns them into exponents per unit time and their running estimate.
+ */
+import { DarbouxError, showValue } from '../errors.js';
+import { checkRunOptions } from './checks.js';
+import type { LyapunovOptions, LyapunovResult } from './lyapunov-types.js';
+
+export type { LyapunovOptions, LyapunovResult } from './lyapunov-types.js';
+import { checkOptionsObject, type Precision } from './input-checks.js';
+
+/** Normalised `lyapunov` options. */
+export interface LyapunovPlan {
+  batch: number;
+  steps: number;
+  t0: number;
+  count: number;
+  renormalizeEvery: number;
+  historyEvery: number;
+}
+
+/** At most this many history points by default. */
+const HISTORY_POINTS = 1000;
+
+/**
+ * Checks `lyapunov` options against a stepper with `dof` degrees of freedom: those of `run` (INPUT), and `count`
+ * in 1…2·dof, `renormalizeEvery` and `historyEvery` positive integers (OPTION). @internal
+ *
+ * @example
+ * checkLyapunovOptions({ q0: [0.1, 0], p0: [0, 0.2], steps: 1000, count: 4 }, 2); // { batch: 1, count: 4, renormalizeEvery: 1, … }
+ */
+export function checkLyapunovOptions(options: LyapunovOptions, dof: number, precision: Precision = 'f64'): LyapunovPlan {
+  checkOptionsObject('lyapunov', options, '{ q0, p0, steps, batch?, count?, renormalizeEvery?, historyEvery?, t0? }');
+  const { batch, steps, t0 } = checkRunOptions({ q0: options.q0, p0: options.p0, steps: options.steps, batch: options.batch, t0: options.t0 }, dof, precision);
+  const count = optionCount('count', options.count, 1, 2 * dof, `the number of exponents: at most 2·dof = ${2 * dof} for this system`);
+  const renormalizeEvery = optionCount('renormalizeEvery', options.renormalizeEvery, 1, Infinity, 'steps between two re-orthonormalisations, at least 1');
+  const renormalizations = Math.ceil(steps / renormalizeEvery);
+  const byDefault = renormalizeEvery * Math.max(1, Math.ceil(renormalizations / HISTORY_POINTS));
+  const asked = optionCount('historyEvery', options.historyEvery, 1, Infinity, 'steps between two history points', byDefault);
+  const historyEvery = Math.ceil(asked / renormalizeEvery) * renormalizeEvery;
+  return { batch, steps, t0, count, renormalizeEvery, historyEvery };
+}
+
+/** An optional integer option in [min, max] (OPTION otherwise, naming it and what it means). */
+function optionCount(name: string, value: unknown, min: number, max: number, meaning: string, fallback = min): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new DarbouxError('OPTION', `lyapunov: ${name} must be an integer in ${min}…${max === Infinity ? '∞' : max} (${meaning}), got ${showValue(value)}`, {
+      option: name,
+      value: showValue(value),
+      min,
+      max,
+    });
+  }
+  return value;
+}
+
+/**
+ * The starting tangent vectors: `count` orthonormal vectors of length 2·dof, the same for every trajectory and
+ * backend (a fixed pseudo-random basis, so that no vector starts exactly orthogonal to a growing direction, as
+ * unit vectors can by symmetry). Vector j is `basis[j·2n … (j+1)·2n)`, q components first.
+ *
+ * @example
+ * const basis = startingTangents(2, 4); // 4 orthonormal vectors in R⁴
+ */
+export function startingTangents(dof: number, count: number): Float64Array {
+  const m = 2 * dof;
+  const basis = new Float64Array(count * m);
+  let seed = 0x2545f491;
+  for (let k = 0; k < basis.length; k++) {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    basis[k] = seed / 2 ** 32 - 0.5;
+  }
+  const logs = new Float64Array(count);
+  orthonormalize(basis, 0, m, count, logs, 0);
+  return basis;
+}
+
+/**
+ * Modified Gram–Schmidt in place on `count` vectors of length `m` stored one after another from `at` in `v`:
+ * afterwards they are orthonormal, and `logs[logAt + j]` has gained log R_jj (the log of vector j's length after
+ * removing its components along vectors 0…j−1). Throws NONFINITE on a zero or non-finite length.
+ *
+ * @example
+ * const v = Float64Array.of(3, 0, 1, 1), logs = new Float64Array(2);
+ * orthonormalize(v, 0, 2, 2, logs, 0); // v = [1, 0, 0, 1], logs = [log 3, 0]
+ */
+export function orthonormalize(v: Float64Array, at: number, m: number, count: number, logs: Float64Array, logAt: number): void {
+  for (let j = 0; j < count; j++) {
+    const vj = at + j * m;
+    for (let i = 0; i < j; i++) {
+      const vi = at + i * m;
+      let r = 0;
+      for (let k = 0; k < m; k++) r += v[vi + k]! * v[vj + k]!;
+      for (let k = 0; k < m; k++) v[vj + k]! -= r * v[vi + k]!;
+    }
+    let norm2 = 0;
+    for (let k = 0; k < m; k++) norm2 += v[vj + k]! * v[vj + k]!;
+    const norm = Math.sqrt(norm2);
+    if (!(norm > 0 && norm < Infinity)) {
+      throw new DarbouxError('NONFINITE', `lyapunov: tangent vector ${j} became ${norm === 0 ? 'zero' : 'non-finite'}; renormalize more often (smaller renormalizeEvery) or reduce dt`, { tangent: j, norm });
+    }
+    for (let k = 0; k < m; k++) v[vj + k]! /= norm;
+    logs[logAt + j]! += Math.log(norm);
+  }
+}
+
+/**
+ * Sums of log-stretchings per trajectory and exponent, and the history of their averages: `reached(b, steps)`
+ * after each renormalisation of trajectory b, `result` at the end. History points are after every
+ * `historyEvery` steps and after the last step.
+ *
+ * @example
+ * const acc = new LyapunovAccumulator(plan, dt);
+ * orthonormalize(v, b * count * m, m, count, acc.logs, b * count); acc.reached(b, stepsDone);
+ */
+export class LyapunovAccumulator {
+  /** Σ log R_jj so far, batch × count. */
+  readonly logs: Float64Array;
+  private readonly times: Float64Array;
+  private readonly history: Float64Array;
+
+  constructor(private readonly plan: LyapunovPlan, private readonly dt: number) {
+    const { batch, count, steps, historyEvery } = plan;
+    this.logs = new Float64Array(batch * count);
+    const points = Math.ceil(steps / historyEvery);
+    this.times = Float64Array.from({ length: points }, (_, k) => plan.t0 + Math.min(steps, (k + 1) * historyEvery) * dt);
+    this.history = new Float64Array(points * batch * count);
+  }
+
+  /** Call after trajectory b's vectors were renormalised after `stepsDone` steps: records its history point when due. */
+  reached(b: number, stepsDone: number): void {
+    const { batch, count, steps, historyEvery } = this.plan;
+    if (stepsDone % historyEvery !== 0 && stepsDone !== steps) return;
+    const k = Math.ceil(stepsDone / historyEvery) - 1;
+    this.history.set(this.averages(b, stepsDone), (k * batch + b) * count);
+  }
+
+  /** Trajectory b's exponents after `stepsDone` steps, largest first. */
+  averages(b: number, stepsDone: number): number[] {
+    const { count } = this.plan;
+    const time = stepsDone * Math.abs(this.dt);
+    return Array.from(this.logs.subarray(b * count, (b + 1) * count), (s) => (time > 0 ? s / time : 0)).sort((x, y) => y - x);
+  }
+
+  /** The result, with the final state. */
+  result(q: Float64Array, p: Float64Array): LyapunovResult {
+    const { batch, count, steps } = this.plan;
+    const exponents = new Float64Array(batch * count);
+    for (let b = 0; b < batch; b++) exponents.set(this.averages(b, steps), b * count);
+    return { exponents, time: steps * Math.abs(this.dt), history: { t: this.times, exponents: this.history }, q, p };
+  }
+}
