@@ -7,7 +7,8 @@ import type { Attrs, Expr } from '../expr.js';
 import type { EmitContext, Value } from '../op.js';
 import type { Body } from './pair-body.js';
 import { emitGather, emitPairLoop, geometry, type EmittedPair } from './pair-geometry.js';
-import { emitThreadedVector, pairThreads } from './pair-threads.js';
+import { emitNeighbourSiteVector, neighbourGrid } from './pair-neighbours.js';
+import { emitThreadedArray, emitThreadedVector, pairThreads } from './pair-threads.js';
 
 /** Number of vectors a projected pairSum reads (0, 1 or 2; see PROJECTIONS). @example projected(node.attrs) // 1 for a force's parameter gradient */
 export const projected = (attrs: Attrs) => (attrs.project as number | undefined) ?? 0;
@@ -48,12 +49,19 @@ export function projections(ctx: EmitContext, node: Expr, p: EmittedPair, projec
  */
 export function emitSiteVectors(ctx: EmitContext, node: Expr, term: (p: EmittedPair) => string[]): Value {
   const g = geometry(node.attrs);
+  const q = node.args[0]!;
   const out = ctx.array(g.n * g.dim);
   const threads = pairThreads(ctx);
-  if (threads !== null) {
+  const grid = ctx.target === 'js' ? neighbourGrid(g) : null;
+  if (grid !== null) {
+    // Neighbour lists: sums in slot order (pair-neighbours.ts); threaded, each worker's part summed across workers.
+    const fill = (target: string) => emitNeighbourSiteVector(ctx, g, q, grid, target, term);
+    if (threads !== null) emitThreadedArray(ctx, threads, out, g.n * g.dim, fill);
+    else fill(out);
+  } else if (threads !== null) {
     // Threaded (pair-threads.ts): this worker's pairs into its shared slice, then the slices summed into out.
     emitThreadedVector(ctx, threads, out, g.n * g.dim, (at) =>
-      emitPairLoop(ctx, g, node.args[0]!, (p) => {
+      emitPairLoop(ctx, g, q, (p) => {
         term(p).forEach((t, k) => {
           const x = ctx.temp(t);
           ctx.line(`${at(`${p.i} * ${g.dim} + ${k}`)} += ${x}`);
@@ -63,7 +71,7 @@ export function emitSiteVectors(ctx: EmitContext, node: Expr, term: (p: EmittedP
     );
   } else if (ctx.target === 'js') {
     ctx.loop(g.n * g.dim, (i) => ctx.line(`${out}[${i}] = 0`));
-    emitPairLoop(ctx, g, node.args[0]!, (p) => {
+    emitPairLoop(ctx, g, q, (p) => {
       term(p).forEach((t, k) => {
         const x = ctx.temp(t);
         ctx.line(`${out}[${p.i} * ${g.dim} + ${k}] += ${x}`);
@@ -73,7 +81,7 @@ export function emitSiteVectors(ctx: EmitContext, node: Expr, term: (p: EmittedP
   } else {
     let acc: string[] = [];
     emitGather(
-      ctx, g, node.args[0]!,
+      ctx, g, q,
       () => { acc = Array.from({ length: g.dim }, () => ctx.mutable(ctx.literal(0))); },
       (p) => term(p).forEach((t, k) => ctx.line(`${acc[k]} += ${t}`)),
       (i) => acc.forEach((a, k) => ctx.line(`${out}[${i} * ${g.dim} + ${k}] = ${a}`)),
