@@ -105,19 +105,24 @@ export function parseLammpsData(text: string): { n: number; box: number[]; q: Fl
   return { n, box, q, p };
 }
 
-/** Total energy by step (thermo_style custom step pe ke etotal) and the loop time of a LAMMPS log. */
-function parseLammpsLog(text: string): { etotal: Map<number, number>; loopSeconds: number } {
+/**
+ * Total energy by step (thermo_style custom step pe ke etotal), the loop time of a LAMMPS log and its CPU time per
+ * rank (the loop time × LAMMPS's "% CPU use": on a shared machine, what the run itself cost).
+ */
+function parseLammpsLog(text: string): { etotal: Map<number, number>; loopSeconds: number; cpuSeconds: number } {
   const etotal = new Map<number, number>();
   let inThermo = false;
-  let loopSeconds = NaN;
+  let loopSeconds = NaN, cpuSeconds = NaN;
   for (const line of text.split('\n')) {
     const t = line.trim().split(/\s+/);
     if (t[0] === 'Step') { inThermo = t.includes('TotEng'); continue; }
     const loop = /^Loop time of ([\d.eE+-]+)/.exec(line.trim());
     if (loop) { loopSeconds = Number(loop[1]); inThermo = false; continue; }
+    const use = /^([\d.]+)% CPU use/.exec(line.trim());
+    if (use) cpuSeconds = (loopSeconds * Number(use[1])) / 100;
     if (inThermo && t.length === 4 && t.every((x) => Number.isFinite(Number(x)))) etotal.set(Number(t[0]), Number(t[3]));
   }
-  return { etotal, loopSeconds };
+  return { etotal, loopSeconds, cpuSeconds };
 }
 
 const available = (command: string, args: string[]) => {
@@ -126,7 +131,7 @@ const available = (command: string, args: string[]) => {
 };
 
 /** Runs bench/lammps/in.lj on `ranks` ranks in `dir` (writing lj.data there); its log. */
-function runLammps(ranks: number, dir: string): { etotal: Map<number, number>; loopSeconds: number } {
+function runLammps(ranks: number, dir: string): ReturnType<typeof parseLammpsLog> {
   const input = join(dirname(fileURLToPath(import.meta.url)), 'lammps', 'in.lj');
   const lmp = ['lmp', '-in', input, '-var', 'datafile', join(dir, 'lj.data'), '-log', 'none'];
   const [command, ...args] = ranks === 1 ? lmp : ['mpirun', '--allow-run-as-root', '-np', String(ranks), ...lmp];
@@ -140,14 +145,16 @@ async function lammpsComparison(): Promise<void> {
   console.log(`\n## LAMMPS lj benchmark: 32 000 atoms, ${steps} steps, same initial state\n`);
   const hasLammps = available('lmp', ['-h']);
   const hasMpirun = hasLammps && available('mpirun', ['--allow-run-as-root', '--version']);
-  const peer: { ranks: number; atomSteps: number; e100: number; e0: number }[] = [];
+  const peer: { ranks: number; atomSteps: number; cpuMsPerRank: number; e100: number; e0: number }[] = [];
   let state: { n: number; box: number[]; q: Float64Array; p: Float64Array };
   if (hasLammps) {
     const dir = mkdtempSync(join(tmpdir(), 'darboux-lammps-'));
     for (const ranks of hasMpirun ? [1, 2] : [1]) {
       const logs = Array.from({ length: RUNS }, () => runLammps(ranks, dir));
       const seconds = median(logs.map((l) => l.loopSeconds));
-      peer.push({ ranks, atomSteps: (32000 * steps) / seconds, e0: logs[0]!.etotal.get(0)!, e100: logs[0]!.etotal.get(steps)! });
+      const cpuMsPerRank = (1000 * median(logs.map((l) => l.cpuSeconds))) / steps;
+      peer.push({ ranks, atomSteps: (32000 * steps) / seconds, cpuMsPerRank, e0: logs[0]!.etotal.get(0)!, e100: logs[0]!.etotal.get(steps)! });
+      console.log(`LAMMPS ${ranks} rank${ranks > 1 ? 's' : ''}: ${(1000 * seconds / steps).toFixed(2)} ms/step, ${mega((32000 * steps) / seconds)} (median of ${RUNS}; CPU time ${cpuMsPerRank.toFixed(2)} ms/step per rank)`);
     }
     state = parseLammpsData(readFileSync(join(dir, 'lj.data'), 'utf8'));
     if (!hasMpirun) console.log('mpirun: not installed: LAMMPS on 2 ranks skipped');
@@ -178,8 +185,10 @@ async function lammpsComparison(): Promise<void> {
     const label = threads === undefined ? backend : `${backend} ${threads} thread${threads > 1 ? 's' : ''}`;
     console.log(`darboux ${label} f64: ${(1000 * seconds / steps).toFixed(2)} ms/step, ${mega(atomSteps)} (median of ${RUNS}; CPU time ${(1000 * cpuSeconds / steps).toFixed(2)} ms/step); E(0) = ${e0.toPrecision(12)}, E(${steps}) = ${e100.toPrecision(12)}, drift ${((e100 - e0) / Math.abs(e0)).toExponential(2)}`);
     for (const l of peer) {
+      // CPU-time ratio: LAMMPS's CPU time per rank over darboux's per thread (the wall-time ratio on free cores).
+      const cpuRatio = l.cpuMsPerRank / ((1000 * cpuSeconds) / steps / (threads ?? 1));
       console.log(
-        `  vs LAMMPS ${l.ranks} rank${l.ranks > 1 ? 's' : ''}: ${mega(l.atomSteps)}; darboux/LAMMPS = ${(atomSteps / l.atomSteps).toFixed(2)}×; ` +
+        `  vs LAMMPS ${l.ranks} rank${l.ranks > 1 ? 's' : ''}: ${mega(l.atomSteps)}; darboux/LAMMPS = ${(atomSteps / l.atomSteps).toFixed(2)}× (wall), ${cpuRatio.toFixed(2)}× (CPU time per rank/thread); ` +
           `E(0) ${l.e0.toPrecision(12)} (rel. diff ${(Math.abs(e0 - l.e0) / Math.abs(l.e0)).toExponential(2)}), ` +
           `E(${steps}) ${l.e100.toPrecision(12)} (rel. diff ${(Math.abs(e100 - l.e100) / Math.abs(l.e100)).toExponential(2)})`,
       );

@@ -160,6 +160,29 @@ describe('Verlet neighbour lists (JS lowering)', () => {
     check(A.map((x, k) => x + box[k % dim]!), vv);
   });
 
+  it('the remembered forces (the last evaluation reused at the same q) follow q and the parameters', () => {
+    const { dim, n, box, cutoff } = systems[1]!;
+    const q = input('q', 'q', [n * dim]);
+    const [g] = gradient(pairSum(q, { n, dim, potential: softV, box, cutoff, shift: false }), [q]);
+    const compiled = compileJs([q, eps, sig], [g!]);
+    const rng = seededRandom(5);
+    const A = uniform(rng, n, box), B = Float64Array.from(A);
+    B[n * dim - 1]! += 1e-3; // only the last coordinate differs: the comparison must reach it
+    const forces = (qv: Float64Array, e: number, s: number) => {
+      const out = [new Float64Array(n * dim)];
+      compiled([qv, [e], [s]], out);
+      return out[0]!;
+    };
+    const byHand = (qv: Float64Array, e: number, s: number) =>
+      allPairsReference(qv, n, dim, box, cutoff, {
+        f: (r) => e * Math.exp(-(r * r) / s) * (1 + r),
+        df: (r) => e * Math.exp(-(r * r) / s) * (1 - (2 * r * (1 + r)) / s),
+      }).G;
+    for (const [qv, e, s] of [[A, EPS, SIG], [A, EPS, SIG], [A, 2 * EPS, SIG], [A, EPS, SIG], [A, EPS, 1.1 * SIG], [B, EPS, SIG], [A, EPS, SIG]] as const) {
+      expect(rel(forces(qv, e, s), byHand(qv, e, s))).toBeLessThan(1e-12);
+    }
+  });
+
   it('a dense cluster overflows the initial partner buffer: it grows and no pair is lost', () => {
     const dim = 3, n = 220, box = [14, 14, 14], cutoff = 2.5;
     const { check } = pairFunctions(n, dim, box, cutoff);

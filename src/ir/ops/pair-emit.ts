@@ -7,7 +7,8 @@ import type { Attrs, Expr } from '../expr.js';
 import type { EmitContext, Value } from '../op.js';
 import type { Body } from './pair-body.js';
 import { emitGather, emitPairLoop, geometry, type EmittedPair } from './pair-geometry.js';
-import { emitThreadedVector, pairThreads } from './pair-threads.js';
+import { emitNeighbourSiteVector, neighbourGrid } from './pair-neighbours.js';
+import { emitThreadedArray, emitThreadedVector, pairThreads } from './pair-threads.js';
 
 /** Number of vectors a projected pairSum reads (0, 1 or 2; see PROJECTIONS). @example projected(node.attrs) // 1 for a force's parameter gradient */
 export const projected = (attrs: Attrs) => (attrs.project as number | undefined) ?? 0;
@@ -48,12 +49,19 @@ export function projections(ctx: EmitContext, node: Expr, p: EmittedPair, projec
  */
 export function emitSiteVectors(ctx: EmitContext, node: Expr, term: (p: EmittedPair) => string[]): Value {
   const g = geometry(node.attrs);
+  const q = node.args[0]!;
   const out = ctx.array(g.n * g.dim);
   const threads = pairThreads(ctx);
-  if (threads !== null) {
+  const grid = ctx.target === 'js' ? neighbourGrid(g) : null;
+  if (grid !== null) {
+    // Neighbour lists: sums in slot order (pair-neighbours.ts); threaded, each worker's part summed across workers.
+    const fill = (target: string) => emitNeighbourSiteVector(ctx, g, q, grid, target, term);
+    if (threads !== null) emitThreadedArray(ctx, threads, out, g.n * g.dim, fill);
+    else emitRemembered(ctx, node, out, () => fill(out));
+  } else if (threads !== null) {
     // Threaded (pair-threads.ts): this worker's pairs into its shared slice, then the slices summed into out.
     emitThreadedVector(ctx, threads, out, g.n * g.dim, (at) =>
-      emitPairLoop(ctx, g, node.args[0]!, (p) => {
+      emitPairLoop(ctx, g, q, (p) => {
         term(p).forEach((t, k) => {
           const x = ctx.temp(t);
           ctx.line(`${at(`${p.i} * ${g.dim} + ${k}`)} += ${x}`);
@@ -63,7 +71,7 @@ export function emitSiteVectors(ctx: EmitContext, node: Expr, term: (p: EmittedP
     );
   } else if (ctx.target === 'js') {
     ctx.loop(g.n * g.dim, (i) => ctx.line(`${out}[${i}] = 0`));
-    emitPairLoop(ctx, g, node.args[0]!, (p) => {
+    emitPairLoop(ctx, g, q, (p) => {
       term(p).forEach((t, k) => {
         const x = ctx.temp(t);
         ctx.line(`${out}[${p.i} * ${g.dim} + ${k}] += ${x}`);
@@ -73,13 +81,51 @@ export function emitSiteVectors(ctx: EmitContext, node: Expr, term: (p: EmittedP
   } else {
     let acc: string[] = [];
     emitGather(
-      ctx, g, node.args[0]!,
+      ctx, g, q,
       () => { acc = Array.from({ length: g.dim }, () => ctx.mutable(ctx.literal(0))); },
       (p) => term(p).forEach((t, k) => ctx.line(`${acc[k]} += ${t}`)),
       (i) => acc.forEach((a, k) => ctx.line(`${out}[${i} * ${g.dim} + ${k}] = ${a}`)),
     );
   }
   return { kind: 'array', name: out, size: g.n * g.dim };
+}
+
+/**
+ * Emits `compute()` (which assigns the n·dim array `out` from q and the node's lifted scalars) behind a memo of
+ * the last evaluation of this op and body in the generated function: when q and the lifted values equal those of
+ * the last evaluation (q compared element by element, stopping at the first difference), the last result is
+ * copied instead. This is the force at the start of a windowed run's next window (the windowed CPU runner
+ * evaluates the carried force again at each window's first state, which the previous window's last step had
+ * just evaluated): one evaluation per step instead of two when a step outlasts a window. Ops reading other
+ * vectors (projected, Hessian-vector products) or lifted values that are not scalars are not remembered.
+ *
+ * @example
+ * emitRemembered(ctx, node, out, () => emitNeighbourSiteVector(ctx, g, q, grid, out, term));
+ */
+function emitRemembered(ctx: EmitContext, node: Expr, out: string, compute: () => void): void {
+  const g = geometry(node.attrs);
+  const q = node.args[0]!;
+  const lifted = node.args.slice(leading(node)).map((a) => ctx.value(a));
+  if (leading(node) !== 1 || lifted.some((v) => v.kind !== 'scalar')) return compute();
+  const length = g.n * g.dim;
+  const values = lifted.map((v) => scalarCode(v));
+  const memo = ctx.shared(`remembered ${node.op} ${JSON.stringify(g)} ${node.attrs.body as string}`, () => ({
+    q: ctx.array(length), out: ctx.array(length), args: ctx.array(Math.max(1, values.length)), valid: ctx.intArray(1),
+  }));
+  const hit = ctx.mutable([`${memo.valid}[0] === 1`, ...values.map((v, k) => `${memo.args}[${k}] === ${v}`)].join(' && '));
+  ctx.line(`if (${hit}) {`, false);
+  const k = ctx.mutable('0');
+  ctx.line(`for (; ${k} < ${length}; ${k}++) if (${memo.q}[${k}] !== ${ctx.elem(q, k)}) { ${hit} = false; break; }`, false);
+  ctx.line('}', false);
+  ctx.line(`if (${hit}) {`, false);
+  ctx.line(`${out}.set(${memo.out})`);
+  ctx.line('} else {', false);
+  compute();
+  ctx.loop(length, (i) => ctx.line(`${memo.q}[${i}] = ${ctx.elem(q, i)}`));
+  ctx.line(`${memo.out}.set(${out})`);
+  values.forEach((v, k) => ctx.line(`${memo.args}[${k}] = ${v}`));
+  ctx.line(`${memo.valid}[0] = 1`);
+  ctx.line('}', false);
 }
 
 /** Element k of an array value (its offset included). @example arrayElem({ kind: 'array', name: 'a1', size: 4, offset: 2 }, 'k') // 'a1[2 + k]' */

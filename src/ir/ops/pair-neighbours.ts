@@ -17,7 +17,7 @@
 import type { Expr } from '../expr.js';
 import type { EmitContext } from '../op.js';
 import { cellGrid, emitBinning, emitCellLoops, flatCell, halfStencil, loopTo, type CellPair } from './pair-cells.js';
-import type { PairGeometry } from './pair-geometry.js';
+import type { EmittedPair, PairGeometry } from './pair-geometry.js';
 import { pairThreads, THREAD_INDEX, type PairThreads } from './pair-threads.js';
 
 /** The skin as a fraction of the cutoff (LAMMPS's `lj` benchmark: 0.3σ over r_c = 2.5σ). */
@@ -244,14 +244,14 @@ function emitBuild(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list:
       const xs = xi.map((x, k) => ctx.temp(`${x} - ${sShift}[${s} * ${g.dim} + ${k}]`));
       const offset = ctx.temp(`${sOffset}[${s}]`), bEnd = ctx.temp(`${sEnd}[${s}]`);
       const b = ctx.mutable(`${s} === 0 ? ${a} + 1 : ${sBegin}[${s}]`);
+      // Room for every candidate of the cell (a full buffer doubles, copying what it holds, so a dense cluster
+      // never loses a pair); then each candidate is written and kept by advancing m: no branch per candidate.
+      ctx.line(grow(pairs, 'Int32Array', `${m} + ${bEnd} - ${b} + 1`), false);
       ctx.line(`for (; ${b} < ${bEnd}; ${b}++) {`, false);
       const d = xs.map((x, k) => ctx.temp(`${x} - ${P}[${b} * ${g.dim} + ${k}]`));
       const r2 = ctx.temp(d.map((x) => `${x} * ${x}`).join(' + '));
-      ctx.line(`if (${r2} < ${rl2}) {`, false);
-      // A full buffer doubles (copying what it holds), so a dense cluster never loses a pair.
-      ctx.line(grow(pairs, 'Int32Array', `${m} + 1`), false);
-      ctx.line(`${pairs}[${m}++] = ${b} + ${offset}`);
-      ctx.line('}', false);
+      ctx.line(`${pairs}[${m}] = ${b} + ${offset}`);
+      ctx.line(`${m} += (${r2} < ${rl2}) | 0`);
       ctx.line('}', false);
     });
     ctx.line('}', false);
@@ -296,6 +296,30 @@ function emitRefresh(ctx: EmitContext, g: PairGeometry, q: Expr, list: Neighbour
  * const grid = neighbourGrid(g); if (grid) emitNeighbourPairLoop(ctx, g, q, grid, (pair) => emitPair(ctx, g, q, pair.i, pair.j, visit, pair));
  */
 export function emitNeighbourPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr, grid: NeighbourGrid, pairAt: (pair: CellPair) => void): void {
+  const { list, n } = emitFreshList(ctx, g, q, grid);
+  emitSlotLoop(ctx, g, list, n, (a, i, xi) => {
+    const { P, S, pairs } = listNames(ctx, list);
+    const e = ctx.mutable(`${list.first}[${a}]`), eEnd = ctx.temp(`${list.first}[${a} + 1]`);
+    ctx.line(`for (; ${e} < ${eEnd}; ${e}++) {`, false);
+    const b = ctx.temp(`${pairs}[${e}]`);
+    pairAt({ i, j: ctx.temp(`${S}[${b}]`), xi, xj: slotCoordinates(g, P, b), imaged: true });
+    ctx.line('}', false);
+  });
+}
+
+/** The list's hoisted arrays as local names (after a build, which may have replaced them). */
+function listNames(ctx: EmitContext, list: NeighbourList): { P: string; S: string; pairs: string } {
+  return { P: ctx.temp(list.positions), S: ctx.temp(list.site), pairs: ctx.temp(list.partners) };
+}
+
+/** The codes of the coordinates of slot `at` in the positions `P`. */
+const slotCoordinates = (g: PairGeometry, P: string, at: string) => Array.from({ length: g.dim }, (_, k) => `${P}[${at} * ${g.dim} + ${k}]`);
+
+/**
+ * Emits the list of this geometry (declared once per generated function), its rebuild test and build, and the
+ * refresh of its coordinates. Returns the list and the site count (code).
+ */
+function emitFreshList(ctx: EmitContext, g: PairGeometry, q: Expr, grid: NeighbourGrid): { list: NeighbourList; n: string } {
   const list = ctx.shared(`neighbours ${g.n} ${g.dim} [${g.box!.join(',')}] ${g.cutoff}`, () => declareList(ctx, g, grid));
   const stale = emitStaleTest(ctx, g, q, list, grid.skin);
   ctx.line(`if (${stale}) {`, false);
@@ -308,25 +332,68 @@ export function emitNeighbourPairLoop(ctx: EmitContext, g: PairGeometry, q: Expr
     ctx.line(`${list.build}(${copy}, 0)`);
   }
   ctx.line('}', false);
-  const n = emitRefresh(ctx, g, q, list, stale);
-  const [P, S, pairs] = [ctx.temp(list.positions), ctx.temp(list.site), ctx.temp(list.partners)];
-  const coordinates = (at: string) => Array.from({ length: g.dim }, (_, k) => `${P}[${at} * ${g.dim} + ${k}]`);
-  const visitSite = (a: string) => {
-    const i = ctx.temp(`${S}[${a}]`);
-    const xi = coordinates(a).map((x) => ctx.temp(x));
+  return { list, n: emitRefresh(ctx, g, q, list, stale) };
+}
+
+/**
+ * Emits the loop over the slots whose partners this worker visits (every site single-threaded; the worker's
+ * range threaded): `body(a, i, xi)` with the slot, its site and its coordinates (codes).
+ */
+function emitSlotLoop(ctx: EmitContext, g: PairGeometry, list: NeighbourList, n: string, body: (a: string, i: string, xi: string[]) => void): void {
+  const { P, S } = listNames(ctx, list);
+  const a = ctx.mutable(list.range === null ? '0' : `${list.range}[0]`);
+  const aEnd = ctx.temp(list.range === null ? n : `${list.range}[1]`);
+  ctx.line(`for (; ${a} < ${aEnd}; ${a}++) {`, false);
+  body(a, ctx.temp(`${S}[${a}]`), slotCoordinates(g, P, a).map((x) => ctx.temp(x)));
+  ctx.line('}', false);
+}
+
+/**
+ * Emits a per-site vector Σ_j term(i, j) with term(j, i) = −term(i, j) (forces and their Jacobians) through the
+ * neighbour list, into the per-site array `out` (assigned, n·dim elements). The half loop adds in slot order
+ * (cell order; ghosts after the sites): site a's own terms in local sums written once after its partners, its
+ * partners' terms subtracted from their slots; then each ghost slot's sum is added to its site's slot (in ghost
+ * order) and the slots are copied to the sites. Contiguous reads and writes, no site lookups in the inner loop,
+ * and a deterministic order (per thread count). Threaded: this worker's slots only, so `out` holds its part.
+ *
+ * @example
+ * emitNeighbourSiteVector(ctx, g, q, grid, out, (p) => p.d.map((dk) => `${w} * ${dk}`));
+ */
+export function emitNeighbourSiteVector(ctx: EmitContext, g: PairGeometry, q: Expr, grid: NeighbourGrid, out: string, term: (pair: EmittedPair) => string[]): void {
+  const { list, n } = emitFreshList(ctx, g, q, grid);
+  const { dim } = g;
+  const sums = ctx.shared(`neighbour sums ${g.n} ${g.dim} [${g.box!.join(',')}] ${g.cutoff}`, () => ctx.growableArray(0));
+  const slots = ctx.temp(`(${n} + ${list.state}[1]) * ${dim}`);
+  ctx.line(`if (${sums}.length < ${slots}) ${sums} = new Float64Array(2 * ${slots})`, false);
+  const F = ctx.temp(sums);
+  ctx.line(`${F}.fill(0, 0, ${slots})`);
+  emitSlotLoop(ctx, g, list, n, (a, i, xi) => {
+    const { P, S, pairs } = listNames(ctx, list);
+    const own = Array.from({ length: dim }, () => ctx.mutable('0'));
     const e = ctx.mutable(`${list.first}[${a}]`), eEnd = ctx.temp(`${list.first}[${a} + 1]`);
     ctx.line(`for (; ${e} < ${eEnd}; ${e}++) {`, false);
     const b = ctx.temp(`${pairs}[${e}]`);
-    pairAt({ i, j: ctx.temp(`${S}[${b}]`), xi, xj: coordinates(b), imaged: true });
+    const xj = slotCoordinates(g, P, b);
+    const d = xi.map((x, k) => ctx.temp(`${x} - ${xj[k]}`));
+    const r2 = ctx.temp(d.map((x) => `${x} * ${x}`).join(' + '));
+    ctx.line(`if (${r2} < ${ctx.literal(g.cutoff! * g.cutoff!)}) {`, false);
+    const r = ctx.temp(`Math.sqrt(${r2})`);
+    term({ i, j: ctx.temp(`${S}[${b}]`), d, r, r2 }).forEach((t, k) => {
+      const x = ctx.temp(t);
+      ctx.line(`${own[k]} += ${x}`);
+      ctx.line(`${F}[${b} * ${dim} + ${k}] -= ${x}`);
+    });
     ctx.line('}', false);
-  };
-  if (list.range === null) {
-    loopTo(ctx, n, visitSite);
-    return;
-  }
-  // Threaded: this worker's slots only (its part of the list).
-  const a = ctx.mutable(`${list.range}[0]`), aEnd = ctx.temp(`${list.range}[1]`);
-  ctx.line(`for (; ${a} < ${aEnd}; ${a}++) {`, false);
-  visitSite(a);
-  ctx.line('}', false);
+    ctx.line('}', false);
+    own.forEach((o, k) => ctx.line(`${F}[${a} * ${dim} + ${k}] += ${o}`));
+  });
+  const [gs, S] = [ctx.temp(list.ghostSlot), ctx.temp(list.site)];
+  loopTo(ctx, `${list.state}[1]`, (gh) => {
+    const from = ctx.temp(`${gs}[${gh}]`);
+    for (let k = 0; k < dim; k++) ctx.line(`${F}[${from} * ${dim} + ${k}] += ${F}[(${n} + ${gh}) * ${dim} + ${k}]`);
+  });
+  loopTo(ctx, n, (a) => {
+    const i = ctx.temp(`${S}[${a}]`);
+    for (let k = 0; k < dim; k++) ctx.line(`${out}[${i} * ${dim} + ${k}] = ${F}[${a} * ${dim} + ${k}]`);
+  });
 }

@@ -88,11 +88,25 @@ const sumOfSlices = (threads: PairThreads, buffer: string, base: string, length:
  * emitThreadedVector(ctx, threads, out, n * dim, (at) => emitPairLoop(ctx, g, q, (p) => ctx.line(`${at(p.i)} += …`)));
  */
 export function emitThreadedVector(ctx: EmitContext, threads: PairThreads, out: string, length: number, accumulate: (target: (index: string) => string) => void): void {
-  // The pair loop adds into private memory (random read-modify-writes of shared memory are markedly slower in
+  emitThreadedArray(ctx, threads, out, length, (own) => {
+    ctx.loop(length, (i) => ctx.line(`${own}[${i}] = 0`));
+    accumulate((index) => `${own}[${index}]`);
+  });
+}
+
+/**
+ * Emits a threaded per-site vector of `length` elements into the private array `out`: `fill(own)` emits code
+ * setting every element of the private array `own` to this worker's part; then the barrier and the sum of the
+ * parts in thread order. `out` holds the result in every worker.
+ *
+ * @example
+ * emitThreadedArray(ctx, threads, out, n * dim, (own) => emitNeighbourSiteVector(ctx, g, q, grid, own, term));
+ */
+export function emitThreadedArray(ctx: EmitContext, threads: PairThreads, out: string, length: number, fill: (own: string) => void): void {
+  // The pair loop writes private memory (random read-modify-writes of shared memory are markedly slower in
   // V8), copied into the shared slice once.
   const own = ctx.array(length);
-  ctx.loop(length, (i) => ctx.line(`${own}[${i}] = 0`));
-  accumulate((index) => `${own}[${index}]`);
+  fill(own);
   const { buffer, mine, base } = exchangeBuffer(ctx, threads, length);
   ctx.line(`${buffer}.set(${own}, ${mine})`);
   ctx.line(`${THREAD_BARRIER}()`);
