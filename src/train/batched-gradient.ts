@@ -16,7 +16,8 @@
  * Widths are padded to multiples of 4 with zero weights; padded rows of a chunk carry U_0 = 0, so they add
  * nothing. All buffers are slices of one Float64Array at constant offsets.
  */
-import { gemmSource, type GemmOperand } from '../codegen/gemm-js.js';
+import { gemmSource, type GemmOperand, type GemmSpec } from '../codegen/gemm-js.js';
+import { instantiateWasmGemm } from '../codegen/wasm-gemm.js';
 import type { BatchedActivation, BatchedHnnSpec, BatchedLayer, BatchedNetwork } from './batched-match.js';
 import type { CpuBatchGradient } from './cpu-gradient.js';
 
@@ -29,7 +30,7 @@ const pad4 = (n: number): number => (n + 3) & ~3;
 interface LayerBuffers {
   width: number;
   inWidth: number;
-  W: number; b: number; gW: number; gb: number;
+  W: number; WT: number; b: number; gW: number; gb: number;
   X: number; S1: number; S2: number; G: number; D: number; U: number; Ab: number;
 }
 
@@ -52,7 +53,8 @@ class Arena {
 
 function allocate(spec: BatchedHnnSpec, arena: Arena) {
   const w0 = pad4(2 * spec.dof);
-  const shared = { Z: arena.take(CHUNK * w0), G0: arena.take(CHUNK * w0), U0: arena.take(CHUNK * w0) };
+  const widest = Math.max(w0, ...spec.networks.flatMap((n) => n.layers.map((l) => pad4(l.width))));
+  const shared = { Z: arena.take(CHUNK * w0), G0: arena.take(CHUNK * w0), U0: arena.take(CHUNK * w0), T: arena.take(CHUNK * widest) };
   const gradStart = arena.size;
   const grads = spec.networks.map((net) => {
     let inWidth = w0;
@@ -67,7 +69,7 @@ function allocate(spec: BatchedHnnSpec, arena: Arena) {
   const networks: NetworkBuffers[] = grads.map((g, n) => ({
     layers: g.layers.map((l) => ({
       ...l,
-      W: arena.take(l.width * l.inWidth), b: arena.take(l.width),
+      W: arena.take(l.width * l.inWidth), WT: arena.take(l.width * l.inWidth), b: arena.take(l.width),
       X: arena.take(CHUNK * l.width), S1: arena.take(CHUNK * l.width), S2: arena.take(CHUNK * l.width),
       G: arena.take(CHUNK * l.width), D: arena.take(CHUNK * l.width), U: arena.take(CHUNK * l.width), Ab: arena.take(CHUNK * l.width),
     })),
@@ -96,45 +98,79 @@ function activationLines(activation: BatchedActivation, a: string, L: LayerBuffe
 const rowMajor = (base: number, width: number): GemmOperand => ({ array: 'mem', base: String(base), rowStride: width, colStride: 1 });
 const transposed = (base: number, width: number): GemmOperand => ({ array: 'mem', base: String(base), rowStride: 1, colStride: width });
 
-/** GEMM functions of one network: forward, backward (∇_z H), tangent, reverse and parameter-gradient products. */
-function networkGemms(net: BatchedNetwork, bufs: NetworkBuffers, tag: string, shared: { Z: number; U0: number }): string[] {
-  const out: string[] = [];
+/**
+ * One product of the lowering: a GEMM, and what happens to each element — its epilogue (JS: fused into the block
+ * store; WebAssembly: a JS loop over the product, written first to `raw`), or a plain add into `raw`.
+ */
+interface Product extends GemmSpec {
+  raw: number;
+  accumulate?: boolean;
+}
+
+/** The products of one network: forward, backward (∇_z H), tangent, reverse and parameter gradients. */
+function networkProducts(net: BatchedNetwork, bufs: NetworkBuffers, tag: string, shared: { Z: number; U0: number; T: number }, simd: boolean): Product[] {
+  const out: Product[] = [];
   const L = bufs.layers.length;
   bufs.layers.forEach((B, k) => {
     const layer: BatchedLayer = net.layers[k]!;
     const prev = k > 0 ? bufs.layers[k - 1]! : undefined;
     const xIn = prev ? prev.X : shared.Z, uIn = prev ? prev.U : shared.U0;
-    const W = transposed(B.W, B.inWidth);
+    // Wᵀ as the right operand: strided reads of W in JS, the contiguous copy WT for the SIMD kernel.
+    const Wt = simd ? rowMajor(B.WT, B.width) : transposed(B.W, B.inWidth);
     const bias = layer.bias === undefined ? '' : ` + mem[${B.b} + j0]`;
-    out.push(gemmSource({
-      name: `forward${tag}_${k}`, N: B.width, K: B.inWidth, a: rowMajor(xIn, B.inWidth), b: W,
+    out.push({
+      name: `forward${tag}_${k}`, N: B.width, K: B.inWidth, a: rowMajor(xIn, B.inWidth), b: Wt, raw: B.X,
       epilogue: ({ acc, j, o }) => [`const j0 = ${j};`, `const a = ${acc}${bias};`, ...activationLines(layer.activation, 'a', B, o)],
-    }));
+    });
     const gNext = k === L - 1 ? (j: string) => `mem[${bufs.w} + ${j}]` : (_j: string, o: string) => `mem[${B.G} + ${o}]`;
-    out.push(gemmSource({
-      name: `tangent${tag}_${k}`, N: B.width, K: B.inWidth, a: rowMajor(uIn, B.inWidth), b: W,
+    out.push({
+      name: `tangent${tag}_${k}`, N: B.width, K: B.inWidth, a: rowMajor(uIn, B.inWidth), b: Wt, raw: B.U,
       epilogue: ({ acc, j, o }) => [`const v = ${acc};`, `mem[${B.U} + ${o}] = v * mem[${B.S1} + ${o}];`, `mem[${B.Ab} + ${o}] = v * ${gNext(j, o)} * mem[${B.S2} + ${o}];`],
-    }));
-    const Wn = rowMajor(B.W, B.inWidth);
-    out.push(gemmSource({
-      name: `backward${tag}_${k}`, N: B.inWidth, K: B.width, a: rowMajor(B.D, B.width), b: Wn,
-      epilogue: prev
-        ? ({ acc, o }) => [`const g = ${acc};`, `mem[${prev.G} + ${o}] = g;`, `mem[${prev.D} + ${o}] = g * mem[${prev.S1} + ${o}];`]
-        : ({ acc, o }) => [`mem[${bufs.G0} + ${o}] = ${acc};`],
-    }));
+    });
+    const W = rowMajor(B.W, B.inWidth);
+    out.push(prev
+      ? {
+        name: `backward${tag}_${k}`, N: B.inWidth, K: B.width, a: rowMajor(B.D, B.width), b: W, raw: prev.G,
+        epilogue: ({ acc, o }) => [`const g = ${acc};`, `mem[${prev.G} + ${o}] = g;`, `mem[${prev.D} + ${o}] = g * mem[${prev.S1} + ${o}];`],
+      }
+      : { name: `backward${tag}_${k}`, N: B.inWidth, K: B.width, a: rowMajor(B.D, B.width), b: W, raw: bufs.G0 });
     if (prev) {
-      out.push(gemmSource({
-        name: `reverse${tag}_${k}`, N: B.inWidth, K: B.width, a: rowMajor(B.Ab, B.width), b: Wn,
+      out.push({
+        name: `reverse${tag}_${k}`, N: B.inWidth, K: B.width, a: rowMajor(B.Ab, B.width), b: W, raw: shared.T,
         epilogue: ({ acc, o }) => [`mem[${prev.Ab} + ${o}] += ${acc} * mem[${prev.S1} + ${o}];`],
-      }));
+      });
     }
-    out.push(gemmSource({
+    out.push({
       name: `weights${tag}_${k}`, N: B.inWidth, a: transposed(B.D, B.width), b: rowMajor(uIn, B.inWidth),
-      second: { a: transposed(B.Ab, B.width), b: rowMajor(xIn, B.inWidth) },
-      epilogue: ({ acc, o }) => [`mem[${B.gW} + ${o}] += ${acc};`],
-    }));
+      second: { a: transposed(B.Ab, B.width), b: rowMajor(xIn, B.inWidth) }, raw: B.gW, accumulate: true,
+    });
   });
   return out;
+}
+
+/** A product as a fused JavaScript GEMM. */
+function jsProduct(p: Product): string {
+  const epilogue = p.epilogue ?? (({ acc, o }) => [`mem[${p.raw} + ${o}] ${p.accumulate ? '+=' : '='} ${acc};`]);
+  return gemmSource({ ...p, epilogue });
+}
+
+/** A product as calls of the WebAssembly SIMD GEMM (byte offsets) and, if it has one, a JS epilogue loop. */
+function simdProduct(p: Product): string {
+  const K = p.K ?? 'K';
+  const call = (a: GemmOperand, b: GemmOperand, acc: boolean) =>
+    `  gemm(${8 * p.raw}, ${8 * Number(a.base)}, ${8 * a.rowStride}, ${8 * a.colStride}, ${8 * Number(b.base)}, ${8 * b.rowStride}, rows, ${p.N}, ${K}, ${acc ? 1 : 0});`;
+  const lines = [`function ${p.name}(rows, K) {`, call(p.a, p.b, p.accumulate ?? false)];
+  if (p.second) lines.push(call(p.second.a, p.second.b, true));
+  if (p.epilogue) {
+    lines.push(
+      `  for (let i = 0; i < rows; i++) for (let j = 0; j < ${p.N}; j++) {`,
+      `    const o = i * ${p.N} + j;`,
+      ...p.epilogue({ acc: `mem[${p.raw} + o]`, i: 'i', j: 'j', o: 'o' }).map((l) => `    ${l}`),
+      '  }',
+    );
+  }
+  lines.push('}');
+  return lines.join('\n');
 }
 
 /** Main-loop lines of one network's forward and ∇_z H passes for a chunk of `m` rows. */
@@ -162,7 +198,10 @@ function secondPass(bufs: NetworkBuffers, tag: string): string[] {
 }
 
 /** Copies θ into the padded weight buffers (unpack) or adds the padded gradients into out (scatter). */
-function parameterMoves(net: BatchedNetwork, bufs: NetworkBuffers, dir: 'unpack' | 'scatter'): string[] {
+function parameterMoves(net: BatchedNetwork, bufs: NetworkBuffers, dir: 'unpack' | 'scatter' | 'transpose'): string[] {
+  if (dir === 'transpose') {
+    return bufs.layers.map((B) => `for (let r = 0; r < ${B.width}; r++) for (let c = 0; c < ${B.inWidth}; c++) mem[${B.WT} + c * ${B.width} + r] = mem[${B.W} + r * ${B.inWidth} + c];`);
+  }
   const lines: string[] = [];
   const move = (theta: string, buf: string) => (dir === 'unpack' ? `mem[${buf}] = theta[${theta}];` : `out[1 + ${theta}] += mem[${buf}];`);
   net.layers.forEach((layer, k) => {
@@ -221,14 +260,15 @@ function lossLines(spec: BatchedHnnSpec, w0: number, shared: { G0: number; U0: n
  * @example
  * const src = batchedGradientSource(spec); // new Function(src)() is a CpuBatchGradient
  */
-export function batchedGradientSource(spec: BatchedHnnSpec): string {
+export function batchedGradientSource(spec: BatchedHnnSpec, simd = false): { source: string; size: number } {
   const arena = new Arena();
   const { w0, shared, networks, gradStart, gradEnd } = allocate(spec, arena);
   const tags = spec.networks.map((_, n) => `n${n}`);
-  const gemms = spec.networks.flatMap((net, n) => networkGemms(net, networks[n]!, tags[n]!, shared));
+  const products = spec.networks.flatMap((net, n) => networkProducts(net, networks[n]!, tags[n]!, shared, simd));
   const body = [
     'out.fill(0);',
     ...spec.networks.flatMap((net, n) => parameterMoves(net, networks[n]!, 'unpack')),
+    ...(simd ? spec.networks.flatMap((net, n) => parameterMoves(net, networks[n]!, 'transpose')) : []),
     `mem.fill(0, ${gradStart}, ${gradEnd});`,
     'let loss = 0;',
     `for (let s0 = 0; s0 < count; s0 += ${CHUNK}) {`,
@@ -243,27 +283,38 @@ export function batchedGradientSource(spec: BatchedHnnSpec): string {
     'out[0] = loss;',
     ...spec.networks.flatMap((net, n) => parameterMoves(net, networks[n]!, 'scatter')),
   ];
-  return [
+  const source = [
     '"use strict";',
-    `const mem = new Float64Array(${arena.size});`,
-    ...gemms,
+    ...products.map(simd ? simdProduct : jsProduct),
     'return function batchedGradient(data, theta, rows, count, out) {',
     ...body.map((l) => `  ${l}`),
     '};',
   ].join('\n');
+  return { source, size: arena.size };
 }
 
 /**
  * Compiles the batched derivative-loss gradient of a matched HNN: the same contract as `compileCpuGradient`
- * (out[0] = Σ loss, out[1 + j] = Σ ∂loss/∂θ_j over the rows), computed chunk by chunk with GEMMs.
+ * (out[0] = Σ loss, out[1 + j] = Σ ∂loss/∂θ_j over the rows), computed chunk by chunk with GEMMs — the
+ * WebAssembly SIMD kernel (wasm-gemm.ts) with JS epilogue loops by default, or with `simd: false` (or where
+ * WebAssembly SIMD is unavailable) the generated JS GEMMs with fused epilogues. `simd` on the result says which.
  *
  * @example
  * const spec = matchBatchedHnn(model, program);
  * const f = compileBatchedGradient(spec as BatchedHnnSpec);
  * f(packed.rows, theta, rows, rows.length, out);
  */
-export function compileBatchedGradient(spec: BatchedHnnSpec): CpuBatchGradient {
-  const source = batchedGradientSource(spec);
-  const fn = new Function(source)() as (d: Float64Array, t: Float64Array, r: ArrayLike<number>, c: number, o: Float64Array) => void;
-  return Object.assign(fn, { source });
+export function compileBatchedGradient(spec: BatchedHnnSpec, options: { simd?: boolean } = {}): CpuBatchGradient & { simd: boolean } {
+  let simd = options.simd ?? true;
+  let memory: WebAssembly.Memory | undefined, gemm: unknown;
+  if (simd) {
+    const bytes = batchedGradientSource(spec, true).size * 8;
+    memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) + 1 });
+    gemm = instantiateWasmGemm(memory);
+    simd = gemm !== undefined;
+  }
+  const { source, size } = batchedGradientSource(spec, simd);
+  const mem = memory ? new Float64Array(memory.buffer, 0, size) : new Float64Array(size);
+  const fn = new Function('mem', 'gemm', source)(mem, gemm) as (d: Float64Array, t: Float64Array, r: ArrayLike<number>, c: number, o: Float64Array) => void;
+  return Object.assign(fn, { source, simd });
 }

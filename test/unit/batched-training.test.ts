@@ -55,22 +55,24 @@ const cases: [string, () => NeuralModel, number][] = [
 ];
 
 describe('batched derivative-loss gradient = per-sample gradient', () => {
-  for (const [name, make, n] of cases) {
-    it(name, () => {
-      const { program, data, theta, rows, spec } = setup(make(), n);
-      expect(typeof spec).toBe('object');
-      const P = program.layout.total;
-      const reference = new Float64Array(1 + P), batched = new Float64Array(1 + P).fill(NaN);
-      compileCpuGradient(program)(data.rows, theta, rows, n, reference);
-      compileBatchedGradient(spec as BatchedHnnSpec)(data.rows, theta, rows, n, batched);
-      expect(worstRelative(program, batched, reference)).toBeLessThan(1e-12);
-      // A second call on a prefix of the rows (chunk padding, state from the previous call) agrees too.
-      compileCpuGradient(program)(data.rows, theta, rows, n - 3, reference);
-      const f = compileBatchedGradient(spec as BatchedHnnSpec);
-      f(data.rows, theta, rows, n, batched);
-      f(data.rows, theta, rows, n - 3, batched);
-      expect(worstRelative(program, batched, reference)).toBeLessThan(1e-12);
-    });
+  for (const simd of [true, false]) {
+    for (const [name, make, n] of cases) {
+      it(`${name} (${simd ? 'WebAssembly SIMD' : 'JS'} GEMMs)`, () => {
+        const { program, data, theta, rows, spec } = setup(make(), n);
+        expect(typeof spec).toBe('object');
+        const P = program.layout.total;
+        const reference = new Float64Array(1 + P), batched = new Float64Array(1 + P).fill(NaN);
+        compileCpuGradient(program)(data.rows, theta, rows, n, reference);
+        const f = compileBatchedGradient(spec as BatchedHnnSpec, { simd });
+        expect(f.simd).toBe(simd);
+        f(data.rows, theta, rows, n, batched);
+        expect(worstRelative(program, batched, reference)).toBeLessThan(1e-12);
+        // A second call on a prefix of the rows (chunk padding, state from the previous call) agrees too.
+        compileCpuGradient(program)(data.rows, theta, rows, n - 3, reference);
+        f(data.rows, theta, rows, n - 3, batched);
+        expect(worstRelative(program, batched, reference)).toBeLessThan(1e-12);
+      });
+    }
   }
 
   it('matches central finite differences of the loss (three layers, sigmoid)', () => {
