@@ -20,9 +20,9 @@ import { lossGraph } from '../src/train/losses.js';
 
 const BATCH = 256;
 const WIDTHS: { hidden: number[]; steps: number; perSampleSteps: number; torchSteps: number }[] = [
-  { hidden: [200], steps: 200, perSampleSteps: 100, torchSteps: 100 },
-  { hidden: [64, 64], steps: 100, perSampleSteps: 20, torchSteps: 60 },
-  { hidden: [200, 200], steps: 20, perSampleSteps: 3, torchSteps: 15 },
+  { hidden: [200], steps: 400, perSampleSteps: 100, torchSteps: 100 },
+  { hidden: [64, 64], steps: 300, perSampleSteps: 20, torchSteps: 60 },
+  { hidden: [200, 200], steps: 60, perSampleSteps: 3, torchSteps: 15 },
 ];
 
 /** 50 circles of the spring H = q² + p², 30 samples each (the torch script's data). */
@@ -62,7 +62,7 @@ function torchRate(python: string, hidden: number[], steps: number, threads: num
 async function fitRate(hidden: number[], data: TrainingData, steps: number, cpuLowering: 'auto' | 'perSample', runs: number): Promise<number> {
   const model = hnn({ dof: 1, hidden, activation: 'tanh', seed: 0 });
   const options = { loss: 'derivative' as const, lr: 1e-3, weightDecay: 1e-4, batchSize: BATCH, seed: 0, cpuLowering };
-  await fit(model, data, { ...options, steps: 2 });
+  await fit(model, data, { ...options, steps: 10 }); // warm-up (the torch script also runs untimed steps first)
   const rates: number[] = [];
   for (let r = 0; r < runs; r++) rates.push((await fit(model, data, { ...options, steps })).samplesPerSecond);
   return median(rates);

@@ -315,6 +315,15 @@ export function compileBatchedGradient(spec: BatchedHnnSpec, options: { simd?: b
   }
   const { source, size } = batchedGradientSource(spec, simd);
   const mem = memory ? new Float64Array(memory.buffer, 0, size) : new Float64Array(size);
-  const fn = new Function('mem', 'gemm', source)(mem, gemm) as (d: Float64Array, t: Float64Array, r: ArrayLike<number>, c: number, o: Float64Array) => void;
-  return Object.assign(fn, { source, simd });
+  // One factory per source: the closures of later fits of the same network share its warmed-up (optimised) code.
+  let factory = factories.get(source);
+  if (factory === undefined) {
+    factory = new Function('mem', 'gemm', source) as BatchedFactory;
+    if (factories.size >= 32) factories.delete(factories.keys().next().value!);
+    factories.set(source, factory);
+  }
+  return Object.assign(factory(mem, gemm), { source, simd });
 }
+
+type BatchedFactory = (mem: Float64Array, gemm: unknown) => (d: Float64Array, t: Float64Array, r: ArrayLike<number>, c: number, o: Float64Array) => void;
+const factories = new Map<string, BatchedFactory>();
