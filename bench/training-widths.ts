@@ -3,7 +3,7 @@
  * loss, minibatches of 256 out of 1500 spring samples, Adam — darboux CPU (f64; the batched lowering that `fit`
  * picks by default, and the per-sample lowering, cpuLowering 'perSample') against PyTorch on the CPU
  * (bench/torch_spring_hnn.py, the same network and step, best of 1 and 2 threads × float32 and float64), all in
- * the same run, medians of several runs. A second table times the gradient alone for the three CPU lowerings
+ * the same run, interleaved, medians of several rounds. A second table times the gradient alone for the three CPU lowerings
  * (per sample, batched with generated JS GEMMs, batched with the WebAssembly SIMD GEMM).
  * Run: npm run bench:training [-- --runs 5]
  */
@@ -59,13 +59,12 @@ function torchRate(python: string, hidden: number[], steps: number, threads: num
   return { rate: line.samplesPerSecond, torch: line.torch };
 }
 
-async function fitRate(hidden: number[], data: TrainingData, steps: number, cpuLowering: 'auto' | 'perSample', runs: number): Promise<number> {
+/** A function that runs one timed fit and returns its samples/s (after one warm-up fit). */
+async function fitRunner(hidden: number[], data: TrainingData, steps: number, cpuLowering: 'auto' | 'perSample'): Promise<() => Promise<number>> {
   const model = hnn({ dof: 1, hidden, activation: 'tanh', seed: 0 });
   const options = { loss: 'derivative' as const, lr: 1e-3, weightDecay: 1e-4, batchSize: BATCH, seed: 0, cpuLowering };
   await fit(model, data, { ...options, steps: 10 }); // warm-up (the torch script also runs untimed steps first)
-  const rates: number[] = [];
-  for (let r = 0; r < runs; r++) rates.push((await fit(model, data, { ...options, steps })).samplesPerSecond);
-  return median(rates);
+  return async () => (await fit(model, data, { ...options, steps })).samplesPerSecond;
 }
 
 /** Median samples/s of one gradient function over `runs` blocks of `calls` calls on the first BATCH samples. */
@@ -105,22 +104,36 @@ export async function trainingWidthsBench({ runs = 5 } = {}): Promise<void> {
   const data = springSamples();
   const python = pythonWithTorch();
   if (python === undefined) console.log('pytorch: not installed (Debian: apt-get install python3-torch; or set DARBOUX_PYTHON): skipped');
-  console.log(`\nfit samples/s, median of ${runs} runs; PyTorch: median of ${runs} timed blocks per configuration, best configuration of 1/2 threads × float32/float64\n`);
+  console.log(`\nfit samples/s, medians of ${runs} interleaved rounds (each: one darboux fit, one timed block of every PyTorch configuration); PyTorch: the best of 1/2 threads × float32/float64\n`);
   console.log('| hidden | darboux batched (f64) | darboux per-sample (f64) | PyTorch best (config) | batched / PyTorch |');
   console.log('|---|---|---|---|---|');
   for (const w of WIDTHS) {
-    const batched = await fitRate(w.hidden, data, w.steps, 'auto', runs);
-    const perSample = await fitRate(w.hidden, data, w.perSampleSteps, 'perSample', Math.min(runs, 3));
-    let best: { rate: number; config: string } | undefined, failure: string | undefined;
-    for (const threads of python ? [1, 2] : []) {
-      for (const dtype of ['float32', 'float64']) {
-        const t = torchRate(python!, w.hidden, w.torchSteps, threads, dtype, runs);
-        if (typeof t === 'string') failure = t;
-        else if (!best || t.rate > best.rate) best = { rate: t.rate, config: `torch ${t.torch}, ${dtype}, ${threads} thread${threads > 1 ? 's' : ''}` };
+    // Interleaved: each round runs darboux once and every torch configuration once, so load changes on a shared
+    // machine hit both sides alike; medians over the rounds.
+    const runBatched = await fitRunner(w.hidden, data, w.steps, 'auto');
+    const batched: number[] = [], torch = new Map<string, number[]>();
+    let failure: string | undefined;
+    for (let r = 0; r < runs; r++) {
+      batched.push(await runBatched());
+      for (const threads of python ? [1, 2] : []) {
+        for (const dtype of ['float32', 'float64']) {
+          const t = torchRate(python!, w.hidden, w.torchSteps, threads, dtype, 1);
+          if (typeof t === 'string') failure = t;
+          else {
+            const config = `torch ${t.torch}, ${dtype}, ${threads} thread${threads > 1 ? 's' : ''}`;
+            torch.set(config, [...(torch.get(config) ?? []), t.rate]);
+          }
+        }
       }
     }
-    const torch = best ? `${k(best.rate)} (${best.config})` : failure ?? 'skipped';
-    console.log(`| [${w.hidden.join(', ')}] | ${k(batched)} | ${k(perSample)} | ${torch} | ${best ? `${(batched / best.rate).toFixed(2)}×` : '–'} |`);
+    const runPerSample = await fitRunner(w.hidden, data, w.perSampleSteps, 'perSample');
+    const perSample: number[] = [];
+    for (let r = 0; r < Math.min(runs, 3); r++) perSample.push(await runPerSample());
+    let best: { rate: number; config: string } | undefined;
+    for (const [config, rates] of torch) if (!best || median(rates) > best.rate) best = { rate: median(rates), config };
+    const torchCell = best ? `${k(best.rate)} (${best.config})` : failure ?? 'skipped';
+    const ratio = best ? `${(median(batched) / best.rate).toFixed(2)}×` : '–';
+    console.log(`| [${w.hidden.join(', ')}] | ${k(median(batched))} | ${k(median(perSample))} | ${torchCell} | ${ratio} |`);
   }
   gradientTable(data, runs);
   console.log(`\nload average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
