@@ -31,7 +31,8 @@ def main():
     ap.add_argument('--steps', type=int, default=300)
     ap.add_argument('--warmup', type=int, default=20)
     ap.add_argument('--batch', type=int, default=250)
-    ap.add_argument('--hidden', type=int, default=200)
+    ap.add_argument('--hidden', default='200', help='hidden widths, comma-separated (e.g. 64,64)')
+    ap.add_argument('--repeats', type=int, default=1, help='timed blocks of `steps` steps; the median is reported')
     ap.add_argument('--threads', type=int, default=0, help='torch threads (0: torch default)')
     ap.add_argument('--dtype', choices=['float32', 'float64'], default='float32')
     args = ap.parse_args()
@@ -41,7 +42,11 @@ def main():
     torch.manual_seed(0)
     x, dxdt = spring_data()
     x, dxdt = x.to(dtype), dxdt.to(dtype)
-    model = torch.nn.Sequential(torch.nn.Linear(2, args.hidden), torch.nn.Tanh(), torch.nn.Linear(args.hidden, 1)).to(dtype)
+    layers, width = [], 2
+    for h in (int(w) for w in str(args.hidden).split(',')):
+        layers += [torch.nn.Linear(width, h), torch.nn.Tanh()]
+        width = h
+    model = torch.nn.Sequential(*layers, torch.nn.Linear(width, 1)).to(dtype)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
 
     def step():
@@ -58,12 +63,16 @@ def main():
 
     for _ in range(args.warmup):
         step()
-    t0 = time.perf_counter()
-    for _ in range(args.steps):
-        loss = step()
-    seconds = time.perf_counter() - t0
+    rates = []
+    for _ in range(max(1, args.repeats)):
+        t0 = time.perf_counter()
+        for _ in range(args.steps):
+            loss = step()
+        rates.append(args.steps * args.batch / (time.perf_counter() - t0))
+    rates.sort()
     print(json.dumps({
-        'samplesPerSecond': args.steps * args.batch / seconds,
+        'samplesPerSecond': rates[len(rates) // 2],
+        'rates': rates,
         'threads': torch.get_num_threads(),
         'torch': torch.__version__,
         'dtype': args.dtype,

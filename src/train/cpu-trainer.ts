@@ -1,7 +1,9 @@
 /**
- * The CPU training loop: generated f64 batch gradient, Adam on the host, one minibatch per step.
+ * The CPU training loop: generated f64 batch gradient (batched GEMMs where the plan has a batched spec,
+ * per sample otherwise), Adam on the host, one minibatch per step.
  */
 import { Adam } from './adam.js';
+import { compileBatchedGradient } from './batched-gradient.js';
 import { compileCpuGradient } from './cpu-gradient.js';
 import { minibatchSampler } from './minibatch.js';
 import { nonFiniteError, validationSchedule, type TrainingOutcome, type TrainingPlan } from './plan.js';
@@ -17,7 +19,7 @@ import { RunControl } from '../backends/run-control.js';
 export async function trainCpu(plan: TrainingPlan, control: RunControl = new RunControl({}, 'fit', plan.options.steps)): Promise<TrainingOutcome> {
   const { program, train, validation, options } = plan;
   const P = program.layout.total;
-  const batchGradient = compileCpuGradient(program);
+  const batchGradient = plan.batched ? compileBatchedGradient(plan.batched) : compileCpuGradient(program);
   const lossOnly = validation ? compileCpuGradient(program, { gradients: false }) : undefined;
   const allRows = validation ? Uint32Array.from({ length: validation.count }, (_, i) => i) : undefined;
   const lossOut = new Float64Array(1);

@@ -4,6 +4,7 @@
  */
 import { DarbouxError, showValue } from '../errors.js';
 import type { NeuralModel } from '../models/neural/model.js';
+import { matchBatchedHnn } from './batched-match.js';
 import { checkTrainingData, packSamples } from './data.js';
 import { trainCpu } from './cpu-trainer.js';
 import { trainGpu } from './gpu-trainer.js';
@@ -44,6 +45,11 @@ export function planTraining(model: NeuralModel, data: SampleData, options: FitO
   if (options.validation !== undefined) checkTrainingData(graph, model.dof, options.validation, 'validation');
   const program = gradientProgram(model, graph);
   const theta = packParams(program.layout, model.params);
+  const batched = resolved.backend === 'cpu' && resolved.cpuLowering !== 'perSample' ? matchBatchedHnn(model, program) : undefined;
+  if (resolved.cpuLowering === 'batched' && typeof batched !== 'object') {
+    const why = batched ?? `the ${resolved.backend} backend`;
+    throw new DarbouxError('OPTION', `fit: cpuLowering 'batched' does not apply to ${why}; use cpuLowering 'auto' or 'perSample'`, { option: 'cpuLowering', reason: why });
+  }
   return {
     program,
     train: packSamples(graph, model.dof, data),
@@ -62,6 +68,7 @@ export function planTraining(model: NeuralModel, data: SampleData, options: FitO
       cosine: resolved.cosine,
       steps: resolved.steps,
     },
+    ...(typeof batched === 'object' ? { batched } : {}),
   };
 }
 

@@ -24,7 +24,7 @@ export const LOSS_NAMES: readonly LossName[] = ['derivative', 'map', 'rollout', 
 export const FIT_OPTION_NAMES: readonly string[] = [
   'loss', 'steps', 'lr', 'batchSize', 'weightDecay', 'weightDecayMode', 'schedule', 'clipNorm', 'beta1', 'beta2', 'eps', 'seed',
   'backend', 'adapter', 'energyWeight', 'rollout', 'validation', 'validationEvery', 'checkEvery', 'maxSamplesPerDispatch',
-  'method', 'horizon', 'gradient', 'solver', 'signal', 'onProgress',
+  'method', 'horizon', 'gradient', 'solver', 'signal', 'onProgress', 'cpuLowering',
 ];
 
 /**
@@ -81,6 +81,7 @@ export interface ResolvedFitOptions {
   validationEvery: number;
   checkEvery: number;
   maxSamplesPerDispatch: number;
+  cpuLowering: 'auto' | 'batched' | 'perSample';
 }
 
 const positiveInteger = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
@@ -157,6 +158,7 @@ export function resolveFitOptions(model: NeuralModel, options: FitOptions): Reso
     validationEvery,
     checkEvery,
     maxSamplesPerDispatch,
+    cpuLowering: oneOf('cpuLowering', options.cpuLowering, ['auto', 'batched', 'perSample'] as const),
   };
 }
 

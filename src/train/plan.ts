@@ -4,6 +4,7 @@
 import { DarbouxError } from '../errors.js';
 import type { AdamSettings } from './adam.js';
 import type { PackedSamples } from './data.js';
+import type { BatchedHnnSpec } from './batched-match.js';
 import type { GradientProgram } from './gradient-program.js';
 import type { ResolvedFitOptions } from './options.js';
 
@@ -18,6 +19,8 @@ export interface TrainingPlan {
   /** Samples per minibatch (≤ train.count). */
   batch: number;
   adam: AdamSettings;
+  /** The batched CPU lowering's spec, where it applies and is not turned off (`cpuLowering`). */
+  batched?: BatchedHnnSpec;
 }
 
 /** What a backend returns. */

@@ -101,6 +101,13 @@ export interface FitOptions extends TrajectoryFitOptions {
   checkEvery?: number;
   /** GPU: most samples per gradient dispatch (default: what the device's buffer limits allow). */
   maxSamplesPerDispatch?: number;
+  /**
+   * CPU backend: 'auto' (default) runs the batched lowering (the minibatch as a matrix dimension, dense layers as
+   * matrix–matrix products) where it applies — the derivative loss of an hnn whose H is a sum of MLPs — and the
+   * per-sample lowering otherwise; 'perSample' forces the per-sample lowering; 'batched' demands the batched one
+   * (OPTION error, with the reason, where it does not apply).
+   */
+  cpuLowering?: 'auto' | 'batched' | 'perSample';
   /** Cancels training: `fit` rejects with DarbouxError('ABORTED'), name 'AbortError'. */
   signal?: AbortSignal;
   /** Called every ~20 ms of training, and at the end, with the optimiser steps done: `{ stepsDone, steps, fraction }`. */

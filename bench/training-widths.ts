@@ -1,0 +1,145 @@
+/**
+ * Training throughput at real widths: an HNN (dof 1, tanh) with hidden [200], [64, 64] and [200, 200], derivative
+ * loss, minibatches of 256 out of 1500 spring samples, Adam — darboux CPU (f64; the batched lowering that `fit`
+ * picks by default, and the per-sample lowering, cpuLowering 'perSample') against PyTorch on the CPU
+ * (bench/torch_spring_hnn.py, the same network and step, best of 1 and 2 threads × float32 and float64), all in
+ * the same run, interleaved, medians of several rounds. A second table times the gradient alone for the three CPU lowerings
+ * (per sample, batched with generated JS GEMMs, batched with the WebAssembly SIMD GEMM).
+ * Run: npm run bench:training [-- --runs 5]
+ */
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { fit, hnn, type TrainingData } from '../src/index.js';
+import { compileBatchedGradient } from '../src/train/batched-gradient.js';
+import { matchBatchedHnn, type BatchedHnnSpec } from '../src/train/batched-match.js';
+import { compileCpuGradient } from '../src/train/cpu-gradient.js';
+import { packSamples } from '../src/train/data.js';
+import { gradientProgram, packParams } from '../src/train/gradient-program.js';
+import { lossGraph } from '../src/train/losses.js';
+
+const BATCH = 256;
+const WIDTHS: { hidden: number[]; steps: number; perSampleSteps: number; torchSteps: number }[] = [
+  { hidden: [200], steps: 400, perSampleSteps: 100, torchSteps: 100 },
+  { hidden: [64, 64], steps: 300, perSampleSteps: 20, torchSteps: 60 },
+  { hidden: [200, 200], steps: 60, perSampleSteps: 3, torchSteps: 15 },
+];
+
+/** 50 circles of the spring H = q² + p², 30 samples each (the torch script's data). */
+function springSamples(): TrainingData {
+  const q: number[] = [], p: number[] = [], dqdt: number[] = [], dpdt: number[] = [];
+  for (let k = 0; k < 50; k++) {
+    const r = 0.3 + 0.02 * k, phase = 0.7 * k;
+    for (let j = 0; j < 30; j++) {
+      const t = (3 * j) / 30, qi = r * Math.cos(2 * t + phase), pi = -r * Math.sin(2 * t + phase);
+      q.push(qi); p.push(pi); dqdt.push(2 * pi); dpdt.push(-2 * qi);
+    }
+  }
+  return { q: Float64Array.from(q), p: Float64Array.from(p), dqdt: Float64Array.from(dqdt), dpdt: Float64Array.from(dpdt) };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const k = (x: number): string => `${(x / 1000).toFixed(1)} k`;
+
+function pythonWithTorch(): string | undefined {
+  const candidates = [process.env.DARBOUX_PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => !!c);
+  return candidates.find((py) => {
+    const probe = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
+    return !probe.error && probe.status === 0;
+  });
+}
+
+/** Median samples/s of the torch script over `runs` timed blocks, or the failure. */
+function torchRate(python: string, hidden: number[], steps: number, threads: number, dtype: string, runs: number): { rate: number; torch: string } | string {
+  const script = fileURLToPath(new URL('./torch_spring_hnn.py', import.meta.url));
+  const args = [script, '--hidden', hidden.join(','), '--batch', String(BATCH), '--steps', String(steps), '--threads', String(threads), '--dtype', dtype, '--repeats', String(runs), '--warmup', '5'];
+  const run = spawnSync(python, args, { encoding: 'utf8' });
+  if (run.status !== 0) return `the PyTorch script failed: ${(run.stderr ?? String(run.error)).trim().split('\n').pop()}`;
+  const line = JSON.parse(run.stdout.trim().split('\n').pop()!) as { samplesPerSecond: number; torch: string };
+  return { rate: line.samplesPerSecond, torch: line.torch };
+}
+
+/** A function that runs one timed fit and returns its samples/s (after one warm-up fit). */
+async function fitRunner(hidden: number[], data: TrainingData, steps: number, cpuLowering: 'auto' | 'perSample'): Promise<() => Promise<number>> {
+  const model = hnn({ dof: 1, hidden, activation: 'tanh', seed: 0 });
+  const options = { loss: 'derivative' as const, lr: 1e-3, weightDecay: 1e-4, batchSize: BATCH, seed: 0, cpuLowering };
+  await fit(model, data, { ...options, steps: 10 }); // warm-up (the torch script also runs untimed steps first)
+  return async () => (await fit(model, data, { ...options, steps })).samplesPerSecond;
+}
+
+/** Median samples/s of one gradient function over `runs` blocks of `calls` calls on the first BATCH samples. */
+function gradientRate(f: (d: Float64Array, t: Float64Array, r: Uint32Array, c: number, o: Float64Array) => void, args: { data: Float64Array; theta: Float64Array; out: Float64Array }, calls: number, runs: number): number {
+  const rows = Uint32Array.from({ length: BATCH }, (_, i) => (i * 7) % 1500);
+  f(args.data, args.theta, rows, BATCH, args.out);
+  const rates: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t = performance.now();
+    for (let c = 0; c < calls; c++) f(args.data, args.theta, rows, BATCH, args.out);
+    rates.push((calls * BATCH) / ((performance.now() - t) / 1000));
+  }
+  return median(rates);
+}
+
+function gradientTable(data: TrainingData, runs: number): void {
+  console.log(`\nGradient alone (loss + ∂loss/∂θ of ${BATCH} samples), samples/s, median of ${runs}:\n`);
+  console.log('| hidden | per-sample JS | batched, JS GEMMs | batched, WebAssembly SIMD GEMMs |');
+  console.log('|---|---|---|---|');
+  for (const w of WIDTHS) {
+    const model = hnn({ dof: 1, hidden: w.hidden, activation: 'tanh', seed: 0 });
+    const graph = lossGraph(model, { loss: 'derivative' });
+    const program = gradientProgram(model, graph);
+    const spec = matchBatchedHnn(model, program) as BatchedHnnSpec;
+    const args = { data: packSamples(graph, 1, data).rows, theta: packParams(program.layout, model.params), out: new Float64Array(1 + program.layout.total) };
+    const per = gradientRate(compileCpuGradient(program), args, Math.max(1, w.perSampleSteps / 4), runs);
+    const js = gradientRate(compileBatchedGradient(spec, { simd: false }), args, Math.max(1, w.steps / 4), runs);
+    const simd = gradientRate(compileBatchedGradient(spec, { simd: true }), args, Math.max(1, w.steps / 4), runs);
+    console.log(`| [${w.hidden.join(', ')}] | ${k(per)} | ${k(js)} | ${k(simd)} |`);
+  }
+}
+
+/** Prints both tables. @example await trainingWidthsBench({ runs: 5 }); */
+export async function trainingWidthsBench({ runs = 5 } = {}): Promise<void> {
+  console.log(`\n## HNN training at width: hidden [200], [64, 64], [200, 200]; derivative loss, batch ${BATCH}, Adam (CPU)\n`);
+  console.log(`machine: ${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (shared machines are noisy: ratios come from the same run)`);
+  const data = springSamples();
+  const python = pythonWithTorch();
+  if (python === undefined) console.log('pytorch: not installed (Debian: apt-get install python3-torch; or set DARBOUX_PYTHON): skipped');
+  console.log(`\nfit samples/s, medians of ${runs} interleaved rounds (each: one darboux fit, one timed block of every PyTorch configuration); PyTorch: the best of 1/2 threads × float32/float64\n`);
+  console.log('| hidden | darboux batched (f64) | darboux per-sample (f64) | PyTorch best (config) | batched / PyTorch |');
+  console.log('|---|---|---|---|---|');
+  for (const w of WIDTHS) {
+    // Interleaved: each round runs darboux once and every torch configuration once, so load changes on a shared
+    // machine hit both sides alike; medians over the rounds.
+    const runBatched = await fitRunner(w.hidden, data, w.steps, 'auto');
+    const batched: number[] = [], torch = new Map<string, number[]>();
+    let failure: string | undefined;
+    for (let r = 0; r < runs; r++) {
+      batched.push(await runBatched());
+      for (const threads of python ? [1, 2] : []) {
+        for (const dtype of ['float32', 'float64']) {
+          const t = torchRate(python!, w.hidden, w.torchSteps, threads, dtype, 1);
+          if (typeof t === 'string') failure = t;
+          else {
+            const config = `torch ${t.torch}, ${dtype}, ${threads} thread${threads > 1 ? 's' : ''}`;
+            torch.set(config, [...(torch.get(config) ?? []), t.rate]);
+          }
+        }
+      }
+    }
+    const runPerSample = await fitRunner(w.hidden, data, w.perSampleSteps, 'perSample');
+    const perSample: number[] = [];
+    for (let r = 0; r < Math.min(runs, 3); r++) perSample.push(await runPerSample());
+    let best: { rate: number; config: string } | undefined;
+    for (const [config, rates] of torch) if (!best || median(rates) > best.rate) best = { rate: median(rates), config };
+    const torchCell = best ? `${k(best.rate)} (${best.config})` : failure ?? 'skipped';
+    const ratio = best ? `${(median(batched) / best.rate).toFixed(2)}×` : '–';
+    console.log(`| [${w.hidden.join(', ')}] | ${k(median(batched))} | ${k(median(perSample))} | ${torchCell} | ${ratio} |`);
+  }
+  gradientTable(data, runs);
+  console.log(`\nload average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const at = process.argv.indexOf('--runs');
+  await trainingWidthsBench({ runs: at > 0 ? Number(process.argv[at + 1]) : 5 });
+}
