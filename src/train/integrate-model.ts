@@ -24,7 +24,8 @@ export interface IntegrateModelOptions {
  * Integrates a learned model: an `hnn` through `compile` (a symplectic method), an `lnn` through `compile` of its
  * Lagrangian (p0 and the returned p are then velocities), an `mlpField` by classical RK4
  * on its vector field (the unconstrained, non-symplectic baseline), a `sympnet` by iterating its map. Returns
- * every state including the initial one: (steps + 1) × batch × dof, f64.
+ * every state including the initial one: (steps + 1) × batch × dof, f64 — the layout of `st.run({ record: 1,
+ * recordInitial: true })`, which the hnn and lnn paths return directly.
  *
  * @example
  * const { q, p } = await integrateModel(model, { q0: [1], p0: [0], steps: 300, dt: 0.1 });
@@ -35,35 +36,31 @@ export async function integrateModel(model: NeuralModel, options: IntegrateModel
   if (options.q0.length !== batch * n || options.p0.length !== batch * n) {
     throw new DarbouxError('INPUT', `integrateModel: q0 and p0 need batch·dof = ${batch * n} values, got ${options.q0.length} and ${options.p0.length}`);
   }
-  const Q = new Float64Array((steps + 1) * batch * n), P = new Float64Array((steps + 1) * batch * n);
-  Q.set(Float64Array.from(options.q0));
-  P.set(Float64Array.from(options.p0));
   if (model.kind === 'lnn') {
     // An lnn's second slot holds velocities: p0 is v0, and the returned p the velocities (not the momenta).
     const st = await compile(model.lagrangian!, { method: options.method ?? 'variationalMidpoint', dt: requireDt(options.dt), backend: options.backend ?? 'cpu' });
     try {
-      const r = await st.run({ q0: options.q0, v0: options.p0, steps, batch, record: 1 });
-      if (steps > 0) {
-        Q.set(r.record!.q, batch * n);
-        P.set(r.record!.v, batch * n);
-      }
+      // The run's own record, initial state first (recordInitial), is the whole trajectory.
+      const r = await st.run({ q0: options.q0, v0: options.p0, steps, batch, record: 1, recordInitial: true });
+      return { q: r.record!.q, p: r.record!.v };
     } finally {
       st.dispose();
     }
-    return { q: Q, p: P };
   }
   if (model.kind === 'hnn') {
     const dt = requireDt(options.dt);
     const st = await compile(model.hamiltonian!, { method: options.method ?? 'gauss4', dt, backend: options.backend ?? 'cpu' });
     try {
-      const r = await st.run({ q0: options.q0, p0: options.p0, steps, batch, record: 1 });
-      Q.set(r.record!.q, batch * n);
-      P.set(r.record!.p, batch * n);
+      // The run's own record, initial state first (recordInitial): on the GPU the initial state is q0, p0 in f32.
+      const r = await st.run({ q0: options.q0, p0: options.p0, steps, batch, record: 1, recordInitial: true });
+      return { q: r.record!.q, p: r.record!.p };
     } finally {
       st.dispose();
     }
-    return { q: Q, p: P };
   }
+  const Q = new Float64Array((steps + 1) * batch * n), P = new Float64Array((steps + 1) * batch * n);
+  Q.set(Float64Array.from(options.q0));
+  P.set(Float64Array.from(options.p0));
   const values = model.paramNodes.map((node) => model.params[node.attrs.name as string]!);
   const exprs = model.kind === 'sympnet' ? model.map!() : model.field!();
   const f = compileJs([model.q, model.p, ...model.paramNodes], [exprs.q, exprs.p]);
