@@ -10,7 +10,7 @@ describe('integrateModel and run({ recordInitial })', () => {
     expect(path.q.length).toBe(8 * 2 * 2);
     expect(Array.from(path.q.subarray(0, 4))).toEqual(q0);
     expect(Array.from(path.p.subarray(0, 4))).toEqual(p0);
-    const st = await compile(model.hamiltonian, { method: 'leapfrog', dt: 0.05, backend: 'cpu' });
+    const st = await compile(model.hamiltonian!, { method: 'leapfrog', dt: 0.05, backend: 'cpu' });
     const run = await st.run({ q0, p0, steps: 7, batch: 2, record: 1, recordInitial: true });
     expect(Array.from(path.q)).toEqual(Array.from(run.record!.q));
     expect(Array.from(path.p)).toEqual(Array.from(run.record!.p));
