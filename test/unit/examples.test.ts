@@ -112,6 +112,24 @@ const smoke: Record<string, Smoke> = {
       expect(Number(rows[3]![6])).toBeLessThan(1e-12);
     },
   },
+  'schwarzschild.ts': {
+    args: ['--time', '80'],
+    check: (out) => {
+      // | integrator | dt | max δ(x × ẋ) | max δ((1 − r_s/r)τ̇) | max |g(q̇, q̇) + 1| | ‖q − q_ref‖ at T | seconds |
+      const rows = out.split('\n').filter((l) => /^\| (rk4|variational\w+) \| /.test(l)).map((l) => l.split('|').map((c) => c.trim()));
+      expect(rows.map((r) => r[1])).toEqual(['rk4', 'rk4', 'variationalMidpoint', 'variationalMidpoint', 'variationalTrapezoid', 'variationalTrapezoid']);
+      for (const r of rows.filter((r) => r[1]!.startsWith('variational'))) {
+        // Exact discrete Noether charges (rotations of x, translation of τ) and a bounded normalisation error.
+        expect(Number(r[3])).toBeLessThan(1e-12);
+        expect(Number(r[4])).toBeLessThan(1e-12);
+        expect(Number(r[5])).toBeLessThan(1e-3);
+        expect(Number(r[6])).toBeLessThan(0.05);
+      }
+      // Against the exact advance (quadrature of the radial equation): 2.334 rad per orbit.
+      expect(Math.abs(numberAfter(out, 'perihelion advance per orbit:') - numberAfter(out, 'exact (quadrature):'))).toBeLessThan(5e-3);
+      expect(numberAfter(out, 'exact (quadrature):')).toBeCloseTo(2.3344, 3);
+    },
+  },
   'nbody.ts': {
     args: ['--n', '64', '--time', '0.5'],
     check: (out) => {
