@@ -130,6 +130,18 @@ const smoke: Record<string, Smoke> = {
       expect(numberAfter(out, 'exact (quadrature):')).toBeCloseTo(2.3344, 3);
     },
   },
+  'noether-two-particles.ts': {
+    args: ['--steps', '50', '--hidden', '16', '--samples', '256', '--time', '1', '--only', 'euclidean'],
+    check: (out) => {
+      // | network | inputs | final loss | integrator | max δM_true | max δL_true | max δM_NN | max δL_NN | ‖q − q_true‖ at T |
+      const rows = out.split('\n').filter((l) => /^\| euclidean \|/.test(l)).map((l) => l.split('|').map((c) => c.trim()));
+      expect(rows.map((r) => [r[2], r[4]])).toEqual([['6', 'rk4'], ['6', 'variationalMidpoint']]);
+      // Translation and rotation invariance: the network's own momenta, conserved to rounding by the variational integrator.
+      expect(Number(rows[1]![7])).toBeLessThan(1e-12);
+      expect(Number(rows[1]![8])).toBeLessThan(1e-12);
+      expect(Number(rows[0]![9])).toBeLessThan(10);
+    },
+  },
   'nbody.ts': {
     args: ['--n', '64', '--time', '0.5'],
     check: (out) => {
