@@ -142,6 +142,18 @@ const smoke: Record<string, Smoke> = {
       expect(Number(rows[0]![9])).toBeLessThan(10);
     },
   },
+  'lnn-double-pendulum.ts': {
+    args: ['--steps', '60', '--hidden', '16', '--samples', '256', '--time', '1', '--tests', '2'],
+    check: (out) => {
+      // | model and integrator | final loss | median max |ΔE|/mgl | largest | median ‖θ − θ_true‖ at T | failed |
+      const rows = out.split('\n').filter((l) => /^\| (true L|LNN|baseline)/.test(l)).map((l) => l.split('|').map((c) => c.trim()));
+      expect(rows.map((r) => r[1])).toEqual(['true L, rk4 (the floor)', 'LNN, variationalMidpoint', 'LNN, rk4', 'baseline MLP field, rk4']);
+      // The floor: rk4 on the true L conserves E to O(dt⁴) and is its own reference.
+      expect(Number(rows[0]![3])).toBeLessThan(1e-5);
+      expect(Number(rows[0]![5])).toBe(0);
+      for (const r of rows.slice(1)) expect(Number.isFinite(Number(r[3])) || r[6] !== '0/2').toBe(true);
+    },
+  },
   'nbody.ts': {
     args: ['--n', '64', '--time', '0.5'],
     check: (out) => {
