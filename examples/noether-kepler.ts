@@ -17,6 +17,17 @@
  * The paper trains two hidden layers of 128 for 250 000 steps; the defaults here (two layers of 32, 2000 steps)
  * finish in about two minutes on one CPU core.
  *
+ * Why δL_true is larger here than the paper's < 1e-3 — the training length, not the invariance construction, data or
+ * loss. For a rotation-invariant L = f(|q|², q·q̇, |q̇|²) the momenta are p = f₂q + 2f₃q̇, so the network's angular
+ * momentum is L_NN = q × p = κ·L_true with κ = 2f₃ = 2∂f/∂|q̇|². L_NN is conserved (exactly by the variational
+ * integrator), hence δL_true = max |κ₀/κ(t) − 1|: the true angular momentum drifts exactly as much as the learned
+ * ∂L/∂|q̇|² varies along the orbit (column max |κ/κ₀ − 1|, which tracks δL_true). The acceleration loss pins that
+ * variation only through the tangential part of q̈ (a = αq + βq̇ with β = −d ln κ/dt), so it shrinks as the loss
+ * does. Measured (invariant network, [32, 32], this data and schedule, RK4 and variational midpoint alike): 1 000 steps
+ * loss 3.4e-4, δL_true 0.40; 2 000 steps 1.0e-4, 0.12; 8 000 steps 1.6e-5, 0.014 — the paper's 250 000 steps of a
+ * [128, 128] network reach a loss of 1e-5 to 1e-6. The data (exact orbit points at uniform azimuths, σ = 1e-3 noise on
+ * q, q̇, q̈) and the 3-input layer (|q|², q·q̇, |q̇|²) are the paper's.
+ *
  *   npx tsx examples/noether-kepler.ts [--steps 2000] [--hidden 32,32] [--samples 4096] [--time 128] [--lr 3e-3] [--only rotation-invariant]
  */
 import { compile, fit, lagrangian, lnn, type Lagrangian, type LagrangianNetwork } from '../src/index.js';
