@@ -1,9 +1,13 @@
 /**
  * Cost of one variational midpoint step (and the variational trapezoid and rk4 on the Euler–Lagrange equations)
  * against implicit midpoint on the Legendre-equivalent Hamiltonian, for Kepler and the double pendulum, on the f64
- * CPU backend (optionally the GPU: `--gpu`). Standalone: npx tsx bench/lagrangian.ts [--gpu]
+ * CPU backend (optionally the GPU: `--gpu`); and the acceleration-loss training throughput of an LNN, darboux CPU
+ * against the same network and step in PyTorch on the CPU (bench/torch_lnn.py, when python3 can import torch; skipped
+ * with a message otherwise). Standalone: npx tsx bench/lagrangian.ts [--gpu] [--no-train]
  */
-import { compile, gpuAvailable, lagrangian, releaseGpu, type Lagrangian, type LagrangianStepper, type Stepper } from '../src/index.js';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { compile, fit, gpuAvailable, lagrangian, lnn, releaseGpu, type Lagrangian, type LagrangianStepper, type Stepper } from '../src/index.js';
 import { bestSeconds } from './timing.js';
 
 const best = bestSeconds;
@@ -62,8 +66,73 @@ export async function lagrangianBench(backend: 'cpu' | 'gpu'): Promise<void> {
   }
 }
 
+/** A Python that can import torch: $DARBOUX_PYTHON, python3 on the PATH, or /usr/bin/python3. */
+function pythonWithTorch(): string | undefined {
+  const candidates = [process.env.DARBOUX_PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => !!c);
+  return candidates.find((py) => {
+    const probe = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
+    return !probe.error && probe.status === 0;
+  });
+}
+
+/** Kepler states in `dof` dimensions (|q| in [0.5, 1.5], v of order 1) and their accelerations −q/|q|³, as torch_lnn.py draws them. */
+function keplerSamples(dof: number, count: number) {
+  let s = 7;
+  const u = () => (s = (s * 16807) % 2147483647) / 2147483647;
+  const gauss = () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  const q = new Float64Array(dof * count), v = new Float64Array(dof * count), a = new Float64Array(dof * count);
+  for (let k = 0; k < count; k++) {
+    const d = Array.from({ length: dof }, gauss), n = Math.hypot(...d), r = 0.5 + u();
+    for (let i = 0; i < dof; i++) {
+      q[dof * k + i] = (d[i]! / n) * r;
+      v[dof * k + i] = gauss();
+      a[dof * k + i] = -q[dof * k + i]! / r ** 3;
+    }
+  }
+  return { q, v, a };
+}
+
+/**
+ * LNN acceleration-loss training throughput (samples/s): darboux `fit` on the CPU (f64; compile and set-up excluded by
+ * timing a long and a short run) and, in the same process run, PyTorch's CPU step of the same network.
+ *
+ * @example
+ * await lnnTrainingBench();
+ */
+export async function lnnTrainingBench(): Promise<void> {
+  const dof = 3, hidden = [32, 32], batch = 128, data = keplerSamples(dof, 4096);
+  console.log(`\n## LNN training throughput (dof ${dof}, hidden [${hidden}], softplus, acceleration loss, batch ${batch}, Adam)\n`);
+  const seconds = async (steps: number) => {
+    const started = performance.now();
+    await fit(lnn({ dof, hidden, seed: 0 }), data, { loss: 'acceleration', steps, lr: 1e-3, batchSize: batch, backend: 'cpu', seed: 0 });
+    return (performance.now() - started) / 1000;
+  };
+  const short = 20, long = 220;
+  const times = [] as number[];
+  for (let rep = 0; rep < 3; rep++) times.push((await seconds(long)) - (await seconds(short)));
+  times.sort((a, b) => a - b);
+  const darboux = ((long - short) * batch) / times[1]!;
+  console.log(`darboux cpu (f64): ${darboux.toFixed(0).padStart(9)} samples/s (median of 3, ${long - short} steps)`);
+  const python = pythonWithTorch();
+  if (python === undefined) {
+    console.log('pytorch: not installed (Debian: apt-get install python3-torch; or set DARBOUX_PYTHON): skipped');
+    return;
+  }
+  const script = fileURLToPath(new URL('./torch_lnn.py', import.meta.url));
+  for (const dtype of ['float64', 'float32'] as const) {
+    const run = spawnSync(python, [script, '--steps', '200', '--batch', String(batch), '--dof', String(dof), '--hidden', hidden.join(','), '--dtype', dtype], { encoding: 'utf8' });
+    if (run.status !== 0) {
+      console.log(`pytorch: the script failed: ${(run.stderr ?? String(run.error)).trim().split('\n').pop()}`);
+      return;
+    }
+    const torch = JSON.parse(run.stdout.trim().split('\n').pop()!) as { samplesPerSecond: number; threads: number; torch: string };
+    console.log(`pytorch ${torch.torch} (cpu, ${dtype}, ${torch.threads} threads): ${torch.samplesPerSecond.toFixed(0).padStart(9)} samples/s; darboux / pytorch = ${(darboux / torch.samplesPerSecond).toFixed(2)}`);
+  }
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   await lagrangianBench('cpu');
+  if (!process.argv.includes('--no-train')) await lnnTrainingBench();
   if (process.argv.includes('--gpu') && (await gpuAvailable())) await lagrangianBench('gpu');
   releaseGpu();
 }

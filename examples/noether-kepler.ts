@@ -17,6 +17,17 @@
  * The paper trains two hidden layers of 128 for 250 000 steps; the defaults here (two layers of 32, 2000 steps)
  * finish in about two minutes on one CPU core.
  *
+ * Why δL_true is larger here than the paper's < 1e-3 — the training length, not the invariance construction, data or
+ * loss. For a rotation-invariant L = f(|q|², q·q̇, |q̇|²) the momenta are p = f₂q + 2f₃q̇, so the network's angular
+ * momentum is L_NN = q × p = κ·L_true with κ = 2f₃ = 2∂f/∂|q̇|². L_NN is conserved (exactly by the variational
+ * integrator), hence δL_true = max |κ₀/κ(t) − 1|: the true angular momentum drifts exactly as much as the learned
+ * ∂L/∂|q̇|² varies along the orbit (column max |κ/κ₀ − 1|, which tracks δL_true). The acceleration loss pins that
+ * variation only through the tangential part of q̈ (a = αq + βq̇ with β = −d ln κ/dt), so it shrinks as the loss
+ * does. Measured (invariant network, [32, 32], this data and schedule, RK4 and variational midpoint alike): 1 000 steps
+ * loss 3.4e-4, δL_true 0.40; 2 000 steps 1.0e-4, 0.12; 8 000 steps 1.6e-5, 0.014 — the paper's 250 000 steps of a
+ * [128, 128] network reach a loss of 1e-5 to 1e-6. The data (exact orbit points at uniform azimuths, σ = 1e-3 noise on
+ * q, q̇, q̈) and the 3-input layer (|q|², q·q̇, |q̇|²) are the paper's.
+ *
  *   npx tsx examples/noether-kepler.ts [--steps 2000] [--hidden 32,32] [--samples 4096] [--time 128] [--lr 3e-3] [--only rotation-invariant]
  */
 import { compile, fit, lagrangian, lnn, type Lagrangian, type LagrangianNetwork } from '../src/index.js';
@@ -91,8 +102,11 @@ const truth = await rollout(lagrangian({ q: ['x', 'y', 'z'], v: ['vx', 'vy', 'vz
 /** Largest relative drifts of L_true and L_NN, and the position error (largest, and at the end) against the truth. */
 function measure(L: Lagrangian, run: Awaited<ReturnType<typeof rollout>>, method: string) {
   const lTrue0 = cross(start.q, start.v), lNet0 = cross(start.q, L.momenta(start.q, start.v));
-  let dTrue = 0, dNet = 0, maxErr = 0, endErr = NaN;
+  let dTrue = 0, dNet = 0, maxErr = 0, endErr = NaN, spread = 0;
+  const kappa = (q: ArrayLike<number>, v: ArrayLike<number>) => norm(cross(q, L.momenta(q, v))) / norm(cross(q, v));
+  const kappa0 = kappa(start.q, start.v);
   run.states.forEach((s, k) => {
+    spread = Math.max(spread, Math.abs(kappa(s.q, s.v) / kappa0 - 1));
     dTrue = Math.max(dTrue, norm(cross(s.q, s.v).map((x, i) => x - lTrue0[i]!)) / norm(lTrue0));
     const p = method === 'rk4' ? L.momenta(s.q, s.v) : s.p;
     dNet = Math.max(dNet, norm(cross(s.q, p).map((x, i) => x - lNet0[i]!)) / norm(lNet0));
@@ -100,12 +114,12 @@ function measure(L: Lagrangian, run: Awaited<ReturnType<typeof rollout>>, method
     endErr = norm([0, 1, 2].map((i) => s.q[i]! - ref[i]!));
     maxErr = Math.max(maxErr, endErr);
   });
-  return { dTrue, dNet, maxErr, endErr };
+  return { dTrue, dNet, maxErr, endErr, spread };
 }
 
 console.log(`# Noether-invariant LNNs on Kepler (Müller 2023 §3.1.1): e = ${e}, T = ${T}, dt = ${dt}; ${samples} noisy samples (σ = ${sigma}), hidden [${hidden}], ${steps} Adam steps (batch 128, cosine from lr ${lr})\n`);
-console.log('| network | inputs | final loss | integrator | max δL_true | max δL_NN | max ‖q − q_true‖ | ‖q − q_true‖ at the end |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log('| network | inputs | final loss | integrator | max δL_true | max δL_NN | max \\|κ/κ₀ − 1\\| | max ‖q − q_true‖ | ‖q − q_true‖ at the end |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 const models: [string, LagrangianNetwork][] = [
   ['unconstrained', lnn({ dof: 3, hidden, seed: 0 })],
   ['rotation-invariant', lnn({ particles: 1, dim: 3, symmetry: 'rotation', hidden, seed: 0 })],
@@ -118,7 +132,7 @@ for (const [label, model] of models) {
     const run = await rollout(res.lagrangian!, method);
     const m = measure(res.lagrangian!, run, method);
     const stopped = run.failedAt !== undefined ? ` (stopped after t = ${run.failedAt}: ${run.reason})` : '';
-    console.log(`| ${label} | ${model.inputs} | ${loss.toExponential(2)} | ${method}${stopped} | ${m.dTrue.toExponential(2)} | ${m.dNet.toExponential(2)} | ${m.maxErr.toExponential(2)} | ${m.endErr.toExponential(2)} |`);
+    console.log(`| ${label} | ${model.inputs} | ${loss.toExponential(2)} | ${method}${stopped} | ${m.dTrue.toExponential(2)} | ${m.dNet.toExponential(2)} | ${m.spread.toExponential(2)} | ${m.maxErr.toExponential(2)} | ${m.endErr.toExponential(2)} |`);
   }
 }
 console.log('\npaper (Fig. 4, RK4, f32, two layers of 128, 250 000 steps): invariant δL_true < 1e-3, δL_NN ~ f32 rounding; unconstrained δL_true ≈ 1 by t ≈ 50, then diverges');

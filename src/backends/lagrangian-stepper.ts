@@ -6,6 +6,7 @@ import { DarbouxError, showValue } from '../errors.js';
 import { checkCount, checkStateArray, checkTime } from './input-checks.js';
 import type { Lagrangian } from '../system/lagrangian.js';
 import type { StepProgram } from '../integrators/step-program.js';
+import { PREDICTOR_STAGES } from '../integrators/variational.js';
 import type { Stepper } from './stepper.js';
 import { lagrangianVjp, type LagrangianVjpOptions, type LagrangianVjpResult } from './lagrangian-adjoint.js';
 
@@ -160,7 +161,7 @@ async function runLagrangian(c: Context, options: LagrangianRunOptions): Promise
 /**
  * Runs `body`; a failed step (NONFINITE, NO_CONVERGENCE) becomes SINGULAR when ∂²L/∂v² is singular at the state
  * before it (found by running that trajectory up to the step); other failures of a variational step get a hint
- * about the Newton predictor.
+ * about the Newton predictor (`legendrePredictor`).
  */
 async function diagnosed<T>(c: Context, body: () => Promise<T>, q0: Float64Array, second0: Float64Array, t0: number): Promise<T> {
   try {
@@ -186,8 +187,9 @@ async function diagnosed<T>(c: Context, body: () => Promise<T>, q0: Float64Array
     if (c.state !== 'momenta') throw error;
     throw new DarbouxError(
       error.code,
-      `${error.message}. Newton's method of a variational step starts from the inverse Legendre map linearised at rest; ` +
-        'for a Lagrangian far from quadratic in v (e.g. relativistic speeds with p/m > 1) that start can leave L\'s domain',
+      `${error.message}. Newton's method of a variational step starts from the continuous inverse Legendre map, ` +
+        `approximated by ${PREDICTOR_STAGES} continuation steps from rest; a Legendre map too far from linear between rest and this ` +
+        'momentum (e.g. a relativistic particle beyond p/m ≈ 5, or a learned L far outside its training data) can leave L\'s domain there: reduce dt or check the state',
       error.details,
     );
   }

@@ -4,7 +4,7 @@
  */
 import { add, constant, index, input, mul, stack, sub, unitVector } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
-import { substitute } from '../ir/traverse.js';
+import { substitute, topologicalOrder } from '../ir/traverse.js';
 import { jvp } from '../autodiff/jvp.js';
 import type { Lagrangian } from '../system/lagrangian.js';
 import { pivotedSolve } from '../system/lagrangian-linear.js';
@@ -25,13 +25,15 @@ const elements = (e: Expr, n: number): Expr[] => Array.from({ length: n }, (_, i
  * - 'trapezoid': L_d = (h/2)·[L(q₀, v, t) + L(q₁, v, t + h)], so p_n = ½(∂L/∂v₀ + ∂L/∂v₁) − (h/2)∂L/∂q(q₀) and
  *   p_{n+1} = ½(∂L/∂v₀ + ∂L/∂v₁) + (h/2)∂L/∂q(q₁).
  * The fixed point is v = v − R(v) with R(v) = p_n(v) − p (same fixed points as R = 0), iterated by Newton's method
- * with the exact ∂R/∂v (forward mode over the symbolic gradient) and a run-time pivoted elimination; the
- * predictor is the continuous inverse Legendre map linearised at rest, v = (∂²L/∂v²)⁻¹(p − ∂L/∂v) at v = 0 (exact
- * for L quadratic in v). Exact Jacobians and adjoints go through `update` by the implicit function theorem.
- * Symplectic, symmetric, order 2; the discrete Noether charges p·X(q) of linear symmetries are conserved exactly.
- * The predictor suits Lagrangians whose Legendre map is close to linear over the velocities reached (mechanical
- * ones, networks at moderate speeds); from rest, Newton can overshoot the domain of a strongly non-quadratic L
- * (a relativistic particle with p/m > 1), and the step then fails with NO_CONVERGENCE.
+ * with the exact ∂R/∂v (forward mode over the symbolic gradient) and a run-time pivoted elimination. The
+ * predictor is the continuous inverse Legendre map v(q, p) (`legendrePredictor`): for L quadratic in v one
+ * Newton step from rest, exact; otherwise Newton continuation from rest along the momenta b + s(p − b), s = 1/K …
+ * 1 (b = ∂L/∂v at rest), which stays in L's domain where a single step from rest leaves it (a relativistic
+ * particle with p/m > 1) and ends next to the solution (v differs from the discrete velocity by O(h)). Every
+ * step, its Jacobian and its adjoint start there — a function of the state alone, so runs split into windows or
+ * dispatches give the same result. Exact Jacobians and adjoints go through `update` by the implicit function
+ * theorem. Symplectic, symmetric, order 2; the discrete Noether charges p·X(q) of linear symmetries are
+ * conserved exactly.
  *
  * @example
  * const program = variationalStep(lagrangian({ q: ['x'], v: ['vx'], L: 'vx^2/2 - x^2/2' }), 'midpoint');
@@ -80,21 +82,43 @@ function velocityProblem(L: Lagrangian, velocity: Expr, residual: Expr, p: Expr)
   const correction = pivotedSolve(jacobian, R);
   return {
     unknowns: [velocity],
-    initial: [restPredictor(L, p)],
+    initial: [legendrePredictor(L, p)],
     update: [sub(velocity, residual)],
     iteration: [sub(velocity, stack(correction))],
     solver: 'newton',
   };
 }
 
-/** v = (∂²L/∂v²)⁻¹(p − ∂L/∂v) at (q, 0, t): one Newton step of the continuous inverse Legendre map from rest. */
-function restPredictor(L: Lagrangian, p: Expr): Expr {
+/** Continuation stages of the predictor of a Lagrangian whose velocity Hessian depends on v. */
+export const PREDICTOR_STAGES = 6;
+
+/**
+ * The predictor of a variational step: the continuous inverse Legendre map at (q, p, t), v with ∂L/∂v(q, v) = p.
+ * With H = ∂²L/∂v² and b = ∂L/∂v at rest: v = H⁻¹(p − b) at v = 0 when H does not depend on v (L quadratic in v:
+ * exact); otherwise K = PREDICTOR_STAGES Newton steps, step k towards the momentum b + (k/K)(p − b) from the
+ * previous stage's v, with H and ∂L/∂v at that v. Each stage moves by only a K-th of the momentum, so a Legendre
+ * map that stiffens with speed (relativistic: H = mγ(I + γ²vvᵀ)) is followed instead of jumped over.
+ *
+ * @example
+ * const v = legendrePredictor(L, L.phaseSystem().p); // an Expr of q, p, t, θ
+ */
+export function legendrePredictor(L: Lagrangian, p: Expr): Expr {
   const n = L.dof;
   const { velocityHessian, dv } = L.eulerLagrange();
-  const rest = new Map<Expr, Expr>([[L.v, constant(0, [n])]]);
-  const M = velocityHessian.map((row) => substitute(row, rest));
-  const b = substitute([dv], rest)[0]!;
-  return stack(pivotedSolve(M, elements(sub(p, b), n)));
+  const quadratic = !topologicalOrder(velocityHessian.flat()).includes(L.v);
+  const stages = quadratic ? 1 : PREDICTOR_STAGES;
+  const rest = constant(0, [n]);
+  const b = substitute([dv], new Map([[L.v, rest]]))[0]!;
+  let v: Expr = rest;
+  for (let k = 1; k <= stages; k++) {
+    const at = new Map<Expr, Expr>([[L.v, v]]);
+    const M = velocityHessian.map((row) => substitute(row, at));
+    const target = k === stages ? p : add(b, mul(k / stages, sub(p, b)));
+    const momentum = k === 1 ? b : substitute([dv], at)[0]!;
+    const step = stack(pivotedSolve(M, elements(sub(target, momentum), n)));
+    v = k === 1 ? step : add(v, step);
+  }
+  return v;
 }
 
 /**

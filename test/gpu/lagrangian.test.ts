@@ -4,7 +4,7 @@
  * discrete charge to f32 rounding, and differentiate (st.vjp) like the CPU.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { compile, noetherCharge } from '../../src/index.js';
+import { compile, lagrangian, noetherCharge } from '../../src/index.js';
 import { releaseGpu } from '../../src/runtime/index.js';
 import { doublePendulumLagrangian, keplerLagrangian } from '../unit/lagrangian-fixtures.js';
 
@@ -32,6 +32,19 @@ describe('Lagrangian steppers on the GPU', () => {
       }
     });
   }
+
+  it('integrates a relativistic particle through p/m = 3 in f32 (the continuation predictor in WGSL), as the CPU does', async () => {
+    const L = lagrangian({ q: ['x', 'y'], v: ['vx', 'vy'], L: '-sqrt(1 - vx^2 - vy^2) - (x^2+y^2)/2' });
+    const q0 = [0, 0.1], v0 = [0.95, 0.05];
+    for (const method of ['variationalMidpoint', 'variationalTrapezoid']) {
+      const gpu = await compile(L, { method, dt: 0.01, backend: 'gpu' });
+      const cpu = await compile(L, { method, dt: 0.01, backend: 'cpu' });
+      const [rg, rc] = [await gpu.run({ q0, v0, steps: 300 }), await cpu.run({ q0, v0, steps: 300 })];
+      expect(maxDiff(rg.q, rc.q), method).toBeLessThan(1e-3);
+      const angular = (q: ArrayLike<number>, p: ArrayLike<number>) => q[0]! * p[1]! - q[1]! * p[0]!;
+      expect(Math.abs(angular(rg.q, rg.p) - angular(q0, L.momenta(q0, v0))), method).toBeLessThan(1e-5);
+    }
+  });
 
   it('keeps the discrete angular momentum of Kepler to f32 rounding (variational midpoint)', async () => {
     const L = keplerLagrangian();

@@ -136,6 +136,50 @@ const smoke: Record<string, Smoke> = {
       expect(share('1/6 ')).toBeGreaterThan(share('1/12') + 30);
     },
   },
+  'schwarzschild.ts': {
+    args: ['--time', '80'],
+    check: (out) => {
+      // | integrator | dt | max δ(x × ẋ) | max δ((1 − r_s/r)τ̇) | max |g(q̇, q̇) + 1| | ‖q − q_ref‖ at T | seconds |
+      const rows = out.split('\n').filter((l) => /^\| (rk4|variational\w+) \| /.test(l)).map((l) => l.split('|').map((c) => c.trim()));
+      expect(rows.map((r) => r[1])).toEqual(['rk4', 'rk4', 'variationalMidpoint', 'variationalMidpoint', 'variationalTrapezoid', 'variationalTrapezoid']);
+      for (const r of rows.filter((r) => r[1]!.startsWith('variational'))) {
+        // Exact discrete Noether charges (rotations of x, translation of τ) and a bounded normalisation error.
+        expect(Number(r[3])).toBeLessThan(1e-12);
+        expect(Number(r[4])).toBeLessThan(1e-12);
+        expect(Number(r[5])).toBeLessThan(1e-3);
+        expect(Number(r[6])).toBeLessThan(0.05);
+      }
+      // Against the exact advance (quadrature of the radial equation): 2.334 rad per orbit.
+      expect(Math.abs(numberAfter(out, 'perihelion advance per orbit:') - numberAfter(out, 'exact (quadrature):'))).toBeLessThan(5e-3);
+      expect(numberAfter(out, 'exact (quadrature):')).toBeCloseTo(2.3344, 3);
+    },
+  },
+  'noether-two-particles.ts': {
+    args: ['--steps', '50', '--hidden', '16', '--samples', '256', '--time', '1', '--only', 'euclidean'],
+    check: (out) => {
+      // | network | inputs | final loss | integrator | max δM_true | max δL_true | max δM_NN | max δL_NN | ‖q − q_true‖ at T |
+      const rows = out.split('\n').filter((l) => /^\| euclidean \|/.test(l)).map((l) => l.split('|').map((c) => c.trim()));
+      expect(rows.map((r) => [r[2], r[4]])).toEqual([['6', 'rk4'], ['6', 'variationalMidpoint']]);
+      // Translation and rotation invariance: the network's own momenta, conserved to rounding by the variational integrator.
+      expect(Number(rows[1]![7])).toBeLessThan(1e-12);
+      expect(Number(rows[1]![8])).toBeLessThan(1e-12);
+      expect(Number(rows[0]![9])).toBeLessThan(10);
+    },
+  },
+  'lnn-double-pendulum.ts': {
+    args: ['--steps', '60', '--hidden', '16', '--samples', '256', '--time', '1', '--tests', '2'],
+    check: (out) => {
+      // | model and integrator | final loss | median max |ΔE|/mgl | largest | median ‖θ − θ_true‖ at T | failed |
+      const rows = out.split('\n').filter((l) => /^\| (true L|LNN|baseline)/.test(l)).map((l) => l.split('|').map((c) => c.trim()));
+      expect(rows.map((r) => r[1])).toEqual(['true L, rk4 (the floor)', 'LNN, variationalMidpoint', 'LNN, rk4', 'baseline MLP field, rk4']);
+      // The floor: rk4 on the true L conserves E to O(dt⁴) and is its own reference.
+      expect(Number(rows[0]![3])).toBeLessThan(1e-5);
+      expect(Number(rows[0]![5])).toBe(0);
+      // The same learned L by two integrators of order 2 and 4 at dt = 0.01: the same trajectories at T = 1.
+      expect(rows[1]![6]).toBe('0/2');
+      expect(Math.abs(Number(rows[1]![5]) / Number(rows[2]![5]) - 1)).toBeLessThan(0.05);
+    },
+  },
   'nbody.ts': {
     args: ['--n', '64', '--time', '0.5'],
     check: (out) => {

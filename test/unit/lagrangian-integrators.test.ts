@@ -269,15 +269,41 @@ describe('compile(L) refusals', () => {
   });
 });
 
-describe('the documented limit of the rest predictor', () => {
-  it('fails cleanly (NO_CONVERGENCE with the step, trajectory and a hint) where p/m > 1 for a relativistic particle; rk4 runs', async () => {
-    const L = lagrangian({ q: ['x', 'y'], v: ['vx', 'vy'], L: '-sqrt(1 - vx^2 - vy^2) - (x^2+y^2)/2' });
+describe('relativistic speeds: the continuation predictor (p/m up to about 5)', () => {
+  // L = −√(1 − |v|²) − |q|²/2: p = γv, so the predictor of a single Newton step from rest, v = p, leaves |v| < 1
+  // whenever p > 1 (what the rest predictor did: NO_CONVERGENCE at the first fast step). Central force: the
+  // discrete angular momentum q × p is conserved to rounding, the energy γ + |q|²/2 to O(dt²).
+  const L = lagrangian({ q: ['x', 'y'], v: ['vx', 'vy'], L: '-sqrt(1 - vx^2 - vy^2) - (x^2+y^2)/2' });
+  const q0 = [0, 0.1], v0 = [0.95, 0.05];
+  for (const method of VARIATIONAL) {
+    it(`${method}: through the centre at p/m = 3.1, charge to rounding, energy to O(dt²), q against rk4 at dt/10`, async () => {
+      const p0 = L.momenta(q0, v0);
+      expect(Math.hypot(p0[0]!, p0[1]!)).toBeGreaterThan(3);
+      const st = await compile(L, { method, dt: 0.01, backend: 'cpu' });
+      const r = await st.run({ q0, v0, steps: 1000, record: 10 });
+      const angular = (q: ArrayLike<number>, p: ArrayLike<number>) => q[0]! * p[1]! - q[1]! * p[0]!;
+      let speedMax = 0;
+      for (let k = 0; k < r.record!.count; k++) {
+        const q = r.record!.q.subarray(2 * k, 2 * k + 2), p = r.record!.p.subarray(2 * k, 2 * k + 2), v = r.record!.v.subarray(2 * k, 2 * k + 2);
+        expect(Math.abs(angular(q, p) - angular(q0, p0))).toBeLessThan(1e-14);
+        expect(Math.abs(L.energy(q, v) - L.energy(q0, v0))).toBeLessThan(1e-4);
+        speedMax = Math.max(speedMax, Math.hypot(p[0]!, p[1]!));
+      }
+      expect(speedMax).toBeGreaterThan(3); // it passes the centre at full speed again
+      const reference = await (await compile(L, { method: 'rk4', dt: 0.001, backend: 'cpu' })).run({ q0, v0, steps: 10000 });
+      expect(maxDiff(r.q, reference.q)).toBeLessThan(1e-3);
+      // The exact one-step Jacobian starts its solve from the same predictor: symplectic at p/m > 3.
+      expect(symplecticDefect(st.jacobian(q0, p0))).toBeLessThan(1e-12);
+    });
+  }
+
+  it('fails cleanly beyond the predictor (p/m ≈ 7: NO_CONVERGENCE with the step, trajectory and a hint); rk4 runs', async () => {
     const st = await compile(L, { method: 'variationalMidpoint', dt: 0.01, backend: 'cpu' });
-    const e = await rejection(st.run({ q0: [1, 0], v0: [0, 0.6], steps: 300 }));
+    const e = await rejection(st.run({ q0: [0, 0], v0: [0.99, 0], steps: 10 }));
     expect(e.code).toBe('NO_CONVERGENCE');
-    expect(e.message).toMatch(/at step \d+ of trajectory 0.*linearised at rest.*p\/m > 1/);
+    expect(e.message).toMatch(/at step 1 of trajectory 0.*continuous inverse Legendre map.*continuation steps from rest/);
     const rk4 = await compile(L, { method: 'rk4', dt: 0.01, backend: 'cpu' });
-    const r = await rk4.run({ q0: [1, 0], v0: [0, 0.6], steps: 300 });
+    const r = await rk4.run({ q0: [0, 0], v0: [0.99, 0], steps: 300 });
     expect(Math.hypot(r.v[0]!, r.v[1]!)).toBeLessThan(1);
   });
 });

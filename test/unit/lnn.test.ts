@@ -249,6 +249,19 @@ describe('learning with fit', () => {
     expect(Math.sqrt(err / norm)).toBeLessThan(0.1);
     expect(res.model.kind).toBe('lnn');
     expect(res.lagrangian!.checkSymmetry({ rotation: [0, 1] }).invariant).toBe(true);
+    // The learned L rolled out by the variational integrators at a moderate dt (0.1, ~60 steps per period): every
+    // Newton solve converges from the continuation predictor, the learned angular momentum q × p is conserved to
+    // rounding, and the orbit stays within O(dt²) of rk4 on the same L at dt/10.
+    const q0 = [0.8, 0], v0 = [0, 0.4];
+    const reference = await (await compile(res.lagrangian!, { method: 'rk4', dt: 0.01, backend: 'cpu' })).run({ q0, v0, steps: 2000 });
+    const angular = (q: ArrayLike<number>, p: ArrayLike<number>) => q[0]! * p[1]! - q[1]! * p[0]!;
+    for (const method of ['variationalMidpoint', 'variationalTrapezoid'] as const) {
+      const st = await compile(res.lagrangian!, { method, dt: 0.1, backend: 'cpu' });
+      const r = await st.run({ q0, v0, steps: 200 });
+      expect(r.stats!.iterations.max, method).toBeLessThanOrEqual(8);
+      expect(Math.abs(angular(r.q, r.p) - angular(q0, res.lagrangian!.momenta(q0, v0))), method).toBeLessThan(1e-14);
+      expect(Math.hypot(r.q[0]! - reference.q[0]!, r.q[1]! - reference.q[1]!), method).toBeLessThan(0.03);
+    }
   });
 
   it('integrateModel runs the learned Lagrangian (velocities in the second slot); trajectory training is refused with the reason', async () => {
