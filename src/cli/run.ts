@@ -2,7 +2,7 @@
  * `darboux run`: integrates a system from the command line and writes the trajectory (final state, and frames
  * every k steps with the initial state first) to a file or stdout.
  */
-import { compile, methodNames, saveTrajectory, trajectoryFromRun, type RunResult, type Stepper } from '../index.js';
+import { compile, methodNames, saveTrajectory, trajectoryFromRun, type Hamiltonian, type RunResult, type Stepper } from '../index.js';
 import { formatOf } from '../io/trajectory-formats.js';
 import { COMMON_OPTIONS, numberFlag, parseCommand, UsageError } from './args.js';
 import { chooseStates, chooseSystem, STATE_HELP, STATE_OPTIONS, SYSTEM_HELP, SYSTEM_OPTIONS } from './system.js';
@@ -10,6 +10,7 @@ import { printJson, printStateCsv, rowsOf } from './output.js';
 import { progressLine, type CliStreams } from './terminal.js';
 import { fileDigest, partPath, SHARD_HELP, SHARD_OPTIONS, shardPlan, writeManifest } from './shard.js';
 import { SECTION_RUN_HELP, SECTION_RUN_OPTIONS, sectionRunFlags, writeSectionOutputs } from './run-sections.js';
+import { readSweepFile, replicaStates, sweepParams, SWEEP_HELP, SWEEP_OPTIONS, writeSweepOutputs, type SweepGrid } from './sweep.js';
 
 /** Flags of `compile` every integrating command takes. */
 export const STEPPER_OPTIONS = {
@@ -25,6 +26,7 @@ const OPTIONS = {
   out: { type: 'string', short: 'o' },
   ...SHARD_OPTIONS,
   ...SECTION_RUN_OPTIONS,
+  ...SWEEP_OPTIONS,
 } as const;
 
 /** The usage text of `darboux run` (its --help, and the message of a usage error). */
@@ -43,6 +45,7 @@ Options:
   --backend B        cpu (f64, default), gpu (f32 WGSL) or auto
   --save-every K     also record every K-th state: frames t, qs, ps (the initial state first)
 ${SECTION_RUN_HELP}
+${SWEEP_HELP}
   --out, -o FILE     .npz, .npy, .csv or .json (default: the final state as CSV on stdout)
   --json             a JSON summary on stdout (with the final state when there is no --out)
   --quiet            no progress or log on stderr (and one st.run call: progress runs the steps in chunks,
@@ -76,7 +79,7 @@ function nextChunk(done: number, steps: number, every: number, perSecond: number
  */
 export async function runInChunks(
   st: Stepper,
-  run: { q0: Float64Array; p0: Float64Array; batch: number; steps: number; record?: number },
+  run: { q0: Float64Array; p0: Float64Array; batch: number; steps: number; record?: number; params?: Record<string, Float64Array> },
   onProgress: (done: number) => void,
   now: () => number = Date.now,
 ): Promise<RunResult> {
@@ -87,7 +90,7 @@ export async function runInChunks(
   while (done < run.steps) {
     const chunk = nextChunk(done, run.steps, every, perSecond);
     const started = now();
-    const res = await st.run({ q0: q, p0: p, batch: run.batch, steps: chunk, t0: done * st.dt, ...(run.record ? { record: run.record } : {}) });
+    const res = await st.run({ q0: q, p0: p, batch: run.batch, steps: chunk, t0: done * st.dt, ...(run.record ? { record: run.record } : {}), ...(run.params ? { params: run.params } : {}) });
     const seconds = (now() - started) / 1000;
     perSecond = seconds > 0 ? chunk / seconds : chunk * 1000;
     if (res.record) { qs.push(res.record.q.subarray(0, res.record.count * run.batch * st.dof)); ps.push(res.record.p.subarray(0, res.record.count * run.batch * st.dof)); }
@@ -143,8 +146,11 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
   if (dt === undefined) throw new UsageError('--dt is required (a positive step size)', 'run');
   const every = numberFlag('run', 'save-every', values['save-every'], { integer: true, positive: true });
   const batchFlag = numberFlag('run', 'batch', values.batch, { integer: true, positive: true });
-  if ((values.shard ?? values.shards) !== undefined && batchFlag === undefined) throw new UsageError('--shard/--shards split --batch B members: give --batch', 'run');
-  const plan = shardPlan(values, batchFlag ?? 1, io.env);
+  const grid = values.sweep !== undefined ? readSweepFile(values.sweep) : null;
+  // With --sweep the ensemble is grid points × --batch replicas; otherwise --batch members.
+  const members = grid !== null ? grid.points * (batchFlag ?? 1) : batchFlag;
+  if ((values.shard ?? values.shards) !== undefined && members === undefined) throw new UsageError('--shard/--shards split --batch B members: give --batch', 'run');
+  const plan = shardPlan(values, members ?? 1, io.env);
   if (plan && values.out === undefined) throw new UsageError('--shard/--shards write a part file: give --out DIR (a folder)', 'run');
   const out = plan ? partPath(values.out!, plan) : values.out;
   const format = out !== undefined ? outputFormat('run', out) : undefined;
@@ -155,13 +161,15 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
   const sectionFlags = sectionRunFlags(values);
   const sections = Object.keys(sectionFlags).length > 0;
   if (sections && (format === 'csv' || format === 'npy')) throw new UsageError('--section and --save-at write arrays beside --out: use .npz or .json', 'run');
-  const { q0, p0, batch } = chooseStates('run', values, chosen, batchFlag, plan);
+  const range = plan ?? { start: 0, end: members ?? 1 };
+  const { q0, p0, batch } = grid !== null ? replicaStates(chooseStates('run', values, chosen, batchFlag), h.dof, range.start, range.end) : chooseStates('run', values, chosen, batchFlag, plan);
+  const params = grid !== null ? sweepParams(grid, batchFlag ?? 1, range.start, range.end) : undefined;
   const method = values.method ?? 'leapfrog';
   const st = await compile(h, { method, dt, backend });
   try {
     const bar = progressLine(io, { total: steps, unit: 'steps', label: 'run', enabled: values.quiet !== true });
     const started = Date.now();
-    const run = { q0, p0, batch, steps, ...(every ? { record: every } : {}) };
+    const run = { q0, p0, batch, steps, ...(every ? { record: every } : {}), ...(params ? { params } : {}) };
     // Sections and saved steps: one call, its own progress (chunks would split the crossings and saves).
     const result = sections
       ? await st.run({ ...run, ...sectionFlags, onProgress: ({ stepsDone }) => bar.update(stepsDone) })
@@ -170,14 +178,15 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
     const seconds = (Date.now() - started) / 1000;
     const traj = trajectoryFromRun(result, { q0, p0, batch, dt });
     if (out !== undefined) saveTrajectory(out, traj);
-    if (plan) writeManifest(out!, plan, batchFlag!, runSettings(values, { label: chosen.label, method, dt, steps, batch: batchFlag!, every, backend: st.backend }), version);
-    const energy = energyError(h, q0, p0, result.q, result.p);
+    if (plan) writeManifest(out!, plan, members!, runSettings(values, { label: chosen.label, method, dt, steps, batch: members!, every, backend: st.backend }, grid), version);
+    const energy = energyError(h, q0, p0, result.q, result.p, params);
     const summary = {
       command: 'run', system: chosen.label, method, dt, steps, batch, dof: h.dof, backend: st.backend,
       seconds, stepsPerSecond: seconds > 0 ? steps / seconds : null, energyError: energy,
       ...(traj.frames ? { frames: traj.frames.t.length, saveEvery: every } : {}),
       ...(result.stats ? { iterations: result.stats.iterations } : {}),
       ...(sections ? writeSectionOutputs(out, result, h.dof) : {}),
+      ...(grid !== null ? writeSweepOutputs(out, grid, batchFlag ?? 1, params!, range.start) : {}),
       ...(plan ? { shard: { index: plan.index, count: plan.count }, members: { start: plan.start, end: plan.end } } : {}),
       ...(out !== undefined ? { out } : { q: rowsOf(result.q, h.dof), p: rowsOf(result.p, h.dof) }),
     };
@@ -199,6 +208,7 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
 function runSettings(
   values: Record<string, string | string[] | boolean | undefined>,
   run: { label: string; method: string; dt: number; steps: number; batch: number; every: number | undefined; backend: string },
+  grid: SweepGrid | null = null,
 ): Record<string, unknown> {
   const flag = (name: string) => values[name] ?? null;
   const digest = (name: string) => (typeof values[name] === 'string' ? fileDigest(values[name] as string).sha256 : null);
@@ -208,16 +218,20 @@ function runSettings(
     init: flag('init'),
     radius: values.init === 'random' ? Number(values.radius ?? 0.1) : null, seed: values.init === 'random' ? Number(values.seed ?? 0) : null,
     method: run.method, dt: run.dt, steps: run.steps, batch: run.batch, saveEvery: run.every ?? null, backend: run.backend,
+    sweep: grid === null ? null : { names: grid.names, values: grid.values, replicas: flag('batch') },
   };
 }
 
-/** max over trajectories of |H(z_N) − H(z_0)| / max(|H(z_0)|, 1e-300). */
-function energyError(h: { dof: number; energy(q: ArrayLike<number>, p: ArrayLike<number>): number }, q0: Float64Array, p0: Float64Array, q: Float64Array, p: Float64Array): number {
+/** max over trajectories of |H(z_N) − H(z_0)| / max(|H(z_0)|, 1e-300), each with its own parameters in a sweep. */
+function energyError(
+  h: Pick<Hamiltonian, 'dof' | 'energy' | 'withParams'>, q0: Float64Array, p0: Float64Array, q: Float64Array, p: Float64Array, params?: Record<string, Float64Array>,
+): number {
   const n = h.dof;
   let worst = 0;
   for (let b = 0; b < q0.length / n; b++) {
-    const e0 = h.energy(q0.subarray(b * n, (b + 1) * n), p0.subarray(b * n, (b + 1) * n));
-    const e = h.energy(q.subarray(b * n, (b + 1) * n), p.subarray(b * n, (b + 1) * n));
+    const hb = params === undefined ? h : h.withParams(Object.fromEntries(Object.entries(params).map(([name, v]) => [name, v[b]!])));
+    const e0 = hb.energy(q0.subarray(b * n, (b + 1) * n), p0.subarray(b * n, (b + 1) * n));
+    const e = hb.energy(q.subarray(b * n, (b + 1) * n), p.subarray(b * n, (b + 1) * n));
     worst = Math.max(worst, Math.abs(e - e0) / Math.max(Math.abs(e0), 1e-300));
   }
   return worst;
