@@ -85,4 +85,30 @@ describe('Poincaré sections on the GPU', () => {
     await expect(hh.run({ q0, p0, batch: 2, steps: 10, record: 2, saveAt: [0.5] })).rejects.toMatchObject({ code: 'OPTION' });
     for (const s of [st, hh, implicit]) s.dispose();
   });
+  it('the classic surface of section for 1 000 Hénon–Heiles orbits at E = 1/8 and 1/6: every crossing on y = 0 with p_y > 0 at its energy', async () => {
+    const h = henonHeiles().hamiltonian;
+    const st = await compile(h, { method: 'yoshida4', dt: 0.05, backend: 'gpu' });
+    for (const E of [1 / 8, 1 / 6]) {
+      const batch = 1000;
+      const { q0, p0 } = henonHeilesSectionStarts(E, batch, 11);
+      const r = await st.run({ q0, p0, batch, steps: 2000, section: { expr: 'y', direction: 1, max: 40 } });
+      const s = r.section!;
+      let crossings = 0, worstY = 0, worstE = 0;
+      for (let b = 0; b < batch; b++) {
+        for (let k = 0; k < s.count[b]!; k++) {
+          const slot = b * s.max + k;
+          const q = s.q.subarray(slot * 2, slot * 2 + 2), p = s.p.subarray(slot * 2, slot * 2 + 2);
+          expect(p[1]).toBeGreaterThan(0);
+          worstY = Math.max(worstY, Math.abs(q[1]!));
+          worstE = Math.max(worstE, Math.abs(h.energy(q, p) - E));
+          crossings++;
+        }
+      }
+      // t = 100: about one upward crossing per 2π/ω ≈ 6.3 time units per orbit.
+      expect(crossings / batch).toBeGreaterThan(10);
+      expect(worstY).toBeLessThan(1e-5);   // located to f32 rounding, not to the step (dt·|p_y| ≈ 0.02)
+      expect(worstE).toBeLessThan(2e-4);   // f32 state and the method's energy error
+    }
+    st.dispose();
+  });
 });
