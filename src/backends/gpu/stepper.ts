@@ -7,7 +7,7 @@ import { jacobianFunction } from '../cpu/jacobian.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import { specializeParameters } from '../../integrators/specialize.js';
 import { graphSize } from '../../ir/traverse.js';
-import { acquireGpu, createComputeKernel, createStorageBuffer, dropPipelines, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type AdapterChoice, type Gpu } from '../../runtime/index.js';
+import { acquireGpu, createComputeKernel, createStorageBuffer, dropPipelines, readBuffer, readBuffersWith, splitDispatch, writeBuffer, type AdapterChoice, type Gpu } from '../../runtime/index.js';
 import { recordArrays } from '../record-arrays.js';
 import { checkRunOptions } from '../checks.js';
 import { checkF32Parameters, checkF32StepSize, checkJacobianPoint, stepperLifetime } from '../input-checks.js';
@@ -24,6 +24,7 @@ import { adapterLimits, kernelExport, type KernelExport } from './kernel-export.
 import { stepperKernelSet, stepperModule, type StepperKernelSet } from './stepper-kernels.js';
 import { sliceTrajectoryParams, trajectoryParams, type TrajectoryParams } from '../run-params.js';
 import { packTrajectoryParams } from '../../codegen/trajectory-params-wgsl.js';
+import { clearStatus, decodeSummary, packState, RunBufferPool, SUMMARY_WORDS, unpackState, type RunBufferSet } from './run-buffers.js';
 
 /** GPU-specific options of `compile`. */
 export interface GpuOptions {
@@ -129,6 +130,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
   const life = stepperLifetime();
   const sizing: DispatchSizing = { workgroupStepsPerMs: 0 };
+  const pool = new RunBufferPool(gpu, n, STEPPER_CONTROL_WORDS.length * 4); // buffers kept across runs
 
   type Accumulated = RunResult & { iterationsTotal?: number; iterationsMax?: number };
   /**
@@ -138,73 +140,67 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
   type ChunkMode = { checked?: boolean; stepBound?: number; perDispatch?: number; params?: TrajectoryParams };
   /** A chunk's pacing (progress, abort) and where its failures go (trajectory indices of the whole batch). */
   type ChunkContext = { control: RunControl; failures: (RunFailure & { perDispatch: number })[] };
-  async function runChunk(q: Float64Array, p: Float64Array, first: number, count: number, steps: number, t0: number, record: number, recordCount: number, out: Accumulated, context: ChunkContext, mode: ChunkMode = {}): Promise<void> {
-    const checked = mode.checked ?? false;
-    const state = new Float32Array(2 * count * n);
-    state.set(q.subarray(first * n, (first + count) * n), 0);
-    state.set(p.subarray(first * n, (first + count) * n), count * n);
-    const stateBuffer = createStorageBuffer(gpu, state, { readable: true });
-    const recordFloats = record > 0 ? 2 * recordCount * count * n : 1;
-    if (recordFloats * 4 > bindingLimit) {
-      throw new DarbouxError('INPUT', `recording ${recordCount} snapshots of ${count} trajectories needs ${recordFloats * 4} bytes, over the device limit ${bindingLimit}; record less often`);
-    }
-    const recordBuffer = createStorageBuffer(gpu, recordFloats * 4, { readable: record > 0 });
-    const statusBuffer = createStorageBuffer(gpu, new Uint32Array(count * STATUS_WORDS), { readable: true });
-    const control = controlWriter(STEPPER_CONTROL_WORDS);
-    const controlBuffer = createUniformBuffer(gpu, control.bytes.byteLength);
-    const entryPoint = record > 0 ? 'mainRecord' : checked ? 'mainChecked' : 'main';
+  /**
+   * Dispatches `steps` steps of trajectories 0 … count − 1 of `stateBuffer` (f32 [q | p] blocks of `count`
+   * trajectories) after clearing their status words; returns the steps per dispatch used.
+   */
+  async function dispatchSteps(stateBuffer: GPUBuffer, set: RunBufferSet, count: number, steps: number, t0: number, record: number, recordCount: number, recordBuffer: GPUBuffer, chunkParams: GPUBuffer | null, context: ChunkContext, mode: ChunkMode): Promise<number> {
+    const entryPoint = record > 0 ? 'mainRecord' : mode.checked ? 'mainChecked' : 'main';
     const sweep = mode.params === undefined ? null : sweepSet(mode.params);
     const kernel = sweep === null ? await kernelFor(entryPoint) : await sweep.kernel(entryPoint);
-    const chunkParams = mode.params === undefined ? null : createStorageBuffer(gpu, packTrajectoryParams(h.paramValues, mode.params.values, first, count));
     const perDispatch = Math.min(
       steps,
       mode.perDispatch ?? options.stepsPerDispatch ?? Math.max(1, Math.min(Math.floor((options.dispatchBudget ?? 2e9) / (count * (sweep?.cost ?? cost))), mode.stepBound ?? sweep?.stepBound ?? stepsPerDispatchBound)),
     );
+    clearStatus(gpu, set.status, count);
+    const control = controlWriter(STEPPER_CONTROL_WORDS);
     const pacer = new DispatchPacer(gpu, context.control, steps, sizing);
+    for (let base = 0; base < steps; base += perDispatch) {
+      const stepsNow = Math.min(perDispatch, steps - base);
+      // Synchronous adapters get dispatches of fewer workgroups (a part of the batch), each about CHUNK_TARGET_MS.
+      for (let offset = 0; offset < count;) {
+        const parts = splitDispatch(count - offset, WORKGROUP_SIZE, Math.min(maxWorkgroups, pacer.workgroupLimit(stepsNow)));
+        const part = parts[0]!;
+        control.set({ dt, tStart: t0, steps: stepsNow, stepBase: base, offset: offset + part.offset, batch: count, recordEvery: record, recordCount });
+        writeBuffer(gpu, set.control, control.bytes);
+        const began = performance.now();
+        kernel.dispatch([stateBuffer, chunkParams ?? paramBuffer, recordBuffer, set.status, set.control], part.workgroups);
+        pacer.measured(part.workgroups, stepsNow, performance.now() - began);
+        offset += Math.min(count - offset, part.workgroups * WORKGROUP_SIZE);
+        await pacer.dispatched(base + (offset >= count ? stepsNow : 0));
+      }
+    }
+    return perDispatch;
+  }
+
+  async function runChunk(q: Float64Array, p: Float64Array, first: number, count: number, steps: number, t0: number, record: number, recordCount: number, out: Accumulated, context: ChunkContext, mode: ChunkMode = {}): Promise<void> {
+    const recordFloats = record > 0 ? 2 * recordCount * count * n : 1;
+    if (recordFloats * 4 > bindingLimit) {
+      throw new DarbouxError('INPUT', `recording ${recordCount} snapshots of ${count} trajectories needs ${recordFloats * 4} bytes, over the device limit ${bindingLimit}; record less often`);
+    }
+    const set = pool.acquire(count);
+    let ok = false;
+    let again: ChunkMode | null = null;
+    const recordBuffer = record > 0 ? createStorageBuffer(gpu, recordFloats * 4, { readable: true }) : set.noRecord;
+    const chunkParams = mode.params === undefined ? null : createStorageBuffer(gpu, packTrajectoryParams(h.paramValues, mode.params.values, first, count));
     try {
-      for (let base = 0; base < steps; base += perDispatch) {
-        const stepsNow = Math.min(perDispatch, steps - base);
-        // Synchronous adapters get dispatches of fewer workgroups (a part of the batch), each about CHUNK_TARGET_MS.
-        for (let offset = 0; offset < count;) {
-          const parts = splitDispatch(count - offset, WORKGROUP_SIZE, Math.min(maxWorkgroups, pacer.workgroupLimit(stepsNow)));
-          const part = parts[0]!;
-          control.set({ dt, tStart: t0, steps: stepsNow, stepBase: base, offset: offset + part.offset, batch: count, recordEvery: record, recordCount });
-          writeBuffer(gpu, controlBuffer, control.bytes);
-          const began = performance.now();
-          kernel.dispatch([stateBuffer, chunkParams ?? paramBuffer, recordBuffer, statusBuffer, controlBuffer], part.workgroups);
-          pacer.measured(part.workgroups, stepsNow, performance.now() - began);
-          offset += Math.min(count - offset, part.workgroups * WORKGROUP_SIZE);
-          await pacer.dispatched(base + (offset >= count ? stepsNow : 0));
-        }
+      writeBuffer(gpu, set.state, packState(q, p, first, count, n, new Float32Array(2 * count * n)));
+      const perDispatch = await dispatchSteps(set.state, set, count, steps, t0, record, recordCount, recordBuffer, chunkParams, context, mode);
+      // One readback: the state and a summary of the status words (all of them only when something failed).
+      await pool.summarize(set, set.status, count);
+      const stateBytes = 2 * count * n * 4;
+      const summary = await readBuffersWith(gpu, [{ buffer: set.state, bytes: stateBytes }, { buffer: set.summary, bytes: SUMMARY_WORDS * 4 }], set.staging, ([stateOut, summaryOut]) => {
+        const found = decodeSummary(new Uint32Array(summaryOut!));
+        if (found.failed === 0) unpackState(new Float32Array(stateOut!), count, n, out.q, out.p, first);
+        return found;
+      });
+      if (summary.failed === 0) {
+        out.iterationsTotal! += summary.iterationsTotal;
+        out.iterationsMax = Math.max(out.iterationsMax!, summary.iterationsMax);
+      } else {
+        again = await failedChunk(q, p, first, count, t0, out, context, mode, set, perDispatch);
       }
-      const [stateOut, statusOut] = await Promise.all([readBuffer(gpu, stateBuffer), readBuffer(gpu, statusBuffer)]);
-      const status = decodeStatus(statusOut, count);
-      const failure = status.failure;
-      if (failure?.kind === 'truncated') {
-        // The adapter cut a dispatch short (implicit solves needed more iterations than estimated): the state is
-        // discarded and the chunk runs again from its start with fewer steps per dispatch.
-        if (options.stepsPerDispatch === undefined && mode.perDispatch === undefined && perDispatch > 1) {
-          return await runChunk(q, p, first, count, steps, t0, record, recordCount, out, context, { ...mode, stepBound: Math.max(1, Math.floor(perDispatch / 4)) });
-        }
-        throw new DarbouxError(
-          'DEVICE',
-          `the ${gpu.adapterKind} GPU ended the step loop early (at step ${failure.step + 1} of trajectory ${first + failure.trajectory}, ${perDispatch} steps per dispatch); ` +
-            'the result is discarded. Software adapters bound loop iterations per invocation: use fewer steps per dispatch, or the CPU backend',
-          { step: failure.step + 1, trajectory: first + failure.trajectory },
-        );
-      }
-      const failures = decodeFailures(statusOut, count);
-      if (!checked && failures.some((f) => f.kind === 'nonfiniteBy')) {
-        // Only known to have failed by the end of a dispatch: the same run with the per-step test names the steps.
-        return await runChunk(q, p, first, count, steps, t0, record, recordCount, out, context, { ...mode, checked: true });
-      }
-      for (const f of failures) context.failures.push({ ...f, kind: f.kind === 'noConvergence' ? 'noConvergence' : 'nonfinite', trajectory: first + f.trajectory, perDispatch });
-      out.iterationsTotal! += status.iterationsTotal;
-      out.iterationsMax = Math.max(out.iterationsMax!, status.iterationsMax);
-      const s = new Float32Array(stateOut);
-      out.q.set(s.subarray(0, count * n), first * n);
-      out.p.set(s.subarray(count * n, 2 * count * n), first * n);
-      if (record > 0 && out.record) {
+      if (again === null && record > 0 && out.record) {
         const r = new Float32Array(await readBuffer(gpu, recordBuffer));
         const total = out.record.q.length / recordCount; // batch · dof
         for (let k = 0; k < recordCount; k++) {
@@ -214,13 +210,43 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
           }
         }
       }
+      ok = true;
     } finally {
-      stateBuffer.destroy();
-      recordBuffer.destroy();
-      statusBuffer.destroy();
-      controlBuffer.destroy();
+      pool.release(set, !ok);
+      if (record > 0) recordBuffer.destroy();
       chunkParams?.destroy();
     }
+    if (again !== null) await runChunk(q, p, first, count, steps, t0, record, recordCount, out, context, again);
+  }
+
+  /**
+   * A chunk whose status summary reports failures: decodes the full status words. Returns the mode of a rerun
+   * (a dispatch cut short: fewer steps per dispatch; failures known only by a step: the per-step test), or null
+   * after recording the failures and the state.
+   */
+  async function failedChunk(q: Float64Array, p: Float64Array, first: number, count: number, t0: number, out: Accumulated, context: ChunkContext, mode: ChunkMode, set: RunBufferSet, perDispatch: number): Promise<ChunkMode | null> {
+    const statusOut = await readBuffer(gpu, set.status, count * STATUS_WORDS * 4);
+    const status = decodeStatus(statusOut, count);
+    const failure = status.failure;
+    if (failure?.kind === 'truncated') {
+      // The adapter cut a dispatch short (implicit solves needed more iterations than estimated): the state is
+      // discarded and the chunk runs again from its start with fewer steps per dispatch.
+      if (options.stepsPerDispatch === undefined && mode.perDispatch === undefined && perDispatch > 1) return { ...mode, stepBound: Math.max(1, Math.floor(perDispatch / 4)) };
+      throw new DarbouxError(
+        'DEVICE',
+        `the ${gpu.adapterKind} GPU ended the step loop early (at step ${failure.step + 1} of trajectory ${first + failure.trajectory}, ${perDispatch} steps per dispatch); ` +
+          'the result is discarded. Software adapters bound loop iterations per invocation: use fewer steps per dispatch, or the CPU backend',
+        { step: failure.step + 1, trajectory: first + failure.trajectory },
+      );
+    }
+    const failures = decodeFailures(statusOut, count);
+    // Only known to have failed by the end of a dispatch: the same run with the per-step test names the steps.
+    if (!mode.checked && failures.some((f) => f.kind === 'nonfiniteBy')) return { ...mode, checked: true };
+    for (const f of failures) context.failures.push({ ...f, kind: f.kind === 'noConvergence' ? 'noConvergence' : 'nonfinite', trajectory: first + f.trajectory, perDispatch });
+    out.iterationsTotal! += status.iterationsTotal;
+    out.iterationsMax = Math.max(out.iterationsMax!, status.iterationsMax);
+    unpackState(new Float32Array(await readBuffer(gpu, set.state, 2 * count * n * 4)), count, n, out.q, out.p, first);
+    return null;
   }
 
   /**
@@ -287,6 +313,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     dispose() {
       life.dispose(() => {
         paramBuffer.destroy();
+        pool.destroy();
         // Free the cached pipelines of this stepper's modules (kernel.ts bounds the cache; this returns them early).
         for (const module of [wgsl, ...[...sweepKernels.values()].map((set) => set.wgsl)]) dropPipelines(gpu, module);
       });
