@@ -168,10 +168,15 @@ export class RunBufferPool {
     }
   }
 
+  /** Compiles the summary kernel (cached per device): `compile` pays it, not the first run. */
+  prepare(): Promise<ComputeKernel> {
+    this.summaryKernel ??= createComputeKernel(this.gpu, { wgsl: SUMMARY_WGSL, label: 'darboux-status-summary' });
+    return this.summaryKernel;
+  }
+
   /** Reduces the status words of `count` trajectories of `set` into its summary (queued after earlier dispatches). */
   async summarize(set: RunBufferSet, status: GPUBuffer, count: number): Promise<void> {
-    this.summaryKernel ??= createComputeKernel(this.gpu, { wgsl: SUMMARY_WGSL, label: 'darboux-status-summary' });
-    const kernel = await this.summaryKernel;
+    const kernel = await this.prepare();
     const { queue } = this.gpu.device;
     queue.writeBuffer(set.summary, 0, SUMMARY_INIT);
     queue.writeBuffer(set.summaryControl, 0, new Uint32Array([count, 0, 0, 0]));

@@ -10,11 +10,13 @@ import { graphSize } from '../../ir/traverse.js';
 import { acquireGpu, createComputeKernel, createStorageBuffer, dropPipelines, readBuffer, readBuffersWith, splitDispatch, writeBuffer, type AdapterChoice, type Gpu } from '../../runtime/index.js';
 import { recordArrays } from '../record-arrays.js';
 import { checkRunOptions } from '../checks.js';
-import { checkF32Parameters, checkF32StepSize, checkJacobianPoint, stepperLifetime } from '../input-checks.js';
+import { checkCount, checkF32Parameters, checkF32StepSize, checkJacobianPoint, checkTime, disposedError, stepperLifetime } from '../input-checks.js';
 import { RunControl } from '../run-control.js';
 import { onFailureMode, runFailureError, trajectoryStatuses, type RunFailure } from '../run-failures.js';
 import { DispatchPacer, type DispatchSizing } from './dispatch-pacer.js';
-import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
+import type { RunOptions, RunResult, StateRunOptions, StateRunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
+import { checkStateRun, dispatchRun, type PlainRunStepper, type StateOwner } from '../device-state.js';
+import { downloadGpuState, foreignGpuState, uploadGpuState, type GpuDeviceState } from './resident-state.js';
 import { runVjp } from '../adjoint-driver.js';
 import { gpuAdjointBackend } from './adjoint.js';
 import { particleProgram } from '../../codegen/particle-analysis.js';
@@ -109,7 +111,8 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
   };
   // The pipeline compiles are paid here, not in the first run: `main` and `mainRecord` now (together), and
   // `mainChecked` (needed only to locate a failure) started in the background.
-  await Promise.all([kernelFor('main'), kernelFor('mainRecord')]);
+  const pool = new RunBufferPool(gpu, n, STEPPER_CONTROL_WORDS.length * 4); // buffers kept across runs
+  await Promise.all([kernelFor('main'), kernelFor('mainRecord'), pool.prepare()]);
   kernelFor('mainChecked').catch(() => undefined); // a failure surfaces when a run needs it
   // Runs with per-trajectory parameters: one kernel set per set of names, those read from the parameter buffer.
   const sweepKernels = new Map<string, StepperKernelSet>();
@@ -130,7 +133,6 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
   const life = stepperLifetime();
   const sizing: DispatchSizing = { workgroupStepsPerMs: 0 };
-  const pool = new RunBufferPool(gpu, n, STEPPER_CONTROL_WORDS.length * 4); // buffers kept across runs
 
   type Accumulated = RunResult & { iterationsTotal?: number; iterationsMax?: number };
   /**
@@ -264,7 +266,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     }
   }
 
-  const stepper: GpuStepper = {
+  const stepper: PlainRunStepper<GpuStepper> = {
     method: program.method,
     dt,
     backend: 'gpu',
@@ -330,5 +332,59 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     maxTrajectoriesPerChunk: options.maxTrajectoriesPerChunk ?? Infinity,
     run: (o) => stepper.run(o),
   });
-  return life.guard(stepper);
+  const owner: StateOwner = { backend: 'gpu', dof: n, foreign: (s) => foreignGpuState(s, gpu) };
+  const live = (what: string) => {
+    if (life.disposed) throw disposedError(what);
+  };
+
+  /** `run({ state, steps })`: the state's buffer advanced in place; only a 32-byte status summary comes back. */
+  async function runOnState(options: StateRunOptions): Promise<StateRunResult> {
+    checkStateRun(options, owner);
+    const state = options.state as GpuDeviceState;
+    const batch = state.batch;
+    const steps = checkCount('steps', options.steps, 0);
+    const t0 = checkTime('t0', options.t0, 'f32');
+    const tp = trajectoryParams(h, options.params, batch, 'f32');
+    const control = new RunControl(options, 'run', steps);
+    control.throwIfAborted();
+    if (steps === 0) return { state };
+    const set = pool.acquire(batch);
+    let ok = false;
+    const chunkParams = tp === null ? null : createStorageBuffer(gpu, packTrajectoryParams(h.paramValues, tp.values, 0, batch));
+    let summary;
+    try {
+      const start = state.keepStart();
+      await dispatchSteps(state.buffer, set, batch, steps, t0, 0, 0, set.noRecord, chunkParams, { control, failures: [] }, tp === null ? {} : { params: tp });
+      await pool.summarize(set, set.status, batch);
+      summary = await readBuffersWith(gpu, [{ buffer: set.summary, bytes: SUMMARY_WORDS * 4 }], set.staging, ([words]) => decodeSummary(new Uint32Array(words!)));
+      ok = true;
+      if (summary.failed > 0) {
+        // Diagnosed as a plain run from the same start (which throws the failure, or reruns a dispatch the
+        // adapter cut short with fewer steps and succeeds: then its result is the state's).
+        const from = await downloadGpuState(state, owner, start);
+        const { state: _s, batch: _b, ...rest } = options;
+        const result = await stepper.run({ ...rest, q0: from.q, p0: from.p, batch });
+        writeBuffer(gpu, state.buffer, packState(result.q, result.p, 0, batch, n, new Float32Array(2 * batch * n)));
+        control.report(1, 1);
+        return result.stats === undefined ? { state } : { state, stats: result.stats };
+      }
+    } finally {
+      pool.release(set, !ok);
+      chunkParams?.destroy();
+    }
+    control.report(1, 1);
+    return program.implicit ? { state, stats: { iterations: { mean: summary.iterationsTotal / (steps * batch), max: summary.iterationsMax } } } : { state };
+  }
+
+  const full = stepper as unknown as GpuStepper;
+  full.run = dispatchRun(stepper.run.bind(stepper), runOnState);
+  full.upload = async (q0, p0, uploadOptions) => {
+    live('upload');
+    return uploadGpuState(gpu, q0, p0, uploadOptions, n, chunkLimit);
+  };
+  full.download = async (state) => {
+    live('download');
+    return downloadGpuState(state, owner);
+  };
+  return life.guard(full);
 }
