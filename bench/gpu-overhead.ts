@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   console.log(`\nHénon–Heiles leapfrog, ${batch} trajectories, f32; medians of ${repeats} (interleaved)\n`);
   console.log('| steps | st.run end to end (ms) | hand-written vec4 WGSL (ms) | ratio |');
   console.log('|---:|---:|---:|---:|');
-  for (const steps of [1000, 1]) {
+  for (const steps of (process.env.STEPS ?? '1000,1').split(',').map(Number)) {
     const gen: number[] = [], hand: number[] = [];
     let worst = 0;
     for (let r = 0; r < repeats; r++) {
