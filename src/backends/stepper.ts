@@ -151,7 +151,8 @@ export interface VjpResult {
 
 /**
  * A batch of states kept where a stepper runs: on the GPU backend an f32 device buffer that `run({ state })`
- * advances in place with no upload or readback, on the CPU backend Float64Arrays. Made by `Stepper.upload`, read
+ * advances in place with no upload or readback, on the CPU backend (and the GPU's particle kernels, whose runs
+ * are host-driven) Float64Arrays. Made by `Stepper.upload`, read
  * by `Stepper.download`; `dispose()` frees it (a disposed state is refused by run and download, INPUT).
  */
 export interface DeviceState {
@@ -174,9 +175,9 @@ export interface UploadOptions {
 
 /**
  * `Stepper.run` on a device-resident state: advances `state` in place by `steps` steps. `q0`/`p0` are refused
- * with it (OPTION), and so are `record`, `recordInitial` and `onFailure: 'report'` (download the state to see
- * it). A failing trajectory rejects as a plain run does (from the state the run started at); the state then
- * holds what the kernel left in it.
+ * with it (OPTION), and so are `record`, `recordInitial`, `memoryBudget` and `onFailure: 'report'` (download the
+ * state to see it). A failing trajectory rejects as a plain run does (diagnosed from the state the run started
+ * at); a run that rejects (failure, abort) leaves the state as it was before the run.
  */
 export interface StateRunOptions extends RunControlOptions {
   /** The state to advance, from `upload` of a stepper on the same backend (and GPU) with the same dof. */

@@ -128,14 +128,15 @@ export interface ReadbackRange {
 /**
  * Reads several buffers back in ONE copy submission and ONE map of a staging buffer (`staging`, MAP_READ |
  * COPY_DST, at least the sum of the ranges; kept by the caller for reuse, left unmapped), and calls `use` with
- * each range's bytes while they are mapped (valid only during the call: convert or copy them there). Rejects
- * as `readBuffer` does (invalid dispatch, lost device, timeout).
+ * the mapped bytes and each range's byte offset in them, while mapped (valid only during the call: convert or
+ * copy there, e.g. `new Float32Array(mapped, offsets[0], n)`). Rejects as `readBuffer` does (invalid dispatch,
+ * lost device, timeout).
  *
  * @example
  * const staging = gpu.device.createBuffer({ size: 1024, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
- * const sum = await readBuffersWith(gpu, [{ buffer: a, bytes: 512 }, { buffer: b, bytes: 16 }], staging, ([x, y]) => new Float32Array(x)[0] + new Uint32Array(y)[0]);
+ * const first = await readBuffersWith(gpu, [{ buffer: a, bytes: 512 }, { buffer: b, bytes: 16 }], staging, (mapped, [at, bt]) => new Float32Array(mapped, at, 1)[0] + new Uint32Array(mapped, bt, 1)[0]);
  */
-export async function readBuffersWith<T>(gpu: Gpu, ranges: readonly ReadbackRange[], staging: GPUBuffer, use: (views: ArrayBuffer[]) => T, options: ReadBufferOptions = {}): Promise<T> {
+export async function readBuffersWith<T>(gpu: Gpu, ranges: readonly ReadbackRange[], staging: GPUBuffer, use: (mapped: ArrayBuffer, offsets: number[]) => T, options: ReadBufferOptions = {}): Promise<T> {
   gpuState(gpu);
   for (const r of ranges) {
     if (!(r.buffer.usage & GPUBufferUsage.COPY_SRC)) throw new DarbouxError('INPUT', `readBuffersWith: buffer '${r.buffer.label || '(unlabeled)'}' was not created readable`);
@@ -143,17 +144,14 @@ export async function readBuffersWith<T>(gpu: Gpu, ranges: readonly ReadbackRang
       throw new DarbouxError('INPUT', `readBuffersWith: ${r.bytes} bytes must be a positive multiple of 4 within the buffer's ${r.buffer.size} bytes`);
     }
   }
-  const total = ranges.reduce((s, r) => s + r.bytes, 0);
+  const offsets: number[] = [];
+  let total = 0;
+  for (const r of ranges) {
+    offsets.push(total);
+    total += r.bytes;
+  }
   if (total > staging.size) throw new DarbouxError('INPUT', `readBuffersWith: ${total} bytes do not fit the ${staging.size}-byte staging buffer`);
-  return copyAndMap(gpu, ranges, staging, options, (mapped) => {
-    const views: ArrayBuffer[] = [];
-    let at = 0;
-    for (const r of ranges) {
-      views.push(at === 0 && r.bytes === mapped.byteLength ? mapped : mapped.slice(at, at + r.bytes));
-      at += r.bytes;
-    }
-    return use(views);
-  });
+  return copyAndMap(gpu, ranges, staging, options, (mapped) => use(mapped, offsets));
 }
 
 /** Copies `ranges` into `staging` back to back (one submission), maps it, and hands `use` the mapped bytes; unmaps after. */

@@ -103,6 +103,10 @@ describe('GPU device-resident state', () => {
     expect(plain.code).toBe('NONFINITE');
     expect(resident.code).toBe(plain.code);
     expect(resident.details).toEqual(plain.details);
+    // The rejected run left the state as it was: the upload, rounded to f32.
+    const after = await st.download(state);
+    expect(after.q).toEqual(Float64Array.from(Float32Array.from(q0)));
+    expect(after.p).toEqual(Float64Array.from(Float32Array.from(p0)));
     state.dispose();
     st.dispose();
   });

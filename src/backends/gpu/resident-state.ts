@@ -36,6 +36,18 @@ export class GpuDeviceState implements DeviceState {
     return this.startCopy;
   }
 
+  /** Copies the start copy back into the state (after a rejected run); nothing when disposed or the device is gone. */
+  restoreStart(): void {
+    if (this.disposedFlag || this.startCopy === null) return;
+    try {
+      const encoder = this.gpu.device.createCommandEncoder({ label: 'darboux-state-restore' });
+      encoder.copyBufferToBuffer(this.startCopy, 0, this.buffer, 0, this.buffer.size);
+      this.gpu.device.queue.submit([encoder.finish()]);
+    } catch {
+      // a released or lost device: the state is unusable anyway (download reports it)
+    }
+  }
+
   dispose(): void {
     if (this.disposedFlag) return;
     this.disposedFlag = true;

@@ -191,9 +191,9 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
       // One readback: the state and a summary of the status words (all of them only when something failed).
       await pool.summarize(set, set.status, count);
       const stateBytes = 2 * count * n * 4;
-      const summary = await readBuffersWith(gpu, [{ buffer: set.state, bytes: stateBytes }, { buffer: set.summary, bytes: SUMMARY_WORDS * 4 }], set.staging, ([stateOut, summaryOut]) => {
-        const found = decodeSummary(new Uint32Array(summaryOut!));
-        if (found.failed === 0) unpackState(new Float32Array(stateOut!), count, n, out.q, out.p, first);
+      const summary = await readBuffersWith(gpu, [{ buffer: set.state, bytes: stateBytes }, { buffer: set.summary, bytes: SUMMARY_WORDS * 4 }], set.staging, (mapped, [, at]) => {
+        const found = decodeSummary(new Uint32Array(mapped, at, SUMMARY_WORDS));
+        if (found.failed === 0) unpackState(new Float32Array(mapped, 0, 2 * count * n), count, n, out.q, out.p, first);
         return found;
       });
       if (summary.failed === 0) {
@@ -352,11 +352,11 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     let ok = false;
     const chunkParams = tp === null ? null : createStorageBuffer(gpu, packTrajectoryParams(h.paramValues, tp.values, 0, batch));
     let summary;
+    const start = state.keepStart();
     try {
-      const start = state.keepStart();
       await dispatchSteps(state.buffer, set, batch, steps, t0, 0, 0, set.noRecord, chunkParams, { control, failures: [] }, tp === null ? {} : { params: tp });
       await pool.summarize(set, set.status, batch);
-      summary = await readBuffersWith(gpu, [{ buffer: set.summary, bytes: SUMMARY_WORDS * 4 }], set.staging, ([words]) => decodeSummary(new Uint32Array(words!)));
+      summary = await readBuffersWith(gpu, [{ buffer: set.summary, bytes: SUMMARY_WORDS * 4 }], set.staging, (mapped) => decodeSummary(new Uint32Array(mapped, 0, SUMMARY_WORDS)));
       ok = true;
       if (summary.failed > 0) {
         // Diagnosed as a plain run from the same start (which throws the failure, or reruns a dispatch the
@@ -368,6 +368,9 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
         control.report(1, 1);
         return result.stats === undefined ? { state } : { state, stats: result.stats };
       }
+    } catch (e) {
+      state.restoreStart(); // a rejected run (failure, abort, device error) leaves the state as it was
+      throw e;
     } finally {
       pool.release(set, !ok);
       chunkParams?.destroy();
