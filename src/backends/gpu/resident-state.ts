@@ -9,7 +9,13 @@ import { checkState, checkUpload, type StateOwner } from '../device-state.js';
 import type { DeviceState, UploadOptions } from '../stepper.js';
 import { packState, unpackState } from './run-buffers.js';
 
-/** A batch of f32 states on one GPU device. */
+/**
+ * A batch of f32 states on one GPU device (made by `uploadGpuState`).
+ *
+ * @example
+ * const state = uploadGpuState(gpu, q0, p0, { batch }, dof, chunkLimit);
+ * const start = state.keepStart(); // before a run advances state.buffer in place
+ */
 export class GpuDeviceState implements DeviceState {
   readonly backend = 'gpu' as const;
   private disposedFlag = false;
