@@ -43,7 +43,7 @@ export { broadcast } from './ir/ops/tensor.js';
 export { compile, type CompileOptions } from './backends/compile.js';
 export { methodNames } from './integrators/methods.js';
 export type { ImplicitSolver } from './integrators/newton.js';
-export type { Stepper, RunOptions, RunResult, VjpOptions, VjpResult, VjpMemory, LyapunovOptions, LyapunovResult } from './backends/stepper.js';
+export type { Stepper, RunOptions, RunResult, VjpOptions, VjpResult, VjpMemory, LyapunovOptions, LyapunovResult, DeviceState, StateRunOptions, StateRunResult, UploadOptions } from './backends/stepper.js';
 export type { Progress, TrajectoryStatus, OnFailure } from './backends/stepper.js';
 export type { GpuOptions, GpuStepper } from './backends/gpu/stepper.js';
 export type { KernelBinding, KernelExport, KernelManifest, KernelUniformValues } from './backends/gpu/kernel-export.js';

@@ -171,7 +171,67 @@ export interface VjpResult {
   stats?: { iterations: { mean: number; max: number } };
 }
 
-/** A compiled integrator for one Hamiltonian, method and step size. */
+/**
+ * A batch of states kept where a stepper runs: on the GPU backend an f32 device buffer that `run({ state })`
+ * advances in place with no upload or readback, on the CPU backend (and the GPU's particle kernels, whose runs
+ * are host-driven) Float64Arrays. Made by `Stepper.upload`, read
+ * by `Stepper.download`; `dispose()` frees it (a disposed state is refused by run and download, INPUT).
+ */
+export interface DeviceState {
+  readonly backend: 'cpu' | 'gpu';
+  /** Trajectories. */
+  readonly batch: number;
+  /** Degrees of freedom per trajectory. */
+  readonly dof: number;
+  /** Whether `dispose()` was called. */
+  readonly disposed: boolean;
+  /** Frees the state's memory (device buffers on the GPU); idempotent. */
+  dispose(): void;
+}
+
+/** Options of `Stepper.upload`. */
+export interface UploadOptions {
+  /** Trajectories (default 1): q0 and p0 hold batch × dof values each. */
+  batch?: number;
+}
+
+/**
+ * `Stepper.run` on a device-resident state: advances `state` in place by `steps` steps. `q0`/`p0` are refused
+ * with it (OPTION), and so are `record`, `recordInitial`, `memoryBudget` and `onFailure: 'report'` (download the
+ * state to see it). A failing trajectory rejects as a plain run does (diagnosed from the state the run started
+ * at); a run that rejects (failure, abort) leaves the state as it was before the run.
+ */
+export interface StateRunOptions extends RunControlOptions {
+  /** The state to advance, from `upload` of a stepper on the same backend (and GPU) with the same dof. */
+  state: DeviceState;
+  steps: number;
+  /** When given, must equal `state.batch`. */
+  batch?: number;
+  t0?: number;
+  /** Per-trajectory parameter values, as for `RunOptions.params`. */
+  params?: Record<string, number | ArrayLike<number>>;
+  q0?: undefined;
+  p0?: undefined;
+}
+
+/** Result of a run on a device-resident state: the same state object, advanced. */
+export interface StateRunResult {
+  state: DeviceState;
+  /** Implicit methods: fixed-point iterations per step (mean and max). */
+  stats?: { iterations: { mean: number; max: number } };
+}
+
+/**
+ * A compiled integrator for one Hamiltonian, method and step size.
+ *
+ * A loop of short runs can keep its state where the stepper runs (on the GPU: no upload or readback per run):
+ *
+ * @example
+ * const state = await st.upload(q0, p0, { batch: 4096 });
+ * for (let k = 0; k < 100; k++) await st.run({ state, steps: 10 });
+ * const { q, p } = await st.download(state);
+ * state.dispose();
+ */
 export interface Stepper {
   readonly method: string;
   readonly dt: number;
@@ -183,6 +243,12 @@ export interface Stepper {
   readonly wgsl?: string;
   /** Advances every trajectory by `steps` steps. */
   run(options: RunOptions): Promise<RunResult>;
+  /** Advances a device-resident state (from `upload`) in place by `steps` steps. */
+  run(options: StateRunOptions): Promise<StateRunResult>;
+  /** A device-resident copy of (q0, p0), batch × dof each (f32 on the GPU): `run({ state, steps })` advances it in place. */
+  upload(q0: ArrayLike<number>, p0: ArrayLike<number>, options?: UploadOptions): Promise<DeviceState>;
+  /** The positions and momenta a device-resident state holds now (Float64Arrays, batch × dof). */
+  download(state: DeviceState): Promise<{ q: Float64Array; p: Float64Array }>;
   /** Exact Jacobian ∂(q₁, p₁)/∂(q₀, p₀) of ONE step at (q, p), row-major (2·dof)², f64. */
   jacobian(q: ArrayLike<number>, p: ArrayLike<number>, t?: number): Float64Array;
   /**

@@ -111,10 +111,61 @@ export async function readBuffer(gpu: Gpu, buffer: GPUBuffer, byteLength?: numbe
     return new ArrayBuffer(0);
   }
   const { device } = gpu;
-  device.pushErrorScope('validation');
   const staging = device.createBuffer({ label: 'darboux-readback', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  try {
+    return await copyAndMap(gpu, [{ buffer, bytes: size }], staging, options, (mapped) => mapped.slice(0));
+  } finally {
+    if (!state.released) staging.destroy();
+  }
+}
+
+/** One source of `readBuffersWith`: the first `bytes` bytes of `buffer` (a multiple of 4, readable). */
+export interface ReadbackRange {
+  buffer: GPUBuffer;
+  bytes: number;
+}
+
+/**
+ * Reads several buffers back in ONE copy submission and ONE map of a staging buffer (`staging`, MAP_READ |
+ * COPY_DST, at least the sum of the ranges; kept by the caller for reuse, left unmapped), and calls `use` with
+ * the mapped bytes and each range's byte offset in them, while mapped (valid only during the call: convert or
+ * copy there, e.g. `new Float32Array(mapped, offsets[0], n)`). Rejects as `readBuffer` does (invalid dispatch,
+ * lost device, timeout).
+ *
+ * @example
+ * const staging = gpu.device.createBuffer({ size: 1024, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+ * const first = await readBuffersWith(gpu, [{ buffer: a, bytes: 512 }, { buffer: b, bytes: 16 }], staging, (mapped, [at, bt]) => new Float32Array(mapped, at, 1)[0] + new Uint32Array(mapped, bt, 1)[0]);
+ */
+export async function readBuffersWith<T>(gpu: Gpu, ranges: readonly ReadbackRange[], staging: GPUBuffer, use: (mapped: ArrayBuffer, offsets: number[]) => T, options: ReadBufferOptions = {}): Promise<T> {
+  gpuState(gpu);
+  for (const r of ranges) {
+    if (!(r.buffer.usage & GPUBufferUsage.COPY_SRC)) throw new DarbouxError('INPUT', `readBuffersWith: buffer '${r.buffer.label || '(unlabeled)'}' was not created readable`);
+    if (!Number.isSafeInteger(r.bytes) || r.bytes <= 0 || r.bytes % 4 !== 0 || r.bytes > r.buffer.size) {
+      throw new DarbouxError('INPUT', `readBuffersWith: ${r.bytes} bytes must be a positive multiple of 4 within the buffer's ${r.buffer.size} bytes`);
+    }
+  }
+  const offsets: number[] = [];
+  let total = 0;
+  for (const r of ranges) {
+    offsets.push(total);
+    total += r.bytes;
+  }
+  if (total > staging.size) throw new DarbouxError('INPUT', `readBuffersWith: ${total} bytes do not fit the ${staging.size}-byte staging buffer`);
+  return copyAndMap(gpu, ranges, staging, options, (mapped) => use(mapped, offsets));
+}
+
+/** Copies `ranges` into `staging` back to back (one submission), maps it, and hands `use` the mapped bytes; unmaps after. */
+async function copyAndMap<T>(gpu: Gpu, ranges: readonly ReadbackRange[], staging: GPUBuffer, options: ReadBufferOptions, use: (mapped: ArrayBuffer) => T): Promise<T> {
+  const state = gpuState(gpu);
+  const { device } = gpu;
+  const size = ranges.reduce((s, r) => s + r.bytes, 0);
+  device.pushErrorScope('validation');
   const encoder = device.createCommandEncoder({ label: 'darboux-readback' });
-  encoder.copyBufferToBuffer(buffer, 0, staging, 0, size);
+  let at = 0;
+  for (const r of ranges) {
+    encoder.copyBufferToBuffer(r.buffer, 0, staging, at, r.bytes);
+    at += r.bytes;
+  }
   device.queue.submit([encoder.finish()]);
   trackErrorScope(gpu, device.popErrorScope(), 'readBuffer: copying the buffer back was invalid');
   const timeoutMs = options.timeoutMs ?? READBACK_TIMEOUT_MS;
@@ -125,18 +176,21 @@ export async function readBuffer(gpu: Gpu, buffer: GPUBuffer, byteLength?: numbe
       timeoutMs,
     );
   });
+  let isMapped = false;
   try {
-    const mapped = staging.mapAsync(GPUMapMode.READ).then(
-      () => undefined,
+    const mapped = staging.mapAsync(GPUMapMode.READ, 0, size).then(
+      () => {
+        isMapped = true;
+      },
       (e: unknown) => new DarbouxError('DEVICE', `readBuffer: mapping failed on the ${gpu.adapterKind} GPU: ${e instanceof Error ? e.message : String(e)}`),
     );
     const outcome = await Promise.race([mapped, state.lost, timeout]);
     // Report an invalid dispatch before a failed map: the dispatch is the cause.
     await checkDevice(gpu);
     if (outcome) throw outcome;
-    return staging.getMappedRange(0, size).slice(0);
+    return use(staging.getMappedRange(0, size));
   } finally {
     clearTimeout(timer);
-    if (!state.released) staging.destroy();
+    if (isMapped && !state.released) staging.unmap();
   }
 }

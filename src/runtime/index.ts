@@ -20,6 +20,8 @@ export {
   createUniformBuffer,
   writeBuffer,
   readBuffer,
+  readBuffersWith,
+  type ReadbackRange,
   READBACK_TIMEOUT_MS,
   type BufferData,
   type StorageBufferOptions,

@@ -40,6 +40,7 @@ const ROOT_TYPES = words(`
   ParticlesOptions ParticleSystem PlummerOptions PlummerModel PairOptions BondOptions ExternalOptions PairPotential ExternalPotential
   Expr Shape Operand Scalar Vector Matrix
   CompileOptions ImplicitSolver Stepper RunOptions RunResult VjpOptions VjpResult VjpMemory LyapunovOptions LyapunovResult GpuOptions GpuStepper
+  DeviceState StateRunOptions StateRunResult UploadOptions
   KernelExport KernelBinding KernelUniformValues KernelManifest
   Progress TrajectoryStatus OnFailure
   PrintOptions AdapterChoice GpuInfo

@@ -6,7 +6,8 @@ import { refuseSweepWithSections, trajectoryParams } from '../run-params.js';
 import type { JsRunner } from '../../codegen/emit-js-stepper.js';
 import { checkRunOptions } from '../checks.js';
 import { recordArrays } from '../record-arrays.js';
-import { checkJacobianPoint, stepperLifetime } from '../input-checks.js';
+import { checkJacobianPoint, disposedError, stepperLifetime } from '../input-checks.js';
+import { withHostState, type PlainRunStepper } from '../device-state.js';
 import { RunControl } from '../run-control.js';
 import { onFailureMode, runFailureError, trajectoryStatuses } from '../run-failures.js';
 import { type WindowedRunArgs, type WindowedRunStatus } from './windowed-run.js';
@@ -47,7 +48,7 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
   let vjpForward: TrajectoryPool | undefined; // vjp's forward passes over threads (its backward pass sums g over trajectories in order: one thread)
   let lyapunov: ReturnType<typeof cpuLyapunov> | undefined;
   const life = stepperLifetime();
-  const stepper: Stepper = {
+  const stepper: PlainRunStepper<Stepper> = {
     method: program.method,
     dt,
     backend: 'cpu',
@@ -106,7 +107,9 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
       vjpForward?.dispose();
     },
   };
-  return life.guard(stepper);
+  return life.guard(withHostState(stepper, (what) => {
+    if (life.disposed) throw disposedError(what);
+  }));
 }
 
 /** One threaded run over every trajectory and step, as a windowed run's status (progress reported at the end). */

@@ -18,7 +18,8 @@ import { jacobianFunction } from '../cpu/jacobian.js';
 import { checkRunOptions } from '../checks.js';
 import { refuseSectionOptions } from '../sections.js';
 import { recordArrays } from '../record-arrays.js';
-import { checkJacobianPoint, stepperLifetime } from '../input-checks.js';
+import { checkJacobianPoint, disposedError, stepperLifetime } from '../input-checks.js';
+import { withHostState, type PlainRunStepper } from '../device-state.js';
 import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
 import { RunControl } from '../run-control.js';
 import { onFailureMode, trajectoryStatuses, type RunFailure } from '../run-failures.js';
@@ -133,7 +134,7 @@ export async function particleGpuStepper(program: StepProgram, pp: ParticleProgr
   let trajectoryStepper: Promise<Stepper> | undefined;
   const life = stepperLifetime();
 
-  const stepper: ParticleGpuStepper = {
+  const stepper: PlainRunStepper<ParticleGpuStepper> = {
     method: program.method,
     dt,
     backend: 'gpu',
@@ -203,5 +204,7 @@ export async function particleGpuStepper(program: StepProgram, pp: ParticleProgr
       });
     },
   };
-  return life.guard(stepper);
+  return life.guard(withHostState(stepper, (what) => {
+    if (life.disposed) throw disposedError(what);
+  }));
 }

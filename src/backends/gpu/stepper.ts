@@ -7,14 +7,16 @@ import { jacobianFunction } from '../cpu/jacobian.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import { specializeParameters } from '../../integrators/specialize.js';
 import { graphSize } from '../../ir/traverse.js';
-import { acquireGpu, createComputeKernel, createStorageBuffer, dropPipelines, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type AdapterChoice, type Gpu } from '../../runtime/index.js';
+import { acquireGpu, createComputeKernel, createStorageBuffer, dropPipelines, readBuffer, readBuffersWith, splitDispatch, writeBuffer, type AdapterChoice, type Gpu } from '../../runtime/index.js';
 import { recordArrays } from '../record-arrays.js';
 import { checkRunOptions } from '../checks.js';
-import { checkF32Parameters, checkF32StepSize, checkJacobianPoint, stepperLifetime } from '../input-checks.js';
+import { checkCount, checkF32Parameters, checkF32StepSize, checkJacobianPoint, checkTime, disposedError, stepperLifetime } from '../input-checks.js';
 import { RunControl } from '../run-control.js';
 import { onFailureMode, runFailureError, trajectoryStatuses, type RunFailure } from '../run-failures.js';
 import { DispatchPacer, type DispatchSizing } from './dispatch-pacer.js';
-import type { RunOptions, RunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
+import type { RunOptions, RunResult, StateRunOptions, StateRunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
+import { checkStateRun, dispatchRun, type PlainRunStepper, type StateOwner } from '../device-state.js';
+import { downloadGpuState, foreignGpuState, uploadGpuState, type GpuDeviceState } from './resident-state.js';
 import { runVjp } from '../adjoint-driver.js';
 import { gpuAdjointBackend } from './adjoint.js';
 import { gpuLyapunov } from './lyapunov.js';
@@ -28,6 +30,7 @@ import { packTrajectoryParams } from '../../codegen/trajectory-params-wgsl.js';
 import { runExtras } from '../sections.js';
 import { gpuSectionRun, type GpuSectionContext } from './section-runs.js';
 import { WGSL_SECTION_MAX_DOF } from '../../codegen/section-wgsl.js';
+import { clearStatus, decodeSummary, packState, RunBufferPool, SUMMARY_WORDS, unpackState, type RunBufferSet } from './run-buffers.js';
 
 /** GPU-specific options of `compile`. */
 export interface GpuOptions {
@@ -112,7 +115,8 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
   };
   // The pipeline compiles are paid here, not in the first run: `main` and `mainRecord` now (together), and
   // `mainChecked` (needed only to locate a failure) started in the background.
-  await Promise.all([kernelFor('main'), kernelFor('mainRecord')]);
+  const pool = new RunBufferPool(gpu, n, STEPPER_CONTROL_WORDS.length * 4); // buffers kept across runs
+  await Promise.all([kernelFor('main'), kernelFor('mainRecord'), pool.prepare()]);
   kernelFor('mainChecked').catch(() => undefined); // a failure surfaces when a run needs it
   // Runs with per-trajectory parameters: one kernel set per set of names, those read from the parameter buffer.
   const sweepKernels = new Map<string, StepperKernelSet>();
@@ -142,73 +146,67 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
   type ChunkMode = { checked?: boolean; stepBound?: number; perDispatch?: number; params?: TrajectoryParams };
   /** A chunk's pacing (progress, abort) and where its failures go (trajectory indices of the whole batch). */
   type ChunkContext = { control: RunControl; failures: (RunFailure & { perDispatch: number })[] };
-  async function runChunk(q: Float64Array, p: Float64Array, first: number, count: number, steps: number, t0: number, record: number, recordCount: number, out: Accumulated, context: ChunkContext, mode: ChunkMode = {}): Promise<void> {
-    const checked = mode.checked ?? false;
-    const state = new Float32Array(2 * count * n);
-    state.set(q.subarray(first * n, (first + count) * n), 0);
-    state.set(p.subarray(first * n, (first + count) * n), count * n);
-    const stateBuffer = createStorageBuffer(gpu, state, { readable: true });
-    const recordFloats = record > 0 ? 2 * recordCount * count * n : 1;
-    if (recordFloats * 4 > bindingLimit) {
-      throw new DarbouxError('INPUT', `recording ${recordCount} snapshots of ${count} trajectories needs ${recordFloats * 4} bytes, over the device limit ${bindingLimit}; record less often`);
-    }
-    const recordBuffer = createStorageBuffer(gpu, recordFloats * 4, { readable: record > 0 });
-    const statusBuffer = createStorageBuffer(gpu, new Uint32Array(count * STATUS_WORDS), { readable: true });
-    const control = controlWriter(STEPPER_CONTROL_WORDS);
-    const controlBuffer = createUniformBuffer(gpu, control.bytes.byteLength);
-    const entryPoint = record > 0 ? 'mainRecord' : checked ? 'mainChecked' : 'main';
+  /**
+   * Dispatches `steps` steps of trajectories 0 … count − 1 of `stateBuffer` (f32 [q | p] blocks of `count`
+   * trajectories) after clearing their status words; returns the steps per dispatch used.
+   */
+  async function dispatchSteps(stateBuffer: GPUBuffer, set: RunBufferSet, count: number, steps: number, t0: number, record: number, recordCount: number, recordBuffer: GPUBuffer, chunkParams: GPUBuffer | null, context: ChunkContext, mode: ChunkMode): Promise<number> {
+    const entryPoint = record > 0 ? 'mainRecord' : mode.checked ? 'mainChecked' : 'main';
     const sweep = mode.params === undefined ? null : sweepSet(mode.params);
     const kernel = sweep === null ? await kernelFor(entryPoint) : await sweep.kernel(entryPoint);
-    const chunkParams = mode.params === undefined ? null : createStorageBuffer(gpu, packTrajectoryParams(h.paramValues, mode.params.values, first, count));
     const perDispatch = Math.min(
       steps,
       mode.perDispatch ?? options.stepsPerDispatch ?? Math.max(1, Math.min(Math.floor((options.dispatchBudget ?? 2e9) / (count * (sweep?.cost ?? cost))), mode.stepBound ?? sweep?.stepBound ?? stepsPerDispatchBound)),
     );
+    clearStatus(gpu, set.status, count);
+    const control = controlWriter(STEPPER_CONTROL_WORDS);
     const pacer = new DispatchPacer(gpu, context.control, steps, sizing);
+    for (let base = 0; base < steps; base += perDispatch) {
+      const stepsNow = Math.min(perDispatch, steps - base);
+      // Synchronous adapters get dispatches of fewer workgroups (a part of the batch), each about CHUNK_TARGET_MS.
+      for (let offset = 0; offset < count;) {
+        const parts = splitDispatch(count - offset, WORKGROUP_SIZE, Math.min(maxWorkgroups, pacer.workgroupLimit(stepsNow)));
+        const part = parts[0]!;
+        control.set({ dt, tStart: t0, steps: stepsNow, stepBase: base, offset: offset + part.offset, batch: count, recordEvery: record, recordCount });
+        writeBuffer(gpu, set.control, control.bytes);
+        const began = performance.now();
+        kernel.dispatch([stateBuffer, chunkParams ?? paramBuffer, recordBuffer, set.status, set.control], part.workgroups);
+        pacer.measured(part.workgroups, stepsNow, performance.now() - began);
+        offset += Math.min(count - offset, part.workgroups * WORKGROUP_SIZE);
+        await pacer.dispatched(base + (offset >= count ? stepsNow : 0));
+      }
+    }
+    return perDispatch;
+  }
+
+  async function runChunk(q: Float64Array, p: Float64Array, first: number, count: number, steps: number, t0: number, record: number, recordCount: number, out: Accumulated, context: ChunkContext, mode: ChunkMode = {}): Promise<void> {
+    const recordFloats = record > 0 ? 2 * recordCount * count * n : 1;
+    if (recordFloats * 4 > bindingLimit) {
+      throw new DarbouxError('INPUT', `recording ${recordCount} snapshots of ${count} trajectories needs ${recordFloats * 4} bytes, over the device limit ${bindingLimit}; record less often`);
+    }
+    const set = pool.acquire(count);
+    let ok = false;
+    let again: ChunkMode | null = null;
+    const recordBuffer = record > 0 ? createStorageBuffer(gpu, recordFloats * 4, { readable: true }) : set.noRecord;
+    const chunkParams = mode.params === undefined ? null : createStorageBuffer(gpu, packTrajectoryParams(h.paramValues, mode.params.values, first, count));
     try {
-      for (let base = 0; base < steps; base += perDispatch) {
-        const stepsNow = Math.min(perDispatch, steps - base);
-        // Synchronous adapters get dispatches of fewer workgroups (a part of the batch), each about CHUNK_TARGET_MS.
-        for (let offset = 0; offset < count;) {
-          const parts = splitDispatch(count - offset, WORKGROUP_SIZE, Math.min(maxWorkgroups, pacer.workgroupLimit(stepsNow)));
-          const part = parts[0]!;
-          control.set({ dt, tStart: t0, steps: stepsNow, stepBase: base, offset: offset + part.offset, batch: count, recordEvery: record, recordCount });
-          writeBuffer(gpu, controlBuffer, control.bytes);
-          const began = performance.now();
-          kernel.dispatch([stateBuffer, chunkParams ?? paramBuffer, recordBuffer, statusBuffer, controlBuffer], part.workgroups);
-          pacer.measured(part.workgroups, stepsNow, performance.now() - began);
-          offset += Math.min(count - offset, part.workgroups * WORKGROUP_SIZE);
-          await pacer.dispatched(base + (offset >= count ? stepsNow : 0));
-        }
+      writeBuffer(gpu, set.state, packState(q, p, first, count, n, new Float32Array(2 * count * n)));
+      const perDispatch = await dispatchSteps(set.state, set, count, steps, t0, record, recordCount, recordBuffer, chunkParams, context, mode);
+      // One readback: the state and a summary of the status words (all of them only when something failed).
+      await pool.summarize(set, set.status, count);
+      const stateBytes = 2 * count * n * 4;
+      const summary = await readBuffersWith(gpu, [{ buffer: set.state, bytes: stateBytes }, { buffer: set.summary, bytes: SUMMARY_WORDS * 4 }], set.staging, (mapped, [, at]) => {
+        const found = decodeSummary(new Uint32Array(mapped, at, SUMMARY_WORDS));
+        if (found.failed === 0) unpackState(new Float32Array(mapped, 0, 2 * count * n), count, n, out.q, out.p, first);
+        return found;
+      });
+      if (summary.failed === 0) {
+        out.iterationsTotal! += summary.iterationsTotal;
+        out.iterationsMax = Math.max(out.iterationsMax!, summary.iterationsMax);
+      } else {
+        again = await failedChunk(q, p, first, count, t0, out, context, mode, set, perDispatch);
       }
-      const [stateOut, statusOut] = await Promise.all([readBuffer(gpu, stateBuffer), readBuffer(gpu, statusBuffer)]);
-      const status = decodeStatus(statusOut, count);
-      const failure = status.failure;
-      if (failure?.kind === 'truncated') {
-        // The adapter cut a dispatch short (implicit solves needed more iterations than estimated): the state is
-        // discarded and the chunk runs again from its start with fewer steps per dispatch.
-        if (options.stepsPerDispatch === undefined && mode.perDispatch === undefined && perDispatch > 1) {
-          return await runChunk(q, p, first, count, steps, t0, record, recordCount, out, context, { ...mode, stepBound: Math.max(1, Math.floor(perDispatch / 4)) });
-        }
-        throw new DarbouxError(
-          'DEVICE',
-          `the ${gpu.adapterKind} GPU ended the step loop early (at step ${failure.step + 1} of trajectory ${first + failure.trajectory}, ${perDispatch} steps per dispatch); ` +
-            'the result is discarded. Software adapters bound loop iterations per invocation: use fewer steps per dispatch, or the CPU backend',
-          { step: failure.step + 1, trajectory: first + failure.trajectory },
-        );
-      }
-      const failures = decodeFailures(statusOut, count);
-      if (!checked && failures.some((f) => f.kind === 'nonfiniteBy')) {
-        // Only known to have failed by the end of a dispatch: the same run with the per-step test names the steps.
-        return await runChunk(q, p, first, count, steps, t0, record, recordCount, out, context, { ...mode, checked: true });
-      }
-      for (const f of failures) context.failures.push({ ...f, kind: f.kind === 'noConvergence' ? 'noConvergence' : 'nonfinite', trajectory: first + f.trajectory, perDispatch });
-      out.iterationsTotal! += status.iterationsTotal;
-      out.iterationsMax = Math.max(out.iterationsMax!, status.iterationsMax);
-      const s = new Float32Array(stateOut);
-      out.q.set(s.subarray(0, count * n), first * n);
-      out.p.set(s.subarray(count * n, 2 * count * n), first * n);
-      if (record > 0 && out.record) {
+      if (again === null && record > 0 && out.record) {
         const r = new Float32Array(await readBuffer(gpu, recordBuffer));
         const total = out.record.q.length / recordCount; // batch · dof
         for (let k = 0; k < recordCount; k++) {
@@ -218,13 +216,43 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
           }
         }
       }
+      ok = true;
     } finally {
-      stateBuffer.destroy();
-      recordBuffer.destroy();
-      statusBuffer.destroy();
-      controlBuffer.destroy();
+      pool.release(set, !ok);
+      if (record > 0) recordBuffer.destroy();
       chunkParams?.destroy();
     }
+    if (again !== null) await runChunk(q, p, first, count, steps, t0, record, recordCount, out, context, again);
+  }
+
+  /**
+   * A chunk whose status summary reports failures: decodes the full status words. Returns the mode of a rerun
+   * (a dispatch cut short: fewer steps per dispatch; failures known only by a step: the per-step test), or null
+   * after recording the failures and the state.
+   */
+  async function failedChunk(q: Float64Array, p: Float64Array, first: number, count: number, t0: number, out: Accumulated, context: ChunkContext, mode: ChunkMode, set: RunBufferSet, perDispatch: number): Promise<ChunkMode | null> {
+    const statusOut = await readBuffer(gpu, set.status, count * STATUS_WORDS * 4);
+    const status = decodeStatus(statusOut, count);
+    const failure = status.failure;
+    if (failure?.kind === 'truncated') {
+      // The adapter cut a dispatch short (implicit solves needed more iterations than estimated): the state is
+      // discarded and the chunk runs again from its start with fewer steps per dispatch.
+      if (options.stepsPerDispatch === undefined && mode.perDispatch === undefined && perDispatch > 1) return { ...mode, stepBound: Math.max(1, Math.floor(perDispatch / 4)) };
+      throw new DarbouxError(
+        'DEVICE',
+        `the ${gpu.adapterKind} GPU ended the step loop early (at step ${failure.step + 1} of trajectory ${first + failure.trajectory}, ${perDispatch} steps per dispatch); ` +
+          'the result is discarded. Software adapters bound loop iterations per invocation: use fewer steps per dispatch, or the CPU backend',
+        { step: failure.step + 1, trajectory: first + failure.trajectory },
+      );
+    }
+    const failures = decodeFailures(statusOut, count);
+    // Only known to have failed by the end of a dispatch: the same run with the per-step test names the steps.
+    if (!mode.checked && failures.some((f) => f.kind === 'nonfiniteBy')) return { ...mode, checked: true };
+    for (const f of failures) context.failures.push({ ...f, kind: f.kind === 'noConvergence' ? 'noConvergence' : 'nonfinite', trajectory: first + f.trajectory, perDispatch });
+    out.iterationsTotal! += status.iterationsTotal;
+    out.iterationsMax = Math.max(out.iterationsMax!, status.iterationsMax);
+    unpackState(new Float32Array(await readBuffer(gpu, set.state, 2 * count * n * 4)), count, n, out.q, out.p, first);
+    return null;
   }
 
   /**
@@ -242,7 +270,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     }
   }
 
-  const stepper: GpuStepper = {
+  const stepper: PlainRunStepper<GpuStepper> = {
     method: program.method,
     dt,
     backend: 'gpu',
@@ -295,6 +323,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     dispose() {
       life.dispose(() => {
         paramBuffer.destroy();
+        pool.destroy();
         // Free the cached pipelines of this stepper's modules (kernel.ts bounds the cache; this returns them early).
         for (const module of [wgsl, ...[...sweepKernels.values()].map((set) => set.wgsl)]) dropPipelines(gpu, module);
       });
@@ -315,5 +344,62 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     maxTrajectoriesPerChunk: options.maxTrajectoriesPerChunk ?? Infinity,
     run: (o) => stepper.run(o),
   });
-  return life.guard(stepper);
+  const owner: StateOwner = { backend: 'gpu', dof: n, foreign: (s) => foreignGpuState(s, gpu) };
+  const live = (what: string) => {
+    if (life.disposed) throw disposedError(what);
+  };
+
+  /** `run({ state, steps })`: the state's buffer advanced in place; only a 32-byte status summary comes back. */
+  async function runOnState(options: StateRunOptions): Promise<StateRunResult> {
+    checkStateRun(options, owner);
+    const state = options.state as GpuDeviceState;
+    const batch = state.batch;
+    const steps = checkCount('steps', options.steps, 0);
+    const t0 = checkTime('t0', options.t0, 'f32');
+    const tp = trajectoryParams(h, options.params, batch, 'f32');
+    const control = new RunControl(options, 'run', steps);
+    control.throwIfAborted();
+    if (steps === 0) return { state };
+    const set = pool.acquire(batch);
+    let ok = false;
+    const chunkParams = tp === null ? null : createStorageBuffer(gpu, packTrajectoryParams(h.paramValues, tp.values, 0, batch));
+    let summary;
+    const start = state.keepStart();
+    try {
+      await dispatchSteps(state.buffer, set, batch, steps, t0, 0, 0, set.noRecord, chunkParams, { control, failures: [] }, tp === null ? {} : { params: tp });
+      await pool.summarize(set, set.status, batch);
+      summary = await readBuffersWith(gpu, [{ buffer: set.summary, bytes: SUMMARY_WORDS * 4 }], set.staging, (mapped) => decodeSummary(new Uint32Array(mapped, 0, SUMMARY_WORDS)));
+      ok = true;
+      if (summary.failed > 0) {
+        // Diagnosed as a plain run from the same start (which throws the failure, or reruns a dispatch the
+        // adapter cut short with fewer steps and succeeds: then its result is the state's).
+        const from = await downloadGpuState(state, owner, start);
+        const { state: _s, batch: _b, ...rest } = options;
+        const result = await stepper.run({ ...rest, q0: from.q, p0: from.p, batch });
+        writeBuffer(gpu, state.buffer, packState(result.q, result.p, 0, batch, n, new Float32Array(2 * batch * n)));
+        control.report(1, 1);
+        return result.stats === undefined ? { state } : { state, stats: result.stats };
+      }
+    } catch (e) {
+      state.restoreStart(); // a rejected run (failure, abort, device error) leaves the state as it was
+      throw e;
+    } finally {
+      pool.release(set, !ok);
+      chunkParams?.destroy();
+    }
+    control.report(1, 1);
+    return program.implicit ? { state, stats: { iterations: { mean: summary.iterationsTotal / (steps * batch), max: summary.iterationsMax } } } : { state };
+  }
+
+  const full = stepper as unknown as GpuStepper;
+  full.run = dispatchRun(stepper.run.bind(stepper), runOnState);
+  full.upload = async (q0, p0, uploadOptions) => {
+    live('upload');
+    return uploadGpuState(gpu, q0, p0, uploadOptions, n, chunkLimit);
+  };
+  full.download = async (state) => {
+    live('download');
+    return downloadGpuState(state, owner);
+  };
+  return life.guard(full);
 }
