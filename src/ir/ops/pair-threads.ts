@@ -130,3 +130,26 @@ export function emitThreadSum(ctx: EmitContext, threads: PairThreads, partials: 
   ctx.line(`${THREAD_BARRIER}()`);
   each((k) => ctx.line(`${element(k)} = ${sumOfSlices(threads, buffer, base, length, String(k))}`));
 }
+
+/**
+ * Emits the cross-worker sum of per-worker slot sums of a neighbour list into the private per-site array `out`
+ * (n·dim elements, `length`): this worker's first `length` elements of `sums` (slot a's vector at a·dim) are copied
+ * into its shared slice as they are, and after the barrier each site's vector is the sum of the T slices at its
+ * slot, in thread order, written to the site `site[a]`. The same values as summing site-ordered parts (one
+ * scatter per worker fewer: the permutation is applied once, while reducing).
+ *
+ * @example
+ * const { sums, site } = emitNeighbourSlotSums(ctx, g, q, grid, term);
+ * emitThreadedSlotSums(ctx, threads, out, g.n, g.dim, sums, site);
+ */
+export function emitThreadedSlotSums(ctx: EmitContext, threads: PairThreads, out: string, n: number, dim: number, sums: string, site: string): void {
+  const length = n * dim;
+  const { buffer, mine, base } = exchangeBuffer(ctx, threads, length);
+  ctx.line(`${buffer}.set(${sums}.subarray(0, ${length}), ${mine})`);
+  ctx.line(`${THREAD_BARRIER}()`);
+  ctx.loop(n, (a) => {
+    const i = ctx.temp(`${site}[${a}] * ${dim}`);
+    const at = ctx.temp(`${a} * ${dim}`);
+    for (let k = 0; k < dim; k++) ctx.line(`${out}[${i} + ${k}] = ${sumOfSlices(threads, buffer, base, length, `${at} + ${k}`)}`);
+  });
+}
