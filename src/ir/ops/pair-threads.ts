@@ -8,7 +8,8 @@
  * step (elementwise updates, the rebuild test, binning) runs redundantly in every worker: it is O(n) and cheap
  * next to the pair loops. Shared buffers alternate between two halves on successive evaluations, so one barrier
  * per evaluation suffices (a worker cannot overwrite a half that another is still reading: it would have to pass
- * the next evaluation's barrier first).
+ * the next evaluation's barrier first). Neighbour-list forces are exchanged as slot sums (cell order), permuted to
+ * the sites while the slices are summed (`emitThreadedSlotSums`).
  *
  * The generated code reads three free names that the threaded runner defines before the hoisted declarations:
  * `threadIndex` (0 … T−1), `threadBarrier()` and the shared arrays `threadShared<k>` (Float64Array views of
