@@ -7,8 +7,8 @@ import type { Attrs, Expr } from '../expr.js';
 import type { EmitContext, Value } from '../op.js';
 import type { Body } from './pair-body.js';
 import { emitGather, emitPairLoop, geometry, type EmittedPair } from './pair-geometry.js';
-import { emitNeighbourSiteVector, neighbourGrid } from './pair-neighbours.js';
-import { emitThreadedArray, emitThreadedVector, pairThreads } from './pair-threads.js';
+import { emitNeighbourSiteVector, emitNeighbourSlotSums, neighbourGrid } from './pair-neighbours.js';
+import { emitThreadedSlotSums, emitThreadedVector, pairThreads } from './pair-threads.js';
 
 /** Number of vectors a projected pairSum reads (0, 1 or 2; see PROJECTIONS). @example projected(node.attrs) // 1 for a force's parameter gradient */
 export const projected = (attrs: Attrs) => (attrs.project as number | undefined) ?? 0;
@@ -54,10 +54,12 @@ export function emitSiteVectors(ctx: EmitContext, node: Expr, term: (p: EmittedP
   const threads = pairThreads(ctx);
   const grid = ctx.target === 'js' ? neighbourGrid(g) : null;
   if (grid !== null) {
-    // Neighbour lists: sums in slot order (pair-neighbours.ts); threaded, each worker's part summed across workers.
-    const fill = (target: string) => emitNeighbourSiteVector(ctx, g, q, grid, target, term);
-    if (threads !== null) emitThreadedArray(ctx, threads, out, g.n * g.dim, fill);
-    else emitRemembered(ctx, node, out, () => fill(out));
+    // Neighbour lists: sums in slot order (pair-neighbours.ts); threaded, each worker's slot sums summed across
+    // workers in slot order and copied to the sites while summing.
+    if (threads !== null) {
+      const { sums, site } = emitNeighbourSlotSums(ctx, g, q, grid, term);
+      emitThreadedSlotSums(ctx, threads, out, g.n, g.dim, sums, site);
+    } else emitRemembered(ctx, node, out, () => emitNeighbourSiteVector(ctx, g, q, grid, out, term));
   } else if (threads !== null) {
     // Threaded (pair-threads.ts): this worker's pairs into its shared slice, then the slices summed into out.
     emitThreadedVector(ctx, threads, out, g.n * g.dim, (at) =>

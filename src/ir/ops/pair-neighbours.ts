@@ -350,16 +350,34 @@ function emitSlotLoop(ctx: EmitContext, g: PairGeometry, list: NeighbourList, n:
 
 /**
  * Emits a per-site vector Σ_j term(i, j) with term(j, i) = −term(i, j) (forces and their Jacobians) through the
- * neighbour list, into the per-site array `out` (assigned, n·dim elements). The half loop adds in slot order
- * (cell order; ghosts after the sites): site a's own terms in local sums written once after its partners, its
- * partners' terms subtracted from their slots; then each ghost slot's sum is added to its site's slot (in ghost
- * order) and the slots are copied to the sites. Contiguous reads and writes, no site lookups in the inner loop,
- * and a deterministic order (per thread count). Threaded: this worker's slots only, so `out` holds its part.
+ * neighbour list, into the per-site array `out` (assigned, n·dim elements): the slot sums
+ * (`emitNeighbourSlotSums`) copied to their sites. Threaded: this worker's slots only, so `out` holds its part.
  *
  * @example
  * emitNeighbourSiteVector(ctx, g, q, grid, out, (p) => p.d.map((dk) => `${w} * ${dk}`));
  */
 export function emitNeighbourSiteVector(ctx: EmitContext, g: PairGeometry, q: Expr, grid: NeighbourGrid, out: string, term: (pair: EmittedPair) => string[]): void {
+  const { sums, site, n } = emitNeighbourSlotSums(ctx, g, q, grid, term);
+  const { dim } = g;
+  loopTo(ctx, n, (a) => {
+    const i = ctx.temp(`${site}[${a}]`);
+    for (let k = 0; k < dim; k++) ctx.line(`${out}[${i} * ${dim} + ${k}] = ${sums}[${a} * ${dim} + ${k}]`);
+  });
+}
+
+/**
+ * Emits a per-site vector Σ_j term(i, j) with term(j, i) = −term(i, j) through the neighbour list as slot sums:
+ * returns `sums` (code of an f64 array whose first n·dim elements hold slot a's vector at a·dim), `site` (code of
+ * the Int32Array of each slot's site) and `n` (code of the site count). The half loop adds in slot order (cell
+ * order; ghosts after the sites): site a's own terms in local sums written once after its partners, its
+ * partners' terms subtracted from their slots; then each ghost slot's sum is added to its site's slot (in ghost
+ * order). Contiguous reads and writes, no site lookups in the inner loop, and a deterministic order (per thread
+ * count). Threaded: this worker's slots only (the threaded runner exchanges the slot sums, pair-threads.ts).
+ *
+ * @example
+ * const { sums, site, n } = emitNeighbourSlotSums(ctx, g, q, grid, (p) => p.d.map((dk) => `${w} * ${dk}`));
+ */
+export function emitNeighbourSlotSums(ctx: EmitContext, g: PairGeometry, q: Expr, grid: NeighbourGrid, term: (pair: EmittedPair) => string[]): { sums: string; site: string; n: string } {
   const { list, n } = emitFreshList(ctx, g, q, grid);
   const { dim } = g;
   const sums = ctx.shared(`neighbour sums ${g.n} ${g.dim} [${g.box!.join(',')}] ${g.cutoff}`, () => ctx.growableArray(0));
@@ -392,8 +410,5 @@ export function emitNeighbourSiteVector(ctx: EmitContext, g: PairGeometry, q: Ex
     const from = ctx.temp(`${gs}[${gh}]`);
     for (let k = 0; k < dim; k++) ctx.line(`${F}[${from} * ${dim} + ${k}] += ${F}[(${n} + ${gh}) * ${dim} + ${k}]`);
   });
-  loopTo(ctx, n, (a) => {
-    const i = ctx.temp(`${S}[${a}]`);
-    for (let k = 0; k < dim; k++) ctx.line(`${out}[${i} * ${dim} + ${k}] = ${F}[${a} * ${dim} + ${k}]`);
-  });
+  return { sums: F, site: S, n };
 }

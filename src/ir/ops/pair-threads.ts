@@ -8,7 +8,8 @@
  * step (elementwise updates, the rebuild test, binning) runs redundantly in every worker: it is O(n) and cheap
  * next to the pair loops. Shared buffers alternate between two halves on successive evaluations, so one barrier
  * per evaluation suffices (a worker cannot overwrite a half that another is still reading: it would have to pass
- * the next evaluation's barrier first).
+ * the next evaluation's barrier first). Neighbour-list forces are exchanged as slot sums (cell order), permuted to
+ * the sites while the slices are summed (`emitThreadedSlotSums`).
  *
  * The generated code reads three free names that the threaded runner defines before the hoisted declarations:
  * `threadIndex` (0 … T−1), `threadBarrier()` and the shared arrays `threadShared<k>` (Float64Array views of
@@ -129,4 +130,27 @@ export function emitThreadSum(ctx: EmitContext, threads: PairThreads, partials: 
   each((k) => ctx.line(`${buffer}[${mine} + ${k}] = ${element(k)}`));
   ctx.line(`${THREAD_BARRIER}()`);
   each((k) => ctx.line(`${element(k)} = ${sumOfSlices(threads, buffer, base, length, String(k))}`));
+}
+
+/**
+ * Emits the cross-worker sum of per-worker slot sums of a neighbour list into the private per-site array `out`
+ * (n·dim elements, `length`): this worker's first `length` elements of `sums` (slot a's vector at a·dim) are copied
+ * into its shared slice as they are, and after the barrier each site's vector is the sum of the T slices at its
+ * slot, in thread order, written to the site `site[a]`. The same values as summing site-ordered parts (one
+ * scatter per worker fewer: the permutation is applied once, while reducing).
+ *
+ * @example
+ * const { sums, site } = emitNeighbourSlotSums(ctx, g, q, grid, term);
+ * emitThreadedSlotSums(ctx, threads, out, g.n, g.dim, sums, site);
+ */
+export function emitThreadedSlotSums(ctx: EmitContext, threads: PairThreads, out: string, n: number, dim: number, sums: string, site: string): void {
+  const length = n * dim;
+  const { buffer, mine, base } = exchangeBuffer(ctx, threads, length);
+  ctx.line(`${buffer}.set(${sums}.subarray(0, ${length}), ${mine})`);
+  ctx.line(`${THREAD_BARRIER}()`);
+  ctx.loop(n, (a) => {
+    const i = ctx.temp(`${site}[${a}] * ${dim}`);
+    const at = ctx.temp(`${a} * ${dim}`);
+    for (let k = 0; k < dim; k++) ctx.line(`${out}[${i} + ${k}] = ${sumOfSlices(threads, buffer, base, length, `${at} + ${k}`)}`);
+  });
 }
