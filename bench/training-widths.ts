@@ -18,15 +18,15 @@ import { packSamples } from '../src/train/data.js';
 import { gradientProgram, packParams } from '../src/train/gradient-program.js';
 import { lossGraph } from '../src/train/losses.js';
 
-const BATCH = 256;
+export const BATCH = 256;
 const WIDTHS: { hidden: number[]; steps: number; perSampleSteps: number; torchSteps: number }[] = [
   { hidden: [200], steps: 400, perSampleSteps: 100, torchSteps: 100 },
   { hidden: [64, 64], steps: 300, perSampleSteps: 20, torchSteps: 60 },
   { hidden: [200, 200], steps: 60, perSampleSteps: 3, torchSteps: 15 },
 ];
 
-/** 50 circles of the spring H = q² + p², 30 samples each (the torch script's data). */
-function springSamples(): TrainingData {
+/** 50 circles of the spring H = q² + p², 30 samples each (the torch script's data). @example const data = springSamples(); */
+export function springSamples(): TrainingData {
   const q: number[] = [], p: number[] = [], dqdt: number[] = [], dpdt: number[] = [];
   for (let k = 0; k < 50; k++) {
     const r = 0.3 + 0.02 * k, phase = 0.7 * k;
@@ -41,7 +41,8 @@ function springSamples(): TrainingData {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const k = (x: number): string => `${(x / 1000).toFixed(1)} k`;
 
-function pythonWithTorch(): string | undefined {
+/** A python that imports torch (DARBOUX_PYTHON, python3, /usr/bin/python3), or undefined. @example const py = pythonWithTorch(); */
+export function pythonWithTorch(): string | undefined {
   const candidates = [process.env.DARBOUX_PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => !!c);
   return candidates.find((py) => {
     const probe = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
@@ -49,8 +50,8 @@ function pythonWithTorch(): string | undefined {
   });
 }
 
-/** Median samples/s of the torch script over `runs` timed blocks, or the failure. */
-function torchRate(python: string, hidden: number[], steps: number, threads: number, dtype: string, runs: number): { rate: number; torch: string } | string {
+/** Median samples/s of the torch script over `runs` timed blocks, or the failure. @example torchRate(py, [64, 64], 60, 1, 'float32', 3); */
+export function torchRate(python: string, hidden: number[], steps: number, threads: number, dtype: string, runs: number): { rate: number; torch: string } | string {
   const script = fileURLToPath(new URL('./torch_spring_hnn.py', import.meta.url));
   const args = [script, '--hidden', hidden.join(','), '--batch', String(BATCH), '--steps', String(steps), '--threads', String(threads), '--dtype', dtype, '--repeats', String(runs), '--warmup', '5'];
   const run = spawnSync(python, args, { encoding: 'utf8' });
@@ -59,8 +60,8 @@ function torchRate(python: string, hidden: number[], steps: number, threads: num
   return { rate: line.samplesPerSecond, torch: line.torch };
 }
 
-/** A function that runs one timed fit and returns its samples/s (after one warm-up fit). */
-async function fitRunner(hidden: number[], data: TrainingData, steps: number, cpuLowering: 'auto' | 'perSample'): Promise<() => Promise<number>> {
+/** A function that runs one timed fit and returns its samples/s (after one warm-up fit). @example const once = await fitRunner([200], springSamples(), 100, 'auto'); */
+export async function fitRunner(hidden: number[], data: TrainingData, steps: number, cpuLowering: 'auto' | 'perSample'): Promise<() => Promise<number>> {
   const model = hnn({ dof: 1, hidden, activation: 'tanh', seed: 0 });
   const options = { loss: 'derivative' as const, lr: 1e-3, weightDecay: 1e-4, batchSize: BATCH, seed: 0, cpuLowering };
   await fit(model, data, { ...options, steps: 10 }); // warm-up (the torch script also runs untimed steps first)
