@@ -73,9 +73,9 @@ async function stepperSeconds(st: Stepper, runs: number): Promise<{ seconds: num
   return { seconds, checksum };
 }
 
-/** Ensemble rows: darboux CPU (1, 2 threads) and GPU against the C loop; the GPU against the hand-written WGSL. */
-async function ensembleRows(runs: number, gpu: Gpu | undefined, rows: Row[], notes: string[]): Promise<void> {
-  const { batch, steps, dt } = ENSEMBLE, work = batch * steps;
+/** darboux's ensemble runs (CPU f64 on 1 and 2 threads, GPU f32), and the row of the GPU against the hand-written WGSL. */
+async function ensembleRuns(runs: number, gpu: Gpu | undefined, rows: Row[], notes: string[]): Promise<Map<string, { seconds: number; checksum: number }>> {
+  const { batch, steps, dt } = ENSEMBLE;
   const h = henonHeiles().hamiltonian;
   const cpu1 = await compile(h, { method: 'leapfrog', dt, backend: 'cpu', threads: 1 });
   const cpu2 = await compile(h, { method: 'leapfrog', dt, backend: 'cpu', threads: 2 });
@@ -101,6 +101,12 @@ async function ensembleRows(runs: number, gpu: Gpu | undefined, rows: Row[], not
       ratio: times(median(hand) / median(gen)),
     });
   } else notes.push('WebGPU adapter: none (Debian: mesa-vulkan-drivers for llvmpipe): GPU rows skipped');
+  return ours;
+}
+
+/** The C-limit rows: darboux's ensemble speeds as fractions of the C loop's, like with like. */
+function cLimitRows(ours: Map<string, { seconds: number; checksum: number }>, runs: number, rows: Row[], notes: string[]): void {
+  const { batch, steps, dt } = ENSEMBLE, work = batch * steps;
   const c = compileCEnsemble();
   if (typeof c === 'string') {
     notes.push(`C: ${c}: C-limit rows skipped`);
@@ -108,20 +114,32 @@ async function ensembleRows(runs: number, gpu: Gpu | undefined, rows: Row[], not
   }
   notes.push(`C: ${c.compiler}`, ...c.skipped.map((s) => `C skipped: ${s}`));
   const f64 = ours.get('CPU f64, 1 thread')!;
+  const limits = new Map<string, number>();
   for (const program of c.programs) {
     const peer = program.run(batch, steps, runs, dt);
     if (typeof peer === 'string') { notes.push(peer); continue; }
-    const f32 = program.label.includes('f32');
-    if (!f32) notes.push(`${program.label}: Σ(q + p) ${peer.checksum.toFixed(9)} (darboux CPU f64: ${f64.checksum.toFixed(9)})`);
-    for (const [name, mine] of ours) {
-      if (name.includes('f32') !== f32) continue;
-      rows.push({
-        workload: `Hénon–Heiles ${batch} × ${steps}, trajectory·steps/s`,
-        darboux: `${mega(work / mine.seconds)} (${name})`,
-        peer: `${mega(work / peer.seconds)} (${program.label})`,
-        ratio: times(peer.seconds / mine.seconds),
-      });
-    }
+    limits.set(program.label, peer.seconds);
+    if (program.label.includes('f64')) notes.push(`${program.label}: Σ(q + p) ${peer.checksum.toFixed(9)} (darboux CPU f64: ${f64.checksum.toFixed(9)})`);
+  }
+  // Like with like: one thread against one thread, two against OpenMP 2; the GPU (f32) against both f32 loops.
+  const pairs: [string, string][] = [
+    ['CPU f64, 1 thread', 'C f64, 1 thread'], ['CPU f64, 2 threads', 'C f64, OpenMP 2 threads'],
+    ['GPU f32', 'C f32, 1 thread'], ['GPU f32', 'C f32, OpenMP 2 threads'],
+  ];
+  for (const [name, label] of pairs) {
+    const mine = ours.get(name), peer = limits.get(label);
+    if (!mine || peer === undefined) continue;
+    rows.push({
+      workload: `Hénon–Heiles ${batch} × ${steps}, trajectory·steps/s`,
+      darboux: `${mega(work / mine.seconds)} (${name})`,
+      peer: `${mega(work / peer)} (${label})`,
+      ratio: times(peer / mine.seconds),
+    });
+  }
+  const c1 = limits.get('C f64, 1 thread'), c2 = limits.get('C f64, OpenMP 2 threads');
+  if (c1 !== undefined && c2 !== undefined) {
+    const d = ours.get('CPU f64, 1 thread')!.seconds / ours.get('CPU f64, 2 threads')!.seconds;
+    rows.push({ workload: `Hénon–Heiles ${batch} × ${steps}, f64, 2 threads ÷ 1 thread`, darboux: `×${d.toFixed(2)}`, peer: `×${(c1 / c2).toFixed(2)} (C OpenMP)`, ratio: times(d / (c1 / c2)) });
   }
   c.cleanup();
 }
@@ -139,7 +157,7 @@ export async function peersBench({ runs = 3 } = {}): Promise<void> {
   console.log(`machine: ${cpus()[0]?.model ?? '?'} × ${availableParallelism()} cores, load average ${load()}, node ${process.version}, adapter ${adapter}\n`);
   const rows: Row[] = [], notes: string[] = [];
   await trainingRows(runs, rows, notes);
-  await ensembleRows(runs, gpu, rows, notes);
+  cLimitRows(await ensembleRuns(runs, gpu, rows, notes), runs, rows, notes);
   console.log('| workload | darboux | peer | ratio |');
   console.log('|---|---|---|---:|');
   for (const r of rows) console.log(`| ${r.workload} | ${r.darboux} | ${r.peer} | ${r.ratio} |`);
