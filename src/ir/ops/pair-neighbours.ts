@@ -31,7 +31,7 @@ const REBUILD_MARGIN = 1e-9;
 
 /**
  * Neighbour-list layout of a pair geometry: the bins of the build (side ≥ (cutoff + skin)/2, LAMMPS's default),
- * the skin, and the stencil (`neighbourStencil`).
+ * the skin (the stencil: `stencilRows`).
  */
 export interface NeighbourGrid {
   cells: number[];
@@ -60,19 +60,20 @@ export function neighbourGrid(g: PairGeometry): NeighbourGrid | null {
 }
 
 /**
- * The half stencil of a neighbour grid: the zero offset first, then the offsets in {−2, …, 2}^dim whose first
- * nonzero component is positive, row-major (the last component fastest, so a row's bins are consecutive in the
- * cell order), without the bins farther than cutoff + skin from every point of the zero bin.
+ * The rows of the half stencil of a neighbour grid: offsets along every side but the last, the zero row first
+ * (searched from the bin itself to 2 bins on along the last side), then those in {−2, …, 2}^(dim−1) whose first
+ * nonzero component is positive (searched 2 bins either way), without the rows farther than cutoff + skin from
+ * every point of the zero bin. A row's bins are consecutive in the cell order (the last side is the fastest).
  *
  * @example
- * neighbourStencil({ n: 90, dim: 1, box: [12], cutoff: 2.5, edges: null }, { cells: [8], skin: 0.3 }) // [[0], [1], [2]]
+ * stencilRows({ n: 90, dim: 2, box: [12, 12], cutoff: 2.5, edges: null }, { cells: [8, 8], skin: 0.3 }) // [[0], [1], [2]]
  */
-export function neighbourStencil(g: PairGeometry, grid: NeighbourGrid): number[][] {
-  const width = 2 * REACH + 1;
+export function stencilRows(g: PairGeometry, grid: NeighbourGrid): number[][] {
+  const width = 2 * REACH + 1, dim = g.dim - 1;
   const rl2 = (g.cutoff! + grid.skin) ** 2;
   const out: number[][] = [];
-  for (let code = 0; code < width ** g.dim; code++) {
-    const o = Array.from({ length: g.dim }, (_, k) => (Math.floor(code / width ** (g.dim - 1 - k)) % width) - REACH);
+  for (let code = 0; code < width ** dim; code++) {
+    const o = Array.from({ length: dim }, (_, k) => (Math.floor(code / width ** (dim - 1 - k)) % width) - REACH);
     const first = o.find((x) => x !== 0);
     const gap2 = o.reduce((acc, x, k) => acc + (Math.max(Math.abs(x) - 1, 0) * (g.box![k]! / grid.cells[k]!)) ** 2, 0);
     if (first === undefined) out.unshift(o);
@@ -230,14 +231,14 @@ function emitGhostBlock(ctx: EmitContext, g: PairGeometry, list: NeighbourList, 
  * Emits the build: for each site a (in cell order) its partners b in the same bin (b > a) and the half-stencil
  * bins closer than cutoff + skin, as CSR (first[a] … first[a + 1] in `partners`); a partner across the boundary
  * is its ghost slot. The stencil of a bin is worked out once per bin into runs (`emitStencilRuns`): the sites of
- * consecutive stencil bins with the same image and contiguous slots form one run, so the site loop visits ~13
- * runs (3-D) instead of ~63 bins. Grows the buffers.
+ * a stencil row (up to 5 bins along the last side) with the same image form one run, so the site loop visits
+ * ~13 runs (3-D) instead of ~63 bins. Grows the buffers.
  */
 function emitBuild(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list: NeighbourList, n: string): void {
   const { cells, skin } = grid;
   const { start, positions, partners, first } = list;
-  const S = neighbourStencil(g, grid).length;
-  const runs: StencilRuns = { begin: ctx.intArray(S), end: ctx.intArray(S), offset: ctx.intArray(S), code: ctx.intArray(S), shift: ctx.array(S * g.dim), count: '' };
+  const S = 3 * stencilRows(g, grid).length;
+  const runs: StencilRuns = { begin: ctx.intArray(S), end: ctx.intArray(S), offset: ctx.intArray(S), shift: ctx.array(S * g.dim), count: '' };
   const rl2 = ctx.literal((g.cutoff! + skin) ** 2);
   const m = ctx.mutable('0');
   const pairs = ctx.mutable(partners);
@@ -278,45 +279,55 @@ function emitBuild(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list:
 
 /**
  * Per-bin scratch of the build: runs of candidate sites [begin[s], end[s]) (their slots: + offset[s]) of image
- * code[s] (shift[s·dim …]); `count`: the number of runs of the current bin (code).
+ * shift[s·dim …]; `count`: the number of runs of the current bin (code).
  */
-interface StencilRuns { begin: string; end: string; offset: string; code: string; shift: string; count: string }
+interface StencilRuns { begin: string; end: string; offset: string; shift: string; count: string }
 
 /**
- * Emits the runs of the stencil of bin `coord` (creating the ghost blocks it needs): each stencil bin's sites
- * are appended to the previous run when they have its image and follow it both as sites and as slots (always
- * for unwrapped bins adjacent along the last side), else start a run. Run 0 starts with the zero offset (the
- * bin itself). Returns the run count (code).
+ * Emits the runs of the stencil of bin `coord` (creating the ghost blocks it needs): each stencil row's bins
+ * form up to 3 runs (those wrapped below the box along the last side, those inside, those wrapped above), each a
+ * contiguous range of sites; run 0 starts with the bin itself. A row's ghost image is one block per (row,
+ * image): its last 2 bins (wrapped below), its first 2 (wrapped above) or all its bins. Returns the run count.
  */
 function emitStencilRuns(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list: NeighbourList, n: string, coord: string[], runs: StencilRuns): string {
   const { cells } = grid;
-  const stencil = neighbourStencil(g, grid);
-  const offsets = ctx.constantArray(stencil.flat());
+  const rows = stencilRows(g, grid);
+  const last = g.dim - 1, nx = cells[last]!;
+  const offsets = ctx.constantArray([0, ...rows.flat()]); // (a leading 0 so that 1-D has a non-empty array)
   const zero = (3 ** g.dim - 1) / 2;
   const count = ctx.mutable('0');
-  ctx.loop(stencil.length, (s) => {
-    const raw = coord.map((x, k) => ctx.temp(`${x} + ${offsets}[${s} * ${g.dim} + ${k}]`));
-    const other = raw.map((x, k) => ctx.temp(`(${x} + ${cells[k]}) % ${cells[k]}`));
-    const wraps = raw.map((x, k) => `(${x} < 0 ? 0 : ${x} >= ${cells[k]} ? 2 : 1)`);
-    const code = ctx.temp(wraps.reduce((acc, w, k) => (k === 0 ? w : `(${acc}) * 3 + ${w}`), ''));
-    const c2 = ctx.temp(flatCell(other, cells));
-    const bBegin = ctx.temp(`${list.start}[${c2}]`), bEnd = ctx.temp(`${list.start}[${c2} + 1]`);
-    const offset = ctx.mutable('0');
-    ctx.line(`if (${code} !== ${zero}) {`, false);
-    const ghost = emitGhostBlock(ctx, g, list, n, c2, code, bBegin, bEnd);
-    ctx.line(`${offset} = ${ghost} - ${bBegin}`);
-    ctx.line('}', false);
-    const last = ctx.temp(`${count} - 1`);
-    ctx.line(`if (${count} > 0 && ${runs.code}[${last}] === ${code} && ${runs.end}[${last}] === ${bBegin} && ${runs.offset}[${last}] === ${offset}) {`, false);
-    ctx.line(`${runs.end}[${last}] = ${bEnd}`);
-    ctx.line('} else {', false);
-    ctx.line(`${runs.begin}[${count}] = ${bBegin}`);
-    ctx.line(`${runs.end}[${count}] = ${bEnd}`);
-    ctx.line(`${runs.offset}[${count}] = ${offset}`);
-    ctx.line(`${runs.code}[${count}] = ${code}`);
-    for (let k = 0; k < g.dim; k++) ctx.line(`${runs.shift}[${count} * ${g.dim} + ${k}] = ${list.imageShift}[${code} * ${g.dim} + ${k}]`);
-    ctx.line(`${count}++`);
-    ctx.line('}', false);
+  const x = coord[last]!;
+  ctx.loop(rows.length, (r) => {
+    const raw = coord.slice(0, last).map((c, k) => ctx.temp(`${c} + ${offsets}[1 + ${r} * ${last} + ${k}]`));
+    const other = raw.map((v, k) => ctx.temp(`(${v} + ${cells[k]}) % ${cells[k]}`));
+    const wraps = raw.map((v, k) => `(${v} < 0 ? 0 : ${v} >= ${cells[k]} ? 2 : 1)`);
+    const high = ctx.temp(wraps.length === 0 ? '0' : wraps.reduce((acc, w, k) => (k === 0 ? w : `(${acc}) * 3 + ${w}`), ''));
+    const row = ctx.temp(last === 0 ? '0' : `(${flatCell(other, cells.slice(0, last))}) * ${nx}`);
+    const lo = ctx.temp(`${x} + (${r} === 0 ? 0 : ${-REACH})`), hi = ctx.temp(`${x} + ${REACH}`);
+    // [first bin, last bin] along the last side, the wrap digit, and the bins of the row's ghost block.
+    const pieces: [string, string, number, number, number][] = [
+      [`${lo} + ${nx}`, `Math.min(${hi}, -1) + ${nx}`, 0, nx - REACH, nx],
+      [`Math.max(${lo}, 0)`, `Math.min(${hi}, ${nx - 1})`, 1, 0, nx],
+      [`Math.max(${lo}, ${nx}) - ${nx}`, `${hi} - ${nx}`, 2, 0, REACH],
+    ];
+    for (const [from, to, w, blockLo, blockHi] of pieces) {
+      const cA = ctx.temp(from), cB = ctx.temp(to);
+      ctx.line(`if (${cA} <= ${cB}) {`, false);
+      const code = ctx.temp(`${high} * 3 + ${w}`);
+      const begin = ctx.temp(`${list.start}[${row} + ${cA}]`), end = ctx.temp(`${list.start}[${row} + ${cB} + 1]`);
+      const offset = ctx.mutable('0');
+      ctx.line(`if (${code} !== ${zero}) {`, false);
+      const bBegin = ctx.temp(`${list.start}[${row} + ${blockLo}]`);
+      const ghost = emitGhostBlock(ctx, g, list, n, row, code, bBegin, `${list.start}[${row} + ${blockHi}]`);
+      ctx.line(`${offset} = ${ghost} - ${bBegin}`);
+      ctx.line('}', false);
+      ctx.line(`${runs.begin}[${count}] = ${begin}`);
+      ctx.line(`${runs.end}[${count}] = ${end}`);
+      ctx.line(`${runs.offset}[${count}] = ${offset}`);
+      for (let k = 0; k < g.dim; k++) ctx.line(`${runs.shift}[${count} * ${g.dim} + ${k}] = ${list.imageShift}[${code} * ${g.dim} + ${k}]`);
+      ctx.line(`${count}++`);
+      ctx.line('}', false);
+    }
   });
   return count;
 }
