@@ -106,7 +106,7 @@ describe('Verlet neighbour lists (JS lowering)', () => {
     expect(neighbourGrid({ n: 3, dim: 2, box: [20, 20], cutoff: 2.5, edges: [0, 1, 1, 2] })).toBeNull();
   });
 
-  for (const { dim, n, box, cutoff } of systems) {
+  for (const { dim, n, box, cutoff } of [...systems, { dim: 1, n: 40, box: [9.7], cutoff: 2.5 }]) {
     it(`${dim}-D, n = ${n}: along a trajectory moving ≫ skin, every evaluation ≡ all pairs (energy, forces, HVP, parameter gradients)`, () => {
       const { compiled, check } = pairFunctions(n, dim, box, cutoff);
       expect(compiled.source).toContain('Int32Array(2 *'); // the growable partner buffer: neighbour lists are in use
