@@ -7,7 +7,7 @@
  * still in the list (|r_now − r_built| ≤ |δ_i| + |δ_j| < skin on the periodic box), so the per-pair cutoff test
  * gives the same pairs as the all-pairs loop, in another order. A new state (another run, another batch element,
  * a reverse pass) is caught by the same test. Coordinates are wrapped into the box at the build; a pair that
- * crosses the box boundary refers to a ghost image of its partner (a copy of the partner's cell shifted by the
+ * crosses the box boundary refers to a ghost image of its partner (a copy of bins of the partner's row shifted by the
  * box, LAMMPS-style), so the pair loop needs no minimum image. The partner, ghost and coordinate buffers grow
  * (double) whenever a build fills them: no pair is ever dropped. One list per pair geometry and generated
  * function, shared by every evaluation in it (they may be at different states: the test above decides). The
@@ -85,8 +85,8 @@ export function stencilRows(g: PairGeometry, grid: NeighbourGrid): number[][] {
 /**
  * The generated names of a neighbour list (hoisted, shared by the evaluations). Slots 0…n−1 are the sites in cell
  * order (wrapped coordinates `positions`, their site `site`); slots n…n+G−1 are ghost images (slot `ghostSlot[g]`
- * shifted by image `ghostCode[g]`). `state` = [built, G]; `block[c·3^dim + code]`: the first ghost slot of cell
- * c's image, or −1. Arrays of n elements start empty and are sized by the first build. `build(coordinates,
+ * shifted by image `ghostCode[g]`). `state` = [built, G]; `block[c·3^dim + code]`: the first ghost slot of the row
+ * starting at bin c (its image `code`), or −1. Arrays of n elements start empty and are sized by the first build. `build(coordinates,
  * offset)`: the hoisted build function.
  */
 interface NeighbourList {
