@@ -304,30 +304,26 @@ function emitStencilRuns(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid,
     const high = ctx.temp(wraps.length === 0 ? '0' : wraps.reduce((acc, w, k) => (k === 0 ? w : `(${acc}) * 3 + ${w}`), ''));
     const row = ctx.temp(last === 0 ? '0' : `(${flatCell(other, cells.slice(0, last))}) * ${nx}`);
     const lo = ctx.temp(`${x} + (${r} === 0 ? 0 : ${-REACH})`), hi = ctx.temp(`${x} + ${REACH}`);
-    // [first bin, last bin] along the last side, the wrap digit, and the bins of the row's ghost block.
-    const pieces: [string, string, number, number, number][] = [
-      [`${lo} + ${nx}`, `Math.min(${hi}, -1) + ${nx}`, 0, nx - REACH, nx],
-      [`Math.max(${lo}, 0)`, `Math.min(${hi}, ${nx - 1})`, 1, 0, nx],
-      [`Math.max(${lo}, ${nx}) - ${nx}`, `${hi} - ${nx}`, 2, 0, REACH],
-    ];
-    for (const [from, to, w, blockLo, blockHi] of pieces) {
-      const cA = ctx.temp(from), cB = ctx.temp(to);
+    // Piece w (wrap digit: below, inside, above the box along the last side): the bins [lo, hi] ∩ [(w−1)·nx,
+    // w·nx) moved by −(w−1)·nx; its row's ghost block holds the bins [blockLo, blockHi).
+    ctx.loop(3, (w) => {
+      const shift = ctx.temp(`(${w} - 1) * ${nx}`);
+      const cA = ctx.temp(`Math.max(${lo}, ${shift}) - ${shift}`), cB = ctx.temp(`Math.min(${hi}, ${shift} + ${nx - 1}) - ${shift}`);
       ctx.line(`if (${cA} <= ${cB}) {`, false);
       const code = ctx.temp(`${high} * 3 + ${w}`);
-      const begin = ctx.temp(`${list.start}[${row} + ${cA}]`), end = ctx.temp(`${list.start}[${row} + ${cB} + 1]`);
       const offset = ctx.mutable('0');
       ctx.line(`if (${code} !== ${zero}) {`, false);
-      const bBegin = ctx.temp(`${list.start}[${row} + ${blockLo}]`);
-      const ghost = emitGhostBlock(ctx, g, list, n, row, code, bBegin, `${list.start}[${row} + ${blockHi}]`);
+      const bBegin = ctx.temp(`${list.start}[${row} + (${w} === 0 ? ${nx - REACH} : 0)]`);
+      const ghost = emitGhostBlock(ctx, g, list, n, row, code, bBegin, `${list.start}[${row} + (${w} === 2 ? ${REACH} : ${nx})]`);
       ctx.line(`${offset} = ${ghost} - ${bBegin}`);
       ctx.line('}', false);
-      ctx.line(`${runs.begin}[${count}] = ${begin}`);
-      ctx.line(`${runs.end}[${count}] = ${end}`);
+      ctx.line(`${runs.begin}[${count}] = ${list.start}[${row} + ${cA}]`);
+      ctx.line(`${runs.end}[${count}] = ${list.start}[${row} + ${cB} + 1]`);
       ctx.line(`${runs.offset}[${count}] = ${offset}`);
       for (let k = 0; k < g.dim; k++) ctx.line(`${runs.shift}[${count} * ${g.dim} + ${k}] = ${list.imageShift}[${code} * ${g.dim} + ${k}]`);
       ctx.line(`${count}++`);
       ctx.line('}', false);
-    }
+    });
   });
   return count;
 }
