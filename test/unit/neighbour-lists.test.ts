@@ -97,7 +97,7 @@ const systems = [
 
 describe('Verlet neighbour lists (JS lowering)', () => {
   it('apply when the box holds ≥ 3 cells of side ≥ cutoff + skin; otherwise cell lists or all pairs', () => {
-    expect(neighbourGrid({ n: 90, dim: 2, box: [9.5, 12.0], cutoff: 2.5, edges: null })).toEqual({ cells: [3, 4], skin: SKIN_FRACTION * 2.5 });
+    expect(neighbourGrid({ n: 90, dim: 2, box: [9.5, 12.0], cutoff: 2.5, edges: null })).toEqual({ cells: [6, 8], skin: SKIN_FRACTION * 2.5 }); // bins of side ≥ (cutoff + skin)/2
     // Room for cells of side 2.5 but not 2.8: plain cell lists.
     expect(neighbourGrid({ n: 90, dim: 2, box: [7.6, 12.0], cutoff: 2.5, edges: null })).toBeNull();
     expect(cellGrid({ n: 90, dim: 2, box: [7.6, 12.0], cutoff: 2.5, edges: null })).not.toBeNull();
@@ -106,7 +106,7 @@ describe('Verlet neighbour lists (JS lowering)', () => {
     expect(neighbourGrid({ n: 3, dim: 2, box: [20, 20], cutoff: 2.5, edges: [0, 1, 1, 2] })).toBeNull();
   });
 
-  for (const { dim, n, box, cutoff } of systems) {
+  for (const { dim, n, box, cutoff } of [...systems, { dim: 1, n: 40, box: [9.7], cutoff: 2.5 }]) {
     it(`${dim}-D, n = ${n}: along a trajectory moving ≫ skin, every evaluation ≡ all pairs (energy, forces, HVP, parameter gradients)`, () => {
       const { compiled, check } = pairFunctions(n, dim, box, cutoff);
       expect(compiled.source).toContain('Int32Array(2 *'); // the growable partner buffer: neighbour lists are in use
