@@ -1,5 +1,6 @@
 /**
- * Trajectory training: an hnn fitted to observed trajectories through k steps of any `compile` method, with
+ * Trajectory training: an hnn (or an lnn, through rk4 on its Euler–Lagrange ODE: `lnn-trajectory.ts`) fitted to
+ * observed trajectories through k steps of any `compile` method, with
  * gradients by the exact discrete adjoint (constant memory in the horizon, states rebuilt by the inverse step)
  * or by backpropagation through stored states. Explicit and implicit methods alike: implicit steps are
  * differentiated by the implicit function theorem, never through their iterations.
@@ -82,7 +83,7 @@ export interface TrajectoryObjective {
 }
 
 /**
- * Builds the trajectory-training objective of an hnn: each window of `horizon` steps is integrated with `method`
+ * Builds the trajectory-training objective of an hnn or an lnn (rk4 on its Euler–Lagrange ODE, state (q, v)): each window of `horizon` steps is integrated with `method`
  * from its observed start, the loss is the mean over windows, steps and the 2·dof components of
  * (z_j − observed z_j)², and its gradient is the exact discrete adjoint of the steps (the per-step loss gradients
  * added as the adjoint passes each step), with states rebuilt by the inverse step ('adjoint') or stored ('backprop').
@@ -151,7 +152,8 @@ export function trajectoryObjective(model: NeuralModel, data: TrajectoryData, op
 }
 
 /**
- * Trains an hnn on observed trajectories (`trajectoryObjective`) with Adam as in `fit`, on the CPU (f64):
+ * Trains an hnn or an lnn on observed trajectories (`trajectoryObjective`; for an lnn the second slot holds
+ * velocities) with Adam as in `fit`, on the CPU (f64):
  * `fit(model, { trajectories }, { loss: 'rollout', method, horizon, gradient })` lands here.
  *
  * @example
