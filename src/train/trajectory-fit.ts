@@ -22,6 +22,7 @@ import { minibatchSampler } from './minibatch.js';
 import { nonFiniteError } from './plan.js';
 import { resolveFitOptions } from './options.js';
 import { lagrangianTrajectoryProgram } from './lnn-trajectory.js';
+import { variationalWindowLoss } from './lnn-variational-objective.js';
 import type { FitOptions, FitResult, TrajectoryData, TrajectoryFitOptions, TrajectoryGradientMemory } from './types.js';
 
 
@@ -65,7 +66,7 @@ function checkTrajectories(model: NeuralModel, data: TrajectoryData, options: Tr
   if (gradient === 'adjoint' && !isReversible(program)) {
     throw new DarbouxError('OPTION', `fit: ${method} has no inverse step, so gradient 'adjoint' cannot rebuild states backwards; use gradient: 'backprop'`, { method });
   }
-  return { program, horizon, gradient, starts, count };
+  return { program, horizon, gradient, starts, count, variational: undefined };
 }
 
 /** The objective of trajectory training: windows, θ layout, and the loss with its exact gradient. */
@@ -93,12 +94,16 @@ export interface TrajectoryObjective {
  * const loss = await objective.evaluate(theta, Uint32Array.of(0, 1, 2), grad);
  */
 export function trajectoryObjective(model: NeuralModel, data: TrajectoryData, options: TrajectoryFitOptions): TrajectoryObjective {
-  const { program, horizon, gradient, starts } = checkTrajectories(model, data, options);
+  const { program, horizon, gradient, starts, variational } = checkTrajectories(model, data, options);
   const h = program.system;
   const n = model.dof;
   const Q = Float64Array.from(data.q), P = Float64Array.from(data.p);
   const dt = data.dt;
   const sizes = h.params.map((node) => size(node.shape));
+  if (variational !== undefined) {
+    const windows = { program, lagrangian: variational, starts, horizon, Q, V: P, dt };
+    return { program, windows: starts.length, sizes, stateBytes: (batch) => 8 * 2 * batch * n * (horizon + 1), evaluate: (theta, rows, grad) => variationalWindowLoss(windows, theta, rows, grad) };
+  }
   return {
     program,
     windows: starts.length,
