@@ -1,5 +1,6 @@
 /**
- * Trajectory training: an hnn fitted to observed trajectories through k steps of any `compile` method, with
+ * Trajectory training: an hnn (or an lnn, through rk4 on its Euler–Lagrange ODE: `lnn-trajectory.ts`) fitted to
+ * observed trajectories through k steps of any `compile` method, with
  * gradients by the exact discrete adjoint (constant memory in the horizon, states rebuilt by the inverse step)
  * or by backpropagation through stored states. Explicit and implicit methods alike: implicit steps are
  * differentiated by the implicit function theorem, never through their iterations.
@@ -20,28 +21,21 @@ import { Adam } from './adam.js';
 import { minibatchSampler } from './minibatch.js';
 import { nonFiniteError } from './plan.js';
 import { resolveFitOptions } from './options.js';
+import { lagrangianTrajectoryProgram } from './lnn-trajectory.js';
+import { variationalWindowLoss } from './lnn-variational-objective.js';
 import type { FitOptions, FitResult, TrajectoryData, TrajectoryFitOptions, TrajectoryGradientMemory } from './types.js';
 
 
 const positiveInteger = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 
-/** Trajectory training of an lnn is not implemented: OPTION with the reason and the alternatives. */
-function refuseLagrangianNetwork(model: NeuralModel): void {
-  if (model.kind !== 'lnn') return;
-  throw new DarbouxError(
-    'OPTION',
-    "fit: trajectory training of an lnn is not available: its observations are (q, v) and the start momenta ∂L/∂v(q, v; θ) depend on θ, which the Hamiltonian trajectory objective does not differentiate; train with loss 'acceleration' on { q, v, a }, or differentiate a run exactly with compile(model.lagrangian, { method: 'variationalMidpoint', … }).vjp",
-  );
-}
-
 /** Checks trajectory data and options against the model; returns the windows' start indices and counts. */
 function checkTrajectories(model: NeuralModel, data: TrajectoryData, options: TrajectoryFitOptions) {
-  refuseLagrangianNetwork(model);
-  if (model.kind !== 'hnn' || model.hamiltonian === undefined) {
-    throw new DarbouxError('OPTION', `fit: trajectory training integrates a Hamiltonian; a ${model.kind} model has none (use an hnn)`);
+  const lagrangian = model.kind === 'lnn' ? lagrangianTrajectoryProgram(model, options) : undefined;
+  if (lagrangian === undefined && (model.kind !== 'hnn' || model.hamiltonian === undefined)) {
+    throw new DarbouxError('OPTION', `fit: trajectory training integrates a Hamiltonian or a Lagrangian; a ${model.kind} model has neither (use an hnn or an lnn)`);
   }
   const h = model.hamiltonian;
-  if (inputsOf([h.H]).includes(h.time)) throw new DarbouxError('SPEC', 'fit: trajectory training needs an autonomous H (no explicit time dependence)');
+  if (h !== undefined && inputsOf([h.H]).includes(h.time)) throw new DarbouxError('SPEC', 'fit: trajectory training needs an autonomous H (no explicit time dependence)');
   const { dt, length } = data;
   if (typeof dt !== 'number' || !Number.isFinite(dt) || dt <= 0) throw new DarbouxError('INPUT', `fit: trajectories.dt must be a finite number > 0, got ${showValue(dt)}`);
   if (!positiveInteger(length) || length < 2) throw new DarbouxError('INPUT', `fit: trajectories.length must be an integer ≥ 2, got ${showValue(length)}`);
@@ -58,20 +52,21 @@ function checkTrajectories(model: NeuralModel, data: TrajectoryData, options: Tr
   if (data.q.length !== data.p.length) throw new DarbouxError('INPUT', `fit: trajectories.q and .p differ in length (${data.q.length} vs ${data.p.length})`);
   const horizon = options.horizon ?? 1;
   if (!positiveInteger(horizon) || horizon >= length) throw new DarbouxError('OPTION', `fit: horizon must be an integer in [1, ${length - 1}] (trajectory length ${length}), got ${showValue(options.horizon)}`);
+  const count = data.q.length / per;
+  const starts: number[] = [];
+  for (let t = 0; t < count; t++) for (let k = 0; k + horizon < length; k++) starts.push(t * length + k);
+  if (lagrangian !== undefined) return { ...lagrangian, horizon, starts, count };
   const gradient = options.gradient ?? 'adjoint';
   if (gradient !== 'adjoint' && gradient !== 'backprop') throw new DarbouxError('OPTION', `fit: gradient must be 'adjoint' or 'backprop', got ${showValue(options.gradient)}`);
   const method = options.method ?? 'midpoint';
   const solver = options.solver ?? 'fixedPoint';
   if (!['fixedPoint', 'newton', 'simplifiedNewton'].includes(solver)) throw new DarbouxError('OPTION', `fit: solver must be 'fixedPoint', 'newton' or 'simplifiedNewton', got ${showValue(options.solver)}`);
   // Unknown method or a non-separable H with leapfrog: thrown here.
-  const program = withImplicitSolver(stepProgram(h, method), solver);
+  const program = withImplicitSolver(stepProgram(h!, method), solver);
   if (gradient === 'adjoint' && !isReversible(program)) {
     throw new DarbouxError('OPTION', `fit: ${method} has no inverse step, so gradient 'adjoint' cannot rebuild states backwards; use gradient: 'backprop'`, { method });
   }
-  const count = data.q.length / per;
-  const starts: number[] = [];
-  for (let t = 0; t < count; t++) for (let k = 0; k + horizon < length; k++) starts.push(t * length + k);
-  return { program, horizon, gradient, starts, count };
+  return { program, horizon, gradient, starts, count, variational: undefined };
 }
 
 /** The objective of trajectory training: windows, θ layout, and the loss with its exact gradient. */
@@ -89,7 +84,7 @@ export interface TrajectoryObjective {
 }
 
 /**
- * Builds the trajectory-training objective of an hnn: each window of `horizon` steps is integrated with `method`
+ * Builds the trajectory-training objective of an hnn or an lnn (rk4 on its Euler–Lagrange ODE, state (q, v)): each window of `horizon` steps is integrated with `method`
  * from its observed start, the loss is the mean over windows, steps and the 2·dof components of
  * (z_j − observed z_j)², and its gradient is the exact discrete adjoint of the steps (the per-step loss gradients
  * added as the adjoint passes each step), with states rebuilt by the inverse step ('adjoint') or stored ('backprop').
@@ -99,12 +94,16 @@ export interface TrajectoryObjective {
  * const loss = await objective.evaluate(theta, Uint32Array.of(0, 1, 2), grad);
  */
 export function trajectoryObjective(model: NeuralModel, data: TrajectoryData, options: TrajectoryFitOptions): TrajectoryObjective {
-  const { program, horizon, gradient, starts } = checkTrajectories(model, data, options);
-  const h = model.hamiltonian!;
+  const { program, horizon, gradient, starts, variational } = checkTrajectories(model, data, options);
+  const h = program.system;
   const n = model.dof;
   const Q = Float64Array.from(data.q), P = Float64Array.from(data.p);
   const dt = data.dt;
   const sizes = h.params.map((node) => size(node.shape));
+  if (variational !== undefined) {
+    const windows = { program, lagrangian: variational, starts, horizon, Q, V: P, dt };
+    return { program, windows: starts.length, sizes, stateBytes: (batch) => 8 * 2 * batch * n * (horizon + 1), evaluate: (theta, rows, grad) => variationalWindowLoss(windows, theta, rows, grad) };
+  }
   return {
     program,
     windows: starts.length,
@@ -158,7 +157,8 @@ export function trajectoryObjective(model: NeuralModel, data: TrajectoryData, op
 }
 
 /**
- * Trains an hnn on observed trajectories (`trajectoryObjective`) with Adam as in `fit`, on the CPU (f64):
+ * Trains an hnn or an lnn on observed trajectories (`trajectoryObjective`; for an lnn the second slot holds
+ * velocities) with Adam as in `fit`, on the CPU (f64):
  * `fit(model, { trajectories }, { loss: 'rollout', method, horizon, gradient })` lands here.
  *
  * @example
@@ -170,12 +170,11 @@ export async function fitTrajectories(
   options: FitOptions & TrajectoryFitOptions,
   control: RunControl = new RunControl({}, 'fit', options.steps),
 ): Promise<FitResult & { memory: TrajectoryGradientMemory }> {
-  refuseLagrangianNetwork(model);
-  const resolved = resolveFitOptions(model, { ...options, loss: 'derivative', rollout: undefined });
+  const resolved = resolveFitOptions(model, { ...options, loss: model.kind === 'lnn' ? 'acceleration' : 'derivative', rollout: undefined });
   if (resolved.backend !== 'cpu') throw new DarbouxError('OPTION', "fit: trajectory training runs on the CPU backend (f64); use backend: 'cpu'");
   if (options.validation !== undefined) throw new DarbouxError('OPTION', 'fit: validation data is not supported with trajectory training; hold out trajectories and evaluate them with integrateModel');
   const objective = trajectoryObjective(model, data, options);
-  const h = model.hamiltonian!;
+  const h = objective.program.system;
   const total = objective.sizes.reduce((a, b) => a + b, 0);
   const theta = new Float64Array(total);
   let offset = 0;
@@ -209,7 +208,8 @@ export async function fitTrajectories(
   return {
     model: trained,
     params,
-    hamiltonian: trained.hamiltonian,
+    ...(trained.hamiltonian !== undefined ? { hamiltonian: trained.hamiltonian } : {}),
+    ...(trained.lagrangian !== undefined ? { lagrangian: trained.lagrangian } : {}),
     history,
     validationHistory: [],
     validationSteps: [],
@@ -217,13 +217,13 @@ export async function fitTrajectories(
     seconds,
     samplesPerSecond: (resolved.steps * batch) / seconds,
     graph: { loss: graphSize([program.next.q, program.next.p]), gradient: graphSize(adjointOutputs(program)) },
-    memory: { mode: options.gradient ?? 'adjoint', stateBytes: objective.stateBytes(batch) },
+    memory: { mode: options.gradient ?? (model.kind === 'lnn' ? 'backprop' : 'adjoint'), stateBytes: objective.stateBytes(batch) },
   };
 }
 
 /** Every expression of the method's backward step (its graph size is reported as the gradient's). */
 function adjointOutputs(program: StepProgram) {
-  const step = adjointStep(program, 'reverse');
+  const step = adjointStep(program, isReversible(program) ? 'reverse' : 'store');
   return [step.previous.q, step.previous.p, step.lambda.q, step.lambda.p, ...step.paramGradient];
 }
 

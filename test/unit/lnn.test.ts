@@ -264,7 +264,7 @@ describe('learning with fit', () => {
     }
   });
 
-  it('integrateModel runs the learned Lagrangian (velocities in the second slot); trajectory training is refused with the reason', async () => {
+  it('integrateModel runs the learned Lagrangian (velocities in the second slot); trajectory training runs rk4 on its Euler–Lagrange ODE', async () => {
     const model = convexInV(lnn({ particles: 2, dim: 2, symmetry: 'translation', hidden: [16], seed: 1 }));
     const q0 = [0.1, 0.2, -0.3, 0.4], v0 = [0.05, -0.1, 0.02, 0.03];
     const path = await integrateModel(model, { q0, p0: v0, steps: 5, dt: 0.01 });
@@ -272,7 +272,16 @@ describe('learning with fit', () => {
     const run = await st.run({ q0, v0, steps: 5 });
     expect(Array.from(path.q.subarray(20))).toEqual(Array.from(run.q));
     expect(Array.from(path.p.subarray(20))).toEqual(Array.from(run.v));
-    const e = await fit(model, { trajectories: { q: new Float64Array(12), p: new Float64Array(12), dt: 0.1, length: 3 } }, { loss: 'rollout', steps: 1, lr: 1e-3 }).catch((x: DarbouxError) => x);
-    expect([(e as DarbouxError).code, (e as DarbouxError).message]).toEqual(['OPTION', expect.stringMatching(/trajectory training of an lnn is not available/)]);
+    // Trajectory training with rk4 on the Euler–Lagrange ODE: the model's own rk4 path has zero rollout loss, its
+    // variational-midpoint path (another method) does not; Hamiltonian-only methods are refused with the reason.
+    const own = await integrateModel(model, { q0, p0: v0, steps: 2, dt: 0.01, method: 'rk4' });
+    const res = await fit(model, { trajectories: { q: own.q, p: own.p, dt: 0.01, length: 3 } }, { loss: 'rollout', method: 'rk4', horizon: 2, steps: 1, lr: 1e-3 });
+    expect(res.model.kind).toBe('lnn');
+    expect(res.history[0]!).toBeLessThan(1e-28);
+    const other = await fit(model, { trajectories: { q: path.q.subarray(0, 12), p: path.p.subarray(0, 12), dt: 0.01, length: 3 } }, { loss: 'rollout', method: 'rk4', horizon: 2, steps: 1, lr: 1e-3 });
+    expect(other.history[0]!).toBeGreaterThan(1e-20);
+    const trajectories = { q: own.q, p: own.p, dt: 0.01, length: 3 };
+    const e = await fit(model, { trajectories }, { loss: 'rollout', method: 'leapfrog', steps: 1, lr: 1e-3 }).catch((x: DarbouxError) => x);
+    expect([(e as DarbouxError).code, (e as DarbouxError).message]).toEqual(['OPTION', expect.stringMatching(/trajectory training of an lnn integrates with 'variationalMidpoint', 'variationalTrapezoid', 'rk4'/)]);
   });
 });
