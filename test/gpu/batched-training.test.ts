@@ -66,7 +66,7 @@ describe('batched GPU gradient (f32) = batched CPU gradient (f64)', () => {
 });
 
 describe('fit on the GPU at width', () => {
-  it('hidden [200, 200] trains on the GPU (batched kernels) and its loss falls like the CPU one', async () => {
+  it('hidden [200, 200] trains on the GPU (batched kernels) and its loss history is the CPU one to f32 precision', async () => {
     const n = 64;
     const q = Float64Array.from({ length: n }, (_, i) => Math.cos(0.3 * i)), p = Float64Array.from({ length: n }, (_, i) => Math.sin(0.3 * i));
     const data = { q, p, dqdt: p, dpdt: q.map((x) => -x) };
@@ -75,7 +75,8 @@ describe('fit on the GPU at width', () => {
     const gpu = await fit(model, data, { ...options, backend: 'gpu' });
     const cpu = await fit(model, data, { ...options, backend: 'cpu' });
     expect(gpu.history.length).toBe(30);
-    expect(gpu.history.at(-1)!).toBeLessThan(0.5 * gpu.history[0]!);
-    for (let t = 0; t < 30; t++) expect(Math.abs(gpu.history[t]! - cpu.history[t]!)).toBeLessThan(2e-3 * cpu.history[0]! + 1e-3 * cpu.history[t]!);
+    expect(gpu.history.at(-1)!).toBeLessThan(gpu.history[0]!);
+    // Same minibatches: the f32 GPU history follows the f64 CPU one step for step.
+    for (let t = 0; t < 30; t++) expect(Math.abs(gpu.history[t]! - cpu.history[t]!)).toBeLessThan(1e-4 * cpu.history[t]!);
   });
 });
