@@ -89,11 +89,50 @@ export function emitWgslGemm(spec: WgslGemmSpec): string {
 }
 
 /**
+ * The register-blocked variant (no workgroup memory, no barriers): each invocation computes a 4×4 block of C
+ * straight from `mem`, K loop iterations per invocation; a workgroup of 8×8 invocations covers 32×32. M and N
+ * must be multiples of 4. On llvmpipe (CPU threads; barriers switch coroutines) it is the faster one.
+ *
+ * @example
+ * const wgsl = emitWgslGemmRegisters({ M: 64, N: 32, K: 8, a: { base: 0, rowStride: 8, colStride: 1 }, b: { base: 512, rowStride: 32, colStride: 1 },
+ *   epilogue: ({ acc, o }) => [`mem[2000u + ${o}] = ${acc};`] });
+ */
+export function emitWgslGemmRegisters(spec: WgslGemmSpec): string {
+  const { M, N, K } = spec;
+  const R = [0, 1, 2, 3];
+  const loop = (a: WgslGemmOperand, b: WgslGemmOperand) => [
+    `  for (var k: u32 = 0u; k < ${K}u; k++) {`,
+    ...R.map((r) => `    let a${r} = mem[${at(a, `(i0 + ${r}u)`, 'k')}];`),
+    ...R.map((c) => `    let b${c} = mem[${at(b, 'k', `(j0 + ${c}u)`)}];`),
+    ...R.map((r) => `    ${R.map((c) => `c${r}${c} += a${r} * b${c};`).join(' ')}`),
+    '  }',
+  ];
+  return [
+    'struct Ctl { first: u32, rows: u32, offset: u32, pad: u32 }',
+    '@group(0) @binding(0) var<storage, read_write> mem: array<f32>;',
+    '@group(0) @binding(1) var<uniform> ctl: Ctl;',
+    '@compute @workgroup_size(8, 8)',
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
+    '  let i0 = gid.y * 4u; let j0 = gid.x * 4u;',
+    `  if (i0 >= ${M}u || j0 >= ${N}u) { return; }`,
+    ...R.map((r) => `  ${R.map((c) => `var c${r}${c}: f32 = 0.0;`).join(' ')}`),
+    ...loop(spec.a, spec.b),
+    ...(spec.second ? loop(spec.second.a, spec.second.b) : []),
+    ...R.flatMap((r) => R.flatMap((c) => [
+      `  { let i = i0 + ${r}u; let j = j0 + ${c}u; let o = i * ${N}u + j;`,
+      ...spec.epilogue({ acc: `c${r}${c}`, i: 'i', j: 'j', o: 'o' }).map((l) => `    ${l}`),
+      '  }',
+    ])),
+    '}',
+  ].join('\n');
+}
+
+/**
  * Workgroups of a product's dispatch: [⌈N/16⌉, ⌈M/16⌉].
  *
  * @example
- * gemmWorkgroups({ M: 64, N: 200 }); // → [13, 4]
+ * gemmWorkgroups({ M: 64, N: 200 }); // → [13, 4]; the register variant: gemmWorkgroups(spec, 32)
  */
-export function gemmWorkgroups(spec: { M: number; N: number }): [number, number] {
-  return [Math.ceil(spec.N / GEMM_TILE), Math.ceil(spec.M / GEMM_TILE)];
+export function gemmWorkgroups(spec: { M: number; N: number }, tile = GEMM_TILE): [number, number] {
+  return [Math.ceil(spec.N / tile), Math.ceil(spec.M / tile)];
 }

@@ -8,7 +8,7 @@
  * Per chunk: load z, forward, ∇_z H (backward), loss and U_0, tangent, reverse, weight gradients (accumulated
  * over chunks: ctl.first), bias and output-weight row sums. Per batch: unpack θ first, scatter the sums last.
  */
-import { emitWgslGemm, gemmWorkgroups, type WgslGemmOperand } from '../codegen/wgsl-gemm.js';
+import { emitWgslGemm, emitWgslGemmRegisters, gemmWorkgroups, type WgslGemmOperand } from '../codegen/wgsl-gemm.js';
 import type { BatchedActivation, BatchedHnnSpec, BatchedLayer } from './batched-match.js';
 
 /** Invocations per workgroup of the one-dimensional kernels. */
@@ -90,8 +90,26 @@ function rowSum(label: string, chunk: number, src: number, width: number, dst: n
   ]);
 }
 
+/** GEMM kernels: 'registers' (4×4 per invocation, no barriers) or 'workgroup' (16×16 tiles in workgroup memory). */
+export type GemmTiling = 'registers' | 'workgroup';
+let tiling: GemmTiling = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.DARBOUX_GPU_GEMM === 'workgroup' ? 'workgroup' : 'registers';
+
 function gemm(label: string, spec: Parameters<typeof emitWgslGemm>[0]): BatchedKernel {
-  return { label, wgsl: emitWgslGemm(spec), bindings: ['mem', 'ctl'], workgroups: gemmWorkgroups(spec), phase: 'chunk' };
+  return tiling === 'workgroup'
+    ? { label, wgsl: emitWgslGemm(spec), bindings: ['mem', 'ctl'], workgroups: gemmWorkgroups(spec), phase: 'chunk' }
+    : { label, wgsl: emitWgslGemmRegisters(spec), bindings: ['mem', 'ctl'], workgroups: gemmWorkgroups(spec, 32), phase: 'chunk' };
+}
+
+/**
+ * Selects the GEMM kernels of later batched GPU programs (tests run both); returns the previous choice.
+ *
+ * @example
+ * const before = setGemmTiling('workgroup');
+ */
+export function setGemmTiling(next: GemmTiling): GemmTiling {
+  const before = tiling;
+  tiling = next;
+  return before;
 }
 
 const DATA = { name: 'data' as const, decl: 'var<storage, read> data: array<f32>;' };

@@ -1,6 +1,7 @@
 /**
  * The GPU training loop: per step, the minibatch indices and Adam's scalars are written to the queue, then
- * three dispatches run — per-sample gradients, their column sums over the batch, the Adam update — with θ,
+ * the gradient dispatches run — for a matched HNN the batched kernels (gpu-batched.ts: tiled GEMMs over the
+ * minibatch, summed on the device), otherwise per-sample gradients and their column sums — and the Adam update, with θ,
  * the moments and the loss history resident on the device. The host reads back only the history every
  * `checkEvery` steps (the non-finite check) and θ at the end.
  */

@@ -12,6 +12,7 @@ import { compileBatchedGradient } from '../../src/train/batched-gradient.js';
 import { matchBatchedHnn, type BatchedHnnSpec } from '../../src/train/batched-match.js';
 import { packSamples } from '../../src/train/data.js';
 import { evaluateBatchedGpuGradient } from '../../src/train/gpu-batched.js';
+import { setGemmTiling, type GemmTiling } from '../../src/train/gpu-batched-kernels.js';
 import { gradientProgram, packParams } from '../../src/train/gradient-program.js';
 import { lossGraph } from '../../src/train/losses.js';
 import { fixtureHnn } from '../unit/train-fixtures.js';
@@ -47,8 +48,14 @@ const cases: [string, () => NeuralModel, number][] = [
 ];
 
 describe('batched GPU gradient (f32) = batched CPU gradient (f64)', () => {
-  for (const [name, make, n] of cases) {
+  // Register-blocked GEMMs (the default) for every case; the workgroup-memory tiles for the two deep ones.
+  const runs: [string, () => NeuralModel, number, GemmTiling][] = [
+    ...cases.map(([name, make, n]): [string, () => NeuralModel, number, GemmTiling] => [name, make, n, 'registers']),
+    ...cases.filter(([name]) => name.includes(', 2')).map(([name, make, n]): [string, () => NeuralModel, number, GemmTiling] => [`${name}, workgroup-memory tiles`, make, n, 'workgroup']),
+  ];
+  for (const [name, make, n, tiling] of runs) {
     it(name, async () => {
+      const before = setGemmTiling(tiling);
       const model = make();
       const graph = lossGraph(model, { loss: 'derivative' });
       const program = gradientProgram(model, graph);
@@ -59,7 +66,7 @@ describe('batched GPU gradient (f32) = batched CPU gradient (f64)', () => {
       expect(typeof spec).toBe('object');
       const cpu = new Float64Array(1 + program.layout.total);
       compileBatchedGradient(spec, { simd: false })(data.rows, theta, rows, n, cpu);
-      const gpu = await evaluateBatchedGpuGradient(await acquireGpu(), spec, data.rows, theta, rows);
+      const gpu = await evaluateBatchedGpuGradient(await acquireGpu(), spec, data.rows, theta, rows).finally(() => setGemmTiling(before));
       expect(worstRelative(program, gpu, cpu)).toBeLessThan(2e-4);
     });
   }
