@@ -116,7 +116,12 @@ const DATA = { name: 'data' as const, decl: 'var<storage, read> data: array<f32>
 const ROWS = { name: 'rows' as const, decl: 'var<storage, read> rows: array<u32>;' };
 const MAP = { name: 'map' as const, decl: 'var<storage, read> map: array<u32>;' };
 
-/** The batched GPU gradient's kernels, in dispatch order within each phase. */
+/**
+ * The batched GPU gradient's kernels, in dispatch order within each phase, and its memory plan.
+ *
+ * @example
+ * const { kernels, memWords, chunk } = batchedGpuProgram(spec, 256);
+ */
 export function batchedGpuProgram(spec: BatchedHnnSpec, batch: number): BatchedGpuProgram {
   const chunk = Math.min(1024, Math.max(16, Math.ceil(batch / 16) * 16));
   const { dof, columns, stride } = spec;
@@ -140,20 +145,7 @@ export function batchedGpuProgram(spec: BatchedHnnSpec, batch: number): BatchedG
     });
     return { net, layers, w: take(inWidth), gw: take(inWidth), G0: spec.networks.length === 1 ? G0 : take(chunk * w0) };
   });
-  for (const { net, layers, w, gw } of nets) {
-    net.layers.forEach((layer: BatchedLayer, k) => {
-      const B = layers[k]!;
-      for (const blk of layer.weights) {
-        for (let r = 0; r < blk.rows; r++) for (let c = 0; c < blk.cols; c++) {
-          const j = blk.offset + r * blk.cols + c, o = r * B.inWidth + blk.inputColumn + c;
-          thetaMap[j] = B.W + o;
-          gradientMap[j] = B.gW + o;
-        }
-      }
-      if (layer.bias !== undefined) for (let r = 0; r < layer.width; r++) (thetaMap[layer.bias + r] = B.b + r), (gradientMap[layer.bias + r] = B.gb + r);
-    });
-    for (let r = 0; r < net.layers.at(-1)!.width; r++) (thetaMap[net.out + r] = w + r), (gradientMap[net.out + r] = gw + r);
-  }
+  parameterMaps(nets, thetaMap, gradientMap);
   const P = spec.parameters;
   const PARAMS = { name: 'params' as const, decl: 'var<storage, read> params: array<f32>;' };
   kernels.push(elementwise('unpack', 'unpack', P, [PARAMS, MAP], ['mem[map[g]] = params[g];']));
@@ -183,6 +175,24 @@ export function batchedGpuProgram(spec: BatchedHnnSpec, batch: number): BatchedG
   const SUMS = { name: 'sums' as const, decl: 'var<storage, read_write> sums: array<f32>;' };
   kernels.push(elementwise('scatter', 'scatter', P + 1, [SUMS, MAP], [`if (g == 0u) { sums[0] = mem[${lossAcc}u]; } else { sums[g] = mem[map[g - 1u]]; }`]));
   return { kernels, memWords: size, chunk, thetaMap, gradientMap };
+}
+
+/** Fills the index maps: θ_j → its padded weight slot in mem, and ∂loss/∂θ_j ← its gradient slot. */
+function parameterMaps(nets: NetSlots[], thetaMap: Uint32Array, gradientMap: Uint32Array): void {
+  for (const { net, layers, w, gw } of nets) {
+    net.layers.forEach((layer: BatchedLayer, k) => {
+      const B = layers[k]!;
+      for (const blk of layer.weights) {
+        for (let r = 0; r < blk.rows; r++) for (let c = 0; c < blk.cols; c++) {
+          const j = blk.offset + r * blk.cols + c, o = r * B.inWidth + blk.inputColumn + c;
+          thetaMap[j] = B.W + o;
+          gradientMap[j] = B.gW + o;
+        }
+      }
+      if (layer.bias !== undefined) for (let r = 0; r < layer.width; r++) (thetaMap[layer.bias + r] = B.b + r), (gradientMap[layer.bias + r] = B.gb + r);
+    });
+    for (let r = 0; r < net.layers.at(-1)!.width; r++) (thetaMap[net.out + r] = w + r), (gradientMap[net.out + r] = gw + r);
+  }
 }
 
 type NetSlots = { net: BatchedHnnSpec['networks'][number]; layers: LayerSlots[]; w: number; gw: number; G0: number };
