@@ -89,8 +89,8 @@ export function emitWgslGemm(spec: WgslGemmSpec): string {
 }
 
 /**
- * The register-blocked variant (no workgroup memory, no barriers): each invocation computes a 4×4 block of C
- * straight from `mem`, K loop iterations per invocation; a workgroup of 8×8 invocations covers 32×32. M and N
+ * The register-blocked variant (no workgroup memory, no barriers): each invocation computes 4 rows × 4 columns
+ * (columns 8 apart, so neighbouring invocations read neighbouring words) of C straight from `mem`, K loop iterations per invocation; a workgroup of 8×8 invocations covers 32×32. M and N
  * must be multiples of 4. On llvmpipe (CPU threads; barriers switch coroutines) it is the faster one.
  *
  * @example
@@ -103,7 +103,7 @@ export function emitWgslGemmRegisters(spec: WgslGemmSpec): string {
   const loop = (a: WgslGemmOperand, b: WgslGemmOperand) => [
     `  for (var k: u32 = 0u; k < ${K}u; k++) {`,
     ...R.map((r) => `    let a${r} = mem[${at(a, `(i0 + ${r}u)`, 'k')}];`),
-    ...R.map((c) => `    let b${c} = mem[${at(b, 'k', `(j0 + ${c}u)`)}];`),
+    ...R.map((c) => `    let b${c} = mem[${at(b, 'k', `jl${c}`)}];`),
     ...R.map((r) => `    ${R.map((c) => `c${r}${c} += a${r} * b${c};`).join(' ')}`),
     '  }',
   ];
@@ -112,14 +112,16 @@ export function emitWgslGemmRegisters(spec: WgslGemmSpec): string {
     '@group(0) @binding(0) var<storage, read_write> mem: array<f32>;',
     '@group(0) @binding(1) var<uniform> ctl: Ctl;',
     '@compute @workgroup_size(8, 8)',
-    'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
-    '  let i0 = gid.y * 4u; let j0 = gid.x * 4u;',
+    // Columns interleaved (j0 + 8c): neighbouring invocations read neighbouring words of B.
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {',
+    '  let i0 = gid.y * 4u; let j0 = wg.x * 32u + lid.x;',
     `  if (i0 >= ${M}u || j0 >= ${N}u) { return; }`,
+    ...R.map((c) => `  let jl${c} = min(j0 + ${8 * c}u, ${N - 1}u);`),
     ...R.map((r) => `  ${R.map((c) => `var c${r}${c}: f32 = 0.0;`).join(' ')}`),
     ...loop(spec.a, spec.b),
     ...(spec.second ? loop(spec.second.a, spec.second.b) : []),
     ...R.flatMap((r) => R.flatMap((c) => [
-      `  { let i = i0 + ${r}u; let j = j0 + ${c}u; let o = i * ${N}u + j;`,
+      `  if (j0 + ${8 * c}u < ${N}u) { let i = i0 + ${r}u; let j = j0 + ${8 * c}u; let o = i * ${N}u + j;`,
       ...spec.epilogue({ acc: `c${r}${c}`, i: 'i', j: 'j', o: 'o' }).map((l) => `    ${l}`),
       '  }',
     ])),
