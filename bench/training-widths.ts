@@ -5,7 +5,9 @@
  * (bench/torch_spring_hnn.py, the same network and step, best of 1 and 2 threads × float32 and float64), all in
  * the same run, interleaved, medians of several rounds. A second table times the gradient alone for the three CPU lowerings
  * (per sample, batched with generated JS GEMMs, batched with the WebAssembly SIMD GEMM).
- * Run: npm run bench:training [-- --runs 5]
+ * With --backend gpu it prints instead fit samples/s on the GPU backend (f32, the adapter `fit` picks: llvmpipe
+ * here) — the batched kernels (tiled WGSL GEMMs) and the per-sample kernel — against the CPU batched lowering.
+ * Run: npm run bench:training [-- --runs 5] [-- --backend gpu]
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -61,9 +63,9 @@ export function torchRate(python: string, hidden: number[], steps: number, threa
 }
 
 /** A function that runs one timed fit and returns its samples/s (after one warm-up fit). @example const once = await fitRunner([200], springSamples(), 100, 'auto'); */
-export async function fitRunner(hidden: number[], data: TrainingData, steps: number, cpuLowering: 'auto' | 'perSample'): Promise<() => Promise<number>> {
+export async function fitRunner(hidden: number[], data: TrainingData, steps: number, cpuLowering: 'auto' | 'perSample', backend: 'cpu' | 'gpu' = 'cpu'): Promise<() => Promise<number>> {
   const model = hnn({ dof: 1, hidden, activation: 'tanh', seed: 0 });
-  const options = { loss: 'derivative' as const, lr: 1e-3, weightDecay: 1e-4, batchSize: BATCH, seed: 0, cpuLowering };
+  const options = { loss: 'derivative' as const, lr: 1e-3, weightDecay: 1e-4, batchSize: BATCH, seed: 0, cpuLowering, backend };
   await fit(model, data, { ...options, steps: 10 }); // warm-up (the torch script also runs untimed steps first)
   return async () => (await fit(model, data, { ...options, steps })).samplesPerSecond;
 }
@@ -140,7 +142,43 @@ export async function trainingWidthsBench({ runs = 5 } = {}): Promise<void> {
   console.log(`\nload average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 
+/** A fit's median samples/s, or why it could not run (e.g. the per-sample GPU kernel's loop-bound refusal). */
+async function medianRate(make: () => Promise<() => Promise<number>>, runs: number): Promise<number | string> {
+  try {
+    const run = await make();
+    const rates: number[] = [];
+    for (let r = 0; r < runs; r++) rates.push(await run());
+    return median(rates);
+  } catch (e) {
+    return e instanceof Error && 'code' in e ? `refused (${String(e.code)})` : String(e);
+  }
+}
+
+/** GPU backend (f32) against the CPU batched lowering (f64), fit samples/s. @example await gpuTrainingBench({ runs: 3 }); */
+export async function gpuTrainingBench({ runs = 3 } = {}): Promise<void> {
+  const { gpuInfo } = await import('../src/index.js');
+  const info = await gpuInfo();
+  console.log(`\n## HNN training at width on the GPU backend; derivative loss, batch ${BATCH}, Adam\n`);
+  console.log(`machine: ${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, node ${process.version}, adapter ${info.adapter} (${info.description ?? ''}), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`\nfit samples/s, median of ${runs}\n`);
+  console.log('| hidden | GPU batched kernels (f32) | GPU per-sample kernel (f32) | CPU batched (f64) | GPU batched / CPU batched |');
+  console.log('|---|---|---|---|---|');
+  const data = springSamples();
+  for (const w of WIDTHS) {
+    const steps = Math.max(10, Math.round(w.steps / 3));
+    const gpu = await medianRate(() => fitRunner(w.hidden, data, steps, 'auto', 'gpu'), runs);
+    const perSample = await medianRate(() => fitRunner(w.hidden, data, Math.max(3, w.perSampleSteps), 'perSample', 'gpu'), Math.min(runs, 2));
+    const cpu = await medianRate(() => fitRunner(w.hidden, data, steps, 'auto', 'cpu'), runs);
+    const cell = (x: number | string) => (typeof x === 'number' ? k(x) : x);
+    const ratio = typeof gpu === 'number' && typeof cpu === 'number' ? `${(gpu / cpu).toFixed(2)}×` : '–';
+    console.log(`| [${w.hidden.join(', ')}] | ${cell(gpu)} | ${cell(perSample)} | ${cell(cpu)} | ${ratio} |`);
+  }
+  console.log(`\nload average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const at = process.argv.indexOf('--runs');
-  await trainingWidthsBench({ runs: at > 0 ? Number(process.argv[at + 1]) : 5 });
+  const at = process.argv.indexOf('--runs'), backend = process.argv.indexOf('--backend');
+  const runs = at > 0 ? Number(process.argv[at + 1]) : undefined;
+  if (backend > 0 && process.argv[backend + 1] === 'gpu') await gpuTrainingBench({ runs: runs ?? 3 });
+  else await trainingWidthsBench({ runs: runs ?? 5 });
 }

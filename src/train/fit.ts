@@ -45,7 +45,7 @@ export function planTraining(model: NeuralModel, data: SampleData, options: FitO
   if (options.validation !== undefined) checkTrainingData(graph, model.dof, options.validation, 'validation');
   const program = gradientProgram(model, graph);
   const theta = packParams(program.layout, model.params);
-  const batched = resolved.backend === 'cpu' && resolved.cpuLowering !== 'perSample' ? matchBatchedHnn(model, program) : undefined;
+  const batched = resolved.cpuLowering !== 'perSample' ? matchBatchedHnn(model, program) : undefined;
   if (resolved.cpuLowering === 'batched' && typeof batched !== 'object') {
     const why = batched ?? `the ${resolved.backend} backend`;
     throw new DarbouxError('OPTION', `fit: cpuLowering 'batched' does not apply to ${why}; use cpuLowering 'auto' or 'perSample'`, { option: 'cpuLowering', reason: why });

@@ -1,6 +1,7 @@
 /**
  * The GPU training loop: per step, the minibatch indices and Adam's scalars are written to the queue, then
- * three dispatches run — per-sample gradients, their column sums over the batch, the Adam update — with θ,
+ * the gradient dispatches run — for a matched HNN the batched kernels (gpu-batched.ts: tiled GEMMs over the
+ * minibatch, summed on the device), otherwise per-sample gradients and their column sums — and the Adam update, with θ,
  * the moments and the loss history resident on the device. The host reads back only the history every
  * `checkEvery` steps (the non-finite check) and θ at the end.
  */
@@ -11,6 +12,7 @@ import {
   acquireGpu, createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, writeBuffer, type ComputeKernel, type Gpu,
 } from '../runtime/index.js';
 import { learningRate } from './adam.js';
+import { createBatchedGpuGradient, type BatchedGpuGradient } from './gpu-batched.js';
 import type { PackedSamples } from './data.js';
 import { minibatchSampler } from './minibatch.js';
 import { nonFiniteError, validationSchedule, type TrainingOutcome, type TrainingPlan } from './plan.js';
@@ -82,6 +84,13 @@ function runStage(gpu: Gpu, stage: SampleStage, sum: ComputeKernel, params: GPUB
   }
 }
 
+/** The batched gradient of a matched HNN over the training set, with its minibatch index buffer. */
+async function batchedStage(gpu: Gpu, plan: TrainingPlan): Promise<BatchedGpuGradient & { rows: GPUBuffer }> {
+  const data = uploadSamples(gpu, plan.train, 'training');
+  const gradient = await createBatchedGpuGradient(gpu, plan.batched!, plan.batch, data);
+  return { ...gradient, buffers: [data, ...gradient.buffers], rows: createStorageBuffer(gpu, plan.batch * 4, { label: 'darboux-train-rows' }) };
+}
+
 /**
  * Runs a training plan on the GPU (f32). Same minibatches as the CPU backend for the same seed. Throws
  * DarbouxError('NONFINITE') naming the first step whose loss or gradient norm is not finite.
@@ -99,12 +108,15 @@ export async function trainGpu(plan: TrainingPlan, run: RunControl = new RunCont
     const sum = await createComputeKernel(gpu, { wgsl: COLUMN_SUM_WGSL, label: 'darboux-train-column-sum' });
     const adam = await createComputeKernel(gpu, { wgsl: ADAM_WGSL, label: 'darboux-train-adam' });
     const maxChunk = options.maxSamplesPerDispatch;
-    const grads = await sampleStage(gpu, program, train, plan.batch, true, maxChunk);
-    buffers.push(grads.data, grads.rows, grads.out, grads.sampleControl, grads.sumControl);
+    // Matched HNNs: the batched kernels (tiled GEMMs over the minibatch); otherwise one invocation per sample.
+    const batched = plan.batched ? await batchedStage(gpu, plan) : undefined;
+    const grads = batched ? undefined : await sampleStage(gpu, program, train, plan.batch, true, maxChunk);
+    if (batched) buffers.push(batched.rows, ...batched.buffers);
+    if (grads) buffers.push(grads.data, grads.rows, grads.out, grads.sampleControl, grads.sumControl);
     const val = validation ? await sampleStage(gpu, program, validation, validation.count, false, maxChunk, Uint32Array.from({ length: validation.count }, (_, i) => i)) : undefined;
     if (val) buffers.push(val.data, val.rows, val.out, val.sampleControl, val.sumControl);
     const params = keep(createStorageBuffer(gpu, Float32Array.from(plan.theta), { readable: true, label: 'darboux-train-params' }));
-    const sums = keep(createStorageBuffer(gpu, grads.width * 4, { label: 'darboux-train-sums' }));
+    const sums = keep(createStorageBuffer(gpu, (1 + P) * 4, { label: 'darboux-train-sums' }));
     const moments = keep(createStorageBuffer(gpu, 2 * Math.max(1, P) * 4, { label: 'darboux-train-moments' }));
     const historyBuffer = keep(createStorageBuffer(gpu, 2 * options.steps * 4, { readable: true, label: 'darboux-train-history' }));
     const validationSteps = validationSchedule(plan);
@@ -138,8 +150,13 @@ export async function trainGpu(plan: TrainingPlan, run: RunControl = new RunCont
     for (let t = 0; t < options.steps; t++) {
       if (validationSteps[nextValidation] === t) validate(nextValidation++);
       const rows = sampler.next();
-      writeBuffer(gpu, grads.rows, rows);
-      runStage(gpu, grads, sum, params, sums, rows.length, 0, t === 0);
+      if (batched) {
+        writeBuffer(gpu, batched.rows, rows);
+        batched.run(params, batched.rows, rows.length, sums);
+      } else {
+        writeBuffer(gpu, grads!.rows, rows);
+        runStage(gpu, grads!, sum, params, sums, rows.length, 0, t === 0);
+      }
       const lr = learningRate(s, t);
       u32[word('count')] = rows.length;
       u32[word('historyAt')] = t;

@@ -19,7 +19,7 @@ export interface TrainingPlan {
   /** Samples per minibatch (≤ train.count). */
   batch: number;
   adam: AdamSettings;
-  /** The batched CPU lowering's spec, where it applies and is not turned off (`cpuLowering`). */
+  /** The batched lowering's spec (CPU and GPU), where it applies and is not turned off (`cpuLowering`). */
   batched?: BatchedHnnSpec;
 }
 

@@ -105,7 +105,8 @@ export interface FitOptions extends TrajectoryFitOptions {
    * CPU backend: 'auto' (default) runs the batched lowering (the minibatch as a matrix dimension, dense layers as
    * matrix–matrix products) where it applies — the derivative loss of an hnn whose H is a sum of MLPs — and the
    * per-sample lowering otherwise; 'perSample' forces the per-sample lowering; 'batched' demands the batched one
-   * (OPTION error, with the reason, where it does not apply).
+   * (OPTION error, with the reason, where it does not apply). The GPU backend follows the same choice: its batched
+   * kernels (tiled WGSL GEMMs, no per-invocation loop bound at width) or its per-sample kernel.
    */
   cpuLowering?: 'auto' | 'batched' | 'perSample';
   /** Cancels training: `fit` rejects with DarbouxError('ABORTED'), name 'AbortError'. */

@@ -92,10 +92,11 @@ describe('fit on the GPU', () => {
 
 describe('software-adapter loop bound', () => {
   it('refuses (on llvmpipe) a network whose per-sample kernel would exceed 65 535 loop iterations, instead of a wrong gradient', async () => {
+    // cpuLowering 'perSample': by default a matched HNN trains with the batched kernels (test/gpu/batched-training.test.ts).
     const { hnn, gpuInfo } = await import('../../src/index.js');
     const model = hnn({ dof: 1, hidden: [200, 200], activation: 'tanh', seed: 0 });
     const data = { q: [0.1, 0.2], p: [0.3, -0.1], dqdt: [0.6, -0.2], dpdt: [-0.2, -0.4] };
-    const run = fit(model, data, { loss: 'derivative', steps: 1, lr: 1e-3, backend: 'gpu' });
+    const run = fit(model, data, { loss: 'derivative', steps: 1, lr: 1e-3, backend: 'gpu', cpuLowering: 'perSample' });
     if ((await gpuInfo()).adapter === 'llvmpipe') await expect(run).rejects.toMatchObject({ code: 'DEVICE', message: expect.stringMatching(/65 535/) });
     else await expect(run).resolves.toBeDefined();
   });
