@@ -18,6 +18,7 @@ import { STATUS_WORDS } from './kernel-words.js';
 import { Lowering } from './lowering.js';
 import { emitStep, lowerStepper, type FixedPointSettings } from './step-body.js';
 import { wgslTarget } from './target-wgsl.js';
+import { wgslTrajectoryParamReads } from './trajectory-params-wgsl.js';
 import { elementOf } from './values.js';
 import { bindParams, WGSL_KERNEL_INDENT, wgslKernelSkeleton, wgslStateValue } from './wgsl-kernel.js';
 import type { KernelLoopIterations } from './emit-wgsl.js';
@@ -37,11 +38,19 @@ export const CROSSING_LOOP_ITERATIONS = 40;
 /**
  * The section kernel for an explicit program, the section function `g` and its rate dg/dt along the flow (both
  * null: saved steps only), with its loop iterations (as `wgslStepperKernel`); `saves` false leaves out the save branch.
+ * `perTrajectory`: indices of scalar parameters read per trajectory (`wgslTrajectoryParamReads`; a sweep).
  *
  * @example
  * const { wgsl } = wgslSectionKernel(leapfrogStep(h), WGSL_FIXED_POINT, g, rate);
  */
-export function wgslSectionKernel(program: StepProgram, settings: FixedPointSettings, g: Expr | null, rate: Expr | null, saves = true): { wgsl: string; loopIterations: KernelLoopIterations } {
+export function wgslSectionKernel(
+  program: StepProgram,
+  settings: FixedPointSettings,
+  g: Expr | null,
+  rate: Expr | null,
+  saves = true,
+  perTrajectory: readonly number[] = [],
+): { wgsl: string; loopIterations: KernelLoopIterations } {
   const h = program.system;
   const n = h.dof;
   const lowering = new Lowering(wgslTarget, { prefix: 'v' });
@@ -50,7 +59,7 @@ export function wgslSectionKernel(program: StepProgram, settings: FixedPointSett
   lowering.bind(h.p, pv);
   lowering.bind(h.dt, { kind: 'scalar', code: 'dt' });
   lowering.bind(h.time, { kind: 'scalar', code: 'time' });
-  const paramPrologue = bindParams(lowering, h.params);
+  const paramPrologue = bindParams(lowering, h.params, wgslTrajectoryParamReads(h.params, perTrajectory));
   const { next, extra, iterations, invariantLines, carries, usesTime, loopIterations } = lowerStepper(lowering, program, { q: qv, p: pv }, settings, WGSL_KERNEL_INDENT);
   const section = g !== null && rate !== null ? crossingLines(lowering, program, settings, g, rate, qv, pv) : null;
   const wgsl = wgslKernelSkeleton({

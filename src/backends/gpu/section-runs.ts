@@ -15,6 +15,9 @@ import { createComputeKernel, createStorageBuffer, createUniformBuffer, readBuff
 import type { RunControl } from '../run-control.js';
 import { onFailureMode, runFailureError } from '../run-failures.js';
 import { sectionRate, type RunExtras } from '../sections.js';
+import { keptParameters, type TrajectoryParams } from '../run-params.js';
+import { packTrajectoryParams } from '../../codegen/trajectory-params-wgsl.js';
+import { specializeParameters } from '../../integrators/specialize.js';
 import type { RunOptions, RunResult } from '../stepper.js';
 import { DispatchPacer, type DispatchSizing } from './dispatch-pacer.js';
 import { controlWriter, decodeFailures, decodeStatus, loopBoundedSteps } from './kernel-host.js';
@@ -24,6 +27,9 @@ export interface GpuSectionContext {
   gpu: Gpu;
   /** The program its kernels compile (parameters possibly specialised). */
   program: StepProgram;
+  /** The stepper's program before specialisation, and whether small parameters are inlined (sweep kernels: all but the swept ones). */
+  source: StepProgram;
+  specialize: boolean;
   dt: number;
   settings: FixedPointSettings;
   paramBuffer: GPUBuffer;
@@ -32,8 +38,11 @@ export interface GpuSectionContext {
   dispatchBudget: number;
   stepsPerDispatch?: number;
   sizing: DispatchSizing;
-  /** Section kernels by section function (null: saved steps only) and whether they save steps, with their loop iterations. */
-  kernels: Map<Expr | null, Map<boolean, Promise<{ kernel: ComputeKernel; loopIterations: KernelLoopIterations }>>>;
+  /**
+   * Section kernels by section function (null: saved steps only), then by whether they save steps and which
+   * parameters they read per trajectory (`saves|key`), with their loop iterations.
+   */
+  kernels: Map<Expr | null, Map<string, Promise<{ kernel: ComputeKernel; loopIterations: KernelLoopIterations }>>>;
 }
 
 /**
@@ -42,7 +51,13 @@ export interface GpuSectionContext {
  * @example
  * const result = await gpuSectionRun(context, options, { batch, steps, t0, record }, extras, control);
  */
-export async function gpuSectionRun(c: GpuSectionContext, options: RunOptions, run: { batch: number; steps: number; t0: number; record: number }, extras: RunExtras, control: RunControl): Promise<RunResult> {
+export async function gpuSectionRun(
+  c: GpuSectionContext,
+  options: RunOptions,
+  run: { batch: number; steps: number; t0: number; record: number; params: TrajectoryParams | null },
+  extras: RunExtras,
+  control: RunControl,
+): Promise<RunResult> {
   const { program, dt } = c;
   const { batch, steps, t0 } = run;
   const n = program.system.dof;
@@ -54,14 +69,7 @@ export async function gpuSectionRun(c: GpuSectionContext, options: RunOptions, r
   if (Math.max(outFloats, statusWords) * 4 > c.bindingLimit) {
     throw new DarbouxError('INPUT', `section slots and saved states of ${batch} trajectories need ${Math.max(outFloats, statusWords) * 4} bytes, over the device limit ${c.bindingLimit}; lower section.max, save fewer steps or split the batch`, { batch, max, saves: saveSteps.length });
   }
-  const g = section?.g ?? null, saves = saveSteps.length > 0;
-  let byG = c.kernels.get(g);
-  if (byG === undefined) c.kernels.set(g, (byG = new Map()));
-  if (!byG.has(saves)) {
-    const { wgsl, loopIterations } = wgslSectionKernel(program, c.settings, g, g === null ? null : sectionRate(program.system, g), saves);
-    byG.set(saves, createComputeKernel(c.gpu, { wgsl, entryPoint: 'main', label: `darboux-${program.method}-section` }).then((kernel) => ({ kernel, loopIterations })));
-  }
-  const { kernel, loopIterations } = await byG.get(saves)!;
+  const { kernel, loopIterations } = await sectionKernel(c, section?.g ?? null, saveSteps.length > 0, run.params);
   // Located crossings run extra loop iterations: leave llvmpipe's per-invocation bound room for them.
   const bound = Math.max(1, Math.floor(loopBoundedSteps(c.gpu, { ...loopIterations, prologue: loopIterations.prologue + 2 * CROSSING_LOOP_ITERATIONS }, c.settings.maxIterations, program.method) / 2));
   const perDispatch = Math.min(steps, c.stepsPerDispatch ?? Math.max(1, Math.min(Math.floor(c.dispatchBudget / (batch * Math.max(1, n * 8))), bound)));
@@ -72,9 +80,10 @@ export async function gpuSectionRun(c: GpuSectionContext, options: RunOptions, r
   const uBase = batch * STATUS_WORDS;
   for (let b = 0; b < batch; b++) status[uBase + b * SECTION_HEADER_WORDS + 3] = saveSteps[0] === 0 ? 1 : 0;
   status.set(saveSteps, uBase + batch * SECTION_HEADER_WORDS);
+  const sweepParams = run.params === null ? null : createStorageBuffer(c.gpu, packTrajectoryParams(program.system.paramValues, run.params.values, 0, batch));
   const buffers = [
     createStorageBuffer(c.gpu, state, { readable: true }),
-    c.paramBuffer,
+    sweepParams ?? c.paramBuffer,
     createStorageBuffer(c.gpu, new Float32Array(outFloats).fill(NaN), { readable: true }),
     createStorageBuffer(c.gpu, status, { readable: true }),
   ];
@@ -107,7 +116,28 @@ export async function gpuSectionRun(c: GpuSectionContext, options: RunOptions, r
     return result;
   } finally {
     for (const buffer of [buffers[0]!, buffers[2]!, buffers[3]!, controlBuffer]) buffer.destroy();
+    sweepParams?.destroy();
   }
+}
+
+/**
+ * The section kernel for g (null: saved steps only), with or without the save branch, reading the parameters of
+ * `tp` per trajectory (a sweep: compiled from the unspecialised program with those kept as inputs); compiled once.
+ */
+function sectionKernel(c: GpuSectionContext, g: Expr | null, saves: boolean, tp: TrajectoryParams | null): Promise<{ kernel: ComputeKernel; loopIterations: KernelLoopIterations }> {
+  let byG = c.kernels.get(g);
+  if (byG === undefined) c.kernels.set(g, (byG = new Map()));
+  const key = `${saves}|${tp?.key ?? ''}`;
+  let found = byG.get(key);
+  if (found === undefined) {
+    const program = tp === null ? c.program : c.specialize ? specializeParameters(c.source, 16, keptParameters(c.source.system, tp)) : c.source;
+    const { wgsl, loopIterations } = wgslSectionKernel(program, c.settings, g, g === null ? null : sectionRate(program.system, g), saves, tp?.indices ?? []);
+    const variant = tp === null ? '' : `-params(${tp.names.join(',')})`;
+    found = createComputeKernel(c.gpu, { wgsl, entryPoint: 'main', label: `darboux-${program.method}-section${variant}` }).then((kernel) => ({ kernel, loopIterations }));
+    byG.set(key, found);
+    found.catch(() => byG.get(key) === found && byG.delete(key));
+  }
+  return found;
 }
 
 /** OPTION for what this path does not do: sections of implicit methods, `record`, `onFailure: 'report'`. */
