@@ -80,10 +80,37 @@ describe('Poincaré sections on the GPU', () => {
     expect(Array.from(saved.saved!.q.subarray(0, 4))).toEqual(Array.from(rec.record!.q.subarray(0, 4)));
     expect(Array.from(saved.saved!.p.subarray(4, 8))).toEqual(Array.from(rec.record!.p.subarray(36, 40)));
     expect(Array.from(saved.q)).toEqual(Array.from(rec.q));
-    const implicit = await compile(oscillator, { method: 'midpoint', dt: 0.01, backend: 'gpu' });
-    await expect(implicit.run({ q0: [1], p0: [0], steps: 10, section: { expr: 'x' } })).rejects.toMatchObject({ code: 'OPTION' });
     await expect(hh.run({ q0, p0, batch: 2, steps: 10, record: 2, saveAt: [0.5] })).rejects.toMatchObject({ code: 'OPTION' });
-    for (const s of [st, hh, implicit]) s.dispose();
+    for (const s of [st, hh]) s.dispose();
+  });
+
+  it('implicit methods: midpoint keeps the oscillator crossing on its energy; midpoint and gauss4 crossings equal the CPU ones to f32 accuracy', async () => {
+    const implicit = await compile(oscillator, { method: 'midpoint', dt: 0.05, backend: 'gpu' });
+    const r = (await implicit.run({ q0: [1], p0: [0], steps: 400, section: { expr: 'x - 0.3', max: 8 } })).section!;
+    expect(r.count[0]).toBe(6);
+    for (let k = 0; k < 6; k++) {
+      expect(Math.abs(r.q[k]! - 0.3)).toBeLessThan(1e-6);
+      expect(Math.abs(Math.abs(r.p[k]!) - Math.sqrt(0.91))).toBeLessThan(2e-5);
+    }
+    implicit.dispose();
+    const h = henonHeiles().hamiltonian;
+    const options = { q0: [0.1, 0, -0.2, 0], p0: [0.2, 0.4, 0.1, 0.35], batch: 2, steps: 300, section: { expr: 'y', direction: 1 as const, max: 8 } };
+    for (const method of ['midpoint', 'gauss4']) {
+      const [gpu, cpu] = [await compile(h, { method, dt: 0.05, backend: 'gpu' }), await compile(h, { method, dt: 0.05, backend: 'cpu' })];
+      const [g, c] = [(await gpu.run(options)).section!, (await cpu.run(options)).section!];
+      expect(Array.from(g.count)).toEqual(Array.from(c.count));
+      expect(c.count[0]).toBeGreaterThan(1);
+      for (let b = 0; b < 2; b++) {
+        for (let k = 0; k < c.count[b]!; k++) {
+          const slot = 8 * b + k;
+          expect(Math.abs(g.t[slot]! - c.t[slot]!)).toBeLessThan(1e-4);
+          expect(Math.abs(g.q[2 * slot]! - c.q[2 * slot]!)).toBeLessThan(1e-4);
+          expect(Math.abs(g.p[2 * slot + 1]! - c.p[2 * slot + 1]!)).toBeLessThan(1e-4);
+          expect(Math.abs(g.q[2 * slot + 1]!)).toBeLessThan(1e-6);
+        }
+      }
+      gpu.dispose();
+    }
   });
   it('the classic surface of section for 1 000 Hénon–Heiles orbits at E = 1/8 and 1/6: every crossing on y = 0 with p_y > 0 at its energy', async () => {
     const h = henonHeiles().hamiltonian;

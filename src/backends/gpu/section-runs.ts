@@ -70,8 +70,10 @@ export async function gpuSectionRun(
     throw new DarbouxError('INPUT', `section slots and saved states of ${batch} trajectories need ${Math.max(outFloats, statusWords) * 4} bytes, over the device limit ${c.bindingLimit}; lower section.max, save fewer steps or split the batch`, { batch, max, saves: saveSteps.length });
   }
   const { kernel, loopIterations } = await sectionKernel(c, section?.g ?? null, saveSteps.length > 0, run.params);
-  // Located crossings run extra loop iterations: leave llvmpipe's per-invocation bound room for them.
-  const bound = Math.max(1, Math.floor(loopBoundedSteps(c.gpu, { ...loopIterations, prologue: loopIterations.prologue + 2 * CROSSING_LOOP_ITERATIONS }, c.settings.maxIterations, program.method) / 2));
+  // Located crossings run extra loop iterations (implicit methods: up to four fractional solves each): leave
+  // llvmpipe's per-invocation bound room for them.
+  const crossing = CROSSING_LOOP_ITERATIONS + (program.implicit ? FRACTIONAL_STEPS * c.settings.maxIterations * Math.max(1, loopIterations.perSolveIteration) : 0);
+  const bound = Math.max(1, Math.floor(loopBoundedSteps(c.gpu, { ...loopIterations, prologue: loopIterations.prologue + 2 * crossing }, c.settings.maxIterations, program.method) / 2));
   const perDispatch = Math.min(steps, c.stepsPerDispatch ?? Math.max(1, Math.min(Math.floor(c.dispatchBudget / (batch * Math.max(1, n * 8))), bound)));
   const state = new Float32Array(2 * batch * n);
   state.set(Float32Array.from(options.q0), 0);
@@ -140,11 +142,11 @@ function sectionKernel(c: GpuSectionContext, g: Expr | null, saves: boolean, tp:
   return found;
 }
 
-/** OPTION for what this path does not do: sections of implicit methods, `record`, `onFailure: 'report'`. */
+/** Fractional steps Φ_τ one located crossing runs in the kernel (section-wgsl.ts: k = 2 … 5). */
+const FRACTIONAL_STEPS = 4;
+
+/** OPTION for what this path does not do: `record`, `onFailure: 'report'`. */
 function refuseUnsupported(program: StepProgram, record: number, options: RunOptions, extras: RunExtras): void {
-  if (extras.section !== null && program.implicit !== undefined) {
-    throw new DarbouxError('OPTION', `section on the GPU needs an explicit method (the kernel steps by a fraction of dt to locate a crossing); ${program.method} is implicit: use the CPU backend or an explicit method`, { name: 'section', method: program.method });
-  }
   if (record > 0) throw new DarbouxError('OPTION', 'record cannot be combined with section or saveAt on the GPU: save the steps you need with saveAtSteps', { name: 'record' });
   if (onFailureMode(options.onFailure) === 'report') {
     throw new DarbouxError('OPTION', "onFailure: 'report' is not available with section or saveAt on the GPU: use the CPU backend, or the default 'throw'", { name: 'onFailure' });
