@@ -1,8 +1,8 @@
 /**
  * GPU runs with Poincaré sections, events and saved steps: the section kernel (codegen/section-wgsl.ts) locates
  * and stores crossings and writes saved states itself; the host sizes and paces its dispatches, then decodes the
- * buffers into `result.section` (t = t0 + step·dt + τ in f64) and `result.saved`. Explicit methods only for
- * sections, no `record` (use saveAt), and `onFailure: 'report'` is refused (OPTION) on this path.
+ * buffers into `result.section` (t = t0 + step·dt + τ in f64) and `result.saved`. No `record` (use saveAt);
+ * with `onFailure: 'report'` each failed trajectory runs again alone up to its failure (its last finite state).
  */
 import { DarbouxError } from '../../errors.js';
 import { STATUS_WORDS, WORKGROUP_SIZE } from '../../codegen/kernel-words.js';
@@ -12,10 +12,10 @@ import type { KernelLoopIterations } from '../../codegen/emit-wgsl.js';
 import type { Expr } from '../../ir/expr.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import { createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type ComputeKernel, type Gpu } from '../../runtime/index.js';
-import type { RunControl } from '../run-control.js';
-import { onFailureMode, runFailureError } from '../run-failures.js';
-import { sectionRate, type RunExtras } from '../sections.js';
-import { keptParameters, type TrajectoryParams } from '../run-params.js';
+import { onFailureMode, runFailureError, trajectoryStatuses } from '../run-failures.js';
+import { RunControl } from '../run-control.js';
+import { sectionArrays, sectionRate, type RunExtras } from '../sections.js';
+import { keptParameters, sliceTrajectoryParams, type TrajectoryParams } from '../run-params.js';
 import { packTrajectoryParams } from '../../codegen/trajectory-params-wgsl.js';
 import { specializeParameters } from '../../integrators/specialize.js';
 import type { RunOptions, RunResult } from '../stepper.js';
@@ -110,11 +110,14 @@ export async function gpuSectionRun(
     const [stateOut, outOut, statusOut] = await Promise.all([readBuffer(c.gpu, buffers[0]!), readBuffer(c.gpu, buffers[2]!), readBuffer(c.gpu, buffers[3]!)]);
     refuseTruncated(c.gpu, statusOut, batch, perDispatch);
     const failures = decodeFailures(statusOut, batch).map((f) => ({ ...f, kind: f.kind === 'noConvergence' ? ('noConvergence' as const) : ('nonfinite' as const) }));
-    if (failures.length > 0) throw runFailureError(program.method, dt, failures, { batch, label: 'gpu f32' });
-    control.report(1, 1);
+    const report = onFailureMode(options.onFailure) === 'report';
+    if (failures.length > 0 && !report) throw runFailureError(program.method, dt, failures, { batch, label: 'gpu f32' });
     const s = new Float32Array(stateOut);
     const result: RunResult = { q: Float64Array.from(s.subarray(0, batch * n)), p: Float64Array.from(s.subarray(batch * n)) };
     decodeOutputs(result, extras, new Float32Array(outOut), new Uint32Array(statusOut), { batch, n, t0, dt });
+    for (const f of failures) await replaceFailed(c, options, run, extras, result, f, perDispatch);
+    if (report) result.status = trajectoryStatuses(batch, failures);
+    control.report(1, 1);
     return result;
   } finally {
     for (const buffer of [buffers[0]!, buffers[2]!, buffers[3]!, controlBuffer]) buffer.destroy();
@@ -148,8 +151,55 @@ const FRACTIONAL_STEPS = 4;
 /** OPTION for what this path does not do: `record`, `onFailure: 'report'`. */
 function refuseUnsupported(program: StepProgram, record: number, options: RunOptions, extras: RunExtras): void {
   if (record > 0) throw new DarbouxError('OPTION', 'record cannot be combined with section or saveAt on the GPU: save the steps you need with saveAtSteps', { name: 'record' });
-  if (onFailureMode(options.onFailure) === 'report') {
-    throw new DarbouxError('OPTION', "onFailure: 'report' is not available with section or saveAt on the GPU: use the CPU backend, or the default 'throw'", { name: 'onFailure' });
+}
+
+/**
+ * `onFailure: 'report'`: puts failed trajectory f at its last finite state (after f.step steps), with the crossings
+ * it had by then and its saved states up to then (later saves NaN). The trajectory runs again alone for f.step steps
+ * with the same kernel, parameters and steps per dispatch, so its state and crossings are the batch run's.
+ */
+async function replaceFailed(
+  c: GpuSectionContext,
+  options: RunOptions,
+  run: { batch: number; steps: number; t0: number; record: number; params: TrajectoryParams | null },
+  extras: RunExtras,
+  result: RunResult,
+  f: { trajectory: number; step: number },
+  perDispatch: number,
+): Promise<void> {
+  const n = c.program.system.dof, b = f.trajectory;
+  const one = {
+    section: extras.section,
+    saveSteps: extras.saveSteps.length > 0 && f.step > 0 ? Int32Array.of(f.step) : new Int32Array(0),
+    sectionOut: extras.section === null ? null : sectionArrays(1, extras.section.max, n),
+    saved: null,
+  };
+  let q: ArrayLike<number> = Float64Array.from(options.q0).slice(b * n, (b + 1) * n);
+  let p: ArrayLike<number> = Float64Array.from(options.p0).slice(b * n, (b + 1) * n);
+  if (f.step > 0) {
+    const again = { q0: q, p0: p, steps: f.step, signal: options.signal } as RunOptions;
+    const params = run.params === null ? null : sliceTrajectoryParams(run.params, b, 1);
+    const alone = await gpuSectionRun({ ...c, stepsPerDispatch: perDispatch }, again, { batch: 1, steps: f.step, t0: run.t0, record: 0, params }, one, new RunControl({ signal: options.signal }, 'run', f.step));
+    ({ q, p } = alone);
+  }
+  result.q.set(q, b * n);
+  result.p.set(p, b * n);
+  const sec = extras.sectionOut, mine = one.sectionOut;
+  if (sec !== null && mine !== null) {
+    const max = sec.max;
+    sec.count[b] = mine.count[0]!;
+    sec.overflowed[b] = mine.overflowed[0]!;
+    sec.stopped[b] = 0;
+    for (const [to, from, width] of [[sec.t, mine.t, 1], [sec.q, mine.q, n], [sec.p, mine.p, n]] as const) to.set(from, b * max * width);
+  }
+  const saved = extras.saved;
+  if (saved !== null) {
+    const m = run.batch * n;
+    extras.saveSteps.forEach((k, j) => {
+      if (k <= f.step) return;
+      saved.q.fill(NaN, j * m + b * n, j * m + (b + 1) * n);
+      saved.p.fill(NaN, j * m + b * n, j * m + (b + 1) * n);
+    });
   }
 }
 
