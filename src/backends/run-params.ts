@@ -92,18 +92,3 @@ export function sliceTrajectoryParams(tp: TrajectoryParams, first: number, count
 export function keptParameters(system: System, tp: TrajectoryParams | null): ReadonlySet<Expr> {
   return new Set(tp === null ? [] : tp.indices.map((k) => system.params[k]!));
 }
-
-/**
- * Per-trajectory parameters together with `section`, `saveAt` or `saveAtSteps` are not supported yet: refused with
- * OPTION (rather than silently running every trajectory with the compiled values).
- *
- * @example
- * if (tp !== null && extras !== null) refuseSweepWithSections();
- */
-export function refuseSweepWithSections(): never {
-  throw new DarbouxError(
-    'OPTION',
-    'run: per-trajectory `params` cannot be combined with `section`, `saveAt` or `saveAtSteps` yet; record the sweep with `record`, or run one parameter value per run',
-    { option: 'params' },
-  );
-}

@@ -223,8 +223,11 @@ export function sectionRate(system: System, g: Expr): Expr {
   return add(gt!, sub(dot(gq!, Hp!), dot(gp!, Hq!)));
 }
 
-/** g and its time derivative along the flow, dg/dt = ∇_q g·∂H/∂p − ∇_p g·∂H/∂q + ∂g/∂t, at a point. */
-export type SectionProbe = (q: Float64Array, p: Float64Array, t: number) => { g: number; rate: number };
+/**
+ * g and its time derivative along the flow, dg/dt = ∇_q g·∂H/∂p − ∇_p g·∂H/∂q + ∂g/∂t, at a point (with the
+ * system's parameter values, or `params` aligned with `system.params`: a trajectory's values in a sweep).
+ */
+export type SectionProbe = (q: Float64Array, p: Float64Array, t: number, params?: readonly Float64Array[]) => { g: number; rate: number };
 
 /**
  * The f64 probe of a section function for a Hamiltonian system (SPEC for a system without H).
@@ -248,10 +251,12 @@ function compileProbe(system: System, g: Expr): SectionProbe {
   const outs = [new Float64Array(1), new Float64Array(1)];
   const tIn = new Float64Array(1);
   const inputs: Float64Array[] = [new Float64Array(0), new Float64Array(0), tIn, ...system.paramValues];
-  return (q, p, t) => {
+  const count = system.params.length;
+  return (q, p, t, params) => {
     tIn[0] = t;
     inputs[0] = q;
     inputs[1] = p;
+    for (let k = 0; k < count; k++) inputs[3 + k] = params?.[k] ?? system.paramValues[k]!;
     f(inputs, outs);
     return { g: outs[0]![0]!, rate: outs[1]![0]! };
   };

@@ -4,7 +4,8 @@
  * state; where g changes sign in the requested direction it locates the crossing in the kernel: cubic Hermite
  * interpolation of g over the step (g and dg/dt along the flow at both ends), then Newton corrections of the
  * fractional step τ with the step's own map Φ_τ (the step program lowered once more with step size τ), and stores
- * it; at the requested step counts it writes the state. Explicit methods only (the fractional step has no solve).
+ * it; at the requested step counts it writes the state. Implicit methods re-run their fixed-point solve inside
+ * each fractional step (a solve that fails there reports NO_CONVERGENCE at the crossing step).
  *
  * Buffers: binding 2 `dOut` (f32): crossing slots (b·max + k)·(1 + 2·dof) = [τ, q…, p…], then the saved q block
  * (save × batch × dof) and p block. Binding 3 `dStatus` (u32): the STATUS_WORDS per trajectory, then 4 words per
@@ -18,6 +19,7 @@ import { STATUS_WORDS } from './kernel-words.js';
 import { Lowering } from './lowering.js';
 import { emitStep, lowerStepper, type FixedPointSettings } from './step-body.js';
 import { wgslTarget } from './target-wgsl.js';
+import { wgslTrajectoryParamReads } from './trajectory-params-wgsl.js';
 import { elementOf } from './values.js';
 import { bindParams, WGSL_KERNEL_INDENT, wgslKernelSkeleton, wgslStateValue } from './wgsl-kernel.js';
 import type { KernelLoopIterations } from './emit-wgsl.js';
@@ -35,13 +37,21 @@ export const WGSL_SECTION_MAX_DOF = 32;
 export const CROSSING_LOOP_ITERATIONS = 40;
 
 /**
- * The section kernel for an explicit program, the section function `g` and its rate dg/dt along the flow (both
+ * The section kernel for a program, the section function `g` and its rate dg/dt along the flow (both
  * null: saved steps only), with its loop iterations (as `wgslStepperKernel`); `saves` false leaves out the save branch.
+ * `perTrajectory`: indices of scalar parameters read per trajectory (`wgslTrajectoryParamReads`; a sweep).
  *
  * @example
  * const { wgsl } = wgslSectionKernel(leapfrogStep(h), WGSL_FIXED_POINT, g, rate);
  */
-export function wgslSectionKernel(program: StepProgram, settings: FixedPointSettings, g: Expr | null, rate: Expr | null, saves = true): { wgsl: string; loopIterations: KernelLoopIterations } {
+export function wgslSectionKernel(
+  program: StepProgram,
+  settings: FixedPointSettings,
+  g: Expr | null,
+  rate: Expr | null,
+  saves = true,
+  perTrajectory: readonly number[] = [],
+): { wgsl: string; loopIterations: KernelLoopIterations } {
   const h = program.system;
   const n = h.dof;
   const lowering = new Lowering(wgslTarget, { prefix: 'v' });
@@ -50,7 +60,7 @@ export function wgslSectionKernel(program: StepProgram, settings: FixedPointSett
   lowering.bind(h.p, pv);
   lowering.bind(h.dt, { kind: 'scalar', code: 'dt' });
   lowering.bind(h.time, { kind: 'scalar', code: 'time' });
-  const paramPrologue = bindParams(lowering, h.params);
+  const paramPrologue = bindParams(lowering, h.params, wgslTrajectoryParamReads(h.params, perTrajectory));
   const { next, extra, iterations, invariantLines, carries, usesTime, loopIterations } = lowerStepper(lowering, program, { q: qv, p: pv }, settings, WGSL_KERNEL_INDENT);
   const section = g !== null && rate !== null ? crossingLines(lowering, program, settings, g, rate, qv, pv) : null;
   const wgsl = wgslKernelSkeleton({

@@ -61,6 +61,39 @@ describe('GPU runs with per-trajectory parameters', () => {
     implicit.dispose();
   });
 
+  it('sections and saveAt of a 2-value sweep equal each value run alone, and the f64 CPU sweep to f32 accuracy', async () => {
+    const h = henonHeiles().hamiltonian;
+    const q0 = [0.1, 0, -0.2, 0], p0 = [0.2, 0.4, 0.1, 0.35], lam = [0.6, 1.1];
+    const st = await compile(h, { method: 'leapfrog', dt: 0.05, backend: 'gpu' });
+    const cpu = await compile(h, { method: 'leapfrog', dt: 0.05, backend: 'cpu' });
+    // The section reads λ too: the kernel's crossing location must use each trajectory's own value.
+    const options = { steps: 600, section: { expr: 'y + 0.02*lam', direction: 1 as const, max: 12 }, saveAtSteps: [300, 600] };
+    const swept = await st.run({ q0, p0, batch: 2, params: { lam }, ...options });
+    const reference = await cpu.run({ q0, p0, batch: 2, params: { lam }, ...options });
+    const [g, c] = [swept.section!, reference.section!];
+    for (let b = 0; b < 2; b++) {
+      const alone = await st.run({ q0: q0.slice(2 * b, 2 * b + 2), p0: p0.slice(2 * b, 2 * b + 2), params: { lam: [lam[b]!] }, ...options });
+      expect(g.count[b]).toBe(alone.section!.count[0]);
+      expect(g.count[b]).toBeGreaterThan(3);
+      for (let k = 0; k < g.count[b]!; k++) {
+        const slot = 12 * b + k;
+        expect(Math.abs(g.t[slot]! - alone.section!.t[k]!)).toBeLessThan(1e-5);
+        expect(Math.abs(g.q[2 * slot]! - alone.section!.q[2 * k]!)).toBeLessThan(1e-5);
+      }
+      expect(Math.abs(g.count[b]! - c.count[b]!)).toBeLessThanOrEqual(1);
+      for (let k = 0; k < Math.min(g.count[b]!, c.count[b]!); k++) {
+        const slot = 12 * b + k;
+        expect(Math.abs(g.t[slot]! - c.t[slot]!)).toBeLessThan(2e-4);
+        expect(Math.abs(g.q[2 * slot]! - c.q[2 * slot]!)).toBeLessThan(2e-4);
+        expect(Math.abs(g.q[2 * slot + 1]! + 0.02 * lam[b]!)).toBeLessThan(2e-6); // on the section y = −0.02·λ
+      }
+      for (let k = 0; k < 2; k++) {
+        for (let i = 0; i < 2; i++) expect(Math.abs(swept.saved!.q[4 * k + 2 * b + i]! - reference.saved!.q[4 * k + 2 * b + i]!)).toBeLessThan(2e-4);
+      }
+    }
+    st.dispose();
+  });
+
   for (const method of ['leapfrog', 'rk4']) it(`vjp (${method}): per-trajectory dparams match central differences of the f64 objective`, async () => {
     const st = await compile(twoParameters(), { method, dt: 0.1, backend: 'gpu' });
     const cpu = await compile(twoParameters(), { method, dt: 0.1, backend: 'cpu' });

@@ -80,10 +80,72 @@ describe('Poincaré sections on the GPU', () => {
     expect(Array.from(saved.saved!.q.subarray(0, 4))).toEqual(Array.from(rec.record!.q.subarray(0, 4)));
     expect(Array.from(saved.saved!.p.subarray(4, 8))).toEqual(Array.from(rec.record!.p.subarray(36, 40)));
     expect(Array.from(saved.q)).toEqual(Array.from(rec.q));
-    const implicit = await compile(oscillator, { method: 'midpoint', dt: 0.01, backend: 'gpu' });
-    await expect(implicit.run({ q0: [1], p0: [0], steps: 10, section: { expr: 'x' } })).rejects.toMatchObject({ code: 'OPTION' });
     await expect(hh.run({ q0, p0, batch: 2, steps: 10, record: 2, saveAt: [0.5] })).rejects.toMatchObject({ code: 'OPTION' });
-    for (const s of [st, hh, implicit]) s.dispose();
+    for (const s of [st, hh]) s.dispose();
+  });
+
+  it("onFailure: 'report': the escaping trajectory keeps its last finite state and its crossings up to then; the others are unchanged", async () => {
+    const h = henonHeiles().hamiltonian;
+    const st = await compile(h, { method: 'leapfrog', dt: 0.05, backend: 'gpu' });
+    // Trajectory 1 starts above the escape energy 1/6 and leaves through a saddle.
+    const q0 = [0.1, 0, 0.5, 0.5, -0.2, 0], p0 = [0.2, 0.4, 0.3, 0, 0.1, 0.35];
+    const options = { steps: 1500, section: { expr: 'y', direction: 1 as const, max: 40 }, saveAtSteps: [10, 1500] };
+    await expect(st.run({ q0, p0, batch: 3, ...options })).rejects.toMatchObject({ code: 'NONFINITE' });
+    const r = await st.run({ q0, p0, batch: 3, ...options, onFailure: 'report' });
+    expect(r.status!.map((s) => s.ok)).toEqual([true, false, true]);
+    const step = r.status![1]!.step!;
+    expect(step).toBeGreaterThan(10);
+    expect(step).toBeLessThan(1500);
+    // The failed trajectory alone, run for exactly the steps before its failure: the same state and crossings.
+    const alone = await st.run({ q0: q0.slice(2, 4), p0: p0.slice(2, 4), steps: step, section: options.section, saveAtSteps: [10] });
+    expect(Array.from(r.q.subarray(2, 4))).toEqual(Array.from(alone.q));
+    expect(Array.from(r.p.subarray(2, 4))).toEqual(Array.from(alone.p));
+    expect([...r.q.subarray(2, 4), ...r.p.subarray(2, 4)].every(Number.isFinite)).toBe(true);
+    expect(r.section!.count[1]).toBe(alone.section!.count[0]);
+    expect(Array.from(r.section!.t.subarray(40, 80))).toEqual(Array.from(alone.section!.t));
+    expect(Array.from(r.saved!.q.subarray(2, 4))).toEqual(Array.from(alone.saved!.q)); // saved before the failure: kept
+    expect(Number.isNaN(r.saved!.q[6 + 2])).toBe(true); // saved after the failure: NaN
+    // The others: as a run without the failing trajectory.
+    const rest = await st.run({ q0: [...q0.slice(0, 2), ...q0.slice(4)], p0: [...p0.slice(0, 2), ...p0.slice(4)], batch: 2, ...options });
+    expect([r.q[0], r.q[1], r.q[4], r.q[5]]).toEqual(Array.from(rest.q));
+    expect(Array.from(r.section!.t.subarray(80, 120))).toEqual(Array.from(rest.section!.t.subarray(40, 80)));
+    // A sweep: the failed trajectory reruns with its own λ.
+    const swept = await st.run({ q0, p0, batch: 3, ...options, params: { lam: [1, 3, 1] }, onFailure: 'report' });
+    const sweptStep = swept.status![1]!.step!;
+    expect(sweptStep).not.toBe(step);
+    const own = await st.run({ q0: q0.slice(2, 4), p0: p0.slice(2, 4), steps: sweptStep, section: options.section, saveAtSteps: [10], params: { lam: [3] } });
+    expect(Array.from(swept.q.subarray(2, 4))).toEqual(Array.from(own.q));
+    for (const i of [0, 1, 4, 5]) expect(Math.abs(swept.q[i]! - r.q[i]!)).toBeLessThan(1e-4); // λ = 1 read from the buffer, not folded: to f32 rounding
+    st.dispose();
+  });
+
+  it('implicit methods: midpoint keeps the oscillator crossing on its energy; midpoint and gauss4 crossings equal the CPU ones to f32 accuracy', async () => {
+    const implicit = await compile(oscillator, { method: 'midpoint', dt: 0.05, backend: 'gpu' });
+    const r = (await implicit.run({ q0: [1], p0: [0], steps: 400, section: { expr: 'x - 0.3', max: 8 } })).section!;
+    expect(r.count[0]).toBe(6);
+    for (let k = 0; k < 6; k++) {
+      expect(Math.abs(r.q[k]! - 0.3)).toBeLessThan(1e-6);
+      expect(Math.abs(Math.abs(r.p[k]!) - Math.sqrt(0.91))).toBeLessThan(2e-5);
+    }
+    implicit.dispose();
+    const h = henonHeiles().hamiltonian;
+    const options = { q0: [0.1, 0, -0.2, 0], p0: [0.2, 0.4, 0.1, 0.35], batch: 2, steps: 300, section: { expr: 'y', direction: 1 as const, max: 8 } };
+    for (const method of ['midpoint', 'gauss4']) {
+      const [gpu, cpu] = [await compile(h, { method, dt: 0.05, backend: 'gpu' }), await compile(h, { method, dt: 0.05, backend: 'cpu' })];
+      const [g, c] = [(await gpu.run(options)).section!, (await cpu.run(options)).section!];
+      expect(Array.from(g.count)).toEqual(Array.from(c.count));
+      expect(c.count[0]).toBeGreaterThan(1);
+      for (let b = 0; b < 2; b++) {
+        for (let k = 0; k < c.count[b]!; k++) {
+          const slot = 8 * b + k;
+          expect(Math.abs(g.t[slot]! - c.t[slot]!)).toBeLessThan(1e-4);
+          expect(Math.abs(g.q[2 * slot]! - c.q[2 * slot]!)).toBeLessThan(1e-4);
+          expect(Math.abs(g.p[2 * slot + 1]! - c.p[2 * slot + 1]!)).toBeLessThan(1e-4);
+          expect(Math.abs(g.q[2 * slot + 1]!)).toBeLessThan(1e-6);
+        }
+      }
+      gpu.dispose();
+    }
   });
   it('the classic surface of section for 1 000 Hénon–Heiles orbits at E = 1/8 and 1/6: every crossing on y = 0 with p_y > 0 at its energy', async () => {
     const h = henonHeiles().hamiltonian;

@@ -70,8 +70,39 @@ describe('per-trajectory parameters on the CPU (run({ params }))', () => {
     const nan = await refusal(() => st.run({ ...base, params: { k: [1, NaN] } }));
     expect(nan).toMatchObject({ code: 'INPUT', details: { array: 'params.k', index: 1 } });
     expect((await refusal(() => st.run({ ...base, params: { eps: Infinity } }))).code).toBe('INPUT');
-    const withSection = await refusal(() => st.run({ ...base, params: { k: [1, 2] }, saveAtSteps: [2] }));
-    expect(withSection).toMatchObject({ code: 'OPTION', details: { option: 'params' } });
+  });
+
+  for (const method of ['leapfrog', 'midpoint']) it(`sections and saveAt of a 2-value sweep (${method}) equal each value run on its own, bit for bit, and a compile per value to rounding`, async () => {
+    const h = henonHeiles().hamiltonian;
+    const q0 = [0.1, 0, -0.2, 0], p0 = [0.2, 0.4, 0.1, 0.35], lam = [0.6, 1.1];
+    const st = await compile(h, { method, dt: 0.05, backend: 'cpu' });
+    // The section reads λ too: the crossing locator must see each trajectory's own value.
+    const section = { expr: 'y + 0.02*lam', direction: 1 as const, max: 40 };
+    const options = { steps: 2000, section, saveAtSteps: [0, 700, 2000] };
+    const swept = await st.run({ q0, p0, batch: 2, params: { lam }, ...options });
+    const sec = swept.section!;
+    for (let b = 0; b < 2; b++) {
+      const q1 = q0.slice(2 * b, 2 * b + 2), p1 = p0.slice(2 * b, 2 * b + 2);
+      const alone = await st.run({ q0: q1, p0: p1, params: { lam: [lam[b]!] }, ...options });
+      expect(sec.count[b]).toBe(alone.section!.count[0]);
+      expect(sec.count[b]).toBeGreaterThan(5);
+      expect(Array.from(sec.t.subarray(40 * b, 40 * (b + 1)))).toEqual(Array.from(alone.section!.t));
+      expect(Array.from(sec.q.subarray(80 * b, 80 * (b + 1)))).toEqual(Array.from(alone.section!.q));
+      expect(Array.from(sec.p.subarray(80 * b, 80 * (b + 1)))).toEqual(Array.from(alone.section!.p));
+      for (let k = 0; k < 3; k++) expect(Array.from(swept.saved!.q.subarray(4 * k + 2 * b, 4 * k + 2 * b + 2))).toEqual(Array.from(alone.saved!.q.subarray(2 * k, 2 * k + 2)));
+      expect(Array.from(swept.q.subarray(2 * b, 2 * b + 2))).toEqual(Array.from(alone.q));
+      // A stepper compiled for this λ alone (λ folded into its constants, the probe with its compiled value).
+      const one = await compile(h.withParams({ lam: lam[b]! }), { method, dt: 0.05, backend: 'cpu' });
+      const compiled = (await one.run({ q0: q1, p0: p1, ...options })).section!;
+      expect(compiled.count[0]).toBe(sec.count[b]);
+      for (let k = 0; k < compiled.count[0]!; k++) {
+        expect(Math.abs(compiled.t[k]! - sec.t[40 * b + k]!)).toBeLessThan(1e-9);
+        // On the section: y = −0.02·λ at each crossing.
+        expect(Math.abs(sec.q[80 * b + 2 * k + 1]! + 0.02 * lam[b]!)).toBeLessThan(1e-12);
+      }
+    }
+    // The two values give different sections (the sweep is not running one λ for both).
+    expect(sec.q[1]).not.toBe(sec.q[81]);
   });
 });
 

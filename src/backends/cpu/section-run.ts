@@ -6,12 +6,14 @@
  * step's own map Φ_τ (the plain runner with step τ) until τ stops changing at rounding level (at most 3).
  */
 import { compileJsSectionRunner, type JsSectionRunner, type SectionRunState } from '../../codegen/section-js.js';
-import type { JsRunner } from '../../codegen/emit-js-stepper.js';
+import type { JsRunFailure, JsRunner, JsRunStatus } from '../../codegen/emit-js-stepper.js';
 import type { FixedPointSettings } from '../../codegen/step-body.js';
 import type { Expr } from '../../ir/expr.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import type { RunControl } from '../run-control.js';
 import { sectionProbe, type ResolvedSection, type SectionProbe, type SectionResult, type SavedResult } from '../sections.js';
+import type { TrajectoryParams } from '../run-params.js';
+import { trajectoryParamArrays } from './trajectory-runs.js';
 import { runWindowed, type WindowedRunArgs, type WindowedRunStatus } from './windowed-run.js';
 
 const runnerCache = new WeakMap<StepProgram, Map<Expr | null, JsSectionRunner>>();
@@ -35,6 +37,11 @@ export interface SectionRunRequest {
   sectionOut: SectionResult | null;
   saveSteps: Int32Array;
   saved: SavedResult | null;
+  /**
+   * Per-trajectory parameters (a sweep): `program` and `plain` then read them from their params argument, and the
+   * run calls the runner one trajectory at a time with that trajectory's values (the crossing locator too).
+   */
+  sweep?: TrajectoryParams | null;
 }
 
 /**
@@ -58,8 +65,10 @@ export async function runSections(a: WindowedRunArgs, r: SectionRunRequest, cont
     savedQ: r.saved?.q ?? new Float64Array(0),
     savedP: r.saved?.p ?? new Float64Array(0),
   };
+  const values = r.sweep ? trajectoryParamArrays(a.params, r.sweep) : null;
+  const params = values?.arrays ?? a.params; // trajectory b's values while b runs (set below)
   if (r.section !== null && r.sectionOut !== null && probe !== null) {
-    const locate = crossingLocator(r.plain, probe, a, n);
+    const locate = crossingLocator(r.plain, probe, { ...a, params }, n);
     const out = r.sectionOut, section = r.section;
     state.hit = (b, s) => {
       const t = locate(state, s);
@@ -82,10 +91,28 @@ export async function runSections(a: WindowedRunArgs, r: SectionRunRequest, cont
   }
   const windowed: JsRunner = Object.assign(
     (Q: Float64Array, P: Float64Array, params: readonly Float64Array[], batch: number, steps: number, dt: number, t0: number, every: number, rq: Float64Array | null, rp: Float64Array | null, bFrom = 0, bTo = batch, sFrom = 0, sTo = steps) =>
-      runner(Q, P, params, batch, steps, dt, t0, every, rq, rp, bFrom, bTo, sFrom, sTo, state),
+      values === null
+        ? runner(Q, P, params, batch, steps, dt, t0, every, rq, rp, bFrom, bTo, sFrom, sTo, state)
+        : sweepWindow((b) => {
+            values.setTrajectory(b);
+            return runner(Q, P, values.arrays, batch, steps, dt, t0, every, rq, rp, b, b + 1, sFrom, sTo, state);
+          }, bFrom, bTo),
     { source: runner.source },
   );
   return runWindowed(windowed, a, control);
+}
+
+/** A window of a sweep: one runner call per trajectory (`call(b)`), their statuses merged. */
+function sweepWindow(call: (b: number) => JsRunStatus, bFrom: number, bTo: number): JsRunStatus {
+  const out: JsRunStatus & { failures: JsRunFailure[] } = { failure: null, failures: [], iterationsTotal: 0, iterationsMax: 0 };
+  for (let b = bFrom; b < bTo; b++) {
+    const status = call(b);
+    out.iterationsTotal += status.iterationsTotal;
+    out.iterationsMax = Math.max(out.iterationsMax, status.iterationsMax);
+    out.failures.push(...status.failures!);
+  }
+  out.failure = out.failures[0] ?? null;
+  return out;
 }
 
 /** Newton corrections of τ with the step map after the Hermite guess (each also stops once τ changes by rounding only). */
@@ -111,11 +138,11 @@ function crossingLocator(plain: JsRunner, probe: SectionProbe, a: WindowedRunArg
       nq[i] = state.next[i]!; np[i] = state.next[n + i]!;
     }
     const tn = a.t0 + s * dt;
-    const start = probe(oq, op, tn), end = probe(nq, np, tn + dt);
+    const start = probe(oq, op, tn, a.params), end = probe(nq, np, tn + dt, a.params);
     let tau = hermiteRoot(start.g, start.rate * dt, end.g, end.rate * dt) * dt;
     for (let k = 0; k < NEWTON_CORRECTIONS; k++) {
       fractionalStep(tau, tn);
-      const at = probe(zq, zp, tn + tau);
+      const at = probe(zq, zp, tn + tau, a.params);
       if (!(at.rate !== 0 && Number.isFinite(at.g / at.rate))) break;
       const next = clampStep(tau - at.g / at.rate, dt);
       const change = Math.abs(next - tau);

@@ -2,7 +2,7 @@ import { JS_FIXED_POINT } from '../../codegen/emit-js-stepper.js';
 import { cpuAdjointBackend } from './adjoint.js';
 import { jsRunners } from './runners.js';
 import { runWithTrajectoryParams, trajectoryRunner } from './trajectory-runs.js';
-import { refuseSweepWithSections, trajectoryParams } from '../run-params.js';
+import { keptParameters, trajectoryParams, type TrajectoryParams } from '../run-params.js';
 import type { JsRunner } from '../../codegen/emit-js-stepper.js';
 import { checkRunOptions } from '../checks.js';
 import { recordArrays } from '../record-arrays.js';
@@ -47,6 +47,14 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
   let vjpForward: TrajectoryPool | undefined; // vjp's forward passes over threads (its backward pass sums g over trajectories in order: one thread)
   let lyapunov: ReturnType<typeof cpuLyapunov> | undefined;
+  const sweepPrograms = new Map<string, StepProgram>(); // the same sets, for runs with sections
+  /** The program and plain runner of a run with sections: per-trajectory parameters kept as inputs in a sweep. */
+  const sectionPrograms = (tp: TrajectoryParams | null): { program: StepProgram; plain: JsRunner } => {
+    if (tp === null) return { program: specialized, plain: runner };
+    let kept = sweepPrograms.get(tp.key);
+    if (kept === undefined) sweepPrograms.set(tp.key, (kept = specializeParameters(program, 16, keptParameters(h, tp))));
+    return { program: kept, plain: trajectoryRunner(program, fixedPoint, tp, sweepRunners) };
+  };
   const life = stepperLifetime();
   const stepper: PlainRunStepper<Stepper> = {
     method: program.method,
@@ -65,10 +73,9 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
       const extras = runExtras(h, options, { dt, t0, steps, batch, record, maxDof: SECTION_MAX_DOF });
       // Threaded particle runs happen in workers (the main thread only awaits them): one call, no windows.
       const tp = trajectoryParams(h, options.params, batch);
-      if (tp !== null && extras !== null) refuseSweepWithSections();
       const status =
         extras !== null
-          ? await runSections(args, { program: specialized, settings: fixedPoint, plain: runner, ...extras }, control)
+          ? await runSections(args, { ...sectionPrograms(tp), settings: fixedPoint, ...extras, sweep: tp }, control)
           : tp !== null
             ? await runWithTrajectoryParams(trajectoryRunner(program, fixedPoint, tp, sweepRunners), args, tp, control)
             : threaded === null

@@ -31,8 +31,13 @@ export function trajectoryRunner(program: StepProgram, settings: FixedPointSetti
   return runner;
 }
 
-/** Copies of the parameter arrays whose per-trajectory entries `setTrajectory(b)` overwrites. */
-function trajectoryParamArrays(params: readonly ArrayLike<number>[], tp: TrajectoryParams): { arrays: Float64Array[]; setTrajectory(b: number): void } {
+/**
+ * Copies of the parameter arrays whose per-trajectory entries `setTrajectory(b)` overwrites.
+ *
+ * @example
+ * const values = trajectoryParamArrays(h.paramValues, tp); values.setTrajectory(3); runner(…, values.arrays, …);
+ */
+export function trajectoryParamArrays(params: readonly ArrayLike<number>[], tp: TrajectoryParams): { arrays: Float64Array[]; setTrajectory(b: number): void } {
   const arrays = params.map((v) => Float64Array.from(v));
   return {
     arrays,

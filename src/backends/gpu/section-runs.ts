@@ -1,8 +1,8 @@
 /**
  * GPU runs with Poincaré sections, events and saved steps: the section kernel (codegen/section-wgsl.ts) locates
  * and stores crossings and writes saved states itself; the host sizes and paces its dispatches, then decodes the
- * buffers into `result.section` (t = t0 + step·dt + τ in f64) and `result.saved`. Explicit methods only for
- * sections, no `record` (use saveAt), and `onFailure: 'report'` is refused (OPTION) on this path.
+ * buffers into `result.section` (t = t0 + step·dt + τ in f64) and `result.saved`. No `record` (use saveAt);
+ * with `onFailure: 'report'` each failed trajectory runs again alone up to its failure (its last finite state).
  */
 import { DarbouxError } from '../../errors.js';
 import { STATUS_WORDS, WORKGROUP_SIZE } from '../../codegen/kernel-words.js';
@@ -12,9 +12,12 @@ import type { KernelLoopIterations } from '../../codegen/emit-wgsl.js';
 import type { Expr } from '../../ir/expr.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import { createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type ComputeKernel, type Gpu } from '../../runtime/index.js';
-import type { RunControl } from '../run-control.js';
-import { onFailureMode, runFailureError } from '../run-failures.js';
-import { sectionRate, type RunExtras } from '../sections.js';
+import { onFailureMode, runFailureError, trajectoryStatuses } from '../run-failures.js';
+import { RunControl } from '../run-control.js';
+import { sectionArrays, sectionRate, type RunExtras } from '../sections.js';
+import { keptParameters, sliceTrajectoryParams, type TrajectoryParams } from '../run-params.js';
+import { packTrajectoryParams } from '../../codegen/trajectory-params-wgsl.js';
+import { specializeParameters } from '../../integrators/specialize.js';
 import type { RunOptions, RunResult } from '../stepper.js';
 import { DispatchPacer, type DispatchSizing } from './dispatch-pacer.js';
 import { controlWriter, decodeFailures, decodeStatus, loopBoundedSteps } from './kernel-host.js';
@@ -24,6 +27,9 @@ export interface GpuSectionContext {
   gpu: Gpu;
   /** The program its kernels compile (parameters possibly specialised). */
   program: StepProgram;
+  /** The stepper's program before specialisation, and whether small parameters are inlined (sweep kernels: all but the swept ones). */
+  source: StepProgram;
+  specialize: boolean;
   dt: number;
   settings: FixedPointSettings;
   paramBuffer: GPUBuffer;
@@ -32,8 +38,11 @@ export interface GpuSectionContext {
   dispatchBudget: number;
   stepsPerDispatch?: number;
   sizing: DispatchSizing;
-  /** Section kernels by section function (null: saved steps only) and whether they save steps, with their loop iterations. */
-  kernels: Map<Expr | null, Map<boolean, Promise<{ kernel: ComputeKernel; loopIterations: KernelLoopIterations }>>>;
+  /**
+   * Section kernels by section function (null: saved steps only), then by whether they save steps and which
+   * parameters they read per trajectory (`saves|key`), with their loop iterations.
+   */
+  kernels: Map<Expr | null, Map<string, Promise<{ kernel: ComputeKernel; loopIterations: KernelLoopIterations }>>>;
 }
 
 /**
@@ -42,7 +51,13 @@ export interface GpuSectionContext {
  * @example
  * const result = await gpuSectionRun(context, options, { batch, steps, t0, record }, extras, control);
  */
-export async function gpuSectionRun(c: GpuSectionContext, options: RunOptions, run: { batch: number; steps: number; t0: number; record: number }, extras: RunExtras, control: RunControl): Promise<RunResult> {
+export async function gpuSectionRun(
+  c: GpuSectionContext,
+  options: RunOptions,
+  run: { batch: number; steps: number; t0: number; record: number; params: TrajectoryParams | null },
+  extras: RunExtras,
+  control: RunControl,
+): Promise<RunResult> {
   const { program, dt } = c;
   const { batch, steps, t0 } = run;
   const n = program.system.dof;
@@ -54,16 +69,11 @@ export async function gpuSectionRun(c: GpuSectionContext, options: RunOptions, r
   if (Math.max(outFloats, statusWords) * 4 > c.bindingLimit) {
     throw new DarbouxError('INPUT', `section slots and saved states of ${batch} trajectories need ${Math.max(outFloats, statusWords) * 4} bytes, over the device limit ${c.bindingLimit}; lower section.max, save fewer steps or split the batch`, { batch, max, saves: saveSteps.length });
   }
-  const g = section?.g ?? null, saves = saveSteps.length > 0;
-  let byG = c.kernels.get(g);
-  if (byG === undefined) c.kernels.set(g, (byG = new Map()));
-  if (!byG.has(saves)) {
-    const { wgsl, loopIterations } = wgslSectionKernel(program, c.settings, g, g === null ? null : sectionRate(program.system, g), saves);
-    byG.set(saves, createComputeKernel(c.gpu, { wgsl, entryPoint: 'main', label: `darboux-${program.method}-section` }).then((kernel) => ({ kernel, loopIterations })));
-  }
-  const { kernel, loopIterations } = await byG.get(saves)!;
-  // Located crossings run extra loop iterations: leave llvmpipe's per-invocation bound room for them.
-  const bound = Math.max(1, Math.floor(loopBoundedSteps(c.gpu, { ...loopIterations, prologue: loopIterations.prologue + 2 * CROSSING_LOOP_ITERATIONS }, c.settings.maxIterations, program.method) / 2));
+  const { kernel, loopIterations } = await sectionKernel(c, section?.g ?? null, saveSteps.length > 0, run.params);
+  // Located crossings run extra loop iterations (implicit methods: up to four fractional solves each): leave
+  // llvmpipe's per-invocation bound room for them.
+  const crossing = CROSSING_LOOP_ITERATIONS + (program.implicit ? FRACTIONAL_STEPS * c.settings.maxIterations * Math.max(1, loopIterations.perSolveIteration) : 0);
+  const bound = Math.max(1, Math.floor(loopBoundedSteps(c.gpu, { ...loopIterations, prologue: loopIterations.prologue + 2 * crossing }, c.settings.maxIterations, program.method) / 2));
   const perDispatch = Math.min(steps, c.stepsPerDispatch ?? Math.max(1, Math.min(Math.floor(c.dispatchBudget / (batch * Math.max(1, n * 8))), bound)));
   const state = new Float32Array(2 * batch * n);
   state.set(Float32Array.from(options.q0), 0);
@@ -72,9 +82,10 @@ export async function gpuSectionRun(c: GpuSectionContext, options: RunOptions, r
   const uBase = batch * STATUS_WORDS;
   for (let b = 0; b < batch; b++) status[uBase + b * SECTION_HEADER_WORDS + 3] = saveSteps[0] === 0 ? 1 : 0;
   status.set(saveSteps, uBase + batch * SECTION_HEADER_WORDS);
+  const sweepParams = run.params === null ? null : createStorageBuffer(c.gpu, packTrajectoryParams(program.system.paramValues, run.params.values, 0, batch));
   const buffers = [
     createStorageBuffer(c.gpu, state, { readable: true }),
-    c.paramBuffer,
+    sweepParams ?? c.paramBuffer,
     createStorageBuffer(c.gpu, new Float32Array(outFloats).fill(NaN), { readable: true }),
     createStorageBuffer(c.gpu, status, { readable: true }),
   ];
@@ -99,25 +110,96 @@ export async function gpuSectionRun(c: GpuSectionContext, options: RunOptions, r
     const [stateOut, outOut, statusOut] = await Promise.all([readBuffer(c.gpu, buffers[0]!), readBuffer(c.gpu, buffers[2]!), readBuffer(c.gpu, buffers[3]!)]);
     refuseTruncated(c.gpu, statusOut, batch, perDispatch);
     const failures = decodeFailures(statusOut, batch).map((f) => ({ ...f, kind: f.kind === 'noConvergence' ? ('noConvergence' as const) : ('nonfinite' as const) }));
-    if (failures.length > 0) throw runFailureError(program.method, dt, failures, { batch, label: 'gpu f32' });
-    control.report(1, 1);
+    const report = onFailureMode(options.onFailure) === 'report';
+    if (failures.length > 0 && !report) throw runFailureError(program.method, dt, failures, { batch, label: 'gpu f32' });
     const s = new Float32Array(stateOut);
     const result: RunResult = { q: Float64Array.from(s.subarray(0, batch * n)), p: Float64Array.from(s.subarray(batch * n)) };
     decodeOutputs(result, extras, new Float32Array(outOut), new Uint32Array(statusOut), { batch, n, t0, dt });
+    for (const f of failures) await replaceFailed(c, options, run, extras, result, f, perDispatch);
+    if (report) result.status = trajectoryStatuses(batch, failures);
+    control.report(1, 1);
     return result;
   } finally {
     for (const buffer of [buffers[0]!, buffers[2]!, buffers[3]!, controlBuffer]) buffer.destroy();
+    sweepParams?.destroy();
   }
 }
 
-/** OPTION for what this path does not do: sections of implicit methods, `record`, `onFailure: 'report'`. */
-function refuseUnsupported(program: StepProgram, record: number, options: RunOptions, extras: RunExtras): void {
-  if (extras.section !== null && program.implicit !== undefined) {
-    throw new DarbouxError('OPTION', `section on the GPU needs an explicit method (the kernel steps by a fraction of dt to locate a crossing); ${program.method} is implicit: use the CPU backend or an explicit method`, { name: 'section', method: program.method });
+/**
+ * The section kernel for g (null: saved steps only), with or without the save branch, reading the parameters of
+ * `tp` per trajectory (a sweep: compiled from the unspecialised program with those kept as inputs); compiled once.
+ */
+function sectionKernel(c: GpuSectionContext, g: Expr | null, saves: boolean, tp: TrajectoryParams | null): Promise<{ kernel: ComputeKernel; loopIterations: KernelLoopIterations }> {
+  let byG = c.kernels.get(g);
+  if (byG === undefined) c.kernels.set(g, (byG = new Map()));
+  const key = `${saves}|${tp?.key ?? ''}`;
+  let found = byG.get(key);
+  if (found === undefined) {
+    const program = tp === null ? c.program : c.specialize ? specializeParameters(c.source, 16, keptParameters(c.source.system, tp)) : c.source;
+    const { wgsl, loopIterations } = wgslSectionKernel(program, c.settings, g, g === null ? null : sectionRate(program.system, g), saves, tp?.indices ?? []);
+    const variant = tp === null ? '' : `-params(${tp.names.join(',')})`;
+    found = createComputeKernel(c.gpu, { wgsl, entryPoint: 'main', label: `darboux-${program.method}-section${variant}` }).then((kernel) => ({ kernel, loopIterations }));
+    byG.set(key, found);
+    found.catch(() => byG.get(key) === found && byG.delete(key));
   }
+  return found;
+}
+
+/** Fractional steps Φ_τ one located crossing runs in the kernel (section-wgsl.ts: k = 2 … 5). */
+const FRACTIONAL_STEPS = 4;
+
+/** OPTION for what this path does not do: `record`, `onFailure: 'report'`. */
+function refuseUnsupported(program: StepProgram, record: number, options: RunOptions, extras: RunExtras): void {
   if (record > 0) throw new DarbouxError('OPTION', 'record cannot be combined with section or saveAt on the GPU: save the steps you need with saveAtSteps', { name: 'record' });
-  if (onFailureMode(options.onFailure) === 'report') {
-    throw new DarbouxError('OPTION', "onFailure: 'report' is not available with section or saveAt on the GPU: use the CPU backend, or the default 'throw'", { name: 'onFailure' });
+}
+
+/**
+ * `onFailure: 'report'`: puts failed trajectory f at its last finite state (after f.step steps), with the crossings
+ * it had by then and its saved states up to then (later saves NaN). The trajectory runs again alone for f.step steps
+ * with the same kernel, parameters and steps per dispatch, so its state and crossings are the batch run's.
+ */
+async function replaceFailed(
+  c: GpuSectionContext,
+  options: RunOptions,
+  run: { batch: number; steps: number; t0: number; record: number; params: TrajectoryParams | null },
+  extras: RunExtras,
+  result: RunResult,
+  f: { trajectory: number; step: number },
+  perDispatch: number,
+): Promise<void> {
+  const n = c.program.system.dof, b = f.trajectory;
+  const one = {
+    section: extras.section,
+    saveSteps: extras.saveSteps.length > 0 && f.step > 0 ? Int32Array.of(f.step) : new Int32Array(0),
+    sectionOut: extras.section === null ? null : sectionArrays(1, extras.section.max, n),
+    saved: null,
+  };
+  let q: ArrayLike<number> = Float64Array.from(options.q0).slice(b * n, (b + 1) * n);
+  let p: ArrayLike<number> = Float64Array.from(options.p0).slice(b * n, (b + 1) * n);
+  if (f.step > 0) {
+    const again = { q0: q, p0: p, steps: f.step, signal: options.signal } as RunOptions;
+    const params = run.params === null ? null : sliceTrajectoryParams(run.params, b, 1);
+    const alone = await gpuSectionRun({ ...c, stepsPerDispatch: perDispatch }, again, { batch: 1, steps: f.step, t0: run.t0, record: 0, params }, one, new RunControl({ signal: options.signal }, 'run', f.step));
+    ({ q, p } = alone);
+  }
+  result.q.set(q, b * n);
+  result.p.set(p, b * n);
+  const sec = extras.sectionOut, mine = one.sectionOut;
+  if (sec !== null && mine !== null) {
+    const max = sec.max;
+    sec.count[b] = mine.count[0]!;
+    sec.overflowed[b] = mine.overflowed[0]!;
+    sec.stopped[b] = 0;
+    for (const [to, from, width] of [[sec.t, mine.t, 1], [sec.q, mine.q, n], [sec.p, mine.p, n]] as const) to.set(from, b * max * width);
+  }
+  const saved = extras.saved;
+  if (saved !== null) {
+    const m = run.batch * n;
+    extras.saveSteps.forEach((k, j) => {
+      if (k <= f.step) return;
+      saved.q.fill(NaN, j * m + b * n, j * m + (b + 1) * n);
+      saved.p.fill(NaN, j * m + b * n, j * m + (b + 1) * n);
+    });
   }
 }
 

@@ -25,7 +25,7 @@ import { particleGpuStepper, type ParticleKernelChoice } from './particle-steppe
 import { controlWriter, decodeFailures, decodeStatus, loopBoundedSteps, refuseOversizedKernel } from './kernel-host.js';
 import { adapterLimits, kernelExport, type KernelExport } from './kernel-export.js';
 import { stepperKernelSet, stepperModule, type StepperKernelSet } from './stepper-kernels.js';
-import { refuseSweepWithSections, sliceTrajectoryParams, trajectoryParams, type TrajectoryParams } from '../run-params.js';
+import { sliceTrajectoryParams, trajectoryParams, type TrajectoryParams } from '../run-params.js';
 import { packTrajectoryParams } from '../../codegen/trajectory-params-wgsl.js';
 import { runExtras } from '../sections.js';
 import { gpuSectionRun, type GpuSectionContext } from './section-runs.js';
@@ -285,8 +285,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
       const control = new RunControl(options, 'run', steps);
       control.throwIfAborted();
       const extras = runExtras(h, options, { dt, t0, steps, batch, record, maxDof: WGSL_SECTION_MAX_DOF });
-      if (extras !== null && tp !== null) refuseSweepWithSections();
-      if (extras !== null) return gpuSectionRun(sectionContext, options, { batch, steps, t0, record }, extras, control);
+      if (extras !== null) return gpuSectionRun(sectionContext, options, { batch, steps, t0, record, params: tp }, extras, control);
       const q = Float64Array.from(options.q0), p = Float64Array.from(options.p0);
       const recordCount = record > 0 ? Math.floor(steps / record) : 0;
       const out: Accumulated = { q: new Float64Array(batch * n), p: new Float64Array(batch * n), iterationsTotal: 0, iterationsMax: 0 };
@@ -330,7 +329,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     },
   };
   const sectionContext: GpuSectionContext = {
-    gpu, program: kernelProgram, dt, settings, paramBuffer, maxWorkgroups, bindingLimit, sizing, kernels: new Map(),
+    gpu, program: kernelProgram, source: program, specialize: options.specializeParameters !== false, dt, settings, paramBuffer, maxWorkgroups, bindingLimit, sizing, kernels: new Map(),
     dispatchBudget: options.dispatchBudget ?? 2e9, ...(options.stepsPerDispatch !== undefined ? { stepsPerDispatch: options.stepsPerDispatch } : {}),
   };
   const adjointBackend = gpuAdjointBackend({
