@@ -40,6 +40,27 @@ export interface KernelLoopIterations {
 }
 
 /**
+ * The forward step lowered inside a kernel: state values `sq`, `sp` bound to q and p, `dt` and `time` bound, the
+ * parameters bound (per-trajectory ones read from the packed parameter buffer), and the step program lowered.
+ * Shared by the stepper kernel and the section kernel.
+ *
+ * @example
+ * const { lowering, qv, pv, paramPrologue, lowered } = lowerForwardStep(leapfrogStep(h), WGSL_FIXED_POINT, []);
+ */
+export function lowerForwardStep(program: StepProgram, settings: FixedPointSettings, perTrajectory: readonly number[]) {
+  const h = program.system;
+  const lowering = new Lowering(wgslTarget, { prefix: 'v' });
+  const qv = wgslStateValue('sq', h.dof), pv = wgslStateValue('sp', h.dof);
+  lowering.bind(h.q, qv);
+  lowering.bind(h.p, pv);
+  lowering.bind(h.dt, { kind: 'scalar', code: 'dt' });
+  lowering.bind(h.time, { kind: 'scalar', code: 'time' });
+  const paramPrologue = bindParams(lowering, h.params, wgslTrajectoryParamReads(h.params, perTrajectory));
+  const lowered = lowerStepper(lowering, program, { q: qv, p: pv }, settings, WGSL_KERNEL_INDENT);
+  return { lowering, qv, pv, paramPrologue, lowered };
+}
+
+/**
  * `emitWgslStepper` with what the host needs to size dispatches: the loop iterations the kernel runs before its
  * step loop, per step and per solve iteration. Software adapters bound loop
  * iterations per invocation (llvmpipe: 65 535), so steps per dispatch must respect them; the kernel also flags
@@ -56,15 +77,9 @@ export function wgslStepperKernel(
 ): { wgsl: string; loopIterations: KernelLoopIterations } {
   const h = program.system;
   const n = h.dof;
-  const lowering = new Lowering(wgslTarget, { prefix: 'v' });
-  const qv = wgslStateValue('sq', n), pv = wgslStateValue('sp', n);
-  lowering.bind(h.q, qv);
-  lowering.bind(h.p, pv);
-  lowering.bind(h.dt, { kind: 'scalar', code: 'dt' });
-  lowering.bind(h.time, { kind: 'scalar', code: 'time' });
-  const paramPrologue = bindParams(lowering, h.params, wgslTrajectoryParamReads(h.params, options.perTrajectory ?? []));
+  const { lowering, qv, pv, paramPrologue, lowered } = lowerForwardStep(program, settings, options.perTrajectory ?? []);
   const implicit = program.implicit !== undefined;
-  const { next, extra, iterations, invariantLines, carries, usesTime, loopIterations } = lowerStepper(lowering, program, { q: qv, p: pv }, settings, WGSL_KERNEL_INDENT);
+  const { next, extra, iterations, invariantLines, carries, usesTime, loopIterations } = lowered;
   const wgsl = wgslKernelSkeleton({
     direction: 'forward',
     dof: n,

@@ -9,7 +9,7 @@
 import type { Expr } from '../ir/expr.js';
 import { size } from '../ir/shape.js';
 import type { StepProgram } from '../integrators/step-program.js';
-import type { JsRunStatus } from './emit-js-stepper.js';
+import type { JsRunner, JsRunStatus } from './emit-js-stepper.js';
 import { compileGenerated } from './emit-js.js';
 import { bindJsRunnerInputs, JS_KERNEL_INDENT, jsKernelSkeleton, UNROLL_STATE } from './js-kernel.js';
 import { Lowering } from './lowering.js';
@@ -38,23 +38,7 @@ export interface SectionRunState {
 }
 
 /** The generated runner: the plain runner's arguments, the window (explicit), then the run's `SectionRunState`. */
-export type JsSectionRunner = ((
-  Q: Float64Array,
-  P: Float64Array,
-  params: readonly Float64Array[],
-  batch: number,
-  steps: number,
-  dt: number,
-  tStart: number,
-  recordEvery: number,
-  recordQ: Float64Array | null,
-  recordP: Float64Array | null,
-  bFrom: number,
-  bTo: number,
-  sFrom: number,
-  sTo: number,
-  section: SectionRunState,
-) => JsRunStatus) & { readonly source: string };
+export type JsSectionRunner = ((...args: [...Required<Parameters<JsRunner>>, SectionRunState]) => JsRunStatus) & { readonly source: string };
 
 /** The largest dof a section runner takes (its state lives in scalar locals). */
 export const SECTION_MAX_DOF = UNROLL_STATE;

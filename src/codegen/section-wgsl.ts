@@ -17,12 +17,11 @@ import type { Value } from '../ir/op.js';
 import type { StepProgram } from '../integrators/step-program.js';
 import { STATUS_WORDS } from './kernel-words.js';
 import { Lowering } from './lowering.js';
-import { emitStep, lowerStepper, type FixedPointSettings } from './step-body.js';
+import { emitStep, type FixedPointSettings } from './step-body.js';
 import { wgslTarget } from './target-wgsl.js';
-import { wgslTrajectoryParamReads } from './trajectory-params-wgsl.js';
 import { elementOf } from './values.js';
-import { bindParams, WGSL_KERNEL_INDENT, wgslKernelSkeleton, wgslStateValue } from './wgsl-kernel.js';
-import type { KernelLoopIterations } from './emit-wgsl.js';
+import { bindParams, WGSL_KERNEL_INDENT, wgslKernelSkeleton } from './wgsl-kernel.js';
+import { lowerForwardStep, type KernelLoopIterations } from './emit-wgsl.js';
 
 /** Layout of the control uniform of a section kernel (direction: 0 both, 1 upward, 2 downward; stop: 0 or 1). */
 export const SECTION_CONTROL_WORDS = ['dt', 'tStart', 'steps', 'stepBase', 'offset', 'batch', 'sectionMax', 'saveCount', 'direction', 'stop', 'pad'] as const;
@@ -54,14 +53,8 @@ export function wgslSectionKernel(
 ): { wgsl: string; loopIterations: KernelLoopIterations } {
   const h = program.system;
   const n = h.dof;
-  const lowering = new Lowering(wgslTarget, { prefix: 'v' });
-  const qv = wgslStateValue('sq', n), pv = wgslStateValue('sp', n);
-  lowering.bind(h.q, qv);
-  lowering.bind(h.p, pv);
-  lowering.bind(h.dt, { kind: 'scalar', code: 'dt' });
-  lowering.bind(h.time, { kind: 'scalar', code: 'time' });
-  const paramPrologue = bindParams(lowering, h.params, wgslTrajectoryParamReads(h.params, perTrajectory));
-  const { next, extra, iterations, invariantLines, carries, usesTime, loopIterations } = lowerStepper(lowering, program, { q: qv, p: pv }, settings, WGSL_KERNEL_INDENT);
+  const { lowering, qv, pv, paramPrologue, lowered } = lowerForwardStep(program, settings, perTrajectory);
+  const { next, extra, iterations, invariantLines, carries, usesTime, loopIterations } = lowered;
   const section = g !== null && rate !== null ? crossingLines(lowering, program, settings, g, rate, qv, pv) : null;
   const wgsl = wgslKernelSkeleton({
     direction: 'forward',
