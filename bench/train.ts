@@ -8,20 +8,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { fit, gpuAvailable, graphSize, hnn, releaseGpu, type TrainingData } from '../src/index.js';
+import { fit, gpuAvailable, graphSize, hnn, releaseGpu } from '../src/index.js';
+import { springSamples } from './training-widths.js';
 
-/** 50 circles of the ideal spring H = q² + p², 30 samples each over t ∈ [0, 3], with exact derivatives. */
-function springSamples(): TrainingData & { q: Float64Array } {
-  const q: number[] = [], p: number[] = [], dqdt: number[] = [], dpdt: number[] = [];
-  for (let k = 0; k < 50; k++) {
-    const r = 0.3 + 0.02 * k, phase = 0.7 * k;
-    for (let j = 0; j < 30; j++) {
-      const t = (3 * j) / 30, qi = r * Math.cos(2 * t + phase), pi = -r * Math.sin(2 * t + phase);
-      q.push(qi); p.push(pi); dqdt.push(2 * pi); dpdt.push(-2 * qi);
-    }
-  }
-  return { q: Float64Array.from(q), p: Float64Array.from(p), dqdt: Float64Array.from(dqdt), dpdt: Float64Array.from(dpdt) };
-}
 
 /** A Python that can import torch: $DARBOUX_PYTHON, python3 on the PATH, or Debian's /usr/bin/python3 (python3-torch). */
 function pythonWithTorch(): string | undefined {

@@ -28,7 +28,7 @@ const WIDTHS: { hidden: number[]; steps: number; perSampleSteps: number; torchSt
 ];
 
 /** 50 circles of the spring H = q² + p², 30 samples each (the torch script's data). @example const data = springSamples(); */
-export function springSamples(): TrainingData {
+export function springSamples(): TrainingData & { q: Float64Array } {
   const q: number[] = [], p: number[] = [], dqdt: number[] = [], dpdt: number[] = [];
   for (let k = 0; k < 50; k++) {
     const r = 0.3 + 0.02 * k, phase = 0.7 * k;
