@@ -34,7 +34,8 @@ export interface CompileOptions extends GpuOptions {
    * pair loops over threads (default: os.availableParallelism() for neighbour lists of ≥ 2 000 particles, 1
    * otherwise; results depend on it only through the order of floating-point sums). Other systems split the
    * batch's trajectories over threads (default: os.availableParallelism() once a run is long enough to pay for
-   * them, see src/backends/cpu/trajectory-threads.ts; results are the same bit for bit). `threads: 1` forces one.
+   * them, see src/backends/cpu/trajectory-threads.ts; results are the same bit for bit); `vjp` threads its forward
+   * passes only when `threads` is given (its backward pass is single-threaded). `threads: 1` forces one.
    */
   threads?: number;
 }
