@@ -4,7 +4,8 @@
  * crossing and 'q', 'p' (crossings × dof), as `darboux plot section` reads; `<out>-saved.<ext>`: 't', 'qs', 'ps'
  * (saves × batch × dof)).
  */
-import { saveArrays, type RunOptions, type RunResult } from '../index.js';
+import fs from 'node:fs';
+import { DarbouxError, plot, saveArrays, type RunOptions, type RunResult } from '../index.js';
 import { numberFlag, UsageError } from './args.js';
 
 /** The flags of sections and saved steps. */
@@ -13,13 +14,16 @@ export const SECTION_RUN_OPTIONS = {
   section: { type: 'string' },
   'section-direction': { type: 'string' },
   'section-max': { type: 'string' },
+  plot: { type: 'string' },
 } as const;
 
 /** Their lines in `darboux run --help`. */
 export const SECTION_RUN_HELP = `  --save-at T1,T2    also save the state at these times (each t0 + k·dt; no interpolation): 'saved' in the summary, <out>-saved.<ext>
   --section EXPR     record crossings of EXPR = 0 (a formula of q, p, params, t), located inside the step: <out>-section.<ext>
   --section-direction D  1 upward only, -1 downward only, 0 both (default)
-  --section-max N    crossings stored per trajectory (default 1000)`;
+  --section-max N    crossings stored per trajectory (default 1000)
+  --plot FILE        with --section: draw the surface of section (q_0, p_0 of every crossing) to FILE
+                     (.svg, or .png with the optional @resvg/resvg-js)`;
 
 /**
  * The run options of the flags (empty when none is given); a UsageError for a malformed one.
@@ -92,4 +96,27 @@ export function writeSectionOutputs(out: string | undefined, result: RunResult, 
     summary.saved = { t: Array.from(saved.t), ...(file !== undefined ? { file } : {}) };
   }
   return summary;
+}
+
+/**
+ * `--plot FILE` of `darboux run`: the run's surface of section drawn to FILE (SVG, or PNG by the extension);
+ * returns what the JSON summary reports. A usage error without --section; nothing is drawn without crossings.
+ *
+ * @example
+ * await writeSectionPlot('hh.svg', result, 'yoshida4'); // { plot: { file: 'hh.svg', format: 'svg' } }
+ */
+export async function writeSectionPlot(file: string | undefined, result: RunResult, title: string): Promise<Record<string, unknown>> {
+  if (file === undefined) return {};
+  const s = result.section;
+  if (!s) throw new UsageError('--plot draws the surface of section: give --section EXPR', 'run');
+  const crossings = s.count.reduce((a, c) => a + c, 0);
+  if (crossings === 0) throw new DarbouxError('INPUT', `--plot ${file}: no trajectory crossed the section, nothing to draw (run longer or check the expression)`, { file });
+  const format = file.toLowerCase().endsWith('.png') ? 'png' : 'svg';
+  const drawn = format === 'png' ? await plot.section(s, { format: 'png', title }) : plot.section(s, { title });
+  try {
+    fs.writeFileSync(file, drawn);
+  } catch (e) {
+    throw new DarbouxError('INPUT', `cannot write ${file}: ${(e as Error).message}`, { path: file });
+  }
+  return { plot: { file, format, crossings } };
 }

@@ -9,7 +9,7 @@ import { chooseStates, chooseSystem, STATE_HELP, STATE_OPTIONS, SYSTEM_HELP, SYS
 import { printJson, printStateCsv, rowsOf } from './output.js';
 import { progressLine, type CliStreams } from './terminal.js';
 import { fileDigest, partPath, SHARD_HELP, SHARD_OPTIONS, shardPlan, writeManifest } from './shard.js';
-import { SECTION_RUN_HELP, SECTION_RUN_OPTIONS, sectionRunFlags, writeSectionOutputs } from './run-sections.js';
+import { SECTION_RUN_HELP, SECTION_RUN_OPTIONS, sectionRunFlags, writeSectionOutputs, writeSectionPlot } from './run-sections.js';
 import { readSweepFile, replicaStates, sweepParams, SWEEP_HELP, SWEEP_OPTIONS, writeSweepOutputs, type SweepGrid } from './sweep.js';
 
 /** Flags of `compile` every integrating command takes. */
@@ -160,6 +160,7 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
   const backend = backendFlag('run', values.backend);
   const sectionFlags = sectionRunFlags(values);
   const sections = Object.keys(sectionFlags).length > 0;
+  if (values.plot !== undefined && !sections) throw new UsageError('--plot draws the surface of section: give --section EXPR', 'run');
   if (sections && (format === 'csv' || format === 'npy')) throw new UsageError('--section and --save-at write arrays beside --out: use .npz or .json', 'run');
   const range = plan ?? { start: 0, end: members ?? 1 };
   const { q0, p0, batch } = grid !== null ? replicaStates(chooseStates('run', values, chosen, batchFlag), h.dof, range.start, range.end) : chooseStates('run', values, chosen, batchFlag, plan);
@@ -186,6 +187,7 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
       ...(traj.frames ? { frames: traj.frames.t.length, saveEvery: every } : {}),
       ...(result.stats ? { iterations: result.stats.iterations } : {}),
       ...(sections ? writeSectionOutputs(out, result, h.dof) : {}),
+      ...(await writeSectionPlot(values.plot, result, `${chosen.label}: ${method}, dt ${dt}`)),
       ...(grid !== null ? writeSweepOutputs(out, grid, batchFlag ?? 1, params!, range.start) : {}),
       ...(plan ? { shard: { index: plan.index, count: plan.count }, members: { start: plan.start, end: plan.end } } : {}),
       ...(out !== undefined ? { out } : { q: rowsOf(result.q, h.dof), p: rowsOf(result.p, h.dof) }),
