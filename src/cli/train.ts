@@ -1,11 +1,11 @@
 /**
- * `darboux train`: fits a neural model (hnn, sympnet, mlpField) to a data file and writes the model JSON
+ * `darboux train`: fits a neural model (hnn, sympnet, mlpField, lnn) to a data file and writes the model JSON
  * ({ kind, options, params }: `hnn(options).withParams(params)` restores it).
  */
 import fs from 'node:fs';
 import {
-  DarbouxError, fit, hnn, loadArrays, mlpField, sympnet, type Activation, type FitOptions, type NdArray, type NeuralModel,
-  type TrainingData, type TrajectoryTrainingData,
+  DarbouxError, fit, hnn, lnn, loadArrays, mlpField, sympnet, type Activation, type FitOptions, type NdArray, type NeuralModel,
+  type LagrangianTrainingData, type TrainingData, type TrajectoryTrainingData,
 } from '../index.js';
 import { COMMON_OPTIONS, listFlag, numberFlag, parseCommand, UsageError } from './args.js';
 import { printJson } from './output.js';
@@ -31,16 +31,18 @@ const OPTIONS = {
 } as const;
 
 /** The usage text of `darboux train` (its --help, and the message of a usage error). */
-export const TRAIN_USAGE = `Usage: darboux train <hnn|sympnet|mlpField> DATA [options] -o model.json
+export const TRAIN_USAGE = `Usage: darboux train <hnn|sympnet|mlpField|lnn> DATA [options] -o model.json
 
 Fits the model to DATA (.npz or .json arrays) with Adam and writes { kind, options, params, loss, steps, history } as JSON
 (history: the loss at every step, which darboux plot loss draws).
 DATA holds either samples (samples × dof): q, p with dqdt, dpdt (loss 'derivative'; hnn, mlpField) or qNext,
 pNext (loss 'map'; sympnet) — or trajectories as darboux run --save-every writes them: t, qs, ps (frames ×
-trajectories × dof; sympnet: the map between consecutive frames; hnn: 'rollout' through --method).
+trajectories × dof; sympnet: the map between consecutive frames; hnn: 'rollout' through --method). An lnn
+(Lagrangian network) takes samples q, v, a (velocities and accelerations; loss 'acceleration') or trajectories
+whose ps hold velocities ('rollout' through --method rk4 (default), variationalMidpoint or variationalTrapezoid).
 
 Model:
-  --hidden 64,64          hnn, mlpField: hidden widths (default 64,64)
+  --hidden 64,64          hnn, mlpField, lnn: hidden widths (default 64,64)
   --activation A          tanh, softplus, sigmoid or sin
   --separable             hnn: H = T(p) + V(q)
   --kind LA|G --layers N --width W    sympnet (default G, 4 layers, width 16)
@@ -77,7 +79,7 @@ function byTrajectory(a: NdArray): Float64Array {
 }
 
 /** The training data of a file: samples, consecutive-frame pairs (sympnet) or trajectories (hnn rollout). */
-function trainingData(kind: string, path: string): { data: TrainingData | TrajectoryTrainingData; dof: number; loss?: FitOptions['loss'] } {
+function trainingData(kind: string, path: string): { data: TrainingData | LagrangianTrainingData | TrajectoryTrainingData; dof: number; loss?: FitOptions['loss'] } {
   const arrays = loadArrays(path);
   if (arrays.qs && arrays.ps && arrays.t) {
     const qs = arrays.qs, ps = need(arrays, 'ps', path), t = arrays.t;
@@ -91,6 +93,10 @@ function trainingData(kind: string, path: string): { data: TrainingData | Trajec
       dof, loss: 'map',
     };
   }
+  if (kind === 'lnn') {
+    const q = need(arrays, 'q', path);
+    return { data: { q: q.data, v: need(arrays, 'v', path).data, a: need(arrays, 'a', path).data }, dof: q.shape[q.shape.length - 1] ?? 1, loss: 'acceleration' };
+  }
   const q = need(arrays, 'q', path), p = need(arrays, 'p', path);
   const dof = q.shape[q.shape.length - 1] ?? 1;
   const data: TrainingData = { q: q.data, p: p.data };
@@ -103,6 +109,7 @@ function buildModel(kind: string, dof: number, values: { hidden?: string; activa
   const hidden = (listFlag(values.hidden) ?? ['64', '64']).map((w) => numberFlag('train', 'hidden', w, { integer: true, positive: true })!);
   if (kind === 'hnn') return hnn({ dof, hidden, seed, separable: values.separable === true, ...(activation ? { activation } : {}) });
   if (kind === 'mlpField') return mlpField({ dof, hidden, seed, ...(activation ? { activation } : {}) });
+  if (kind === 'lnn') return lnn({ dof, hidden, seed, ...(activation ? { activation } : {}) });
   const sympKind = (values.kind ?? 'G') as 'LA' | 'G';
   if (sympKind !== 'LA' && sympKind !== 'G') throw new UsageError(`--kind takes LA or G, got '${values.kind}'`, 'train');
   return sympnet({
@@ -123,8 +130,8 @@ export async function trainCommand(argv: string[], io: CliStreams): Promise<numb
   const { values, positionals } = parseCommand('train', argv, OPTIONS, true);
   if (values.help) { io.stdout.write(`${TRAIN_USAGE}\n`); return 0; }
   const [kind, path, ...extra] = positionals;
-  if (kind === undefined || path === undefined || extra.length > 0) throw new UsageError('give the model kind and one data file: darboux train <hnn|sympnet|mlpField> DATA', 'train');
-  if (kind !== 'hnn' && kind !== 'sympnet' && kind !== 'mlpField') throw new UsageError(`unknown model kind '${kind}'; use hnn, sympnet or mlpField`, 'train');
+  if (kind === undefined || path === undefined || extra.length > 0) throw new UsageError('give the model kind and one data file: darboux train <hnn|sympnet|mlpField|lnn> DATA', 'train');
+  if (kind !== 'hnn' && kind !== 'sympnet' && kind !== 'mlpField' && kind !== 'lnn') throw new UsageError(`unknown model kind '${kind}'; use hnn, sympnet, mlpField or lnn`, 'train');
   const seed = numberFlag('train', 'seed', values.seed, { integer: true }) ?? 0;
   const steps = numberFlag('train', 'steps', values.steps, { integer: true, positive: true }) ?? 1000;
   const lr = numberFlag('train', 'lr', values.lr, { positive: true }) ?? 1e-3;
@@ -139,7 +146,7 @@ export async function trainCommand(argv: string[], io: CliStreams): Promise<numb
     steps, lr, seed, backend,
     ...(batchSize !== undefined ? { batchSize } : {}),
     ...((values.loss ?? loss) !== undefined ? { loss: (values.loss ?? loss) as FitOptions['loss'] } : {}),
-    ...(trajectories ? { method: values.method ?? (values.separable ? 'leapfrog' : 'midpoint'), horizon: horizon ?? 8 } : {}),
+    ...(trajectories ? { method: values.method ?? (kind === 'lnn' ? 'rk4' : values.separable ? 'leapfrog' : 'midpoint'), horizon: horizon ?? 8 } : {}),
   };
   if (!values.quiet) io.stderr.write(`train: ${kind} (dof ${dof}) on ${path}, ${steps} steps, lr ${lr}${trajectories ? `, rollout through ${options.method}, horizon ${options.horizon}` : ''}\n`);
   const bar = progressLine(io, { total: steps, unit: 'steps', label: 'train', enabled: values.quiet !== true });
