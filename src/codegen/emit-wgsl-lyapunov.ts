@@ -13,7 +13,7 @@ import { WORKGROUP_SIZE } from './kernel-words.js';
 import { Lowering } from './lowering.js';
 import { wgslTarget } from './target-wgsl.js';
 import { elementOf } from './values.js';
-import { bindParams, declareWgslState, shallowSum, wgslHoisted, wgslStateValue } from './wgsl-kernel.js';
+import { bindParams, declareWgslState, kernelBindings, shallowSum, wgslHoisted, wgslStateValue } from './wgsl-kernel.js';
 
 /** Words of the Lyapunov kernel's control uniform (all u32 but dt and tStart). */
 export const LYAPUNOV_CONTROL_WORDS = ['dt', 'tStart', 'steps', 'stepBase', 'offset', 'batch', 'renormalizeEvery', 'totalSteps', 'historyEvery', 'pad', 'pad', 'pad'] as const;
@@ -44,11 +44,7 @@ export function wgslLyapunovKernel(program: StepProgram, count: number): { wgsl:
   const unrolled = count * count * m <= UNROLLED_GRAM_SCHMIDT;
   const wgsl = [
     `struct Control { ${LYAPUNOV_CONTROL_WORDS.map((w, k) => `${w === 'pad' ? `pad${k}` : w}: ${w === 'dt' || w === 'tStart' ? 'f32' : 'u32'}`).join(', ')} }`,
-    '@group(0) @binding(0) var<storage, read_write> dState: array<f32>;',
-    '@group(0) @binding(1) var<storage, read> dParams: array<f32>;',
-    '@group(0) @binding(2) var<storage, read_write> dLogs: array<f32>;',
-    '@group(0) @binding(3) var<storage, read_write> dStatus: array<u32>;',
-    '@group(0) @binding(4) var<uniform> dControl: Control;',
+    ...kernelBindings('var<storage, read_write> dLogs'),
     ...moduleScope,
     '',
     `@compute @workgroup_size(${WORKGROUP_SIZE})`,

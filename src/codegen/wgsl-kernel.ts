@@ -151,17 +151,30 @@ export function wgslKernelSkeleton(parts: WgslKernelParts): string {
   return [...kernelHead(parts), ...stepLoop(parts), ...kernelTail(parts), '}', ''].join('\n');
 }
 
+/**
+ * The five bindings every per-trajectory kernel declares: state, parameters, binding 2 (`declaration`, e.g.
+ * `var<storage, read_write> dRecord`), status words and the Control uniform.
+ *
+ * @example
+ * kernelBindings('var<storage, read_write> dLogs'); // five `@group(0) @binding(k)` lines
+ */
+export function kernelBindings(declaration: string): string[] {
+  return [
+    '@group(0) @binding(0) var<storage, read_write> dState: array<f32>;',
+    '@group(0) @binding(1) var<storage, read> dParams: array<f32>;',
+    `@group(0) @binding(2) ${declaration}: array<f32>;`,
+    '@group(0) @binding(3) var<storage, read_write> dStatus: array<u32>;',
+    '@group(0) @binding(4) var<uniform> dControl: Control;',
+  ];
+}
+
 /** Declarations, bindings and `main` up to the step loop: offsets, registers, parameters, invariants, carried values. */
 function kernelHead(parts: WgslKernelParts): string[] {
   const { dof: n, lowering, pairs } = parts;
   const { moduleScope, functionScope } = wgslHoisted(lowering);
   return [
     ...controlStruct(parts.controlWords),
-    '@group(0) @binding(0) var<storage, read_write> dState: array<f32>;',
-    '@group(0) @binding(1) var<storage, read> dParams: array<f32>;',
-    `@group(0) @binding(2) ${parts.binding2}: array<f32>;`,
-    '@group(0) @binding(3) var<storage, read_write> dStatus: array<u32>;',
-    '@group(0) @binding(4) var<uniform> dControl: Control;',
+    ...kernelBindings(parts.binding2),
     ...moduleScope,
     '',
     `@compute @workgroup_size(${WORKGROUP_SIZE})`,
