@@ -16,7 +16,7 @@ import type { TrajectoryFitOptions } from './types.js';
 /**
  * The step program of an lnn's trajectory training, with stored states for the adjoint: a variational method
  * (default 'variationalMidpoint'; state (q, p) with p the θ-dependent discrete momenta, so the objective maps the
- * observed velocities in and out: `lnn-variational-objective.ts`, and `variational` is set to a private copy of L
+ * observed start velocity in and compares discrete velocities: `lnn-variational-objective.ts`, and `variational` is set to a private copy of L
  * whose parameter arrays the objective overwrites), or 'rk4' on the Euler–Lagrange ODE (state (q, v), compared
  * directly). Refuses (OPTION) other methods, gradient 'adjoint' and a solver.
  *

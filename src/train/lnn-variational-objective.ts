@@ -1,17 +1,17 @@
 /**
  * Trajectory training of an lnn through a variational integrator: the program advances (q, p) with p the discrete
- * momenta, the data hold (q, v). Each window starts at p0 = ∂L/∂v(q0, v0; θ), compares q_j and v_j = V(q_j, p_j; θ)
- * (the inverse Legendre map, Newton in f64) with the observations, and the exact gradient is the phase-space
- * adjoint of the steps (stored states) with the loss pulled back through V at every step and through ∂L/∂v at
- * the start, as `LagrangianStepper.vjp` does at its two ends.
- */
+ * momenta, the data hold (q, v). Each window starts at p0 = ∂L/∂v(q0, v0; θ) and compares, at every step j, q_j with
+ * Q_j and the discrete velocity (q_j − q_{j−1})/h with the data's (Q_j − Q_{j−1})/h. Not the continuous velocity
+ * V(q_j, p_j): a poorly fitting L (softplus networks have a bounded ∂L/∂v) takes discrete momenta its momentum map
+ * never reaches, where V does not exist, and long windows stopped there. The exact gradient is the phase-space
+ * adjoint of the steps (stored states) with the loss's cotangents on the positions, pulled back through ∂L/∂v at
+ * the start. */
 import { cpuAdjointBackend } from '../backends/cpu/adjoint.js';
 import type { BackwardSegment } from '../backends/adjoint-driver.js';
 import { DarbouxError } from '../errors.js';
 import type { StepProgram } from '../integrators/step-program.js';
 import { size } from '../ir/shape.js';
 import type { Lagrangian } from '../system/lagrangian.js';
-import { luSolve } from '../system/lagrangian-linear.js';
 
 /** What the objective needs from the checked data: windows' starts (flat state indices), horizon, observations. */
 export interface VariationalWindows {
@@ -53,37 +53,30 @@ export async function variationalWindowLoss(w: VariationalWindows, theta: Float6
   const run = await backend.forward(storedQ.slice(0, stride), storedP.slice(0, stride), batch, horizon, 0, 1);
   storedQ.set(run.record!.q, stride);
   storedP.set(run.record!.p, stride);
-  // Per step: the loss, and the cotangent of (q_j, p_j) it gives (through V) with its direct θ part.
+  // Per step j: c·[(q_j − Q_j)² + e_j²], e_j = ((q_j − q_{j−1}) − (Q_j − Q_{j−1}))/h the discrete velocity's error
+  // against the data's finite difference (always defined, unlike V(q_j, p_j)), and its cotangent on q_j.
   const lq = new Float64Array(stride), lp = new Float64Array(stride);
   grad.fill(0);
+  const stateQ = (j: number, k: number) => storedQ.subarray(j * stride + k * n, j * stride + (k + 1) * n);
+  const velocityError = (j: number, k: number, i: number) => (stateQ(j, k)[i]! - stateQ(j - 1, k)[i]! - (obs(j, k, Q)[i]! - obs(j - 1, k, Q)[i]!)) / dt;
   let loss = 0;
-  const addStep = (j: number, withGradient: boolean) => {
-    const t = j * dt;
+  for (let j = 1; j <= horizon; j++) {
     for (let k = 0; k < batch; k++) {
-      const q = storedQ.subarray(j * stride + k * n, j * stride + (k + 1) * n), p = storedP.subarray(j * stride + k * n, j * stride + (k + 1) * n);
-      // Newton for V starts at the observed velocity (the fitted motion's neighbourhood, where L is learned).
-      const Qj = obs(j, k, Q), Vj = obs(j, k, V), v = L.velocities(q, p, t, Vj);
-      const dv = new Float64Array(n);
+      for (let i = 0; i < n; i++) loss += c * ((stateQ(j, k)[i]! - obs(j, k, Q)[i]!) ** 2 + velocityError(j, k, i) ** 2);
+    }
+  }
+  if (!Number.isFinite(loss)) return loss;
+  const addStep = (j: number) => {
+    for (let k = 0; k < batch; k++) {
       for (let i = 0; i < n; i++) {
-        loss += withGradient ? 0 : c * ((q[i]! - Qj[i]!) ** 2 + (v[i]! - Vj[i]!) ** 2);
-        dv[i] = 2 * c * (v[i]! - Vj[i]!);
+        const next = j < horizon ? velocityError(j + 1, k, i) : 0;
+        lq[k * n + i]! += 2 * c * (stateQ(j, k)[i]! - obs(j, k, Q)[i]! + (velocityError(j, k, i) - next) / dt);
       }
-      if (!withGradient) continue;
-      // v = V(q, p): ∂L/∂v(q, V) = p, so w = (∂²L/∂v²)⁻¹dv, λ_p += w, λ_q += dq − (∂p/∂q)ᵀw, g −= (∂p/∂θ)ᵀw.
-      const wv = luSolve(L.factorHessian(q, v, t, L.hessians(q, v, t).hessian), dv);
-      const back = L.momentaVjp(q, v, t, wv);
-      for (let i = 0; i < n; i++) {
-        lq[k * n + i]! += 2 * c * (q[i]! - Qj[i]!) - back.dq[i]!;
-        lp[k * n + i]! += wv[i]!;
-      }
-      addParams(grad, back.dparams, -1);
     }
   };
-  for (let j = 1; j <= horizon; j++) addStep(j, false);
-  if (!Number.isFinite(loss)) return loss;
   const segment: BackwardSegment = { source: 'store', batch, steps: 1, t0: 0, q: run.q, p: run.p, lq, lp, g: grad };
   for (let j = horizon; j >= 1; j--) {
-    addStep(j, true);
+    addStep(j);
     segment.storedQ = storedQ.subarray((j - 1) * stride, j * stride);
     segment.storedP = storedP.subarray((j - 1) * stride, j * stride);
     segment.t0 = (j - 1) * dt;
