@@ -23,13 +23,19 @@ import { nonFiniteError } from './plan.js';
 import { resolveFitOptions } from './options.js';
 import { lagrangianTrajectoryProgram } from './lnn-trajectory.js';
 import { variationalWindowLoss } from './lnn-variational-objective.js';
+import { fitLnnTrajectoriesGpu } from './lnn-trajectory-gpu.js';
 import type { FitOptions, FitResult, TrajectoryData, TrajectoryFitOptions, TrajectoryGradientMemory } from './types.js';
 
 
 const positiveInteger = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 
-/** Checks trajectory data and options against the model; returns the windows' start indices and counts. */
-function checkTrajectories(model: NeuralModel, data: TrajectoryData, options: TrajectoryFitOptions) {
+/**
+ * Checks trajectory data and options against the model; returns the step program, the windows' start indices and counts.
+ *
+ * @example
+ * const { program, horizon, starts } = checkTrajectories(model, data.trajectories, { method: 'rk4', horizon: 4 });
+ */
+export function checkTrajectories(model: NeuralModel, data: TrajectoryData, options: TrajectoryFitOptions) {
   const lagrangian = model.kind === 'lnn' ? lagrangianTrajectoryProgram(model, options) : undefined;
   if (lagrangian === undefined && (model.kind !== 'hnn' || model.hamiltonian === undefined)) {
     throw new DarbouxError('OPTION', `fit: trajectory training integrates a Hamiltonian or a Lagrangian; a ${model.kind} model has neither (use an hnn or an lnn)`);
@@ -171,8 +177,12 @@ export async function fitTrajectories(
   control: RunControl = new RunControl({}, 'fit', options.steps),
 ): Promise<FitResult & { memory: TrajectoryGradientMemory }> {
   const resolved = resolveFitOptions(model, { ...options, loss: model.kind === 'lnn' ? 'acceleration' : 'derivative', rollout: undefined });
-  if (resolved.backend !== 'cpu') throw new DarbouxError('OPTION', "fit: trajectory training runs on the CPU backend (f64); use backend: 'cpu'");
+  if (resolved.backend !== 'cpu' && model.kind !== 'lnn') throw new DarbouxError('OPTION', "fit: trajectory training of an hnn runs on the CPU backend (f64); use backend: 'cpu' (an lnn also trains on trajectories on the GPU)");
   if (options.validation !== undefined) throw new DarbouxError('OPTION', 'fit: validation data is not supported with trajectory training; hold out trajectories and evaluate them with integrateModel');
+  if (resolved.backend === 'gpu') {
+    const { program, horizon, starts } = checkTrajectories(model, data, options);
+    return fitLnnTrajectoriesGpu(model, data, { method: program.method, horizon, starts }, resolved, control);
+  }
   const objective = trajectoryObjective(model, data, options);
   const h = objective.program.system;
   const total = objective.sizes.reduce((a, b) => a + b, 0);
