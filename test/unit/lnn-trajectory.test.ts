@@ -7,7 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { DarbouxError, fit, integrateModel, lnn } from '../../src/index.js';
 import { size } from '../../src/ir/shape.js';
-import { trajectoryObjective } from '../../src/train/trajectory-fit.js';
+import { checkTrajectories, trajectoryObjective } from '../../src/train/trajectory-fit.js';
+import { compileCpuGradient } from '../../src/train/cpu-gradient.js';
+import { lnnWindowPlan } from '../../src/train/lnn-trajectory-gpu.js';
+import { resolveFitOptions } from '../../src/train/options.js';
 
 /** |output weights|: with one softplus layer L is then convex in v (∂²L/∂v² > 0, the EL ODE regular). */
 function convexInV(model: ReturnType<typeof lnn>) {
@@ -64,7 +67,7 @@ describe('lnn trajectory training', () => {
     { method: 'variationalMidpoint', horizon: 1, steps: 150, batchSize: 32, factor: 20, heldFactor: 10, heldMax: 0.15 },
     // measured: loss 4.1e-2 → 8.3e-4, held-out RMS error 1.82 → 0.080
     { method: 'variationalMidpoint', horizon: 4, steps: 150, batchSize: 32, factor: 20, heldFactor: 10, heldMax: 0.15 },
-  ])('fit through $method on oscillator trajectories lowers the loss and the learned L rolls out held-out motion better than the initial one', async ({ method, horizon, steps, batchSize, factor, heldFactor, heldMax }) => {
+  ])('fit through $method (horizon $horizon) on oscillator trajectories lowers the loss and the learned L rolls out held-out motion better than the initial one', async ({ method, horizon, steps, batchSize, factor, heldFactor, heldMax }) => {
     const model = convexInV(lnn({ dof: 1, hidden: [16], seed: 0 }));
     const dt = 0.1;
     const train = oscillator([[1, 0], [0.6, 1], [1.3, 2.5], [0.4, 4], [0.9, 5.5]], dt, 20);
@@ -85,6 +88,37 @@ describe('lnn trajectory training', () => {
     const before = await error(model), after = await error(res.model as typeof model);
     expect(after).toBeLessThan(before / heldFactor);
     expect(after).toBeLessThan(heldMax);
+  });
+
+  it.each(['rk4', 'variationalMidpoint', 'variationalTrapezoid'])('the window loss graph of the GPU path (%s, Newton unrolled) gives the exact adjoint\'s loss and gradient in f64', async (method) => {
+    const model = convexInV(lnn({ dof: 1, hidden: [4], seed: 3 }));
+    const data = oscillator([[0.8, 0.1], [0.5, 2]], 0.1, 8);
+    const horizon = 3;
+    const objective = trajectoryObjective(model, data, { method, horizon });
+    const { starts } = checkTrajectories(model, data, { method, horizon });
+    const plan = lnnWindowPlan(model, data, { method, horizon, starts }, resolveFitOptions(model, { steps: 1, lr: 1e-3, loss: 'acceleration' }));
+    const rows = Uint32Array.from({ length: objective.windows }, (_, i) => i);
+    const theta = new Float64Array(objective.sizes.reduce((a, b) => a + b, 0)), offsets = new Map<string, number>();
+    let at = 0;
+    for (const node of model.lagrangian.params) {
+      offsets.set(node.attrs.name as string, at);
+      theta.set(model.params[node.attrs.name as string]!, at);
+      at += size(node.shape);
+    }
+    const exact = new Float64Array(theta.length);
+    const loss = await objective.evaluate(theta, rows, exact);
+    const sums = new Float64Array(1 + plan.program.layout.total);
+    compileCpuGradient(plan.program)(plan.train.rows, plan.theta, rows, rows.length, sums);
+    expect(Math.abs(sums[0]! / rows.length - loss)).toBeLessThan(1e-12 * loss);
+    let d = 0, n = 0;
+    plan.program.layout.names.forEach((name, k) => {
+      for (let i = 0; i < plan.program.layout.sizes[k]!; i++) {
+        d += (sums[1 + plan.program.layout.offsets[k]! + i]! / rows.length - exact[offsets.get(name)! + i]!) ** 2;
+        n += exact[offsets.get(name)! + i]! ** 2;
+      }
+    });
+    // measured: 5e-16 (rk4), 1.3e-13 (variational)
+    expect(Math.sqrt(d / n)).toBeLessThan(1e-11);
   });
 
   it('refuses Hamiltonian-only methods and gradient adjoint for an lnn, naming its methods and backprop', async () => {
