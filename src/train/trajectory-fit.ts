@@ -164,8 +164,8 @@ export function trajectoryObjective(model: NeuralModel, data: TrajectoryData, op
 
 /**
  * Trains an hnn or an lnn on observed trajectories (`trajectoryObjective`; for an lnn the second slot holds
- * velocities) with Adam as in `fit`, on the CPU (f64):
- * `fit(model, { trajectories }, { loss: 'rollout', method, horizon, gradient })` lands here.
+ * velocities) with Adam as in `fit`, on the CPU (f64), or for an lnn with `backend: 'gpu'` on the device (f32,
+ * `lnn-trajectory-gpu.ts`): `fit(model, { trajectories }, { loss: 'rollout', method, horizon, gradient })` lands here.
  *
  * @example
  * const res = await fit(hnn({ dof: 1, hidden: [32], seed: 0 }), { trajectories: data.trajectories }, { loss: 'rollout', method: 'midpoint', horizon: 8, gradient: 'adjoint', steps: 500, lr: 1e-3 });
