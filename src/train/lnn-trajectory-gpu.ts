@@ -37,13 +37,12 @@ export function lnnWindowPlan(model: NeuralModel, data: TrajectoryData, windows:
   const count = starts.length;
   const q = new Float64Array(count * n), v = new Float64Array(count * n);
   const qNext = new Float64Array(count * horizon * n), pNext = new Float64Array(count * horizon * n);
+  const Q = Float64Array.from(data.q), V = Float64Array.from(data.p);
   starts.forEach((start, w) => {
-    q.set(Array.from(data.q).slice(start * n, (start + 1) * n), w * n);
-    v.set(Array.from(data.p).slice(start * n, (start + 1) * n), w * n);
-    for (let j = 0; j < horizon * n; j++) {
-      qNext[w * horizon * n + j] = data.q[(start + 1) * n + j]!;
-      pNext[w * horizon * n + j] = data.p[(start + 1) * n + j]!;
-    }
+    q.set(Q.subarray(start * n, (start + 1) * n), w * n);
+    v.set(V.subarray(start * n, (start + 1) * n), w * n);
+    qNext.set(Q.subarray((start + 1) * n, (start + 1 + horizon) * n), w * horizon * n);
+    pNext.set(V.subarray((start + 1) * n, (start + 1 + horizon) * n), w * horizon * n);
   });
   const samples = { q, v, a: new Float64Array(0), qNext, pNext } as LagrangianTrainingData;
   return {
