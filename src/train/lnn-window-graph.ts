@@ -38,7 +38,7 @@ export interface LnnWindowSettings {
  *
  * @example
  * const graph = lnnWindowLossGraph(lnn({ dof: 1, hidden: [8], seed: 0 }), { method: 'variationalMidpoint', horizon: 4, dt: 0.1 });
- * graph.columns.map((c) => c.field); // ['q', 'v', 'qNext']
+ * graph.columns.map((c) => c.field); // ['q', 'v', 'qNext', 'qNext', 'qNext', 'qNext'] (one per step)
  */
 export function lnnWindowLossGraph(model: NeuralModel, settings: LnnWindowSettings): LossGraph {
   const L = model.lagrangian;
