@@ -5,6 +5,7 @@
 import { Adam } from './adam.js';
 import { compileBatchedGradient } from './batched-gradient.js';
 import { compileCpuGradient } from './cpu-gradient.js';
+import { chunkedSums, perSampleChunks } from './chunked-gradient.js';
 import { minibatchSampler } from './minibatch.js';
 import { nonFiniteError, validationSchedule, type TrainingOutcome, type TrainingPlan } from './plan.js';
 import { RunControl } from '../backends/run-control.js';
@@ -19,7 +20,8 @@ import { RunControl } from '../backends/run-control.js';
 export async function trainCpu(plan: TrainingPlan, control: RunControl = new RunControl({}, 'fit', plan.options.steps)): Promise<TrainingOutcome> {
   const { program, train, validation, options } = plan;
   const P = program.layout.total;
-  const batchGradient = plan.batched ? compileBatchedGradient(plan.batched) : compileCpuGradient(program);
+  const chunks = plan.batched ? compileBatchedGradient(plan.batched).chunks : perSampleChunks(compileCpuGradient(program));
+  const partial = new Float64Array(1 + P);
   const lossOnly = validation ? compileCpuGradient(program, { gradients: false }) : undefined;
   const allRows = validation ? Uint32Array.from({ length: validation.count }, (_, i) => i) : undefined;
   const lossOut = new Float64Array(1);
@@ -43,7 +45,7 @@ export async function trainCpu(plan: TrainingPlan, control: RunControl = new Run
       nextValidation++;
     }
     const rows = sampler.next();
-    batchGradient(train.rows, theta, rows, rows.length, out);
+    chunkedSums(chunks, train.rows, theta, rows, rows.length, out, partial);
     const inv = 1 / rows.length;
     const loss = out[0]! * inv;
     if (!Number.isFinite(loss)) throw nonFiniteError(t + 1, 'loss', loss, history);
