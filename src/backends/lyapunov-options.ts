@@ -87,6 +87,20 @@ export function startingTangents(dof: number, count: number): Float64Array {
  * orthonormalize(v, 0, 2, 2, logs, 0); // v = [1, 0, 0, 1], logs = [log 3, 0]
  */
 export function orthonormalize(v: Float64Array, at: number, m: number, count: number, logs: Float64Array, logAt: number): void {
+  const j = gramSchmidt(v, at, m, count, logs, logAt);
+  if (j >= 0) throw tangentError(j, vectorNorm(v, at + j * m, m));
+}
+
+/**
+ * The work of `orthonormalize` without its error: returns −1, or the first vector j whose length is zero or not
+ * finite (vector j then holds what was left after removing its components along 0…j−1; later vectors are
+ * untouched). Self-contained (no outer names): trajectory worker threads compile it from its source, so every
+ * thread runs the same arithmetic (src/backends/cpu/lyapunov-threads.ts).
+ *
+ * @example
+ * gramSchmidt(Float64Array.of(0, 0), 0, 2, 1, new Float64Array(1), 0) // 0 (a zero vector)
+ */
+export function gramSchmidt(v: Float64Array, at: number, m: number, count: number, logs: Float64Array, logAt: number): number {
   for (let j = 0; j < count; j++) {
     const vj = at + j * m;
     for (let i = 0; i < j; i++) {
@@ -98,12 +112,28 @@ export function orthonormalize(v: Float64Array, at: number, m: number, count: nu
     let norm2 = 0;
     for (let k = 0; k < m; k++) norm2 += v[vj + k]! * v[vj + k]!;
     const norm = Math.sqrt(norm2);
-    if (!(norm > 0 && norm < Infinity)) {
-      throw new DarbouxError('NONFINITE', `lyapunov: tangent vector ${j} became ${norm === 0 ? 'zero' : 'non-finite'}; renormalize more often (smaller renormalizeEvery) or reduce dt`, { tangent: j, norm });
-    }
+    if (!(norm > 0 && norm < Infinity)) return j;
     for (let k = 0; k < m; k++) v[vj + k]! /= norm;
     logs[logAt + j]! += Math.log(norm);
   }
+  return -1;
+}
+
+/** The length of the m-vector at `at` in v, as `gramSchmidt` computes it. */
+function vectorNorm(v: Float64Array, at: number, m: number): number {
+  let norm2 = 0;
+  for (let k = 0; k < m; k++) norm2 += v[at + k]! * v[at + k]!;
+  return Math.sqrt(norm2);
+}
+
+/**
+ * The NONFINITE error of tangent vector j whose length became `norm` (zero or not finite).
+ *
+ * @example
+ * throw tangentError(1, 0);
+ */
+export function tangentError(j: number, norm: number): DarbouxError {
+  return new DarbouxError('NONFINITE', `lyapunov: tangent vector ${j} became ${norm === 0 ? 'zero' : 'non-finite'}; renormalize more often (smaller renormalizeEvery) or reduce dt`, { tangent: j, norm });
 }
 
 /**
@@ -129,19 +159,22 @@ export class LyapunovAccumulator {
     this.history = new Float64Array(points * batch * count);
   }
 
-  /** Call after trajectory b's vectors were renormalised after `stepsDone` steps: records its history point when due. */
-  reached(b: number, stepsDone: number): void {
+  /**
+   * Call after trajectory b's vectors were renormalised after `stepsDone` steps: records its history point when
+   * due (from `logs`, batch × count sums: `this.logs` unless given, e.g. a worker's snapshot).
+   */
+  reached(b: number, stepsDone: number, logs: Float64Array = this.logs): void {
     const { batch, count, steps, historyEvery } = this.plan;
     if (stepsDone % historyEvery !== 0 && stepsDone !== steps) return;
     const k = Math.ceil(stepsDone / historyEvery) - 1;
-    this.history.set(this.averages(b, stepsDone), (k * batch + b) * count);
+    this.history.set(this.averages(b, stepsDone, logs), (k * batch + b) * count);
   }
 
-  /** Trajectory b's exponents after `stepsDone` steps, largest first. */
-  averages(b: number, stepsDone: number): number[] {
+  /** Trajectory b's exponents after `stepsDone` steps, largest first (from `logs`, `this.logs` unless given). */
+  averages(b: number, stepsDone: number, logs: Float64Array = this.logs): number[] {
     const { count } = this.plan;
     const time = stepsDone * Math.abs(this.dt);
-    return Array.from(this.logs.subarray(b * count, (b + 1) * count), (s) => (time > 0 ? s / time : 0)).sort((x, y) => y - x);
+    return Array.from(logs.subarray(b * count, (b + 1) * count), (s) => (time > 0 ? s / time : 0)).sort((x, y) => y - x);
   }
 
   /** The result, with the final state. */
