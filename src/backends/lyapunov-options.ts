@@ -137,6 +137,26 @@ export function tangentError(j: number, norm: number): DarbouxError {
 }
 
 /**
+ * out[outAt …] = the `count` log sums from logs[at …] divided by `time` (0 when time is 0), largest first (a
+ * stable insertion sort: no allocation). Self-contained (no outer names): Lyapunov worker threads compile it from
+ * its source, so every thread writes the same history bits.
+ *
+ * @example
+ * const out = new Float64Array(2); writeAverages(Float64Array.of(1, 3), 0, 2, 2, out, 0); // out = [1.5, 0.5]
+ */
+export function writeAverages(logs: Float64Array, at: number, count: number, time: number, out: Float64Array, outAt: number): void {
+  for (let j = 0; j < count; j++) {
+    const s = time > 0 ? logs[at + j]! / time : 0;
+    let i = j;
+    while (i > 0 && out[outAt + i - 1]! < s) {
+      out[outAt + i] = out[outAt + i - 1]!;
+      i--;
+    }
+    out[outAt + i] = s;
+  }
+}
+
+/**
  * Sums of log-stretchings per trajectory and exponent, and the history of their averages: `reached(b, steps)`
  * after each renormalisation of trajectory b, `result` at the end. History points are after every
  * `historyEvery` steps and after the last step.
@@ -161,20 +181,27 @@ export class LyapunovAccumulator {
 
   /**
    * Call after trajectory b's vectors were renormalised after `stepsDone` steps: records its history point when
-   * due (from `logs`, batch × count sums: `this.logs` unless given, e.g. a worker's snapshot).
+   * due (from `this.logs`).
    */
-  reached(b: number, stepsDone: number, logs: Float64Array = this.logs): void {
+  reached(b: number, stepsDone: number): void {
     const { batch, count, steps, historyEvery } = this.plan;
     if (stepsDone % historyEvery !== 0 && stepsDone !== steps) return;
     const k = Math.ceil(stepsDone / historyEvery) - 1;
-    this.history.set(this.averages(b, stepsDone, logs), (k * batch + b) * count);
+    writeAverages(this.logs, b * count, count, stepsDone * Math.abs(this.dt), this.history, (k * batch + b) * count);
   }
 
-  /** Trajectory b's exponents after `stepsDone` steps, largest first (from `logs`, `this.logs` unless given). */
-  averages(b: number, stepsDone: number, logs: Float64Array = this.logs): number[] {
+  /** Takes log sums and history points computed elsewhere (worker threads, the same arithmetic): batch × count, points × batch × count. */
+  adopt(logs: Float64Array, history: Float64Array): void {
+    this.logs.set(logs);
+    this.history.set(history);
+  }
+
+  /** Trajectory b's exponents after `stepsDone` steps, largest first. */
+  averages(b: number, stepsDone: number): number[] {
     const { count } = this.plan;
-    const time = stepsDone * Math.abs(this.dt);
-    return Array.from(logs.subarray(b * count, (b + 1) * count), (s) => (time > 0 ? s / time : 0)).sort((x, y) => y - x);
+    const out = new Float64Array(count);
+    writeAverages(this.logs, b * count, count, stepsDone * Math.abs(this.dt), out, 0);
+    return Array.from(out);
   }
 
   /** The result, with the final state. */

@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compile, DarbouxError, henonHeiles, type LyapunovResult } from '../../src/index.js';
 import { stepProgram } from '../../src/integrators/methods.js';
-import { checkLyapunovOptions } from '../../src/backends/lyapunov-options.js';
+import { checkLyapunovOptions, writeAverages } from '../../src/backends/lyapunov-options.js';
 import { RunControl } from '../../src/backends/run-control.js';
 import { LyapunovPool, lyapunovThreads } from '../../src/backends/cpu/lyapunov-threads.js';
 import { estimatedMs, THREADED_MIN_MS } from '../../src/backends/cpu/trajectory-threads.js';
@@ -122,6 +122,20 @@ describe('lyapunov over worker threads (CPU)', () => {
       st.dispose();
     }
   }, 60_000);
+
+  it('writeAverages sorts like Array.prototype.sort (largest first, stable: ties and ±0 keep their order)', () => {
+    let seed = 12345;
+    const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    for (let trial = 0; trial < 500; trial++) {
+      const count = 1 + (trial % 7), time = trial % 11 === 0 ? 0 : 0.5 + 10 * next();
+      const pool = [0, -0, 1.5, -2, 3e-300, -3e-300, 7];
+      const logs = Float64Array.from({ length: count + 2 }, () => (next() < 0.4 ? pool[Math.floor(next() * pool.length)]! : 20 * next() - 10));
+      const expected = Array.from(logs.subarray(2, 2 + count), (x) => (time > 0 ? x / time : 0)).sort((x, y) => y - x);
+      const out = new Float64Array(count + 3);
+      writeAverages(logs, 2, count, time, out, 3);
+      expect(differences(out.subarray(3), expected)).toEqual([]);
+    }
+  });
 
   it('the default thread count follows the estimated work', () => {
     const cores = Math.max(1, availableParallelism());

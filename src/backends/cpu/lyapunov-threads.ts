@@ -3,7 +3,7 @@
  * pool of Lyapunov workers (lyapunov-worker.ts) that run the same generated tangent runner and the same
  * Gram–Schmidt (`gramSchmidt`, compiled from its source) as the single-thread driver, so every exponent, history
  * point and final state is the same bit for bit. The main thread only polls (progress, abort) and, at the end,
- * turns the workers' log sums and history snapshots into the result, or throws the error one thread would have
+ * takes the workers' log sums and history points (written by `writeAverages`) into the result, or throws the error one thread would have
  * thrown: that of the earliest segment with a failure (a vanished tangent first, then the run failures).
  */
 import { availableParallelism } from 'node:os';
@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { DarbouxError } from '../../errors.js';
 import type { JsRunFailure } from '../../codegen/emit-js-stepper.js';
 import type { StepProgram } from '../../integrators/step-program.js';
-import { gramSchmidt, LyapunovAccumulator, startingTangents, tangentError, type LyapunovPlan, type LyapunovResult } from '../lyapunov-options.js';
+import { gramSchmidt, LyapunovAccumulator, startingTangents, tangentError, writeAverages, type LyapunovPlan, type LyapunovResult } from '../lyapunov-options.js';
 import { CHUNK_TARGET_MS, type RunControl } from '../run-control.js';
 import { runFailureError } from '../run-failures.js';
 import { ABORT_RUN, LYAPUNOV_WORKER_SCRIPT, type LyapunovEvent, type LyapunovRunMessage, type LyapunovWorkerAnswer } from './lyapunov-worker.js';
@@ -83,7 +83,7 @@ export class LyapunovPool {
 
   private take(count: number): Worker[] {
     while (this.workers.length < count) {
-      const worker = new Worker(LYAPUNOV_WORKER_SCRIPT, { eval: true, workerData: { gramSchmidt: gramSchmidt.toString() } });
+      const worker = new Worker(LYAPUNOV_WORKER_SCRIPT, { eval: true, workerData: { gramSchmidt: gramSchmidt.toString(), writeAverages: writeAverages.toString() } });
       worker.unref();
       this.workers.push(worker);
     }
@@ -114,11 +114,7 @@ export class LyapunovPool {
       const failed = results.find((r) => !r.ok);
       if (failed) throw new DarbouxError('INTERNAL', `a Lyapunov worker thread failed: ${failed.message}`, { threads, message: failed.message });
       throwEarliest(results.flatMap((r) => r.events!), a, batch);
-      accumulator.logs.set(logs);
-      for (let k = 0; k < points; k++) {
-        const snapshot = history.subarray(k * batch * count, (k + 1) * batch * count);
-        for (let b = 0; b < batch; b++) accumulator.reached(b, Math.min(steps, (k + 1) * historyEvery), snapshot);
-      }
+      accumulator.adopt(logs, history);
       control.report(batch * steps, batch * steps);
       return accumulator.result(Float64Array.from(Q), Float64Array.from(P));
     } catch (e) {

@@ -1,7 +1,7 @@
 /**
  * The script of a Lyapunov worker (CommonJS, evaluated by `new Worker(…, { eval: true })`): it compiles
  * `gramSchmidt` from its source once (src/backends/lyapunov-options.ts) and each generated tangent runner it is
- * sent once, then answers run messages. A run shares Q, P, the log sums and the history snapshots with the main
+ * sent once (and `writeAverages`), then answers run messages. A run shares Q, P, the log sums and the history with the main
  * thread (SharedArrayBuffer). The worker claims blocks of trajectories from a shared counter and takes each block
  * through every segment of `renormalizeEvery` steps — the generated runner, then per trajectory gather, Gram–Schmidt,
  * scatter, as the single-thread driver does (trajectories are independent, so every bit is the same) — checking
@@ -59,10 +59,11 @@ export interface LyapunovRunMessage {
   maxClaim: number;
 }
 
-/** The worker's script; `workerData.gramSchmidt` is the source of `gramSchmidt`. */
+/** The worker's script; `workerData.gramSchmidt` and `workerData.writeAverages` are the sources of those functions. */
 export const LYAPUNOV_WORKER_SCRIPT = `
 const { parentPort, workerData } = require('node:worker_threads');
 const gramSchmidt = new Function('return (' + workerData.gramSchmidt + ')')();
+const writeAverages = new Function('return (' + workerData.writeAverages + ')')();
 const runners = new Map();
 let rate = 0;
 function runAll(m) {
@@ -132,7 +133,7 @@ function runAll(m) {
         copy(b, false);
         if (sTo % historyEvery === 0 || sTo === steps) {
           const k = Math.ceil(sTo / historyEvery) - 1;
-          history.set(logs.subarray(b * count, (b + 1) * count), (k * batch + b) * count);
+          writeAverages(logs, b * count, count, sTo * Math.abs(m.dt), history, (k * batch + b) * count);
         }
       }
       done += (b1 - b0) * (sTo - s);
