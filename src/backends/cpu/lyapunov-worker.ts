@@ -66,85 +66,101 @@ const gramSchmidt = new Function('return (' + workerData.gramSchmidt + ')')();
 const writeAverages = new Function('return (' + workerData.writeAverages + ')')();
 const runners = new Map();
 let rate = 0;
-function runAll(m) {
+// The run's shared arrays, tangents and helpers (the runner compiled once per source).
+function context(m) {
   let runner = runners.get(m.source);
   if (runner === undefined) runners.set(m.source, (runner = new Function(m.source)()));
-  const ctl = new Int32Array(m.control), progress = new Float64Array(m.progress);
-  const Q = new Float64Array(m.Q), P = new Float64Array(m.P), logs = new Float64Array(m.logs), history = new Float64Array(m.history);
-  const { batch, steps, n, count, renormalizeEvery: every, historyEvery } = m, dim = 2 * n;
-  const T = Array.from({ length: 2 * count }, () => new Float64Array(batch * n));
-  const v = new Float64Array(count * dim);
-  const out = { ok: true, aborted: false, events: [] };
-  const budget = () => rate <= 0 ? ${FIRST_WINDOW_UNITS} : Math.max(1, Math.floor(rate * ${WINDOW_MS}));
-  const advance = (b0, b1, s0, s1) => {
+  const c = { m, ctl: new Int32Array(m.control), progress: new Float64Array(m.progress), done: 0 };
+  c.Q = new Float64Array(m.Q); c.P = new Float64Array(m.P); c.logs = new Float64Array(m.logs); c.history = new Float64Array(m.history);
+  c.T = Array.from({ length: 2 * m.count }, () => new Float64Array(m.batch * m.n));
+  c.v = new Float64Array(2 * m.count * m.n);
+  c.advance = (b0, b1, s0, s1) => {
     const started = performance.now();
-    const status = runner(Q, P, T, m.params, batch, steps, m.dt, m.t0, b0, b1, s0, s1);
+    const status = runner(c.Q, c.P, c.T, m.params, m.batch, m.steps, m.dt, m.t0, b0, b1, s0, s1);
     const units = (b1 - b0) * (s1 - s0), measured = units / Math.max(performance.now() - started, 0.05);
     rate = rate <= 0 ? Math.min(measured, 8 * ${FIRST_WINDOW_UNITS} / ${WINDOW_MS}) : Math.min(measured, 8 * rate);
     return status.failures;
   };
-  const copy = (b, gather) => {
+  return c;
+}
+const budget = () => rate <= 0 ? ${FIRST_WINDOW_UNITS} : Math.max(1, Math.floor(rate * ${WINDOW_MS}));
+const aborted = (c) => Atomics.load(c.ctl, ${ABORT_RUN}) !== 0;
+// Trajectory b's tangents into v (gather) or back (scatter).
+function copy(c, b, gather) {
+  const { n, count } = c.m, dim = 2 * n;
+  for (let j = 0; j < count; j++) {
+    const tq = c.T[2 * j], tp = c.T[2 * j + 1];
+    for (let i = 0, at = j * dim, o = b * n; i < n; i++) {
+      if (gather) { c.v[at + i] = tq[o + i]; c.v[at + n + i] = tp[o + i]; } else { tq[o + i] = c.v[at + i]; tp[o + i] = c.v[at + n + i]; }
+    }
+  }
+}
+// Steps s…sTo of trajectories b0…b1−1: one call, or for one trajectory windows of steps stopping at its failure.
+function segment(c, b0, b1, s, sTo) {
+  if (b1 - b0 > 1) return c.advance(b0, b1, s, sTo);
+  let failures = [];
+  for (let from = s; from < sTo; ) {
+    const to = Math.min(sTo, from + budget());
+    failures = c.advance(b0, b1, from, to);
+    from = failures.length > 0 ? sTo : to;
+    c.progress[c.m.index] = c.done + (from - s);
+    if (from < sTo && aborted(c)) return null;
+  }
+  return failures;
+}
+// Renormalises the block's trajectories that did not fail (their logs and history points); the first vanished tangent, if any.
+function renormalize(c, b0, b1, failures, sTo) {
+  const { n, count, batch, steps, historyEvery, dt } = c.m, dim = 2 * n;
+  for (let b = b0; b < b1; b++) {
+    if (failures.some((f) => f.trajectory === b)) continue;
+    copy(c, b, true);
+    const j = gramSchmidt(c.v, 0, dim, count, c.logs, b * count);
+    if (j >= 0) {
+      let norm2 = 0;
+      for (let k = 0; k < dim; k++) norm2 += c.v[j * dim + k] * c.v[j * dim + k];
+      return { trajectory: b, j, norm: Math.sqrt(norm2) };
+    }
+    copy(c, b, false);
+    if (sTo % historyEvery === 0 || sTo === steps) {
+      writeAverages(c.logs, b * count, count, sTo * Math.abs(dt), c.history, ((Math.ceil(sTo / historyEvery) - 1) * batch + b) * count);
+    }
+  }
+  return undefined;
+}
+// A block through every segment: its event (or undefined), or null when aborted.
+function runBlock(c, b0, b1) {
+  const { n, count, steps, renormalizeEvery } = c.m;
+  for (let b = b0; b < b1; b++) {
     for (let j = 0; j < count; j++) {
-      const tq = T[2 * j], tp = T[2 * j + 1];
-      for (let i = 0, at = j * dim, o = b * n; i < n; i++) {
-        if (gather) { v[at + i] = tq[o + i]; v[at + n + i] = tp[o + i]; } else { tq[o + i] = v[at + i]; tp[o + i] = v[at + n + i]; }
-      }
+      c.T[2 * j].set(c.m.basis.subarray(2 * j * n, 2 * j * n + n), b * n);
+      c.T[2 * j + 1].set(c.m.basis.subarray(2 * j * n + n, 2 * j * n + 2 * n), b * n);
     }
-  };
-  let done = 0;
+  }
+  for (let s = 0; s < steps; ) {
+    const sTo = Math.min(steps, s + renormalizeEvery);
+    const failures = segment(c, b0, b1, s, sTo);
+    if (failures === null) return null;
+    const tangent = renormalize(c, b0, b1, failures, sTo);
+    c.done += (b1 - b0) * (sTo - s);
+    c.progress[c.m.index] = c.done;
+    if (tangent !== undefined) return { segment: s, tangent };
+    if (failures.length > 0) return { segment: s, failures };
+    s = sTo;
+    if (s < steps && aborted(c)) return null;
+  }
+  return undefined;
+}
+function runAll(m) {
+  const c = context(m);
+  const out = { ok: true, aborted: false, events: [] };
   for (;;) {
-    if (Atomics.load(ctl, ${ABORT_RUN}) !== 0) { out.aborted = true; break; }
-    const want = Math.max(1, Math.min(m.maxClaim, Math.floor(budget() / every)));
-    const b0 = Atomics.add(ctl, ${NEXT_TRAJECTORY}, want);
-    if (b0 >= batch) break;
-    const b1 = Math.min(batch, b0 + want);
-    for (let b = b0; b < b1; b++) {
-      for (let j = 0; j < count; j++) {
-        T[2 * j].set(m.basis.subarray(2 * j * n, 2 * j * n + n), b * n);
-        T[2 * j + 1].set(m.basis.subarray(2 * j * n + n, 2 * j * n + 2 * n), b * n);
-      }
-    }
-    for (let s = 0; s < steps; ) {
-      const sTo = Math.min(steps, s + every);
-      let failures;
-      if (b1 - b0 > 1) failures = advance(b0, b1, s, sTo);
-      else {
-        // One trajectory, a segment longer than a window: in windows of steps, stopping at its failure.
-        failures = [];
-        for (let from = s; from < sTo; ) {
-          const to = Math.min(sTo, from + budget());
-          failures = advance(b0, b1, from, to);
-          from = failures.length > 0 ? sTo : to;
-          progress[m.index] = done + (from - s);
-          if (from < sTo && Atomics.load(ctl, ${ABORT_RUN}) !== 0) { out.aborted = true; return out; }
-        }
-      }
-      let tangent;
-      for (let b = b0; b < b1 && tangent === undefined; b++) {
-        if (failures.some((f) => f.trajectory === b)) continue;
-        copy(b, true);
-        const j = gramSchmidt(v, 0, dim, count, logs, b * count);
-        if (j >= 0) {
-          let norm2 = 0;
-          for (let k = 0; k < dim; k++) norm2 += v[j * dim + k] * v[j * dim + k];
-          tangent = { trajectory: b, j, norm: Math.sqrt(norm2) };
-          break;
-        }
-        copy(b, false);
-        if (sTo % historyEvery === 0 || sTo === steps) {
-          const k = Math.ceil(sTo / historyEvery) - 1;
-          writeAverages(logs, b * count, count, sTo * Math.abs(m.dt), history, (k * batch + b) * count);
-        }
-      }
-      done += (b1 - b0) * (sTo - s);
-      progress[m.index] = done;
-      if (tangent !== undefined || failures.length > 0) {
-        out.events.push(tangent !== undefined ? { segment: s, tangent } : { segment: s, failures });
-        break;
-      }
-      s = sTo;
-      if (s < steps && Atomics.load(ctl, ${ABORT_RUN}) !== 0) { out.aborted = true; return out; }
-    }
+    if (aborted(c)) { out.aborted = true; break; }
+    const want = Math.max(1, Math.min(m.maxClaim, Math.floor(budget() / m.renormalizeEvery)));
+    const b0 = Atomics.add(c.ctl, ${NEXT_TRAJECTORY}, want);
+    if (b0 >= m.batch) break;
+    const event = runBlock(c, b0, Math.min(m.batch, b0 + want));
+    if (event === null) { out.aborted = true; break; }
+    if (event !== undefined) out.events.push(event);
   }
   return out;
 }
