@@ -10,8 +10,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { compile, doublePendulum, henonHeiles, type Stepper } from '../src/index.js';
 
-/** CPU nanoseconds of every thread of this process, by thread id (empty where /proc is not there). */
-function threadCpuNs(): Map<string, number> {
+/** CPU nanoseconds of every thread of this process, by thread id (empty where /proc is not there). @example threadCpuNs().size */
+export function threadCpuNs(): Map<string, number> {
   const out = new Map<string, number>();
   try {
     for (const tid of readdirSync('/proc/self/task')) {
@@ -24,10 +24,10 @@ function threadCpuNs(): Map<string, number> {
 }
 
 /** What one run took: wall ms, the main thread's CPU ms, and every other thread's (largest first). */
-interface Timed { wall: number; main: number; others: number[] }
+export interface Timed { wall: number; main: number; others: number[] }
 
-/** Times one run of `f` (wall and CPU per thread). */
-async function timedRun(f: () => Promise<unknown>): Promise<Timed> {
+/** Times one run of `f` (wall and CPU per thread). @example const t = await timedRun(() => st.run(o)); */
+export async function timedRun(f: () => Promise<unknown>): Promise<Timed> {
   const before = threadCpuNs();
   const start = performance.now();
   await f();
@@ -39,13 +39,21 @@ async function timedRun(f: () => Promise<unknown>): Promise<Timed> {
   return { wall, main: delta(main, after.get(main) ?? 0), others };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+export const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 /** Whether two runs' states are equal element by element (Object.is). */
 function sameBits(a: { q: Float64Array; p: Float64Array }, b: { q: Float64Array; p: Float64Array }): boolean {
-  for (let i = 0; i < a.q.length; i++) if (!Object.is(a.q[i], b.q[i]) || !Object.is(a.p[i], b.p[i])) return false;
-  return true;
+  const same = (x: Float64Array, y: Float64Array) => x.length === y.length && x.every((v, i) => Object.is(v, y[i]));
+  return same(a.q, b.q) && same(a.p, b.p);
+}
+
+/** x and y one after the other. */
+function joined(x: Float64Array, y: Float64Array): Float64Array {
+  const out = new Float64Array(x.length + y.length);
+  out.set(x);
+  out.set(y, x.length);
+  return out;
 }
 
 interface Workload {
@@ -56,6 +64,8 @@ interface Workload {
   steps: number;
   /** vjp instead of run (its forward pass threaded, its backward pass on one thread). */
   vjp?: boolean;
+  /** lyapunov instead of run: this many exponents, renormalised every 10 steps. */
+  lyapunov?: number;
 }
 
 /** The two workloads of issue 15: Hénon–Heiles leapfrog and the gauss4 double pendulum, 1 024 trajectories each. */
@@ -72,6 +82,7 @@ function workloads(batch: number): Workload[] {
     { name: 'Hénon–Heiles leapfrog, 2 000 steps', steppers: () => pair(hh, 'leapfrog', 0.01), ...spread(0.1, -0.1, 0.2, 0.1, 1e-4), steps: 2000 },
     { name: 'Hénon–Heiles leapfrog, 10 000 steps', steppers: () => pair(hh, 'leapfrog', 0.01), ...spread(0.1, -0.1, 0.2, 0.1, 1e-4), steps: 10_000 },
     { name: 'double pendulum gauss4, 200 steps', steppers: () => pair(dp, 'gauss4', 0.01), ...spread(1, 0.5, 0, 0, 1e-4), steps: 200 },
+    { name: 'Hénon–Heiles leapfrog lyapunov (4 exponents, renormalised every 10 steps), 1 000 steps', steppers: () => pair(hh, 'leapfrog', 0.01), ...spread(0.1, -0.1, 0.2, 0.1, 1e-4), steps: 1000, lyapunov: 4 },
     { name: 'Hénon–Heiles leapfrog vjp (memory: store), 500 steps', steppers: () => pair(hh, 'leapfrog', 0.01), ...spread(0.1, -0.1, 0.2, 0.1, 1e-4), steps: 500, vjp: true },
   ];
 }
@@ -90,6 +101,10 @@ export async function cpuThreadsBench(repeats = 7): Promise<void> {
   for (const w of workloads(batch)) {
     const [one, two] = await w.steppers();
     const run = async (st: Stepper) => {
+      if (w.lyapunov !== undefined) {
+        const r = await st.lyapunov({ q0: w.q0, p0: w.p0, batch, steps: w.steps, count: w.lyapunov, renormalizeEvery: 10 });
+        return { q: joined(r.exponents, r.q), p: joined(r.history.exponents, r.p) };
+      }
       if (!w.vjp) return st.run({ q0: w.q0, p0: w.p0, batch, steps: w.steps });
       const r = await st.vjp({ q0: w.q0, p0: w.p0, dq: w.p0, dp: w.q0, batch, steps: w.steps, memory: 'store' });
       return { q: r.dq0, p: r.dp0 };

@@ -87,6 +87,20 @@ export function startingTangents(dof: number, count: number): Float64Array {
  * orthonormalize(v, 0, 2, 2, logs, 0); // v = [1, 0, 0, 1], logs = [log 3, 0]
  */
 export function orthonormalize(v: Float64Array, at: number, m: number, count: number, logs: Float64Array, logAt: number): void {
+  const j = gramSchmidt(v, at, m, count, logs, logAt);
+  if (j >= 0) throw tangentError(j, vectorNorm(v, at + j * m, m));
+}
+
+/**
+ * The work of `orthonormalize` without its error: returns −1, or the first vector j whose length is zero or not
+ * finite (vector j then holds what was left after removing its components along 0…j−1; later vectors are
+ * untouched). Self-contained (no outer names): trajectory worker threads compile it from its source, so every
+ * thread runs the same arithmetic (src/backends/cpu/lyapunov-threads.ts).
+ *
+ * @example
+ * gramSchmidt(Float64Array.of(0, 0), 0, 2, 1, new Float64Array(1), 0) // 0 (a zero vector)
+ */
+export function gramSchmidt(v: Float64Array, at: number, m: number, count: number, logs: Float64Array, logAt: number): number {
   for (let j = 0; j < count; j++) {
     const vj = at + j * m;
     for (let i = 0; i < j; i++) {
@@ -98,11 +112,47 @@ export function orthonormalize(v: Float64Array, at: number, m: number, count: nu
     let norm2 = 0;
     for (let k = 0; k < m; k++) norm2 += v[vj + k]! * v[vj + k]!;
     const norm = Math.sqrt(norm2);
-    if (!(norm > 0 && norm < Infinity)) {
-      throw new DarbouxError('NONFINITE', `lyapunov: tangent vector ${j} became ${norm === 0 ? 'zero' : 'non-finite'}; renormalize more often (smaller renormalizeEvery) or reduce dt`, { tangent: j, norm });
-    }
+    if (!(norm > 0 && norm < Infinity)) return j;
     for (let k = 0; k < m; k++) v[vj + k]! /= norm;
     logs[logAt + j]! += Math.log(norm);
+  }
+  return -1;
+}
+
+/** The length of the m-vector at `at` in v, as `gramSchmidt` computes it. */
+function vectorNorm(v: Float64Array, at: number, m: number): number {
+  let norm2 = 0;
+  for (let k = 0; k < m; k++) norm2 += v[at + k]! * v[at + k]!;
+  return Math.sqrt(norm2);
+}
+
+/**
+ * The NONFINITE error of tangent vector j whose length became `norm` (zero or not finite).
+ *
+ * @example
+ * throw tangentError(1, 0);
+ */
+export function tangentError(j: number, norm: number): DarbouxError {
+  return new DarbouxError('NONFINITE', `lyapunov: tangent vector ${j} became ${norm === 0 ? 'zero' : 'non-finite'}; renormalize more often (smaller renormalizeEvery) or reduce dt`, { tangent: j, norm });
+}
+
+/**
+ * out[outAt …] = the `count` log sums from logs[at …] divided by `time` (0 when time is 0), largest first (a
+ * stable insertion sort: no allocation). Self-contained (no outer names): Lyapunov worker threads compile it from
+ * its source, so every thread writes the same history bits.
+ *
+ * @example
+ * const out = new Float64Array(2); writeAverages(Float64Array.of(1, 3), 0, 2, 2, out, 0); // out = [1.5, 0.5]
+ */
+export function writeAverages(logs: Float64Array, at: number, count: number, time: number, out: Float64Array, outAt: number): void {
+  for (let j = 0; j < count; j++) {
+    const s = time > 0 ? logs[at + j]! / time : 0;
+    let i = j;
+    while (i > 0 && out[outAt + i - 1]! < s) {
+      out[outAt + i] = out[outAt + i - 1]!;
+      i--;
+    }
+    out[outAt + i] = s;
   }
 }
 
@@ -129,19 +179,29 @@ export class LyapunovAccumulator {
     this.history = new Float64Array(points * batch * count);
   }
 
-  /** Call after trajectory b's vectors were renormalised after `stepsDone` steps: records its history point when due. */
+  /**
+   * Call after trajectory b's vectors were renormalised after `stepsDone` steps: records its history point when
+   * due (from `this.logs`).
+   */
   reached(b: number, stepsDone: number): void {
     const { batch, count, steps, historyEvery } = this.plan;
     if (stepsDone % historyEvery !== 0 && stepsDone !== steps) return;
     const k = Math.ceil(stepsDone / historyEvery) - 1;
-    this.history.set(this.averages(b, stepsDone), (k * batch + b) * count);
+    writeAverages(this.logs, b * count, count, stepsDone * Math.abs(this.dt), this.history, (k * batch + b) * count);
+  }
+
+  /** Takes log sums and history points computed elsewhere (worker threads, the same arithmetic): batch × count, points × batch × count. */
+  adopt(logs: Float64Array, history: Float64Array): void {
+    this.logs.set(logs);
+    this.history.set(history);
   }
 
   /** Trajectory b's exponents after `stepsDone` steps, largest first. */
   averages(b: number, stepsDone: number): number[] {
     const { count } = this.plan;
-    const time = stepsDone * Math.abs(this.dt);
-    return Array.from(this.logs.subarray(b * count, (b + 1) * count), (s) => (time > 0 ? s / time : 0)).sort((x, y) => y - x);
+    const out = new Float64Array(count);
+    writeAverages(this.logs, b * count, count, stepsDone * Math.abs(this.dt), out, 0);
+    return Array.from(out);
   }
 
   /** The result, with the final state. */

@@ -20,9 +20,10 @@ import { gemmSource, type GemmOperand, type GemmSpec } from '../codegen/gemm-js.
 import { instantiateWasmGemm } from '../codegen/wasm-gemm.js';
 import type { BatchedActivation, BatchedHnnSpec, BatchedLayer, BatchedNetwork } from './batched-match.js';
 import type { CpuBatchGradient } from './cpu-gradient.js';
+import { GRADIENT_CHUNK, chunkedSums, type ChunkedGradient } from './chunked-gradient.js';
 
 /** Samples per chunk (a multiple of 4): the chunk's activations stay in cache while its GEMMs run. */
-const CHUNK = 64;
+const CHUNK = GRADIENT_CHUNK;
 
 const pad4 = (n: number): number => (n + 3) & ~3;
 
@@ -265,51 +266,67 @@ export function batchedGradientSource(spec: BatchedHnnSpec, simd = false): { sou
   const { w0, shared, networks, gradStart, gradEnd } = allocate(spec, arena);
   const tags = spec.networks.map((_, n) => `n${n}`);
   const products = spec.networks.flatMap((net, n) => networkProducts(net, networks[n]!, tags[n]!, shared, simd));
-  const body = [
-    'out.fill(0);',
+  const prepare = [
     ...spec.networks.flatMap((net, n) => parameterMoves(net, networks[n]!, 'unpack')),
     ...(simd ? spec.networks.flatMap((net, n) => parameterMoves(net, networks[n]!, 'transpose')) : []),
+  ];
+  // One chunk of n ≤ CHUNK rows (from rows[s0]) into out, overwritten: its loss sum and parameter gradient sums.
+  const chunk = [
+    'out.fill(0);',
     `mem.fill(0, ${gradStart}, ${gradEnd});`,
     'let loss = 0;',
-    `for (let s0 = 0; s0 < count; s0 += ${CHUNK}) {`,
-    `  const n = Math.min(${CHUNK}, count - s0), m = (n + 3) & ~3;`,
-    ...[
-      ...loadLines(spec, w0, shared.Z),
-      ...networks.flatMap((b, n) => firstPass(b, tags[n]!)),
-      ...lossLines(spec, w0, shared, networks),
-      ...networks.flatMap((b, n) => secondPass(b, tags[n]!)),
-    ].map((l) => `  ${l}`),
-    '}',
+    'const m = (n + 3) & ~3;',
+    ...loadLines(spec, w0, shared.Z),
+    ...networks.flatMap((b, n) => firstPass(b, tags[n]!)),
+    ...lossLines(spec, w0, shared, networks),
+    ...networks.flatMap((b, n) => secondPass(b, tags[n]!)),
     'out[0] = loss;',
     ...spec.networks.flatMap((net, n) => parameterMoves(net, networks[n]!, 'scatter')),
   ];
   const source = [
     '"use strict";',
     ...products.map(simd ? simdProduct : jsProduct),
-    'return function batchedGradient(data, theta, rows, count, out) {',
-    ...body.map((l) => `  ${l}`),
+    'return {',
+    '  prepare(theta) {',
+    ...prepare.map((l) => `    ${l}`),
+    '  },',
+    '  chunk(data, rows, s0, n, out) {',
+    ...chunk.map((l) => `    ${l}`),
+    '  },',
     '};',
   ].join('\n');
   return { source, size: arena.size };
 }
 
+/** What a worker thread needs to build the same batched gradient (gradient-threads.ts). */
+export interface BatchedGradientSource {
+  source: string;
+  /** Float64 elements of `mem`. */
+  size: number;
+  simd: boolean;
+}
+
+/** A compiled batched gradient: the batch function, its chunks, and how to rebuild it elsewhere. */
+export type BatchedGradient = CpuBatchGradient & { simd: boolean; chunks: ChunkedGradient; build: BatchedGradientSource };
+
 /**
  * Compiles the batched derivative-loss gradient of a matched HNN: the same contract as `compileCpuGradient`
- * (out[0] = Σ loss, out[1 + j] = Σ ∂loss/∂θ_j over the rows), computed chunk by chunk with GEMMs — the
- * WebAssembly SIMD kernel (wasm-gemm.ts) with JS epilogue loops by default, or with `simd: false` (or where
- * WebAssembly SIMD is unavailable) the generated JS GEMMs with fused epilogues. `simd` on the result says which.
+ * (out[0] = Σ loss, out[1 + j] = Σ ∂loss/∂θ_j over the rows), computed chunk by chunk (GRADIENT_CHUNK rows, each
+ * chunk's sums from zero, added in chunk order: chunked-gradient.ts) with GEMMs — the WebAssembly SIMD kernel
+ * (wasm-gemm.ts) with JS epilogue loops by default, or with `simd: false` (or where WebAssembly SIMD is
+ * unavailable) the generated JS GEMMs with fused epilogues. `simd` on the result says which; `chunks` is the
+ * chunked form (`prepare`, `chunk`).
  *
  * @example
  * const spec = matchBatchedHnn(model, program);
  * const f = compileBatchedGradient(spec as BatchedHnnSpec);
  * f(packed.rows, theta, rows, rows.length, out);
  */
-export function compileBatchedGradient(spec: BatchedHnnSpec, options: { simd?: boolean } = {}): CpuBatchGradient & { simd: boolean } {
+export function compileBatchedGradient(spec: BatchedHnnSpec, options: { simd?: boolean } = {}): BatchedGradient {
   let simd = options.simd ?? true;
   let memory: WebAssembly.Memory | undefined, gemm: unknown;
   if (simd) {
-    const bytes = batchedGradientSource(spec, true).size * 8;
-    memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) + 1 });
+    memory = new WebAssembly.Memory({ initial: wasmPages(batchedGradientSource(spec, true).size) });
     gemm = instantiateWasmGemm(memory);
     simd = gemm !== undefined;
   }
@@ -322,8 +339,19 @@ export function compileBatchedGradient(spec: BatchedHnnSpec, options: { simd?: b
     if (factories.size >= 32) factories.delete(factories.keys().next().value!);
     factories.set(source, factory);
   }
-  return Object.assign(factory(mem, gemm), { source, simd });
+  const chunks = factory(mem, gemm);
+  let partial = new Float64Array(0);
+  const batchGradient = (data: Float64Array, theta: Float64Array, rows: ArrayLike<number>, count: number, out: Float64Array) => {
+    if (partial.length !== out.length) partial = new Float64Array(out.length);
+    chunkedSums(chunks, data, theta, rows instanceof Uint32Array ? rows : Uint32Array.from(rows), count, out, partial);
+  };
+  return Object.assign(batchGradient, { source, simd, chunks, build: { source, size, simd } });
 }
 
-type BatchedFactory = (mem: Float64Array, gemm: unknown) => (d: Float64Array, t: Float64Array, r: ArrayLike<number>, c: number, o: Float64Array) => void;
+/** WebAssembly pages (64 KiB) of a memory holding `size` float64 elements, plus one. @example wasmPages(8192) // 2 */
+export function wasmPages(size: number): number {
+  return Math.ceil((size * 8) / 65536) + 1;
+}
+
+type BatchedFactory = (mem: Float64Array, gemm: unknown) => ChunkedGradient;
 const factories = new Map<string, BatchedFactory>();

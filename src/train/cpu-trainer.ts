@@ -5,6 +5,8 @@
 import { Adam } from './adam.js';
 import { compileBatchedGradient } from './batched-gradient.js';
 import { compileCpuGradient } from './cpu-gradient.js';
+import { perSampleChunks } from './chunked-gradient.js';
+import { MinibatchGradient } from './gradient-threads.js';
 import { minibatchSampler } from './minibatch.js';
 import { nonFiniteError, validationSchedule, type TrainingOutcome, type TrainingPlan } from './plan.js';
 import { RunControl } from '../backends/run-control.js';
@@ -19,7 +21,7 @@ import { RunControl } from '../backends/run-control.js';
 export async function trainCpu(plan: TrainingPlan, control: RunControl = new RunControl({}, 'fit', plan.options.steps)): Promise<TrainingOutcome> {
   const { program, train, validation, options } = plan;
   const P = program.layout.total;
-  const batchGradient = plan.batched ? compileBatchedGradient(plan.batched) : compileCpuGradient(program);
+  const gradient = minibatchGradient(plan);
   const lossOnly = validation ? compileCpuGradient(program, { gradients: false }) : undefined;
   const allRows = validation ? Uint32Array.from({ length: validation.count }, (_, i) => i) : undefined;
   const lossOut = new Float64Array(1);
@@ -37,23 +39,38 @@ export async function trainCpu(plan: TrainingPlan, control: RunControl = new Run
   };
   const start = performance.now();
   let nextValidation = 0;
-  for (let t = 0; t < options.steps; t++) {
-    if (validationSteps[nextValidation] === t) {
-      validate();
-      nextValidation++;
+  try {
+    for (let t = 0; t < options.steps; t++) {
+      if (validationSteps[nextValidation] === t) {
+        validate();
+        nextValidation++;
+      }
+      const rows = sampler.next();
+      await gradient.sums(theta, rows, out);
+      const inv = 1 / rows.length;
+      const loss = out[0]! * inv;
+      if (!Number.isFinite(loss)) throw nonFiniteError(t + 1, 'loss', loss, history);
+      for (let j = 0; j < P; j++) grad[j] = grad[j]! * inv;
+      const norm = adam.step(theta, grad);
+      if (!Number.isFinite(norm)) throw nonFiniteError(t + 1, 'gradient norm', norm, history);
+      history.push(loss);
+      await control.tick(t + 1);
     }
-    const rows = sampler.next();
-    batchGradient(train.rows, theta, rows, rows.length, out);
-    const inv = 1 / rows.length;
-    const loss = out[0]! * inv;
-    if (!Number.isFinite(loss)) throw nonFiniteError(t + 1, 'loss', loss, history);
-    for (let j = 0; j < P; j++) grad[j] = grad[j]! * inv;
-    const norm = adam.step(theta, grad);
-    if (!Number.isFinite(norm)) throw nonFiniteError(t + 1, 'gradient norm', norm, history);
-    history.push(loss);
-    await control.tick(t + 1);
+  } finally {
+    gradient.dispose();
   }
   if (validation) validate();
   const seconds = (performance.now() - start) / 1000;
   return { theta, history, validationHistory, validationSteps, seconds };
+}
+
+/** The minibatch gradient of a plan: the batched lowering where the plan has one, else per sample; threads as `options.threads` says. */
+function minibatchGradient(plan: TrainingPlan): MinibatchGradient {
+  const width = 1 + plan.program.layout.total, { threads, steps } = plan.options;
+  if (plan.batched) {
+    const f = compileBatchedGradient(plan.batched);
+    return new MinibatchGradient(f.chunks, { kind: 'batched', ...f.build }, plan.train.rows, width, plan.batch, threads, steps);
+  }
+  const f = compileCpuGradient(plan.program);
+  return new MinibatchGradient(perSampleChunks(f), { kind: 'perSample', source: f.source }, plan.train.rows, width, plan.batch, threads, steps);
 }

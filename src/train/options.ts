@@ -24,7 +24,7 @@ export const LOSS_NAMES: readonly LossName[] = ['derivative', 'map', 'rollout', 
 export const FIT_OPTION_NAMES: readonly string[] = [
   'loss', 'steps', 'lr', 'batchSize', 'weightDecay', 'weightDecayMode', 'schedule', 'clipNorm', 'beta1', 'beta2', 'eps', 'seed',
   'backend', 'adapter', 'energyWeight', 'rollout', 'validation', 'validationEvery', 'checkEvery', 'maxSamplesPerDispatch',
-  'method', 'horizon', 'gradient', 'solver', 'signal', 'onProgress', 'cpuLowering',
+  'method', 'horizon', 'gradient', 'solver', 'signal', 'onProgress', 'cpuLowering', 'threads',
 ];
 
 /**
@@ -82,10 +82,21 @@ export interface ResolvedFitOptions {
   checkEvery: number;
   maxSamplesPerDispatch: number;
   cpuLowering: 'auto' | 'batched' | 'perSample';
+  /** CPU gradient threads; undefined: chosen by measuring the first steps. */
+  threads: number | undefined;
 }
 
 const positiveInteger = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** The `threads` option: undefined, or an integer from 1 to 256 (OPTION otherwise). */
+function threadCount(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > 256) {
+    throw new DarbouxError('OPTION', `fit: threads must be an integer from 1 to 256 (CPU gradient threads; leave it out to choose by the work), got ${showValue(value)}`, { option: 'threads', value: showValue(value) });
+  }
+  return value;
+}
 
 /**
  * Validates `fit` options against the model kind and fills in defaults; throws DarbouxError('OPTION') naming
@@ -159,6 +170,7 @@ export function resolveFitOptions(model: NeuralModel, options: FitOptions): Reso
     checkEvery,
     maxSamplesPerDispatch,
     cpuLowering: oneOf('cpuLowering', options.cpuLowering, ['auto', 'batched', 'perSample'] as const),
+    threads: threadCount(options.threads),
   };
 }
 

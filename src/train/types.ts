@@ -109,6 +109,13 @@ export interface FitOptions extends TrajectoryFitOptions {
    * kernels (tiled WGSL GEMMs, no per-invocation loop bound at width) or its per-sample kernel.
    */
   cpuLowering?: 'auto' | 'batched' | 'perSample';
+  /**
+   * CPU backend: threads that share each minibatch's gradient (worker_threads; fixed chunks of 64 samples whose
+   * sums are added in order, so every thread count gives the same result bit for bit). By default the first
+   * steps are timed on one thread and `availableParallelism()` threads start when the rest of the fit pays for
+   * them; 1 keeps one thread. Integer 1…256 (OPTION otherwise); the GPU backend ignores it.
+   */
+  threads?: number;
   /** Cancels training: `fit` rejects with DarbouxError('ABORTED'), name 'AbortError'. */
   signal?: AbortSignal;
   /** Called every ~20 ms of training, and at the end, with the optimiser steps done: `{ stepsDone, steps, fraction }`. */

@@ -3,7 +3,9 @@
  * exact tangent step and re-orthonormalised by modified Gram–Schmidt every `renormalizeEvery` steps, the logs of
  * R's diagonal summed. Explicit methods run a generated loop (state and tangents together); implicit ones take
  * each step's exact Jacobian through the implicit function theorem (`jacobianFunction`) and advance the state with
- * the ordinary runner. Work is split into pieces of about CHUNK_TARGET_MS with a yield between them.
+ * the ordinary runner. Work is split into pieces of about CHUNK_TARGET_MS with a yield between them; with a
+ * `pool`, explicit methods' trajectories go over worker threads when the work pays (lyapunov-threads.ts; the same
+ * bits as here). Implicit methods stay on this thread.
  */
 import type { JsRunFailure, JsRunner } from '../../codegen/emit-js-stepper.js';
 import { compileJsLyapunovRunner, type JsLyapunovRunner } from '../../codegen/emit-js-lyapunov.js';
@@ -14,6 +16,7 @@ import { checkLyapunovOptions, LyapunovAccumulator, orthonormalize, startingTang
 import { RunControl } from '../run-control.js';
 import { runFailureError } from '../run-failures.js';
 import { jacobianFunction } from './jacobian.js';
+import type { LyapunovPool } from './lyapunov-threads.js';
 
 /** Advances trajectories bFrom…bTo−1 through steps sFrom…sTo−1 (state in Q, P, tangents in T); returns their failures. */
 type Advance = (bFrom: number, bTo: number, sFrom: number, sTo: number) => JsRunFailure[];
@@ -25,7 +28,7 @@ type Advance = (bFrom: number, bTo: number, sFrom: number, sTo: number) => JsRun
  * const lyapunov = cpuLyapunov(leapfrogStep(h), 0.01, JS_FIXED_POINT, runner);
  * const { exponents } = await lyapunov({ q0: [0.1, 0], p0: [0, 0.3], steps: 10_000, count: 4 });
  */
-export function cpuLyapunov(program: StepProgram, dt: number, settings: FixedPointSettings, forward: JsRunner): (options: LyapunovOptions) => Promise<LyapunovResult> {
+export function cpuLyapunov(program: StepProgram, dt: number, settings: FixedPointSettings, forward: JsRunner, pool?: LyapunovPool): (options: LyapunovOptions) => Promise<LyapunovResult> {
   const h = program.system;
   const n = h.dof;
   const runners = new Map<number, JsLyapunovRunner>();
@@ -43,6 +46,8 @@ export function cpuLyapunov(program: StepProgram, dt: number, settings: FixedPoi
     } else {
       if (!runners.has(plan.count)) runners.set(plan.count, compileJsLyapunovRunner(specializeParameters(program), plan.count));
       const runner = runners.get(plan.count)!;
+      const threads = pool?.threadsFor(plan) ?? 1;
+      if (threads > 1) return pool!.run(plan, { source: runner.source, q0: options.q0, p0: options.p0, params: h.paramValues, dt, n, method: program.method }, control, threads);
       advance = (bFrom, bTo, sFrom, sTo) => runner(Q, P, T, h.paramValues, plan.batch, plan.steps, dt, plan.t0, bFrom, bTo, sFrom, sTo).failures!;
     }
     const accumulator = new LyapunovAccumulator(plan, dt);

@@ -15,6 +15,7 @@ import { runVjp } from '../adjoint-driver.js';
 import type { FixedPointSettings } from '../../codegen/step-body.js';
 import { jacobianFunction } from './jacobian.js';
 import { cpuLyapunov } from './lyapunov.js';
+import { LyapunovPool } from './lyapunov-threads.js';
 import { threadedRunner, type CpuSettings } from './threaded-runner.js';
 import { TrajectoryPool } from './trajectory-threads.js';
 import type { StepProgram } from '../../integrators/step-program.js';
@@ -47,6 +48,7 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
   let vjpForward: TrajectoryPool | undefined; // vjp's forward passes over threads (its backward pass sums g over trajectories in order: one thread)
   let lyapunov: ReturnType<typeof cpuLyapunov> | undefined;
+  let lyapunovPool: LyapunovPool | undefined; // lyapunov's trajectories over threads (explicit methods)
   const sweepPrograms = new Map<string, StepProgram>(); // the same sets, for runs with sections
   /** The program and plain runner of a run with sections: per-trajectory parameters kept as inputs in a sweep. */
   const sectionPrograms = (tp: TrajectoryParams | null): { program: StepProgram; plain: JsRunner } => {
@@ -101,7 +103,7 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
       return runVjp(cpuAdjointBackend(program, dt, h.paramValues, fixedPoint, vjpForward), options);
     },
     async lyapunov(options: LyapunovOptions): Promise<LyapunovResult> {
-      lyapunov ??= cpuLyapunov(program, dt, fixedPoint, runner);
+      lyapunov ??= cpuLyapunov(program, dt, fixedPoint, runner, (lyapunovPool = new LyapunovPool(specialized, settings.threads)));
       return lyapunov(options);
     },
     jacobian(q0, p0, t = 0) {
@@ -114,6 +116,7 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
       threaded?.dispose();
       trajectories?.dispose();
       vjpForward?.dispose();
+      lyapunovPool?.dispose();
     },
   };
   return life.guard(withHostState(stepper, (what) => {

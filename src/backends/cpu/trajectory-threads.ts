@@ -101,18 +101,18 @@ async function copyInPieces(dst: Float64Array, src: Float64Array): Promise<void>
   }
 }
 
-/** A shared copy of `a` (a zero-filled one when `copy` is false). */
-async function sharedCopy(a: Float64Array, copy = true): Promise<Float64Array> {
+/** A shared copy of `a` (a zero-filled one when `copy` is false). @example const Q = await sharedCopy(q); */
+export async function sharedCopy(a: Float64Array, copy = true): Promise<Float64Array> {
   const shared = new Float64Array(new SharedArrayBuffer(Math.max(1, a.length) * 8), 0, a.length);
   if (copy) await copyInPieces(shared, a);
   return shared;
 }
 
-/** The next answer of a worker (rejects when it errors or exits). */
-function answer(worker: Worker): Promise<TrajectoryWorkerAnswer> {
+/** The next answer of a worker (rejects when it errors or exits). @example const a = await answer(worker); */
+export function answer<A = TrajectoryWorkerAnswer>(worker: Worker): Promise<A> {
   return new Promise((resolve, reject) => {
     const done = () => { worker.off('message', onMessage); worker.off('error', onError); worker.off('exit', onExit); };
-    const onMessage = (m: TrajectoryWorkerAnswer) => { done(); resolve(m); };
+    const onMessage = (m: A) => { done(); resolve(m); };
     const onError = (e: Error) => { done(); reject(new DarbouxError('INTERNAL', `a trajectory worker thread failed: ${e.message}`, { message: e.message })); };
     const onExit = (code: number) => { done(); reject(new DarbouxError('INTERNAL', `a trajectory worker thread exited (code ${code})`, { code })); };
     worker.on('message', onMessage);
@@ -121,8 +121,8 @@ function answer(worker: Worker): Promise<TrajectoryWorkerAnswer> {
   });
 }
 
-/** Resolves after `ms` or when `done` settles, whichever is first (the timer is cleared). */
-function pollDelay(done: Promise<unknown>, ms: number): Promise<void> {
+/** Resolves after `ms` or when `done` settles, whichever is first (the timer is cleared). @example await pollDelay(answers, 20); */
+export function pollDelay(done: Promise<unknown>, ms: number): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const delay = new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); });
   return Promise.race([done.then(() => undefined, () => undefined), delay]).finally(() => clearTimeout(timer));
