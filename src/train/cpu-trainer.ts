@@ -4,6 +4,7 @@
  */
 import { Adam } from './adam.js';
 import { compileBatchedGradient } from './batched-gradient.js';
+import { compileBatchedLnnGradient } from './batched-lnn.js';
 import { compileCpuGradient } from './cpu-gradient.js';
 import { minibatchSampler } from './minibatch.js';
 import { nonFiniteError, validationSchedule, type TrainingOutcome, type TrainingPlan } from './plan.js';
@@ -19,7 +20,7 @@ import { RunControl } from '../backends/run-control.js';
 export async function trainCpu(plan: TrainingPlan, control: RunControl = new RunControl({}, 'fit', plan.options.steps)): Promise<TrainingOutcome> {
   const { program, train, validation, options } = plan;
   const P = program.layout.total;
-  const batchGradient = plan.batched ? compileBatchedGradient(plan.batched) : compileCpuGradient(program);
+  const batchGradient = plan.batchedLnn ? compileBatchedLnnGradient(plan.batchedLnn) : plan.batched ? compileBatchedGradient(plan.batched) : compileCpuGradient(program);
   const lossOnly = validation ? compileCpuGradient(program, { gradients: false }) : undefined;
   const allRows = validation ? Uint32Array.from({ length: validation.count }, (_, i) => i) : undefined;
   const lossOut = new Float64Array(1);
