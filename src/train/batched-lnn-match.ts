@@ -1,9 +1,13 @@
 /**
  * Recognises the losses the batched CPU lowering of Lagrangian networks handles: the acceleration loss of an lnn
- * whose L is one scalar MLP, L = w·σ(W_L·…σ(W_{1,q}·q + W_{1,v}·v + b_1)… + b_L), read from the IR of L (as
- * batched-match.ts reads H), so `lnn({ dof, hidden, activation })` and any hand-built network of that shape match;
- * anything else returns a reason and training falls back to the per-sample lowering.
+ * whose L is one scalar MLP, L = w·σ(W_L·…σ(W_{1,q}·q + W_{1,v}·v + b_1)… + b_L), or an MLP of a parameter-free
+ * input layer φ(q, v) (the Noether-invariant networks: L = w·σ(…σ(W_1·φ(q, v) + b_1)…)), read from the IR of L (as
+ * batched-match.ts reads H), so `lnn(…)` and any hand-built network of that shape match; anything else returns a
+ * reason and training falls back to the per-sample lowering.
  */
+import { input } from '../ir/build.js';
+import type { Expr } from '../ir/expr.js';
+import { inputsOf, substitute } from '../ir/traverse.js';
 import type { NeuralModel } from '../models/neural/model.js';
 import { matchNetwork, type BatchedNetwork } from './batched-match.js';
 import type { GradientProgram } from './gradient-program.js';
@@ -18,6 +22,42 @@ export interface BatchedLnnSpec {
   stride: number;
   /** Number of parameters P. */
   parameters: number;
+  /**
+   * A Noether-invariant network: its first layer reads φ(q, v) (the invariants, `inputs` of them, no parameters),
+   * applied per sample before the MLP (first-layer weight blocks then read column 0 of φ).
+   */
+  invariant?: { phi: Expr; q: Expr; v: Expr; inputs: number };
+}
+
+const ACTIVATION_OPS: readonly string[] = ['tanh', 'softplus', 'sigmoid', 'sin'];
+
+/** The vector the first dense layer of L = w·σ(…) reads: walks matvec inputs down through activations (iteratively). */
+function firstLayerInput(L: Expr): Expr | undefined {
+  let node: Expr | undefined = L.op === 'dot' ? L.args.find((a) => !(a.op === 'input' && a.attrs.role === 'param')) : undefined;
+  while (node !== undefined && ACTIVATION_OPS.includes(node.op)) {
+    const stack = [node.args[0]!], reads: Expr[] = [];
+    while (stack.length > 0) {
+      const t = stack.pop()!;
+      if (t.op === 'add') stack.push(...t.args);
+      else if (t.op === 'matvec') reads.push(t.args[1]!);
+    }
+    if (reads.length !== 1) return undefined;
+    node = reads[0]!;
+  }
+  return node;
+}
+
+/** The network of a Noether-invariant L, with φ(q, v) replaced by a placeholder input, or the reason it does not match. */
+function matchInvariant(model: NeuralModel, offsetOf: Map<Expr, number>): { network: BatchedNetwork; invariant: NonNullable<BatchedLnnSpec['invariant']> } | string {
+  const L = model.lagrangian!;
+  const phi = firstLayerInput(L.L);
+  if (phi === undefined || phi.shape.length !== 1) return 'an lnn whose first layer does not read one vector';
+  if (inputsOf([phi]).some((n) => n !== L.q && n !== L.v)) return 'an lnn input layer that reads more than q and v';
+  const placeholder = input('aux', 'lnn.invariants', [phi.shape[0]!]);
+  const [body] = substitute([L.L], new Map([[phi, placeholder]]));
+  const network = matchNetwork(body!, { q: placeholder, p: placeholder, dof: 0 } as unknown as NeuralModel, offsetOf);
+  if (typeof network === 'string') return network;
+  return { network, invariant: { phi, q: L.q, v: L.v, inputs: phi.shape[0]! } };
 }
 
 /**
@@ -36,19 +76,16 @@ export function matchBatchedLnn(model: NeuralModel, program: GradientProgram): B
   const fields = graph.columns.map((c) => c.field).join(',');
   if (fields !== 'q,v,a') return `the loss reads columns ${fields}`;
   const offsetOf = new Map(layout.nodes.map((n, k) => [n, layout.offsets[k]!] as const));
-  const network = matchNetwork(L.L, model, offsetOf);
-  if (typeof network === 'string') {
-    return model.options.symmetry !== undefined && model.options.symmetry !== 'none'
-      ? `a Noether-invariant lnn (symmetry '${String(model.options.symmetry)}': its invariant input layer is not batched)`
-      : network;
-  }
+  const direct = matchNetwork(L.L, model, offsetOf);
+  const matched = typeof direct === 'string' ? matchInvariant(model, offsetOf) : { network: direct };
+  if (typeof matched === 'string') return typeof direct === 'string' ? direct : matched;
   const columns = { q: 0, v: 0, a: 0 };
   let at = 0;
   for (const c of graph.columns) {
     columns[c.field as keyof typeof columns] = at;
     at += c.width;
   }
-  return { dof: model.dof, network, columns, stride: graph.stride, parameters: layout.total };
+  return { dof: model.dof, ...matched, columns, stride: graph.stride, parameters: layout.total };
 }
 
 /**

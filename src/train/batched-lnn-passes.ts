@@ -6,6 +6,7 @@
 import type { GemmSpec } from '../codegen/gemm-js.js';
 import type { BatchedActivation } from './batched-match.js';
 import type { BatchedLnnSpec } from './batched-lnn-match.js';
+import { invariantLines } from './batched-lnn-invariant.js';
 
 /** Tangent rows (samples × dof) per chunk: the chunk's buffers stay in cache while its GEMMs run. */
 const TANGENT_ROWS = 128;
@@ -37,9 +38,11 @@ export interface LnnLayerBuffers {
 export interface LnnBuffers {
   dof: number;
   chunk: number;
-  /** Padded input width (z = [q; v]). */
+  /** Padded input width of the MLP (z = [q; v], or the invariants φ). */
   n0: number;
   Z: number; Zt: number; G0: number; Gt0: number; Gb0: number; U: number;
+  /** State-space (2·dof wide) gradients and adjoints, and J, ∂J/∂v per sample: invariant networks only (else 0). */
+  GZ: number; GtZ: number; GbZ: number; UZ: number; TJ: number; TdJ: number;
   Db: number; Dtb: number; Xb: number; Xtb: number;
   layers: LnnLayerBuffers[];
   w: number; gw: number;
@@ -56,13 +59,17 @@ export interface LnnBuffers {
 export function lnnLayerBuffers(spec: BatchedLnnSpec): LnnBuffers {
   let size = 0;
   const take = (n: number) => ((size += n), size - n);
-  const d = spec.dof, m = lnnChunk(d), md = m * d, n0 = pad4(2 * d);
+  const d = spec.dof, m = lnnChunk(d), md = m * d, n0 = pad4(spec.invariant?.inputs ?? 2 * d);
   const widths = spec.network.layers.map((l) => pad4(l.width));
   const widest = Math.max(n0, ...widths);
   const io = {
     Z: take(m * n0), Zt: take(md * n0), G0: take(m * n0), Gt0: take(md * n0), Gb0: take(m * n0), U: take(md * n0),
     Db: take(m * widest), Dtb: take(md * widest), Xb: take(m * widest), Xtb: take(md * widest),
   };
+  const k = spec.invariant?.inputs ?? 0, nz = 2 * d;
+  const state = spec.invariant
+    ? { GZ: take(m * nz), GtZ: take(md * nz), GbZ: take(m * nz), UZ: take(md * nz), TJ: take(m * k * nz), TdJ: take(md * k * nz) }
+    : { GZ: 0, GtZ: 0, GbZ: 0, UZ: 0, TJ: 0, TdJ: 0 };
   const gradStart = size;
   const grads = widths.map((w, k) => ({ gW: take(w * (k > 0 ? widths[k - 1]! : n0)), gb: take(w) }));
   const gw = take(widths.at(-1)!);
@@ -78,7 +85,7 @@ export function lnnLayerBuffers(spec: BatchedLnnSpec): LnnBuffers {
     };
   });
   const w = take(widths.at(-1)!);
-  return { dof: d, chunk: m, n0, ...io, layers, w, gw, gradStart, gradEnd, size };
+  return { dof: d, chunk: m, n0, ...io, ...state, layers, w, gw, gradStart, gradEnd, size };
 }
 
 /** σ, σ′, σ″, σ‴ of `a` into X, S1, S2, S3 at offset `o`. */
@@ -135,13 +142,15 @@ function forwardLines(b: LnnBuffers): string[] {
 
 /** Per sample: M = ∂²L/∂v², rhs, a = M⁻¹rhs (pivoted LU), the loss, r̄ = M⁻ᵀā and the adjoints Ḡ_0, Ġ̄_0. */
 function solveLines(spec: BatchedLnnSpec, b: LnnBuffers): string[] {
-  const d = spec.dof, n0 = b.n0, { columns, stride } = spec;
+  const d = spec.dof, { columns, stride } = spec;
+  // Invariant networks solve in the state space (2·dof wide buffers); unconstrained ones read the MLP's z buffers.
+  const [G0, Gt0, Gb0, U, n0] = spec.invariant ? [b.GZ, b.GtZ, b.GbZ, b.UZ, 2 * d] : [b.G0, b.Gt0, b.Gb0, b.U, b.n0];
   return [
     'for (let s = 0; s < m; s++) {',
-    `  const gb = ${b.Gb0} + s * ${n0}, ub = ${b.U} + s * ${d * n0};`,
+    `  const gb = ${Gb0} + s * ${n0}, ub = ${U} + s * ${d * n0};`,
     `  for (let i = 0; i < ${n0}; i++) mem[gb + i] = 0;`,
     `  if (s >= n) { for (let i = 0; i < ${d * n0}; i++) mem[ub + i] = 0; continue; }`,
-    `  const base = rows[s0 + s] * ${stride}, g = ${b.G0} + s * ${n0}, t = ${b.Gt0} + s * ${d * n0};`,
+    `  const base = rows[s0 + s] * ${stride}, g = ${G0} + s * ${n0}, t = ${Gt0} + s * ${d * n0};`,
     `  for (let i = 0; i < ${d}; i++) {`,
     '    let r = mem[g + i];',
     `    for (let k = 0; k < ${d}; k++) { LU[i * ${d} + k] = mem[t + k * ${n0} + ${d} + i]; r -= mem[t + i * ${n0} + k] * data[base + ${columns.v} + k]; }`,
@@ -248,17 +257,23 @@ export function lnnPassLines(spec: BatchedLnnSpec, b: LnnBuffers): string[] {
     `  else for (let i = 0; i < ${n0}; i++) mem[zb + i] = 0;`,
     '}',
   ];
+  const invariant = spec.invariant ? invariantLines(spec, b) : undefined;
   return [
     'out.fill(0);',
     ...parameterMoves(spec, b, 'unpack'),
     `mem.fill(0, ${b.gradStart}, ${b.gradEnd});`,
-    // Ż: row (s, j) is the unit vector of v_j.
-    `mem.fill(0, ${b.Zt}, ${b.Zt + b.chunk * d * n0});`,
-    `for (let s = 0; s < ${b.chunk}; s++) for (let j = 0; j < ${d}; j++) mem[${b.Zt} + (s * ${d} + j) * ${n0} + ${d} + j] = 1;`,
+    // Ż: row (s, j) is the unit vector of v_j (invariant networks: φ̇_j, per sample in the chunk loop).
+    ...(invariant ? [] : [
+      `mem.fill(0, ${b.Zt}, ${b.Zt + b.chunk * d * n0});`,
+      `for (let s = 0; s < ${b.chunk}; s++) for (let j = 0; j < ${d}; j++) mem[${b.Zt} + (s * ${d} + j) * ${n0} + ${d} + j] = 1;`,
+    ]),
     'let loss = 0;',
     `for (let s0 = 0; s0 < count; s0 += ${b.chunk}) {`,
     `  const n = Math.min(${b.chunk}, count - s0), m = (n + 3) & ~3, md = m * ${d};`,
-    ...[...load, ...forwardLines(b), ...solveLines(spec, b), ...reverseLines(b)].map((l) => `  ${l}`),
+    ...[
+      ...(invariant ? invariant.load : load), ...forwardLines(b), ...(invariant?.toState ?? []),
+      ...solveLines(spec, b), ...(invariant?.fromState ?? []), ...reverseLines(b),
+    ].map((l) => `  ${l}`),
     '}',
     'out[0] = loss;',
     ...parameterMoves(spec, b, 'scatter'),

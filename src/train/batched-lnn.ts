@@ -25,6 +25,7 @@
 import { gemmSource, type GemmOperand } from '../codegen/gemm-js.js';
 import { instantiateWasmGemm } from '../codegen/wasm-gemm.js';
 import type { BatchedLnnSpec } from './batched-lnn-match.js';
+import { invariantTransformSource } from './batched-lnn-invariant.js';
 import { lnnLayerBuffers, lnnPassLines, type LnnBuffers, type Product } from './batched-lnn-passes.js';
 import type { CpuBatchGradient } from './cpu-gradient.js';
 
@@ -85,6 +86,7 @@ export function batchedLnnGradientSource(spec: BatchedLnnSpec, simd: boolean): {
     '"use strict";',
     `const LU = new Float64Array(${spec.dof * spec.dof}), PIV = new Int32Array(${spec.dof}), RHS = new Float64Array(${spec.dof}), ACC = new Float64Array(${spec.dof}), RB = new Float64Array(${spec.dof});`,
     ...products.map(simd ? simdProduct : jsProduct),
+    ...(spec.invariant ? [invariantTransformSource(spec)] : []),
     'return function batchedLnnGradient(data, theta, rows, count, out) {',
     ...lnnPassLines(spec, buffers).map((l) => `  ${l}`),
     '};',
