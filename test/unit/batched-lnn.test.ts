@@ -1,12 +1,13 @@
 /**
  * The batched CPU lowering of the LNN acceleration loss (src/train/batched-lnn.ts) against the per-sample lowering
  * (compileCpuGradient of the symbolic Euler–Lagrange graph, itself checked against finite differences in
- * lnn.test.ts) on random widths, depths, activations and dof, and against central finite differences; where it
- * applies; and fit's cpuLowering choice for an lnn.
+ * lnn.test.ts) on random widths, depths, activations and dof, on Noether-invariant networks, and against central
+ * finite differences; where it applies; and fit's cpuLowering choice for an lnn.
  */
 import { describe, expect, it } from 'vitest';
-import { DarbouxError, fit, lnn } from '../../src/index.js';
+import { DarbouxError, fit, hnn, lnn } from '../../src/index.js';
 import type { Activation } from '../../src/models/neural/layers.js';
+import type { LnnSymmetry } from '../../src/models/neural/lnn-invariants.js';
 import type { NeuralModel } from '../../src/models/neural/model.js';
 import { compileBatchedLnnGradient } from '../../src/train/batched-lnn.js';
 import { matchBatchedLnn, perSampleIsFaster, type BatchedLnnSpec } from '../../src/train/batched-lnn-match.js';
@@ -94,6 +95,25 @@ describe('batched acceleration-loss gradient = per-sample gradient', () => {
     });
   }
 
+  const invariantCases: [number, number, LnnSymmetry, number[], Activation, number][] = [
+    [1, 3, 'rotation', [7, 5], 'softplus', 19],
+    [2, 2, 'translation', [6], 'tanh', 13],
+    [2, 3, 'euclidean', [5, 4, 3], 'sigmoid', 11],
+    [2, 2, 'rotation', [9, 4], 'sin', 45],
+  ];
+  for (const [particles, dim, symmetry, hidden, activation, n] of invariantCases) {
+    it(`Noether-invariant: ${particles} particle(s) in ${dim}-D, ${symmetry}, hidden [${hidden}], ${activation}`, () => {
+      const model = lnn({ particles, dim, symmetry, hidden, activation, seed: n });
+      const { program, data, theta, rows, spec } = setup(model, n, n);
+      expect((spec as BatchedLnnSpec).invariant?.inputs).toBe(model.inputs);
+      const P = program.layout.total;
+      const reference = new Float64Array(1 + P), batched = new Float64Array(1 + P).fill(NaN);
+      compileCpuGradient(program)(data.rows, theta, rows, n, reference);
+      compileBatchedLnnGradient(spec as BatchedLnnSpec)(data.rows, theta, rows, n, batched);
+      expect(worstRelative(program, batched, reference)).toBeLessThan(1e-10);
+    });
+  }
+
   it('matches central finite differences of the loss (dof 2, three layers, tanh)', () => {
     const n = 7;
     const { program, data, theta, rows, spec } = setup(lnn({ dof: 2, hidden: [5, 4, 3], activation: 'tanh', seed: 9 }), n, 9);
@@ -119,16 +139,18 @@ describe('where the batched lnn lowering applies', () => {
   const data = samples(40, 2, 1);
   const options = { loss: 'acceleration' as const, steps: 12, lr: 1e-2, batchSize: 13, seed: 3 };
 
-  it('refuses, with a reason, the Noether-invariant networks; auto keeps tiny one-layer networks per sample', () => {
-    const inv = lnn({ particles: 1, dim: 2, symmetry: 'rotation', hidden: [8, 8], seed: 0 });
-    expect(setup(inv, 4, 1).spec).toMatch(/Noether-invariant lnn \(symmetry 'rotation'/);
-    expect(planTraining(inv, data, options).batchedLnn).toBeUndefined();
+  it('refuses, with a reason, other losses; auto keeps tiny one-layer networks per sample', () => {
+    const h = hnn({ dof: 1, hidden: [8], seed: 0 });
+    const program = gradientProgram(h, lossGraph(h, { loss: 'derivative' }));
+    expect(matchBatchedLnn(h, program)).toMatch(/the derivative loss/);
     const tiny = lnn({ dof: 2, hidden: [8], seed: 0 });
     expect(perSampleIsFaster(setup(tiny, 4, 1).spec as BatchedLnnSpec)).toBe(true);
     expect(planTraining(tiny, data, options).batchedLnn).toBeUndefined();
     expect(planTraining(tiny, data, { ...options, cpuLowering: 'batched' }).batchedLnn).toBeDefined();
     expect(planTraining(lnn({ dof: 2, hidden: [8, 8], seed: 0 }), data, options).batchedLnn?.network.layers.map((l) => l.width)).toEqual([8, 8]);
     expect(planTraining(lnn({ dof: 2, hidden: [8, 8], seed: 0 }), data, { ...options, cpuLowering: 'perSample' }).batchedLnn).toBeUndefined();
+    const inv = planTraining(lnn({ particles: 1, dim: 2, symmetry: 'rotation', hidden: [8, 8], seed: 0 }), data, options).batchedLnn;
+    expect(inv?.invariant?.inputs).toBe(4); // |q|², q·v, |v|², det[q, v]
   });
 
   it("fit uses it by default and gives the per-sample history; cpuLowering 'batched' refuses what it cannot lower", async () => {
@@ -138,11 +160,14 @@ describe('where the batched lnn lowering applies', () => {
     const forced = await fit(model, data, { ...options, cpuLowering: 'batched' });
     expect(auto.history).toEqual(forced.history);
     auto.history.forEach((loss, t) => expect(Math.abs(loss - perSample.history[t]!)).toBeLessThan(1e-10 * perSample.history[t]!));
-    const inv = lnn({ particles: 1, dim: 2, symmetry: 'rotation', hidden: [8], seed: 0 });
-    const err = await fit(inv, data, { ...options, cpuLowering: 'batched' }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(DarbouxError);
-    expect([(err as DarbouxError).code, (err as DarbouxError).message]).toEqual(['OPTION', expect.stringMatching(/cpuLowering 'batched' does not apply to a Noether-invariant lnn/)]);
+    const inv = lnn({ particles: 1, dim: 2, symmetry: 'rotation', hidden: [8, 6], seed: 0 });
+    const invBatched = await fit(inv, data, { ...options, cpuLowering: 'batched' });
+    const invPerSample = await fit(inv, data, { ...options, cpuLowering: 'perSample' });
+    // The first loss is the same θ's; later ones follow Adam, which rescales rounding-level gradient differences.
+    expect(Math.abs(invBatched.history[0]! - invPerSample.history[0]!)).toBeLessThan(1e-12 * invPerSample.history[0]!);
+    invBatched.history.forEach((loss, t) => expect(Math.abs(loss - invPerSample.history[t]!)).toBeLessThan(1e-6 * invPerSample.history[t]!));
     const gpu = await fit(model, data, { ...options, cpuLowering: 'batched', backend: 'gpu' }).catch((e: unknown) => e);
-    expect((gpu as DarbouxError).message).toMatch(/the batched lnn lowering is CPU only/);
+    expect(gpu).toBeInstanceOf(DarbouxError);
+    expect([(gpu as DarbouxError).code, (gpu as DarbouxError).message]).toEqual(['OPTION', expect.stringMatching(/cpuLowering 'batched' does not apply to an lnn on the gpu backend/)]);
   });
 });
