@@ -3,12 +3,13 @@
  * against implicit midpoint on the Legendre-equivalent Hamiltonian, for Kepler and the double pendulum, on the f64
  * CPU backend (optionally the GPU: `--gpu`); and the acceleration-loss training throughput of an LNN, darboux CPU
  * against the same network and step in PyTorch on the CPU (bench/torch_lnn.py, when python3 can import torch; skipped
- * with a message otherwise). Standalone: npx tsx bench/lagrangian.ts [--gpu] [--no-train]
+ * with a message otherwise). Standalone: npx tsx bench/lagrangian.ts [--gpu] [--no-train] [--train-only] [--per-sample];
+ * the training table alone: npm run bench:lnn-training
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { compile, fit, gpuAvailable, lagrangian, lnn, releaseGpu, type Lagrangian, type LagrangianStepper, type Stepper } from '../src/index.js';
-import { bestSeconds } from './timing.js';
+import { bestSeconds, median } from './timing.js';
 
 const best = bestSeconds;
 
@@ -92,47 +93,100 @@ function keplerSamples(dof: number, count: number) {
   return { q, v, a };
 }
 
+/** Seconds of CPU time (this process, all threads) and wall time of `f`. */
+async function timed(f: () => Promise<unknown>): Promise<{ cpu: number; wall: number }> {
+  const c0 = process.cpuUsage(), t0 = performance.now();
+  await f();
+  const c = process.cpuUsage(c0);
+  return { cpu: (c.user + c.system) / 1e6, wall: (performance.now() - t0) / 1000 };
+}
+
+/** One throughput figure: samples per second by CPU time and by wall time. */
+interface Rate {
+  cpu: number;
+  wall: number;
+}
+
 /**
- * LNN acceleration-loss training throughput (samples/s): darboux `fit` on the CPU (f64; compile and set-up excluded by
- * timing a long and a short run) and, in the same process run, PyTorch's CPU step of the same network.
+ * darboux `fit` throughput on the CPU (f64), compile and set-up excluded: each repeat times a long and a short run and
+ * takes the difference (CPU time of the process, and wall time); the long run's length is calibrated to about `seconds`.
+ */
+async function darbouxRate(dof: number, hidden: number[], batch: number, cpuLowering: 'auto' | 'perSample', seconds: number): Promise<Rate & { steps: number }> {
+  const data = keplerSamples(dof, 4096);
+  const run = (steps: number) => timed(() => fit(lnn({ dof, hidden, seed: 0 }), data, { loss: 'acceleration', steps, lr: 1e-3, batchSize: batch, backend: 'cpu', seed: 0, cpuLowering }));
+  const short = 5;
+  await run(short);
+  const probe = (await run(short + 10)).cpu - (await run(short)).cpu;
+  const steps = Math.max(10, Math.min(5000, Math.round((10 * seconds) / Math.max(probe, 1e-3))));
+  const cpu: number[] = [], wall: number[] = [];
+  for (let rep = 0; rep < 3; rep++) {
+    const long = await run(short + steps), base = await run(short);
+    cpu.push(long.cpu - base.cpu);
+    wall.push(long.wall - base.wall);
+  }
+  return { cpu: (steps * batch) / median(cpu), wall: (steps * batch) / median(wall), steps };
+}
+
+/** PyTorch's rate for one dtype and thread count (bench/torch_lnn.py), or the reason it could not run. */
+function torchRate(python: string, dof: number, hidden: number[], batch: number, dtype: string, threads: number, seconds: number): (Rate & { torch: string }) | string {
+  const script = fileURLToPath(new URL('./torch_lnn.py', import.meta.url));
+  const args = [script, '--steps', '5', '--seconds', String(seconds), '--repeats', '3', '--batch', String(batch), '--dof', String(dof), '--hidden', hidden.join(','), '--dtype', dtype, '--threads', String(threads)];
+  const run = spawnSync(python, args, { encoding: 'utf8' });
+  if (run.status !== 0) return `the script failed: ${(run.stderr ?? String(run.error)).trim().split('\n').pop()}`;
+  const r = JSON.parse(run.stdout.trim().split('\n').pop()!) as { samplesPerSecond: number; cpuSamplesPerSecond: number; torch: string };
+  return { cpu: r.cpuSamplesPerSecond, wall: r.samplesPerSecond, torch: r.torch };
+}
+
+const fmt = (x: number) => (x >= 1e4 ? `${(x / 1e3).toFixed(0)} k` : `${(x / 1e3).toFixed(1)} k`);
+
+/**
+ * LNN acceleration-loss training throughput (samples/s, one full Adam step per minibatch of 128, softplus): darboux
+ * `fit` on the CPU (f64; the batched lowering that `cpuLowering: 'auto'` picks, and the per-sample lowering where
+ * `perSample` lists the case) against PyTorch's CPU step of the same network (bench/torch_lnn.py) in f64 and f32 with
+ * 1 and 2 threads, in the same process run. darboux runs single-threaded, so its rate is taken by CPU time; PyTorch's
+ * best is the larger of its 1-thread CPU-time rate and its wall-clock rates (a 2-thread run's CPU time counts both
+ * threads). Environment: LNN_BENCH_SECONDS (per timed run, default 1.5), LNN_BENCH_CASES (e.g. '3:32,32;6:32,32').
  *
  * @example
  * await lnnTrainingBench();
  */
-export async function lnnTrainingBench(): Promise<void> {
-  const dof = 3, hidden = [32, 32], batch = 128, data = keplerSamples(dof, 4096);
-  console.log(`\n## LNN training throughput (dof ${dof}, hidden [${hidden}], softplus, acceleration loss, batch ${batch}, Adam)\n`);
-  const seconds = async (steps: number) => {
-    const started = performance.now();
-    await fit(lnn({ dof, hidden, seed: 0 }), data, { loss: 'acceleration', steps, lr: 1e-3, batchSize: batch, backend: 'cpu', seed: 0 });
-    return (performance.now() - started) / 1000;
-  };
-  const short = 20, long = 220;
-  const times = [] as number[];
-  for (let rep = 0; rep < 3; rep++) times.push((await seconds(long)) - (await seconds(short)));
-  times.sort((a, b) => a - b);
-  const darboux = ((long - short) * batch) / times[1]!;
-  console.log(`darboux cpu (f64): ${darboux.toFixed(0).padStart(9)} samples/s (median of 3, ${long - short} steps)`);
+export async function lnnTrainingBench(options: { perSample?: boolean } = {}): Promise<void> {
+  const seconds = Number(process.env.LNN_BENCH_SECONDS ?? 1.5), batch = 128;
+  const cases = (process.env.LNN_BENCH_CASES ?? '3:32,32;3:128,128;6:32,32').split(';').map((c) => {
+    const [dof, hidden] = c.split(':');
+    return { dof: Number(dof), hidden: hidden!.split(',').map(Number) };
+  });
   const python = pythonWithTorch();
-  if (python === undefined) {
-    console.log('pytorch: not installed (Debian: apt-get install python3-torch; or set DARBOUX_PYTHON): skipped');
-    return;
-  }
-  const script = fileURLToPath(new URL('./torch_lnn.py', import.meta.url));
-  for (const dtype of ['float64', 'float32'] as const) {
-    const run = spawnSync(python, [script, '--steps', '200', '--batch', String(batch), '--dof', String(dof), '--hidden', hidden.join(','), '--dtype', dtype], { encoding: 'utf8' });
-    if (run.status !== 0) {
-      console.log(`pytorch: the script failed: ${(run.stderr ?? String(run.error)).trim().split('\n').pop()}`);
-      return;
+  const load = (await import('node:os')).loadavg()[0]!.toFixed(1);
+  console.log(`\n## LNN training throughput (acceleration loss, softplus, batch ${batch}, Adam; samples/s; load ${load} at start)\n`);
+  if (python === undefined) console.log('pytorch: not installed (Debian: apt-get install python3-torch; or set DARBOUX_PYTHON): skipped\n');
+  console.log('| dof | hidden | darboux batched (cpu / wall) | darboux per-sample | pytorch f64 1 thr (cpu / wall) | f64 2 thr (wall) | f32 1 thr (cpu / wall) | f32 2 thr (wall) | darboux / best pytorch |');
+  console.log('|---:|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const [k, { dof, hidden }] of cases.entries()) {
+    const batched = await darbouxRate(dof, hidden, batch, 'auto', seconds);
+    const perSample = options.perSample || k === 0 ? await darbouxRate(dof, hidden, batch, 'perSample', seconds) : undefined;
+    const cells: string[] = [];
+    let best = 0;
+    for (const dtype of ['float64', 'float32']) {
+      for (const threads of [1, 2]) {
+        const r = python ? torchRate(python, dof, hidden, batch, dtype, threads, seconds) : 'skipped';
+        if (typeof r === 'string') {
+          cells.push(r);
+          continue;
+        }
+        best = Math.max(best, r.wall, threads === 1 ? r.cpu : 0);
+        cells.push(threads === 1 ? `${fmt(r.cpu)} / ${fmt(r.wall)}` : fmt(r.wall));
+      }
     }
-    const torch = JSON.parse(run.stdout.trim().split('\n').pop()!) as { samplesPerSecond: number; threads: number; torch: string };
-    console.log(`pytorch ${torch.torch} (cpu, ${dtype}, ${torch.threads} threads): ${torch.samplesPerSecond.toFixed(0).padStart(9)} samples/s; darboux / pytorch = ${(darboux / torch.samplesPerSecond).toFixed(2)}`);
+    const ratio = best > 0 ? `${(batched.cpu / best).toFixed(1)}×` : '—';
+    console.log(`| ${dof} | [${hidden}] | ${fmt(batched.cpu)} / ${fmt(batched.wall)} | ${perSample ? fmt(perSample.cpu) : '—'} | ${cells.join(' | ')} | ${ratio} |`);
   }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await lagrangianBench('cpu');
-  if (!process.argv.includes('--no-train')) await lnnTrainingBench();
+  const trainOnly = process.argv.includes('--train-only');
+  if (!trainOnly) await lagrangianBench('cpu');
+  if (!process.argv.includes('--no-train')) await lnnTrainingBench({ perSample: process.argv.includes('--per-sample') });
   if (process.argv.includes('--gpu') && (await gpuAvailable())) await lagrangianBench('gpu');
   releaseGpu();
 }

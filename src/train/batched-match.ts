@@ -81,8 +81,14 @@ function matchDense(a: Expr, offsetOf: Map<Expr, number>, width: number): { laye
   return { layer, inputs: weights.map((w) => w.x) };
 }
 
-/** One term w·σ(…) of H as a network, walking from the output layer down to q and p (iteratively). */
-function matchNetwork(term: Expr, model: NeuralModel, offsetOf: Map<Expr, number>): BatchedNetwork | string {
+/**
+ * One term w·σ(…) of H (or of an lnn's L) as a network, walking from the output layer down to q and p
+ * (iteratively); `model.p` is the velocity node of an lnn.
+ *
+ * @example
+ * const net = matchNetwork(model.lagrangian!.L, model, offsetOf); // a BatchedNetwork, or the reason as a string
+ */
+export function matchNetwork(term: Expr, model: NeuralModel, offsetOf: Map<Expr, number>): BatchedNetwork | string {
   if (term.op !== 'dot') return `a '${term.op}' term in H`;
   const [x, y] = term.args as [Expr, Expr];
   const [w, h] = isParam(x) && offsetOf.has(x) ? [x, y] : [y, x];

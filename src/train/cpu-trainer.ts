@@ -4,6 +4,7 @@
  */
 import { Adam } from './adam.js';
 import { compileBatchedGradient } from './batched-gradient.js';
+import { compileBatchedLnnGradient } from './batched-lnn.js';
 import { compileCpuGradient } from './cpu-gradient.js';
 import { perSampleChunks } from './chunked-gradient.js';
 import { MinibatchGradient } from './gradient-threads.js';
@@ -67,6 +68,11 @@ export async function trainCpu(plan: TrainingPlan, control: RunControl = new Run
 /** The minibatch gradient of a plan: the batched lowering where the plan has one, else per sample; threads as `options.threads` says. */
 function minibatchGradient(plan: TrainingPlan): MinibatchGradient {
   const width = 1 + plan.program.layout.total, { threads, steps } = plan.options;
+  if (plan.batchedLnn) {
+    const f = compileBatchedLnnGradient(plan.batchedLnn);
+    const build = { kind: 'batchedFunction' as const, source: f.source, size: f.size, simd: f.simd };
+    return new MinibatchGradient(perSampleChunks(f), build, plan.train.rows, width, plan.batch, threads, steps);
+  }
   if (plan.batched) {
     const f = compileBatchedGradient(plan.batched);
     return new MinibatchGradient(f.chunks, { kind: 'batched', ...f.build }, plan.train.rows, width, plan.batch, threads, steps);

@@ -4,11 +4,12 @@
  */
 import { DarbouxError, showValue } from '../errors.js';
 import type { NeuralModel } from '../models/neural/model.js';
-import { matchBatchedHnn } from './batched-match.js';
+import { matchBatchedHnn, type BatchedHnnSpec } from './batched-match.js';
+import { matchBatchedLnn, perSampleIsFaster, type BatchedLnnSpec } from './batched-lnn-match.js';
 import { checkTrainingData, packSamples } from './data.js';
 import { trainCpu } from './cpu-trainer.js';
 import { trainGpu } from './gpu-trainer.js';
-import { gradientProgram, packParams, unpackParams } from './gradient-program.js';
+import { gradientProgram, packParams, unpackParams, type GradientProgram } from './gradient-program.js';
 import { lossGraph } from './losses.js';
 import { checkFitOptionNames, resolveFitOptions } from './options.js';
 import type { FitOptions, FitResult, SampleData, TrajectoryTrainingData } from './types.js';
@@ -45,11 +46,7 @@ export function planTraining(model: NeuralModel, data: SampleData, options: FitO
   if (options.validation !== undefined) checkTrainingData(graph, model.dof, options.validation, 'validation');
   const program = gradientProgram(model, graph);
   const theta = packParams(program.layout, model.params);
-  const batched = resolved.cpuLowering !== 'perSample' ? matchBatchedHnn(model, program) : undefined;
-  if (resolved.cpuLowering === 'batched' && typeof batched !== 'object') {
-    const why = batched ?? `the ${resolved.backend} backend`;
-    throw new DarbouxError('OPTION', `fit: cpuLowering 'batched' does not apply to ${why}; use cpuLowering 'auto' or 'perSample'`, { option: 'cpuLowering', reason: why });
-  }
+  const { batched, batchedLnn } = batchedSpecs(model, program, resolved.cpuLowering, resolved.backend);
   return {
     program,
     train: packSamples(graph, model.dof, data),
@@ -68,8 +65,30 @@ export function planTraining(model: NeuralModel, data: SampleData, options: FitO
       cosine: resolved.cosine,
       steps: resolved.steps,
     },
-    ...(typeof batched === 'object' ? { batched } : {}),
+    ...(batched ? { batched } : {}),
+    ...(batchedLnn ? { batchedLnn } : {}),
   };
+}
+
+/**
+ * The batched lowering's spec for the plan (an HNN's derivative loss, or an lnn's acceleration loss on the CPU), per
+ * `cpuLowering`: 'auto' takes it where it matches (for an lnn, unless `perSampleIsFaster`), 'batched' demands it
+ * (OPTION error with the reason otherwise), 'perSample' never.
+ */
+function batchedSpecs(model: NeuralModel, program: GradientProgram, lowering: 'auto' | 'batched' | 'perSample', backend: string): { batched?: BatchedHnnSpec; batchedLnn?: BatchedLnnSpec } {
+  if (lowering === 'perSample') return {};
+  const refuse = (why: string) => {
+    throw new DarbouxError('OPTION', `fit: cpuLowering 'batched' does not apply to ${why}; use cpuLowering 'auto' or 'perSample'`, { option: 'cpuLowering', reason: why });
+  };
+  if (model.kind === 'lnn') {
+    const spec = matchBatchedLnn(model, program);
+    if (lowering === 'batched' && typeof spec !== 'object') refuse(spec);
+    if (lowering === 'batched' && backend === 'gpu') refuse('an lnn on the gpu backend (the batched lnn lowering is CPU only)');
+    return typeof spec === 'object' && (lowering === 'batched' || !perSampleIsFaster(spec)) ? { batchedLnn: spec } : {};
+  }
+  const spec = matchBatchedHnn(model, program);
+  if (lowering === 'batched' && typeof spec !== 'object') refuse(spec);
+  return typeof spec === 'object' ? { batched: spec } : {};
 }
 
 /**

@@ -26,7 +26,10 @@ export const THREADED_TRAINING_MIN = { stepMs: 1.5, fitMs: 400 };
 const MEASURED_STEPS = 4;
 
 /** What a worker needs to build the gradient: the batched lowering's source, or the per-sample function's. */
-export type GradientBuild = ({ kind: 'batched' } & BatchedGradientSource) | { kind: 'perSample'; source: string };
+export type GradientBuild =
+  | ({ kind: 'batched' } & BatchedGradientSource)
+  | { kind: 'perSample'; source: string }
+  | { kind: 'batchedFunction'; source: string; size: number; simd: boolean };
 
 /** The worker's script (CommonJS, evaluated): builds the gradient, then computes the chunks it claims per message. */
 const GRADIENT_WORKER_SCRIPT = `
@@ -35,14 +38,19 @@ const data = new Float64Array(w.data), theta = new Float64Array(w.theta), rows =
 const partials = new Float64Array(w.partials), ctl = new Int32Array(w.control);
 let chunks, failure;
 try {
-  if (w.build.kind === 'batched') {
+  if (w.build.kind === 'batched' || w.build.kind === 'batchedFunction') {
     let mem, gemm;
     if (w.build.simd) {
       const memory = new WebAssembly.Memory({ initial: w.pages });
       gemm = new WebAssembly.Instance(new WebAssembly.Module(w.wasm), { env: { mem: memory } }).exports.gemm;
       mem = new Float64Array(memory.buffer, 0, w.build.size);
     } else mem = new Float64Array(w.build.size);
-    chunks = new Function('mem', 'gemm', w.build.source)(mem, gemm);
+    const made = new Function('mem', 'gemm', w.build.source)(mem, gemm);
+    if (w.build.kind === 'batched') chunks = made;
+    else {
+      let t;
+      chunks = { prepare(x) { t = x; }, chunk(d, r, s0, n, out) { made(d, t, r.subarray(s0, s0 + n), n, out); } };
+    }
   } else {
     const f = new Function(w.build.source)();
     let t;
@@ -109,7 +117,7 @@ export class GradientThreads {
     this.partials = new Float64Array(shared(chunkCount(maxCount) * width * 8), 0, chunkCount(maxCount) * width);
     const workerData = {
       build, width, data: dataShared.buffer, theta: this.theta.buffer, rows: this.rows.buffer, partials: this.partials.buffer, control: this.ctl.buffer,
-      ...(build.kind === 'batched' && build.simd ? { wasm: wasmGemmBytes(), pages: wasmPages(build.size) } : {}),
+      ...(build.kind !== 'perSample' && build.simd ? { wasm: wasmGemmBytes(), pages: wasmPages(build.size) } : {}),
     };
     this.workers = Array.from({ length: count - 1 }, () => {
       const worker = new Worker(GRADIENT_WORKER_SCRIPT, { eval: true, workerData });

@@ -5,6 +5,7 @@ import { DarbouxError } from '../errors.js';
 import type { AdamSettings } from './adam.js';
 import type { PackedSamples } from './data.js';
 import type { BatchedHnnSpec } from './batched-match.js';
+import type { BatchedLnnSpec } from './batched-lnn-match.js';
 import type { GradientProgram } from './gradient-program.js';
 import type { ResolvedFitOptions } from './options.js';
 
@@ -21,6 +22,8 @@ export interface TrainingPlan {
   adam: AdamSettings;
   /** The batched lowering's spec (CPU and GPU), where it applies and is not turned off (`cpuLowering`). */
   batched?: BatchedHnnSpec;
+  /** The batched CPU lowering of an lnn's acceleration loss (batched-lnn.ts), where it applies and `cpuLowering` picks it. */
+  batchedLnn?: BatchedLnnSpec;
 }
 
 /** What a backend returns. */

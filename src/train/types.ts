@@ -103,10 +103,12 @@ export interface FitOptions extends TrajectoryFitOptions {
   maxSamplesPerDispatch?: number;
   /**
    * CPU backend: 'auto' (default) runs the batched lowering (the minibatch as a matrix dimension, dense layers as
-   * matrix–matrix products) where it applies — the derivative loss of an hnn whose H is a sum of MLPs — and the
-   * per-sample lowering otherwise; 'perSample' forces the per-sample lowering; 'batched' demands the batched one
-   * (OPTION error, with the reason, where it does not apply). The GPU backend follows the same choice: its batched
-   * kernels (tiled WGSL GEMMs, no per-invocation loop bound at width) or its per-sample kernel.
+   * matrix–matrix products) where it applies — the derivative loss of an hnn whose H is a sum of MLPs, the
+   * acceleration loss of an lnn (unconstrained or Noether-invariant; kept per sample for one hidden layer with
+   * width × dof ≤ 16, where that is faster) — and the per-sample lowering otherwise; 'perSample' forces the
+   * per-sample lowering; 'batched' demands the batched one (OPTION error, with the reason, where it does not apply).
+   * The GPU backend follows the same choice for an hnn: its batched kernels (tiled WGSL GEMMs, no per-invocation
+   * loop bound at width) or its per-sample kernel; an lnn trains per sample on the GPU ('batched' is refused there).
    */
   cpuLowering?: 'auto' | 'batched' | 'perSample';
   /**
