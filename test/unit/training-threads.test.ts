@@ -12,7 +12,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DarbouxError, fit, hnn, type FitResult } from '../../src/index.js';
+import { DarbouxError, fit, hnn, lnn, type FitResult } from '../../src/index.js';
 import { compileCpuGradient } from '../../src/train/cpu-gradient.js';
 import { planTraining } from '../../src/train/fit.js';
 import { chunkedSums, GRADIENT_CHUNK, perSampleChunks } from '../../src/train/chunked-gradient.js';
@@ -44,7 +44,15 @@ const cases: { name: string; model: () => Parameters<typeof fit>[0]; data: () =>
   { name: 'hnn [12] derivative, per-sample lowering', model: () => hnn({ dof: 1, hidden: [12], activation: 'softplus', seed: 4 }), data: () => data, options: { loss: 'derivative', cpuLowering: 'perSample' } },
   { name: 'mlpField derivative, with validation', model: () => fixtureField(1, 8), data: () => data, options: { loss: 'derivative', validation: springData(2, 10), validationEvery: 2 } },
   { name: 'sympnet map', model: () => fixtureSympnet(1, 6), data: () => springPairs(200), options: { loss: 'map' } },
+  { name: 'lnn [8, 8] acceleration, batched lowering', model: () => lnn({ dof: 2, hidden: [8, 8], seed: 5 }), data: oscillatorAccelerations, options: { loss: 'acceleration', cpuLowering: 'batched' } },
 ];
+
+/** 200 states of two unit oscillators with their accelerations a = −q (q, v in [−1, 1]). */
+function oscillatorAccelerations() {
+  const q = Float64Array.from({ length: 400 }, (_, i) => Math.sin(1.7 * i + 0.3));
+  const v = Float64Array.from({ length: 400 }, (_, i) => Math.cos(2.3 * i + 0.1));
+  return { q, v, a: q.map((x) => -x) };
+}
 
 describe('CPU training over worker threads', () => {
   for (const c of cases) {
