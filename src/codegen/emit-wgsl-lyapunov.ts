@@ -78,7 +78,8 @@ export function wgslLyapunovKernel(program: StepProgram, count: number, settings
     ...next,
     ...nextTangents,
     `    let check = ${shallowSum(checkTerms)};`,
-    '    if (check - check != 0.0) { failStep = step + 1u; break; }',
+    // The exponent bits, not check − check ≠ 0 (which compilers may fold away as always false).
+    '    if ((bitcast<u32>(check) & 0x7f800000u) == 0x7f800000u) { failStep = step + 1u; break; }',
     ...idx.map((i) => `    ${elementOf(qv, i)} = nq${i}; ${elementOf(pv, i)} = np${i};`),
     ...Array.from({ length: count * m }, (_, k) => `    tv[${k}] = nt${k};`),
     '    if ((step + 1u) % dControl.renormalizeEvery == 0u || step + 1u == dControl.totalSteps) {',
@@ -131,12 +132,30 @@ function unrolledGramSchmidt(count: number, m: number): string[] {
       for (const k of range) lines.push(`${I}  tv[${j * m + k}] -= r * tv[${i * m + k}];`);
       lines.push(`${I}}`);
     }
-    lines.push(`${I}{ let norm = sqrt(${shallowSum(range.map((k) => `tv[${j * m + k}] * tv[${j * m + k}]`))});`);
+    lines.push(`${I}{ let norm2 = ${shallowSum(range.map((k) => `tv[${j * m + k}] * tv[${j * m + k}]`))};`);
+    lines.push(...safeNorm(`${I}  `, `${j}u`, m));
     lines.push(`${I}  dLogs[hb + ${j}u] += log(norm); let inv = 1.0 / norm;`);
     for (const k of range) lines.push(`${I}  tv[${j * m + k}] *= inv;`);
     lines.push(`${I}}`);
   }
   return lines;
+}
+
+/**
+ * `var norm` from `norm2`, the sum of squares of tangent `j`: its square root, or where the squares overflow f32
+ * (a tangent longer than ~1e19, near an escape) the length computed again scaled by the largest component.
+ */
+function safeNorm(I: string, j: string, m: number): string[] {
+  return [
+    `${I}var norm = sqrt(norm2);`,
+    `${I}if (norm2 > 1.0e38) {`,
+    `${I}  var largest: f32 = 0.0;`,
+    `${I}  for (var k: u32 = 0u; k < ${m}u; k++) { largest = max(largest, abs(tv[${j} * ${m}u + k])); }`,
+    `${I}  var scaled: f32 = 0.0;`,
+    `${I}  for (var k: u32 = 0u; k < ${m}u; k++) { let x = tv[${j} * ${m}u + k] / largest; scaled += x * x; }`,
+    `${I}  norm = largest * sqrt(scaled);`,
+    `${I}}`,
+  ];
 }
 
 /** The same as loops (large tangent sets). */
@@ -151,7 +170,7 @@ function loopedGramSchmidt(count: number, m: number): string[] {
     `${I}  }`,
     `${I}  var norm2: f32 = 0.0;`,
     `${I}  for (var k: u32 = 0u; k < ${m}u; k++) { norm2 += tv[j * ${m}u + k] * tv[j * ${m}u + k]; }`,
-    `${I}  let norm = sqrt(norm2);`,
+    ...safeNorm(`${I}  `, 'j', m),
     `${I}  dLogs[hb + j] += log(norm);`,
     `${I}  for (var k: u32 = 0u; k < ${m}u; k++) { tv[j * ${m}u + k] /= norm; }`,
     `${I}}`,
