@@ -64,11 +64,11 @@ describe('lyapunov (GPU)', () => {
     cpu.dispose();
   });
 
-  it('implicit methods (midpoint, gauss4; fixed-point and Newton solvers): full spectra agree with the CPU within f32 tolerance and sum to 0', async () => {
+  it('implicit methods (midpoint, gauss4; fixed-point and Newton solvers: the tangents’ linear stage equations solved in the kernel): full spectra agree with the CPU within f32 tolerance and sum to 0', async () => {
     const cases = [
       { model: henonHeiles(), method: 'midpoint', solver: 'fixedPoint', q0: [0.1, -0.2, 0.0, 0.3], p0: [0.3, 0.2, 0.45, 0.1], steps: 400, dt: 0.05 },
       { model: doublePendulum(), method: 'gauss4', solver: 'fixedPoint', q0: [1, 0.5, 0.2, 0.1], p0: [0, 0, 0, 0], steps: 300, dt: 0.01 },
-      { model: henonHeiles(), method: 'gauss4', solver: 'newton', q0: [0.1, -0.2, 0.0, 0.3], p0: [0.3, 0.2, 0.45, 0.1], steps: 200, dt: 0.1 },
+      { model: henonHeiles(), method: 'midpoint', solver: 'newton', q0: [0.1, -0.2, 0.0, 0.3], p0: [0.3, 0.2, 0.45, 0.1], steps: 200, dt: 0.1 },
     ] as const;
     for (const { model, method, solver, q0, p0, steps, dt } of cases) {
       const gpu = await compile(model.hamiltonian, { method, dt, backend: 'gpu', solver });
