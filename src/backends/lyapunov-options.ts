@@ -100,13 +100,23 @@ export function orthonormalize(v: Float64Array, at: number, m: number, count: nu
     }
     let norm2 = 0;
     for (let k = 0; k < m; k++) norm2 += v[vj + k]! * v[vj + k]!;
-    const norm = Math.sqrt(norm2);
+    let norm = Math.sqrt(norm2);
+    if (norm2 === Infinity) norm = scaledLength(v, vj, m); // squares past 1e308 (a tangent near an escape): scale first
     if (!(norm > 0 && norm < Infinity)) {
       throw new DarbouxError('NONFINITE', `lyapunov: tangent vector ${j} became ${norm === 0 ? 'zero' : 'non-finite'}; renormalize more often (smaller renormalizeEvery) or reduce dt`, { tangent: j, norm });
     }
     for (let k = 0; k < m; k++) v[vj + k]! /= norm;
     logs[logAt + j]! += Math.log(norm);
   }
+}
+
+/** The length of v[at … at+m) computed as max|v_k| · ‖v / max|v_k|‖ (no overflow of the squares). */
+function scaledLength(v: Float64Array, at: number, m: number): number {
+  let largest = 0;
+  for (let k = 0; k < m; k++) largest = Math.max(largest, Math.abs(v[at + k]!));
+  let sum = 0;
+  for (let k = 0; k < m; k++) sum += (v[at + k]! / largest) ** 2;
+  return largest * Math.sqrt(sum);
 }
 
 /**

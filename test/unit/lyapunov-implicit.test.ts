@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compile, DarbouxError, fpuChain, henonHeiles } from '../../src/index.js';
+import { orthonormalize } from '../../src/backends/lyapunov-options.js';
 import { doublePendulumLagrangian } from './lagrangian-fixtures.js';
 import { referenceSpectrum } from './lyapunov-fixtures.js';
 import { escapingBatch } from './run-fixtures.js';
@@ -123,5 +124,12 @@ describe("lyapunov onFailure: 'report' (CPU)", () => {
     // The survivors' spectra still sum to 0 (midpoint is symplectic).
     for (const b of [0, 2]) expect(Math.abs(r.exponents.subarray(4 * b, 4 * b + 4).reduce((x, y) => x + y, 0))).toBeLessThan(1e-12);
     st.dispose();
+  });
+
+  it('Gram–Schmidt of a tangent whose squares overflow (near an escape) still gives its length', () => {
+    const v = Float64Array.of(3e200, 4e200, 1, 0), logs = new Float64Array(2);
+    orthonormalize(v, 0, 2, 2, logs, 0);
+    expect(logs[0]).toBeCloseTo(Math.log(5e200), 12);
+    expect(Array.from(v, (x) => Math.round(x * 1e12) / 1e12)).toEqual([0.6, 0.8, 0.8, -0.6]);
   });
 });
