@@ -104,7 +104,8 @@ function fitHistory(plan: LyapunovPlan, limit: number): LyapunovPlan {
 async function compileKernel(context: GpuLyapunovContext, count: number): Promise<LyapunovKernel> {
   const { gpu, program } = context;
   const specialized = specializeParameters(program);
-  const cost = graphSize([specialized.next.q, specialized.next.p]) * (1 + count);
+  const fp = specialized.implicit;
+  const cost = graphSize([specialized.next.q, specialized.next.p, ...(fp === undefined ? [] : fp.iteration ?? fp.update)]) * (1 + count);
   refuseOversizedKernel(gpu, cost, `${program.method}: the Lyapunov kernel (${count} tangents)`);
   const settings = context.settings ?? WGSL_FIXED_POINT;
   const { wgsl, stride, loopIterations } = wgslLyapunovKernel(specialized, count, settings);
