@@ -9,6 +9,8 @@ import type { LyapunovOptions, LyapunovResult } from './lyapunov-types.js';
 
 export type { LyapunovOptions, LyapunovResult } from './lyapunov-types.js';
 import { checkOptionsObject, type Precision } from './input-checks.js';
+import { onFailureMode } from './run-failures.js';
+import type { OnFailure } from './stepper.js';
 
 /** Normalised `lyapunov` options. */
 export interface LyapunovPlan {
@@ -18,6 +20,7 @@ export interface LyapunovPlan {
   count: number;
   renormalizeEvery: number;
   historyEvery: number;
+  onFailure: OnFailure;
 }
 
 /** At most this many history points by default. */
@@ -25,13 +28,13 @@ const HISTORY_POINTS = 1000;
 
 /**
  * Checks `lyapunov` options against a stepper with `dof` degrees of freedom: those of `run` (INPUT), and `count`
- * in 1…2·dof, `renormalizeEvery` and `historyEvery` positive integers (OPTION). @internal
+ * in 1…2·dof, `renormalizeEvery` and `historyEvery` positive integers, `onFailure` 'throw' or 'report' (OPTION). @internal
  *
  * @example
  * checkLyapunovOptions({ q0: [0.1, 0], p0: [0, 0.2], steps: 1000, count: 4 }, 2); // { batch: 1, count: 4, renormalizeEvery: 1, … }
  */
 export function checkLyapunovOptions(options: LyapunovOptions, dof: number, precision: Precision = 'f64'): LyapunovPlan {
-  checkOptionsObject('lyapunov', options, '{ q0, p0, steps, batch?, count?, renormalizeEvery?, historyEvery?, t0? }');
+  checkOptionsObject('lyapunov', options, '{ q0, p0, steps, batch?, count?, renormalizeEvery?, historyEvery?, t0?, onFailure? }');
   const { batch, steps, t0 } = checkRunOptions({ q0: options.q0, p0: options.p0, steps: options.steps, batch: options.batch, t0: options.t0 }, dof, precision);
   const count = optionCount('count', options.count, 1, 2 * dof, `the number of exponents: at most 2·dof = ${2 * dof} for this system`);
   const renormalizeEvery = optionCount('renormalizeEvery', options.renormalizeEvery, 1, Infinity, 'steps between two re-orthonormalisations, at least 1');
@@ -39,7 +42,7 @@ export function checkLyapunovOptions(options: LyapunovOptions, dof: number, prec
   const byDefault = renormalizeEvery * Math.max(1, Math.ceil(renormalizations / HISTORY_POINTS));
   const asked = optionCount('historyEvery', options.historyEvery, 1, Infinity, 'steps between two history points', byDefault);
   const historyEvery = Math.ceil(asked / renormalizeEvery) * renormalizeEvery;
-  return { batch, steps, t0, count, renormalizeEvery, historyEvery };
+  return { batch, steps, t0, count, renormalizeEvery, historyEvery, onFailure: onFailureMode(options.onFailure) };
 }
 
 /** An optional integer option in [min, max] (OPTION otherwise, naming it and what it means). */
@@ -111,7 +114,15 @@ export function gramSchmidt(v: Float64Array, at: number, m: number, count: numbe
     }
     let norm2 = 0;
     for (let k = 0; k < m; k++) norm2 += v[vj + k]! * v[vj + k]!;
-    const norm = Math.sqrt(norm2);
+    let norm = Math.sqrt(norm2);
+    if (norm2 === Infinity) {
+      // Squares past 1e308 (a tangent near an escape): the length as max|v_k| · ‖v / max|v_k|‖ (inline: no outer names).
+      let largest = 0;
+      for (let k = 0; k < m; k++) largest = Math.max(largest, Math.abs(v[vj + k]!));
+      let sum = 0;
+      for (let k = 0; k < m; k++) sum += (v[vj + k]! / largest) ** 2;
+      norm = largest * Math.sqrt(sum);
+    }
     if (!(norm > 0 && norm < Infinity)) return j;
     for (let k = 0; k < m; k++) v[vj + k]! /= norm;
     logs[logAt + j]! += Math.log(norm);
@@ -158,8 +169,10 @@ export function writeAverages(logs: Float64Array, at: number, count: number, tim
 
 /**
  * Sums of log-stretchings per trajectory and exponent, and the history of their averages: `reached(b, steps)`
- * after each renormalisation of trajectory b, `result` at the end. History points are after every
- * `historyEvery` steps and after the last step.
+ * after each renormalisation of trajectory b, `stopped(b, step)` for a trajectory that failed at `step`,
+ * `result` at the end. History points are after every `historyEvery` steps and after the last step. A stopped
+ * trajectory's exponents are its estimate at its last renormalisation before the failure (the logs so far over
+ * the time so far; 0 when it failed before its first), and its history points after that repeat it.
  *
  * @example
  * const acc = new LyapunovAccumulator(plan, dt);
@@ -170,10 +183,13 @@ export class LyapunovAccumulator {
   readonly logs: Float64Array;
   private readonly times: Float64Array;
   private readonly history: Float64Array;
+  /** Steps each trajectory's logs cover: `steps`, or for a stopped one its last renormalisation. */
+  private readonly covered: Float64Array;
 
   constructor(private readonly plan: LyapunovPlan, private readonly dt: number) {
     const { batch, count, steps, historyEvery } = plan;
     this.logs = new Float64Array(batch * count);
+    this.covered = new Float64Array(batch).fill(steps);
     const points = Math.ceil(steps / historyEvery);
     this.times = Float64Array.from({ length: points }, (_, k) => plan.t0 + Math.min(steps, (k + 1) * historyEvery) * dt);
     this.history = new Float64Array(points * batch * count);
@@ -196,19 +212,32 @@ export class LyapunovAccumulator {
     this.history.set(history);
   }
 
-  /** Trajectory b's exponents after `stepsDone` steps, largest first. */
+  /** Trajectory b failed at (0-based) step `step`: its logs cover the steps up to its last renormalisation before it. */
+  stopped(b: number, step: number): void {
+    const every = this.plan.renormalizeEvery;
+    this.covered[b] = Math.min(this.covered[b]!, Math.floor(step / every) * every);
+  }
+
+  /** Trajectory b's exponents after `stepsDone` steps (at most the steps its logs cover), largest first. */
   averages(b: number, stepsDone: number): number[] {
     const { count } = this.plan;
     const out = new Float64Array(count);
-    writeAverages(this.logs, b * count, count, stepsDone * Math.abs(this.dt), out, 0);
+    writeAverages(this.logs, b * count, count, Math.min(stepsDone, this.covered[b]!) * Math.abs(this.dt), out, 0);
     return Array.from(out);
   }
 
-  /** The result, with the final state. */
+  /** The result, with the final state; history points past a stopped trajectory's last renormalisation repeat its estimate. */
   result(q: Float64Array, p: Float64Array): LyapunovResult {
-    const { batch, count, steps } = this.plan;
+    const { batch, count, steps, historyEvery } = this.plan;
     const exponents = new Float64Array(batch * count);
-    for (let b = 0; b < batch; b++) exponents.set(this.averages(b, steps), b * count);
+    for (let b = 0; b < batch; b++) {
+      const estimate = this.averages(b, steps);
+      exponents.set(estimate, b * count);
+      if (this.covered[b]! >= steps) continue;
+      for (let k = 0; k < this.times.length; k++) {
+        if (Math.min(steps, (k + 1) * historyEvery) > this.covered[b]!) this.history.set(estimate, (k * batch + b) * count);
+      }
+    }
     return { exponents, time: steps * Math.abs(this.dt), history: { t: this.times, exponents: this.history }, q, p };
   }
 }

@@ -1,6 +1,7 @@
 /** The options and result of `Stepper.lyapunov` (types only; the checks and the algorithm are in lyapunov-options.ts). */
 import type { RunControlOptions } from './run-control.js';
 
+
 /** Options of `Stepper.lyapunov`. */
 export interface LyapunovOptions extends RunControlOptions {
   /** Initial positions, batch × dof, trajectory-major. */
@@ -23,6 +24,11 @@ export interface LyapunovOptions extends RunControlOptions {
   historyEvery?: number;
   /** Start time (default 0). */
   t0?: number;
+  /**
+   * What a failing trajectory (a non-finite state or tangent, an unconverged implicit solve) does: 'throw'
+   * (default) rejects, naming the earliest failure; 'report' returns every trajectory, with `result.status`.
+   */
+  onFailure?: 'throw' | 'report';
 }
 
 /** Result of `Stepper.lyapunov`. */
@@ -36,7 +42,25 @@ export interface LyapunovResult {
    * `exponents[(k · batch + b) · count + i]`, each trajectory's largest first.
    */
   history: { t: Float64Array; exponents: Float64Array };
-  /** Final positions and momenta, batch × dof. */
+  /** Final positions and momenta, batch × dof (a failed trajectory's last finite state). */
   q: Float64Array;
   p: Float64Array;
+  /**
+   * `onFailure: 'report'`: per trajectory, as `RunResult.status` (ok, or the code and 0-based step of its
+   * failure). A failed trajectory's exponents are its estimate at its last renormalisation before the failure
+   * (after ⌊step / renormalizeEvery⌋ · renormalizeEvery steps: the log-stretchings so far over the time so far;
+   * all 0 when it failed before the first), never NaN; its history points after that repeat it.
+   */
+  status?: LyapunovTrajectoryStatus[];
+}
+
+/**
+ * A trajectory's outcome in `LyapunovResult.status`: the shape of `TrajectoryStatus` (stepper.ts, which imports
+ * this file): ok, or the failure's code, its 0-based step and, for NO_CONVERGENCE, the residual.
+ */
+export interface LyapunovTrajectoryStatus {
+  ok: boolean;
+  code?: 'NONFINITE' | 'NO_CONVERGENCE';
+  step?: number;
+  residual?: number;
 }

@@ -1,10 +1,12 @@
 /**
  * Lyapunov spectra on the GPU (f32, llvmpipe in CI) against the f64 CPU backend: a linear saddle's exact rate
  * log λ / dt, Hénon–Heiles and double-pendulum spectra over short times (before the f32 and f64 orbits part),
- * the symplectic zero sum, implicit methods refused (OPTION), progress and abort.
+ * the symplectic zero sum, implicit methods (tangents solved in the kernel) against the CPU, onFailure 'report'
+ * against the CPU's statuses, progress and abort.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { compile, DarbouxError, doublePendulum, fpuChain, henonHeiles, parse } from '../../src/index.js';
+import { compile, doublePendulum, fpuChain, henonHeiles, parse } from '../../src/index.js';
+import { escapingBatch } from '../unit/run-fixtures.js';
 import { releaseGpu } from '../../src/runtime/index.js';
 
 afterAll(() => releaseGpu());
@@ -62,14 +64,50 @@ describe('lyapunov (GPU)', () => {
     cpu.dispose();
   });
 
-  it('implicit methods are refused with OPTION (naming the method and the CPU backend); bad counts too', async () => {
-    const { hamiltonian: h, q0, p0 } = doublePendulum();
-    const st = await compile(h, { method: 'midpoint', dt: 0.01, backend: 'gpu' });
-    const e = await st.lyapunov({ q0, p0, steps: 10 }).then(() => null, (x: unknown) => x);
-    expect(e).toBeInstanceOf(DarbouxError);
-    expect((e as DarbouxError).code).toBe('OPTION');
-    expect((e as DarbouxError).message).toMatch(/midpoint.*backend: 'cpu'/);
-    st.dispose();
+  it('implicit methods (midpoint, gauss4; fixed-point and Newton solvers: the tangents’ linear stage equations solved in the kernel): full spectra agree with the CPU within f32 tolerance and sum to 0', async () => {
+    const cases = [
+      { model: henonHeiles(), method: 'midpoint', solver: 'fixedPoint', q0: [0.1, -0.2, 0.0, 0.3], p0: [0.3, 0.2, 0.45, 0.1], steps: 400, dt: 0.05 },
+      { model: doublePendulum(), method: 'gauss4', solver: 'fixedPoint', q0: [1, 0.5, 0.2, 0.1], p0: [0, 0, 0, 0], steps: 300, dt: 0.01 },
+      { model: henonHeiles(), method: 'midpoint', solver: 'newton', q0: [0.1, -0.2, 0.0, 0.3], p0: [0.3, 0.2, 0.45, 0.1], steps: 200, dt: 0.1 },
+    ] as const;
+    for (const { model, method, solver, q0, p0, steps, dt } of cases) {
+      const gpu = await compile(model.hamiltonian, { method, dt, backend: 'gpu', solver });
+      const cpu = await compile(model.hamiltonian, { method, dt, backend: 'cpu', solver });
+      const options = { q0, p0, batch: 2, steps, count: 4, renormalizeEvery: 4 };
+      const [g, c] = [await gpu.lyapunov(options), await cpu.lyapunov(options)];
+      const scale = Math.max(...Array.from(c.exponents, Math.abs));
+      for (let k = 0; k < 8; k++) expect(Math.abs(g.exponents[k]! - c.exponents[k]!), `${method} ${solver} ${k}`).toBeLessThan(2e-5 * Math.max(1, scale));
+      for (let b = 0; b < 2; b++) expect(Math.abs(g.exponents.slice(4 * b, 4 * b + 4).reduce((x, y) => x + y, 0))).toBeLessThan(1e-4);
+      for (let k = 0; k < 4; k++) expect(Math.abs(g.q[k]! - c.q[k]!)).toBeLessThan(1e-4);
+      gpu.dispose();
+      cpu.dispose();
+    }
+  });
+
+  it("onFailure 'report': the CPU's statuses, finite exponents (the estimate before the failure); 'throw' names the earliest failure", async () => {
+    const { q0, p0, batch } = escapingBatch();
+    const gpu = await compile(henonHeiles().hamiltonian, { method: 'leapfrog', dt: 0.05, backend: 'gpu' });
+    const cpu = await compile(henonHeiles().hamiltonian, { method: 'leapfrog', dt: 0.05, backend: 'cpu' });
+    const options = { q0, p0, batch, steps: 2000, count: 2, renormalizeEvery: 10, onFailure: 'report' } as const;
+    const [g, c] = [await gpu.lyapunov(options), await cpu.lyapunov(options)];
+    expect(g.status!.map((s) => s.ok)).toEqual(c.status!.map((s) => s.ok));
+    for (const b of [3, 6]) {
+      expect(g.status![b]!.code).toBe('NONFINITE');
+      // f32 and f64 orbits escape within a few steps of each other.
+      expect(Math.abs(g.status![b]!.step! - c.status![b]!.step!)).toBeLessThan(20);
+    }
+    expect([...g.exponents, ...g.history.exponents, ...g.q, ...g.p].every(Number.isFinite)).toBe(true);
+    // The survivors (regular orbits) agree; a failed one's estimate depends on where its f32 orbit escaped.
+    for (const b of [0, 1, 2, 4, 5, 7]) for (const k of [2 * b, 2 * b + 1]) expect(Math.abs(g.exponents[k]! - c.exponents[k]!), `${k}`).toBeLessThan(2e-3);
+    await expect(gpu.lyapunov({ ...options, onFailure: 'throw' })).rejects.toMatchObject({ code: 'NONFINITE', details: { trajectory: 6, failed: 2 } });
+    const mid = await compile(henonHeiles().hamiltonian, { method: 'midpoint', dt: 0.5, backend: 'gpu', maxIterations: 60 });
+    const r = await mid.lyapunov({ q0: [0.1, 0.05, 0.5, 0.5, 0.1, 0], p0: [0.1, 0, 0.3, 0.2, 0, 0.1], steps: 200, batch: 3, count: 4, renormalizeEvery: 4, onFailure: 'report' });
+    expect(r.status!.map((s) => s.code ?? 'ok')).toEqual(['ok', 'NO_CONVERGENCE', 'ok']);
+    expect([...r.exponents].every(Number.isFinite)).toBe(true);
+    for (const st of [gpu, cpu, mid]) st.dispose();
+  });
+
+  it('bad counts are refused with OPTION', async () => {
     const hh = await compile(henonHeiles().hamiltonian, { method: 'leapfrog', dt: 0.05, backend: 'gpu' });
     await expect(hh.lyapunov({ q0: [0.1, 0], p0: [0, 0.1], steps: 10, count: 5 })).rejects.toMatchObject({ code: 'OPTION' });
     await expect(hh.lyapunov({ q0: [0.1, 0], p0: [0, 0.1], steps: 10, renormalizeEvery: 0 })).rejects.toMatchObject({ code: 'OPTION' });

@@ -47,7 +47,7 @@ function expectSameBits(one: LyapunovResult, many: LyapunovResult): void {
 const hh = henonHeiles().hamiltonian;
 
 describe('lyapunov over worker threads (CPU)', () => {
-  for (const method of ['leapfrog', 'yoshida4']) {
+  for (const method of ['leapfrog', 'yoshida4', 'midpoint', 'gauss4']) {
     it(`${method}: 2 and 3 threads give the one-thread spectrum bit for bit`, async () => {
       const one = await compile(hh, { method, dt: 0.02, backend: 'cpu', threads: 1 });
       const two = await compile(hh, { method, dt: 0.02, backend: 'cpu', threads: 2 });

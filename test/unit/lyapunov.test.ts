@@ -7,9 +7,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compile, DarbouxError, fpuChain, Hamiltonian, henonHeiles, parse, pendulum, type Stepper } from '../../src/index.js';
-import { orthonormalize, startingTangents } from '../../src/backends/lyapunov-options.js';
+import { compile, DarbouxError, fpuChain, Hamiltonian, henonHeiles, parse, pendulum } from '../../src/index.js';
 import { arbitraryHamiltonian, arbitrarySeparableHamiltonian } from './arbitrary.js';
+import { referenceSpectrum } from './lyapunov-fixtures.js';
 
 /** Leapfrog (kick–drift–kick) on H = p²/2 − a²q²/2: the larger eigenvalue of its one-step matrix (trace 2 + a²h²). */
 function saddleEigenvalue(a: number, dt: number): number {
@@ -22,27 +22,6 @@ function lateRates(history: { t: Float64Array; exponents: Float64Array }, count:
   const k = history.t.length - 1;
   const t1 = history.t[k - 1]! - t0, t2 = history.t[k]! - t0;
   return Array.from({ length: count }, (_, i) => (history.exponents[k * count + i]! * t2 - history.exponents[(k - 1) * count + i]! * t1) / (t2 - t1));
-}
-
-/** An independent Benettin loop: one step at a time, the Jacobian from `st.jacobian`, the state from `st.run`. */
-async function referenceSpectrum(st: Stepper, q0: number[], p0: number[], steps: number, count: number, every: number): Promise<number[]> {
-  const n = q0.length, m = 2 * n;
-  let q: Float64Array = Float64Array.from(q0), p: Float64Array = Float64Array.from(p0);
-  const v = startingTangents(n, count), logs = new Float64Array(count), next = new Float64Array(m);
-  for (let s = 0; s < steps; s++) {
-    const J = st.jacobian(q, p, s * st.dt);
-    for (let j = 0; j < count; j++) {
-      for (let r = 0; r < m; r++) {
-        let sum = 0;
-        for (let c = 0; c < m; c++) sum += J[r * m + c]! * v[j * m + c]!;
-        next[r] = sum;
-      }
-      v.set(next, j * m);
-    }
-    ({ q, p } = await st.run({ q0: q, p0: p, steps: 1, t0: s * st.dt }));
-    if ((s + 1) % every === 0 || s + 1 === steps) orthonormalize(v, 0, m, count, logs, 0);
-  }
-  return Array.from(logs, (x) => x / (steps * st.dt)).sort((a, b) => b - a);
 }
 
 describe('lyapunov (CPU)', () => {

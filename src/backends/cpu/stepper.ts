@@ -103,7 +103,7 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
       return runVjp(cpuAdjointBackend(program, dt, h.paramValues, fixedPoint, vjpForward), options);
     },
     async lyapunov(options: LyapunovOptions): Promise<LyapunovResult> {
-      lyapunov ??= cpuLyapunov(program, dt, fixedPoint, runner, (lyapunovPool = new LyapunovPool(specialized, settings.threads)));
+      lyapunov ??= cpuLyapunov(program, dt, fixedPoint, (lyapunovPool = new LyapunovPool(specialized, settings.threads)));
       return lyapunov(options);
     },
     jacobian(q0, p0, t = 0) {

@@ -2,7 +2,9 @@
  * `lyapunov` on the GPU: one fused f32 kernel per tangent count (emit-wgsl-lyapunov.ts) advances each
  * trajectory's state and tangents together and re-orthonormalises them in the same invocation, adding the logs
  * to f32 sums per history interval; dispatches are paced like `run`'s (the event loop stays free), and the host
- * reads the sums once at the end and adds them up in f64. Explicit methods only.
+ * reads the sums once at the end and adds them up in f64. Implicit methods solve their stages and then the
+ * tangents' linear stage equations in the same kernel (`tangentVectors`). With `onFailure: 'report'` failed
+ * trajectories keep their last finite state and the estimate of their last renormalisation before the failure.
  *
  * Accuracy: the tangents and the per-renormalisation logs are f32, so each log R_jj carries an error of a few
  * 1e-7 (relative to the vector's length); averaged over time T with k steps between renormalisations the exponents
@@ -11,16 +13,18 @@
  */
 import { DarbouxError } from '../../errors.js';
 import { LYAPUNOV_CONTROL_WORDS, wgslLyapunovKernel } from '../../codegen/emit-wgsl-lyapunov.js';
-import { WORKGROUP_SIZE } from '../../codegen/kernel-words.js';
+import { WGSL_FIXED_POINT } from '../../codegen/emit-wgsl.js';
+import type { FixedPointSettings } from '../../codegen/step-body.js';
+import { STATUS_WORDS, WORKGROUP_SIZE } from '../../codegen/kernel-words.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import { specializeParameters } from '../../integrators/specialize.js';
 import { graphSize } from '../../ir/traverse.js';
 import { createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, splitDispatch, writeBuffer, type ComputeKernel, type Gpu } from '../../runtime/index.js';
 import { checkLyapunovOptions, LyapunovAccumulator, startingTangents, type LyapunovOptions, type LyapunovPlan, type LyapunovResult } from '../lyapunov-options.js';
 import { RunControl } from '../run-control.js';
-import { runFailureError, type RunFailure } from '../run-failures.js';
+import { runFailureError, trajectoryStatuses, type RunFailure } from '../run-failures.js';
 import { DispatchPacer, type DispatchSizing } from './dispatch-pacer.js';
-import { controlWriter, refuseOversizedKernel } from './kernel-host.js';
+import { controlWriter, decodeFailures, decodeStatus, refuseOversizedKernel } from './kernel-host.js';
 
 /** What the GPU `lyapunov` needs from its stepper. */
 export interface GpuLyapunovContext {
@@ -32,10 +36,15 @@ export interface GpuLyapunovContext {
   sizing: DispatchSizing;
   /** Steps per dispatch chosen by the user (compile's stepsPerDispatch), else automatic. */
   stepsPerDispatch?: number;
+  /** Convergence of implicit steps' solves (default WGSL_FIXED_POINT). */
+  settings?: FixedPointSettings;
 }
 
 /** Loop iterations one llvmpipe invocation may run (its limiter stops at 65 535), with a margin. */
 const LLVMPIPE_LOOP_ITERATIONS = 60_000;
+
+/** Solve iterations per step assumed when bounding an implicit kernel's steps per dispatch on llvmpipe. */
+const ASSUMED_SOLVE_ITERATIONS = 25;
 
 /** Node·steps one dispatch may run (as `run`'s default dispatchBudget). */
 const DISPATCH_BUDGET = 2e9;
@@ -64,13 +73,6 @@ export function gpuLyapunov(context: GpuLyapunovContext): (options: LyapunovOpti
     return kernels.get(count)!;
   };
   return async (options) => {
-    if (program.implicit) {
-      throw new DarbouxError(
-        'OPTION',
-        `lyapunov: '${program.method}' is implicit, and the GPU backend has tangents of explicit methods only; compile with backend: 'cpu' (exact tangents through the implicit function theorem) or use an explicit method (leapfrog, yoshida4, rk4, …)`,
-        { option: 'method', method: program.method, backend: 'gpu' },
-      );
-    }
     const bindingLimit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
     const plan = fitHistory(checkLyapunovOptions(options, program.system.dof, 'f32'), options.historyEvery === undefined ? bindingLimit : Infinity);
     const control = new RunControl(options, 'lyapunov', plan.steps);
@@ -102,11 +104,15 @@ function fitHistory(plan: LyapunovPlan, limit: number): LyapunovPlan {
 async function compileKernel(context: GpuLyapunovContext, count: number): Promise<LyapunovKernel> {
   const { gpu, program } = context;
   const specialized = specializeParameters(program);
-  const cost = graphSize([specialized.next.q, specialized.next.p]) * (1 + count);
+  const fp = specialized.implicit;
+  const cost = graphSize([specialized.next.q, specialized.next.p, ...(fp === undefined ? [] : fp.iteration ?? fp.update)]) * (1 + count);
   refuseOversizedKernel(gpu, cost, `${program.method}: the Lyapunov kernel (${count} tangents)`);
-  const { wgsl, stride, loopIterationsPerStep } = wgslLyapunovKernel(specialized, count);
+  const settings = context.settings ?? WGSL_FIXED_POINT;
+  const { wgsl, stride, loopIterations } = wgslLyapunovKernel(specialized, count, settings);
   const kernel = await createComputeKernel(gpu, { wgsl, entryPoint: 'main', label: `darboux-lyapunov-${program.method}-${count}` });
-  const loopBound = gpu.adapterKind === 'llvmpipe' ? Math.max(1, Math.floor(LLVMPIPE_LOOP_ITERATIONS / loopIterationsPerStep) - 1) : Infinity;
+  // A dispatch cut short by llvmpipe's limiter is reported (TRUNCATED) and refused, never taken for a result.
+  const perStep = loopIterations.perStep + Math.min(settings.maxIterations, ASSUMED_SOLVE_ITERATIONS) * loopIterations.perSolveIteration;
+  const loopBound = gpu.adapterKind === 'llvmpipe' ? Math.max(1, Math.floor((LLVMPIPE_LOOP_ITERATIONS - loopIterations.prologue) / perStep) - 1) : Infinity;
   return { kernel, stride, stepBound: Math.min(context.stepsPerDispatch ?? Infinity, loopBound), cost };
 }
 
@@ -119,7 +125,7 @@ async function runLyapunov(context: GpuLyapunovContext, compiled: LyapunovKernel
   const stateBuffer = createStorageBuffer(gpu, state, { readable: true });
   const points = Math.ceil(steps / plan.historyEvery);
   const logsBuffer = createStorageBuffer(gpu, new Float32Array(Math.max(1, points * batch * count)), { readable: true });
-  const statusBuffer = createStorageBuffer(gpu, new Uint32Array(batch), { readable: true });
+  const statusBuffer = createStorageBuffer(gpu, new Uint32Array(batch * STATUS_WORDS), { readable: true });
   const words = controlWriter(LYAPUNOV_CONTROL_WORDS);
   const controlBuffer = createUniformBuffer(gpu, words.bytes.byteLength);
   const accumulator = new LyapunovAccumulator(plan, dt);
@@ -135,10 +141,9 @@ async function runLyapunov(context: GpuLyapunovContext, compiled: LyapunovKernel
       for (let i = 0; i < batch * count; i++) accumulator.logs[i]! += logs[k * batch * count + i]!;
       for (let b = 0; b < batch; b++) accumulator.reached(b, Math.min(steps, (k + 1) * plan.historyEvery));
     }
-    const status = new Uint32Array(await readBuffer(gpu, statusBuffer));
-    const failures: RunFailure[] = [];
-    status.forEach((word, b) => word !== 0 && failures.push({ kind: 'nonfinite', step: word - 1, trajectory: b }));
-    if (failures.length > 0) throw runFailureError(`${context.program.method} (lyapunov)`, dt, failures, { batch, label: 'gpu f32' });
+    const failures = kernelFailures(await readBuffer(gpu, statusBuffer), batch, context.program.method);
+    if (failures.length > 0 && plan.onFailure === 'throw') throw runFailureError(`${context.program.method} (lyapunov)`, dt, failures, { batch, label: 'gpu f32' });
+    for (const f of failures) accumulator.stopped(f.trajectory, f.step);
     const out = new Float32Array(await readBuffer(gpu, stateBuffer));
     const q = new Float64Array(batch * n), p = new Float64Array(batch * n);
     for (let b = 0; b < batch; b++) {
@@ -148,13 +153,27 @@ async function runLyapunov(context: GpuLyapunovContext, compiled: LyapunovKernel
       }
     }
     control.report(1, 1);
-    return accumulator.result(q, p);
+    const result = accumulator.result(q, p);
+    if (plan.onFailure === 'report') result.status = trajectoryStatuses(batch, failures);
+    return result;
   } finally {
     stateBuffer.destroy();
     logsBuffer.destroy();
     statusBuffer.destroy();
     controlBuffer.destroy();
   }
+}
+
+/** The failed trajectories of the kernel's status words; a step loop the adapter cut short is refused (DEVICE). */
+function kernelFailures(words: ArrayBuffer, batch: number, method: string): RunFailure[] {
+  const { failure } = decodeStatus(words, batch);
+  if (failure?.kind === 'truncated') {
+    throw new DarbouxError('DEVICE', `${method} (lyapunov): the GPU ended the step loop of trajectory ${failure.trajectory} early (at step ${failure.step + 1}); software adapters bound loop iterations per invocation: compile with a smaller stepsPerDispatch or use the CPU backend`, {
+      trajectory: failure.trajectory,
+      step: failure.step,
+    });
+  }
+  return decodeFailures(words, batch).map((f) => ({ ...f, kind: f.kind === 'noConvergence' ? ('noConvergence' as const) : ('nonfinite' as const) }));
 }
 
 /** The kernel's input: per trajectory q, p and the starting tangents (f32). */

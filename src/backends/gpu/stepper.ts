@@ -309,7 +309,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     async vjp(options: VjpOptions): Promise<VjpResult> {
       return runVjp(adjointBackend, options, 'f32');
     },
-    lyapunov: gpuLyapunov({ program, dt, gpu, paramBuffer, maxWorkgroups, sizing, stepsPerDispatch: options.stepsPerDispatch }),
+    lyapunov: gpuLyapunov({ program, dt, gpu, paramBuffer, maxWorkgroups, sizing, stepsPerDispatch: options.stepsPerDispatch, settings }),
     jacobian(q0, p0, t = 0) {
       checkJacobianPoint(q0, p0, t, n);
       jacobian ??= jacobianFunction(program, { ...JS_FIXED_POINT, maxIterations: settings.maxIterations });
