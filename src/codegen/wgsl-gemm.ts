@@ -36,22 +36,29 @@ export interface WgslGemmSpec {
   epilogue: (at: { acc: string; i: string; j4: string; o: string }) => string[];
 }
 
-/** The register block of one invocation: `rows` rows (a multiple of 4) × `columnGroups` runs of 4 columns. */
+/**
+ * The register block of one invocation: `rows` rows (a multiple of 4) × `columnGroups` runs of 4 columns. The 8
+ * lanes of a workgroup take neighbouring column blocks, or with `lanes: 'rows'` neighbouring row blocks (for
+ * narrow products, N ≤ 8, where column lanes would idle).
+ */
 export interface WgslGemmBlock {
   rows: number;
   columnGroups: number;
+  lanes?: 'columns' | 'rows';
 }
 
 /** Invocations per workgroup: one llvmpipe vector (8 lanes of 256-bit AVX). */
 export const GEMM_LANES = 8;
 
 /**
- * The default block of a product: up to 16 rows, and 2 column runs per invocation when N ≥ 64.
+ * The default block of a product: up to 16 rows, and 2 column runs per invocation when N ≥ 64; for N ≤ 8 all
+ * N columns and 8 rows per lane, lanes over rows.
  *
  * @example
  * gemmBlock({ M: 256, N: 200 }); // → { rows: 16, columnGroups: 2 }
  */
 export function gemmBlock(spec: { M: number; N: number }): WgslGemmBlock {
+  if (spec.N <= 8) return { rows: Math.min(8, Math.ceil(spec.M / 4) * 4), columnGroups: Math.max(1, spec.N / 4), lanes: 'rows' };
   return { rows: Math.min(16, Math.ceil(spec.M / 4) * 4), columnGroups: spec.N >= 64 ? 2 : 1 };
 }
 
@@ -107,7 +114,9 @@ export function emitWgslGemm(spec: WgslGemmSpec, block: WgslGemmBlock = gemmBloc
     '@group(0) @binding(1) var<uniform> ctl: Ctl;',
     `@compute @workgroup_size(${GEMM_LANES})`,
     'fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {',
-    `  let i0 = wg.y * ${block.rows}u; let j0 = (wg.x * ${GEMM_LANES}u + lid.x) * ${4 * block.columnGroups}u;`,
+    block.lanes === 'rows'
+      ? `  let i0 = (wg.y * ${GEMM_LANES}u + lid.x) * ${block.rows}u; let j0 = wg.x * ${4 * block.columnGroups}u;`
+      : `  let i0 = wg.y * ${block.rows}u; let j0 = (wg.x * ${GEMM_LANES}u + lid.x) * ${4 * block.columnGroups}u;`,
     // Loads clamp to the last row / column run (those lanes compute values that are never stored).
     ...C.map((c) => `  let jb${c} = min(j0 + ${4 * c}u, ${N - 4}u) / 4u;`),
     ...(operands.some((a) => a.colStride === 1) ? R.map((r) => `  let ia${r} = min(i0 + ${r}u, ${M - 1}u);`) : []),
@@ -131,11 +140,12 @@ export function emitWgslGemm(spec: WgslGemmSpec, block: WgslGemmBlock = gemmBloc
 }
 
 /**
- * Workgroups of a product's dispatch: [⌈N / (32·columnGroups)⌉, ⌈M / rows⌉].
+ * Workgroups of a product's dispatch: [⌈N / (32·columnGroups)⌉, ⌈M / rows⌉] (lanes over rows: [⌈N / (4·columnGroups)⌉, ⌈M / (8·rows)⌉]).
  *
  * @example
  * gemmWorkgroups({ M: 256, N: 200 }); // → [4, 16]
  */
 export function gemmWorkgroups(spec: { M: number; N: number }, block: WgslGemmBlock = gemmBlock(spec)): [number, number] {
+  if (block.lanes === 'rows') return [Math.ceil(spec.N / (4 * block.columnGroups)), Math.ceil(spec.M / (GEMM_LANES * block.rows))];
   return [Math.ceil(spec.N / (4 * GEMM_LANES * block.columnGroups)), Math.ceil(spec.M / block.rows)];
 }
