@@ -88,13 +88,37 @@ function elementwise(label: string, phase: BatchedKernel['phase'], count: number
   return { label, wgsl, bindings: ['mem', ...extra.map((e) => e.name), 'ctl'], workgroups: [Math.ceil(count / GROUP), 1], phase };
 }
 
-/** out[j] (+)= Σ_rows src[s·width + j] (ctl.first: assign). */
-function rowSum(label: string, chunk: number, src: number, width: number, dst: number): BatchedKernel {
-  return elementwise(label, 'chunk', width, [], [
-    'var acc: f32 = 0.0;',
-    `for (var s: u32 = 0u; s < ${chunk}u; s++) { acc += mem[${src}u + s * ${width}u + g]; }`,
-    `if (ctl.first == 1u) { mem[${dst}u + g] = acc; } else { mem[${dst}u + g] += acc; }`,
-  ]);
+/** One row sum: dst[j] (+)= Σ_s src[s·width + j] over the chunk's rows (floats; all multiples of 4). */
+interface RowSum { src: number; width: number; dst: number }
+
+/**
+ * Every row sum of the chunk (bias and output-weight gradients) and the loss sum in one dispatch: one
+ * invocation per 4 output columns, reading vec4s (on llvmpipe each dispatch and each per-lane load cost more than
+ * the adds). The loss [chunk] is read as [chunk/4 × 4] and its 4 partial sums added at the end. ctl.first: assign.
+ */
+function rowSums(chunk: number, sums: RowSum[], loss: number, lossAcc: number): BatchedKernel {
+  const src: number[] = [], stride: number[] = [], dst: number[] = [];
+  for (const r of sums) for (let c = 0; c < r.width / 4; c++) src.push(q(r.src) + c), stride.push(r.width / 4), dst.push(q(r.dst) + c);
+  const n = src.length;
+  const table = (name: string, xs: number[]) => `const ${name} = array<u32, ${n + 1}>(${[...xs, 0].map((x) => `${x}u`).join(', ')});`;
+  const wgsl = [
+    CTL, '@group(0) @binding(0) var<storage, read_write> mem: array<vec4<f32>>;', '@group(0) @binding(1) var<uniform> ctl: Ctl;',
+    table('SRC', src), table('STRIDE', stride), table('DST', dst),
+    `@compute @workgroup_size(${GROUP})`,
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
+    '  let g = gid.x;',
+    `  if (g > ${n}u) { return; }`,
+    `  let isLoss = g == ${n}u;`,
+    `  let first = select(SRC[g], ${q(loss)}u, isLoss); let step = select(STRIDE[g], 1u, isLoss); let rows = select(${chunk}u, ${chunk / 4}u, isLoss);`,
+    '  var acc = vec4<f32>(0.0);',
+    '  for (var s: u32 = 0u; s < rows; s++) { acc += mem[first + s * step]; }',
+    '  if (isLoss) {',
+    '    let total = acc.x + acc.y + acc.z + acc.w;',
+    `    if (ctl.first == 1u) { mem[${q(lossAcc)}u].x = total; } else { mem[${q(lossAcc)}u].x += total; }`,
+    '  } else if (ctl.first == 1u) { mem[DST[g]] = acc; } else { mem[DST[g]] += acc; }',
+    '}',
+  ].join('\n');
+  return { label: 'row-sums', wgsl, bindings: ['mem', 'ctl'], workgroups: [Math.ceil((n + 1) / GROUP), 1], phase: 'chunk' };
 }
 
 /** GEMM register blocks: 'wide' (gemmBlock: up to 16 rows × 8 columns per invocation, the fast one) or 'narrow' (4 × 4). */
@@ -177,8 +201,9 @@ export function batchedGpuProgram(spec: BatchedHnnSpec, batch: number): BatchedG
     '}',
     `mem[${LOSS}u + g] = sq / ${2 * dof}.0;`,
   ]));
-  nets.forEach((n, t) => kernels.push(...secondPass(n, t, chunk, Z, U0)));
-  kernels.push(rowSum('loss-sum', chunk, LOSS, 1, lossAcc));
+  const sums: RowSum[] = [];
+  nets.forEach((n, t) => kernels.push(...secondPass(n, t, chunk, Z, U0, sums)));
+  kernels.push(rowSums(chunk, sums, LOSS, lossAcc));
   const SUMS = { name: 'sums' as const, decl: 'var<storage, read_write> sums: array<f32>;' };
   kernels.push(elementwise('scatter', 'scatter', P + 1, [SUMS, MAP], [`if (g == 0u) { sums[0] = mem[${lossAcc}u]; } else { sums[g] = mem[map[g - 1u]]; }`]));
   return { kernels, memWords: pad4(size), chunk, thetaMap, gradientMap };
@@ -231,8 +256,8 @@ function firstPass({ net, layers, w, G0 }: NetSlots, t: number, chunk: number, Z
   return out;
 }
 
-/** Tangent, reverse and parameter gradients of one network. */
-function secondPass({ layers, w, gw }: NetSlots, t: number, chunk: number, Z: number, U0: number): BatchedKernel[] {
+/** Tangent, reverse and weight gradients of one network; its bias and output-weight row sums go to `sums`. */
+function secondPass({ layers, w, gw }: NetSlots, t: number, chunk: number, Z: number, U0: number, sums: RowSum[]): BatchedKernel[] {
   const out: BatchedKernel[] = [];
   const L = layers.length;
   layers.forEach((B, k) => {
@@ -257,8 +282,8 @@ function secondPass({ layers, w, gw }: NetSlots, t: number, chunk: number, Z: nu
       second: { a: transposed(B.Ab, B.width), b: rowMajor(xIn, B.inWidth) },
       epilogue: ({ acc, o }) => [`if (ctl.first == 1u) { mem[${q(B.gW)}u + ${o}] = ${acc}; } else { mem[${q(B.gW)}u + ${o}] += ${acc}; }`],
     }));
-    out.push(rowSum(`bias${t}_${k}`, chunk, B.Ab, B.width, B.gb));
+    sums.push({ src: B.Ab, width: B.width, dst: B.gb });
   });
-  out.push(rowSum(`out-weights${t}`, chunk, layers[L - 1]!.U, layers[L - 1]!.width, gw));
+  sums.push({ src: layers[L - 1]!.U, width: layers[L - 1]!.width, dst: gw });
   return out;
 }
