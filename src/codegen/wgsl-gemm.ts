@@ -51,15 +51,23 @@ export interface WgslGemmBlock {
 export const GEMM_LANES = 8;
 
 /**
- * The default block of a product: up to 16 rows, and 2 column runs per invocation when N ≥ 64; for N ≤ 8 all
- * N columns and 8 rows per lane, lanes over rows.
+ * The default block of a product: 16 rows × 2 runs of 4 columns per invocation (1 run when N < 64), with the
+ * lanes over columns or over rows, whichever leaves fewer idle lanes past the edges of C (N = 200: 8 lanes ×
+ * 8 columns overshoot to 256, while lanes over rows cover 25 column blocks exactly); for N ≤ 8 always over rows.
  *
  * @example
- * gemmBlock({ M: 256, N: 200 }); // → { rows: 16, columnGroups: 2 }
+ * gemmBlock({ M: 256, N: 200 }); // → { rows: 16, columnGroups: 2, lanes: 'rows' }
  */
 export function gemmBlock(spec: { M: number; N: number }): WgslGemmBlock {
-  if (spec.N <= 8) return { rows: Math.min(8, Math.ceil(spec.M / 4) * 4), columnGroups: Math.max(1, spec.N / 4), lanes: 'rows' };
-  return { rows: Math.min(16, Math.ceil(spec.M / 4) * 4), columnGroups: spec.N >= 64 ? 2 : 1 };
+  const rows = Math.min(16, Math.ceil(spec.M / 4) * 4);
+  if (spec.N <= 8) return { rows: Math.min(8, rows), columnGroups: Math.max(1, spec.N / 4), lanes: 'rows' };
+  const columnGroups = spec.N >= 64 ? 2 : 1;
+  const covered = (block: WgslGemmBlock) => {
+    const [x, y] = gemmWorkgroups(spec, block);
+    return block.lanes === 'rows' ? x * 4 * block.columnGroups * y * GEMM_LANES * block.rows : x * 4 * GEMM_LANES * block.columnGroups * y * block.rows;
+  };
+  const overColumns: WgslGemmBlock = { rows, columnGroups }, overRows: WgslGemmBlock = { rows, columnGroups, lanes: 'rows' };
+  return covered(overRows) < covered(overColumns) ? overRows : overColumns;
 }
 
 function checkShape(spec: WgslGemmSpec, block: WgslGemmBlock): void {
@@ -143,7 +151,7 @@ export function emitWgslGemm(spec: WgslGemmSpec, block: WgslGemmBlock = gemmBloc
  * Workgroups of a product's dispatch: [⌈N / (32·columnGroups)⌉, ⌈M / rows⌉] (lanes over rows: [⌈N / (4·columnGroups)⌉, ⌈M / (8·rows)⌉]).
  *
  * @example
- * gemmWorkgroups({ M: 256, N: 200 }); // → [4, 16]
+ * gemmWorkgroups({ M: 256, N: 200 }, { rows: 16, columnGroups: 2 }); // → [4, 16]
  */
 export function gemmWorkgroups(spec: { M: number; N: number }, block: WgslGemmBlock = gemmBlock(spec)): [number, number] {
   if (block.lanes === 'rows') return [Math.ceil(spec.N / (4 * block.columnGroups)), Math.ceil(spec.M / (GEMM_LANES * block.rows))];

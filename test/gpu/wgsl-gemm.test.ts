@@ -60,7 +60,9 @@ async function check(M: number, N: number, K: number, transposedA: boolean, seco
 
 describe('vec4 register-blocked WGSL GEMM = f64 triple loop', () => {
   const cases: [string, number, number, number, boolean, boolean, WgslGemmBlock?][] = [
-    ['256×200·200×… (default wide block, lanes over columns)', 256, 200, 200, false, false],
+    ['256×200·200×… (default wide block: lanes over rows, 16 × 8 per invocation)', 256, 200, 200, false, false],
+    ['wide block with lanes over columns, partial blocks', 200, 72, 40, false, false, { rows: 16, columnGroups: 2 }],
+    ['wide block with lanes over columns, A transposed, two products', 200, 200, 32, true, true, { rows: 16, columnGroups: 2 }],
     ['A transposed, partial row and column blocks', 200, 12, 36, true, false],
     ['two products (weight-gradient shape), A transposed', 68, 20, 64, true, true],
     ['narrow N (lanes over rows), A row-major', 100, 4, 40, false, false],
