@@ -6,8 +6,9 @@
  * the same run, interleaved, medians of several rounds. A second table times the gradient alone for the three CPU lowerings
  * (per sample, batched with generated JS GEMMs, batched with the WebAssembly SIMD GEMM).
  * With --backend gpu it prints instead fit samples/s on the GPU backend (f32, the adapter `fit` picks: llvmpipe
- * here) — the batched kernels (tiled WGSL GEMMs) and the per-sample kernel — against the CPU batched lowering.
- * Run: npm run bench:training [-- --runs 5] [-- --backend gpu]
+ * here; the batched kernels: vec4 register-blocked WGSL GEMMs, one submit per step) against the CPU batched
+ * lowering, interleaved in the same run (--per-sample adds the per-sample GPU kernel).
+ * Run: npm run bench:training [-- --runs 5] [-- --backend gpu [--per-sample]]
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -142,43 +143,66 @@ export async function trainingWidthsBench({ runs = 5 } = {}): Promise<void> {
   console.log(`\nload average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 
-/** A fit's median samples/s, or why it could not run (e.g. the per-sample GPU kernel's loop-bound refusal). */
-async function medianRate(make: () => Promise<() => Promise<number>>, runs: number): Promise<number | string> {
+/** A fit runner that also reports the process CPU time (llvmpipe's threads run in this process), or why it could not run. */
+async function timedRunner(hidden: number[], data: TrainingData, steps: number, cpuLowering: 'auto' | 'perSample', backend: 'cpu' | 'gpu'): Promise<(() => Promise<{ rate: number; cpuRate: number }>) | string> {
   try {
-    const run = await make();
-    const rates: number[] = [];
-    for (let r = 0; r < runs; r++) rates.push(await run());
-    return median(rates);
+    const run = await fitRunner(hidden, data, steps, cpuLowering, backend);
+    return async () => {
+      const u0 = process.cpuUsage();
+      const rate = await run();
+      const u = process.cpuUsage(u0);
+      const samples = steps * BATCH;
+      return { rate, cpuRate: samples / ((u.user + u.system) / 1e6) };
+    };
   } catch (e) {
     return e instanceof Error && 'code' in e ? `refused (${String(e.code)})` : String(e);
   }
 }
 
-/** GPU backend (f32) against the CPU batched lowering (f64), fit samples/s. @example await gpuTrainingBench({ runs: 3 }); */
-export async function gpuTrainingBench({ runs = 3 } = {}): Promise<void> {
-  const { gpuInfo } = await import('../src/index.js');
+/**
+ * GPU backend (f32, the batched kernels) against the CPU batched lowering (f64), fit samples/s, interleaved
+ * (each round: one GPU fit, then one CPU fit) with medians over the rounds; the ratio is the median of the
+ * per-round ratios. Also samples per CPU-second of this process (llvmpipe runs its 2 threads in-process, the
+ * CPU backend one). `perSample` adds the per-sample GPU kernel.
+ *
+ * @example await gpuTrainingBench({ runs: 5 });
+ */
+export async function gpuTrainingBench({ runs = 5, perSample = false } = {}): Promise<void> {
+  const { gpuInfo, releaseGpu } = await import('../src/index.js');
   const info = await gpuInfo();
   console.log(`\n## HNN training at width on the GPU backend; derivative loss, batch ${BATCH}, Adam\n`);
   console.log(`machine: ${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, node ${process.version}, adapter ${info.adapter} (${info.description ?? ''}), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  console.log(`\nfit samples/s, median of ${runs}\n`);
-  console.log('| hidden | GPU batched kernels (f32) | GPU per-sample kernel (f32) | CPU batched (f64) | GPU batched / CPU batched |');
-  console.log('|---|---|---|---|---|');
+  console.log(`\nfit samples/s, medians of ${runs} interleaved rounds (GPU fit, then CPU fit); in brackets samples per CPU-second of the process\n`);
+  console.log(`| hidden | GPU batched (f32) | CPU batched (f64) | GPU / CPU (median of rounds) |${perSample ? ' GPU per-sample (f32) |' : ''}`);
+  console.log(`|---|---|---|---|${perSample ? '---|' : ''}`);
   const data = springSamples();
+  const cell = (x: { rate: number; cpuRate: number }[] | string) => (typeof x === 'string' ? x : `${k(median(x.map((r) => r.rate)))} (${k(median(x.map((r) => r.cpuRate)))} /cpu-s)`);
   for (const w of WIDTHS) {
-    const steps = Math.max(10, Math.round(w.steps / 3));
-    const gpu = await medianRate(() => fitRunner(w.hidden, data, steps, 'auto', 'gpu'), runs);
-    const perSample = await medianRate(() => fitRunner(w.hidden, data, Math.max(3, w.perSampleSteps), 'perSample', 'gpu'), Math.min(runs, 2));
-    const cpu = await medianRate(() => fitRunner(w.hidden, data, steps, 'auto', 'cpu'), runs);
-    const cell = (x: number | string) => (typeof x === 'number' ? k(x) : x);
-    const ratio = typeof gpu === 'number' && typeof cpu === 'number' ? `${(gpu / cpu).toFixed(2)}×` : '–';
-    console.log(`| [${w.hidden.join(', ')}] | ${cell(gpu)} | ${cell(perSample)} | ${cell(cpu)} | ${ratio} |`);
+    const gpuRun = await timedRunner(w.hidden, data, w.steps, 'auto', 'gpu');
+    const cpuRun = await timedRunner(w.hidden, data, w.steps, 'auto', 'cpu');
+    const gpu: { rate: number; cpuRate: number }[] = [], cpu: { rate: number; cpuRate: number }[] = [], ratios: number[] = [];
+    for (let r = 0; r < runs && typeof gpuRun !== 'string' && typeof cpuRun !== 'string'; r++) {
+      gpu.push(await gpuRun());
+      cpu.push(await cpuRun());
+      ratios.push(gpu.at(-1)!.rate / cpu.at(-1)!.rate);
+    }
+    let perSampleCell = '';
+    if (perSample) {
+      const run = await timedRunner(w.hidden, data, Math.max(3, w.perSampleSteps), 'perSample', 'gpu');
+      const rates = [];
+      for (let r = 0; r < Math.min(runs, 2) && typeof run !== 'string'; r++) rates.push(await run());
+      perSampleCell = ` ${cell(typeof run === 'string' ? run : rates)} |`;
+    }
+    const ratio = ratios.length > 0 ? `${median(ratios).toFixed(2)}× (rounds ${ratios.map((x) => x.toFixed(2)).join(', ')})` : '–';
+    console.log(`| [${w.hidden.join(', ')}] | ${cell(typeof gpuRun === 'string' ? gpuRun : gpu)} | ${cell(typeof cpuRun === 'string' ? cpuRun : cpu)} | ${ratio} |${perSampleCell}`);
   }
   console.log(`\nload average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  await releaseGpu();
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const at = process.argv.indexOf('--runs'), backend = process.argv.indexOf('--backend');
   const runs = at > 0 ? Number(process.argv[at + 1]) : undefined;
-  if (backend > 0 && process.argv[backend + 1] === 'gpu') await gpuTrainingBench({ runs: runs ?? 3 });
+  if (backend > 0 && process.argv[backend + 1] === 'gpu') await gpuTrainingBench({ runs: runs ?? 5, perSample: process.argv.includes('--per-sample') });
   else await trainingWidthsBench({ runs: runs ?? 5 });
 }

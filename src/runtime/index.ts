@@ -6,6 +6,7 @@ export { type AdapterChoice, ADAPTER_CHOICES, SOFTWARE_ADAPTER_PACKAGES, SWIFTSH
 export { acquireGpu, releaseGpu, gpuInfo, gpuAvailable, checkDevice, type Gpu, type GpuInfo, type GpuLimits, type AcquireOptions } from './device.js';
 export {
   createComputeKernel,
+  submitComputePass,
   splitDispatch,
   setPipelineCacheLimits,
   pipelineCacheStats,

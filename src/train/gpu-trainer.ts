@@ -1,7 +1,8 @@
 /**
  * The GPU training loop: per step, the minibatch indices and Adam's scalars are written to the queue, then
  * the gradient dispatches run — for a matched HNN the batched kernels (gpu-batched.ts: tiled GEMMs over the
- * minibatch, summed on the device), otherwise per-sample gradients and their column sums — and the Adam update, with θ,
+ * minibatch, summed on the device, recorded with the Adam update into one compute pass: one submit per step),
+ * otherwise per-sample gradients and their column sums — and the Adam update, with θ,
  * the moments and the loss history resident on the device. The host reads back only the history every
  * `checkEvery` steps (the non-finite check) and θ at the end.
  */
@@ -9,7 +10,7 @@ import { RunControl } from '../backends/run-control.js';
 import { DarbouxError } from '../errors.js';
 import { WORKGROUP_SIZE } from '../codegen/emit-wgsl.js';
 import {
-  acquireGpu, createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, writeBuffer, type ComputeKernel, type Gpu,
+  acquireGpu, createComputeKernel, createStorageBuffer, createUniformBuffer, readBuffer, submitComputePass, writeBuffer, type ComputeKernel, type Gpu,
 } from '../runtime/index.js';
 import { learningRate } from './adam.js';
 import { createBatchedGpuGradient, type BatchedGpuGradient } from './gpu-batched.js';
@@ -150,10 +151,8 @@ export async function trainGpu(plan: TrainingPlan, run: RunControl = new RunCont
     for (let t = 0; t < options.steps; t++) {
       if (validationSteps[nextValidation] === t) validate(nextValidation++);
       const rows = sampler.next();
-      if (batched) {
-        writeBuffer(gpu, batched.rows, rows);
-        batched.run(params, batched.rows, rows.length, sums);
-      } else {
+      if (batched) writeBuffer(gpu, batched.rows, rows);
+      else {
         writeBuffer(gpu, grads!.rows, rows);
         runStage(gpu, grads!, sum, params, sums, rows.length, 0, t === 0);
       }
@@ -164,7 +163,13 @@ export async function trainGpu(plan: TrainingPlan, run: RunControl = new RunCont
       f32[word('bc2')] = Math.sqrt(1 - Math.pow(s.beta2, t + 1));
       f32[word('shrink')] = s.decoupled ? 1 - lr * s.weightDecay : 1;
       writeBuffer(gpu, adamControl, control);
-      adam.dispatch([sums, params, moments, historyBuffer, adamControl], 1);
+      const adamBindings = [sums, params, moments, historyBuffer, adamControl];
+      if (batched) {
+        submitComputePass(gpu, 'darboux-train-step', (pass) => {
+          batched.encode(pass, params, batched.rows, rows.length, sums);
+          adam.encode(pass, adamBindings, 1);
+        });
+      } else adam.dispatch(adamBindings, 1);
       if ((t + 1) % options.checkEvery === 0) await checkHistory(t + 1);
       await run.tick(t + 1);
     }

@@ -48,10 +48,10 @@ const cases: [string, () => NeuralModel, number][] = [
 ];
 
 describe('batched GPU gradient (f32) = batched CPU gradient (f64)', () => {
-  // Register-blocked GEMMs (the default) for every case; the workgroup-memory tiles for the two deep ones.
+  // Wide register blocks (the default) for every case; narrow 4×4 blocks for the two deep ones.
   const runs: [string, () => NeuralModel, number, GemmTiling][] = [
-    ...cases.map(([name, make, n]): [string, () => NeuralModel, number, GemmTiling] => [name, make, n, 'registers']),
-    ...cases.filter(([name]) => name.includes(', 2')).map(([name, make, n]): [string, () => NeuralModel, number, GemmTiling] => [`${name}, workgroup-memory tiles`, make, n, 'workgroup']),
+    ...cases.map(([name, make, n]): [string, () => NeuralModel, number, GemmTiling] => [name, make, n, 'wide']),
+    ...cases.filter(([name]) => name.includes(', 2')).map(([name, make, n]): [string, () => NeuralModel, number, GemmTiling] => [`${name}, narrow register blocks`, make, n, 'narrow']),
   ];
   for (const [name, make, n, tiling] of runs) {
     it(name, async () => {
