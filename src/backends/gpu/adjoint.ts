@@ -22,6 +22,8 @@ export interface GpuAdjointContext {
   readonly gpu: Gpu;
   /** The packed f32 parameters the stepper's kernels read. */
   readonly paramBuffer: GPUBuffer;
+  /** The stepper's set of compiled WGSL modules (its `dispose` drops their pipelines). */
+  readonly modules?: Set<string>;
   readonly settings: FixedPointSettings;
   readonly maxWorkgroups: number;
   /** Approximate node·step budget of one dispatch. */
@@ -44,6 +46,7 @@ function backwardKernel(ctx: GpuAdjointContext, source: AdjointStateSource, tp: 
     const cost = graphSize([step.previous.q, step.previous.p, step.lambda.q, step.lambda.p, ...step.paramGradient, ...step.solves.flatMap((fp) => fp.update)]);
     refuseOversizedKernel(ctx.gpu, cost, `${ctx.program.method}: the backward ('${source}') kernel`);
     const { wgsl, loopIterations } = wgslAdjointKernel(step, ctx.settings, tp?.indices ?? []);
+    ctx.modules?.add(wgsl);
     const kernel = await createComputeKernel(ctx.gpu, { wgsl, label: `darboux-${ctx.program.method}-backward-${source}${tp === null ? '' : `-params(${tp.names.join(',')})`}` });
     return { kernel, cost, G: gradientSize(step), stepBound: loopBoundedSteps(ctx.gpu, loopIterations, ctx.settings.maxIterations, `${ctx.program.method} backward`) };
   })());

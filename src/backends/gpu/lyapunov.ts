@@ -32,6 +32,8 @@ export interface GpuLyapunovContext {
   sizing: DispatchSizing;
   /** Steps per dispatch chosen by the user (compile's stepsPerDispatch), else automatic. */
   stepsPerDispatch?: number;
+  /** The stepper's set of compiled WGSL modules (its `dispose` drops their pipelines). */
+  modules?: Set<string>;
 }
 
 /** Loop iterations one llvmpipe invocation may run (its limiter stops at 65 535), with a margin. */
@@ -105,6 +107,7 @@ async function compileKernel(context: GpuLyapunovContext, count: number): Promis
   const cost = graphSize([specialized.next.q, specialized.next.p]) * (1 + count);
   refuseOversizedKernel(gpu, cost, `${program.method}: the Lyapunov kernel (${count} tangents)`);
   const { wgsl, stride, loopIterationsPerStep } = wgslLyapunovKernel(specialized, count);
+  context.modules?.add(wgsl);
   const kernel = await createComputeKernel(gpu, { wgsl, entryPoint: 'main', label: `darboux-lyapunov-${program.method}-${count}` });
   const loopBound = gpu.adapterKind === 'llvmpipe' ? Math.max(1, Math.floor(LLVMPIPE_LOOP_ITERATIONS / loopIterationsPerStep) - 1) : Infinity;
   return { kernel, stride, stepBound: Math.min(context.stepsPerDispatch ?? Infinity, loopBound), cost };

@@ -136,6 +136,8 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
   const stepsPerDispatchBound = loopBoundedSteps(gpu, fast.loopIterations, settings.maxIterations, program.method);
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
   const life = stepperLifetime();
+  /** WGSL modules of this stepper's section, Lyapunov and backward kernels (their pipelines dropped on dispose). */
+  const modules = new Set<string>();
   const sizing: DispatchSizing = { workgroupStepsPerMs: 0 };
 
   type Accumulated = RunResult & { iterationsTotal?: number; iterationsMax?: number };
@@ -285,7 +287,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
       const control = new RunControl(options, 'run', steps);
       control.throwIfAborted();
       const extras = runExtras(h, options, { dt, t0, steps, batch, record, maxDof: WGSL_SECTION_MAX_DOF });
-      if (extras !== null) return gpuSectionRun(sectionContext, options, { batch, steps, t0, record, params: tp }, extras, control);
+      if (extras !== null) return gpuSectionRun(sectionContext, options, { batch, steps, t0, record, recordInitial, params: tp }, extras, control);
       const q = Float64Array.from(options.q0), p = Float64Array.from(options.p0);
       const recordCount = record > 0 ? Math.floor(steps / record) : 0;
       const out: Accumulated = { q: new Float64Array(batch * n), p: new Float64Array(batch * n), iterationsTotal: 0, iterationsMax: 0 };
@@ -309,7 +311,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     async vjp(options: VjpOptions): Promise<VjpResult> {
       return runVjp(adjointBackend, options, 'f32');
     },
-    lyapunov: gpuLyapunov({ program, dt, gpu, paramBuffer, maxWorkgroups, sizing, stepsPerDispatch: options.stepsPerDispatch }),
+    lyapunov: gpuLyapunov({ program, dt, gpu, paramBuffer, maxWorkgroups, sizing, stepsPerDispatch: options.stepsPerDispatch, modules }),
     jacobian(q0, p0, t = 0) {
       checkJacobianPoint(q0, p0, t, n);
       jacobian ??= jacobianFunction(program, { ...JS_FIXED_POINT, maxIterations: settings.maxIterations });
@@ -324,12 +326,12 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
         paramBuffer.destroy();
         pool.destroy();
         // Free the cached pipelines of this stepper's modules (kernel.ts bounds the cache; this returns them early).
-        for (const module of [wgsl, ...[...sweepKernels.values()].map((set) => set.wgsl)]) dropPipelines(gpu, module);
+        for (const module of [wgsl, ...[...sweepKernels.values()].map((set) => set.wgsl), ...modules]) dropPipelines(gpu, module);
       });
     },
   };
   const sectionContext: GpuSectionContext = {
-    gpu, program: kernelProgram, source: program, specialize: options.specializeParameters !== false, dt, settings, paramBuffer, maxWorkgroups, bindingLimit, sizing, kernels: new Map(),
+    gpu, program: kernelProgram, source: program, specialize: options.specializeParameters !== false, dt, settings, paramBuffer, maxWorkgroups, bindingLimit, sizing, kernels: new Map(), modules,
     dispatchBudget: options.dispatchBudget ?? 2e9, ...(options.stepsPerDispatch !== undefined ? { stepsPerDispatch: options.stepsPerDispatch } : {}),
   };
   const adjointBackend = gpuAdjointBackend({
@@ -341,6 +343,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     maxWorkgroups,
     dispatchBudget: options.dispatchBudget ?? 2e9,
     maxTrajectoriesPerChunk: options.maxTrajectoriesPerChunk ?? Infinity,
+    modules,
     run: (o) => stepper.run(o),
   });
   const owner: StateOwner = { backend: 'gpu', dof: n, foreign: (s) => foreignGpuState(s, gpu) };
