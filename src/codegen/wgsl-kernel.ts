@@ -43,8 +43,8 @@ export function declareWgslState(v: Value, n: number, source?: (index: string) =
 
 /**
  * Binds each parameter to the packed `dParams` buffer: scalars are read once into registers (`let`
- * statements returned for the kernel prologue), tensors are indexed in place. Scalars in `perTrajectory`
- * (parameter index → WGSL read, `wgslTrajectoryParamReads`) are read per trajectory instead.
+ * statements returned for the kernel prologue), tensors are indexed in place. Parameters in `perTrajectory`
+ * (parameter index → WGSL offset of trajectory b's first element, `wgslTrajectoryParamReads`) are read there instead.
  *
  * @example
  * const paramPrologue = bindParams(lowering, h.params); // e.g. ['  let th0 = dParams[0];']
@@ -54,11 +54,12 @@ export function bindParams(lowering: Lowering, params: readonly Expr[], perTraje
   let at = 0;
   params.forEach((node, k) => {
     const n = size(node.shape);
+    const own = perTrajectory.get(k);
     if (node.shape.length === 0) {
-      prologue.push(`  let th${k} = ${perTrajectory.get(k) ?? `dParams[${at}]`};`);
+      prologue.push(`  let th${k} = dParams[${own ?? at}];`);
       lowering.bind(node, { kind: 'scalar', code: `th${k}` });
     } else {
-      lowering.bind(node, { kind: 'array', name: 'dParams', size: n, offset: at });
+      lowering.bind(node, { kind: 'array', name: 'dParams', size: n, offset: own === undefined ? at : `(${own})` });
     }
     at += n;
   });

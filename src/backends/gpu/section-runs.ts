@@ -101,7 +101,7 @@ export async function gpuSectionRun(
   const uBase = batch * STATUS_WORDS;
   for (let b = 0; b < batch; b++) status[uBase + b * SECTION_HEADER_WORDS + 3] = saveSteps[0] === 0 ? 1 : 0;
   status.set(saveSteps, uBase + batch * SECTION_HEADER_WORDS);
-  const sweepParams = run.params === null ? null : createStorageBuffer(c.gpu, packTrajectoryParams(program.system.paramValues, run.params.values, 0, batch));
+  const sweepParams = run.params === null ? null : createStorageBuffer(c.gpu, packTrajectoryParams(program.system.paramValues, run.params.values, 0, batch, run.params.sizes));
   const buffers = [
     createStorageBuffer(c.gpu, state, { readable: true }),
     sweepParams ?? c.paramBuffer,

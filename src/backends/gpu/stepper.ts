@@ -190,7 +190,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     let ok = false;
     let again: ChunkMode | null = null;
     const recordBuffer = record > 0 ? createStorageBuffer(gpu, recordFloats * 4, { readable: true }) : set.noRecord;
-    const chunkParams = mode.params === undefined ? null : createStorageBuffer(gpu, packTrajectoryParams(h.paramValues, mode.params.values, first, count));
+    const chunkParams = mode.params === undefined ? null : createStorageBuffer(gpu, packTrajectoryParams(h.paramValues, mode.params.values, first, count, mode.params.sizes));
     try {
       writeBuffer(gpu, set.state, packState(q, p, first, count, n, new Float32Array(2 * count * n)));
       const perDispatch = await dispatchSteps(set.state, set, count, steps, t0, record, recordCount, recordBuffer, chunkParams, context, mode);
@@ -364,7 +364,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     if (steps === 0) return { state };
     const set = pool.acquire(batch);
     let ok = false;
-    const chunkParams = tp === null ? null : createStorageBuffer(gpu, packTrajectoryParams(h.paramValues, tp.values, 0, batch));
+    const chunkParams = tp === null ? null : createStorageBuffer(gpu, packTrajectoryParams(h.paramValues, tp.values, 0, batch, tp.sizes));
     let summary;
     const start = state.keepStart();
     try {
