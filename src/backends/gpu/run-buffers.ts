@@ -7,7 +7,8 @@
  */
 import { DarbouxError } from '../../errors.js';
 import { STATUS_WORDS, WORKGROUP_SIZE } from '../../codegen/kernel-words.js';
-import { createComputeKernel, createStorageBuffer, createUniformBuffer, type ComputeKernel, type Gpu } from '../../runtime/index.js';
+import { createComputeKernel, createStorageBuffer, createUniformBuffer, writeBuffer, type ComputeKernel, type Gpu } from '../../runtime/index.js';
+import { refuseStateElement } from '../input-checks.js';
 
 /** Words of the status summary: failed trajectories, the first failed one, iteration total (low, high word), max. */
 export const SUMMARY_WORDS = 8;
@@ -107,6 +108,8 @@ export interface RunBufferSet {
   readonly noRecord: GPUBuffer;
   /** MAP_READ staging: the state and the summary (or the full status words) back to back. */
   readonly staging: GPUBuffer;
+  /** Host f32 [q | p] of `capacity` trajectories: f64 inputs are converted here, then written with one call. */
+  readonly packed: Float32Array;
 }
 
 /**
@@ -198,6 +201,7 @@ export class RunBufferPool {
       summaryControl: createUniformBuffer(gpu, 16),
       noRecord: createStorageBuffer(gpu, 4),
       staging,
+      packed: new Float32Array(2 * capacity * this.dof),
     };
   }
 }
@@ -232,6 +236,54 @@ export function packState(q: ArrayLike<number>, p: ArrayLike<number>, first: num
     out[m + i] = p[at + i]!;
   }
   return out;
+}
+
+/** Largest finite f32 value (the GPU's range; as input-checks.ts). */
+const F32_MAX = 3.4028234663852886e38;
+
+/**
+ * Writes trajectories `first … first + count − 1` of q0 and p0 into `set.state` as f32 [q | p] blocks. Float32Array
+ * inputs go straight from the caller's arrays (two queued writes, no conversion); others are converted in one pass
+ * into `set.packed` and written with one call. `scan` (typed float arrays whose entries `checkRunOptions` left
+ * unchecked): each entry is checked on the way, q0 before p0 and in index order as `checkStateArray` does, and the
+ * first bad one refused (INPUT naming the array and its index in the whole batch) before anything is written.
+ *
+ * @example
+ * uploadState(gpu, set, q0, p0, 0, batch, dof, true);
+ */
+export function uploadState(gpu: Gpu, set: RunBufferSet, q: ArrayLike<number>, p: ArrayLike<number>, first: number, count: number, dof: number, scan: boolean): void {
+  const m = count * dof, at = first * dof;
+  if (q instanceof Float32Array && p instanceof Float32Array) {
+    if (scan) {
+      scanF32(q, 'q0', at, m);
+      scanF32(p, 'p0', at, m);
+    }
+    writeBuffer(gpu, set.state, q.subarray(at, at + m));
+    writeBuffer(gpu, set.state, p.subarray(at, at + m), m * 4);
+    return;
+  }
+  const out = set.packed;
+  if (scan) {
+    copyChecked(q, 'q0', at, m, out, 0);
+    copyChecked(p, 'p0', at, m, out, m);
+  } else {
+    packState(q, p, first, count, dof, out);
+  }
+  writeBuffer(gpu, set.state, out.subarray(0, 2 * m));
+}
+
+/** Refuses the first entry of src[at … at + m) outside the f32 range (NaN, ±Infinity, beyond ±F32_MAX). */
+function scanF32(src: Float32Array, name: string, at: number, m: number): void {
+  for (let i = at; i < at + m; i++) if (!(Math.abs(src[i]!) <= F32_MAX)) refuseStateElement(name, i, src[i], 'f32');
+}
+
+/** Copies src[at … at + m) to out[to …] as f32, refusing the first entry outside the f32 range (one pass). */
+function copyChecked(src: ArrayLike<number>, name: string, at: number, m: number, out: Float32Array, to: number): void {
+  for (let i = 0; i < m; i++) {
+    const x = src[at + i]!;
+    if (!(Math.abs(x) <= F32_MAX)) refuseStateElement(name, at + i, x, 'f32');
+    out[to + i] = x;
+  }
 }
 
 /**

@@ -10,7 +10,7 @@ import { graphSize } from '../../ir/traverse.js';
 import { acquireGpu, createComputeKernel, createStorageBuffer, dropPipelines, readBuffer, readBuffersWith, splitDispatch, writeBuffer, type AdapterChoice, type Gpu } from '../../runtime/index.js';
 import { recordArrays } from '../record-arrays.js';
 import { checkRunOptions } from '../checks.js';
-import { checkCount, checkF32Parameters, checkF32StepSize, checkJacobianPoint, checkTime, disposedError, stepperLifetime } from '../input-checks.js';
+import { checkCount, checkF32Parameters, checkStateArray, checkF32StepSize, checkJacobianPoint, checkTime, disposedError, stepperLifetime } from '../input-checks.js';
 import { RunControl } from '../run-control.js';
 import { onFailureMode, runFailureError, trajectoryStatuses, type RunFailure } from '../run-failures.js';
 import { DispatchPacer, type DispatchSizing } from './dispatch-pacer.js';
@@ -30,7 +30,7 @@ import { packTrajectoryParams } from '../../codegen/trajectory-params-wgsl.js';
 import { runExtras } from '../sections.js';
 import { gpuSectionRun, type GpuSectionContext } from './section-runs.js';
 import { WGSL_SECTION_MAX_DOF } from '../../codegen/section-wgsl.js';
-import { clearStatus, decodeSummary, packState, RunBufferPool, SUMMARY_WORDS, unpackState, type RunBufferSet } from './run-buffers.js';
+import { clearStatus, decodeSummary, packState, RunBufferPool, SUMMARY_WORDS, unpackState, uploadState, type RunBufferSet } from './run-buffers.js';
 
 /** GPU-specific options of `compile`. */
 export interface GpuOptions {
@@ -145,7 +145,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
    * checked: the kernel that tests every step; stepBound: steps per dispatch at most (lowered after a cut-short
    * run); perDispatch: exactly these steps per dispatch (a rerun that must split its dispatches as an earlier run did).
    */
-  type ChunkMode = { checked?: boolean; stepBound?: number; perDispatch?: number; params?: TrajectoryParams };
+  type ChunkMode = { checked?: boolean; stepBound?: number; perDispatch?: number; params?: TrajectoryParams; scan?: boolean };
   /** A chunk's pacing (progress, abort) and where its failures go (trajectory indices of the whole batch). */
   type ChunkContext = { control: RunControl; failures: (RunFailure & { perDispatch: number })[] };
   /**
@@ -181,7 +181,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     return perDispatch;
   }
 
-  async function runChunk(q: Float64Array, p: Float64Array, first: number, count: number, steps: number, t0: number, record: number, recordCount: number, out: Accumulated, context: ChunkContext, mode: ChunkMode = {}): Promise<void> {
+  async function runChunk(q: ArrayLike<number>, p: ArrayLike<number>, first: number, count: number, steps: number, t0: number, record: number, recordCount: number, out: Accumulated, context: ChunkContext, mode: ChunkMode = {}): Promise<void> {
     const recordFloats = record > 0 ? 2 * recordCount * count * n : 1;
     if (recordFloats * 4 > bindingLimit) {
       throw new DarbouxError('INPUT', `recording ${recordCount} snapshots of ${count} trajectories needs ${recordFloats * 4} bytes, over the device limit ${bindingLimit}; record less often`);
@@ -192,7 +192,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     const recordBuffer = record > 0 ? createStorageBuffer(gpu, recordFloats * 4, { readable: true }) : set.noRecord;
     const chunkParams = mode.params === undefined ? null : createStorageBuffer(gpu, packTrajectoryParams(h.paramValues, mode.params.values, first, count, mode.params.sizes));
     try {
-      writeBuffer(gpu, set.state, packState(q, p, first, count, n, new Float32Array(2 * count * n)));
+      uploadState(gpu, set, q, p, first, count, n, mode.scan === true);
       const perDispatch = await dispatchSteps(set.state, set, count, steps, t0, record, recordCount, recordBuffer, chunkParams, context, mode);
       // One readback: the state and a summary of the status words (all of them only when something failed).
       await pool.summarize(set, set.status, count);
@@ -232,7 +232,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
    * (a dispatch cut short: fewer steps per dispatch; failures known only by a step: the per-step test), or null
    * after recording the failures and the state.
    */
-  async function failedChunk(q: Float64Array, p: Float64Array, first: number, count: number, t0: number, out: Accumulated, context: ChunkContext, mode: ChunkMode, set: RunBufferSet, perDispatch: number): Promise<ChunkMode | null> {
+  async function failedChunk(q: ArrayLike<number>, p: ArrayLike<number>, first: number, count: number, t0: number, out: Accumulated, context: ChunkContext, mode: ChunkMode, set: RunBufferSet, perDispatch: number): Promise<ChunkMode | null> {
     const statusOut = await readBuffer(gpu, set.status, count * STATUS_WORDS * 4);
     const status = decodeStatus(statusOut, count);
     const failure = status.failure;
@@ -261,10 +261,10 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
    * Puts each failed trajectory at its last finite state: the same trajectory run again alone for the steps
    * before its failure, with the dispatches split as in the batch run (so the state is the one the run had).
    */
-  async function lastFiniteStates(q0: Float64Array, p0: Float64Array, t0: number, out: Accumulated, failures: ChunkContext['failures'], control: RunControl, tp: TrajectoryParams | null): Promise<void> {
+  async function lastFiniteStates(q0: ArrayLike<number>, p0: ArrayLike<number>, t0: number, out: Accumulated, failures: ChunkContext['failures'], control: RunControl, tp: TrajectoryParams | null): Promise<void> {
     for (const f of failures) {
       const one: Accumulated = { q: new Float64Array(n), p: new Float64Array(n), iterationsTotal: 0, iterationsMax: 0 };
-      const qs = q0.slice(f.trajectory * n, (f.trajectory + 1) * n), ps = p0.slice(f.trajectory * n, (f.trajectory + 1) * n);
+      const qs = Float64Array.from({ length: n }, (_, i) => q0[f.trajectory * n + i]!), ps = Float64Array.from({ length: n }, (_, i) => p0[f.trajectory * n + i]!);
       const params = tp === null ? {} : { params: sliceTrajectoryParams(tp, f.trajectory, 1) };
       await runChunk(qs, ps, 0, 1, f.step, t0, 0, 0, one, { control, failures: [] }, { checked: true, perDispatch: f.perDispatch, ...params });
       out.q.set(one.q, f.trajectory * n);
@@ -281,23 +281,26 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     wgsl,
     gpu,
     async run(options: RunOptions): Promise<RunResult> {
-      const { batch, steps, record, recordInitial, t0 } = checkRunOptions(options, n, 'f32');
+      // Typed float q0/p0 of a plain one-chunk run are checked while they are converted for the upload (one pass).
+      const { batch, steps, record, recordInitial, t0 } = checkRunOptions(options, n, 'f32', false);
+      const scanOnUpload = steps > 0 && batch <= chunkLimit && options.section === undefined && options.saveAt === undefined && options.saveAtSteps === undefined;
+      if (!scanOnUpload) for (const key of ['q0', 'p0'] as const) checkStateArray(key, options[key], batch * n, 'f32');
       const tp = trajectoryParams(h, options.params, batch, 'f32');
       const onFailure = onFailureMode(options.onFailure);
       const control = new RunControl(options, 'run', steps);
       control.throwIfAborted();
       const extras = runExtras(h, options, { dt, t0, steps, batch, record, maxDof: WGSL_SECTION_MAX_DOF });
       if (extras !== null) return gpuSectionRun(sectionContext, options, { batch, steps, t0, record, recordInitial, params: tp }, extras, control);
-      const q = Float64Array.from(options.q0), p = Float64Array.from(options.p0);
+      const q = options.q0, p = options.p0; // read, not copied (a failed trajectory's rerun reads its start again)
       const recordCount = record > 0 ? Math.floor(steps / record) : 0;
       const out: Accumulated = { q: new Float64Array(batch * n), p: new Float64Array(batch * n), iterationsTotal: 0, iterationsMax: 0 };
       const recorded = record > 0 ? recordArrays(q, p, batch, n, record, recordCount, recordInitial, 'f32') : null;
       if (recorded !== null) out.record = { every: record, count: recordCount, ...recorded.steps };
-      if (steps === 0) return { ...out, q, p, ...(recorded !== null ? { record: recorded.record } : {}), ...(onFailure === 'report' ? { status: trajectoryStatuses(batch, []) } : {}) };
+      if (steps === 0) return { ...out, q: Float64Array.from(q), p: Float64Array.from(p), ...(recorded !== null ? { record: recorded.record } : {}), ...(onFailure === 'report' ? { status: trajectoryStatuses(batch, []) } : {}) };
       const failures: ChunkContext['failures'] = [];
       for (let first = 0; first < batch; first += chunkLimit) {
         const count = Math.min(chunkLimit, batch - first);
-        await runChunk(q, p, first, count, steps, t0, record, recordCount, out, { control: control.phase(first / batch, count / batch), failures }, tp === null ? {} : { params: tp });
+        await runChunk(q, p, first, count, steps, t0, record, recordCount, out, { control: control.phase(first / batch, count / batch), failures }, { scan: scanOnUpload, ...(tp === null ? {} : { params: tp }) });
       }
       if (failures.length > 0 && onFailure === 'throw') throw runFailureError(program.method, dt, failures, { batch, label: 'gpu f32' });
       if (failures.length > 0) await lastFiniteStates(q, p, options.t0 ?? 0, out, failures, control, tp);
