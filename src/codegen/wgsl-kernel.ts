@@ -119,6 +119,11 @@ export interface WgslKernelParts {
   readonly binding2: string;
   /** Return at once for a trajectory whose status already holds a failure. */
   readonly skipFailed: boolean;
+  /**
+   * Zero the trajectory's status words in the first dispatch of a run (`dControl.stepBase` 0), so the host needs
+   * no clear of its own (the stepper kernels; others keep words the host set up or accumulates across dispatches).
+   */
+  readonly clearStatusAtStart?: boolean;
   /** Register pairs, in the order they are advanced and tested. */
   readonly pairs: readonly WgslRegisterPair[];
   /** Statements after the pairs' declarations (offsets, accumulators). */
@@ -182,7 +187,9 @@ function kernelHead(parts: WgslKernelParts): string[] {
     'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
     '  let b = gid.x + dControl.offset;',
     `  let sBase = b * ${STATUS_WORDS}u;`,
-    parts.skipFailed ? `  if (b >= dControl.batch || ${statusWord('failure')} != 0u) { return; }` : '  if (b >= dControl.batch) { return; }',
+    ...(parts.clearStatusAtStart
+      ? ['  if (b >= dControl.batch) { return; }', `  if (dControl.stepBase == 0u) { ${Array.from({ length: STATUS_WORDS }, (_, w) => `dStatus[sBase + ${w}u] = 0u;`).join(' ')} }`, ...(parts.skipFailed ? [`  if (${statusWord('failure')} != 0u) { return; }`] : [])]
+      : [parts.skipFailed ? `  if (b >= dControl.batch || ${statusWord('failure')} != 0u) { return; }` : '  if (b >= dControl.batch) { return; }']),
     ...pairs.flatMap((pair) => (pair.io === null ? [] : [0, 1].map((k) => `  let ${pair.io![k]} = ${blockOffset(pair.firstBlock + k)} * ${n}u;`))),
     ...functionScope.map((l) => `  ${l}`),
     ...pairs.flatMap((pair) => [0, 1].flatMap((k) => declareWgslState(pair.registers[k]!, n, pair.io ? (i) => `dState[${pair.io![k]} + ${i}]` : undefined))),

@@ -23,6 +23,7 @@ describe('generated code snapshots', () => {
         let b = gid.x + dControl.offset;
         let sBase = b * 4u;
         if (b >= dControl.batch) { return; }
+        if (dControl.stepBase == 0u) { dStatus[sBase + 0u] = 0u; dStatus[sBase + 1u] = 0u; dStatus[sBase + 2u] = 0u; dStatus[sBase + 3u] = 0u; }
         let qBase = b * 2u;
         let pBase = (dControl.batch + b) * 2u;
         var sq0: f32 = dState[qBase + 0u];
@@ -100,7 +101,9 @@ describe('generated code snapshots', () => {
       fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let b = gid.x + dControl.offset;
         let sBase = b * 4u;
-        if (b >= dControl.batch || dStatus[sBase] != 0u) { return; }
+        if (b >= dControl.batch) { return; }
+        if (dControl.stepBase == 0u) { dStatus[sBase + 0u] = 0u; dStatus[sBase + 1u] = 0u; dStatus[sBase + 2u] = 0u; dStatus[sBase + 3u] = 0u; }
+        if (dStatus[sBase] != 0u) { return; }
         let qBase = b * 1u;
         let pBase = (dControl.batch + b) * 1u;
         var sq0: f32 = dState[qBase + 0u];

@@ -1,9 +1,10 @@
 /**
  * The device buffers of a per-trajectory GPU stepper's runs, kept across runs (grow-only, one set per stepper,
  * freed on dispose): the f32 state, the per-trajectory status words, the control uniform, a placeholder record
- * binding, a status summary and one MAP_READ staging buffer, so a run uploads with one write, clears the status
- * with one command and reads the state and a 32-byte status summary back in one map (the full status words only
- * when the summary reports a failure). Also the f64 ↔ f32 conversions, each a single pass.
+ * binding, a status summary and one MAP_READ staging buffer, so a run uploads with one write (the kernels zero
+ * the status words in a run's first dispatch) and reads the state and a 32-byte status summary back in one map
+ * (the full status words only when the summary reports a failure). Also the f64 ↔ f32 conversions, each a single
+ * pass (checking the inputs on the way, `uploadState`).
  */
 import { DarbouxError } from '../../errors.js';
 import { STATUS_WORDS, WORKGROUP_SIZE } from '../../codegen/kernel-words.js';
@@ -204,18 +205,6 @@ export class RunBufferPool {
       packed: new Float32Array(2 * capacity * this.dof),
     };
   }
-}
-
-/**
- * Zeroes the status words of `count` trajectories (one queued clear command, ordered before later dispatches).
- *
- * @example
- * clearStatus(gpu, set.status, count);
- */
-export function clearStatus(gpu: Gpu, status: GPUBuffer, count: number): void {
-  const encoder = gpu.device.createCommandEncoder({ label: 'darboux-clear-status' });
-  encoder.clearBuffer(status, 0, Math.min(status.size, count * STATUS_WORDS * 4));
-  gpu.device.queue.submit([encoder.finish()]);
 }
 
 function destroySet(set: RunBufferSet): void {

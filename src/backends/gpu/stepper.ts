@@ -30,7 +30,7 @@ import { packTrajectoryParams } from '../../codegen/trajectory-params-wgsl.js';
 import { runExtras } from '../sections.js';
 import { gpuSectionRun, type GpuSectionContext } from './section-runs.js';
 import { WGSL_SECTION_MAX_DOF } from '../../codegen/section-wgsl.js';
-import { clearStatus, decodeSummary, packState, RunBufferPool, SUMMARY_WORDS, unpackState, uploadState, type RunBufferSet } from './run-buffers.js';
+import { decodeSummary, packState, RunBufferPool, SUMMARY_WORDS, unpackState, uploadState, type RunBufferSet } from './run-buffers.js';
 
 /** GPU-specific options of `compile`. */
 export interface GpuOptions {
@@ -150,7 +150,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
   type ChunkContext = { control: RunControl; failures: (RunFailure & { perDispatch: number })[] };
   /**
    * Dispatches `steps` steps of trajectories 0 … count − 1 of `stateBuffer` (f32 [q | p] blocks of `count`
-   * trajectories) after clearing their status words; returns the steps per dispatch used.
+   * trajectories; the first dispatch zeroes their status words); returns the steps per dispatch used.
    */
   async function dispatchSteps(stateBuffer: GPUBuffer, set: RunBufferSet, count: number, steps: number, t0: number, record: number, recordCount: number, recordBuffer: GPUBuffer, chunkParams: GPUBuffer | null, context: ChunkContext, mode: ChunkMode): Promise<number> {
     const entryPoint = record > 0 ? 'mainRecord' : mode.checked ? 'mainChecked' : 'main';
@@ -160,7 +160,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
       steps,
       mode.perDispatch ?? options.stepsPerDispatch ?? Math.max(1, Math.min(Math.floor((options.dispatchBudget ?? 2e9) / (count * (sweep?.cost ?? cost))), mode.stepBound ?? sweep?.stepBound ?? stepsPerDispatchBound)),
     );
-    clearStatus(gpu, set.status, count);
+    // No clear here: the kernels zero each trajectory's status words in the run's first dispatch (stepBase 0).
     const control = controlWriter(STEPPER_CONTROL_WORDS);
     const pacer = new DispatchPacer(gpu, context.control, steps, sizing);
     for (let base = 0; base < steps; base += perDispatch) {
