@@ -91,6 +91,9 @@ export function wgslStepperKernel(
     skipFailed: implicit,
     // A run's first dispatch starts its status words from zero (no clear command from the host).
     clearStatusAtStart: true,
+    // A loop cut short leaves NaN: with the finiteness tests, every failure of an explicit kernel is a non-finite
+    // stored state, which the host reads back anyway (no status summary needed).
+    nanWhenTruncated: true,
     pairs: [{ registers: [qv, pv], io: ['qBase', 'pBase'], firstBlock: 0, next, nextNames: ['nq', 'np'] }],
     prologue: [...paramPrologue, ...invariantLines],
     usesTime,

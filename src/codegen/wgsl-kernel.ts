@@ -124,6 +124,11 @@ export interface WgslKernelParts {
    * no clear of its own (the stepper kernels; others keep words the host set up or accumulates across dispatches).
    */
   readonly clearStatusAtStart?: boolean;
+  /**
+   * Store NaN for a trajectory whose step loop was cut short (TRUNCATED), so that a non-finite stored state marks
+   * every failure of an explicit stepper kernel and the host can find failures from the state it reads back.
+   */
+  readonly nanWhenTruncated?: boolean;
   /** Register pairs, in the order they are advanced and tested. */
   readonly pairs: readonly WgslRegisterPair[];
   /** Statements after the pairs' declarations (offsets, accumulators). */
@@ -245,6 +250,15 @@ function kernelTail(parts: WgslKernelParts): string[] {
       ? [`  let check = ${shallowSum(endCheck)};`, `  if (${nonFinite('check')}) { failStep = (${direction.last}) | ${NONFINITE_BY_FLAG}u; }`]
       : []),
     `  if (failStep != 0u && ${statusWord('failure')} == 0u) { ${statusWord('failure')} = failStep; }`,
+    ...(parts.nanWhenTruncated
+      ? [
+          // NaN from a run-time value (a constant NaN is not valid WGSL).
+          `  if ((failStep & ${TRUNCATED_FLAG}u) != 0u) {`,
+          '    let nan = bitcast<f32>(0x7fc00000u | (failStep & 0u));',
+          ...pairs.flatMap((pair) => (pair.io === null ? [] : idx.map((i) => `    ${e(pair.registers[0], i)} = nan; ${e(pair.registers[1], i)} = nan;`))),
+          '  }',
+        ]
+      : []),
     ...(solves ? [`  ${statusWord('iterationsTotal')} += iterationsTotal;`, `  ${statusWord('iterationsMax')} = max(${statusWord('iterationsMax')}, iterationsMax);`] : []),
     ...pairs.flatMap((pair) => (pair.io === null ? [] : idx.map((i) => `  dState[${pair.io![0]} + ${i}u] = ${e(pair.registers[0], i)}; dState[${pair.io![1]} + ${i}u] = ${e(pair.registers[1], i)};`))),
     ...(parts.epilogue ?? []),

@@ -79,6 +79,11 @@ describe('generated code snapshots', () => {
         }
         if (s < dControl.steps && failStep == 0u) { failStep = (dControl.stepBase + s + 1u) | 536870912u; }
         if (failStep != 0u && dStatus[sBase] == 0u) { dStatus[sBase] = failStep; }
+        if ((failStep & 536870912u) != 0u) {
+          let nan = bitcast<f32>(0x7fc00000u | (failStep & 0u));
+          sq0 = nan; sp0 = nan;
+          sq1 = nan; sp1 = nan;
+        }
         dState[qBase + 0u] = sq0; dState[pBase + 0u] = sp0;
         dState[qBase + 1u] = sq1; dState[pBase + 1u] = sp1;
       }
@@ -178,6 +183,10 @@ describe('generated code snapshots', () => {
         }
         if (s < dControl.steps && failStep == 0u && !failed) { failStep = (dControl.stepBase + s + 1u) | 536870912u; }
         if (failStep != 0u && dStatus[sBase] == 0u) { dStatus[sBase] = failStep; }
+        if ((failStep & 536870912u) != 0u) {
+          let nan = bitcast<f32>(0x7fc00000u | (failStep & 0u));
+          sq0 = nan; sp0 = nan;
+        }
         dStatus[sBase + 1u] += iterationsTotal;
         dStatus[sBase + 2u] = max(dStatus[sBase + 2u], iterationsMax);
         dState[qBase + 0u] = sq0; dState[pBase + 0u] = sp0;

@@ -276,15 +276,20 @@ function copyChecked(src: ArrayLike<number>, name: string, at: number, m: number
 }
 
 /**
- * Unpacks f32 [q | p] blocks of `count` trajectories into q and p (f64) at trajectory `first`, in one pass.
+ * Unpacks f32 [q | p] blocks of `count` trajectories into q and p (f64) at trajectory `first`, in one pass, and
+ * returns whether every value is finite.
  *
  * @example
- * unpackState(new Float32Array(mapped), batch, 2, q, p, 0);
+ * const finite = unpackState(new Float32Array(mapped), batch, 2, q, p, 0);
  */
-export function unpackState(packed: Float32Array, count: number, dof: number, q: Float64Array, p: Float64Array, first: number): void {
+export function unpackState(packed: Float32Array, count: number, dof: number, q: Float64Array, p: Float64Array, first: number): boolean {
   const m = count * dof, at = first * dof;
+  let check = 0; // NaN once any value is NaN or ±Infinity (x·0)
   for (let i = 0; i < m; i++) {
-    q[at + i] = packed[i]!;
-    p[at + i] = packed[m + i]!;
+    const x = packed[i]!, y = packed[m + i]!;
+    q[at + i] = x;
+    p[at + i] = y;
+    check += x * 0 + y * 0;
   }
+  return check === 0;
 }

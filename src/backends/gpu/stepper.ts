@@ -194,12 +194,16 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     try {
       uploadState(gpu, set, q, p, first, count, n, mode.scan === true);
       const perDispatch = await dispatchSteps(set.state, set, count, steps, t0, record, recordCount, recordBuffer, chunkParams, context, mode);
-      // One readback: the state and a summary of the status words (all of them only when something failed).
-      await pool.summarize(set, set.status, count);
+      // One readback: the state, and for implicit methods a summary of the status words (iteration statistics,
+      // failures). An explicit kernel's failures all leave a non-finite state (nanWhenTruncated), so its state is
+      // the summary. The full status words come back only when something failed.
+      const summarized = program.implicit !== undefined;
+      if (summarized) await pool.summarize(set, set.status, count);
       const stateBytes = 2 * count * n * 4;
-      const summary = await readBuffersWith(gpu, [{ buffer: set.state, bytes: stateBytes }, { buffer: set.summary, bytes: SUMMARY_WORDS * 4 }], set.staging, (mapped, [, at]) => {
-        const found = decodeSummary(new Uint32Array(mapped, at, SUMMARY_WORDS));
-        if (found.failed === 0) unpackState(new Float32Array(mapped, 0, 2 * count * n), count, n, out.q, out.p, first);
+      const ranges = [{ buffer: set.state, bytes: stateBytes }, ...(summarized ? [{ buffer: set.summary, bytes: SUMMARY_WORDS * 4 }] : [])];
+      const summary = await readBuffersWith(gpu, ranges, set.staging, (mapped, [, at]) => {
+        const found = summarized ? decodeSummary(new Uint32Array(mapped, at, SUMMARY_WORDS)) : { failed: 0, iterationsTotal: 0, iterationsMax: 0 };
+        if (found.failed === 0 && !unpackState(new Float32Array(mapped, 0, 2 * count * n), count, n, out.q, out.p, first)) found.failed = 1;
         return found;
       });
       if (summary.failed === 0) {
