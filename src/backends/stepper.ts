@@ -28,7 +28,10 @@ export interface TrajectoryStatus {
  * stepper stays usable) and `onProgress` reports `{ stepsDone, steps, fraction }`.
  */
 export interface RunOptions extends RunControlOptions {
-  /** Initial positions, batch × dof, trajectory-major. */
+  /**
+   * Initial positions, batch × dof, trajectory-major (read, never written; on the GPU a Float32Array is uploaded
+   * as it is, other arrays converted to f32).
+   */
   q0: ArrayLike<number>;
   /** Initial momenta, batch × dof, trajectory-major. */
   p0: ArrayLike<number>;

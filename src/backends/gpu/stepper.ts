@@ -7,23 +7,24 @@ import { jacobianFunction } from '../cpu/jacobian.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import { specializeParameters } from '../../integrators/specialize.js';
 import { graphSize } from '../../ir/traverse.js';
-import { acquireGpu, createComputeKernel, createStorageBuffer, dropPipelines, readBuffer, readBuffersWith, splitDispatch, writeBuffer, type AdapterChoice, type Gpu } from '../../runtime/index.js';
+import { acquireGpu, createComputeKernel, createStorageBuffer, dropPipelines, readBuffer, readBuffersWith, splitDispatch, writeBuffer } from '../../runtime/index.js';
+import type { GpuOptions, GpuStepper } from './stepper-types.js';
 import { recordArrays } from '../record-arrays.js';
 import { checkRunOptions } from '../checks.js';
 import { checkCount, checkF32Parameters, checkStateArray, checkF32StepSize, checkJacobianPoint, checkTime, disposedError, stepperLifetime } from '../input-checks.js';
 import { RunControl } from '../run-control.js';
 import { onFailureMode, runFailureError, trajectoryStatuses, type RunFailure } from '../run-failures.js';
 import { DispatchPacer, type DispatchSizing } from './dispatch-pacer.js';
-import type { RunOptions, RunResult, StateRunOptions, StateRunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
+import type { RunOptions, RunResult, StateRunOptions, StateRunResult, VjpOptions, VjpResult } from '../stepper.js';
 import { checkStateRun, dispatchRun, type PlainRunStepper, type StateOwner } from '../device-state.js';
 import { downloadGpuState, foreignGpuState, uploadGpuState, type GpuDeviceState } from './resident-state.js';
 import { runVjp } from '../adjoint-driver.js';
 import { gpuAdjointBackend } from './adjoint.js';
 import { gpuLyapunov } from './lyapunov.js';
 import { particleProgram } from '../../codegen/particle-analysis.js';
-import { particleGpuStepper, type ParticleKernelChoice } from './particle-stepper.js';
+import { particleGpuStepper } from './particle-stepper.js';
 import { controlWriter, decodeFailures, decodeStatus, loopBoundedSteps, refuseOversizedKernel } from './kernel-host.js';
-import { adapterLimits, kernelExport, type KernelExport } from './kernel-export.js';
+import { adapterLimits, kernelExport } from './kernel-export.js';
 import { stepperKernelSet, stepperModule, type StepperKernelSet } from './stepper-kernels.js';
 import { sliceTrajectoryParams, trajectoryParams, type TrajectoryParams } from '../run-params.js';
 import { packTrajectoryParams } from '../../codegen/trajectory-params-wgsl.js';
@@ -32,40 +33,7 @@ import { gpuSectionRun, type GpuSectionContext } from './section-runs.js';
 import { WGSL_SECTION_MAX_DOF } from '../../codegen/section-wgsl.js';
 import { decodeSummary, packState, RunBufferPool, SUMMARY_WORDS, unpackState, uploadState, type RunBufferSet } from './run-buffers.js';
 
-/** GPU-specific options of `compile`. */
-export interface GpuOptions {
-  /** Which adapter to use (default: DARBOUX_ADAPTER, else hardware → llvmpipe → SwiftShader). */
-  adapter?: AdapterChoice;
-  /** Upper bound on trajectories per buffer set (default: from device limits); smaller values force splitting. */
-  maxTrajectoriesPerChunk?: number;
-  /** Upper bound on workgroups per dispatch (default: the device limit). */
-  maxWorkgroupsPerDispatch?: number;
-  /** Approximate node·step budget of one dispatch, which sets how many steps a dispatch fuses (default 2e9). */
-  dispatchBudget?: number;
-  /**
-   * Compile parameters of up to 16 elements into the kernel as constants (default true: the stepper fixes their
-   * values, and constant folding then simplifies the step). Larger tensors are always read from a buffer.
-   */
-  specializeParameters?: boolean;
-  /**
-   * Steps fused into one dispatch, overriding the automatic choice (from `dispatchBudget` and, on llvmpipe, its
-   * bound on loop iterations per invocation). A dispatch cut short by the adapter is reported as a DEVICE error.
-   */
-  stepsPerDispatch?: number;
-  /**
-   * Particle systems (a kick/drift method of a separable H whose force is pair, edge and site reductions): which
-   * per-particle kernel runs them ('auto', default: by size), or 'off' for the per-trajectory kernels.
-   */
-  particleKernel?: ParticleKernelChoice | 'off';
-}
-
-/** A Stepper on the GPU, with the WGSL it dispatches. */
-export interface GpuStepper extends Stepper {
-  readonly wgsl: string;
-  readonly gpu: Gpu;
-  /** The kernel `run` dispatches, described for another WebGPU application's own device (see kernel-export.ts). */
-  exportKernel(): KernelExport;
-}
+export type { GpuOptions, GpuStepper } from './stepper-types.js';
 
 /**
  * The f32 WGSL backend: one fused kernel advances every trajectory by K steps per dispatch with the state in
