@@ -7,7 +7,7 @@ import { size } from '../ir/shape.js';
 import { checkVjpOptions } from './checks.js';
 import type { Precision } from './input-checks.js';
 import { RunControl } from './run-control.js';
-import { trajectoryParams, type TrajectoryParams } from './run-params.js';
+import { trajectoryParamBlocks, trajectoryParams, type TrajectoryParams } from './run-params.js';
 import type { VjpMemory, VjpOptions, VjpResult } from './stepper.js';
 
 /** A failure reported by a backward runner, with the step local to the call. */
@@ -43,7 +43,8 @@ export interface BackwardSegment {
   g: Float64Array;
   /**
    * With per-trajectory parameters (`withTrajectoryParams`): their gradients per trajectory, parameter-major
-   * (`j · batch + b` for the j-th per-trajectory parameter), accumulated; their entries of `g` stay 0.
+   * (the j-th per-trajectory parameter's block as `trajectoryParamBlocks`, element e of trajectory b at
+   * start_j + b·k_j + e), accumulated; their entries of `g` stay 0.
    */
   gTrajectory?: Float64Array;
   /** 'store': the states at the start of each step, steps × batch × dof. */
@@ -215,12 +216,14 @@ function trajectoryBackend(backend: AdjointBackend, given: unknown, batch: numbe
   if (backend.withTrajectoryParams === undefined) {
     throw new DarbouxError('OPTION', `vjp: per-trajectory params are not supported by the ${backend.label} backend of ${backend.program.method}; omit params`, { option: 'params' });
   }
-  return { backend: backend.withTrajectoryParams(tp), tp, gTrajectory: new Float64Array(tp.indices.length * batch) };
+  return { backend: backend.withTrajectoryParams(tp), tp, gTrajectory: new Float64Array(trajectoryParamBlocks(tp, batch).length) };
 }
 
-/** `dparams` entries of per-trajectory parameters: Float64Array(batch) each. */
+/** `dparams` entries of per-trajectory parameters: Float64Array(batch·k) each (k elements, trajectory-major). */
 function trajectoryGradients(tp: TrajectoryParams | null, g: Float64Array | undefined, batch: number): Record<string, Float64Array> {
   const out: Record<string, Float64Array> = {};
-  tp?.names.forEach((name, j) => (out[name] = g!.slice(j * batch, (j + 1) * batch)));
+  if (tp === null) return out;
+  const { starts } = trajectoryParamBlocks(tp, batch);
+  tp.names.forEach((name, j) => (out[name] = g!.slice(starts[j]!, starts[j]! + tp.sizes[j]! * batch)));
   return out;
 }

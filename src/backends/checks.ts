@@ -6,17 +6,19 @@ import { checkCount, checkOptionsObject, checkOutputMemory, checkStateArray, che
 /**
  * Checks run options against a stepper and returns the normalised batch, steps, record and start time: every
  * refusal (a missing or non-finite entry of q0/p0, a bad count, an output over `memoryBudget`) an INPUT error
- * naming the value, before any allocation. `precision` 'f32' (GPU) also refuses values beyond the f32 range. @internal
+ * naming the value, before any allocation. `precision` 'f32' (GPU) also refuses values beyond the f32 range;
+ * `scanFloatArrays` false leaves the entries of typed float arrays to the caller (it must scan them). @internal
  *
  * @example
  * const { batch, steps, record } = checkRunOptions({ q0: [1, 0], p0: [0, 1], steps: 100 }, 2); // batch 1, record 0
  */
-export function checkRunOptions(options: RunOptions, dof: number, precision: Precision = 'f64'): { batch: number; steps: number; record: number; recordInitial: boolean; t0: number } {
+export function checkRunOptions(options: RunOptions, dof: number, precision: Precision = 'f64', scanFloatArrays = true): { batch: number; steps: number; record: number; recordInitial: boolean; t0: number } {
   checkOptionsObject('run', options, '{ q0, p0, steps, batch?, t0?, record?, recordInitial? }');
   const batch = checkCount('batch', options.batch, 1, 1);
   const steps = checkCount('steps', options.steps, 0);
   const expected = batch * dof;
-  for (const key of ['q0', 'p0'] as const) checkStateArray(key, options[key], expected, precision, `batch·dof = ${batch}·${dof} = ${expected}`);
+  // scanFloatArrays false: Float64Array/Float32Array entries are left to the caller's copy loop (GPU uploads).
+  for (const key of ['q0', 'p0'] as const) checkStateArray(key, options[key], expected, precision, `batch·dof = ${batch}·${dof} = ${expected}`, scanFloatArrays);
   const record = checkCount('record', options.record, 0, 0);
   const recordInitial = checkRecordInitial(options.recordInitial, record);
   const t0 = checkTime('t0', options.t0, precision);

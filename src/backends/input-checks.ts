@@ -35,7 +35,7 @@ export function checkOptionsObject(what: string, options: unknown, shape: string
  * @example
  * checkStateArray('q0', [1, NaN], 2); // throws INPUT: q0[1] is NaN
  */
-export function checkStateArray(name: string, value: unknown, expected: number, precision: Precision = 'f64', lengthHint = ''): asserts value is ArrayLike<number> {
+export function checkStateArray(name: string, value: unknown, expected: number, precision: Precision = 'f64', lengthHint = '', scanFloatArrays = true): asserts value is ArrayLike<number> {
   // Arrays, typed arrays and other array-likes (an object with an integer length), as the ArrayLike contract says.
   const arrayLike = value !== null && typeof value === 'object' && !(value instanceof DataView) && Number.isSafeInteger((value as { length?: unknown }).length);
   if (!arrayLike) {
@@ -46,7 +46,9 @@ export function checkStateArray(name: string, value: unknown, expected: number, 
     throw new DarbouxError('INPUT', `${name} must have length ${lengthHint || expected}, got ${values.length}`, { array: name, expected, length: values.length });
   }
   if (value instanceof Float64Array || value instanceof Float32Array) {
-    // Typed float arrays hold numbers: only the range needs a look (a fast loop for large batches).
+    // Typed float arrays hold numbers: only the range needs a look (a fast loop for large batches), or none here
+    // when the caller scans them itself (`scanFloatArrays` false: the GPU's upload loop, refusing with `refuseStateElement`).
+    if (!scanFloatArrays) return;
     for (let i = 0; i < value.length; i++) {
       const x = value[i]!;
       if (!(Math.abs(x) <= F32_MAX) && (precision === 'f32' || !Number.isFinite(x))) refuseElement(name, i, x, precision);
@@ -58,6 +60,14 @@ export function checkStateArray(name: string, value: unknown, expected: number, 
     if (typeof x !== 'number' || !Number.isFinite(x) || (precision === 'f32' && Math.abs(x) > F32_MAX)) refuseElement(name, i, x, precision);
   }
 }
+
+/**
+ * The INPUT error of a bad state entry (as `checkStateArray` throws it), for loops that check while they copy. @internal
+ *
+ * @example
+ * if (!(Math.abs(x) <= 3.4028234663852886e38)) refuseStateElement('q0', i, x, 'f32');
+ */
+export const refuseStateElement = (name: string, index: number, value: unknown, precision: Precision): never => refuseElement(name, index, value, precision);
 
 function refuseElement(name: string, index: number, value: unknown, precision: Precision): never {
   const hole = value === undefined ? ' (a hole or undefined)' : '';

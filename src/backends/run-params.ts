@@ -1,6 +1,7 @@
 /**
  * Per-trajectory parameters of a run (`RunOptions.params`, `VjpOptions.params`): checked against the system's
- * scalar parameters and aligned with them. The backends compile one kernel variant per SET of per-trajectory
+ * parameters and aligned with them (a scalar: `batch` values; a tensor of k elements: batch·k values,
+ * trajectory-major). The backends compile one kernel variant per SET of per-trajectory
  * parameter names (the others stay inlined constants), so a sweep over any number of values is one compile.
  */
 import { closestName, DarbouxError, showValue } from '../errors.js';
@@ -8,13 +9,15 @@ import type { Expr } from '../ir/expr.js';
 import type { System } from '../system/system.js';
 import { checkStateArray, type Precision } from './input-checks.js';
 
-/** Scalar parameter values per trajectory, aligned with a system's parameters. */
+/** Parameter values per trajectory, aligned with a system's parameters. */
 export interface TrajectoryParams {
   /** Indices into `system.params` of the parameters given per trajectory, ascending. */
   readonly indices: readonly number[];
   /** Their names, in the same order. */
   readonly names: readonly string[];
-  /** `values[j][b]`: parameter `indices[j]` for trajectory b (each of length `batch`). */
+  /** Elements of each (1 for a scalar, k for a tensor of k elements). */
+  readonly sizes: readonly number[];
+  /** `values[j][b·k + e]`: element e of parameter `indices[j]` (k = sizes[j]) for trajectory b (length batch·k). */
   readonly values: readonly Float64Array[];
   /** The names joined: identifies the kernel variant that reads these parameters from a buffer. */
   readonly key: string;
@@ -22,9 +25,10 @@ export interface TrajectoryParams {
 
 /**
  * Checks `params` of a run or vjp and returns the per-trajectory values (null when none are given). Each entry
- * names a scalar parameter of the system and is a number (the same for every trajectory, overriding the
- * compiled value for this run) or an array of `batch` finite numbers. Unknown names and tensor parameters are
- * refused with OPTION (naming the closest parameter), bad values with INPUT naming the index.
+ * names a parameter of the system. A scalar takes a number (the same for every trajectory, overriding the
+ * compiled value for this run) or an array of `batch` finite numbers; a tensor of k elements an array of batch·k
+ * finite numbers (trajectory b's elements at b·k … b·k + k − 1). Unknown names are refused with OPTION (naming the
+ * closest parameter), bad values with INPUT naming the index.
  *
  * @example
  * const tp = trajectoryParams(h, { lam: new Float64Array([0.5, 1]) }, 2); // { names: ['lam'], values: [Float64Array [0.5, 1]], … }
@@ -35,7 +39,7 @@ export function trajectoryParams(system: System, given: unknown, batch: number, 
     throw new DarbouxError('OPTION', `params must be an object { name: number | array of batch numbers }, got ${showValue(given)}`, { option: 'params', value: showValue(given) });
   }
   const byName = new Map<string, number>(system.params.map((node, k) => [node.attrs.name as string, k]));
-  const chosen: { k: number; name: string; values: Float64Array }[] = [];
+  const chosen: { k: number; name: string; size: number; values: Float64Array }[] = [];
   for (const [name, value] of Object.entries(given)) {
     const k = byName.get(name);
     if (k === undefined) {
@@ -47,20 +51,14 @@ export function trajectoryParams(system: System, given: unknown, batch: number, 
         ...(near ? { closest: near } : {}),
       });
     }
-    const node = system.params[k]!;
-    if (node.shape.length !== 0) {
-      throw new DarbouxError('OPTION', `params: '${name}' is a tensor parameter (shape [${node.shape.join(', ')}]); only scalar parameters can be given per trajectory. Set it for the whole stepper with withParams and compile again`, {
-        option: 'params',
-        name,
-        shape: [...node.shape],
-      });
-    }
-    chosen.push({ k, name, values: trajectoryValues(`params.${name}`, value, batch, precision) });
+    const shape = system.params[k]!.shape;
+    const size = shape.reduce((a, b) => a * b, 1);
+    chosen.push({ k, name, size, values: shape.length === 0 ? trajectoryValues(`params.${name}`, value, batch, precision) : tensorValues(`params.${name}`, value, batch, shape, precision) });
   }
   if (chosen.length === 0) return null;
   chosen.sort((a, b) => a.k - b.k);
   const names = chosen.map((c) => c.name);
-  return { indices: chosen.map((c) => c.k), names, values: chosen.map((c) => c.values), key: names.join('\u0000') };
+  return { indices: chosen.map((c) => c.k), names, sizes: chosen.map((c) => c.size), values: chosen.map((c) => c.values), key: names.join('\u0000') };
 }
 
 /** One parameter's values: a number broadcast to the batch, or `batch` finite numbers (INPUT naming the index). */
@@ -73,6 +71,33 @@ function trajectoryValues(name: string, value: unknown, batch: number, precision
   return Float64Array.from(value);
 }
 
+/** A tensor parameter's values: batch·k finite numbers, trajectory-major (INPUT naming the index otherwise). */
+function tensorValues(name: string, value: unknown, batch: number, shape: readonly number[], precision: Precision): Float64Array {
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (typeof value === 'number') {
+    throw new DarbouxError('INPUT', `${name} is a tensor parameter of shape [${shape.join(', ')}]: give batch·${size} = ${batch * size} numbers (trajectory b's elements at b·${size} …), not one number`, { name, shape: [...shape], batch });
+  }
+  checkStateArray(name, value, batch * size, precision, `batch·${size} = ${batch * size} (shape [${shape.join(', ')}] per trajectory, trajectory-major)`);
+  return Float64Array.from(value);
+}
+
+/**
+ * Where each per-trajectory parameter's block starts in a parameter-major array of `batch` trajectories
+ * (block j: batch·sizes[j] values, trajectory-major), and the total length.
+ *
+ * @example
+ * trajectoryParamBlocks({ sizes: [1, 3] }, 4); // { starts: [0, 4], length: 16 }
+ */
+export function trajectoryParamBlocks(tp: Pick<TrajectoryParams, 'sizes'>, batch: number): { starts: number[]; length: number } {
+  const starts: number[] = [];
+  let at = 0;
+  for (const k of tp.sizes) {
+    starts.push(at);
+    at += k * batch;
+  }
+  return { starts, length: at };
+}
+
 /**
  * The per-trajectory values of trajectories `first … first + count − 1` (a chunk of the batch, or one trajectory).
  *
@@ -80,7 +105,7 @@ function trajectoryValues(name: string, value: unknown, batch: number, precision
  * const one = sliceTrajectoryParams(tp, 3, 1); // trajectory 3's values
  */
 export function sliceTrajectoryParams(tp: TrajectoryParams, first: number, count: number): TrajectoryParams {
-  return { ...tp, values: tp.values.map((v) => v.slice(first, first + count)) };
+  return { ...tp, values: tp.values.map((v, j) => v.slice(first * tp.sizes[j]!, (first + count) * tp.sizes[j]!)) };
 }
 
 /**

@@ -28,7 +28,10 @@ export interface TrajectoryStatus {
  * stepper stays usable) and `onProgress` reports `{ stepsDone, steps, fraction }`.
  */
 export interface RunOptions extends RunControlOptions {
-  /** Initial positions, batch × dof, trajectory-major. */
+  /**
+   * Initial positions, batch × dof, trajectory-major (read, never written; on the GPU a Float32Array is uploaded
+   * as it is, other arrays converted to f32).
+   */
   q0: ArrayLike<number>;
   /** Initial momenta, batch × dof, trajectory-major. */
   p0: ArrayLike<number>;
@@ -64,9 +67,9 @@ export interface RunOptions extends RunControlOptions {
   /**
    * Per-trajectory parameter values (a sweep without recompiling): `{ name: values }` where `values` is an array
    * of `batch` finite numbers (trajectory b sees `values[b]`) or a single number (every trajectory, overriding the
-   * compiled value for this run only). Any scalar parameter of H may be given; tensor parameters and unknown
-   * names are refused (OPTION, naming the closest parameter), wrong lengths and non-finite values too (INPUT,
-   * naming the index). The kernel reads these from a buffer: one kernel per SET of names, compiled on the first
+   * compiled value for this run only). Any parameter of H may be given: a tensor of k elements (shape [k], [r, c],
+   * …) as batch·k numbers, trajectory b's elements at b·k … b·k + k − 1. Unknown names are refused (OPTION, naming
+   * the closest parameter), wrong lengths and non-finite values too (INPUT, naming the index). The kernel reads these from a buffer: one kernel per SET of names, compiled on the first
    * run that uses it and reused for every later value, so a sweep of any number of values is one compile and (on
    * the GPU) one dispatch per chunk. Parameters not named keep their compiled values, inlined as constants.
    *
@@ -144,8 +147,8 @@ export interface VjpOptions extends RunControlOptions {
   t0?: number;
   /**
    * Per-trajectory parameter values, as for `run`. The gradients of the parameters given here come back per
-   * trajectory: `dparams[name]` is a Float64Array(batch), the derivative of trajectory b's ⟨dq, q_N⟩ + ⟨dp, p_N⟩
-   * with respect to its own value.
+   * trajectory: `dparams[name]` is a Float64Array(batch) (a tensor of k elements: batch·k, trajectory-major), the
+   * derivative of trajectory b's ⟨dq, q_N⟩ + ⟨dp, p_N⟩ with respect to its own value(s).
    */
   params?: Record<string, number | ArrayLike<number>>;
 }
@@ -158,7 +161,7 @@ export interface VjpResult {
   dp0: Float64Array;
   /**
    * With respect to every parameter of H, by name, summed over the batch: numbers for scalars, arrays for tensors;
-   * a parameter given per trajectory in `params`: Float64Array(batch), one derivative per trajectory.
+   * a parameter given per trajectory in `params`: Float64Array(batch·k) (k its elements), trajectory-major.
    */
   dparams: Record<string, number | Float64Array>;
   /**

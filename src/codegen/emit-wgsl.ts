@@ -89,6 +89,11 @@ export function wgslStepperKernel(
     // Implicit kernels skip trajectories that already failed (their solve would spin to maxIterations); explicit
     // ones keep going (a status read on entry cost ~25% of a cheap step on llvmpipe) and keep the first failure.
     skipFailed: implicit,
+    // A run's first dispatch starts its status words from zero (no clear command from the host).
+    clearStatusAtStart: true,
+    // A loop cut short leaves NaN: with the finiteness tests, every failure of an explicit kernel is a non-finite
+    // stored state, which the host reads back anyway (no status summary needed).
+    nanWhenTruncated: true,
     pairs: [{ registers: [qv, pv], io: ['qBase', 'pBase'], firstBlock: 0, next, nextNames: ['nq', 'np'] }],
     prologue: [...paramPrologue, ...invariantLines],
     usesTime,

@@ -22,6 +22,7 @@ import { wgslTarget } from './target-wgsl.js';
 import { elementOf } from './values.js';
 import { bindParams, WGSL_KERNEL_INDENT, wgslKernelSkeleton } from './wgsl-kernel.js';
 import { lowerForwardStep, type KernelLoopIterations } from './emit-wgsl.js';
+import { wgslTrajectoryParamReads } from './trajectory-params-wgsl.js';
 
 /** Layout of the control uniform of a section kernel (direction: 0 both, 1 upward, 2 downward; stop: 0 or 1). */
 export const SECTION_CONTROL_WORDS = ['dt', 'tStart', 'steps', 'stepBase', 'offset', 'batch', 'sectionMax', 'saveCount', 'direction', 'stop', 'pad'] as const;
@@ -55,7 +56,8 @@ export function wgslSectionKernel(
   const n = h.dof;
   const { lowering, qv, pv, paramPrologue, lowered } = lowerForwardStep(program, settings, perTrajectory);
   const { next, extra, iterations, invariantLines, carries, usesTime, loopIterations } = lowered;
-  const section = g !== null && rate !== null ? crossingLines(lowering, program, settings, g, rate, qv, pv) : null;
+  const reads = wgslTrajectoryParamReads(h.params, perTrajectory);
+  const section = g !== null && rate !== null ? crossingLines(lowering, program, settings, g, rate, qv, pv, reads) : null;
   const wgsl = wgslKernelSkeleton({
     direction: 'forward',
     dof: n,
@@ -113,18 +115,18 @@ function saveLines(n: number, qv: Value, pv: Value): string[] {
   ];
 }
 
-/** Binds a helper lowering's inputs: q, p to the given registers, dt and time to code, parameters as `bindParams` did. */
-function bindSection(gl: Lowering, program: StepProgram, q: Value, p: Value, dt: string, time: string): void {
+/** Binds a helper lowering's inputs: q, p to the given registers, dt and time to code, parameters as `bindParams` did (`reads`: per trajectory). */
+function bindSection(gl: Lowering, program: StepProgram, q: Value, p: Value, dt: string, time: string, reads: ReadonlyMap<number, string>): void {
   const h = program.system;
   gl.bind(h.q, q);
   gl.bind(h.p, p);
   gl.bind(h.dt, { kind: 'scalar', code: dt });
   gl.bind(h.time, { kind: 'scalar', code: time });
-  bindParams(gl, h.params); // the kernel prologue already declares th{k}
+  bindParams(gl, h.params, reads); // the kernel prologue already declares th{k}
 }
 
 /** Lowers `roots` in a helper lowering (its hoisted declarations join the kernel's) and returns lines and values. */
-function lowerHelper(main: Lowering, program: StepProgram, prefix: string, indent: number, bind: [Value, Value, string, string], emit: (l: Lowering) => Value[]): { lines: string[]; values: Value[] } {
+function lowerHelper(main: Lowering, program: StepProgram, prefix: string, indent: number, bind: [Value, Value, string, string, ReadonlyMap<number, string>], emit: (l: Lowering) => Value[]): { lines: string[]; values: Value[] } {
   const gl = new Lowering(wgslTarget, { prefix });
   bindSection(gl, program, ...bind);
   gl.baseIndent = indent;
@@ -134,16 +136,16 @@ function lowerHelper(main: Lowering, program: StepProgram, prefix: string, inden
 }
 
 /** The section's lines: g before the loop, the old state kept each step, and the crossing test, location and store. */
-function crossingLines(main: Lowering, program: StepProgram, settings: FixedPointSettings, g: Expr, rate: Expr, qv: Value, pv: Value) {
+function crossingLines(main: Lowering, program: StepProgram, settings: FixedPointSettings, g: Expr, rate: Expr, qv: Value, pv: Value, reads: ReadonlyMap<number, string>) {
   const n = program.system.dof;
   const idx = Array.from({ length: n }, (_, i) => i);
   const unrolled = (prefix: string): Value => ({ kind: 'unrolled', elems: idx.map((i) => `${prefix}${i}`) });
   const [oq, op, yq, yp] = [unrolled('oq'), unrolled('op'), unrolled('yq'), unrolled('yp')];
   const e = elementOf;
-  const start = lowerHelper(main, program, 'xi', 1, [qv, pv, 'dt', '(dControl.tStart + f32(dControl.stepBase) * dt)'], (l) => l.emit([g]));
-  const end = lowerHelper(main, program, 'xg', 2, [qv, pv, 'dt', '(dControl.tStart + f32(step + 1u) * dt)'], (l) => l.emit([g]));
-  const fractional = lowerHelper(main, program, 'xf', 5, [oq, op, 'tau', 'tn'], (l) => emitStep(l, program, { q: oq, p: op }, settings).next);
-  const probe = lowerHelper(main, program, 'xr', 4, [yq, yp, 'dt', 'yt'], (l) => l.emit([g, rate]));
+  const start = lowerHelper(main, program, 'xi', 1, [qv, pv, 'dt', '(dControl.tStart + f32(dControl.stepBase) * dt)', reads], (l) => l.emit([g]));
+  const end = lowerHelper(main, program, 'xg', 2, [qv, pv, 'dt', '(dControl.tStart + f32(step + 1u) * dt)', reads], (l) => l.emit([g]));
+  const fractional = lowerHelper(main, program, 'xf', 5, [oq, op, 'tau', 'tn', reads], (l) => emitStep(l, program, { q: oq, p: op }, settings).next);
+  const probe = lowerHelper(main, program, 'xr', 4, [yq, yp, 'dt', 'yt', reads], (l) => l.emit([g, rate]));
   const [fq, fp] = fractional.values as [Value, Value];
   const [pg, pr] = probe.values as [Value, Value];
   return {

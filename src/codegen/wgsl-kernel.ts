@@ -43,8 +43,8 @@ export function declareWgslState(v: Value, n: number, source?: (index: string) =
 
 /**
  * Binds each parameter to the packed `dParams` buffer: scalars are read once into registers (`let`
- * statements returned for the kernel prologue), tensors are indexed in place. Scalars in `perTrajectory`
- * (parameter index → WGSL read, `wgslTrajectoryParamReads`) are read per trajectory instead.
+ * statements returned for the kernel prologue), tensors are indexed in place. Parameters in `perTrajectory`
+ * (parameter index → WGSL offset of trajectory b's first element, `wgslTrajectoryParamReads`) are read there instead.
  *
  * @example
  * const paramPrologue = bindParams(lowering, h.params); // e.g. ['  let th0 = dParams[0];']
@@ -54,11 +54,12 @@ export function bindParams(lowering: Lowering, params: readonly Expr[], perTraje
   let at = 0;
   params.forEach((node, k) => {
     const n = size(node.shape);
+    const own = perTrajectory.get(k);
     if (node.shape.length === 0) {
-      prologue.push(`  let th${k} = ${perTrajectory.get(k) ?? `dParams[${at}]`};`);
+      prologue.push(`  let th${k} = dParams[${own ?? at}];`);
       lowering.bind(node, { kind: 'scalar', code: `th${k}` });
     } else {
-      lowering.bind(node, { kind: 'array', name: 'dParams', size: n, offset: at });
+      lowering.bind(node, { kind: 'array', name: 'dParams', size: n, offset: own === undefined ? at : `(${own})` });
     }
     at += n;
   });
@@ -118,6 +119,16 @@ export interface WgslKernelParts {
   readonly binding2: string;
   /** Return at once for a trajectory whose status already holds a failure. */
   readonly skipFailed: boolean;
+  /**
+   * Zero the trajectory's status words in the first dispatch of a run (`dControl.stepBase` 0), so the host needs
+   * no clear of its own (the stepper kernels; others keep words the host set up or accumulates across dispatches).
+   */
+  readonly clearStatusAtStart?: boolean;
+  /**
+   * Store NaN for a trajectory whose step loop was cut short (TRUNCATED), so that a non-finite stored state marks
+   * every failure of an explicit stepper kernel and the host can find failures from the state it reads back.
+   */
+  readonly nanWhenTruncated?: boolean;
   /** Register pairs, in the order they are advanced and tested. */
   readonly pairs: readonly WgslRegisterPair[];
   /** Statements after the pairs' declarations (offsets, accumulators). */
@@ -181,7 +192,9 @@ function kernelHead(parts: WgslKernelParts): string[] {
     'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
     '  let b = gid.x + dControl.offset;',
     `  let sBase = b * ${STATUS_WORDS}u;`,
-    parts.skipFailed ? `  if (b >= dControl.batch || ${statusWord('failure')} != 0u) { return; }` : '  if (b >= dControl.batch) { return; }',
+    ...(parts.clearStatusAtStart
+      ? ['  if (b >= dControl.batch) { return; }', `  if (dControl.stepBase == 0u) { ${Array.from({ length: STATUS_WORDS }, (_, w) => `dStatus[sBase + ${w}u] = 0u;`).join(' ')} }`, ...(parts.skipFailed ? [`  if (${statusWord('failure')} != 0u) { return; }`] : [])]
+      : [parts.skipFailed ? `  if (b >= dControl.batch || ${statusWord('failure')} != 0u) { return; }` : '  if (b >= dControl.batch) { return; }']),
     ...pairs.flatMap((pair) => (pair.io === null ? [] : [0, 1].map((k) => `  let ${pair.io![k]} = ${blockOffset(pair.firstBlock + k)} * ${n}u;`))),
     ...functionScope.map((l) => `  ${l}`),
     ...pairs.flatMap((pair) => [0, 1].flatMap((k) => declareWgslState(pair.registers[k]!, n, pair.io ? (i) => `dState[${pair.io![k]} + ${i}]` : undefined))),
@@ -237,6 +250,15 @@ function kernelTail(parts: WgslKernelParts): string[] {
       ? [`  let check = ${shallowSum(endCheck)};`, `  if (${nonFinite('check')}) { failStep = (${direction.last}) | ${NONFINITE_BY_FLAG}u; }`]
       : []),
     `  if (failStep != 0u && ${statusWord('failure')} == 0u) { ${statusWord('failure')} = failStep; }`,
+    ...(parts.nanWhenTruncated
+      ? [
+          // NaN from a run-time value (a constant NaN is not valid WGSL).
+          `  if ((failStep & ${TRUNCATED_FLAG}u) != 0u) {`,
+          '    let nan = bitcast<f32>(0x7fc00000u | (failStep & 0u));',
+          ...pairs.flatMap((pair) => (pair.io === null ? [] : idx.map((i) => `    ${e(pair.registers[0], i)} = nan; ${e(pair.registers[1], i)} = nan;`))),
+          '  }',
+        ]
+      : []),
     ...(solves ? [`  ${statusWord('iterationsTotal')} += iterationsTotal;`, `  ${statusWord('iterationsMax')} = max(${statusWord('iterationsMax')}, iterationsMax);`] : []),
     ...pairs.flatMap((pair) => (pair.io === null ? [] : idx.map((i) => `  dState[${pair.io![0]} + ${i}u] = ${e(pair.registers[0], i)}; dState[${pair.io![1]} + ${i}u] = ${e(pair.registers[1], i)};`))),
     ...(parts.epilogue ?? []),

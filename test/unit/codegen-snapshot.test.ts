@@ -23,6 +23,7 @@ describe('generated code snapshots', () => {
         let b = gid.x + dControl.offset;
         let sBase = b * 4u;
         if (b >= dControl.batch) { return; }
+        if (dControl.stepBase == 0u) { dStatus[sBase + 0u] = 0u; dStatus[sBase + 1u] = 0u; dStatus[sBase + 2u] = 0u; dStatus[sBase + 3u] = 0u; }
         let qBase = b * 2u;
         let pBase = (dControl.batch + b) * 2u;
         var sq0: f32 = dState[qBase + 0u];
@@ -78,6 +79,11 @@ describe('generated code snapshots', () => {
         }
         if (s < dControl.steps && failStep == 0u) { failStep = (dControl.stepBase + s + 1u) | 536870912u; }
         if (failStep != 0u && dStatus[sBase] == 0u) { dStatus[sBase] = failStep; }
+        if ((failStep & 536870912u) != 0u) {
+          let nan = bitcast<f32>(0x7fc00000u | (failStep & 0u));
+          sq0 = nan; sp0 = nan;
+          sq1 = nan; sp1 = nan;
+        }
         dState[qBase + 0u] = sq0; dState[pBase + 0u] = sp0;
         dState[qBase + 1u] = sq1; dState[pBase + 1u] = sp1;
       }
@@ -100,7 +106,9 @@ describe('generated code snapshots', () => {
       fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let b = gid.x + dControl.offset;
         let sBase = b * 4u;
-        if (b >= dControl.batch || dStatus[sBase] != 0u) { return; }
+        if (b >= dControl.batch) { return; }
+        if (dControl.stepBase == 0u) { dStatus[sBase + 0u] = 0u; dStatus[sBase + 1u] = 0u; dStatus[sBase + 2u] = 0u; dStatus[sBase + 3u] = 0u; }
+        if (dStatus[sBase] != 0u) { return; }
         let qBase = b * 1u;
         let pBase = (dControl.batch + b) * 1u;
         var sq0: f32 = dState[qBase + 0u];
@@ -175,6 +183,10 @@ describe('generated code snapshots', () => {
         }
         if (s < dControl.steps && failStep == 0u && !failed) { failStep = (dControl.stepBase + s + 1u) | 536870912u; }
         if (failStep != 0u && dStatus[sBase] == 0u) { dStatus[sBase] = failStep; }
+        if ((failStep & 536870912u) != 0u) {
+          let nan = bitcast<f32>(0x7fc00000u | (failStep & 0u));
+          sq0 = nan; sp0 = nan;
+        }
         dStatus[sBase + 1u] += iterationsTotal;
         dStatus[sBase + 2u] = max(dStatus[sBase + 2u], iterationsMax);
         dState[qBase + 0u] = sq0; dState[pBase + 0u] = sp0;

@@ -62,7 +62,10 @@ describe('per-trajectory parameters on the CPU (run({ params }))', () => {
     const unknown = await refusal(() => st.run({ ...base, params: { eps2: [1, 2] } }));
     expect(unknown.code).toBe('OPTION');
     expect(unknown.message).toContain("did you mean 'eps'");
-    expect((await refusal(() => st.run({ ...base, params: { w: [1, 2] } }))).code).toBe('OPTION');
+    // A tensor parameter (w has 2 elements) takes batch·2 values: 2 are too few.
+    const tensor = await refusal(() => st.run({ ...base, params: { w: [1, 2] } }));
+    expect(tensor).toMatchObject({ code: 'INPUT', details: { array: 'params.w', expected: 4 } });
+    expect((await refusal(() => st.run({ ...base, params: { w: 1 } }))).code).toBe('INPUT');
     expect((await refusal(() => st.run({ ...base, params: [1, 2] as never }))).code).toBe('OPTION');
     const short = await refusal(() => st.run({ ...base, params: { k: [1, 2, 3] } }));
     expect(short.code).toBe('INPUT');

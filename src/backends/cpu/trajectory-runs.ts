@@ -11,7 +11,7 @@ import { size } from '../../ir/shape.js';
 import type { AdjointBackend, BackwardSegment, BackwardStatus } from '../adjoint-driver.js';
 import { RunControl } from '../run-control.js';
 import { runFailureError } from '../run-failures.js';
-import { keptParameters, type TrajectoryParams } from '../run-params.js';
+import { keptParameters, trajectoryParamBlocks, type TrajectoryParams } from '../run-params.js';
 import { jsRunners } from './runners.js';
 import { driveWindows, type WindowedRunArgs, type WindowedRunStatus } from './windowed-run.js';
 
@@ -42,7 +42,10 @@ export function trajectoryParamArrays(params: readonly ArrayLike<number>[], tp: 
   return {
     arrays,
     setTrajectory(b) {
-      for (let j = 0; j < tp.indices.length; j++) arrays[tp.indices[j]!]![0] = tp.values[j]![b]!;
+      for (let j = 0; j < tp.indices.length; j++) {
+        const k = tp.sizes[j]!;
+        arrays[tp.indices[j]!]!.set(tp.values[j]!.subarray(b * k, (b + 1) * k));
+      }
     },
   };
 }
@@ -126,7 +129,8 @@ async function backwardPerTrajectory(
   const out: BackwardStatus = { failure: null, iterationsTotal: 0, iterationsMax: 0 };
   const values = trajectoryParamArrays(params, tp);
   const offsets = gradientOffsets(program);
-  const perTrajectory = new Set(tp.indices.map((k) => offsets[k]!));
+  const blocks = trajectoryParamBlocks(tp, s.batch).starts;
+  const perTrajectory = new Set(tp.indices.flatMap((k, j) => Array.from({ length: tp.sizes[j]! }, (_, e) => offsets[k]! + e)));
   const g = new Float64Array(s.g.length);
   await driveWindows(s.batch, s.steps, control, 'backward', (bFrom, bTo, sFrom, sTo) => {
     for (let b = bFrom; b < bTo; b++) {
@@ -136,7 +140,10 @@ async function backwardPerTrajectory(
       out.iterationsTotal += status.iterationsTotal;
       out.iterationsMax = Math.max(out.iterationsMax, status.iterationsMax);
       for (let i = 0; i < g.length; i++) if (!perTrajectory.has(i)) s.g[i] += g[i]!;
-      tp.indices.forEach((k, j) => (s.gTrajectory![j * s.batch + b] += g[offsets[k]!]!));
+      tp.indices.forEach((k, j) => {
+        const size = tp.sizes[j]!;
+        for (let e = 0; e < size; e++) s.gTrajectory![blocks[j]! + b * size + e] += g[offsets[k]! + e]!;
+      });
       if (status.failure) {
         out.failure = status.failure;
         return 'stop';

@@ -11,7 +11,7 @@ import { createComputeKernel, createStorageBuffer, createUniformBuffer, readBuff
 import { controlWriter, loopBoundedSteps, readStatus, refuseOversizedKernel } from './kernel-host.js';
 import type { RunOptions, RunResult } from '../stepper.js';
 import type { AdjointBackend, BackwardSegment, BackwardStatus } from '../adjoint-driver.js';
-import type { TrajectoryParams } from '../run-params.js';
+import { trajectoryParamBlocks, type TrajectoryParams } from '../run-params.js';
 import { packTrajectoryParams } from '../../codegen/trajectory-params-wgsl.js';
 import { size } from '../../ir/shape.js';
 
@@ -22,6 +22,8 @@ export interface GpuAdjointContext {
   readonly gpu: Gpu;
   /** The packed f32 parameters the stepper's kernels read. */
   readonly paramBuffer: GPUBuffer;
+  /** The stepper's set of compiled WGSL modules (its `dispose` drops their pipelines). */
+  readonly modules?: Set<string>;
   readonly settings: FixedPointSettings;
   readonly maxWorkgroups: number;
   /** Approximate node·step budget of one dispatch. */
@@ -44,6 +46,7 @@ function backwardKernel(ctx: GpuAdjointContext, source: AdjointStateSource, tp: 
     const cost = graphSize([step.previous.q, step.previous.p, step.lambda.q, step.lambda.p, ...step.paramGradient, ...step.solves.flatMap((fp) => fp.update)]);
     refuseOversizedKernel(ctx.gpu, cost, `${ctx.program.method}: the backward ('${source}') kernel`);
     const { wgsl, loopIterations } = wgslAdjointKernel(step, ctx.settings, tp?.indices ?? []);
+    ctx.modules?.add(wgsl);
     const kernel = await createComputeKernel(ctx.gpu, { wgsl, label: `darboux-${ctx.program.method}-backward-${source}${tp === null ? '' : `-params(${tp.names.join(',')})`}` });
     return { kernel, cost, G: gradientSize(step), stepBound: loopBoundedSteps(ctx.gpu, loopIterations, ctx.settings.maxIterations, `${ctx.program.method} backward`) };
   })());
@@ -93,7 +96,7 @@ export function gpuAdjointBackend(ctx: GpuAdjointContext, tp: TrajectoryParams |
       createUniformBuffer(gpu, ADJOINT_CONTROL_WORDS.length * 4),
     ] as const;
     const [stateBuffer, storedBuffer, statusBuffer, controlBuffer] = buffers;
-    const chunkParams = tp === null ? null : createStorageBuffer(gpu, packTrajectoryParams(program.system.paramValues, tp.values, first, count));
+    const chunkParams = tp === null ? null : createStorageBuffer(gpu, packTrajectoryParams(program.system.paramValues, tp.values, first, count, tp.sizes));
     const control = controlWriter(ADJOINT_CONTROL_WORDS);
     const perDispatch = Math.max(1, Math.min(s.steps, Math.floor(ctx.dispatchBudget / (count * cost)), stepBound));
     const pacer = new DispatchPacer(gpu, run, s.steps);
@@ -127,13 +130,15 @@ export function gpuAdjointBackend(ctx: GpuAdjointContext, tp: TrajectoryParams |
 
   /** A chunk's gradient slots (count × G): summed into `s.g`, per-trajectory parameters into `s.gTrajectory`. */
   const offsets = gradientOffsets(program);
-  const perTrajectory = new Map((tp?.indices ?? []).map((k, j) => [offsets[k]!, j]));
+  /** Flat gradient index → [per-trajectory parameter j, element e]. */
+  const perTrajectory = new Map((tp?.indices ?? []).flatMap((k, j) => Array.from({ length: tp!.sizes[j]! }, (_, e) => [offsets[k]! + e, [j, e]] as const)));
   function addGradients(s: BackwardSegment, slots: Float32Array, first: number, count: number, G: number): void {
+    const blocks = tp === null ? [] : trajectoryParamBlocks(tp, s.batch).starts;
     for (let b = 0; b < count; b++) {
       for (let i = 0; i < G; i++) {
-        const j = perTrajectory.get(i);
-        if (j === undefined) s.g[i] += slots[b * G + i]!;
-        else s.gTrajectory![j * s.batch + first + b] += slots[b * G + i]!;
+        const own = perTrajectory.get(i);
+        if (own === undefined) s.g[i] += slots[b * G + i]!;
+        else s.gTrajectory![blocks[own[0]]! + (first + b) * tp!.sizes[own[0]]! + own[1]] += slots[b * G + i]!;
       }
     }
   }

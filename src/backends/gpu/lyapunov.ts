@@ -38,6 +38,8 @@ export interface GpuLyapunovContext {
   stepsPerDispatch?: number;
   /** Convergence of implicit steps' solves (default WGSL_FIXED_POINT). */
   settings?: FixedPointSettings;
+  /** The stepper's set of compiled WGSL modules (its `dispose` drops their pipelines). */
+  modules?: Set<string>;
 }
 
 /** Loop iterations one llvmpipe invocation may run (its limiter stops at 65 535), with a margin. */
@@ -109,6 +111,7 @@ async function compileKernel(context: GpuLyapunovContext, count: number): Promis
   refuseOversizedKernel(gpu, cost, `${program.method}: the Lyapunov kernel (${count} tangents)`);
   const settings = context.settings ?? WGSL_FIXED_POINT;
   const { wgsl, stride, loopIterations } = wgslLyapunovKernel(specialized, count, settings);
+  context.modules?.add(wgsl);
   const kernel = await createComputeKernel(gpu, { wgsl, entryPoint: 'main', label: `darboux-lyapunov-${program.method}-${count}` });
   // A dispatch cut short by llvmpipe's limiter is reported (TRUNCATED) and refused, never taken for a result.
   const perStep = loopIterations.perStep + Math.min(settings.maxIterations, ASSUMED_SOLVE_ITERATIONS) * loopIterations.perSolveIteration;

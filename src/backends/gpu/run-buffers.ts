@@ -1,13 +1,15 @@
 /**
  * The device buffers of a per-trajectory GPU stepper's runs, kept across runs (grow-only, one set per stepper,
  * freed on dispose): the f32 state, the per-trajectory status words, the control uniform, a placeholder record
- * binding, a status summary and one MAP_READ staging buffer, so a run uploads with one write, clears the status
- * with one command and reads the state and a 32-byte status summary back in one map (the full status words only
- * when the summary reports a failure). Also the f64 ↔ f32 conversions, each a single pass.
+ * binding, a status summary and one MAP_READ staging buffer, so a run uploads with one write (the kernels zero
+ * the status words in a run's first dispatch) and reads the state and a 32-byte status summary back in one map
+ * (the full status words only when the summary reports a failure). Also the f64 ↔ f32 conversions, each a single
+ * pass (checking the inputs on the way, `uploadState`).
  */
 import { DarbouxError } from '../../errors.js';
 import { STATUS_WORDS, WORKGROUP_SIZE } from '../../codegen/kernel-words.js';
-import { createComputeKernel, createStorageBuffer, createUniformBuffer, type ComputeKernel, type Gpu } from '../../runtime/index.js';
+import { createComputeKernel, createStorageBuffer, createUniformBuffer, writeBuffer, type ComputeKernel, type Gpu } from '../../runtime/index.js';
+import { refuseStateElement } from '../input-checks.js';
 
 /** Words of the status summary: failed trajectories, the first failed one, iteration total (low, high word), max. */
 export const SUMMARY_WORDS = 8;
@@ -107,6 +109,8 @@ export interface RunBufferSet {
   readonly noRecord: GPUBuffer;
   /** MAP_READ staging: the state and the summary (or the full status words) back to back. */
   readonly staging: GPUBuffer;
+  /** Host f32 [q | p] of `capacity` trajectories: f64 inputs are converted here, then written with one call. */
+  readonly packed: Float32Array;
 }
 
 /**
@@ -198,20 +202,9 @@ export class RunBufferPool {
       summaryControl: createUniformBuffer(gpu, 16),
       noRecord: createStorageBuffer(gpu, 4),
       staging,
+      packed: new Float32Array(2 * capacity * this.dof),
     };
   }
-}
-
-/**
- * Zeroes the status words of `count` trajectories (one queued clear command, ordered before later dispatches).
- *
- * @example
- * clearStatus(gpu, set.status, count);
- */
-export function clearStatus(gpu: Gpu, status: GPUBuffer, count: number): void {
-  const encoder = gpu.device.createCommandEncoder({ label: 'darboux-clear-status' });
-  encoder.clearBuffer(status, 0, Math.min(status.size, count * STATUS_WORDS * 4));
-  gpu.device.queue.submit([encoder.finish()]);
 }
 
 function destroySet(set: RunBufferSet): void {
@@ -234,16 +227,69 @@ export function packState(q: ArrayLike<number>, p: ArrayLike<number>, first: num
   return out;
 }
 
+/** Largest finite f32 value (the GPU's range; as input-checks.ts). */
+const F32_MAX = 3.4028234663852886e38;
+
 /**
- * Unpacks f32 [q | p] blocks of `count` trajectories into q and p (f64) at trajectory `first`, in one pass.
+ * Writes trajectories `first … first + count − 1` of q0 and p0 into `set.state` as f32 [q | p] blocks. Float32Array
+ * inputs go straight from the caller's arrays (two queued writes, no conversion); others are converted in one pass
+ * into `set.packed` and written with one call. `scan` (typed float arrays whose entries `checkRunOptions` left
+ * unchecked): each entry is checked on the way, q0 before p0 and in index order as `checkStateArray` does, and the
+ * first bad one refused (INPUT naming the array and its index in the whole batch) before anything is written.
  *
  * @example
- * unpackState(new Float32Array(mapped), batch, 2, q, p, 0);
+ * uploadState(gpu, set, q0, p0, 0, batch, dof, true);
  */
-export function unpackState(packed: Float32Array, count: number, dof: number, q: Float64Array, p: Float64Array, first: number): void {
+export function uploadState(gpu: Gpu, set: RunBufferSet, q: ArrayLike<number>, p: ArrayLike<number>, first: number, count: number, dof: number, scan: boolean): void {
   const m = count * dof, at = first * dof;
-  for (let i = 0; i < m; i++) {
-    q[at + i] = packed[i]!;
-    p[at + i] = packed[m + i]!;
+  if (q instanceof Float32Array && p instanceof Float32Array) {
+    if (scan) {
+      scanF32(q, 'q0', at, m);
+      scanF32(p, 'p0', at, m);
+    }
+    writeBuffer(gpu, set.state, q.subarray(at, at + m));
+    writeBuffer(gpu, set.state, p.subarray(at, at + m), m * 4);
+    return;
   }
+  const out = set.packed;
+  if (scan) {
+    copyChecked(q, 'q0', at, m, out, 0);
+    copyChecked(p, 'p0', at, m, out, m);
+  } else {
+    packState(q, p, first, count, dof, out);
+  }
+  writeBuffer(gpu, set.state, out.subarray(0, 2 * m));
+}
+
+/** Refuses the first entry of src[at … at + m) outside the f32 range (NaN, ±Infinity, beyond ±F32_MAX). */
+function scanF32(src: Float32Array, name: string, at: number, m: number): void {
+  for (let i = at; i < at + m; i++) if (!(Math.abs(src[i]!) <= F32_MAX)) refuseStateElement(name, i, src[i], 'f32');
+}
+
+/** Copies src[at … at + m) to out[to …] as f32, refusing the first entry outside the f32 range (one pass). */
+function copyChecked(src: ArrayLike<number>, name: string, at: number, m: number, out: Float32Array, to: number): void {
+  for (let i = 0; i < m; i++) {
+    const x = src[at + i]!;
+    if (!(Math.abs(x) <= F32_MAX)) refuseStateElement(name, at + i, x, 'f32');
+    out[to + i] = x;
+  }
+}
+
+/**
+ * Unpacks f32 [q | p] blocks of `count` trajectories into q and p (f64) at trajectory `first`, in one pass, and
+ * returns whether every value is finite.
+ *
+ * @example
+ * const finite = unpackState(new Float32Array(mapped), batch, 2, q, p, 0);
+ */
+export function unpackState(packed: Float32Array, count: number, dof: number, q: Float64Array, p: Float64Array, first: number): boolean {
+  const m = count * dof, at = first * dof;
+  let check = 0; // NaN once any value is NaN or ±Infinity (x·0)
+  for (let i = 0; i < m; i++) {
+    const x = packed[i]!, y = packed[m + i]!;
+    q[at + i] = x;
+    p[at + i] = y;
+    check += x * 0 + y * 0;
+  }
+  return check === 0;
 }

@@ -1,8 +1,9 @@
 /**
  * GPU runs with Poincaré sections, events and saved steps: the section kernel (codegen/section-wgsl.ts) locates
  * and stores crossings and writes saved states itself; the host sizes and paces its dispatches, then decodes the
- * buffers into `result.section` (t = t0 + step·dt + τ in f64) and `result.saved`. No `record` (use saveAt);
- * with `onFailure: 'report'` each failed trajectory runs again alone up to its failure (its last finite state).
+ * buffers into `result.section` (t = t0 + step·dt + τ in f64) and `result.saved`. `record` joins the saved steps
+ * (section-record.ts); with `onFailure: 'report'` each failed trajectory runs again alone up to its failure (its
+ * last finite state), its saved and recorded states after the failure NaN.
  */
 import { DarbouxError } from '../../errors.js';
 import { STATUS_WORDS, WORKGROUP_SIZE } from '../../codegen/kernel-words.js';
@@ -19,6 +20,7 @@ import { keptParameters, sliceTrajectoryParams, type TrajectoryParams } from '..
 import { packTrajectoryParams } from '../../codegen/trajectory-params-wgsl.js';
 import { specializeParameters } from '../../integrators/specialize.js';
 import type { RunOptions, RunResult } from '../stepper.js';
+import { sectionRecordPlan } from './section-record.js';
 import { DispatchPacer, type DispatchSizing } from './dispatch-pacer.js';
 import { controlWriter, decodeFailures, decodeStatus, loopBoundedSteps } from './kernel-host.js';
 
@@ -43,6 +45,18 @@ export interface GpuSectionContext {
    * parameters they read per trajectory (`saves|key`), with their loop iterations.
    */
   kernels: Map<Expr | null, Map<string, Promise<{ kernel: ComputeKernel; loopIterations: KernelLoopIterations }>>>;
+  /** The WGSL modules compiled for this stepper (its `dispose` drops their pipelines from the cache). */
+  modules: Set<string>;
+}
+
+/** The shape of one section run: `record` > 0 records every `record` steps (with `recordInitial`, q0 and p0 first). */
+export interface SectionRun {
+  batch: number;
+  steps: number;
+  t0: number;
+  record: number;
+  recordInitial?: boolean;
+  params: TrajectoryParams | null;
 }
 
 /**
@@ -54,14 +68,19 @@ export interface GpuSectionContext {
 export async function gpuSectionRun(
   c: GpuSectionContext,
   options: RunOptions,
-  run: { batch: number; steps: number; t0: number; record: number; params: TrajectoryParams | null },
+  run: SectionRun,
   extras: RunExtras,
   control: RunControl,
 ): Promise<RunResult> {
   const { program, dt } = c;
   const { batch, steps, t0 } = run;
   const n = program.system.dof;
-  refuseUnsupported(program, run.record, options, extras);
+  if (run.record > 0) {
+    const plan = sectionRecordPlan(extras, { q0: options.q0, p0: options.p0, batch, dof: n, dt, t0, steps, every: run.record, initial: run.recordInitial === true });
+    const result = await gpuSectionRun(c, options, { ...run, record: 0 }, plan.extras, control);
+    plan.split(result);
+    return result;
+  }
   const section = extras.section;
   const max = section?.max ?? 0, saveSteps = extras.saveSteps;
   const outFloats = Math.max(1, batch * max * (1 + 2 * n) + 2 * saveSteps.length * batch * n);
@@ -82,7 +101,7 @@ export async function gpuSectionRun(
   const uBase = batch * STATUS_WORDS;
   for (let b = 0; b < batch; b++) status[uBase + b * SECTION_HEADER_WORDS + 3] = saveSteps[0] === 0 ? 1 : 0;
   status.set(saveSteps, uBase + batch * SECTION_HEADER_WORDS);
-  const sweepParams = run.params === null ? null : createStorageBuffer(c.gpu, packTrajectoryParams(program.system.paramValues, run.params.values, 0, batch));
+  const sweepParams = run.params === null ? null : createStorageBuffer(c.gpu, packTrajectoryParams(program.system.paramValues, run.params.values, 0, batch, run.params.sizes));
   const buffers = [
     createStorageBuffer(c.gpu, state, { readable: true }),
     sweepParams ?? c.paramBuffer,
@@ -138,6 +157,7 @@ function sectionKernel(c: GpuSectionContext, g: Expr | null, saves: boolean, tp:
     const program = tp === null ? c.program : c.specialize ? specializeParameters(c.source, 16, keptParameters(c.source.system, tp)) : c.source;
     const { wgsl, loopIterations } = wgslSectionKernel(program, c.settings, g, g === null ? null : sectionRate(program.system, g), saves, tp?.indices ?? []);
     const variant = tp === null ? '' : `-params(${tp.names.join(',')})`;
+    c.modules.add(wgsl);
     found = createComputeKernel(c.gpu, { wgsl, entryPoint: 'main', label: `darboux-${program.method}-section${variant}` }).then((kernel) => ({ kernel, loopIterations }));
     byG.set(key, found);
     found.catch(() => byG.get(key) === found && byG.delete(key));
@@ -148,11 +168,6 @@ function sectionKernel(c: GpuSectionContext, g: Expr | null, saves: boolean, tp:
 /** Fractional steps Φ_τ one located crossing runs in the kernel (section-wgsl.ts: k = 2 … 5). */
 const FRACTIONAL_STEPS = 4;
 
-/** OPTION for what this path does not do: `record`, `onFailure: 'report'`. */
-function refuseUnsupported(program: StepProgram, record: number, options: RunOptions, extras: RunExtras): void {
-  if (record > 0) throw new DarbouxError('OPTION', 'record cannot be combined with section or saveAt on the GPU: save the steps you need with saveAtSteps', { name: 'record' });
-}
-
 /**
  * `onFailure: 'report'`: puts failed trajectory f at its last finite state (after f.step steps), with the crossings
  * it had by then and its saved states up to then (later saves NaN). The trajectory runs again alone for f.step steps
@@ -161,7 +176,7 @@ function refuseUnsupported(program: StepProgram, record: number, options: RunOpt
 async function replaceFailed(
   c: GpuSectionContext,
   options: RunOptions,
-  run: { batch: number; steps: number; t0: number; record: number; params: TrajectoryParams | null },
+  run: SectionRun,
   extras: RunExtras,
   result: RunResult,
   f: { trajectory: number; step: number },

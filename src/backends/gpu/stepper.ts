@@ -7,65 +7,33 @@ import { jacobianFunction } from '../cpu/jacobian.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import { specializeParameters } from '../../integrators/specialize.js';
 import { graphSize } from '../../ir/traverse.js';
-import { acquireGpu, createComputeKernel, createStorageBuffer, dropPipelines, readBuffer, readBuffersWith, splitDispatch, writeBuffer, type AdapterChoice, type Gpu } from '../../runtime/index.js';
+import { acquireGpu, createComputeKernel, createStorageBuffer, dropPipelines, readBuffer, readBuffersWith, splitDispatch, writeBuffer } from '../../runtime/index.js';
+import type { GpuOptions, GpuStepper } from './stepper-types.js';
 import { recordArrays } from '../record-arrays.js';
 import { checkRunOptions } from '../checks.js';
-import { checkCount, checkF32Parameters, checkF32StepSize, checkJacobianPoint, checkTime, disposedError, stepperLifetime } from '../input-checks.js';
+import { checkCount, checkF32Parameters, checkStateArray, checkF32StepSize, checkJacobianPoint, checkTime, disposedError, stepperLifetime } from '../input-checks.js';
 import { RunControl } from '../run-control.js';
 import { onFailureMode, runFailureError, trajectoryStatuses, type RunFailure } from '../run-failures.js';
 import { DispatchPacer, type DispatchSizing } from './dispatch-pacer.js';
-import type { RunOptions, RunResult, StateRunOptions, StateRunResult, Stepper, VjpOptions, VjpResult } from '../stepper.js';
+import type { RunOptions, RunResult, StateRunOptions, StateRunResult, VjpOptions, VjpResult } from '../stepper.js';
 import { checkStateRun, dispatchRun, type PlainRunStepper, type StateOwner } from '../device-state.js';
 import { downloadGpuState, foreignGpuState, uploadGpuState, type GpuDeviceState } from './resident-state.js';
 import { runVjp } from '../adjoint-driver.js';
 import { gpuAdjointBackend } from './adjoint.js';
 import { gpuLyapunov } from './lyapunov.js';
 import { particleProgram } from '../../codegen/particle-analysis.js';
-import { particleGpuStepper, type ParticleKernelChoice } from './particle-stepper.js';
+import { particleGpuStepper } from './particle-stepper.js';
 import { controlWriter, decodeFailures, decodeStatus, loopBoundedSteps, refuseOversizedKernel } from './kernel-host.js';
-import { adapterLimits, kernelExport, type KernelExport } from './kernel-export.js';
+import { adapterLimits, kernelExport } from './kernel-export.js';
 import { stepperKernelSet, stepperModule, type StepperKernelSet } from './stepper-kernels.js';
 import { sliceTrajectoryParams, trajectoryParams, type TrajectoryParams } from '../run-params.js';
 import { packTrajectoryParams } from '../../codegen/trajectory-params-wgsl.js';
 import { runExtras } from '../sections.js';
 import { gpuSectionRun, type GpuSectionContext } from './section-runs.js';
 import { WGSL_SECTION_MAX_DOF } from '../../codegen/section-wgsl.js';
-import { clearStatus, decodeSummary, packState, RunBufferPool, SUMMARY_WORDS, unpackState, type RunBufferSet } from './run-buffers.js';
+import { decodeSummary, packState, RunBufferPool, SUMMARY_WORDS, unpackState, uploadState, type RunBufferSet } from './run-buffers.js';
 
-/** GPU-specific options of `compile`. */
-export interface GpuOptions {
-  /** Which adapter to use (default: DARBOUX_ADAPTER, else hardware → llvmpipe → SwiftShader). */
-  adapter?: AdapterChoice;
-  /** Upper bound on trajectories per buffer set (default: from device limits); smaller values force splitting. */
-  maxTrajectoriesPerChunk?: number;
-  /** Upper bound on workgroups per dispatch (default: the device limit). */
-  maxWorkgroupsPerDispatch?: number;
-  /** Approximate node·step budget of one dispatch, which sets how many steps a dispatch fuses (default 2e9). */
-  dispatchBudget?: number;
-  /**
-   * Compile parameters of up to 16 elements into the kernel as constants (default true: the stepper fixes their
-   * values, and constant folding then simplifies the step). Larger tensors are always read from a buffer.
-   */
-  specializeParameters?: boolean;
-  /**
-   * Steps fused into one dispatch, overriding the automatic choice (from `dispatchBudget` and, on llvmpipe, its
-   * bound on loop iterations per invocation). A dispatch cut short by the adapter is reported as a DEVICE error.
-   */
-  stepsPerDispatch?: number;
-  /**
-   * Particle systems (a kick/drift method of a separable H whose force is pair, edge and site reductions): which
-   * per-particle kernel runs them ('auto', default: by size), or 'off' for the per-trajectory kernels.
-   */
-  particleKernel?: ParticleKernelChoice | 'off';
-}
-
-/** A Stepper on the GPU, with the WGSL it dispatches. */
-export interface GpuStepper extends Stepper {
-  readonly wgsl: string;
-  readonly gpu: Gpu;
-  /** The kernel `run` dispatches, described for another WebGPU application's own device (see kernel-export.ts). */
-  exportKernel(): KernelExport;
-}
+export type { GpuOptions, GpuStepper } from './stepper-types.js';
 
 /**
  * The f32 WGSL backend: one fused kernel advances every trajectory by K steps per dispatch with the state in
@@ -136,6 +104,8 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
   const stepsPerDispatchBound = loopBoundedSteps(gpu, fast.loopIterations, settings.maxIterations, program.method);
   let jacobian: ReturnType<typeof jacobianFunction> | undefined;
   const life = stepperLifetime();
+  /** WGSL modules of this stepper's section, Lyapunov and backward kernels (their pipelines dropped on dispose). */
+  const modules = new Set<string>();
   const sizing: DispatchSizing = { workgroupStepsPerMs: 0 };
 
   type Accumulated = RunResult & { iterationsTotal?: number; iterationsMax?: number };
@@ -143,12 +113,12 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
    * checked: the kernel that tests every step; stepBound: steps per dispatch at most (lowered after a cut-short
    * run); perDispatch: exactly these steps per dispatch (a rerun that must split its dispatches as an earlier run did).
    */
-  type ChunkMode = { checked?: boolean; stepBound?: number; perDispatch?: number; params?: TrajectoryParams };
+  type ChunkMode = { checked?: boolean; stepBound?: number; perDispatch?: number; params?: TrajectoryParams; scan?: boolean };
   /** A chunk's pacing (progress, abort) and where its failures go (trajectory indices of the whole batch). */
   type ChunkContext = { control: RunControl; failures: (RunFailure & { perDispatch: number })[] };
   /**
    * Dispatches `steps` steps of trajectories 0 … count − 1 of `stateBuffer` (f32 [q | p] blocks of `count`
-   * trajectories) after clearing their status words; returns the steps per dispatch used.
+   * trajectories; the first dispatch zeroes their status words); returns the steps per dispatch used.
    */
   async function dispatchSteps(stateBuffer: GPUBuffer, set: RunBufferSet, count: number, steps: number, t0: number, record: number, recordCount: number, recordBuffer: GPUBuffer, chunkParams: GPUBuffer | null, context: ChunkContext, mode: ChunkMode): Promise<number> {
     const entryPoint = record > 0 ? 'mainRecord' : mode.checked ? 'mainChecked' : 'main';
@@ -158,7 +128,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
       steps,
       mode.perDispatch ?? options.stepsPerDispatch ?? Math.max(1, Math.min(Math.floor((options.dispatchBudget ?? 2e9) / (count * (sweep?.cost ?? cost))), mode.stepBound ?? sweep?.stepBound ?? stepsPerDispatchBound)),
     );
-    clearStatus(gpu, set.status, count);
+    // No clear here: the kernels zero each trajectory's status words in the run's first dispatch (stepBase 0).
     const control = controlWriter(STEPPER_CONTROL_WORDS);
     const pacer = new DispatchPacer(gpu, context.control, steps, sizing);
     for (let base = 0; base < steps; base += perDispatch) {
@@ -179,7 +149,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     return perDispatch;
   }
 
-  async function runChunk(q: Float64Array, p: Float64Array, first: number, count: number, steps: number, t0: number, record: number, recordCount: number, out: Accumulated, context: ChunkContext, mode: ChunkMode = {}): Promise<void> {
+  async function runChunk(q: ArrayLike<number>, p: ArrayLike<number>, first: number, count: number, steps: number, t0: number, record: number, recordCount: number, out: Accumulated, context: ChunkContext, mode: ChunkMode = {}): Promise<void> {
     const recordFloats = record > 0 ? 2 * recordCount * count * n : 1;
     if (recordFloats * 4 > bindingLimit) {
       throw new DarbouxError('INPUT', `recording ${recordCount} snapshots of ${count} trajectories needs ${recordFloats * 4} bytes, over the device limit ${bindingLimit}; record less often`);
@@ -188,16 +158,20 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     let ok = false;
     let again: ChunkMode | null = null;
     const recordBuffer = record > 0 ? createStorageBuffer(gpu, recordFloats * 4, { readable: true }) : set.noRecord;
-    const chunkParams = mode.params === undefined ? null : createStorageBuffer(gpu, packTrajectoryParams(h.paramValues, mode.params.values, first, count));
+    const chunkParams = mode.params === undefined ? null : createStorageBuffer(gpu, packTrajectoryParams(h.paramValues, mode.params.values, first, count, mode.params.sizes));
     try {
-      writeBuffer(gpu, set.state, packState(q, p, first, count, n, new Float32Array(2 * count * n)));
+      uploadState(gpu, set, q, p, first, count, n, mode.scan === true);
       const perDispatch = await dispatchSteps(set.state, set, count, steps, t0, record, recordCount, recordBuffer, chunkParams, context, mode);
-      // One readback: the state and a summary of the status words (all of them only when something failed).
-      await pool.summarize(set, set.status, count);
+      // One readback: the state, and for implicit methods a summary of the status words (iteration statistics,
+      // failures). An explicit kernel's failures all leave a non-finite state (nanWhenTruncated), so its state is
+      // the summary. The full status words come back only when something failed.
+      const summarized = program.implicit !== undefined;
+      if (summarized) await pool.summarize(set, set.status, count);
       const stateBytes = 2 * count * n * 4;
-      const summary = await readBuffersWith(gpu, [{ buffer: set.state, bytes: stateBytes }, { buffer: set.summary, bytes: SUMMARY_WORDS * 4 }], set.staging, (mapped, [, at]) => {
-        const found = decodeSummary(new Uint32Array(mapped, at, SUMMARY_WORDS));
-        if (found.failed === 0) unpackState(new Float32Array(mapped, 0, 2 * count * n), count, n, out.q, out.p, first);
+      const ranges = [{ buffer: set.state, bytes: stateBytes }, ...(summarized ? [{ buffer: set.summary, bytes: SUMMARY_WORDS * 4 }] : [])];
+      const summary = await readBuffersWith(gpu, ranges, set.staging, (mapped, [, at]) => {
+        const found = summarized ? decodeSummary(new Uint32Array(mapped, at, SUMMARY_WORDS)) : { failed: 0, iterationsTotal: 0, iterationsMax: 0 };
+        if (found.failed === 0 && !unpackState(new Float32Array(mapped, 0, 2 * count * n), count, n, out.q, out.p, first)) found.failed = 1;
         return found;
       });
       if (summary.failed === 0) {
@@ -230,7 +204,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
    * (a dispatch cut short: fewer steps per dispatch; failures known only by a step: the per-step test), or null
    * after recording the failures and the state.
    */
-  async function failedChunk(q: Float64Array, p: Float64Array, first: number, count: number, t0: number, out: Accumulated, context: ChunkContext, mode: ChunkMode, set: RunBufferSet, perDispatch: number): Promise<ChunkMode | null> {
+  async function failedChunk(q: ArrayLike<number>, p: ArrayLike<number>, first: number, count: number, t0: number, out: Accumulated, context: ChunkContext, mode: ChunkMode, set: RunBufferSet, perDispatch: number): Promise<ChunkMode | null> {
     const statusOut = await readBuffer(gpu, set.status, count * STATUS_WORDS * 4);
     const status = decodeStatus(statusOut, count);
     const failure = status.failure;
@@ -259,10 +233,10 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
    * Puts each failed trajectory at its last finite state: the same trajectory run again alone for the steps
    * before its failure, with the dispatches split as in the batch run (so the state is the one the run had).
    */
-  async function lastFiniteStates(q0: Float64Array, p0: Float64Array, t0: number, out: Accumulated, failures: ChunkContext['failures'], control: RunControl, tp: TrajectoryParams | null): Promise<void> {
+  async function lastFiniteStates(q0: ArrayLike<number>, p0: ArrayLike<number>, t0: number, out: Accumulated, failures: ChunkContext['failures'], control: RunControl, tp: TrajectoryParams | null): Promise<void> {
     for (const f of failures) {
       const one: Accumulated = { q: new Float64Array(n), p: new Float64Array(n), iterationsTotal: 0, iterationsMax: 0 };
-      const qs = q0.slice(f.trajectory * n, (f.trajectory + 1) * n), ps = p0.slice(f.trajectory * n, (f.trajectory + 1) * n);
+      const qs = Float64Array.from({ length: n }, (_, i) => q0[f.trajectory * n + i]!), ps = Float64Array.from({ length: n }, (_, i) => p0[f.trajectory * n + i]!);
       const params = tp === null ? {} : { params: sliceTrajectoryParams(tp, f.trajectory, 1) };
       await runChunk(qs, ps, 0, 1, f.step, t0, 0, 0, one, { control, failures: [] }, { checked: true, perDispatch: f.perDispatch, ...params });
       out.q.set(one.q, f.trajectory * n);
@@ -279,23 +253,26 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     wgsl,
     gpu,
     async run(options: RunOptions): Promise<RunResult> {
-      const { batch, steps, record, recordInitial, t0 } = checkRunOptions(options, n, 'f32');
+      // Typed float q0/p0 of a plain one-chunk run are checked while they are converted for the upload (one pass).
+      const { batch, steps, record, recordInitial, t0 } = checkRunOptions(options, n, 'f32', false);
+      const scanOnUpload = steps > 0 && batch <= chunkLimit && options.section === undefined && options.saveAt === undefined && options.saveAtSteps === undefined;
+      if (!scanOnUpload) for (const key of ['q0', 'p0'] as const) checkStateArray(key, options[key], batch * n, 'f32');
       const tp = trajectoryParams(h, options.params, batch, 'f32');
       const onFailure = onFailureMode(options.onFailure);
       const control = new RunControl(options, 'run', steps);
       control.throwIfAborted();
       const extras = runExtras(h, options, { dt, t0, steps, batch, record, maxDof: WGSL_SECTION_MAX_DOF });
-      if (extras !== null) return gpuSectionRun(sectionContext, options, { batch, steps, t0, record, params: tp }, extras, control);
-      const q = Float64Array.from(options.q0), p = Float64Array.from(options.p0);
+      if (extras !== null) return gpuSectionRun(sectionContext, options, { batch, steps, t0, record, recordInitial, params: tp }, extras, control);
+      const q = options.q0, p = options.p0; // read, not copied (a failed trajectory's rerun reads its start again)
       const recordCount = record > 0 ? Math.floor(steps / record) : 0;
       const out: Accumulated = { q: new Float64Array(batch * n), p: new Float64Array(batch * n), iterationsTotal: 0, iterationsMax: 0 };
       const recorded = record > 0 ? recordArrays(q, p, batch, n, record, recordCount, recordInitial, 'f32') : null;
       if (recorded !== null) out.record = { every: record, count: recordCount, ...recorded.steps };
-      if (steps === 0) return { ...out, q, p, ...(recorded !== null ? { record: recorded.record } : {}), ...(onFailure === 'report' ? { status: trajectoryStatuses(batch, []) } : {}) };
+      if (steps === 0) return { ...out, q: Float64Array.from(q), p: Float64Array.from(p), ...(recorded !== null ? { record: recorded.record } : {}), ...(onFailure === 'report' ? { status: trajectoryStatuses(batch, []) } : {}) };
       const failures: ChunkContext['failures'] = [];
       for (let first = 0; first < batch; first += chunkLimit) {
         const count = Math.min(chunkLimit, batch - first);
-        await runChunk(q, p, first, count, steps, t0, record, recordCount, out, { control: control.phase(first / batch, count / batch), failures }, tp === null ? {} : { params: tp });
+        await runChunk(q, p, first, count, steps, t0, record, recordCount, out, { control: control.phase(first / batch, count / batch), failures }, { scan: scanOnUpload, ...(tp === null ? {} : { params: tp }) });
       }
       if (failures.length > 0 && onFailure === 'throw') throw runFailureError(program.method, dt, failures, { batch, label: 'gpu f32' });
       if (failures.length > 0) await lastFiniteStates(q, p, options.t0 ?? 0, out, failures, control, tp);
@@ -309,7 +286,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     async vjp(options: VjpOptions): Promise<VjpResult> {
       return runVjp(adjointBackend, options, 'f32');
     },
-    lyapunov: gpuLyapunov({ program, dt, gpu, paramBuffer, maxWorkgroups, sizing, stepsPerDispatch: options.stepsPerDispatch, settings }),
+    lyapunov: gpuLyapunov({ program, dt, gpu, paramBuffer, maxWorkgroups, sizing, stepsPerDispatch: options.stepsPerDispatch, settings, modules }),
     jacobian(q0, p0, t = 0) {
       checkJacobianPoint(q0, p0, t, n);
       jacobian ??= jacobianFunction(program, { ...JS_FIXED_POINT, maxIterations: settings.maxIterations });
@@ -324,12 +301,12 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
         paramBuffer.destroy();
         pool.destroy();
         // Free the cached pipelines of this stepper's modules (kernel.ts bounds the cache; this returns them early).
-        for (const module of [wgsl, ...[...sweepKernels.values()].map((set) => set.wgsl)]) dropPipelines(gpu, module);
+        for (const module of [wgsl, ...[...sweepKernels.values()].map((set) => set.wgsl), ...modules]) dropPipelines(gpu, module);
       });
     },
   };
   const sectionContext: GpuSectionContext = {
-    gpu, program: kernelProgram, source: program, specialize: options.specializeParameters !== false, dt, settings, paramBuffer, maxWorkgroups, bindingLimit, sizing, kernels: new Map(),
+    gpu, program: kernelProgram, source: program, specialize: options.specializeParameters !== false, dt, settings, paramBuffer, maxWorkgroups, bindingLimit, sizing, kernels: new Map(), modules,
     dispatchBudget: options.dispatchBudget ?? 2e9, ...(options.stepsPerDispatch !== undefined ? { stepsPerDispatch: options.stepsPerDispatch } : {}),
   };
   const adjointBackend = gpuAdjointBackend({
@@ -341,6 +318,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     maxWorkgroups,
     dispatchBudget: options.dispatchBudget ?? 2e9,
     maxTrajectoriesPerChunk: options.maxTrajectoriesPerChunk ?? Infinity,
+    modules,
     run: (o) => stepper.run(o),
   });
   const owner: StateOwner = { backend: 'gpu', dof: n, foreign: (s) => foreignGpuState(s, gpu) };
@@ -361,7 +339,7 @@ async function trajectoryGpuStepper(program: StepProgram, dt: number, options: G
     if (steps === 0) return { state };
     const set = pool.acquire(batch);
     let ok = false;
-    const chunkParams = tp === null ? null : createStorageBuffer(gpu, packTrajectoryParams(h.paramValues, tp.values, 0, batch));
+    const chunkParams = tp === null ? null : createStorageBuffer(gpu, packTrajectoryParams(h.paramValues, tp.values, 0, batch, tp.sizes));
     let summary;
     const start = state.keepStart();
     try {
