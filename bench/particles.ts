@@ -13,13 +13,16 @@
  *
  * The CPU backend runs on 1 and 2 worker threads (compile option `threads`; THREADS=1,2,4 to choose): CPU time is
  * this process's user + system time over all threads, so on a machine shared with other work the wall time of
- * the threaded rows is only meaningful next to it (wall ≈ CPU / threads when the cores are free).
+ * the threaded rows is only meaningful next to it (wall ≈ CPU / threads when the cores are free). Each CPU row
+ * ends with the goal measure "estimate on 2 free cores": darboux's CPU time / threads against LAMMPS's 1-rank CPU
+ * time / 1.97 (the issue's reference 2-rank scaling; LAMMPS's own 2-rank CPU time per rank includes MPI's busy
+ * waiting when the machine is shared). LAMMPS rows list its loop breakdown (Pair, Neigh, … % of the loop).
  *
  * Run: npx tsx bench/particles.ts     (SIZES=4,10 for fewer sizes — fcc cells per side; RUNS=5; GPU=1 adds the
  *                                      GPU backend to part 2)
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,12 +112,15 @@ export function parseLammpsData(text: string): { n: number; box: number[]; q: Fl
  * Total energy by step (thermo_style custom step pe ke etotal), the loop time of a LAMMPS log and its CPU time per
  * rank (the loop time × LAMMPS's "% CPU use": on a shared machine, what the run itself cost).
  */
-function parseLammpsLog(text: string): { etotal: Map<number, number>; loopSeconds: number; cpuSeconds: number } {
+function parseLammpsLog(text: string): { etotal: Map<number, number>; loopSeconds: number; cpuSeconds: number; sections: Map<string, number> } {
   const etotal = new Map<number, number>();
+  const sections = new Map<string, number>(); // MPI task timing breakdown: section → % of the loop
   let inThermo = false;
   let loopSeconds = NaN, cpuSeconds = NaN;
   for (const line of text.split('\n')) {
     const t = line.trim().split(/\s+/);
+    const section = /^(Pair|Neigh|Comm|Output|Modify|Other)\s*\|.*\|\s*([\d.]+)\s*$/.exec(line.trim());
+    if (section) sections.set(section[1]!, Number(section[2]));
     if (t[0] === 'Step') { inThermo = t.includes('TotEng'); continue; }
     const loop = /^Loop time of ([\d.eE+-]+)/.exec(line.trim());
     if (loop) { loopSeconds = Number(loop[1]); inThermo = false; continue; }
@@ -122,7 +128,7 @@ function parseLammpsLog(text: string): { etotal: Map<number, number>; loopSecond
     if (use) cpuSeconds = (loopSeconds * Number(use[1])) / 100;
     if (inThermo && t.length === 4 && t.every((x) => Number.isFinite(Number(x)))) etotal.set(Number(t[0]), Number(t[3]));
   }
-  return { etotal, loopSeconds, cpuSeconds };
+  return { etotal, loopSeconds, cpuSeconds, sections };
 }
 
 const available = (command: string, args: string[]) => {
@@ -154,9 +160,11 @@ async function lammpsComparison(): Promise<void> {
       const seconds = median(logs.map((l) => l.loopSeconds));
       const cpuMsPerRank = (1000 * median(logs.map((l) => l.cpuSeconds))) / steps;
       peer.push({ ranks, atomSteps: (32000 * steps) / seconds, cpuMsPerRank, e0: logs[0]!.etotal.get(0)!, e100: logs[0]!.etotal.get(steps)! });
-      console.log(`LAMMPS ${ranks} rank${ranks > 1 ? 's' : ''}: ${(1000 * seconds / steps).toFixed(2)} ms/step, ${mega((32000 * steps) / seconds)} (median of ${RUNS}; CPU time ${cpuMsPerRank.toFixed(2)} ms/step per rank)`);
+      const breakdown = [...logs[0]!.sections].filter(([, pct]) => pct >= 1).map(([name, pct]) => `${name} ${pct.toFixed(0)} %`).join(', ');
+      console.log(`LAMMPS ${ranks} rank${ranks > 1 ? 's' : ''}: ${(1000 * seconds / steps).toFixed(2)} ms/step, ${mega((32000 * steps) / seconds)} (median of ${RUNS}; CPU time ${cpuMsPerRank.toFixed(2)} ms/step per rank; loop: ${breakdown})`);
     }
     state = parseLammpsData(readFileSync(join(dir, 'lj.data'), 'utf8'));
+    rmSync(dir, { recursive: true, force: true });
     if (!hasMpirun) console.log('mpirun: not installed: LAMMPS on 2 ranks skipped');
   } else {
     console.log('lammps: not installed (`lmp` not found; Debian: apt-get install lammps): the peer is missing, its runs are skipped.');
@@ -194,6 +202,14 @@ async function lammpsComparison(): Promise<void> {
       );
     }
     if (peer.length === 0) console.log(`  vs LAMMPS reference (not measured here): ${(atomSteps / 2.1e6).toFixed(2)}× 1 rank, ${(atomSteps / 4.1e6).toFixed(2)}× 2 ranks`);
+    const one = peer.find((l) => l.ranks === 1);
+    if (one !== undefined && backend === 'cpu') {
+      // On two free cores: darboux's wall ≈ its CPU time / threads; LAMMPS on 2 ranks ≈ its 1-rank CPU time / 1.97
+      // (the issue's reference scaling, 65 → 128 timesteps/s). On a loaded machine LAMMPS's 2-rank CPU time per
+      // rank includes MPI's busy waiting, so this estimate is the fairer goal measure of the two.
+      const darbouxWall = (1000 * cpuSeconds) / steps / (threads ?? 1), lammpsTwo = one.cpuMsPerRank / 1.97;
+      console.log(`  estimate on 2 free cores: darboux ${darbouxWall.toFixed(2)} ms/step vs LAMMPS 2 ranks ${lammpsTwo.toFixed(2)} ms/step: ${(lammpsTwo / darbouxWall).toFixed(2)}× (goal ≥ 1×)`);
+    }
   }
 }
 
