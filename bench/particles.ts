@@ -5,7 +5,9 @@
  *    and 32 000 atoms, leapfrog on the f64 CPU backend (Verlet lists, else cell lists, else all pairs), as ms per
  *    step and atom-steps/s — medians of RUNS runs.
  * 2. The same-run comparison with LAMMPS (bench/lammps/in.lj: 32 000 atoms, 100 steps). When `lmp` is installed,
- *    LAMMPS runs on 1 rank and (with `mpirun`) on 2 ranks, writes its initial state (`write_data`), and prints
+ *    LAMMPS runs on 1 rank and (with `mpirun`) on 2 ranks, and once more on 1 rank with exact neighbour lists
+ *    (`neigh_modify every 1 check yes`, like darboux's: the benchmark's lists, rebuilt every 20 steps unchecked,
+ *    miss pairs, which moves its energy at step 100 by ~3e-6 relative), writes its initial state (`write_data`), and prints
  *    the total energy at steps 0 and 100; darboux starts from that exact state, runs the same 100 steps and
  *    reports the energy agreement and the atom-steps/s ratios (medians of RUNS runs each). Without `lmp` the peer
  *    is reported missing and skipped; darboux then runs its own fcc/Maxwell–Boltzmann state of the same size
@@ -13,13 +15,16 @@
  *
  * The CPU backend runs on 1 and 2 worker threads (compile option `threads`; THREADS=1,2,4 to choose): CPU time is
  * this process's user + system time over all threads, so on a machine shared with other work the wall time of
- * the threaded rows is only meaningful next to it (wall ≈ CPU / threads when the cores are free).
+ * the threaded rows is only meaningful next to it (wall ≈ CPU / threads when the cores are free). Each CPU row
+ * ends with the goal measure "estimate on 2 free cores": darboux's CPU time / threads against LAMMPS's 1-rank CPU
+ * time / 1.97 (the issue's reference 2-rank scaling; LAMMPS's own 2-rank CPU time per rank includes MPI's busy
+ * waiting when the machine is shared). LAMMPS rows list its loop breakdown (Pair, Neigh, … % of the loop).
  *
  * Run: npx tsx bench/particles.ts     (SIZES=4,10 for fewer sizes — fcc cells per side; RUNS=5; GPU=1 adds the
  *                                      GPU backend to part 2)
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,12 +114,15 @@ export function parseLammpsData(text: string): { n: number; box: number[]; q: Fl
  * Total energy by step (thermo_style custom step pe ke etotal), the loop time of a LAMMPS log and its CPU time per
  * rank (the loop time × LAMMPS's "% CPU use": on a shared machine, what the run itself cost).
  */
-function parseLammpsLog(text: string): { etotal: Map<number, number>; loopSeconds: number; cpuSeconds: number } {
+function parseLammpsLog(text: string): { etotal: Map<number, number>; loopSeconds: number; cpuSeconds: number; sections: Map<string, number> } {
   const etotal = new Map<number, number>();
+  const sections = new Map<string, number>(); // MPI task timing breakdown: section → % of the loop
   let inThermo = false;
   let loopSeconds = NaN, cpuSeconds = NaN;
   for (const line of text.split('\n')) {
     const t = line.trim().split(/\s+/);
+    const section = /^(Pair|Neigh|Comm|Output|Modify|Other)\s*\|.*\|\s*([\d.]+)\s*$/.exec(line.trim());
+    if (section) sections.set(section[1]!, Number(section[2]));
     if (t[0] === 'Step') { inThermo = t.includes('TotEng'); continue; }
     const loop = /^Loop time of ([\d.eE+-]+)/.exec(line.trim());
     if (loop) { loopSeconds = Number(loop[1]); inThermo = false; continue; }
@@ -122,7 +130,7 @@ function parseLammpsLog(text: string): { etotal: Map<number, number>; loopSecond
     if (use) cpuSeconds = (loopSeconds * Number(use[1])) / 100;
     if (inThermo && t.length === 4 && t.every((x) => Number.isFinite(Number(x)))) etotal.set(Number(t[0]), Number(t[3]));
   }
-  return { etotal, loopSeconds, cpuSeconds };
+  return { etotal, loopSeconds, cpuSeconds, sections };
 }
 
 const available = (command: string, args: string[]) => {
@@ -130,10 +138,14 @@ const available = (command: string, args: string[]) => {
   return r.error === undefined && r.status === 0;
 };
 
-/** Runs bench/lammps/in.lj on `ranks` ranks in `dir` (writing lj.data there); its log. */
-function runLammps(ranks: number, dir: string): ReturnType<typeof parseLammpsLog> {
+/**
+ * Runs bench/lammps/in.lj on `ranks` ranks in `dir` (writing lj.data there); its log. `exact`: neighbour lists
+ * rebuilt whenever an atom moved skin/2 (`neigh_modify every 1 check yes`) instead of the benchmark's unchecked
+ * every 20 steps.
+ */
+function runLammps(ranks: number, dir: string, exact = false): ReturnType<typeof parseLammpsLog> {
   const input = join(dirname(fileURLToPath(import.meta.url)), 'lammps', 'in.lj');
-  const lmp = ['lmp', '-in', input, '-var', 'datafile', join(dir, 'lj.data'), '-log', 'none'];
+  const lmp = ['lmp', '-in', input, '-var', 'datafile', join(dir, 'lj.data'), '-log', 'none', ...(exact ? ['-var', 'every', '1', '-var', 'check', 'yes'] : [])];
   const [command, ...args] = ranks === 1 ? lmp : ['mpirun', '--allow-run-as-root', '-np', String(ranks), ...lmp];
   const r = spawnSync(command!, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
   if (r.status !== 0) throw new Error(`${command} failed (${r.status}): ${r.stderr || r.stdout}`);
@@ -145,18 +157,20 @@ async function lammpsComparison(): Promise<void> {
   console.log(`\n## LAMMPS lj benchmark: 32 000 atoms, ${steps} steps, same initial state\n`);
   const hasLammps = available('lmp', ['-h']);
   const hasMpirun = hasLammps && available('mpirun', ['--allow-run-as-root', '--version']);
-  const peer: { ranks: number; atomSteps: number; cpuMsPerRank: number; e100: number; e0: number }[] = [];
+  const peer: { ranks: number; exact: boolean; atomSteps: number; cpuMsPerRank: number; e100: number; e0: number }[] = [];
   let state: { n: number; box: number[]; q: Float64Array; p: Float64Array };
   if (hasLammps) {
     const dir = mkdtempSync(join(tmpdir(), 'darboux-lammps-'));
-    for (const ranks of hasMpirun ? [1, 2] : [1]) {
-      const logs = Array.from({ length: RUNS }, () => runLammps(ranks, dir));
+    for (const [ranks, exact] of [[1, false], ...(hasMpirun ? [[2, false]] : []), [1, true]] as [number, boolean][]) {
+      const logs = Array.from({ length: RUNS }, () => runLammps(ranks, dir, exact));
       const seconds = median(logs.map((l) => l.loopSeconds));
       const cpuMsPerRank = (1000 * median(logs.map((l) => l.cpuSeconds))) / steps;
-      peer.push({ ranks, atomSteps: (32000 * steps) / seconds, cpuMsPerRank, e0: logs[0]!.etotal.get(0)!, e100: logs[0]!.etotal.get(steps)! });
-      console.log(`LAMMPS ${ranks} rank${ranks > 1 ? 's' : ''}: ${(1000 * seconds / steps).toFixed(2)} ms/step, ${mega((32000 * steps) / seconds)} (median of ${RUNS}; CPU time ${cpuMsPerRank.toFixed(2)} ms/step per rank)`);
+      peer.push({ ranks, exact, atomSteps: (32000 * steps) / seconds, cpuMsPerRank, e0: logs[0]!.etotal.get(0)!, e100: logs[0]!.etotal.get(steps)! });
+      const breakdown = [...logs[0]!.sections].filter(([, pct]) => pct >= 1).map(([name, pct]) => `${name} ${pct.toFixed(0)} %`).join(', ');
+      console.log(`LAMMPS ${ranks} rank${ranks > 1 ? 's' : ''}${exact ? ', exact lists (every 1 check yes)' : ''}: ${(1000 * seconds / steps).toFixed(2)} ms/step, ${mega((32000 * steps) / seconds)} (median of ${RUNS}; CPU time ${cpuMsPerRank.toFixed(2)} ms/step per rank; loop: ${breakdown})`);
     }
     state = parseLammpsData(readFileSync(join(dir, 'lj.data'), 'utf8'));
+    rmSync(dir, { recursive: true, force: true });
     if (!hasMpirun) console.log('mpirun: not installed: LAMMPS on 2 ranks skipped');
   } else {
     console.log('lammps: not installed (`lmp` not found; Debian: apt-get install lammps): the peer is missing, its runs are skipped.');
@@ -188,12 +202,20 @@ async function lammpsComparison(): Promise<void> {
       // CPU-time ratio: LAMMPS's CPU time per rank over darboux's per thread (the wall-time ratio on free cores).
       const cpuRatio = l.cpuMsPerRank / ((1000 * cpuSeconds) / steps / (threads ?? 1));
       console.log(
-        `  vs LAMMPS ${l.ranks} rank${l.ranks > 1 ? 's' : ''}: ${mega(l.atomSteps)}; darboux/LAMMPS = ${(atomSteps / l.atomSteps).toFixed(2)}× (wall), ${cpuRatio.toFixed(2)}× (CPU time per rank/thread); ` +
+        `  vs LAMMPS ${l.ranks} rank${l.ranks > 1 ? 's' : ''}${l.exact ? ' (exact lists)' : ''}: ${mega(l.atomSteps)}; darboux/LAMMPS = ${(atomSteps / l.atomSteps).toFixed(2)}× (wall), ${cpuRatio.toFixed(2)}× (CPU time per rank/thread); ` +
           `E(0) ${l.e0.toPrecision(12)} (rel. diff ${(Math.abs(e0 - l.e0) / Math.abs(l.e0)).toExponential(2)}), ` +
           `E(${steps}) ${l.e100.toPrecision(12)} (rel. diff ${(Math.abs(e100 - l.e100) / Math.abs(l.e100)).toExponential(2)})`,
       );
     }
     if (peer.length === 0) console.log(`  vs LAMMPS reference (not measured here): ${(atomSteps / 2.1e6).toFixed(2)}× 1 rank, ${(atomSteps / 4.1e6).toFixed(2)}× 2 ranks`);
+    const one = peer.find((l) => l.ranks === 1 && !l.exact);
+    if (one !== undefined && backend === 'cpu') {
+      // On two free cores: darboux's wall ≈ its CPU time / threads; LAMMPS on 2 ranks ≈ its 1-rank CPU time / 1.97
+      // (the issue's reference scaling, 65 → 128 timesteps/s). On a loaded machine LAMMPS's 2-rank CPU time per
+      // rank includes MPI's busy waiting, so this estimate is the fairer goal measure of the two.
+      const darbouxWall = (1000 * cpuSeconds) / steps / (threads ?? 1), lammpsTwo = one.cpuMsPerRank / 1.97;
+      console.log(`  estimate on 2 free cores: darboux ${darbouxWall.toFixed(2)} ms/step vs LAMMPS 2 ranks ${lammpsTwo.toFixed(2)} ms/step: ${(lammpsTwo / darbouxWall).toFixed(2)}× (goal ≥ 1×)`);
+    }
   }
 }
 

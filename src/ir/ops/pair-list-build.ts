@@ -1,0 +1,204 @@
+/**
+ * The build and the upkeep of the Verlet neighbour lists of the JS pair loops (pair-neighbours.ts; layout in
+ * pair-stencil.ts): the hoisted list and its build function (binning with wrapped coordinates, then for each
+ * site its partners within cutoff + skin in the half stencil, as CSR), the threaded build's share of cells, the
+ * rebuild test of every evaluation (some site moved by skin/2 or more, or is not finite) and the refresh of the
+ * wrapped site and ghost coordinates when the list is kept.
+ */
+import type { Expr } from '../expr.js';
+import type { EmitContext } from '../op.js';
+import { emitBinning, emitCellLoops, flatCell, loopTo } from './pair-cells.js';
+import type { PairGeometry } from './pair-geometry.js';
+import { pairThreads, THREAD_INDEX, type PairThreads } from './pair-threads.js';
+import { emitStencilRuns, grow, imageShifts, stencilRows, type NeighbourGrid, type NeighbourList, type StencilRuns } from './pair-stencil.js';
+
+/**
+ * Relative margin of the rebuild test: a list is rebuilt once a site has moved (1 − margin)·skin/2, so that
+ * rounding in the displacements (~1e-16 of the coordinates) cannot let a pair across the cutoff unseen.
+ */
+const REBUILD_MARGIN = 1e-9;
+
+/** Declares the list's hoisted arrays and its build function. */
+function declareList(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid): NeighbourList {
+  const C = grid.cells.reduce((a, b) => a * b, 1);
+  const [ints, floats] = [() => ctx.growableIntArray(0), () => ctx.growableArray(0)];
+  const list: NeighbourList = {
+    count: ctx.intArray(C), start: ctx.intArray(C + 1), cellOf: ints(), sorted: ints(),
+    positions: floats(), site: ints(), ghostSlot: ints(), ghostCode: ints(), partners: ints(),
+    first: ints(), state: ctx.intArray(2), reference: floats(), wrap: floats(),
+    block: ctx.intArray(C * 3 ** g.dim), imageShift: ctx.constantArray(imageShifts(g)), build: '',
+    range: null,
+  };
+  const threads = pairThreads(ctx);
+  if (threads !== null) list.range = ctx.intArray(4);
+  // The build runs in a function of its own, optimised apart from the evaluations (it runs once every few steps).
+  list.build = ctx.hoistedFunction(['coordinates', 'offset'], (inner) => {
+    const n = inner.temp(String(g.n));
+    inner.line(`if (${list.sorted}.length !== ${n}) {`, false);
+    for (const name of [list.cellOf, list.sorted]) inner.line(`${name} = new Int32Array(${n})`);
+    inner.line(`${list.first} = new Int32Array(${n} + 1)`);
+    for (const name of [list.reference, list.wrap]) inner.line(`${name} = new Float64Array(${n} * ${g.dim})`);
+    inner.line('}', false);
+    inner.line(grow(list.positions, 'Float64Array', `${n} * ${g.dim}`), false);
+    inner.line(grow(list.site, 'Int32Array', n), false);
+    inner.line(grow(list.partners, 'Int32Array', `16 * ${n}`), false);
+    const coordinate = (i: string, k: number) => `coordinates[offset + ${i} * ${g.dim} + ${k}]`;
+    emitWrappedBinning(inner, g, coordinate, grid.cells, list, n);
+    if (threads !== null) emitThreadRange(inner, threads, C, list, n);
+    emitBuild(inner, g, grid, list, n);
+  });
+  return list;
+}
+
+/**
+ * Emits this worker's share of a threaded build (pair-threads.ts) into `range`: the contiguous cells whose sites
+ * are the slots from ⌊n·t/T⌋ on to ⌊n·(t+1)/T⌋ (rounded to cell boundaries), and those slots.
+ */
+function emitThreadRange(ctx: EmitContext, threads: PairThreads, C: number, list: NeighbourList, n: string): void {
+  const { start, range } = list;
+  const T = threads.count;
+  const lo = ctx.temp(`Math.floor(${n} * ${THREAD_INDEX} / ${T})`), hi = ctx.temp(`Math.floor(${n} * (${THREAD_INDEX} + 1) / ${T})`);
+  const cBegin = ctx.mutable('0');
+  ctx.line(`while (${cBegin} < ${C} && ${start}[${cBegin}] < ${lo}) ${cBegin}++`);
+  const cEnd = ctx.mutable(cBegin);
+  ctx.line(`while (${cEnd} < ${C} && ${start}[${cEnd}] < ${hi}) ${cEnd}++`);
+  ctx.line(`${range}[0] = ${start}[${cBegin}]`);
+  ctx.line(`${range}[1] = ${start}[${cEnd}]`);
+  ctx.line(`${range}[2] = ${cBegin}`);
+  ctx.line(`${range}[3] = ${cEnd}`);
+}
+
+/**
+ * Emits the rebuild test: a mutable that is true when the list was never built or some site moved by skin/2 or
+ * more since the build (a non-finite displacement counts as moved). Returns its name.
+ */
+function emitStaleTest(ctx: EmitContext, g: PairGeometry, q: Expr, list: NeighbourList, skin: number): string {
+  const stale = ctx.mutable(`${list.state}[0] === 0`);
+  const limit = ctx.literal((0.5 * skin * (1 - REBUILD_MARGIN)) ** 2);
+  ctx.line(`if (!${stale}) {`, false);
+  const R = ctx.temp(list.reference);
+  loopTo(ctx, `${list.sorted}.length`, (i) => {
+    const d = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${ctx.elem(q, `${i} * ${g.dim} + ${k}`)} - ${R}[${i} * ${g.dim} + ${k}]`));
+    ctx.line(`if (!(${d.map((x) => `${x} * ${x}`).join(' + ')} < ${limit})) { ${stale} = true; break; }`, false);
+  });
+  ctx.line('}', false);
+  return stale;
+}
+
+/**
+ * Emits the binning of a build: cells, sites in cell order, coordinates wrapped into the box (and the wraps),
+ * references. `coordinate(i, k)`: the code of coordinate k of site i; `n`: the site count (code).
+ */
+function emitWrappedBinning(ctx: EmitContext, g: PairGeometry, coordinate: (i: string, k: number) => string, cells: readonly number[], list: NeighbourList, n: string): void {
+  const { positions, wrap, site, sorted } = list;
+  emitBinning(ctx, g, coordinate, cells, list, n);
+  loopTo(ctx, n, (a) => {
+    ctx.line(`${site}[${a}] = ${sorted}[${a}]`);
+    for (let k = 0; k < g.dim; k++) {
+      const at = `${a} * ${g.dim} + ${k}`;
+      // The same ⌊q/L⌋ as the binning's cell, so a site's wrapped coordinate lies in its cell (up to rounding).
+      const w = ctx.temp(`${ctx.literal(g.box![k]!)} * Math.floor(${positions}[${at}] / ${ctx.literal(g.box![k]!)})`);
+      ctx.line(`${wrap}[${at}] = ${w}`);
+      ctx.line(`${positions}[${at}] -= ${w}`);
+      ctx.line(`${list.reference}[${a} * ${g.dim} + ${k}] = ${coordinate(a, k)}`);
+    }
+  });
+  ctx.loop(cells.reduce((a, b) => a * b, 1) * 3 ** g.dim, (k) => ctx.line(`${list.block}[${k}] = -1`));
+}
+
+/**
+ * Emits the build: for each site a (in cell order) its partners b in the same bin (b > a) and the half-stencil
+ * bins closer than cutoff + skin, as CSR (first[a] … first[a + 1] in `partners`); a partner across the boundary
+ * is its ghost slot. The stencil of a bin is worked out once per bin into runs (`emitStencilRuns`): the sites of
+ * a stencil row (up to 5 bins along the last side) with the same image form one run, so the site loop visits
+ * ~13 runs (3-D) instead of ~63 bins. Grows the buffers.
+ */
+function emitBuild(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list: NeighbourList, n: string): void {
+  const { cells, skin } = grid;
+  const { start, positions, partners, first } = list;
+  const S = 3 * stencilRows(g, grid).length;
+  const runs: StencilRuns = { begin: ctx.intArray(S), end: ctx.intArray(S), offset: ctx.intArray(S), shift: ctx.array(S * g.dim), count: '' };
+  const rl2 = ctx.literal((g.cutoff! + skin) ** 2);
+  const m = ctx.mutable('0');
+  const pairs = ctx.mutable(partners);
+  ctx.line(`${list.state}[1] = 0`);
+  emitCellLoops(ctx, cells, (coord) => {
+    runs.count = emitStencilRuns(ctx, g, grid, list, n, coord, runs);
+    const c = ctx.temp(flatCell(coord, cells));
+    // Threaded: every worker makes every ghost block (the same slots in each), but lists only its own cells.
+    if (list.range !== null) ctx.line(`if (${c} >= ${list.range}[2] && ${c} < ${list.range}[3]) {`, false);
+    const P = ctx.temp(positions); // after the ghost blocks of this cell (which may grow it)
+    const a = ctx.mutable(`${start}[${c}]`), aEnd = ctx.temp(`${start}[${c} + 1]`);
+    ctx.line(`for (; ${a} < ${aEnd}; ${a}++) {`, false);
+    ctx.line(`${first}[${a}] = ${m}`);
+    const xi = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${P}[${a} * ${g.dim} + ${k}]`));
+    loopTo(ctx, runs.count, (s) => {
+      // Site a moved by minus the image shift, once per run (not per candidate).
+      const xs = xi.map((x, k) => ctx.temp(`${x} - ${runs.shift}[${s} * ${g.dim} + ${k}]`));
+      const offset = ctx.temp(`${runs.offset}[${s}]`), bEnd = ctx.temp(`${runs.end}[${s}]`);
+      // Run 0 starts with site a's own bin: its partners there are the later sites.
+      const b = ctx.mutable(`${s} === 0 ? ${a} + 1 : ${runs.begin}[${s}]`);
+      // Room for every candidate of the run (a full buffer doubles, copying what it holds, so a dense cluster
+      // never loses a pair); then each candidate is written and kept by advancing m: no branch per candidate.
+      ctx.line(grow(pairs, 'Int32Array', `${m} + ${bEnd} - ${b} + 1`), false);
+      ctx.line(`for (; ${b} < ${bEnd}; ${b}++) {`, false);
+      const d = xs.map((x, k) => ctx.temp(`${x} - ${P}[${b} * ${g.dim} + ${k}]`));
+      const r2 = ctx.temp(d.map((x) => `${x} * ${x}`).join(' + '));
+      ctx.line(`${pairs}[${m}] = ${b} + ${offset}`);
+      ctx.line(`${m} += (${r2} < ${rl2}) | 0`);
+      ctx.line('}', false);
+    });
+    ctx.line('}', false);
+    if (list.range !== null) ctx.line('}', false);
+  });
+  ctx.line(`${partners} = ${pairs}`);
+  ctx.line(`${first}[${list.range === null ? n : `${list.range}[1]`}] = ${m}`);
+  ctx.line(`${list.state}[0] = 1`);
+}
+
+/**
+ * Emits the refresh of every evaluation: wrapped coordinates of the sites (q − wrap at the build; the build
+ * itself leaves them fresh) and of the ghosts. Returns the site count (code).
+ */
+function emitRefresh(ctx: EmitContext, g: PairGeometry, q: Expr, list: NeighbourList, stale: string): string {
+  const { wrap, ghostSlot, ghostCode, imageShift, state } = list;
+  const n = ctx.temp(`${list.sorted}.length`);
+  const [P, S, W] = [ctx.temp(list.positions), ctx.temp(list.site), ctx.temp(wrap)];
+  ctx.line(`if (!${stale}) {`, false);
+  loopTo(ctx, n, (a) => {
+    const i = ctx.temp(`${S}[${a}]`);
+    for (let k = 0; k < g.dim; k++) ctx.line(`${P}[${a} * ${g.dim} + ${k}] = ${ctx.elem(q, `${i} * ${g.dim} + ${k}`)} - ${W}[${a} * ${g.dim} + ${k}]`);
+  });
+  ctx.line('}', false);
+  const [gs, gc] = [ctx.temp(ghostSlot), ctx.temp(ghostCode)];
+  loopTo(ctx, `${state}[1]`, (gh) => {
+    const from = ctx.temp(`${gs}[${gh}]`), code = ctx.temp(`${gc}[${gh}]`);
+    for (let k = 0; k < g.dim; k++) {
+      ctx.line(`${P}[(${n} + ${gh}) * ${g.dim} + ${k}] = ${P}[${from} * ${g.dim} + ${k}] + ${imageShift}[${code} * ${g.dim} + ${k}]`);
+    }
+  });
+  return n;
+}
+
+/**
+ * Emits the list of this geometry (declared once per generated function), its rebuild test and build, and the
+ * refresh of its coordinates. Returns the list and the site count (code).
+ *
+ * @example
+ * const { list, n } = emitFreshList(ctx, g, q, grid); // then loop over list.first / list.partners
+ */
+export function emitFreshList(ctx: EmitContext, g: PairGeometry, q: Expr, grid: NeighbourGrid): { list: NeighbourList; n: string } {
+  const list = ctx.shared(`neighbours ${g.n} ${g.dim} [${g.box!.join(',')}] ${g.cutoff}`, () => declareList(ctx, g, grid));
+  const stale = emitStaleTest(ctx, g, q, list, grid.skin);
+  ctx.line(`if (${stale}) {`, false);
+  const qv = ctx.value(q);
+  if (qv.kind === 'array') {
+    ctx.line(`${list.build}(${qv.name}, ${qv.offset ?? 0})`);
+  } else {
+    const copy = ctx.array(g.n * g.dim);
+    ctx.loop(g.n * g.dim, (k) => ctx.line(`${copy}[${k}] = ${ctx.elem(q, k)}`));
+    ctx.line(`${list.build}(${copy}, 0)`);
+  }
+  ctx.line('}', false);
+  return { list, n: emitRefresh(ctx, g, q, list, stale) };
+}

@@ -1,0 +1,174 @@
+/**
+ * Layout of the Verlet neighbour lists of the JS pair loops (pair-neighbours.ts): the skin and the bins of the
+ * build (side ≥ (cutoff + skin)/2, searched 2 bins away), the half stencil of a bin, the image shifts of the
+ * periodic box, the hoisted names of a list (`NeighbourList`), and the stencil runs and ghost blocks the build
+ * visits (a ghost block is a copy of bins of a stencil row shifted by the box, LAMMPS-style, so the pair loops
+ * need no minimum image). The build itself is in pair-list-build.ts.
+ */
+import type { EmitContext } from '../op.js';
+import { cellGrid, flatCell } from './pair-cells.js';
+import type { PairGeometry } from './pair-geometry.js';
+
+/** The skin as a fraction of the cutoff (LAMMPS's `lj` benchmark: 0.3σ over r_c = 2.5σ). */
+export const SKIN_FRACTION = 0.12;
+
+/**
+ * Neighbour-list layout of a pair geometry: the bins of the build (side ≥ (cutoff + skin)/2, LAMMPS's default),
+ * the skin (the stencil: `stencilRows`).
+ */
+export interface NeighbourGrid {
+  cells: number[];
+  skin: number;
+}
+
+/** How many bins a pair within cutoff + skin may be apart along a side (bins of side ≥ (cutoff + skin)/2). */
+const REACH = 2;
+
+/**
+ * The neighbour-list layout, or null when it does not apply (no box, no cutoff, an edge list, or fewer than 3
+ * cells of side ≥ cutoff + skin along some side; the caller then uses plain cell lists or all pairs). The build
+ * bins the sites in cells of half that side (so ≥ 6 along every side) and searches 2 bins away: ~40 % fewer
+ * candidates than cells of the full side. The stencil's bins that are adjacent along the last side are
+ * contiguous in the cell order, so the build visits them as one run of sites (`emitBuild`).
+ *
+ * @example
+ * neighbourGrid({ n: 4000, dim: 3, box: [16.8, 16.8, 16.8], cutoff: 2.5, edges: null }) // { cells: [11, 11, 11], skin: 0.3 }
+ */
+export function neighbourGrid(g: PairGeometry): NeighbourGrid | null {
+  if (g.box === null || g.cutoff === null || g.edges !== null) return null;
+  const skin = SKIN_FRACTION * g.cutoff;
+  if (cellGrid({ ...g, cutoff: g.cutoff + skin }) === null) return null;
+  const cells = cellGrid({ ...g, cutoff: (g.cutoff + skin) / REACH });
+  return cells === null ? null : { cells, skin };
+}
+
+/**
+ * The rows of the half stencil of a neighbour grid: offsets along every side but the last, the zero row first
+ * (searched from the bin itself to 2 bins on along the last side), then those in {−2, …, 2}^(dim−1) whose first
+ * nonzero component is positive (searched 2 bins either way), without the rows farther than cutoff + skin from
+ * every point of the zero bin. A row's bins are consecutive in the cell order (the last side is the fastest).
+ *
+ * @example
+ * stencilRows({ n: 90, dim: 2, box: [12, 12], cutoff: 2.5, edges: null }, { cells: [8, 8], skin: 0.3 }) // [[0], [1], [2]]
+ */
+export function stencilRows(g: PairGeometry, grid: NeighbourGrid): number[][] {
+  const width = 2 * REACH + 1, dim = g.dim - 1;
+  const rl2 = (g.cutoff! + grid.skin) ** 2;
+  const out: number[][] = [];
+  for (let code = 0; code < width ** dim; code++) {
+    const o = Array.from({ length: dim }, (_, k) => (Math.floor(code / width ** (dim - 1 - k)) % width) - REACH);
+    const first = o.find((x) => x !== 0);
+    const gap2 = o.reduce((acc, x, k) => acc + (Math.max(Math.abs(x) - 1, 0) * (g.box![k]! / grid.cells[k]!)) ** 2, 0);
+    if (first === undefined) out.unshift(o);
+    else if (first > 0 && gap2 < rl2) out.push(o);
+  }
+  return out;
+}
+
+/**
+ * The generated names of a neighbour list (hoisted, shared by the evaluations). Slots 0…n−1 are the sites in cell
+ * order (wrapped coordinates `positions`, their site `site`); slots n…n+G−1 are ghost images (slot `ghostSlot[g]`
+ * shifted by image `ghostCode[g]`). `state` = [built, G]; `block[c·3^dim + code]`: the first ghost slot of the row
+ * starting at bin c (its image `code`), or −1. Arrays of n elements start empty and are sized by the first
+ * build. `build(coordinates, offset)`: the hoisted build function.
+ */
+export interface NeighbourList {
+  count: string; start: string; cellOf: string; sorted: string;
+  positions: string; site: string; ghostSlot: string; ghostCode: string; partners: string;
+  first: string; state: string; reference: string; wrap: string; block: string; imageShift: string;
+  build: string;
+  /** Threaded runners (pair-threads.ts): this worker's slots [range[0], range[1]) and cells [range[2], range[3]). */
+  range: string | null;
+}
+
+/** The shift of image `code` (base-3 digits w_k + 1, row-major): L_k·w_k. */
+export function imageShifts(g: PairGeometry): number[] {
+  const out: number[] = [];
+  for (let code = 0; code < 3 ** g.dim; code++) {
+    for (let k = 0; k < g.dim; k++) out.push(g.box![k]! * ((Math.floor(code / 3 ** (g.dim - 1 - k)) % 3) - 1));
+  }
+  return out;
+}
+
+/** A statement growing `array` (of `type`) to at least `need` elements, doubling, keeping its contents. */
+export const grow = (array: string, type: string, need: string) =>
+  `if (${need} > ${array}.length) { const grown = new ${type}(2 * (${need})); grown.set(${array}); ${array} = grown; }`;
+
+/**
+ * Emits the first ghost slot of the image `code` of cell c2 (sites start[c2] … bEnd), creating the block (slots,
+ * sites) on first use. Returns its name.
+ */
+function emitGhostBlock(ctx: EmitContext, g: PairGeometry, list: NeighbourList, n: string, c2: string, code: string, bBegin: string, bEnd: string): string {
+  const { positions, site, ghostSlot, ghostCode, state, block } = list;
+  const key = ctx.temp(`${c2} * ${3 ** g.dim} + ${code}`);
+  const base = ctx.mutable(`${block}[${key}]`);
+  ctx.line(`if (${base} < 0) {`, false);
+  const ghosts = ctx.temp(`${state}[1]`);
+  ctx.line(`${base} = ${n} + ${ghosts}`);
+  ctx.line(`${block}[${key}] = ${base}`);
+  const more = ctx.temp(`${ghosts} + ${bEnd} - ${bBegin}`);
+  ctx.line(grow(site, 'Int32Array', `${n} + ${more}`), false);
+  ctx.line(grow(positions, 'Float64Array', `(${n} + ${more}) * ${g.dim}`), false);
+  ctx.line(grow(ghostSlot, 'Int32Array', more), false);
+  ctx.line(grow(ghostCode, 'Int32Array', more), false);
+  const b = ctx.mutable(bBegin);
+  ctx.line(`for (; ${b} < ${bEnd}; ${b}++) {`, false);
+  const ghost = ctx.temp(`${state}[1]++`);
+  ctx.line(`${ghostSlot}[${ghost}] = ${b}`);
+  ctx.line(`${ghostCode}[${ghost}] = ${code}`);
+  ctx.line(`${site}[${n} + ${ghost}] = ${site}[${b}]`);
+  ctx.line('}', false);
+  ctx.line('}', false);
+  return base;
+}
+
+/**
+ * Per-bin scratch of the build: runs of candidate sites [begin[s], end[s]) (their slots: + offset[s]) of image
+ * shift[s·dim …]; `count`: the number of runs of the current bin (code).
+ */
+export interface StencilRuns { begin: string; end: string; offset: string; shift: string; count: string }
+
+/**
+ * Emits the runs of the stencil of bin `coord` (creating the ghost blocks it needs): each stencil row's bins
+ * form up to 3 runs (those wrapped below the box along the last side, those inside, those wrapped above), each a
+ * contiguous range of sites; run 0 starts with the bin itself. A row's ghost image is one block per (row,
+ * image): its last 2 bins (wrapped below), its first 2 (wrapped above) or all its bins. Returns the run count.
+ */
+export function emitStencilRuns(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list: NeighbourList, n: string, coord: string[], runs: StencilRuns): string {
+  const { cells } = grid;
+  const rows = stencilRows(g, grid);
+  const last = g.dim - 1, nx = cells[last]!;
+  const offsets = ctx.constantArray([0, ...rows.flat()]); // (a leading 0 so that 1-D has a non-empty array)
+  const zero = (3 ** g.dim - 1) / 2;
+  const count = ctx.mutable('0');
+  const x = coord[last]!;
+  ctx.loop(rows.length, (r) => {
+    const raw = coord.slice(0, last).map((c, k) => ctx.temp(`${c} + ${offsets}[1 + ${r} * ${last} + ${k}]`));
+    const other = raw.map((v, k) => ctx.temp(`(${v} + ${cells[k]}) % ${cells[k]}`));
+    const wraps = raw.map((v, k) => `(${v} < 0 ? 0 : ${v} >= ${cells[k]} ? 2 : 1)`);
+    const high = ctx.temp(wraps.length === 0 ? '0' : wraps.reduce((acc, w, k) => (k === 0 ? w : `(${acc}) * 3 + ${w}`), ''));
+    const row = ctx.temp(last === 0 ? '0' : `(${flatCell(other, cells.slice(0, last))}) * ${nx}`);
+    const lo = ctx.temp(`${x} + (${r} === 0 ? 0 : ${-REACH})`), hi = ctx.temp(`${x} + ${REACH}`);
+    // Piece w (wrap digit: below, inside, above the box along the last side): the bins [lo, hi] ∩ [(w−1)·nx,
+    // w·nx) moved by −(w−1)·nx; its row's ghost block holds the bins [blockLo, blockHi).
+    ctx.loop(3, (w) => {
+      const shift = ctx.temp(`(${w} - 1) * ${nx}`);
+      const cA = ctx.temp(`Math.max(${lo}, ${shift}) - ${shift}`), cB = ctx.temp(`Math.min(${hi}, ${shift} + ${nx - 1}) - ${shift}`);
+      ctx.line(`if (${cA} <= ${cB}) {`, false);
+      const code = ctx.temp(`${high} * 3 + ${w}`);
+      const offset = ctx.mutable('0');
+      ctx.line(`if (${code} !== ${zero}) {`, false);
+      const bBegin = ctx.temp(`${list.start}[${row} + (${w} === 0 ? ${nx - REACH} : 0)]`);
+      const ghost = emitGhostBlock(ctx, g, list, n, row, code, bBegin, `${list.start}[${row} + (${w} === 2 ? ${REACH} : ${nx})]`);
+      ctx.line(`${offset} = ${ghost} - ${bBegin}`);
+      ctx.line('}', false);
+      ctx.line(`${runs.begin}[${count}] = ${list.start}[${row} + ${cA}]`);
+      ctx.line(`${runs.end}[${count}] = ${list.start}[${row} + ${cB} + 1]`);
+      ctx.line(`${runs.offset}[${count}] = ${offset}`);
+      for (let k = 0; k < g.dim; k++) ctx.line(`${runs.shift}[${count} * ${g.dim} + ${k}] = ${list.imageShift}[${code} * ${g.dim} + ${k}]`);
+      ctx.line(`${count}++`);
+      ctx.line('}', false);
+    });
+  });
+  return count;
+}
