@@ -18,7 +18,7 @@ import type { FixedPointSettings } from './step-body.js';
 import { jsRunnerParts } from './emit-js-stepper.js';
 import { JS_KERNEL_INDENT } from './js-kernel.js';
 import { elementOf } from './values.js';
-import { exprRefs, parseLineExpr, parseStatements, type LineExpr, type LineStatement, type NotStraightLine } from './straight-line.js';
+import { exprRefs, parseLineExpr, parseStatements, type ExactMathFunction, type LineExpr, type LineStatement, type NotStraightLine } from './straight-line.js';
 import { F64, f64x2Const, I32, i32Const, localGet, localSet, memarg, OP, oneFunctionModule, SIMD, simd, V128 } from './wasm-binary.js';
 
 /** The module of a program's lane runner and what its host glue needs to call it. */
@@ -31,7 +31,8 @@ export interface WasmStepperModule {
 }
 
 const BINARY_OPS = { '+': SIMD.f64x2Add, '-': SIMD.f64x2Sub, '*': SIMD.f64x2Mul, '/': SIMD.f64x2Div } as const;
-const CALL_OPS = {
+const CALL_OPS: Record<ExactMathFunction, number> = {
+  sign: -1, // by selects: see StepFunction.sign
   sqrt: SIMD.f64x2Sqrt, abs: SIMD.f64x2Abs, floor: SIMD.f64x2Floor, ceil: SIMD.f64x2Ceil, trunc: SIMD.f64x2Trunc,
   min: SIMD.f64x2Min, max: SIMD.f64x2Max,
 } as const;
@@ -197,6 +198,15 @@ class StepFunction {
     return null;
   }
 
+  /** Math.sign(x) lane by lane: x > 0 ? 1 : x < 0 ? −1 : x (so ±0 and NaN are kept, as in JS). */
+  private sign(arg: LineExpr, j: number): number[] | string {
+    const a = this.expr(arg, j);
+    if (typeof a === 'string') return a;
+    const [x] = this.allocate(` sign${this.nextLocal}`, true);
+    const compare = (op: number) => [...localGet(x!), ...f64x2Const(0), ...simd(op)];
+    return [...a, ...localSet(x!), ...f64x2Const(1), ...f64x2Const(-1), ...localGet(x!), ...compare(SIMD.f64x2Lt), ...simd(SIMD.v128Bitselect), ...compare(SIMD.f64x2Gt), ...simd(SIMD.v128Bitselect)];
+  }
+
   /** The bytes of one expression for vector `j` (recursion bounded by the lowering's inline depth). */
   private expr(e: LineExpr, j: number): number[] | string {
     switch (e.kind) {
@@ -217,6 +227,7 @@ class StepFunction {
         return [...a, ...b, ...simd(BINARY_OPS[e.op])];
       }
       case 'call': {
+        if (e.fn === 'sign') return this.sign(e.args[0]!, j);
         const out: number[] = [];
         for (let k = 0; k < e.args.length; k++) {
           const a = this.expr(e.args[k]!, j);

@@ -22,8 +22,8 @@ export interface LineStatement {
   expr: LineExpr;
 }
 
-/** Math functions whose f64 result WebAssembly computes identically (IEEE 754 exact or correctly rounded). */
-export const EXACT_MATH = ['sqrt', 'abs', 'min', 'max', 'floor', 'ceil', 'trunc'] as const;
+/** Math functions whose f64 result WebAssembly computes identically (IEEE 754 exact or correctly rounded; sign by selects). */
+export const EXACT_MATH = ['sqrt', 'abs', 'sign', 'min', 'max', 'floor', 'ceil', 'trunc'] as const;
 export type ExactMathFunction = (typeof EXACT_MATH)[number];
 
 /** Refusal: the code is not straight-line exact f64 code; `reason` names the first construct that is not. */
