@@ -42,13 +42,14 @@ const S = 0, S_END = 1, DT = 2, T_START = 3, FIRST_TIME = 4, THETA = 5;
 
 /**
  * The lane runner's module for `program` (explicit, straight-line step over at most 64 scalar registers), or why
- * there is none. `lanes` is 2, 4 or 8 (one to four f64x2 vectors per value); `unrollLimit` must be the JS runner's.
+ * there is none. `lanes` is 2, 4 or 8 (one to four f64x2 vectors per value; 'auto': `lanesFor` the step's live
+ * values); `unrollLimit` must be the JS runner's.
  *
  * @example
  * const m = wasmStepperModule(leapfrogStep(h), JS_FIXED_POINT, undefined, 4);
  * if (!('reason' in m)) new WebAssembly.Module(m.bytes);
  */
-export function wasmStepperModule(program: StepProgram, settings: FixedPointSettings, unrollLimit: number | undefined, lanes: number): WasmStepperModule | NotStraightLine {
+export function wasmStepperModule(program: StepProgram, settings: FixedPointSettings, unrollLimit: number | undefined, lanes: number | 'auto' = 'auto'): WasmStepperModule | NotStraightLine {
   if (program.implicit) return { reason: `${program.method} is implicit (a fixed-point solve per step)` };
   const parts = jsRunnerParts(program, settings, unrollLimit);
   const n = program.system.dof;
@@ -70,6 +71,7 @@ export function wasmStepperModule(program: StepProgram, settings: FixedPointSett
       next.push(e);
     }
   }
+  if (lanes === 'auto') lanes = lanesFor(livePeak([...body!, ...next.map((expr, v) => ({ name: ` next${v}`, declare: true, expr })), ...assign!], [...parts.q.elems, ...parts.p.elems, ...assign!.map((st) => st.name)]));
   const f = new StepFunction(lanes / 2, scalarParams, parts.q.elems, parts.p.elems, parts.usesTime);
   const code = f.body(invariants!, preLoop!, body!, assign!, next);
   if (typeof code === 'string') return { reason: code };
@@ -258,4 +260,47 @@ function uniformNames(statements: readonly LineStatement[], base: readonly strin
     });
   }
   return uniform;
+}
+
+/**
+ * Bound on vectors × live peak (`livePeak`, values per trajectory) for the block size, set from measurements
+ * (bench/lane-runner.ts, CPU time, x86-64 with V8's 16 XMM registers): Hénon–Heiles leapfrog (peak 12) and
+ * yoshida4 (14) ran fastest at 8 lanes (4 vectors), rk4 (18) at 4 lanes, an FPU-β chain of 16 sites (97) at 2
+ * (4 close, 8 lanes half as fast). Spilling is cheap next to the latency chains the extra lanes hide, up to a point.
+ */
+const VECTOR_BUDGET = 60;
+
+/**
+ * Lanes of the block for a step whose values at most `peak` are live at once (per trajectory): as many f64x2
+ * vectors per value (1, 2 or 4) as keep vectors × peak within VECTOR_BUDGET, at least one.
+ *
+ * @example
+ * lanesFor(12); // 8
+ * lanesFor(18); // 4
+ * lanesFor(97); // 2
+ */
+export function lanesFor(peak: number): number {
+  for (const vectors of [4, 2]) if (vectors * peak <= VECTOR_BUDGET) return 2 * vectors;
+  return 2;
+}
+
+/**
+ * The most values live at once in a step (straight-line statements): the `always` live ones (state, carried
+ * values) and each other name from its assignment to its last reading.
+ *
+ * @example
+ * livePeak(parseStatements(['const a = (x * x);', 'const b = (a + y);']) as LineStatement[], ['x', 'y']); // 3
+ */
+export function livePeak(statements: readonly LineStatement[], always: readonly string[]): number {
+  const pinned = new Set(always);
+  const lastRead = new Map<string, number>();
+  statements.forEach((st, k) => { for (const r of exprRefs(st.expr)) lastRead.set(r, k); });
+  const live = new Set<string>();
+  let peak = 0;
+  statements.forEach((st, k) => {
+    for (const r of exprRefs(st.expr)) if (lastRead.get(r) === k) live.delete(r);
+    if (!pinned.has(st.name) && (lastRead.get(st.name) ?? -1) > k) live.add(st.name);
+    peak = Math.max(peak, pinned.size + live.size);
+  });
+  return peak;
 }

@@ -5,7 +5,8 @@
  * `runner.source` with `new Function` as it does for the JS runner.
  *
  * Per block the host copies the trajectories into the module's memory (structure of arrays; a last, partial
- * block repeats its last trajectory in the spare lanes), runs the steps in segments that end where a snapshot is
+ * block repeats its last trajectory in the spare lanes, or runs in the JS runner when at most a quarter of its
+ * lanes would be used: a window of one trajectory, as long runs are driven, is no slower than before), runs the steps in segments that end where a snapshot is
  * recorded, and copies the state back. When a lane's state stops being finite at step s, the block's state
  * before s is copied back and each of its trajectories finishes from step s in the JS runner (a window starting
  * at s gives the same bits as one call), which reports the failures exactly as it would have alone.
@@ -18,20 +19,17 @@ import type { FixedPointSettings } from './step-body.js';
 /** A runner whose trajectories advance `lanes` at a time in WebAssembly SIMD. */
 export type LaneRunner = JsRunner & { readonly lanes: number };
 
-/** Trajectories per block of the lane runner: two f64x2 vectors per value (measured fastest, see bench/lane-runner.ts). */
-export const DEFAULT_LANES = 4;
-
 /**
  * The lane runner of `program`, or why there is none (the step is not straight-line exact f64 code, or this
  * engine lacks WebAssembly SIMD). `js` is the program's JS runner: the lane runner mirrors its lowering and
- * finishes failing trajectories in it.
+ * finishes failing trajectories in it. `lanes`: trajectories per block (2, 4 or 8; 'auto': by the step's live values).
  *
  * @example
  * const js = compileJsRunner(program);
  * const lane = compileLaneRunner(program, JS_FIXED_POINT, js);
  * if ('runner' in lane) lane.runner(Q, P, params, batch, 1000, 0.01, 0, 0, null, null);
  */
-export function compileLaneRunner(program: StepProgram, settings: FixedPointSettings, js: JsRunner, lanes = DEFAULT_LANES): { runner: LaneRunner } | { reason: string } {
+export function compileLaneRunner(program: StepProgram, settings: FixedPointSettings, js: JsRunner, lanes: number | 'auto' = 'auto'): { runner: LaneRunner } | { reason: string } {
   const m = wasmStepperModule(program, settings, js.unrollLimit, lanes);
   if ('reason' in m) return m;
   const source = laneRunnerSource(js.source, m);
@@ -73,6 +71,11 @@ function run(Q, P, params, batch, steps, dt, tStart, recordEvery, recordQ, recor
   const records = recordQ !== null && recordEvery > 0;
   blocks: for (let b0 = bFrom; b0 < bTo; b0 += ${L}) {
     const count = Math.min(${L}, bTo - b0);
+    if (4 * count <= ${L}) { // a block mostly of spare lanes: slower than the JS runner
+      const status = js(Q, P, params, batch, steps, dt, tStart, recordEvery, recordQ, recordP, b0, b0 + count, sFrom, sTo);
+      for (const f of status.failures) failures.push(f);
+      continue;
+    }
     for (let l = 0; l < ${L}; l++) {
       const o = (b0 + (l < count ? l : count - 1)) * ${n};
       for (let i = 0; i < ${n}; i++) { M[i * ${L} + l] = Q[o + i]; M[(${n} + i) * ${L} + l] = P[o + i]; }

@@ -140,8 +140,6 @@ describe('CPU lane runner (WebAssembly SIMD): the same bits as the JS runner', (
     const h = parse({ q: ['x', 'y'], p: ['px', 'py'], H: '(px^2 + py^2)/2 + a*(x^2 + y^2)/2 + b*t*x*y - x^2*y/(1 + t^2)', params: { a: 1.2, b: 0.3 }, time: 't' });
     const program = stepProgram(h, 'leapfrog'); // parameters not specialised: read from `params` on every call
     const js = compileJsRunner(program);
-    const lane = compileLaneRunner(program, JS_FIXED_POINT, js);
-    if (!('runner' in lane)) throw new Error(lane.reason);
     const batch = 11, steps = 37, { q0, p0 } = start(batch, 2, 0.4, 2);
     const params = [Float64Array.of(0.9), Float64Array.of(-0.7)];
     const run = (f: typeof js, windows: [number, number, number, number][]) => {
@@ -150,9 +148,14 @@ describe('CPU lane runner (WebAssembly SIMD): the same bits as the JS runner', (
       return [Q, P, rQ, rP];
     };
     const whole = run(js, [[0, batch, 0, steps]]);
-    const windowed = run(lane.runner, [[0, 3, 0, steps], [3, 4, 0, 10], [3, 4, 10, 11], [3, 4, 11, steps], [4, batch, 0, 20], [4, batch, 20, steps]]);
-    whole.forEach((a, k) => expect(differences(windowed[k]!, a), `array ${k}`).toEqual([]));
     expect(whole[2]!.some((x) => x !== 0)).toBe(true);
+    for (const lanes of [2, 4, 8, 'auto'] as const) {
+      const lane = compileLaneRunner(program, JS_FIXED_POINT, js, lanes);
+      if (!('runner' in lane)) throw new Error(lane.reason);
+      expect(lane.runner.lanes).toBe(lanes === 'auto' ? 8 : lanes);
+      const windowed = run(lane.runner, [[0, 3, 0, steps], [3, 5, 0, 10], [3, 5, 10, 11], [3, 5, 11, steps], [5, batch, 0, 20], [5, batch, 20, steps]]);
+      whole.forEach((a, k) => expect(differences(windowed[k]!, a), `${lanes} lanes, array ${k}`).toEqual([]));
+    }
   });
 });
 
