@@ -99,7 +99,7 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
     async vjp(options: VjpOptions): Promise<VjpResult> {
       // Forward passes over threads only when `threads` asks for it: the backward pass stays on one thread, and with
       // the default a 500-step leapfrog vjp of 1 024 trajectories measured 0.91× (slower) threaded on 2 quiet cores.
-      vjpForward ??= new TrajectoryPool(program, jsRunners(program, fixedPoint).forward, settings.threads ?? 1);
+      vjpForward ??= new TrajectoryPool(program, cpuForwardRunner(program, fixedPoint, settings.cpuRunner === 'js' ? 'js' : 'auto').runner, settings.threads ?? 1);
       return runVjp(cpuAdjointBackend(program, dt, h.paramValues, fixedPoint, vjpForward), options);
     },
     async lyapunov(options: LyapunovOptions): Promise<LyapunovResult> {
