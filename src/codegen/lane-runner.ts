@@ -16,6 +16,7 @@ import type { StepProgram } from '../integrators/step-program.js';
 import type { JsRunner } from './emit-js-stepper.js';
 import { wasmStepperModule, type WasmStepperModule } from './emit-wasm-stepper.js';
 import type { FixedPointSettings } from './step-body.js';
+import { EXACT_MATH } from './straight-line.js';
 
 /** A runner whose trajectories advance `lanes` at a time in WebAssembly SIMD. */
 export type LaneRunner = JsRunner & { readonly lanes: number };
@@ -31,6 +32,8 @@ export type LaneRunner = JsRunner & { readonly lanes: number };
  * if ('runner' in lane) lane.runner(Q, P, params, batch, 1000, 0.01, 0, 0, null, null);
  */
 export function compileLaneRunner(program: StepProgram, settings: FixedPointSettings, js: JsRunner, lanes: number | 'auto' = 'auto'): { runner: LaneRunner } | { reason: string } {
+  const early = refusalFromSource(js.source);
+  if (early !== null) return { reason: early };
   const m = wasmStepperModule(program, settings, js.unrollLimit, lanes);
   if ('reason' in m) return m;
   const source = laneRunnerSource(js.source, m);
@@ -42,6 +45,22 @@ export function compileLaneRunner(program: StepProgram, settings: FixedPointSett
   }
   if (run.lanes === undefined) return { reason: 'this JavaScript engine has no WebAssembly SIMD (or refuses to compile the module here)' };
   return { runner: Object.assign(run, { source, unrollLimit: js.unrollLimit }) as LaneRunner };
+}
+
+/**
+ * Why the JS runner's source already rules the lane runner out, found by a scan instead of lowering the step a
+ * second time (a 50 000-term step takes seconds to lower): a Math function WebAssembly lacks, or closure-scope
+ * declarations (scratch arrays, constant tensors) before the runner. Null when the source passes the scan.
+ *
+ * @example
+ * refusalFromSource('"use strict";\nreturn function run() { Math.sin(x); }'); // 'Math.sin has no exact WebAssembly instruction'
+ */
+export function refusalFromSource(source: string): string | null {
+  for (const m of source.matchAll(/Math\.(\w+)/g)) {
+    if (!(EXACT_MATH as readonly string[]).includes(m[1]!)) return `Math.${m[1]} has no exact WebAssembly instruction`;
+  }
+  const preamble = source.slice(0, source.indexOf('return function run')).split('\n').map((l) => l.trim()).filter((l) => l !== '' && l !== '"use strict";');
+  return preamble.length > 0 ? `the step uses scratch arrays or loops (${preamble[0]!.slice(0, 60)})` : null;
 }
 
 /**
