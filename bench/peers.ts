@@ -79,8 +79,12 @@ async function ensembleRuns(runs: number, gpu: Gpu | undefined, rows: Row[], not
   const h = henonHeiles().hamiltonian;
   const cpu1 = await compile(h, { method: 'leapfrog', dt, backend: 'cpu', threads: 1 });
   const cpu2 = await compile(h, { method: 'leapfrog', dt, backend: 'cpu', threads: 2 });
+  const cpuJs = await compile(h, { method: 'leapfrog', dt, backend: 'cpu', threads: 1, cpuRunner: 'js' }); // the runner before the lane runner
   const ours = new Map<string, { seconds: number; checksum: number }>();
   ours.set('CPU f64, 1 thread', await stepperSeconds(cpu1, runs));
+  ours.set('CPU f64 JS runner, 1 thread', await stepperSeconds(cpuJs, runs));
+  cpuJs.dispose();
+  notes.push(`CPU runner: ${cpu1.cpuRunner?.kind ?? '?'} (${cpu1.cpuRunner?.lanes ?? 1} lanes)`);
   ours.set('CPU f64, 2 threads', await stepperSeconds(cpu2, runs));
   cpu1.dispose();
   cpu2.dispose();
@@ -123,7 +127,7 @@ function cLimitRows(ours: Map<string, { seconds: number; checksum: number }>, ru
   }
   // Like with like: one thread against one thread, two against OpenMP 2; the GPU (f32) against both f32 loops.
   const pairs: [string, string][] = [
-    ['CPU f64, 1 thread', 'C f64, 1 thread'], ['CPU f64, 2 threads', 'C f64, OpenMP 2 threads'],
+    ['CPU f64, 1 thread', 'C f64, 1 thread'], ['CPU f64 JS runner, 1 thread', 'C f64, 1 thread'], ['CPU f64, 2 threads', 'C f64, OpenMP 2 threads'],
     ['GPU f32', 'C f32, 1 thread'], ['GPU f32', 'C f32, OpenMP 2 threads'],
   ];
   for (const [name, label] of pairs) {

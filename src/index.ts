@@ -44,7 +44,7 @@ export { compile, type CompileOptions } from './backends/compile.js';
 export { methodNames } from './integrators/methods.js';
 export type { ImplicitSolver } from './integrators/newton.js';
 export type { Stepper, RunOptions, RunResult, VjpOptions, VjpResult, VjpMemory, LyapunovOptions, LyapunovResult, DeviceState, StateRunOptions, StateRunResult, UploadOptions } from './backends/stepper.js';
-export type { Progress, TrajectoryStatus, OnFailure } from './backends/stepper.js';
+export type { Progress, TrajectoryStatus, OnFailure, CpuRunnerInfo } from './backends/stepper.js';
 export type { GpuOptions, GpuStepper } from './backends/gpu/stepper.js';
 export type { KernelBinding, KernelExport, KernelManifest, KernelUniformValues } from './backends/gpu/kernel-export.js';
 export type { LagrangianStepper, LagrangianRunOptions, LagrangianRunResult } from './backends/lagrangian-stepper.js';

@@ -38,6 +38,14 @@ export interface CompileOptions extends GpuOptions {
    * passes only when `threads` is given (its backward pass is single-threaded). `threads: 1` forces one.
    */
   threads?: number;
+  /**
+   * CPU backend: the forward runner of `run`. 'auto' (default) advances trajectories several at a time in
+   * WebAssembly SIMD (f64x2) wherever the step is straight-line arithmetic WebAssembly has exactly (explicit
+   * methods; + − × ÷, sqrt, abs, min, max; no sin, exp, …), else one at a time in JavaScript; 'js' forces the
+   * JavaScript runner; 'wasm' the SIMD one (an OPTION error where there is none). Results are the same bit for bit;
+   * `stepper.cpuRunner` says which runs, and why.
+   */
+  cpuRunner?: 'auto' | 'js' | 'wasm';
 }
 
 /**
@@ -91,6 +99,9 @@ export async function compile(system: Hamiltonian | Lagrangian, options: Compile
 
 /** The numeric options every compile checks: fixed-point settings and GPU dispatch bounds. */
 function checkNumericOptions(options: CompileOptions): void {
+  if (options.cpuRunner !== undefined && !(['auto', 'js', 'wasm'] as unknown[]).includes(options.cpuRunner)) {
+    throw new DarbouxError('OPTION', `cpuRunner must be 'auto', 'js' or 'wasm', got ${showValue(options.cpuRunner)}`, { option: 'cpuRunner', value: options.cpuRunner });
+  }
   for (const key of ['tolerance', 'maxIterations'] as const) {
     const v = options[key];
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || (key === 'maxIterations' && !Number.isInteger(v)))) {

@@ -7,7 +7,7 @@ import { gpuStepper, type GpuOptions } from './gpu/stepper.js';
 import type { Stepper } from './stepper.js';
 
 /** The options every backend receives from `compile` (each reads the ones it knows). */
-export type BackendOptions = GpuOptions & Partial<FixedPointSettings> & { threads?: number };
+export type BackendOptions = GpuOptions & Partial<FixedPointSettings> & { threads?: number; cpuRunner?: 'auto' | 'js' | 'wasm' };
 
 /** One backend of `compile`: how to tell whether it can run here, and how to build a Stepper on it. */
 export interface BackendEntry {
@@ -83,7 +83,7 @@ registerBackend({
   name: 'cpu',
   preference: 1,
   available: async () => true,
-  create: async (program, dt, options) => cpuStepper(program, dt, { tolerance: options.tolerance, maxIterations: options.maxIterations, threads: options.threads }),
+  create: async (program, dt, options) => cpuStepper(program, dt, { tolerance: options.tolerance, maxIterations: options.maxIterations, threads: options.threads, cpuRunner: options.cpuRunner }),
 });
 
 registerBackend({

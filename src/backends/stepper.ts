@@ -224,6 +224,15 @@ export interface StateRunResult {
   stats?: { iterations: { mean: number; max: number } };
 }
 
+/** Which forward runner a CPU stepper uses (`Stepper.cpuRunner`). */
+export interface CpuRunnerInfo {
+  readonly kind: 'wasm' | 'js';
+  /** Trajectories advanced at once: the lane runner's block, 1 for the JS runner. */
+  readonly lanes: number;
+  /** Why the lane runner is not used (kind 'js'). */
+  readonly reason?: string;
+}
+
 /**
  * A compiled integrator for one Hamiltonian, method and step size.
  *
@@ -244,6 +253,12 @@ export interface Stepper {
   readonly source: string;
   /** GPU backend: the complete WGSL module it dispatches (entry points `main` and `mainRecord`). */
   readonly wgsl?: string;
+  /**
+   * CPU backend: which forward runner `run` uses (compile option `cpuRunner`): `kind` 'wasm' (trajectories advanced
+   * `lanes` at a time in WebAssembly SIMD, results equal to the JS runner's bit for bit) or 'js' (one at a time),
+   * and for 'js' the reason the lane runner is not used (e.g. "Math.sin has no exact WebAssembly instruction").
+   */
+  readonly cpuRunner?: CpuRunnerInfo;
   /** Advances every trajectory by `steps` steps. */
   run(options: RunOptions): Promise<RunResult>;
   /** Advances a device-resident state (from `upload`) in place by `steps` steps. */

@@ -45,7 +45,11 @@ export type JsRunner = ((
   bTo?: number,
   sFrom?: number,
   sTo?: number,
-) => JsRunStatus) & { readonly source: string };
+) => JsRunStatus) & {
+  readonly source: string;
+  /** The lowering's unroll limit the source was generated with (undefined: the default; see `optimizableSource`). */
+  readonly unrollLimit?: number;
+};
 
 /** Default fixed-point settings for f64: updates at a few ulps of the state. */
 export const JS_FIXED_POINT: FixedPointSettings = { tolerance: 4 * Number.EPSILON, maxIterations: 100 };
@@ -63,9 +67,10 @@ export const JS_FIXED_POINT: FixedPointSettings = { tolerance: 4 * Number.EPSILO
 export function compileJsRunner(program: StepProgram, settings: FixedPointSettings = JS_FIXED_POINT): JsRunner {
   const fp = program.implicit;
   const roots = [program.next.q, program.next.p, ...(fp ? [...(fp.iteration ?? fp.update), ...fp.initial, ...(fp.scale ?? [])] : [])];
-  const source = optimizableSource((unrollLimit) => jsRunnerSource(program, settings, unrollLimit), roots);
+  let used: number | undefined; // the limit of the source kept: optimizableSource's last call
+  const source = optimizableSource((unrollLimit) => ((used = unrollLimit), jsRunnerSource(program, settings, unrollLimit)), roots);
   const fn = compileGenerated<(...args: never[]) => unknown>(source, `the ${program.method} runner`);
-  return Object.assign(fn, { source }) as JsRunner;
+  return Object.assign(fn, { source, unrollLimit: used }) as JsRunner;
 }
 
 /**
@@ -76,23 +81,38 @@ export function compileJsRunner(program: StepProgram, settings: FixedPointSettin
  * const source = jsRunnerSource(program, JS_FIXED_POINT, undefined);
  */
 export function jsRunnerSource(program: StepProgram, settings: FixedPointSettings, unrollLimit: number | undefined, prepare?: (lowering: Lowering) => void): string {
-  const h = program.system;
-  const lowering = new Lowering(jsTarget, { prefix: 'v', unrollLimit });
-  prepare?.(lowering);
-  const { q: qv, p: pv, prologue } = bindJsRunnerInputs(lowering, h);
-  const { next, extra, iterations, invariantLines, carries, usesTime } = lowerStepper(lowering, program, { q: qv, p: pv }, settings, JS_KERNEL_INDENT, carryLimit(h.dof));
+  const parts = jsRunnerParts(program, settings, unrollLimit, prepare);
+  const { lowering, next, extra, iterations, carries } = parts;
   return jsKernelSkeleton({
     signature: 'run(Q, P, params, batch, steps, dt, tStart, recordEvery, recordQ, recordP, bFrom = 0, bTo = batch, sFrom = 0, sTo = steps)',
     direction: 'forward',
-    dof: h.dof,
+    dof: program.system.dof,
     lowering,
-    pairs: [{ registers: [qv, pv], io: ['Q', 'P'], next, nextNames: ['nq', 'np'] }],
-    prologue: [...prologue, ...invariantLines],
-    usesTime,
+    pairs: [{ registers: [parts.q, parts.p], io: ['Q', 'P'], next, nextNames: ['nq', 'np'] }],
+    prologue: [...parts.prologue, ...parts.invariantLines],
+    usesTime: parts.usesTime,
     carries: { preLoop: carries.preLoop, assign: carries.assign(extra, JS_KERNEL_INDENT.step) },
     iterations: iterations ? [iterations] : [],
     record: true,
   });
+}
+
+/**
+ * The lowered pieces of the forward runner before the skeleton wraps them: the lowering (step body in `lines`,
+ * closure-scope declarations in `hoisted`), the state registers, parameter reads (`prologue`), loop invariants,
+ * carried values and the new state. `jsRunnerSource` and the WebAssembly lane runner (`emit-wasm-stepper.ts`)
+ * both start from them, so they evaluate the same operations in the same order.
+ *
+ * @example
+ * const { lowering, next, invariantLines } = jsRunnerParts(program, JS_FIXED_POINT, undefined);
+ */
+export function jsRunnerParts(program: StepProgram, settings: FixedPointSettings, unrollLimit: number | undefined, prepare?: (lowering: Lowering) => void) {
+  const h = program.system;
+  const lowering = new Lowering(jsTarget, { prefix: 'v', unrollLimit });
+  prepare?.(lowering);
+  const { q, p, prologue } = bindJsRunnerInputs(lowering, h);
+  const stepped = lowerStepper(lowering, program, { q, p }, settings, JS_KERNEL_INDENT, carryLimit(h.dof));
+  return { lowering, q, p, prologue, ...stepped };
 }
 
 /**

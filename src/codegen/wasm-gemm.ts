@@ -9,39 +9,10 @@
  * accumulators; each k step splats four A values and loads two B vectors.
  */
 
-/** Unsigned LEB128. */
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-/** Signed LEB128 (small i32 constants). */
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) return [...out, byte];
-    out.push(byte | 0x80);
-  }
-}
-
-const name = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+import { i32Const as i32, localGet as get, localSet as set, memarg, section, simd, uleb, wasmName as name } from './wasm-binary.js';
 
 // Opcodes.
-const get = (i: number) => [0x20, ...uleb(i)];
-const set = (i: number) => [0x21, ...uleb(i)];
-const i32 = (v: number) => [0x41, ...sleb(v)];
 const I32_ADD = 0x6a, I32_MUL = 0x6c, I32_LT_S = 0x48, I32_SUB = 0x6b;
-const simd = (op: number, ...rest: number[]) => [0xfd, ...uleb(op), ...rest];
-const memarg = (offset = 0) => [3, ...uleb(offset)];
 const V128_LOAD = 0x00, V128_STORE = 0x0b, F64X2_SPLAT = 0x14, F64X2_ADD = 240, F64X2_MUL = 242;
 
 // Parameters (i32) and locals.

@@ -42,7 +42,7 @@ const ROOT_TYPES = words(`
   CompileOptions ImplicitSolver Stepper RunOptions RunResult VjpOptions VjpResult VjpMemory LyapunovOptions LyapunovResult GpuOptions GpuStepper
   DeviceState StateRunOptions StateRunResult UploadOptions
   KernelExport KernelBinding KernelUniformValues KernelManifest
-  Progress TrajectoryStatus OnFailure
+  Progress TrajectoryStatus OnFailure CpuRunnerInfo
   PrintOptions AdapterChoice GpuInfo
   Model
   FccOptions HexagonalOptions LatticeState MaxwellBoltzmannOptions RadialDistributionOptions RadialDistribution

@@ -1,6 +1,6 @@
 import { JS_FIXED_POINT } from '../../codegen/emit-js-stepper.js';
 import { cpuAdjointBackend } from './adjoint.js';
-import { jsRunners } from './runners.js';
+import { cpuForwardRunner, jsRunners } from './runners.js';
 import { runWithTrajectoryParams, trajectoryRunner } from './trajectory-runs.js';
 import { keptParameters, trajectoryParams, type TrajectoryParams } from '../run-params.js';
 import type { JsRunner } from '../../codegen/emit-js-stepper.js';
@@ -41,7 +41,8 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
   };
   // Small parameters are compiled in as constants (the stepper fixes their values anyway).
   const specialized = specializeParameters(program);
-  const runner = jsRunners(specialized, fixedPoint).forward;
+  // The WebAssembly SIMD lane runner where the step has one (settings.cpuRunner), else the JS runner.
+  const { runner, info: cpuRunner } = cpuForwardRunner(specialized, fixedPoint, settings.cpuRunner);
   const threaded = threadedRunner(specialized, fixedPoint, settings.threads); // null: 1 thread
   const trajectories = threaded === null ? new TrajectoryPool(specialized, runner, settings.threads) : null; // trajectories over threads
   const sweepRunners = new Map<string, JsRunner>(); // per-trajectory parameter sets (run-params.ts)
@@ -63,7 +64,8 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
     dt,
     backend: 'cpu',
     dof: h.dof,
-    source: runner.source,
+    source: jsRunners(specialized, fixedPoint).forward.source,
+    cpuRunner,
     async run(options: RunOptions): Promise<RunResult> {
       const { batch, steps, record, recordInitial, t0 } = checkRunOptions(options, h.dof);
       const q = Float64Array.from(options.q0), p = Float64Array.from(options.p0);
@@ -99,7 +101,7 @@ export function cpuStepper(program: StepProgram, dt: number, settings: CpuSettin
     async vjp(options: VjpOptions): Promise<VjpResult> {
       // Forward passes over threads only when `threads` asks for it: the backward pass stays on one thread, and with
       // the default a 500-step leapfrog vjp of 1 024 trajectories measured 0.91× (slower) threaded on 2 quiet cores.
-      vjpForward ??= new TrajectoryPool(program, jsRunners(program, fixedPoint).forward, settings.threads ?? 1);
+      vjpForward ??= new TrajectoryPool(program, cpuForwardRunner(program, fixedPoint, settings.cpuRunner === 'js' ? 'js' : 'auto').runner, settings.threads ?? 1);
       return runVjp(cpuAdjointBackend(program, dt, h.paramValues, fixedPoint, vjpForward), options);
     },
     async lyapunov(options: LyapunovOptions): Promise<LyapunovResult> {

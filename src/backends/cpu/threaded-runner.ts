@@ -227,8 +227,11 @@ export function compileThreadedRunner(program: StepProgram, settings: FixedPoint
   };
 }
 
-/** Settings of the CPU stepper: fixed-point settings and the thread count of `run` (see `runnerThreads`). */
-export type CpuSettings = Partial<FixedPointSettings> & { threads?: number };
+/**
+ * Settings of the CPU stepper: fixed-point settings, the thread count of `run` (see `runnerThreads`) and the forward
+ * runner (`cpuForwardRunner`: 'auto', 'js' or 'wasm').
+ */
+export type CpuSettings = Partial<FixedPointSettings> & { threads?: number; cpuRunner?: 'auto' | 'js' | 'wasm' };
 
 /**
  * The threaded runner of `program` when it runs on more than one thread (`runnerThreads`), else null (the
