@@ -42,9 +42,14 @@ async function trainingRows(runs: number, rows: Row[], notes: string[]): Promise
   }
   const data = springSamples();
   for (const w of TRAINING) {
-    const once = await fitRunner(w.hidden, data, w.steps, 'auto');
-    const ours: number[] = [];
-    for (let r = 0; r < runs; r++) ours.push(await once());
+    // darboux's best of 1 and 2 worker threads (fits this short stay on one thread by default), as PyTorch's below.
+    let ours: number[] = [], oursThreads = 1;
+    for (const threads of [1, 2]) {
+      const once = await fitRunner(w.hidden, data, w.steps, 'auto', 'cpu', threads);
+      const rates: number[] = [];
+      for (let r = 0; r < runs; r++) rates.push(await once());
+      if (ours.length === 0 || median(rates) > median(ours)) [ours, oursThreads] = [rates, threads];
+    }
     let best: { rate: number; config: string } | undefined, failure: string | undefined;
     for (const threads of [1, 2]) {
       for (const dtype of ['float32', 'float64']) {
@@ -55,7 +60,7 @@ async function trainingRows(runs: number, rows: Row[], notes: string[]): Promise
     }
     const workload = `HNN training [${w.hidden.join(', ')}], batch ${BATCH}, samples/s`;
     rows.push(best
-      ? { workload, darboux: `${kilo(median(ours))} (CPU f64)`, peer: `${kilo(best.rate)} (${best.config})`, ratio: times(median(ours) / best.rate) }
+      ? { workload, darboux: `${kilo(median(ours))} (CPU f64, ${oursThreads} thr)`, peer: `${kilo(best.rate)} (${best.config})`, ratio: times(median(ours) / best.rate) }
       : { workload, darboux: kilo(median(ours)), peer: failure ?? 'skipped', ratio: '–' });
   }
 }

@@ -64,9 +64,9 @@ export function torchRate(python: string, hidden: number[], steps: number, threa
 }
 
 /** A function that runs one timed fit and returns its samples/s (after one warm-up fit). @example const once = await fitRunner([200], springSamples(), 100, 'auto'); */
-export async function fitRunner(hidden: number[], data: TrainingData, steps: number, cpuLowering: 'auto' | 'perSample', backend: 'cpu' | 'gpu' = 'cpu'): Promise<() => Promise<number>> {
+export async function fitRunner(hidden: number[], data: TrainingData, steps: number, cpuLowering: 'auto' | 'perSample', backend: 'cpu' | 'gpu' = 'cpu', threads?: number): Promise<() => Promise<number>> {
   const model = hnn({ dof: 1, hidden, activation: 'tanh', seed: 0 });
-  const options = { loss: 'derivative' as const, lr: 1e-3, weightDecay: 1e-4, batchSize: BATCH, seed: 0, cpuLowering, backend };
+  const options = { loss: 'derivative' as const, lr: 1e-3, weightDecay: 1e-4, batchSize: BATCH, seed: 0, cpuLowering, backend, ...(threads === undefined ? {} : { threads }) };
   await fit(model, data, { ...options, steps: 10 }); // warm-up (the torch script also runs untimed steps first)
   return async () => (await fit(model, data, { ...options, steps })).samplesPerSecond;
 }
