@@ -48,6 +48,9 @@ export interface GpuLyapunovContext {
  * (its limiter stops at 65 535; with a margin) and the solve iterations per step assumed. A block of steps that
  * needed more is cut short by the adapter, detected, and run again with half the steps. Internal: tests change
  * these (before compiling a stepper) to force cut-short dispatches; `rerunBlocks` counts the reruns.
+ *
+ * @example
+ * Object.assign(lyapunovLoopBudget, { invocationLoops: 1_200_000, rerunBlocks: 0 }); // then compile and run
  */
 export const lyapunovLoopBudget = { invocationLoops: 60_000, assumedSolveIterations: 25, rerunBlocks: 0 };
 
