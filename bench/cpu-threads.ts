@@ -58,7 +58,8 @@ function joined(x: Float64Array, y: Float64Array): Float64Array {
 
 interface Workload {
   name: string;
-  steppers: () => Promise<[Stepper, Stepper]>;
+  /** One thread, two threads, and the default (threads chosen per run from the estimate). */
+  steppers: () => Promise<[Stepper, Stepper, Stepper]>;
   q0: Float64Array;
   p0: Float64Array;
   steps: number;
@@ -77,7 +78,7 @@ function workloads(batch: number): Workload[] {
   };
   const hh = henonHeiles().hamiltonian, dp = doublePendulum().hamiltonian;
   const pair = async (h: typeof hh, method: string, dt: number) =>
-    [await compile(h, { method, dt, backend: 'cpu', threads: 1 }), await compile(h, { method, dt, backend: 'cpu', threads: 2 })] as [Stepper, Stepper];
+    [await compile(h, { method, dt, backend: 'cpu', threads: 1 }), await compile(h, { method, dt, backend: 'cpu', threads: 2 }), await compile(h, { method, dt, backend: 'cpu' })] as [Stepper, Stepper, Stepper];
   return [
     { name: 'Hénon–Heiles leapfrog, 2 000 steps', steppers: () => pair(hh, 'leapfrog', 0.01), ...spread(0.1, -0.1, 0.2, 0.1, 1e-4), steps: 2000 },
     { name: 'Hénon–Heiles leapfrog, 10 000 steps', steppers: () => pair(hh, 'leapfrog', 0.01), ...spread(0.1, -0.1, 0.2, 0.1, 1e-4), steps: 10_000 },
@@ -99,7 +100,7 @@ export async function cpuThreadsBench(repeats = 7): Promise<void> {
   console.log(`\n## CPU trajectory threads: ${batch} trajectories, 1 vs 2 worker threads (medians of ${repeats}, interleaved)\n`);
   console.log(`machine: ${availableParallelism()} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   for (const w of workloads(batch)) {
-    const [one, two] = await w.steppers();
+    const [one, two, auto] = await w.steppers();
     const run = async (st: Stepper) => {
       if (w.lyapunov !== undefined) {
         const r = await st.lyapunov({ q0: w.q0, p0: w.p0, batch, steps: w.steps, count: w.lyapunov, renormalizeEvery: 10 });
@@ -110,8 +111,10 @@ export async function cpuThreadsBench(repeats = 7): Promise<void> {
       return { q: r.dq0, p: r.dp0 };
     };
     const same = sameBits(await run(one), await run(two)); // also warms both (workers started and compiled)
-    const t1: Timed[] = [], t2: Timed[] = [];
-    for (let r = 0; r < repeats; r++) { t1.push(await timedRun(() => run(one))); t2.push(await timedRun(() => run(two))); }
+    // The default's pool starts once its runs add up to its start-up (THREADED_MIN_MS.cold): run it that long first.
+    for (let r = 0, began = performance.now(); r < 50 && performance.now() - began < 1000; r++) await run(auto);
+    const t1: Timed[] = [], t2: Timed[] = [], ta: Timed[] = [];
+    for (let r = 0; r < repeats; r++) { t1.push(await timedRun(() => run(one))); t2.push(await timedRun(() => run(two))); ta.push(await timedRun(() => run(auto))); }
     const wall1 = median(t1.map((t) => t.wall)), wall2 = median(t2.map((t) => t.wall));
     const cpu1 = median(t1.map((t) => t.main + sum(t.others)));
     const workers2 = [0, 1].map((k) => median(t2.map((t) => t.others[k]!)));
@@ -127,8 +130,14 @@ export async function cpuThreadsBench(repeats = 7): Promise<void> {
     console.log(`  CPU    1 thread ${cpu1.toFixed(1)} ms (all threads); 2 threads: workers ${workers2.map((x) => x.toFixed(1)).join(' + ')} ms, main ${main2.toFixed(1)} ms, other threads ${rest2.toFixed(1)} ms`);
     const path = w.vjp ? 'main + half the workers' : "max(main, half the workers')";
     console.log(`  quiet 2-core speedup: 1-thread CPU / ${path} CPU ×${(cpu1 / quiet).toFixed(2)}; with the busier worker instead of half ×${(cpu1 / busier).toFixed(2)}${w.vjp ? '' : ' (goal ≥ 1.8)'}`);
+    // The default's choice: its workers' CPU time says whether it ran on threads (the pool's workers are the busiest other threads).
+    const autoWorkers = median(ta.map((t) => t.others[0] ?? 0)), autoWall = median(ta.map((t) => t.wall)), autoCpu = median(ta.map((t) => t.main + sum(t.others)));
+    const chose = autoWorkers > 0.25 * autoCpu ? 'threads' : '1 thread';
+    const pays = cpu1 / quiet >= 1.1 ? 'threads pay' : 'threads do not pay';
+    console.log(`  default (threads chosen per run): ran on ${chose}, wall ${autoWall.toFixed(1)} ms, CPU ${autoCpu.toFixed(1)} ms (${pays} here: quiet ×${(cpu1 / quiet).toFixed(2)})`);
     one.dispose();
     two.dispose();
+    auto.dispose();
   }
 }
 

@@ -5,9 +5,10 @@
  * against the CPU's statuses, progress and abort.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { compile, doublePendulum, fpuChain, henonHeiles, parse } from '../../src/index.js';
+import { compile, doublePendulum, fpuChain, henonHeiles, parse, type GpuStepper } from '../../src/index.js';
 import { escapingBatch } from '../unit/run-fixtures.js';
 import { releaseGpu } from '../../src/runtime/index.js';
+import { lyapunovLoopBudget } from '../../src/backends/gpu/lyapunov.js';
 
 afterAll(() => releaseGpu());
 
@@ -105,6 +106,34 @@ describe('lyapunov (GPU)', () => {
     expect(r.status!.map((s) => s.code ?? 'ok')).toEqual(['ok', 'NO_CONVERGENCE', 'ok']);
     expect([...r.exponents].every(Number.isFinite)).toBe(true);
     for (const st of [gpu, cpu, mid]) st.dispose();
+  });
+
+  it('an implicit dispatch that llvmpipe cuts short runs again with fewer steps: the same result bit for bit', async (context) => {
+    const options = { q0: [0.1, -0.2, 0.0, 0.3], p0: [0.3, 0.2, 0.45, 0.1], batch: 2, steps: 70000, count: 4, renormalizeEvery: 4, historyEvery: 5000 };
+    const reference = (await compile(henonHeiles().hamiltonian, { method: 'midpoint', dt: 0.05, backend: 'gpu' })) as GpuStepper;
+    if (reference.gpu.adapterKind !== 'llvmpipe') {
+      reference.dispose();
+      return context.skip();
+    }
+    const expected = await reference.lyapunov(options);
+    const saved = { ...lyapunovLoopBudget };
+    // Sized as if one invocation could loop 20× longer: every first dispatch overruns the limiter.
+    Object.assign(lyapunovLoopBudget, { invocationLoops: 1_200_000, rerunBlocks: 0 });
+    try {
+      const cut = await compile(henonHeiles().hamiltonian, { method: 'midpoint', dt: 0.05, backend: 'gpu' });
+      const fractions: number[] = [];
+      const got = await cut.lyapunov({ ...options, onProgress: (p) => fractions.push(p.fraction) });
+      expect(lyapunovLoopBudget.rerunBlocks).toBeGreaterThan(0);
+      expect(Array.from(got.exponents)).toEqual(Array.from(expected.exponents));
+      expect(Array.from(got.history.exponents)).toEqual(Array.from(expected.history.exponents));
+      expect([...got.q, ...got.p]).toEqual([...expected.q, ...expected.p]);
+      expect(fractions.at(-1)).toBe(1);
+      expect(fractions.every((f, k) => k === 0 || f >= fractions[k - 1]!)).toBe(true);
+      cut.dispose();
+    } finally {
+      Object.assign(lyapunovLoopBudget, saved);
+      reference.dispose();
+    }
   });
 
   it('bad counts are refused with OPTION', async () => {

@@ -14,10 +14,11 @@ import { describe, expect, it } from 'vitest';
 import { compile, DarbouxError, doublePendulum, henonHeiles, type RunResult } from '../../src/index.js';
 import { stepProgram } from '../../src/integrators/methods.js';
 import { specializeParameters } from '../../src/integrators/specialize.js';
-import { jsRunners } from '../../src/backends/cpu/runners.js';
+import { cpuForwardRunner, jsRunners } from '../../src/backends/cpu/runners.js';
+import { JS_FIXED_POINT } from '../../src/codegen/emit-js-stepper.js';
 import { RunControl } from '../../src/backends/run-control.js';
 import { runWindowed } from '../../src/backends/cpu/windowed-run.js';
-import { estimatedMs, stepElements, THREADED_MIN_MS, TrajectoryPool, trajectoryThreads } from '../../src/backends/cpu/trajectory-threads.js';
+import { estimatedMs, runnerKind, stepElements, THREADED_MIN_MS, TrajectoryPool, trajectoryThreads } from '../../src/backends/cpu/trajectory-threads.js';
 import { escapingBatch, refusal } from './run-fixtures.js';
 
 /** `batch` starts of a 2-dof system spread around (x, y, px, py). */
@@ -184,6 +185,23 @@ describe('CPU trajectory threads: the pool', () => {
     expect(poolOf('leapfrog', hh, 1).pool.threadsFor(1024, stepsFor(10 * THREADED_MIN_MS.cold))).toBe(1);
     // gauss4 counts its fixed-point body several times: a step costs more than an explicit one.
     expect(stepElements(specializeParameters(stepProgram(hh, 'gauss4')))).toBeGreaterThan(4 * elements);
+  });
+
+  it('thread counts follow the runner: the WebAssembly lane runner costs a quarter per element, so its runs need 4× the steps', () => {
+    const program = specializeParameters(stepProgram(hh, 'leapfrog'));
+    const elements = stepElements(program);
+    const cores = Math.min(availableParallelism(), 1024);
+    const lanes = cpuForwardRunner(program, JS_FIXED_POINT, 'auto').runner, js = jsRunners(program).forward;
+    expect([runnerKind(lanes), runnerKind(js)]).toEqual(['lanes', 'js']);
+    expect(estimatedMs(1024, 1000, elements, 0, 'lanes')).toBeCloseTo(estimatedMs(1024, 1000, elements) / 4, 12);
+    const stepsFor = (ms: number) => Math.ceil(ms / estimatedMs(1024, 1, elements)); // for the JS runner
+    expect(trajectoryThreads(undefined, 1024, stepsFor(THREADED_MIN_MS.warm), elements, true, 0, 'js')).toBe(cores);
+    expect(trajectoryThreads(undefined, 1024, stepsFor(THREADED_MIN_MS.warm), elements, true, 0, 'lanes')).toBe(1);
+    expect(trajectoryThreads(undefined, 1024, stepsFor(4 * THREADED_MIN_MS.warm), elements, true, 0, 'lanes')).toBe(cores);
+    // The pool reads the kind off its runner: a run that repays the start-up with the JS runner does not with lanes.
+    expect(new TrajectoryPool(program, js, undefined).threadsFor(1024, stepsFor(THREADED_MIN_MS.cold))).toBe(cores);
+    expect(new TrajectoryPool(program, lanes, undefined).threadsFor(1024, stepsFor(THREADED_MIN_MS.cold))).toBe(1);
+    expect(new TrajectoryPool(program, lanes, undefined).threadsFor(1024, stepsFor(4 * THREADED_MIN_MS.cold))).toBe(cores);
   });
 });
 

@@ -30,10 +30,15 @@ export const THREADED_MIN_MS = { warm: 5, cold: 150 };
 
 /**
  * Nanoseconds of one IR element per trajectory·step of generated code (see `stepElements`), measured on one
- * thread: Hénon–Heiles leapfrog 0.12 (54 elements, 6.5 ns a step), double-pendulum gauss4 0.24 (1 695 elements
- * with 8 iterations counted, 0.41 µs a step).
+ * thread (bench/lane-elements.ts), by runner kind: `js`, the generated JS runner — Hénon–Heiles leapfrog 0.12–0.15
+ * (42–54 elements), rk4 0.12, double-pendulum gauss4 0.24–0.25 (1 443–1 695 elements with 8 iterations
+ * counted); `lanes`, the WebAssembly SIMD lane runner (several trajectories per instruction) — Hénon–Heiles
+ * leapfrog 0.039 (8 lanes), rk4 0.046 (4 lanes).
  */
-const NS_PER_ELEMENT = 0.2;
+const NS_PER_ELEMENT = { js: 0.2, lanes: 0.05 } as const;
+
+/** Which generated runner a run uses (its cost per element differs): the JS runner, or the WebAssembly SIMD lane runner. */
+export type RunnerKind = keyof typeof NS_PER_ELEMENT;
 
 /**
  * Nanoseconds per value a threaded run copies into shared memory and back (and the workers' first touch of
@@ -68,29 +73,37 @@ export function stepElements(program: StepProgram): number {
 }
 
 /**
- * The single-thread time of a run estimated from its size and the program's step (`stepElements`), less twice
- * the time of the copies a threaded run adds (`copied` values into and out of shared memory, the record
- * included), in ms: on two cores the threads save half the run, which must exceed the copies.
+ * The single-thread time of a run estimated from its size, the program's step (`stepElements`) and the runner
+ * kind, less twice the time of the copies a threaded run adds (`copied` values into and out of shared memory,
+ * the record included), in ms: on two cores the threads save half the run, which must exceed the copies.
  *
  * @example
- * estimatedMs(1024, 1000, 54) // ≈ 11
+ * estimatedMs(1024, 1000, 54)             // ≈ 11 (the JS runner)
+ * estimatedMs(1024, 1000, 54, 0, 'lanes') // ≈ 2.8 (the lane runner)
  */
-export function estimatedMs(batch: number, steps: number, elements: number, copied = 0): number {
-  return (batch * steps * elements * NS_PER_ELEMENT) / 1e6 - (2 * copied * NS_PER_COPIED) / 1e6;
+export function estimatedMs(batch: number, steps: number, elements: number, copied = 0, runner: RunnerKind = 'js'): number {
+  return (batch * steps * elements * NS_PER_ELEMENT[runner]) / 1e6 - (2 * copied * NS_PER_COPIED) / 1e6;
+}
+
+/** The kind of a forward runner: `lanes` for the WebAssembly SIMD lane runner (it has `lanes`), else `js`. @example runnerKind(runner) // 'lanes' */
+export function runnerKind(runner: JsRunner): RunnerKind {
+  return 'lanes' in runner && typeof (runner as { lanes?: unknown }).lanes === 'number' ? 'lanes' : 'js';
 }
 
 /**
  * How many threads a forward run of `batch` × `steps` uses: `requested` (capped at the batch) when given, else
- * `availableParallelism()` when `estimatedMs` reaches THREADED_MIN_MS.warm and the pool's start-up is `paid`
- * for (started, or repaid by the runs so far), else 1. Runs without steps, and batches of one, use one thread.
+ * `availableParallelism()` when `estimatedMs` (for the `runner` kind) reaches THREADED_MIN_MS.warm and the pool's
+ * start-up is `paid` for (started, or repaid by the runs so far), else 1. Runs without steps, and batches of
+ * one, use one thread.
  *
  * @example
- * trajectoryThreads(undefined, 1024, 1000, 54, true) // 2 on a 2-core machine
+ * trajectoryThreads(undefined, 1024, 1000, 54, true)                // 2 on a 2-core machine (JS runner: ~11 ms)
+ * trajectoryThreads(undefined, 1024, 1000, 54, true, 0, 'lanes')    // 1 (lane runner: ~2.8 ms)
  */
-export function trajectoryThreads(requested: number | undefined, batch: number, steps: number, elements: number, paid: boolean, copied = 0): number {
+export function trajectoryThreads(requested: number | undefined, batch: number, steps: number, elements: number, paid: boolean, copied = 0, runner: RunnerKind = 'js'): number {
   if (steps === 0 || batch < 2) return 1;
   if (requested !== undefined) return Math.min(requested, batch);
-  return paid && estimatedMs(batch, steps, elements, copied) >= THREADED_MIN_MS.warm ? Math.min(Math.max(1, availableParallelism()), batch) : 1;
+  return paid && estimatedMs(batch, steps, elements, copied, runner) >= THREADED_MIN_MS.warm ? Math.min(Math.max(1, availableParallelism()), batch) : 1;
 }
 
 /** `dst.set(src)` in pieces of COPY_PIECE elements with a yield between them (a large record never blocks for long). */
@@ -153,9 +166,10 @@ export class TrajectoryPool {
   threadsFor(batch: number, steps: number, copied = 0): number {
     if (this.requested === 1 || steps === 0 || batch < 2) return 1;
     this.elements ??= stepElements(this.program);
-    const estimated = estimatedMs(batch, steps, this.elements, copied);
+    const kind = runnerKind(this.runner);
+    const estimated = estimatedMs(batch, steps, this.elements, copied, kind);
     if (!this.warm && estimated >= THREADED_MIN_MS.warm) this.owed += estimated;
-    return trajectoryThreads(this.requested, batch, steps, this.elements, this.warm || this.owed >= THREADED_MIN_MS.cold, copied);
+    return trajectoryThreads(this.requested, batch, steps, this.elements, this.warm || this.owed >= THREADED_MIN_MS.cold, copied, kind);
   }
 
   /** How many of the pool's workers are running (started and not yet exited). */

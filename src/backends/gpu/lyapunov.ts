@@ -25,6 +25,7 @@ import { RunControl } from '../run-control.js';
 import { runFailureError, trajectoryStatuses, type RunFailure } from '../run-failures.js';
 import { DispatchPacer, type DispatchSizing } from './dispatch-pacer.js';
 import { controlWriter, decodeFailures, decodeStatus, refuseOversizedKernel } from './kernel-host.js';
+import { LyapunovCheckpoint } from './lyapunov-checkpoint.js';
 
 /** What the GPU `lyapunov` needs from its stepper. */
 export interface GpuLyapunovContext {
@@ -42,11 +43,16 @@ export interface GpuLyapunovContext {
   modules?: Set<string>;
 }
 
-/** Loop iterations one llvmpipe invocation may run (its limiter stops at 65 535), with a margin. */
-const LLVMPIPE_LOOP_ITERATIONS = 60_000;
-
-/** Solve iterations per step assumed when bounding an implicit kernel's steps per dispatch on llvmpipe. */
-const ASSUMED_SOLVE_ITERATIONS = 25;
+/**
+ * How an implicit kernel's steps per dispatch are sized on llvmpipe: the loop iterations one invocation may run
+ * (its limiter stops at 65 535; with a margin) and the solve iterations per step assumed. A block of steps that
+ * needed more is cut short by the adapter, detected, and run again with half the steps. Internal: tests change
+ * these (before compiling a stepper) to force cut-short dispatches; `rerunBlocks` counts the reruns.
+ *
+ * @example
+ * Object.assign(lyapunovLoopBudget, { invocationLoops: 1_200_000, rerunBlocks: 0 }); // then compile and run
+ */
+export const lyapunovLoopBudget = { invocationLoops: 60_000, assumedSolveIterations: 25, rerunBlocks: 0 };
 
 /** Node·steps one dispatch may run (as `run`'s default dispatchBudget). */
 const DISPATCH_BUDGET = 2e9;
@@ -58,6 +64,8 @@ interface LyapunovKernel {
   stepBound: number;
   /** Graph nodes of the step and its tangents (a dispatch's work per trajectory·step). */
   cost: number;
+  /** Whether the adapter may cut a dispatch short (llvmpipe, implicit solves): each block is kept, checked, and rerun if so. */
+  mayTruncate: boolean;
 }
 
 /**
@@ -113,10 +121,13 @@ async function compileKernel(context: GpuLyapunovContext, count: number): Promis
   const { wgsl, stride, loopIterations } = wgslLyapunovKernel(specialized, count, settings);
   context.modules?.add(wgsl);
   const kernel = await createComputeKernel(gpu, { wgsl, entryPoint: 'main', label: `darboux-lyapunov-${program.method}-${count}` });
-  // A dispatch cut short by llvmpipe's limiter is reported (TRUNCATED) and refused, never taken for a result.
-  const perStep = loopIterations.perStep + Math.min(settings.maxIterations, ASSUMED_SOLVE_ITERATIONS) * loopIterations.perSolveIteration;
-  const loopBound = gpu.adapterKind === 'llvmpipe' ? Math.max(1, Math.floor((LLVMPIPE_LOOP_ITERATIONS - loopIterations.prologue) / perStep) - 1) : Infinity;
-  return { kernel, stride, stepBound: Math.min(context.stepsPerDispatch ?? Infinity, loopBound), cost };
+  // A dispatch cut short by llvmpipe's limiter (the solves needed more iterations than assumed) is reported
+  // (TRUNCATED), never taken for a result: its block of steps runs again with fewer steps (dispatchAll).
+  const perStep = loopIterations.perStep + Math.min(settings.maxIterations, lyapunovLoopBudget.assumedSolveIterations) * loopIterations.perSolveIteration;
+  const llvmpipe = gpu.adapterKind === 'llvmpipe';
+  const loopBound = llvmpipe ? Math.max(1, Math.floor((lyapunovLoopBudget.invocationLoops - loopIterations.prologue) / perStep) - 1) : Infinity;
+  const mayTruncate = llvmpipe && fp !== undefined;
+  return { kernel, stride, stepBound: Math.min(context.stepsPerDispatch ?? Infinity, loopBound), cost, mayTruncate };
 }
 
 /** The dispatches of one call, history point by history point; buffers released at the end. */
@@ -132,9 +143,11 @@ async function runLyapunov(context: GpuLyapunovContext, compiled: LyapunovKernel
   const words = controlWriter(LYAPUNOV_CONTROL_WORDS);
   const controlBuffer = createUniformBuffer(gpu, words.bytes.byteLength);
   const accumulator = new LyapunovAccumulator(plan, dt);
+  let checkpoint: LyapunovCheckpoint | null = null;
   try {
     const buffers = [stateBuffer, context.paramBuffer, logsBuffer, statusBuffer, controlBuffer];
-    await dispatchAll(context, compiled, plan, control, buffers, (values) => {
+    checkpoint = compiled.mayTruncate ? new LyapunovCheckpoint(gpu, { state: stateBuffer, logs: logsBuffer, status: statusBuffer }, { batch, count, historyEvery: plan.historyEvery }) : null;
+    await dispatchAll(context, compiled, plan, control, buffers, checkpoint, (values) => {
       words.set(values);
       writeBuffer(gpu, controlBuffer, words.bytes);
     });
@@ -164,14 +177,15 @@ async function runLyapunov(context: GpuLyapunovContext, compiled: LyapunovKernel
     logsBuffer.destroy();
     statusBuffer.destroy();
     controlBuffer.destroy();
+    checkpoint?.destroy();
   }
 }
 
-/** The failed trajectories of the kernel's status words; a step loop the adapter cut short is refused (DEVICE). */
+/** The failed trajectories of the kernel's status words; a step loop the adapter cut short (even in a dispatch of one step) is refused (DEVICE). */
 function kernelFailures(words: ArrayBuffer, batch: number, method: string): RunFailure[] {
   const { failure } = decodeStatus(words, batch);
   if (failure?.kind === 'truncated') {
-    throw new DarbouxError('DEVICE', `${method} (lyapunov): the GPU ended the step loop of trajectory ${failure.trajectory} early (at step ${failure.step + 1}); software adapters bound loop iterations per invocation: compile with a smaller stepsPerDispatch or use the CPU backend`, {
+    throw new DarbouxError('DEVICE', `${method} (lyapunov): the GPU ended the step loop of trajectory ${failure.trajectory} early (at step ${failure.step + 1}, even with few steps per dispatch); software adapters bound loop iterations per invocation: use a smaller dt or maxIterations, or the CPU backend`, {
       trajectory: failure.trajectory,
       step: failure.step,
     });
@@ -193,20 +207,29 @@ function initialState(options: LyapunovOptions, n: number, batch: number, count:
   return state;
 }
 
-/** Every step in dispatches of at most the kernel's bound (and DISPATCH_BUDGET), each over the part of the batch the pacer allows. */
+/**
+ * Every step in blocks of at most the kernel's bound (and DISPATCH_BUDGET) steps, each block dispatched over the
+ * parts of the batch the pacer allows. With a checkpoint (the adapter may cut a dispatch short) each block's
+ * buffers are kept first and its status read after: a block cut short is put back and run again with half the
+ * steps (and so are the blocks after it); a single step cut short is refused (DEVICE). Splitting the steps
+ * differently leaves the results bit for bit the same.
+ */
 async function dispatchAll(
   context: GpuLyapunovContext,
   compiled: LyapunovKernel,
   plan: LyapunovPlan,
   control: RunControl,
   buffers: readonly GPUBuffer[],
+  checkpoint: LyapunovCheckpoint | null,
   setControl: (values: Record<Exclude<(typeof LYAPUNOV_CONTROL_WORDS)[number], 'pad'>, number>) => void,
 ): Promise<void> {
   const { batch, steps } = plan;
   const pacer = new DispatchPacer(context.gpu, control, steps, context.sizing);
-  const perDispatch = Math.min(compiled.stepBound, Math.max(1, Math.floor(DISPATCH_BUDGET / (batch * compiled.cost))));
+  let perDispatch = Math.min(compiled.stepBound, Math.max(1, Math.floor(DISPATCH_BUDGET / (batch * compiled.cost))));
+  let submitted = 0; // steps reported as submitted (never decreasing across reruns)
   for (let base = 0; base < steps; ) {
     const stepsNow = Math.min(perDispatch, steps - base);
+    checkpoint?.keep(base, stepsNow);
     for (let offset = 0; offset < batch; ) {
       const part = splitDispatch(batch - offset, WORKGROUP_SIZE, Math.min(context.maxWorkgroups, pacer.workgroupLimit(stepsNow)))[0]!;
       setControl({ dt: context.dt, tStart: plan.t0, steps: stepsNow, stepBase: base, offset: offset + part.offset, batch, renormalizeEvery: plan.renormalizeEvery, totalSteps: steps, historyEvery: plan.historyEvery });
@@ -214,7 +237,15 @@ async function dispatchAll(
       compiled.kernel.dispatch(buffers, part.workgroups);
       pacer.measured(part.workgroups, stepsNow, performance.now() - began);
       offset += Math.min(batch - offset, part.workgroups * WORKGROUP_SIZE);
-      await pacer.dispatched(base + (offset >= batch ? stepsNow : 0));
+      submitted = Math.max(submitted, base + (offset >= batch ? stepsNow : 0));
+      await pacer.dispatched(submitted);
+    }
+    if (checkpoint !== null && (await checkpoint.truncated())) {
+      if (stepsNow === 1) return; // one step cut short: refused from the status words (kernelFailures)
+      checkpoint.restore();
+      lyapunovLoopBudget.rerunBlocks++;
+      perDispatch = Math.max(1, Math.floor(stepsNow / 2));
+      continue;
     }
     base += stepsNow;
   }
