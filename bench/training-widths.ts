@@ -11,6 +11,7 @@
  * Run: npm run bench:training [-- --runs 5] [-- --backend gpu [--per-sample]]
  */
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { fit, hnn, type TrainingData } from '../src/index.js';
@@ -143,16 +144,49 @@ export async function trainingWidthsBench({ runs = 5 } = {}): Promise<void> {
   console.log(`\nload average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 
-/** A fit runner that also reports the process CPU time (llvmpipe's threads run in this process), or why it could not run. */
-async function timedRunner(hidden: number[], data: TrainingData, steps: number, cpuLowering: 'auto' | 'perSample', backend: 'cpu' | 'gpu'): Promise<(() => Promise<{ rate: number; cpuRate: number }>) | string> {
+/**
+ * Per-thread scheduler times of this process (Linux /proc/self/task/…/schedstat, ms): time on a CPU and time
+ * runnable but waiting for one; undefined elsewhere. Threads that end in between (worker_threads a fit closes)
+ * drop out, so this is for threads that persist, such as llvmpipe's.
+ *
+ * @example const before = threadTimes();
+ */
+export function threadTimes(): Map<string, { run: number; wait: number }> | undefined {
+  try {
+    const times = new Map<string, { run: number; wait: number }>();
+    for (const task of readdirSync('/proc/self/task')) {
+      const [run, wait] = readFileSync(`/proc/self/task/${task}/schedstat`, 'utf8').split(' ').map(Number);
+      times.set(task, { run: run! / 1e6, wait: wait! / 1e6 });
+    }
+    return times;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Cores this process's persisting threads used (Σ on-CPU / wall) and wanted (Σ (on-CPU + runnable-waiting) / wall) between two snapshots. */
+function coresUsedAndWanted(before: ReturnType<typeof threadTimes>, after: ReturnType<typeof threadTimes>, wallMs: number): { used: number; wanted: number } | undefined {
+  if (!before || !after) return undefined;
+  let run = 0, wait = 0;
+  for (const [task, t] of after) {
+    const b = before.get(task) ?? { run: 0, wait: 0 };
+    run += t.run - b.run, wait += t.wait - b.wait;
+  }
+  return { used: run / wallMs, wanted: (run + wait) / wallMs };
+}
+
+type TimedRate = { rate: number; cpuRate: number; cores?: { used: number; wanted: number } };
+
+/** A fit runner that also reports the process CPU time (llvmpipe's threads run in this process) and the cores its threads used and wanted, or why it could not run. */
+async function timedRunner(hidden: number[], data: TrainingData, steps: number, cpuLowering: 'auto' | 'perSample', backend: 'cpu' | 'gpu'): Promise<(() => Promise<TimedRate>) | string> {
   try {
     const run = await fitRunner(hidden, data, steps, cpuLowering, backend);
     return async () => {
-      const u0 = process.cpuUsage();
+      const u0 = process.cpuUsage(), t0 = threadTimes(), w0 = performance.now();
       const rate = await run();
-      const u = process.cpuUsage(u0);
+      const u = process.cpuUsage(u0), cores = coresUsedAndWanted(t0, threadTimes(), performance.now() - w0);
       const samples = steps * BATCH;
-      return { rate, cpuRate: samples / ((u.user + u.system) / 1e6) };
+      return { rate, cpuRate: samples / ((u.user + u.system) / 1e6), ...(cores ? { cores } : {}) };
     };
   } catch (e) {
     return e instanceof Error && 'code' in e ? `refused (${String(e.code)})` : String(e);
@@ -172,15 +206,16 @@ export async function gpuTrainingBench({ runs = 5, perSample = false } = {}): Pr
   const info = await gpuInfo();
   console.log(`\n## HNN training at width on the GPU backend; derivative loss, batch ${BATCH}, Adam\n`);
   console.log(`machine: ${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, node ${process.version}, adapter ${info.adapter} (${info.description ?? ''}), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  console.log(`\nfit samples/s, medians of ${runs} interleaved rounds (GPU fit, then CPU fit); in brackets samples per CPU-second of the process\n`);
+  console.log(`\nfit samples/s, medians of ${runs} interleaved rounds (GPU fit, then CPU fit); in brackets samples per CPU-second of the process, and for the GPU the cores its threads (llvmpipe's) used and wanted: on-CPU and on-CPU + runnable-but-waiting time over wall time (wanted > used: other processes held the cores)\n`);
   console.log(`| hidden | GPU batched (f32) | CPU batched (f64) | GPU / CPU (median of rounds) |${perSample ? ' GPU per-sample (f32) |' : ''}`);
   console.log(`|---|---|---|---|${perSample ? '---|' : ''}`);
   const data = springSamples();
-  const cell = (x: { rate: number; cpuRate: number }[] | string) => (typeof x === 'string' ? x : `${k(median(x.map((r) => r.rate)))} (${k(median(x.map((r) => r.cpuRate)))} /cpu-s)`);
+  const coresNote = (x: TimedRate[]) => (x.every((r) => r.cores) ? `, cores used ${median(x.map((r) => r.cores!.used)).toFixed(2)} of ${median(x.map((r) => r.cores!.wanted)).toFixed(2)} wanted` : '');
+  const cell = (x: TimedRate[] | string, cores = false) => (typeof x === 'string' ? x : `${k(median(x.map((r) => r.rate)))} (${k(median(x.map((r) => r.cpuRate)))} /cpu-s${cores ? coresNote(x) : ''})`);
   for (const w of WIDTHS) {
     const gpuRun = await timedRunner(w.hidden, data, w.steps, 'auto', 'gpu');
     const cpuRun = await timedRunner(w.hidden, data, w.steps, 'auto', 'cpu');
-    const gpu: { rate: number; cpuRate: number }[] = [], cpu: { rate: number; cpuRate: number }[] = [], ratios: number[] = [];
+    const gpu: TimedRate[] = [], cpu: TimedRate[] = [], ratios: number[] = [];
     for (let r = 0; r < runs && typeof gpuRun !== 'string' && typeof cpuRun !== 'string'; r++) {
       gpu.push(await gpuRun());
       cpu.push(await cpuRun());
@@ -194,7 +229,7 @@ export async function gpuTrainingBench({ runs = 5, perSample = false } = {}): Pr
       perSampleCell = ` ${cell(typeof run === 'string' ? run : rates)} |`;
     }
     const ratio = ratios.length > 0 ? `${median(ratios).toFixed(2)}× (rounds ${ratios.map((x) => x.toFixed(2)).join(', ')})` : '–';
-    console.log(`| [${w.hidden.join(', ')}] | ${cell(typeof gpuRun === 'string' ? gpuRun : gpu)} | ${cell(typeof cpuRun === 'string' ? cpuRun : cpu)} | ${ratio} |${perSampleCell}`);
+    console.log(`| [${w.hidden.join(', ')}] | ${cell(typeof gpuRun === 'string' ? gpuRun : gpu, true)} | ${cell(typeof cpuRun === 'string' ? cpuRun : cpu)} | ${ratio} |${perSampleCell}`);
   }
   console.log(`\nload average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   await releaseGpu();
