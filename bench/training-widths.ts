@@ -11,7 +11,6 @@
  * Run: npm run bench:training [-- --runs 5] [-- --backend gpu [--per-sample]]
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { fit, hnn, type TrainingData } from '../src/index.js';
@@ -145,48 +144,38 @@ export async function trainingWidthsBench({ runs = 5 } = {}): Promise<void> {
 }
 
 /**
- * Per-thread scheduler times of this process (Linux /proc/self/task/…/schedstat, ms): time on a CPU and time
- * runnable but waiting for one; undefined elsewhere. Threads that end in between (worker_threads a fit closes)
- * drop out, so this is for threads that persist, such as llvmpipe's.
+ * Cores this process can get right now: two worker threads spin for `ms` and the process CPU time over that
+ * wall time is returned (≈ 2 on an idle 2-core machine, ≈ 1 when other processes hold a core). A GPU fit that
+ * uses about one core while this says two are free is serialised by us or by llvmpipe, not by the machine.
  *
- * @example const before = threadTimes();
+ * @example const free = await coresFree();
  */
-export function threadTimes(): Map<string, { run: number; wait: number }> | undefined {
-  try {
-    const times = new Map<string, { run: number; wait: number }>();
-    for (const task of readdirSync('/proc/self/task')) {
-      const [run, wait] = readFileSync(`/proc/self/task/${task}/schedstat`, 'utf8').split(' ').map(Number);
-      times.set(task, { run: run! / 1e6, wait: wait! / 1e6 });
-    }
-    return times;
-  } catch {
-    return undefined;
-  }
+export async function coresFree(ms = 300): Promise<number> {
+  const { Worker } = await import('node:worker_threads');
+  const flags = new Int32Array(new SharedArrayBuffer(8));
+  const spin = "const f = require('node:worker_threads').workerData; Atomics.add(f, 0, 1); while (Atomics.load(f, 1) === 0) {}";
+  const workers = [0, 1].map(() => new Worker(spin, { eval: true, workerData: flags }));
+  while (Atomics.load(flags, 0) < 2) await new Promise((r) => setTimeout(r, 1));
+  const u0 = process.cpuUsage(), w0 = performance.now();
+  await new Promise((r) => setTimeout(r, ms));
+  const u = process.cpuUsage(u0), wall = performance.now() - w0;
+  Atomics.store(flags, 1, 1);
+  await Promise.all(workers.map((w) => w.terminate()));
+  return (u.user + u.system) / 1000 / wall;
 }
 
-/** Cores this process's persisting threads used (Σ on-CPU / wall) and wanted (Σ (on-CPU + runnable-waiting) / wall) between two snapshots. */
-function coresUsedAndWanted(before: ReturnType<typeof threadTimes>, after: ReturnType<typeof threadTimes>, wallMs: number): { used: number; wanted: number } | undefined {
-  if (!before || !after) return undefined;
-  let run = 0, wait = 0;
-  for (const [task, t] of after) {
-    const b = before.get(task) ?? { run: 0, wait: 0 };
-    run += t.run - b.run, wait += t.wait - b.wait;
-  }
-  return { used: run / wallMs, wanted: (run + wait) / wallMs };
-}
+type TimedRate = { rate: number; cpuRate: number; cores?: { used: number; free: number } };
 
-type TimedRate = { rate: number; cpuRate: number; cores?: { used: number; wanted: number } };
-
-/** A fit runner that also reports the process CPU time (llvmpipe's threads run in this process) and the cores its threads used and wanted, or why it could not run. */
+/** A fit runner that also reports the process CPU time (llvmpipe's threads run in this process), the cores the fit used and those free just before it (`coresFree`), or why it could not run. */
 async function timedRunner(hidden: number[], data: TrainingData, steps: number, cpuLowering: 'auto' | 'perSample', backend: 'cpu' | 'gpu'): Promise<(() => Promise<TimedRate>) | string> {
   try {
     const run = await fitRunner(hidden, data, steps, cpuLowering, backend);
     return async () => {
-      const u0 = process.cpuUsage(), t0 = threadTimes(), w0 = performance.now();
+      const free = await coresFree();
+      const u0 = process.cpuUsage(), w0 = performance.now();
       const rate = await run();
-      const u = process.cpuUsage(u0), cores = coresUsedAndWanted(t0, threadTimes(), performance.now() - w0);
-      const samples = steps * BATCH;
-      return { rate, cpuRate: samples / ((u.user + u.system) / 1e6), ...(cores ? { cores } : {}) };
+      const u = process.cpuUsage(u0), cpuSeconds = (u.user + u.system) / 1e6;
+      return { rate, cpuRate: (steps * BATCH) / cpuSeconds, cores: { used: cpuSeconds / ((performance.now() - w0) / 1000), free } };
     };
   } catch (e) {
     return e instanceof Error && 'code' in e ? `refused (${String(e.code)})` : String(e);
@@ -206,11 +195,11 @@ export async function gpuTrainingBench({ runs = 5, perSample = false } = {}): Pr
   const info = await gpuInfo();
   console.log(`\n## HNN training at width on the GPU backend; derivative loss, batch ${BATCH}, Adam\n`);
   console.log(`machine: ${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, node ${process.version}, adapter ${info.adapter} (${info.description ?? ''}), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  console.log(`\nfit samples/s, medians of ${runs} interleaved rounds (GPU fit, then CPU fit); in brackets samples per CPU-second of the process, and for the GPU the cores its threads (llvmpipe's) used and wanted: on-CPU and on-CPU + runnable-but-waiting time over wall time (wanted > used: other processes held the cores)\n`);
+  console.log(`\nfit samples/s, medians of ${runs} interleaved rounds (GPU fit, then CPU fit); in brackets samples per CPU-second of the process, and for the GPU the cores the fit used (process CPU time over wall) and those free just before it (two spinning threads' CPU over wall: below 2, other processes held a core)\n`);
   console.log(`| hidden | GPU batched (f32) | CPU batched (f64) | GPU / CPU (median of rounds) |${perSample ? ' GPU per-sample (f32) |' : ''}`);
   console.log(`|---|---|---|---|${perSample ? '---|' : ''}`);
   const data = springSamples();
-  const coresNote = (x: TimedRate[]) => (x.every((r) => r.cores) ? `, cores used ${median(x.map((r) => r.cores!.used)).toFixed(2)} of ${median(x.map((r) => r.cores!.wanted)).toFixed(2)} wanted` : '');
+  const coresNote = (x: TimedRate[]) => (x.every((r) => r.cores) ? `, cores used ${median(x.map((r) => r.cores!.used)).toFixed(2)}, free before ${median(x.map((r) => r.cores!.free)).toFixed(2)}` : '');
   const cell = (x: TimedRate[] | string, cores = false) => (typeof x === 'string' ? x : `${k(median(x.map((r) => r.rate)))} (${k(median(x.map((r) => r.cpuRate)))} /cpu-s${cores ? coresNote(x) : ''})`);
   for (const w of WIDTHS) {
     const gpuRun = await timedRunner(w.hidden, data, w.steps, 'auto', 'gpu');
