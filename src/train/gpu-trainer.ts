@@ -107,9 +107,7 @@ export async function trainGpu(plan: TrainingPlan, run: RunControl = new RunCont
   const keep = <T extends GPUBuffer>(b: T): T => (buffers.push(b), b);
   try {
     const sum = await createComputeKernel(gpu, { wgsl: COLUMN_SUM_WGSL, label: 'darboux-train-column-sum' });
-    const adam = await createComputeKernel(gpu, { wgsl: ADAM_WGSL, label: 'darboux-train-adam-norm' });
-    const adamUpdate = await createComputeKernel(gpu, { wgsl: ADAM_WGSL, entryPoint: 'update', label: 'darboux-train-adam' });
-    const adamGroups = Math.max(1, Math.ceil(P / WORKGROUP_SIZE));
+    const adam = await createComputeKernel(gpu, { wgsl: ADAM_WGSL, label: 'darboux-train-adam' });
     const maxChunk = options.maxSamplesPerDispatch;
     // Matched HNNs: the batched kernels (tiled GEMMs over the minibatch); otherwise one invocation per sample.
     const batched = plan.batched ? await batchedStage(gpu, plan) : undefined;
@@ -170,14 +168,8 @@ export async function trainGpu(plan: TrainingPlan, run: RunControl = new RunCont
         submitComputePass(gpu, 'darboux-train-step', (pass) => {
           batched.encode(pass, params, batched.rows, rows.length, sums);
           adam.encode(pass, adamBindings, 1);
-          adamUpdate.encode(pass, adamBindings, adamGroups);
         });
-      } else {
-        submitComputePass(gpu, 'darboux-train-adam', (pass) => {
-          adam.encode(pass, adamBindings, 1);
-          adamUpdate.encode(pass, adamBindings, adamGroups);
-        });
-      }
+      } else adam.dispatch(adamBindings, 1);
       if ((t + 1) % options.checkEvery === 0) await checkHistory(t + 1);
       await run.tick(t + 1);
     }

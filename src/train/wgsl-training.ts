@@ -112,10 +112,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 export const ADAM_CONTROL_WORDS = ['count', 'params', 'historyAt', 'pad', 'stepSize', 'beta1', 'beta2', 'eps', 'bc2', 'shrink', 'l2', 'clipNorm'] as const;
 
 /**
- * One Adam step as two entry points over the same bindings, dispatched in order in one pass: `main` (one
- * workgroup) reduces the gradient norm and writes the step's loss and norm to the history; `update`
- * (⌈P / WORKGROUP_SIZE⌉ workgroups, one invocation per parameter, so llvmpipe spreads it over its threads)
- * reads the norm back from the history. Bindings: 0 the column sums (Σ loss, then Σ gradient), 1 θ, 2 moments
+ * One Adam step in one workgroup. Bindings: 0 the column sums (Σ loss, then Σ gradient), 1 θ, 2 moments
  * (m then v, 2P), 3 history (loss and gradient norm per step), 4 the uniform (`ADAM_CONTROL_WORDS`):
  * g = clip(Σg / count) + l2·θ; m, v updated; θ ← θ·shrink − stepSize·m / (√v / bc2 + ε).
  */
@@ -147,30 +144,24 @@ fn main(@builtin(local_invocation_index) li: u32) {
     if (li < s) { wPartial[li] += wPartial[li + s]; }
     workgroupBarrier();
   }
-  if (li == 0u) {
-    dHistory[2u * dControl.historyAt] = dSum[0] * inv;
-    dHistory[2u * dControl.historyAt + 1u] = sqrt(wPartial[0]);
-  }
-}
-
-@compute @workgroup_size(${WORKGROUP_SIZE})
-fn update(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let n = dControl.params;
-  let j = gid.x;
-  if (j >= n) { return; }
-  let inv = 1.0 / f32(dControl.count);
-  let norm = dHistory[2u * dControl.historyAt + 1u];
+  let norm = sqrt(wPartial[0]);
   var clip: f32 = 1.0;
   if (dControl.clipNorm > 0.0) {
     let coef = dControl.clipNorm / (norm + 1e-6);
     if (coef < 1.0) { clip = coef; }
   }
-  let theta = dParams[j];
-  let g = dSum[1u + j] * inv * clip + dControl.l2 * theta;
-  let m = dControl.beta1 * dMoments[j] + (1.0 - dControl.beta1) * g;
-  let v = dControl.beta2 * dMoments[n + j] + (1.0 - dControl.beta2) * g * g;
-  dMoments[j] = m;
-  dMoments[n + j] = v;
-  dParams[j] = theta * dControl.shrink - dControl.stepSize * m / (sqrt(v) / dControl.bc2 + dControl.eps);
+  for (var j: u32 = li; j < n; j += ${WORKGROUP_SIZE}u) {
+    let theta = dParams[j];
+    let g = dSum[1u + j] * inv * clip + dControl.l2 * theta;
+    let m = dControl.beta1 * dMoments[j] + (1.0 - dControl.beta1) * g;
+    let v = dControl.beta2 * dMoments[n + j] + (1.0 - dControl.beta2) * g * g;
+    dMoments[j] = m;
+    dMoments[n + j] = v;
+    dParams[j] = theta * dControl.shrink - dControl.stepSize * m / (sqrt(v) / dControl.bc2 + dControl.eps);
+  }
+  if (li == 0u) {
+    dHistory[2u * dControl.historyAt] = dSum[0] * inv;
+    dHistory[2u * dControl.historyAt + 1u] = norm;
+  }
 }
 `;
