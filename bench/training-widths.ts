@@ -152,14 +152,14 @@ export async function trainingWidthsBench({ runs = 5 } = {}): Promise<void> {
  */
 export async function coresFree(ms = 300): Promise<number> {
   const { Worker } = await import('node:worker_threads');
-  const flags = new Int32Array(new SharedArrayBuffer(8));
-  const spin = "const f = require('node:worker_threads').workerData; Atomics.add(f, 0, 1); while (Atomics.load(f, 1) === 0) {}";
-  const workers = [0, 1].map(() => new Worker(spin, { eval: true, workerData: flags }));
-  while (Atomics.load(flags, 0) < 2) await new Promise((r) => setTimeout(r, 1));
+  const started = new Int32Array(new SharedArrayBuffer(4));
+  // Each spinner stops at its own deadline (never waits on this thread, which may not get a core meanwhile).
+  const spin = "const { started, ms } = require('node:worker_threads').workerData; Atomics.add(started, 0, 1); const end = Date.now() + ms + 100; while (Date.now() < end) {}";
+  const workers = [0, 1].map(() => new Worker(spin, { eval: true, workerData: { started, ms } }));
+  while (Atomics.load(started, 0) < 2) await new Promise((r) => setTimeout(r, 1));
   const u0 = process.cpuUsage(), w0 = performance.now();
   await new Promise((r) => setTimeout(r, ms));
   const u = process.cpuUsage(u0), wall = performance.now() - w0;
-  Atomics.store(flags, 1, 1);
   await Promise.all(workers.map((w) => w.terminate()));
   return (u.user + u.system) / 1000 / wall;
 }
