@@ -143,16 +143,39 @@ export async function trainingWidthsBench({ runs = 5 } = {}): Promise<void> {
   console.log(`\nload average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 
-/** A fit runner that also reports the process CPU time (llvmpipe's threads run in this process), or why it could not run. */
-async function timedRunner(hidden: number[], data: TrainingData, steps: number, cpuLowering: 'auto' | 'perSample', backend: 'cpu' | 'gpu'): Promise<(() => Promise<{ rate: number; cpuRate: number }>) | string> {
+/**
+ * Cores this process can get right now: two worker threads spin for `ms` and the process CPU time over that
+ * wall time is returned (≈ 2 on an idle 2-core machine, ≈ 1 when other processes hold a core). A GPU fit that
+ * uses about one core while this says two are free is serialised by us or by llvmpipe, not by the machine.
+ *
+ * @example const free = await coresFree();
+ */
+export async function coresFree(ms = 300): Promise<number> {
+  const { Worker } = await import('node:worker_threads');
+  const started = new Int32Array(new SharedArrayBuffer(4));
+  // Each spinner stops at its own deadline (never waits on this thread, which may not get a core meanwhile).
+  const spin = "const { started, ms } = require('node:worker_threads').workerData; Atomics.add(started, 0, 1); const end = Date.now() + ms + 100; while (Date.now() < end) {}";
+  const workers = [0, 1].map(() => new Worker(spin, { eval: true, workerData: { started, ms } }));
+  while (Atomics.load(started, 0) < 2) await new Promise((r) => setTimeout(r, 1));
+  const u0 = process.cpuUsage(), w0 = performance.now();
+  await new Promise((r) => setTimeout(r, ms));
+  const u = process.cpuUsage(u0), wall = performance.now() - w0;
+  await Promise.all(workers.map((w) => w.terminate()));
+  return (u.user + u.system) / 1000 / wall;
+}
+
+type TimedRate = { rate: number; cpuRate: number; cores?: { used: number; free: number } };
+
+/** A fit runner that also reports the process CPU time (llvmpipe's threads run in this process), the cores the fit used and those free just before it (`coresFree`), or why it could not run. */
+async function timedRunner(hidden: number[], data: TrainingData, steps: number, cpuLowering: 'auto' | 'perSample', backend: 'cpu' | 'gpu'): Promise<(() => Promise<TimedRate>) | string> {
   try {
     const run = await fitRunner(hidden, data, steps, cpuLowering, backend);
     return async () => {
-      const u0 = process.cpuUsage();
+      const free = await coresFree();
+      const u0 = process.cpuUsage(), w0 = performance.now();
       const rate = await run();
-      const u = process.cpuUsage(u0);
-      const samples = steps * BATCH;
-      return { rate, cpuRate: samples / ((u.user + u.system) / 1e6) };
+      const u = process.cpuUsage(u0), cpuSeconds = (u.user + u.system) / 1e6;
+      return { rate, cpuRate: (steps * BATCH) / cpuSeconds, cores: { used: cpuSeconds / ((performance.now() - w0) / 1000), free } };
     };
   } catch (e) {
     return e instanceof Error && 'code' in e ? `refused (${String(e.code)})` : String(e);
@@ -172,15 +195,16 @@ export async function gpuTrainingBench({ runs = 5, perSample = false } = {}): Pr
   const info = await gpuInfo();
   console.log(`\n## HNN training at width on the GPU backend; derivative loss, batch ${BATCH}, Adam\n`);
   console.log(`machine: ${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, node ${process.version}, adapter ${info.adapter} (${info.description ?? ''}), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  console.log(`\nfit samples/s, medians of ${runs} interleaved rounds (GPU fit, then CPU fit); in brackets samples per CPU-second of the process\n`);
+  console.log(`\nfit samples/s, medians of ${runs} interleaved rounds (GPU fit, then CPU fit); in brackets samples per CPU-second of the process, and for the GPU the cores the fit used (process CPU time over wall) and those free just before it (two spinning threads' CPU over wall: below 2, other processes held a core)\n`);
   console.log(`| hidden | GPU batched (f32) | CPU batched (f64) | GPU / CPU (median of rounds) |${perSample ? ' GPU per-sample (f32) |' : ''}`);
   console.log(`|---|---|---|---|${perSample ? '---|' : ''}`);
   const data = springSamples();
-  const cell = (x: { rate: number; cpuRate: number }[] | string) => (typeof x === 'string' ? x : `${k(median(x.map((r) => r.rate)))} (${k(median(x.map((r) => r.cpuRate)))} /cpu-s)`);
+  const coresNote = (x: TimedRate[]) => (x.every((r) => r.cores) ? `, cores used ${median(x.map((r) => r.cores!.used)).toFixed(2)}, free before ${median(x.map((r) => r.cores!.free)).toFixed(2)}` : '');
+  const cell = (x: TimedRate[] | string, cores = false) => (typeof x === 'string' ? x : `${k(median(x.map((r) => r.rate)))} (${k(median(x.map((r) => r.cpuRate)))} /cpu-s${cores ? coresNote(x) : ''})`);
   for (const w of WIDTHS) {
     const gpuRun = await timedRunner(w.hidden, data, w.steps, 'auto', 'gpu');
     const cpuRun = await timedRunner(w.hidden, data, w.steps, 'auto', 'cpu');
-    const gpu: { rate: number; cpuRate: number }[] = [], cpu: { rate: number; cpuRate: number }[] = [], ratios: number[] = [];
+    const gpu: TimedRate[] = [], cpu: TimedRate[] = [], ratios: number[] = [];
     for (let r = 0; r < runs && typeof gpuRun !== 'string' && typeof cpuRun !== 'string'; r++) {
       gpu.push(await gpuRun());
       cpu.push(await cpuRun());
@@ -194,7 +218,7 @@ export async function gpuTrainingBench({ runs = 5, perSample = false } = {}): Pr
       perSampleCell = ` ${cell(typeof run === 'string' ? run : rates)} |`;
     }
     const ratio = ratios.length > 0 ? `${median(ratios).toFixed(2)}× (rounds ${ratios.map((x) => x.toFixed(2)).join(', ')})` : '–';
-    console.log(`| [${w.hidden.join(', ')}] | ${cell(typeof gpuRun === 'string' ? gpuRun : gpu)} | ${cell(typeof cpuRun === 'string' ? cpuRun : cpu)} | ${ratio} |${perSampleCell}`);
+    console.log(`| [${w.hidden.join(', ')}] | ${cell(typeof gpuRun === 'string' ? gpuRun : gpu, true)} | ${cell(typeof cpuRun === 'string' ? cpuRun : cpu)} | ${ratio} |${perSampleCell}`);
   }
   console.log(`\nload average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   await releaseGpu();
