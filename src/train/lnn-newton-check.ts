@@ -44,6 +44,8 @@ export interface NewtonWindows {
   readonly horizon: number;
   /** Start index of each window in the flat trajectory data. */
   readonly starts: readonly number[];
+  /** Parameters the explanation looks at when the current ones are no longer finite. */
+  readonly initialTheta?: Float64Array;
 }
 
 /**
@@ -72,18 +74,21 @@ export function newtonConvergenceCheck(model: NeuralModel, layout: ParamLayout, 
   };
   return {
     marker: NEWTON_MARKER,
-    explain(step, theta, flagged) {
-      const at = worst(theta);
+    explain(step, current, flagged) {
+      // Parameters already non-finite (a NaN gradient from the failing step): look at the initial ones instead.
+      const initial = !current.every(Number.isFinite) && windows.initialTheta !== undefined;
+      const at = worst(initial ? windows.initialTheta! : current);
       if (flagged === 0 && at.window < 0) return undefined;
+      const label = initial ? 'initial (the current ones are not finite)' : 'current';
       const where = at.window >= 0
-        ? `at the current parameters window ${at.window} (trajectory index ${windows.starts[at.window]}) step ${at.step} of ${windows.horizon} has relative residual ${at.residual.toExponential(2)}`
-        : 'at the current parameters every window converges (an earlier minibatch did not)';
+        ? `at the ${label} parameters window ${at.window} (trajectory index ${windows.starts[at.window]}) step ${at.step} of ${windows.horizon} has relative residual ${at.residual.toExponential(2)}`
+        : `at the ${label} parameters every window converges (an earlier minibatch did not)`;
       return new DarbouxError(
         'NO_CONVERGENCE',
         `fit: the unrolled Newton solve of a ${windows.method} step did not converge on the GPU at training step ${step} ` +
           `(${flagged > 0 ? `${flagged} step(s) of the minibatch over` : 'non-finite loss; residual tolerance'} ${NEWTON_RESIDUAL_TOLERANCE}); ${where}. ` +
           `Use a smaller dt (finer data), a shorter horizon, or backend 'cpu' (Newton to convergence).`,
-        { step, flagged, tolerance: NEWTON_RESIDUAL_TOLERANCE, ...(at.window >= 0 ? { window: at.window, windowStart: windows.starts[at.window], windowStep: at.step, residual: at.residual } : {}) },
+        { step, flagged, tolerance: NEWTON_RESIDUAL_TOLERANCE, parameters: initial ? 'initial' : 'current', ...(at.window >= 0 ? { window: at.window, windowStart: windows.starts[at.window], windowStep: at.step, residual: at.residual } : {}) },
       );
     },
   };

@@ -46,14 +46,15 @@ export function lnnWindowPlan(model: NeuralModel, data: TrajectoryData, windows:
     qNext.set(Q.subarray((start + 1) * n, (start + 1 + horizon) * n), w * horizon * n);
     pNext.set(V.subarray((start + 1) * n, (start + 1 + horizon) * n), w * horizon * n);
   });
+  const theta = packParams(program.layout, model.params);
   const samples = { q, v, a: new Float64Array(0), qNext, pNext } as LagrangianTrainingData;
   return {
     program,
     train: packSamples(graph, n, samples),
-    theta: packParams(program.layout, model.params),
+    theta,
     options: resolved,
     batch: Math.min(resolved.batchSize ?? count, count),
-    ...(graph.newtonResiduals.length > 0 ? { convergence: newtonConvergenceCheck(model, program.layout, graph.newtonResiduals, { q, v, method, horizon, starts }) } : {}),
+    ...(graph.newtonResiduals.length > 0 ? { convergence: newtonConvergenceCheck(model, program.layout, graph.newtonResiduals, { q, v, method, horizon, starts, initialTheta: theta }) } : {}),
     adam: {
       lr: resolved.lr, beta1: resolved.beta1, beta2: resolved.beta2, eps: resolved.eps, weightDecay: resolved.weightDecay,
       decoupled: resolved.decoupled, clipNorm: resolved.clipNorm, cosine: resolved.cosine, steps: resolved.steps,

@@ -120,6 +120,7 @@ describe('lnn trajectory training on the GPU', () => {
     expect(message).toMatch(/smaller dt/);
     // dt = 0.9: the device loss carries the marker (finite residual over tolerance); dt = 2: the Newton iterates overflow.
     if (dt < 1) expect(details.flagged).toBe(1);
+    else expect(details.parameters).toBe('initial');
     expect(!((details.residual as number) <= NEWTON_RESIDUAL_TOLERANCE)).toBe(true);
   });
 });
