@@ -94,7 +94,8 @@ async function batchedStage(gpu: Gpu, plan: TrainingPlan): Promise<BatchedGpuGra
 
 /**
  * Runs a training plan on the GPU (f32). Same minibatches as the CPU backend for the same seed. Throws
- * DarbouxError('NONFINITE') naming the first step whose loss or gradient norm is not finite.
+ * DarbouxError('NONFINITE') naming the first step whose loss or gradient norm is not finite, or — for a plan with a
+ * `convergence` check (unrolled Newton solves in the loss) — DarbouxError('NO_CONVERGENCE') from the check.
  *
  * @example
  * const { theta, history } = await trainGpu(plan);
@@ -140,6 +141,12 @@ export async function trainGpu(plan: TrainingPlan, run: RunControl = new RunCont
       const got = new Float32Array(await readBuffer(gpu, historyBuffer, 2 * upTo * 4));
       for (let t = history.length; t < upTo; t++) {
         const loss = got[2 * t]!, norm = got[2 * t + 1]!;
+        const check = plan.convergence, flagged = check !== undefined && loss * plan.batch >= check.marker / 2;
+        if (check && (flagged || !Number.isFinite(loss) || !Number.isFinite(norm))) {
+          const theta = Float64Array.from(new Float32Array(await readBuffer(gpu, params, P * 4)));
+          const error = check.explain(t + 1, theta, flagged ? Math.max(1, Math.round((loss * plan.batch) / check.marker)) : 0);
+          if (error) throw error;
+        }
         if (!Number.isFinite(loss)) throw nonFiniteError(t + 1, 'loss', loss, history);
         if (!Number.isFinite(norm)) throw nonFiniteError(t + 1, 'gradient norm', norm, history);
         history.push(loss);

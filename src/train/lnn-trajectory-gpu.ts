@@ -11,6 +11,7 @@ import { packSamples } from './data.js';
 import { gradientProgram, packParams, unpackParams } from './gradient-program.js';
 import { trainGpu } from './gpu-trainer.js';
 import { lnnWindowLossGraph } from './lnn-window-graph.js';
+import { newtonConvergenceCheck, withNewtonMarker } from './lnn-newton-check.js';
 import type { ResolvedFitOptions } from './options.js';
 import type { TrainingPlan } from './plan.js';
 import type { FitResult, LagrangianTrainingData, TrajectoryData, TrajectoryGradientMemory } from './types.js';
@@ -33,7 +34,8 @@ export function lnnWindowPlan(model: NeuralModel, data: TrajectoryData, windows:
   const { method, horizon, starts } = windows;
   const n = model.dof;
   const graph = lnnWindowLossGraph(model, { method, horizon, dt: data.dt });
-  const program = gradientProgram(model, graph);
+  // The gradient is the plain loss's; the marker (0 when every unrolled solve converged) only enters the loss value.
+  const program = withNewtonMarker(gradientProgram(model, graph), graph.newtonResiduals);
   const count = starts.length;
   const q = new Float64Array(count * n), v = new Float64Array(count * n);
   const qNext = new Float64Array(count * horizon * n), pNext = new Float64Array(count * horizon * n);
@@ -44,13 +46,15 @@ export function lnnWindowPlan(model: NeuralModel, data: TrajectoryData, windows:
     qNext.set(Q.subarray((start + 1) * n, (start + 1 + horizon) * n), w * horizon * n);
     pNext.set(V.subarray((start + 1) * n, (start + 1 + horizon) * n), w * horizon * n);
   });
+  const theta = packParams(program.layout, model.params);
   const samples = { q, v, a: new Float64Array(0), qNext, pNext } as LagrangianTrainingData;
   return {
     program,
     train: packSamples(graph, n, samples),
-    theta: packParams(program.layout, model.params),
+    theta,
     options: resolved,
     batch: Math.min(resolved.batchSize ?? count, count),
+    ...(graph.newtonResiduals.length > 0 ? { convergence: newtonConvergenceCheck(model, program.layout, graph.newtonResiduals, { q, v, method, horizon, starts, initialTheta: theta }) } : {}),
     adam: {
       lr: resolved.lr, beta1: resolved.beta1, beta2: resolved.beta2, eps: resolved.eps, weightDecay: resolved.weightDecay,
       decoupled: resolved.decoupled, clipNorm: resolved.clipNorm, cosine: resolved.cosine, steps: resolved.steps,

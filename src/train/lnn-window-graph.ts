@@ -5,12 +5,13 @@
  * reverse mode over the graph) train on trajectories. The loss is the one of the CPU objective
  * (`trajectory-fit.ts`, `lnn-variational-objective.ts`): the mean over the window's steps and 2·dof components.
  */
-import { add, constant, div, dot, input, mul, sub } from '../ir/build.js';
+import { add, constant, div, dot, input, mul, sqrt, sub } from '../ir/build.js';
 import type { Expr } from '../ir/expr.js';
 import { substitute } from '../ir/traverse.js';
 import { lagrangianStepProgram } from '../integrators/methods.js';
 import type { NeuralModel } from '../models/neural/model.js';
 import type { Lagrangian } from '../system/lagrangian.js';
+import type { FixedPointProblem } from '../integrators/step-program.js';
 import type { LossColumn, LossGraph } from './losses.js';
 import { DarbouxError } from '../errors.js';
 
@@ -24,6 +25,15 @@ export interface LnnWindowSettings {
   readonly dt: number;
   /** Newton iterations per variational step (default `UNROLLED_NEWTON_ITERATIONS`). */
   readonly newtonIterations?: number;
+}
+
+/** A window's loss graph with, for the variational methods, the Newton residual left by each step's unrolled solve. */
+export interface LnnWindowGraph extends LossGraph {
+  /**
+   * Per step j (variational methods; empty for rk4): |R(v)| / (|p| + 1) after the last unrolled Newton iteration,
+   * R(v) = p_n(v) − p the step's momentum equation (p_n = −D₁L_d), Euclidean norms. Reads q₀, v₀ and θ only.
+   */
+  readonly newtonResiduals: readonly Expr[];
 }
 
 /**
@@ -40,7 +50,7 @@ export interface LnnWindowSettings {
  * const graph = lnnWindowLossGraph(lnn({ dof: 1, hidden: [8], seed: 0 }), { method: 'variationalMidpoint', horizon: 4, dt: 0.1 });
  * graph.columns.map((c) => c.field); // ['q', 'v', 'qNext', 'qNext', 'qNext', 'qNext'] (one per step)
  */
-export function lnnWindowLossGraph(model: NeuralModel, settings: LnnWindowSettings): LossGraph {
+export function lnnWindowLossGraph(model: NeuralModel, settings: LnnWindowSettings): LnnWindowGraph {
   const L = model.lagrangian;
   if (L === undefined) throw new DarbouxError('SPEC', 'fit: an lnn model without a Lagrangian cannot be trained on trajectories');
   const { method, horizon, dt } = settings;
@@ -55,6 +65,7 @@ export function lnnWindowLossGraph(model: NeuralModel, settings: LnnWindowSettin
     return node;
   };
   const pairs: [Expr, Expr][] = [];
+  const newtonResiduals: Expr[] = [];
   if (method === 'rk4') {
     const program = lagrangianStepProgram(L, 'rk4');
     let q = model.q, v = model.p;
@@ -76,6 +87,7 @@ export function lnnWindowLossGraph(model: NeuralModel, settings: LnnWindowSettin
       for (let k = 0; k < (settings.newtonIterations ?? UNROLLED_NEWTON_ITERATIONS); k++) {
         v = substitute([fixedPoint.iteration[0]!], new Map([...at, [velocity, v]]))[0]!;
       }
+      newtonResiduals.push(relativeResidual(fixedPoint, at, v, p));
       const [nextQ, nextP] = substitute([program.next.q, program.next.p], new Map([...at, [velocity, v]])) as [Expr, Expr];
       const target = observed('qNext', j);
       pairs.push([nextQ, target], [div(sub(nextQ, q), dt), div(sub(target, previousTarget), dt)]);
@@ -88,7 +100,14 @@ export function lnnWindowLossGraph(model: NeuralModel, settings: LnnWindowSettin
     total = add(total, dot(e, e));
   }
   const loss = mul(1 / (horizon * 2 * n), total);
-  return { name: 'rollout', loss, columns, stride: columns.reduce((s, c) => s + c.width, 0) };
+  return { name: 'rollout', loss, columns, stride: columns.reduce((s, c) => s + c.width, 0), newtonResiduals };
+}
+
+/** |R(v)| / (|p| + 1) of a variational step at the velocity v, with R(v) = v − update(v) (update = v − R). */
+function relativeResidual(fixedPoint: FixedPointProblem, at: Map<Expr, Expr>, v: Expr, p: Expr): Expr {
+  const velocity = fixedPoint.unknowns[0]!;
+  const R = sub(v, substitute([fixedPoint.update[0]!], new Map([...at, [velocity, v]]))[0]!);
+  return div(sqrt(dot(R, R)), add(sqrt(dot(p, p)), 1));
 }
 
 /** The substitutions of one step's inputs: the state (q, second), the step size and the step's start time. */

@@ -24,6 +24,21 @@ export interface TrainingPlan {
   batched?: BatchedHnnSpec;
   /** The batched CPU lowering of an lnn's acceleration loss (batched-lnn.ts), where it applies and `cpuLowering` picks it. */
   batchedLnn?: BatchedLnnSpec;
+  /** Unrolled solves inside the loss (an lnn's variational windows on the GPU): how an unconverged one is reported. */
+  convergence?: ConvergenceCheck;
+}
+
+/**
+ * How a training backend learns that an unrolled solve inside the per-sample loss did not converge: the loss graph
+ * adds `marker` per unconverged step (0 otherwise), so a minibatch loss sum ≥ marker / 2 means at least one.
+ */
+export interface ConvergenceCheck {
+  readonly marker: number;
+  /**
+   * The NO_CONVERGENCE error for training step `step` (1-based) given θ now and the steps flagged in the minibatch
+   * (0 when the loss was only non-finite); undefined when nothing is flagged and every solve converges at θ.
+   */
+  explain(step: number, theta: Float64Array, flagged: number): DarbouxError | undefined;
 }
 
 /** What a backend returns. */

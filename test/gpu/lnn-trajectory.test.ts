@@ -10,6 +10,11 @@ import { size } from '../../src/ir/shape.js';
 import { releaseGpu } from '../../src/runtime/index.js';
 import { evaluateGpuGradient } from '../../src/train/gpu-trainer.js';
 import { lnnWindowPlan } from '../../src/train/lnn-trajectory-gpu.js';
+import { NEWTON_MARKER, NEWTON_RESIDUAL_TOLERANCE } from '../../src/train/lnn-newton-check.js';
+import { lnnWindowLossGraph } from '../../src/train/lnn-window-graph.js';
+import { gradientProgram, packParams } from '../../src/train/gradient-program.js';
+import { graphEvaluator } from '../../src/ir/evaluate-graph.js';
+import { DarbouxError } from '../../src/errors.js';
 import { resolveFitOptions } from '../../src/train/options.js';
 import { checkTrajectories, trajectoryObjective } from '../../src/train/trajectory-fit.js';
 
@@ -77,5 +82,45 @@ describe('lnn trajectory training on the GPU', () => {
     const mean = (a: number[]) => a.reduce((x, y) => x + y) / a.length;
     // measured (llvmpipe): loss 8.8e-3 → 6.4e-4 on both backends
     expect(mean(gpu.history.slice(-5))).toBeLessThan(mean(gpu.history.slice(0, 5)) / 5);
+  });
+
+  // dt = 0.9 (horizon 2): three Newton iterations from the previous velocity leave a relative residual of ~3e-3 on the
+  // second step of the window starting at (1.3 cos 2.5, −1.3 sin 2.5) (measured in f64; ≤ 1e-7 at dt = 0.1).
+  it('marks each unconverged unrolled Newton step in the device loss, as many as the f64 residuals over tolerance', async () => {
+    const model = convexInV(lnn({ dof: 1, hidden: [4], seed: 0 }));
+    const data = oscillator([[1.3, 2.5], [1, 0]], 0.9, 3);
+    const horizon = 2;
+    const { starts } = checkTrajectories(model, data, { method: 'variationalMidpoint', horizon });
+    const plan = lnnWindowPlan(model, data, { method: 'variationalMidpoint', horizon, starts }, resolveFitOptions(model, { steps: 1, lr: 1e-3, loss: 'acceleration' }));
+    // Oracle: the residuals of the same window graph by the reference f64 evaluator.
+    const graph = lnnWindowLossGraph(model, { method: 'variationalMidpoint', horizon, dt: 0.9 });
+    const layout = gradientProgram(model, graph).layout, theta = packParams(layout, model.params);
+    const f64 = graphEvaluator([model.q, model.p, ...layout.nodes], graph.newtonResiduals);
+    let over = 0;
+    for (const start of starts) {
+      const out = graph.newtonResiduals.map(() => new Float64Array(1));
+      f64([[data.q[start]!], [data.p[start]!], ...layout.nodes.map((_, k) => theta.subarray(layout.offsets[k]!, layout.offsets[k]! + layout.sizes[k]!))], out);
+      over += out.filter(([r]) => r! > NEWTON_RESIDUAL_TOLERANCE).length;
+    }
+    expect(over).toBe(1);
+    const sums = await evaluateGpuGradient(plan.program, plan.train, plan.theta, Uint32Array.from(starts, (_, i) => i));
+    expect(Math.round(sums[0]! / NEWTON_MARKER)).toBe(over);
+    expect(plan.convergence!.explain(1, plan.theta, 0)).toBeInstanceOf(DarbouxError);
+  });
+
+  it.each([0.9, 2])('fit through variationalMidpoint at dt = %s on the GPU throws NO_CONVERGENCE (window, step, residual) instead of a loss', async (dt) => {
+    const trajectories = oscillator([[1.3, 2.5], [1, 0]], dt, 4);
+    const options = { loss: 'rollout', method: 'variationalMidpoint', horizon: 2, steps: 4, lr: 1e-3, seed: 0, checkEvery: 2, backend: 'gpu' } as const;
+    const error = await fit(convexInV(lnn({ dof: 1, hidden: [4], seed: 0 })), { trajectories }, options).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(DarbouxError);
+    const { code, details, message } = error as DarbouxError;
+    expect(code).toBe('NO_CONVERGENCE');
+    expect(details.step).toBe(1);
+    expect(details.windowStep).toBeGreaterThanOrEqual(1);
+    expect(message).toMatch(/smaller dt/);
+    // dt = 0.9: the device loss carries the marker (finite residual over tolerance); dt = 2: the Newton iterates overflow.
+    if (dt < 1) expect(details.flagged).toBe(1);
+    else expect(details.parameters).toBe('initial');
+    expect(!((details.residual as number) <= NEWTON_RESIDUAL_TOLERANCE)).toBe(true);
   });
 });
