@@ -17,8 +17,8 @@
  * nothing. All buffers are slices of one Float64Array at constant offsets.
  */
 import { gemmSource, type GemmOperand, type GemmSpec } from '../codegen/gemm-js.js';
-import { instantiateWasmGemm } from '../codegen/wasm-gemm.js';
 import type { BatchedActivation, BatchedHnnSpec, BatchedLayer, BatchedNetwork } from './batched-match.js';
+import { instantiateBatched, type BatchedFactory } from './batched-module.js';
 import type { CpuBatchGradient } from './cpu-gradient.js';
 import { GRADIENT_CHUNK, chunkedSums, type ChunkedGradient } from './chunked-gradient.js';
 
@@ -323,23 +323,7 @@ export type BatchedGradient = CpuBatchGradient & { simd: boolean; chunks: Chunke
  * f(packed.rows, theta, rows, rows.length, out);
  */
 export function compileBatchedGradient(spec: BatchedHnnSpec, options: { simd?: boolean } = {}): BatchedGradient {
-  let simd = options.simd ?? true;
-  let memory: WebAssembly.Memory | undefined, gemm: unknown;
-  if (simd) {
-    memory = new WebAssembly.Memory({ initial: wasmPages(batchedGradientSource(spec, true).size) });
-    gemm = instantiateWasmGemm(memory);
-    simd = gemm !== undefined;
-  }
-  const { source, size } = batchedGradientSource(spec, simd);
-  const mem = memory ? new Float64Array(memory.buffer, 0, size) : new Float64Array(size);
-  // One factory per source: the closures of later fits of the same network share its warmed-up (optimised) code.
-  let factory = factories.get(source);
-  if (factory === undefined) {
-    factory = new Function('mem', 'gemm', source) as BatchedFactory;
-    if (factories.size >= 32) factories.delete(factories.keys().next().value!);
-    factories.set(source, factory);
-  }
-  const chunks = factory(mem, gemm);
+  const { made: chunks, source, size, simd } = instantiateBatched((simd) => batchedGradientSource(spec, simd), options.simd ?? true, factories);
   let partial = new Float64Array(0);
   const batchGradient = (data: Float64Array, theta: Float64Array, rows: ArrayLike<number>, count: number, out: Float64Array) => {
     if (partial.length !== out.length) partial = new Float64Array(out.length);
@@ -348,10 +332,6 @@ export function compileBatchedGradient(spec: BatchedHnnSpec, options: { simd?: b
   return Object.assign(batchGradient, { source, simd, chunks, build: { source, size, simd } });
 }
 
-/** WebAssembly pages (64 KiB) of a memory holding `size` float64 elements, plus one. @example wasmPages(8192) // 2 */
-export function wasmPages(size: number): number {
-  return Math.ceil((size * 8) / 65536) + 1;
-}
 
-type BatchedFactory = (mem: Float64Array, gemm: unknown) => ChunkedGradient;
-const factories = new Map<string, BatchedFactory>();
+
+const factories = new Map<string, BatchedFactory<ChunkedGradient>>();

@@ -23,11 +23,14 @@
  * the dof × dof solves are generated JS loops. All buffers are slices of one Float64Array at constant offsets.
  */
 import { gemmSource, type GemmOperand } from '../codegen/gemm-js.js';
-import { instantiateWasmGemm } from '../codegen/wasm-gemm.js';
 import type { BatchedLnnSpec } from './batched-lnn-match.js';
 import { invariantTransformSource } from './batched-lnn-invariant.js';
 import { lnnLayerBuffers, lnnPassLines, type LnnBuffers, type Product } from './batched-lnn-passes.js';
+import { instantiateBatched, type BatchedFactory } from './batched-module.js';
 import type { CpuBatchGradient } from './cpu-gradient.js';
+
+/** The batch function a generated LNN body returns. */
+type BatchFunction = (d: Float64Array, t: Float64Array, r: ArrayLike<number>, c: number, o: Float64Array) => void;
 
 const rowMajor = (base: number, width: number): GemmOperand => ({ array: 'mem', base: String(base), rowStride: width, colStride: 1 });
 const transposed = (base: number, width: number): GemmOperand => ({ array: 'mem', base: String(base), rowStride: 1, colStride: width });
@@ -94,8 +97,7 @@ export function batchedLnnGradientSource(spec: BatchedLnnSpec, simd: boolean): {
   return { source, size: buffers.size };
 }
 
-type BatchedFactory = (mem: Float64Array, gemm: unknown) => (d: Float64Array, t: Float64Array, r: ArrayLike<number>, c: number, o: Float64Array) => void;
-const factories = new Map<string, BatchedFactory>();
+const factories = new Map<string, BatchedFactory<BatchFunction>>();
 
 /**
  * Compiles the batched acceleration-loss gradient of a matched LNN: the contract of `compileCpuGradient`
@@ -108,21 +110,6 @@ const factories = new Map<string, BatchedFactory>();
  * f(packed.rows, theta, rows, rows.length, out);
  */
 export function compileBatchedLnnGradient(spec: BatchedLnnSpec, options: { simd?: boolean } = {}): CpuBatchGradient & { simd: boolean; source: string; size: number } {
-  let simd = options.simd ?? true;
-  let memory: WebAssembly.Memory | undefined, gemm: unknown;
-  if (simd) {
-    const bytes = batchedLnnGradientSource(spec, true).size * 8;
-    memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) + 1 });
-    gemm = instantiateWasmGemm(memory);
-    simd = gemm !== undefined;
-  }
-  const { source, size } = batchedLnnGradientSource(spec, simd);
-  const mem = memory ? new Float64Array(memory.buffer, 0, size) : new Float64Array(size);
-  let factory = factories.get(source);
-  if (factory === undefined) {
-    factory = new Function('mem', 'gemm', source) as BatchedFactory;
-    if (factories.size >= 32) factories.delete(factories.keys().next().value!);
-    factories.set(source, factory);
-  }
-  return Object.assign(factory(mem, gemm), { source, simd, size });
+  const { made, source, size, simd } = instantiateBatched((simd) => batchedLnnGradientSource(spec, simd), options.simd ?? true, factories);
+  return Object.assign(made, { source, simd, size });
 }

@@ -11,7 +11,8 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { DarbouxError } from '../errors.js';
 import { wasmGemmBytes } from '../codegen/wasm-gemm.js';
-import { wasmPages, type BatchedGradientSource } from './batched-gradient.js';
+import type { BatchedGradientSource } from './batched-gradient.js';
+import { wasmPages } from './batched-module.js';
 import { addChunkSums, chunkCount, chunkedSums, GRADIENT_CHUNK, type ChunkedGradient } from './chunked-gradient.js';
 
 /**

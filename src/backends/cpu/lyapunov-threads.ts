@@ -12,10 +12,10 @@ import { DarbouxError } from '../../errors.js';
 import type { JsRunFailure } from '../../codegen/emit-js-stepper.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import { gramSchmidt, LyapunovAccumulator, startingTangents, tangentError, writeAverages, type LyapunovPlan, type LyapunovResult } from '../lyapunov-options.js';
-import { CHUNK_TARGET_MS, type RunControl } from '../run-control.js';
+import type { RunControl } from '../run-control.js';
 import { runFailureError } from '../run-failures.js';
-import { ABORT_RUN, LYAPUNOV_WORKER_SCRIPT, type LyapunovEvent, type LyapunovRunMessage, type LyapunovWorkerAnswer } from './lyapunov-worker.js';
-import { answer, estimatedMs, pollDelay, sharedCopy, stepElements, THREADED_MIN_MS } from './trajectory-threads.js';
+import { LYAPUNOV_WORKER_SCRIPT, type LyapunovEvent, type LyapunovRunMessage, type LyapunovWorkerAnswer } from './lyapunov-worker.js';
+import { answer, awaitWorkers, estimatedMs, sharedCopy, stepElements, THREADED_MIN_MS } from './trajectory-threads.js';
 
 /**
  * The thread count of a spectrum of `count` exponents over `batch` × `steps`: `requested` (capped at the batch)
@@ -110,7 +110,7 @@ export class LyapunovPool {
         renormalizeEvery: plan.renormalizeEvery, historyEvery, maxClaim: Math.max(1, Math.ceil(batch / (16 * threads))),
       };
       workers.forEach((worker, index) => worker.postMessage({ ...base, index } satisfies LyapunovRunMessage));
-      const results = await this.await(answers, ctl, progress, control, batch * steps);
+      const results = await awaitWorkers(answers, ctl, progress, control, batch * steps, () => this.disposed);
       const failed = results.find((r) => !r.ok);
       if (failed) throw new DarbouxError('INTERNAL', `a Lyapunov worker thread failed: ${failed.message}`, { threads, message: failed.message });
       throwEarliest(results.flatMap((r) => r.events!), a, batch);
@@ -128,34 +128,6 @@ export class LyapunovPool {
 
   private restart(): void {
     for (const worker of this.workers.splice(0)) void worker.terminate();
-  }
-
-  /** Awaits the workers' answers, reporting progress and passing an abort on every CHUNK_TARGET_MS. */
-  private async await(answers: Promise<LyapunovWorkerAnswer[]>, ctl: Int32Array, progress: Float64Array, control: RunControl, total: number): Promise<LyapunovWorkerAnswer[]> {
-    let settled = false;
-    const done = answers.finally(() => { settled = true; });
-    done.catch(() => undefined);
-    const rethrow = (e: unknown): never => {
-      if (this.disposed) throw new DarbouxError('INPUT', 'this stepper was disposed during a run');
-      throw e;
-    };
-    while (!settled) {
-      await pollDelay(done, CHUNK_TARGET_MS);
-      if (settled) break;
-      let units = 0;
-      for (const x of progress) units += x;
-      control.report(Math.min(units, total), total);
-      try {
-        control.throwIfAborted();
-      } catch (e) {
-        Atomics.store(ctl, ABORT_RUN, 1);
-        await done.catch(rethrow);
-        throw e;
-      }
-    }
-    const results = await done.catch(rethrow);
-    if (results.some((r) => r.aborted)) control.throwIfAborted();
-    return results;
   }
 }
 

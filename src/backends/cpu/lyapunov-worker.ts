@@ -8,9 +8,13 @@
  * the abort word and publishing its progress between calls. A block stops at its first segment with a failed
  * trajectory or a tangent that vanished, which it reports (`LyapunovEvent`); the main thread keeps the earliest.
  */
+import { ABORT_RUN, NEXT_TRAJECTORY } from './trajectory-worker.js';
 
-/** Words of a run's control array (Int32Array over shared memory): the next unclaimed trajectory, and abort. */
-export const NEXT_TRAJECTORY = 0, ABORT_RUN = 1;
+/**
+ * Words of a run's control array (Int32Array over shared memory): the next unclaimed trajectory, and abort — the
+ * trajectory pool's layout (its `awaitWorkers` raises ABORT_RUN).
+ */
+export { ABORT_RUN, NEXT_TRAJECTORY };
 
 /** Length of a worker's window of work between abort checks and progress updates, in milliseconds. */
 const WINDOW_MS = 10;

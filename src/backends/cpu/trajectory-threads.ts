@@ -235,7 +235,7 @@ export class TrajectoryPool {
         maxClaim: Math.max(1, Math.ceil(a.batch / (16 * count))), // the last claims end within ~1/16 of a worker's share
       };
       workers.forEach((worker, index) => worker.postMessage({ ...base, index } satisfies TrajectoryRunMessage));
-      const results = await this.await(answers, ctl, progress, control, a.batch * a.steps);
+      const results = await awaitWorkers(answers, ctl, progress, control, a.batch * a.steps, () => this.disposed);
       const failed = results.find((r) => !r.ok);
       if (failed) throw new DarbouxError('INTERNAL', `a trajectory worker thread failed: ${failed.message}`, { threads: count });
       await copyInPieces(a.Q, Q);
@@ -251,34 +251,41 @@ export class TrajectoryPool {
       if (!this.disposed) for (const worker of workers) worker.unref();
     }
   }
+}
 
-  /** Awaits the workers' answers, reporting progress and passing an abort on every CHUNK_TARGET_MS. */
-  private async await(answers: Promise<TrajectoryWorkerAnswer[]>, ctl: Int32Array, progress: Float64Array, control: RunControl, total: number): Promise<TrajectoryWorkerAnswer[]> {
-    let settled = false;
-    const done = answers.finally(() => { settled = true; });
-    done.catch(() => undefined);
-    const rethrow = (e: unknown): never => {
-      if (this.disposed) throw new DarbouxError('INPUT', 'this stepper was disposed during a run');
+/**
+ * Awaits worker answers, reporting the summed `progress` (capped at `total`) and passing an abort to the workers
+ * (ABORT_RUN in `ctl`) every CHUNK_TARGET_MS; a rejection while `disposed()` becomes "disposed during a run".
+ * Shared by the trajectory and Lyapunov pools.
+ *
+ * @example
+ * const results = await awaitWorkers(answers, ctl, progress, control, batch * steps, () => pool.disposed);
+ */
+export async function awaitWorkers<A extends { aborted?: boolean }>(answers: Promise<A[]>, ctl: Int32Array, progress: Float64Array, control: RunControl, total: number, disposed: () => boolean): Promise<A[]> {
+  let settled = false;
+  const done = answers.finally(() => { settled = true; });
+  done.catch(() => undefined);
+  const rethrow = (e: unknown): never => {
+    if (disposed()) throw new DarbouxError('INPUT', 'this stepper was disposed during a run');
+    throw e;
+  };
+  while (!settled) {
+    await pollDelay(done, CHUNK_TARGET_MS);
+    if (settled) break;
+    let units = 0;
+    for (const x of progress) units += x;
+    control.report(Math.min(units, total), total); // 0 while the workers start up
+    try {
+      control.throwIfAborted();
+    } catch (e) {
+      Atomics.store(ctl, ABORT_RUN, 1);
+      await done.catch(rethrow);
       throw e;
-    };
-    while (!settled) {
-      await pollDelay(done, CHUNK_TARGET_MS);
-      if (settled) break;
-      let units = 0;
-      for (const x of progress) units += x;
-      control.report(units, total); // 0 while the workers start up
-      try {
-        control.throwIfAborted();
-      } catch (e) {
-        Atomics.store(ctl, ABORT_RUN, 1);
-        await done.catch(rethrow);
-        throw e;
-      }
     }
-    const results = await done.catch(rethrow);
-    if (results.some((r) => r.aborted)) control.throwIfAborted(); // aborted between the last poll and the end
-    return results;
   }
+  const results = await done.catch(rethrow);
+  if (results.some((r) => r.aborted)) control.throwIfAborted(); // aborted between the last poll and the end
+  return results;
 }
 
 /** The workers' answers as one status: failures in trajectory order (as one thread gives them), summed iterations. */
