@@ -332,6 +332,4 @@ export function compileBatchedGradient(spec: BatchedHnnSpec, options: { simd?: b
   return Object.assign(batchGradient, { source, simd, chunks, build: { source, size, simd } });
 }
 
-
-
 const factories = new Map<string, BatchedFactory<ChunkedGradient>>();
