@@ -15,15 +15,8 @@ import { compileJsRunner, JS_FIXED_POINT } from '../../src/codegen/emit-js-stepp
 import { compileLaneRunner } from '../../src/codegen/lane-runner.js';
 import { parseLineExpr, parseStatements } from '../../src/codegen/straight-line.js';
 import { arbitrarySeparableHamiltonian } from './arbitrary.js';
-import { escapingBatch, refusal } from './run-fixtures.js';
+import { differences, escapingBatch, refusal } from './run-fixtures.js';
 
-/** Indices where two arrays differ as values (Object.is: -0 ≠ 0, NaN = NaN), and a length mismatch as -1. */
-function differences(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
-  if (a.length !== b.length) return [-1];
-  const out: number[] = [];
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) out.push(i);
-  return out;
-}
 
 /** Expects two run results to be the same bit for bit: state, record and status. */
 function expectSameBits(js: RunResult, wasm: RunResult): void {

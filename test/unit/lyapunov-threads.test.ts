@@ -18,7 +18,7 @@ import { checkLyapunovOptions, writeAverages } from '../../src/backends/lyapunov
 import { RunControl } from '../../src/backends/run-control.js';
 import { LyapunovPool, lyapunovThreads } from '../../src/backends/cpu/lyapunov-threads.js';
 import { estimatedMs, THREADED_MIN_MS } from '../../src/backends/cpu/trajectory-threads.js';
-import { escapingBatch, refusal } from './run-fixtures.js';
+import { differences, escapingBatch, refusal } from './run-fixtures.js';
 
 /** `batch` Hénon–Heiles starts spread around a chaotic and regular mix. */
 function spread(batch: number) {
@@ -27,13 +27,6 @@ function spread(batch: number) {
   return { q0, p0 };
 }
 
-/** Indices where two arrays differ as values (Object.is), a length mismatch as -1. */
-function differences(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
-  if (a.length !== b.length) return [-1];
-  const out: number[] = [];
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) out.push(i);
-  return out;
-}
 
 function expectSameBits(one: LyapunovResult, many: LyapunovResult): void {
   expect(differences(many.exponents, one.exponents)).toEqual([]);

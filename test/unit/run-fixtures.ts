@@ -35,3 +35,11 @@ export async function refusal(f: () => unknown): Promise<DarbouxError> {
   expect(caught, 'expected a DarbouxError').toBeInstanceOf(DarbouxError);
   return caught as DarbouxError;
 }
+
+/** Indices where two arrays differ as values (Object.is: -0 ≠ 0, NaN = NaN), and a length mismatch as -1. */
+export function differences(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
+  if (a.length !== b.length) return [-1];
+  const out: number[] = [];
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) out.push(i);
+  return out;
+}

@@ -19,15 +19,8 @@ import { chunkedSums, GRADIENT_CHUNK, perSampleChunks } from '../../src/train/ch
 import { GradientThreads, MinibatchGradient, THREADED_TRAINING_MIN, trainingThreads } from '../../src/train/gradient-threads.js';
 import type { FitOptions } from '../../src/train/types.js';
 import { fixtureField, fixtureSympnet, springData, springPairs } from './train-fixtures.js';
-import { refusal } from './run-fixtures.js';
+import { differences, refusal } from './run-fixtures.js';
 
-/** Indices where two arrays differ as values (Object.is), a length mismatch as -1. */
-function differences(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
-  if (a.length !== b.length) return [-1];
-  const out: number[] = [];
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) out.push(i);
-  return out;
-}
 
 /** Expects two fits to have the same parameters and losses bit for bit. */
 function expectSameFit(one: FitResult, many: FitResult): void {

@@ -19,7 +19,7 @@ import { JS_FIXED_POINT } from '../../src/codegen/emit-js-stepper.js';
 import { RunControl } from '../../src/backends/run-control.js';
 import { runWindowed } from '../../src/backends/cpu/windowed-run.js';
 import { estimatedMs, runnerKind, stepElements, THREADED_MIN_MS, TrajectoryPool, trajectoryThreads } from '../../src/backends/cpu/trajectory-threads.js';
-import { escapingBatch, refusal } from './run-fixtures.js';
+import { differences, escapingBatch, refusal } from './run-fixtures.js';
 
 /** `batch` starts of a 2-dof system spread around (x, y, px, py). */
 function spread(batch: number, x: number, y: number, px: number, py: number) {
@@ -28,13 +28,6 @@ function spread(batch: number, x: number, y: number, px: number, py: number) {
   return { q0, p0 };
 }
 
-/** Indices where two arrays differ as values (Object.is: -0 ≠ 0, NaN = NaN), and a length mismatch as -1. */
-function differences(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
-  if (a.length !== b.length) return [-1];
-  const out: number[] = [];
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) out.push(i);
-  return out;
-}
 
 /** Expects two run results to be the same bit for bit: state, record, status and statistics. */
 function expectSameBits(one: RunResult, many: RunResult): void {
