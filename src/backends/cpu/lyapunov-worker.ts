@@ -8,7 +8,7 @@
  * the abort word and publishing its progress between calls. A block stops at its first segment with a failed
  * trajectory or a tangent that vanished, which it reports (`LyapunovEvent`); the main thread keeps the earliest.
  */
-import { ABORT_RUN, NEXT_TRAJECTORY } from './trajectory-worker.js';
+import { ABORT_RUN, NEXT_TRAJECTORY, WORKER_MESSAGE_LOOP } from './trajectory-worker.js';
 
 /**
  * Words of a run's control array (Int32Array over shared memory): the next unclaimed trajectory, and abort — the
@@ -168,14 +168,4 @@ function runAll(m) {
   }
   return out;
 }
-parentPort.on('message', (m) => {
-  let out;
-  try {
-    out = runAll(m);
-  } catch (e) {
-    Atomics.store(new Int32Array(m.control), ${ABORT_RUN}, 1);
-    out = { ok: false, message: String(e instanceof Object && 'message' in e ? e.message : e) };
-  }
-  parentPort.postMessage(out);
-});
-`;
+${WORKER_MESSAGE_LOOP}`;

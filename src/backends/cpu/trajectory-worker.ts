@@ -46,6 +46,22 @@ export interface TrajectoryRunMessage {
   maxClaim: number;
 }
 
+/**
+ * The message loop that ends a worker script (trajectory and Lyapunov workers): each message is one `runAll(m)`; an
+ * exception raises the run's abort word (so the other workers stop) and is answered as `{ ok: false, message }`.
+ */
+export const WORKER_MESSAGE_LOOP = `parentPort.on('message', (m) => {
+  let out;
+  try {
+    out = runAll(m);
+  } catch (e) {
+    Atomics.store(new Int32Array(m.control), ${ABORT_RUN}, 1);
+    out = { ok: false, message: String(e instanceof Object && 'message' in e ? e.message : e) };
+  }
+  parentPort.postMessage(out);
+});
+`;
+
 /** The worker's script: compile once, then claim windows of trajectories until none are left or the run is aborted. */
 export const TRAJECTORY_WORKER_SCRIPT = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -95,14 +111,4 @@ function runAll(m) {
   }
   return out;
 }
-parentPort.on('message', (m) => {
-  let out;
-  try {
-    out = runAll(m);
-  } catch (e) {
-    Atomics.store(new Int32Array(m.control), ${ABORT_RUN}, 1);
-    out = { ok: false, message: String(e instanceof Object && 'message' in e ? e.message : e) };
-  }
-  parentPort.postMessage(out);
-});
-`;
+${WORKER_MESSAGE_LOOP}`;
