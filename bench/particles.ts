@@ -197,7 +197,7 @@ async function lammpsComparison(): Promise<void> {
     const atomSteps = (state.n * steps) / seconds;
     const e0 = sys.hamiltonian.energy(state.q, state.p), e100 = sys.hamiltonian.energy(final.q, final.p);
     const label = threads === undefined ? backend : `${backend} ${threads} thread${threads > 1 ? 's' : ''}`;
-    console.log(`darboux ${label} f64: ${(1000 * seconds / steps).toFixed(2)} ms/step, ${mega(atomSteps)} (median of ${RUNS}; CPU time ${(1000 * cpuSeconds / steps).toFixed(2)} ms/step); E(0) = ${e0.toPrecision(12)}, E(${steps}) = ${e100.toPrecision(12)}, drift ${((e100 - e0) / Math.abs(e0)).toExponential(2)}`);
+    console.log(`darboux ${label} ${backend === 'gpu' ? 'f32' : 'f64'}: ${(1000 * seconds / steps).toFixed(2)} ms/step, ${mega(atomSteps)} (median of ${RUNS}; CPU time ${(1000 * cpuSeconds / steps).toFixed(2)} ms/step); E(0) = ${e0.toPrecision(12)}, E(${steps}) = ${e100.toPrecision(12)}, drift ${((e100 - e0) / Math.abs(e0)).toExponential(2)}`);
     for (const l of peer) {
       // CPU-time ratio: LAMMPS's CPU time per rank over darboux's per thread (the wall-time ratio on free cores).
       const cpuRatio = l.cpuMsPerRank / ((1000 * cpuSeconds) / steps / (threads ?? 1));
