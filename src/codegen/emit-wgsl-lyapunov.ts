@@ -9,7 +9,7 @@
 import type { StepProgram } from '../integrators/step-program.js';
 import { tangentVectors } from '../integrators/tangent-vectors.js';
 import { WGSL_FIXED_POINT, type KernelLoopIterations } from './emit-wgsl.js';
-import { STATUS_WORDS, statusWord, TRUNCATED_FLAG, WORKGROUP_SIZE } from './kernel-words.js';
+import { controlStruct, STATUS_WORDS, statusWord, TRUNCATED_FLAG, WORKGROUP_SIZE } from './kernel-words.js';
 import { Lowering } from './lowering.js';
 import { lowerLyapunovStep } from './lyapunov-body.js';
 import type { FixedPointSettings } from './step-body.js';
@@ -49,7 +49,7 @@ export function wgslLyapunovKernel(program: StepProgram, count: number, settings
   const checkTerms = [...idx.flatMap((i) => [`nq${i}`, `np${i}`]), ...Array.from({ length: count * m }, (_, k) => `nt${k}`)];
   const unrolled = count * count * m <= UNROLLED_GRAM_SCHMIDT;
   const wgsl = [
-    `struct Control { ${LYAPUNOV_CONTROL_WORDS.map((w, k) => `${w === 'pad' ? `pad${k}` : w}: ${w === 'dt' || w === 'tStart' ? 'f32' : 'u32'}`).join(', ')} }`,
+    ...controlStruct(LYAPUNOV_CONTROL_WORDS),
     ...kernelBindings('var<storage, read_write> dLogs'),
     ...moduleScope,
     '',

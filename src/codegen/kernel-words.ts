@@ -66,15 +66,16 @@ export function controlWordType(word: string): 'f32' | 'u32' {
 }
 
 /**
- * The WGSL declaration of a control uniform's struct (four words a line).
+ * The WGSL declaration of a control uniform's struct (four words a line); when there are several padding words `pad`,
+ * each is named `pad<k>` by its index.
  *
  * @example
  * controlStruct(STEPPER_CONTROL_WORDS); // ['struct Control {', '  dt: f32, tStart: f32, steps: u32, stepBase: u32,', …, '}']
  */
 export function controlStruct(words: readonly string[]): string[] {
-  const lines: string[] = [];
+  const lines: string[] = [], pads = words.filter((w) => w === 'pad').length;
   for (let at = 0; at < words.length; at += 4) {
-    lines.push(`  ${words.slice(at, at + 4).map((w) => `${w}: ${controlWordType(w)}`).join(', ')},`);
+    lines.push(`  ${words.slice(at, at + 4).map((w, k) => `${w === 'pad' && pads > 1 ? `pad${at + k}` : w}: ${controlWordType(w)}`).join(', ')},`);
   }
   return ['struct Control {', ...lines, '}'];
 }
