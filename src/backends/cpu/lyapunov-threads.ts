@@ -15,7 +15,8 @@ import { gramSchmidt, LyapunovAccumulator, startingTangents, tangentError, write
 import type { RunControl } from '../run-control.js';
 import { runFailureError } from '../run-failures.js';
 import { LYAPUNOV_WORKER_SCRIPT, type LyapunovEvent, type LyapunovRunMessage, type LyapunovWorkerAnswer } from './lyapunov-worker.js';
-import { answer, awaitWorkers, estimatedMs, sharedCopy, stepElements, THREADED_MIN_MS } from './trajectory-threads.js';
+import { answer, estimatedMs, sharedCopy, stepElements, THREADED_MIN_MS } from './trajectory-threads.js';
+import { WorkerPool } from './worker-pool.js';
 
 /**
  * The thread count of a spectrum of `count` exponents over `batch` × `steps`: `requested` (capped at the batch)
@@ -52,42 +53,27 @@ export interface LyapunovRunArgs {
  * const pool = new LyapunovPool(program, undefined);
  * if (pool.threadsFor(plan) > 1) result = await pool.run(plan, args, control);
  */
-export class LyapunovPool {
-  private readonly workers: Worker[] = [];
-  private queue: Promise<unknown> = Promise.resolve();
-  private disposed = false;
+export class LyapunovPool extends WorkerPool {
   private elements: number | undefined;
 
-  constructor(private readonly program: StepProgram, private readonly requested: number | undefined) {}
+  constructor(private readonly program: StepProgram, private readonly requested: number | undefined) {
+    super();
+  }
 
   /** The thread count of a spectrum of this plan (`lyapunovThreads`). */
   threadsFor(plan: LyapunovPlan): number {
     if (this.requested === 1) return 1;
     this.elements ??= stepElements(this.program);
-    return lyapunovThreads(this.requested, plan.batch, plan.steps, plan.count, this.elements, this.workers.length > 0);
+    return lyapunovThreads(this.requested, plan.batch, plan.steps, plan.count, this.elements, this.warm);
   }
 
   /** The spectrum of `plan` on `threads` workers (queued behind a spectrum in flight). */
   run(plan: LyapunovPlan, args: LyapunovRunArgs, control: RunControl, threads: number): Promise<LyapunovResult> {
-    const result = this.queue.then(() => this.runOnce(plan, args, control, threads));
-    this.queue = result.catch(() => undefined);
-    return result;
+    return this.enqueue(() => this.runOnce(plan, args, control, threads));
   }
 
-  /** Terminates the workers; a spectrum in flight rejects. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    for (const worker of this.workers) void worker.terminate();
-  }
-
-  private take(count: number): Worker[] {
-    while (this.workers.length < count) {
-      const worker = new Worker(LYAPUNOV_WORKER_SCRIPT, { eval: true, workerData: { gramSchmidt: gramSchmidt.toString(), writeAverages: writeAverages.toString() } });
-      worker.unref();
-      this.workers.push(worker);
-    }
-    return this.workers.slice(0, count);
+  protected startWorker(): Worker {
+    return new Worker(LYAPUNOV_WORKER_SCRIPT, { eval: true, workerData: { gramSchmidt: gramSchmidt.toString(), writeAverages: writeAverages.toString() } });
   }
 
   private async runOnce(plan: LyapunovPlan, a: LyapunovRunArgs, control: RunControl, threads: number): Promise<LyapunovResult> {
@@ -110,7 +96,7 @@ export class LyapunovPool {
         renormalizeEvery: plan.renormalizeEvery, historyEvery, maxClaim: Math.max(1, Math.ceil(batch / (16 * threads))),
       };
       workers.forEach((worker, index) => worker.postMessage({ ...base, index } satisfies LyapunovRunMessage));
-      const results = await awaitWorkers(answers, ctl, progress, control, batch * steps, () => this.disposed);
+      const results = await this.answers(answers, ctl, progress, control, batch * steps);
       const failed = results.find((r) => !r.ok);
       if (failed) throw new DarbouxError('INTERNAL', `a Lyapunov worker thread failed: ${failed.message}`, { threads, message: failed.message });
       throwEarliest(results.flatMap((r) => r.events!), a, batch);
@@ -126,9 +112,6 @@ export class LyapunovPool {
     }
   }
 
-  private restart(): void {
-    for (const worker of this.workers.splice(0)) void worker.terminate();
-  }
 }
 
 /**

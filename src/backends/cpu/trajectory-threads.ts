@@ -14,10 +14,11 @@ import type { JsRunFailure } from '../../codegen/emit-js-stepper.js';
 import type { StepProgram } from '../../integrators/step-program.js';
 import { size } from '../../ir/shape.js';
 import { topologicalOrder } from '../../ir/traverse.js';
-import { CHUNK_TARGET_MS, yieldToEventLoop, type RunControl } from '../run-control.js';
+import { yieldToEventLoop, type RunControl } from '../run-control.js';
 import type { JsRunner } from '../../codegen/emit-js-stepper.js';
 import { runWindowed, type WindowedRunArgs, type WindowedRunStatus } from './windowed-run.js';
-import { ABORT_RUN, TRAJECTORY_WORKER_SCRIPT, type TrajectoryRunMessage, type TrajectoryWorkerAnswer } from './trajectory-worker.js';
+import { WorkerPool } from './worker-pool.js';
+import { TRAJECTORY_WORKER_SCRIPT, type TrajectoryRunMessage, type TrajectoryWorkerAnswer } from './trajectory-worker.js';
 
 /**
  * Estimated single-thread milliseconds of a run from which trajectory threads pay by default: `warm`, per run
@@ -134,12 +135,6 @@ export function answer<A = TrajectoryWorkerAnswer>(worker: Worker): Promise<A> {
   });
 }
 
-/** Resolves after `ms` or when `done` settles, whichever is first (the timer is cleared). @example await pollDelay(answers, 20); */
-export function pollDelay(done: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const delay = new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); });
-  return Promise.race([done.then(() => undefined, () => undefined), delay]).finally(() => clearTimeout(timer));
-}
 
 /**
  * The forward runs of a CPU stepper: on the main thread in windows (`runWindowed`), or split over a pool of
@@ -151,16 +146,14 @@ export function pollDelay(done: Promise<unknown>, ms: number): Promise<void> {
  * const status = await pool.run(args, control);
  * pool.dispose();
  */
-export class TrajectoryPool {
-  private readonly workers: Worker[] = [];
-  private queue: Promise<unknown> = Promise.resolve();
-  private disposed = false;
+export class TrajectoryPool extends WorkerPool {
   private elements: number | undefined;
-  private running = 0;
   /** Estimated ms of the runs so far that a started pool would have taken (the pool starts once it reaches THREADED_MIN_MS.cold). */
   private owed = 0;
 
-  constructor(private readonly program: StepProgram, private readonly runner: JsRunner, private readonly requested: number | undefined) {}
+  constructor(private readonly program: StepProgram, private readonly runner: JsRunner, private readonly requested: number | undefined) {
+    super();
+  }
 
   /** The thread count a run of `batch` × `steps` copying `copied` values would use now (`trajectoryThreads`). */
   threadsFor(batch: number, steps: number, copied = 0): number {
@@ -172,47 +165,15 @@ export class TrajectoryPool {
     return trajectoryThreads(this.requested, batch, steps, this.elements, this.warm || this.owed >= THREADED_MIN_MS.cold, copied, kind);
   }
 
-  /** How many of the pool's workers are running (started and not yet exited). */
-  get live(): number {
-    return this.running;
-  }
-
-  /** Whether the pool has started workers (a later run pays no start-up). */
-  get warm(): boolean {
-    return this.workers.length > 0;
-  }
-
   /** Runs every trajectory of `a` (Q, P and the record written in place): on this thread, or on workers (queued). */
   run(a: WindowedRunArgs, control: RunControl): Promise<WindowedRunStatus> {
     const count = this.threadsFor(a.batch, a.steps, 2 * (a.Q.length + (a.recordQ?.length ?? 0)));
     if (count <= 1) return runWindowed(this.runner, a, control);
-    const result = this.queue.then(() => this.runOnce(a, control, count));
-    this.queue = result.catch(() => undefined);
-    return result;
+    return this.enqueue(() => this.runOnce(a, control, count));
   }
 
-  /** Terminates the workers; a run in flight rejects. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    for (const worker of this.workers) void worker.terminate();
-  }
-
-  /** Terminates every worker; the next threaded run starts new ones. */
-  private restart(): void {
-    for (const worker of this.workers.splice(0)) void worker.terminate();
-  }
-
-  /** The first `count` workers, started as needed (unreferenced). */
-  private take(count: number): Worker[] {
-    while (this.workers.length < count) {
-      const worker = new Worker(TRAJECTORY_WORKER_SCRIPT, { eval: true, workerData: { source: this.runner.source } });
-      worker.unref();
-      this.running++;
-      worker.once('exit', () => this.running--);
-      this.workers.push(worker);
-    }
-    return this.workers.slice(0, count);
+  protected startWorker(): Worker {
+    return new Worker(TRAJECTORY_WORKER_SCRIPT, { eval: true, workerData: { source: this.runner.source } });
   }
 
   private async runOnce(a: WindowedRunArgs, control: RunControl, count: number): Promise<WindowedRunStatus> {
@@ -235,7 +196,7 @@ export class TrajectoryPool {
         maxClaim: Math.max(1, Math.ceil(a.batch / (16 * count))), // the last claims end within ~1/16 of a worker's share
       };
       workers.forEach((worker, index) => worker.postMessage({ ...base, index } satisfies TrajectoryRunMessage));
-      const results = await awaitWorkers(answers, ctl, progress, control, a.batch * a.steps, () => this.disposed);
+      const results = await this.answers(answers, ctl, progress, control, a.batch * a.steps);
       const failed = results.find((r) => !r.ok);
       if (failed) throw new DarbouxError('INTERNAL', `a trajectory worker thread failed: ${failed.message}`, { threads: count });
       await copyInPieces(a.Q, Q);
@@ -253,40 +214,6 @@ export class TrajectoryPool {
   }
 }
 
-/**
- * Awaits worker answers, reporting the summed `progress` (capped at `total`) and passing an abort to the workers
- * (ABORT_RUN in `ctl`) every CHUNK_TARGET_MS; a rejection while `disposed()` becomes "disposed during a run".
- * Shared by the trajectory and Lyapunov pools.
- *
- * @example
- * const results = await awaitWorkers(answers, ctl, progress, control, batch * steps, () => pool.disposed);
- */
-export async function awaitWorkers<A extends { aborted?: boolean }>(answers: Promise<A[]>, ctl: Int32Array, progress: Float64Array, control: RunControl, total: number, disposed: () => boolean): Promise<A[]> {
-  let settled = false;
-  const done = answers.finally(() => { settled = true; });
-  done.catch(() => undefined);
-  const rethrow = (e: unknown): never => {
-    if (disposed()) throw new DarbouxError('INPUT', 'this stepper was disposed during a run');
-    throw e;
-  };
-  while (!settled) {
-    await pollDelay(done, CHUNK_TARGET_MS);
-    if (settled) break;
-    let units = 0;
-    for (const x of progress) units += x;
-    control.report(Math.min(units, total), total); // 0 while the workers start up
-    try {
-      control.throwIfAborted();
-    } catch (e) {
-      Atomics.store(ctl, ABORT_RUN, 1);
-      await done.catch(rethrow);
-      throw e;
-    }
-  }
-  const results = await done.catch(rethrow);
-  if (results.some((r) => r.aborted)) control.throwIfAborted(); // aborted between the last poll and the end
-  return results;
-}
 
 /** The workers' answers as one status: failures in trajectory order (as one thread gives them), summed iterations. */
 function merged(results: readonly TrajectoryWorkerAnswer[]): WindowedRunStatus {
