@@ -16,6 +16,7 @@ import { packSamples } from '../../src/train/data.js';
 import { planTraining } from '../../src/train/fit.js';
 import { gradientProgram, packParams } from '../../src/train/gradient-program.js';
 import { lossGraph } from '../../src/train/losses.js';
+import { expectGradientMatchesDifferences } from './train-fixtures.js';
 
 /** A small deterministic generator (mulberry32). */
 function random(seed: number): () => number {
@@ -116,22 +117,8 @@ describe('batched acceleration-loss gradient = per-sample gradient', () => {
 
   it('matches central finite differences of the loss (dof 2, three layers, tanh)', () => {
     const n = 7;
-    const { program, data, theta, rows, spec } = setup(lnn({ dof: 2, hidden: [5, 4, 3], activation: 'tanh', seed: 9 }), n, 9);
-    const f = compileBatchedLnnGradient(spec as BatchedLnnSpec);
-    const out = new Float64Array(1 + program.layout.total);
-    f(data.rows, theta, rows, n, out);
-    const grad = out.slice(1);
-    const h = 1e-6;
-    for (let j = 0; j < program.layout.total; j += 2) {
-      const t = theta.slice();
-      t[j] = theta[j]! + h;
-      f(data.rows, t, rows, n, out);
-      const up = out[0]!;
-      t[j] = theta[j]! - h;
-      f(data.rows, t, rows, n, out);
-      const fd = (up - out[0]!) / (2 * h);
-      expect(Math.abs(fd - grad[j]!)).toBeLessThan(1e-6 * (1 + Math.abs(grad[j]!)));
-    }
+    const { data, theta, rows, spec } = setup(lnn({ dof: 2, hidden: [5, 4, 3], activation: 'tanh', seed: 9 }), n, 9);
+    expectGradientMatchesDifferences(compileBatchedLnnGradient(spec as BatchedLnnSpec), data.rows, theta, rows, n, 2, 1e-6);
   });
 });
 

@@ -12,7 +12,7 @@ import { compileCpuGradient } from '../../src/train/cpu-gradient.js';
 import { packSamples } from '../../src/train/data.js';
 import { gradientProgram, packParams } from '../../src/train/gradient-program.js';
 import { lossGraph, type LossSettings } from '../../src/train/losses.js';
-import { fixtureHnn, springData } from './train-fixtures.js';
+import { expectGradientMatchesDifferences, fixtureHnn, springData } from './train-fixtures.js';
 
 /** Deterministic samples with non-trivial targets (so the residuals and every gradient are far from zero). */
 function samples(n: number, dof: number) {
@@ -78,22 +78,8 @@ describe('batched derivative-loss gradient = per-sample gradient', () => {
   it('matches central finite differences of the loss (three layers, sigmoid)', () => {
     const model = hnn({ dof: 2, hidden: [5, 4, 3], activation: 'sigmoid', seed: 7 });
     const n = 6;
-    const { program, data, theta, rows, spec } = setup(model, n);
-    const f = compileBatchedGradient(spec as BatchedHnnSpec);
-    const out = new Float64Array(1 + program.layout.total);
-    f(data.rows, theta, rows, n, out);
-    const grad = out.slice(1);
-    const h = 1e-6;
-    for (let j = 0; j < program.layout.total; j += 3) {
-      const t = theta.slice();
-      t[j] = theta[j]! + h;
-      f(data.rows, t, rows, n, out);
-      const up = out[0]!;
-      t[j] = theta[j]! - h;
-      f(data.rows, t, rows, n, out);
-      const fd = (up - out[0]!) / (2 * h);
-      expect(Math.abs(fd - grad[j]!)).toBeLessThan(1e-7 * (1 + Math.abs(grad[j]!)));
-    }
+    const { data, theta, rows, spec } = setup(model, n);
+    expectGradientMatchesDifferences(compileBatchedGradient(spec as BatchedHnnSpec), data.rows, theta, rows, n, 3, 1e-7);
   });
 });
 

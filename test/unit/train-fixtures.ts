@@ -6,6 +6,7 @@
  */
 import { add, dot, matTvec, matvec, mul, neg, param, tanh, input } from '../../src/ir/build.js';
 import type { Expr } from '../../src/ir/expr.js';
+import { expect } from 'vitest';
 import { gradient } from '../../src/autodiff/vjp.js';
 import { Hamiltonian } from '../../src/system/hamiltonian.js';
 import type { NeuralKind, NeuralModel, ParamTensors } from '../../src/models/neural/model.js';
@@ -206,3 +207,26 @@ export function rolloutTargets(pairs: { q: Float64Array; p: Float64Array }, k: n
   return { q: pairs.q, p: pairs.p, qNext, pNext };
 }
 
+/** A batch gradient (`compileCpuGradient`'s contract: out[0] = Σ loss, out[1 + j] = Σ ∂loss/∂θ_j). */
+type BatchGradient = (data: Float64Array, theta: Float64Array, rows: Uint32Array, count: number, out: Float64Array) => void;
+
+/**
+ * Expects every `stride`-th component of f's gradient at theta to equal a central difference of its loss (step 1e-6)
+ * to `tolerance` · (1 + |gradient|).
+ */
+export function expectGradientMatchesDifferences(f: BatchGradient, data: Float64Array, theta: Float64Array, rows: Uint32Array, count: number, stride: number, tolerance: number): void {
+  const out = new Float64Array(1 + theta.length);
+  f(data, theta, rows, count, out);
+  const grad = out.slice(1);
+  const h = 1e-6;
+  for (let j = 0; j < theta.length; j += stride) {
+    const t = theta.slice();
+    t[j] = theta[j]! + h;
+    f(data, t, rows, count, out);
+    const up = out[0]!;
+    t[j] = theta[j]! - h;
+    f(data, t, rows, count, out);
+    const fd = (up - out[0]!) / (2 * h);
+    expect(Math.abs(fd - grad[j]!)).toBeLessThan(tolerance * (1 + Math.abs(grad[j]!)));
+  }
+}
