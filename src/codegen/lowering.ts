@@ -191,6 +191,7 @@ export class Lowering implements EmitContext {
       const copy = elems.map((x, k) => `${'  '.repeat(this.baseIndent)}${name}[${k}] = ${x};`);
       this.lines.splice(this.nodeStart, 0, ...copy);
       this.nodeStart += copy.length;
+      this.insertedLines += copy.length;
       this.materialized.set(e, name);
     }
     return name;
@@ -245,6 +246,23 @@ export class Lowering implements EmitContext {
     this.hoisted.push(`function ${name}(${params.join(', ')}) {`, ...inner.lines, '}');
     return name;
   }
+
+  hoistedValue(code: string): string {
+    if (this.target !== 'js') throw new DarbouxError('INTERNAL', `lowering: a hoisted value exists only in JS, not in ${this.target}`, { target: this.target });
+    const name = this.fresh('h');
+    this.hoisted.push(`const ${name} = ${code};`);
+    return name;
+  }
+
+  captureLines(emit: () => void): string[] {
+    const start = this.lines.length, inserted = this.insertedLines;
+    emit();
+    // `materialize` may have inserted copies before `start` meanwhile: they stay.
+    return this.lines.splice(start + this.insertedLines - inserted);
+  }
+
+  /** Lines `materialize` has inserted before the end of `lines` so far (for `captureLines`). */
+  private insertedLines = 0;
 
   shared<T>(key: string, make: () => T): T {
     if (!this.memo.has(key)) this.memo.set(key, make());

@@ -57,6 +57,18 @@ export interface EmitContext {
    */
   hoistedFunction(params: readonly string[], body: (inner: EmitContext) => void): string;
   /**
+   * JS only: declares `const name = code` at the hoisted scope (evaluated once, when the generated function is
+   * made, after the hoisted declarations before it); returns its name. For state set up once (a WebAssembly
+   * instance).
+   */
+  hoistedValue(code: string): string;
+  /**
+   * Runs `emit` and takes back the statements it emitted at this position: they are removed from the output and
+   * returned (indented as emitted), for the caller to inspect and emit again (`line(code.trim(), false)`) where it
+   * chooses. Declarations, hoisted state and names made by `emit` stay.
+   */
+  captureLines(emit: () => void): string[];
+  /**
    * A value made once per generated function (shared by every scope of it) under `key`: e.g. the names of
    * hoisted scratch that several emission sites reuse (one neighbour list per pair geometry).
    */

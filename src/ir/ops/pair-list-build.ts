@@ -25,7 +25,7 @@ function declareList(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid): Ne
   const list: NeighbourList = {
     count: ctx.intArray(C), start: ctx.intArray(C + 1), cellOf: ints(), sorted: ints(),
     positions: floats(), site: ints(), ghostSlot: ints(), ghostCode: ints(), partners: ints(),
-    first: ints(), state: ctx.intArray(2), reference: floats(), wrap: floats(),
+    first: ints(), state: ctx.intArray(3), reference: floats(), wrap: floats(),
     block: ctx.intArray(C * 3 ** g.dim), imageShift: ctx.constantArray(imageShifts(g)), build: '',
     range: null,
   };
@@ -154,6 +154,7 @@ function emitBuild(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list:
   ctx.line(`${partners} = ${pairs}`);
   ctx.line(`${first}[${list.range === null ? n : `${list.range}[1]`}] = ${m}`);
   ctx.line(`${list.state}[0] = 1`);
+  ctx.line(`${list.state}[2]++`); // builds so far: copies of the list (the WebAssembly pair loop's) know when to refresh
 }
 
 /**

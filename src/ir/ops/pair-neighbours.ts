@@ -23,6 +23,7 @@ import { loopTo, type CellPair } from './pair-cells.js';
 import type { EmittedPair, PairGeometry } from './pair-geometry.js';
 import { emitFreshList } from './pair-list-build.js';
 import type { NeighbourGrid, NeighbourList } from './pair-stencil.js';
+import { emitPairLoopOrWasm } from './pair-wasm.js';
 
 export { neighbourGrid, stencilRows, SKIN_FRACTION, type NeighbourGrid } from './pair-stencil.js';
 
@@ -102,29 +103,40 @@ export function emitNeighbourSlotSums(ctx: EmitContext, g: PairGeometry, q: Expr
   const { dim } = g;
   const sums = ctx.shared(`neighbour sums ${g.n} ${g.dim} [${g.box!.join(',')}] ${g.cutoff}`, () => ctx.growableArray(0));
   const slots = ctx.temp(`(${n} + ${list.state}[1]) * ${dim}`);
-  ctx.line(`if (${sums}.length < ${slots}) ${sums} = new Float64Array(2 * ${slots})`, false);
-  const F = ctx.temp(sums);
-  ctx.line(`${F}.fill(0, 0, ${slots})`);
-  emitSlotLoop(ctx, g, list, n, (a, i, xi) => {
-    const { P, S, pairs } = listNames(ctx, list);
-    const own = Array.from({ length: dim }, () => ctx.mutable('0'));
-    const e = ctx.mutable(`${list.first}[${a}]`), eEnd = ctx.temp(`${list.first}[${a} + 1]`);
-    ctx.line(`for (; ${e} < ${eEnd}; ${e}++) {`, false);
-    const b = ctx.temp(`${pairs}[${e}]`);
-    const xj = slotCoordinates(g, P, b);
-    const d = xi.map((x, k) => ctx.temp(`${x} - ${xj[k]}`));
-    const r2 = ctx.temp(d.map((x) => `${x} * ${x}`).join(' + '));
-    ctx.line(`if (${r2} < ${ctx.literal(g.cutoff! * g.cutoff!)}) {`, false);
-    const r = ctx.temp(`Math.sqrt(${r2})`);
-    term({ i, j: ctx.temp(`${S}[${b}]`), d, r, r2 }).forEach((t, k) => {
-      const x = ctx.temp(t);
-      ctx.line(`${own[k]} += ${x}`);
-      ctx.line(`${F}[${b} * ${dim} + ${k}] -= ${x}`);
+  const F = ctx.mutable(sums);
+  // The JS loop, taken back to be emitted alone or as the fallback of the WebAssembly loop (pair-wasm.ts).
+  let pair: EmittedPair | null = null;
+  let body: string[] = [], terms: string[] = [];
+  const js = ctx.captureLines(() => {
+    ctx.line(`if (${sums}.length < ${slots}) ${sums} = new Float64Array(2 * ${slots})`, false);
+    ctx.line(`${F} = ${sums}`);
+    ctx.line(`${F}.fill(0, 0, ${slots})`);
+    emitSlotLoop(ctx, g, list, n, (a, i, xi) => {
+      const { P, S, pairs } = listNames(ctx, list);
+      const own = Array.from({ length: dim }, () => ctx.mutable('0'));
+      const e = ctx.mutable(`${list.first}[${a}]`), eEnd = ctx.temp(`${list.first}[${a} + 1]`);
+      ctx.line(`for (; ${e} < ${eEnd}; ${e}++) {`, false);
+      const b = ctx.temp(`${pairs}[${e}]`);
+      const xj = slotCoordinates(g, P, b);
+      const d = xi.map((x, k) => ctx.temp(`${x} - ${xj[k]}`));
+      const r2 = ctx.temp(d.map((x) => `${x} * ${x}`).join(' + '));
+      ctx.line(`if (${r2} < ${ctx.literal(g.cutoff! * g.cutoff!)}) {`, false);
+      const r = ctx.temp(`Math.sqrt(${r2})`);
+      pair = { i, j: ctx.temp(`${S}[${b}]`), d, r, r2 };
+      body = ctx.captureLines(() => (terms = term(pair!)));
+      for (const l of body) ctx.line(l.trim(), false);
+      terms.forEach((t, k) => {
+        const x = ctx.temp(t);
+        ctx.line(`${own[k]} += ${x}`);
+        ctx.line(`${F}[${b} * ${dim} + ${k}] -= ${x}`);
+      });
+      ctx.line('}', false);
+      ctx.line('}', false);
+      own.forEach((o, k) => ctx.line(`${F}[${a} * ${dim} + ${k}] += ${o}`));
     });
-    ctx.line('}', false);
-    ctx.line('}', false);
-    own.forEach((o, k) => ctx.line(`${F}[${a} * ${dim} + ${k}] += ${o}`));
   });
+  const { d, r, r2 } = pair!;
+  emitPairLoopOrWasm(ctx, g, list, n, F, { js, body, terms, d, r, r2 });
   const [gs, S] = [ctx.temp(list.ghostSlot), ctx.temp(list.site)];
   loopTo(ctx, `${list.state}[1]`, (gh) => {
     const from = ctx.temp(`${gs}[${gh}]`);

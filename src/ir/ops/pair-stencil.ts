@@ -68,7 +68,7 @@ export function stencilRows(g: PairGeometry, grid: NeighbourGrid): number[][] {
 /**
  * The generated names of a neighbour list (hoisted, shared by the evaluations). Slots 0…n−1 are the sites in cell
  * order (wrapped coordinates `positions`, their site `site`); slots n…n+G−1 are ghost images (slot `ghostSlot[g]`
- * shifted by image `ghostCode[g]`). `state` = [built, G]; `block[c·3^dim + code]`: the first ghost slot of the row
+ * shifted by image `ghostCode[g]`). `state` = [built, G, builds so far]; `block[c·3^dim + code]`: the first ghost slot of the row
  * starting at bin c (its image `code`), or −1. Arrays of n elements start empty and are sized by the first
  * build. `build(coordinates, offset)`: the hoisted build function.
  */

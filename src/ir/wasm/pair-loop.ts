@@ -1,0 +1,250 @@
+/**
+ * The half-list pair loop of the neighbour-list forces (`emitNeighbourSlotSums`, src/ir/ops/pair-neighbours.ts) as
+ * one WebAssembly SIMD function: two list entries per iteration in the two f64x2 lanes (the partners'
+ * coordinates gathered lane by lane), the cutoff as a mask on the terms instead of a branch, then Newton's third
+ * law lane by lane. The pair body is the JS lowering's own statements read back (`straight-line.ts`), so each
+ * pair's term is the same f64 operations as in the JS loop; the lanes are then added to the site's sums and
+ * subtracted from the partners' in the JS loop's order (entry e before entry e + 1). The result equals the JS
+ * loop's bit for bit (up to the sign of a zero sum).
+ *
+ * `pairs(aBegin, aEnd, pOff, fOff, firstOff, partnersOff, dummy, θ…)` visits slots aBegin … aEnd − 1 of a list
+ * laid out in memory at byte offsets: slot coordinates `P` (slot b at pOff + 8·dim·b), slot sums `F` (at fOff,
+ * the same layout: the caller zeroes them), the CSR `first` (i32, slot a's entries first[a] … first[a + 1]) and
+ * `partners` (i32, readable one entry past the last). A slot with an odd number of entries takes `dummy` (a slot
+ * the caller places far from every other, so its lane is masked, with sums of its own) in its last lane.
+ */
+import { exprRefs, type ExactMathFunction, type LineExpr, type LineStatement } from './straight-line.js';
+import { F64, f64x2Const, I32, i32Const, localGet, localSet, memarg, OP, oneFunctionModule, SIMD, simd, V128 } from './binary.js';
+
+/** What the pair body reads and computes, as straight-line code over named f64 values. */
+export interface PairLoopBody {
+  dim: number;
+  /** The squared cutoff: terms of pairs with r² ≥ cutoff² (or r² NaN) are zero. */
+  cutoff2: number;
+  /** Names the body reads for the components of d = x_i − x_j, for r² and for r. */
+  d: readonly string[];
+  r2: string;
+  r: string;
+  /** The body's statements and the per-component terms (expressions over the body's names). */
+  statements: readonly LineStatement[];
+  terms: readonly LineExpr[];
+}
+
+/** The module of a pair loop and the free names its body reads (passed as the f64 arguments θ, in this order). */
+export interface PairLoopModule {
+  bytes: Uint8Array<ArrayBuffer>;
+  free: string[];
+}
+
+/** Argument indices of `pairs` (the θ follow). */
+const A_BEGIN = 0, A_END = 1, P_OFF = 2, F_OFF = 3, FIRST_OFF = 4, PARTNERS_OFF = 5, DUMMY = 6, THETA = 7;
+const BINARY_OPS = { '+': SIMD.f64x2Add, '-': SIMD.f64x2Sub, '*': SIMD.f64x2Mul, '/': SIMD.f64x2Div } as const;
+const CALL_OPS: Partial<Record<ExactMathFunction, number>> = {
+  sqrt: SIMD.f64x2Sqrt, abs: SIMD.f64x2Abs, floor: SIMD.f64x2Floor, ceil: SIMD.f64x2Ceil, trunc: SIMD.f64x2Trunc, min: SIMD.f64x2Min, max: SIMD.f64x2Max,
+};
+
+/**
+ * The module of the pair loop for `body`, or why there is none (a construct the translation lacks: `Math.sign`).
+ * Statements no term needs (a square root the body never reads) are left out.
+ *
+ * @example
+ * const m = pairLoopModule({ dim: 3, cutoff2: 6.25, d: ['dx', 'dy', 'dz'], r2: 'r2', r: 'r', statements: [], terms: [dx, dy, dz].map(…) });
+ * if (!('reason' in m)) new WebAssembly.Module(m.bytes);
+ */
+export function pairLoopModule(body: PairLoopBody): PairLoopModule | { reason: string } {
+  const statements = liveStatements(body.statements, body.terms);
+  const inputs = new Set([...body.d, body.r2, body.r]);
+  const assigned = new Set<string>();
+  const free: string[] = [];
+  for (const e of [...statements.map((s) => s.expr), ...body.terms]) {
+    for (const name of exprRefs(e)) if (!inputs.has(name) && !assigned.has(name) && !free.includes(name)) free.push(name);
+    const at = statements.find((s) => s.expr === e);
+    if (at !== undefined) assigned.add(at.name);
+  }
+  const f = new PairFunction(body, free);
+  const code = f.code(statements);
+  if (typeof code === 'string') return { reason: code };
+  const params = [I32, I32, I32, I32, I32, I32, I32, ...free.map(() => F64)];
+  return { bytes: oneFunctionModule('pairs', params, [], f.locals(), code), free };
+}
+
+/** The statements some term needs, in order (a backward liveness pass; reassigned names handled in order). */
+function liveStatements(statements: readonly LineStatement[], terms: readonly LineExpr[]): LineStatement[] {
+  const needed = new Set(terms.flatMap((t) => exprRefs(t)));
+  const kept: LineStatement[] = [];
+  for (let k = statements.length - 1; k >= 0; k--) {
+    const st = statements[k]!;
+    if (!needed.has(st.name)) continue;
+    kept.push(st);
+    needed.delete(st.name);
+    for (const r of exprRefs(st.expr)) needed.add(r);
+  }
+  return kept.reverse();
+}
+
+/** Emission state of `pairs`: named v128 locals, i32 and f64 scratch locals. */
+class PairFunction {
+  private readonly v128 = new Map<string, number>();
+  private readonly bytes: number[] = [];
+  private readonly first: number;
+  private count = { i32: 0, f64: 0, v128: 0 };
+  private readonly i32: Record<'a' | 'e' | 'eEnd' | 'b0' | 'b1' | 'f0' | 'f1', number>;
+  private readonly own: number[];
+  private readonly x: [number, number];
+
+  constructor(private readonly body: PairLoopBody, private readonly free: readonly string[]) {
+    this.first = THETA + free.length;
+    const i32 = () => this.first + this.count.i32++;
+    this.i32 = { a: i32(), e: i32(), eEnd: i32(), b0: i32(), b1: i32(), f0: i32(), f1: i32() };
+    this.own = Array.from({ length: body.dim }, () => this.f64());
+    this.x = [this.f64(), this.f64()];
+  }
+
+  private f64(): number {
+    return this.count.f64++; // renumbered in `locals` order: i32s, then f64s, then v128s (see `index`)
+  }
+
+  /** Local index of the k-th f64 scratch local. */
+  private fIndex(k: number): number {
+    return this.first + 7 + k;
+  }
+
+  /** A v128 local for `name` (a fresh one each call: names assigned twice get a new local from then on). */
+  private vector(name: string): number {
+    const id = this.first + 7 + this.body.dim + 2 + this.count.v128++;
+    this.v128.set(name, id);
+    return id;
+  }
+
+  /** The locals declaration: runs of [count, type]. */
+  locals(): [number, number][] {
+    return [[7, I32], [this.body.dim + 2, F64], [this.count.v128, V128]];
+  }
+
+  private emit(...bytes: number[][]): void {
+    for (const b of bytes) for (const x of b) this.bytes.push(x);
+  }
+
+  /** The function body (without the final `end`), or the reason it cannot be written. */
+  code(statements: readonly LineStatement[]): number[] | string {
+    const { dim } = this.body;
+    const { a, e, eEnd, b0, b1 } = this.i32;
+    const stride = 8 * dim;
+    this.free.forEach((name, k) => this.emit(localGet(THETA + k), simd(SIMD.f64x2Splat), localSet(this.vector(name))));
+    const xi = Array.from({ length: dim }, (_, k) => this.vector(` xi${k}`));
+    const cutoff2 = this.vector(' cutoff2');
+    this.emit(f64x2Const(this.body.cutoff2), localSet(cutoff2));
+    // for (a = aBegin; a < aEnd; a++)
+    this.emit(localGet(A_BEGIN), localSet(a), [OP.block, OP.void, OP.loop, OP.void], localGet(a), localGet(A_END), [OP.i32GeS, OP.brIf, 1]);
+    const slot = (local: number, base: number) => [...localGet(local), ...i32Const(stride), OP.i32Mul, ...localGet(base), OP.i32Add];
+    xi.forEach((id, k) => this.emit(slot(a, P_OFF), [OP.f64Load, ...memarg(8 * k)], simd(SIMD.f64x2Splat), localSet(id)));
+    this.own.forEach((o) => this.emit([0x44, ...new Uint8Array(new Float64Array([0]).buffer)], localSet(this.fIndex(o))));
+    const firstAt = [...localGet(a), ...i32Const(4), OP.i32Mul, ...localGet(FIRST_OFF), OP.i32Add];
+    this.emit(firstAt, [OP.i32Load, ...memarg(0, 2)], localSet(e), firstAt, [OP.i32Load, ...memarg(4, 2)], localSet(eEnd));
+    // for (e = first[a]; e < first[a + 1]; e += 2)
+    this.emit([OP.block, OP.void, OP.loop, OP.void], localGet(e), localGet(eEnd), [OP.i32GeS, OP.brIf, 1]);
+    const entry = [...localGet(e), ...i32Const(4), OP.i32Mul, ...localGet(PARTNERS_OFF), OP.i32Add];
+    this.emit(entry, [OP.i32Load, ...memarg(0, 2)], localSet(b0));
+    // The second lane: entry e + 1 when it is this slot's, else the dummy slot.
+    this.emit(entry, [OP.i32Load, ...memarg(4, 2)], localGet(DUMMY), localGet(e), i32Const(1), [OP.i32Add], localGet(eEnd), [OP.i32LtS, OP.select], localSet(b1));
+    // d = x_i − x_j: lane 0 partner b0's coordinates, lane 1 b1's.
+    this.body.d.forEach((name, k) => {
+      this.emit(localGet(xi[k]!), slot(b1, P_OFF), slot(b0, P_OFF), simd(SIMD.load64Zero, ...memarg(8 * k)), simd(SIMD.load64Lane, ...memarg(8 * k), 1), simd(SIMD.f64x2Sub), localSet(this.vector(name)));
+    });
+    const r2 = this.vector(this.body.r2);
+    const squares = this.body.d.map((name) => [...localGet(this.v128.get(name)!), ...localGet(this.v128.get(name)!), ...simd(SIMD.f64x2Mul)]);
+    this.emit(squares[0]!);
+    for (let k = 1; k < dim; k++) this.emit(squares[k]!, simd(SIMD.f64x2Add));
+    this.emit(localSet(r2));
+    const mask = this.vector(' mask');
+    this.emit(localGet(r2), localGet(cutoff2), simd(SIMD.f64x2Lt), localSet(mask));
+    if (statements.some((s) => exprRefs(s.expr).includes(this.body.r)) || this.body.terms.some((t) => exprRefs(t).includes(this.body.r))) {
+      this.emit(localGet(r2), simd(SIMD.f64x2Sqrt), localSet(this.vector(this.body.r)));
+    }
+    for (const st of statements) {
+      const value = this.expr(st.expr);
+      if (typeof value === 'string') return value;
+      this.emit(value, localSet(this.vector(st.name)));
+    }
+    const failed = this.scatter();
+    if (failed !== null) return failed;
+    this.emit(localGet(e), i32Const(2), [OP.i32Add], localSet(e), [OP.br, 0, OP.end, OP.end]);
+    // F[a] += own
+    this.own.forEach((o, k) => this.emit(slot(a, F_OFF), slot(a, F_OFF), [OP.f64Load, ...memarg(8 * k)], localGet(this.fIndex(o)), [OP.f64Add, OP.f64Store, ...memarg(8 * k)]));
+    this.emit(localGet(a), i32Const(1), [OP.i32Add], localSet(a), [OP.br, 0, OP.end, OP.end]);
+    return this.bytes;
+  }
+
+  /** Per component: the masked term, added to the slot's sum and subtracted from both partners', lane 0 then lane 1. */
+  private scatter(): string | null {
+    const { b0, b1, f0, f1 } = this.i32;
+    const stride = 8 * this.body.dim;
+    const mask = this.v128.get(' mask')!;
+    this.emit(localGet(b0), i32Const(stride), [OP.i32Mul], localGet(F_OFF), [OP.i32Add], localSet(f0));
+    this.emit(localGet(b1), i32Const(stride), [OP.i32Mul], localGet(F_OFF), [OP.i32Add], localSet(f1));
+    for (let k = 0; k < this.body.dim; k++) {
+      const term = this.expr(this.body.terms[k]!);
+      if (typeof term === 'string') return term;
+      const t = this.vector(` term${k}`);
+      this.emit(term, localGet(mask), simd(SIMD.v128And), localSet(t));
+      for (const lane of [0, 1]) {
+        const x = this.fIndex(this.x[lane]!), at = lane === 0 ? f0 : f1;
+        this.emit(localGet(t), simd(SIMD.f64x2ExtractLane, lane), localSet(x));
+        this.emit(localGet(this.fIndex(this.own[k]!)), localGet(x), [OP.f64Add], localSet(this.fIndex(this.own[k]!)));
+        this.emit(localGet(at), localGet(at), [OP.f64Load, ...memarg(8 * k)], localGet(x), [OP.f64Sub, OP.f64Store, ...memarg(8 * k)]);
+      }
+    }
+    return null;
+  }
+
+  /** The bytes of one expression (constant subexpressions folded: the same f64 operations, done once here). */
+  private expr(e: LineExpr): number[] | string {
+    const folded = fold(e);
+    if (folded !== null) return f64x2Const(folded);
+    switch (e.kind) {
+      case 'num':
+        return f64x2Const(e.value);
+      case 'ref': {
+        const id = this.v128.get(e.name);
+        return id === undefined ? `the pair body reads '${e.name}', which is not a value of the pair` : localGet(id);
+      }
+      case 'neg': {
+        const a = this.expr(e.arg);
+        return typeof a === 'string' ? a : [...a, ...simd(SIMD.f64x2Neg)];
+      }
+      case 'bin': {
+        const a = this.expr(e.left), b = this.expr(e.right);
+        if (typeof a === 'string') return a;
+        if (typeof b === 'string') return b;
+        return [...a, ...b, ...simd(BINARY_OPS[e.op])];
+      }
+      case 'call': {
+        const op = CALL_OPS[e.fn];
+        if (op === undefined) return `Math.${e.fn} is not translated to the WebAssembly pair loop`;
+        const out: number[] = [];
+        for (let k = 0; k < e.args.length; k++) {
+          const a = this.expr(e.args[k]!);
+          if (typeof a === 'string') return a;
+          out.push(...a);
+          if (k > 0 || e.args.length === 1) out.push(...simd(op)); // Math.max(a, b, c) = max(max(a, b), c)
+        }
+        return out;
+      }
+    }
+  }
+}
+
+/** The value of an expression of literals alone (computed in f64 as the JS engine would), else null. */
+function fold(e: LineExpr): number | null {
+  if (e.kind === 'num') return e.value;
+  if (e.kind === 'neg') {
+    const a = fold(e.arg);
+    return a === null ? null : -a;
+  }
+  if (e.kind === 'bin') {
+    const a = fold(e.left), b = fold(e.right);
+    if (a === null || b === null) return null;
+    return e.op === '+' ? a + b : e.op === '-' ? a - b : e.op === '*' ? a * b : a / b;
+  }
+  return null;
+}
