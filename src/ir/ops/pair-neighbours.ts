@@ -113,7 +113,10 @@ export function emitNeighbourSlotSums(ctx: EmitContext, g: PairGeometry, q: Expr
     ctx.line(`${F}.fill(0, 0, ${slots})`);
     emitSlotLoop(ctx, g, list, n, (a, i, xi) => {
       const { P, S, pairs } = listNames(ctx, list);
+      // Two sums per component, swapped after every entry: entries first[a], first[a] + 2, … add into one, the others
+      // into the other, as the two lanes of the WebAssembly loop do (the same sums, bit for bit).
       const own = Array.from({ length: dim }, () => ctx.mutable('0'));
+      const other = Array.from({ length: dim }, () => ctx.mutable('0'));
       const e = ctx.mutable(`${list.first}[${a}]`), eEnd = ctx.temp(`${list.first}[${a} + 1]`);
       ctx.line(`for (; ${e} < ${eEnd}; ${e}++) {`, false);
       const b = ctx.temp(`${pairs}[${e}]`);
@@ -131,8 +134,9 @@ export function emitNeighbourSlotSums(ctx: EmitContext, g: PairGeometry, q: Expr
         ctx.line(`${F}[${b} * ${dim} + ${k}] -= ${x}`);
       });
       ctx.line('}', false);
+      own.forEach((o, k) => ctx.line(`[${o}, ${other[k]}] = [${other[k]}, ${o}]`));
       ctx.line('}', false);
-      own.forEach((o, k) => ctx.line(`${F}[${a} * ${dim} + ${k}] += ${o}`));
+      own.forEach((o, k) => ctx.line(`${F}[${a} * ${dim} + ${k}] += ${o} + ${other[k]}`));
     });
   });
   const { d, r, r2 } = pair!;

@@ -38,6 +38,8 @@ export interface PairLoopModule {
 
 /** Argument indices of `pairs` (the θ follow). */
 const A_BEGIN = 0, A_END = 1, P_OFF = 2, F_OFF = 3, FIRST_OFF = 4, PARTNERS_OFF = 5, DUMMY = 6, THETA = 7;
+/** The i32 scratch locals of `pairs` (after the arguments): slot, entry, its end, the partners, two addresses. */
+const I32_LOCALS = ['a', 'e', 'eEnd', 'b0', 'b1', 'p0', 'p1'] as const;
 const BINARY_OPS = { '+': SIMD.f64x2Add, '-': SIMD.f64x2Sub, '*': SIMD.f64x2Mul, '/': SIMD.f64x2Div } as const;
 const CALL_OPS: Partial<Record<ExactMathFunction, number>> = {
   sqrt: SIMD.f64x2Sqrt, abs: SIMD.f64x2Abs, floor: SIMD.f64x2Floor, ceil: SIMD.f64x2Ceil, trunc: SIMD.f64x2Trunc, min: SIMD.f64x2Min, max: SIMD.f64x2Max,
@@ -82,83 +84,75 @@ function liveStatements(statements: readonly LineStatement[], terms: readonly Li
   return kept.reverse();
 }
 
-/** Emission state of `pairs`: named v128 locals, i32 and f64 scratch locals. */
+/** Emission state of `pairs`: named v128 locals after the i32 scratch locals. */
 class PairFunction {
   private readonly v128 = new Map<string, number>();
   private readonly bytes: number[] = [];
-  private readonly first: number;
-  private count = { i32: 0, f64: 0, v128: 0 };
-  private readonly i32: Record<'a' | 'e' | 'eEnd' | 'b0' | 'b1' | 'f0' | 'f1', number>;
-  private readonly own: number[];
-  private readonly x: [number, number];
+  private vectors = 0;
+  private readonly i32: Record<(typeof I32_LOCALS)[number], number>;
 
   constructor(private readonly body: PairLoopBody, private readonly free: readonly string[]) {
-    this.first = THETA + free.length;
-    const i32 = () => this.first + this.count.i32++;
-    this.i32 = { a: i32(), e: i32(), eEnd: i32(), b0: i32(), b1: i32(), f0: i32(), f1: i32() };
-    this.own = Array.from({ length: body.dim }, () => this.f64());
-    this.x = [this.f64(), this.f64()];
+    const first = THETA + free.length;
+    this.i32 = Object.fromEntries(I32_LOCALS.map((name, k) => [name, first + k])) as PairFunction['i32'];
   }
 
-  private f64(): number {
-    return this.count.f64++; // renumbered in `locals` order: i32s, then f64s, then v128s (see `index`)
-  }
-
-  /** Local index of the k-th f64 scratch local. */
-  private fIndex(k: number): number {
-    return this.first + 7 + k;
-  }
-
-  /** A v128 local for `name` (a fresh one each call: names assigned twice get a new local from then on). */
+  /** A v128 local for `name` (a fresh one each call: a name assigned twice gets a new local from then on). */
   private vector(name: string): number {
-    const id = this.first + 7 + this.body.dim + 2 + this.count.v128++;
+    const id = THETA + this.free.length + I32_LOCALS.length + this.vectors++;
     this.v128.set(name, id);
     return id;
   }
 
   /** The locals declaration: runs of [count, type]. */
   locals(): [number, number][] {
-    return [[7, I32], [this.body.dim + 2, F64], [this.count.v128, V128]];
+    return [[I32_LOCALS.length, I32], [this.vectors, V128]];
   }
 
   private emit(...bytes: number[][]): void {
     for (const b of bytes) for (const x of b) this.bytes.push(x);
   }
 
+  /** `local = base + stride · index` (i32). */
+  private address(local: number, index: number, stride: number, base: number): void {
+    this.emit(localGet(index), i32Const(stride), [OP.i32Mul], localGet(base), [OP.i32Add], localSet(local));
+  }
+
   /** The function body (without the final `end`), or the reason it cannot be written. */
   code(statements: readonly LineStatement[]): number[] | string {
     const { dim } = this.body;
-    const { a, e, eEnd, b0, b1 } = this.i32;
+    const { a, e, eEnd, b0, b1, p0, p1 } = this.i32;
     const stride = 8 * dim;
     this.free.forEach((name, k) => this.emit(localGet(THETA + k), simd(SIMD.f64x2Splat), localSet(this.vector(name))));
     const xi = Array.from({ length: dim }, (_, k) => this.vector(` xi${k}`));
+    const own = Array.from({ length: dim }, (_, k) => this.vector(` own${k}`));
     const cutoff2 = this.vector(' cutoff2');
     this.emit(f64x2Const(this.body.cutoff2), localSet(cutoff2));
     // for (a = aBegin; a < aEnd; a++)
     this.emit(localGet(A_BEGIN), localSet(a), [OP.block, OP.void, OP.loop, OP.void], localGet(a), localGet(A_END), [OP.i32GeS, OP.brIf, 1]);
-    const slot = (local: number, base: number) => [...localGet(local), ...i32Const(stride), OP.i32Mul, ...localGet(base), OP.i32Add];
-    xi.forEach((id, k) => this.emit(slot(a, P_OFF), [OP.f64Load, ...memarg(8 * k)], simd(SIMD.f64x2Splat), localSet(id)));
-    this.own.forEach((o) => this.emit([0x44, ...new Uint8Array(new Float64Array([0]).buffer)], localSet(this.fIndex(o))));
-    const firstAt = [...localGet(a), ...i32Const(4), OP.i32Mul, ...localGet(FIRST_OFF), OP.i32Add];
-    this.emit(firstAt, [OP.i32Load, ...memarg(0, 2)], localSet(e), firstAt, [OP.i32Load, ...memarg(4, 2)], localSet(eEnd));
+    this.address(p0, a, stride, P_OFF);
+    xi.forEach((id, k) => this.emit(localGet(p0), [OP.f64Load, ...memarg(8 * k)], simd(SIMD.f64x2Splat), localSet(id)));
+    own.forEach((id) => this.emit(f64x2Const(0), localSet(id)));
+    this.address(p1, a, 4, FIRST_OFF);
+    this.emit(localGet(p1), [OP.i32Load, ...memarg(0, 2)], localSet(e), localGet(p1), [OP.i32Load, ...memarg(4, 2)], localSet(eEnd));
     // for (e = first[a]; e < first[a + 1]; e += 2)
     this.emit([OP.block, OP.void, OP.loop, OP.void], localGet(e), localGet(eEnd), [OP.i32GeS, OP.brIf, 1]);
-    const entry = [...localGet(e), ...i32Const(4), OP.i32Mul, ...localGet(PARTNERS_OFF), OP.i32Add];
-    this.emit(entry, [OP.i32Load, ...memarg(0, 2)], localSet(b0));
-    // The second lane: entry e + 1 when it is this slot's, else the dummy slot.
-    this.emit(entry, [OP.i32Load, ...memarg(4, 2)], localGet(DUMMY), localGet(e), i32Const(1), [OP.i32Add], localGet(eEnd), [OP.i32LtS, OP.select], localSet(b1));
-    // d = x_i − x_j: lane 0 partner b0's coordinates, lane 1 b1's.
+    this.address(p0, e, 4, PARTNERS_OFF);
+    // Lane 0: entry e; lane 1: entry e + 1 when it is this slot's, else the dummy slot.
+    this.emit(localGet(p0), [OP.i32Load, ...memarg(0, 2)], localSet(b0));
+    this.emit(localGet(p0), [OP.i32Load, ...memarg(4, 2)], localGet(DUMMY), localGet(e), i32Const(1), [OP.i32Add], localGet(eEnd), [OP.i32LtS, OP.select], localSet(b1));
+    this.address(p0, b0, stride, P_OFF);
+    this.address(p1, b1, stride, P_OFF);
     this.body.d.forEach((name, k) => {
-      this.emit(localGet(xi[k]!), slot(b1, P_OFF), slot(b0, P_OFF), simd(SIMD.load64Zero, ...memarg(8 * k)), simd(SIMD.load64Lane, ...memarg(8 * k), 1), simd(SIMD.f64x2Sub), localSet(this.vector(name)));
+      this.emit(localGet(xi[k]!), localGet(p1), localGet(p0), simd(SIMD.load64Zero, ...memarg(8 * k)), simd(SIMD.load64Lane, ...memarg(8 * k), 1), simd(SIMD.f64x2Sub), localSet(this.vector(name)));
     });
+    // r² as the JS loop sums it (d₀² + d₁²) + d₂², and the cutoff as a mask.
+    const square = (name: string) => [...localGet(this.v128.get(name)!), ...localGet(this.v128.get(name)!), ...simd(SIMD.f64x2Mul)];
+    this.body.d.forEach((name, k) => this.emit(square(name), k > 0 ? simd(SIMD.f64x2Add) : []));
     const r2 = this.vector(this.body.r2);
-    const squares = this.body.d.map((name) => [...localGet(this.v128.get(name)!), ...localGet(this.v128.get(name)!), ...simd(SIMD.f64x2Mul)]);
-    this.emit(squares[0]!);
-    for (let k = 1; k < dim; k++) this.emit(squares[k]!, simd(SIMD.f64x2Add));
     this.emit(localSet(r2));
     const mask = this.vector(' mask');
     this.emit(localGet(r2), localGet(cutoff2), simd(SIMD.f64x2Lt), localSet(mask));
-    if (statements.some((s) => exprRefs(s.expr).includes(this.body.r)) || this.body.terms.some((t) => exprRefs(t).includes(this.body.r))) {
+    if ([...statements.map((s) => s.expr), ...this.body.terms].some((x) => exprRefs(x).includes(this.body.r))) {
       this.emit(localGet(r2), simd(SIMD.f64x2Sqrt), localSet(this.vector(this.body.r)));
     }
     for (const st of statements) {
@@ -166,32 +160,31 @@ class PairFunction {
       if (typeof value === 'string') return value;
       this.emit(value, localSet(this.vector(st.name)));
     }
-    const failed = this.scatter();
+    const failed = this.scatter(own, mask);
     if (failed !== null) return failed;
     this.emit(localGet(e), i32Const(2), [OP.i32Add], localSet(e), [OP.br, 0, OP.end, OP.end]);
-    // F[a] += own
-    this.own.forEach((o, k) => this.emit(slot(a, F_OFF), slot(a, F_OFF), [OP.f64Load, ...memarg(8 * k)], localGet(this.fIndex(o)), [OP.f64Add, OP.f64Store, ...memarg(8 * k)]));
+    // F[a] += own lane 0 + own lane 1
+    this.address(p0, a, stride, F_OFF);
+    own.forEach((id, k) => this.emit(localGet(p0), localGet(p0), [OP.f64Load, ...memarg(8 * k)], localGet(id), simd(SIMD.f64x2ExtractLane, 0), localGet(id), simd(SIMD.f64x2ExtractLane, 1), [OP.f64Add, OP.f64Add, OP.f64Store, ...memarg(8 * k)]));
     this.emit(localGet(a), i32Const(1), [OP.i32Add], localSet(a), [OP.br, 0, OP.end, OP.end]);
     return this.bytes;
   }
 
-  /** Per component: the masked term, added to the slot's sum and subtracted from both partners', lane 0 then lane 1. */
-  private scatter(): string | null {
-    const { b0, b1, f0, f1 } = this.i32;
+  /** Per component: the masked term added to the slot's lane sums and subtracted from both partners' sums (lane 0, then 1). */
+  private scatter(own: readonly number[], mask: number): string | null {
+    const { b0, b1, p0, p1 } = this.i32;
     const stride = 8 * this.body.dim;
-    const mask = this.v128.get(' mask')!;
-    this.emit(localGet(b0), i32Const(stride), [OP.i32Mul], localGet(F_OFF), [OP.i32Add], localSet(f0));
-    this.emit(localGet(b1), i32Const(stride), [OP.i32Mul], localGet(F_OFF), [OP.i32Add], localSet(f1));
+    this.address(p0, b0, stride, F_OFF);
+    this.address(p1, b1, stride, F_OFF);
     for (let k = 0; k < this.body.dim; k++) {
       const term = this.expr(this.body.terms[k]!);
       if (typeof term === 'string') return term;
       const t = this.vector(` term${k}`);
       this.emit(term, localGet(mask), simd(SIMD.v128And), localSet(t));
+      this.emit(localGet(own[k]!), localGet(t), simd(SIMD.f64x2Add), localSet(own[k]!));
       for (const lane of [0, 1]) {
-        const x = this.fIndex(this.x[lane]!), at = lane === 0 ? f0 : f1;
-        this.emit(localGet(t), simd(SIMD.f64x2ExtractLane, lane), localSet(x));
-        this.emit(localGet(this.fIndex(this.own[k]!)), localGet(x), [OP.f64Add], localSet(this.fIndex(this.own[k]!)));
-        this.emit(localGet(at), localGet(at), [OP.f64Load, ...memarg(8 * k)], localGet(x), [OP.f64Sub, OP.f64Store, ...memarg(8 * k)]);
+        const at = lane === 0 ? p0 : p1;
+        this.emit(localGet(at), localGet(at), [OP.f64Load, ...memarg(8 * k)], localGet(t), simd(SIMD.f64x2ExtractLane, lane), [OP.f64Sub, OP.f64Store, ...memarg(8 * k)]);
       }
     }
     return null;
@@ -213,6 +206,9 @@ class PairFunction {
         return typeof a === 'string' ? a : [...a, ...simd(SIMD.f64x2Neg)];
       }
       case 'bin': {
+        // x·1 = 1·x = x/1 = x exactly in IEEE 754 (the lowering leaves such factors from parameters set to 1).
+        if ((e.op === '*' || e.op === '/') && fold(e.right) === 1) return this.expr(e.left);
+        if (e.op === '*' && fold(e.left) === 1) return this.expr(e.right);
         const a = this.expr(e.left), b = this.expr(e.right);
         if (typeof a === 'string') return a;
         if (typeof b === 'string') return b;
