@@ -60,7 +60,7 @@ export function wasmStepperModule(program: StepProgram, settings: FixedPointSett
     const m = /const th(\d+) = params\[(\d+)\]\[0\];/.exec(line);
     if (m !== null) scalarParams.push(Number(m[2]));
   }
-  const blocks = [parts.invariantLines, parts.carries.preLoop, parts.lowering.lines, parts.carries.assign(parts.extra, JS_KERNEL_INDENT.step)].map(parseStatements);
+  const blocks = [parts.invariantLines, parts.carries.preLoop, parts.lowering.lines, parts.carries.assign(parts.extra, JS_KERNEL_INDENT.step)].map((lines) => parseStatements(lines));
   for (const b of blocks) if ('reason' in b) return b;
   const [invariants, preLoop, body, assign] = blocks as LineStatement[][];
   const next: LineExpr[] = [];

@@ -79,11 +79,11 @@ function reemit(ctx: EmitContext, lines: readonly string[]): void {
 
 /** The module of the loop's body, or null when it does not translate or reads a value of the loop (a site index). */
 function translate(g: PairGeometry, loop: EmittedPairLoop): { bytes: Uint8Array<ArrayBuffer>; free: string[] } | null {
-  const statements = parseStatements(loop.body);
+  const statements = parseStatements(loop.body, { elementReads: true });
   if ('reason' in statements) return null;
   const terms: LineExpr[] = [];
   for (const t of loop.terms) {
-    const e = parseLineExpr(t);
+    const e = parseLineExpr(t, { elementReads: true });
     if ('reason' in e) return null;
     terms.push(e);
   }
@@ -92,7 +92,7 @@ function translate(g: PairGeometry, loop: EmittedPairLoop): { bytes: Uint8Array<
   // A free name must be a value from outside the loop (a parameter): not one the loop declares (i, j, …).
   const declared = new Set<string>();
   for (const l of loop.js) for (const x of l.matchAll(/\b(?:const|let)\s+([A-Za-z_$][\w$]*)/g)) declared.add(x[1]!);
-  return m.free.some((name) => declared.has(name)) ? null : m;
+  return m.free.some((name) => declared.has(name.split('[')[0]!)) ? null : m;
 }
 
 /**

@@ -31,6 +31,15 @@ export interface NotStraightLine {
   reason: string;
 }
 
+/**
+ * Options of the reader. `elementReads`: an element of an array at a literal index (`in1[0]`, a parameter read
+ * from an input array) is read as a name, `ref` 'in1[0]' (the caller makes sure that the array does not change
+ * meanwhile).
+ */
+export interface LineOptions {
+  elementReads?: boolean;
+}
+
 const TOKEN = /\s*(?:(\d+(?:\.\d*)?(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?)|([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)?)|(\S))/y;
 
 /** Tokens of one expression: numbers, names (Math.f included), single punctuation characters. */
@@ -52,8 +61,9 @@ function tokenize(code: string): string[] {
  * @example
  * parseLineExpr('(vt0 * (sq0 + 1))'); // { kind: 'bin', op: '*', … }
  * parseLineExpr('Math.sin(x)');       // { reason: "Math.sin has no exact WebAssembly instruction" }
+ * parseLineExpr('in1[0] * x', { elementReads: true }); // { kind: 'bin', op: '*', left: { kind: 'ref', name: 'in1[0]' }, … }
  */
-export function parseLineExpr(code: string): LineExpr | NotStraightLine {
+export function parseLineExpr(code: string, options: LineOptions = {}): LineExpr | NotStraightLine {
   const tokens = tokenize(code);
   let at = 0;
   let failure: string | null = null;
@@ -76,6 +86,10 @@ export function parseLineExpr(code: string): LineExpr | NotStraightLine {
     if (tok === 'NaN' || tok === 'Infinity') return { kind: 'num', value: Number(tok) };
     if (tok.startsWith('Math.')) return call(tok.slice(5));
     if (/^[A-Za-z_$][\w$]*$/.test(tok)) {
+      if (options.elementReads === true && tokens[at] === '[' && /^\d+$/.test(tokens[at + 1] ?? '') && tokens[at + 2] === ']') {
+        at += 3;
+        return { kind: 'ref', name: `${tok}[${tokens[at - 2]}]` };
+      }
       if (tokens[at] === '[' || tokens[at] === '(' || tokens[at] === '.') return fail(`'${tok}${tokens[at]}' (an array read or a call) in '${code}'`);
       return { kind: 'ref', name: tok };
     }
@@ -124,14 +138,14 @@ const STATEMENT = /^\s*(?:(const|let)\s+)?([A-Za-z_$][\w$]*)\s*=\s*(.*?);\s*$/;
  * @example
  * parseStatements(['  const vt1 = (sq0 * sq1);', '  vc2 = vt1;']); // [{ name: 'vt1', declare: true, … }, …]
  */
-export function parseStatements(lines: readonly string[]): LineStatement[] | NotStraightLine {
+export function parseStatements(lines: readonly string[], options: LineOptions = {}): LineStatement[] | NotStraightLine {
   const out: LineStatement[] = [];
   for (const line of lines) {
     for (const part of line.split(/;(?=\s*\S)/).map((p, k, all) => (k < all.length - 1 ? `${p};` : p))) {
       if (part.trim() === '') continue;
       const m = STATEMENT.exec(part);
       if (m === null) return { reason: `statement '${part.trim()}' is not an assignment` };
-      const expr = parseLineExpr(m[3]!);
+      const expr = parseLineExpr(m[3]!, options);
       if ('reason' in expr) return expr;
       out.push({ name: m[2]!, declare: m[1] !== undefined, expr });
     }
