@@ -42,14 +42,14 @@ async function stepper(wasm: boolean, threads: number) {
 }
 
 /**
- * The runner of `source` with a timer around each pair loop (`if (h !== null) { wasm } else { js }`): the branch
+ * The runner of `source` with a timer around each pair loop (`if (h !== null && …) { wasm } else { js }`): the branch
  * taken is `useWasm`'s; `timer.ms` sums the time inside.
  */
 function timedRunner(source: string) {
   const lines = source.split('\n');
   let found = 0;
   for (let k = 0; k < lines.length; k++) {
-    const m = /^(\s*)if \((vh\d+) !== null\) \{$/.exec(lines[k]!);
+    const m = /^(\s*)if \((vh\d+ !== null && .*)\) \{$/.exec(lines[k]!);
     if (m === null) continue;
     let depth = 0, end = k;
     for (; end < lines.length; end++) {
@@ -57,7 +57,7 @@ function timedRunner(source: string) {
       if (depth === 0) break;
     }
     lines[end] += ` __timer.ms += __timer.now() - __t${found};`;
-    lines[k] = `const __t${found} = __timer.now(); if (__timer.useWasm && ${m[2]} !== null) {`;
+    lines[k] = `const __t${found} = __timer.now(); if (__timer.useWasm && ${m[2]}) {`;
     found++;
   }
   if (found === 0) throw new Error('no WebAssembly pair loop in the generated source');

@@ -134,7 +134,11 @@ export function emitNeighbourSlotSums(ctx: EmitContext, g: PairGeometry, q: Expr
         ctx.line(`${F}[${b} * ${dim} + ${k}] -= ${x}`);
       });
       ctx.line('}', false);
-      own.forEach((o, k) => ctx.line(`[${o}, ${other[k]}] = [${other[k]}, ${o}]`));
+      own.forEach((o, k) => {
+        const t = ctx.temp(o);
+        ctx.line(`${o} = ${other[k]}`);
+        ctx.line(`${other[k]} = ${t}`);
+      });
       ctx.line('}', false);
       own.forEach((o, k) => ctx.line(`${F}[${a} * ${dim} + ${k}] += ${o} + ${other[k]}`));
     });

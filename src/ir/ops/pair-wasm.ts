@@ -62,8 +62,7 @@ export function emitPairLoopOrWasm(ctx: EmitContext, g: PairGeometry, list: Neig
   });
   const [aBegin, aEnd] = list.range === null ? ['0', n] : [`${list.range}[0]`, `${list.range}[1]`];
   const M = memory.state;
-  ctx.line(`if (${pairs} !== null) {`, false);
-  ctx.line(`${F} = ${memory.prepare}(${aEnd})`);
+  ctx.line(`if (${pairs} !== null && (${F} = ${memory.prepare}(${aEnd})) !== null) {`, false);
   ctx.line(`${pairs}(${aBegin}, ${aEnd}, 0, ${M}.forces, ${M}.first, ${M}.partners, ${M}.slots${translated.free.map((x) => `, ${x}`).join('')})`);
   ctx.line('} else {', false);
   reemit(ctx, loop.js);
@@ -98,7 +97,8 @@ function translate(g: PairGeometry, loop: EmittedPairLoop): { bytes: Uint8Array<
 /**
  * Declares the WebAssembly memory of a list (`state`: null where WebAssembly is missing; else the memory, views,
  * the layout in bytes and the build count of the list copied) and its `prepare(aEnd)`: copies the list after a
- * build and the coordinates every time, places the dummy slot, zeroes the sums and returns them (a view).
+ * build and the coordinates every time, places the dummy slot, zeroes the sums and returns them (a view), or
+ * null when the memory cannot grow to hold them (the JS loop runs instead).
  */
 function declareMemory(ctx: EmitContext, g: PairGeometry, list: NeighbourList): { state: string; prepare: string } {
   const state = ctx.hoistedValue(`(() => { try { const memory = new WebAssembly.Memory({ initial: 1 }); return { memory, f64: new Float64Array(memory.buffer), i32: new Int32Array(memory.buffer), builds: -1, slots: 0, forces: 0, first: 0, partners: 0 }; } catch (e) { return null; } })()`);
@@ -116,7 +116,8 @@ function declareMemory(ctx: EmitContext, g: PairGeometry, list: NeighbourList): 
     inner.line(`${M}.partners = ${M}.first + 8 * Math.ceil((n + 1) / 2)`);
     inner.line(`const bytes = ${M}.partners + 4 * (m + 2)`);
     inner.line(`if (bytes > ${M}.memory.buffer.byteLength) {`, false);
-    inner.line(`${M}.memory.grow(Math.ceil((bytes - ${M}.memory.buffer.byteLength) / 65536))`);
+    // A memory that cannot grow (past the engine's limit) leaves this evaluation to the JS loop.
+    inner.line(`try { ${M}.memory.grow(Math.ceil((bytes - ${M}.memory.buffer.byteLength) / 65536)); } catch (e) { ${M}.builds = -1; return null; }`, false);
     inner.line(`${M}.f64 = new Float64Array(${M}.memory.buffer)`);
     inner.line(`${M}.i32 = new Int32Array(${M}.memory.buffer)`);
     inner.line('}', false);
