@@ -14,6 +14,8 @@ import { compileJs } from '../../src/codegen/emit-js.js';
 import { pairSum } from '../../src/ir/ops/pairs.js';
 import { neighbourGrid, SKIN_FRACTION } from '../../src/ir/ops/pair-neighbours.js';
 import { wasmPairLoops } from '../../src/ir/ops/pair-wasm.js';
+import { pairLoopModule } from '../../src/ir/wasm/pair-loop.js';
+import { parseLineExpr, parseStatements, type LineExpr, type LineStatement } from '../../src/ir/wasm/straight-line.js';
 import { Hamiltonian } from '../../src/system/hamiltonian.js';
 import { compile } from '../../src/backends/compile.js';
 import { DarbouxError } from '../../src/errors.js';
@@ -142,4 +144,47 @@ describe('WebAssembly pair loop of the neighbour-list forces', () => {
     expect(maxDifference(two.q, twoJs.q) + maxDifference(two.p, twoJs.p)).toBe(0);
     expect(maxDifference(one.q, q0)).toBeGreaterThan(SKIN_FRACTION * 2.5); // the list was rebuilt on the way
   }, 30_000);
+
+  it('the module alone: a hand-made list (an odd one, a pair past the cutoff) against the sums written out; a parameter passed in', () => {
+    // Slots (2-D): 0 (0, 0), 1 (1, 0), 2 (0, 2), 3 (0.5, 0.5); slot 0's partners 1, 2, 3 (odd: the dummy fills the
+    // last lane), slot 1's 3 and 2 (r² = 5, past the cutoff r² = 4.5). Term: w·d with w = θ·r² − 1/r.
+    const statements = parseStatements(['const w = ((th0 * r2) - (1 / r));']) as LineStatement[];
+    const terms = ['w * d0', 'w * d1'].map((t) => parseLineExpr(t) as LineExpr);
+    const m = pairLoopModule({ dim: 2, cutoff2: 4.5, d: ['d0', 'd1'], r2: 'r2', r: 'r', statements, terms });
+    if ('reason' in m) throw new Error(m.reason);
+    expect(m.free).toEqual(['th0']);
+    const P = [0, 0, 1, 0, 0, 2, 0.5, 0.5], first = [0, 3, 5, 5, 5], partners = [1, 2, 3, 3, 2], theta = 0.7;
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const f64 = new Float64Array(memory.buffer), i32 = new Int32Array(memory.buffer);
+    const forces = 5 * 16, firstAt = 2 * forces, partnersAt = firstAt + 24;
+    f64.set([...P, 100, 100]);
+    i32.set(first, firstAt / 4);
+    i32.set([...partners, 4], partnersAt / 4);
+    const pairs = new WebAssembly.Instance(new WebAssembly.Module(m.bytes), { env: { mem: memory } }).exports.pairs as (...args: number[]) => void;
+    pairs(0, 4, 0, forces, firstAt, partnersAt, 4, theta);
+    const want = new Float64Array(8);
+    for (let a = 0; a < 4; a++) {
+      for (let e = first[a]!; e < first[a + 1]!; e++) {
+        const b = partners[e]!;
+        const d = [P[2 * a]! - P[2 * b]!, P[2 * a + 1]! - P[2 * b + 1]!], r2 = d[0]! ** 2 + d[1]! ** 2;
+        if (r2 >= 4.5) continue;
+        const w = theta * r2 - 1 / Math.sqrt(r2);
+        for (let k = 0; k < 2; k++) {
+          want[2 * a + k] += w * d[k]!;
+          want[2 * b + k] -= w * d[k]!;
+        }
+      }
+    }
+    expect(relativeError(f64.slice(forces / 8, forces / 8 + 8), want)).toBeLessThan(1e-15);
+    expect(Math.abs(want[5]!)).toBeGreaterThan(0.1); // slot 2 takes part (through slot 0 only: y)
+  });
+
+  it('reads parameters at literal indices as names only when asked; refuses what it does not translate', () => {
+    expect(parseLineExpr('in1[0] * x', { elementReads: true })).toEqual({ kind: 'bin', op: '*', left: { kind: 'ref', name: 'in1[0]' }, right: { kind: 'ref', name: 'x' } });
+    expect(parseLineExpr('in1[0] * x')).toHaveProperty('reason');
+    expect(parseLineExpr('a3[i0]', { elementReads: true })).toHaveProperty('reason');
+    const statements = parseStatements(['const s = Math.sign(r2);']) as LineStatement[];
+    const terms = ['s * d0'].map((t) => parseLineExpr(t) as LineExpr);
+    expect(pairLoopModule({ dim: 1, cutoff2: 1, d: ['d0'], r2: 'r2', r: 'r', statements, terms })).toEqual({ reason: 'Math.sign is not translated to the WebAssembly pair loop' });
+  });
 });
