@@ -90,10 +90,12 @@ export function emitNeighbourSiteVector(ctx: EmitContext, g: PairGeometry, q: Ex
  * Emits a per-site vector Σ_j term(i, j) with term(j, i) = −term(i, j) through the neighbour list as slot sums:
  * returns `sums` (code of an f64 array whose first n·dim elements hold slot a's vector at a·dim), `site` (code of
  * the Int32Array of each slot's site) and `n` (code of the site count). The half loop adds in slot order (cell
- * order; ghosts after the sites): site a's own terms in local sums written once after its partners, its
- * partners' terms subtracted from their slots; then each ghost slot's sum is added to its site's slot (in ghost
- * order). Contiguous reads and writes, no site lookups in the inner loop, and a deterministic order (per thread
- * count). Threaded: this worker's slots only (the threaded runner exchanges the slot sums, pair-threads.ts).
+ * order; ghosts after the sites): site a's own terms in two local sums (alternate entries: the two lanes of the
+ * WebAssembly loop) written once after its partners, its partners' terms subtracted from their slots; then each
+ * ghost slot's sum is added to its site's slot (in ghost order). Contiguous reads and writes, no site lookups in
+ * the inner loop, and a deterministic order (per thread count). Where the body translates, the loop runs as
+ * WebAssembly SIMD with the same sums bit for bit, this JS loop its fallback (pair-wasm.ts). Threaded: this
+ * worker's slots only (the threaded runner exchanges the slot sums, pair-threads.ts).
  *
  * @example
  * const { sums, site, n } = emitNeighbourSlotSums(ctx, g, q, grid, (p) => p.d.map((dk) => `${w} * ${dk}`));
