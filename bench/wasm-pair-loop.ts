@@ -2,8 +2,8 @@
  * The WebAssembly f64x2 pair loop of the neighbour-list forces (src/ir/ops/pair-wasm.ts) against the JS pair loop
  * it replaces, on the LAMMPS `lj` benchmark state (fcc ρ* = 0.8442, 32 000 atoms, r_c = 2.5, leapfrog dt = 0.005),
  * same process, interleaved, medians:
- *  - the pair loop alone (the generated runner's source with a CPU-time timer around the loop: the JS loop, or the
- *    copy into WebAssembly memory and the call), ms per force evaluation;
+ *  - the pair loop alone (the generated runners' sources with a CPU-time timer around the loop: the JS loop, or
+ *    the copy into WebAssembly memory and the call), ms per force evaluation;
  *  - whole steps through compile() on 1 and 2 threads (`threads`), ms per step (wall and process CPU time, which
  *    counts every thread);
  *  - that both give the same state after the run (bit for bit: the sums are added in the same order).
@@ -42,26 +42,32 @@ async function stepper(wasm: boolean, threads: number) {
 }
 
 /**
- * The runner of `source` with a timer around each pair loop (`if (h !== null && …) { wasm } else { js }`): the branch
- * taken is `useWasm`'s; `timer.ms` sums the time inside.
+ * The runner of `source` with a CPU-time timer around each pair loop: the WebAssembly one (from `const F =
+ * prepare(aEnd)` to the call) or the JS one (from the growth of its sums to the end of its loop over slots);
+ * `timer.ms` sums the time inside.
  */
 function timedRunner(source: string) {
   const lines = source.split('\n');
   let found = 0;
+  const wrap = (from: number, to: number) => {
+    lines[from] = `const __t${found} = __timer.now(); ${lines[from]}`;
+    lines[to] += ` __timer.ms += __timer.now() - __t${found};`;
+    found++;
+  };
   for (let k = 0; k < lines.length; k++) {
-    const m = /^(\s*)if \((vh\d+ !== null && .*)\) \{$/.exec(lines[k]!);
-    if (m === null) continue;
-    let depth = 0, end = k;
+    if (/^\s*const vt\d+ = vf\d+\(vt\d+\);$/.test(lines[k]!) && /^\s*vh\d+\(.*\.o, /.test(lines[k + 1] ?? '')) wrap(k, k + 1);
+    if (!/^\s*if \(vg\d+\.length < vt\d+\) vg\d+ = new Float64Array\(2 \* vt\d+\)$/.test(lines[k]!)) continue;
+    let loop = k;
+    while (!/^\s*for \(; vm\d+ < vt\d+; vm\d+\+\+\) \{$/.test(lines[loop]!)) loop++;
+    let depth = 0, end = loop;
     for (; end < lines.length; end++) {
       for (const c of lines[end]!) depth += c === '{' ? 1 : c === '}' ? -1 : 0;
       if (depth === 0) break;
     }
-    lines[end] += ` __timer.ms += __timer.now() - __t${found};`;
-    lines[k] = `const __t${found} = __timer.now(); if (__timer.useWasm && ${m[2]}) {`;
-    found++;
+    wrap(k, end);
   }
-  if (found === 0) throw new Error('no WebAssembly pair loop in the generated source');
-  const timer = { ms: 0, useWasm: true, now: cpuMs };
+  if (found === 0) throw new Error('no pair loop found in the generated source');
+  const timer = { ms: 0, now: cpuMs };
   const run = new Function('__timer', lines.join('\n'))(timer);
   return { run, timer };
 }
@@ -70,29 +76,29 @@ const row = (label: string, xs: number[]) => console.log(`${label.padEnd(44)} ${
 
 console.log(`WebAssembly pair loop vs JS pair loop, LJ 32 000 atoms, ${steps} steps per run, ${runs} runs; load ${load()}`);
 {
-  const st = await stepper(true, 1);
-  const { run, timer } = timedRunner(st.source!);
-  const go = (useWasm: boolean) => {
+  const runners = { js: await stepper(false, 1), wasm: await stepper(true, 1) };
+  const timed = { js: timedRunner(runners.js.source!), wasm: timedRunner(runners.wasm.source!) };
+  const go = (kind: 'js' | 'wasm') => {
     const Q = q.slice(), P = p.slice();
+    const { run, timer } = timed[kind];
     timer.ms = 0;
-    timer.useWasm = useWasm;
     run(Q, P, [[1], [1]], 1, steps, 0.005, 0, 0, null, null);
     return { ms: timer.ms / steps, Q };
   };
-  go(true), go(false);
+  go('wasm'), go('js');
   const pair = { js: [] as number[], wasm: [] as number[] };
   let same = true;
   for (let r = 0; r < runs; r++) {
-    const w = go(true), j = go(false);
+    const w = go('wasm'), j = go('js');
     pair.wasm.push(w.ms);
     pair.js.push(j.ms);
     same &&= w.Q.every((x, k) => x === j.Q[k]);
   }
-  console.log('pair loop per force evaluation (one thread):');
+  console.log('pair loop per force evaluation (one thread, CPU time):');
   row('  JS loop', pair.js);
   row('  WebAssembly (copy in + loop)', pair.wasm);
   console.log(`  ratio JS / WebAssembly ${(median(pair.js) / median(pair.wasm)).toFixed(2)}×; final states equal bit for bit: ${same}`);
-  st.dispose();
+  for (const st of Object.values(runners)) st.dispose();
 }
 for (const threads of [1, 2]) {
   const steppers = { js: await stepper(false, threads), wasm: await stepper(true, threads) };

@@ -63,13 +63,10 @@ function forceFunction(V: (r: Expr) => Expr, n: number, dim: number, box: number
   }
 }
 
-/**
- * The generated function of `source` with a counter of the evaluations that took the WebAssembly loop (the branch
- * `if (h !== null && …)` of each pair loop).
- */
+/** The generated function of `source` with a counter of the calls of the WebAssembly loop (`h(aBegin, aEnd, 0, M.o, …)`). */
 function counted(source: string): { fn: (inputs: ArrayLike<number>[], outputs: Float64Array[]) => void; uses: { wasm: number } } {
   const uses = { wasm: 0 };
-  const patched = source.replace(/if \((\w*h\d+ !== null && .*)\) \{$/gm, (_, condition) => `if (${condition}) { __uses.wasm++;`);
+  const patched = source.replace(/^(\s*)(\w*h\d+\(.*\.o, .*\));$/gm, (_, indent, call) => `${indent}__uses.wasm++; ${call};`);
   return { fn: new Function('__uses', patched)(uses), uses };
 }
 

@@ -23,7 +23,7 @@ import { loopTo, type CellPair } from './pair-cells.js';
 import type { EmittedPair, PairGeometry } from './pair-geometry.js';
 import { emitFreshList } from './pair-list-build.js';
 import type { NeighbourGrid, NeighbourList } from './pair-stencil.js';
-import { emitPairLoopOrWasm } from './pair-wasm.js';
+import { emitWasmSlotSums } from './pair-wasm.js';
 
 export { neighbourGrid, stencilRows, SKIN_FRACTION, type NeighbourGrid } from './pair-stencil.js';
 
@@ -103,54 +103,76 @@ export function emitNeighbourSiteVector(ctx: EmitContext, g: PairGeometry, q: Ex
 export function emitNeighbourSlotSums(ctx: EmitContext, g: PairGeometry, q: Expr, grid: NeighbourGrid, term: (pair: EmittedPair) => string[]): { sums: string; site: string; n: string } {
   const { list, n } = emitFreshList(ctx, g, q, grid);
   const { dim } = g;
-  const sums = ctx.shared(`neighbour sums ${g.n} ${g.dim} [${g.box!.join(',')}] ${g.cutoff}`, () => ctx.growableArray(0));
   const slots = ctx.temp(`(${n} + ${list.state}[1]) * ${dim}`);
-  const F = ctx.mutable(sums);
-  // The JS loop, taken back to be emitted alone or as the fallback of the WebAssembly loop (pair-wasm.ts).
-  let pair: EmittedPair | null = null;
-  let body: string[] = [], terms: string[] = [];
-  const js = ctx.captureLines(() => {
-    ctx.line(`if (${sums}.length < ${slots}) ${sums} = new Float64Array(2 * ${slots})`, false);
-    ctx.line(`${F} = ${sums}`);
-    ctx.line(`${F}.fill(0, 0, ${slots})`);
-    emitSlotLoop(ctx, g, list, n, (a, i, xi) => {
-      const { P, S, pairs } = listNames(ctx, list);
-      // Two sums per component, swapped after every entry: entries first[a], first[a] + 2, … add into one, the others
-      // into the other, as the two lanes of the WebAssembly loop do (the same sums, bit for bit).
-      const own = Array.from({ length: dim }, () => ctx.mutable('0'));
-      const other = Array.from({ length: dim }, () => ctx.mutable('0'));
-      const e = ctx.mutable(`${list.first}[${a}]`), eEnd = ctx.temp(`${list.first}[${a} + 1]`);
-      ctx.line(`for (; ${e} < ${eEnd}; ${e}++) {`, false);
-      const b = ctx.temp(`${pairs}[${e}]`);
-      const xj = slotCoordinates(g, P, b);
-      const d = xi.map((x, k) => ctx.temp(`${x} - ${xj[k]}`));
-      const r2 = ctx.temp(d.map((x) => `${x} * ${x}`).join(' + '));
-      ctx.line(`if (${r2} < ${ctx.literal(g.cutoff! * g.cutoff!)}) {`, false);
-      const r = ctx.temp(`Math.sqrt(${r2})`);
-      pair = { i, j: ctx.temp(`${S}[${b}]`), d, r, r2 };
-      body = ctx.captureLines(() => (terms = term(pair!)));
-      for (const l of body) ctx.line(l.trim(), false);
-      terms.forEach((t, k) => {
-        const x = ctx.temp(t);
-        ctx.line(`${own[k]} += ${x}`);
-        ctx.line(`${F}[${b} * ${dim} + ${k}] -= ${x}`);
-      });
-      ctx.line('}', false);
-      own.forEach((o, k) => {
-        const t = ctx.temp(o);
-        ctx.line(`${o} = ${other[k]}`);
-        ctx.line(`${other[k]} = ${t}`);
-      });
-      ctx.line('}', false);
-      own.forEach((o, k) => ctx.line(`${F}[${a} * ${dim} + ${k}] += ${o} + ${other[k]}`));
-    });
-  });
-  const { d, r, r2 } = pair!;
-  emitPairLoopOrWasm(ctx, g, list, n, F, { js, body, terms, d, r, r2 });
+  // The JS loop, taken back: the WebAssembly loop replaces it where the body translates (pair-wasm.ts).
+  let loop: JsSlotLoop | null = null;
+  const js = ctx.captureLines(() => (loop = emitJsSlotSums(ctx, g, list, n, slots, term)));
+  const { F, pair, body, terms } = loop!;
+  let sums = emitWasmSlotSums(ctx, g, list, n, { body, terms, d: pair.d, r: pair.r, r2: pair.r2, loop: js });
+  if (sums === null) {
+    const indent = Math.min(...js.map((l) => /^\s*/.exec(l)![0].length));
+    for (const l of js) ctx.line(l.slice(indent), false);
+    sums = F;
+  }
   const [gs, S] = [ctx.temp(list.ghostSlot), ctx.temp(list.site)];
   loopTo(ctx, `${list.state}[1]`, (gh) => {
     const from = ctx.temp(`${gs}[${gh}]`);
-    for (let k = 0; k < dim; k++) ctx.line(`${F}[${from} * ${dim} + ${k}] += ${F}[(${n} + ${gh}) * ${dim} + ${k}]`);
+    for (let k = 0; k < dim; k++) ctx.line(`${sums}[${from} * ${dim} + ${k}] += ${sums}[(${n} + ${gh}) * ${dim} + ${k}]`);
   });
-  return { sums: F, site: S, n };
+  return { sums, site: S, n };
+}
+
+/** What the JS slot loop emitted: its sums array, one pair's names, the body's lines and terms. */
+interface JsSlotLoop {
+  F: string;
+  pair: EmittedPair;
+  body: string[];
+  terms: string[];
+}
+
+/**
+ * Emits the JS half loop of `emitNeighbourSlotSums` over this worker's slots into zeroed sums `F` (the first
+ * `slots` elements of a growable array). Site a's own terms go to two local sums per component, swapped after
+ * every entry (entries first[a], first[a] + 2, … into one, the others into the other), as the two lanes of the
+ * WebAssembly loop do: the same sums, bit for bit.
+ */
+function emitJsSlotSums(ctx: EmitContext, g: PairGeometry, list: NeighbourList, n: string, slots: string, term: (pair: EmittedPair) => string[]): JsSlotLoop {
+  const { dim } = g;
+  const sums = ctx.shared(`neighbour sums ${g.n} ${g.dim} [${g.box!.join(',')}] ${g.cutoff}`, () => ctx.growableArray(0));
+  ctx.line(`if (${sums}.length < ${slots}) ${sums} = new Float64Array(2 * ${slots})`, false);
+  const F = ctx.temp(sums);
+  ctx.line(`${F}.fill(0, 0, ${slots})`);
+  let out: JsSlotLoop | null = null;
+  emitSlotLoop(ctx, g, list, n, (a, i, xi) => {
+    const { P, S, pairs } = listNames(ctx, list);
+    const own = Array.from({ length: dim }, () => ctx.mutable('0'));
+    const other = Array.from({ length: dim }, () => ctx.mutable('0'));
+    const e = ctx.mutable(`${list.first}[${a}]`), eEnd = ctx.temp(`${list.first}[${a} + 1]`);
+    ctx.line(`for (; ${e} < ${eEnd}; ${e}++) {`, false);
+    const b = ctx.temp(`${pairs}[${e}]`);
+    const xj = slotCoordinates(g, P, b);
+    const d = xi.map((x, k) => ctx.temp(`${x} - ${xj[k]}`));
+    const r2 = ctx.temp(d.map((x) => `${x} * ${x}`).join(' + '));
+    ctx.line(`if (${r2} < ${ctx.literal(g.cutoff! * g.cutoff!)}) {`, false);
+    const r = ctx.temp(`Math.sqrt(${r2})`);
+    const pair: EmittedPair = { i, j: ctx.temp(`${S}[${b}]`), d, r, r2 };
+    let terms: string[] = [];
+    const body = ctx.captureLines(() => (terms = term(pair)));
+    for (const l of body) ctx.line(l.trim(), false);
+    out = { F, pair, body, terms };
+    terms.forEach((t, k) => {
+      const x = ctx.temp(t);
+      ctx.line(`${own[k]} += ${x}`);
+      ctx.line(`${F}[${b} * ${dim} + ${k}] -= ${x}`);
+    });
+    ctx.line('}', false);
+    own.forEach((o, k) => {
+      const t = ctx.temp(o);
+      ctx.line(`${o} = ${other[k]}`);
+      ctx.line(`${other[k]} = ${t}`);
+    });
+    ctx.line('}', false);
+    own.forEach((o, k) => ctx.line(`${F}[${a} * ${dim} + ${k}] += ${o} + ${other[k]}`));
+  });
+  return out!;
 }
