@@ -56,7 +56,7 @@ export function emitWasmSlotSums(ctx: EmitContext, g: PairGeometry, list: Neighb
   const translated = wasmPairLoops.enabled && ctx.target === 'js' ? translate(g, pair) : null;
   if (translated === null) return null;
   const memory = ctx.shared(`wasm pair memory ${list.first}`, () => declareMemory(ctx, g, list));
-  const base64 = btoa(String.fromCharCode(...translated.bytes));
+  const base64 = toBase64(translated.bytes);
   const pairs = ctx.shared(`wasm pair loop ${list.first} ${base64}`, () =>
     ctx.hoistedValue(`new WebAssembly.Instance(new WebAssembly.Module(Uint8Array.from(atob('${base64}'), (c) => c.charCodeAt(0))), { env: { mem: ${memory.state}.m } }).exports.pairs`),
   );
@@ -67,12 +67,19 @@ export function emitWasmSlotSums(ctx: EmitContext, g: PairGeometry, list: Neighb
   return sums;
 }
 
+/** Base64 of `bytes` (in chunks: a long module would overflow the arguments of one `fromCharCode` call). */
+function toBase64(bytes: Uint8Array): string {
+  let text = '';
+  for (let k = 0; k < bytes.length; k += 4096) text += String.fromCharCode(...bytes.subarray(k, k + 4096));
+  return btoa(text);
+}
+
 /** Modules this engine compiled (true) or refused (false), by their bytes (base64). */
 const compiles = new Map<string, boolean>();
 
 /** Whether this engine compiles and instantiates `bytes` synchronously (SIMD, size limits), asked once per module. */
 function engineCompiles(bytes: Uint8Array<ArrayBuffer>): boolean {
-  const key = btoa(String.fromCharCode(...bytes));
+  const key = toBase64(bytes);
   let ok = compiles.get(key);
   if (ok === undefined) {
     try {

@@ -56,18 +56,20 @@ const CALL_OPS: Partial<Record<ExactMathFunction, number>> = {
 export function pairLoopModule(body: PairLoopBody): PairLoopModule | { reason: string } {
   const statements = liveStatements(body.statements, body.terms);
   const inputs = new Set([...body.d, body.r2, body.r]);
+  // Free names: read before any statement assigns them (parameters), in order of first reading.
   const assigned = new Set<string>();
-  const free: string[] = [];
-  for (const e of [...statements.map((s) => s.expr), ...body.terms]) {
-    for (const name of exprRefs(e)) if (!inputs.has(name) && !assigned.has(name) && !free.includes(name)) free.push(name);
-    const at = statements.find((s) => s.expr === e);
-    if (at !== undefined) assigned.add(at.name);
+  const free = new Set<string>();
+  const read = (e: LineExpr) => exprRefs(e).forEach((name) => (inputs.has(name) || assigned.has(name) ? undefined : free.add(name)));
+  for (const st of statements) {
+    read(st.expr);
+    assigned.add(st.name);
   }
-  const f = new PairFunction(body, free);
+  body.terms.forEach(read);
+  const f = new PairFunction(body, [...free]);
   const code = f.code(statements);
   if (typeof code === 'string') return { reason: code };
-  const params = [I32, I32, I32, I32, I32, I32, I32, ...free.map(() => F64)];
-  return { bytes: oneFunctionModule('pairs', params, [], f.locals(), code), free };
+  const params = [I32, I32, I32, I32, I32, I32, I32, ...[...free].map(() => F64)];
+  return { bytes: oneFunctionModule('pairs', params, [], f.locals(), code), free: [...free] };
 }
 
 /** The statements some term needs, in order (a backward liveness pass; reassigned names handled in order). */
