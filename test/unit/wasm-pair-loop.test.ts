@@ -124,12 +124,16 @@ describe('WebAssembly pair loop of the neighbour-list forces', () => {
   it('threaded runs: 2 threads equal 1 to 1e-12 and the JS loop on 2 threads bit for bit, and repeat bit for bit', async () => {
     const n = 343, dim = 3, box = [9.0, 9.3, 10.1];
     const { q0, p0 } = jitteredLattice(n, dim, 9, 8);
-    const q = input('q', 'q', [n * dim]), p = input('p', 'p', [n * dim]);
-    const V = pairSum(q, { n, dim, potential: POTENTIALS['Lennard-Jones (eps, sig)']!.V, box, cutoff: 2.5, shift: false });
-    const h = new Hamiltonian({ H: add(mul(0.5, dot(p, p)), V), q, p, params: { eps: EPS, sig: SIG } });
+    // A new Hamiltonian per run: compiled runners are cached per system, the switch is read when they are lowered.
+    const system = () => {
+      const q = input('q', 'q', [n * dim]), p = input('p', 'p', [n * dim]);
+      const V = pairSum(q, { n, dim, potential: POTENTIALS['Lennard-Jones (eps, sig)']!.V, box, cutoff: 2.5, shift: false });
+      return new Hamiltonian({ H: add(mul(0.5, dot(p, p)), V), q, p, params: { eps: EPS, sig: SIG } });
+    };
     const run = async (threads: number, wasm: boolean) => {
       wasmPairLoops.enabled = wasm;
-      const st = await compile(h, { method: 'leapfrog', dt: 0.004, backend: 'cpu', threads }).finally(() => (wasmPairLoops.enabled = true));
+      const st = await compile(system(), { method: 'leapfrog', dt: 0.004, backend: 'cpu', threads }).finally(() => (wasmPairLoops.enabled = true));
+      expect(st.source!.includes('.exports.pairs')).toBe(wasm);
       const out = await st.run({ q0, p0, steps: 150 });
       st.dispose();
       return out;

@@ -24,7 +24,8 @@ import { pairLoopModule } from '../wasm/pair-loop.js';
 
 /**
  * Internal switch of the WebAssembly pair loop, read when a function is lowered (not when it runs): true by
- * default; false emits the JS loop (for comparisons in tests and benchmarks).
+ * default; false emits the JS loop (for comparisons in tests and benchmarks). The CPU backend caches its runners
+ * per system: set the switch before the first `compile` of a Hamiltonian (or compile a new one).
  *
  * @example
  * wasmPairLoops.enabled = false; const js = compileJs(inputs, outputs); wasmPairLoops.enabled = true;
