@@ -66,6 +66,22 @@ export function stencilRows(g: PairGeometry, grid: NeighbourGrid): number[][] {
 }
 
 /**
+ * How many bins along the last side stencil row `row` (from `stencilRows`) is searched either way: the most bins
+ * d ≤ 2 such that the bin d away along the last side is closer than cutoff + skin to some point of the zero bin.
+ *
+ * @example
+ * rowReach({ n: 90, dim: 2, box: [12, 12], cutoff: 2.5, edges: null }, { cells: [8, 8], skin: 0.3 }, [2]) // 2
+ */
+export function rowReach(g: PairGeometry, grid: NeighbourGrid, row: readonly number[]): number {
+  const rl2 = (g.cutoff! + grid.skin) ** 2;
+  const gap = (x: number, k: number) => (Math.max(Math.abs(x) - 1, 0) * (g.box![k]! / grid.cells[k]!)) ** 2;
+  const gap2 = row.reduce((acc, x, k) => acc + gap(x, k), 0);
+  let reach = 1;
+  while (reach < REACH && gap2 + gap(reach + 1, g.dim - 1) < rl2) reach++;
+  return reach;
+}
+
+/**
  * The generated names of a neighbour list (hoisted, shared by the evaluations). Slots 0…n−1 are the sites in cell
  * order (wrapped coordinates `positions`, their site `site`); slots n…n+G−1 are ghost images (slot `ghostSlot[g]`
  * shifted by image `ghostCode[g]`). `state` = [built, G]; `block[R·3^dim + code]`: the first ghost slot of the
@@ -199,13 +215,15 @@ export interface StencilRuns { begin: string; end: string; offset: string; shift
  * itself. Returns the run count and the total number of candidate sites (code).
  */
 export function emitCellRuns(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list: NeighbourList, z: string, stencil: RowStencil, runs: StencilRuns): { count: string; candidates: string } {
-  const rows = stencilRows(g, grid).length;
+  const rows = stencilRows(g, grid);
+  const reaches = ctx.constantArray(rows.map((row) => rowReach(g, grid, row)));
   const nx = grid.cells[g.dim - 1]!;
   const count = ctx.mutable('0'), candidates = ctx.mutable('0');
   const start = list.start;
-  ctx.loop(rows, (r) => {
+  ctx.loop(rows.length, (r) => {
     const rowCell = ctx.temp(`${stencil.rowCell}[${r}]`);
-    const lo = ctx.mutable(`${z} - (${r} === 0 ? 0 : ${REACH})`), hi = ctx.mutable(`${z} + ${REACH + 1}`);
+    const reach = ctx.temp(`${reaches}[${r}]`);
+    const lo = ctx.mutable(`${z} - (${r} === 0 ? 0 : ${reach})`), hi = ctx.mutable(`${z} + ${reach} + 1`);
     const run = (begin: string, end: string, w: number) => {
       const at = ctx.temp(`${r} * 3 + ${w}`);
       const [b, e] = [ctx.temp(begin), ctx.temp(end)];
@@ -220,11 +238,11 @@ export function emitCellRuns(ctx: EmitContext, g: PairGeometry, grid: NeighbourG
     run(`${start}[${rowCell} + ${lo} + ${nx}]`, `${start}[${rowCell} + ${nx}]`, 0);
     ctx.line(`${lo} = 0`);
     ctx.line('}', false);
-    const wrapped = ctx.temp(`${hi} > ${nx}`);
-    ctx.line(`if (${wrapped}) ${hi} = ${nx}`, false);
+    const above = ctx.temp(`${hi} - ${nx}`);
+    ctx.line(`if (${above} > 0) ${hi} = ${nx}`, false);
     run(`${start}[${rowCell} + ${lo}]`, `${start}[${rowCell} + ${hi}]`, 1);
-    ctx.line(`if (${wrapped}) {`, false);
-    run(`${start}[${rowCell}]`, `${start}[${rowCell} + ${z} + ${REACH + 1 - nx}]`, 2);
+    ctx.line(`if (${above} > 0) {`, false);
+    run(`${start}[${rowCell}]`, `${start}[${rowCell} + ${above}]`, 2);
     ctx.line('}', false);
   });
   return { count, candidates };
