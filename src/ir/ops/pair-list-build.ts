@@ -7,10 +7,10 @@
  */
 import type { Expr } from '../expr.js';
 import type { EmitContext } from '../op.js';
-import { emitBinning, emitCellLoops, flatCell, loopTo } from './pair-cells.js';
+import { emitBinning, loopTo } from './pair-cells.js';
 import type { PairGeometry } from './pair-geometry.js';
 import { pairThreads, THREAD_INDEX, type PairThreads } from './pair-threads.js';
-import { emitStencilRuns, grow, imageShifts, stencilRows, type NeighbourGrid, type NeighbourList, type StencilRuns } from './pair-stencil.js';
+import { declareStencilScratch, emitCellRuns, emitRowStencil, grow, imageShifts, type NeighbourGrid, type NeighbourList } from './pair-stencil.js';
 
 /**
  * Relative margin of the rebuild test: a list is rebuilt once a site has moved (1 − margin)·skin/2, so that
@@ -26,7 +26,7 @@ function declareList(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid): Ne
     count: ctx.intArray(C), start: ctx.intArray(C + 1), cellOf: ints(), sorted: ints(),
     positions: floats(), site: ints(), ghostSlot: ints(), ghostCode: ints(), partners: ints(),
     first: ints(), state: ctx.intArray(3), reference: floats(), wrap: floats(),
-    block: ctx.intArray(C * 3 ** g.dim), imageShift: ctx.constantArray(imageShifts(g)), build: '',
+    block: ctx.intArray((C / grid.cells[g.dim - 1]!) * 3 ** g.dim), imageShift: ctx.constantArray(imageShifts(g)), build: '',
     range: null,
   };
   const threads = pairThreads(ctx);
@@ -103,54 +103,62 @@ function emitWrappedBinning(ctx: EmitContext, g: PairGeometry, coordinate: (i: s
       ctx.line(`${list.reference}[${a} * ${g.dim} + ${k}] = ${coordinate(a, k)}`);
     }
   });
-  ctx.loop(cells.reduce((a, b) => a * b, 1) * 3 ** g.dim, (k) => ctx.line(`${list.block}[${k}] = -1`));
+  ctx.loop((cells.reduce((a, b) => a * b, 1) / cells[g.dim - 1]!) * 3 ** g.dim, (k) => ctx.line(`${list.block}[${k}] = -1`));
 }
 
 /**
  * Emits the build: for each site a (in cell order) its partners b in the same bin (b > a) and the half-stencil
  * bins closer than cutoff + skin, as CSR (first[a] … first[a + 1] in `partners`); a partner across the boundary
- * is its ghost slot. The stencil of a bin is worked out once per bin into runs (`emitStencilRuns`): the sites of
- * a stencil row (up to 5 bins along the last side) with the same image form one run, so the site loop visits
- * ~13 runs (3-D) instead of ~63 bins. Grows the buffers.
+ * is its ghost slot. The bins are visited row by row (a row: the bins along the last side); the stencil of a row
+ * (which grid rows it meets, their ghost blocks and image shifts) is worked out once per row
+ * (`emitRowStencil`), and each bin's runs from it (`emitCellRuns`): the sites of a stencil row (up to 5 bins
+ * along the last side) with the same image form one run, so the site loop visits ~13 runs (3-D) instead of ~63
+ * bins. Threaded, a worker visits its own bins only and makes only the ghost blocks they need (its ghost slots
+ * are its own). Grows the buffers.
  */
 function emitBuild(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list: NeighbourList, n: string): void {
   const { cells, skin } = grid;
-  const { start, positions, partners, first } = list;
-  const S = 3 * stencilRows(g, grid).length;
-  const runs: StencilRuns = { begin: ctx.intArray(S), end: ctx.intArray(S), offset: ctx.intArray(S), shift: ctx.array(S * g.dim), count: '' };
+  const { start, partners, first } = list;
+  const nx = cells[g.dim - 1]!;
+  const { rowStencil, runs } = declareStencilScratch(ctx, g, grid);
   const rl2 = ctx.literal((g.cutoff! + skin) ** 2);
   const m = ctx.mutable('0');
   const pairs = ctx.mutable(partners);
   ctx.line(`${list.state}[1] = 0`);
-  emitCellLoops(ctx, cells, (coord) => {
-    runs.count = emitStencilRuns(ctx, g, grid, list, n, coord, runs);
-    const c = ctx.temp(flatCell(coord, cells));
-    // Threaded: every worker makes every ghost block (the same slots in each), but lists only its own cells.
-    if (list.range !== null) ctx.line(`if (${c} >= ${list.range}[2] && ${c} < ${list.range}[3]) {`, false);
-    const P = ctx.temp(positions); // after the ghost blocks of this cell (which may grow it)
-    const a = ctx.mutable(`${start}[${c}]`), aEnd = ctx.temp(`${start}[${c} + 1]`);
-    ctx.line(`for (; ${a} < ${aEnd}; ${a}++) {`, false);
-    ctx.line(`${first}[${a}] = ${m}`);
-    const xi = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${P}[${a} * ${g.dim} + ${k}]`));
-    loopTo(ctx, runs.count, (s) => {
-      // Site a moved by minus the image shift, once per run (not per candidate).
-      const xs = xi.map((x, k) => ctx.temp(`${x} - ${runs.shift}[${s} * ${g.dim} + ${k}]`));
-      const offset = ctx.temp(`${runs.offset}[${s}]`), bEnd = ctx.temp(`${runs.end}[${s}]`);
-      // Run 0 starts with site a's own bin: its partners there are the later sites.
-      const b = ctx.mutable(`${s} === 0 ? ${a} + 1 : ${runs.begin}[${s}]`);
-      // Room for every candidate of the run (a full buffer doubles, copying what it holds, so a dense cluster
-      // never loses a pair); then each candidate is written and kept by advancing m: no branch per candidate.
-      ctx.line(grow(pairs, 'Int32Array', `${m} + ${bEnd} - ${b} + 1`), false);
-      ctx.line(`for (; ${b} < ${bEnd}; ${b}++) {`, false);
-      const d = xs.map((x, k) => ctx.temp(`${x} - ${P}[${b} * ${g.dim} + ${k}]`));
-      const r2 = ctx.temp(d.map((x) => `${x} * ${x}`).join(' + '));
-      ctx.line(`${pairs}[${m}] = ${b} + ${offset}`);
-      ctx.line(`${m} += (${r2} < ${rl2}) | 0`);
-      ctx.line('}', false);
-    });
+  const cBegin = ctx.temp(list.range === null ? '0' : `${list.range}[2]`);
+  const cEnd = ctx.temp(list.range === null ? String(cells.reduce((a, b) => a * b, 1)) : `${list.range}[3]`);
+  const row = ctx.mutable(`Math.floor(${cBegin} / ${nx})`);
+  ctx.line(`for (; ${row} * ${nx} < ${cEnd}; ${row}++) {`, false);
+  const zLo = ctx.temp(`Math.max(${cBegin} - ${row} * ${nx}, 0)`), zHi = ctx.temp(`Math.min(${cEnd} - ${row} * ${nx}, ${nx})`);
+  emitRowStencil(ctx, g, grid, list, n, row, zLo, zHi, rowStencil);
+  const P = ctx.temp(list.positions); // after the ghost blocks of this row (which may grow it)
+  const z = ctx.mutable(zLo);
+  ctx.line(`for (; ${z} < ${zHi}; ${z}++) {`, false);
+  const { count, candidates } = emitCellRuns(ctx, g, grid, list, z, rowStencil, runs);
+  const c = ctx.temp(`${row} * ${nx} + ${z}`);
+  const a = ctx.mutable(`${start}[${c}]`), aEnd = ctx.temp(`${start}[${c} + 1]`);
+  // Room for every candidate of the bin (a full buffer doubles, copying what it holds, so a dense cluster never
+  // loses a pair); then each candidate is written and kept by advancing m: no branch per candidate.
+  ctx.line(grow(pairs, 'Int32Array', `${m} + (${aEnd} - ${a}) * ${candidates} + 1`), false);
+  ctx.line(`for (; ${a} < ${aEnd}; ${a}++) {`, false);
+  ctx.line(`${first}[${a}] = ${m}`);
+  const xi = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${P}[${a} * ${g.dim} + ${k}]`));
+  loopTo(ctx, count, (s) => {
+    // Site a moved by minus the image shift, once per run (not per candidate).
+    const xs = xi.map((x, k) => ctx.temp(`${x} - ${runs.shift}[${s} * ${g.dim} + ${k}]`));
+    const offset = ctx.temp(`${runs.offset}[${s}]`), bEnd = ctx.temp(`${runs.end}[${s}]`);
+    // Run 0 starts with site a's own bin: its partners there are the later sites.
+    const b = ctx.mutable(`${s} === 0 ? ${a} + 1 : ${runs.begin}[${s}]`);
+    ctx.line(`for (; ${b} < ${bEnd}; ${b}++) {`, false);
+    const d = xs.map((x, k) => ctx.temp(`${x} - ${P}[${b} * ${g.dim} + ${k}]`));
+    const r2 = ctx.temp(d.map((x) => `${x} * ${x}`).join(' + '));
+    ctx.line(`${pairs}[${m}] = ${b} + ${offset}`);
+    ctx.line(`${m} += (${r2} < ${rl2}) | 0`);
     ctx.line('}', false);
-    if (list.range !== null) ctx.line('}', false);
   });
+  ctx.line('}', false);
+  ctx.line('}', false);
+  ctx.line('}', false);
   ctx.line(`${partners} = ${pairs}`);
   ctx.line(`${first}[${list.range === null ? n : `${list.range}[1]`}] = ${m}`);
   ctx.line(`${list.state}[0] = 1`);

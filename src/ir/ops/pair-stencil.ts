@@ -66,10 +66,26 @@ export function stencilRows(g: PairGeometry, grid: NeighbourGrid): number[][] {
 }
 
 /**
+ * How many bins along the last side stencil row `row` (from `stencilRows`) is searched either way: the most bins
+ * d ≤ 2 such that the bin d away along the last side is closer than cutoff + skin to some point of the zero bin.
+ *
+ * @example
+ * rowReach({ n: 90, dim: 2, box: [12, 12], cutoff: 2.5, edges: null }, { cells: [8, 8], skin: 0.3 }, [2]) // 2
+ */
+export function rowReach(g: PairGeometry, grid: NeighbourGrid, row: readonly number[]): number {
+  const rl2 = (g.cutoff! + grid.skin) ** 2;
+  const gap = (x: number, k: number) => (Math.max(Math.abs(x) - 1, 0) * (g.box![k]! / grid.cells[k]!)) ** 2;
+  const gap2 = row.reduce((acc, x, k) => acc + gap(x, k), 0);
+  let reach = 1;
+  while (reach < REACH && gap2 + gap(reach + 1, g.dim - 1) < rl2) reach++;
+  return reach;
+}
+
+/**
  * The generated names of a neighbour list (hoisted, shared by the evaluations). Slots 0…n−1 are the sites in cell
  * order (wrapped coordinates `positions`, their site `site`); slots n…n+G−1 are ghost images (slot `ghostSlot[g]`
- * shifted by image `ghostCode[g]`). `state` = [built, G, builds so far]; `block[c·3^dim + code]`: the first ghost slot of the row
- * starting at bin c (its image `code`), or −1. Arrays of n elements start empty and are sized by the first
+ * shifted by image `ghostCode[g]`). `state` = [built, G, builds so far]; `block[R·3^dim + code]`: the first ghost slot of the
+ * image `code` of grid row R (R: the flat index over every side but the last), or −1. Arrays of n elements start empty and are sized by the first
  * build. `build(coordinates, offset)`: the hoisted build function.
  */
 export interface NeighbourList {
@@ -94,13 +110,16 @@ export function imageShifts(g: PairGeometry): number[] {
 export const grow = (array: string, type: string, need: string) =>
   `if (${need} > ${array}.length) { const grown = new ${type}(2 * (${need})); grown.set(${array}); ${array} = grown; }`;
 
+
 /**
- * Emits the first ghost slot of the image `code` of cell c2 (sites start[c2] … bEnd), creating the block (slots,
- * sites) on first use. Returns its name.
+ * Emits the first ghost slot of the image `code` of the bins [binLo, binHi) of stencil row `row` (their sites
+ * start[rowCell + binLo] … start[rowCell + binHi]), creating the block (slots, sites) on first use. Returns
+ * code of its offset: ghost slot = site slot + offset.
  */
-function emitGhostBlock(ctx: EmitContext, g: PairGeometry, list: NeighbourList, n: string, c2: string, code: string, bBegin: string, bEnd: string): string {
+function emitGhostBlock(ctx: EmitContext, g: PairGeometry, list: NeighbourList, n: string, row: string, rowCell: string, code: string, binLo: number, binHi: number): string {
   const { positions, site, ghostSlot, ghostCode, state, block } = list;
-  const key = ctx.temp(`${c2} * ${3 ** g.dim} + ${code}`);
+  const bBegin = ctx.temp(`${list.start}[${rowCell} + ${binLo}]`), bEnd = ctx.temp(`${list.start}[${rowCell} + ${binHi}]`);
+  const key = ctx.temp(`${row} * ${3 ** g.dim} + ${code}`);
   const base = ctx.mutable(`${block}[${key}]`);
   ctx.line(`if (${base} < 0) {`, false);
   const ghosts = ctx.temp(`${state}[1]`);
@@ -119,7 +138,68 @@ function emitGhostBlock(ctx: EmitContext, g: PairGeometry, list: NeighbourList, 
   ctx.line(`${site}[${n} + ${ghost}] = ${site}[${b}]`);
   ctx.line('}', false);
   ctx.line('}', false);
-  return base;
+  return ctx.temp(`${base} - ${bBegin}`);
+}
+
+/**
+ * Hoisted per-row scratch of the build: for stencil row r of the current grid row, the first cell of the row it
+ * meets (`rowCell[r]`) and, for its 3 pieces w (bins wrapped below the box along the last side, inside, wrapped
+ * above), the slot offset of the piece's sites (`pieceOffset[3r + w]`: 0 inside the box, else into its ghost
+ * block) and the image shift (`pieceShift[(3r + w)·dim + k]`).
+ */
+export interface RowStencil { rowCell: string; pieceOffset: string; pieceShift: string }
+
+/** Declares the hoisted scratch of the row stencil and of the runs of a bin. */
+export function declareStencilScratch(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid): { rowStencil: RowStencil; runs: StencilRuns } {
+  const R = stencilRows(g, grid).length, S = 3 * R;
+  return {
+    rowStencil: { rowCell: ctx.intArray(R), pieceOffset: ctx.intArray(S), pieceShift: ctx.array(S * g.dim) },
+    runs: { begin: ctx.intArray(S), end: ctx.intArray(S), offset: ctx.intArray(S), shift: ctx.array(S * g.dim), count: '' },
+  };
+}
+
+/**
+ * Emits the row stencil (`RowStencil`) of grid row `row` (code: the flat index over every side but the last),
+ * of which the bins zLo … zHi − 1 (code) are visited, creating the ghost blocks they need (in row, piece order):
+ * each stencil row's image inside the box along the last side (the whole row), and, when a visited bin is within 2
+ * bins of the box's ends, its last 2 bins wrapped below or its first 2 wrapped above.
+ */
+export function emitRowStencil(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list: NeighbourList, n: string, row: string, zLo: string, zHi: string, stencil: RowStencil): void {
+  const { cells } = grid;
+  const rows = stencilRows(g, grid);
+  const last = g.dim - 1, nx = cells[last]!;
+  const offsets = ctx.constantArray([0, ...rows.flat()]); // (a leading 0 so that 1-D has a non-empty array)
+  const zero = (3 ** g.dim - 1) / 2;
+  // The row's coordinates along every side but the last (the last of them is the fastest).
+  const coord: string[] = [];
+  for (let k = last - 1, rest = row; k >= 0; k--) {
+    coord.unshift(ctx.temp(`${rest} % ${cells[k]}`));
+    if (k > 0) rest = ctx.temp(`(${rest} - ${coord[0]}) / ${cells[k]}`);
+  }
+  ctx.loop(rows.length, (r) => {
+    const raw = coord.map((c, k) => ctx.temp(`${c} + ${offsets}[1 + ${r} * ${last} + ${k}]`));
+    const other = raw.map((v, k) => ctx.temp(`(${v} + ${cells[k]}) % ${cells[k]}`));
+    const wraps = raw.map((v, k) => `(${v} < 0 ? 0 : ${v} >= ${cells[k]} ? 2 : 1)`);
+    const high = ctx.temp(wraps.length === 0 ? '0' : wraps.reduce((acc, w, k) => (k === 0 ? w : `(${acc}) * 3 + ${w}`), ''));
+    const other1 = ctx.temp(last === 0 ? '0' : flatCell(other, cells.slice(0, last)));
+    const rowCell = ctx.temp(`${other1} * ${nx}`);
+    ctx.line(`${stencil.rowCell}[${r}] = ${rowCell}`);
+    const piece = (w: number, binLo: number, binHi: number) => {
+      const code = ctx.temp(`${high} * 3 + ${w}`);
+      const at = ctx.temp(`${r} * 3 + ${w}`);
+      if (w === 1) ctx.line(`if (${code} === ${zero}) ${stencil.pieceOffset}[${at}] = 0; else {`, false);
+      ctx.line(`${stencil.pieceOffset}[${at}] = ${emitGhostBlock(ctx, g, list, n, other1, rowCell, code, binLo, binHi)}`);
+      if (w === 1) ctx.line('}', false);
+      for (let k = 0; k < g.dim; k++) ctx.line(`${stencil.pieceShift}[${at} * ${g.dim} + ${k}] = ${list.imageShift}[${code} * ${g.dim} + ${k}]`);
+    };
+    ctx.line(`if (${r} !== 0 && ${zLo} < ${REACH}) {`, false);
+    piece(0, nx - REACH, nx);
+    ctx.line('}', false);
+    piece(1, 0, nx);
+    ctx.line(`if (${zHi} > ${nx - REACH}) {`, false);
+    piece(2, 0, REACH);
+    ctx.line('}', false);
+  });
 }
 
 /**
@@ -129,46 +209,41 @@ function emitGhostBlock(ctx: EmitContext, g: PairGeometry, list: NeighbourList, 
 export interface StencilRuns { begin: string; end: string; offset: string; shift: string; count: string }
 
 /**
- * Emits the runs of the stencil of bin `coord` (creating the ghost blocks it needs): each stencil row's bins
- * form up to 3 runs (those wrapped below the box along the last side, those inside, those wrapped above), each a
- * contiguous range of sites; run 0 starts with the bin itself. A row's ghost image is one block per (row,
- * image): its last 2 bins (wrapped below), its first 2 (wrapped above) or all its bins. Returns the run count.
+ * Emits the runs of the stencil of bin `z` (code, along the last side) of the grid row whose row stencil is
+ * `stencil`: each stencil row's bins z − 2 … z + 2 (the zero row: z … z + 2) form up to 3 runs (those wrapped
+ * below the box, those inside, those wrapped above), each a contiguous range of slots; run 0 starts with the bin
+ * itself. Returns the run count and the total number of candidate sites (code).
  */
-export function emitStencilRuns(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list: NeighbourList, n: string, coord: string[], runs: StencilRuns): string {
-  const { cells } = grid;
+export function emitCellRuns(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list: NeighbourList, z: string, stencil: RowStencil, runs: StencilRuns): { count: string; candidates: string } {
   const rows = stencilRows(g, grid);
-  const last = g.dim - 1, nx = cells[last]!;
-  const offsets = ctx.constantArray([0, ...rows.flat()]); // (a leading 0 so that 1-D has a non-empty array)
-  const zero = (3 ** g.dim - 1) / 2;
-  const count = ctx.mutable('0');
-  const x = coord[last]!;
+  const reaches = ctx.constantArray(rows.map((row) => rowReach(g, grid, row)));
+  const nx = grid.cells[g.dim - 1]!;
+  const count = ctx.mutable('0'), candidates = ctx.mutable('0');
+  const start = list.start;
   ctx.loop(rows.length, (r) => {
-    const raw = coord.slice(0, last).map((c, k) => ctx.temp(`${c} + ${offsets}[1 + ${r} * ${last} + ${k}]`));
-    const other = raw.map((v, k) => ctx.temp(`(${v} + ${cells[k]}) % ${cells[k]}`));
-    const wraps = raw.map((v, k) => `(${v} < 0 ? 0 : ${v} >= ${cells[k]} ? 2 : 1)`);
-    const high = ctx.temp(wraps.length === 0 ? '0' : wraps.reduce((acc, w, k) => (k === 0 ? w : `(${acc}) * 3 + ${w}`), ''));
-    const row = ctx.temp(last === 0 ? '0' : `(${flatCell(other, cells.slice(0, last))}) * ${nx}`);
-    const lo = ctx.temp(`${x} + (${r} === 0 ? 0 : ${-REACH})`), hi = ctx.temp(`${x} + ${REACH}`);
-    // Piece w (wrap digit: below, inside, above the box along the last side): the bins [lo, hi] ∩ [(w−1)·nx,
-    // w·nx) moved by −(w−1)·nx; its row's ghost block holds the bins [blockLo, blockHi).
-    ctx.loop(3, (w) => {
-      const shift = ctx.temp(`(${w} - 1) * ${nx}`);
-      const cA = ctx.temp(`Math.max(${lo}, ${shift}) - ${shift}`), cB = ctx.temp(`Math.min(${hi}, ${shift} + ${nx - 1}) - ${shift}`);
-      ctx.line(`if (${cA} <= ${cB}) {`, false);
-      const code = ctx.temp(`${high} * 3 + ${w}`);
-      const offset = ctx.mutable('0');
-      ctx.line(`if (${code} !== ${zero}) {`, false);
-      const bBegin = ctx.temp(`${list.start}[${row} + (${w} === 0 ? ${nx - REACH} : 0)]`);
-      const ghost = emitGhostBlock(ctx, g, list, n, row, code, bBegin, `${list.start}[${row} + (${w} === 2 ? ${REACH} : ${nx})]`);
-      ctx.line(`${offset} = ${ghost} - ${bBegin}`);
-      ctx.line('}', false);
-      ctx.line(`${runs.begin}[${count}] = ${list.start}[${row} + ${cA}]`);
-      ctx.line(`${runs.end}[${count}] = ${list.start}[${row} + ${cB} + 1]`);
-      ctx.line(`${runs.offset}[${count}] = ${offset}`);
-      for (let k = 0; k < g.dim; k++) ctx.line(`${runs.shift}[${count} * ${g.dim} + ${k}] = ${list.imageShift}[${code} * ${g.dim} + ${k}]`);
+    const rowCell = ctx.temp(`${stencil.rowCell}[${r}]`);
+    const reach = ctx.temp(`${reaches}[${r}]`);
+    const lo = ctx.mutable(`${z} - (${r} === 0 ? 0 : ${reach})`), hi = ctx.mutable(`${z} + ${reach} + 1`);
+    const run = (begin: string, end: string, w: number) => {
+      const at = ctx.temp(`${r} * 3 + ${w}`);
+      const [b, e] = [ctx.temp(begin), ctx.temp(end)];
+      ctx.line(`${runs.begin}[${count}] = ${b}`);
+      ctx.line(`${runs.end}[${count}] = ${e}`);
+      ctx.line(`${candidates} += ${e} - ${b}`);
+      ctx.line(`${runs.offset}[${count}] = ${stencil.pieceOffset}[${at}]`);
+      for (let k = 0; k < g.dim; k++) ctx.line(`${runs.shift}[${count} * ${g.dim} + ${k}] = ${stencil.pieceShift}[${at} * ${g.dim} + ${k}]`);
       ctx.line(`${count}++`);
-      ctx.line('}', false);
-    });
+    };
+    ctx.line(`if (${lo} < 0) {`, false);
+    run(`${start}[${rowCell} + ${lo} + ${nx}]`, `${start}[${rowCell} + ${nx}]`, 0);
+    ctx.line(`${lo} = 0`);
+    ctx.line('}', false);
+    const above = ctx.temp(`${hi} - ${nx}`);
+    ctx.line(`if (${above} > 0) ${hi} = ${nx}`, false);
+    run(`${start}[${rowCell} + ${lo}]`, `${start}[${rowCell} + ${hi}]`, 1);
+    ctx.line(`if (${above} > 0) {`, false);
+    run(`${start}[${rowCell}]`, `${start}[${rowCell} + ${above}]`, 2);
+    ctx.line('}', false);
   });
-  return count;
+  return { count, candidates };
 }
