@@ -8,6 +8,15 @@
  * the appended statements read what the loop writes only at the loop's own index (`readsOnlyAtIndex`).
  */
 
+/**
+ * Whether lowerings fuse loops (default true). Only for tests and measurements, which compare a fused runner with
+ * an unfused one (bit for bit): set it before generating a runner, restore it after.
+ *
+ * @example
+ * LOOP_FUSION.enabled = false; const unfused = compileJsRunner(program); LOOP_FUSION.enabled = true;
+ */
+export const LOOP_FUSION = { enabled: true };
+
 /** The last elementwise loop a lowering emitted, still open for statements over the same index. */
 export interface OpenLoop {
   /** Trip count. */

@@ -3,7 +3,7 @@ import type { Expr } from '../ir/expr.js';
 import { opDef, type ElementwiseImpl, type EmitContext, type Value } from '../ir/op.js';
 import { size } from '../ir/shape.js';
 import { topologicalOrder } from '../ir/traverse.js';
-import { readsOnlyAtIndex, type OpenLoop } from './loop-fusion.js';
+import { LOOP_FUSION, readsOnlyAtIndex, type OpenLoop } from './loop-fusion.js';
 import { emitSiblingReductions, siblingReductions } from './sibling-reductions.js';
 import type { Target } from './target.js';
 
@@ -199,7 +199,7 @@ export class Lowering implements EmitContext {
    */
   fuseIntoLastLoop(n: number, body: (i: string) => void, writes?: string): boolean {
     const open = this.openLoop;
-    if (open === null || open.n !== n || open.indent !== this.baseIndent + this.depth || this.lines.length !== open.end || this.lines[open.end - 1] !== open.close) return false;
+    if (open === null || !LOOP_FUSION.enabled || open.n !== n || open.indent !== this.baseIndent + this.depth || this.lines.length !== open.end || this.lines[open.end - 1] !== open.close) return false;
     const start = open.end, inserted = this.inserted;
     this.depth++;
     body(open.index);
