@@ -111,7 +111,7 @@ export function jsRunnerParts(program: StepProgram, settings: FixedPointSettings
   const lowering = new Lowering(jsTarget, { prefix: 'v', unrollLimit });
   prepare?.(lowering);
   const { q, p, prologue } = bindJsRunnerInputs(lowering, h);
-  const stepped = lowerStepper(lowering, program, { q, p }, settings, JS_KERNEL_INDENT, carryLimit(h.dof));
+  const stepped = lowerStepper(lowering, program, { q, p }, settings, JS_KERNEL_INDENT, carryLimit(h.dof), 's === sTo - 1');
   return { lowering, q, p, prologue, ...stepped };
 }
 

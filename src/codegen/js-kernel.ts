@@ -141,7 +141,7 @@ export function jsKernelSkeleton(parts: JsKernelParts): string {
   const direction = JS_DIRECTIONS[parts.direction];
   const advanced = pairs.filter((pair) => pair.next !== null);
   const its = parts.iterations;
-  const handOver = pairs[0]!.registers[0].kind === 'array' ? arrayHandOver(advanced, n, I) : unrolledHandOver(advanced, n, I);
+  const handOver = pairs[0]!.registers[0].kind === 'array' ? arrayHandOver(advanced, n, I, lowering) : unrolledHandOver(advanced, n, I);
   const record = parts.record ? recordLines(advanced[0]!, n, I) : [];
   return [
     '"use strict";',
@@ -170,6 +170,7 @@ export function jsKernelSkeleton(parts: JsKernelParts): string {
     `    stepLoop: ${direction.stepLoop}`,
     ...(parts.usesTime ? [`${I}const time = tStart + s * dt;`] : []),
     ...(parts.stepLoads ?? []),
+    ...handOver.stepStart,
     ...lowering.lines,
     ...(its.length > 0 ? [`${I}const its = ${its.join(' + ')};`, `${I}iterationsTotal += its; if (its > iterationsMax) iterationsMax = its;`] : []),
     ...handOver.beforeCarries,
@@ -203,6 +204,8 @@ function failIfNonFinite(I: string): string {
 interface HandOver {
   /** Closure-scope declarations (scratch arrays). */
   readonly scratch: readonly string[];
+  /** Statements at the start of every step, before the lowered step. */
+  readonly stepStart: readonly string[];
   readonly beforeCarries: readonly string[];
   /** Tests the sum of all new values (`check`, non-finite iff one of them is) before any register is set. */
   readonly afterCarries: readonly string[];
@@ -214,6 +217,7 @@ function unrolledHandOver(advanced: readonly RegisterPair[], n: number, I: strin
   const e = elementOf;
   return {
     scratch: [],
+    stepStart: [],
     beforeCarries: advanced.flatMap((pair) => [0, 1].flatMap((k) => idx.map((i) => `${I}const ${pair.nextNames[k]}${i} = ${e(pair.next![k]!, i)};`))),
     afterCarries: [
       `${I}const check = ${advanced.flatMap((pair) => idx.map((i) => `${pair.nextNames[0]}${i} + ${pair.nextNames[1]}${i}`)).join(' + ')};`,
@@ -224,35 +228,53 @@ function unrolledHandOver(advanced: readonly RegisterPair[], n: number, I: strin
 }
 
 /**
- * Array registers (long states): one loop per pair sums the new values for the finiteness test, then (when
- * finite) one loop per pair copies them into the registers, so the source does not grow with the state and a
- * failing step leaves the registers at the last finite state. New values that are not arrays of their own
- * (fused or unrolled values, or views of a register) are first written to a scratch array `nextName + 'A'`, so
- * that no register is overwritten before every new value is read. Runs before the carried values are stored
- * (a new value may be a carried register).
+ * Array registers (long states): the finiteness sum of the new values, then (when finite) the new values copied
+ * into the registers (`set`, a memory copy, for whole arrays), so the source does not grow with the state and a
+ * failing step leaves the registers at the last finite state. New values that are not arrays of their own (fused or
+ * unrolled values, or views of a register) are first written to a scratch array `nextName + 'A'`, so that no
+ * register is overwritten before every new value is read. With one register pair, the scratch writes and the sum
+ * go into the step's last elementwise loop when it runs over the state (`Lowering.fuseIntoLastLoop`: the same
+ * sum, in the same order, without passes of their own); otherwise into loops of their own. Runs before the
+ * carried values are stored (a new value may be a carried register).
  */
-function arrayHandOver(advanced: readonly RegisterPair[], n: number, I: string): HandOver {
+function arrayHandOver(advanced: readonly RegisterPair[], n: number, I: string, lowering: Lowering): HandOver {
   const scratch: string[] = [];
   const lines: string[] = [];
   const registerNames = new Set(advanced.flatMap((pair) => pair.registers.map((v) => (v.kind === 'array' ? v.name : ''))));
+  // Once one statement needs a loop of its own, the later ones follow it there (they may read what it writes).
+  let fuse = advanced.length === 1;
+  const perElement = (statement: (i: string) => string, writes?: string) => {
+    fuse &&= lowering.fuseIntoLastLoop(n, (i) => lowering.line(statement(i), false), writes);
+    if (!fuse) lines.push(`${I}for (let i = 0; i < ${n}; i++) ${statement('i')}`);
+  };
   const copies = advanced.map((pair) => {
     const sources = [0, 1].map((k): Value => {
       const v = pair.next![k]!;
       if (v.kind === 'array' && !registerNames.has(v.name)) return v;
       const name = `${pair.nextNames[k]}A`;
       scratch.push(`const ${name} = new Float64Array(${n});`);
-      if (v.kind === 'fused' || v.kind === 'array') lines.push(`${I}for (let i = 0; i < ${n}; i++) ${name}[i] = ${elementIndexed(v, 'i')};`);
-      else for (let i = 0; i < n; i++) lines.push(`${I}${name}[${i}] = ${elementOf(v, i)};`);
+      if (v.kind === 'fused' || v.kind === 'array') perElement((i) => `${name}[${i}] = ${elementIndexed(v, i)};`, name);
+      else {
+        fuse = false;
+        for (let i = 0; i < n; i++) lines.push(`${I}${name}[${i}] = ${elementOf(v, i)};`);
+      }
       return { kind: 'array', name, size: n } as Value;
     });
     const [r0, r1] = pair.registers.map((v) => (v as { name: string }).name);
-    return { x: elementIndexed(sources[0]!, 'i'), y: elementIndexed(sources[1]!, 'i'), r0, r1 };
+    return { sources, r0: r0!, r1: r1! };
   });
-  lines.push(`${I}let check = 0;`);
-  for (const { x, y } of copies) lines.push(`${I}for (let i = 0; i < ${n}; i++) check += ${x} + ${y};`);
+  for (const { sources } of copies) perElement((i) => `check += ${elementIndexed(sources[0]!, i)} + ${elementIndexed(sources[1]!, i)};`);
   lines.push(failIfNonFinite(I));
-  for (const { x, y, r0, r1 } of copies) lines.push(`${I}for (let i = 0; i < ${n}; i++) { ${r0}[i] = ${x}; ${r1}[i] = ${y}; }`);
-  return { scratch, beforeCarries: lines, afterCarries: [] };
+  for (const { sources, r0, r1 } of copies) {
+    if (sources.every(isWholeArray)) lines.push(`${I}${r0}.set(${(sources[0] as { name: string }).name}); ${r1}.set(${(sources[1] as { name: string }).name});`);
+    else lines.push(`${I}for (let i = 0; i < ${n}; i++) { ${r0}[i] = ${elementIndexed(sources[0]!, 'i')}; ${r1}[i] = ${elementIndexed(sources[1]!, 'i')}; }`);
+  }
+  return { scratch, stepStart: [`${I}let check = 0;`], beforeCarries: lines, afterCarries: [] };
+}
+
+/** An array value without an offset (the whole array: copied by `set`). */
+function isWholeArray(v: Value): boolean {
+  return v.kind === 'array' && (v.offset === undefined || v.offset === 0);
 }
 
 /** Element `i` (an index expression) of an array or fused value. */

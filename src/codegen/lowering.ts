@@ -3,6 +3,7 @@ import type { Expr } from '../ir/expr.js';
 import { opDef, type ElementwiseImpl, type EmitContext, type Value } from '../ir/op.js';
 import { size } from '../ir/shape.js';
 import { topologicalOrder } from '../ir/traverse.js';
+import { LOOP_FUSION, readsOnlyAtIndex, type OpenLoop } from './loop-fusion.js';
 import { emitSiblingReductions, siblingReductions } from './sibling-reductions.js';
 import type { Target } from './target.js';
 
@@ -31,6 +32,8 @@ export class Lowering implements EmitContext {
   private depth = 0;
   /** Set while an op emitter runs for a node that may be fused into its reader (see EmitContext). */
   fusible = false;
+  /** See EmitContext.lastStep (inherited by forks). */
+  lastStep: string | undefined;
   private nodeStart = 0;
   private readonly prefix: string;
 
@@ -44,6 +47,7 @@ export class Lowering implements EmitContext {
     this.memo = parent?.memo ?? new Map();
     this.values = new Map(parent?.values);
     if (parent) this.baseIndent = parent.baseIndent;
+    this.lastStep = parent?.lastStep;
   }
 
   /**
@@ -148,7 +152,7 @@ export class Lowering implements EmitContext {
     // that reader's loop (no array, no loop of its own); chains of such ops fuse into one loop.
     if (fusible && depth <= MAX_INLINE_DEPTH) return nested({ kind: 'fused', size: n, at: element });
     const name = this.array(n);
-    this.loop(n, (i) => this.line(`${name}[${i}] = ${element(i)}`));
+    this.elementwiseLoop(n, (i) => this.line(`${name}[${i}] = ${element(i)}`), name);
     return { kind: 'array', name, size: n };
   }
 
@@ -156,8 +160,61 @@ export class Lowering implements EmitContext {
   private store(value: Value, n: number): Value {
     if (value.kind !== 'fused') return value;
     const name = this.array(n);
-    this.loop(n, (i) => this.line(`${name}[${i}] = ${value.at(i)}`));
+    this.elementwiseLoop(n, (i) => this.line(`${name}[${i}] = ${value.at(i)}`), name);
     return { kind: 'array', name, size: n };
+  }
+
+  /** The last elementwise loop, while nothing has been emitted after it (JS; see loop-fusion.ts). */
+  private openLoop: OpenLoop | null = null;
+  /** Lines `materialize` has inserted so far (they shift what follows the node's start). */
+  private inserted = 0;
+
+  /**
+   * Emits `body` (statements for element i only; `writes`: the fresh array it fills, if any) in a loop over n — in
+   * JS appended to the elementwise loop emitted just before when that loop has the same length and the statements
+   * read what it writes only at its index (loop-fusion.ts), else in a loop of its own, left open for the next one.
+   * Returns whether the statements were fused into the previous loop.
+   *
+   * @example
+   * lowering.elementwiseLoop(n, (i) => lowering.line(`${name}[${i}] = ${lowering.elem(x, i)} * 2`), name);
+   */
+  elementwiseLoop(n: number, body: (i: string) => void, writes?: string): boolean {
+    if (this.fuseIntoLastLoop(n, body, writes)) return true;
+    let index = '';
+    this.loop(n, (i) => body((index = i)));
+    if (this.target === 'js') {
+      const indent = this.baseIndent + this.depth;
+      this.openLoop = { n, index, end: this.lines.length, close: this.lines[this.lines.length - 1]!, indent, writes: new Set(writes === undefined ? [] : [writes]) };
+    }
+    return false;
+  }
+
+  /**
+   * Appends `body` (statements for element i only; `writes`: the fresh array it fills, if any) to the elementwise
+   * loop emitted last, when nothing followed it, it runs n iterations at this indentation, and the statements read
+   * what it writes only at its index (loop-fusion.ts). Returns whether they were appended (else nothing is emitted).
+   *
+   * @example
+   * if (!lowering.fuseIntoLastLoop(n, (i) => lowering.line(`check += ${x}[${i}]`))) lowering.loop(n, ...);
+   */
+  fuseIntoLastLoop(n: number, body: (i: string) => void, writes?: string): boolean {
+    const open = this.openLoop;
+    if (open === null || !LOOP_FUSION.enabled || open.n !== n || open.indent !== this.baseIndent + this.depth || this.lines.length !== open.end || this.lines[open.end - 1] !== open.close) return false;
+    const start = open.end, inserted = this.inserted;
+    this.depth++;
+    body(open.index);
+    this.depth--;
+    const added = this.inserted - inserted; // a dynamically indexed unrolled argument was copied to an array
+    if (added === 0 && readsOnlyAtIndex(this.lines.slice(start), open.writes, open.index)) {
+      this.lines.push(...this.lines.splice(start - 1, 1)); // the closing brace after the appended statements
+      if (writes !== undefined) open.writes.add(writes);
+      open.end = this.lines.length;
+      this.openLoop = open;
+      return true;
+    }
+    this.lines.length = start + added; // not fusible: nothing appended
+    this.openLoop = null;
+    return false;
   }
 
   literal(v: number): string {
@@ -191,7 +248,7 @@ export class Lowering implements EmitContext {
       const copy = elems.map((x, k) => `${'  '.repeat(this.baseIndent)}${name}[${k}] = ${x};`);
       this.lines.splice(this.nodeStart, 0, ...copy);
       this.nodeStart += copy.length;
-      this.insertedLines += copy.length;
+      this.inserted += copy.length;
       this.materialized.set(e, name);
     }
     return name;
@@ -255,14 +312,11 @@ export class Lowering implements EmitContext {
   }
 
   captureLines(emit: () => void): string[] {
-    const start = this.lines.length, inserted = this.insertedLines;
+    const start = this.lines.length, inserted = this.inserted;
     emit();
     // `materialize` may have inserted copies before `start` meanwhile: they stay.
-    return this.lines.splice(start + this.insertedLines - inserted);
+    return this.lines.splice(start + this.inserted - inserted);
   }
-
-  /** Lines `materialize` has inserted before the end of `lines` so far (for `captureLines`). */
-  private insertedLines = 0;
 
   shared<T>(key: string, make: () => T): T {
     if (!this.memo.has(key)) this.memo.set(key, make());
@@ -283,6 +337,7 @@ export class Lowering implements EmitContext {
   }
 
   line(code: string, terminate = true): void {
+    this.openLoop = null;
     this.lines.push(`${'  '.repeat(this.baseIndent + this.depth)}${code}${terminate ? ';' : ''}`);
   }
 
@@ -323,6 +378,7 @@ export class Lowering implements EmitContext {
 
   /** Removes and returns the statements emitted so far (e.g. a loop-invariant prologue). */
   takeLines(): string[] {
+    this.openLoop = null;
     return this.lines.splice(0, this.lines.length);
   }
 }

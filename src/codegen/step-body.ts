@@ -207,7 +207,9 @@ export function varyingNodes(program: StepProgram): Expr[] {
  * The lowering sequence of a forward step, shared by the JS and WGSL runners, after q, p, dt, t and θ are bound:
  * loop invariants (functions of dt and θ), carried values evaluated before the step loop, then the step itself,
  * each at the kernel skeleton's indentation (`JS_KERNEL_INDENT`, `WGSL_KERNEL_INDENT`). Returns what the
- * skeleton needs around those lines. `carryLimit` bounds the length of carried vectors (`stepCarries`).
+ * skeleton needs around those lines. `carryLimit` bounds the length of carried vectors (`stepCarries`); `lastStep`
+ * (JS forward runners) is the step loop's condition for the last step of a call, seen by the step's emitters
+ * (`EmitContext.lastStep`), not by the invariants or the carried values evaluated before the loop.
  *
  * @example
  * const { next, invariantLines, carries } = lowerStepper(lowering, program, { q: qv, p: pv }, settings, JS_KERNEL_INDENT);
@@ -219,6 +221,7 @@ export function lowerStepper(
   settings: FixedPointSettings,
   indent: { invariants: number; carries: number; step: number },
   carryLimit?: number,
+  lastStep?: string,
 ) {
   const fp = program.implicit;
   const allRoots = [program.next.q, program.next.p, ...(fp ? [...iterated(fp), ...fp.initial] : [])];
@@ -230,7 +233,9 @@ export function lowerStepper(
   const carries = prepareCarries(lowering, stepCarries(program, carryLimit), indent.carries);
   lowering.baseIndent = indent.step;
   const carryLoops = lowering.takeLoopIterations() + carries.preLoopIterations;
+  lowering.lastStep = lastStep;
   const step = emitStep(lowering, program, state, settings, carries.ends);
+  lowering.lastStep = undefined;
   // Loop iterations of one step (outside the solve) and of one solve iteration, for kernels on adapters that
   // bound loop iterations per invocation.
   const loopIterations = {

@@ -82,6 +82,12 @@ export interface EmitContext {
   /** The target language (for the few renderings an emitter writes itself: `floor`, `sqrt`, integer casts). */
   readonly target: 'js' | 'wgsl';
   /**
+   * Inside the step of a JS forward runner: a condition true only in the last step of the runner's call. An emitter
+   * that keeps state for the runner's NEXT call (the remembered pair forces of pair-emit.ts) need only store it
+   * then. Undefined elsewhere (store every time).
+   */
+  readonly lastStep?: string;
+  /**
    * Lowers a bound-variable body (e.g. a pair potential inside a pair loop) at the current statement position,
    * in a nested scope where each placeholder in `bindings` has the given value; returns the roots' values.
    */

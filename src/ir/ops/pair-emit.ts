@@ -99,7 +99,9 @@ export function emitSiteVectors(ctx: EmitContext, node: Expr, term: (p: EmittedP
  * copied instead. This is the force at the start of a windowed run's next window (the windowed CPU runner
  * evaluates the carried force again at each window's first state, which the previous window's last step had
  * just evaluated): one evaluation per step instead of two when a step outlasts a window. Ops reading other
- * vectors (projected, Hessian-vector products) or lifted values that are not scalars are not remembered.
+ * vectors (projected, Hessian-vector products) or lifted values that are not scalars are not remembered. In a
+ * forward runner's step the evaluation is stored only in the call's last step (`ctx.lastStep`: only the last one
+ * can meet the next window), saving two copies of the state per step.
  *
  * @example
  * emitRemembered(ctx, node, out, () => emitNeighbourSiteVector(ctx, g, q, grid, out, term));
@@ -123,10 +125,14 @@ function emitRemembered(ctx: EmitContext, node: Expr, out: string, compute: () =
   ctx.line(`${out}.set(${memo.out})`);
   ctx.line('} else {', false);
   compute();
-  ctx.loop(length, (i) => ctx.line(`${memo.q}[${i}] = ${ctx.elem(q, i)}`));
+  if (ctx.lastStep !== undefined) ctx.line(`if (${ctx.lastStep}) {`, false);
+  const qv = ctx.value(q);
+  if (qv.kind === 'array' && (qv.offset === undefined || qv.offset === 0) && qv.size === length) ctx.line(`${memo.q}.set(${qv.name})`);
+  else ctx.loop(length, (i) => ctx.line(`${memo.q}[${i}] = ${ctx.elem(q, i)}`));
   ctx.line(`${memo.out}.set(${out})`);
   values.forEach((v, k) => ctx.line(`${memo.args}[${k}] = ${v}`));
   ctx.line(`${memo.valid}[0] = 1`);
+  if (ctx.lastStep !== undefined) ctx.line('}', false);
   ctx.line('}', false);
 }
 
