@@ -164,6 +164,11 @@ export class Lowering implements EmitContext {
     return { kind: 'array', name, size: n };
   }
 
+  /**
+   * Arrays that an elementwise loop at the top level of `lines` fills completely (since the last `takeLines`):
+   * every run of the lines rewrites them before reading them, so a runner may swap them with its registers.
+   */
+  readonly loopWritten = new Set<string>();
   /** The last elementwise loop, while nothing has been emitted after it (JS; see loop-fusion.ts). */
   private openLoop: OpenLoop | null = null;
   /** Lines `materialize` has inserted so far (they shift what follows the node's start). */
@@ -179,6 +184,7 @@ export class Lowering implements EmitContext {
    * lowering.elementwiseLoop(n, (i) => lowering.line(`${name}[${i}] = ${lowering.elem(x, i)} * 2`), name);
    */
   elementwiseLoop(n: number, body: (i: string) => void, writes?: string): boolean {
+    if (writes !== undefined && this.depth === 0) this.loopWritten.add(writes);
     if (this.fuseIntoLastLoop(n, body, writes)) return true;
     let index = '';
     this.loop(n, (i) => body((index = i)));
@@ -365,6 +371,7 @@ export class Lowering implements EmitContext {
   /** Removes and returns the statements emitted so far (e.g. a loop-invariant prologue). */
   takeLines(): string[] {
     this.openLoop = null;
+    this.loopWritten.clear();
     return this.lines.splice(0, this.lines.length);
   }
 }
