@@ -135,11 +135,14 @@ export function prepareCarries(lowering: Lowering, carries: readonly { start: Ex
     ends: carries.map((c) => c.end),
     preLoop,
     preLoopIterations: pre.loopIterations,
-    /** Statements storing the end-of-step values (given their emitted values, aligned with `ends`). */
-    assign: (endValues: readonly Value[], at: number) =>
+    /**
+     * Statements storing the end-of-step values (given their emitted values, aligned with `ends`); an array register
+     * for which `swap(register, end)` answers true is left to the caller (which swaps it with the end's array).
+     */
+    assign: (endValues: readonly Value[], at: number, swap?: (register: string, end: Value) => boolean) =>
       carries.flatMap((c, k) => {
         const r = registers[k]!;
-        if (r.kind === 'array') return copy(r.name, endValues[k]!, r.size, at);
+        if (r.kind === 'array') return swap?.(r.name, endValues[k]!) ? [] : copy(r.name, endValues[k]!, r.size, at);
         const names = r.kind === 'scalar' ? [r.code] : r.kind === 'unrolled' ? r.elems : [];
         return names.map((name, i) => `${'  '.repeat(at)}${name} = ${elementOf(endValues[k]!, i)};`);
       }),

@@ -5,6 +5,7 @@ import { jsTarget } from './target-js.js';
 import { lowerStepper, type FixedPointSettings } from './step-body.js';
 import { bindJsRunnerInputs, JS_KERNEL_INDENT, jsKernelSkeleton, optimizableSource, UNROLL_STATE } from './js-kernel.js';
 import { CARRY_LIMIT } from './carry.js';
+import { ArraySwaps } from './array-swaps.js';
 
 /** A trajectory's failure in a generated runner: the 0-based step that failed, and for solves the residual and iterations. */
 export interface JsRunFailure {
@@ -83,6 +84,8 @@ export function compileJsRunner(program: StepProgram, settings: FixedPointSettin
 export function jsRunnerSource(program: StepProgram, settings: FixedPointSettings, unrollLimit: number | undefined, prepare?: (lowering: Lowering) => void): string {
   const parts = jsRunnerParts(program, settings, unrollLimit, prepare);
   const { lowering, next, extra, iterations, carries } = parts;
+  // Long states: carried arrays and the new state handed over by swapping arrays where the step fills them.
+  const swaps = parts.q.kind === 'array' ? new ArraySwaps(lowering, program.system.dof) : undefined;
   return jsKernelSkeleton({
     signature: 'run(Q, P, params, batch, steps, dt, tStart, recordEvery, recordQ, recordP, bFrom = 0, bTo = batch, sFrom = 0, sTo = steps)',
     direction: 'forward',
@@ -91,9 +94,10 @@ export function jsRunnerSource(program: StepProgram, settings: FixedPointSetting
     pairs: [{ registers: [parts.q, parts.p], io: ['Q', 'P'], next, nextNames: ['nq', 'np'] }],
     prologue: [...parts.prologue, ...parts.invariantLines],
     usesTime: parts.usesTime,
-    carries: { preLoop: carries.preLoop, assign: carries.assign(extra, JS_KERNEL_INDENT.step) },
+    carries: { preLoop: carries.preLoop, assign: carries.assign(extra, JS_KERNEL_INDENT.step, swaps && ((register, end) => swaps.claim(register, end))) },
     iterations: iterations ? [iterations] : [],
     record: true,
+    swaps,
   });
 }
 

@@ -13,6 +13,7 @@ import type { Value } from '../ir/op.js';
 import type { System } from '../system/system.js';
 import type { Lowering } from './lowering.js';
 import { elementOf, type RegisterPair, type StepDirection } from './values.js';
+import { swapLines, type ArraySwaps } from './array-swaps.js';
 
 /** Indentation of the invariants, carried values and step body inside `jsKernelSkeleton`. */
 export const JS_KERNEL_INDENT = { invariants: 1, carries: 2, step: 3 } as const;
@@ -118,6 +119,11 @@ export interface JsKernelParts {
   readonly iterations: readonly string[];
   /** Record the first pair every `recordEvery` steps into `recordQ`, `recordP` (when not null). */
   readonly record?: boolean;
+  /**
+   * Forward runners of long states: the arrays handed over by swaps instead of copies (the carried ones claimed
+   * already; the state pair is claimed here when its new values allow it).
+   */
+  readonly swaps?: ArraySwaps;
   /** Statements before each trajectory's step loop, and at the end of every step (registers hold the new state). */
   readonly hooks?: { readonly trajectoryStart: readonly string[]; readonly stepEnd: readonly string[] };
 }
@@ -141,15 +147,18 @@ export function jsKernelSkeleton(parts: JsKernelParts): string {
   const direction = JS_DIRECTIONS[parts.direction];
   const advanced = pairs.filter((pair) => pair.next !== null);
   const its = parts.iterations;
-  const handOver = pairs[0]!.registers[0].kind === 'array' ? arrayHandOver(advanced, n, I, lowering) : unrolledHandOver(advanced, n, I);
+  const handOver = pairs[0]!.registers[0].kind === 'array' ? arrayHandOver(advanced, n, I, lowering, parts.swaps) : unrolledHandOver(advanced, n, I);
+  const swapped = parts.swaps === undefined ? null : swapLines(parts.swaps, I);
+  const declare = (lines: readonly string[]) => (swapped === null ? lines : lines.map(swapped.declare));
   const record = parts.record ? recordLines(advanced[0]!, n, I) : [];
   return [
     '"use strict";',
-    ...lowering.hoisted,
-    ...pairs.flatMap((pair) => pair.registers.flatMap((v) => (v.kind === 'array' ? [`const ${v.name} = new Float64Array(${n});`] : []))),
+    ...declare(lowering.hoisted),
+    ...declare(pairs.flatMap((pair) => pair.registers.flatMap((v) => (v.kind === 'array' ? [`const ${v.name} = new Float64Array(${n});`] : [])))),
     ...handOver.scratch,
     `return function ${parts.signature} {`,
     '  let iterationsTotal = 0, iterationsMax = 0;',
+    ...(swapped?.locals ?? []),
     ...(collect ? ['  const failures = [];'] : []),
     ...parts.prologue,
     '  for (let b = bFrom; b < bTo; b++) {',
@@ -176,6 +185,7 @@ export function jsKernelSkeleton(parts: JsKernelParts): string {
     ...handOver.beforeCarries,
     ...parts.carries.assign,
     ...handOver.afterCarries,
+    ...(swapped?.statements ?? []),
     ...record,
     ...(parts.hooks?.stepEnd ?? []),
     '    }',
@@ -237,7 +247,7 @@ function unrolledHandOver(advanced: readonly RegisterPair[], n: number, I: strin
  * sum, in the same order, without passes of their own); otherwise into loops of their own. Runs before the
  * carried values are stored (a new value may be a carried register).
  */
-function arrayHandOver(advanced: readonly RegisterPair[], n: number, I: string, lowering: Lowering): HandOver {
+function arrayHandOver(advanced: readonly RegisterPair[], n: number, I: string, lowering: Lowering, swaps?: ArraySwaps): HandOver {
   const scratch: string[] = [];
   const lines: string[] = [];
   const registerNames = new Set(advanced.flatMap((pair) => pair.registers.map((v) => (v.kind === 'array' ? v.name : ''))));
@@ -266,10 +276,19 @@ function arrayHandOver(advanced: readonly RegisterPair[], n: number, I: string, 
   for (const { sources } of copies) perElement((i) => `check += ${elementIndexed(sources[0]!, i)} + ${elementIndexed(sources[1]!, i)};`);
   lines.push(failIfNonFinite(I));
   for (const { sources, r0, r1 } of copies) {
+    if (swaps !== undefined && advanced.length === 1 && swapsBoth(swaps, [r0, r1], sources)) continue;
     if (sources.every(isWholeArray)) lines.push(`${I}${r0}.set(${(sources[0] as { name: string }).name}); ${r1}.set(${(sources[1] as { name: string }).name});`);
     else lines.push(`${I}for (let i = 0; i < ${n}; i++) { ${r0}[i] = ${elementIndexed(sources[0]!, 'i')}; ${r1}[i] = ${elementIndexed(sources[1]!, 'i')}; }`);
   }
   return { scratch, stepStart: [`${I}let check = 0;`], beforeCarries: lines, afterCarries: [] };
+}
+
+/** Claims swaps of both registers with their new values when both can be swapped (two distinct arrays), else none. */
+function swapsBoth(swaps: ArraySwaps, registers: readonly [string, string], sources: readonly Value[]): boolean {
+  const [s0, s1] = sources as [Value, Value];
+  if (s0.kind !== 'array' || s1.kind !== 'array' || s0.name === s1.name) return false;
+  if (!swaps.canSwap(registers[0], s0) || !swaps.canSwap(registers[1], s1)) return false;
+  return swaps.claim(registers[0], s0) && swaps.claim(registers[1], s1);
 }
 
 /** An array value without an offset (the whole array: copied by `set`). */

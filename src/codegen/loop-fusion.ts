@@ -30,6 +30,55 @@ export interface OpenLoop {
   readonly indent: number;
   /** The arrays the loop's body writes (each at the loop index only). */
   readonly writes: Set<string>;
+  /** Written arrays whose element i is also held by a local of the body (read instead by appended statements). */
+  readonly locals: Map<string, string>;
+}
+
+/**
+ * The loop just emitted (its closing brace the last of `lines`) as an open loop, writing `writes` (fresh), with
+ * `locals` (array → local holding its element i).
+ *
+ * @example
+ * lowering.openLoop = openedLoop(n, 'vi3', lowering.lines, 3, 'va2', new Map([['va2', 'vt4']]));
+ */
+export function openedLoop(n: number, index: string, lines: readonly string[], indent: number, writes: string | undefined, locals: Map<string, string>): OpenLoop {
+  return { n, index, end: lines.length, close: lines[lines.length - 1]!, indent, writes: new Set(writes === undefined ? [] : [writes]), locals };
+}
+
+/**
+ * Whether statements for n elements at indentation `indent` can be appended to `open`: nothing was emitted after
+ * it (its closing brace still ends `lines`), the same trip count and indentation, fusion enabled.
+ *
+ * @example
+ * if (canAppend(open, n, indent, lines)) { ... }
+ */
+export function canAppend(open: OpenLoop | null, n: number, indent: number, lines: readonly string[]): open is OpenLoop {
+  return open !== null && LOOP_FUSION.enabled && open.n === n && open.indent === indent && lines.length === open.end && lines[open.end - 1] === open.close;
+}
+
+/**
+ * Completes an append to `open` after its statements were emitted at the end of `lines` (`inserted` lines were
+ * inserted before them meanwhile: then, or when they read what the loop writes at another index, they are removed
+ * and false returned). Otherwise the loop's closing brace moves after them, their reads of arrays the loop holds in
+ * locals read the locals, and the loop now also writes `writes` (its element i in `locals`).
+ *
+ * @example
+ * const fused = appendedToLoop(open, lowering.lines, 0, 'va7', new Map([['va7', 'vt8']]));
+ */
+export function appendedToLoop(open: OpenLoop, lines: string[], inserted: number, writes: string | undefined, locals: ReadonlyMap<string, string>): boolean {
+  const start = open.end;
+  if (inserted > 0 || !readsOnlyAtIndex(lines.slice(start + inserted), open.writes, open.index)) {
+    lines.length = start + inserted;
+    return false;
+  }
+  for (let k = start; k < lines.length; k++) {
+    for (const [name, local] of open.locals) lines[k] = lines[k]!.replace(new RegExp(`\\b${name}\\[${open.index}\\]`, 'g'), local);
+  }
+  lines.push(...lines.splice(start - 1, 1)); // the closing brace after the appended statements
+  if (writes !== undefined) open.writes.add(writes);
+  for (const [name, local] of locals) open.locals.set(name, local);
+  open.end = lines.length;
+  return true;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Expr } from '../ir/expr.js';
 import { opDef, type ElementwiseImpl, type EmitContext, type Value } from '../ir/op.js';
 import { size } from '../ir/shape.js';
 import { topologicalOrder } from '../ir/traverse.js';
-import { LOOP_FUSION, readsOnlyAtIndex, type OpenLoop } from './loop-fusion.js';
+import { appendedToLoop, canAppend, openedLoop, type OpenLoop } from './loop-fusion.js';
 import { emitSiblingReductions, siblingReductions } from './sibling-reductions.js';
 import type { Target } from './target.js';
 
@@ -152,7 +152,7 @@ export class Lowering implements EmitContext {
     // that reader's loop (no array, no loop of its own); chains of such ops fuse into one loop.
     if (fusible && depth <= MAX_INLINE_DEPTH) return nested({ kind: 'fused', size: n, at: element });
     const name = this.array(n);
-    this.elementwiseLoop(n, (i) => this.line(`${name}[${i}] = ${element(i)}`), name);
+    this.elementwiseLoop(n, (i) => this.storeElement(name, i, element(i)), name);
     return { kind: 'array', name, size: n };
   }
 
@@ -160,10 +160,23 @@ export class Lowering implements EmitContext {
   private store(value: Value, n: number): Value {
     if (value.kind !== 'fused') return value;
     const name = this.array(n);
-    this.elementwiseLoop(n, (i) => this.line(`${name}[${i}] = ${value.at(i)}`), name);
+    this.elementwiseLoop(n, (i) => this.storeElement(name, i, value.at(i)), name);
     return { kind: 'array', name, size: n };
   }
 
+  /** Stores element i of an elementwise loop's array (JS: through a local, read by statements fused later). */
+  private storeElement(name: string, i: string, code: string): void {
+    if (this.target !== 'js') return this.line(`${name}[${i}] = ${code}`);
+    const local = this.temp(code);
+    this.line(`${name}[${i}] = ${local}`);
+    this.stored.set(name, local);
+  }
+
+  /** Returns the locals `storeElement` recorded (since the last loop was opened or appended to), and forgets them. */
+  private takeStored = (stored = this.stored) => ((this.stored = new Map()), stored);
+  private stored = new Map<string, string>();
+  /** Arrays an elementwise loop at the top level of `lines` fills completely (since `takeLines`): swappable. */
+  readonly loopWritten = new Set<string>();
   /** The last elementwise loop, while nothing has been emitted after it (JS; see loop-fusion.ts). */
   private openLoop: OpenLoop | null = null;
   /** Lines `materialize` has inserted so far (they shift what follows the node's start). */
@@ -179,13 +192,12 @@ export class Lowering implements EmitContext {
    * lowering.elementwiseLoop(n, (i) => lowering.line(`${name}[${i}] = ${lowering.elem(x, i)} * 2`), name);
    */
   elementwiseLoop(n: number, body: (i: string) => void, writes?: string): boolean {
+    if (writes !== undefined && this.depth === 0) this.loopWritten.add(writes);
     if (this.fuseIntoLastLoop(n, body, writes)) return true;
     let index = '';
     this.loop(n, (i) => body((index = i)));
-    if (this.target === 'js') {
-      const indent = this.baseIndent + this.depth;
-      this.openLoop = { n, index, end: this.lines.length, close: this.lines[this.lines.length - 1]!, indent, writes: new Set(writes === undefined ? [] : [writes]) };
-    }
+    const stored = this.takeStored();
+    if (this.target === 'js') this.openLoop = openedLoop(n, index, this.lines, this.baseIndent + this.depth, writes, stored);
     return false;
   }
 
@@ -199,22 +211,14 @@ export class Lowering implements EmitContext {
    */
   fuseIntoLastLoop(n: number, body: (i: string) => void, writes?: string): boolean {
     const open = this.openLoop;
-    if (open === null || !LOOP_FUSION.enabled || open.n !== n || open.indent !== this.baseIndent + this.depth || this.lines.length !== open.end || this.lines[open.end - 1] !== open.close) return false;
-    const start = open.end, inserted = this.inserted;
+    if (!canAppend(open, n, this.baseIndent + this.depth, this.lines)) return false;
+    const inserted = this.inserted; // `materialize` may copy a dynamically indexed unrolled argument meanwhile
     this.depth++;
     body(open.index);
     this.depth--;
-    const added = this.inserted - inserted; // a dynamically indexed unrolled argument was copied to an array
-    if (added === 0 && readsOnlyAtIndex(this.lines.slice(start), open.writes, open.index)) {
-      this.lines.push(...this.lines.splice(start - 1, 1)); // the closing brace after the appended statements
-      if (writes !== undefined) open.writes.add(writes);
-      open.end = this.lines.length;
-      this.openLoop = open;
-      return true;
-    }
-    this.lines.length = start + added; // not fusible: nothing appended
-    this.openLoop = null;
-    return false;
+    const fused = appendedToLoop(open, this.lines, this.inserted - inserted, writes, this.takeStored());
+    this.openLoop = fused ? open : null;
+    return fused;
   }
 
   literal(v: number): string {
@@ -379,6 +383,7 @@ export class Lowering implements EmitContext {
   /** Removes and returns the statements emitted so far (e.g. a loop-invariant prologue). */
   takeLines(): string[] {
     this.openLoop = null;
+    this.loopWritten.clear();
     return this.lines.splice(0, this.lines.length);
   }
 }
