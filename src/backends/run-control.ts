@@ -78,6 +78,7 @@ export function checkRunControl(options: RunControlOptions, what: string): void 
 export class RunControl {
   private unitsPerMs = 0;
   private lastFraction = -1;
+  private lastStepsDone = -1;
   private lastYield = performance.now();
   private readonly signal?: AbortSignal;
   private readonly onProgress?: (progress: Progress) => void;
@@ -135,14 +136,18 @@ export class RunControl {
 
   /**
    * Reports progress: `done` of `total` work units (steps, or trajectory·steps on a backend that advances
-   * trajectories one after the other), as steps per trajectory. Repeated or decreasing fractions are not reported.
+   * trajectories one after the other), as steps per trajectory. Repeated or decreasing fractions are not reported,
+   * nor a fraction below 1 that rounds to the steps done of the last report (so `stepsDone` strictly increases).
    */
   report(done: number, total: number = this.steps): void {
     if (this.onProgress === undefined) return;
     const fraction = total > 0 ? Math.min(1, done / total) : 1;
     if (fraction <= this.lastFraction) return;
+    const stepsDone = Math.floor(fraction * this.steps);
+    if (stepsDone <= this.lastStepsDone && fraction < 1) return;
     this.lastFraction = fraction;
-    this.onProgress({ stepsDone: Math.floor(fraction * this.steps), steps: this.steps, fraction });
+    this.lastStepsDone = stepsDone;
+    this.onProgress({ stepsDone, steps: this.steps, fraction });
   }
 
   /**
