@@ -2,7 +2,7 @@
  * `darboux run`: integrates a system from the command line and writes the trajectory (final state, and frames
  * every k steps with the initial state first) to a file or stdout.
  */
-import { compile, methodNames, saveTrajectory, trajectoryFromRun, type Hamiltonian, type RunResult, type Stepper } from '../index.js';
+import { compile, methodNames, saveTrajectory, trajectoryFromRun, withFrameEnergies, type Hamiltonian, type RunResult, type Stepper } from '../index.js';
 import { formatOf } from '../io/trajectory-formats.js';
 import { COMMON_OPTIONS, numberFlag, parseCommand, UsageError } from './args.js';
 import { chooseStates, chooseSystem, STATE_HELP, STATE_OPTIONS, SYSTEM_HELP, SYSTEM_OPTIONS } from './system.js';
@@ -55,8 +55,9 @@ ${SWEEP_HELP}
 ${SHARD_HELP}
 
 Output (--out out.npz): 'q', 'p' (batch × dof, final state, float64); with --save-every k also 't' (frames),
-'qs', 'ps' (frames × batch × dof, the initial state first). .json holds the same arrays; .csv and .npy hold
-the frames (or the final state) as one table.
+'qs', 'ps' (frames × batch × dof, the initial state first) and 'energy' (frames × batch: H at every frame, so
+darboux plot energy out.npz needs no system). .json holds the same arrays; .csv and .npy hold the frames (or
+the final state) as one table.
 
 Example:
   darboux run --H '(u^2+w^2)/2 + k*(x^2+y^2)/2' --q x,y --p u,w --params k=1 --method leapfrog --dt 0.01 \\
@@ -177,7 +178,9 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
       : values.quiet ? await st.run(run) : await runInChunks(st, run, (done) => bar.update(done));
     bar.finish();
     const seconds = (Date.now() - started) / 1000;
-    const traj = trajectoryFromRun(result, { q0, p0, batch, dt });
+    // Frames carry H at every frame (each member with its own parameters): `darboux plot energy FILE` needs no system.
+    const run0 = trajectoryFromRun(result, { q0, p0, batch, dt });
+    const traj = run0.frames ? withFrameEnergies(run0, h, params) : run0;
     if (out !== undefined) saveTrajectory(out, traj);
     if (plan) writeManifest(out!, plan, members!, runSettings(values, { label: chosen.label, method, dt, steps, batch: members!, every, backend: st.backend }, grid), version);
     const energy = energyError(h, q0, p0, result.q, result.p, params);
@@ -195,7 +198,7 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
     if (values.json) printJson(io, summary);
     else if (values.out === undefined) printStateCsv(io, h.names.q, h.names.p, result.q, result.p);
     if (values.quiet !== true) {
-      io.stderr.write(`run: ${steps} steps × ${batch} trajectories (${method}, dt ${dt}, ${st.backend}) in ${seconds.toFixed(2)} s; max relative energy error ${energy.toExponential(2)}${out !== undefined ? `; wrote ${out}` : ''}\n`);
+      io.stderr.write(`run: ${steps} steps × ${batch} trajectories (${method}, dt ${dt}, ${st.backend}) in ${seconds.toFixed(2)} s; relative energy error at the end ${energy.toExponential(2)} (worst trajectory)${out !== undefined ? `; wrote ${out}` : ''}\n`);
     }
     return 0;
   } finally {

@@ -79,7 +79,7 @@ describe.concurrent('darboux (spawned)', () => {
     expect(res.stdout).toBe('');
     expect(res.stderr).toMatch(/run: 1000 steps × 4 trajectories .* wrote out\.npz/);
     const out = readNpz(fs.readFileSync(path.join(dir, 'out.npz')));
-    expect(Object.fromEntries(Object.entries(out).map(([k, a]) => [k, a.shape]))).toEqual({ q: [4, 2], p: [4, 2], t: [101], qs: [101, 4, 2], ps: [101, 4, 2] });
+    expect(Object.fromEntries(Object.entries(out).map(([k, a]) => [k, a.shape]))).toEqual({ q: [4, 2], p: [4, 2], t: [101], qs: [101, 4, 2], ps: [101, 4, 2], energy: [101, 4] });
     const h = parse({ q: ['x', 'y'], p: ['u', 'w'], H: '(u^2+w^2)/2 + k*(x^2+y^2)/2', params: { k: 1 } });
     const st = await compile(h, { method: 'leapfrog', dt: 0.01, backend: 'cpu' });
     const lib = await st.run({ q0, p0, steps: 1000, batch: 4, record: 10 });
@@ -92,6 +92,22 @@ describe.concurrent('darboux (spawned)', () => {
     expect(bits(out.ps!.data.subarray(8))).toEqual(bits(lib.record!.p));
     expect(bits(out.qs!.data.subarray(800))).toEqual(bits(lib.q)); // the last frame is the final state
     out.t!.data.forEach((t, i) => expect(t).toBeCloseTo(i * 0.1, 12));
+    // 'energy' (frames × batch): H of every frame, evaluated independently here.
+    const energies = Float64Array.from({ length: 101 * 4 }, (_, k) => h.energy(out.qs!.data.subarray(2 * k, 2 * k + 2), out.ps!.data.subarray(2 * k, 2 * k + 2)));
+    expect(bits(out.energy!.data)).toEqual(bits(energies));
+    // The contract's next line: the energy plot from the file alone, the same picture as with the system given.
+    const alone = await darboux(['plot', 'energy', 'out.npz', '-o', 'energy.svg']);
+    expect(alone.code, alone.stderr).toBe(0);
+    const given = await darboux(['plot', 'energy', 'out.npz', ...OSC, '-o', 'energy-h.svg']);
+    expect(given.code, given.stderr).toBe(0);
+    const svg = fs.readFileSync(path.join(dir, 'energy.svg'), 'utf8');
+    expect(svg).toMatch(/^<svg[^>]*>/);
+    expect(svg).toBe(fs.readFileSync(path.join(dir, 'energy-h.svg'), 'utf8'));
+    // A file without energies (a .csv of frames) still needs the system: a usage error naming the flags.
+    fs.writeFileSync(path.join(dir, 'frames.csv'), 't,trajectory,q0,p0\n0,0,1,0\n0.1,0,0.99,-0.1\n');
+    const csv = await darboux(['plot', 'energy', 'frames.csv', '-o', 'x.svg']);
+    expect(csv.code).toBe(2);
+    expect(csv.stderr).toMatch(/frames\.csv holds no 'energy' array .*--model/);
   });
 
   it('run --section --save-at: crossings and saved states beside --out, equal bit for bit to st.run', async () => {

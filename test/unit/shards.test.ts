@@ -37,7 +37,7 @@ const arrays = (file: string) => readNpz(fs.readFileSync(path.join(dir, file)));
 /** Asserts two .npz trajectories hold the same arrays, shapes and bits. */
 function expectSameBits(a: string, b: string): void {
   const x = arrays(a), y = arrays(b);
-  expect(Object.keys(x).sort()).toEqual(['p', 'ps', 'q', 'qs', 't']);
+  expect(Object.keys(x).sort()).toEqual(['energy', 'p', 'ps', 'q', 'qs', 't']);
   expect(Object.keys(y).sort()).toEqual(Object.keys(x).sort());
   for (const name of Object.keys(x)) {
     expect(y[name]!.shape, name).toEqual(x[name]!.shape);
