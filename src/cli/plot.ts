@@ -172,6 +172,7 @@ export async function plotCommand(argv: string[], io: CliStreams): Promise<numbe
   const width = numberFlag('plot', 'width', values.width, { integer: true, positive: true });
   const height = numberFlag('plot', 'height', values.height, { integer: true, positive: true });
   const options: PlotOptions = { format, ...(width !== undefined ? { width } : {}), ...(height !== undefined ? { height } : {}), ...(values.title !== undefined ? { title: values.title } : {}) };
+  await plot.load(); // Node before 20.19 cannot load the ES-module plotting libraries on first use
   const drawn = await draw(kind, files, values, options);
   const bytes = typeof drawn === 'string' ? new TextEncoder().encode(drawn).length : drawn.length;
   if (values.output !== undefined) {

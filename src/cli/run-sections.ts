@@ -112,6 +112,7 @@ export async function writeSectionPlot(file: string | undefined, result: RunResu
   const crossings = s.count.reduce((a, c) => a + c, 0);
   if (crossings === 0) throw new DarbouxError('INPUT', `--plot ${file}: no trajectory crossed the section, nothing to draw (run longer or check the expression)`, { file });
   const format = file.toLowerCase().endsWith('.png') ? 'png' : 'svg';
+  await plot.load(); // Node before 20.19 cannot load the ES-module plotting libraries on first use
   const drawn = format === 'png' ? await plot.section(s, { format: 'png', title }) : plot.section(s, { title });
   try {
     fs.writeFileSync(file, drawn);
