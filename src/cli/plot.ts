@@ -62,7 +62,7 @@ Options:
   --json               a JSON summary on stdout ({ command, kind, output, format, bytes }; with the SVG when there is no -o)
   --help, -h           this help
 
-PNG needs the optional package @resvg/resvg-js (npm install @resvg/resvg-js); SVG needs nothing more.
+PNG needs @resvg/resvg-js, an optional peer dependency (npm install @resvg/resvg-js); SVG needs nothing more.
 
 Example:
   darboux run --model kepler --method leapfrog --steps 20000 --save-every 20 -o leapfrog.npz
