@@ -165,6 +165,23 @@ describe.concurrent('darboux (spawned)', () => {
     expect(report.checks.order.value).toBeGreaterThan(3.7);
   });
 
+  it('check --claim energy=X: the long-run relative energy error held to X (exit 1 above it)', async () => {
+    const args = ['check', '--model', 'henon-heiles', '--method', 'leapfrog', '--dt', '0.05', '--steps', '2000', '--order-steps', '4', '--json', '--claim'];
+    const [loose, tight, bad] = await Promise.all([darboux([...args, 'energy=1e-2']), darboux([...args, 'energy=1e-6']), darboux([...args, 'energy=-1'])]);
+    expect(loose.code, loose.stderr).toBe(0);
+    expect(tight.code, tight.stderr).toBe(1);
+    const [a, b] = [JSON.parse(loose.stdout), JSON.parse(tight.stdout)];
+    // The same measurement (around 4e-4 for leapfrog at dt 0.05), judged against each bound.
+    expect(a.checks.energy.value).toBe(b.checks.energy.value);
+    expect(a.checks.energy.value).toBeGreaterThan(1e-6);
+    expect(a.checks.energy.value).toBeLessThan(1e-2);
+    expect(a.checks.energy).toMatchObject({ claimed: true, tolerance: 1e-2, pass: true });
+    expect(b.checks.energy).toMatchObject({ claimed: true, tolerance: 1e-6, pass: false });
+    expect([a.pass, b.pass]).toEqual([true, false]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/energy=X \(a positive bound\)/);
+  });
+
   it('compile: --emit js is the CPU stepper source, --emit json the graph of H, --emit wgsl the kernel (no GPU needed)', async () => {
     const [js, json, wgsl, toFile] = await Promise.all([
       darboux(['compile', ...OSC, '--method', 'yoshida4', '--emit', 'js']),
