@@ -182,7 +182,7 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
     const run0 = trajectoryFromRun(result, { q0, p0, batch, dt });
     const traj = run0.frames ? withFrameEnergies(run0, h, params) : run0;
     if (out !== undefined) saveTrajectory(out, traj);
-    if (plan) writeManifest(out!, plan, members!, runSettings(values, { label: chosen.label, method, dt, steps, batch: members!, every, backend: st.backend }, grid), version);
+    if (plan) writeManifest(out!, plan, members!, runSettings(values, { label: chosen.label, method, dt, steps, batch: members!, every, backend: st.backend, parameters: parameterValues(h) }, grid), version);
     const energy = energyError(h, q0, p0, result.q, result.p, params);
     const summary = {
       command: 'run', system: chosen.label, method, dt, steps, batch, dof: h.dof, backend: st.backend,
@@ -208,23 +208,29 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
 
 /**
  * What must agree between the parts of one sharded run: the system and state flags as given (input files by
- * checksum), the method, dt, steps, the whole batch, the frame spacing and the backend that ran.
+ * checksum), the values of H's parameters, the method, dt, steps, the whole batch, the frame spacing and the
+ * backend that ran.
  */
 function runSettings(
   values: Record<string, string | string[] | boolean | undefined>,
-  run: { label: string; method: string; dt: number; steps: number; batch: number; every: number | undefined; backend: string },
+  run: { label: string; method: string; dt: number; steps: number; batch: number; every: number | undefined; backend: string; parameters: Record<string, number[]> },
   grid: SweepGrid | null = null,
 ): Record<string, unknown> {
   const flag = (name: string) => values[name] ?? null;
   const digest = (name: string) => (typeof values[name] === 'string' ? fileDigest(values[name] as string).sha256 : null);
   return {
-    system: run.label, H: flag('H'), q: flag('q'), p: flag('p'), params: flag('params'), model: flag('model'),
+    system: run.label, H: flag('H'), q: flag('q'), p: flag('p'), params: flag('params'), model: flag('model'), parameters: run.parameters,
     systemFile: digest('system'), q0File: digest('q0'), p0File: digest('p0'),
     init: flag('init'),
     radius: values.init === 'random' ? Number(values.radius ?? 0.1) : null, seed: values.init === 'random' ? Number(values.seed ?? 0) : null,
     method: run.method, dt: run.dt, steps: run.steps, batch: run.batch, saveEvery: run.every ?? null, backend: run.backend,
     sweep: grid === null ? null : { names: grid.names, values: grid.values, replicas: flag('batch') },
   };
+}
+
+/** The values of H's parameters as run (a sweep's grid is recorded beside them): { name: [values…] }. */
+function parameterValues(h: Pick<Hamiltonian, 'params' | 'paramValues'>): Record<string, number[]> {
+  return Object.fromEntries(h.params.map((node, k) => [node.attrs.name as string, Array.from(h.paramValues[k]!)]));
 }
 
 /** max over trajectories of |H(z_N) − H(z_0)| / max(|H(z_0)|, 1e-300), each with its own parameters in a sweep. */
