@@ -190,7 +190,7 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
       ...(traj.frames ? { frames: traj.frames.t.length, saveEvery: every } : {}),
       ...(result.stats ? { iterations: result.stats.iterations } : {}),
       ...(sections ? writeSectionOutputs(out, result, h.dof) : {}),
-      ...(await writeSectionPlot(values.plot, result, `${chosen.label}: ${method}, dt ${dt}`)),
+      ...(await writeSectionPlot(values.plot, result, `${chosen.label}: ${method}, dt ${dt}`, { q: h.names.q[0]!, p: h.names.p[0]! })),
       ...(grid !== null ? writeSweepOutputs(out, grid, batchFlag ?? 1, params!, range.start) : {}),
       ...(plan ? { shard: { index: plan.index, count: plan.count }, members: { start: plan.start, end: plan.end } } : {}),
       ...(out !== undefined ? { out } : { q: rowsOf(result.q, h.dof), p: rowsOf(result.p, h.dof) }),
