@@ -8,7 +8,7 @@ import { compile, symplecticDefect, type Hamiltonian, type Stepper } from '../in
 import { cpuStepper, stepProgram } from '../internals.js';
 import { COMMON_OPTIONS, listFlag, numberFlag, parseCommand, UsageError } from './args.js';
 import { chooseStates, chooseSystem, STATE_HELP, STATE_OPTIONS, SYSTEM_HELP, SYSTEM_OPTIONS } from './system.js';
-import { backendFlag, runInChunks, STEPPER_OPTIONS } from './run.js';
+import { backendFlag, STEPPER_OPTIONS } from './run.js';
 import { printJson } from './output.js';
 import { paint, progressLine, type CliStreams } from './terminal.js';
 
@@ -142,7 +142,7 @@ async function measuredOrder(h: Hamiltonian, method: string, dt: number, steps: 
 async function energyDrift(st: Stepper, h: Hamiltonian, q0: Float64Array, p0: Float64Array, batch: number, steps: number, io: CliStreams, quiet: boolean): Promise<number> {
   const every = Math.max(1, Math.floor(steps / 100));
   const bar = progressLine(io, { total: steps, unit: 'steps', label: 'check: energy run', enabled: !quiet });
-  const res = await runInChunks(st, { q0, p0, batch, steps, record: every }, (d) => bar.update(d));
+  const res = await st.run({ q0, p0, batch, steps, record: every, onProgress: ({ stepsDone }) => bar.update(stepsDone) });
   bar.finish();
   const n = h.dof, size = batch * n;
   const states = [...Array.from({ length: res.record!.count }, (_, f) => ({ q: res.record!.q.subarray(f * size, (f + 1) * size), p: res.record!.p.subarray(f * size, (f + 1) * size) })), { q: res.q, p: res.p }];

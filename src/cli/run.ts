@@ -2,7 +2,7 @@
  * `darboux run`: integrates a system from the command line and writes the trajectory (final state, and frames
  * every k steps with the initial state first) to a file or stdout.
  */
-import { compile, methodNames, saveTrajectory, trajectoryFromRun, withFrameEnergies, type Hamiltonian, type RunResult, type Stepper } from '../index.js';
+import { compile, methodNames, saveTrajectory, trajectoryFromRun, withFrameEnergies, type Hamiltonian } from '../index.js';
 import { formatOf } from '../io/trajectory-formats.js';
 import { COMMON_OPTIONS, numberFlag, parseCommand, UsageError } from './args.js';
 import { chooseStates, chooseSystem, STATE_HELP, STATE_OPTIONS, SYSTEM_HELP, SYSTEM_OPTIONS } from './system.js';
@@ -48,8 +48,7 @@ ${SECTION_RUN_HELP}
 ${SWEEP_HELP}
   --out, -o FILE     .npz, .npy, .csv or .json (default: the final state as CSV on stdout)
   --json             a JSON summary on stdout (with the final state when there is no --out)
-  --quiet            no progress or log on stderr (and one st.run call: progress runs the steps in chunks,
-                     each continuing at t0 + n·dt, which for a time-dependent H may differ in the last bits)
+  --quiet            no progress or log on stderr
   --help, -h         this help
 
 ${SHARD_HELP}
@@ -62,57 +61,6 @@ the final state) as one table.
 Example:
   darboux run --H '(u^2+w^2)/2 + k*(x^2+y^2)/2' --q x,y --p u,w --params k=1 --method leapfrog --dt 0.01 \\
     --steps 1000 --batch 4 --q0 q0.npy --p0 p0.npy --backend cpu --save-every 10 --out out.npz`;
-
-/** Steps per `st.run` call: about a quarter second each after the first (so progress moves), a multiple of k. */
-function nextChunk(done: number, steps: number, every: number, perSecond: number): number {
-  const wanted = done === 0 ? Math.min(steps, Math.max(every, 64)) : Math.max(1, Math.round(perSecond / 4));
-  const multiple = Math.max(every, Math.floor(wanted / every) * every);
-  return Math.min(steps - done, multiple);
-}
-
-/**
- * Runs `steps` steps in chunks (each `st.run` call continuing from the last state at t0 + done·dt), reporting
- * progress, and joins the recorded states of the chunks. For an autonomous H the result is bit for bit that
- * of one `st.run` call.
- *
- * @example
- * const res = await runInChunks(st, { q0, p0, batch: 4, steps: 1000, record: 10 }, (done) => bar.update(done));
- */
-export async function runInChunks(
-  st: Stepper,
-  run: { q0: Float64Array; p0: Float64Array; batch: number; steps: number; record?: number; params?: Record<string, Float64Array> },
-  onProgress: (done: number) => void,
-  now: () => number = Date.now,
-): Promise<RunResult> {
-  const every = run.record ?? 1;
-  let q = run.q0, p = run.p0, done = 0, perSecond = 0;
-  const qs: Float64Array[] = [], ps: Float64Array[] = [];
-  let iterations: { sum: number; max: number; count: number } | undefined;
-  while (done < run.steps) {
-    const chunk = nextChunk(done, run.steps, every, perSecond);
-    const started = now();
-    const res = await st.run({ q0: q, p0: p, batch: run.batch, steps: chunk, t0: done * st.dt, ...(run.record ? { record: run.record } : {}), ...(run.params ? { params: run.params } : {}) });
-    const seconds = (now() - started) / 1000;
-    perSecond = seconds > 0 ? chunk / seconds : chunk * 1000;
-    if (res.record) { qs.push(res.record.q.subarray(0, res.record.count * run.batch * st.dof)); ps.push(res.record.p.subarray(0, res.record.count * run.batch * st.dof)); }
-    if (res.stats) {
-      iterations ??= { sum: 0, max: 0, count: 0 };
-      iterations.sum += res.stats.iterations.mean * chunk;
-      iterations.max = Math.max(iterations.max, res.stats.iterations.max);
-      iterations.count += chunk;
-    }
-    q = res.q; p = res.p; done += chunk;
-    onProgress(done);
-  }
-  const result: RunResult = { q, p };
-  if (run.record) {
-    const join = (parts: Float64Array[]) => { const out = new Float64Array(parts.reduce((s, a) => s + a.length, 0)); let at = 0; for (const a of parts) { out.set(a, at); at += a.length; } return out; };
-    const recorded = join(qs);
-    result.record = { every: run.record, count: recorded.length / (run.batch * st.dof), q: recorded, p: join(ps) };
-  }
-  if (iterations) result.stats = { iterations: { mean: iterations.sum / iterations.count, max: iterations.max } };
-  return result;
-}
 
 /** The format of an output file by its extension; a UsageError for an unknown one. @example outputFormat('run', 'out.npz') // 'npz' */
 export function outputFormat(command: string, path: string) {
@@ -172,10 +120,8 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
     const bar = progressLine(io, { total: steps, unit: 'steps', label: 'run', enabled: values.quiet !== true });
     const started = Date.now();
     const run = { q0, p0, batch, steps, ...(every ? { record: every } : {}), ...(params ? { params } : {}) };
-    // Sections and saved steps: one call, its own progress (chunks would split the crossings and saves).
-    const result = sections
-      ? await st.run({ ...run, ...sectionFlags, onProgress: ({ stepsDone }) => bar.update(stepsDone) })
-      : values.quiet ? await st.run(run) : await runInChunks(st, run, (done) => bar.update(done));
+    // One st.run call: the progress line follows the library's onProgress (the result is the same bit for bit).
+    const result = await st.run({ ...run, ...sectionFlags, ...(values.quiet ? {} : { onProgress: ({ stepsDone }: { stepsDone: number }) => bar.update(stepsDone) }) });
     bar.finish();
     const seconds = (Date.now() - started) / 1000;
     // Frames carry H at every frame (each member with its own parameters): `darboux plot energy FILE` needs no system.

@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compile, henonHeiles, parse, readNpz, sympnet, writeNpy, writeNpz } from '../../src/index.js';
 import { graphFromJson } from '../../src/internals.js';
 import { paint, progressLine, useColor } from '../../src/cli/terminal.js';
+import { main } from '../../src/cli/main.js';
 
 const repo = process.cwd();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'darboux-cli-'));
@@ -264,6 +265,23 @@ describe('progress and colour', () => {
         expect(stderr.chunks).toEqual([2, 4, 6, 8, 10].map((s) => `run: ${s * 100}/1000 steps (${s * 10}%), 100 steps/s, ETA ${(10 - s).toFixed(1)}s\n`));
       }
     }
+  });
+
+  it('darboux run reports increasing progress up to the last step, and writes the same result as with --quiet', async () => {
+    // A clock that jumps 1 s per reading, so every onProgress report is drawn (a terminal redraws every 100 ms).
+    let clock = 0;
+    const stderr = stream(true);
+    const out = path.join(dir, 'progress.npz');
+    const args = ['run', '--model', 'henon-heiles', '--steps', '400000', '--save-every', '100000', '-o', out];
+    expect(await main(args, { stdout: stream(false), stderr, env: {}, now: () => (clock += 1000) })).toBe(0);
+    const done = stderr.chunks.map((c) => /run: (\d+)\/400000 steps/.exec(c)?.[1]).filter((d) => d !== undefined).map(Number);
+    expect(done.length).toBeGreaterThanOrEqual(2);
+    done.forEach((d, k) => expect(d).toBeGreaterThanOrEqual(k > 0 ? done[k - 1]! : 0));
+    expect(done.at(-1)).toBe(400000);
+    const quiet = path.join(dir, 'quiet.npz');
+    expect(await main([...args.slice(0, -1), quiet, '--quiet'], { stdout: stream(false), stderr: stream(false), env: {} })).toBe(0);
+    const [a, b] = [readNpz(fs.readFileSync(out)), readNpz(fs.readFileSync(quiet))];
+    for (const name of ['q', 'p', 'qs', 'ps']) expect(bits(a[name]!.data), name).toEqual(bits(b[name]!.data));
   });
 
   it('colours only a terminal, and never with NO_COLOR', () => {
