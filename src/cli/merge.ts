@@ -191,8 +191,13 @@ export async function mergeCommand(argv: string[], io: CliStreams): Promise<numb
   });
   const merged = concatenate(loaded);
   saveTrajectory(values.out, merged);
-  const summary = { command: 'merge', parts: ordered.length, batch: merged.batch, dof: merged.dof, frames: merged.frames?.t.length ?? 0, out: values.out, settings: ordered[0]!.manifest.settings };
+  // Members that failed in parts run with --on-failure report (at their last finite state, NaN frames after it).
+  const failed = ordered.flatMap((part) => part.manifest.failed ?? []);
+  const summary = {
+    command: 'merge', parts: ordered.length, batch: merged.batch, dof: merged.dof, frames: merged.frames?.t.length ?? 0, out: values.out,
+    settings: ordered[0]!.manifest.settings, ...(failed.length > 0 ? { failed } : {}),
+  };
   if (values.json) printJson(io, summary);
-  if (values.quiet !== true) io.stderr.write(`merge: ${ordered.length} parts, ${merged.batch} members; wrote ${values.out}\n`);
+  if (values.quiet !== true) io.stderr.write(`merge: ${ordered.length} parts, ${merged.batch} members${failed.length > 0 ? ` (${failed.length} failed: see the parts' manifests)` : ''}; wrote ${values.out}\n`);
   return 0;
 }

@@ -24,6 +24,7 @@ const OPTIONS = {
   steps: { type: 'string' },
   'save-every': { type: 'string' },
   out: { type: 'string', short: 'o' },
+  'on-failure': { type: 'string' },
   ...SHARD_OPTIONS,
   ...SECTION_RUN_OPTIONS,
   ...SWEEP_OPTIONS,
@@ -47,6 +48,9 @@ Options:
 ${SECTION_RUN_HELP}
 ${SWEEP_HELP}
   --out, -o FILE     .npz, .npy, .csv or .json (default: the final state as CSV on stdout)
+  --on-failure M     throw (default: a member that turns non-finite, or whose implicit solve fails, ends the run
+                     with exit 1) or report (every member is written, a failed one at its last finite state; the
+                     summary and a shard's manifest list them as 'failed': [{ member, code, step }])
   --json             a JSON summary on stdout (with the final state when there is no --out)
   --quiet            no progress or log on stderr
   --help, -h         this help
@@ -107,6 +111,8 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
     throw new UsageError(`a .${format} file holds one table (the frames), so the final state must be a frame: --steps ${steps} is not a multiple of --save-every ${every}; use .npz or .json`, 'run');
   }
   const backend = backendFlag('run', values.backend);
+  const onFailure = values['on-failure'] ?? 'throw';
+  if (onFailure !== 'throw' && onFailure !== 'report') throw new UsageError(`--on-failure takes throw or report, got '${onFailure}'`, 'run');
   const sectionFlags = sectionRunFlags(values);
   const sections = Object.keys(sectionFlags).length > 0;
   if (values.plot !== undefined && !sections) throw new UsageError('--plot draws the surface of section: give --section EXPR', 'run');
@@ -121,15 +127,19 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
     const started = Date.now();
     const run = { q0, p0, batch, steps, ...(every ? { record: every } : {}), ...(params ? { params } : {}) };
     // One st.run call: the progress line follows the library's onProgress (the result is the same bit for bit).
-    const result = await st.run({ ...run, ...sectionFlags, ...(values.quiet ? {} : { onProgress: ({ stepsDone }: { stepsDone: number }) => bar.update(stepsDone) }) });
+    const result = await st.run({
+      ...run, ...sectionFlags, ...(onFailure === 'report' ? { onFailure } : {}),
+      ...(values.quiet ? {} : { onProgress: ({ stepsDone }: { stepsDone: number }) => bar.update(stepsDone) }),
+    });
+    const failed = onFailure === 'report' ? failedMembers(result.status ?? [], range.start) : undefined;
     bar.finish();
     const seconds = (Date.now() - started) / 1000;
     // Frames carry H at every frame (each member with its own parameters): `darboux plot energy FILE` needs no system.
-    const run0 = trajectoryFromRun(result, { q0, p0, batch, dt });
+    const run0 = markFailedFrames(trajectoryFromRun(result, { q0, p0, batch, dt }), failed, range.start, every);
     const traj = run0.frames ? withFrameEnergies(run0, h, params) : run0;
     if (out !== undefined) saveTrajectory(out, traj);
-    if (plan) writeManifest(out!, plan, members!, runSettings(values, { label: chosen.label, method, dt, steps, batch: members!, every, backend: st.backend, parameters: parameterValues(h) }, grid), version);
-    const energy = energyError(h, q0, p0, result.q, result.p, params);
+    if (plan) writeManifest(out!, plan, members!, runSettings(values, { label: chosen.label, method, dt, steps, batch: members!, every, backend: st.backend, parameters: parameterValues(h) }, grid), version, failed);
+    const energy = energyError(h, q0, p0, result.q, result.p, params, new Set(failed?.map((f) => f.member - range.start)));
     const summary = {
       command: 'run', system: chosen.label, method, dt, steps, batch, dof: h.dof, backend: st.backend,
       seconds, stepsPerSecond: seconds > 0 ? steps / seconds : null, energyError: energy,
@@ -139,10 +149,15 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
       ...(await writeSectionPlot(values.plot, result, `${chosen.label}: ${method}, dt ${dt}`, { q: h.names.q[0]!, p: h.names.p[0]! })),
       ...(grid !== null ? writeSweepOutputs(out, grid, batchFlag ?? 1, params!, range.start) : {}),
       ...(plan ? { shard: { index: plan.index, count: plan.count }, members: { start: plan.start, end: plan.end } } : {}),
+      ...(failed ? { failed } : {}),
       ...(out !== undefined ? { out } : { q: rowsOf(result.q, h.dof), p: rowsOf(result.p, h.dof) }),
     };
     if (values.json) printJson(io, summary);
     else if (values.out === undefined) printStateCsv(io, h.names.q, h.names.p, result.q, result.p);
+    if (values.quiet !== true && failed && failed.length > 0) {
+      const first = failed[0]!;
+      io.stderr.write(`run: ${failed.length} of ${batch} trajectories failed (first: member ${first.member}, ${first.code} at step ${first.step}); they hold their last finite state\n`);
+    }
     if (values.quiet !== true) {
       io.stderr.write(`run: ${steps} steps × ${batch} trajectories (${method}, dt ${dt}, ${st.backend}) in ${seconds.toFixed(2)} s; relative energy error at the end ${energy.toExponential(2)} (worst trajectory)${out !== undefined ? `; wrote ${out}` : ''}\n`);
     }
@@ -174,18 +189,47 @@ function runSettings(
   };
 }
 
+/**
+ * With --on-failure report, the frames of a failed member after its last finite step are NaN (not the zeros a
+ * recording leaves there), so no tool reads them as states.
+ */
+function markFailedFrames<T extends { batch: number; dof: number; frames?: { q: Float64Array; p: Float64Array; t: Float64Array } }>(
+  traj: T, failed: readonly { member: number; step: number | null }[] | undefined, start: number, every: number | undefined,
+): T {
+  if (!failed || !traj.frames || every === undefined) return traj;
+  const { batch, dof, frames } = traj;
+  for (const { member, step } of failed) {
+    const b = member - start;
+    for (let f = 1; f < frames.t.length; f++) {
+      if (step !== null && f * every <= step) continue;
+      frames.q.fill(NaN, (f * batch + b) * dof, (f * batch + b + 1) * dof);
+      frames.p.fill(NaN, (f * batch + b) * dof, (f * batch + b + 1) * dof);
+    }
+  }
+  return traj;
+}
+
+/** The failed members of a run with onFailure 'report', by global member index (the shard's first is `start`). */
+function failedMembers(status: readonly { ok: boolean; code?: string; step?: number }[], start: number): { member: number; code: string; step: number | null }[] {
+  const failed: { member: number; code: string; step: number | null }[] = [];
+  status.forEach((s, b) => { if (!s.ok) failed.push({ member: start + b, code: s.code ?? 'FAILED', step: s.step ?? null }); });
+  return failed;
+}
+
 /** The values of H's parameters as run (a sweep's grid is recorded beside them): { name: [values…] }. */
 function parameterValues(h: Pick<Hamiltonian, 'params' | 'paramValues'>): Record<string, number[]> {
   return Object.fromEntries(h.params.map((node, k) => [node.attrs.name as string, Array.from(h.paramValues[k]!)]));
 }
 
-/** max over trajectories of |H(z_N) − H(z_0)| / max(|H(z_0)|, 1e-300), each with its own parameters in a sweep. */
+/** max over trajectories (failed ones skipped) of |H(z_N) − H(z_0)| / max(|H(z_0)|, 1e-300), each with its own parameters in a sweep. */
 function energyError(
   h: Pick<Hamiltonian, 'dof' | 'energy' | 'withParams'>, q0: Float64Array, p0: Float64Array, q: Float64Array, p: Float64Array, params?: Record<string, Float64Array>,
+  skip: ReadonlySet<number> = new Set(),
 ): number {
   const n = h.dof;
   let worst = 0;
   for (let b = 0; b < q0.length / n; b++) {
+    if (skip.has(b)) continue;
     const hb = params === undefined ? h : h.withParams(Object.fromEntries(Object.entries(params).map(([name, v]) => [name, v[b]!])));
     const e0 = hb.energy(q0.subarray(b * n, (b + 1) * n), p0.subarray(b * n, (b + 1) * n));
     const e = hb.energy(q.subarray(b * n, (b + 1) * n), p.subarray(b * n, (b + 1) * n));

@@ -107,12 +107,12 @@ describe('the README documents every key of --json', () => {
       await json(['run', ...HH, '--steps', '20']),
       await json(['run', ...HH, '--steps', '40', '--batch', '2', '--init', 'random', '--save-every', '10', '--section', 'y', '--save-at', '0.5', '--plot', at('s.svg'), '-o', at('r.npz')]),
       await json(['run', ...HH, '--steps', '20', '--batch', '2', '--init', 'random', '--sweep', at('grid.json'), '-o', at('sw.npz')]),
-      await json(['run', ...HH, '--steps', '20', '--batch', '4', '--init', 'random', '--shard', '1/2', '-o', at('parts')]),
+      await json(['run', ...HH, '--steps', '20', '--batch', '4', '--init', 'random', '--shard', '1/2', '--on-failure', 'report', '-o', at('parts')]),
     ];
     const shape = documented('run');
     for (const o of outputs) expect(undocumented(o, shape)).toEqual([]);
     // The optional parts did appear (so they were checked).
-    expect(['section', 'saved', 'plot', 'sweep', 'shard', 'members', 'frames'].every((k) => outputs.some((o) => k in o))).toBe(true);
+    expect(['section', 'saved', 'plot', 'sweep', 'shard', 'members', 'frames', 'failed'].every((k) => outputs.some((o) => k in o))).toBe(true);
   });
 
   it('check, compile (code, output, manifest), train, bench, merge, plot', async () => {

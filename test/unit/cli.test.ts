@@ -284,6 +284,48 @@ describe('progress and colour', () => {
     for (const name of ['q', 'p', 'qs', 'ps']) expect(bits(a[name]!.data), name).toEqual(bits(b[name]!.data));
   });
 
+  it('run --on-failure report: every member written, a failed one listed and NaN after its last finite frame', async () => {
+    // Hénon–Heiles: members 0 and 2 are bound; member 1 rolls down −y³/3 to infinity within 100 steps.
+    fs.writeFileSync(path.join(dir, 'qf.json'), '[[0, 0.2], [0, 1.5], [0.1, 0]]');
+    fs.writeFileSync(path.join(dir, 'pf.json'), '[[0, 0], [0, 1], [0, 0.1]]');
+    const base = ['run', '--model', 'henon-heiles', '--steps', '400', '--q0', path.join(dir, 'qf.json'), '--p0', path.join(dir, 'pf.json'), '--save-every', '50', '--quiet', '--json'];
+    const io = () => { const o = stream(false), e = stream(false); return { o, e, io: { stdout: o, stderr: e, env: {} } }; };
+    const thrown = io();
+    expect(await main([...base, '-o', path.join(dir, 'f0.npz')], thrown.io)).toBe(1);
+    expect(thrown.e.chunks.join('')).toMatch(/NONFINITE/);
+    const reported = io();
+    expect(await main([...base, '--on-failure', 'report', '-o', path.join(dir, 'f.npz')], reported.io), reported.e.chunks.join('')).toBe(0);
+    const summary = JSON.parse(reported.o.chunks.join(''));
+    // The library's own report of the same run: the same failed member and step, the same final states.
+    const model = henonHeiles();
+    const st = await compile(model.hamiltonian, { method: 'leapfrog', dt: model.dt, backend: 'cpu' });
+    const lib = await st.run({ q0: [0, 0.2, 0, 1.5, 0.1, 0], p0: [0, 0, 0, 1, 0, 0.1], batch: 3, steps: 400, record: 50, onFailure: 'report' });
+    st.dispose();
+    const step = lib.status![1]!.step!;
+    expect(lib.status!.map((s) => s.ok)).toEqual([true, false, true]);
+    expect(summary.failed).toEqual([{ member: 1, code: 'NONFINITE', step }]);
+    expect(Number.isFinite(summary.energyError)).toBe(true); // the failed member is left out
+    const out = readNpz(fs.readFileSync(path.join(dir, 'f.npz')));
+    expect(bits(out.q!.data)).toEqual(bits(lib.q));
+    for (let f = 0; f < 9; f++) {
+      const y = out.qs!.data[(f * 3 + 1) * 2 + 1]!;
+      expect(Number.isNaN(y), `frame ${f}`).toBe(f * 50 > step);
+    }
+    // A shard's manifest lists its failed members by global index.
+    const shard = io();
+    expect(await main([...base.slice(0, -2), '--batch', '3', '--shard', '2/2', '--on-failure', 'report', '-o', path.join(dir, 'fparts'), '--quiet'], shard.io)).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'fparts', 'part-00002-of-00002.json'), 'utf8')).failed).toEqual([{ member: 1, code: 'NONFINITE', step }]);
+    const first = io();
+    expect(await main([...base.slice(0, -2), '--batch', '3', '--shard', '1/2', '--on-failure', 'report', '-o', path.join(dir, 'fparts'), '--quiet'], first.io)).toBe(0);
+    const merged = io();
+    expect(await main(['merge', path.join(dir, 'fparts'), '-o', path.join(dir, 'fmerged.npz'), '--json', '--quiet'], merged.io), merged.e.chunks.join('')).toBe(0);
+    expect(JSON.parse(merged.o.chunks.join('')).failed).toEqual([{ member: 1, code: 'NONFINITE', step }]);
+    const joined = readNpz(fs.readFileSync(path.join(dir, 'fmerged.npz')));
+    for (const name of ['q', 'p', 'qs', 'ps']) expect(bits(joined[name]!.data), name).toEqual(bits(out[name]!.data));
+    const bad = io();
+    expect(await main([...base, '--on-failure', 'skip'], bad.io)).toBe(2);
+  });
+
   it('colours only a terminal, and never with NO_COLOR', () => {
     expect(useColor({ isTTY: true }, {})).toBe(true);
     expect(useColor({ isTTY: true }, { NO_COLOR: '1' })).toBe(false);
