@@ -30,7 +30,7 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: true,
-  // @resvg/resvg-js (native, an optional dependency) is imported only when a PNG is asked for.
+  // @resvg/resvg-js (native, an optional peer dependency) is imported only when a PNG is asked for.
   external: ['webgpu', '@resvg/resvg-js'],
   logLevel: 'warning',
 });

@@ -107,7 +107,7 @@ export { readNpy, writeNpy } from './io/npy.js';
 export { readNpz, writeNpz, type NpzOptions } from './io/npz.js';
 export { readCsv, writeCsv, type CsvTable } from './io/csv.js';
 export { readJsonArrays, writeJsonArrays } from './io/json-arrays.js';
-export { trajectoryFromRun, trajectoryArrays, trajectoryFromArrays, type Trajectory, type TrajectoryInputs } from './io/trajectory.js';
+export { trajectoryFromRun, trajectoryArrays, trajectoryFromArrays, withFrameEnergies, type Trajectory, type TrajectoryInputs } from './io/trajectory.js';
 export { encodeTrajectory, decodeTrajectory, type FileFormat } from './io/trajectory-formats.js';
 export { loadArray, loadArrays, saveArrays, saveTrajectory, loadTrajectory } from './io/files.js';
 

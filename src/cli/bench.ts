@@ -39,6 +39,7 @@ Options:
   --batch LIST           batch sizes, comma-separated (default 1,1024)
   --backend B            cpu, gpu, auto (the GPU when there is one, else the CPU) or all (default: the CPU, and the GPU when there is one)
   --repeats N            timed runs per measurement (default 5)
+  (a member that fails — leaves the domain — stops there and is counted in a 'failed' column, not fatal)
   --json                 a JSON report on stdout instead of the table
   --quiet                no progress on stderr
   --help, -h             this help
@@ -55,6 +56,8 @@ export interface BenchRow {
   seconds: Timing;
   stepsPerSecond: number;
   trajectoryStepsPerSecond: number;
+  /** Members that failed (non-finite, or an implicit solve that did not converge) before the last step, if any. */
+  failed?: number;
 }
 
 /** The backends a --backend value stands for, checking for a GPU where it matters. */
@@ -76,9 +79,14 @@ function batchesOf(text: string | undefined): number[] {
 /** Times one stepper at one batch size. */
 async function measure(st: Stepper, chosen: ChosenSystem, values: Parameters<typeof chooseStates>[1], batch: number, steps: number, repeats: number): Promise<BenchRow> {
   const { q0, p0 } = chooseStates('bench', values, chosen, batch);
-  const seconds = await timeRuns(() => st.run({ q0, p0, batch, steps }), { repeats });
+  // A member that leaves the domain (NaN) is counted, not fatal: a random cloud may reach an escape energy.
+  let failed = 0;
+  const seconds = await timeRuns(async () => {
+    const res = await st.run({ q0, p0, batch, steps, onFailure: 'report' });
+    failed = res.status?.filter((s) => !s.ok).length ?? 0;
+  }, { repeats });
   const stepsPerSecond = steps / seconds.median;
-  return { backend: st.backend, method: st.method, batch, steps, seconds, stepsPerSecond, trajectoryStepsPerSecond: stepsPerSecond * batch };
+  return { backend: st.backend, method: st.method, batch, steps, seconds, stepsPerSecond, trajectoryStepsPerSecond: stepsPerSecond * batch, ...(failed > 0 ? { failed } : {}) };
 }
 
 /**
@@ -123,9 +131,14 @@ export async function benchCommand(argv: string[], io: CliStreams): Promise<numb
 }
 
 function printTable(io: CliStreams, title: string, rows: BenchRow[], device: string | undefined): void {
-  const header = ['backend', 'method', 'batch', 'median s', 'steps/s', 'trajectory-steps/s'];
-  const cells = rows.map((r) => [r.backend, r.method, String(r.batch), r.seconds.median.toPrecision(3), r.stepsPerSecond.toPrecision(3), r.trajectoryStepsPerSecond.toPrecision(3)]);
+  const failures = rows.some((r) => r.failed !== undefined);
+  const header = ['backend', 'method', 'batch', 'median s', 'steps/s', 'trajectory-steps/s', ...(failures ? ['failed'] : [])];
+  const cells = rows.map((r) => [
+    r.backend, r.method, String(r.batch), r.seconds.median.toPrecision(3), r.stepsPerSecond.toPrecision(3), r.trajectoryStepsPerSecond.toPrecision(3),
+    ...(failures ? [String(r.failed ?? 0)] : []),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => c.map((s, i) => (i < 2 ? s.padEnd(widths[i]!) : s.padStart(widths[i]!))).join('  ').trimEnd();
-  io.stdout.write(`bench: ${title}${device ? `\nGPU: ${device}` : ''}\n${line(header)}\n${cells.map(line).join('\n')}\n`);
+  const note = failures ? '\nfailed: members that left the domain (non-finite) or did not converge before the last step; they stop there' : '';
+  io.stdout.write(`bench: ${title}${device ? `\nGPU: ${device}` : ''}\n${line(header)}\n${cells.map(line).join('\n')}${note}\n`);
 }

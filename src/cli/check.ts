@@ -8,7 +8,7 @@ import { compile, symplecticDefect, type Hamiltonian, type Stepper } from '../in
 import { cpuStepper, stepProgram } from '../internals.js';
 import { COMMON_OPTIONS, listFlag, numberFlag, parseCommand, UsageError } from './args.js';
 import { chooseStates, chooseSystem, STATE_HELP, STATE_OPTIONS, SYSTEM_HELP, SYSTEM_OPTIONS } from './system.js';
-import { backendFlag, runInChunks, STEPPER_OPTIONS } from './run.js';
+import { backendFlag, STEPPER_OPTIONS } from './run.js';
 import { printJson } from './output.js';
 import { paint, progressLine, type CliStreams } from './terminal.js';
 
@@ -46,7 +46,8 @@ Options:
   --steps N              long run for the energy error (default 10000)
   --reverse-steps N      default 100
   --order-steps N        default 16
-  --claim LIST           check these claims too, e.g. --claim symplectic,reversible,order=4
+  --claim LIST           check these claims too, e.g. --claim symplectic,reversible,order=4; energy=X bounds the
+                         long-run relative energy error by X (no method claims a bound by itself)
   --symplectic-tol X     default 1e-10
   --reverse-tol X        default 1e-9
   --backend B            cpu (default), gpu or auto, for the energy run
@@ -68,13 +69,14 @@ interface CheckResult {
 
 /** The claims of a method, with --claim added. */
 function claimsOf(command: string, method: string, order: number, symmetric: boolean, extra: readonly string[]) {
-  const claims = { symplectic: !NOT_SYMPLECTIC.has(method), reversible: symmetric, order };
+  const claims: { symplectic: boolean; reversible: boolean; order: number; energy?: number } = { symplectic: !NOT_SYMPLECTIC.has(method), reversible: symmetric, order };
   for (const item of extra) {
-    const m = /^order=(\d+)$/.exec(item);
+    const m = /^order=(\d+)$/.exec(item), e = /^energy=(.+)$/.exec(item);
     if (item === 'symplectic') claims.symplectic = true;
     else if (item === 'reversible') claims.reversible = true;
     else if (m) claims.order = Number(m[1]);
-    else throw new UsageError(`--claim takes symplectic, reversible or order=N, got '${item}'`, command);
+    else if (e && Number(e[1]) > 0 && Number.isFinite(Number(e[1]))) claims.energy = Number(e[1]);
+    else throw new UsageError(`--claim takes symplectic, reversible, order=N or energy=X (a positive bound), got '${item}'`, command);
   }
   return claims;
 }
@@ -140,7 +142,7 @@ async function measuredOrder(h: Hamiltonian, method: string, dt: number, steps: 
 async function energyDrift(st: Stepper, h: Hamiltonian, q0: Float64Array, p0: Float64Array, batch: number, steps: number, io: CliStreams, quiet: boolean): Promise<number> {
   const every = Math.max(1, Math.floor(steps / 100));
   const bar = progressLine(io, { total: steps, unit: 'steps', label: 'check: energy run', enabled: !quiet });
-  const res = await runInChunks(st, { q0, p0, batch, steps, record: every }, (d) => bar.update(d));
+  const res = await st.run({ q0, p0, batch, steps, record: every, onProgress: ({ stepsDone }) => bar.update(stepsDone) });
   bar.finish();
   const n = h.dof, size = batch * n;
   const states = [...Array.from({ length: res.record!.count }, (_, f) => ({ q: res.record!.q.subarray(f * size, (f + 1) * size), p: res.record!.p.subarray(f * size, (f + 1) * size) })), { q: res.q, p: res.p }];
@@ -192,7 +194,9 @@ export async function checkCommand(argv: string[], io: CliStreams): Promise<numb
       note: order.roundoff ? `errors at round-off (${order.errors.map((e) => e.toExponential(1)).join(', ')}): use a larger --dt` : `errors ${order.errors.map((e) => e.toExponential(2)).join(', ')}`,
     };
     const energy = await energyDrift(st, h, q0, p0, batch, steps, io, values.quiet === true || values.json === true);
-    checks.energy = { value: energy, claimed: false, pass: null, note: `${steps} steps` };
+    checks.energy = claims.energy === undefined
+      ? { value: energy, claimed: false, pass: null, note: `${steps} steps` }
+      : { value: energy, claimed: true, tolerance: claims.energy, pass: energy <= claims.energy, note: `${steps} steps` };
   } finally {
     st.dispose();
   }
@@ -206,7 +210,7 @@ function printTable(io: CliStreams, title: string, checks: Record<string, CheckR
   const green = paint(io.stdout, io.env, 32), red = paint(io.stdout, io.env, 31);
   const verdict = (c: CheckResult) => (c.pass === null ? '-' : c.pass ? green('ok') : red('FAIL'));
   const value = (name: string, c: CheckResult) => (name === 'order' ? c.value.toFixed(2) : c.value.toExponential(2));
-  const claimed = (name: string, c: CheckResult) => (name === 'order' ? String(c.claimed) : name === 'energy' ? '-' : c.claimed ? 'yes' : 'no');
+  const claimed = (name: string, c: CheckResult) => (name === 'order' ? String(c.claimed) : name === 'energy' && !c.claimed ? '-' : c.claimed ? 'yes' : 'no');
   const rows = Object.entries(checks).map(([name, c]) => [name, value(name, c), claimed(name, c), c.tolerance === undefined ? '-' : name === 'order' ? `≥ ${Number(c.claimed) - 0.5}` : `≤ ${c.tolerance.toExponential(0)}`, verdict(c), c.note ?? '']);
   const header = ['property', 'measured', 'claimed', 'bound', 'result', ''];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.replace(/\x1b\[\d+m/g, '').length)));

@@ -18,7 +18,7 @@ const COMMANDS: Record<string, { run: (argv: string[], io: CliStreams, version: 
   run: { run: runCommand, usage: RUN_USAGE, summary: 'integrate a system; write the final state and frames (.npz .npy .csv .json)' },
   check: { run: checkCommand, usage: CHECK_USAGE, summary: 'symplecticity, reversibility, measured order and energy error of a method' },
   compile: { run: compileCommand, usage: COMPILE_USAGE, summary: 'print the generated kernel: WGSL, the JavaScript runner, or the graph JSON' },
-  train: { run: trainCommand, usage: TRAIN_USAGE, summary: 'fit a neural model (hnn, sympnet, mlpField) to a data file' },
+  train: { run: trainCommand, usage: TRAIN_USAGE, summary: 'fit a neural model (hnn, sympnet, mlpField, lnn) to a data file' },
   merge: { run: mergeCommand, usage: MERGE_USAGE, summary: 'join the parts of a sharded run (--shard i/n), checking coverage and checksums' },
   plot: { run: plotCommand, usage: PLOT_USAGE, summary: 'draw energy error, phase portrait, section, loss, memory or g(r) as SVG or PNG' },
   bench: { run: benchCommand, usage: BENCH_USAGE, summary: 'throughput of a system: steps/s and trajectory-steps/s on the CPU and the GPU' },

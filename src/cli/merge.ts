@@ -2,7 +2,7 @@
  * `darboux merge PARTS… -o out.npz`: joins the parts of a sharded run (`darboux run … --shard i/n`) into the
  * file one unsharded run writes. It checks each part against its manifest's SHA-256, that the manifests
  * describe the same run, and that the parts cover every member exactly once; then concatenates q, p (and the
- * frames qs, ps) along the batch axis.
+ * frames qs, ps, energy) along the batch axis.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -152,7 +152,19 @@ function concatenate(parts: readonly { file: string; traj: Trajectory }[]): Traj
     }
     at += traj.batch;
   }
-  return { batch, dof, q, p, frames: { t: first.frames!.t, q: qs, p: ps } };
+  return { batch, dof, q, p, frames: { t: first.frames!.t, q: qs, p: ps, ...joinEnergies(parts, frames, batch) } };
+}
+
+/** The parts' frame energies (frames × members) joined along the members, when every part carries them. */
+function joinEnergies(parts: readonly { traj: Trajectory }[], frames: number, batch: number): { energy?: Float64Array } {
+  if (!parts.every(({ traj }) => traj.frames?.energy)) return {};
+  const energy = new Float64Array(frames * batch);
+  let at = 0;
+  for (const { traj } of parts) {
+    for (let f = 0; f < frames; f++) energy.set(traj.frames!.energy!.subarray(f * traj.batch, (f + 1) * traj.batch), f * batch + at);
+    at += traj.batch;
+  }
+  return { energy };
 }
 
 /**
@@ -179,8 +191,13 @@ export async function mergeCommand(argv: string[], io: CliStreams): Promise<numb
   });
   const merged = concatenate(loaded);
   saveTrajectory(values.out, merged);
-  const summary = { command: 'merge', parts: ordered.length, batch: merged.batch, dof: merged.dof, frames: merged.frames?.t.length ?? 0, out: values.out, settings: ordered[0]!.manifest.settings };
+  // Members that failed in parts run with --on-failure report (at their last finite state, NaN frames after it).
+  const failed = ordered.flatMap((part) => part.manifest.failed ?? []);
+  const summary = {
+    command: 'merge', parts: ordered.length, batch: merged.batch, dof: merged.dof, frames: merged.frames?.t.length ?? 0, out: values.out,
+    settings: ordered[0]!.manifest.settings, ...(failed.length > 0 ? { failed } : {}),
+  };
   if (values.json) printJson(io, summary);
-  if (values.quiet !== true) io.stderr.write(`merge: ${ordered.length} parts, ${merged.batch} members; wrote ${values.out}\n`);
+  if (values.quiet !== true) io.stderr.write(`merge: ${ordered.length} parts, ${merged.batch} members${failed.length > 0 ? ` (${failed.length} failed: see the parts' manifests)` : ''}; wrote ${values.out}\n`);
   return 0;
 }

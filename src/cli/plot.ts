@@ -40,7 +40,8 @@ export const PLOT_USAGE = `Usage: darboux plot <kind> FILE... [options] [-o out.
 
 Kinds:
   energy FILE...   relative energy error |H − H₀|/|H₀| against time, log axis, one line per file (the worst
-                   trajectory of each); FILE: a trajectory with frames (darboux run --save-every k); needs the system
+                   trajectory of each); FILE: a trajectory with frames (darboux run --save-every k); H from the
+                   system flags when given, else the 'energy' array darboux run writes into .npz and .json
   phase FILE       phase portrait q_i against p_i, one curve per trajectory (--dof i, --mark line|dot, --members n)
   section FILE     Poincaré section: one dot (q_i, p_i) per crossing; FILE holds 't' (count), 'q', 'p' (count × dof)
   loss FILE        training loss (log axis): the JSON darboux train writes, or any JSON with 'history'
@@ -61,7 +62,7 @@ Options:
   --json               a JSON summary on stdout ({ command, kind, output, format, bytes }; with the SVG when there is no -o)
   --help, -h           this help
 
-PNG needs the optional package @resvg/resvg-js (npm install @resvg/resvg-js); SVG needs nothing more.
+PNG needs @resvg/resvg-js, an optional peer dependency (npm install @resvg/resvg-js); SVG needs nothing more.
 
 Example:
   darboux run --model kepler --method leapfrog --steps 20000 --save-every 20 -o leapfrog.npz
@@ -107,8 +108,13 @@ function draw(kind: string, files: string[], values: Values, options: PlotOption
     if (files.length === 0) throw new UsageError('plot energy needs at least one trajectory file', 'plot');
     const labels = listFlag(values.labels) ?? files.map((f) => path.basename(f).replace(/\.[^.]+$/, ''));
     if (labels.length !== files.length) throw new UsageError(`--labels has ${labels.length} names for ${files.length} files`, 'plot');
-    const { hamiltonian } = chooseSystem('plot', values);
-    return plot.energy(files.map((f, k) => ({ label: labels[k]!, trajectory: framesFile(f) })), { ...options, hamiltonian });
+    const trajectories = files.map(framesFile);
+    // Without a system flag, the energies darboux run stored with the frames ('energy', frames × batch).
+    const given = values.H !== undefined || values.system !== undefined || values.model !== undefined;
+    const missing = given ? -1 : trajectories.findIndex((t) => !t.frames!.energy);
+    if (missing >= 0) throw new UsageError(`${files[missing]} holds no 'energy' array (frames × batch): give the system (--H with --q, --p, --system or --model)`, 'plot');
+    const hamiltonian = given ? chooseSystem('plot', values).hamiltonian : undefined;
+    return plot.energy(trajectories.map((trajectory, k) => ({ label: labels[k]!, trajectory })), { ...options, ...(hamiltonian ? { hamiltonian } : {}) });
   }
   if (kind === 'phase') {
     const mark = values.mark ?? 'line';
@@ -166,6 +172,7 @@ export async function plotCommand(argv: string[], io: CliStreams): Promise<numbe
   const width = numberFlag('plot', 'width', values.width, { integer: true, positive: true });
   const height = numberFlag('plot', 'height', values.height, { integer: true, positive: true });
   const options: PlotOptions = { format, ...(width !== undefined ? { width } : {}), ...(height !== undefined ? { height } : {}), ...(values.title !== undefined ? { title: values.title } : {}) };
+  await plot.load(); // Node before 20.19 cannot load the ES-module plotting libraries on first use
   const drawn = await draw(kind, files, values, options);
   const bytes = typeof drawn === 'string' ? new TextEncoder().encode(drawn).length : drawn.length;
   if (values.output !== undefined) {

@@ -103,16 +103,18 @@ export function writeSectionOutputs(out: string | undefined, result: RunResult, 
  * returns what the JSON summary reports. A usage error without --section; nothing is drawn without crossings.
  *
  * @example
- * await writeSectionPlot('hh.svg', result, 'yoshida4'); // { plot: { file: 'hh.svg', format: 'svg' } }
+ * await writeSectionPlot('hh.svg', result, 'yoshida4', { q: 'x', p: 'px' }); // { plot: { file: 'hh.svg', format: 'svg', crossings } }
  */
-export async function writeSectionPlot(file: string | undefined, result: RunResult, title: string): Promise<Record<string, unknown>> {
+export async function writeSectionPlot(file: string | undefined, result: RunResult, title: string, names?: { q: string; p: string }): Promise<Record<string, unknown>> {
   if (file === undefined) return {};
   const s = result.section;
   if (!s) throw new UsageError('--plot draws the surface of section: give --section EXPR', 'run');
   const crossings = s.count.reduce((a, c) => a + c, 0);
   if (crossings === 0) throw new DarbouxError('INPUT', `--plot ${file}: no trajectory crossed the section, nothing to draw (run longer or check the expression)`, { file });
   const format = file.toLowerCase().endsWith('.png') ? 'png' : 'svg';
-  const drawn = format === 'png' ? await plot.section(s, { format: 'png', title }) : plot.section(s, { title });
+  await plot.load(); // Node before 20.19 cannot load the ES-module plotting libraries on first use
+  const options = { title, ...(names ? { names } : {}) };
+  const drawn = format === 'png' ? await plot.section(s, { ...options, format: 'png' }) : plot.section(s, options);
   try {
     fs.writeFileSync(file, drawn);
   } catch (e) {

@@ -2,7 +2,7 @@
  * `darboux run`: integrates a system from the command line and writes the trajectory (final state, and frames
  * every k steps with the initial state first) to a file or stdout.
  */
-import { compile, methodNames, saveTrajectory, trajectoryFromRun, type Hamiltonian, type RunResult, type Stepper } from '../index.js';
+import { compile, methodNames, saveTrajectory, trajectoryFromRun, withFrameEnergies, type Hamiltonian } from '../index.js';
 import { formatOf } from '../io/trajectory-formats.js';
 import { COMMON_OPTIONS, numberFlag, parseCommand, UsageError } from './args.js';
 import { chooseStates, chooseSystem, STATE_HELP, STATE_OPTIONS, SYSTEM_HELP, SYSTEM_OPTIONS } from './system.js';
@@ -24,6 +24,7 @@ const OPTIONS = {
   steps: { type: 'string' },
   'save-every': { type: 'string' },
   out: { type: 'string', short: 'o' },
+  'on-failure': { type: 'string' },
   ...SHARD_OPTIONS,
   ...SECTION_RUN_OPTIONS,
   ...SWEEP_OPTIONS,
@@ -47,71 +48,23 @@ Options:
 ${SECTION_RUN_HELP}
 ${SWEEP_HELP}
   --out, -o FILE     .npz, .npy, .csv or .json (default: the final state as CSV on stdout)
+  --on-failure M     throw (default: a member that turns non-finite, or whose implicit solve fails, ends the run
+                     with exit 1) or report (every member is written, a failed one at its last finite state; the
+                     summary and a shard's manifest list them as 'failed': [{ member, code, step }])
   --json             a JSON summary on stdout (with the final state when there is no --out)
-  --quiet            no progress or log on stderr (and one st.run call: progress runs the steps in chunks,
-                     each continuing at t0 + n·dt, which for a time-dependent H may differ in the last bits)
+  --quiet            no progress or log on stderr
   --help, -h         this help
 
 ${SHARD_HELP}
 
 Output (--out out.npz): 'q', 'p' (batch × dof, final state, float64); with --save-every k also 't' (frames),
-'qs', 'ps' (frames × batch × dof, the initial state first). .json holds the same arrays; .csv and .npy hold
-the frames (or the final state) as one table.
+'qs', 'ps' (frames × batch × dof, the initial state first) and 'energy' (frames × batch: H at every frame, so
+darboux plot energy out.npz needs no system). .json holds the same arrays; .csv and .npy hold the frames (or
+the final state) as one table.
 
 Example:
   darboux run --H '(u^2+w^2)/2 + k*(x^2+y^2)/2' --q x,y --p u,w --params k=1 --method leapfrog --dt 0.01 \\
     --steps 1000 --batch 4 --q0 q0.npy --p0 p0.npy --backend cpu --save-every 10 --out out.npz`;
-
-/** Steps per `st.run` call: about a quarter second each after the first (so progress moves), a multiple of k. */
-function nextChunk(done: number, steps: number, every: number, perSecond: number): number {
-  const wanted = done === 0 ? Math.min(steps, Math.max(every, 64)) : Math.max(1, Math.round(perSecond / 4));
-  const multiple = Math.max(every, Math.floor(wanted / every) * every);
-  return Math.min(steps - done, multiple);
-}
-
-/**
- * Runs `steps` steps in chunks (each `st.run` call continuing from the last state at t0 + done·dt), reporting
- * progress, and joins the recorded states of the chunks. For an autonomous H the result is bit for bit that
- * of one `st.run` call.
- *
- * @example
- * const res = await runInChunks(st, { q0, p0, batch: 4, steps: 1000, record: 10 }, (done) => bar.update(done));
- */
-export async function runInChunks(
-  st: Stepper,
-  run: { q0: Float64Array; p0: Float64Array; batch: number; steps: number; record?: number; params?: Record<string, Float64Array> },
-  onProgress: (done: number) => void,
-  now: () => number = Date.now,
-): Promise<RunResult> {
-  const every = run.record ?? 1;
-  let q = run.q0, p = run.p0, done = 0, perSecond = 0;
-  const qs: Float64Array[] = [], ps: Float64Array[] = [];
-  let iterations: { sum: number; max: number; count: number } | undefined;
-  while (done < run.steps) {
-    const chunk = nextChunk(done, run.steps, every, perSecond);
-    const started = now();
-    const res = await st.run({ q0: q, p0: p, batch: run.batch, steps: chunk, t0: done * st.dt, ...(run.record ? { record: run.record } : {}), ...(run.params ? { params: run.params } : {}) });
-    const seconds = (now() - started) / 1000;
-    perSecond = seconds > 0 ? chunk / seconds : chunk * 1000;
-    if (res.record) { qs.push(res.record.q.subarray(0, res.record.count * run.batch * st.dof)); ps.push(res.record.p.subarray(0, res.record.count * run.batch * st.dof)); }
-    if (res.stats) {
-      iterations ??= { sum: 0, max: 0, count: 0 };
-      iterations.sum += res.stats.iterations.mean * chunk;
-      iterations.max = Math.max(iterations.max, res.stats.iterations.max);
-      iterations.count += chunk;
-    }
-    q = res.q; p = res.p; done += chunk;
-    onProgress(done);
-  }
-  const result: RunResult = { q, p };
-  if (run.record) {
-    const join = (parts: Float64Array[]) => { const out = new Float64Array(parts.reduce((s, a) => s + a.length, 0)); let at = 0; for (const a of parts) { out.set(a, at); at += a.length; } return out; };
-    const recorded = join(qs);
-    result.record = { every: run.record, count: recorded.length / (run.batch * st.dof), q: recorded, p: join(ps) };
-  }
-  if (iterations) result.stats = { iterations: { mean: iterations.sum / iterations.count, max: iterations.max } };
-  return result;
-}
 
 /** The format of an output file by its extension; a UsageError for an unknown one. @example outputFormat('run', 'out.npz') // 'npz' */
 export function outputFormat(command: string, path: string) {
@@ -158,6 +111,8 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
     throw new UsageError(`a .${format} file holds one table (the frames), so the final state must be a frame: --steps ${steps} is not a multiple of --save-every ${every}; use .npz or .json`, 'run');
   }
   const backend = backendFlag('run', values.backend);
+  const onFailure = values['on-failure'] ?? 'throw';
+  if (onFailure !== 'throw' && onFailure !== 'report') throw new UsageError(`--on-failure takes throw or report, got '${onFailure}'`, 'run');
   const sectionFlags = sectionRunFlags(values);
   const sections = Object.keys(sectionFlags).length > 0;
   if (values.plot !== undefined && !sections) throw new UsageError('--plot draws the surface of section: give --section EXPR', 'run');
@@ -171,31 +126,40 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
     const bar = progressLine(io, { total: steps, unit: 'steps', label: 'run', enabled: values.quiet !== true });
     const started = Date.now();
     const run = { q0, p0, batch, steps, ...(every ? { record: every } : {}), ...(params ? { params } : {}) };
-    // Sections and saved steps: one call, its own progress (chunks would split the crossings and saves).
-    const result = sections
-      ? await st.run({ ...run, ...sectionFlags, onProgress: ({ stepsDone }) => bar.update(stepsDone) })
-      : values.quiet ? await st.run(run) : await runInChunks(st, run, (done) => bar.update(done));
+    // One st.run call: the progress line follows the library's onProgress (the result is the same bit for bit).
+    const result = await st.run({
+      ...run, ...sectionFlags, ...(onFailure === 'report' ? { onFailure } : {}),
+      ...(values.quiet ? {} : { onProgress: ({ stepsDone }: { stepsDone: number }) => bar.update(stepsDone) }),
+    });
+    const failed = onFailure === 'report' ? failedMembers(result.status ?? [], range.start) : undefined;
     bar.finish();
     const seconds = (Date.now() - started) / 1000;
-    const traj = trajectoryFromRun(result, { q0, p0, batch, dt });
+    // Frames carry H at every frame (each member with its own parameters): `darboux plot energy FILE` needs no system.
+    const run0 = markFailedFrames(trajectoryFromRun(result, { q0, p0, batch, dt }), failed, range.start, every);
+    const traj = run0.frames ? withFrameEnergies(run0, h, params) : run0;
     if (out !== undefined) saveTrajectory(out, traj);
-    if (plan) writeManifest(out!, plan, members!, runSettings(values, { label: chosen.label, method, dt, steps, batch: members!, every, backend: st.backend }, grid), version);
-    const energy = energyError(h, q0, p0, result.q, result.p, params);
+    if (plan) writeManifest(out!, plan, members!, runSettings(values, { label: chosen.label, method, dt, steps, batch: members!, every, backend: st.backend, parameters: parameterValues(h) }, grid), version, failed);
+    const energy = energyError(h, q0, p0, result.q, result.p, params, new Set(failed?.map((f) => f.member - range.start)));
     const summary = {
       command: 'run', system: chosen.label, method, dt, steps, batch, dof: h.dof, backend: st.backend,
       seconds, stepsPerSecond: seconds > 0 ? steps / seconds : null, energyError: energy,
       ...(traj.frames ? { frames: traj.frames.t.length, saveEvery: every } : {}),
       ...(result.stats ? { iterations: result.stats.iterations } : {}),
       ...(sections ? writeSectionOutputs(out, result, h.dof) : {}),
-      ...(await writeSectionPlot(values.plot, result, `${chosen.label}: ${method}, dt ${dt}`)),
+      ...(await writeSectionPlot(values.plot, result, `${chosen.label}: ${method}, dt ${dt}`, { q: h.names.q[0]!, p: h.names.p[0]! })),
       ...(grid !== null ? writeSweepOutputs(out, grid, batchFlag ?? 1, params!, range.start) : {}),
       ...(plan ? { shard: { index: plan.index, count: plan.count }, members: { start: plan.start, end: plan.end } } : {}),
+      ...(failed ? { failed } : {}),
       ...(out !== undefined ? { out } : { q: rowsOf(result.q, h.dof), p: rowsOf(result.p, h.dof) }),
     };
     if (values.json) printJson(io, summary);
     else if (values.out === undefined) printStateCsv(io, h.names.q, h.names.p, result.q, result.p);
+    if (values.quiet !== true && failed && failed.length > 0) {
+      const first = failed[0]!;
+      io.stderr.write(`run: ${failed.length} of ${batch} trajectories failed (first: member ${first.member}, ${first.code} at step ${first.step}); they hold their last finite state\n`);
+    }
     if (values.quiet !== true) {
-      io.stderr.write(`run: ${steps} steps × ${batch} trajectories (${method}, dt ${dt}, ${st.backend}) in ${seconds.toFixed(2)} s; max relative energy error ${energy.toExponential(2)}${out !== undefined ? `; wrote ${out}` : ''}\n`);
+      io.stderr.write(`run: ${steps} steps × ${batch} trajectories (${method}, dt ${dt}, ${st.backend}) in ${seconds.toFixed(2)} s; relative energy error at the end ${energy.toExponential(2)} (worst trajectory)${out !== undefined ? `; wrote ${out}` : ''}\n`);
     }
     return 0;
   } finally {
@@ -205,17 +169,18 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
 
 /**
  * What must agree between the parts of one sharded run: the system and state flags as given (input files by
- * checksum), the method, dt, steps, the whole batch, the frame spacing and the backend that ran.
+ * checksum), the values of H's parameters, the method, dt, steps, the whole batch, the frame spacing and the
+ * backend that ran.
  */
 function runSettings(
   values: Record<string, string | string[] | boolean | undefined>,
-  run: { label: string; method: string; dt: number; steps: number; batch: number; every: number | undefined; backend: string },
+  run: { label: string; method: string; dt: number; steps: number; batch: number; every: number | undefined; backend: string; parameters: Record<string, number[]> },
   grid: SweepGrid | null = null,
 ): Record<string, unknown> {
   const flag = (name: string) => values[name] ?? null;
   const digest = (name: string) => (typeof values[name] === 'string' ? fileDigest(values[name] as string).sha256 : null);
   return {
-    system: run.label, H: flag('H'), q: flag('q'), p: flag('p'), params: flag('params'), model: flag('model'),
+    system: run.label, H: flag('H'), q: flag('q'), p: flag('p'), params: flag('params'), model: flag('model'), parameters: run.parameters,
     systemFile: digest('system'), q0File: digest('q0'), p0File: digest('p0'),
     init: flag('init'),
     radius: values.init === 'random' ? Number(values.radius ?? 0.1) : null, seed: values.init === 'random' ? Number(values.seed ?? 0) : null,
@@ -224,13 +189,47 @@ function runSettings(
   };
 }
 
-/** max over trajectories of |H(z_N) − H(z_0)| / max(|H(z_0)|, 1e-300), each with its own parameters in a sweep. */
+/**
+ * With --on-failure report, the frames of a failed member after its last finite step are NaN (not the zeros a
+ * recording leaves there), so no tool reads them as states.
+ */
+function markFailedFrames<T extends { batch: number; dof: number; frames?: { q: Float64Array; p: Float64Array; t: Float64Array } }>(
+  traj: T, failed: readonly { member: number; step: number | null }[] | undefined, start: number, every: number | undefined,
+): T {
+  if (!failed || !traj.frames || every === undefined) return traj;
+  const { batch, dof, frames } = traj;
+  for (const { member, step } of failed) {
+    const b = member - start;
+    for (let f = 1; f < frames.t.length; f++) {
+      if (step !== null && f * every <= step) continue;
+      frames.q.fill(NaN, (f * batch + b) * dof, (f * batch + b + 1) * dof);
+      frames.p.fill(NaN, (f * batch + b) * dof, (f * batch + b + 1) * dof);
+    }
+  }
+  return traj;
+}
+
+/** The failed members of a run with onFailure 'report', by global member index (the shard's first is `start`). */
+function failedMembers(status: readonly { ok: boolean; code?: string; step?: number }[], start: number): { member: number; code: string; step: number | null }[] {
+  const failed: { member: number; code: string; step: number | null }[] = [];
+  status.forEach((s, b) => { if (!s.ok) failed.push({ member: start + b, code: s.code ?? 'FAILED', step: s.step ?? null }); });
+  return failed;
+}
+
+/** The values of H's parameters as run (a sweep's grid is recorded beside them): { name: [values…] }. */
+function parameterValues(h: Pick<Hamiltonian, 'params' | 'paramValues'>): Record<string, number[]> {
+  return Object.fromEntries(h.params.map((node, k) => [node.attrs.name as string, Array.from(h.paramValues[k]!)]));
+}
+
+/** max over trajectories (failed ones skipped) of |H(z_N) − H(z_0)| / max(|H(z_0)|, 1e-300), each with its own parameters in a sweep. */
 function energyError(
   h: Pick<Hamiltonian, 'dof' | 'energy' | 'withParams'>, q0: Float64Array, p0: Float64Array, q: Float64Array, p: Float64Array, params?: Record<string, Float64Array>,
+  skip: ReadonlySet<number> = new Set(),
 ): number {
   const n = h.dof;
   let worst = 0;
   for (let b = 0; b < q0.length / n; b++) {
+    if (skip.has(b)) continue;
     const hb = params === undefined ? h : h.withParams(Object.fromEntries(Object.entries(params).map(([name, v]) => [name, v[b]!])));
     const e0 = hb.energy(q0.subarray(b * n, (b + 1) * n), p0.subarray(b * n, (b + 1) * n));
     const e = hb.energy(q.subarray(b * n, (b + 1) * n), p.subarray(b * n, (b + 1) * n));

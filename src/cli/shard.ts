@@ -30,6 +30,8 @@ export interface ShardManifest {
   /** Everything that must agree between the parts of one run (system, method, dt, steps, states, …). */
   readonly settings: Readonly<Record<string, unknown>>;
   readonly part: { readonly file: string; readonly bytes: number; readonly sha256: string };
+  /** With --on-failure report: the members that failed ({ member, code, step }), each at its last finite state. */
+  readonly failed?: readonly unknown[];
 }
 
 /** The flags of `run` that split an ensemble. */
@@ -115,7 +117,7 @@ export function fileDigest(file: string): { file: string; sha256: string } {
  * @example
  * writeManifest('out/part-00001-of-00004.npz', plan, 100, settings, '0.1.0');
  */
-export function writeManifest(partFile: string, plan: ShardPlan, batch: number, settings: Record<string, unknown>, version: string): string {
+export function writeManifest(partFile: string, plan: ShardPlan, batch: number, settings: Record<string, unknown>, version: string, failed?: readonly unknown[]): string {
   const bytes = fs.readFileSync(partFile);
   const manifest: ShardManifest = {
     format: 'darboux-shard/1', darboux: version,
@@ -123,6 +125,7 @@ export function writeManifest(partFile: string, plan: ShardPlan, batch: number, 
     members: { start: plan.start, end: plan.end, batch },
     settings,
     part: { file: path.basename(partFile), bytes: bytes.length, sha256: sha256(bytes) },
+    ...(failed ? { failed } : {}),
   };
   const file = manifestPath(partFile);
   fs.writeFileSync(file, `${JSON.stringify(manifest, null, 2)}\n`);

@@ -4,9 +4,10 @@
  */
 import fs from 'node:fs';
 import {
-  DarbouxError, fit, hnn, lnn, loadArrays, mlpField, sympnet, type Activation, type FitOptions, type NdArray, type NeuralModel,
+  DarbouxError, fit, hnn, lnn, loadArray, loadArrays, loadTrajectory, mlpField, sympnet, type Activation, type FitOptions, type NdArray, type NeuralModel,
   type LagrangianTrainingData, type TrainingData, type TrajectoryTrainingData,
 } from '../index.js';
+import { formatOf } from '../io/trajectory-formats.js';
 import { COMMON_OPTIONS, listFlag, numberFlag, parseCommand, UsageError } from './args.js';
 import { printJson } from './output.js';
 import { progressLine, type CliStreams } from './terminal.js';
@@ -33,13 +34,15 @@ const OPTIONS = {
 /** The usage text of `darboux train` (its --help, and the message of a usage error). */
 export const TRAIN_USAGE = `Usage: darboux train <hnn|sympnet|mlpField|lnn> DATA [options] -o model.json
 
-Fits the model to DATA (.npz or .json arrays) with Adam and writes { kind, options, params, loss, steps, history } as JSON
+Fits the model to DATA (.npz, .json, .csv or .npy) with Adam and writes { kind, options, params, loss, steps, history } as JSON
 (history: the loss at every step, which darboux plot loss draws).
 DATA holds either samples (samples × dof): q, p with dqdt, dpdt (loss 'derivative'; hnn, mlpField) or qNext,
 pNext (loss 'map'; sympnet) — or trajectories as darboux run --save-every writes them: t, qs, ps (frames ×
 trajectories × dof; sympnet: the map between consecutive frames; hnn: 'rollout' through --method). An lnn
 (Lagrangian network) takes samples q, v, a (velocities and accelerations; loss 'acceleration') or trajectories
 whose ps hold velocities ('rollout' through --method rk4 (default), variationalMidpoint or variationalTrapezoid).
+A .csv holds a run's frames (t, trajectory, q0…, p0…) or samples, one column per component (q0, q1, p0, p1,
+dqdt0, …); a .npy holds a run's frames (frames, 2, batch, dof) without times (sympnet only).
 
 Model:
   --hidden 64,64          hnn, mlpField, lnn: hidden widths (default 64,64)
@@ -78,9 +81,51 @@ function byTrajectory(a: NdArray): Float64Array {
   return out;
 }
 
+/**
+ * The named arrays of a data file in any of the CLI's formats. `.npz`/`.json`: as stored. `.csv`: a trajectory
+ * table as darboux run writes it (t, trajectory, q0…, p0…) becomes t, qs, ps; any other table groups its columns
+ * by name without the trailing index (q0, q1, p0, p1, dqdt0, … → q, p, dqdt: samples × k). `.npy`: darboux run's
+ * frames (frames, 2, batch, dof) become qs, ps with frame numbers as 't' (a .npy holds no times: maps only).
+ */
+function trainingArrays(kind: string, path: string): Record<string, NdArray> {
+  const format = formatOf(path);
+  if (format === 'npz' || format === 'json') return loadArrays(path);
+  if (format === 'npy') {
+    const a = loadArray(path);
+    if (a.shape.length !== 4 || a.shape[1] !== 2) {
+      throw new DarbouxError('INPUT', `${path}: a .npy of training data is darboux run's frames, (frames, 2, batch, dof), got (${a.shape.join(', ')}); put samples in .npz, .json or .csv`, { path, shape: a.shape });
+    }
+    if (kind !== 'sympnet') throw new DarbouxError('INPUT', `${path}: a .npy holds no frame times, which ${kind} trajectory training needs; write the run as .npz, .json or .csv`, { path });
+    const [frames, , batch, dof] = a.shape as [number, number, number, number];
+    const size = batch * dof, qs = new Float64Array(frames * size), ps = new Float64Array(frames * size);
+    for (let f = 0; f < frames; f++) { qs.set(a.data.subarray(2 * f * size, (2 * f + 1) * size), f * size); ps.set(a.data.subarray((2 * f + 1) * size, (2 * f + 2) * size), f * size); }
+    return { t: { shape: [frames], data: Float64Array.from({ length: frames }, (_, f) => f) }, qs: { shape: [frames, batch, dof], data: qs }, ps: { shape: [frames, batch, dof], data: ps } };
+  }
+  const columns = loadArrays(path);
+  if (columns.t && columns.trajectory) {
+    const traj = loadTrajectory(path);
+    const { batch, dof, frames } = traj;
+    const count = frames!.t.length;
+    return { t: { shape: [count], data: frames!.t }, qs: { shape: [count, batch, dof], data: frames!.q }, ps: { shape: [count, batch, dof], data: frames!.p } };
+  }
+  const groups = new Map<string, string[]>();
+  for (const name of Object.keys(columns)) {
+    const base = name.replace(/\d+$/, '');
+    groups.set(base, [...(groups.get(base) ?? []), name]);
+  }
+  const arrays: Record<string, NdArray> = {};
+  for (const [base, names] of groups) {
+    const rows = columns[names[0]!]!.data.length, k = names.length;
+    const data = new Float64Array(rows * k);
+    names.forEach((name, j) => columns[name]!.data.forEach((v, r) => (data[r * k + j] = v)));
+    arrays[base] = { shape: [rows, k], data };
+  }
+  return arrays;
+}
+
 /** The training data of a file: samples, consecutive-frame pairs (sympnet) or trajectories (hnn rollout). */
 function trainingData(kind: string, path: string): { data: TrainingData | LagrangianTrainingData | TrajectoryTrainingData; dof: number; loss?: FitOptions['loss'] } {
-  const arrays = loadArrays(path);
+  const arrays = trainingArrays(kind, path);
   if (arrays.qs && arrays.ps && arrays.t) {
     const qs = arrays.qs, ps = need(arrays, 'ps', path), t = arrays.t;
     if (qs.shape.length !== 3 || t.shape[0]! < 2) throw new DarbouxError('INPUT', `${path}: trajectories need qs, ps of frames × trajectories × dof with at least 2 frames`, { path });

@@ -4,6 +4,7 @@
  */
 import { DarbouxError } from '../errors.js';
 import type { RunResult } from '../backends/stepper.js';
+import type { Hamiltonian } from '../system/hamiltonian.js';
 import type { NdArray } from './ndarray.js';
 import { corrupt } from './ndarray.js';
 
@@ -14,8 +15,11 @@ export interface Trajectory {
   /** Final positions and momenta, batch × dof. */
   readonly q: Float64Array;
   readonly p: Float64Array;
-  /** Recorded states: `t` (frames), `q`, `p` (frames × batch × dof), the initial state first. */
-  readonly frames?: { readonly t: Float64Array; readonly q: Float64Array; readonly p: Float64Array };
+  /**
+   * Recorded states: `t` (frames), `q`, `p` (frames × batch × dof), the initial state first; `energy` (frames ×
+   * batch, optional): H at every frame, each member with its own parameters (`withFrameEnergies`).
+   */
+  readonly frames?: { readonly t: Float64Array; readonly q: Float64Array; readonly p: Float64Array; readonly energy?: Float64Array };
 }
 
 /** What {@link trajectoryFromRun} needs besides the result: the run's inputs. */
@@ -56,8 +60,49 @@ export function trajectoryFromRun(result: RunResult, inputs: TrajectoryInputs): 
 }
 
 /**
+ * The trajectory with H evaluated at every frame (`frames.energy`, frames × batch, at each frame's time), so
+ * its file can be plotted (`darboux plot energy`, `plot.energy`) without the system. `params` gives each member
+ * its own scalar parameter values (a sweep: `params[name][b]` for member b), as `run({ params })` takes them.
+ *
+ * @example
+ * const traj = withFrameEnergies(trajectoryFromRun(res, { q0, p0, dt: st.dt }), h);
+ * traj.frames!.energy; // Float64Array(frames × batch)
+ */
+export function withFrameEnergies(
+  traj: Trajectory, h: Pick<Hamiltonian, 'dof' | 'energy' | 'withParams'>, params?: Readonly<Record<string, ArrayLike<number>>>,
+): Trajectory {
+  const frames = traj.frames;
+  if (!frames) throw new DarbouxError('INPUT', 'withFrameEnergies: the trajectory has no frames; record them (st.run({ record: k }))', {});
+  const { batch, dof } = traj;
+  if (h.dof !== dof) throw new DarbouxError('INPUT', `withFrameEnergies: the trajectory has ${dof} degrees of freedom but the Hamiltonian ${h.dof}`, { trajectory: dof, hamiltonian: h.dof });
+  const names = Object.keys(params ?? {});
+  for (const name of names) {
+    if (params![name]!.length !== batch) throw new DarbouxError('SHAPE', `withFrameEnergies: params.${name} must hold one value per member (${batch}), got ${params![name]!.length}`, { name, batch });
+  }
+  // Members of a sweep share parameter values in runs of replicas: one withParams per distinct tuple.
+  const byValues = new Map<string, Pick<Hamiltonian, 'energy'>>();
+  const memberSystem = (b: number) => {
+    if (names.length === 0) return h;
+    const values = names.map((name) => params![name]![b]!);
+    const key = values.join(',');
+    let hb = byValues.get(key);
+    if (!hb) byValues.set(key, (hb = h.withParams(Object.fromEntries(names.map((name, k) => [name, values[k]!])))));
+    return hb;
+  };
+  const count = frames.t.length, energy = new Float64Array(count * batch);
+  for (let b = 0; b < batch; b++) {
+    const hb = memberSystem(b);
+    for (let f = 0; f < count; f++) {
+      const at = (f * batch + b) * dof;
+      energy[f * batch + b] = hb.energy(frames.q.subarray(at, at + dof), frames.p.subarray(at, at + dof), frames.t[f]);
+    }
+  }
+  return { ...traj, frames: { ...frames, energy } };
+}
+
+/**
  * The named arrays of a trajectory, as `.npz` and `.json` hold them: `q`, `p` (batch × dof) and, with frames,
- * `t` (frames), `qs`, `ps` (frames × batch × dof).
+ * `t` (frames), `qs`, `ps` (frames × batch × dof), and `energy` (frames × batch) when the frames carry it.
  *
  * @example
  * writeNpz(trajectoryArrays(traj)); // the bytes saveTrajectory('out.npz', traj) writes
@@ -70,6 +115,7 @@ export function trajectoryArrays(traj: Trajectory): Record<string, NdArray> {
     out.t = { shape: [frames], data: traj.frames.t };
     out.qs = { shape: [frames, batch, dof], data: traj.frames.q };
     out.ps = { shape: [frames, batch, dof], data: traj.frames.p };
+    if (traj.frames.energy) out.energy = { shape: [frames, batch], data: traj.frames.energy };
   }
   return out;
 }
@@ -81,7 +127,7 @@ export function trajectoryArrays(traj: Trajectory): Record<string, NdArray> {
  * const traj = trajectoryFromArrays(readNpz(fs.readFileSync('out.npz')));
  */
 export function trajectoryFromArrays(arrays: Readonly<Record<string, NdArray>>, what = 'trajectory'): Trajectory {
-  const { q, p, t, qs, ps } = arrays;
+  const { q, p, t, qs, ps, energy } = arrays;
   if (!q || !p) throw corrupt(what, `needs arrays 'q' and 'p' (batch × dof); found ${Object.keys(arrays).join(', ') || 'none'}`);
   if (q.shape.length !== 2 || p.shape.join() !== q.shape.join()) throw corrupt(what, `'q' and 'p' must both be batch × dof, got [${q.shape}] and [${p.shape}]`);
   const [batch, dof] = q.shape as [number, number];
@@ -92,5 +138,6 @@ export function trajectoryFromArrays(arrays: Readonly<Record<string, NdArray>>, 
   if (t.shape.length !== 1 || qs.shape.join() !== expected || ps.shape.join() !== expected) {
     throw corrupt(what, `'qs' and 'ps' must be frames × batch × dof = [${expected}] with 't' of length ${frames}, got [${qs.shape}] and [${ps.shape}]`);
   }
-  return { batch, dof, q: q.data, p: p.data, frames: { t: t.data, q: qs.data, p: ps.data } };
+  if (energy && energy.shape.join() !== [frames, batch].join()) throw corrupt(what, `'energy' must be frames × batch = [${frames},${batch}], got [${energy.shape}]`);
+  return { batch, dof, q: q.data, p: p.data, frames: { t: t.data, q: qs.data, p: ps.data, ...(energy ? { energy: energy.data } : {}) } };
 }

@@ -18,7 +18,10 @@ export interface EnergySeries {
 
 /** Options of {@link energy}. */
 export interface EnergyOptions extends PlotOptions {
-  /** The Hamiltonian the energy is evaluated with (required unless every series has its own). */
+  /**
+   * The Hamiltonian the energy is evaluated with (required unless every series has its own, or its frames carry
+   * their energies: `withFrameEnergies`, or a file written by darboux run).
+   */
   hamiltonian?: Hamiltonian;
 }
 
@@ -32,20 +35,25 @@ function framesOf(trajectory: Trajectory, what: string): NonNullable<Trajectory[
 
 /**
  * The worst relative energy error over a trajectory's members at each frame after the first:
- * max_b |H(z_b(t)) − H(z_b(t0))| / |H(z_b(t0))| (the absolute error for a member with H(t0) = 0).
+ * max_b |H(z_b(t)) − H(z_b(t0))| / |H(z_b(t0))| (the absolute error for a member with H(t0) = 0). H is the
+ * Hamiltonian's, or, without one, the energies the frames carry (`withFrameEnergies`, a file of darboux run).
  *
  * @example
  * relativeEnergyError(traj, h) // { t: Float64Array(frames − 1), error: Float64Array(frames − 1) }
  */
-export function relativeEnergyError(trajectory: Trajectory, hamiltonian: Hamiltonian): { t: Float64Array; error: Float64Array } {
+export function relativeEnergyError(trajectory: Trajectory, hamiltonian?: Hamiltonian): { t: Float64Array; error: Float64Array } {
   const frames = framesOf(trajectory, 'energy');
   const { batch, dof } = trajectory;
-  if (hamiltonian.dof !== dof) throw new DarbouxError('INPUT', `plot.energy: the trajectory has ${dof} degrees of freedom but the Hamiltonian ${hamiltonian.dof}`, { trajectory: dof, hamiltonian: hamiltonian.dof });
+  if (hamiltonian && hamiltonian.dof !== dof) throw new DarbouxError('INPUT', `plot.energy: the trajectory has ${dof} degrees of freedom but the Hamiltonian ${hamiltonian.dof}`, { trajectory: dof, hamiltonian: hamiltonian.dof });
+  const stored = frames.energy;
+  if (!hamiltonian && !stored) throw new DarbouxError('OPTION', 'plot.energy: give a Hamiltonian (options.hamiltonian or the series\' own), or frames that carry their energies (withFrameEnergies)', {});
   const count = frames.t.length, size = batch * dof;
-  const energyAt = (f: number, b: number) => {
-    const at = f * size + b * dof;
-    return hamiltonian.energy(frames.q.subarray(at, at + dof), frames.p.subarray(at, at + dof), frames.t[f]);
-  };
+  const energyAt = hamiltonian
+    ? (f: number, b: number) => {
+      const at = f * size + b * dof;
+      return hamiltonian.energy(frames.q.subarray(at, at + dof), frames.p.subarray(at, at + dof), frames.t[f]);
+    }
+    : (f: number, b: number) => stored![f * batch + b]!;
   const h0 = Float64Array.from({ length: batch }, (_, b) => energyAt(0, b));
   const t = frames.t.slice(1), error = new Float64Array(count - 1);
   for (let f = 1; f < count; f++) {
@@ -70,7 +78,9 @@ export function energy<O extends EnergyOptions = { format?: 'svg' }>(input: Traj
   const rows: { series: string; t: number; error: number }[] = [];
   for (const s of series) {
     const h = s.hamiltonian ?? options?.hamiltonian;
-    if (!h) throw new DarbouxError('OPTION', `plot.energy: series '${s.label}' needs a Hamiltonian (options.hamiltonian or the series' own)`, { label: s.label });
+    if (!h && !s.trajectory?.frames?.energy) {
+      throw new DarbouxError('OPTION', `plot.energy: series '${s.label}' needs a Hamiltonian (options.hamiltonian or the series' own), or frames that carry their energies (withFrameEnergies)`, { label: s.label });
+    }
     const { t, error } = relativeEnergyError(s.trajectory, h);
     t.forEach((time, i) => rows.push({ series: s.label, t: time, error: error[i]! }));
   }

@@ -1,6 +1,6 @@
 /**
  * Rendering: an Observable Plot specification to an SVG string (on the page's `document` in a browser, on a
- * linkedom document in Node), and an SVG string to PNG bytes with `@resvg/resvg-js`, an optional dependency
+ * linkedom document in Node), and an SVG string to PNG bytes with `@resvg/resvg-js`, an optional peer dependency
  * imported only when a PNG is asked for.
  */
 import type * as PlotTypes from '@observablehq/plot';
@@ -99,7 +99,7 @@ interface ResvgModule {
 }
 
 /**
- * Rasterises SVG text to PNG bytes at `width` pixels with `@resvg/resvg-js` (an optional dependency, imported
+ * Rasterises SVG text to PNG bytes at `width` pixels with `@resvg/resvg-js` (an optional peer dependency, imported
  * here on first use; an OPTION error says how to install it when it is missing).
  *
  * @example

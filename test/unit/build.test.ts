@@ -81,5 +81,13 @@ describe('npm run build', () => {
       files: ['consumer.ts'],
     }));
     run([path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], scratch);
+
+    // The installed `darboux` command (package.json `files`: dist and bin, no src/): bin runs dist/cli.js.
+    fs.cpSync('bin', path.join(pkg, 'bin'), { recursive: true });
+    const bin = path.join(pkg, 'bin', 'darboux.mjs');
+    expect(run([bin, '--version'], scratch).trim()).toBe(JSON.parse(fs.readFileSync('package.json', 'utf8')).version);
+    run([bin, 'run', '--model', 'harmonic-oscillator', '--steps', '100', '--save-every', '10', '-o', 'o.npz', '--quiet'], scratch);
+    run([bin, 'plot', 'energy', 'o.npz', '-o', 'e.svg', '--quiet'], scratch);
+    expect(fs.readFileSync(path.join(scratch, 'e.svg'), 'utf8')).toMatch(/^<svg[^>]*>/);
   }, 180_000);
 });

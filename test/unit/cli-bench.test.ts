@@ -2,6 +2,9 @@
  * `darboux bench`: the median timing helper against a scripted clock, and the command in-process: one row per
  * backend × method × batch, rates that follow from the timings, the table and usage errors.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { timeRuns } from '../../src/cli/timing.js';
@@ -65,6 +68,24 @@ describe('darboux bench', () => {
       const e = capture();
       expect(await main(['bench', '--model', 'pendulum', ...bad], e.io)).toBe(2);
       expect(e.err()).toContain('Usage: darboux bench');
+    }
+  });
+
+  it('counts members that leave the domain in a failed column instead of aborting the measurement', async () => {
+    // Hénon–Heiles: (0, 0.2) at rest is bound; (0, 1.5) with p_y = 1 rolls down −y³/3 to infinity (NaN) within 50 steps.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'darboux-bench-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'q0.json'), '[[0, 0.2], [0, 1.5]]');
+      fs.writeFileSync(path.join(dir, 'p0.json'), '[[0, 0], [0, 1]]');
+      const args = ['bench', '--model', 'henon-heiles', '--backend', 'cpu', '--batch', '2', '--steps', '400', '--repeats', '1', '--q0', path.join(dir, 'q0.json'), '--p0', path.join(dir, 'p0.json'), '--quiet'];
+      const j = capture();
+      expect(await main([...args, '--json'], j.io), j.err()).toBe(0);
+      expect(JSON.parse(j.out()).rows).toEqual([expect.objectContaining({ backend: 'cpu', batch: 2, failed: 1 })]);
+      const t = capture();
+      expect(await main(args, t.io), t.err()).toBe(0);
+      expect(t.out()).toMatch(/trajectory-steps\/s +failed\ncpu +leapfrog +2 +.* 1\nfailed: members that left the domain/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

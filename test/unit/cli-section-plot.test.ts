@@ -31,6 +31,9 @@ describe('darboux run --plot', () => {
     const svg = fs.readFileSync(file, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg.match(/<circle/g)?.length).toBe(crossings);
+    // The axes carry the system's names (x, px for Hénon–Heiles), not q0, p0.
+    expect(svg).toContain('x →');
+    expect(svg).toContain('↑ px');
     st.dispose();
   });
 

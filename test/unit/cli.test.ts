@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compile, henonHeiles, parse, readNpz, sympnet, writeNpy, writeNpz } from '../../src/index.js';
 import { graphFromJson } from '../../src/internals.js';
 import { paint, progressLine, useColor } from '../../src/cli/terminal.js';
+import { main } from '../../src/cli/main.js';
 
 const repo = process.cwd();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'darboux-cli-'));
@@ -79,7 +80,7 @@ describe.concurrent('darboux (spawned)', () => {
     expect(res.stdout).toBe('');
     expect(res.stderr).toMatch(/run: 1000 steps × 4 trajectories .* wrote out\.npz/);
     const out = readNpz(fs.readFileSync(path.join(dir, 'out.npz')));
-    expect(Object.fromEntries(Object.entries(out).map(([k, a]) => [k, a.shape]))).toEqual({ q: [4, 2], p: [4, 2], t: [101], qs: [101, 4, 2], ps: [101, 4, 2] });
+    expect(Object.fromEntries(Object.entries(out).map(([k, a]) => [k, a.shape]))).toEqual({ q: [4, 2], p: [4, 2], t: [101], qs: [101, 4, 2], ps: [101, 4, 2], energy: [101, 4] });
     const h = parse({ q: ['x', 'y'], p: ['u', 'w'], H: '(u^2+w^2)/2 + k*(x^2+y^2)/2', params: { k: 1 } });
     const st = await compile(h, { method: 'leapfrog', dt: 0.01, backend: 'cpu' });
     const lib = await st.run({ q0, p0, steps: 1000, batch: 4, record: 10 });
@@ -92,6 +93,22 @@ describe.concurrent('darboux (spawned)', () => {
     expect(bits(out.ps!.data.subarray(8))).toEqual(bits(lib.record!.p));
     expect(bits(out.qs!.data.subarray(800))).toEqual(bits(lib.q)); // the last frame is the final state
     out.t!.data.forEach((t, i) => expect(t).toBeCloseTo(i * 0.1, 12));
+    // 'energy' (frames × batch): H of every frame, evaluated independently here.
+    const energies = Float64Array.from({ length: 101 * 4 }, (_, k) => h.energy(out.qs!.data.subarray(2 * k, 2 * k + 2), out.ps!.data.subarray(2 * k, 2 * k + 2)));
+    expect(bits(out.energy!.data)).toEqual(bits(energies));
+    // The contract's next line: the energy plot from the file alone, the same picture as with the system given.
+    const alone = await darboux(['plot', 'energy', 'out.npz', '-o', 'energy.svg']);
+    expect(alone.code, alone.stderr).toBe(0);
+    const given = await darboux(['plot', 'energy', 'out.npz', ...OSC, '-o', 'energy-h.svg']);
+    expect(given.code, given.stderr).toBe(0);
+    const svg = fs.readFileSync(path.join(dir, 'energy.svg'), 'utf8');
+    expect(svg).toMatch(/^<svg[^>]*>/);
+    expect(svg).toBe(fs.readFileSync(path.join(dir, 'energy-h.svg'), 'utf8'));
+    // A file without energies (a .csv of frames) still needs the system: a usage error naming the flags.
+    fs.writeFileSync(path.join(dir, 'frames.csv'), 't,trajectory,q0,p0\n0,0,1,0\n0.1,0,0.99,-0.1\n');
+    const csv = await darboux(['plot', 'energy', 'frames.csv', '-o', 'x.svg']);
+    expect(csv.code).toBe(2);
+    expect(csv.stderr).toMatch(/frames\.csv holds no 'energy' array .*--model/);
   });
 
   it('run --section --save-at: crossings and saved states beside --out, equal bit for bit to st.run', async () => {
@@ -147,6 +164,23 @@ describe.concurrent('darboux (spawned)', () => {
     expect(report.checks.symplectic.value).toBeGreaterThan(1e-9);
     expect(report.checks.reversible).toMatchObject({ claimed: false, pass: null });
     expect(report.checks.order.value).toBeGreaterThan(3.7);
+  });
+
+  it('check --claim energy=X: the long-run relative energy error held to X (exit 1 above it)', async () => {
+    const args = ['check', '--model', 'henon-heiles', '--method', 'leapfrog', '--dt', '0.05', '--steps', '2000', '--order-steps', '4', '--json', '--claim'];
+    const [loose, tight, bad] = await Promise.all([darboux([...args, 'energy=1e-2']), darboux([...args, 'energy=1e-6']), darboux([...args, 'energy=-1'])]);
+    expect(loose.code, loose.stderr).toBe(0);
+    expect(tight.code, tight.stderr).toBe(1);
+    const [a, b] = [JSON.parse(loose.stdout), JSON.parse(tight.stdout)];
+    // The same measurement (around 4e-4 for leapfrog at dt 0.05), judged against each bound.
+    expect(a.checks.energy.value).toBe(b.checks.energy.value);
+    expect(a.checks.energy.value).toBeGreaterThan(1e-6);
+    expect(a.checks.energy.value).toBeLessThan(1e-2);
+    expect(a.checks.energy).toMatchObject({ claimed: true, tolerance: 1e-2, pass: true });
+    expect(b.checks.energy).toMatchObject({ claimed: true, tolerance: 1e-6, pass: false });
+    expect([a.pass, b.pass]).toEqual([true, false]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/energy=X \(a positive bound\)/);
   });
 
   it('compile: --emit js is the CPU stepper source, --emit json the graph of H, --emit wgsl the kernel (no GPU needed)', async () => {
@@ -231,6 +265,65 @@ describe('progress and colour', () => {
         expect(stderr.chunks).toEqual([2, 4, 6, 8, 10].map((s) => `run: ${s * 100}/1000 steps (${s * 10}%), 100 steps/s, ETA ${(10 - s).toFixed(1)}s\n`));
       }
     }
+  });
+
+  it('darboux run reports increasing progress up to the last step, and writes the same result as with --quiet', async () => {
+    // A clock that jumps 1 s per reading, so every onProgress report is drawn (a terminal redraws every 100 ms).
+    let clock = 0;
+    const stderr = stream(true);
+    const out = path.join(dir, 'progress.npz');
+    const args = ['run', '--model', 'henon-heiles', '--steps', '400000', '--save-every', '100000', '-o', out];
+    expect(await main(args, { stdout: stream(false), stderr, env: {}, now: () => (clock += 1000) })).toBe(0);
+    const done = stderr.chunks.map((c) => /run: (\d+)\/400000 steps/.exec(c)?.[1]).filter((d) => d !== undefined).map(Number);
+    expect(done.length).toBeGreaterThanOrEqual(2);
+    done.forEach((d, k) => expect(d).toBeGreaterThanOrEqual(k > 0 ? done[k - 1]! : 0));
+    expect(done.at(-1)).toBe(400000);
+    const quiet = path.join(dir, 'quiet.npz');
+    expect(await main([...args.slice(0, -1), quiet, '--quiet'], { stdout: stream(false), stderr: stream(false), env: {} })).toBe(0);
+    const [a, b] = [readNpz(fs.readFileSync(out)), readNpz(fs.readFileSync(quiet))];
+    for (const name of ['q', 'p', 'qs', 'ps']) expect(bits(a[name]!.data), name).toEqual(bits(b[name]!.data));
+  });
+
+  it('run --on-failure report: every member written, a failed one listed and NaN after its last finite frame', async () => {
+    // Hénon–Heiles: members 0 and 2 are bound; member 1 rolls down −y³/3 to infinity within 100 steps.
+    fs.writeFileSync(path.join(dir, 'qf.json'), '[[0, 0.2], [0, 1.5], [0.1, 0]]');
+    fs.writeFileSync(path.join(dir, 'pf.json'), '[[0, 0], [0, 1], [0, 0.1]]');
+    const base = ['run', '--model', 'henon-heiles', '--steps', '400', '--q0', path.join(dir, 'qf.json'), '--p0', path.join(dir, 'pf.json'), '--save-every', '50', '--quiet', '--json'];
+    const io = () => { const o = stream(false), e = stream(false); return { o, e, io: { stdout: o, stderr: e, env: {} } }; };
+    const thrown = io();
+    expect(await main([...base, '-o', path.join(dir, 'f0.npz')], thrown.io)).toBe(1);
+    expect(thrown.e.chunks.join('')).toMatch(/NONFINITE/);
+    const reported = io();
+    expect(await main([...base, '--on-failure', 'report', '-o', path.join(dir, 'f.npz')], reported.io), reported.e.chunks.join('')).toBe(0);
+    const summary = JSON.parse(reported.o.chunks.join(''));
+    // The library's own report of the same run: the same failed member and step, the same final states.
+    const model = henonHeiles();
+    const st = await compile(model.hamiltonian, { method: 'leapfrog', dt: model.dt, backend: 'cpu' });
+    const lib = await st.run({ q0: [0, 0.2, 0, 1.5, 0.1, 0], p0: [0, 0, 0, 1, 0, 0.1], batch: 3, steps: 400, record: 50, onFailure: 'report' });
+    st.dispose();
+    const step = lib.status![1]!.step!;
+    expect(lib.status!.map((s) => s.ok)).toEqual([true, false, true]);
+    expect(summary.failed).toEqual([{ member: 1, code: 'NONFINITE', step }]);
+    expect(Number.isFinite(summary.energyError)).toBe(true); // the failed member is left out
+    const out = readNpz(fs.readFileSync(path.join(dir, 'f.npz')));
+    expect(bits(out.q!.data)).toEqual(bits(lib.q));
+    for (let f = 0; f < 9; f++) {
+      const y = out.qs!.data[(f * 3 + 1) * 2 + 1]!;
+      expect(Number.isNaN(y), `frame ${f}`).toBe(f * 50 > step);
+    }
+    // A shard's manifest lists its failed members by global index.
+    const shard = io();
+    expect(await main([...base.slice(0, -2), '--batch', '3', '--shard', '2/2', '--on-failure', 'report', '-o', path.join(dir, 'fparts'), '--quiet'], shard.io)).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'fparts', 'part-00002-of-00002.json'), 'utf8')).failed).toEqual([{ member: 1, code: 'NONFINITE', step }]);
+    const first = io();
+    expect(await main([...base.slice(0, -2), '--batch', '3', '--shard', '1/2', '--on-failure', 'report', '-o', path.join(dir, 'fparts'), '--quiet'], first.io)).toBe(0);
+    const merged = io();
+    expect(await main(['merge', path.join(dir, 'fparts'), '-o', path.join(dir, 'fmerged.npz'), '--json', '--quiet'], merged.io), merged.e.chunks.join('')).toBe(0);
+    expect(JSON.parse(merged.o.chunks.join('')).failed).toEqual([{ member: 1, code: 'NONFINITE', step }]);
+    const joined = readNpz(fs.readFileSync(path.join(dir, 'fmerged.npz')));
+    for (const name of ['q', 'p', 'qs', 'ps']) expect(bits(joined[name]!.data), name).toEqual(bits(out[name]!.data));
+    const bad = io();
+    expect(await main([...base, '--on-failure', 'skip'], bad.io)).toBe(2);
   });
 
   it('colours only a terminal, and never with NO_COLOR', () => {

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DOMParser } from 'linkedom';
 import { afterAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { compile, createRandom, parse, plot, radialDistribution, saveTrajectory, saveArrays, type Trajectory } from '../../src/index.js';
+import { compile, createRandom, parse, plot, radialDistribution, saveTrajectory, saveArrays, withFrameEnergies, type Trajectory } from '../../src/index.js';
 import { main } from '../../src/cli/main.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'darboux-plot-'));
@@ -108,6 +108,24 @@ describe('plot.energy', () => {
     const y = axis(s, 'y', true);
     expect(paths(s, 'line')[0]!.map((v) => y.invert(v.y))).toEqual([expect.closeTo(1e-3, 7), expect.closeTo(1e-2, 6)]);
     expect(() => plot.energy({ batch: 1, dof: 1, q: new Float64Array(1), p: new Float64Array(1) }, { hamiltonian: oscillator })).toThrow(/no frames/);
+  });
+
+  it('without a Hamiltonian, plots the energies the frames carry (withFrameEnergies, each member with its own parameters)', () => {
+    // Two members of H = p²/2 + k q²/2 with k = 1 and k = 4: the same state, so energies differ only by k.
+    const h = parse({ q: ['x'], p: ['u'], H: 'u^2/2 + k*x^2/2', params: { k: 1 } });
+    const frames = { t: Float64Array.of(0, 1, 2), q: Float64Array.of(1, 1, 0.9, 0.9, 0.8, 0.8), p: Float64Array.of(0, 0, 0.1, 0.1, 0.2, 0.2) };
+    const traj: Trajectory = { batch: 2, dof: 1, q: frames.q.slice(4), p: frames.p.slice(4), frames };
+    const withE = withFrameEnergies(traj, h, { k: Float64Array.of(1, 4) });
+    const closed = (k: number, f: number) => frames.p[2 * f]! ** 2 / 2 + (k * frames.q[2 * f]! ** 2) / 2;
+    expect(Array.from(withE.frames!.energy!)).toEqual([0, 1, 2].flatMap((f) => [closed(1, f), closed(4, f)]).map((e) => expect.closeTo(e, 14)));
+    expect(() => plot.energy(traj, {})).toThrow(/needs a Hamiltonian/);
+    // The worst member's relative error at t = 1, 2, read back through the log axis.
+    const s = svgOf(plot.energy(withE, {}));
+    const y = axis(s, 'y', true);
+    const rel = (f: number) => Math.max(...[1, 4].map((k) => Math.abs(closed(k, f) - closed(k, 0)) / closed(k, 0)));
+    expect(paths(s, 'line')[0]!).toHaveLength(2);
+    paths(s, 'line')[0]!.forEach((v, i) => expect(y.invert(v.y) / rel(i + 1)).toBeCloseTo(1, 4));
+    expect(() => withFrameEnergies(traj, h, { k: Float64Array.of(1) })).toThrow(/one value per member/);
   });
 });
 

@@ -26,7 +26,7 @@ const ROOT_VALUES = words(`
   hnn graphHnn lnn LagrangianNetwork invariantCount mlpField sympnet mapJacobian ParamStore initialisers glorot he normal zerosInit createRandom
   dataset fit integrateModel
   readNpy writeNpy readNpz writeNpz readCsv writeCsv readJsonArrays writeJsonArrays
-  trajectoryFromRun trajectoryArrays trajectoryFromArrays encodeTrajectory decodeTrajectory
+  trajectoryFromRun trajectoryArrays trajectoryFromArrays withFrameEnergies encodeTrajectory decodeTrajectory
   loadArray loadArrays saveArrays saveTrajectory loadTrajectory
   plot
 `);

@@ -37,7 +37,7 @@ const arrays = (file: string) => readNpz(fs.readFileSync(path.join(dir, file)));
 /** Asserts two .npz trajectories hold the same arrays, shapes and bits. */
 function expectSameBits(a: string, b: string): void {
   const x = arrays(a), y = arrays(b);
-  expect(Object.keys(x).sort()).toEqual(['p', 'ps', 'q', 'qs', 't']);
+  expect(Object.keys(x).sort()).toEqual(['energy', 'p', 'ps', 'q', 'qs', 't']);
   expect(Object.keys(y).sort()).toEqual(Object.keys(x).sort());
   for (const name of Object.keys(x)) {
     expect(y[name]!.shape, name).toEqual(x[name]!.shape);
@@ -73,7 +73,7 @@ describe.concurrent('darboux run --shard, darboux merge (spawned)', () => {
     ]);
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'parts', 'part-00002-of-00004.json'), 'utf8'));
-    expect(manifest).toMatchObject({ shard: { index: 2, count: 4 }, members: { start: 2, end: 5, batch: 11 }, settings: { method: 'leapfrog', dt: 0.05, steps: 60, seed: 5, radius: 0.2 } });
+    expect(manifest).toMatchObject({ shard: { index: 2, count: 4 }, members: { start: 2, end: 5, batch: 11 }, settings: { method: 'leapfrog', dt: 0.05, steps: 60, seed: 5, radius: 0.2, parameters: { lam: [1] } } });
     expect(manifest.part.sha256).toMatch(/^[0-9a-f]{64}$/);
     const merged = await Promise.all([darboux(['merge', 'parts', '-o', 'merged.npz', '--json']), darboux(['merge', 'halves', '-o', 'halves.npz'])]);
     for (const r of merged) expect(r.code, r.stderr).toBe(0);
