@@ -137,10 +137,10 @@ function emitBuild(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list:
   const { count, candidates } = emitCellRuns(ctx, g, grid, list, z, rowStencil, runs);
   const c = ctx.temp(`${row} * ${nx} + ${z}`);
   const a = ctx.mutable(`${start}[${c}]`), aEnd = ctx.temp(`${start}[${c} + 1]`);
-  // Room for every candidate of the bin (a full buffer doubles, copying what it holds, so a dense cluster never
-  // loses a pair); then each candidate is written and kept by advancing m: no branch per candidate.
-  ctx.line(grow(pairs, 'Int32Array', `${m} + (${aEnd} - ${a}) * ${candidates} + 1`), false);
   ctx.line(`for (; ${a} < ${aEnd}; ${a}++) {`, false);
+  // Room for every candidate of site a (a full buffer doubles, copying what it holds, so a dense cluster never
+  // loses a pair); then each candidate is written and kept by advancing m: no branch per candidate.
+  ctx.line(grow(pairs, 'Int32Array', `${m} + ${candidates} + 1`), false);
   ctx.line(`${first}[${a}] = ${m}`);
   const xi = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${P}[${a} * ${g.dim} + ${k}]`));
   loopTo(ctx, count, (s) => {

@@ -112,11 +112,11 @@ export const grow = (array: string, type: string, need: string) =>
 
 
 /**
- * Emits the first ghost slot of the image `code` of the bins [binLo, binHi) of stencil row `row` (their sites
+ * Emits the first ghost slot of the image `code` of the bins [binLo, binHi) (code) of grid row `row` (their sites
  * start[rowCell + binLo] … start[rowCell + binHi]), creating the block (slots, sites) on first use. Returns
  * code of its offset: ghost slot = site slot + offset.
  */
-function emitGhostBlock(ctx: EmitContext, g: PairGeometry, list: NeighbourList, n: string, row: string, rowCell: string, code: string, binLo: number, binHi: number): string {
+function emitGhostBlock(ctx: EmitContext, g: PairGeometry, list: NeighbourList, n: string, row: string, rowCell: string, code: string, binLo: string, binHi: string): string {
   const { positions, site, ghostSlot, ghostCode, state, block } = list;
   const bBegin = ctx.temp(`${list.start}[${rowCell} + ${binLo}]`), bEnd = ctx.temp(`${list.start}[${rowCell} + ${binHi}]`);
   const key = ctx.temp(`${row} * ${3 ** g.dim} + ${code}`);
@@ -184,21 +184,18 @@ export function emitRowStencil(ctx: EmitContext, g: PairGeometry, grid: Neighbou
     const other1 = ctx.temp(last === 0 ? '0' : flatCell(other, cells.slice(0, last)));
     const rowCell = ctx.temp(`${other1} * ${nx}`);
     ctx.line(`${stencil.rowCell}[${r}] = ${rowCell}`);
-    const piece = (w: number, binLo: number, binHi: number) => {
+    // Piece w: bins wrapped below (the row's last 2), inside (all), wrapped above (its first 2).
+    ctx.loop(3, (w) => {
+      ctx.line(`if (${w} === 1 || (${w} === 0 ? ${r} !== 0 && ${zLo} < ${REACH} : ${zHi} > ${nx - REACH})) {`, false);
       const code = ctx.temp(`${high} * 3 + ${w}`);
       const at = ctx.temp(`${r} * 3 + ${w}`);
-      if (w === 1) ctx.line(`if (${code} === ${zero}) ${stencil.pieceOffset}[${at}] = 0; else {`, false);
-      ctx.line(`${stencil.pieceOffset}[${at}] = ${emitGhostBlock(ctx, g, list, n, other1, rowCell, code, binLo, binHi)}`);
-      if (w === 1) ctx.line('}', false);
+      ctx.line(`if (${code} === ${zero}) ${stencil.pieceOffset}[${at}] = 0; else {`, false);
+      const block = emitGhostBlock(ctx, g, list, n, other1, rowCell, code, `(${w} === 0 ? ${nx - REACH} : 0)`, `(${w} === 2 ? ${REACH} : ${nx})`);
+      ctx.line(`${stencil.pieceOffset}[${at}] = ${block}`);
+      ctx.line('}', false);
       for (let k = 0; k < g.dim; k++) ctx.line(`${stencil.pieceShift}[${at} * ${g.dim} + ${k}] = ${list.imageShift}[${code} * ${g.dim} + ${k}]`);
-    };
-    ctx.line(`if (${r} !== 0 && ${zLo} < ${REACH}) {`, false);
-    piece(0, nx - REACH, nx);
-    ctx.line('}', false);
-    piece(1, 0, nx);
-    ctx.line(`if (${zHi} > ${nx - REACH}) {`, false);
-    piece(2, 0, REACH);
-    ctx.line('}', false);
+      ctx.line('}', false);
+    });
   });
 }
 
@@ -223,27 +220,22 @@ export function emitCellRuns(ctx: EmitContext, g: PairGeometry, grid: NeighbourG
   ctx.loop(rows.length, (r) => {
     const rowCell = ctx.temp(`${stencil.rowCell}[${r}]`);
     const reach = ctx.temp(`${reaches}[${r}]`);
-    const lo = ctx.mutable(`${z} - (${r} === 0 ? 0 : ${reach})`), hi = ctx.mutable(`${z} + ${reach} + 1`);
-    const run = (begin: string, end: string, w: number) => {
+    const lo = ctx.temp(`${z} - (${r} === 0 ? 0 : ${reach})`), hi = ctx.temp(`${z} + ${reach} + 1`);
+    // Piece w: the bins [lo, hi) below the box (moved up by a box), inside it, above it (moved down).
+    ctx.loop(3, (w) => {
+      const from = ctx.temp(`${w} === 0 ? ${lo} + ${nx} : ${w} === 1 ? Math.max(${lo}, 0) : 0`);
+      const to = ctx.temp(`${w} === 0 ? ${nx} : ${w} === 1 ? Math.min(${hi}, ${nx}) : ${hi} - ${nx}`);
+      ctx.line(`if (${from} < ${to}) {`, false);
+      const [b, e] = [ctx.temp(`${start}[${rowCell} + ${from}]`), ctx.temp(`${start}[${rowCell} + ${to}]`)];
       const at = ctx.temp(`${r} * 3 + ${w}`);
-      const [b, e] = [ctx.temp(begin), ctx.temp(end)];
       ctx.line(`${runs.begin}[${count}] = ${b}`);
       ctx.line(`${runs.end}[${count}] = ${e}`);
       ctx.line(`${candidates} += ${e} - ${b}`);
       ctx.line(`${runs.offset}[${count}] = ${stencil.pieceOffset}[${at}]`);
       for (let k = 0; k < g.dim; k++) ctx.line(`${runs.shift}[${count} * ${g.dim} + ${k}] = ${stencil.pieceShift}[${at} * ${g.dim} + ${k}]`);
       ctx.line(`${count}++`);
-    };
-    ctx.line(`if (${lo} < 0) {`, false);
-    run(`${start}[${rowCell} + ${lo} + ${nx}]`, `${start}[${rowCell} + ${nx}]`, 0);
-    ctx.line(`${lo} = 0`);
-    ctx.line('}', false);
-    const above = ctx.temp(`${hi} - ${nx}`);
-    ctx.line(`if (${above} > 0) ${hi} = ${nx}`, false);
-    run(`${start}[${rowCell} + ${lo}]`, `${start}[${rowCell} + ${hi}]`, 1);
-    ctx.line(`if (${above} > 0) {`, false);
-    run(`${start}[${rowCell}]`, `${start}[${rowCell} + ${above}]`, 2);
-    ctx.line('}', false);
+      ctx.line('}', false);
+    });
   });
   return { count, candidates };
 }

@@ -6,7 +6,8 @@
  * slices in thread order into its private result. Every worker therefore holds the same values bit for bit, and a
  * run is reproducible for a given T; the result depends on T only through the order of the sums. The rest of the
  * step (elementwise updates, the rebuild test, binning) runs redundantly in every worker: it is O(n) and cheap
- * next to the pair loops. Shared buffers alternate between two halves on successive evaluations, so one barrier
+ * next to the pair loops; a neighbour-list build lists the partners of the worker's own bins only
+ * (pair-list-build.ts). Shared buffers alternate between two halves on successive evaluations, so one barrier
  * per evaluation suffices (a worker cannot overwrite a half that another is still reading: it would have to pass
  * the next evaluation's barrier first). Neighbour-list forces are exchanged as slot sums (cell order), permuted to
  * the sites while the slices are summed (`emitThreadedSlotSums`).
