@@ -183,7 +183,8 @@ function runSettings(
     system: run.label, H: flag('H'), q: flag('q'), p: flag('p'), params: flag('params'), model: flag('model'), parameters: run.parameters,
     systemFile: digest('system'), q0File: digest('q0'), p0File: digest('p0'),
     init: flag('init'),
-    radius: values.init === 'random' ? Number(values.radius ?? 0.1) : null, seed: values.init === 'random' ? Number(values.seed ?? 0) : null,
+    radius: values.init !== undefined ? Number(values.radius ?? 0.1) : null, seed: values.init !== undefined ? Number(values.seed ?? 0) : null,
+    ...(values.init === 'energy' ? { energy: Number(values.energy), section: flag('section'), sectionDirection: flag('section-direction') } : {}),
     method: run.method, dt: run.dt, steps: run.steps, batch: run.batch, saveEvery: run.every ?? null, backend: run.backend,
     sweep: grid === null ? null : { names: grid.names, values: grid.values, replicas: flag('batch') },
   };
