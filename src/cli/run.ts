@@ -100,6 +100,7 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
   const every = numberFlag('run', 'save-every', values['save-every'], { integer: true, positive: true });
   const batchFlag = numberFlag('run', 'batch', values.batch, { integer: true, positive: true });
   const grid = values.sweep !== undefined ? readSweepFile(values.sweep) : null;
+  if (grid !== null && values.init === 'energy') throw new UsageError('--init energy puts members on a level of H with its own parameters, which --sweep changes per member: give --q0/--p0 or --init random with --sweep', 'run');
   // With --sweep the ensemble is grid points × --batch replicas; otherwise --batch members.
   const members = grid !== null ? grid.points * (batchFlag ?? 1) : batchFlag;
   if ((values.shard ?? values.shards) !== undefined && members === undefined) throw new UsageError('--shard/--shards split --batch B members: give --batch', 'run');

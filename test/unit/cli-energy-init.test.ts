@@ -105,6 +105,8 @@ describe('--init energy', () => {
 
   it('refuses: no --energy, no --section, a section that is no position, --energy without --init energy (exit 2)', async () => {
     const base = ['run', '--model', 'henon-heiles', '--steps', '10', '--batch', '2', '--quiet'];
+    const grid = path.join(dir, 'grid.json');
+    fs.writeFileSync(grid, JSON.stringify({ lam: [0.5, 1] }));
     const cases: [string[], RegExp][] = [
       [['--init', 'energy', '--section', 'y'], /--energy E/],
       [['--init', 'energy', '--energy', '0.1'], /--section NAME.*x, y/],
@@ -113,6 +115,7 @@ describe('--init energy', () => {
       [['--init', 'energy', '--energy', 'lots', '--section', 'y'], /--energy must be a finite number, got 'lots'/],
       [['--init', 'random', '--energy', '0.1'], /--energy needs --init energy/],
       [['--init', 'level'], /'random' or 'energy', got 'level'/],
+      [['--init', 'energy', '--energy', '0.1', '--section', 'y', '--sweep', grid], /--init energy .* --sweep/],
     ];
     for (const [flags, message] of cases) {
       const c = capture();
