@@ -113,6 +113,6 @@ export { loadArray, loadArrays, saveArrays, saveTrajectory, loadTrajectory } fro
 
 // Plots (Observable Plot: SVG, and PNG with the optional @resvg/resvg-js)
 export {
-  plot, type PlotOptions, type PlotOutput, type EnergyOptions, type EnergySeries, type PhaseOptions, type SectionInput, type SectionOptions,
+  plot, type PlotOptions, type PlotOutput, type EnergyOptions, type EnergySeries, type PhaseOptions, type RunFrameOptions, type SectionInput, type SectionOptions,
   type LossInput, type GradientMemoryRow, type RdfInput, type RdfSeries,
 } from './plot/index.js';

@@ -100,6 +100,7 @@ export async function runCommand(argv: string[], io: CliStreams, version = 'unkn
   const every = numberFlag('run', 'save-every', values['save-every'], { integer: true, positive: true });
   const batchFlag = numberFlag('run', 'batch', values.batch, { integer: true, positive: true });
   const grid = values.sweep !== undefined ? readSweepFile(values.sweep) : null;
+  if (grid !== null && values.init === 'energy') throw new UsageError('--init energy puts members on a level of H with its own parameters, which --sweep changes per member: give --q0/--p0 or --init random with --sweep', 'run');
   // With --sweep the ensemble is grid points × --batch replicas; otherwise --batch members.
   const members = grid !== null ? grid.points * (batchFlag ?? 1) : batchFlag;
   if ((values.shard ?? values.shards) !== undefined && members === undefined) throw new UsageError('--shard/--shards split --batch B members: give --batch', 'run');
@@ -183,7 +184,8 @@ function runSettings(
     system: run.label, H: flag('H'), q: flag('q'), p: flag('p'), params: flag('params'), model: flag('model'), parameters: run.parameters,
     systemFile: digest('system'), q0File: digest('q0'), p0File: digest('p0'),
     init: flag('init'),
-    radius: values.init === 'random' ? Number(values.radius ?? 0.1) : null, seed: values.init === 'random' ? Number(values.seed ?? 0) : null,
+    radius: values.init !== undefined ? Number(values.radius ?? 0.1) : null, seed: values.init !== undefined ? Number(values.seed ?? 0) : null,
+    ...(values.init === 'energy' ? { energy: Number(values.energy), section: flag('section'), sectionDirection: flag('section-direction') } : {}),
     method: run.method, dt: run.dt, steps: run.steps, batch: run.batch, saveEvery: run.every ?? null, backend: run.backend,
     sweep: grid === null ? null : { names: grid.names, values: grid.values, replicas: flag('batch') },
   };

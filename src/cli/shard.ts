@@ -46,7 +46,7 @@ export const SHARD_HELP = `Sharding (one scheduler task per shard; join with dar
                      --out names a folder that receives part-0000I-of-0000N.npz and its manifest .json
   --shards N         N shards, I from the environment: JOB_COMPLETION_INDEX (Kubernetes, 0-based: I = index+1)
                      or SLURM_ARRAY_TASK_ID (1-based: submit with --array=1-N)
-  Random states (--init random --seed s) depend on (s, member index) only, so the parts do not depend on N.`;
+  Random states (--init random or energy, --seed s) depend on (s, member index) only, so the parts do not depend on N.`;
 
 /** The member range [start, end) (0-based) of shard `index` of `count` over `batch` members. @example shardRange(2, 4, 10) // { start: 2, end: 5 } */
 export function shardRange(index: number, count: number, batch: number): { start: number; end: number } {

@@ -9,6 +9,7 @@ import {
 } from '../index.js';
 import { listFlag, paramsFlag, UsageError, type OptionSpec } from './args.js';
 import { memberSeed } from './shard.js';
+import { energyLevelSpec, energyLevelStates } from './energy-init.js';
 
 /** The model zoo by CLI name: the factory names in kebab case, each with its default options. */
 export const MODELS: Readonly<Record<string, () => Model>> = {
@@ -40,6 +41,7 @@ export const STATE_OPTIONS = {
   q0: { type: 'string' },
   p0: { type: 'string' },
   init: { type: 'string' },
+  energy: { type: 'string' },
   radius: { type: 'string' },
   seed: { type: 'string' },
   batch: { type: 'string' },
@@ -56,6 +58,9 @@ export const SYSTEM_HELP = `System (one of):
 export const STATE_HELP = `Initial states (batch × dof; one row is repeated for every trajectory):
   --q0 FILE --p0 FILE        .npy, .npz (member 'q' / 'p', or the only one), .csv (rows × dof, header row), .json
   --init random --radius r --seed s   uniform in [-r, r] around the model's state (or 0); default r = 0.1, s = 0
+  --init energy --energy E --section NAME [--radius r --seed s]   every member on H = E and on NAME = 0 (a
+                             position): the other coordinates as --init random, NAME's momentum solved from
+                             H = E with the sign of --section-direction (+ for 1 or 0); a draw off the level is redrawn
   --batch n                  trajectories (default: the rows of --q0, else 1)
   (default with --model: the model's own state)`;
 
@@ -100,6 +105,12 @@ export function chooseSystem(command: string, values: { H?: string; q?: string; 
   return { hamiltonian: parse({ q, p, H: values.H!, params }), label: `H = ${values.H}` };
 }
 
+/** The flags chooseStates reads (--energy, --section and --section-direction for --init energy). */
+export interface StateValues {
+  q0?: string; p0?: string; init?: string; radius?: string; seed?: string;
+  energy?: string; section?: string; 'section-direction'?: string;
+}
+
 /** Initial states: batch × dof each. */
 export interface InitialStates {
   q0: Float64Array;
@@ -132,7 +143,7 @@ function stateFromFile(path: string, which: 'q' | 'p', dof: number, batch: numbe
  */
 export function chooseStates(
   command: string,
-  values: { q0?: string; p0?: string; init?: string; radius?: string; seed?: string },
+  values: StateValues,
   chosen: ChosenSystem,
   batchFlag: number | undefined,
   members?: { start: number; end: number },
@@ -147,7 +158,7 @@ export function chooseStates(
 /** All initial states (or, for --init random and the model's state, those of `members` only). */
 function chooseAllStates(
   command: string,
-  values: { q0?: string; p0?: string; init?: string; radius?: string; seed?: string },
+  values: StateValues,
   chosen: ChosenSystem,
   batchFlag: number | undefined,
   members: { start: number; end: number } | undefined,
@@ -164,12 +175,17 @@ function chooseAllStates(
   const first = members?.start ?? 0;
   const batch = members ? members.end - members.start : batchFlag ?? 1;
   const center = { q: chosen.model?.q0 ?? new Array<number>(dof).fill(0), p: chosen.model?.p0 ?? new Array<number>(dof).fill(0) };
-  if (values.init === undefined && !chosen.model) throw new UsageError('give initial states: --q0 FILE --p0 FILE, or --init random [--radius r --seed s]', command);
-  if (values.init !== undefined && values.init !== 'random') throw new UsageError(`--init takes 'random', got '${values.init}'`, command);
-  const radius = values.init === 'random' ? Number(values.radius ?? 0.1) : 0;
+  if (values.init === undefined && !chosen.model) throw new UsageError('give initial states: --q0 FILE --p0 FILE, --init random [--radius r --seed s] or --init energy --energy E --section NAME', command);
+  if (values.init !== undefined && values.init !== 'random' && values.init !== 'energy') throw new UsageError(`--init takes 'random' or 'energy', got '${values.init}'`, command);
+  if (values.init !== 'energy' && values.energy !== undefined) throw new UsageError('--energy needs --init energy', command);
+  const radius = values.init !== undefined ? Number(values.radius ?? 0.1) : 0;
   const seed = Number(values.seed ?? 0);
   if (!(radius >= 0 && Number.isFinite(radius))) throw new UsageError(`--radius must be a non-negative number, got '${values.radius}'`, command);
   if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed must be an integer, got '${values.seed}'`, command);
+  if (values.init === 'energy') {
+    const spec = energyLevelSpec(command, values, chosen.hamiltonian, radius, seed, center);
+    return { ...energyLevelStates(chosen.hamiltonian, spec, first, batch), batch };
+  }
   const q0 = new Float64Array(batch * dof), p0 = new Float64Array(batch * dof);
   for (let b = 0; b < batch; b++) {
     // Member k's state depends on (seed, k) only, so it is the same in any --shard split.

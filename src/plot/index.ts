@@ -9,6 +9,7 @@ import { loadPlotLibraries } from './libraries.js';
 
 export type { PlotOptions, PlotOutput } from './render.js';
 export type { EnergyOptions, EnergySeries, PhaseOptions, RunSectionInput, SectionInput, SectionOptions } from './phase-space.js';
+export type { RunFrameOptions } from './run-frames.js';
 export type { LossInput, GradientMemoryRow, RdfInput, RdfSeries } from './curves.js';
 
 /**

@@ -6,6 +6,8 @@ import { plotLibraries } from './libraries.js';
 import { DarbouxError } from '../errors.js';
 import type { Hamiltonian } from '../system/hamiltonian.js';
 import type { Trajectory } from '../io/trajectory.js';
+import type { RunResult } from '../backends/stepper.js';
+import { isRunResult, trajectoryOfRun, type RunFrameOptions } from './run-frames.js';
 import { output, powerOfTenLabel, renderSvg, type PlotOptions, type PlotOutput } from './render.js';
 
 /** One run of an energy plot: its trajectory (with frames) and its legend label. */
@@ -16,8 +18,8 @@ export interface EnergySeries {
   hamiltonian?: Hamiltonian;
 }
 
-/** Options of {@link energy}. */
-export interface EnergyOptions extends PlotOptions {
+/** Options of {@link energy}; with a run's result, also its inputs (q0, p0, dt or stepper, …: {@link RunFrameOptions}). */
+export interface EnergyOptions extends PlotOptions, RunFrameOptions {
   /**
    * The Hamiltonian the energy is evaluated with (required unless every series has its own, or its frames carry
    * their energies: `withFrameEnergies`, or a file written by darboux run).
@@ -67,13 +69,18 @@ export function relativeEnergyError(trajectory: Trajectory, hamiltonian?: Hamilt
 /**
  * The relative energy error against time on a log axis, one line per run (the worst member of each batch;
  * the first frame, exactly 0, is left out, and other exact zeros are drawn at the smallest error shown).
+ * Takes trajectories, or a run's result directly with the Hamiltonian and the run's inputs (`q0`, `p0` put the
+ * initial state first; `dt` or `stepper` give the time axis).
  *
  * @example
  * const svg = plot.energy([{ label: 'leapfrog', trajectory: a }, { label: 'rk4', trajectory: b }], { hamiltonian: h });
  * const png = await plot.energy(a, { hamiltonian: h, format: 'png' });
+ * const fromRun = plot.energy(await st.run({ q0, p0, steps: 1000, record: 10 }), { hamiltonian: h, q0, p0, stepper: st });
  */
-export function energy<O extends EnergyOptions = { format?: 'svg' }>(input: Trajectory | readonly EnergySeries[], options: O): PlotOutput<O> {
-  const series = Array.isArray(input) ? (input as readonly EnergySeries[]) : [{ label: 'run', trajectory: input as Trajectory }];
+export function energy<O extends EnergyOptions = { format?: 'svg' }>(input: Trajectory | RunResult | readonly EnergySeries[], options: O): PlotOutput<O> {
+  const series = Array.isArray(input)
+    ? (input as readonly EnergySeries[])
+    : [{ label: 'run', trajectory: isRunResult(input) ? trajectoryOfRun(input, options ?? {}, 'energy', options?.hamiltonian?.dof, true) : input as Trajectory }];
   if (series.length === 0) throw new DarbouxError('INPUT', 'plot.energy: give at least one trajectory', {});
   const rows: { series: string; t: number; error: number }[] = [];
   for (const s of series) {
@@ -103,8 +110,10 @@ export function energy<O extends EnergyOptions = { format?: 'svg' }>(input: Traj
   return output(svg, options);
 }
 
-/** Options of {@link phase}. */
-export interface PhaseOptions extends PlotOptions {
+/** Options of {@link phase}; with a run's result, also its inputs (q0, p0, batch or hamiltonian: {@link RunFrameOptions}). */
+export interface PhaseOptions extends PlotOptions, RunFrameOptions {
+  /** With a run's result: its system, for the number of degrees of freedom (or give `batch`). */
+  hamiltonian?: Pick<Hamiltonian, 'dof'>;
   /** The degree of freedom i drawn as q_i against p_i (default 0). */
   dof?: number;
   /** Axis names (default q_i, p_i). */
@@ -122,12 +131,15 @@ function dofIndex(index: number | undefined, dof: number, what: string): number 
 }
 
 /**
- * A phase portrait: q_i against p_i over the frames, one curve per trajectory of the batch.
+ * A phase portrait: q_i against p_i over the frames, one curve per trajectory of the batch. Takes a trajectory,
+ * or a run's result directly (`q0`, `p0` put the initial state first; `batch` or `hamiltonian` give its shape).
  *
  * @example
  * const svg = plot.phase(trajectoryFromRun(res, { q0, p0, batch: 8, dt: st.dt }), { dof: 1 });
+ * const same = plot.phase(res, { q0, p0, batch: 8, dof: 1 });
  */
-export function phase<O extends PhaseOptions = { format?: 'svg' }>(trajectory: Trajectory, options?: O): PlotOutput<O> {
+export function phase<O extends PhaseOptions = { format?: 'svg' }>(input: Trajectory | RunResult, options?: O): PlotOutput<O> {
+  const trajectory = isRunResult(input) ? trajectoryOfRun(input, options ?? {}, 'phase', options?.hamiltonian?.dof, false) : input;
   const frames = framesOf(trajectory, 'phase');
   const { batch, dof } = trajectory;
   const i = dofIndex(options?.dof, dof, 'phase');

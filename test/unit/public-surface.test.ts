@@ -50,7 +50,7 @@ const ROOT_TYPES = words(`
   FromHamiltonianOptions HamiltonianDataset InitialState FitOptions FitResult TrainingData LagrangianTrainingData SampleData TrajectoryTrainingData
   TrajectoryData TrajectoryFitOptions RolloutOptions LossName IntegrateModelOptions
   NdArray NpzOptions CsvTable Trajectory TrajectoryInputs FileFormat
-  PlotOptions PlotOutput EnergyOptions EnergySeries PhaseOptions SectionInput SectionOptions LossInput GradientMemoryRow RdfInput RdfSeries
+  PlotOptions PlotOutput EnergyOptions EnergySeries PhaseOptions RunFrameOptions SectionInput SectionOptions LossInput GradientMemoryRow RdfInput RdfSeries
 `);
 
 const rootSource = exportNames('src/index.ts');
