@@ -2,8 +2,8 @@
  * The WebAssembly candidate loop of the Verlet-list build (src/ir/wasm/list-build-loop.ts, src/ir/ops/pair-list-wasm.ts):
  * the module alone lists, on random runs of random coordinates, the same entries in the same order as a candidate
  * loop written here; the generated build takes it (and leaves it out when switched off), and the forces with it equal
- * those of the JS build bit for bit (the pair loops sum in list order) on 1-, 2- and 3-D boxes over rebuilds, on one
- * and two threads, and through a dense cluster that makes the partner memory grow mid-build.
+ * those of the JS build bit for bit (the pair loops sum in list order) on 1-, 2- and 3-D boxes over rebuilds and
+ * through a dense cluster that makes the partner memory grow mid-build (threaded builds: threaded-list-build.test.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { add, div, exp, input, mul, param } from '../../src/ir/build.js';

@@ -6,8 +6,8 @@
  * - one WebAssembly memory per list and generated function (hoisted: a worker evaluating the same source makes its
  *   own), holding the runs of the current bin (`emitCellRuns` writes them straight into views of the memory), the
  *   sites' wrapped coordinates (copied once per build), `first` and the partners;
- * - after the bins, `first` (this worker's slots) and the partners are copied into the list's JS arrays, so
- *   everything downstream (the pair loops, their WebAssembly copy) reads the list as before.
+ * - after the bins, `first` (this worker's slots) is copied into the list's array and the list's partners become a
+ *   view of the memory's, so everything downstream (the pair loops, their WebAssembly copy) reads the list as before.
  *
  * The list equals the JS loop's entry for entry. `wasmListBuild.enabled = false` (internal, for tests and
  * benchmarks) makes later lowerings emit the JS loop.
@@ -82,8 +82,9 @@ export function emitWasmBin(ctx: EmitContext, wasm: WasmListBuild, aBegin: strin
 }
 
 /**
- * Emits the end of a build through the module: `first` of the slots [aBegin, aEnd) and the m partners copied into
- * the list's arrays (`pairs`: the mutable partners array, grown to hold them).
+ * Emits the end of a build through the module: `first` of the slots [aBegin, aEnd) copied into the list's array,
+ * and the partners array `pairs` (a mutable) made a view of the m partners in the memory (not copied: only the
+ * next build writes there, and it makes a new view; a grown memory leaves the old view empty, never stale).
  *
  * @example
  * emitWasmBuildEnd(ctx, wasm, list, '0', n, m, pairs);
@@ -91,6 +92,5 @@ export function emitWasmBin(ctx: EmitContext, wasm: WasmListBuild, aBegin: strin
 export function emitWasmBuildEnd(ctx: EmitContext, wasm: WasmListBuild, list: NeighbourList, aBegin: string, aEnd: string, m: string, pairs: string): void {
   const { memory: M, layout } = wasm;
   ctx.line(`${list.first}.set(${M}.i.subarray(${layout.first / 4} + ${aBegin}, ${layout.first / 4} + ${aEnd}), ${aBegin})`);
-  ctx.line(`if (${m} > ${pairs}.length) ${pairs} = new Int32Array(2 * ${m})`);
-  ctx.line(`${pairs}.set(${M}.i.subarray(${layout.partners / 4}, ${layout.partners / 4} + ${m}))`);
+  ctx.line(`${pairs} = ${M}.i.subarray(${layout.partners / 4}, ${layout.partners / 4} + ${m})`);
 }
