@@ -37,13 +37,13 @@ function forceFunction(n: number, box: number[], cutoff: number, wasm: boolean) 
 }
 
 describe('WebAssembly candidate loop of the neighbour-list build', () => {
-  for (const dim of [1, 2, 3]) {
-    it(`the module alone: the entries and order of a candidate loop written here (${dim}-D, random runs)`, () => {
+  for (const [dim, lanes] of [[1, 2], [2, 2], [3, 2], [3, 1]] as const) {
+    it(`the module alone: the entries and order of a candidate loop written here (${dim}-D, ${lanes} lane${lanes > 1 ? 's' : ''}, random runs)`, () => {
       const rng = seededRandom(40 + dim);
       const sites = 50, runs = 7, radius2 = 0.3;
       const layout = listBuildLayout(dim, sites, runs, radius2);
       const mem = new WebAssembly.Memory({ initial: 4 });
-      const sitesFn = new WebAssembly.Instance(new WebAssembly.Module(listBuildModule(layout)), { env: { mem } }).exports.sites as (...a: number[]) => number;
+      const sitesFn = new WebAssembly.Instance(new WebAssembly.Module(listBuildModule(layout, lanes)), { env: { mem } }).exports.sites as (...a: number[]) => number;
       const f = new Float64Array(mem.buffer), i = new Int32Array(mem.buffer);
       const P = Float64Array.from({ length: sites * dim }, () => rng());
       f.set(P, layout.positions / 8);

@@ -19,14 +19,15 @@ import { listBuildLayout, listBuildModule, type ListBuildLayout } from '../wasm/
 import { engineCompiles, toBase64, wasmPairLoops } from './pair-wasm.js';
 
 /**
- * Internal switch of the WebAssembly candidate loop, read when a function is lowered: true by default; false
+ * Internal switch of the WebAssembly candidate loop, read when a function is lowered (`lanes`: candidates per
+ * iteration, 2 in the f64x2 lanes or 1, scalar): true by default; false
  * emits the JS loop (for comparisons in tests and benchmarks), as does `wasmPairLoops.enabled = false` (no
  * WebAssembly at all). Set it before the first `compile` of a Hamiltonian.
  *
  * @example
  * wasmListBuild.enabled = false; const js = compileJs(inputs, outputs); wasmListBuild.enabled = true;
  */
-export const wasmListBuild = { enabled: true };
+export const wasmListBuild: { enabled: boolean; lanes: 1 | 2 } = { enabled: true, lanes: 2 };
 
 /** The hoisted names of a build's WebAssembly loop: memory state `M` (with `g(bytes)`: grow), `sites`, the runs' views. */
 export interface WasmListBuild {
@@ -47,7 +48,7 @@ export function declareWasmListBuild(ctx: EmitContext, g: PairGeometry, grid: Ne
   if (!wasmListBuild.enabled || !wasmPairLoops.enabled || ctx.target !== 'js') return null;
   const S = 3 * stencilRows(g, grid).length;
   const layout = listBuildLayout(g.dim, g.n, S, radius2);
-  const bytes = listBuildModule(layout);
+  const bytes = listBuildModule(layout, wasmListBuild.lanes);
   if (!engineCompiles(bytes)) return null;
   const views = `this.f = new Float64Array(b); this.i = new Int32Array(b); this.rb = new Int32Array(b, ${layout.runBegin}, ${S}); this.re = new Int32Array(b, ${layout.runEnd}, ${S}); this.ro = new Int32Array(b, ${layout.runOffset}, ${S}); this.rs = new Float64Array(b, ${layout.runShift}, ${S * g.dim}); this.n = b.byteLength`;
   const M = ctx.hoistedValue(`{ m: new WebAssembly.Memory({ initial: 1 }), g(need) { if (need > this.m.buffer.byteLength) this.m.grow(Math.ceil((Math.max(need, 2 * this.m.buffer.byteLength) - this.m.buffer.byteLength) / 65536)); const b = this.m.buffer; ${views}; return this; } }.g(0)`);
