@@ -1,6 +1,6 @@
 /**
- * The candidate loop of the Verlet-list build (`emitBuild`, src/ir/ops/pair-list-build.ts) as one scalar
- * WebAssembly function over an imported memory laid out at fixed byte offsets (`ListBuildLayout`): the runs of the
+ * The candidate loop of the Verlet-list build (`emitBuild`, src/ir/ops/pair-list-build.ts) as one WebAssembly
+ * function (two candidates per iteration in the f64x2 lanes, the last odd one scalar; or all scalar: `lanes` 1) over an imported memory laid out at fixed byte offsets (`ListBuildLayout`): the runs of the
  * current bin (begin, end, slot offset: i32; image shift: f64 per side), the sites' wrapped coordinates, the CSR
  * `first` and the `partners`. For each site a of the bin it writes first[a] = m, then every candidate b of every run
  * (run 0 from a + 1) as partners[m] = b + offset, advancing m when r² < (cutoff + skin)²: the JS loop's f64
