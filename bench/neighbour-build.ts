@@ -4,7 +4,7 @@
  *
  * 1. CPU ms of one build (the generated build function alone, after 200 steps melted the lattice): single-threaded,
  *    and each worker's share of a 2-thread build (every worker bins all sites; it lists and makes ghosts for its
- *    own bins only).
+ *    own bins only); with the candidate loop in WebAssembly (f64x2: the default; scalar) and in JS, in alternating rounds.
  * 2. ms per step of 100 steps from the lattice through compile() on 1 and 2 threads (medians of interleaved
  *    repeats), with the builds per 100 steps (the list's rule, replayed on the recorded states). On a shared
  *    machine the wall times say little: the 2-thread row also gives the longest thread's CPU time per step (Linux),
@@ -18,6 +18,7 @@ import { threadedRunnerSource } from '../src/backends/cpu/threaded-runner.js';
 import { JS_FIXED_POINT } from '../src/codegen/emit-js-stepper.js';
 import { stepProgram } from '../src/integrators/methods.js';
 import { SKIN_FRACTION } from '../src/ir/ops/pair-neighbours.js';
+import { wasmListBuild } from '../src/ir/ops/pair-list-wasm.js';
 import { median, timedRun } from './cpu-threads.js';
 
 const REPEATS = Number(process.env.REPEATS ?? 5);
@@ -65,9 +66,21 @@ const recorded = await one.run({ q0: q, p0: p, steps: 100, record: 1 });
 console.log(`32 000 LJ atoms, skin ${SKIN_FRACTION} r_c = ${(SKIN_FRACTION * CUTOFF).toFixed(3)}σ; builds per 100 steps from the lattice: ${replayBuilds(q, recorded.record!.q, 100)}; load ${loadavg()[0]!.toFixed(1)}`);
 const program = stepProgram(system.hamiltonian, 'leapfrog');
 for (const T of [1, 2]) {
-  const { source, threads } = threadedRunnerSource(program, JS_FIXED_POINT, T);
-  const times = Array.from({ length: T }, (_, t) => buildMs(source, threads.shared, t, melted));
-  console.log(`build, ${T} thread${T > 1 ? 's' : ''}: ${times.map((ms, t) => `worker ${t} ${ms.toFixed(2)} ms`).join(', ')}`);
+  // The candidate loop in WebAssembly (f64x2, the default; scalar) and in JS (wasmListBuild off), in alternating rounds.
+  const variants = [{ enabled: true, lanes: 2 }, { enabled: true, lanes: 1 }, { enabled: false, lanes: 2 }] as const;
+  const runners = variants.map((v) => {
+    Object.assign(wasmListBuild, v);
+    const made = threadedRunnerSource(program, JS_FIXED_POINT, T);
+    Object.assign(wasmListBuild, variants[0]);
+    return made;
+  });
+  const times = runners.map(() => Array.from({ length: T }, () => [] as number[]));
+  for (let round = 0; round < 3; round++) {
+    runners.forEach(({ source, threads }, k) => times[k]!.forEach((list, t) => list.push(buildMs(source, threads.shared, t, melted))));
+  }
+  times.forEach((perWorker, k) => {
+    console.log(`build, ${T} thread${T > 1 ? 's' : ''}, ${variants[k]!.enabled ? `WebAssembly (${variants[k]!.lanes} lane${variants[k]!.lanes > 1 ? 's' : ''})` : 'JS'} candidate loop: ${perWorker.map((ms, t) => `worker ${t} ${median(ms).toFixed(2)} ms`).join(', ')}`);
+  });
 }
 const steppers = [one, await compile(system.hamiltonian, { method: 'leapfrog', dt: 0.005, backend: 'cpu', threads: 2 })];
 await steppers[1]!.run({ q0: q, p0: p, steps: 10 });

@@ -10,7 +10,8 @@ import type { EmitContext } from '../op.js';
 import { emitBinning, loopTo } from './pair-cells.js';
 import type { PairGeometry } from './pair-geometry.js';
 import { pairThreads, THREAD_INDEX, type PairThreads } from './pair-threads.js';
-import { declareStencilScratch, emitCellRuns, emitRowStencil, grow, imageShifts, type NeighbourGrid, type NeighbourList } from './pair-stencil.js';
+import { declareWasmListBuild, emitWasmBin, emitWasmBuildEnd, emitWasmBuildStart } from './pair-list-wasm.js';
+import { declareStencilScratch, emitCellRuns, emitRowStencil, grow, imageShifts, type NeighbourGrid, type NeighbourList, type StencilRuns } from './pair-stencil.js';
 
 /**
  * Relative margin of the rebuild test: a list is rebuilt once a site has moved (1 − margin)·skin/2, so that
@@ -120,11 +121,13 @@ function emitBuild(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list:
   const { cells, skin } = grid;
   const { start, partners, first } = list;
   const nx = cells[g.dim - 1]!;
-  const { rowStencil, runs } = declareStencilScratch(ctx, g, grid);
-  const rl2 = ctx.literal((g.cutoff! + skin) ** 2);
+  const scratch = declareStencilScratch(ctx, g, grid);
+  const wasm = declareWasmListBuild(ctx, g, grid, (g.cutoff! + skin) ** 2);
+  const rowStencil = scratch.rowStencil, runs = wasm?.runs ?? scratch.runs;
   const m = ctx.mutable('0');
   const pairs = ctx.mutable(partners);
   ctx.line(`${list.state}[1] = 0`);
+  if (wasm !== null) emitWasmBuildStart(ctx, wasm, g, list.positions, n);
   const cBegin = ctx.temp(list.range === null ? '0' : `${list.range}[2]`);
   const cEnd = ctx.temp(list.range === null ? String(cells.reduce((a, b) => a * b, 1)) : `${list.range}[3]`);
   const row = ctx.mutable(`Math.floor(${cBegin} / ${nx})`);
@@ -136,12 +139,31 @@ function emitBuild(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list:
   ctx.line(`for (; ${z} < ${zHi}; ${z}++) {`, false);
   const { count, candidates } = emitCellRuns(ctx, g, grid, list, z, rowStencil, runs);
   const c = ctx.temp(`${row} * ${nx} + ${z}`);
-  const a = ctx.mutable(`${start}[${c}]`), aEnd = ctx.temp(`${start}[${c} + 1]`);
+  if (wasm !== null) emitWasmBin(ctx, wasm, `${start}[${c}]`, `${start}[${c} + 1]`, count, candidates, m);
+  else emitSiteLoop(ctx, g, grid, list, { P, c, count, candidates, runs, m, pairs });
+  ctx.line('}', false);
+  ctx.line('}', false);
+  const [aBegin, aEnd] = list.range === null ? ['0', n] : [`${list.range}[0]`, `${list.range}[1]`];
+  if (wasm !== null) emitWasmBuildEnd(ctx, wasm, list, aBegin, aEnd, m, pairs);
+  ctx.line(`${partners} = ${pairs}`);
+  ctx.line(`${first}[${aEnd}] = ${m}`);
+  ctx.line(`${list.state}[0] = 1`);
+  ctx.line(`${list.state}[2]++`); // builds so far: copies of the list (the WebAssembly pair loop's) know when to refresh
+}
+
+/**
+ * Emits the JS candidate loop of the sites of bin `c` (code) with `count` runs (the WebAssembly loop of
+ * pair-list-wasm.ts does the same): each site's `first`, then every candidate written and kept by advancing m.
+ */
+function emitSiteLoop(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list: NeighbourList, at: { P: string; c: string; count: string; candidates: string; runs: StencilRuns; m: string; pairs: string }): void {
+  const { P, c, count, candidates, runs, m, pairs } = at;
+  const rl2 = ctx.literal((g.cutoff! + grid.skin) ** 2);
+  const a = ctx.mutable(`${list.start}[${c}]`), aEnd = ctx.temp(`${list.start}[${c} + 1]`);
   ctx.line(`for (; ${a} < ${aEnd}; ${a}++) {`, false);
   // Room for every candidate of site a (a full buffer doubles, copying what it holds, so a dense cluster never
   // loses a pair); then each candidate is written and kept by advancing m: no branch per candidate.
   ctx.line(grow(pairs, 'Int32Array', `${m} + ${candidates} + 1`), false);
-  ctx.line(`${first}[${a}] = ${m}`);
+  ctx.line(`${list.first}[${a}] = ${m}`);
   const xi = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${P}[${a} * ${g.dim} + ${k}]`));
   loopTo(ctx, count, (s) => {
     // Site a moved by minus the image shift, once per run (not per candidate).
@@ -157,12 +179,6 @@ function emitBuild(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list:
     ctx.line('}', false);
   });
   ctx.line('}', false);
-  ctx.line('}', false);
-  ctx.line('}', false);
-  ctx.line(`${partners} = ${pairs}`);
-  ctx.line(`${first}[${list.range === null ? n : `${list.range}[1]`}] = ${m}`);
-  ctx.line(`${list.state}[0] = 1`);
-  ctx.line(`${list.state}[2]++`); // builds so far: copies of the list (the WebAssembly pair loop's) know when to refresh
 }
 
 /**

@@ -68,8 +68,13 @@ export function emitWasmSlotSums(ctx: EmitContext, g: PairGeometry, list: Neighb
   return sums;
 }
 
-/** Base64 of `bytes` (in chunks: a long module would overflow the arguments of one `fromCharCode` call). */
-function toBase64(bytes: Uint8Array): string {
+/**
+ * Base64 of `bytes` (in chunks: a long module would overflow the arguments of one `fromCharCode` call).
+ *
+ * @example
+ * toBase64(new Uint8Array([0, 97, 115, 109])) // 'AGFzbQ=='
+ */
+export function toBase64(bytes: Uint8Array): string {
   let text = '';
   for (let k = 0; k < bytes.length; k += 4096) text += String.fromCharCode(...bytes.subarray(k, k + 4096));
   return btoa(text);
@@ -78,8 +83,14 @@ function toBase64(bytes: Uint8Array): string {
 /** Modules this engine compiled (true) or refused (false), by their bytes (base64). */
 const compiles = new Map<string, boolean>();
 
-/** Whether this engine compiles and instantiates `bytes` synchronously (SIMD, size limits), asked once per module. */
-function engineCompiles(bytes: Uint8Array<ArrayBuffer>): boolean {
+/**
+ * Whether this engine compiles and instantiates `bytes` (a module importing `env.mem`) synchronously (SIMD, size
+ * limits), asked once per module.
+ *
+ * @example
+ * engineCompiles(bytes) ? emitTheWasmCall() : emitTheJsLoop()
+ */
+export function engineCompiles(bytes: Uint8Array<ArrayBuffer>): boolean {
   const key = toBase64(bytes);
   let ok = compiles.get(key);
   if (ok === undefined) {
