@@ -163,10 +163,11 @@ function trainingData(kind: string, path: string, rollout: boolean): { data: Tra
 /** The default minibatch of derivative samples estimated from frames (--batch-size overrides it). */
 const FRAME_BATCH = 1024;
 
-function describeData(rollout: FitOptions | undefined, frames: FramesNote | undefined): string {
-  if (rollout) return ` (rollout through ${rollout.method}, horizon ${rollout.horizon})`;
+function describeData(options: FitOptions, trajectories: boolean, frames: FramesNote | undefined): string {
+  if (trajectories) return ` (rollout through ${options.method}, horizon ${options.horizon})`;
   if (!frames) return '';
-  return ` (targets dq/dt, dp/dt by 6th-order central differences over the frame spacing ${frames.spacing}: ${frames.samples} samples; 4th- vs 6th-order difference ${(100 * frames.mismatch).toFixed(2)}%)`;
+  const batch = Math.min(options.batchSize ?? frames.samples, frames.samples);
+  return ` (targets dq/dt, dp/dt by 6th-order central differences over the frame spacing ${frames.spacing}: ${frames.samples} samples; minibatch ${batch}; 4th- vs 6th-order difference ${(100 * frames.mismatch).toFixed(2)}%)`;
 }
 
 function buildModel(kind: string, dof: number, values: { hidden?: string; activation?: string; separable?: boolean; kind?: string; layers?: string; width?: string }, seed: number): NeuralModel {
@@ -216,7 +217,7 @@ export async function trainCommand(argv: string[], io: CliStreams): Promise<numb
     ...((values.loss ?? loss) !== undefined ? { loss: (values.loss ?? loss) as FitOptions['loss'] } : {}),
     ...(trajectories ? { method: values.method ?? (kind === 'lnn' ? 'rk4' : values.separable ? 'leapfrog' : 'midpoint'), horizon: horizon ?? 8 } : {}),
   };
-  if (!values.quiet) io.stderr.write(`train: ${kind} (dof ${dof}) on ${path}, ${steps} steps, lr ${lr}, loss ${options.loss ?? 'default'}${describeData(trajectories ? options : undefined, frames)}\n`);
+  if (!values.quiet) io.stderr.write(`train: ${kind} (dof ${dof}) on ${path}, ${steps} steps, lr ${lr}, loss ${options.loss ?? 'default'}${describeData(options, trajectories, frames)}\n`);
   const bar = progressLine(io, { total: steps, unit: 'steps', label: 'train', enabled: values.quiet !== true });
   const result = await fit(model, data, { ...options, onProgress: (p) => bar.update(p.stepsDone) });
   bar.finish();
