@@ -39,7 +39,10 @@ Fits the model to DATA (.npz, .json, .csv or .npy) with Adam and writes { kind, 
 (history: the loss at every step, which darboux plot loss draws).
 DATA holds either samples (samples × dof): q, p with dqdt, dpdt (loss 'derivative'; hnn, mlpField) or qNext,
 pNext (loss 'map'; sympnet) — or trajectories as darboux run --save-every writes them: t, qs, ps (frames ×
-trajectories × dof; sympnet: the map between consecutive frames; hnn: 'rollout' through --method). An lnn
+trajectories × dof; sympnet: the map between consecutive frames; hnn, mlpField: loss 'derivative' on dq/dt, dp/dt
+estimated at frames 3 … frames−4 by 6th-order central differences over the frame spacing, minibatches of 1024 by
+default; frames too far apart to resolve the motion are refused: save them more often; hnn with --loss rollout,
+--method or --horizon: 'rollout' through --method, much slower). An lnn
 (Lagrangian network) takes samples q, v, a (velocities and accelerations; loss 'acceleration') or trajectories
 whose ps hold velocities ('rollout' through --method rk4 (default), variationalMidpoint or variationalTrapezoid).
 A .csv holds a run's frames (t, trajectory, q0…, p0…) or samples, one column per component (q0, q1, p0, p1,
@@ -54,10 +57,10 @@ Model:
 Training:
   --steps N               optimiser steps (default 1000)
   --lr X                  learning rate (default 1e-3)
-  --batch-size B          samples per step (default all)
+  --batch-size B          samples per step (default all; 1024 for derivatives estimated from frames)
   --loss L                derivative, map or rollout (default by model and data)
-  --method M --horizon K  trajectories with hnn: the integrator and steps per window (default midpoint,
-                          leapfrog with --separable; horizon 8)
+  --method M --horizon K  trajectories with hnn: rollouts (either flag selects them) through the integrator,
+                          K frames per window (default midpoint, leapfrog with --separable; horizon 8)
   --backend cpu|gpu       default cpu
   --output, -o FILE       the model JSON (default: stdout)
   --json                  a JSON summary on stdout (with the model when there is no -o)
