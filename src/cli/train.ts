@@ -8,6 +8,7 @@ import {
   type LagrangianTrainingData, type TrainingData, type TrajectoryTrainingData,
 } from '../index.js';
 import { formatOf } from '../io/trajectory-formats.js';
+import { frameDerivatives } from './train-frames.js';
 import { COMMON_OPTIONS, listFlag, numberFlag, parseCommand, UsageError } from './args.js';
 import { printJson } from './output.js';
 import { progressLine, type CliStreams } from './terminal.js';
@@ -38,7 +39,10 @@ Fits the model to DATA (.npz, .json, .csv or .npy) with Adam and writes { kind, 
 (history: the loss at every step, which darboux plot loss draws).
 DATA holds either samples (samples × dof): q, p with dqdt, dpdt (loss 'derivative'; hnn, mlpField) or qNext,
 pNext (loss 'map'; sympnet) — or trajectories as darboux run --save-every writes them: t, qs, ps (frames ×
-trajectories × dof; sympnet: the map between consecutive frames; hnn: 'rollout' through --method). An lnn
+trajectories × dof; sympnet: the map between consecutive frames; hnn, mlpField: loss 'derivative' on dq/dt, dp/dt
+estimated at frames 3 … frames−4 by 6th-order central differences over the frame spacing, minibatches of 1024 by
+default; frames too far apart to resolve the motion are refused: save them more often; hnn with --loss rollout,
+--method or --horizon: 'rollout' through --method, much slower). An lnn
 (Lagrangian network) takes samples q, v, a (velocities and accelerations; loss 'acceleration') or trajectories
 whose ps hold velocities ('rollout' through --method rk4 (default), variationalMidpoint or variationalTrapezoid).
 A .csv holds a run's frames (t, trajectory, q0…, p0…) or samples, one column per component (q0, q1, p0, p1,
@@ -53,10 +57,10 @@ Model:
 Training:
   --steps N               optimiser steps (default 1000)
   --lr X                  learning rate (default 1e-3)
-  --batch-size B          samples per step (default all)
+  --batch-size B          samples per step (default all; 1024 for derivatives estimated from frames)
   --loss L                derivative, map or rollout (default by model and data)
-  --method M --horizon K  trajectories with hnn: the integrator and steps per window (default midpoint,
-                          leapfrog with --separable; horizon 8)
+  --method M --horizon K  trajectories with hnn: rollouts (either flag selects them) through the integrator,
+                          K frames per window (default midpoint, leapfrog with --separable; horizon 8)
   --backend cpu|gpu       default cpu
   --output, -o FILE       the model JSON (default: stdout)
   --json                  a JSON summary on stdout (with the model when there is no -o)
@@ -123,14 +127,24 @@ function trainingArrays(kind: string, path: string): Record<string, NdArray> {
   return arrays;
 }
 
-/** The training data of a file: samples, consecutive-frame pairs (sympnet) or trajectories (hnn rollout). */
-function trainingData(kind: string, path: string): { data: TrainingData | LagrangianTrainingData | TrajectoryTrainingData; dof: number; loss?: FitOptions['loss'] } {
+/** How the training data was made from frames: derivative targets by central differences (hnn, mlpField). */
+type FramesNote = { samples: number; spacing: number; mismatch: number };
+
+/**
+ * The training data of a file: samples, consecutive-frame pairs (sympnet), derivative samples estimated from the
+ * frames (hnn, mlpField: `frameDerivatives`) or, with `rollout` (lnn always), trajectories.
+ */
+function trainingData(kind: string, path: string, rollout: boolean): { data: TrainingData | LagrangianTrainingData | TrajectoryTrainingData; dof: number; loss?: FitOptions['loss']; frames?: FramesNote } {
   const arrays = trainingArrays(kind, path);
   if (arrays.qs && arrays.ps && arrays.t) {
     const qs = arrays.qs, ps = need(arrays, 'ps', path), t = arrays.t;
     if (qs.shape.length !== 3 || t.shape[0]! < 2) throw new DarbouxError('INPUT', `${path}: trajectories need qs, ps of frames × trajectories × dof with at least 2 frames`, { path });
     const [frames, batch, dof] = qs.shape as [number, number, number];
     const dt = t.data[1]! - t.data[0]!;
+    if ((kind === 'hnn' || kind === 'mlpField') && !rollout) {
+      const { data, samples, spacing, mismatch } = frameDerivatives(qs, ps, t.data, path);
+      return { data, dof, loss: 'derivative', frames: { samples, spacing, mismatch } };
+    }
     if (kind !== 'sympnet') return { data: { trajectories: { q: byTrajectory(qs), p: byTrajectory(ps), dt, length: frames } }, dof, loss: 'rollout' };
     const size = batch * dof, pairs = (frames - 1) * size;
     return {
@@ -147,6 +161,16 @@ function trainingData(kind: string, path: string): { data: TrainingData | Lagran
   const data: TrainingData = { q: q.data, p: p.data };
   for (const key of ['dqdt', 'dpdt', 'qNext', 'pNext'] as const) if (arrays[key]) data[key] = arrays[key].data;
   return { data, dof };
+}
+
+/** The default minibatch of derivative samples estimated from frames (--batch-size overrides it). */
+const FRAME_BATCH = 1024;
+
+function describeData(options: FitOptions, trajectories: boolean, frames: FramesNote | undefined): string {
+  if (trajectories) return ` (rollout through ${options.method}, horizon ${options.horizon})`;
+  if (!frames) return '';
+  const batch = Math.min(options.batchSize ?? frames.samples, frames.samples);
+  return ` (targets dq/dt, dp/dt by 6th-order central differences over the frame spacing ${frames.spacing}: ${frames.samples} samples; minibatch ${batch}; 4th- vs 6th-order difference ${(100 * frames.mismatch).toFixed(2)}%)`;
 }
 
 function buildModel(kind: string, dof: number, values: { hidden?: string; activation?: string; separable?: boolean; kind?: string; layers?: string; width?: string }, seed: number): NeuralModel {
@@ -184,16 +208,19 @@ export async function trainCommand(argv: string[], io: CliStreams): Promise<numb
   const horizon = numberFlag('train', 'horizon', values.horizon, { integer: true, positive: true });
   const backend = values.backend ?? 'cpu';
   if (backend !== 'cpu' && backend !== 'gpu') throw new UsageError(`--backend takes cpu or gpu, got '${backend}'`, 'train');
-  const { data, dof, loss } = trainingData(kind, path);
+  // hnn/mlpField on frames: rollout only when asked for (--loss rollout, or --method/--horizon, which only rollouts use).
+  const rollout = kind === 'lnn' || values.loss === 'rollout' || values.method !== undefined || horizon !== undefined;
+  const { data, dof, loss, frames } = trainingData(kind, path, rollout);
   const model = buildModel(kind, dof, values, seed);
   const trajectories = 'trajectories' in data;
   const options: FitOptions = {
     steps, lr, seed, backend,
-    ...(batchSize !== undefined ? { batchSize } : {}),
+    // Derivative samples from frames are many (interior frames × trajectories): minibatches of FRAME_BATCH by default.
+    ...(batchSize !== undefined ? { batchSize } : frames !== undefined ? { batchSize: FRAME_BATCH } : {}),
     ...((values.loss ?? loss) !== undefined ? { loss: (values.loss ?? loss) as FitOptions['loss'] } : {}),
     ...(trajectories ? { method: values.method ?? (kind === 'lnn' ? 'rk4' : values.separable ? 'leapfrog' : 'midpoint'), horizon: horizon ?? 8 } : {}),
   };
-  if (!values.quiet) io.stderr.write(`train: ${kind} (dof ${dof}) on ${path}, ${steps} steps, lr ${lr}${trajectories ? `, rollout through ${options.method}, horizon ${options.horizon}` : ''}\n`);
+  if (!values.quiet) io.stderr.write(`train: ${kind} (dof ${dof}) on ${path}, ${steps} steps, lr ${lr}, loss ${options.loss ?? 'default'}${describeData(options, trajectories, frames)}\n`);
   const bar = progressLine(io, { total: steps, unit: 'steps', label: 'train', enabled: values.quiet !== true });
   const result = await fit(model, data, { ...options, onProgress: (p) => bar.update(p.stepsDone) });
   bar.finish();
