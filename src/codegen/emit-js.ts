@@ -49,6 +49,24 @@ export function compileJs(inputs: readonly Expr[], outputs: readonly Expr[]): Js
   return Object.assign(fn, { source }) as JsFunction;
 }
 
+/** Messages of the RangeErrors V8 throws when an array or a WebAssembly memory cannot be allocated or grown. */
+export const OUT_OF_MEMORY = /allocation failed|invalid (typed )?array length|memory\.grow|maximum memory|out of memory|could not allocate/i;
+
+/**
+ * The `SPEC` DarbouxError for generated code that could not allocate its buffers (neighbour lists, WebAssembly
+ * memories, arrays of n elements): the system or batch needs more memory than this engine gives.
+ *
+ * @example
+ * outOfMemory('the leapfrog runner', 'WebAssembly.Memory.grow(): Maximum memory size exceeded').code; // 'SPEC'
+ */
+export function outOfMemory(what: string, message: string): DarbouxError {
+  return new DarbouxError(
+    'SPEC',
+    `${what}: the generated code could not allocate its buffers (${message}): the system or batch needs more memory than this engine gives (a WebAssembly memory holds at most 4 GiB); use fewer particles, a smaller batch or a shorter recording`,
+    { reason: message },
+  );
+}
+
 /**
  * The function a generated module returns (`new Function(source)()`). V8 compiles a function on its first call,
  * and runs out of stack on one with more than about 10⁵ local declarations (measured on Node 20: 10⁵ `const`s
@@ -61,6 +79,7 @@ export function compileJs(inputs: readonly Expr[], outputs: readonly Expr[]): Js
  */
 export function compileGenerated<F extends (...args: never[]) => unknown>(source: string, what: string): F {
   const tooLarge = (e: unknown): unknown => {
+    if (e instanceof RangeError && OUT_OF_MEMORY.test(e.message)) return outOfMemory(what, e.message);
     if (!(e instanceof RangeError && /call stack/i.test(e.message))) return e;
     return new DarbouxError(
       'SPEC',

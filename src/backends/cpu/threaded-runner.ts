@@ -10,6 +10,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { DarbouxError } from '../../errors.js';
+import { OUT_OF_MEMORY, outOfMemory } from '../../codegen/emit-js.js';
 import { jsRunnerSource, type JsRunStatus } from '../../codegen/emit-js-stepper.js';
 import { optimizableSource } from '../../codegen/js-kernel.js';
 import type { FixedPointSettings } from '../../codegen/step-body.js';
@@ -201,6 +202,7 @@ export function compileThreadedRunner(program: StepProgram, settings: FixedPoint
         throw e;
       });
       const failed = results.find((r) => !r.ok && !r.aborted) ?? results.find((r) => !r.ok);
+      if (failed && OUT_OF_MEMORY.test(failed.message ?? '')) throw outOfMemory('a worker thread of the threaded CPU runner', failed.message!);
       if (failed) throw new DarbouxError('INTERNAL', `a worker thread of the threaded CPU runner failed: ${failed.message}`, { threads: count });
       const first = results[0]!;
       Q.set(first.Q!);
