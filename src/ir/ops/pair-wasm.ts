@@ -6,7 +6,8 @@
  *
  * - one WebAssembly memory per neighbour list and generated function (hoisted, so a worker thread evaluating the
  *   same source makes its own), holding copies of the slot coordinates (every evaluation, one memcpy), of the
- *   list (`first`, `partners`: after each build, found by the build count `state[2]`) and the slot sums;
+ *   list (`first`, `partners` as byte offsets: after each build, found by the build count `state[2]`) and the
+ *   slot sums;
  * - one instance per pair body, its bytes in the source (base64), compiled synchronously when the generated
  *   function is made. The lowering compiles the module once first: where that fails (no WebAssembly SIMD; a
  *   browser's main thread refusing a synchronous compile) the JS loop is emitted, as for bodies the module does not
@@ -64,7 +65,7 @@ export function emitWasmSlotSums(ctx: EmitContext, g: PairGeometry, list: Neighb
   const [aBegin, aEnd] = list.range === null ? ['0', n] : [`${list.range}[0]`, `${list.range}[1]`];
   const M = memory.state;
   const sums = ctx.temp(`${memory.prepare}(${aEnd})`);
-  ctx.line(`${pairs}(${aBegin}, ${aEnd}, 0, ${M}.o, ${M}.a, ${M}.p, ${M}.s${translated.free.map((x) => `, ${x}`).join('')})`);
+  ctx.line(`${pairs}(${aBegin}, ${aEnd}, 0, ${M}.o, ${M}.a, ${M}.p, ${M}.s * ${8 * g.dim}${translated.free.map((x) => `, ${x}`).join('')})`);
   return sums;
 }
 
@@ -142,7 +143,9 @@ function declareMemory(ctx: EmitContext, g: PairGeometry, list: NeighbourList): 
     inner.line(`const m = ${list.first}[aEnd]; ${M}.s = s; ${M}.o = (s + 1) * ${8 * dim}; ${M}.a = 2 * ${M}.o; ${M}.p = ${M}.a + 8 * Math.ceil((n + 1) / 2)`);
     inner.line(`const grow = ${M}.p + 4 * (m + 2) - ${M}.m.buffer.byteLength`);
     inner.line(`if (grow > 0) { ${M}.m.grow(Math.ceil(grow / 65536)); ${M}.f = new Float64Array(${M}.m.buffer); ${M}.i = new Int32Array(${M}.m.buffer); }`, false);
-    inner.line(`${M}.i.set(${list.first}.subarray(0, n + 1), ${M}.a >> 2); ${M}.i.set(${list.partners}.subarray(0, m), ${M}.p >> 2); ${M}.i[(${M}.p >> 2) + m] = s; ${M}.b = ${list.state}[2]`);
+    inner.line(`${M}.i.set(${list.first}.subarray(0, n + 1), ${M}.a >> 2); ${M}.i.set(${list.partners}.subarray(0, m), ${M}.p >> 2); ${M}.i[(${M}.p >> 2) + m] = s`);
+    // The module reads partners as byte offsets (slot · 8·dim).
+    inner.line(`for (let k = ${M}.p >> 2, e = k + m + 1, i = ${M}.i; k < e; k++) i[k] *= ${8 * dim}; ${M}.b = ${list.state}[2]`);
     inner.line('}', false);
     inner.line(`const f = ${M}.f, o = ${M}.o >> 3`);
     inner.line(`f.set(${list.positions}.subarray(0, s * ${dim})); f.fill(${far}, s * ${dim}, (s + 1) * ${dim}); f.fill(0, o, o + (s + 1) * ${dim})`);

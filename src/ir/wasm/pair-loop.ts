@@ -10,8 +10,9 @@
  * `pairs(aBegin, aEnd, pOff, fOff, firstOff, partnersOff, dummy, θ…)` visits slots aBegin … aEnd − 1 of a list
  * laid out in memory at byte offsets: slot coordinates `P` (slot b at pOff + 8·dim·b), slot sums `F` (at fOff,
  * the same layout: the caller zeroes them), the CSR `first` (i32, slot a's entries first[a] … first[a + 1]) and
- * `partners` (i32, readable one entry past the last). A slot with an odd number of entries takes `dummy` (a slot
- * the caller places far from every other, so its lane is masked, with sums of its own) in its last lane.
+ * `partners` (i32 byte offsets 8·dim·b of the partner slots b, not their indices: no multiply per entry; readable
+ * one entry past the last). A slot with an odd number of entries takes `dummy` (the byte offset of a slot the
+ * caller places far from every other, so its lane is masked, with sums of its own) in its last lane.
  */
 import { exprRefs, type ExactMathFunction, type LineExpr, type LineStatement } from './straight-line.js';
 import { F64, f64x2Const, I32, i32Const, localGet, localSet, memarg, OP, oneFunctionModule, SIMD, simd, V128 } from './binary.js';
@@ -38,8 +39,10 @@ export interface PairLoopModule {
 
 /** Argument indices of `pairs` (the θ follow). */
 const A_BEGIN = 0, A_END = 1, P_OFF = 2, F_OFF = 3, FIRST_OFF = 4, PARTNERS_OFF = 5, DUMMY = 6, THETA = 7;
-/** The i32 scratch locals of `pairs` (after the arguments): slot, entry, its end, the partners, two addresses. */
+/** The i32 scratch locals of `pairs` (after the arguments): slot, entry address, the slot's end, the partners' byte offsets, two addresses. */
 const I32_LOCALS = ['a', 'e', 'eEnd', 'b0', 'b1', 'p0', 'p1'] as const;
+/** i32 opcodes only this loop uses: shift left, unsigned comparisons (addresses). */
+const I32_SHL = 0x74, I32_LT_U = 0x49, I32_GE_U = 0x4f;
 const BINARY_OPS = { '+': SIMD.f64x2Add, '-': SIMD.f64x2Sub, '*': SIMD.f64x2Mul, '/': SIMD.f64x2Div } as const;
 const CALL_OPS: Partial<Record<ExactMathFunction, number>> = {
   sqrt: SIMD.f64x2Sqrt, abs: SIMD.f64x2Abs, floor: SIMD.f64x2Floor, ceil: SIMD.f64x2Ceil, trunc: SIMD.f64x2Trunc, min: SIMD.f64x2Min, max: SIMD.f64x2Max,
@@ -135,15 +138,16 @@ class PairFunction {
     xi.forEach((id, k) => this.emit(localGet(p0), [OP.f64Load, ...memarg(8 * k)], simd(SIMD.f64x2Splat), localSet(id)));
     own.forEach((id) => this.emit(f64x2Const(0), localSet(id)));
     this.address(p1, a, 4, FIRST_OFF);
-    this.emit(localGet(p1), [OP.i32Load, ...memarg(0, 2)], localSet(e), localGet(p1), [OP.i32Load, ...memarg(4, 2)], localSet(eEnd));
-    // for (e = first[a]; e < first[a + 1]; e += 2)
-    this.emit([OP.block, OP.void, OP.loop, OP.void], localGet(e), localGet(eEnd), [OP.i32GeS, OP.brIf, 1]);
-    this.address(p0, e, 4, PARTNERS_OFF);
+    // e, eEnd: the addresses of entries first[a] and first[a + 1] in partners.
+    for (const [at, local] of [[0, e], [4, eEnd]] as const) {
+      this.emit(localGet(p1), [OP.i32Load, ...memarg(at, 2)], i32Const(2), [I32_SHL], localGet(PARTNERS_OFF), [OP.i32Add], localSet(local));
+    }
+    // for (; e < eEnd; e += 2 entries)
+    this.emit([OP.block, OP.void, OP.loop, OP.void], localGet(e), localGet(eEnd), [I32_GE_U, OP.brIf, 1]);
     // Lane 0: entry e; lane 1: entry e + 1 when it is this slot's, else the dummy slot.
-    this.emit(localGet(p0), [OP.i32Load, ...memarg(0, 2)], localSet(b0));
-    this.emit(localGet(p0), [OP.i32Load, ...memarg(4, 2)], localGet(DUMMY), localGet(e), i32Const(1), [OP.i32Add], localGet(eEnd), [OP.i32LtS, OP.select], localSet(b1));
-    this.address(p0, b0, stride, P_OFF);
-    this.address(p1, b1, stride, P_OFF);
+    this.emit(localGet(e), [OP.i32Load, ...memarg(0, 2)], localSet(b0));
+    this.emit(localGet(e), [OP.i32Load, ...memarg(4, 2)], localGet(DUMMY), localGet(e), i32Const(4), [OP.i32Add], localGet(eEnd), [I32_LT_U, OP.select], localSet(b1));
+    this.emit(localGet(b0), localGet(P_OFF), [OP.i32Add], localSet(p0), localGet(b1), localGet(P_OFF), [OP.i32Add], localSet(p1));
     this.body.d.forEach((name, k) => {
       this.emit(localGet(xi[k]!), localGet(p1), localGet(p0), simd(SIMD.load64Zero, ...memarg(8 * k)), simd(SIMD.load64Lane, ...memarg(8 * k), 1), simd(SIMD.f64x2Sub), localSet(this.vector(name)));
     });
@@ -164,7 +168,7 @@ class PairFunction {
     }
     const failed = this.scatter(own, mask);
     if (failed !== null) return failed;
-    this.emit(localGet(e), i32Const(2), [OP.i32Add], localSet(e), [OP.br, 0, OP.end, OP.end]);
+    this.emit(localGet(e), i32Const(8), [OP.i32Add], localSet(e), [OP.br, 0, OP.end, OP.end]);
     // F[a] += own lane 0 + own lane 1
     this.address(p0, a, stride, F_OFF);
     own.forEach((id, k) => this.emit(localGet(p0), localGet(p0), [OP.f64Load, ...memarg(8 * k)], localGet(id), simd(SIMD.f64x2ExtractLane, 0), localGet(id), simd(SIMD.f64x2ExtractLane, 1), [OP.f64Add, OP.f64Add, OP.f64Store, ...memarg(8 * k)]));
@@ -175,9 +179,7 @@ class PairFunction {
   /** Per component: the masked term added to the slot's lane sums and subtracted from both partners' sums (lane 0, then 1). */
   private scatter(own: readonly number[], mask: number): string | null {
     const { b0, b1, p0, p1 } = this.i32;
-    const stride = 8 * this.body.dim;
-    this.address(p0, b0, stride, F_OFF);
-    this.address(p1, b1, stride, F_OFF);
+    this.emit(localGet(b0), localGet(F_OFF), [OP.i32Add], localSet(p0), localGet(b1), localGet(F_OFF), [OP.i32Add], localSet(p1));
     for (let k = 0; k < this.body.dim; k++) {
       const term = this.expr(this.body.terms[k]!);
       if (typeof term === 'string') return term;
