@@ -94,6 +94,8 @@ class PairFunction {
   private readonly v128 = new Map<string, number>();
   private readonly bytes: number[] = [];
   private vectors = 0;
+  /** The body's literals, each splatted once into a local before the loops (by the bytes of its v128.const). */
+  private readonly constants = new Map<string, { id: number; bytes: number[] }>();
   private readonly i32: Record<(typeof I32_LOCALS)[number], number>;
 
   constructor(private readonly body: PairLoopBody, private readonly free: readonly string[]) {
@@ -173,7 +175,18 @@ class PairFunction {
     this.address(p0, a, stride, F_OFF);
     own.forEach((id, k) => this.emit(localGet(p0), localGet(p0), [OP.f64Load, ...memarg(8 * k)], localGet(id), simd(SIMD.f64x2ExtractLane, 0), localGet(id), simd(SIMD.f64x2ExtractLane, 1), [OP.f64Add, OP.f64Add, OP.f64Store, ...memarg(8 * k)]));
     this.emit(localGet(a), i32Const(1), [OP.i32Add], localSet(a), [OP.br, 0, OP.end, OP.end]);
-    return this.bytes;
+    // The literals' locals, set before everything else (the engine need not hoist a v128.const out of the loop).
+    const prologue = [...this.constants.values()].flatMap((c) => [...c.bytes, ...localSet(c.id)]);
+    return [...prologue, ...this.bytes];
+  }
+
+  /** A local holding the f64x2 splat of `value` (the same bits: -0 and NaN payloads kept). */
+  private constant(value: number): number[] {
+    const bytes = f64x2Const(value);
+    const key = bytes.join(',');
+    let c = this.constants.get(key);
+    if (c === undefined) this.constants.set(key, (c = { id: this.vector(` const${this.constants.size}`), bytes }));
+    return localGet(c.id);
   }
 
   /** Per component: the masked term added to the slot's lane sums and subtracted from both partners' sums (lane 0, then 1). */
@@ -197,10 +210,10 @@ class PairFunction {
   /** The bytes of one expression (constant subexpressions folded: the same f64 operations, done once here). */
   private expr(e: LineExpr): number[] | string {
     const folded = fold(e);
-    if (folded !== null) return f64x2Const(folded);
+    if (folded !== null) return this.constant(folded);
     switch (e.kind) {
       case 'num':
-        return f64x2Const(e.value);
+        return this.constant(e.value);
       case 'ref': {
         const id = this.v128.get(e.name);
         return id === undefined ? `the pair body reads '${e.name}', which is not a value of the pair` : localGet(id);
