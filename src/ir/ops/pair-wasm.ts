@@ -143,9 +143,9 @@ function declareMemory(ctx: EmitContext, g: PairGeometry, list: NeighbourList): 
     inner.line(`const m = ${list.first}[aEnd]; ${M}.s = s; ${M}.o = (s + 1) * ${8 * dim}; ${M}.a = 2 * ${M}.o; ${M}.p = ${M}.a + 8 * Math.ceil((n + 1) / 2)`);
     inner.line(`const grow = ${M}.p + 4 * (m + 2) - ${M}.m.buffer.byteLength`);
     inner.line(`if (grow > 0) { ${M}.m.grow(Math.ceil(grow / 65536)); ${M}.f = new Float64Array(${M}.m.buffer); ${M}.i = new Int32Array(${M}.m.buffer); }`, false);
-    inner.line(`${M}.i.set(${list.first}.subarray(0, n + 1), ${M}.a >> 2); ${M}.i.set(${list.partners}.subarray(0, m), ${M}.p >> 2); ${M}.i[(${M}.p >> 2) + m] = s`);
-    // The module reads partners as byte offsets (slot · 8·dim).
-    inner.line(`for (let k = ${M}.p >> 2, e = k + m + 1, i = ${M}.i; k < e; k++) i[k] *= ${8 * dim}; ${M}.b = ${list.state}[2]`);
+    inner.line(`${M}.i.set(${list.first}.subarray(0, n + 1), ${M}.a >> 2); ${M}.b = ${list.state}[2]`);
+    // The module reads partners as byte offsets (slot · 8·dim), the dummy slot's one past the last (one pass: copy and scale).
+    inner.line(`for (let k = 0, i = ${M}.i, o = ${M}.p >> 2, q = ${list.partners}; k < m; k++) i[o + k] = q[k] * ${8 * dim}; ${M}.i[(${M}.p >> 2) + m] = s * ${8 * dim}`);
     inner.line('}', false);
     inner.line(`const f = ${M}.f, o = ${M}.o >> 3`);
     inner.line(`f.set(${list.positions}.subarray(0, s * ${dim})); f.fill(${far}, s * ${dim}, (s + 1) * ${dim}); f.fill(0, o, o + (s + 1) * ${dim})`);
