@@ -43,6 +43,8 @@ const A_BEGIN = 0, A_END = 1, P_OFF = 2, F_OFF = 3, FIRST_OFF = 4, PARTNERS_OFF 
 const I32_LOCALS = ['a', 'e', 'eEnd', 'b0', 'b1', 'p0', 'p1'] as const;
 /** i32 opcodes only this loop uses: shift left, unsigned comparisons (addresses). */
 const I32_SHL = 0x74, I32_LT_U = 0x49, I32_GE_U = 0x4f;
+/** Entry pairs per pass of the inner loop (the body written out that many times, a test between). */
+const UNROLL = 2;
 const BINARY_OPS = { '+': SIMD.f64x2Add, '-': SIMD.f64x2Sub, '*': SIMD.f64x2Mul, '/': SIMD.f64x2Div } as const;
 const CALL_OPS: Partial<Record<ExactMathFunction, number>> = {
   sqrt: SIMD.f64x2Sqrt, abs: SIMD.f64x2Abs, floor: SIMD.f64x2Floor, ceil: SIMD.f64x2Ceil, trunc: SIMD.f64x2Trunc, min: SIMD.f64x2Min, max: SIMD.f64x2Max,
@@ -127,7 +129,7 @@ class PairFunction {
   /** The function body (without the final `end`), or the reason it cannot be written. */
   code(statements: readonly LineStatement[]): number[] | string {
     const { dim } = this.body;
-    const { a, e, eEnd, b0, b1, p0, p1 } = this.i32;
+    const { a, e, eEnd, p0, p1 } = this.i32;
     const stride = 8 * dim;
     this.free.forEach((name, k) => this.emit(localGet(THETA + k), simd(SIMD.f64x2Splat), localSet(this.vector(name))));
     const xi = Array.from({ length: dim }, (_, k) => this.vector(` xi${k}`));
@@ -146,6 +148,34 @@ class PairFunction {
     }
     // for (; e < eEnd; e += 2 entries)
     this.emit([OP.block, OP.void, OP.loop, OP.void], localGet(e), localGet(eEnd), [I32_GE_U, OP.brIf, 1]);
+    for (let copy = 0; copy < UNROLL; copy++) {
+      if (copy > 0) this.emit(localGet(e), localGet(eEnd), [I32_GE_U, OP.brIf, 1]);
+      const failed = this.entryPair(xi, own, cutoff2, statements);
+      if (failed !== null) return failed;
+      this.emit(localGet(e), i32Const(8), [OP.i32Add], localSet(e));
+    }
+    this.emit([OP.br, 0, OP.end, OP.end]);
+    // F[a] += own lane 0 + own lane 1
+    this.address(p0, a, stride, F_OFF);
+    own.forEach((id, k) => this.emit(localGet(p0), localGet(p0), [OP.f64Load, ...memarg(8 * k)], localGet(id), simd(SIMD.f64x2ExtractLane, 0), localGet(id), simd(SIMD.f64x2ExtractLane, 1), [OP.f64Add, OP.f64Add, OP.f64Store, ...memarg(8 * k)]));
+    this.emit(localGet(a), i32Const(1), [OP.i32Add], localSet(a), [OP.br, 0, OP.end, OP.end]);
+    // The literals' locals, set before everything else (the engine need not hoist a v128.const out of the loop).
+    const prologue = [...this.constants.values()].flatMap((c) => [...c.bytes, ...localSet(c.id)]);
+    return [...prologue, ...this.bytes];
+  }
+
+  /** A local holding the f64x2 splat of `value` (the same bits: -0 and NaN payloads kept). */
+  private constant(value: number): number[] {
+    const bytes = f64x2Const(value);
+    const key = bytes.join(',');
+    let c = this.constants.get(key);
+    if (c === undefined) this.constants.set(key, (c = { id: this.vector(` const${this.constants.size}`), bytes }));
+    return localGet(c.id);
+  }
+
+  /** Entries e and e + 1 of slot a (the dummy in lane 1 past the slot's last): their terms added and scattered. */
+  private entryPair(xi: readonly number[], own: readonly number[], cutoff2: number, statements: readonly LineStatement[]): string | null {
+    const { e, eEnd, b0, b1, p0, p1 } = this.i32;
     // Lane 0: entry e; lane 1: entry e + 1 when it is this slot's, else the dummy slot.
     this.emit(localGet(e), [OP.i32Load, ...memarg(0, 2)], localSet(b0));
     this.emit(localGet(e), [OP.i32Load, ...memarg(4, 2)], localGet(DUMMY), localGet(e), i32Const(4), [OP.i32Add], localGet(eEnd), [I32_LT_U, OP.select], localSet(b1));
@@ -168,25 +198,7 @@ class PairFunction {
       if (typeof value === 'string') return value;
       this.emit(value, localSet(this.vector(st.name)));
     }
-    const failed = this.scatter(own, mask);
-    if (failed !== null) return failed;
-    this.emit(localGet(e), i32Const(8), [OP.i32Add], localSet(e), [OP.br, 0, OP.end, OP.end]);
-    // F[a] += own lane 0 + own lane 1
-    this.address(p0, a, stride, F_OFF);
-    own.forEach((id, k) => this.emit(localGet(p0), localGet(p0), [OP.f64Load, ...memarg(8 * k)], localGet(id), simd(SIMD.f64x2ExtractLane, 0), localGet(id), simd(SIMD.f64x2ExtractLane, 1), [OP.f64Add, OP.f64Add, OP.f64Store, ...memarg(8 * k)]));
-    this.emit(localGet(a), i32Const(1), [OP.i32Add], localSet(a), [OP.br, 0, OP.end, OP.end]);
-    // The literals' locals, set before everything else (the engine need not hoist a v128.const out of the loop).
-    const prologue = [...this.constants.values()].flatMap((c) => [...c.bytes, ...localSet(c.id)]);
-    return [...prologue, ...this.bytes];
-  }
-
-  /** A local holding the f64x2 splat of `value` (the same bits: -0 and NaN payloads kept). */
-  private constant(value: number): number[] {
-    const bytes = f64x2Const(value);
-    const key = bytes.join(',');
-    let c = this.constants.get(key);
-    if (c === undefined) this.constants.set(key, (c = { id: this.vector(` const${this.constants.size}`), bytes }));
-    return localGet(c.id);
+    return this.scatter(own, mask);
   }
 
   /** Per component: the masked term added to the slot's lane sums and subtracted from both partners' sums (lane 0, then 1). */
