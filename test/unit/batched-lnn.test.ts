@@ -16,23 +16,12 @@ import { packSamples } from '../../src/train/data.js';
 import { planTraining } from '../../src/train/fit.js';
 import { gradientProgram, packParams } from '../../src/train/gradient-program.js';
 import { lossGraph } from '../../src/train/losses.js';
-import { expectGradientMatchesDifferences } from './train-fixtures.js';
-
-/** A small deterministic generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { expectGradientMatchesDifferences, worstRelative } from './train-fixtures.js';
+import { seededRandom } from './op-cases.js';
 
 /** Samples q, v, a (a far from the model's accelerations, so every residual and gradient is far from zero). */
 function samples(n: number, dof: number, seed: number) {
-  const u = random(seed);
+  const u = seededRandom(seed);
   const draw = (scale: number) => Float64Array.from({ length: n * dof }, () => scale * (2 * u() - 1));
   return { q: draw(1.2), v: draw(1.5), a: draw(2) };
 }
@@ -47,26 +36,11 @@ function setup(model: NeuralModel, n: number, seed: number) {
   return { program, data, theta, rows, spec: matchBatchedLnn(model, program) };
 }
 
-/** Largest |a − b| over the loss and each parameter tensor relative to that tensor's largest |b|. */
-function worstRelative(program: ReturnType<typeof gradientProgram>, a: Float64Array, b: Float64Array): number {
-  let worst = Math.abs(a[0]! - b[0]!) / Math.abs(b[0]!);
-  program.layout.offsets.forEach((o, k) => {
-    let diff = 0, scale = 0;
-    for (let i = 0; i < program.layout.sizes[k]!; i++) {
-      diff = Math.max(diff, Math.abs(a[1 + o + i]! - b[1 + o + i]!));
-      scale = Math.max(scale, Math.abs(b[1 + o + i]!));
-    }
-    if (scale > 0) worst = Math.max(worst, diff / scale);
-    else expect(diff).toBe(0);
-  });
-  return worst;
-}
-
 const ACTIVATIONS: Activation[] = ['softplus', 'tanh', 'sigmoid', 'sin'];
 
 /** Random architectures: dof 1–6, 1–3 hidden layers of widths 1–19, every activation. */
 const cases = Array.from({ length: 10 }, (_, c) => {
-  const u = random(100 + c);
+  const u = seededRandom(100 + c);
   const dof = 1 + Math.floor(6 * u());
   const hidden = Array.from({ length: 1 + Math.floor(3 * u()) }, () => 1 + Math.floor(19 * u()));
   return { dof, hidden, activation: ACTIVATIONS[c % 4]!, n: 3 + Math.floor(90 * u()), seed: c };

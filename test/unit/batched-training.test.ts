@@ -12,7 +12,7 @@ import { compileCpuGradient } from '../../src/train/cpu-gradient.js';
 import { packSamples } from '../../src/train/data.js';
 import { gradientProgram, packParams } from '../../src/train/gradient-program.js';
 import { lossGraph, type LossSettings } from '../../src/train/losses.js';
-import { expectGradientMatchesDifferences, fixtureHnn, springData } from './train-fixtures.js';
+import { expectGradientMatchesDifferences, fixtureHnn, springData, worstRelative } from './train-fixtures.js';
 
 /** Deterministic samples with non-trivial targets (so the residuals and every gradient are far from zero). */
 function samples(n: number, dof: number) {
@@ -28,21 +28,6 @@ function setup(model: NeuralModel, n: number, settings: LossSettings = { loss: '
   const theta = packParams(program.layout, model.params).map((x, i) => x + 0.07 * Math.sin(0.37 * i + 1));
   const rows = Uint32Array.from({ length: n }, (_, i) => (i * 37 + 5) % n);
   return { program, data, theta, rows, spec: matchBatchedHnn(model, program) };
-}
-
-/** Largest |a − b| over a parameter tensor relative to the tensor's largest |b|, worst over all tensors and the loss. */
-function worstRelative(program: ReturnType<typeof gradientProgram>, a: Float64Array, b: Float64Array): number {
-  let worst = Math.abs(a[0]! - b[0]!) / Math.abs(b[0]!);
-  program.layout.offsets.forEach((o, k) => {
-    let diff = 0, scale = 0;
-    for (let i = 0; i < program.layout.sizes[k]!; i++) {
-      diff = Math.max(diff, Math.abs(a[1 + o + i]! - b[1 + o + i]!));
-      scale = Math.max(scale, Math.abs(b[1 + o + i]!));
-    }
-    if (scale > 0) worst = Math.max(worst, diff / scale);
-    else expect(diff).toBe(0);
-  });
-  return worst;
 }
 
 const cases: [string, () => NeuralModel, number][] = [

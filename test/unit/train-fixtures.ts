@@ -11,6 +11,7 @@ import { gradient } from '../../src/autodiff/vjp.js';
 import { Hamiltonian } from '../../src/system/hamiltonian.js';
 import type { NeuralKind, NeuralModel, ParamTensors } from '../../src/models/neural/model.js';
 import type { FitOptions, TrainingData } from '../../src/train/types.js';
+import type { gradientProgram } from '../../src/train/gradient-program.js';
 
 /** Deterministic pseudo-random values in [−scale, scale] (no RNG needed for fixtures). */
 export function fixtureValues(n: number, salt: number, scale: number): number[] {
@@ -229,4 +230,25 @@ export function expectGradientMatchesDifferences(f: BatchGradient, data: Float64
     const fd = (up - out[0]!) / (2 * h);
     expect(Math.abs(fd - grad[j]!)).toBeLessThan(tolerance * (1 + Math.abs(grad[j]!)));
   }
+}
+
+/**
+ * Largest |a − b| over the loss (element 0) and each parameter tensor of a packed gradient, relative to that tensor's
+ * largest |b|. With `exactZeros` (the default) a tensor whose reference is all zeros must match exactly.
+ *
+ * @example
+ * expect(worstRelative(program, batched, perSample)).toBeLessThan(1e-12);
+ */
+export function worstRelative(program: ReturnType<typeof gradientProgram>, a: Float64Array, b: Float64Array, exactZeros = true): number {
+  let worst = Math.abs(a[0]! - b[0]!) / Math.abs(b[0]!);
+  program.layout.offsets.forEach((o, k) => {
+    let diff = 0, scale = 0;
+    for (let i = 0; i < program.layout.sizes[k]!; i++) {
+      diff = Math.max(diff, Math.abs(a[1 + o + i]! - b[1 + o + i]!));
+      scale = Math.max(scale, Math.abs(b[1 + o + i]!));
+    }
+    if (scale > 0) worst = Math.max(worst, diff / scale);
+    else if (exactZeros) expect(diff).toBe(0);
+  });
+  return worst;
 }
