@@ -14,6 +14,7 @@ import type { System } from '../system/system.js';
 import type { Lowering } from './lowering.js';
 import { elementOf, type RegisterPair, type StepDirection } from './values.js';
 import { swapLines, type ArraySwaps } from './array-swaps.js';
+import { THREAD_BARRIER, THREAD_FROM, THREAD_SUM, THREAD_TO, threadSplit } from '../ir/ops/pair-threads.js';
 
 /** Indentation of the invariants, carried values and step body inside `jsKernelSkeleton`. */
 export const JS_KERNEL_INDENT = { invariants: 1, carries: 2, step: 3 } as const;
@@ -143,11 +144,13 @@ export interface JsKernelParts {
 export function jsKernelSkeleton(parts: JsKernelParts): string {
   const { dof: n, lowering, pairs } = parts;
   const I = '      ';
+  const split = threadSplit(lowering) !== null;
+  if (split && (parts.direction !== 'forward' || pairs.length !== 1 || pairs[0]!.registers[0].kind !== 'array')) splitUnsupported('only forward runners of one array state split their passes');
   const collect = parts.direction === 'forward';
   const direction = JS_DIRECTIONS[parts.direction];
   const advanced = pairs.filter((pair) => pair.next !== null);
   const its = parts.iterations;
-  const handOver = pairs[0]!.registers[0].kind === 'array' ? arrayHandOver(advanced, n, I, lowering, parts.swaps) : unrolledHandOver(advanced, n, I);
+  const handOver = pairs[0]!.registers[0].kind === 'array' ? arrayHandOver(advanced, n, I, lowering, parts.swaps, split) : unrolledHandOver(advanced, n, I);
   const swapped = parts.swaps === undefined ? null : swapLines(parts.swaps, I);
   const declare = (lines: readonly string[]) => (swapped === null ? lines : lines.map(swapped.declare));
   const record = parts.record ? recordLines(advanced[0]!, n, I) : [];
@@ -163,7 +166,7 @@ export function jsKernelSkeleton(parts: JsKernelParts): string {
     ...parts.prologue,
     '  for (let b = bFrom; b < bTo; b++) {',
     `    const o = b * ${n};`,
-    ...pairs.flatMap((pair) => loadLines(pair, n)),
+    ...pairs.flatMap((pair) => loadLines(pair, n, split)),
     // Carried values are evaluated at the first state, at the time of the first step (H may depend on t). A
     // window that starts at step sFrom > 0 takes the time as the step before it computed it (time + dt).
     ...(parts.usesTime && parts.carries.preLoop.length > 0
@@ -190,6 +193,7 @@ export function jsKernelSkeleton(parts: JsKernelParts): string {
     ...(parts.hooks?.stepEnd ?? []),
     '    }',
     `    if (failStep >= 0) ${collect ? `failures.push(${FAILURE_RECORD});` : `return { failure: ${FAILURE_RECORD}, iterationsTotal, iterationsMax };`}`,
+    ...(split ? [`    ${THREAD_BARRIER}();`] : []),
     ...pairs.flatMap((pair) => storeLines(pair, n)),
     '  }',
     collect ? '  return { failure: null, failures, iterationsTotal, iterationsMax };' : '  return { failure: null, iterationsTotal, iterationsMax };',
@@ -247,14 +251,15 @@ function unrolledHandOver(advanced: readonly RegisterPair[], n: number, I: strin
  * sum, in the same order, without passes of their own); otherwise into loops of their own. Runs before the
  * carried values are stored (a new value may be a carried register).
  */
-function arrayHandOver(advanced: readonly RegisterPair[], n: number, I: string, lowering: Lowering, swaps?: ArraySwaps): HandOver {
+function arrayHandOver(advanced: readonly RegisterPair[], n: number, I: string, lowering: Lowering, swaps?: ArraySwaps, split = false): HandOver {
   const scratch: string[] = [];
   const lines: string[] = [];
   const registerNames = new Set(advanced.flatMap((pair) => pair.registers.map((v) => (v.kind === 'array' ? v.name : ''))));
   // Once one statement needs a loop of its own, the later ones follow it there (they may read what it writes).
   let fuse = advanced.length === 1;
   const perElement = (statement: (i: string) => string, writes?: string) => {
-    fuse &&= lowering.fuseIntoLastLoop(n, (i) => lowering.line(statement(i), false), writes);
+    fuse &&= (!split || lowering.lastLoopIsSplit) && lowering.fuseIntoLastLoop(n, (i) => lowering.line(statement(i), false), writes);
+    if (!fuse && split) splitUnsupported('the new state is not written by the step\'s last split loop');
     if (!fuse) lines.push(`${I}for (let i = 0; i < ${n}; i++) ${statement('i')}`);
   };
   const copies = advanced.map((pair) => {
@@ -266,6 +271,7 @@ function arrayHandOver(advanced: readonly RegisterPair[], n: number, I: string, 
       if (v.kind === 'fused' || v.kind === 'array') perElement((i) => `${name}[${i}] = ${elementIndexed(v, i)};`, name);
       else {
         fuse = false;
+        if (split) splitUnsupported('the new state is unrolled');
         for (let i = 0; i < n; i++) lines.push(`${I}${name}[${i}] = ${elementOf(v, i)};`);
       }
       return { kind: 'array', name, size: n } as Value;
@@ -274,13 +280,37 @@ function arrayHandOver(advanced: readonly RegisterPair[], n: number, I: string, 
     return { sources, r0: r0!, r1: r1! };
   });
   for (const { sources } of copies) perElement((i) => `check += ${elementIndexed(sources[0]!, i)} + ${elementIndexed(sources[1]!, i)};`);
+  // Split passes: each worker summed its own range; the total (a barrier) publishes the new state too.
+  if (split) lines.push(`${I}check = ${THREAD_SUM}(check);`);
   lines.push(failIfNonFinite(I));
   for (const { sources, r0, r1 } of copies) {
     if (swaps !== undefined && advanced.length === 1 && swapsBoth(swaps, [r0, r1], sources)) continue;
+    if (split) splitUnsupported('the new state is not handed over by swaps');
     if (sources.every(isWholeArray)) lines.push(`${I}${r0}.set(${(sources[0] as { name: string }).name}); ${r1}.set(${(sources[1] as { name: string }).name});`);
     else lines.push(`${I}for (let i = 0; i < ${n}; i++) { ${r0}[i] = ${elementIndexed(sources[0]!, 'i')}; ${r1}[i] = ${elementIndexed(sources[1]!, 'i')}; }`);
   }
   return { scratch, stepStart: [`${I}let check = 0;`], beforeCarries: lines, afterCarries: [] };
+}
+
+/**
+ * Refuses split passes for a runner they do not fit (the threaded runner then generates it without them).
+ *
+ * @example
+ * if (!fused) splitUnsupported('the new state is unrolled');
+ */
+function splitUnsupported(reason: string): never {
+  throw new DarbouxError('INTERNAL', `split threaded passes do not apply: ${reason}`, { threadSplit: 'unsupported', reason });
+}
+
+/**
+ * Whether `error` is `splitUnsupported`'s refusal (the threaded runner catches it and generates the runner without
+ * split passes).
+ *
+ * @example
+ * try { source = generate(true); } catch (e) { if (!isSplitUnsupported(e)) throw e; source = generate(false); }
+ */
+export function isSplitUnsupported(error: unknown): boolean {
+  return error instanceof DarbouxError && error.details.threadSplit === 'unsupported';
 }
 
 /** Claims swaps of both registers with their new values when both can be swapped (two distinct arrays), else none. */
@@ -312,11 +342,19 @@ function storeLines(pair: RegisterPair, n: number): string[] {
   return Array.from({ length: n }, (_, i) => `    ${to0}[o + ${i}] = ${elementOf(a, i)}; ${to1}[o + ${i}] = ${elementOf(b, i)};`);
 }
 
-/** Declarations of a pair's locals, loaded from its arrays at offset `o` (or left unset when it has none). */
-function loadLines(pair: RegisterPair, n: number): string[] {
+/**
+ * Declarations of a pair's locals, loaded from its arrays at offset `o` (or left unset when it has none). Split
+ * passes (thread-split.ts): each worker loads its own range of the shared registers, between two barriers.
+ */
+function loadLines(pair: RegisterPair, n: number, split = false): string[] {
   const [a, b] = pair.registers;
   if (pair.io === null && a.kind === 'array') return [];
   const [from0, from1] = pair.io ?? [];
+  if (pair.io !== null && a.kind === 'array' && b.kind === 'array' && split) {
+    // The first barrier: no worker still reads the previous trajectory's registers (storing them back).
+    const load = `    for (let i = ${THREAD_FROM}; i < ${THREAD_TO}; i++) { ${a.name}[i] = ${from0}[o + i]; ${b.name}[i] = ${from1}[o + i]; }`;
+    return [`    ${THREAD_BARRIER}();`, load, `    ${THREAD_BARRIER}();`];
+  }
   if (pair.io !== null && a.kind === 'array' && b.kind === 'array') return [`    for (let i = 0; i < ${n}; i++) { ${a.name}[i] = ${from0}[o + i]; ${b.name}[i] = ${from1}[o + i]; }`];
   const idx = Array.from({ length: n }, (_, i) => i); // scalar registers only: the array case stays O(1) in n
   if (pair.io === null) return [`    let ${[...idx.map((i) => elementOf(a, i)), ...idx.map((i) => elementOf(b, i))].join(', ')};`];

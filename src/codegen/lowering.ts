@@ -5,6 +5,7 @@ import { size } from '../ir/shape.js';
 import { topologicalOrder } from '../ir/traverse.js';
 import { appendedToLoop, canAppend, openedLoop, type OpenLoop } from './loop-fusion.js';
 import { emitSiblingReductions, siblingReductions } from './sibling-reductions.js';
+import { pendingBarrier, restoreSplitPending, splitLoopOpen, splitOfLoop, splitPending } from './thread-split.js';
 import type { Target } from './target.js';
 
 /**
@@ -48,7 +49,15 @@ export class Lowering implements EmitContext {
     this.values = new Map(parent?.values);
     if (parent) this.baseIndent = parent.baseIndent;
     this.lastStep = parent?.lastStep;
+    this.splitScope = parent?.splitScope ?? true;
   }
+
+  /** Whether split loops and their barriers apply to this scope (thread-split.ts): not in hoisted functions. */
+  private splitScope: boolean;
+  /** Set while a split loop is emitted or appended to (its own lines need no barrier). */
+  private inSplitLoop = false;
+  /** Whether the open loop (`openLoop`) is a split loop. */
+  private openLoopSplit = false;
 
   /**
    * A nested scope (e.g. the body of a fixed-point loop): it sees every value lowered so far and shares
@@ -194,10 +203,19 @@ export class Lowering implements EmitContext {
   elementwiseLoop(n: number, body: (i: string) => void, writes?: string): boolean {
     if (writes !== undefined && this.depth === 0) this.loopWritten.add(writes);
     if (this.fuseIntoLastLoop(n, body, writes)) return true;
+    const split = this.splitScope ? splitOfLoop(this, n, this.depth) : null;
     let index = '';
-    this.loop(n, (i) => body((index = i)));
+    if (split === null) this.loop(n, (i) => body((index = i)));
+    else {
+      this.inSplitLoop = true;
+      this.loop(n, (i) => body((index = i)), splitLoopOpen);
+      this.inSplitLoop = false;
+      if (writes !== undefined) split.writes.add(writes);
+      split.dirty = true;
+    }
     const stored = this.takeStored();
     if (this.target === 'js') this.openLoop = openedLoop(n, index, this.lines, this.baseIndent + this.depth, writes, stored);
+    this.openLoopSplit = split !== null;
     return false;
   }
 
@@ -212,13 +230,25 @@ export class Lowering implements EmitContext {
   fuseIntoLastLoop(n: number, body: (i: string) => void, writes?: string): boolean {
     const open = this.openLoop;
     if (!canAppend(open, n, this.baseIndent + this.depth, this.lines)) return false;
+    const split = this.openLoopSplit ? splitOfLoop(this, n, this.depth) : null;
     const inserted = this.inserted; // `materialize` may copy a dynamically indexed unrolled argument meanwhile
     this.depth++;
+    this.inSplitLoop = split !== null;
     body(open.index);
+    this.inSplitLoop = false;
     this.depth--;
     const fused = appendedToLoop(open, this.lines, this.inserted - inserted, writes, this.takeStored());
     this.openLoop = fused ? open : null;
+    if (fused && split !== null && writes !== undefined) split.writes.add(writes);
     return fused;
+  }
+
+  /**
+   * Whether the last elementwise loop (still open for appends: `fuseIntoLastLoop`) runs over this worker's range
+   * only (a split threaded runner: thread-split.ts).
+   */
+  get lastLoopIsSplit(): boolean {
+    return this.openLoop !== null && this.openLoopSplit;
   }
 
   literal(v: number): string {
@@ -303,6 +333,7 @@ export class Lowering implements EmitContext {
     const name = this.fresh('f');
     const inner = new Lowering(this.syntax, {}, this);
     inner.baseIndent = 1;
+    inner.splitScope = false; // its statements run where it is called
     body(inner);
     this.hoisted.push(`function ${name}(${params.join(', ')}) {`, ...inner.lines, '}');
     return name;
@@ -317,7 +348,9 @@ export class Lowering implements EmitContext {
 
   captureLines(emit: () => void): string[] {
     const start = this.lines.length, inserted = this.inserted;
+    const pending = splitPending(this); // the captured lines may hold the barrier that published split writes
     emit();
+    restoreSplitPending(this, pending);
     // `materialize` may have inserted copies before `start` meanwhile: they stay.
     return this.lines.splice(start + this.inserted - inserted);
   }
@@ -342,12 +375,14 @@ export class Lowering implements EmitContext {
 
   line(code: string, terminate = true): void {
     this.openLoop = null;
+    const barrier = this.splitScope && !this.inSplitLoop ? pendingBarrier(this) : null;
+    if (barrier !== null) this.lines.push(`${'  '.repeat(this.baseIndent + this.depth)}${barrier}`);
     this.lines.push(`${'  '.repeat(this.baseIndent + this.depth)}${code}${terminate ? ';' : ''}`);
   }
 
-  loop(n: number, body: (i: string) => void): void {
+  loop(n: number, body: (i: string) => void, open?: (index: string) => string): void {
     const i = this.fresh('i');
-    this.line(this.syntax.loopOpen(i, n), false);
+    this.line(open?.(i) ?? this.syntax.loopOpen(i, n), false);
     this.depth++;
     const outer = this.loopIterations;
     this.loopIterations = 0;

@@ -18,7 +18,9 @@ import type { StepProgram } from '../../integrators/step-program.js';
 import { topologicalOrder } from '../../ir/traverse.js';
 import { geometry } from '../../ir/ops/pair-geometry.js';
 import { neighbourGrid } from '../../ir/ops/pair-neighbours.js';
-import { enablePairThreads, THREAD_BARRIER, THREAD_INDEX, type PairThreads } from '../../ir/ops/pair-threads.js';
+import { enablePairThreads, enableThreadSplit, THREAD_BARRIER, THREAD_INDEX, type PairThreads } from '../../ir/ops/pair-threads.js';
+import { isSplitUnsupported } from '../../codegen/js-kernel.js';
+import { shareSplitArrays, splitPreamble, splitWidth } from './thread-split-source.js';
 
 /** The pair ops whose loops a threaded runner splits. */
 const PAIR_OPS = new Set(['pairSum', 'pairGradient', 'pairHessianVector']);
@@ -71,16 +73,41 @@ export function runnerThreads(program: StepProgram, requested: number | undefine
  * const { source, threads } = threadedRunnerSource(program, JS_FIXED_POINT, 2);
  */
 export function threadedRunnerSource(program: StepProgram, settings: FixedPointSettings, count: number): { source: string; threads: PairThreads } {
+  const width = splitWidth(program);
+  if (width !== null) {
+    try {
+      const split = generate(program, settings, count, width);
+      const shared = shareSplitArrays(split.body, split.threads, split.threads.split!);
+      if (shared !== null) return withPreamble(shared, split.threads, splitPreamble(split.threads, split.threads.split!));
+    } catch (e) {
+      if (!isSplitUnsupported(e)) throw e;
+    }
+  }
+  const { body, threads } = generate(program, settings, count, null);
+  return withPreamble(body, threads, []);
+}
+
+/** The runner's body, threaded over `count` workers (with passes split by sites of `width` elements, unless null). */
+function generate(program: StepProgram, settings: FixedPointSettings, count: number, width: number | null): { body: string; threads: PairThreads } {
   let threads: PairThreads | undefined;
   const fp = program.implicit;
   const roots = [program.next.q, program.next.p, ...(fp ? [...(fp.iteration ?? fp.update), ...fp.initial, ...(fp.scale ?? [])] : [])];
-  const body = optimizableSource((unrollLimit) => jsRunnerSource(program, settings, unrollLimit, (lowering) => { threads = enablePairThreads(lowering, count); }), roots);
+  const body = optimizableSource((unrollLimit) => jsRunnerSource(program, settings, unrollLimit, (lowering) => {
+    threads = enablePairThreads(lowering, count);
+    if (width !== null) enableThreadSplit(threads, program.system.dof, width);
+  }), roots);
+  return { body, threads: threads! };
+}
+
+/** The source with the threaded preamble (the worker's names, shared views, then `extra`) after "use strict". */
+function withPreamble(body: string, threads: PairThreads, extra: readonly string[]): { source: string; threads: PairThreads } {
   const preamble = [
     `const ${THREAD_INDEX} = thread.index;`,
     `const ${THREAD_BARRIER} = thread.barrier;`,
-    ...threads!.shared.map((s, k) => `const ${s.name} = thread.shared[${k}];`),
+    ...threads.shared.map((s, k) => `const ${s.name} = thread.shared[${k}];`),
+    ...extra,
   ];
-  return { source: body.replace('"use strict";', ['"use strict";', ...preamble].join('\n')), threads: threads! };
+  return { source: body.replace('"use strict";', ['"use strict";', ...preamble].join('\n')), threads };
 }
 
 /** The runner's arguments as `JsRunner` takes them (the arrays are written in place). */

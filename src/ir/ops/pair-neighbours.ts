@@ -100,7 +100,7 @@ export function emitNeighbourSiteVector(ctx: EmitContext, g: PairGeometry, q: Ex
  * @example
  * const { sums, site, n } = emitNeighbourSlotSums(ctx, g, q, grid, (p) => p.d.map((dk) => `${w} * ${dk}`));
  */
-export function emitNeighbourSlotSums(ctx: EmitContext, g: PairGeometry, q: Expr, grid: NeighbourGrid, term: (pair: EmittedPair) => string[]): { sums: string; site: string; n: string } {
+export function emitNeighbourSlotSums(ctx: EmitContext, g: PairGeometry, q: Expr, grid: NeighbourGrid, term: (pair: EmittedPair) => string[]): { sums: string; site: string; n: string; builds: string } {
   const { list, n } = emitFreshList(ctx, g, q, grid);
   const { dim } = g;
   const slots = ctx.temp(`(${n} + ${list.state}[1]) * ${dim}`);
@@ -119,7 +119,7 @@ export function emitNeighbourSlotSums(ctx: EmitContext, g: PairGeometry, q: Expr
     const from = ctx.temp(`${gs}[${gh}]`);
     for (let k = 0; k < dim; k++) ctx.line(`${sums}[${from} * ${dim} + ${k}] += ${sums}[(${n} + ${gh}) * ${dim} + ${k}]`);
   });
-  return { sums, site: S, n };
+  return { sums, site: S, n, builds: `${list.state}[2]` };
 }
 
 /** What the JS slot loop emitted: its sums array, one pair's names, the body's lines and terms. */

@@ -16,6 +16,10 @@
  * `threadIndex` (0 … T−1), `threadBarrier()` and the shared arrays `threadShared<k>` (Float64Array views of
  * shared memory, `shared[k].length` elements). A lowering is threaded when `enablePairThreads` was called on it
  * before anything was lowered; otherwise every emitter emits exactly its single-thread code.
+ *
+ * Split passes (`enableThreadSplit`, thread-split.ts): the elementwise passes over the state (the kicks and drifts)
+ * are split too — each worker runs them over its own range of sites of arrays in shared memory — so that only the
+ * pair loops' bookkeeping stays redundant.
  */
 import type { EmitContext } from '../op.js';
 
@@ -24,7 +28,29 @@ export interface PairThreads {
   readonly count: number;
   /** Shared f64 arrays the runner must provide, by name (`threadShared<k>`) and length. */
   readonly shared: { name: string; length: number }[];
+  /** The split elementwise passes (thread-split.ts), or null: every worker runs them over the whole state. */
+  split: ThreadSplit | null;
 }
+
+/**
+ * Split elementwise passes of a threaded runner: elementwise loops of `length` elements at the top level of the
+ * step run over this worker's range [threadFrom, threadTo) (whole sites of `width` elements), writing arrays in
+ * shared memory (`writes`); a barrier precedes the next statement that may read those arrays elsewhere (`dirty`).
+ */
+export interface ThreadSplit {
+  readonly length: number;
+  readonly width: number;
+  /** Arrays written by split loops: the runner allocates them in shared memory. */
+  readonly writes: Set<string>;
+  /** Whether split loops wrote since the last barrier. */
+  dirty: boolean;
+}
+
+/** Free names of this worker's element range in split threaded code (set by the runner's preamble). */
+export const THREAD_FROM = 'threadFrom';
+export const THREAD_TO = 'threadTo';
+/** Free name of the cross-worker sum of a number in split threaded code (a barrier; the runner's preamble). */
+export const THREAD_SUM = 'threadSum';
 
 const THREADS_KEY = 'pair threads';
 
@@ -41,8 +67,36 @@ export const THREAD_BARRIER = 'threadBarrier';
  * const threads = enablePairThreads(lowering, 2); // … lower … then provide threads.shared
  */
 export function enablePairThreads(ctx: EmitContext, count: number): PairThreads {
-  const threads: PairThreads = { count, shared: [] };
+  const threads: PairThreads = { count, shared: [], split: null };
   return ctx.shared<PairThreads | null>(THREADS_KEY, () => threads)!;
+}
+
+/**
+ * Splits the elementwise passes of `length` elements (the state) of a threaded lowering over its workers, by
+ * whole sites of `width` elements (call right after `enablePairThreads`).
+ *
+ * @example
+ * enableThreadSplit(enablePairThreads(lowering, 2), 96000, 3);
+ */
+export function enableThreadSplit(threads: PairThreads, length: number, width: number): ThreadSplit {
+  threads.split = { length, width, writes: new Set(), dirty: false };
+  return threads.split;
+}
+
+/**
+ * The split passes of the lowering `ctx` emits into, or null.
+ *
+ * @example
+ * const split = threadSplit(ctx); if (split !== null && n === split.length) …
+ */
+export function threadSplit(ctx: EmitContext): ThreadSplit | null {
+  return pairThreads(ctx)?.split ?? null;
+}
+
+/** Emits a barrier (which also ends any pending split writes: see ThreadSplit.dirty). */
+function emitBarrier(ctx: EmitContext, threads: PairThreads): void {
+  if (threads.split !== null) threads.split.dirty = false;
+  ctx.line(`${THREAD_BARRIER}()`);
 }
 
 /**
@@ -111,7 +165,7 @@ export function emitThreadedArray(ctx: EmitContext, threads: PairThreads, out: s
   fill(own);
   const { buffer, mine, base } = exchangeBuffer(ctx, threads, length);
   ctx.line(`${buffer}.set(${own}, ${mine})`);
-  ctx.line(`${THREAD_BARRIER}()`);
+  emitBarrier(ctx, threads);
   ctx.loop(length, (i) => ctx.line(`${out}[${i}] = ${sumOfSlices(threads, buffer, base, length, i)}`));
 }
 
@@ -129,26 +183,41 @@ export function emitThreadSum(ctx: EmitContext, threads: PairThreads, partials: 
   const element = (k: number | string) => ('scalars' in partials ? partials.scalars[k as number]! : `${partials.array}[${k}]`);
   const each = (body: (k: number | string) => void) => ('scalars' in partials ? partials.scalars.forEach((_, k) => body(k)) : ctx.loop(length, body));
   each((k) => ctx.line(`${buffer}[${mine} + ${k}] = ${element(k)}`));
-  ctx.line(`${THREAD_BARRIER}()`);
+  emitBarrier(ctx, threads);
   each((k) => ctx.line(`${element(k)} = ${sumOfSlices(threads, buffer, base, length, String(k))}`));
 }
 
 /**
- * Emits the cross-worker sum of per-worker slot sums of a neighbour list into the private per-site array `out`
+ * Emits the cross-worker sum of per-worker slot sums of a neighbour list into the per-site array `out`
  * (n·dim elements, `length`): this worker's first `length` elements of `sums` (slot a's vector at a·dim) are copied
  * into its shared slice as they are, and after the barrier each site's vector is the sum of the T slices at its
  * slot, in thread order, written to the site `site[a]`. The same values as summing site-ordered parts (one
- * scatter per worker fewer: the permutation is applied once, while reducing).
+ * scatter per worker fewer: the permutation is applied once, while reducing). With split passes over n·dim
+ * elements, each worker sums only the sites of its own range, gathering them through the inverse of `site`
+ * (refreshed when the list was rebuilt: `builds` is code of the list's build count), into shared `out`.
  *
  * @example
- * const { sums, site } = emitNeighbourSlotSums(ctx, g, q, grid, term);
- * emitThreadedSlotSums(ctx, threads, out, g.n, g.dim, sums, site);
+ * const { sums, site, builds } = emitNeighbourSlotSums(ctx, g, q, grid, term);
+ * emitThreadedSlotSums(ctx, threads, out, g.n, g.dim, sums, site, builds);
  */
-export function emitThreadedSlotSums(ctx: EmitContext, threads: PairThreads, out: string, n: number, dim: number, sums: string, site: string): void {
+export function emitThreadedSlotSums(ctx: EmitContext, threads: PairThreads, out: string, n: number, dim: number, sums: string, site: string, builds: string): void {
   const length = n * dim;
   const { buffer, mine, base } = exchangeBuffer(ctx, threads, length);
   ctx.line(`${buffer}.set(${sums}.subarray(0, ${length}), ${mine})`);
-  ctx.line(`${THREAD_BARRIER}()`);
+  emitBarrier(ctx, threads);
+  const split = threads.split;
+  if (split !== null && split.length === length && split.width === dim) {
+    const slotOf = ctx.intArray(n), stamp = ctx.intArray(1);
+    ctx.line(`if (${stamp}[0] !== ${builds} + 1) { ${stamp}[0] = ${builds} + 1; for (let a = 0; a < ${n}; a++) ${slotOf}[${site}[a]] = a; }`, false);
+    const i = ctx.mutable(`${THREAD_FROM} / ${dim}`);
+    ctx.line(`for (; ${i} < ${THREAD_TO} / ${dim}; ${i}++) {`, false);
+    const at = ctx.temp(`${slotOf}[${i}] * ${dim}`);
+    for (let k = 0; k < dim; k++) ctx.line(`${out}[${i} * ${dim} + ${k}] = ${sumOfSlices(threads, buffer, base, length, `${at} + ${k}`)}`);
+    ctx.line('}', false);
+    split.writes.add(out);
+    split.dirty = true;
+    return;
+  }
   ctx.loop(n, (a) => {
     const i = ctx.temp(`${site}[${a}] * ${dim}`);
     const at = ctx.temp(`${a} * ${dim}`);
