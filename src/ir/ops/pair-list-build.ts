@@ -11,7 +11,8 @@ import { emitBinning, loopTo } from './pair-cells.js';
 import type { PairGeometry } from './pair-geometry.js';
 import { pairThreads, THREAD_INDEX, type PairThreads } from './pair-threads.js';
 import { declareWasmListBuild, emitWasmBin, emitWasmBuildEnd, emitWasmBuildStart } from './pair-list-wasm.js';
-import { declareStencilScratch, emitCellRuns, emitRowStencil, grow, imageShifts, type NeighbourGrid, type NeighbourList, type StencilRuns } from './pair-stencil.js';
+import { declarePairMemory } from './pair-wasm.js';
+import { declareStencilScratch, emitCellRuns, emitRowStencil, grow, growPositions, imageShifts, type NeighbourGrid, type NeighbourList, type StencilRuns } from './pair-stencil.js';
 
 /**
  * Relative margin of the rebuild test: a list is rebuilt once a site has moved (1 − margin)·skin/2, so that
@@ -28,8 +29,9 @@ function declareList(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid): Ne
     positions: floats(), site: ints(), ghostSlot: ints(), ghostCode: ints(), partners: ints(),
     first: ints(), state: ctx.intArray(3), reference: floats(), wrap: floats(),
     block: ctx.intArray((C / grid.cells[g.dim - 1]!) * 3 ** g.dim), imageShift: ctx.constantArray(imageShifts(g)), build: '',
-    range: null,
+    memory: null, range: null,
   };
+  list.memory = declarePairMemory(ctx, list.positions);
   const threads = pairThreads(ctx);
   if (threads !== null) list.range = ctx.intArray(4);
   // The build runs in a function of its own, optimised apart from the evaluations (it runs once every few steps).
@@ -40,7 +42,7 @@ function declareList(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid): Ne
     inner.line(`${list.first} = new Int32Array(${n} + 1)`);
     for (const name of [list.reference, list.wrap]) inner.line(`${name} = new Float64Array(${n} * ${g.dim})`);
     inner.line('}', false);
-    inner.line(grow(list.positions, 'Float64Array', `${n} * ${g.dim}`), false);
+    inner.line(growPositions(list, `${n} * ${g.dim}`), false);
     inner.line(grow(list.site, 'Int32Array', n), false);
     inner.line(grow(list.partners, 'Int32Array', `16 * ${n}`), false);
     const coordinate = (i: string, k: number) => `coordinates[offset + ${i} * ${g.dim} + ${k}]`;

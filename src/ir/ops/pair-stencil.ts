@@ -86,13 +86,16 @@ export function rowReach(g: PairGeometry, grid: NeighbourGrid, row: readonly num
  * order (wrapped coordinates `positions`, their site `site`); slots n…n+G−1 are ghost images (slot `ghostSlot[g]`
  * shifted by image `ghostCode[g]`). `state` = [built, G, builds so far]; `block[R·3^dim + code]`: the first ghost slot of the
  * image `code` of grid row R (R: the flat index over every side but the last), or −1. Arrays of n elements start empty and are sized by the first
- * build. `build(coordinates, offset)`: the hoisted build function.
+ * build. `build(coordinates, offset)`: the hoisted build function. `memory`: where the WebAssembly pair loop may
+ * run (pair-wasm.ts), the hoisted state of its memory, whose start holds `positions` (a view of the whole memory,
+ * replaced when it grows: `growPositions`), else null (`positions` is a plain growable array).
  */
 export interface NeighbourList {
   count: string; start: string; cellOf: string; sorted: string;
   positions: string; site: string; ghostSlot: string; ghostCode: string; partners: string;
   first: string; state: string; reference: string; wrap: string; block: string; imageShift: string;
   build: string;
+  memory: string | null;
   /** Threaded runners (pair-threads.ts): this worker's slots [range[0], range[1]) and cells [range[2], range[3]). */
   range: string | null;
 }
@@ -110,6 +113,16 @@ export function imageShifts(g: PairGeometry): number[] {
 export const grow = (array: string, type: string, need: string) =>
   `if (${need} > ${array}.length) { const grown = new ${type}(2 * (${need})); grown.set(${array}); ${array} = grown; }`;
 
+/**
+ * A statement growing `list.positions` to at least `need` elements, keeping its contents: in the pair loop's
+ * WebAssembly memory where it lives there (`memory.g(bytes)` grows the memory and makes `positions` a new view of
+ * it: every holder of the old view must read `positions` again), else as `grow`.
+ *
+ * @example
+ * ctx.line(growPositions(list, `${n} * 3`), false);
+ */
+export const growPositions = (list: NeighbourList, need: string) =>
+  list.memory === null ? grow(list.positions, 'Float64Array', need) : `if (${need} > ${list.positions}.length) ${list.memory}.g(8 * (${need}))`;
 
 /**
  * Emits the first ghost slot of the image `code` of the bins [binLo, binHi) (code) of grid row `row` (their sites
@@ -117,7 +130,7 @@ export const grow = (array: string, type: string, need: string) =>
  * code of its offset: ghost slot = site slot + offset.
  */
 function emitGhostBlock(ctx: EmitContext, g: PairGeometry, list: NeighbourList, n: string, row: string, rowCell: string, code: string, binLo: string, binHi: string): string {
-  const { positions, site, ghostSlot, ghostCode, state, block } = list;
+  const { site, ghostSlot, ghostCode, state, block } = list;
   const bBegin = ctx.temp(`${list.start}[${rowCell} + ${binLo}]`), bEnd = ctx.temp(`${list.start}[${rowCell} + ${binHi}]`);
   const key = ctx.temp(`${row} * ${3 ** g.dim} + ${code}`);
   const base = ctx.mutable(`${block}[${key}]`);
@@ -127,7 +140,7 @@ function emitGhostBlock(ctx: EmitContext, g: PairGeometry, list: NeighbourList, 
   ctx.line(`${block}[${key}] = ${base}`);
   const more = ctx.temp(`${ghosts} + ${bEnd} - ${bBegin}`);
   ctx.line(grow(site, 'Int32Array', `${n} + ${more}`), false);
-  ctx.line(grow(positions, 'Float64Array', `(${n} + ${more}) * ${g.dim}`), false);
+  ctx.line(growPositions(list, `(${n} + ${more}) * ${g.dim}`), false);
   ctx.line(grow(ghostSlot, 'Int32Array', more), false);
   ctx.line(grow(ghostCode, 'Int32Array', more), false);
   const b = ctx.mutable(bBegin);

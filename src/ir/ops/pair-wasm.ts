@@ -5,9 +5,10 @@
  * emitted instead of the JS loop:
  *
  * - one WebAssembly memory per neighbour list and generated function (hoisted, so a worker thread evaluating the
- *   same source makes its own), holding copies of the slot coordinates (every evaluation, one memcpy), of the
- *   list (`first`, `partners` as byte offsets: after each build, found by the build count `state[2]`) and the
- *   slot sums;
+ *   same source makes its own, `declarePairMemory`), whose start IS the list's slot coordinates (the list's
+ *   `positions` array is a view of it: the build, the refresh and the ghost images write them there, the module
+ *   reads them in place), followed by the slot sums and copies of the list (`first`, `partners` as byte offsets:
+ *   after each build, found by the build count `state[2]`);
  * - one instance per pair body, its bytes in the source (base64), compiled synchronously when the generated
  *   function is made. The lowering compiles the module once first: where that fails (no WebAssembly SIMD; a
  *   browser's main thread refusing a synchronous compile) the JS loop is emitted, as for bodies the module does not
@@ -55,18 +56,35 @@ export interface EmittedPairBody {
  * const sums = emitWasmSlotSums(ctx, g, list, n, { body, terms, d, r, r2, loop }) ?? emitTheJsLoop();
  */
 export function emitWasmSlotSums(ctx: EmitContext, g: PairGeometry, list: NeighbourList, n: string, pair: EmittedPairBody): string | null {
-  const translated = wasmPairLoops.enabled && ctx.target === 'js' ? translate(g, pair) : null;
+  const translated = wasmPairLoops.enabled && list.memory !== null ? translate(g, pair) : null;
   if (translated === null) return null;
-  const memory = ctx.shared(`wasm pair memory ${list.first}`, () => declareMemory(ctx, g, list));
+  const M = list.memory!;
+  const prepare = ctx.shared(`wasm pair memory ${list.first}`, () => declarePrepare(ctx, g, list, M));
   const base64 = toBase64(translated.bytes);
   const pairs = ctx.shared(`wasm pair loop ${list.first} ${base64}`, () =>
-    ctx.hoistedValue(`new WebAssembly.Instance(new WebAssembly.Module(Uint8Array.from(atob('${base64}'), (c) => c.charCodeAt(0))), { env: { mem: ${memory.state}.m } }).exports.pairs`),
+    ctx.hoistedValue(`new WebAssembly.Instance(new WebAssembly.Module(Uint8Array.from(atob('${base64}'), (c) => c.charCodeAt(0))), { env: { mem: ${M}.m } }).exports.pairs`),
   );
   const [aBegin, aEnd] = list.range === null ? ['0', n] : [`${list.range}[0]`, `${list.range}[1]`];
-  const M = memory.state;
-  const sums = ctx.temp(`${memory.prepare}(${aEnd})`);
+  const sums = ctx.temp(`${prepare}(${aEnd})`);
   ctx.line(`${pairs}(${aBegin}, ${aEnd}, 0, ${M}.o, ${M}.a, ${M}.p, ${M}.s * ${8 * g.dim}${translated.free.map((x) => `, ${x}`).join('')})`);
   return sums;
+}
+
+/**
+ * Declares the WebAssembly memory of a neighbour list's pair loops, whose start holds the list's slot coordinates
+ * `positions` (the name of its growable array: made a view of the whole memory by `g(bytes)`, which grows the memory
+ * to at least `bytes`, doubling), or returns null where the pair loop cannot run (switched off, not JS, no
+ * WebAssembly): `positions` stays a plain array. Its state: the memory `m`, views `f` and `i`, the layout in bytes
+ * (`prepare`), the slot count `s` and the build count `b` of the list copied.
+ *
+ * @example
+ * list.memory = declarePairMemory(ctx, list.positions); // then grow positions with growPositions(list, need)
+ */
+export function declarePairMemory(ctx: EmitContext, positions: string): string | null {
+  if (!wasmPairLoops.enabled || ctx.target !== 'js' || typeof WebAssembly !== 'object') return null;
+  return ctx.hoistedValue(
+    `{ m: new WebAssembly.Memory({ initial: 1 }), b: -1, s: -1, o: 0, a: 0, p: 0, g(need) { const m = this.m, l = m.buffer.byteLength; if (need > l) m.grow(Math.ceil((Math.max(need, 2 * l) - l) / 65536)); this.i = new Int32Array(m.buffer); this.f = ${positions} = new Float64Array(m.buffer); } }`,
+  );
 }
 
 /**
@@ -127,29 +145,26 @@ function translate(g: PairGeometry, pair: EmittedPairBody): { bytes: Uint8Array<
 }
 
 /**
- * Declares the WebAssembly memory of a list (`state`: the memory `m`, views `f` and `i`, the layout in bytes — sums
- * at `o`, first at `a`, partners at `p` — the slot count `s` and the build count `b` of the list copied) and its
- * `prepare(aEnd)`: copies the list after a build and the coordinates every time, places the dummy slot (slot s),
- * zeroes the sums and returns them (a view of s·dim elements).
+ * Declares `prepare(aEnd)` of a list's pair memory `M` (`declarePairMemory`), whose slot coordinates the refresh
+ * has just written: after a build, lays out the sums at `o` (after the coordinates and the dummy slot s, placed
+ * far from every other), `first` at `a` and the partners at `p`, copied; every time, zeroes the sums and returns
+ * them (a view of s·dim elements).
  */
-function declareMemory(ctx: EmitContext, g: PairGeometry, list: NeighbourList): { state: string; prepare: string } {
-  const M = ctx.hoistedValue('(() => { const m = new WebAssembly.Memory({ initial: 1 }); return { m, f: new Float64Array(m.buffer), i: new Int32Array(m.buffer), b: -1, s: -1, o: 0, a: 0, p: 0 }; })()');
+function declarePrepare(ctx: EmitContext, g: PairGeometry, list: NeighbourList, M: string): string {
   const { dim } = g;
   // Far from every slot (ghosts lie within cutoff + skin of the box): the dummy's pairs are past the cutoff.
   const far = ctx.literal(4 * (Math.max(...g.box!) + g.cutoff!));
-  const prepare = ctx.hoistedFunction(['aEnd'], (inner) => {
+  return ctx.hoistedFunction(['aEnd'], (inner) => {
     inner.line(`const n = ${list.sorted}.length, s = n + ${list.state}[1]`);
     inner.line(`if (${M}.b !== ${list.state}[2] || ${M}.s !== s) {`, false);
-    inner.line(`const m = ${list.first}[aEnd]; ${M}.s = s; ${M}.o = (s + 1) * ${8 * dim}; ${M}.a = 2 * ${M}.o; ${M}.p = ${M}.a + 8 * Math.ceil((n + 1) / 2)`);
-    inner.line(`const grow = ${M}.p + 4 * (m + 2) - ${M}.m.buffer.byteLength`);
-    inner.line(`if (grow > 0) { ${M}.m.grow(Math.ceil(grow / 65536)); ${M}.f = new Float64Array(${M}.m.buffer); ${M}.i = new Int32Array(${M}.m.buffer); }`, false);
-    inner.line(`${M}.i.set(${list.first}.subarray(0, n + 1), ${M}.a >> 2); ${M}.b = ${list.state}[2]`);
+    inner.line(`const m = ${list.first}[aEnd]; ${M}.s = s; ${M}.b = ${list.state}[2]; ${M}.o = (s + 1) * ${8 * dim}; ${M}.a = 2 * ${M}.o; ${M}.p = ${M}.a + 8 * Math.ceil((n + 1) / 2)`);
+    // (A grown memory makes positions a new view: the caller reads them no more.)
+    inner.line(`${M}.g(${M}.p + 4 * (m + 2)); ${M}.i.set(${list.first}.subarray(0, n + 1), ${M}.a >> 2); ${M}.f.fill(${far}, s * ${dim}, (s + 1) * ${dim})`);
     // The module reads partners as byte offsets (slot · 8·dim), the dummy slot's one past the last (one pass: copy and scale).
     inner.line(`for (let k = 0, i = ${M}.i, o = ${M}.p >> 2, q = ${list.partners}; k < m; k++) i[o + k] = q[k] * ${8 * dim}; ${M}.i[(${M}.p >> 2) + m] = s * ${8 * dim}`);
     inner.line('}', false);
     inner.line(`const f = ${M}.f, o = ${M}.o >> 3`);
-    inner.line(`f.set(${list.positions}.subarray(0, s * ${dim})); f.fill(${far}, s * ${dim}, (s + 1) * ${dim}); f.fill(0, o, o + (s + 1) * ${dim})`);
+    inner.line(`f.fill(0, o, o + (s + 1) * ${dim})`);
     inner.line(`return f.subarray(o, o + s * ${dim})`);
   });
-  return { state: M, prepare };
 }
