@@ -9,7 +9,7 @@ import type { Expr } from '../expr.js';
 import type { EmitContext } from '../op.js';
 import { emitBinning, loopTo } from './pair-cells.js';
 import type { PairGeometry } from './pair-geometry.js';
-import { pairThreads, THREAD_INDEX, type PairThreads } from './pair-threads.js';
+import { pairThreads, THREAD_BARRIER, THREAD_FROM, THREAD_INDEX, THREAD_SUM, THREAD_TO, threadSplit, type PairThreads } from './pair-threads.js';
 import { declareWasmListBuild, emitWasmBin, emitWasmBuildEnd, emitWasmBuildStart } from './pair-list-wasm.js';
 import { declarePairMemory } from './pair-wasm.js';
 import { declareStencilScratch, emitCellRuns, emitRowStencil, grow, growPositions, imageShifts, type NeighbourGrid, type NeighbourList, type StencilRuns } from './pair-stencil.js';
@@ -76,14 +76,31 @@ function emitThreadRange(ctx: EmitContext, threads: PairThreads, C: number, list
  * more since the build (a non-finite displacement counts as moved). Returns its name.
  */
 function emitStaleTest(ctx: EmitContext, g: PairGeometry, q: Expr, list: NeighbourList, skin: number): string {
+  const candidate = threadSplit(ctx);
+  const split = candidate !== null && candidate.width === g.dim && candidate.length === g.n * g.dim ? candidate : null;
+  // Split passes: each worker tests its own sites, which it moved itself (no barrier first); the cross-worker sum
+  // of the answers is the barrier that publishes the moved state.
+  if (split !== null) split.ownRangeOnly = true;
   const stale = ctx.mutable(`${list.state}[0] === 0`);
   const limit = ctx.literal((0.5 * skin * (1 - REBUILD_MARGIN)) ** 2);
-  ctx.line(`if (!${stale}) {`, false);
   const R = ctx.temp(list.reference);
-  loopTo(ctx, `${list.sorted}.length`, (i) => {
+  const test = (i: string, moved: string) => {
     const d = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${ctx.elem(q, `${i} * ${g.dim} + ${k}`)} - ${R}[${i} * ${g.dim} + ${k}]`));
-    ctx.line(`if (!(${d.map((x) => `${x} * ${x}`).join(' + ')} < ${limit})) { ${stale} = true; break; }`, false);
-  });
+    ctx.line(`if (!(${d.map((x) => `${x} * ${x}`).join(' + ')} < ${limit})) { ${moved}; break; }`, false);
+  };
+  ctx.line(`if (!${stale}) {`, false);
+  if (split === null) loopTo(ctx, `${list.sorted}.length`, (i) => test(i, `${stale} = true`));
+  else {
+    const moved = ctx.mutable('0');
+    const i = ctx.mutable(`${THREAD_FROM} / ${g.dim}`);
+    ctx.line(`for (; ${i} < ${THREAD_TO} / ${g.dim}; ${i}++) {`, false);
+    test(i, `${moved} = 1`);
+    ctx.line('}', false);
+    ctx.line(`${stale} = ${THREAD_SUM}(${moved}) !== 0`);
+    ctx.line(`} else ${THREAD_BARRIER}();`, false); // one barrier on either path (every worker takes the same one)
+    split.dirty = split.ownRangeOnly = false;
+    return stale;
+  }
   ctx.line('}', false);
   return stale;
 }

@@ -44,6 +44,8 @@ export interface ThreadSplit {
   readonly writes: Set<string>;
   /** Whether split loops wrote since the last barrier. */
   dirty: boolean;
+  /** Set while an emitter emits statements that read split arrays only in this worker's range (no barrier first). */
+  ownRangeOnly: boolean;
 }
 
 /** Free names of this worker's element range in split threaded code (set by the runner's preamble). */
@@ -79,7 +81,7 @@ export function enablePairThreads(ctx: EmitContext, count: number): PairThreads 
  * enableThreadSplit(enablePairThreads(lowering, 2), 96000, 3);
  */
 export function enableThreadSplit(threads: PairThreads, length: number, width: number): ThreadSplit {
-  threads.split = { length, width, writes: new Set(), dirty: false };
+  threads.split = { length, width, writes: new Set(), dirty: false, ownRangeOnly: false };
   return threads.split;
 }
 
