@@ -18,6 +18,7 @@ import { compileThreadedRunner } from '../../src/backends/cpu/threaded-runner.js
 import { splitWidth, THREAD_SPLIT } from '../../src/backends/cpu/thread-split-source.js';
 import { JS_FIXED_POINT } from '../../src/codegen/emit-js-stepper.js';
 import { seededRandom } from './op-cases.js';
+import { particles } from '../../src/index.js';
 
 const eps = param('eps'), sig = param('sig');
 const softV = (r: Expr) => mul(mul(eps, exp(div(mul(-1, mul(r, r)), sig))), add(1, r));
@@ -85,6 +86,25 @@ describe('split passes of the threaded CPU runner', () => {
     expect(bits(split.Q)).toEqual(bits(whole.Q));
     expect(bits(split.P)).toEqual(bits(whole.P));
     expect(split.Q.every(Number.isFinite)).toBe(true);
+  });
+
+  it('a particle system with bonds and an external field besides the pair potential (passes that read the whole state between split ones)', async () => {
+    const n = 216, rng = seededRandom(8);
+    const sys = particles({
+      n, dim: 3, mass: 1.5, box: BOX,
+      pair: { V: '4*eps*((sig/r)^12 - (sig/r)^6)', params: { eps: 1, sig: 0.5 }, cutoff: 2.5, shift: true },
+      bonds: { edges: Array.from({ length: 50 }, (_, k) => [2 * k, 2 * k + 1] as [number, number]), V: 'k/2*(r - r0)^2', params: { k: 20, r0: 0.6 } },
+      external: { V: 'g*z + a*x^2', params: { g: 0.3, a: 0.01 } },
+    });
+    const program = stepProgram(sys.hamiltonian, 'yoshida4');
+    const Q0 = Float64Array.from({ length: 2 * n * 3 }, (_, k) => rng() * BOX[k % 3]!), P0 = Float64Array.from({ length: 2 * n * 3 }, () => rng() - 0.5);
+    const split = await run(program, 2, true, Q0, P0, 2, 20, 4);
+    const whole = await run(program, 2, false, Q0, P0, 2, 20, 4);
+    expect(split.split).toBe(true);
+    expect(split.status).toEqual(whole.status);
+    expect(bits(split.Q)).toEqual(bits(whole.Q));
+    expect(bits(split.P)).toEqual(bits(whole.P));
+    expect(bits(split.recordQ)).toEqual(bits(whole.recordQ));
   });
 
   it('applies to explicit programs of long states only', () => {
