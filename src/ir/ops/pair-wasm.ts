@@ -7,8 +7,9 @@
  * - one WebAssembly memory per neighbour list and generated function (hoisted, so a worker thread evaluating the
  *   same source makes its own, `declarePairMemory`), whose start IS the list's slot coordinates (the list's
  *   `positions` array is a view of it: the build, the refresh and the ghost images write them there, the module
- *   reads them in place), followed by the slot sums and copies of the list (`first`, `partners` as byte offsets:
- *   after each build, found by the build count `state[2]`);
+ *   reads them in place), followed by the slot sums and copies of the list (`first`, `partners`: after each
+ *   build, found by the build count `state[2]`, two memcpys; the module's next call scales the partners to byte
+ *   offsets in place);
  * - one instance per pair body, its bytes in the source (base64), compiled synchronously when the generated
  *   function is made. The lowering compiles the module once first: where that fails (no WebAssembly SIMD; a
  *   browser's main thread refusing a synchronous compile) the JS loop is emitted, as for bodies the module does not
@@ -66,7 +67,9 @@ export function emitWasmSlotSums(ctx: EmitContext, g: PairGeometry, list: Neighb
   );
   const [aBegin, aEnd] = list.range === null ? ['0', n] : [`${list.range}[0]`, `${list.range}[1]`];
   const sums = ctx.temp(`${prepare}(${aEnd})`);
-  ctx.line(`${pairs}(${aBegin}, ${aEnd}, 0, ${M}.o, ${M}.a, ${M}.p, ${M}.s * ${8 * g.dim}${translated.free.map((x) => `, ${x}`).join('')})`);
+  // (The first call after a relayout scales the partners copied in: `z`, their end, then 0.)
+  ctx.line(`${pairs}(${aBegin}, ${aEnd}, 0, ${M}.o, ${M}.a, ${M}.p, ${M}.s * ${8 * g.dim}, ${M}.z${translated.free.map((x) => `, ${x}`).join('')})`);
+  ctx.line(`${M}.z = 0`);
   return sums;
 }
 
@@ -75,7 +78,7 @@ export function emitWasmSlotSums(ctx: EmitContext, g: PairGeometry, list: Neighb
  * `positions` (the name of its growable array: made a view of the whole memory by `g(bytes)`, which grows the memory
  * to at least `bytes`, doubling), or returns null where the pair loop cannot run (switched off, not JS, no
  * WebAssembly): `positions` stays a plain array. Its state: the memory `m`, views `f` and `i`, the layout in bytes
- * (`prepare`), the slot count `s` and the build count `b` of the list copied.
+ * (`prepare`), the slot count `s` and the build count `b` of the list copied, the end of the partners still to scale `z`.
  *
  * @example
  * list.memory = declarePairMemory(ctx, list.positions); // then grow positions with growPositions(list, need)
@@ -83,7 +86,7 @@ export function emitWasmSlotSums(ctx: EmitContext, g: PairGeometry, list: Neighb
 export function declarePairMemory(ctx: EmitContext, positions: string): string | null {
   if (!wasmPairLoops.enabled || ctx.target !== 'js' || typeof WebAssembly !== 'object') return null;
   return ctx.hoistedValue(
-    `{ m: new WebAssembly.Memory({ initial: 1 }), b: -1, s: -1, o: 0, a: 0, p: 0, g(need) { const m = this.m, l = m.buffer.byteLength; if (need > l) m.grow(Math.ceil((Math.max(need, 2 * l) - l) / 65536)); this.i = new Int32Array(m.buffer); this.f = ${positions} = new Float64Array(m.buffer); } }`,
+    `{ m: new WebAssembly.Memory({ initial: 1 }), b: -1, s: -1, o: 0, a: 0, p: 0, z: 0, g(need) { const m = this.m, l = m.buffer.byteLength; if (need > l) m.grow(Math.ceil((Math.max(need, 2 * l) - l) / 65536)); this.i = new Int32Array(m.buffer); this.f = ${positions} = new Float64Array(m.buffer); } }`,
   );
 }
 
@@ -158,10 +161,10 @@ function declarePrepare(ctx: EmitContext, g: PairGeometry, list: NeighbourList, 
     inner.line(`const n = ${list.sorted}.length, s = n + ${list.state}[1]`);
     inner.line(`if (${M}.b !== ${list.state}[2] || ${M}.s !== s) {`, false);
     inner.line(`const m = ${list.first}[aEnd]; ${M}.s = s; ${M}.b = ${list.state}[2]; ${M}.o = (s + 1) * ${8 * dim}; ${M}.a = 2 * ${M}.o; ${M}.p = ${M}.a + 8 * Math.ceil((n + 1) / 2)`);
-    // (A grown memory makes positions a new view: the caller reads them no more.)
-    inner.line(`${M}.g(${M}.p + 4 * (m + 2)); ${M}.i.set(${list.first}.subarray(0, n + 1), ${M}.a >> 2); ${M}.f.fill(${far}, s * ${dim}, (s + 1) * ${dim})`);
-    // The module reads partners as byte offsets (slot · 8·dim), the dummy slot's one past the last (one pass: copy and scale).
-    inner.line(`for (let k = 0, i = ${M}.i, o = ${M}.p >> 2, q = ${list.partners}; k < m; k++) i[o + k] = q[k] * ${8 * dim}; ${M}.i[(${M}.p >> 2) + m] = s * ${8 * dim}`);
+    // (A grown memory makes positions a new view: the caller reads them no more.) The module reads one entry past
+    // the last and scales (×8·dim, to byte offsets) up to 3 past it.
+    inner.line(`${M}.g(${M}.p + 4 * (m + 4)); ${M}.i.set(${list.first}.subarray(0, n + 1), ${M}.a >> 2); ${M}.f.fill(${far}, s * ${dim}, (s + 1) * ${dim})`);
+    inner.line(`${M}.i.set(${list.partners}.subarray(0, m), ${M}.p >> 2); ${M}.z = ${M}.p + 4 * m`);
     inner.line('}', false);
     inner.line(`const f = ${M}.f, o = ${M}.o >> 3`);
     inner.line(`f.fill(0, o, o + (s + 1) * ${dim})`);
