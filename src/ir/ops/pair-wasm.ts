@@ -23,17 +23,18 @@ import type { EmitContext } from '../op.js';
 import type { PairGeometry } from './pair-geometry.js';
 import type { NeighbourList } from './pair-stencil.js';
 import { parseLineExpr, parseStatements, type LineExpr } from '../wasm/straight-line.js';
-import { pairLoopModule } from '../wasm/pair-loop.js';
+import { PAIR_LOOP_UNROLL, pairLoopModule } from '../wasm/pair-loop.js';
 
 /**
- * Internal switch of the WebAssembly pair loop, read when a function is lowered (not when it runs): true by
- * default; false emits the JS loop (for comparisons in tests and benchmarks). The CPU backend caches its runners
- * per system: set the switch before the first `compile` of a Hamiltonian (or compile a new one).
+ * Internal switches of the WebAssembly pair loop, read when a function is lowered (not when it runs): `enabled`,
+ * true by default, false emits the JS loop; `unroll`, entry pairs per pass of the module's inner loop (for
+ * comparisons in tests and benchmarks). The CPU backend caches its runners per system: set them before the first
+ * `compile` of a Hamiltonian (or compile a new one).
  *
  * @example
  * wasmPairLoops.enabled = false; const js = compileJs(inputs, outputs); wasmPairLoops.enabled = true;
  */
-export const wasmPairLoops = { enabled: true };
+export const wasmPairLoops = { enabled: true, unroll: PAIR_LOOP_UNROLL };
 
 /** What the JS pair loop emitted for one pair: the body's lines and terms, the names the body reads, every line. */
 export interface EmittedPairBody {
@@ -151,7 +152,7 @@ function translate(g: PairGeometry, pair: EmittedPairBody): { bytes: Uint8Array<
     if ('reason' in e) return null;
     terms.push(e);
   }
-  const m = pairLoopModule({ dim: g.dim, cutoff2: g.cutoff! * g.cutoff!, d: pair.d, r2: pair.r2, r: pair.r, statements, terms });
+  const m = pairLoopModule({ dim: g.dim, cutoff2: g.cutoff! * g.cutoff!, d: pair.d, r2: pair.r2, r: pair.r, statements, terms, unroll: wasmPairLoops.unroll });
   if ('reason' in m) return null;
   // A free name must be a value from outside the loop (a parameter): not one the loop declares (i, j, …).
   const declared = new Set<string>();

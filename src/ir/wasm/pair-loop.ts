@@ -33,6 +33,8 @@ export interface PairLoopBody {
   /** The body's statements and the per-component terms (expressions over the body's names). */
   statements: readonly LineStatement[];
   terms: readonly LineExpr[];
+  /** Entry pairs per pass of the inner loop (default `PAIR_LOOP_UNROLL`; the sums are the same whatever it is). */
+  unroll?: number;
 }
 
 /** The module of a pair loop and the free names its body reads (passed as the f64 arguments θ, in this order). */
@@ -49,8 +51,8 @@ const I32_LOCALS = ['a', 'e', 'eEnd', 'b0', 'b1', 'p0', 'p1'] as const;
 const I32_SHL = 0x74, I32_LT_U = 0x49, I32_GE_U = 0x4f;
 /** SIMD opcodes only this loop uses (the scaling of the partners). */
 const I32X4_SPLAT = 0x11, I32X4_MUL = 0xb5;
-/** Entry pairs per pass of the inner loop (the body written out that many times, a test between). */
-const UNROLL = 2;
+/** Entry pairs per pass of the inner loop by default (the body written out that many times, a test between). */
+export const PAIR_LOOP_UNROLL = 4;
 const BINARY_OPS = { '+': SIMD.f64x2Add, '-': SIMD.f64x2Sub, '*': SIMD.f64x2Mul, '/': SIMD.f64x2Div } as const;
 const CALL_OPS: Partial<Record<ExactMathFunction, number>> = {
   sqrt: SIMD.f64x2Sqrt, abs: SIMD.f64x2Abs, floor: SIMD.f64x2Floor, ceil: SIMD.f64x2Ceil, trunc: SIMD.f64x2Trunc, min: SIMD.f64x2Min, max: SIMD.f64x2Max,
@@ -158,7 +160,7 @@ class PairFunction {
     }
     // for (; e < eEnd; e += 2 entries)
     this.emit([OP.block, OP.void, OP.loop, OP.void], localGet(e), localGet(eEnd), [I32_GE_U, OP.brIf, 1]);
-    for (let copy = 0; copy < UNROLL; copy++) {
+    for (let copy = 0; copy < (this.body.unroll ?? PAIR_LOOP_UNROLL); copy++) {
       if (copy > 0) this.emit(localGet(e), localGet(eEnd), [I32_GE_U, OP.brIf, 1]);
       const failed = this.entryPair(xi, own, cutoff2, statements);
       if (failed !== null) return failed;
