@@ -160,9 +160,10 @@ describe('WebAssembly pair loop of the neighbour-list forces', () => {
     const forces = 5 * 16, firstAt = 2 * forces, partnersAt = firstAt + 24;
     f64.set([...P, 100, 100]);
     i32.set(first, firstAt / 4);
-    i32.set([...partners, 4].map((b) => 16 * b), partnersAt / 4); // byte offsets of the partner slots (dim 2)
+    i32.set(partners, partnersAt / 4); // slot indices: the call scales them to byte offsets (dim 2: ×16) first
     const pairs = new WebAssembly.Instance(new WebAssembly.Module(m.bytes), { env: { mem: memory } }).exports.pairs as (...args: number[]) => void;
-    pairs(0, 4, 0, forces, firstAt, partnersAt, 4 * 16, theta);
+    pairs(0, 4, 0, forces, firstAt, partnersAt, 4 * 16, partnersAt + 4 * partners.length, theta);
+    expect(Array.from(i32.subarray(partnersAt / 4, partnersAt / 4 + 5))).toEqual(partners.map((b) => 16 * b));
     const want = new Float64Array(8);
     for (let a = 0; a < 4; a++) {
       for (let e = first[a]!; e < first[a + 1]!; e++) {

@@ -3,7 +3,7 @@
  * the refresh and the ghost images write them there, the module reads them in place, no copy): evaluations that
  * only refresh the list between rebuilds, and a memory that grows (a dense cluster: many more partners) in the
  * middle of a run, give the JS loop's forces bit for bit — stale or detached coordinates would not — and so do
- * leapfrog runs on 1 and 2 threads in a small periodic box (ghosts on every side).
+ * the module at every unroll and leapfrog runs on 1 and 2 threads in a small periodic box (ghosts on every side).
  */
 import { describe, expect, it } from 'vitest';
 import { add, div, dot, input, mul, param, powi, sub } from '../../src/ir/build.js';
@@ -13,6 +13,7 @@ import { compileJs } from '../../src/codegen/emit-js.js';
 import { pairSum } from '../../src/ir/ops/pairs.js';
 import { neighbourGrid, SKIN_FRACTION } from '../../src/ir/ops/pair-neighbours.js';
 import { wasmPairLoops } from '../../src/ir/ops/pair-wasm.js';
+import { PAIR_LOOP_UNROLL } from '../../src/ir/wasm/pair-loop.js';
 import { Hamiltonian } from '../../src/system/hamiltonian.js';
 import { compile } from '../../src/backends/compile.js';
 import { seededRandom } from './op-cases.js';
@@ -87,6 +88,26 @@ describe('slot coordinates in the WebAssembly pair memory', () => {
     drift(12);
     expect(uses.wasm).toBe(54);
     expect(uses.builds - builds).toBeLessThanOrEqual(16);
+  });
+
+  it('the module unrolled 1 to 5 times gives the JS loop\'s forces bit for bit (the same lanes, the same order)', () => {
+    const jsOnly = forceFunction(false);
+    const q = jitteredLattice(n, dim, Math.min(...box), 4).q0;
+    const want = [new Float64Array(1), new Float64Array(n * dim)];
+    jsOnly([q, [EPS], [SIG]], want);
+    for (const unroll of [1, 2, 3, 4, 5]) {
+      wasmPairLoops.unroll = unroll;
+      let f: ReturnType<typeof forceFunction>;
+      try {
+        f = forceFunction(true);
+      } finally {
+        wasmPairLoops.unroll = PAIR_LOOP_UNROLL;
+      }
+      const got = [new Float64Array(1), new Float64Array(n * dim)];
+      f([q, [EPS], [SIG]], got);
+      expect(maxDifference(got[1]!, want[1]!)).toBe(0);
+      expect(got[0]![0]).toBe(want[0]![0]);
+    }
   });
 
   it('leapfrog runs in a small periodic box: the WebAssembly loop equals the JS loop bit for bit on 1 and 2 threads, over rebuilds', async () => {

@@ -16,7 +16,7 @@ import type { EmitContext } from '../op.js';
 import type { PairGeometry } from './pair-geometry.js';
 import { stencilRows, type NeighbourGrid, type NeighbourList, type StencilRuns } from './pair-stencil.js';
 import { listBuildLayout, listBuildModule, type ListBuildLayout } from '../wasm/list-build-loop.js';
-import { engineCompiles, toBase64, wasmPairLoops } from './pair-wasm.js';
+import { engineCompiles, instanceExports, wasmPairLoops } from './pair-wasm.js';
 
 /**
  * Internal switch of the WebAssembly candidate loop, read when a function is lowered (`lanes`: candidates per
@@ -52,7 +52,7 @@ export function declareWasmListBuild(ctx: EmitContext, g: PairGeometry, grid: Ne
   if (!engineCompiles(bytes)) return null;
   const views = `this.f = new Float64Array(b); this.i = new Int32Array(b); this.rb = new Int32Array(b, ${layout.runBegin}, ${S}); this.re = new Int32Array(b, ${layout.runEnd}, ${S}); this.ro = new Int32Array(b, ${layout.runOffset}, ${S}); this.rs = new Float64Array(b, ${layout.runShift}, ${S * g.dim}); this.n = b.byteLength`;
   const M = ctx.hoistedValue(`{ m: new WebAssembly.Memory({ initial: 1 }), g(need) { if (need > this.m.buffer.byteLength) this.m.grow(Math.ceil((Math.max(need, 2 * this.m.buffer.byteLength) - this.m.buffer.byteLength) / 65536)); const b = this.m.buffer; ${views}; return this; } }.g(0)`);
-  const sites = ctx.hoistedValue(`new WebAssembly.Instance(new WebAssembly.Module(Uint8Array.from(atob('${toBase64(bytes)}'), (c) => c.charCodeAt(0))), { env: { mem: ${M}.m } }).exports.sites`);
+  const sites = ctx.hoistedValue(`${instanceExports(bytes, `${M}.m`)}.sites`);
   return { memory: M, sites, layout, runs: { begin: `${M}.rb`, end: `${M}.re`, offset: `${M}.ro`, shift: `${M}.rs`, count: '' } };
 }
 

@@ -7,9 +7,10 @@
  * - one WebAssembly memory per neighbour list and generated function (hoisted, so a worker thread evaluating the
  *   same source makes its own, `declarePairMemory`), whose start IS the list's slot coordinates (the list's
  *   `positions` array is a view of it: the build, the refresh and the ghost images write them there, the module
- *   reads them in place), followed by the slot sums and copies of the list (`first`, `partners` as byte offsets:
- *   after each build, found by the build count `state[2]`);
- * - one instance per pair body, its bytes in the source (base64), compiled synchronously when the generated
+ *   reads them in place), followed by the slot sums and copies of the list (`first`, `partners`: after each
+ *   build, found by the build count `state[2]`, two memcpys; the module's next call scales the partners to byte
+ *   offsets in place);
+ * - one instance per pair body, its bytes in the source (`instanceExports`), compiled synchronously when the generated
  *   function is made. The lowering compiles the module once first: where that fails (no WebAssembly SIMD; a
  *   browser's main thread refusing a synchronous compile) the JS loop is emitted, as for bodies the module does not
  *   translate (array reads, Math functions WebAssembly lacks such as exp, a site index): no error either way.
@@ -22,17 +23,18 @@ import type { EmitContext } from '../op.js';
 import type { PairGeometry } from './pair-geometry.js';
 import type { NeighbourList } from './pair-stencil.js';
 import { parseLineExpr, parseStatements, type LineExpr } from '../wasm/straight-line.js';
-import { pairLoopModule } from '../wasm/pair-loop.js';
+import { PAIR_LOOP_UNROLL, pairLoopModule } from '../wasm/pair-loop.js';
 
 /**
- * Internal switch of the WebAssembly pair loop, read when a function is lowered (not when it runs): true by
- * default; false emits the JS loop (for comparisons in tests and benchmarks). The CPU backend caches its runners
- * per system: set the switch before the first `compile` of a Hamiltonian (or compile a new one).
+ * Internal switches of the WebAssembly pair loop, read when a function is lowered (not when it runs): `enabled`,
+ * true by default, false emits the JS loop; `unroll`, entry pairs per pass of the module's inner loop (for
+ * comparisons in tests and benchmarks). The CPU backend caches its runners per system: set them before the first
+ * `compile` of a Hamiltonian (or compile a new one).
  *
  * @example
  * wasmPairLoops.enabled = false; const js = compileJs(inputs, outputs); wasmPairLoops.enabled = true;
  */
-export const wasmPairLoops = { enabled: true };
+export const wasmPairLoops = { enabled: true, unroll: PAIR_LOOP_UNROLL };
 
 /** What the JS pair loop emitted for one pair: the body's lines and terms, the names the body reads, every line. */
 export interface EmittedPairBody {
@@ -61,12 +63,12 @@ export function emitWasmSlotSums(ctx: EmitContext, g: PairGeometry, list: Neighb
   const M = list.memory!;
   const prepare = ctx.shared(`wasm pair memory ${list.first}`, () => declarePrepare(ctx, g, list, M));
   const base64 = toBase64(translated.bytes);
-  const pairs = ctx.shared(`wasm pair loop ${list.first} ${base64}`, () =>
-    ctx.hoistedValue(`new WebAssembly.Instance(new WebAssembly.Module(Uint8Array.from(atob('${base64}'), (c) => c.charCodeAt(0))), { env: { mem: ${M}.m } }).exports.pairs`),
-  );
+  const pairs = ctx.shared(`wasm pair loop ${list.first} ${base64}`, () => ctx.hoistedValue(`${instanceExports(translated.bytes, `${M}.m`)}.pairs`));
   const [aBegin, aEnd] = list.range === null ? ['0', n] : [`${list.range}[0]`, `${list.range}[1]`];
   const sums = ctx.temp(`${prepare}(${aEnd})`);
-  ctx.line(`${pairs}(${aBegin}, ${aEnd}, 0, ${M}.o, ${M}.a, ${M}.p, ${M}.s * ${8 * g.dim}${translated.free.map((x) => `, ${x}`).join('')})`);
+  // (The first call after a relayout scales the partners copied in: `z`, their end, then 0.)
+  ctx.line(`${pairs}(${aBegin}, ${aEnd}, 0, ${M}.o, ${M}.a, ${M}.p, ${M}.s * ${8 * g.dim}, ${M}.z${translated.free.map((x) => `, ${x}`).join('')})`);
+  ctx.line(`${M}.z = 0`);
   return sums;
 }
 
@@ -75,7 +77,7 @@ export function emitWasmSlotSums(ctx: EmitContext, g: PairGeometry, list: Neighb
  * `positions` (the name of its growable array: made a view of the whole memory by `g(bytes)`, which grows the memory
  * to at least `bytes`, doubling), or returns null where the pair loop cannot run (switched off, not JS, no
  * WebAssembly): `positions` stays a plain array. Its state: the memory `m`, views `f` and `i`, the layout in bytes
- * (`prepare`), the slot count `s` and the build count `b` of the list copied.
+ * (`prepare`), the slot count `s` and the build count `b` of the list copied, the end of the partners still to scale `z`.
  *
  * @example
  * list.memory = declarePairMemory(ctx, list.positions); // then grow positions with growPositions(list, need)
@@ -83,7 +85,7 @@ export function emitWasmSlotSums(ctx: EmitContext, g: PairGeometry, list: Neighb
 export function declarePairMemory(ctx: EmitContext, positions: string): string | null {
   if (!wasmPairLoops.enabled || ctx.target !== 'js' || typeof WebAssembly !== 'object') return null;
   return ctx.hoistedValue(
-    `{ m: new WebAssembly.Memory({ initial: 1 }), b: -1, s: -1, o: 0, a: 0, p: 0, g(need) { const m = this.m, l = m.buffer.byteLength; if (need > l) m.grow(Math.ceil((Math.max(need, 2 * l) - l) / 65536)); this.i = new Int32Array(m.buffer); this.f = ${positions} = new Float64Array(m.buffer); } }`,
+    `{ m: new WebAssembly.Memory({ initial: 1 }), b: -1, s: -1, o: 0, a: 0, p: 0, z: 0, g(need) { const m = this.m, l = m.buffer.byteLength; if (need > l) m.grow(Math.ceil((Math.max(need, 2 * l) - l) / 65536)); this.i = new Int32Array(m.buffer); this.f = ${positions} = new Float64Array(m.buffer); } }`,
   );
 }
 
@@ -97,6 +99,21 @@ export function toBase64(bytes: Uint8Array): string {
   let text = '';
   for (let k = 0; k < bytes.length; k += 4096) text += String.fromCharCode(...bytes.subarray(k, k + 4096));
   return btoa(text);
+}
+
+/**
+ * The code of the exports of an instance of the module `bytes` over the memory `memory` (code), compiled
+ * synchronously when the generated function is made. The bytes are written one character each, byte b as the
+ * character U+0100 + b (Latin Extended letters: no escapes, no line breaks), 25 % shorter than base64 (the runner's
+ * source length counts: V8 optimises functions up to a source length).
+ *
+ * @example
+ * ctx.hoistedValue(`${instanceExports(bytes, `${M}.m`)}.pairs`)
+ */
+export function instanceExports(bytes: Uint8Array, memory: string): string {
+  let text = '';
+  for (let k = 0; k < bytes.length; k += 4096) text += String.fromCharCode(...Array.from(bytes.subarray(k, k + 4096), (b) => 0x100 + b));
+  return `new WebAssembly.Instance(new WebAssembly.Module(Uint8Array.from('${text}', (c) => c.charCodeAt(0) - 256)), { env: { mem: ${memory} } }).exports`;
 }
 
 /** Modules this engine compiled (true) or refused (false), by their bytes (base64). */
@@ -135,7 +152,7 @@ function translate(g: PairGeometry, pair: EmittedPairBody): { bytes: Uint8Array<
     if ('reason' in e) return null;
     terms.push(e);
   }
-  const m = pairLoopModule({ dim: g.dim, cutoff2: g.cutoff! * g.cutoff!, d: pair.d, r2: pair.r2, r: pair.r, statements, terms });
+  const m = pairLoopModule({ dim: g.dim, cutoff2: g.cutoff! * g.cutoff!, d: pair.d, r2: pair.r2, r: pair.r, statements, terms, unroll: wasmPairLoops.unroll });
   if ('reason' in m) return null;
   // A free name must be a value from outside the loop (a parameter): not one the loop declares (i, j, …).
   const declared = new Set<string>();
@@ -158,10 +175,10 @@ function declarePrepare(ctx: EmitContext, g: PairGeometry, list: NeighbourList, 
     inner.line(`const n = ${list.sorted}.length, s = n + ${list.state}[1]`);
     inner.line(`if (${M}.b !== ${list.state}[2] || ${M}.s !== s) {`, false);
     inner.line(`const m = ${list.first}[aEnd]; ${M}.s = s; ${M}.b = ${list.state}[2]; ${M}.o = (s + 1) * ${8 * dim}; ${M}.a = 2 * ${M}.o; ${M}.p = ${M}.a + 8 * Math.ceil((n + 1) / 2)`);
-    // (A grown memory makes positions a new view: the caller reads them no more.)
-    inner.line(`${M}.g(${M}.p + 4 * (m + 2)); ${M}.i.set(${list.first}.subarray(0, n + 1), ${M}.a >> 2); ${M}.f.fill(${far}, s * ${dim}, (s + 1) * ${dim})`);
-    // The module reads partners as byte offsets (slot · 8·dim), the dummy slot's one past the last (one pass: copy and scale).
-    inner.line(`for (let k = 0, i = ${M}.i, o = ${M}.p >> 2, q = ${list.partners}; k < m; k++) i[o + k] = q[k] * ${8 * dim}; ${M}.i[(${M}.p >> 2) + m] = s * ${8 * dim}`);
+    // (A grown memory makes positions a new view: the caller reads them no more.) The module reads one entry past
+    // the last and scales (×8·dim, to byte offsets) up to 3 past it.
+    inner.line(`${M}.g(${M}.p + 4 * (m + 4)); ${M}.i.set(${list.first}.subarray(0, n + 1), ${M}.a >> 2); ${M}.f.fill(${far}, s * ${dim}, (s + 1) * ${dim})`);
+    inner.line(`${M}.i.set(${list.partners}.subarray(0, m), ${M}.p >> 2); ${M}.z = ${M}.p + 4 * m`);
     inner.line('}', false);
     inner.line(`const f = ${M}.f, o = ${M}.o >> 3`);
     inner.line(`f.fill(0, o, o + (s + 1) * ${dim})`);

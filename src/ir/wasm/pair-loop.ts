@@ -7,12 +7,16 @@
  * subtracted from the partners' in the JS loop's order (entry e before entry e + 1). The result equals the JS
  * loop's bit for bit (up to the sign of a zero sum).
  *
- * `pairs(aBegin, aEnd, pOff, fOff, firstOff, partnersOff, dummy, θ…)` visits slots aBegin … aEnd − 1 of a list
+ * `pairs` visits slots aBegin … aEnd − 1 of a list
  * laid out in memory at byte offsets: slot coordinates `P` (slot b at pOff + 8·dim·b), slot sums `F` (at fOff,
  * the same layout: the caller zeroes them), the CSR `first` (i32, slot a's entries first[a] … first[a + 1]) and
  * `partners` (i32 byte offsets 8·dim·b of the partner slots b, not their indices: no multiply per entry; readable
  * one entry past the last). A slot with an odd number of entries takes `dummy` (the byte offset of a slot the
- * caller places far from every other, so its lane is masked, with sums of its own) in its last lane.
+ * caller places far from every other, so its lane is masked, with sums of its own) in its last lane. A list just
+ * copied in holds indices: `scaleEnd` > partnersOff first scales the partners up to byte scaleEnd in place, 4 a
+ * pass (i32x4; up to 3 entries past scaleEnd with them), else 0.
+ *
+ * `pairs(aBegin, aEnd, pOff, fOff, firstOff, partnersOff, dummy, scaleEnd, θ…)`.
  */
 import { exprRefs, type ExactMathFunction, type LineExpr, type LineStatement } from './straight-line.js';
 import { F64, f64x2Const, I32, i32Const, localGet, localSet, memarg, OP, oneFunctionModule, SIMD, simd, V128 } from './binary.js';
@@ -29,6 +33,8 @@ export interface PairLoopBody {
   /** The body's statements and the per-component terms (expressions over the body's names). */
   statements: readonly LineStatement[];
   terms: readonly LineExpr[];
+  /** Entry pairs per pass of the inner loop (default `PAIR_LOOP_UNROLL`; the sums are the same whatever it is). */
+  unroll?: number;
 }
 
 /** The module of a pair loop and the free names its body reads (passed as the f64 arguments θ, in this order). */
@@ -38,13 +44,15 @@ export interface PairLoopModule {
 }
 
 /** Argument indices of `pairs` (the θ follow). */
-const A_BEGIN = 0, A_END = 1, P_OFF = 2, F_OFF = 3, FIRST_OFF = 4, PARTNERS_OFF = 5, DUMMY = 6, THETA = 7;
+const A_BEGIN = 0, A_END = 1, P_OFF = 2, F_OFF = 3, FIRST_OFF = 4, PARTNERS_OFF = 5, DUMMY = 6, SCALE_END = 7, THETA = 8;
 /** The i32 scratch locals of `pairs` (after the arguments): slot, entry address, the slot's end, the partners' byte offsets, two addresses. */
 const I32_LOCALS = ['a', 'e', 'eEnd', 'b0', 'b1', 'p0', 'p1'] as const;
 /** i32 opcodes only this loop uses: shift left, unsigned comparisons (addresses). */
 const I32_SHL = 0x74, I32_LT_U = 0x49, I32_GE_U = 0x4f;
-/** Entry pairs per pass of the inner loop (the body written out that many times, a test between). */
-const UNROLL = 2;
+/** SIMD opcodes only this loop uses (the scaling of the partners). */
+const I32X4_SPLAT = 0x11, I32X4_MUL = 0xb5;
+/** Entry pairs per pass of the inner loop by default (the body written out that many times, a test between). */
+export const PAIR_LOOP_UNROLL = 4;
 const BINARY_OPS = { '+': SIMD.f64x2Add, '-': SIMD.f64x2Sub, '*': SIMD.f64x2Mul, '/': SIMD.f64x2Div } as const;
 const CALL_OPS: Partial<Record<ExactMathFunction, number>> = {
   sqrt: SIMD.f64x2Sqrt, abs: SIMD.f64x2Abs, floor: SIMD.f64x2Floor, ceil: SIMD.f64x2Ceil, trunc: SIMD.f64x2Trunc, min: SIMD.f64x2Min, max: SIMD.f64x2Max,
@@ -73,7 +81,7 @@ export function pairLoopModule(body: PairLoopBody): PairLoopModule | { reason: s
   const f = new PairFunction(body, [...free]);
   const code = f.code(statements);
   if (typeof code === 'string') return { reason: code };
-  const params = [I32, I32, I32, I32, I32, I32, I32, ...[...free].map(() => F64)];
+  const params = [...Array.from({ length: THETA }, () => I32), ...[...free].map(() => F64)];
   return { bytes: oneFunctionModule('pairs', params, [], f.locals(), code), free: [...free] };
 }
 
@@ -131,6 +139,10 @@ class PairFunction {
     const { dim } = this.body;
     const { a, e, eEnd, p0, p1 } = this.i32;
     const stride = 8 * dim;
+    // for (e = partnersOff; e < scaleEnd; e += 16) partners[e … e + 16] *= 8·dim
+    this.emit(localGet(PARTNERS_OFF), localSet(e), [OP.block, OP.void, OP.loop, OP.void], localGet(e), localGet(SCALE_END), [I32_GE_U, OP.brIf, 1]);
+    this.emit(localGet(e), localGet(e), simd(SIMD.load, ...memarg(0, 0)), i32Const(stride), simd(I32X4_SPLAT), simd(I32X4_MUL), simd(SIMD.store, ...memarg(0, 0)));
+    this.emit(localGet(e), i32Const(16), [OP.i32Add], localSet(e), [OP.br, 0, OP.end, OP.end]);
     this.free.forEach((name, k) => this.emit(localGet(THETA + k), simd(SIMD.f64x2Splat), localSet(this.vector(name))));
     const xi = Array.from({ length: dim }, (_, k) => this.vector(` xi${k}`));
     const own = Array.from({ length: dim }, (_, k) => this.vector(` own${k}`));
@@ -148,7 +160,7 @@ class PairFunction {
     }
     // for (; e < eEnd; e += 2 entries)
     this.emit([OP.block, OP.void, OP.loop, OP.void], localGet(e), localGet(eEnd), [I32_GE_U, OP.brIf, 1]);
-    for (let copy = 0; copy < UNROLL; copy++) {
+    for (let copy = 0; copy < (this.body.unroll ?? PAIR_LOOP_UNROLL); copy++) {
       if (copy > 0) this.emit(localGet(e), localGet(eEnd), [I32_GE_U, OP.brIf, 1]);
       const failed = this.entryPair(xi, own, cutoff2, statements);
       if (failed !== null) return failed;
