@@ -1,8 +1,10 @@
 /**
  * The threaded f64 CPU runner: the generated runner of a step program with threaded pair loops
- * (src/ir/ops/pair-threads.ts), run by T worker threads at once. Every worker holds a private copy of the state
- * and runs the whole step; the pair loops are split by ranges of sites, their per-worker sums exchanged through
- * shared memory and one barrier (Atomics.wait/notify) per pair evaluation. The main thread only posts the run and
+ * (src/ir/ops/pair-threads.ts), run by T worker threads at once. The pair loops are split by ranges of sites, their
+ * per-worker sums exchanged through shared memory and a barrier (Atomics.wait/notify) per pair evaluation; for
+ * explicit methods the elementwise passes over the state are split too, each worker updating its own range of
+ * sites in shared arrays (thread-split-source.ts), otherwise every worker integrates a private copy of the state
+ * and only the pair loops are split. The main thread only posts the run and
  * awaits the answer: it never blocks. Results equal the single-thread runner's up to the order of the pair sums
  * (agreement ~1e-15 relative per evaluation), and are reproducible bit for bit for a given thread count. Workers
  * are unreferenced between runs (they never keep the process alive) and terminated by `dispose`.

@@ -1,12 +1,12 @@
 /**
- * Threaded emission of the JS pair loops (SPMD): T workers run the same generated runner on private, identical
- * copies of the state, and only the pair loops are split. Worker `threadIndex` visits the pairs of its own range
+ * Threaded emission of the JS pair loops (SPMD): T workers run the same generated runner, and the pair loops are
+ * split. Worker `threadIndex` visits the pairs of its own range
  * of sites (the sites of a contiguous range of cells of the neighbour list, balanced by site count), adds their
  * terms into its own slice of a shared buffer, meets the others at a barrier, and every worker then sums the T
  * slices in thread order into its private result. Every worker therefore holds the same values bit for bit, and a
- * run is reproducible for a given T; the result depends on T only through the order of the sums. The rest of the
- * step (elementwise updates, the rebuild test, binning) runs redundantly in every worker: it is O(n) and cheap
- * next to the pair loops; a neighbour-list build lists the partners of the worker's own bins only
+ * run is reproducible for a given T; the result depends on T only through the order of the sums. Without split
+ * passes (below) the rest of the step runs redundantly in every worker, on its private copy of the state; the
+ * list's bookkeeping (binning, slot refresh, ghost images) always does. A neighbour-list build lists the partners of the worker's own bins only
  * (pair-list-build.ts). Shared buffers alternate between two halves on successive evaluations, so one barrier
  * per evaluation suffices (a worker cannot overwrite a half that another is still reading: it would have to pass
  * the next evaluation's barrier first). Neighbour-list forces are exchanged as slot sums (cell order), permuted to
@@ -17,9 +17,10 @@
  * shared memory, `shared[k].length` elements). A lowering is threaded when `enablePairThreads` was called on it
  * before anything was lowered; otherwise every emitter emits exactly its single-thread code.
  *
- * Split passes (`enableThreadSplit`, thread-split.ts): the elementwise passes over the state (the kicks and drifts)
- * are split too — each worker runs them over its own range of sites of arrays in shared memory — so that only the
- * pair loops' bookkeeping stays redundant.
+ * Split passes (`enableThreadSplit`; src/codegen/thread-split.ts, src/backends/cpu/thread-split-source.ts): the
+ * elementwise passes over the state (kicks, drifts, the finiteness sum) and the list's rebuild test are split
+ * too — each worker runs them over its own range of sites of arrays in shared memory — and each worker sums the
+ * exchanged slot sums of its own sites only (`emitThreadedSlotSums`).
  */
 import type { EmitContext } from '../op.js';
 
