@@ -38,7 +38,7 @@ export const splitLoopOpen = (index: string): string => `for (let ${index} = ${T
  */
 export function pendingBarrier(ctx: EmitContext): string | null {
   const split = ctx.target === 'js' ? threadSplit(ctx) : null;
-  if (split === null || !split.dirty || split.ownRangeOnly) return null;
+  if (split === null || !split.dirty) return null;
   split.dirty = false;
   return `${THREAD_BARRIER}();`;
 }

@@ -1,15 +1,15 @@
 /**
  * The build and the upkeep of the Verlet neighbour lists of the JS pair loops (pair-neighbours.ts; layout in
  * pair-stencil.ts): the hoisted list and its build function (binning with wrapped coordinates, then for each
- * site its partners within cutoff + skin in the half stencil, as CSR), the threaded build's share of cells, the
- * rebuild test of every evaluation (some site moved by skin/2 or more, or is not finite) and the refresh of the
- * wrapped site and ghost coordinates when the list is kept.
+ * site its partners within cutoff + skin in the half stencil, as CSR), the threaded build's share of cells, and
+ * in one pass of every evaluation the rebuild test (some site moved by skin/2 or more, or is not finite) and the
+ * refresh of the wrapped site coordinates when the list is kept; then those of the ghosts.
  */
 import type { Expr } from '../expr.js';
 import type { EmitContext } from '../op.js';
 import { emitBinning, loopTo } from './pair-cells.js';
 import type { PairGeometry } from './pair-geometry.js';
-import { pairThreads, THREAD_BARRIER, THREAD_FROM, THREAD_INDEX, THREAD_SUM, THREAD_TO, threadSplit, type PairThreads } from './pair-threads.js';
+import { pairThreads, THREAD_INDEX, type PairThreads } from './pair-threads.js';
 import { declareWasmListBuild, emitWasmBin, emitWasmBuildEnd, emitWasmBuildStart } from './pair-list-wasm.js';
 import { declarePairMemory } from './pair-wasm.js';
 import { declareStencilScratch, emitCellRuns, emitRowStencil, grow, growPositions, imageShifts, type NeighbourGrid, type NeighbourList, type StencilRuns } from './pair-stencil.js';
@@ -72,40 +72,6 @@ function emitThreadRange(ctx: EmitContext, threads: PairThreads, C: number, list
 }
 
 /**
- * Emits the rebuild test: a mutable that is true when the list was never built or some site moved by skin/2 or
- * more since the build (a non-finite displacement counts as moved). Returns its name.
- */
-function emitStaleTest(ctx: EmitContext, g: PairGeometry, q: Expr, list: NeighbourList, skin: number): string {
-  const candidate = threadSplit(ctx);
-  const split = candidate !== null && candidate.width === g.dim && candidate.length === g.n * g.dim ? candidate : null;
-  // Split passes: each worker tests its own sites, which it moved itself (no barrier first); the cross-worker sum
-  // of the answers is the barrier that publishes the moved state.
-  if (split !== null) split.ownRangeOnly = true;
-  const stale = ctx.mutable(`${list.state}[0] === 0`);
-  const limit = ctx.literal((0.5 * skin * (1 - REBUILD_MARGIN)) ** 2);
-  const R = ctx.temp(list.reference);
-  const test = (i: string, moved: string) => {
-    const d = Array.from({ length: g.dim }, (_, k) => ctx.temp(`${ctx.elem(q, `${i} * ${g.dim} + ${k}`)} - ${R}[${i} * ${g.dim} + ${k}]`));
-    ctx.line(`if (!(${d.map((x) => `${x} * ${x}`).join(' + ')} < ${limit})) { ${moved}; break; }`, false);
-  };
-  ctx.line(`if (!${stale}) {`, false);
-  if (split === null) loopTo(ctx, `${list.sorted}.length`, (i) => test(i, `${stale} = true`));
-  else {
-    const moved = ctx.mutable('0');
-    const i = ctx.mutable(`${THREAD_FROM} / ${g.dim}`);
-    ctx.line(`for (; ${i} < ${THREAD_TO} / ${g.dim}; ${i}++) {`, false);
-    test(i, `${moved} = 1`);
-    ctx.line('}', false);
-    ctx.line(`${stale} = ${THREAD_SUM}(${moved}) !== 0`);
-    ctx.line(`} else ${THREAD_BARRIER}();`, false); // one barrier on either path (every worker takes the same one)
-    split.dirty = split.ownRangeOnly = false;
-    return stale;
-  }
-  ctx.line('}', false);
-  return stale;
-}
-
-/**
  * Emits the binning of a build: cells, sites in cell order, coordinates wrapped into the box (and the wraps),
  * references. `coordinate(i, k)`: the code of coordinate k of site i; `n`: the site count (code).
  */
@@ -118,9 +84,10 @@ function emitWrappedBinning(ctx: EmitContext, g: PairGeometry, coordinate: (i: s
       const at = `${a} * ${g.dim} + ${k}`;
       // The same ⌊q/L⌋ as the binning's cell, so a site's wrapped coordinate lies in its cell (up to rounding).
       const w = ctx.temp(`${ctx.literal(g.box![k]!)} * Math.floor(${positions}[${at}] / ${ctx.literal(g.box![k]!)})`);
+      // The reference: site site[a]'s coordinate (slot order, as the rebuild test reads it), before the wrap.
+      ctx.line(`${list.reference}[${at}] = ${positions}[${at}]`);
       ctx.line(`${wrap}[${at}] = ${w}`);
       ctx.line(`${positions}[${at}] -= ${w}`);
-      ctx.line(`${list.reference}[${a} * ${g.dim} + ${k}] = ${coordinate(a, k)}`);
     }
   });
   ctx.loop((cells.reduce((a, b) => a * b, 1) / cells[g.dim - 1]!) * 3 ** g.dim, (k) => ctx.line(`${list.block}[${k}] = -1`));
@@ -201,24 +168,34 @@ function emitSiteLoop(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, li
 }
 
 /**
- * Emits the refresh of every evaluation: wrapped coordinates of the sites (q − wrap at the build; the build
- * itself leaves them fresh) and of the ghosts. Returns the site count (code).
+ * Emits the rebuild test and the refresh of every evaluation, one pass over the slots: a mutable `stale`, true
+ * when the list was never built or some site moved by skin/2 or more since the build (a non-finite displacement
+ * counts as moved; the pass stops there), and until then each slot's wrapped coordinates (q − wrap at the build;
+ * after a rebuild the build leaves them fresh). Then `rebuild` (the build's call when stale) and the ghosts'
+ * coordinates. Returns the site count (code).
  */
-function emitRefresh(ctx: EmitContext, g: PairGeometry, q: Expr, list: NeighbourList, stale: string): string {
-  const { wrap, ghostSlot, ghostCode, imageShift, state } = list;
-  const n = ctx.temp(`${list.sorted}.length`);
-  const [P, S, W] = [ctx.temp(list.positions), ctx.temp(list.site), ctx.temp(wrap)];
+function emitTestAndRefresh(ctx: EmitContext, g: PairGeometry, q: Expr, list: NeighbourList, skin: number, rebuild: (stale: string) => void): string {
+  const { dim } = g;
+  const stale = ctx.mutable(`${list.state}[0] === 0`);
+  const limit = ctx.literal((0.5 * skin * (1 - REBUILD_MARGIN)) ** 2);
   ctx.line(`if (!${stale}) {`, false);
-  loopTo(ctx, n, (a) => {
+  const [P, S, W, R] = [ctx.temp(list.positions), ctx.temp(list.site), ctx.temp(list.wrap), ctx.temp(list.reference)];
+  loopTo(ctx, `${list.sorted}.length`, (a) => {
     const i = ctx.temp(`${S}[${a}]`);
-    for (let k = 0; k < g.dim; k++) ctx.line(`${P}[${a} * ${g.dim} + ${k}] = ${ctx.elem(q, `${i} * ${g.dim} + ${k}`)} - ${W}[${a} * ${g.dim} + ${k}]`);
+    const x = Array.from({ length: dim }, (_, k) => ctx.temp(ctx.elem(q, `${i} * ${dim} + ${k}`)));
+    const d = x.map((xk, k) => ctx.temp(`${xk} - ${R}[${a} * ${dim} + ${k}]`));
+    ctx.line(`if (!(${d.map((v) => `${v} * ${v}`).join(' + ')} < ${limit})) { ${stale} = true; break; }`, false);
+    x.forEach((xk, k) => ctx.line(`${P}[${a} * ${dim} + ${k}] = ${xk} - ${W}[${a} * ${dim} + ${k}]`));
   });
   ctx.line('}', false);
-  const [gs, gc] = [ctx.temp(ghostSlot), ctx.temp(ghostCode)];
+  rebuild(stale);
+  const { ghostSlot, ghostCode, imageShift, state } = list;
+  const n = ctx.temp(`${list.sorted}.length`);
+  const [P2, gs, gc] = [ctx.temp(list.positions), ctx.temp(ghostSlot), ctx.temp(ghostCode)];
   loopTo(ctx, `${state}[1]`, (gh) => {
     const from = ctx.temp(`${gs}[${gh}]`), code = ctx.temp(`${gc}[${gh}]`);
-    for (let k = 0; k < g.dim; k++) {
-      ctx.line(`${P}[(${n} + ${gh}) * ${g.dim} + ${k}] = ${P}[${from} * ${g.dim} + ${k}] + ${imageShift}[${code} * ${g.dim} + ${k}]`);
+    for (let k = 0; k < dim; k++) {
+      ctx.line(`${P2}[(${n} + ${gh}) * ${dim} + ${k}] = ${P2}[${from} * ${dim} + ${k}] + ${imageShift}[${code} * ${dim} + ${k}]`);
     }
   });
   return n;
@@ -233,16 +210,17 @@ function emitRefresh(ctx: EmitContext, g: PairGeometry, q: Expr, list: Neighbour
  */
 export function emitFreshList(ctx: EmitContext, g: PairGeometry, q: Expr, grid: NeighbourGrid): { list: NeighbourList; n: string } {
   const list = ctx.shared(`neighbours ${g.n} ${g.dim} [${g.box!.join(',')}] ${g.cutoff}`, () => declareList(ctx, g, grid));
-  const stale = emitStaleTest(ctx, g, q, list, grid.skin);
-  ctx.line(`if (${stale}) {`, false);
-  const qv = ctx.value(q);
-  if (qv.kind === 'array') {
-    ctx.line(`${list.build}(${qv.name}, ${qv.offset ?? 0})`);
-  } else {
-    const copy = ctx.array(g.n * g.dim);
-    ctx.loop(g.n * g.dim, (k) => ctx.line(`${copy}[${k}] = ${ctx.elem(q, k)}`));
-    ctx.line(`${list.build}(${copy}, 0)`);
-  }
-  ctx.line('}', false);
-  return { list, n: emitRefresh(ctx, g, q, list, stale) };
+  const n = emitTestAndRefresh(ctx, g, q, list, grid.skin, (stale) => {
+    ctx.line(`if (${stale}) {`, false);
+    const qv = ctx.value(q);
+    if (qv.kind === 'array') {
+      ctx.line(`${list.build}(${qv.name}, ${qv.offset ?? 0})`);
+    } else {
+      const copy = ctx.array(g.n * g.dim);
+      ctx.loop(g.n * g.dim, (k) => ctx.line(`${copy}[${k}] = ${ctx.elem(q, k)}`));
+      ctx.line(`${list.build}(${copy}, 0)`);
+    }
+    ctx.line('}', false);
+  });
+  return { list, n };
 }

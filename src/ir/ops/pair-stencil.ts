@@ -222,7 +222,8 @@ export interface StencilRuns { begin: string; end: string; offset: string; shift
  * Emits the runs of the stencil of bin `z` (code, along the last side) of the grid row whose row stencil is
  * `stencil`: each stencil row's bins z − 2 … z + 2 (the zero row: z … z + 2) form up to 3 runs (those wrapped
  * below the box, those inside, those wrapped above), each a contiguous range of slots; run 0 starts with the bin
- * itself. Returns the run count and the total number of candidate sites (code).
+ * itself; a bin 2 or more bins from both ends of its row has the inside runs alone (the others are empty, not
+ * visited). Returns the run count and the total number of candidate sites (code).
  */
 export function emitCellRuns(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list: NeighbourList, z: string, stencil: RowStencil, runs: StencilRuns): { count: string; candidates: string } {
   const rows = stencilRows(g, grid);
@@ -230,12 +231,16 @@ export function emitCellRuns(ctx: EmitContext, g: PairGeometry, grid: NeighbourG
   const nx = grid.cells[g.dim - 1]!;
   const count = ctx.mutable('0'), candidates = ctx.mutable('0');
   const start = list.start;
+  // Pieces below (above) the box only within 2 bins of its ends (most bins: piece 1 alone).
+  const [wLo, wHi] = [ctx.temp(`${z} < ${REACH} ? 0 : 1`), ctx.temp(`${z} < ${nx - REACH} ? 2 : 3`)];
   ctx.loop(rows.length, (r) => {
     const rowCell = ctx.temp(`${stencil.rowCell}[${r}]`);
     const reach = ctx.temp(`${reaches}[${r}]`);
     const lo = ctx.temp(`${z} - (${r} === 0 ? 0 : ${reach})`), hi = ctx.temp(`${z} + ${reach} + 1`);
     // Piece w: the bins [lo, hi) below the box (moved up by a box), inside it, above it (moved down).
-    ctx.loop(3, (w) => {
+    const w = ctx.mutable(wLo);
+    ctx.line(`for (; ${w} < ${wHi}; ${w}++) {`, false);
+    ((w: string) => {
       const from = ctx.temp(`${w} === 0 ? ${lo} + ${nx} : ${w} === 1 ? Math.max(${lo}, 0) : 0`);
       const to = ctx.temp(`${w} === 0 ? ${nx} : ${w} === 1 ? Math.min(${hi}, ${nx}) : ${hi} - ${nx}`);
       ctx.line(`if (${from} < ${to}) {`, false);
@@ -248,7 +253,8 @@ export function emitCellRuns(ctx: EmitContext, g: PairGeometry, grid: NeighbourG
       for (let k = 0; k < g.dim; k++) ctx.line(`${runs.shift}[${count} * ${g.dim} + ${k}] = ${stencil.pieceShift}[${at} * ${g.dim} + ${k}]`);
       ctx.line(`${count}++`);
       ctx.line('}', false);
-    });
+    })(w);
+    ctx.line('}', false);
   });
   return { count, candidates };
 }

@@ -18,7 +18,7 @@
  * before anything was lowered; otherwise every emitter emits exactly its single-thread code.
  *
  * Split passes (`enableThreadSplit`; src/codegen/thread-split.ts, src/backends/cpu/thread-split-source.ts): the
- * elementwise passes over the state (kicks, drifts, the finiteness sum) and the list's rebuild test are split
+ * elementwise passes over the state (kicks, drifts, the finiteness sum) are split
  * too — each worker runs them over its own range of sites of arrays in shared memory — and each worker sums the
  * exchanged slot sums of its own sites only (`emitThreadedSlotSums`).
  */
@@ -45,8 +45,6 @@ export interface ThreadSplit {
   readonly writes: Set<string>;
   /** Whether split loops wrote since the last barrier. */
   dirty: boolean;
-  /** Set while an emitter emits statements that read split arrays only in this worker's range (no barrier first). */
-  ownRangeOnly: boolean;
 }
 
 /** Free names of this worker's element range in split threaded code (set by the runner's preamble). */
@@ -82,7 +80,7 @@ export function enablePairThreads(ctx: EmitContext, count: number): PairThreads 
  * enableThreadSplit(enablePairThreads(lowering, 2), 96000, 3);
  */
 export function enableThreadSplit(threads: PairThreads, length: number, width: number): ThreadSplit {
-  threads.split = { length, width, writes: new Set(), dirty: false, ownRangeOnly: false };
+  threads.split = { length, width, writes: new Set(), dirty: false };
   return threads.split;
 }
 
