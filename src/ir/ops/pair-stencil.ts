@@ -114,15 +114,15 @@ export const grow = (array: string, type: string, need: string) =>
   `if (${need} > ${array}.length) { const grown = new ${type}(2 * (${need})); grown.set(${array}); ${array} = grown; }`;
 
 /**
- * A statement growing `list.positions` to at least `need` elements, keeping its contents: in the pair loop's
- * WebAssembly memory where it lives there (`memory.g(bytes)` grows the memory and makes `positions` a new view of
- * it: every holder of the old view must read `positions` again), else as `grow`.
+ * A statement growing `list.positions` to at least `need` elements (doubling), keeping its contents: in the pair
+ * loop's WebAssembly memory where it lives there (`memory.g(bytes)` grows the memory and makes `positions` a new
+ * view of it: every holder of the old view must read `positions` again), else as `grow`.
  *
  * @example
  * ctx.line(growPositions(list, `${n} * 3`), false);
  */
 export const growPositions = (list: NeighbourList, need: string) =>
-  list.memory === null ? grow(list.positions, 'Float64Array', need) : `if (${need} > ${list.positions}.length) ${list.memory}.g(8 * (${need}))`;
+  list.memory === null ? grow(list.positions, 'Float64Array', need) : `if (${need} > ${list.positions}.length) ${list.memory}.g(16 * (${need}))`;
 
 /**
  * Emits the first ghost slot of the image `code` of the bins [binLo, binHi) (code) of grid row `row` (their sites
