@@ -1,8 +1,9 @@
 /**
  * A/B of two checkouts of darboux on the LAMMPS `lj` benchmark state (fcc ρ* = 0.8442, 32 000 atoms, r_c = 2.5,
  * leapfrog dt = 0.005, `shift: false`), whole steps through compile() on 1 and 2 threads, same process,
- * interleaved (A, B, A, B, …), medians of CPU time (process.cpuUsage: every thread counts) and wall time per
- * step, and whether both end in the same state bit for bit. A: this checkout; B: the checkout at `--base <dir>`
+ * interleaved (A, B, B, A, …), medians of CPU time (process.cpuUsage: every thread counts) and wall time per
+ * step, the median of the rounds' paired ratios B/A (robust to a load that drifts), and whether both end in the
+ * same state bit for bit. A: this checkout; B: the checkout at `--base <dir>`
  * (its repository root; e.g. `git worktree add /tmp/base <commit>` or `git archive <commit> | tar -x -C /tmp/base`,
  * with node_modules linked), or, without `--base`, this checkout with the JS pair loop (`wasmPairLoops` off).
  * With `--unroll 2,3,4` instead: the pair loop alone (the module's call, CPU time, one thread, the same list and
@@ -107,7 +108,9 @@ for (const threads of threadCounts) {
     row(`${labels[k]}, wall`, wall[k]);
   }
   const same = finals.A!.every((x, k) => x === finals.B![k]);
-  console.log(`  CPU B/A ${(median(cpu.B) / median(cpu.A)).toFixed(3)}×, wall B/A ${(median(wall.B) / median(wall.A)).toFixed(3)}×; final states equal bit for bit: ${same}`);
+  // Paired ratios (each round's B over its A, run next to each other: the same load), their median.
+  const paired = (xs: { A: number[]; B: number[] }) => median(xs.A.map((a, r) => xs.B[r]! / a)).toFixed(3);
+  console.log(`  CPU B/A ${(median(cpu.B) / median(cpu.A)).toFixed(3)}× (paired ${paired(cpu)}×), wall B/A ${(median(wall.B) / median(wall.A)).toFixed(3)}× (paired ${paired(wall)}×); final states equal bit for bit: ${same}`);
   for (const s of Object.values(steppers)) s.dispose();
 }
 console.log(`load after: ${load()}`);

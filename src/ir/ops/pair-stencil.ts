@@ -114,15 +114,15 @@ export const grow = (array: string, type: string, need: string) =>
   `if (${need} > ${array}.length) { const grown = new ${type}(2 * (${need})); grown.set(${array}); ${array} = grown; }`;
 
 /**
- * A statement growing `list.positions` to at least `need` elements, keeping its contents: in the pair loop's
- * WebAssembly memory where it lives there (`memory.g(bytes)` grows the memory and makes `positions` a new view of
- * it: every holder of the old view must read `positions` again), else as `grow`.
+ * A statement growing `list.positions` to at least `need` elements (doubling), keeping its contents: in the pair
+ * loop's WebAssembly memory where it lives there (`memory.g(bytes)` grows the memory and makes `positions` a new
+ * view of it: every holder of the old view must read `positions` again), else as `grow`.
  *
  * @example
  * ctx.line(growPositions(list, `${n} * 3`), false);
  */
 export const growPositions = (list: NeighbourList, need: string) =>
-  list.memory === null ? grow(list.positions, 'Float64Array', need) : `if (${need} > ${list.positions}.length) ${list.memory}.g(8 * (${need}))`;
+  list.memory === null ? grow(list.positions, 'Float64Array', need) : `if (${need} > ${list.positions}.length) ${list.memory}.g(16 * (${need}))`;
 
 /**
  * Emits the first ghost slot of the image `code` of the bins [binLo, binHi) (code) of grid row `row` (their sites
@@ -240,20 +240,18 @@ export function emitCellRuns(ctx: EmitContext, g: PairGeometry, grid: NeighbourG
     // Piece w: the bins [lo, hi) below the box (moved up by a box), inside it, above it (moved down).
     const w = ctx.mutable(wLo);
     ctx.line(`for (; ${w} < ${wHi}; ${w}++) {`, false);
-    ((w: string) => {
-      const from = ctx.temp(`${w} === 0 ? ${lo} + ${nx} : ${w} === 1 ? Math.max(${lo}, 0) : 0`);
-      const to = ctx.temp(`${w} === 0 ? ${nx} : ${w} === 1 ? Math.min(${hi}, ${nx}) : ${hi} - ${nx}`);
-      ctx.line(`if (${from} < ${to}) {`, false);
-      const [b, e] = [ctx.temp(`${start}[${rowCell} + ${from}]`), ctx.temp(`${start}[${rowCell} + ${to}]`)];
-      const at = ctx.temp(`${r} * 3 + ${w}`);
-      ctx.line(`${runs.begin}[${count}] = ${b}`);
-      ctx.line(`${runs.end}[${count}] = ${e}`);
-      ctx.line(`${candidates} += ${e} - ${b}`);
-      ctx.line(`${runs.offset}[${count}] = ${stencil.pieceOffset}[${at}]`);
-      for (let k = 0; k < g.dim; k++) ctx.line(`${runs.shift}[${count} * ${g.dim} + ${k}] = ${stencil.pieceShift}[${at} * ${g.dim} + ${k}]`);
-      ctx.line(`${count}++`);
-      ctx.line('}', false);
-    })(w);
+    const from = ctx.temp(`${w} === 0 ? ${lo} + ${nx} : ${w} === 1 ? Math.max(${lo}, 0) : 0`);
+    const to = ctx.temp(`${w} === 0 ? ${nx} : ${w} === 1 ? Math.min(${hi}, ${nx}) : ${hi} - ${nx}`);
+    ctx.line(`if (${from} < ${to}) {`, false);
+    const [b, e] = [ctx.temp(`${start}[${rowCell} + ${from}]`), ctx.temp(`${start}[${rowCell} + ${to}]`)];
+    const at = ctx.temp(`${r} * 3 + ${w}`);
+    ctx.line(`${runs.begin}[${count}] = ${b}`);
+    ctx.line(`${runs.end}[${count}] = ${e}`);
+    ctx.line(`${candidates} += ${e} - ${b}`);
+    ctx.line(`${runs.offset}[${count}] = ${stencil.pieceOffset}[${at}]`);
+    for (let k = 0; k < g.dim; k++) ctx.line(`${runs.shift}[${count} * ${g.dim} + ${k}] = ${stencil.pieceShift}[${at} * ${g.dim} + ${k}]`);
+    ctx.line(`${count}++`);
+    ctx.line('}', false);
     ctx.line('}', false);
   });
   return { count, candidates };

@@ -10,8 +10,8 @@
  *   reads them in place), followed by the slot sums and copies of the list (`first`, `partners`: after each
  *   build, found by the build count `state[2]`, two memcpys; the module's next call scales the partners to byte
  *   offsets in place);
- * - one instance per pair body, its bytes in the source (`instanceExports`), compiled synchronously when the generated
- *   function is made. The lowering compiles the module once first: where that fails (no WebAssembly SIMD; a
+ * - one instance per pair body, its bytes in the source (`instanceExports`), compiled synchronously when the
+ *   generated function is made. The lowering compiles the module once first: where that fails (no WebAssembly SIMD; a
  *   browser's main thread refusing a synchronous compile) the JS loop is emitted, as for bodies the module does not
  *   translate (array reads, Math functions WebAssembly lacks such as exp, a site index): no error either way.
  *
@@ -74,10 +74,11 @@ export function emitWasmSlotSums(ctx: EmitContext, g: PairGeometry, list: Neighb
 
 /**
  * Declares the WebAssembly memory of a neighbour list's pair loops, whose start holds the list's slot coordinates
- * `positions` (the name of its growable array: made a view of the whole memory by `g(bytes)`, which grows the memory
- * to at least `bytes`, doubling), or returns null where the pair loop cannot run (switched off, not JS, no
- * WebAssembly): `positions` stays a plain array. Its state: the memory `m`, views `f` and `i`, the layout in bytes
- * (`prepare`), the slot count `s` and the build count `b` of the list copied, the end of the partners still to scale `z`.
+ * `positions` (the name of its growable array, made a view of the whole memory by `g(bytes)`, which grows the
+ * memory to at least `bytes`: V8 grows it in place, in the address space it reserved), or returns null where the
+ * pair loop cannot run (switched off, not JS, no WebAssembly): `positions` stays a plain array. Its state: the
+ * memory `m`, views `f` and `i`, the layout in bytes (`prepare`), the slot count `s` and the build count `b` of the
+ * list copied, the end of the partners still to scale `z`.
  *
  * @example
  * list.memory = declarePairMemory(ctx, list.positions); // then grow positions with growPositions(list, need)
@@ -85,7 +86,7 @@ export function emitWasmSlotSums(ctx: EmitContext, g: PairGeometry, list: Neighb
 export function declarePairMemory(ctx: EmitContext, positions: string): string | null {
   if (!wasmPairLoops.enabled || ctx.target !== 'js' || typeof WebAssembly !== 'object') return null;
   return ctx.hoistedValue(
-    `{ m: new WebAssembly.Memory({ initial: 1 }), b: -1, s: -1, o: 0, a: 0, p: 0, z: 0, g(need) { const m = this.m, l = m.buffer.byteLength; if (need > l) m.grow(Math.ceil((Math.max(need, 2 * l) - l) / 65536)); this.i = new Int32Array(m.buffer); this.f = ${positions} = new Float64Array(m.buffer); } }`,
+    `{ m: new WebAssembly.Memory({ initial: 1 }), b: -1, s: -1, o: 0, a: 0, p: 0, z: 0, g(need) { const m = this.m, l = m.buffer.byteLength; if (need > l) m.grow(Math.ceil((need - l) / 65536)); this.i = new Int32Array(m.buffer); this.f = ${positions} = new Float64Array(m.buffer); } }`,
   );
 }
 

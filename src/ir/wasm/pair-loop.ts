@@ -7,16 +7,14 @@
  * subtracted from the partners' in the JS loop's order (entry e before entry e + 1). The result equals the JS
  * loop's bit for bit (up to the sign of a zero sum).
  *
- * `pairs` visits slots aBegin … aEnd − 1 of a list
- * laid out in memory at byte offsets: slot coordinates `P` (slot b at pOff + 8·dim·b), slot sums `F` (at fOff,
+ * `pairs(aBegin, aEnd, pOff, fOff, firstOff, partnersOff, dummy, scaleEnd, θ…)` visits slots aBegin … aEnd − 1 of
+ * a list laid out in memory at byte offsets: slot coordinates `P` (slot b at pOff + 8·dim·b), slot sums `F` (at fOff,
  * the same layout: the caller zeroes them), the CSR `first` (i32, slot a's entries first[a] … first[a + 1]) and
  * `partners` (i32 byte offsets 8·dim·b of the partner slots b, not their indices: no multiply per entry; readable
  * one entry past the last). A slot with an odd number of entries takes `dummy` (the byte offset of a slot the
  * caller places far from every other, so its lane is masked, with sums of its own) in its last lane. A list just
  * copied in holds indices: `scaleEnd` > partnersOff first scales the partners up to byte scaleEnd in place, 4 a
  * pass (i32x4; up to 3 entries past scaleEnd with them), else 0.
- *
- * `pairs(aBegin, aEnd, pOff, fOff, firstOff, partnersOff, dummy, scaleEnd, θ…)`.
  */
 import { exprRefs, type ExactMathFunction, type LineExpr, type LineStatement } from './straight-line.js';
 import { F64, f64x2Const, I32, i32Const, localGet, localSet, memarg, OP, oneFunctionModule, SIMD, simd, V128 } from './binary.js';
