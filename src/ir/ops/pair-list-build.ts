@@ -10,7 +10,7 @@ import type { EmitContext } from '../op.js';
 import { emitBinning, loopTo } from './pair-cells.js';
 import type { PairGeometry } from './pair-geometry.js';
 import { pairThreads, THREAD_BARRIER, THREAD_FROM, THREAD_INDEX, THREAD_SUM, THREAD_TO, threadSplit, type PairThreads } from './pair-threads.js';
-import { declareWasmListBuild, emitWasmBin, emitWasmBuildEnd, emitWasmBuildStart } from './pair-list-wasm.js';
+import { declareWasmListBuild, emitWasmBuildEnd, emitWasmBuildStart, emitWasmRow } from './pair-list-wasm.js';
 import { declarePairMemory } from './pair-wasm.js';
 import { declareStencilScratch, emitCellRuns, emitRowStencil, grow, growPositions, imageShifts, type NeighbourGrid, type NeighbourList, type StencilRuns } from './pair-stencil.js';
 
@@ -137,30 +137,31 @@ function emitWrappedBinning(ctx: EmitContext, g: PairGeometry, coordinate: (i: s
  * are its own). Grows the buffers.
  */
 function emitBuild(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list: NeighbourList, n: string): void {
-  const { cells, skin } = grid;
-  const { start, partners, first } = list;
+  const { cells } = grid;
+  const { partners, first } = list;
   const nx = cells[g.dim - 1]!;
-  const scratch = declareStencilScratch(ctx, g, grid);
-  const wasm = declareWasmListBuild(ctx, g, grid, (g.cutoff! + skin) ** 2);
-  const rowStencil = scratch.rowStencil, runs = wasm?.runs ?? scratch.runs;
+  const wasm = declareWasmListBuild(ctx, g, grid, (g.cutoff! + grid.skin) ** 2);
+  const scratch = wasm === null ? declareStencilScratch(ctx, g, grid) : null;
   const m = ctx.mutable('0');
   const pairs = ctx.mutable(partners);
   ctx.line(`${list.state}[1] = 0`);
-  if (wasm !== null) emitWasmBuildStart(ctx, wasm, g, list.positions, n);
+  if (wasm !== null) emitWasmBuildStart(ctx, wasm, g, list, n);
   const cBegin = ctx.temp(list.range === null ? '0' : `${list.range}[2]`);
   const cEnd = ctx.temp(list.range === null ? String(cells.reduce((a, b) => a * b, 1)) : `${list.range}[3]`);
   const row = ctx.mutable(`Math.floor(${cBegin} / ${nx})`);
   ctx.line(`for (; ${row} * ${nx} < ${cEnd}; ${row}++) {`, false);
   const zLo = ctx.temp(`Math.max(${cBegin} - ${row} * ${nx}, 0)`), zHi = ctx.temp(`Math.min(${cEnd} - ${row} * ${nx}, ${nx})`);
-  emitRowStencil(ctx, g, grid, list, n, row, zLo, zHi, rowStencil);
-  const P = ctx.temp(list.positions); // after the ghost blocks of this row (which may grow it)
-  const z = ctx.mutable(zLo);
-  ctx.line(`for (; ${z} < ${zHi}; ${z}++) {`, false);
-  const { count, candidates } = emitCellRuns(ctx, g, grid, list, z, rowStencil, runs);
-  const c = ctx.temp(`${row} * ${nx} + ${z}`);
-  if (wasm !== null) emitWasmBin(ctx, wasm, `${start}[${c}]`, `${start}[${c} + 1]`, count, candidates, m);
-  else emitSiteLoop(ctx, g, grid, list, { P, c, count, candidates, runs, m, pairs });
-  ctx.line('}', false);
+  emitRowStencil(ctx, g, grid, list, n, row, zLo, zHi, wasm?.rowStencil ?? scratch!.rowStencil);
+  if (wasm !== null) emitWasmRow(ctx, wasm, zLo, zHi, `${row} * ${nx}`, m);
+  else {
+    const P = ctx.temp(list.positions); // after the ghost blocks of this row (which may grow it)
+    const z = ctx.mutable(zLo);
+    ctx.line(`for (; ${z} < ${zHi}; ${z}++) {`, false);
+    const { count, candidates } = emitCellRuns(ctx, g, grid, list, z, scratch!.rowStencil, scratch!.runs);
+    const c = ctx.temp(`${row} * ${nx} + ${z}`);
+    emitSiteLoop(ctx, g, grid, list, { P, c, count, candidates, runs: scratch!.runs, m, pairs });
+    ctx.line('}', false);
+  }
   ctx.line('}', false);
   const [aBegin, aEnd] = list.range === null ? ['0', n] : [`${list.range}[0]`, `${list.range}[1]`];
   if (wasm !== null) emitWasmBuildEnd(ctx, wasm, list, aBegin, aEnd, m, pairs);
