@@ -107,20 +107,22 @@ function emitStaleTest(ctx: EmitContext, g: PairGeometry, q: Expr, list: Neighbo
 
 /**
  * Emits the binning of a build: cells, sites in cell order, coordinates wrapped into the box (and the wraps),
- * references. `coordinate(i, k)`: the code of coordinate k of site i; `n`: the site count (code).
+ * references, all written in the counting sort's placing pass. `coordinate(i, k)`: the code of coordinate k of
+ * site i; `n`: the site count (code).
  */
 function emitWrappedBinning(ctx: EmitContext, g: PairGeometry, coordinate: (i: string, k: number) => string, cells: readonly number[], list: NeighbourList, n: string): void {
   const { positions, wrap, site, sorted } = list;
-  emitBinning(ctx, g, coordinate, cells, list, n);
-  loopTo(ctx, n, (a) => {
-    ctx.line(`${site}[${a}] = ${sorted}[${a}]`);
+  emitBinning(ctx, g, coordinate, cells, list, n, (i, a) => {
+    ctx.line(`${sorted}[${a}] = ${i}`);
+    ctx.line(`${site}[${a}] = ${i}`);
     for (let k = 0; k < g.dim; k++) {
       const at = `${a} * ${g.dim} + ${k}`;
+      const x = ctx.temp(coordinate(i, k));
       // The same ⌊q/L⌋ as the binning's cell, so a site's wrapped coordinate lies in its cell (up to rounding).
-      const w = ctx.temp(`${ctx.literal(g.box![k]!)} * Math.floor(${positions}[${at}] / ${ctx.literal(g.box![k]!)})`);
+      const w = ctx.temp(`${ctx.literal(g.box![k]!)} * Math.floor(${x} / ${ctx.literal(g.box![k]!)})`);
       ctx.line(`${wrap}[${at}] = ${w}`);
-      ctx.line(`${positions}[${at}] -= ${w}`);
-      ctx.line(`${list.reference}[${a} * ${g.dim} + ${k}] = ${coordinate(a, k)}`);
+      ctx.line(`${positions}[${at}] = ${x} - ${w}`);
+      ctx.line(`${list.reference}[${i} * ${g.dim} + ${k}] = ${x}`);
     }
   });
   ctx.loop((cells.reduce((a, b) => a * b, 1) / cells[g.dim - 1]!) * 3 ** g.dim, (k) => ctx.line(`${list.block}[${k}] = -1`));
