@@ -58,10 +58,11 @@ describe('WebAssembly row loop of the neighbour-list build', () => {
       const row = new WebAssembly.Instance(new WebAssembly.Module(listBuildModule(layout, lanes)), { env: { mem } }).exports.row as (...a: number[]) => number;
       const pages = mem.buffer.byteLength;
       let f = new Float64Array(mem.buffer), i = new Int32Array(mem.buffer);
-      f.set(P, layout.positions / 8); f.set(pieceShift, layout.pieceShift / 8);
+      for (let k = 0; k < dim; k++) f.set(P.filter((_, j) => j % dim === k), (layout.positions + k * layout.plane) / 8); // one plane per side
+      f.set(pieceShift, layout.pieceShift / 8);
       i.set(start, layout.start / 4); i.set(rowCell, layout.rowCell / 4); i.set(reach, layout.reach / 4); i.set(pieceOffset, layout.pieceOffset / 4);
       const [zLo, zHi, m0] = [0, side, 5];
-      const m = row(zLo, zHi, 2 * side, m0, layout.start, layout.first, partners, side);
+      const m = row(zLo, zHi, 2 * side, m0, layout.start, layout.first, partners, side, layout.plane);
       expect(mem.buffer.byteLength).toBeGreaterThan(pages);
       f = new Float64Array(mem.buffer); i = new Int32Array(mem.buffer);
       // The oracle: each bin's runs (every stencil row's bins z − reach … z + reach, the zero row's from z, in the

@@ -64,8 +64,8 @@ export function declareWasmListBuild(ctx: EmitContext, g: PairGeometry, grid: Ne
 }
 
 /**
- * Emits the start of a build through the module: room for 16 partners a site, the sites' coordinates `P`, the bin
- * starts and the stencil rows' reaches copied.
+ * Emits the start of a build through the module: room for 16 partners a site, the sites' coordinates copied (one
+ * plane per side), the bin starts and the stencil rows' reaches copied.
  *
  * @example
  * emitWasmBuildStart(ctx, wasm, g, list, n);
@@ -73,7 +73,11 @@ export function declareWasmListBuild(ctx: EmitContext, g: PairGeometry, grid: Ne
 export function emitWasmBuildStart(ctx: EmitContext, wasm: WasmListBuild, g: PairGeometry, list: NeighbourList, n: string): void {
   const { memory: M, layout } = wasm;
   ctx.line(`${M}.g(${layout.partners} + 64 * ${n})`);
-  ctx.line(`${M}.f.set(${list.positions}.subarray(0, ${n} * ${g.dim}), ${layout.positions / 8})`);
+  const F = ctx.temp(`${M}.f`), P = ctx.temp(list.positions);
+  const a = ctx.mutable('0');
+  ctx.line(`for (; ${a} < ${n}; ${a}++) {`, false);
+  for (let k = 0; k < g.dim; k++) ctx.line(`${F}[${layout.positions / 8 + (k * layout.plane) / 8} + ${a}] = ${P}[${a} * ${g.dim} + ${k}]`);
+  ctx.line('}', false);
   ctx.line(`${M}.i.set(${list.start}, ${layout.start / 4})`);
   ctx.line(`${M}.i.set([${wasm.reaches.join()}], ${layout.reach / 4})`);
 }
@@ -88,7 +92,7 @@ export function emitWasmBuildStart(ctx: EmitContext, wasm: WasmListBuild, g: Pai
  */
 export function emitWasmRow(ctx: EmitContext, wasm: WasmListBuild, zLo: string, zHi: string, rowCell: string, m: string): void {
   const { memory: M, layout } = wasm;
-  ctx.line(`${m} = ${wasm.row}(${zLo}, ${zHi}, ${rowCell}, ${m}, ${layout.start}, ${layout.first}, ${layout.partners}, ${layout.side})`);
+  ctx.line(`${m} = ${wasm.row}(${zLo}, ${zHi}, ${rowCell}, ${m}, ${layout.start}, ${layout.first}, ${layout.partners}, ${layout.side}, ${layout.plane})`);
   ctx.line(`if (${M}.i.buffer !== ${M}.m.buffer) ${M}.g(0)`);
 }
 

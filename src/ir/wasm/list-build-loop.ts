@@ -5,7 +5,7 @@
  * shift), the bin-start prefix array, the runs of the current bin, the sites' wrapped coordinates, the CSR `first`
  * and the `partners`.
  *
- * `row(zLo, zHi, rowCell, m, start, first, partners, side) → m`: for each bin z = zLo … zHi − 1 of the grid row whose first cell is
+ * `row(zLo, zHi, rowCell, m, start, first, partners, side, plane) → m`: for each bin z = zLo … zHi − 1 of the grid row whose first cell is
  * `rowCell`, its runs as `emitCellRuns` (pair-stencil.ts) makes them (each stencil row's bins z − reach … z + reach,
  * the zero row's from z, split into the pieces below the box, inside it and above it; a run: begin, end, piece),
  * room for every candidate (the memory grows as the JS `g` grows it: to max(need, twice its size)), then for each
@@ -13,7 +13,7 @@
  * partners[m] = b + offset, m advanced when r² < (cutoff + skin)² (two candidates per iteration in the f64x2 lanes,
  * the last odd one scalar; or all scalar: `lanes` 1): the JS loop's f64 operations in its order, so the list is the
  * same entry for entry. `start` (the bin starts), `first` and `partners` are byte offsets, `side` the bins along the
- * last side; returns the next entry.
+ * last side, `plane` the bytes from one coordinate's plane to the next; returns the next entry.
  */
 import { F64, f64x2Const, I32, i32Const, localGet, localSet, memarg, OP, oneFunctionModule, SIMD, simd, sleb, uleb, V128 } from './binary.js';
 
@@ -28,8 +28,12 @@ export interface ListBuildLayout {
   rowCell: number; reach: number; pieceOffset: number; pieceShift: number;
   /** Runs of a bin: begin, end, piece (i32, 3R each). */
   runBegin: number; runEnd: number; runPiece: number;
-  /** Slot coordinates (f64, dim per slot), bin starts (i32, cells + 1), `first` (i32 per slot), `partners` (i32, to the end of memory). */
-  positions: number; start: number; first: number; partners: number;
+  /**
+   * Slot coordinates (f64, one plane per side: coordinate k of slot a at positions + k·plane + 8a, so that two
+   * candidates' coordinates are one v128 load), bin starts (i32, cells + 1), `first` (i32 per slot), `partners` (i32,
+   * to the end of memory).
+   */
+  positions: number; plane: number; start: number; first: number; partners: number;
 }
 
 /**
@@ -49,7 +53,7 @@ export function listBuildLayout(o: { dim: number; sites: number; rows: number; c
   const start = positions + 8 * o.dim * o.sites;
   const first = start + 4 * (o.cells + 1);
   const partners = align(first + 4 * (o.sites + 1));
-  return { dim: o.dim, radius2: o.radius2, rows: R, side: o.side, rowCell, reach, pieceOffset, pieceShift, start, runBegin, runEnd, runPiece, positions, first, partners };
+  return { dim: o.dim, radius2: o.radius2, rows: R, side: o.side, rowCell, reach, pieceOffset, pieceShift, start, runBegin, runEnd, runPiece, positions, plane: 8 * o.sites, first, partners };
 }
 
 const I32_AND = 0x71, I64X2_BITMASK = 0xc4, I32_STORE = 0x36, F64_CONST = 0x44, F64_LT = 0x63, I32_SHL = 0x74, I32_SHR_S = 0x75;
@@ -64,18 +68,19 @@ const f64Const = (v: number) => [F64_CONST, ...new Uint8Array(new Float64Array([
  *
  * @example
  * const layout = listBuildLayout({ dim: 3, sites: 32000, rows: 13, cells: 12167, side: 23, radius2: 7.84 });
- * new WebAssembly.Instance(new WebAssembly.Module(listBuildModule(layout)), { env: { mem } }).exports.row(0, 23, 0, 0, layout.start, layout.first, layout.partners, 23);
+ * new WebAssembly.Instance(new WebAssembly.Module(listBuildModule(layout)), { env: { mem } }).exports.row(0, 23, 0, 0, layout.start, layout.first, layout.partners, 23, layout.plane);
  */
 export function listBuildModule(layout: ListBuildLayout, lanes: 1 | 2 = 2): Uint8Array<ArrayBuffer> {
   const { dim } = layout;
   const stride = 8 * dim;
-  // Params 0 zLo, 1 zHi, 2 rowCell, 3 m, 4 start, 5 first, 6 partners (byte offsets), 7 side (bins along the last side):
+  // Params 0 zLo, 1 zHi, 2 rowCell, 3 m, 4 start, 5 first, 6 partners (byte offsets), 7 side (bins along the last side), 8 plane:
   // they depend on the site count and the grid, kept out of the bytes so that the module is the same for every n and
   // box; i32 locals; i64 locals; f64 locals (xi, xs per side, d); v128.
-  const [Z_LO, Z_HI, ROW_CELL, M, START, FIRST, PARTNERS, SIDE] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const [a, s, b, bEnd, off, w, pb, bits, z, aEnd, count, cand, r, piece, rc, lo, hi, from, to] = Array.from({ length: 19 }, (_, k) => 8 + k);
-  const [need, size] = [27, 28];
-  const xi = Array.from({ length: dim }, (_, k) => 29 + k), xs = xi.map((x) => x + dim), d = 29 + 2 * dim;
+  const [Z_LO, Z_HI, ROW_CELL, M, START, FIRST, PARTNERS, SIDE, PLANE] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [a, s, b, bEnd, off, w, pb, bits, z, aEnd, count, cand, r, piece, rc, lo, hi, from, to] = Array.from({ length: 19 }, (_, k) => 9 + k);
+  const plane = Array.from({ length: dim }, (_, k) => 28 + k); // k·PLANE: the byte offset of coordinate k's plane
+  const [need, size] = [28 + dim, 29 + dim];
+  const xi = Array.from({ length: dim }, (_, k) => 30 + dim + k), xs = xi.map((x) => x + dim), d = 30 + 3 * dim;
   const xsv = xs.map((x) => x + dim + 1), dv = d + dim + 1; // v128
   const code: number[] = [];
   const emit = (...parts: (number | number[])[]) => parts.forEach((p) => (typeof p === 'number' ? code.push(p) : code.push(...p)));
@@ -84,6 +89,9 @@ export function listBuildModule(layout: ListBuildLayout, lanes: 1 | 2 = 2): Uint
   /** i32 element `index` (code) of the i32 array at byte offset `at` (plus the bin starts' offset where `starts`). */
   const i32At = (at: number, index: (number | number[])[], starts = false) =>
     [...index.flatMap((x) => (typeof x === 'number' ? [x] : x)), ...i32Const(4), OP.i32Mul, ...(starts ? [...localGet(START), OP.i32Add] : []), ...load(OP.i32Load, at, 2)];
+  /** The byte address (without `positions`) of coordinate k of the slot whose plane-0 address is in local `at`. */
+  const coordinateAt = (at: number, k: number) => (k === 0 ? localGet(at) : [...localGet(at), ...localGet(plane[k]!), OP.i32Add]);
+  plane.forEach((x, k) => emit(localGet(PLANE), i32Const(k), OP.i32Mul, localSet(x)));
   emit(localGet(Z_LO), localSet(z));
   loopStart(z, localGet(Z_HI));
   emitRuns();
@@ -94,7 +102,8 @@ export function listBuildModule(layout: ListBuildLayout, lanes: 1 | 2 = 2): Uint
   loopStart(a, localGet(aEnd));
   // first[a] = m; xi = P[a]; w = &partners[m]
   emit(localGet(a), i32Const(4), OP.i32Mul, localGet(FIRST), OP.i32Add, localGet(M), I32_STORE, 2, 0);
-  xi.forEach((x, k) => emit(localGet(a), i32Const(stride), OP.i32Mul, load(OP.f64Load, layout.positions + 8 * k, 3), localSet(x)));
+  emit(localGet(a), i32Const(8), OP.i32Mul, localSet(pb));
+  xi.forEach((x, k) => emit(coordinateAt(pb, k), load(OP.f64Load, layout.positions, 3), localSet(x)));
   emit(localGet(M), i32Const(2), I32_SHL, localGet(PARTNERS), OP.i32Add, localSet(w));
   emit(i32Const(0), localSet(s));
   loopStart(s, localGet(count));
@@ -104,24 +113,24 @@ export function listBuildModule(layout: ListBuildLayout, lanes: 1 | 2 = 2): Uint
   emit(i32At(layout.runPiece, [localGet(s)]), localSet(piece));
   emit(i32At(layout.pieceOffset, [localGet(piece)]), localSet(off));
   xs.forEach((x, k) => emit(localGet(xi[k]!), localGet(piece), i32Const(stride), OP.i32Mul, load(OP.f64Load, layout.pieceShift + 8 * k, 3), OP.f64Sub, localSet(x)));
-  emit(localGet(b), i32Const(stride), OP.i32Mul, localSet(pb));
+  emit(localGet(b), i32Const(8), OP.i32Mul, localSet(pb));
   if (lanes === 2) emitPairs();
   loopStart(b, localGet(bEnd));
   // partners[m] = b + off; r² = (d₀² + d₁²) + d₂²; w += 4·(r² < R²)
   emit(localGet(w), localGet(b), localGet(off), OP.i32Add, I32_STORE, 2, 0);
   xs.forEach((x, k) => {
-    emit(localGet(x), localGet(pb), load(OP.f64Load, layout.positions + 8 * k, 3), OP.f64Sub, localSet(d), localGet(d), localGet(d), OP.f64Mul);
+    emit(localGet(x), coordinateAt(pb, k), load(OP.f64Load, layout.positions, 3), OP.f64Sub, localSet(d), localGet(d), localGet(d), OP.f64Mul);
     if (k > 0) emit(OP.f64Add);
   });
   emit(f64Const(layout.radius2), F64_LT, i32Const(2), I32_SHL, localGet(w), OP.i32Add, localSet(w));
-  emit(localGet(pb), i32Const(stride), OP.i32Add, localSet(pb));
+  emit(localGet(pb), i32Const(8), OP.i32Add, localSet(pb));
   loopEnd(b);
   loopEnd(s);
   emit(localGet(w), localGet(PARTNERS), OP.i32Sub, i32Const(2), I32_SHR_S, localSet(M));
   loopEnd(a);
   loopEnd(z);
   emit(localGet(M));
-  return oneFunctionModule('row', [I32, I32, I32, I32, I32, I32, I32, I32], [I32], [[19, I32], [2, I64], [2 * dim + 1, F64], [dim + 1, V128]], code);
+  return oneFunctionModule('row', [I32, I32, I32, I32, I32, I32, I32, I32, I32], [I32], [[19 + dim, I32], [2, I64], [2 * dim + 1, F64], [dim + 1, V128]], code);
 
   /**
    * The runs of bin z: for each stencil row r (first cell rc, bins lo = z − reach (the zero row: z) … hi = z + reach)
@@ -171,8 +180,7 @@ export function listBuildModule(layout: ListBuildLayout, lanes: 1 | 2 = 2): Uint
     xs.forEach((x, k) => emit(localGet(x), simd(SIMD.f64x2Splat), localSet(xsv[k]!)));
     emit(OP.block, OP.void, OP.loop, OP.void, localGet(b), i32Const(1), OP.i32Add, localGet(bEnd), OP.i32GeS, OP.brIf, 1);
     xsv.forEach((x, k) => {
-      const at = layout.positions + 8 * k;
-      emit(localGet(x), localGet(pb), localGet(pb), simd(SIMD.load64Zero, ...memarg(at)), simd(SIMD.load64Lane, ...memarg(at + stride), 1), simd(SIMD.f64x2Sub));
+      emit(localGet(x), coordinateAt(pb, k), simd(SIMD.load, ...memarg(layout.positions)), simd(SIMD.f64x2Sub));
       emit(localSet(dv), localGet(dv), localGet(dv), simd(SIMD.f64x2Mul));
       if (k > 0) emit(simd(SIMD.f64x2Add));
     });
@@ -181,6 +189,6 @@ export function listBuildModule(layout: ListBuildLayout, lanes: 1 | 2 = 2): Uint
     emit(localGet(bits), i32Const(1), I32_AND, i32Const(2), I32_SHL, localGet(w), OP.i32Add, localSet(w));
     emit(localGet(w), localGet(b), i32Const(1), OP.i32Add, localGet(off), OP.i32Add, I32_STORE, 2, 0);
     emit(localGet(bits), i32Const(2), I32_AND, i32Const(1), I32_SHL, localGet(w), OP.i32Add, localSet(w));
-    emit(localGet(b), i32Const(2), OP.i32Add, localSet(b), localGet(pb), i32Const(2 * stride), OP.i32Add, localSet(pb), OP.br, 0, OP.end, OP.end);
+    emit(localGet(b), i32Const(2), OP.i32Add, localSet(b), localGet(pb), i32Const(16), OP.i32Add, localSet(pb), OP.br, 0, OP.end, OP.end);
   }
 }
