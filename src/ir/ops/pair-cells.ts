@@ -72,12 +72,13 @@ export interface CellArrays { count: string; start: string; cellOf: string; sort
 /**
  * Emits the counting sort: cellOf[i], start[c] (start[C] = n), sorted (site indices grouped by cell) and
  * positions (their coordinates, unwrapped, in that order: contiguous reads in the pair loops). `coordinate(i, k)`:
- * the code of coordinate k of site i; `sites`: the number of sites (n, or code holding it).
+ * the code of coordinate k of site i; `sites`: the number of sites (n, or code holding it); `place(i, a)`, where
+ * given, emits the placing of site i at slot a instead of the `sorted` and `positions` writes.
  *
  * @example
  * emitBinning(ctx, g, (i, k) => ctx.elem(q, `${i} * 3 + ${k}`), [4, 4, 4], cellArrays(ctx, g, [4, 4, 4]));
  */
-export function emitBinning(ctx: EmitContext, g: PairGeometry, coordinate: (i: string, k: number) => string, cells: readonly number[], arrays: CellArrays, sites: number | string = g.n): void {
+export function emitBinning(ctx: EmitContext, g: PairGeometry, coordinate: (i: string, k: number) => string, cells: readonly number[], arrays: CellArrays, sites: number | string = g.n, place?: (i: string, a: string) => void): void {
   const { count, start, cellOf, sorted, positions } = arrays;
   const C = cells.reduce((a, b) => a * b, 1);
   ctx.loop(C, (c) => ctx.line(`${count}[${c}] = 0`));
@@ -96,6 +97,7 @@ export function emitBinning(ctx: EmitContext, g: PairGeometry, coordinate: (i: s
   ctx.loop(C, (c) => ctx.line(`${count}[${c}] = ${start}[${c}]`));
   loopTo(ctx, sites, (i) => {
     const a = ctx.temp(`${count}[${cellOf}[${i}]]++`);
+    if (place !== undefined) return place(i, a);
     ctx.line(`${sorted}[${a}] = ${i}`);
     for (let k = 0; k < g.dim; k++) ctx.line(`${positions}[${a} * ${g.dim} + ${k}] = ${coordinate(i, k)}`);
   });

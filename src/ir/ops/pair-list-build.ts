@@ -10,7 +10,7 @@ import type { EmitContext } from '../op.js';
 import { emitBinning, loopTo } from './pair-cells.js';
 import type { PairGeometry } from './pair-geometry.js';
 import { pairThreads, THREAD_INDEX, type PairThreads } from './pair-threads.js';
-import { declareWasmListBuild, emitWasmBin, emitWasmBuildEnd, emitWasmBuildStart } from './pair-list-wasm.js';
+import { declareWasmListBuild, emitWasmBuildEnd, emitWasmBuildStart, emitWasmRow } from './pair-list-wasm.js';
 import { declarePairMemory } from './pair-wasm.js';
 import { declareStencilScratch, emitCellRuns, emitRowStencil, grow, growPositions, imageShifts, type NeighbourGrid, type NeighbourList, type StencilRuns } from './pair-stencil.js';
 
@@ -73,21 +73,23 @@ function emitThreadRange(ctx: EmitContext, threads: PairThreads, C: number, list
 
 /**
  * Emits the binning of a build: cells, sites in cell order, coordinates wrapped into the box (and the wraps),
- * references. `coordinate(i, k)`: the code of coordinate k of site i; `n`: the site count (code).
+ * references, all written in the counting sort's placing pass. `coordinate(i, k)`: the code of coordinate k of
+ * site i; `n`: the site count (code).
  */
 function emitWrappedBinning(ctx: EmitContext, g: PairGeometry, coordinate: (i: string, k: number) => string, cells: readonly number[], list: NeighbourList, n: string): void {
   const { positions, wrap, site, sorted } = list;
-  emitBinning(ctx, g, coordinate, cells, list, n);
-  loopTo(ctx, n, (a) => {
-    ctx.line(`${site}[${a}] = ${sorted}[${a}]`);
+  emitBinning(ctx, g, coordinate, cells, list, n, (i, a) => {
+    ctx.line(`${sorted}[${a}] = ${i}`);
+    ctx.line(`${site}[${a}] = ${i}`);
     for (let k = 0; k < g.dim; k++) {
       const at = `${a} * ${g.dim} + ${k}`;
+      const x = ctx.temp(coordinate(i, k));
       // The same ⌊q/L⌋ as the binning's cell, so a site's wrapped coordinate lies in its cell (up to rounding).
-      const w = ctx.temp(`${ctx.literal(g.box![k]!)} * Math.floor(${positions}[${at}] / ${ctx.literal(g.box![k]!)})`);
-      // The reference: site site[a]'s coordinate (slot order, as the rebuild test reads it), before the wrap.
-      ctx.line(`${list.reference}[${at}] = ${positions}[${at}]`);
+      const w = ctx.temp(`${ctx.literal(g.box![k]!)} * Math.floor(${x} / ${ctx.literal(g.box![k]!)})`);
       ctx.line(`${wrap}[${at}] = ${w}`);
-      ctx.line(`${positions}[${at}] -= ${w}`);
+      ctx.line(`${positions}[${at}] = ${x} - ${w}`);
+      // The reference: the coordinate before the wrap, in slot order (as the rebuild test reads it).
+      ctx.line(`${list.reference}[${at}] = ${x}`);
     }
   });
   ctx.loop((cells.reduce((a, b) => a * b, 1) / cells[g.dim - 1]!) * 3 ** g.dim, (k) => ctx.line(`${list.block}[${k}] = -1`));
@@ -104,30 +106,31 @@ function emitWrappedBinning(ctx: EmitContext, g: PairGeometry, coordinate: (i: s
  * are its own). Grows the buffers.
  */
 function emitBuild(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list: NeighbourList, n: string): void {
-  const { cells, skin } = grid;
-  const { start, partners, first } = list;
+  const { cells } = grid;
+  const { partners, first } = list;
   const nx = cells[g.dim - 1]!;
-  const scratch = declareStencilScratch(ctx, g, grid);
-  const wasm = declareWasmListBuild(ctx, g, grid, (g.cutoff! + skin) ** 2);
-  const rowStencil = scratch.rowStencil, runs = wasm?.runs ?? scratch.runs;
+  const wasm = declareWasmListBuild(ctx, g, grid, (g.cutoff! + grid.skin) ** 2);
+  const scratch = wasm === null ? declareStencilScratch(ctx, g, grid) : null;
   const m = ctx.mutable('0');
   const pairs = ctx.mutable(partners);
   ctx.line(`${list.state}[1] = 0`);
-  if (wasm !== null) emitWasmBuildStart(ctx, wasm, g, list.positions, n);
+  if (wasm !== null) emitWasmBuildStart(ctx, wasm, g, list, n);
   const cBegin = ctx.temp(list.range === null ? '0' : `${list.range}[2]`);
   const cEnd = ctx.temp(list.range === null ? String(cells.reduce((a, b) => a * b, 1)) : `${list.range}[3]`);
   const row = ctx.mutable(`Math.floor(${cBegin} / ${nx})`);
   ctx.line(`for (; ${row} * ${nx} < ${cEnd}; ${row}++) {`, false);
   const zLo = ctx.temp(`Math.max(${cBegin} - ${row} * ${nx}, 0)`), zHi = ctx.temp(`Math.min(${cEnd} - ${row} * ${nx}, ${nx})`);
-  emitRowStencil(ctx, g, grid, list, n, row, zLo, zHi, rowStencil);
-  const P = ctx.temp(list.positions); // after the ghost blocks of this row (which may grow it)
-  const z = ctx.mutable(zLo);
-  ctx.line(`for (; ${z} < ${zHi}; ${z}++) {`, false);
-  const { count, candidates } = emitCellRuns(ctx, g, grid, list, z, rowStencil, runs);
-  const c = ctx.temp(`${row} * ${nx} + ${z}`);
-  if (wasm !== null) emitWasmBin(ctx, wasm, `${start}[${c}]`, `${start}[${c} + 1]`, count, candidates, m);
-  else emitSiteLoop(ctx, g, grid, list, { P, c, count, candidates, runs, m, pairs });
-  ctx.line('}', false);
+  emitRowStencil(ctx, g, grid, list, n, row, zLo, zHi, wasm?.rowStencil ?? scratch!.rowStencil);
+  if (wasm !== null) emitWasmRow(ctx, wasm, zLo, zHi, `${row} * ${nx}`, m);
+  else {
+    const P = ctx.temp(list.positions); // after the ghost blocks of this row (which may grow it)
+    const z = ctx.mutable(zLo);
+    ctx.line(`for (; ${z} < ${zHi}; ${z}++) {`, false);
+    const { count, candidates } = emitCellRuns(ctx, g, grid, list, z, scratch!.rowStencil, scratch!.runs);
+    const c = ctx.temp(`${row} * ${nx} + ${z}`);
+    emitSiteLoop(ctx, g, grid, list, { P, c, count, candidates, runs: scratch!.runs, m, pairs });
+    ctx.line('}', false);
+  }
   ctx.line('}', false);
   const [aBegin, aEnd] = list.range === null ? ['0', n] : [`${list.range}[0]`, `${list.range}[1]`];
   if (wasm !== null) emitWasmBuildEnd(ctx, wasm, list, aBegin, aEnd, m, pairs);
