@@ -5,16 +5,16 @@
  * shift), the bin-start prefix array, the runs of the current bin, the sites' wrapped coordinates, the CSR `first`
  * and the `partners`.
  *
- * `row(zLo, zHi, rowCell, m, start, first, partners, side, plane) → m`: for each bin z = zLo … zHi − 1 of the grid row whose first cell is
- * `rowCell`, its runs as `emitCellRuns` (pair-stencil.ts) makes them (each stencil row's bins z − reach … z + reach,
- * the zero row's from z, split into the pieces below the box, inside it and above it; a run: begin, end, piece),
- * room for every candidate (the memory grows as the JS `g` grows it: to max(need, twice its size)), then for each
- * site a of the bin first[a] = m and every candidate b of every run (run 0 from a + 1) written as
- * partners[m] = b + offset, m advanced when r² < (cutoff + skin)² (two candidates per iteration in the f64x2 lanes,
- * the last odd one scalar; or all scalar: `lanes` 1; or four, then two, then one: `lanes` 4, ~2 % faster at 32 000
- * LJ atoms, not worth its ~340 characters of runner source): the JS loop's f64 operations in its order, so the list is the
- * same entry for entry. `start` (the bin starts), `first` and `partners` are byte offsets, `side` the bins along the
- * last side, `plane` the bytes from one coordinate's plane to the next; returns the next entry.
+ * `row(zLo, zHi, rowCell, m, start, first, partners, side, plane) → m`: for each bin z = zLo … zHi − 1 of the grid
+ * row whose first cell is `rowCell`, its runs as `emitCellRuns` (pair-stencil.ts) makes them (each stencil row's
+ * bins z − reach … z + reach, the zero row's from z, split into the pieces below the box, inside it and above it; a
+ * run: begin, end, piece), room for every candidate (the memory grows as the JS `g` grows it: to max(need, twice its
+ * size)), then for each site a of the bin first[a] = m and every candidate b of every run (run 0 from a + 1) written
+ * as partners[m] = b + offset, m advanced when r² < (cutoff + skin)²: the JS loop's f64 operations in its order, so
+ * the list is the same entry for entry. Two candidates per iteration in the f64x2 lanes, the last odd one scalar; or
+ * all scalar (`lanes` 1); or four, then two, then one (`lanes` 4: ~2 % faster at 32 000 LJ atoms, not worth its ~340
+ * characters of runner source). `start` (the bin starts), `first` and `partners` are byte offsets, `side` the bins
+ * along the last side, `plane` the bytes from one coordinate's plane to the next; returns the next entry.
  */
 import { F64, f64x2Const, I32, i32Const, localGet, localSet, memarg, OP, oneFunctionModule, SIMD, simd, sleb, uleb, V128 } from './binary.js';
 
