@@ -11,15 +11,16 @@
  *    machine the wall times say little: the 2-thread row also gives the longest thread's CPU time per step (Linux),
  *    what 2 free cores would take.
  *
- * Measured (this 2-core machine shared with other jobs, load 4–6; CPU ms, medians, A/B in one process: the runner
- * source of the previous checkout and of this one, their build functions timed in alternation):
+ * Measured (this 2-core machine shared with other jobs; CPU ms, medians, A/B in one process: the runner source of
+ * the previous checkout and of this one, their build functions, or their steppers, timed in alternation):
  * - per build, 1 thread: one WebAssembly call per bin (runs set up in JS) 15.06 ms → one call per grid row (runs
- *   made in the module, coordinates in planes, binning one pass shorter) 13.02 ms (1.16×); 2 threads, each worker's
- *   share: 7.92 / 7.91 → 6.74 / 7.07 ms (1.12–1.17×). Parts of the new build (1 thread): binning ≈ 1.5 ms (was
- *   ≈ 1.8), row stencils and ghosts in JS ≈ 0.8 ms, the module ≈ 10 ms. The JS row loop: 27 ms.
- * - whole steps, 100 steps from the lattice, 14 builds: 1 thread 13.13 → 12.61 CPU ms/step; 2 threads 5.40 → 5.70
- *   longest-thread CPU ms/step (noise of the shared machine: the build is ≈ 1 ms of a 2-thread step); the same
- *   trajectories bit for bit.
+ *   made in the module, coordinates in planes, binning one pass shorter) 13.02 ms (1.16×, load 4–5; 17.19 → 15.45,
+ *   1.11×, at load 2); 2 threads, each worker's share: 7.92 / 7.91 → 6.74 / 7.07 ms (1.12–1.17×). Parts of the new
+ *   build (1 thread): binning ≈ 1.5 ms (was ≈ 1.8), row stencils and ghosts in JS ≈ 0.8 ms, the module ≈ 10 ms.
+ *   The JS row loop (wasmListBuild off): 27–31 ms.
+ * - whole steps, 100 steps from the lattice, 14 builds, load 1.8, 7 interleaved repeats: 1 thread 12.84 → 11.40 CPU
+ *   ms/step; 2 threads 5.38 → 5.10 longest-thread CPU ms/step, wall 6.10 → 5.66 ms/step (the builds alone account
+ *   for ≈ 0.3 ms/step of this; the rest is the machine's noise); the same trajectories bit for bit.
  * - tried and dropped: pruning each site's runs in the module (skip a stencil row, trim its bins along the last side
  *   by the site's place in its bin: 39 % fewer candidates) made the build 13.0 → 23.1 ms, the per-run arithmetic
  *   and bin-start lookups per site costing more than the candidates saved.
