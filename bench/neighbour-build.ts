@@ -4,11 +4,26 @@
  *
  * 1. CPU ms of one build (the generated build function alone, after 200 steps melted the lattice): single-threaded,
  *    and each worker's share of a 2-thread build (every worker bins all sites; it lists and makes ghosts for its
- *    own bins only); with the candidate loop in WebAssembly (f64x2: the default; scalar) and in JS, in alternating rounds.
+ *    own bins only); with the row loop in WebAssembly (f64x2: the default; two f64x2 pairs; scalar) and in JS, in
+ *    alternating rounds.
  * 2. ms per step of 100 steps from the lattice through compile() on 1 and 2 threads (medians of interleaved
  *    repeats), with the builds per 100 steps (the list's rule, replayed on the recorded states). On a shared
  *    machine the wall times say little: the 2-thread row also gives the longest thread's CPU time per step (Linux),
  *    what 2 free cores would take.
+ *
+ * Measured (this 2-core machine shared with other jobs; CPU ms, medians, A/B in one process: the runner source of
+ * the previous checkout and of this one, their build functions, or their steppers, timed in alternation):
+ * - per build, 1 thread: one WebAssembly call per bin (runs set up in JS) 15.06 ms → one call per grid row (runs
+ *   made in the module, coordinates in planes, binning one pass shorter) 13.02 ms (1.16×, load 4–5; 17.19 → 15.45,
+ *   1.11×, at load 2); 2 threads, each worker's share: 7.92 / 7.91 → 6.74 / 7.07 ms (1.12–1.17×). Parts of the new
+ *   build (1 thread): binning ≈ 1.5 ms (was ≈ 1.8), row stencils and ghosts in JS ≈ 0.8 ms, the module ≈ 10 ms.
+ *   The JS row loop (wasmListBuild off): 27–31 ms.
+ * - whole steps, 100 steps from the lattice, 14 builds, load 1.8, 7 interleaved repeats: 1 thread 12.84 → 11.40 CPU
+ *   ms/step; 2 threads 5.38 → 5.10 longest-thread CPU ms/step, wall 6.10 → 5.66 ms/step (the builds alone account
+ *   for ≈ 0.3 ms/step of this; the rest is the machine's noise); the same trajectories bit for bit.
+ * - tried and dropped: pruning each site's runs in the module (skip a stencil row, trim its bins along the last side
+ *   by the site's place in its bin: 39 % fewer candidates) made the build 13.0 → 23.1 ms, the per-run arithmetic
+ *   and bin-start lookups per site costing more than the candidates saved.
  *
  * Run: npx tsx bench/neighbour-build.ts     (REPEATS=5)
  */
@@ -66,8 +81,8 @@ const recorded = await one.run({ q0: q, p0: p, steps: 100, record: 1 });
 console.log(`32 000 LJ atoms, skin ${SKIN_FRACTION} r_c = ${(SKIN_FRACTION * CUTOFF).toFixed(3)}σ; builds per 100 steps from the lattice: ${replayBuilds(q, recorded.record!.q, 100)}; load ${loadavg()[0]!.toFixed(1)}`);
 const program = stepProgram(system.hamiltonian, 'leapfrog');
 for (const T of [1, 2]) {
-  // The candidate loop in WebAssembly (f64x2, the default; scalar) and in JS (wasmListBuild off), in alternating rounds.
-  const variants = [{ enabled: true, lanes: 2 }, { enabled: true, lanes: 1 }, { enabled: false, lanes: 2 }] as const;
+  // The row loop in WebAssembly (f64x2, the default; two f64x2 pairs; scalar) and in JS (wasmListBuild off), in alternating rounds.
+  const variants = [{ enabled: true, lanes: 2 }, { enabled: true, lanes: 4 }, { enabled: true, lanes: 1 }, { enabled: false, lanes: 2 }] as const;
   const runners = variants.map((v) => {
     Object.assign(wasmListBuild, v);
     const made = threadedRunnerSource(program, JS_FIXED_POINT, T);
@@ -79,7 +94,7 @@ for (const T of [1, 2]) {
     runners.forEach(({ source, threads }, k) => times[k]!.forEach((list, t) => list.push(buildMs(source, threads.shared, t, melted))));
   }
   times.forEach((perWorker, k) => {
-    console.log(`build, ${T} thread${T > 1 ? 's' : ''}, ${variants[k]!.enabled ? `WebAssembly (${variants[k]!.lanes} lane${variants[k]!.lanes > 1 ? 's' : ''})` : 'JS'} candidate loop: ${perWorker.map((ms, t) => `worker ${t} ${median(ms).toFixed(2)} ms`).join(', ')}`);
+    console.log(`build, ${T} thread${T > 1 ? 's' : ''}, ${variants[k]!.enabled ? `WebAssembly (${variants[k]!.lanes} lane${variants[k]!.lanes > 1 ? 's' : ''})` : 'JS'} row loop: ${perWorker.map((ms, t) => `worker ${t} ${median(ms).toFixed(2)} ms`).join(', ')}`);
   });
 }
 const steppers = [one, await compile(system.hamiltonian, { method: 'leapfrog', dt: 0.005, backend: 'cpu', threads: 2 })];

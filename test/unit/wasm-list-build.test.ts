@@ -38,7 +38,7 @@ function forceFunction(n: number, box: number[], cutoff: number, wasm: boolean) 
 }
 
 describe('WebAssembly row loop of the neighbour-list build', () => {
-  for (const [dim, lanes] of [[1, 2], [2, 2], [3, 2], [3, 1]] as const) {
+  for (const [dim, lanes] of [[1, 2], [2, 2], [3, 2], [3, 1], [3, 4], [2, 4]] as const) {
     it(`the module alone: the runs, entries and order of a row loop written here (${dim}-D, ${lanes} lane${lanes > 1 ? 's' : ''}, random row stencil), growing its memory`, () => {
       const rng = seededRandom(40 + dim);
       const side = 7, gridRows = 4, cells = side * gridRows, R = dim === 1 ? 1 : 5, S = 3 * R, radius2 = 0.3;

@@ -102,7 +102,8 @@ function emitWrappedBinning(ctx: EmitContext, g: PairGeometry, coordinate: (i: s
  * (which grid rows it meets, their ghost blocks and image shifts) is worked out once per row
  * (`emitRowStencil`), and each bin's runs from it (`emitCellRuns`): the sites of a stencil row (up to 5 bins
  * along the last side) with the same image form one run, so the site loop visits ~13 runs (3-D) instead of ~63
- * bins. Threaded, a worker visits its own bins only and makes only the ghost blocks they need (its ghost slots
+ * bins. With WebAssembly (pair-list-wasm.ts) the runs and the site loop of a row's bins are one call of the module
+ * per row. Threaded, a worker visits its own bins only and makes only the ghost blocks they need (its ghost slots
  * are its own). Grows the buffers.
  */
 function emitBuild(ctx: EmitContext, g: PairGeometry, grid: NeighbourGrid, list: NeighbourList, n: string): void {

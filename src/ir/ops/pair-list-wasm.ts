@@ -23,14 +23,14 @@ import { engineCompiles, instanceExports, wasmPairLoops } from './pair-wasm.js';
 
 /**
  * Internal switch of the WebAssembly row loop, read when a function is lowered (`lanes`: candidates per iteration,
- * 2 in the f64x2 lanes or 1, scalar): true by default; false emits the JS loop (for comparisons in tests and
+ * 2 in the f64x2 lanes, 4 in two f64x2 pairs, or 1, scalar): true by default; false emits the JS loop (for comparisons in tests and
  * benchmarks), as does `wasmPairLoops.enabled = false` (no WebAssembly at all). Set it before the first `compile`
  * of a Hamiltonian.
  *
  * @example
  * wasmListBuild.enabled = false; const js = compileJs(inputs, outputs); wasmListBuild.enabled = true;
  */
-export const wasmListBuild: { enabled: boolean; lanes: 1 | 2 } = { enabled: true, lanes: 2 };
+export const wasmListBuild: { enabled: boolean; lanes: 1 | 2 | 4 } = { enabled: true, lanes: 2 };
 
 /** The hoisted names of a build's WebAssembly loop: memory state `M` (with `g(bytes)`: grow), `row`, the row stencil's views. */
 export interface WasmListBuild {
