@@ -3,7 +3,8 @@
  * it replaces, on the LAMMPS `lj` benchmark state (fcc ρ* = 0.8442, 32 000 atoms, r_c = 2.5, leapfrog dt = 0.005),
  * same process, interleaved, medians:
  *  - the pair loop alone (the generated runners' sources with a CPU-time timer around the loop: the JS loop, or
- *    the copy into WebAssembly memory and the call), ms per force evaluation;
+ *    the module's preparation — zeroed sums; the slot coordinates already live in its memory — and the call), ms
+ *    per force evaluation;
  *  - whole steps through compile() on 1 and 2 threads (`threads`), ms per step (wall and process CPU time, which
  *    counts every thread);
  *  - that both give the same state after the run (bit for bit: the sums are added in the same order).
