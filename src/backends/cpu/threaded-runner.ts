@@ -29,10 +29,11 @@ const PAIR_OPS = new Set(['pairSum', 'pairGradient', 'pairHessianVector']);
 
 /**
  * Sites from which the default thread count is `availableParallelism()`: below, one thread. Measured on the LJ
- * benchmark state (leapfrog, steady state, CPU time of all threads per step; 2 threads vs 1): 864 atoms 0.74 vs
- * 0.60 ms, 2 048: 1.7 vs 1.4, 4 000: 3.7 vs 2.8, 8 788: 7.4 vs 6.3, 32 000: 35 vs 26 — so ≈ 1.5–1.6× in wall time
- * on two free cores from ~1 000 atoms on. Each worker also compiles the runner once (V8, ~0.2–0.5 s of CPU), which
- * only long runs repay: hence the margin.
+ * benchmark state (leapfrog with split passes, steady state, medians; wall / CPU time of all threads per step,
+ * 1 thread vs 2 on two quiet cores): 864 atoms 0.24 / 0.24 vs 0.18 / 0.31 ms, 2 048: 0.58 / 0.61 vs 0.43 / 0.70,
+ * 4 000: 1.19 / 1.23 vs 0.86 / 1.46, 8 788: 2.70 / 2.73 vs 1.71 / 2.95 — so 1.3–1.6× in wall time from ~1 000
+ * atoms on. Each worker also compiles the runner once (V8, ~0.2–0.5 s of CPU), which only long runs repay: hence
+ * the margin.
  */
 export const THREADED_MIN_SITES = 2000;
 
