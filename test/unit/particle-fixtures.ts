@@ -1,4 +1,11 @@
-/** Shared by the particle tests: a deterministic jittered cubic lattice with random momenta. */
+/** Shared by the particle tests: a deterministic jittered cubic lattice with random momenta, and more. */
+import { expect } from 'vitest';
+import { add, dot, input, mul } from '../../src/ir/build.js';
+import type { Expr } from '../../src/ir/expr.js';
+import { pairSum } from '../../src/ir/ops/pairs.js';
+import { wasmPairLoops } from '../../src/ir/ops/pair-wasm.js';
+import { Hamiltonian } from '../../src/system/hamiltonian.js';
+import { compile } from '../../src/backends/compile.js';
 
 /**
  * n particles on a cubic lattice of `side` = ⌈n^(1/dim)⌉ sites per dimension in a box of side L, each displaced by
@@ -55,4 +62,32 @@ export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): numbe
   let num = 0, den = 0;
   for (let i = 0; i < a.length; i++) { num = Math.max(num, Math.abs(a[i]! - b[i]!)); den = Math.max(den, Math.abs(b[i]!)); }
   return num / den;
+}
+
+/**
+ * A periodic pair-sum system H = p²/2 + Σ V(r) (params eps, sig) and a runner of it: `run(threads, wasm)` compiles a
+ * fresh copy (compiled runners are cached per system; the WebAssembly switch is read when they are lowered) with the
+ * WebAssembly pair loop on or off, checks which loop the source holds, and runs `steps` leapfrog steps (dt 0.004).
+ *
+ * @example
+ * const run = pairLoopRunner({ n: 343, dim: 3, box: [9, 9.3, 10.1], potential: lj, params: { eps: 1, sig: 1 } }, q0, p0);
+ * const wasm = await run(2, true), js = await run(2, false);
+ */
+export function pairLoopRunner(
+  spec: { n: number; dim: number; box: number[]; potential: (r: Expr) => Expr; params: Record<string, number>; cutoff?: number },
+  q0: Float64Array, p0: Float64Array, steps = 150,
+) {
+  const system = () => {
+    const q = input('q', 'q', [spec.n * spec.dim]), p = input('p', 'p', [spec.n * spec.dim]);
+    const V = pairSum(q, { n: spec.n, dim: spec.dim, potential: spec.potential, box: spec.box, cutoff: spec.cutoff ?? 2.5, shift: false });
+    return new Hamiltonian({ H: add(mul(0.5, dot(p, p)), V), q, p, params: spec.params });
+  };
+  return async (threads: number, wasm: boolean) => {
+    wasmPairLoops.enabled = wasm;
+    const st = await compile(system(), { method: 'leapfrog', dt: 0.004, backend: 'cpu', threads }).finally(() => (wasmPairLoops.enabled = true));
+    expect(st.source!.includes('.exports.pairs')).toBe(wasm);
+    const out = await st.run({ q0, p0, steps });
+    st.dispose();
+    return out;
+  };
 }

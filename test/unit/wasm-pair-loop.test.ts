@@ -7,7 +7,7 @@
  * within rounding, the JS loop bit for bit, and themselves from run to run.
  */
 import { describe, expect, it } from 'vitest';
-import { add, div, exp, input, mul, param, powi, sub, dot } from '../../src/ir/build.js';
+import { add, div, exp, input, mul, param, powi, sub } from '../../src/ir/build.js';
 import type { Expr } from '../../src/ir/expr.js';
 import { gradient } from '../../src/autodiff/vjp.js';
 import { compileJs } from '../../src/codegen/emit-js.js';
@@ -16,12 +16,11 @@ import { neighbourGrid, SKIN_FRACTION } from '../../src/ir/ops/pair-neighbours.j
 import { wasmPairLoops } from '../../src/ir/ops/pair-wasm.js';
 import { pairLoopModule } from '../../src/ir/wasm/pair-loop.js';
 import { parseLineExpr, parseStatements, type LineExpr, type LineStatement } from '../../src/ir/wasm/straight-line.js';
-import { Hamiltonian } from '../../src/system/hamiltonian.js';
 import { compile } from '../../src/backends/compile.js';
 import { DarbouxError } from '../../src/errors.js';
 import { particles } from '../../src/index.js';
 import { seededRandom } from './op-cases.js';
-import { allPairsReference, jitteredLattice, relativeError, type HandWrittenPotential } from './particle-fixtures.js';
+import { allPairsReference, jitteredLattice, pairLoopRunner, relativeError, type HandWrittenPotential } from './particle-fixtures.js';
 
 const eps = param('eps'), sig = param('sig');
 const EPS = 1.3, SIG = 0.9;
@@ -124,20 +123,7 @@ describe('WebAssembly pair loop of the neighbour-list forces', () => {
   it('threaded runs: 2 threads equal 1 to 1e-12 and the JS loop on 2 threads bit for bit, and repeat bit for bit', async () => {
     const n = 343, dim = 3, box = [9.0, 9.3, 10.1];
     const { q0, p0 } = jitteredLattice(n, dim, 9, 8);
-    // A new Hamiltonian per run: compiled runners are cached per system, the switch is read when they are lowered.
-    const system = () => {
-      const q = input('q', 'q', [n * dim]), p = input('p', 'p', [n * dim]);
-      const V = pairSum(q, { n, dim, potential: POTENTIALS['Lennard-Jones (eps, sig)']!.V, box, cutoff: 2.5, shift: false });
-      return new Hamiltonian({ H: add(mul(0.5, dot(p, p)), V), q, p, params: { eps: EPS, sig: SIG } });
-    };
-    const run = async (threads: number, wasm: boolean) => {
-      wasmPairLoops.enabled = wasm;
-      const st = await compile(system(), { method: 'leapfrog', dt: 0.004, backend: 'cpu', threads }).finally(() => (wasmPairLoops.enabled = true));
-      expect(st.source!.includes('.exports.pairs')).toBe(wasm);
-      const out = await st.run({ q0, p0, steps: 150 });
-      st.dispose();
-      return out;
-    };
+    const run = pairLoopRunner({ n, dim, box, potential: POTENTIALS['Lennard-Jones (eps, sig)']!.V, params: { eps: EPS, sig: SIG } }, q0, p0);
     const one = await run(1, true), two = await run(2, true), again = await run(2, true), twoJs = await run(2, false);
     expect(relativeError(two.q, one.q)).toBeLessThan(1e-12);
     expect(relativeError(two.p, one.p)).toBeLessThan(1e-12);

@@ -6,7 +6,7 @@
  * the module at every unroll and leapfrog runs on 1 and 2 threads in a small periodic box (ghosts on every side).
  */
 import { describe, expect, it } from 'vitest';
-import { add, div, dot, input, mul, param, powi, sub } from '../../src/ir/build.js';
+import { div, input, mul, param, powi, sub } from '../../src/ir/build.js';
 import type { Expr } from '../../src/ir/expr.js';
 import { gradient } from '../../src/autodiff/vjp.js';
 import { compileJs } from '../../src/codegen/emit-js.js';
@@ -14,10 +14,8 @@ import { pairSum } from '../../src/ir/ops/pairs.js';
 import { neighbourGrid, SKIN_FRACTION } from '../../src/ir/ops/pair-neighbours.js';
 import { wasmPairLoops } from '../../src/ir/ops/pair-wasm.js';
 import { PAIR_LOOP_UNROLL } from '../../src/ir/wasm/pair-loop.js';
-import { Hamiltonian } from '../../src/system/hamiltonian.js';
-import { compile } from '../../src/backends/compile.js';
 import { seededRandom } from './op-cases.js';
-import { jitteredLattice } from './particle-fixtures.js';
+import { jitteredLattice, pairLoopRunner } from './particle-fixtures.js';
 
 const eps = param('eps'), sig = param('sig');
 const EPS = 1.1, SIG = 0.95;
@@ -113,19 +111,7 @@ describe('slot coordinates in the WebAssembly pair memory', () => {
   it('leapfrog runs in a small periodic box: the WebAssembly loop equals the JS loop bit for bit on 1 and 2 threads, over rebuilds', async () => {
     const { q0, p0 } = jitteredLattice(n, dim, Math.min(...box), 9);
     for (let k = 0; k < p0.length; k++) p0[k] = 3 * p0[k]!; // hot: the list is rebuilt every few steps
-    const system = () => {
-      const q = input('q', 'q', [n * dim]), p = input('p', 'p', [n * dim]);
-      const V = pairSum(q, { n, dim, potential: lj, box, cutoff, shift: false });
-      return new Hamiltonian({ H: add(mul(0.5, dot(p, p)), V), q, p, params: { eps: EPS, sig: SIG } });
-    };
-    const run = async (threads: number, wasm: boolean) => {
-      wasmPairLoops.enabled = wasm;
-      const st = await compile(system(), { method: 'leapfrog', dt: 0.004, backend: 'cpu', threads }).finally(() => (wasmPairLoops.enabled = true));
-      expect(st.source!.includes('.exports.pairs')).toBe(wasm);
-      const out = await st.run({ q0, p0, steps: 150 });
-      st.dispose();
-      return out;
-    };
+    const run = pairLoopRunner({ n, dim, box, potential: lj, params: { eps: EPS, sig: SIG }, cutoff }, q0, p0);
     for (const threads of [1, 2]) {
       const wasm = await run(threads, true), js = await run(threads, false);
       expect(maxDifference(wasm.q, js.q) + maxDifference(wasm.p, js.p)).toBe(0);
