@@ -9,7 +9,8 @@
  *    (`neigh_modify every 1 check yes`, like darboux's: the benchmark's lists, rebuilt every 20 steps unchecked,
  *    miss pairs, which moves its energy at step 100 by ~3e-6 relative), writes its initial state (`write_data`), and prints
  *    the total energy at steps 0 and 100; darboux starts from that exact state, runs the same 100 steps and
- *    reports the energy agreement and the atom-steps/s ratios (medians of RUNS runs each). Without `lmp` the peer
+ *    reports the energy agreement and the atom-steps/s ratios (medians of RUNS runs each, after two warm-up runs:
+ *    V8 optimises each worker's step loop during the first ones, as LAMMPS's loop time excludes its setup). Without `lmp` the peer
  *    is reported missing and skipped; darboux then runs its own fcc/Maxwell–Boltzmann state of the same size
  *    (LAMMPS_DATA=file.data starts it from a data file written elsewhere instead).
  *
