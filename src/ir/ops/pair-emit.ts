@@ -57,8 +57,8 @@ export function emitSiteVectors(ctx: EmitContext, node: Expr, term: (p: EmittedP
     // Neighbour lists: sums in slot order (pair-neighbours.ts); threaded, each worker's slot sums summed across
     // workers in slot order and copied to the sites while summing.
     if (threads !== null) {
-      const { sums, site, builds } = emitNeighbourSlotSums(ctx, g, q, grid, term);
-      emitThreadedSlotSums(ctx, threads, out, g.n, g.dim, sums, site, builds);
+      const { sums, site, builds, release } = emitNeighbourSlotSums(ctx, g, q, grid, term);
+      emitThreadedSlotSums(ctx, threads, out, g.n, g.dim, sums, site, builds, release);
     } else emitRemembered(ctx, node, out, () => emitNeighbourSiteVector(ctx, g, q, grid, out, term));
   } else if (threads !== null) {
     // Threaded (pair-threads.ts): this worker's pairs into its shared slice, then the slices summed into out.

@@ -23,7 +23,7 @@ import { loopTo, type CellPair } from './pair-cells.js';
 import type { EmittedPair, PairGeometry } from './pair-geometry.js';
 import { emitFreshList } from './pair-list-build.js';
 import type { NeighbourGrid, NeighbourList } from './pair-stencil.js';
-import { emitWasmSlotSums } from './pair-wasm.js';
+import { emitWasmSlotSums, releaseSums } from './pair-wasm.js';
 
 export { neighbourGrid, stencilRows, SKIN_FRACTION, type NeighbourGrid } from './pair-stencil.js';
 
@@ -78,18 +78,20 @@ function emitSlotLoop(ctx: EmitContext, g: PairGeometry, list: NeighbourList, n:
  * emitNeighbourSiteVector(ctx, g, q, grid, out, (p) => p.d.map((dk) => `${w} * ${dk}`));
  */
 export function emitNeighbourSiteVector(ctx: EmitContext, g: PairGeometry, q: Expr, grid: NeighbourGrid, out: string, term: (pair: EmittedPair) => string[]): void {
-  const { sums, site, n } = emitNeighbourSlotSums(ctx, g, q, grid, term);
+  const { sums, site, n, release } = emitNeighbourSlotSums(ctx, g, q, grid, term);
   const { dim } = g;
   loopTo(ctx, n, (a) => {
     const i = ctx.temp(`${site}[${a}]`);
     for (let k = 0; k < dim; k++) ctx.line(`${out}[${i} * ${dim} + ${k}] = ${sums}[${a} * ${dim} + ${k}]`);
   });
+  if (release !== '') ctx.line(release);
 }
 
 /**
  * Emits a per-site vector Σ_j term(i, j) with term(j, i) = −term(i, j) through the neighbour list as slot sums:
  * returns `sums` (code of an f64 array whose first n·dim elements hold slot a's vector at a·dim), `site` (code of
- * the Int32Array of each slot's site) and `n` (code of the site count). The half loop adds in slot order (cell
+ * the Int32Array of each slot's site), `n` (code of the site count), `builds` (code of the list's build count) and
+ * `release` (a statement the reader emits once it has read the sums: `releaseSums`; '' for the JS loop). The half loop adds in slot order (cell
  * order; ghosts after the sites): site a's own terms in two local sums (alternate entries: the two lanes of the
  * WebAssembly loop) written once after its partners, its partners' terms subtracted from their slots; then each
  * ghost slot's sum is added to its site's slot (in ghost order). Contiguous reads and writes, no site lookups in
@@ -100,7 +102,7 @@ export function emitNeighbourSiteVector(ctx: EmitContext, g: PairGeometry, q: Ex
  * @example
  * const { sums, site, n } = emitNeighbourSlotSums(ctx, g, q, grid, (p) => p.d.map((dk) => `${w} * ${dk}`));
  */
-export function emitNeighbourSlotSums(ctx: EmitContext, g: PairGeometry, q: Expr, grid: NeighbourGrid, term: (pair: EmittedPair) => string[]): { sums: string; site: string; n: string; builds: string } {
+export function emitNeighbourSlotSums(ctx: EmitContext, g: PairGeometry, q: Expr, grid: NeighbourGrid, term: (pair: EmittedPair) => string[]): { sums: string; site: string; n: string; builds: string; release: string } {
   const { list, n } = emitFreshList(ctx, g, q, grid);
   const { dim } = g;
   const slots = ctx.temp(`(${n} + ${list.state}[1]) * ${dim}`);
@@ -109,6 +111,7 @@ export function emitNeighbourSlotSums(ctx: EmitContext, g: PairGeometry, q: Expr
   const js = ctx.captureLines(() => (loop = emitJsSlotSums(ctx, g, list, n, slots, term)));
   const { F, pair, body, terms } = loop!;
   let sums = emitWasmSlotSums(ctx, g, list, n, { body, terms, d: pair.d, r: pair.r, r2: pair.r2, loop: js });
+  const release = sums === null ? '' : releaseSums(list, dim);
   if (sums === null) {
     const indent = Math.min(...js.map((l) => /^\s*/.exec(l)![0].length));
     for (const l of js) ctx.line(l.slice(indent), false);
@@ -119,7 +122,7 @@ export function emitNeighbourSlotSums(ctx: EmitContext, g: PairGeometry, q: Expr
     const from = ctx.temp(`${gs}[${gh}]`);
     for (let k = 0; k < dim; k++) ctx.line(`${sums}[${from} * ${dim} + ${k}] += ${sums}[(${n} + ${gh}) * ${dim} + ${k}]`);
   });
-  return { sums, site: S, n, builds: `${list.state}[2]` };
+  return { sums, site: S, n, builds: `${list.state}[2]`, release };
 }
 
 /** What the JS slot loop emitted: its sums array, one pair's names, the body's lines and terms. */

@@ -196,15 +196,17 @@ export function emitThreadSum(ctx: EmitContext, threads: PairThreads, partials: 
  * scatter per worker fewer: the permutation is applied once, while reducing). With split passes over n·dim
  * elements, each worker sums only the sites of its own range, gathering them through the inverse of `site`
  * (refreshed when the list was rebuilt: `builds` is code of the list's build count), into shared `out`.
+ * `release` (a statement, or ''): emitted once `sums` are read (`releaseSums`).
  *
  * @example
- * const { sums, site, builds } = emitNeighbourSlotSums(ctx, g, q, grid, term);
- * emitThreadedSlotSums(ctx, threads, out, g.n, g.dim, sums, site, builds);
+ * const { sums, site, builds, release } = emitNeighbourSlotSums(ctx, g, q, grid, term);
+ * emitThreadedSlotSums(ctx, threads, out, g.n, g.dim, sums, site, builds, release);
  */
-export function emitThreadedSlotSums(ctx: EmitContext, threads: PairThreads, out: string, n: number, dim: number, sums: string, site: string, builds: string): void {
+export function emitThreadedSlotSums(ctx: EmitContext, threads: PairThreads, out: string, n: number, dim: number, sums: string, site: string, builds: string, release = ''): void {
   const length = n * dim;
   const { buffer, mine, base } = exchangeBuffer(ctx, threads, length);
   ctx.line(`${buffer}.set(${sums}.subarray(0, ${length}), ${mine})`);
+  if (release !== '') ctx.line(release); // the sums, read: zeroed for the next evaluation while in cache
   emitBarrier(ctx, threads);
   const split = threads.split;
   if (split !== null && split.length === length && split.width === dim) {

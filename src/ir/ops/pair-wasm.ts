@@ -73,6 +73,18 @@ export function emitWasmSlotSums(ctx: EmitContext, g: PairGeometry, list: Neighb
 }
 
 /**
+ * The statement a reader of the sums `emitWasmSlotSums` returned emits once it has read them: zeroes them (and the
+ * dummy slot's) while they are still in cache, for the next evaluation. '' for a list without pair memory.
+ *
+ * @example
+ * const release = releaseSums(list, g.dim); // after the exchange copy or the copy to the sites: if (release) ctx.line(release)
+ */
+export function releaseSums(list: NeighbourList, dim: number): string {
+  const M = list.memory;
+  return M === null ? '' : `${M}.f.fill(0, ${M}.o >> 3, (${M}.o >> 3) + (${M}.s + 1) * ${dim}); ${M}.d = 0`;
+}
+
+/**
  * Declares the WebAssembly memory of a neighbour list's pair loops, whose start holds the list's slot coordinates
  * `positions` (the name of its growable array, made a view of the whole memory by `g(bytes)`, which grows the
  * memory to at least `bytes`: V8 grows it in place, in the address space it reserved), or returns null where the
@@ -86,7 +98,7 @@ export function emitWasmSlotSums(ctx: EmitContext, g: PairGeometry, list: Neighb
 export function declarePairMemory(ctx: EmitContext, positions: string): string | null {
   if (!wasmPairLoops.enabled || ctx.target !== 'js' || typeof WebAssembly !== 'object') return null;
   return ctx.hoistedValue(
-    `{ m: new WebAssembly.Memory({ initial: 1 }), b: -1, s: -1, o: 0, a: 0, p: 0, z: 0, g(need) { const m = this.m, l = m.buffer.byteLength; if (need > l) m.grow(Math.ceil((need - l) / 65536)); this.i = new Int32Array(m.buffer); this.f = ${positions} = new Float64Array(m.buffer); } }`,
+    `{ m: new WebAssembly.Memory({ initial: 1 }), b: -1, s: -1, o: 0, a: 0, p: 0, z: 0, d: 1, g(need) { const m = this.m, l = m.buffer.byteLength; if (need > l) m.grow(Math.ceil((need - l) / 65536)); this.i = new Int32Array(m.buffer); this.f = ${positions} = new Float64Array(m.buffer); } }`,
   );
 }
 
@@ -165,8 +177,9 @@ function translate(g: PairGeometry, pair: EmittedPairBody): { bytes: Uint8Array<
 /**
  * Declares `prepare(aEnd)` of a list's pair memory `M` (`declarePairMemory`), whose slot coordinates the refresh
  * has just written: after a build, lays out the sums at `o` (after the coordinates and the dummy slot s, placed
- * far from every other), `first` at `a` and the partners at `p`, copied; every time, zeroes the sums and returns
- * them (a view of s·dim elements).
+ * far from every other), `first` at `a` and the partners at `p`, copied; returns the sums (a view of s·dim
+ * elements), zeroed — by their last reader (`releaseSums`), or here when the layout moved or no reader released
+ * them (`d`, set while sums are in use).
  */
 function declarePrepare(ctx: EmitContext, g: PairGeometry, list: NeighbourList, M: string): string {
   const { dim } = g;
@@ -179,10 +192,12 @@ function declarePrepare(ctx: EmitContext, g: PairGeometry, list: NeighbourList, 
     // (A grown memory makes positions a new view: the caller reads them no more.) The module reads one entry past
     // the last and scales (×8·dim, to byte offsets) up to 3 past it.
     inner.line(`${M}.g(${M}.p + 4 * (m + 4)); ${M}.i.set(${list.first}.subarray(0, n + 1), ${M}.a >> 2); ${M}.f.fill(${far}, s * ${dim}, (s + 1) * ${dim})`);
-    inner.line(`${M}.i.set(${list.partners}.subarray(0, m), ${M}.p >> 2); ${M}.z = ${M}.p + 4 * m`);
+    inner.line(`${M}.i.set(${list.partners}.subarray(0, m), ${M}.p >> 2); ${M}.z = ${M}.p + 4 * m; ${M}.d = 1`);
     inner.line('}', false);
     inner.line(`const f = ${M}.f, o = ${M}.o >> 3`);
-    inner.line(`f.fill(0, o, o + (s + 1) * ${dim})`);
+    // Zeroed by the last reader (`releaseSums`, while they were in cache), unless the layout moved or it did not run.
+    inner.line(`if (${M}.d) f.fill(0, o, o + (s + 1) * ${dim})`);
+    inner.line(`${M}.d = 1`);
     inner.line(`return f.subarray(o, o + s * ${dim})`);
   });
 }
