@@ -130,10 +130,12 @@ export interface ThreadedRunner {
 }
 
 /** Control words of the barrier (Int32Array over shared memory). */
-const ARRIVED = 0, GENERATION = 1, ABORTED = 2;
+const ARRIVED = 0, GENERATION = 1, ABORTED = 2, SLEEPING = 3;
 
 /**
- * The worker's script (CommonJS, evaluated): a sense-reversing barrier (spin briefly, then Atomics.wait), the
+ * The worker's script (CommonJS, evaluated): a sense-reversing barrier (spin briefly, then Atomics.wait; the last
+ * to arrive calls Atomics.notify only when a worker sleeps — counted in SLEEPING before it waits, so a release
+ * either sees it or its wait sees the new generation — which halves a barrier's cost when all spin), the
  * compiled runner, and the run message handler. A failing worker raises the abort word and wakes the others,
  * whose barriers then throw, so no worker is left waiting.
  */
@@ -148,11 +150,15 @@ function barrier() {
   if (Atomics.add(ctl, ${ARRIVED}, 1) === count - 1) {
     Atomics.store(ctl, ${ARRIVED}, 0);
     Atomics.add(ctl, ${GENERATION}, 1);
-    Atomics.notify(ctl, ${GENERATION});
+    if (Atomics.load(ctl, ${SLEEPING}) > 0) Atomics.notify(ctl, ${GENERATION});
     return;
   }
   for (let spin = 0; Atomics.load(ctl, ${GENERATION}) === generation; spin++) {
-    if (spin > 2000) Atomics.wait(ctl, ${GENERATION}, generation, 100);
+    if (spin > 2000) {
+      Atomics.add(ctl, ${SLEEPING}, 1);
+      Atomics.wait(ctl, ${GENERATION}, generation, 100);
+      Atomics.sub(ctl, ${SLEEPING}, 1);
+    }
     if (Atomics.load(ctl, ${ABORTED}) !== 0) throw ABORT;
   }
 }
@@ -206,7 +212,7 @@ function answer(worker: Worker): Promise<WorkerAnswer> {
  */
 export function compileThreadedRunner(program: StepProgram, settings: FixedPointSettings, count: number): ThreadedRunner {
   const { source, threads } = threadedRunnerSource(program, settings, count);
-  const control = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT);
+  const control = new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT);
   const ctl = new Int32Array(control);
   const shared = threads.shared.map((s) => new SharedArrayBuffer(s.length * Float64Array.BYTES_PER_ELEMENT));
   const workers = Array.from({ length: count }, (_, index) => {
