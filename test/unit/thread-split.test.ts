@@ -72,6 +72,8 @@ describe('split passes of the threaded CPU runner', () => {
     expect(bits(split.recordP)).toEqual(bits(whole.recordP));
     expect(split.status).toEqual(whole.status);
     if (steps > 0) expect(bits(split.Q)).not.toEqual(bits(Q0)); // the state moved
+    // The last recorded frame (every trajectory) is the final state.
+    if (recordEvery > 0 && steps % recordEvery === 0) expect(bits(split.recordQ!.subarray(split.recordQ!.length - Q0.length))).toEqual(bits(split.Q));
   });
 
   it('a failing trajectory (two particles at one place: NaN forces): the same failure and state, the others run to the end', async () => {

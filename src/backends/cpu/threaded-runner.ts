@@ -165,8 +165,9 @@ function barrier() {
 const run = new Function('thread', source)({ index, barrier, shared: shared.map((b) => new Float64Array(b)) });
 parentPort.on('message', (m) => {
   try {
-    const recordQ = m.recordLength > 0 ? new Float64Array(m.recordLength) : null;
-    const recordP = m.recordLength > 0 ? new Float64Array(m.recordLength) : null;
+    // Only worker 0's frames are returned: the others record nothing (recording has no barrier in it).
+    const recordQ = m.recordLength > 0 && index === 0 ? new Float64Array(m.recordLength) : null;
+    const recordP = m.recordLength > 0 && index === 0 ? new Float64Array(m.recordLength) : null;
     const status = run(m.Q, m.P, m.params, m.batch, m.steps, m.dt, m.tStart, m.recordEvery, recordQ, recordP);
     if (index !== 0) { parentPort.postMessage({ ok: true }); return; }
     const transfer = [m.Q.buffer, m.P.buffer, ...(recordQ ? [recordQ.buffer, recordP.buffer] : [])];
