@@ -53,6 +53,17 @@ describe('fused loops in the CPU runner of a long state', () => {
   const h = anharmonic(n);
   const q0 = Float64Array.from({ length: n }, (_, i) => Math.sin(0.37 * i + 0.1));
   const p0 = Float64Array.from({ length: n }, (_, i) => Math.cos(0.91 * i));
+  /** `steps` of `method` fused and unfused (LOOP_FUSION off for the second compile): the two must agree bit for bit. */
+  const fusedAndUnfused = (method: string, steps: number) => {
+    const fused = runOf(compileJsRunner(stepProgram(h, method)), q0, p0, steps);
+    LOOP_FUSION.enabled = false;
+    const unfused = runOf(compileJsRunner(stepProgram(h, method)), q0, p0, steps);
+    for (let i = 0; i < n; i++) {
+      expect(fused.Q[i]).toBe(unfused.Q[i]);
+      expect(fused.P[i]).toBe(unfused.P[i]);
+    }
+    return fused;
+  };
 
   it('leapfrog: one loop per step, the finiteness sum inside it; unfused: loops of their own', () => {
     const fused = stepLoop(compileJsRunner(stepProgram(h, 'leapfrog')));
@@ -72,13 +83,7 @@ describe('fused loops in the CPU runner of a long state', () => {
 
   it('fused and unfused runners give the same bits; both follow a hand-written leapfrog to rounding', () => {
     const steps = 200;
-    const fused = runOf(compileJsRunner(stepProgram(h, 'leapfrog')), q0, p0, steps);
-    LOOP_FUSION.enabled = false;
-    const unfused = runOf(compileJsRunner(stepProgram(h, 'leapfrog')), q0, p0, steps);
-    for (let i = 0; i < n; i++) {
-      expect(fused.Q[i]).toBe(unfused.Q[i]);
-      expect(fused.P[i]).toBe(unfused.P[i]);
-    }
+    const fused = fusedAndUnfused('leapfrog', steps);
     // Oracle: kick–drift–kick with the force q + q³ written by hand.
     const q = Float64Array.from(q0), p = Float64Array.from(p0), dt = 0.01;
     const force = (x: number) => x + x * x * x;
@@ -102,14 +107,7 @@ describe('fused loops in the CPU runner of a long state', () => {
   });
 
   it('implicit midpoint (array unknowns, solve loops) gives the same bits fused and unfused', () => {
-    const steps = 20;
-    const fused = runOf(compileJsRunner(stepProgram(h, 'midpoint')), q0, p0, steps);
-    LOOP_FUSION.enabled = false;
-    const unfused = runOf(compileJsRunner(stepProgram(h, 'midpoint')), q0, p0, steps);
-    for (let i = 0; i < n; i++) {
-      expect(fused.Q[i]).toBe(unfused.Q[i]);
-      expect(fused.P[i]).toBe(unfused.P[i]);
-    }
+    fusedAndUnfused('midpoint', 20);
   });
 });
 

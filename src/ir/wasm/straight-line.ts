@@ -109,22 +109,17 @@ export function parseLineExpr(code: string, options: LineOptions = {}): LineExpr
     if (binary ? args.length < 2 : args.length !== 1) return fail(`Math.${fn} with ${args.length} arguments in '${code}'`);
     return { kind: 'call', fn: fn as ExactMathFunction, args };
   };
-  const product = (): LineExpr => {
-    let left = primary();
-    while (tokens[at] === '*' || tokens[at] === '/') {
-      const op = tokens[at++] as '*' | '/';
-      left = { kind: 'bin', op, left, right: primary() };
+  // A left-associative level of binary operators `ops` over operands parsed by `operand`.
+  const level = (ops: readonly ('+' | '-' | '*' | '/')[], operand: () => LineExpr) => (): LineExpr => {
+    let left = operand();
+    while ((ops as readonly string[]).includes(tokens[at]!)) {
+      const op = tokens[at++] as '+' | '-' | '*' | '/';
+      left = { kind: 'bin', op, left, right: operand() };
     }
     return left;
   };
-  const sum = (): LineExpr => {
-    let left = product();
-    while (tokens[at] === '+' || tokens[at] === '-') {
-      const op = tokens[at++] as '+' | '-';
-      left = { kind: 'bin', op, left, right: product() };
-    }
-    return left;
-  };
+  const product = level(['*', '/'], primary);
+  const sum = level(['+', '-'], product);
   const e = sum();
   if (failure === null && at !== tokens.length) fail(`'${tokens[at]}' in '${code}'`);
   return failure === null ? e : { reason: failure };
